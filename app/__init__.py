@@ -1,0 +1,77 @@
+"""The Muse application factory."""
+
+from __future__ import annotations
+
+import asyncio
+
+from quart import Quart
+from quart_schema import QuartSchema
+
+from app.bootstrap import Container
+from app.config import Settings, load_settings
+from app.logging import configure_logging, get_logger
+
+log = get_logger("muse.app")
+
+PUBLIC_ENDPOINTS = {"openapi", "swagger_ui", "static"}
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Quart:
+    """Build the Quart app; tests pass their own settings and container."""
+    if settings is None:
+        settings = container.settings if container else load_settings()
+    configure_logging(settings.log_level)
+    container = container or Container(settings)
+
+    app = Quart("muse", static_folder=None)
+    app.config.update(
+        MAX_CONTENT_LENGTH=int((settings.max_upload_mb + 1) * 1024 * 1024),
+        JSON_SORT_KEYS=False,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    app.extensions["container"] = container
+    QuartSchema(
+        app,
+        info={"title": "Muse API", "version": settings.version},
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+    )
+
+    from app.problems import register_problem_handlers
+    from app.routes import register_routes
+    from middlewares import access_log, request_id
+
+    request_id.install(app)
+    access_log.install(app)
+    register_problem_handlers(app)
+    register_routes(app)
+    _register_lifecycle(app, container)
+    return app
+
+
+def _register_lifecycle(app: Quart, container: Container) -> None:
+    state: dict[str, object] = {}
+
+    @app.before_serving
+    async def start() -> None:
+        await container.start()
+        if container.settings.run_worker_in_process:
+            from app.worker import build_worker
+
+            worker = build_worker(container, handle_signals=False)
+            state["worker"] = worker
+            state["task"] = asyncio.create_task(worker.async_run())
+        log.info("muse_started", env=container.settings.app_env,
+                 in_process_worker=container.settings.run_worker_in_process)
+
+    @app.after_serving
+    async def stop() -> None:
+        worker, task = state.pop("worker", None), state.pop("task", None)
+        if worker is not None:
+            await worker.close()
+            task.cancel()  # type: ignore[union-attr]
+            await asyncio.gather(task, return_exceptions=True)  # type: ignore[arg-type]
+        await container.stop()

@@ -1,0 +1,79 @@
+"""Muse command line: `python -m app <command>`.
+
+    serve       run the API (development: embedded MongoDB/Redis and in-process worker)
+    worker      run the arq job worker (Procfile `worker:`)
+    ...         further commands are registered by the modules in `app/commands/`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from app.commands import COMMAND_MODULES
+from app.config import ConfigurationError, load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from app import create_app
+
+    settings = load_settings(**({"port": args.port} if args.port else {}))
+    app = create_app(settings)
+    config = Config()
+    config.bind = [f"{args.host}:{settings.port}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = 5
+
+    async def main() -> None:
+        print(f"Muse listening on http://{args.host}:{settings.port} "
+              f"(env={settings.app_env}; docs at /docs)", flush=True)
+        await serve(app, config)
+
+    asyncio.run(main())
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from app.bootstrap import Container
+    from app.logging import configure_logging
+    from app.worker import run_worker
+
+    settings = load_settings(worker_in_process=False)
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(Container(settings)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Muse command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(handler=_serve)
+    worker = sub.add_parser("worker", help="run the background job worker")
+    worker.set_defaults(handler=_worker)
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigurationError as exc:
+        print(f"muse: cannot start: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""CLI command modules; each exposes `register(subparsers)`. Add new modules to the list."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+COMMAND_MODULES: list[ModuleType] = []

@@ -1,0 +1,135 @@
+"""Typed settings, loaded once from the environment (names of contract §10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Csv = Annotated[list[str], NoDecode]
+
+
+def _csv(value: object) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(v).strip() for v in value]  # type: ignore[union-attr]
+
+
+class Settings(BaseSettings):
+    """Every setting Muse reads; nothing else reads os.environ."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    app_env: Literal["development", "test", "production"] = "development"
+    port: int = 8000
+    version: str = "0.1.0"
+    log_level: str = "INFO"
+    var_dir: Path = ROOT / "var"
+
+    mongodb_uri: str | None = None
+    mongodb_db: str = "muse"
+    redis_url: str | None = None
+    upstash_redis_rest_url: str | None = None
+    upstash_redis_rest_token: SecretStr | None = None
+
+    clerk_secret_key: SecretStr | None = None
+    clerk_jwt_key: str | None = None
+    clerk_authorized_parties: Csv = Field(default_factory=list)
+    clerk_webhook_secret: SecretStr | None = None
+    clerk_api_url: str = "https://api.clerk.com"
+    admin_user_ids: Csv = Field(default_factory=list)
+
+    gemini_api_key: SecretStr | None = None
+    gemini_base_url: str | None = None
+    gemini_model: str = "gemini-2.5-flash"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_image_model: str = "gpt-image-1"
+    replicate_api_token: SecretStr | None = None
+    replicate_base_url: str | None = None
+    replicate_image_model: str = "black-forest-labs/flux-schnell"
+    chat_providers: Csv = Field(default_factory=lambda: ["gemini", "openai"])
+    image_providers: Csv = Field(default_factory=lambda: ["replicate", "openai"])
+
+    cloudinary_url: SecretStr | None = None
+    cloudinary_upload_prefix: str | None = None
+    media_dir: Path = ROOT / "var" / "media"
+
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_base_url: str = "https://api-m.sandbox.paypal.com"
+    paypal_webhook_id: str | None = None
+
+    public_base_url: str = "http://localhost:8000"
+    checkout_success_url: str = "http://localhost:8000/checkout/success"
+    checkout_cancel_url: str = "http://localhost:8000/checkout/cancel"
+    rapidapi_proxy_secret: SecretStr | None = None
+
+    ai_timeout_s: float = 30.0
+    image_timeout_s: float = 120.0
+    cache_ttl_s: int = 86400
+    temp_media_ttl_h: float = 24.0
+    max_upload_mb: float = 10.0
+    rate_limits_enabled: bool = True
+
+    # Run the arq worker inside the web process (development/test default).
+    worker_in_process: bool | None = None
+    queue_name: str = "muse:queue"
+
+    @field_validator(
+        "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", mode="before"
+    )
+    @classmethod
+    def _split_csv(cls, value: object) -> list[str]:
+        return _csv(value)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def run_worker_in_process(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return not self.is_production
+
+    def missing_for_production(self) -> list[str]:
+        """Names of the settings production cannot start without."""
+        missing = []
+        if not self.mongodb_uri:
+            missing.append("MONGODB_URI")
+        if not self.redis_url:
+            missing.append("REDIS_URL")
+        if not (self.clerk_jwt_key or self.clerk_secret_key):
+            missing.append("CLERK_JWT_KEY or CLERK_SECRET_KEY")
+        if not self.clerk_webhook_secret:
+            missing.append("CLERK_WEBHOOK_SECRET")
+        if self.public_base_url.startswith("http://localhost"):
+            missing.append("PUBLIC_BASE_URL")
+        return missing
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when production settings are incomplete."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and refuse an incomplete production set-up."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.is_production:
+        missing = settings.missing_for_production()
+        if missing:
+            raise ConfigurationError("missing required settings: " + ", ".join(missing))
+    return settings

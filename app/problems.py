@@ -1,0 +1,79 @@
+"""Renders every error as RFC 9457 `application/problem+json` (contract §1)."""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from pydantic import ValidationError
+from quart import Quart, Response, current_app
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from app.errors import (
+    AppError,
+    BadRequest,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from middlewares.request_id import current_request_id
+
+log = structlog.stdlib.get_logger("muse.errors")
+
+_HTTP_ERRORS: dict[int, type[AppError]] = {
+    400: BadRequest,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+def problem_response(error: AppError) -> Response:
+    """The problem+json response for `error`."""
+    settings = current_app.extensions["container"].settings
+    body = error.to_problem(base_url=settings.public_base_url, request_id=current_request_id())
+    response = Response(json.dumps(body), status=error.status, content_type="application/problem+json")
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _validation_errors(exc: Exception) -> list[dict]:
+    if isinstance(exc, ValidationError):
+        return [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
+    return [{"loc": ["body"], "msg": str(exc) or "Malformed request body."}]
+
+
+def register_problem_handlers(app: Quart) -> None:
+    """Install the error handlers; no error leaves Muse in another shape."""
+
+    @app.errorhandler(AppError)
+    async def app_error(error: AppError) -> Response:
+        return problem_response(error)
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def schema_error(error: RequestSchemaValidationError) -> Response:
+        return problem_response(ValidationFailed(errors=_validation_errors(error.validation_error)))
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        cls = _HTTP_ERRORS.get(status)
+        if cls is None:
+            problem = AppError(error.description)
+            problem.status, problem.code, problem.title = status, error.name.lower().replace(" ", "_"), error.name
+        else:
+            problem = cls()
+        if status == 405 and getattr(error, "valid_methods", None):
+            problem.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return problem_response(problem)
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> Response:
+        log.error("unhandled_exception", exc_info=error)
+        return problem_response(InternalError())

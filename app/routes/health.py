@@ -1,0 +1,26 @@
+"""Health endpoints (contract §2)."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+from app.routes.deps import container
+from middlewares.access import public
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health")
+@public
+async def health():
+    """Readiness of MongoDB, Redis and the job queue.
+
+    503 with status `degraded` when a dependency is down."""
+    return await container().health_controller.readiness()
+
+
+@bp.get("/health/live")
+@public
+async def live():
+    """Liveness: the process serves."""
+    return await container().health_controller.liveness()

@@ -1,0 +1,40 @@
+"""The arq worker: standalone (`python -m app worker`) or inside the web process."""
+
+from __future__ import annotations
+
+from arq import cron
+from arq.worker import Worker, func
+
+from app.bootstrap import Container
+from app.jobs import JOBS, housekeeping_cron
+
+
+def build_worker(container: Container, *, handle_signals: bool, burst: bool = False) -> Worker:
+    """A worker over the container's Redis, with every job and cron registered."""
+    settings = container.settings
+    return Worker(
+        functions=[func(fn, name=fn.__name__) for fn in JOBS],
+        cron_jobs=[cron(housekeeping_cron, name="cron:housekeeping", minute={0, 15, 30, 45},
+                        unique=True, run_at_startup=False)],
+        redis_pool=container.redis,
+        queue_name=settings.queue_name,
+        handle_signals=handle_signals,
+        burst=burst,
+        ctx={"container": container},
+        poll_delay=0.05,
+        max_jobs=20,
+        job_timeout=max(settings.image_timeout_s * 2, 300),
+        keep_result=3600,
+        max_tries=3,
+    )
+
+
+async def run_worker(container: Container) -> None:
+    """Run a standalone worker until it is signalled to stop."""
+    await container.start()
+    worker = build_worker(container, handle_signals=True)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+        await container.stop()

@@ -1,0 +1,1 @@
+"""Controllers: translate HTTP requests into service calls and results back into HTTP."""

@@ -1,0 +1,26 @@
+"""Health endpoints: service report → JSON."""
+
+from __future__ import annotations
+
+from services.health import HealthService
+
+
+class HealthController:
+    def __init__(self, health: HealthService) -> None:
+        self._health = health
+
+    async def readiness(self) -> tuple[dict, int]:
+        """200 when every dependency is up, 503 `degraded` otherwise."""
+        report = await self._health.report()
+        checks = {}
+        for name, result in report.checks.items():
+            entry = {"status": result.status, "latency_ms": result.latency_ms, **result.info}
+            if result.error:
+                entry["error"] = result.error
+            checks[name] = entry
+        body = {"status": report.status, "version": report.version, "checks": checks}
+        return body, 200 if report.ok else 503
+
+    async def liveness(self) -> dict:
+        """The process serves."""
+        return {"status": "ok"}

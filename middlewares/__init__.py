@@ -1,0 +1,1 @@
+"""Middlewares: small request/response hooks, registered in order by the app factory."""

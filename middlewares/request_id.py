@@ -1,0 +1,44 @@
+"""Request IDs (contract §1): keep a valid caller ID or make a nanoid; echo it; bind it to logs."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import structlog
+from nanoid import generate
+from quart import Quart, Response, g, request
+
+HEADER = "X-Request-ID"
+_VALID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def resolve_request_id(candidate: str | None) -> str:
+    """The caller's ID when it matches `[A-Za-z0-9_-]{1,64}`, else a new 21-char nanoid."""
+    if candidate and _VALID.fullmatch(candidate):
+        return candidate
+    return generate()
+
+
+def install(app: Quart) -> None:
+    """Bind the request ID before anything else runs and echo it on every response."""
+
+    @app.before_request
+    async def bind_request_id() -> None:
+        g.started = time.perf_counter()
+        g.request_id = resolve_request_id(request.headers.get(HEADER))
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    async def echo_request_id(response: Response) -> Response:
+        response.headers[HEADER] = current_request_id()
+        return response
+
+
+def current_request_id() -> str:
+    """The ID of the current request (made on demand when a hook failed early)."""
+    rid = g.get("request_id")
+    if rid is None:
+        rid = g.request_id = generate()
+    return rid

@@ -1,0 +1,1 @@
+"""Providers: every external SDK call (AI, storage, payments, identity)."""

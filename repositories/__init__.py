@@ -1,0 +1,1 @@
+"""Repositories: every MongoDB query and every Redis data structure lives here."""

@@ -1,0 +1,31 @@
+"""The arq job queue in Redis. Enqueued jobs carry the current request ID."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from arq.connections import ArqRedis
+
+REQUEST_ID_KWARG = "muse_request_id"
+
+
+class ArqJobQueue:
+    """Enqueue background jobs; the worker side lives in `app.worker`."""
+
+    def __init__(self, redis: ArqRedis, queue_name: str) -> None:
+        self._redis, self.queue_name = redis, queue_name
+
+    async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
+                      defer_s: float | None = None, **kwargs: Any) -> str | None:
+        """Enqueue `function`; return the job id (None when that job id is already queued)."""
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        job = await self._redis.enqueue_job(
+            function, *args, _job_id=job_id, _queue_name=self.queue_name, _defer_by=defer_s,
+            **{REQUEST_ID_KWARG: request_id}, **kwargs,
+        )
+        return job.job_id if job else None
+
+    async def depth(self) -> int:
+        """How many jobs wait in the queue."""
+        return int(await self._redis.zcard(self.queue_name))

@@ -1,0 +1,1 @@
+"""Services: the business rules. They know neither HTTP nor the database driver."""

@@ -1,0 +1,43 @@
+"""Who is calling: roles and the principal attached to each request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Literal
+
+
+class Role(IntEnum):
+    """Ordered roles: a higher role includes every lower one."""
+
+    USER = 1
+    SUBSCRIBER = 2
+    ADMIN = 3
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        return cls[value.upper()]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated (or anonymous) caller of one request."""
+
+    kind: Literal["user", "api_key", "anonymous"]
+    rate_key: str
+    user_id: str | None = None
+    clerk_id: str | None = None
+    role: Role = Role.USER
+    plan: str = "free"
+    api_key_id: str | None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+    def has_role(self, role: Role) -> bool:
+        return self.is_authenticated and self.role >= role
+
+    @classmethod
+    def anonymous(cls, ip: str) -> Principal:
+        return cls(kind="anonymous", rate_key=f"ip:{ip}")

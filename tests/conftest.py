@@ -1,0 +1,122 @@
+"""Test session: real MongoDB-wire (nx-27017) and Redis servers, a clean database per test.
+
+Set MONGODB_URI / REDIS_URL to run against servers of your own instead.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from app import create_app
+from app.bootstrap import Container
+from app.config import Settings
+from app.embedded import EmbeddedServer, start_mongo, start_redis
+from app.logging import json_formatter
+from app.time import clock
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """URLs of the MongoDB and Redis servers for the whole session."""
+    started: list[EmbeddedServer] = []
+    urls = {"mongodb_uri": os.environ.get("MONGODB_URI"), "redis_url": os.environ.get("REDIS_URL")}
+    base = tmp_path_factory.mktemp("servers")
+    if not urls["mongodb_uri"]:
+        started.append(start_mongo(base / "mongo"))
+        urls["mongodb_uri"] = started[-1].url
+    if not urls["redis_url"]:
+        started.append(start_redis(base / "redis", persist=False))
+        urls["redis_url"] = started[-1].url
+    yield urls  # type: ignore[misc]
+    for server in started:
+        server.stop()
+
+
+def make_settings(servers: dict[str, str], tmp_path: Path, **overrides) -> Settings:
+    """Test settings: own database name, own media dir, no AI keys unless given."""
+    values = dict(
+        app_env="test",
+        mongodb_uri=servers["mongodb_uri"],
+        redis_url=servers["redis_url"],
+        mongodb_db=f"t_{uuid.uuid4().hex[:12]}",
+        var_dir=tmp_path / "var",
+        media_dir=tmp_path / "media",
+        log_level="INFO",
+        worker_in_process=False,
+        queue_name=f"muse:queue:{uuid.uuid4().hex[:8]}",
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(servers: dict[str, str], tmp_path: Path) -> Settings:
+    """Settings of one test, on a fresh database and a flushed Redis."""
+    client = redis.Redis.from_url(servers["redis_url"])
+    client.flushdb()
+    client.close()
+    return make_settings(servers, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock.offset = clock.offset.__class__(0)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator:
+    """A started app (before_serving ran) on the test's own database."""
+    application = create_app(settings)
+    async with application.test_app():
+        yield application
+        container: Container = application.extensions["container"]
+        await container.database.client.drop_database(container.settings.mongodb_db)
+
+
+@pytest.fixture
+def client(app):
+    """HTTP test client of the started app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def container(app) -> Container:
+    return app.extensions["container"]
+
+
+class LogCapture(logging.Handler):
+    """Collects the process's JSON log lines, as rendered in production."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(json_formatter())
+        self.stream = io.StringIO()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream.write(self.format(record) + "\n")
+
+    @property
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    """Capture JSON log lines during a test."""
+    handler = LogCapture()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
