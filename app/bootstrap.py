@@ -46,6 +46,10 @@ class Container:
         self.started = True
 
     async def _wire(self) -> None:
+        # Each feature wires itself in its own method, in dependency order.
+        await self._wire_core()
+
+    async def _wire_core(self) -> None:
         from controllers.health import HealthController
         from repositories.database import MongoDatabase
         from repositories.job_runs import BeanieJobRunRepository

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import pkgutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,6 +25,12 @@ from app.logging import json_formatter
 from app.time import clock
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+# Feature fixtures live in tests/fixtures/<feature>.py and are loaded automatically.
+pytest_plugins = [
+    f"tests.fixtures.{module.name}"
+    for module in pkgutil.iter_modules([str(Path(__file__).parent / "fixtures")])
+]
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +61,7 @@ def make_settings(servers: dict[str, str], tmp_path: Path, **overrides) -> Setti
         media_dir=tmp_path / "media",
         log_level="INFO",
         worker_in_process=False,
+        rate_limits_enabled=False,  # rate-limit tests turn it on
         queue_name=f"muse:queue:{uuid.uuid4().hex[:8]}",
     )
     values.update(overrides)
