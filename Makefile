@@ -8,7 +8,10 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# uv (a PyPI wheel) installs ~5x faster than pip; pip is the fallback.
+	( $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8 && \
+	  $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]' ) || \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
