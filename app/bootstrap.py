@@ -48,6 +48,13 @@ class Container:
     async def _wire(self) -> None:
         # Each feature wires itself in its own method, in dependency order.
         await self._wire_core()
+        await self._wire_identity()
+        await self._wire_credits()
+        await self._wire_live_settings()
+        await self._wire_chat()
+        await self._wire_images()
+        await self._wire_payments()
+        await self._wire_admin()
 
     async def _wire_core(self) -> None:
         from controllers.health import HealthController
@@ -70,6 +77,230 @@ class Container:
             version=s.version))
         self.health_controller = HealthController(self.health)
 
+    async def _wire_live_settings(self) -> None:
+        from repositories.audit_log import BeanieAuditLogRepository
+        from repositories.live_settings import BeanieLiveSettingsRepository
+        from services.live_settings import LiveSettings, LiveSettingsService
+
+        s = self.settings
+        self.known_providers = list(dict.fromkeys(
+            [*s.chat_providers, *s.image_providers, "gemini", "openai", "replicate", "local"]))
+        defaults = LiveSettings(signup_credits=getattr(s, "signup_credits", 10),
+                                providers=dict.fromkeys(self.known_providers, True))
+        self.audit_log = self._pick("audit_log", BeanieAuditLogRepository)
+        self.live_settings = self._pick("live_settings", lambda: LiveSettingsService(
+            BeanieLiveSettingsRepository(), self.audit_log, defaults=defaults))
+
+    async def _wire_admin(self) -> None:
+        from controllers.admin_settings import AdminSettingsController
+        from controllers.admin_users import AdminUsersController
+        from repositories.admin_stats import MongoAdminStatsRepository
+        from services.admin import AdminService
+        from services.admin_stats import AdminStatsService
+
+        catalog = getattr(self, "catalog", None)
+        self.admin_stats_repository = self._pick(
+            "admin_stats_repository", lambda: MongoAdminStatsRepository(self.database.db))
+        self.admin = self._pick("admin", lambda: AdminService(
+            self.users, self.audit_log, self.admin_stats_repository, credits=getattr(self, "credits", None),
+            plan_role=(lambda name: catalog.plan_or_raise(name).role) if catalog is not None else None))
+        self.admin_stats = self._pick("admin_stats", lambda: AdminStatsService(
+            self.admin_stats_repository, self.live_settings, providers=self.known_providers,
+            breaker=getattr(self, "breaker", None)))
+        self.admin_settings_controller = AdminSettingsController(self.live_settings, self.admin)
+        self.admin_users_controller = AdminUsersController(self.admin, self.admin_stats)
+
+    async def _wire_identity(self) -> None:
+        from controllers.api_keys import ApiKeysController
+        from controllers.clerk_webhooks import ClerkWebhooksController
+        from controllers.me import MeController
+        from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
+        from repositories.api_keys import BeanieApiKeyRepository, CachedApiKeyRepository
+        from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
+        from repositories.users import BeanieUserRepository, CachedUserRepository, TombstoneCache
+        from repositories.webhook_events import BeanieWebhookEventRepository
+        from services.api_keys import ApiKeyService
+        from services.auth import AuthService
+        from services.auth_keys import ensure_dev_key_pair
+        from services.auth_webhooks import ClerkEventService
+        from services.rate_limit import RateLimiter, limits_from
+        from services.users import UserService
+
+        s = self.settings
+        secret = s.clerk_secret_key.get_secret_value() if s.clerk_secret_key else None
+        jwt_key, self.dev_tokens = s.clerk_jwt_key, False
+        if s.app_env == "development" and not (jwt_key or secret):
+            jwt_key, self.dev_tokens = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[1], True
+        ns = f"muse:{s.mongodb_db}:"  # Redis keys of this deployment (one Redis may serve several)
+        self.users = self._pick("users", lambda: UserService(CachedUserRepository(
+            BeanieUserRepository(), TombstoneCache(self.redis, prefix=ns + "user:")),
+            admin_clerk_ids=s.admin_user_ids))
+        self.api_keys = self._pick("api_keys", lambda: ApiKeyService(CachedApiKeyRepository(
+            BeanieApiKeyRepository(), TombstoneCache(self.redis, prefix=ns + "apikey:"))))
+        self.webhook_events = self._pick("webhook_events", BeanieWebhookEventRepository)
+        self.token_verifier = self._pick("token_verifier", lambda: ClerkTokenVerifier(
+            jwt_key=jwt_key, secret_key=secret, api_url=s.clerk_api_url,
+            authorized_parties=s.clerk_authorized_parties) if (jwt_key or secret) else None)
+        rapid = s.rapidapi_proxy_secret.get_secret_value() if s.rapidapi_proxy_secret else None
+        self.auth = self._pick("auth", lambda: AuthService(
+            self.users, self.api_keys, self.token_verifier,
+            rapidapi_secret=rapid, dev_claims=self.dev_tokens,
+            profiles=ClerkUsersClient(secret_key=secret, api_url=s.clerk_api_url) if secret else None))
+        upstash = s.upstash_redis_rest_token.get_secret_value() if s.upstash_redis_rest_token else ""
+        self.rate_limiter = self._pick("rate_limiter", lambda: RateLimiter(
+            UpstashBucketStore(s.upstash_redis_rest_url, upstash) if s.upstash_redis_rest_url
+            else RedisBucketStore(self.redis), limits_from(s.rate_limit_plans), prefix=ns + "rl:"))
+        hook_secret = s.clerk_webhook_secret.get_secret_value() if s.clerk_webhook_secret else None
+        self.clerk_events = ClerkEventService(self.users, self.api_keys, self.webhook_events)
+        self.clerk_webhooks_controller = ClerkWebhooksController(
+            ClerkWebhookVerifier(hook_secret) if hook_secret else None, self.clerk_events)
+        self.me_controller = MeController(self.users, credits=lambda: getattr(self, "credits", None))
+        self.api_keys_controller = ApiKeysController(self.api_keys)
+
+    async def _wire_chat(self) -> None:
+        from controllers.chat import ChatController
+        from providers.breaker import CircuitBreaker
+        from providers.chat_factory import build_chat_providers
+        from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
+        from repositories.conversations import BeanieConversationRepository
+        from services.chat import ChatService
+        from services.chat_cache import ChatCache
+
+        s = self.settings
+        self.chat_providers = self._pick("chat_providers", lambda: build_chat_providers(s))
+        self.breaker = self._pick("breaker", lambda: CircuitBreaker(
+            self.redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
+            trial_ttl_s=s.ai_timeout_s * 2 + 5))
+        if s.upstash_redis_rest_url and s.upstash_redis_rest_token:
+            store = UpstashKeyValueStore.from_url(s.upstash_redis_rest_url,
+                                                  s.upstash_redis_rest_token.get_secret_value())
+        else:
+            store = RedisKeyValueStore(self.redis)
+        self.chat_cache = self._pick("chat_cache", lambda: ChatCache(store, ttl_s=s.cache_ttl_s))
+        self.chat = self._pick("chat", lambda: ChatService(
+            providers=self.chat_providers, conversations=BeanieConversationRepository(),
+            cache=self.chat_cache, breaker=self.breaker, credits=getattr(self, "credits", None),
+            price=lambda: int(self.catalog.prices["chat"]),
+            live_settings=getattr(self, "live_settings", None),
+            timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars))
+        self.chat_controller = ChatController(self.chat, base_url=s.public_base_url)
+
+    async def _close_chat(self) -> None:
+        for provider in getattr(self, "chat_providers", []):
+            await provider.aclose()
+        store = getattr(getattr(self, "chat_cache", None), "store", None)
+        if hasattr(store, "aclose"):
+            await store.aclose()
+
+    async def _wire_credits(self) -> None:
+        from controllers.credits import CreditsController
+        from controllers.gift_codes import GiftCodesController
+        from controllers.plans import PlansController
+        from repositories.credits import BeanieCreditAccountRepository
+        from repositories.gift_codes import BeanieGiftCodeRepository
+        from repositories.idempotency import BeanieIdempotencyRepository
+        from repositories.ledger import BeanieLedgerRepository
+        from services.catalog import Catalog
+        from services.credits import CreditsService
+        from services.gift_codes import GiftCodeService
+        from services.idempotency import IdempotencyService
+
+        s = self.settings
+
+        async def signup_credits() -> int:
+            live = getattr(self, "live_settings", None)  # admin-editable when wired, else the setting
+            return (await live.current()).signup_credits if live is not None else s.signup_credits
+
+        self.catalog = self._pick("catalog", lambda: Catalog.default(s))
+        self.credit_accounts = self._pick("credit_accounts", BeanieCreditAccountRepository)
+        self.ledger = self._pick("ledger", BeanieLedgerRepository)
+        self.credits = self._pick("credits", lambda: CreditsService(
+            self.credit_accounts, self.ledger, self.catalog, signup_credits=signup_credits,
+            reconcile_after_s=s.credits_reconcile_after_s))
+        self.gift_codes = self._pick("gift_codes", lambda: GiftCodeService(
+            BeanieGiftCodeRepository(), self.credits, self.catalog))
+        self.idempotency = self._pick("idempotency", lambda: IdempotencyService(BeanieIdempotencyRepository()))
+        self.plans_controller = PlansController(self.catalog)
+        self.credits_controller = CreditsController(self.credits)
+        self.gift_codes_controller = GiftCodesController(self.gift_codes, self.credits)
+        users = getattr(self, "users", None)
+        if users is not None and self.credits.grant_signup not in users.on_created:
+            users.on_created.append(self.credits.grant_signup)
+
+    async def _wire_images(self) -> None:
+        from controllers.images import ImagesController, MediaController
+        from providers.images import build_image_providers
+        from providers.storage import build_storage, fetch_remote_image
+        from repositories.images import BeanieImageRepository
+        from services.image_jobs import ImageJobRunner
+        from services.images import ImageService
+        from services.vision import VisionService
+
+        s = self.settings
+        self.image_storage = self._pick("image_storage", lambda: build_storage(s))
+        self.image_provider_list = self._pick("image_provider_list", lambda: build_image_providers(s))
+        self.image_repository = self._pick("image_repository", BeanieImageRepository)
+        live = getattr(self, "live_settings", None)
+
+        async def image_chain() -> list:
+            if live is None:
+                return list(self.image_provider_list)
+            current = await live.current()
+            return [p for p in self.image_provider_list if current.provider_enabled(p.name)]
+
+        async def vision_chain() -> list:
+            chat = getattr(self, "chat", None)
+            return await chat.chain() if chat is not None else []
+
+        self.image_jobs = self._pick("image_jobs", lambda: ImageJobRunner(
+            images=self.image_repository, storage=self.image_storage, providers=image_chain,
+            credits=self.credits, timeout_s=s.image_timeout_s))
+        self.images = self._pick("images", lambda: ImageService(
+            images=self.image_repository, storage=self.image_storage, runner=self.image_jobs,
+            queue=self.queue, credits=self.credits, catalog=self.catalog, live_settings=live,
+            provider_names=[p.name for p in self.image_provider_list], ttl_h=s.temp_media_ttl_h,
+            timeout_s=s.image_timeout_s))
+        self.vision = self._pick("vision", lambda: VisionService(
+            providers=vision_chain, credits=self.credits, catalog=self.catalog, live_settings=live,
+            timeout_s=s.ai_timeout_s))
+        max_bytes = int(s.max_upload_mb * 1024 * 1024)
+        self.images_controller = ImagesController(
+            self.images, self.vision, max_upload_mb=s.max_upload_mb,
+            fetch_url=lambda url: fetch_remote_image(url, max_bytes=max_bytes,
+                                                     allow_private=not s.is_production))
+        self.media_controller = MediaController(self.image_storage)
+
+    async def _wire_payments(self) -> None:
+        from controllers.payments import PaymentsController
+        from controllers.paypal_webhooks import PayPalWebhooksController
+        from controllers.subscriptions import SubscriptionsController
+        from providers.paypal import PayPalPayments
+        from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
+        from services.payments import PaymentService
+        from services.paypal_webhooks import PayPalWebhookService
+        from services.subscriptions import SubscriptionService
+
+        s = self.settings
+        secret = s.paypal_client_secret.get_secret_value() if s.paypal_client_secret else None
+        self.payments_provider = self._pick("payments_provider", lambda: PayPalPayments(
+            base_url=s.paypal_base_url, client_id=s.paypal_client_id, client_secret=secret,
+            webhook_id=s.paypal_webhook_id, timeout=s.paypal_timeout_s)
+            if s.paypal_client_id and secret else None)
+        api = f"{s.public_base_url}/api/v1/payments/paypal"
+        self.payment_records = self._pick("payment_records", BeaniePaymentRepository)
+        self.payments = self._pick("payments", lambda: PaymentService(
+            self.payment_records, self.payments_provider, self.catalog, self.credits,
+            return_url=f"{api}/return", cancel_url=f"{api}/cancel",
+            success_redirect=s.checkout_success_url, cancel_redirect=s.checkout_cancel_url))
+        self.subscriptions = self._pick("subscriptions", lambda: SubscriptionService(
+            BeanieSubscriptionRepository(), self.payments_provider, self.catalog, self.users,
+            return_url=s.checkout_success_url, cancel_url=s.checkout_cancel_url))
+        self.paypal_webhooks = PayPalWebhookService(
+            self.payments_provider, self.webhook_events, self.payments, self.subscriptions)
+        self.payments_controller = PaymentsController(self.payments, self.credits)
+        self.subscriptions_controller = SubscriptionsController(self.subscriptions)
+        self.paypal_webhooks_controller = PayPalWebhooksController(self.paypal_webhooks)
+
     async def _redis_check(self) -> None:
         await self.redis.ping()
 
@@ -81,6 +312,9 @@ class Container:
         if not self.started:
             return
         self.started = False
+        await self._close_chat()
+        if getattr(self, "rate_limiter", None) is not None:
+            await self.rate_limiter.close()
         await self.redis.aclose()
         await self.database.close()
         await asyncio.to_thread(self.embedded.stop)

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     paypal_client_secret: SecretStr | None = None
     paypal_base_url: str = "https://api-m.sandbox.paypal.com"
     paypal_webhook_id: str | None = None
+    paypal_timeout_s: float = 20.0
+    # plan=PayPal plan id pairs, e.g. "starter=P-1AB,enterprise=P-2CD" (overrides the catalogue's).
+    paypal_plan_ids: Csv = Field(default_factory=list)
+
+    # Credits (issue 4): catalogue sections as JSON (plans, gift_tiers, credit_packs, prices);
+    # signup grant when no live settings exist; age after which reconcile repairs a pending op.
+    catalog_json: str | None = None
+    signup_credits: int = 0
+    credits_reconcile_after_s: float = 60.0
 
     public_base_url: str = "http://localhost:8000"
     checkout_success_url: str = "http://localhost:8000/checkout/success"
@@ -75,16 +84,23 @@ class Settings(BaseSettings):
     ai_timeout_s: float = 30.0
     image_timeout_s: float = 120.0
     cache_ttl_s: int = 86400
+    # Chat (issue 5): total input characters; circuit breaker (consecutive failures, cool-down).
+    chat_max_chars: int = 32000
+    breaker_failure_threshold: int = 3
+    breaker_cooldown_s: float = 30.0
     temp_media_ttl_h: float = 24.0
     max_upload_mb: float = 10.0
     rate_limits_enabled: bool = True
+    # Per-plan bucket overrides as JSON, e.g. {"free": [10, 1.0]} (burst, refill per second).
+    rate_limit_plans: dict[str, tuple[int, float]] = Field(default_factory=dict)
 
     # Run the arq worker inside the web process (development/test default).
     worker_in_process: bool | None = None
     queue_name: str = "muse:queue"
 
     @field_validator(
-        "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", mode="before"
+        "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "paypal_plan_ids",
+        mode="before"
     )
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:

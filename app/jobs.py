@@ -55,3 +55,14 @@ async def housekeeping_cron(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 JOBS: list[JobFn] = [housekeeping]
+
+# Feature job modules (plain coroutines, wrapped here).
+from app.image_jobs import IMAGE_JOBS  # noqa: E402
+
+JOBS.extend(job(fn) for fn in IMAGE_JOBS)
+sweep_images_cron = next(fn for fn in JOBS if fn.__name__ == "sweep_images")
+
+from app.credit_jobs import CREDIT_JOBS  # noqa: E402
+
+JOBS.extend(job(fn) for fn in CREDIT_JOBS)
+reconcile_credits_cron = next(fn for fn in JOBS if fn.__name__ == "reconcile_credits")

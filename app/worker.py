@@ -6,7 +6,7 @@ from arq import cron
 from arq.worker import Worker, func
 
 from app.bootstrap import Container
-from app.jobs import JOBS, housekeeping_cron
+from app.jobs import JOBS, housekeeping_cron, reconcile_credits_cron, sweep_images_cron
 
 
 def build_worker(container: Container, *, handle_signals: bool, burst: bool = False) -> Worker:
@@ -15,6 +15,9 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
     return Worker(
         functions=[func(fn, name=fn.__name__) for fn in JOBS],
         cron_jobs=[cron(housekeeping_cron, name="cron:housekeeping", minute={0, 15, 30, 45},
+                        unique=True, run_at_startup=False),
+                   cron(sweep_images_cron, name="cron:images", unique=True, run_at_startup=False),
+                   cron(reconcile_credits_cron, name="cron:credits_reconcile", minute=set(range(2, 60, 5)),
                         unique=True, run_at_startup=False)],
         redis_pool=container.redis,
         queue_name=settings.queue_name,

@@ -52,6 +52,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
 
 def make_settings(servers: dict[str, str], tmp_path: Path, **overrides) -> Settings:
     """Test settings: own database name, own media dir, no AI keys unless given."""
+    from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM
+
     values = dict(
         app_env="test",
         mongodb_uri=servers["mongodb_uri"],
@@ -63,6 +65,7 @@ def make_settings(servers: dict[str, str], tmp_path: Path, **overrides) -> Setti
         worker_in_process=False,
         rate_limits_enabled=False,  # rate-limit tests turn it on
         queue_name=f"muse:queue:{uuid.uuid4().hex[:8]}",
+        clerk_jwt_key=TEST_JWT_PUBLIC_PEM,  # tests.fixtures.identity signs with the private half
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-COMMAND_MODULES: list[ModuleType] = []
+from app.commands import admin, credits, token
+
+COMMAND_MODULES: list[ModuleType] = [admin, token, credits]

@@ -7,7 +7,22 @@ from quart import Quart
 
 def register_routes(app: Quart) -> None:
     """Register every blueprint."""
+    from app.routes.admin import bp as admin
+    from app.routes.api_keys import bp as api_keys
+    from app.routes.chat import bp as chat
+    from app.routes.credits import bp as credits
+    from app.routes.gift_codes import bp as gift_codes
     from app.routes.health import bp as health
+    from app.routes.images import bp as images
+    from app.routes.me import bp as me
+    from app.routes.media import bp as media
+    from app.routes.payments import bp as payments
+    from app.routes.plans import bp as plans
+    from app.routes.subscriptions import bp as subscriptions
+    from app.routes.webhooks_clerk import bp as webhooks_clerk
+    from app.routes.webhooks_paypal import bp as webhooks_paypal
 
-    for blueprint in (health,):
+    for blueprint in (health, chat, me, api_keys, webhooks_clerk,
+                      payments, subscriptions, webhooks_paypal, admin, images, media,
+                      plans, credits, gift_codes,):
         app.register_blueprint(blueprint)

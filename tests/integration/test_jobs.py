@@ -20,7 +20,8 @@ async def test_job_enqueued_in_a_request_logs_that_request_id(app, container, lo
     await worker.async_run()
     await worker.close()
 
-    assert worker.jobs_complete == 1 and worker.jobs_failed == 0
+    # Other periodic jobs may also fire in burst mode; the enqueued one must be among the completed.
+    assert worker.jobs_complete >= 1 and worker.jobs_failed == 0
     job_lines = [line for line in logs.lines if line.get("job") == "housekeeping"]
     events = {line["event"] for line in job_lines}
     assert {"job_started", "housekeeping_done", "job_finished"} <= events

@@ -1,0 +1,25 @@
+"""Image job functions for the arq worker: generate/edit one image, sweep stale jobs, expire media.
+
+Plain coroutines: `app.jobs` wraps them with its `job` decorator when it appends
+them to JOBS (so this module does not import `app.jobs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+async def generate_image(ctx: dict[str, Any], image_id: str) -> str | None:
+    """Claim the image record and run its generation or edit (failover, storage, refund on failure)."""
+    return await ctx["container"].image_jobs.run(image_id)
+
+
+async def sweep_images(ctx: dict[str, Any]) -> dict[str, int]:
+    """Fail and refund jobs whose worker died; expire unsaved images past their TTL."""
+    container = ctx["container"]
+    counts = await container.image_jobs.sweep()
+    counts["expired"] = await container.images.expire_due()
+    return counts
+
+
+IMAGE_JOBS = [generate_image, sweep_images]

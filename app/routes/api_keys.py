@@ -1,0 +1,37 @@
+"""API key routes (contract §7)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g
+from quart_schema import validate_request, validate_response
+
+from app.routes.deps import container
+from controllers.api_keys import ApiKeyCreatedOut, ApiKeyListOut, CreateApiKeyIn
+from middlewares.access import require_role
+from services.principal import Role
+
+bp = Blueprint("api_keys", __name__)
+
+
+@bp.post("/api/v1/api-keys")
+@require_role(Role.USER)
+@validate_request(CreateApiKeyIn)
+@validate_response(ApiKeyCreatedOut, 201)
+async def create_api_key(data: CreateApiKeyIn):
+    """Create an API key; the `key` secret is shown only in this response."""
+    return await container().api_keys_controller.create(g.principal, data)
+
+
+@bp.get("/api/v1/api-keys")
+@require_role(Role.USER)
+@validate_response(ApiKeyListOut)
+async def list_api_keys():
+    """The caller's active API keys (no secrets)."""
+    return await container().api_keys_controller.list(g.principal)
+
+
+@bp.delete("/api/v1/api-keys/<key_id>")
+@require_role(Role.USER)
+async def revoke_api_key(key_id: str):
+    """Revoke an API key; it stops working at once in every process."""
+    return await container().api_keys_controller.revoke(g.principal, key_id)

@@ -1,0 +1,56 @@
+"""Chat and conversation routes (contract §4)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g
+from quart_schema import document_response, validate_querystring, validate_request, validate_response
+
+from app.routes.deps import container
+from controllers.chat import ChatIn, ChatOut, ConversationDetail, ConversationPage, ListQuery
+from middlewares.access import require_role
+from middlewares.request_id import current_request_id
+from services.principal import Role
+
+try:  # the credits feature provides it; chat works without it during development
+    from middlewares.idempotency import idempotent
+except ImportError:  # pragma: no cover
+    def idempotent(fn):  # type: ignore[no-redef]
+        return fn
+
+bp = Blueprint("chat", __name__)
+
+
+@bp.post("/api/v1/chat")
+@require_role(Role.USER)
+@idempotent
+@validate_request(ChatIn)
+@document_response(ChatOut)  # documented, not validated: `stream` answers are SSE Response objects
+async def chat(data: ChatIn):
+    """Chat with the LLM (Gemini first, OpenAI as fallback); cached answers cost 0 credits.
+
+    With `"stream": true` the answer is `text/event-stream`: `meta`, `delta`…, `done` (or `error`)."""
+    return await container().chat_controller.chat(data, g.principal, current_request_id())
+
+
+@bp.get("/api/v1/conversations")
+@require_role(Role.USER)
+@validate_querystring(ListQuery)
+@validate_response(ConversationPage)
+async def list_conversations(query_args: ListQuery):
+    """The caller's conversations, newest first (cursor pagination)."""
+    return await container().chat_controller.list(g.principal, query_args)
+
+
+@bp.get("/api/v1/conversations/<conversation_id>")
+@require_role(Role.USER)
+@validate_response(ConversationDetail)
+async def get_conversation(conversation_id: str):
+    """One of the caller's conversations with its messages; another user's is 404."""
+    return await container().chat_controller.get(g.principal, conversation_id)
+
+
+@bp.delete("/api/v1/conversations/<conversation_id>")
+@require_role(Role.USER)
+async def delete_conversation(conversation_id: str):
+    """Delete one of the caller's conversations (204); another user's is 404."""
+    return await container().chat_controller.delete(g.principal, conversation_id)

@@ -1,0 +1,89 @@
+"""Image routes (contract §5): generation jobs, gallery, edits and describe."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from app.routes.deps import container
+from controllers.image_schemas import CreateImageIn, DescribeOut, ImageListQuery, ImageOut, ImagePage
+from middlewares.access import require_role
+from middlewares.request_id import current_request_id
+from services.principal import Role
+
+try:  # the credits feature provides it
+    from middlewares.idempotency import idempotent
+except ImportError:  # pragma: no cover
+
+    def idempotent(fn):  # type: ignore[no-redef]
+        return fn
+
+
+bp = Blueprint("images", __name__)
+
+
+@bp.post("/api/v1/images")
+@require_role(Role.USER)
+@idempotent
+@validate_request(CreateImageIn)
+async def create_image(data: CreateImageIn):
+    """Submit an image generation job: 202 with the resource and `Location`.
+
+    Charged at submission (`image` price per output), refunded if the job fails.
+    With `"wait": true`, waits up to IMAGE_TIMEOUT_S: 201 with the finished image or the failure problem."""
+    return await container().images_controller.create(data, g.principal, current_request_id())
+
+
+@bp.get("/api/v1/images")
+@require_role(Role.USER)
+@validate_querystring(ImageListQuery)
+@validate_response(ImagePage)
+async def list_images(query_args: ImageListQuery):
+    """The caller's images, newest first; filters `status` and `saved`; cursor pagination.
+
+    Expired images (files deleted) are left out unless `status=expired` is asked for."""
+    return await container().images_controller.list(g.principal, query_args)
+
+
+@bp.post("/api/v1/images/edits")
+@require_role(Role.USER)
+@idempotent
+async def edit_image():
+    """Submit an edit job (multipart: `image` file or `source_image_id`, `prompt`, optional `mask`).
+
+    Same answers as POST /api/v1/images; `image_edit` price per output. Uploads: PNG/JPEG/WebP,
+    at most MAX_UPLOAD_MB (413 / 415 otherwise, nothing stored)."""
+    return await container().images_controller.edit(g.principal, current_request_id())
+
+
+@bp.post("/api/v1/images/describe")
+@require_role(Role.USER)
+@idempotent
+@validate_response(DescribeOut)
+async def describe_image():
+    """Describe a picture with the chat providers' vision (multipart `image`, or JSON
+    `source_image_id` / `image_url`); `preset: "fursona"` or a custom `instruction`."""
+    return await container().images_controller.describe(g.principal, current_request_id())
+
+
+@bp.get("/api/v1/images/<image_id>")
+@require_role(Role.USER)
+@validate_response(ImageOut)
+async def get_image(image_id: str):
+    """One of the caller's images (poll a job here); another user's image is 404."""
+    return await container().images_controller.get(g.principal, image_id)
+
+
+@bp.delete("/api/v1/images/<image_id>")
+@require_role(Role.USER)
+async def delete_image(image_id: str):
+    """Delete an image and its stored files (204); another user's image is 404."""
+    return await container().images_controller.delete(g.principal, image_id)
+
+
+@bp.post("/api/v1/images/<image_id>/save")
+@require_role(Role.USER)
+@validate_response(ImageOut)
+async def save_image(image_id: str):
+    """Keep an image: `saved` true, `expires_at` null; another user's image is 404."""
+    return await container().images_controller.save(g.principal, image_id)

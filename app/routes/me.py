@@ -1,0 +1,29 @@
+"""Account routes (contract §3) and an admin identity probe."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g
+from quart_schema import validate_response
+
+from app.routes.deps import container
+from controllers.me import MeOut, WhoAmIOut
+from middlewares.access import require_role
+from services.principal import Role
+
+bp = Blueprint("me", __name__)
+
+
+@bp.get("/api/v1/me")
+@require_role(Role.USER)
+@validate_response(MeOut)
+async def me():
+    """The caller's account: id, Clerk ID, email, name, role, plan and credits."""
+    return await container().me_controller.me(g.principal, g.get("user"))
+
+
+@bp.get("/api/v1/admin/whoami")
+@require_role(Role.ADMIN)
+@validate_response(WhoAmIOut)
+async def admin_whoami():
+    """The calling administrator's identity (ADMIN only)."""
+    return await container().me_controller.whoami(g.principal)

@@ -1,0 +1,17 @@
+"""Locally stored media (development storage), served at /media/<path>."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+from app.routes.deps import container
+from middlewares.access import public
+
+bp = Blueprint("media", __name__)
+
+
+@bp.get("/media/<path:key>")
+@public
+async def media(key: str):
+    """A stored image file (local storage only; URLs are unguessable ids)."""
+    return await container().media_controller.serve(key)

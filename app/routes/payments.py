@@ -1,0 +1,64 @@
+"""Payment routes (contract §6): checkout, PayPal returns, mobile capture, history."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from app.routes.deps import container
+from controllers.payments import CaptureOut, CheckoutIn, CheckoutOut, ListQuery, PaymentListOut, ReturnQuery
+from middlewares.access import public, require_role
+from middlewares.idempotency import idempotent
+from services.principal import Role
+
+bp = Blueprint("payments", __name__)
+
+
+@bp.post("/api/v1/payments/checkout")
+@require_role(Role.USER)
+@idempotent
+@validate_request(CheckoutIn)
+@validate_response(CheckoutOut, 201)
+async def checkout(data: CheckoutIn):
+    """Start buying a credit pack: creates a PayPal order and returns its approve URL.
+
+    The price comes from the catalogue, never from the client. Accepts `Idempotency-Key`."""
+    return await container().payments_controller.checkout(g.principal, data)
+
+
+@bp.get("/api/v1/payments/paypal/return")
+@public
+@validate_querystring(ReturnQuery)
+async def paypal_return(query_args: ReturnQuery):
+    """PayPal sends the buyer here after approval: capture, credit once, 303 to the success URL.
+
+    Any failure sends the buyer to CHECKOUT_CANCEL_URL instead."""
+    return await container().payments_controller.paypal_return(query_args)
+
+
+@bp.get("/api/v1/payments/paypal/cancel")
+@public
+@validate_querystring(ReturnQuery)
+async def paypal_cancel(query_args: ReturnQuery):
+    """PayPal sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""
+    return await container().payments_controller.paypal_cancel(query_args)
+
+
+@bp.post("/api/v1/payments/<payment_id>/capture")
+@require_role(Role.USER)
+@idempotent
+@validate_response(CaptureOut)
+async def capture(payment_id: str):
+    """Capture an approved payment (mobile clients); credits the pack exactly once.
+
+    A 503/504 means PayPal did not answer: retry, it is safe. Accepts `Idempotency-Key`."""
+    return await container().payments_controller.capture(g.principal, payment_id)
+
+
+@bp.get("/api/v1/payments")
+@require_role(Role.USER)
+@validate_querystring(ListQuery)
+@validate_response(PaymentListOut)
+async def list_payments(query_args: ListQuery):
+    """The caller's payment history, newest first."""
+    return await container().payments_controller.history(g.principal, query_args)

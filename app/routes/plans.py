@@ -1,0 +1,20 @@
+"""Plan catalogue route (contract §3)."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+from quart_schema import validate_response
+
+from app.routes.deps import container
+from controllers.plans import PlansOut
+from middlewares.access import public
+
+bp = Blueprint("plans", __name__)
+
+
+@bp.get("/api/v1/plans")
+@public
+@validate_response(PlansOut)
+async def list_plans():
+    """Plans (daily allowance, role, PayPal plan), gift tiers, credit packs and prices per use."""
+    return await container().plans_controller.list()

@@ -1,0 +1,40 @@
+"""Subscription routes (contract §6)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g
+from quart_schema import validate_request, validate_response
+
+from app.routes.deps import container
+from controllers.subscriptions import SubscribeIn, SubscriptionOut
+from middlewares.access import require_role
+from middlewares.idempotency import idempotent
+from services.principal import Role
+
+bp = Blueprint("subscriptions", __name__)
+
+
+@bp.post("/api/v1/subscriptions")
+@require_role(Role.USER)
+@idempotent
+@validate_request(SubscribeIn)
+@validate_response(SubscriptionOut, 201)
+async def subscribe(data: SubscribeIn):
+    """Subscribe to a paid plan through PayPal; approve it at `approve_url`. Accepts `Idempotency-Key`."""
+    return await container().subscriptions_controller.create(g.principal, data)
+
+
+@bp.get("/api/v1/subscriptions/current")
+@require_role(Role.USER)
+@validate_response(SubscriptionOut)
+async def current_subscription():
+    """The caller's pending, active or suspended subscription (404 when none)."""
+    return await container().subscriptions_controller.current(g.principal)
+
+
+@bp.delete("/api/v1/subscriptions/current")
+@require_role(Role.USER)
+@validate_response(SubscriptionOut)
+async def cancel_subscription():
+    """Cancel the caller's subscription at PayPal; the plan ends at once."""
+    return await container().subscriptions_controller.cancel(g.principal)

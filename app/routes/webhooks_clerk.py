@@ -1,0 +1,17 @@
+"""Clerk webhook route (contract §8)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, request
+
+from app.routes.deps import container
+from middlewares.access import public
+
+bp = Blueprint("webhooks_clerk", __name__)
+
+
+@bp.post("/api/v1/webhooks/clerk")
+@public
+async def clerk_webhook():
+    """Clerk user events, verified with the Svix signature; each svix-id is processed once."""
+    return await container().clerk_webhooks_controller.receive(await request.get_data(), request.headers)

@@ -1,0 +1,17 @@
+"""PayPal webhook route (contract §6)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, request
+
+from app.routes.deps import container
+from middlewares.access import public
+
+bp = Blueprint("webhooks_paypal", __name__)
+
+
+@bp.post("/api/v1/webhooks/paypal")
+@public
+async def paypal_webhook():
+    """PayPal events, verified through PayPal (PAYPAL_WEBHOOK_ID); each event id is processed once."""
+    return await container().paypal_webhooks_controller.receive(await request.get_data(), request.headers)

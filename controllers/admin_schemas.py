@@ -1,0 +1,145 @@
+"""Request and response models of the admin API (contract §9)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from services.live_settings import MAX_SIGNUP_CREDITS
+
+
+class LiveSettingsOut(BaseModel):
+    maintenance_mode: bool
+    chat_enabled: bool
+    images_enabled: bool
+    signup_credits: int
+    providers: dict[str, bool]
+    version: int
+    updated_at: str | None
+    updated_by: str | None
+
+
+class LiveSettingsPatch(BaseModel):
+    """A partial change; omitted (or null) fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    maintenance_mode: StrictBool | None = None
+    chat_enabled: StrictBool | None = None
+    images_enabled: StrictBool | None = None
+    signup_credits: StrictInt | None = Field(default=None, ge=0, le=MAX_SIGNUP_CREDITS)
+    providers: dict[str, StrictBool] | None = None
+
+
+class AuditQuery(BaseModel):
+    action: str | None = None
+    target: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: str
+    actor_id: str
+    action: str
+    target: str | None
+    before: dict
+    after: dict
+    request_id: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+class UserQuery(BaseModel):
+    q: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class AdminUserOut(BaseModel):
+    id: str
+    clerk_id: str
+    email: str | None
+    name: str | None
+    role: str
+    plan: str
+    disabled: bool
+    created_at: str
+    updated_at: str
+
+
+class UserPage(BaseModel):
+    items: list[AdminUserOut]
+    next_cursor: str | None
+
+
+class LedgerEntryOut(BaseModel):
+    id: str
+    at: str
+    delta: int
+    kind: str
+    sources: dict[str, int]
+    balance_after: int | None
+    ref: str | None
+    request_id: str | None
+    reason: str | None
+    admin_id: str | None
+
+
+class GenerationOut(BaseModel):
+    type: str
+    id: str
+    status: str | None = None
+    kind: str | None = None
+    prompt: str | None = None
+    conversation_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    cached: bool | None = None
+    credits_charged: int | None = None
+    created_at: str | None = None
+    request_id: str | None = None
+
+
+class AdminUserDetail(AdminUserOut):
+    credits: dict | None
+    ledger: list[LedgerEntryOut]
+    generations: list[GenerationOut]
+
+
+class UserPatch(BaseModel):
+    """Change a user's role, plan and/or disabled flag (omitted fields stay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["USER", "SUBSCRIBER", "ADMIN"] | None = None
+    plan: str | None = Field(default=None, min_length=1, max_length=64)
+    disabled: StrictBool | None = None
+
+
+class CreditAdjustment(BaseModel):
+    """Add (positive) or remove (negative) balance credits, with a reason for the ledger."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delta: StrictInt = Field(ge=-1_000_000, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CreditAdjustmentOut(BaseModel):
+    entry: LedgerEntryOut
+    credits: dict
+
+
+class StatsOut(BaseModel):
+    generated_at: str
+    users: dict[str, int]
+    generations: dict[str, int]
+    credits: dict[str, int]
+    revenue_30d: dict[str, dict]
+    providers: dict[str, dict]

@@ -1,0 +1,53 @@
+"""Admin live settings and audit log: HTTP ⇄ LiveSettingsService."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from quart import g
+
+from app.errors import Unauthorized
+from app.time import isoformat
+from controllers.admin_schemas import AuditQuery, LiveSettingsPatch
+from middlewares.request_id import current_request_id
+from services.live_settings import LiveSettings, LiveSettingsService
+
+
+class AuditReader(Protocol):
+    async def audit_entries(self, *, action: str | None, target: str | None, limit: int,
+                            cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+
+
+def admin_id() -> str:
+    """The acting admin's user id (the access middleware has checked the role)."""
+    principal = g.get("principal")
+    if principal is None or not principal.is_authenticated:
+        raise Unauthorized()
+    return principal.user_id or principal.rate_key
+
+
+def settings_body(live: LiveSettings) -> dict[str, Any]:
+    """The JSON shape of the live settings."""
+    return {**live.editable(), "version": live.version, "updated_at": isoformat(live.updated_at),
+            "updated_by": live.updated_by}
+
+
+class AdminSettingsController:
+    def __init__(self, live_settings: LiveSettingsService, audit: AuditReader) -> None:
+        self._live, self._audit = live_settings, audit
+
+    async def get(self) -> dict[str, Any]:
+        """The live settings as every process will see them within seconds."""
+        return settings_body(await self._live.current())
+
+    async def update(self, patch: LiveSettingsPatch) -> dict[str, Any]:
+        """Apply a partial change (audited) and return the new settings."""
+        changes = patch.model_dump(exclude_none=True)
+        live = await self._live.update(changes, admin_id=admin_id(), request_id=current_request_id())
+        return settings_body(live)
+
+    async def audit_log(self, query: AuditQuery) -> dict[str, Any]:
+        """A page of audit entries, newest first."""
+        rows, cursor = await self._audit.audit_entries(action=query.action, target=query.target,
+                                                       limit=query.limit, cursor=query.cursor)
+        return {"items": [{**row, "at": isoformat(row["at"])} for row in rows], "next_cursor": cursor}

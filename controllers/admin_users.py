@@ -1,0 +1,77 @@
+"""Admin user management and stats: HTTP ⇄ AdminService / AdminStatsService."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from app.time import isoformat
+from controllers.admin_schemas import CreditAdjustment, UserPatch, UserQuery
+from controllers.admin_settings import admin_id
+from middlewares.request_id import current_request_id
+from services.admin import AdminService
+from services.admin_stats import AdminStatsService
+from services.principal import Role
+from services.users import User
+
+LEDGER_FIELDS = ("id", "at", "delta", "kind", "sources", "balance_after", "ref", "request_id", "reason",
+                 "admin_id")
+
+
+def user_body(user: User) -> dict[str, Any]:
+    """The admin view of a user."""
+    return {"id": user.id, "clerk_id": user.clerk_id, "email": user.email, "name": user.name,
+            "role": user.role.name, "plan": user.plan, "disabled": user.disabled,
+            "created_at": isoformat(user.created_at), "updated_at": isoformat(user.updated_at)}
+
+
+def ledger_body(entry: Any) -> dict[str, Any]:
+    """A ledger entry (dataclass or stored document) as JSON."""
+    data = asdict(entry) if is_dataclass(entry) else dict(entry)
+    out = {field: data.get(field) for field in LEDGER_FIELDS}
+    out["at"] = isoformat(out["at"])
+    out["sources"] = out["sources"] or {}
+    return out
+
+
+def generation_body(item: dict[str, Any]) -> dict[str, Any]:
+    """A recent generation (image job or chat answer) as JSON."""
+    out = dict(item)
+    out["created_at"] = isoformat(out.get("created_at"))
+    if out.get("prompt") and len(out["prompt"]) > 200:
+        out["prompt"] = out["prompt"][:200] + "…"
+    return out
+
+
+class AdminUsersController:
+    def __init__(self, admin: AdminService, stats: AdminStatsService) -> None:
+        self._admin, self._stats = admin, stats
+
+    async def search(self, query: UserQuery) -> dict[str, Any]:
+        """A page of users matching `q`."""
+        users, cursor = await self._admin.search_users(query.q, limit=query.limit, cursor=query.cursor)
+        return {"items": [user_body(u) for u in users], "next_cursor": cursor}
+
+    async def detail(self, user_id: str) -> dict[str, Any]:
+        """One user with credits, recent ledger and recent generations."""
+        detail = await self._admin.user_detail(user_id)
+        return {**user_body(detail["user"]), "credits": detail["credits"],
+                "ledger": [ledger_body(e) for e in detail["ledger"]],
+                "generations": [generation_body(g) for g in detail["generations"]]}
+
+    async def update(self, user_id: str, patch: UserPatch) -> dict[str, Any]:
+        """Change role / plan / disabled (audited)."""
+        user = await self._admin.update_user(
+            user_id, role=Role.parse(patch.role) if patch.role else None, plan=patch.plan,
+            disabled=patch.disabled, admin_id=admin_id(), request_id=current_request_id())
+        return user_body(user)
+
+    async def adjust_credits(self, user_id: str, body: CreditAdjustment) -> dict[str, Any]:
+        """An `admin_adjustment` ledger entry carrying the admin's id."""
+        result = await self._admin.adjust_credits(user_id, body.delta, reason=body.reason,
+                                                  admin_id=admin_id(), request_id=current_request_id())
+        return {"entry": ledger_body(result["entry"]), "credits": result["credits"]}
+
+    async def stats(self) -> dict[str, Any]:
+        """The stats document."""
+        return await self._stats.stats()

@@ -1,0 +1,155 @@
+"""Chat and conversation endpoints (contract §4): DTOs in, JSON or SSE out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from quart import Response
+
+from app.errors import AppError
+from app.time import isoformat
+from providers.chat import ChatMessage
+from services.chat import ChatService
+from services.chat_models import ChatInput, Conversation, StoredMessage
+from services.principal import Principal
+
+
+class MessageIn(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(min_length=1)
+
+
+class ChatIn(BaseModel):
+    messages: list[MessageIn] = Field(min_length=1, max_length=50)
+    conversation_id: str | None = None
+    model: str = "default"
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    stream: bool = False
+    store: bool = True
+
+
+class MessageOut(BaseModel):
+    role: str
+    content: str
+
+
+class ChatOut(BaseModel):
+    id: str
+    conversation_id: str | None
+    message: MessageOut
+    provider: str
+    model: str
+    cached: bool
+    credits_charged: int
+    request_id: str | None
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class ConversationOut(BaseModel):
+    id: str
+    title: str
+    message_count: int
+    created_at: str
+    updated_at: str
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class StoredMessageOut(BaseModel):
+    id: str
+    role: str
+    content: str
+    provider: str | None = None
+    model: str | None = None
+    cached: bool = False
+    created_at: str
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[StoredMessageOut]
+
+
+def _conversation(c: Conversation) -> dict[str, Any]:
+    return {"id": c.id, "title": c.title, "message_count": c.message_count,
+            "created_at": isoformat(c.created_at), "updated_at": isoformat(c.updated_at)}
+
+
+def _message(m: StoredMessage) -> dict[str, Any]:
+    return {"id": m.id, "role": m.role, "content": m.content, "provider": m.provider, "model": m.model,
+            "cached": m.cached, "created_at": isoformat(m.created_at)}
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    """One server-sent event."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+class ChatController:
+    """HTTP ⇄ ChatService."""
+
+    def __init__(self, chat: ChatService, *, base_url: str) -> None:
+        self._chat = chat
+        self._base_url = base_url
+
+    @staticmethod
+    def _input(body: ChatIn, principal: Principal, request_id: str) -> ChatInput:
+        return ChatInput(
+            user_id=principal.user_id or "", plan=principal.plan,
+            messages=[ChatMessage(role=m.role, content=m.content) for m in body.messages],
+            conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
+            store=body.store, request_id=request_id)
+
+    async def chat(self, body: ChatIn, principal: Principal, request_id: str) -> Any:
+        """JSON answer, or an SSE stream when `stream` is true."""
+        inp = self._input(body, principal, request_id)
+        if body.stream:
+            return await self._stream(inp)
+        reply = await self._chat.complete(inp)
+        return {"id": reply.id, "conversation_id": reply.conversation_id,
+                "message": {"role": "assistant", "content": reply.content}, "provider": reply.provider,
+                "model": reply.model, "cached": reply.cached, "credits_charged": reply.credits_charged,
+                "request_id": reply.request_id}
+
+    async def _stream(self, inp: ChatInput) -> Response:
+        meta, events = await self._chat.stream(inp)
+        base_url, request_id = self._base_url, inp.request_id
+
+        async def body() -> AsyncIterator[bytes]:
+            yield sse("meta", meta)
+            async for name, data in events:
+                if isinstance(data, AppError):
+                    yield sse("error", data.to_problem(base_url=base_url, request_id=request_id))
+                else:
+                    yield sse(name, data)
+
+        response = Response(body(), content_type="text/event-stream")
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Accel-Buffering"] = "no"
+        response.timeout = None
+        return response
+
+    async def list(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
+        """A page of the caller's conversations."""
+        items, cursor = await self._chat.list_conversations(principal.user_id or "", limit=query.limit,
+                                                            cursor=query.cursor)
+        return {"items": [_conversation(c) for c in items], "next_cursor": cursor}
+
+    async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
+        """One conversation with its messages."""
+        conversation, messages = await self._chat.get_conversation(principal.user_id or "", conversation_id)
+        return {**_conversation(conversation), "messages": [_message(m) for m in messages]}
+
+    async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
+        """Delete one conversation."""
+        await self._chat.delete_conversation(principal.user_id or "", conversation_id)
+        return "", 204

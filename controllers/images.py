@@ -1,0 +1,237 @@
+"""Image endpoints (contract §5): DTOs and multipart parsing in, resources and problems out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from quart import request
+
+from app.errors import AppError, BadRequest, InternalError, UpstreamError, UpstreamTimeout, ValidationFailed
+from app.time import isoformat
+from controllers.image_schemas import CreateImageIn, DescribeFields, EditFields, ImageListQuery
+from services.image_models import Caller, EditInput, GenerateInput, ImageRecord
+from services.images import ImageService
+from services.principal import Principal
+from services.uploads import CheckedUpload, check_image, check_size
+from services.vision import VisionService
+
+_PROBLEMS: dict[str, type[AppError]] = {
+    "provider_unavailable": UpstreamError,
+    "provider_timeout": UpstreamTimeout,
+}
+
+
+def resource(record: ImageRecord) -> dict[str, Any]:
+    """The public image resource (no storage keys, receipts or provider URLs)."""
+    return {
+        "id": record.id,
+        "status": record.status,
+        "kind": record.kind,
+        "prompt": record.prompt,
+        "negative_prompt": record.negative_prompt,
+        "aspect_ratio": record.aspect_ratio,
+        "width": record.width,
+        "height": record.height,
+        "num_outputs": record.num_outputs,
+        "seed": record.seed,
+        "model": record.model,
+        "provider": record.provider,
+        "outputs": [
+            {"url": o.url, "width": o.width, "height": o.height, "format": o.format} for o in record.outputs
+        ],
+        "error": record.error,
+        "saved": record.saved,
+        "expires_at": isoformat(record.expires_at),
+        "credits_charged": record.credits_charged,
+        "created_at": isoformat(record.created_at),
+        "updated_at": isoformat(record.updated_at),
+        "request_id": record.request_id,
+    }
+
+
+def failure_problem(record: ImageRecord) -> AppError:
+    """The problem a failed job answers with when the caller waited for it."""
+    error = record.error or {}
+    problem = _PROBLEMS.get(error.get("code", ""), InternalError)(error.get("detail"))
+    problem.extra.update(image_id=record.id, credits_refunded=record.credits_charged)
+    if error.get("code") not in _PROBLEMS and error.get("status"):
+        problem.status, problem.code, problem.title = (
+            error["status"],
+            error["code"],
+            error.get("title", "Error"),
+        )
+    return problem
+
+
+def _caller(principal: Principal, request_id: str) -> Caller:
+    return Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+
+
+def _fields(model: type[BaseModel], raw: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate({k: v for k, v in raw.items() if v not in ("", None)})
+    except ValidationError as exc:
+        raise ValidationFailed(
+            errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
+        ) from exc
+
+
+class ImagesController:
+    """Thin HTTP layer over ImageService and VisionService."""
+
+    def __init__(
+        self,
+        images: ImageService,
+        vision: VisionService | None,
+        *,
+        max_upload_mb: float,
+        fetch_url: Any = None,
+    ) -> None:
+        self._images, self._vision = images, vision
+        self._max_mb = max_upload_mb
+        self._fetch_url = fetch_url
+
+    async def _answer(self, record: ImageRecord, wait: bool) -> tuple[dict[str, Any], int, dict[str, str]]:
+        location = {"Location": f"/api/v1/images/{record.id}"}
+        if wait:
+            record = await self._images.wait(record.id)
+            if record.status == "failed":
+                raise failure_problem(record)
+            if record.status == "completed":
+                return resource(record), 201, location
+        return resource(record), 202, location
+
+    async def create(self, data: CreateImageIn, principal: Principal, request_id: str):  # type: ignore[no-untyped-def]
+        """202 + Location (or 201 when waited for and done)."""
+        inp = GenerateInput(**data.model_dump(exclude={"wait"}))
+        record = await self._images.submit(_caller(principal, request_id), inp)
+        return await self._answer(record, data.wait)
+
+    async def _multipart(self) -> tuple[dict[str, Any], dict[str, CheckedUpload]]:
+        """Form or JSON fields, and the checked uploaded files (checked before anything is stored)."""
+        if request.content_length is not None:
+            check_size(request.content_length - 64 * 1024, max_mb=self._max_mb)  # headroom for form fields
+        if request.mimetype == "application/json":
+            body = await request.get_json(silent=True)
+            if not isinstance(body, dict):
+                raise BadRequest("The body must be a JSON object.")
+            return body, {}
+        form, files = await request.form, await request.files
+        fields: dict[str, Any] = {k: v for k, v in form.items()}
+        uploads = {}
+        for name in ("image", "mask"):
+            if name in files:
+                uploads[name] = check_image(files[name].read(), max_mb=self._max_mb)
+        if "wait" in fields:
+            fields["wait"] = str(fields["wait"]).lower() in ("1", "true", "yes", "on")
+        return fields, uploads
+
+    async def edit(self, principal: Principal, request_id: str):  # type: ignore[no-untyped-def]
+        """An edit job from an uploaded `image` or `source_image_id`, with an optional `mask`."""
+        fields, uploads = await self._multipart()
+        data: EditFields = _fields(EditFields, fields)
+        caller = _caller(principal, request_id)
+        if "image" in uploads:
+            image = uploads["image"]
+        elif data.source_image_id:
+            image = await self._images.source_upload(caller, data.source_image_id)
+        else:
+            raise ValidationFailed(
+                errors=[{"loc": ["image"], "msg": "send an image file or source_image_id"}]
+            )
+        record = await self._images.submit_edit(
+            caller,
+            EditInput(
+                prompt=data.prompt,
+                image=image,
+                mask=uploads.get("mask"),
+                num_outputs=data.num_outputs,
+                seed=data.seed,
+                model=data.model,
+                output_format=data.output_format,
+            ),
+        )
+        return await self._answer(record, data.wait)
+
+    async def describe(self, principal: Principal, request_id: str) -> dict[str, Any]:
+        """A description of an uploaded image, one of the caller's images, or an image URL."""
+        if self._vision is None:
+            raise UpstreamError("No vision provider is configured.")
+        fields, uploads = await self._multipart()
+        data: DescribeFields = _fields(DescribeFields, fields)
+        caller = _caller(principal, request_id)
+        if "image" in uploads:
+            image = uploads["image"]
+        elif data.source_image_id:
+            image = await self._images.source_upload(caller, data.source_image_id)
+        elif data.image_url and self._fetch_url is not None:
+            image = check_image(await self._fetch_url(data.image_url), max_mb=self._max_mb)
+        else:
+            raise ValidationFailed(
+                errors=[{"loc": ["image"], "msg": "send an image file, source_image_id or image_url"}]
+            )
+        result = await self._vision.describe(
+            image,
+            user_id=caller.user_id,
+            plan=caller.plan,
+            preset=data.preset,
+            instruction=data.instruction,
+            request_id=request_id,
+        )
+        return {
+            "description": result.description,
+            "provider": result.provider,
+            "model": result.model,
+            "credits_charged": result.credits_charged,
+        }
+
+    async def list(self, principal: Principal, query: ImageListQuery) -> dict[str, Any]:
+        """A page of the caller's images."""
+        items, next_cursor = await self._images.list(
+            principal.user_id or "",
+            status=query.status,
+            saved=query.saved,
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+        return {"items": [resource(r) for r in items], "next_cursor": next_cursor}
+
+    async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
+        """One of the caller's images."""
+        return resource(await self._images.get(principal.user_id or "", image_id))
+
+    async def delete(self, principal: Principal, image_id: str) -> tuple[str, int]:
+        """204 once the record and its files are gone."""
+        await self._images.delete(principal.user_id or "", image_id)
+        return "", 204
+
+    async def save(self, principal: Principal, image_id: str) -> dict[str, Any]:
+        """The image, now saved (no expiry)."""
+        return resource(await self._images.save(principal.user_id or "", image_id))
+
+
+class MediaController:
+    """Serves files of the local storage (404 for anything else)."""
+
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+
+    async def serve(self, key: str):  # type: ignore[no-untyped-def]
+        """The file, with a long cache lifetime (keys are never reused)."""
+        from quart import send_file
+
+        from app.errors import NotFound
+
+        path_of = getattr(self._storage, "path_of", None)
+        if path_of is None:
+            raise NotFound()
+        try:
+            path = path_of(key)
+        except ValueError as exc:
+            raise NotFound() from exc
+        if not path.is_file():
+            raise NotFound()
+        response = await send_file(path, conditional=True)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response

@@ -1,0 +1,53 @@
+"""The caller's own account (contract §3 `GET /api/v1/me`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.time import isoformat
+from services.principal import Principal
+from services.users import User, UserService
+
+
+class MeOut(BaseModel):
+    id: str
+    clerk_id: str
+    email: str | None
+    name: str | None
+    role: str
+    plan: str
+    created_at: str
+    credits: dict[str, Any] | None = None
+
+
+class WhoAmIOut(BaseModel):
+    user_id: str | None
+    kind: str
+    role: str
+
+
+class MeController:
+    """Account endpoints."""
+
+    def __init__(self, users: UserService, *, credits: Callable[[], Any]) -> None:
+        self._users = users
+        self._credits = credits  # resolved lazily: the credits feature is wired after identity
+
+    async def me(self, principal: Principal, user: User | None = None) -> dict[str, Any]:
+        """The caller's user record (as resolved by auth when given) with their credits object."""
+        if user is None or user.id != principal.user_id:
+            user = await self._users.get_or_raise(principal.user_id or "")
+        credits = self._credits()
+        summary = await credits.summary(user.id, plan=user.plan) if credits is not None else None
+        return {
+            "id": user.id, "clerk_id": user.clerk_id, "email": user.email, "name": user.name,
+            "role": user.role.name, "plan": user.plan, "created_at": isoformat(user.created_at),
+            "credits": summary,
+        }
+
+    async def whoami(self, principal: Principal) -> dict[str, Any]:
+        """Who the principal is (admin diagnostics)."""
+        return {"user_id": principal.user_id, "kind": principal.kind, "role": principal.role.name}

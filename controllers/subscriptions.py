@@ -1,0 +1,56 @@
+"""Subscription endpoints (contract §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.time import isoformat
+from middlewares.request_id import current_request_id
+from services.payments_model import Subscription
+from services.principal import Principal
+from services.subscriptions import SubscriptionService
+
+
+class SubscribeIn(BaseModel):
+    plan: str = Field(min_length=1, max_length=64, examples=["starter"])
+
+
+class SubscriptionOut(BaseModel):
+    subscription_id: str
+    plan: str
+    status: str
+    approve_url: str | None = None
+    paypal_subscription_id: str | None = None
+    current_period_end: str | None = None
+    created_at: str
+    cancelled_at: str | None = None
+
+
+def subscription_out(sub: Subscription) -> dict[str, Any]:
+    """The public shape of a subscription."""
+    return {"subscription_id": sub.id, "plan": sub.plan, "status": sub.status, "approve_url": sub.approve_url,
+            "paypal_subscription_id": sub.paypal_subscription_id,
+            "current_period_end": isoformat(sub.current_period_end), "created_at": isoformat(sub.created_at),
+            "cancelled_at": isoformat(sub.cancelled_at)}
+
+
+class SubscriptionsController:
+    """HTTP ⇄ SubscriptionService."""
+
+    def __init__(self, subscriptions: SubscriptionService) -> None:
+        self._subs = subscriptions
+
+    async def create(self, principal: Principal, data: SubscribeIn):
+        """201 with the PayPal approve URL."""
+        sub = await self._subs.create(principal.user_id or "", data.plan, request_id=current_request_id())
+        return subscription_out(sub), 201
+
+    async def current(self, principal: Principal) -> dict[str, Any]:
+        """The caller's live subscription (404 when none)."""
+        return subscription_out(await self._subs.current(principal.user_id or ""))
+
+    async def cancel(self, principal: Principal) -> dict[str, Any]:
+        """Cancel the caller's subscription at PayPal."""
+        return subscription_out(await self._subs.cancel_current(principal.user_id or ""))

@@ -1,0 +1,71 @@
+"""Authentication and access policy: sets `g.principal`, enforces `@public` / `@require_role`.
+
+Credentials: `Authorization: Bearer <token>` (a Clerk session JWT, or a Muse API key
+starting `mk_`), else Clerk's `__session` cookie; RapidAPI proxy headers in marketplace
+mode. Undeclared views are refused (fail closed); a test also walks the URL map.
+"""
+
+from __future__ import annotations
+
+from quart import Quart, Response, current_app, g, request
+
+from app.errors import AppError, Forbidden, Unauthorized
+from middlewares.access import policy_of
+from services.auth import Credentials
+from services.principal import Principal
+
+
+def _token() -> str | None:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthorized("Use `Authorization: Bearer <credential>`.")
+        return value.strip()
+    for name, value in request.cookies.items():
+        if name.startswith("__session") and value:
+            return value
+    return None
+
+
+def _credentials() -> Credentials:
+    headers = request.headers
+    return Credentials(
+        ip=request.remote_addr or "unknown",
+        token=_token(),
+        rapidapi_secret=headers.get("X-RapidAPI-Proxy-Secret"),
+        rapidapi_user=headers.get("X-RapidAPI-User"),
+        rapidapi_subscription=headers.get("X-RapidAPI-Subscription"),
+    )
+
+
+def install(app: Quart) -> None:
+    """Resolve the principal of every request and apply the view's declared policy."""
+    from app import PUBLIC_ENDPOINTS
+
+    @app.before_request
+    async def authenticate() -> None:
+        view = current_app.view_functions.get(request.endpoint) if request.url_rule else None
+        is_public, min_role = policy_of(view)
+        # Unknown routes (404/405) and the docs endpoints are public.
+        is_public = is_public or view is None or request.endpoint in PUBLIC_ENDPOINTS
+        auth = current_app.extensions["container"].auth
+        try:
+            principal, user = await auth.authenticate(_credentials())
+        except AppError:  # bad credentials on a public route: serve it anonymously
+            if not is_public:
+                raise
+            principal, user = Principal.anonymous(request.remote_addr or "unknown"), None
+        g.principal, g.user = principal, user
+        if is_public:
+            return
+        if not principal.is_authenticated:
+            raise Unauthorized()
+        if min_role is None or not principal.has_role(min_role):
+            raise Forbidden()
+
+    @app.after_request
+    async def challenge(response: Response) -> Response:
+        if response.status_code == 401 and "WWW-Authenticate" not in response.headers:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="muse"'
+        return response

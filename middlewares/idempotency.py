@@ -1,0 +1,105 @@
+"""`@idempotent`: `Idempotency-Key` support for POSTs that spend credits or money (contract §1).
+
+Place it directly under the access decorator and above quart-schema's validation:
+
+    @bp.post("/api/v1/images")
+    @require_role(Role.USER)
+    @idempotent
+    @validate_request(GenerateIn)
+    async def generate(data: GenerateIn): ...
+
+Without the header the view runs as usual. With it, the key is claimed for
+the principal (MongoDB, 24 h): the first response with status < 500 (errors
+included) is stored and replayed byte for byte, with `Idempotent-Replayed:
+true`; a different method/path/query/body → 422 `idempotency_mismatch`; while
+the first request still runs → 409 `idempotency_in_flight`. A 5xx or an
+unexpected exception releases the key so the client can retry. A streamed
+answer (e.g. SSE) is passed through as it is produced and stored once fully
+sent; a replay returns the whole stream at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from quart import Response, current_app, g, request
+from quart.wrappers.response import IterableBody
+
+from app.errors import AppError
+from app.problems import problem_response
+from services.idempotency import fingerprint
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HEADER = "Idempotency-Key"
+
+
+def _scope() -> str:
+    principal = g.principal
+    return principal.user_id or principal.api_key_id or principal.rate_key
+
+
+def _tee(response: Response, service: Any, scope: str, key: str) -> None:
+    source, status = response.response, response.status_code
+    content_type = response.content_type or "application/octet-stream"
+
+    async def stream() -> Any:
+        chunks: list[bytes] = []
+        finished = False
+        try:
+            async with source as body:
+                async for chunk in body:
+                    chunks.append(chunk.encode() if isinstance(chunk, str) else chunk)
+                    yield chunk
+            finished = True
+        finally:
+            if finished:
+                await service.complete(scope, key, status=status, content_type=content_type,
+                                       body=b"".join(chunks).decode(errors="replace"))
+            else:  # the client went away mid-stream: let a retry run again
+                await service.abandon(scope, key)
+
+    response.response = IterableBody(stream())
+
+
+def idempotent(fn: F) -> F:
+    """Make a POST view replay its first response for a repeated `Idempotency-Key`."""
+
+    @functools.wraps(fn)
+    async def view(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return await fn(*args, **kwargs)
+        service = current_app.extensions["container"].idempotency
+        scope = _scope()
+        body = await request.get_data()
+        stored = await service.begin(scope, key, fingerprint(request.method, request.path,
+                                                            request.query_string, body))
+        if stored is not None:
+            response = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = await current_app.make_response(await fn(*args, **kwargs))
+        except AppError as error:
+            if error.status >= 500:
+                await service.abandon(scope, key)
+                raise
+            response = problem_response(error)
+        except BaseException:
+            await service.abandon(scope, key)
+            raise
+        if response.status_code >= 500:
+            await service.abandon(scope, key)
+            return response
+        if isinstance(response.response, IterableBody):
+            _tee(response, service, scope, key)  # a stream: store it once it has been sent in full
+            return response
+        await service.complete(scope, key, status=response.status_code,
+                               body=await response.get_data(as_text=True),
+                               content_type=response.content_type or "application/json")
+        return response
+
+    return view  # type: ignore[return-value]

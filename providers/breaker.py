@@ -1,0 +1,106 @@
+"""Circuit breaker per provider, shared by every process through Redis.
+
+closed ──N consecutive failures──► open (skipped for `cooldown_s`)
+open ──cool-down over──► half_open: exactly one process gets a trial call;
+    success → closed, failure → open again for another cool-down.
+
+Also keeps per-provider `calls` / `failures` counters (admin stats read
+`state(name)`). Time comes from `app.time.utcnow` so tests can time-travel.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from app.time import isoformat, utcnow
+
+_FAILURE = """
+local n = redis.call('HINCRBY', KEYS[1], 'consecutive', 1)
+redis.call('HINCRBY', KEYS[1], 'failures', 1)
+redis.call('HINCRBY', KEYS[1], 'calls', 1)
+if n >= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'opened_until', ARGV[2])
+  redis.call('DEL', KEYS[2])
+end
+return n
+"""
+
+_SUCCESS = """
+redis.call('HINCRBY', KEYS[1], 'calls', 1)
+redis.call('HSET', KEYS[1], 'consecutive', 0)
+redis.call('HDEL', KEYS[1], 'opened_until')
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class CircuitBreaker:
+    """Redis-backed breaker; `allow(name)` before a call, then `record_success`/`record_failure`."""
+
+    def __init__(self, redis: Redis, *, threshold: int = 3, cooldown_s: float = 30.0,
+                 trial_ttl_s: float = 60.0, prefix: str = "muse:breaker") -> None:
+        self._redis = redis
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._trial_ttl_ms = int(trial_ttl_s * 1000)
+        self._prefix = prefix
+        self._failure = redis.register_script(_FAILURE)
+        self._success = redis.register_script(_SUCCESS)
+
+    def _keys(self, name: str) -> list[str]:
+        return [f"{self._prefix}:{name}", f"{self._prefix}:{name}:trial"]
+
+    async def allow(self, name: str) -> bool:
+        """True when a call may go to `name` now (closed, or this caller won the half-open trial)."""
+        key, trial = self._keys(name)
+        opened_until = _text(await self._redis.hget(key, "opened_until"))
+        if opened_until is None:
+            return True
+        if utcnow().timestamp() < float(opened_until):
+            return False
+        return bool(await self._redis.set(trial, "1", nx=True, px=self._trial_ttl_ms))
+
+    async def record_success(self, name: str) -> None:
+        """A call succeeded: close the circuit."""
+        await self._success(keys=self._keys(name))
+
+    async def record_failure(self, name: str) -> None:
+        """A call failed: count it and open the circuit at the threshold."""
+        until = utcnow().timestamp() + self.cooldown_s
+        await self._failure(keys=self._keys(name), args=[self.threshold, repr(until)])
+
+    async def state(self, name: str) -> dict[str, Any]:
+        """`{"state": closed|open|half_open, "consecutive_failures", "calls", "failures", "open_until"}`."""
+        raw = await self._redis.hgetall(self._keys(name)[0])
+        data = {_text(k): _text(v) for k, v in raw.items()}
+        opened_until = float(data["opened_until"]) if data.get("opened_until") else None
+        if opened_until is None:
+            state = "closed"
+        elif utcnow().timestamp() < opened_until:
+            state = "open"
+        else:
+            state = "half_open"
+        return {
+            "state": state,
+            "consecutive_failures": int(data.get("consecutive") or 0),
+            "calls": int(data.get("calls") or 0),
+            "failures": int(data.get("failures") or 0),
+            "open_until": isoformat(datetime.fromtimestamp(opened_until, UTC)) if opened_until else None,
+        }
+
+    async def states(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """`state` of each provider by name."""
+        return {name: await self.state(name) for name in names}
+
+    async def reset(self, name: str) -> None:
+        """Forget everything about `name` (admin/tests)."""
+        await self._redis.delete(*self._keys(name))

@@ -1,0 +1,125 @@
+"""Gemini chat through google-genai (`client.aio`, aiohttp transport, no SDK retries)."""
+
+# ruff: noqa: ASYNC109  (the port's `timeout` is also handed to the SDK, not only awaited)
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from google import genai
+from google.genai import errors, types
+
+from providers.chat import (
+    ChatCompletion,
+    ChatMessage,
+    ProviderError,
+    split_system,
+    timed_stream,
+    with_timeout,
+)
+
+NAME = "gemini"
+
+
+def _map_error(exc: Exception) -> ProviderError:
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, errors.APIError):
+        return ProviderError(NAME, f"{exc.code} {exc.status or ''}".strip(), status=exc.code)
+    return ProviderError(NAME, f"{type(exc).__name__}: {exc}")
+
+
+class GeminiChatProvider:
+    """`ChatProvider` for the Gemini Developer API."""
+
+    name = NAME
+
+    def __init__(self, *, api_key: str, model: str, base_url: str | None = None) -> None:
+        self.model = model
+        options: dict[str, Any] = {"retry_options": {"attempts": 1}}
+        if base_url:
+            options["base_url"] = base_url
+        self._client = genai.Client(api_key=api_key, http_options=types.HttpOptions(**options))
+
+    def _config(self, system: str | None, temperature: float | None, timeout: float,
+                request_id: str | None) -> types.GenerateContentConfig:
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return types.GenerateContentConfig(
+            system_instruction=system,
+            temperature=temperature,
+            http_options=types.HttpOptions(headers=headers, timeout=int(timeout * 1000) + 1000),
+        )
+
+    @staticmethod
+    def _contents(turns: list[ChatMessage]) -> list[types.Content]:
+        return [
+            types.Content(role="model" if m.role == "assistant" else "user",
+                          parts=[types.Part(text=m.content)])
+            for m in turns
+        ]
+
+    async def complete(
+        self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
+        request_id: str | None,
+    ) -> ChatCompletion:
+        """The whole answer to `messages`."""
+        system, turns = split_system(messages)
+
+        async def call() -> ChatCompletion:
+            response = await self._client.aio.models.generate_content(
+                model=self.model, contents=self._contents(turns),
+                config=self._config(system, temperature, timeout, request_id))
+            if not response.text:
+                raise ProviderError(NAME, "empty answer")
+            return ChatCompletion(content=response.text, provider=NAME, model=self.model)
+
+        try:
+            return await with_timeout(NAME, timeout, call)
+        except Exception as exc:
+            raise _map_error(exc) from exc
+
+    async def stream(
+        self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
+        request_id: str | None,
+    ) -> AsyncIterator[str]:
+        """The answer as text deltas."""
+        system, turns = split_system(messages)
+
+        async def chunks() -> AsyncIterator[str]:
+            models = self._client.aio.models
+            source = await with_timeout(NAME, timeout, lambda: models.generate_content_stream(
+                model=self.model, contents=self._contents(turns),
+                config=self._config(system, temperature, timeout, request_id)))
+            async for chunk in source:
+                if chunk.text:
+                    yield chunk.text
+
+        try:
+            async for delta in timed_stream(NAME, timeout, chunks()):
+                yield delta
+        except Exception as exc:
+            raise _map_error(exc) from exc
+
+    async def describe_image(
+        self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None
+    ) -> ChatCompletion:
+        """A text answer about one image."""
+
+        async def call() -> ChatCompletion:
+            response = await self._client.aio.models.generate_content(
+                model=self.model,
+                contents=[types.Content(role="user", parts=[
+                    types.Part.from_bytes(data=image, mime_type=mime), types.Part(text=instruction)])],
+                config=self._config(None, None, timeout, request_id))
+            if not response.text:
+                raise ProviderError(NAME, "empty answer")
+            return ChatCompletion(content=response.text, provider=NAME, model=self.model)
+
+        try:
+            return await with_timeout(NAME, timeout, call)
+        except Exception as exc:
+            raise _map_error(exc) from exc
+
+    async def aclose(self) -> None:
+        """Close the aiohttp sessions of the SDK."""
+        await self._client.aio.aclose()

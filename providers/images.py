@@ -1,0 +1,132 @@
+"""The image provider port: what every image generator (Replicate, OpenAI, local) offers."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from PIL import Image
+
+# Pixel sizes per aspect ratio (the sizes Flux Schnell produces).
+ASPECT_RATIOS: dict[str, tuple[int, int]] = {
+    "1:1": (1024, 1024),
+    "16:9": (1344, 768),
+    "9:16": (768, 1344),
+    "4:3": (1152, 896),
+    "3:4": (896, 1152),
+    "3:2": (1216, 832),
+    "2:3": (832, 1216),
+}
+
+OutputFormat = Literal["webp", "png", "jpeg"]
+CONTENT_TYPES = {"webp": "image/webp", "png": "image/png", "jpeg": "image/jpeg"}
+
+
+def dimensions(aspect_ratio: str) -> tuple[int, int]:
+    """(width, height) in pixels for an aspect ratio of the contract."""
+    return ASPECT_RATIOS[aspect_ratio]
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One generation or edit request as providers see it."""
+
+    prompt: str
+    aspect_ratio: str = "1:1"
+    num_outputs: int = 1
+    negative_prompt: str | None = None
+    seed: int | None = None
+    output_format: OutputFormat = "webp"
+    kind: Literal["generate", "edit"] = "generate"
+    source: bytes | None = None
+    mask: bytes | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return dimensions(self.aspect_ratio)
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """Bytes of one produced image with what Pillow reads from them."""
+
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ImageFile:
+        """Inspect `data` (raises ValueError when it is not an image)."""
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                fmt = (img.format or "").lower()
+                width, height = img.size
+        except Exception as exc:
+            raise ValueError("not an image") from exc
+        return cls(data=data, format="jpeg" if fmt == "jpg" else fmt, width=width, height=height)
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What a provider produced."""
+
+    provider: str
+    model: str
+    files: list[ImageFile] = field(default_factory=list)
+    seed: int | None = None
+
+
+class ImageProvider(Protocol):
+    """An image generator. Raises `app.errors.UpstreamError` subclasses on failure."""
+
+    name: str
+    model: str
+    supports_edit: bool
+
+    async def generate(self, request: ImageRequest) -> ImageResult: ...
+
+    async def edit(self, request: ImageRequest) -> ImageResult: ...
+
+
+def build_image_providers(settings) -> list[ImageProvider]:  # type: ignore[no-untyped-def]
+    """Providers in IMAGE_PROVIDERS order; those without a key are left out; `local` when none remain."""
+    import structlog
+
+    log = structlog.stdlib.get_logger("muse.providers")
+    providers: list[ImageProvider] = []
+    for name in (n.lower() for n in settings.image_providers):
+        if name == "replicate" and settings.replicate_api_token:
+            from providers.replicate_images import ReplicateImageProvider
+
+            providers.append(
+                ReplicateImageProvider(
+                    settings.replicate_api_token.get_secret_value(),
+                    model=settings.replicate_image_model,
+                    base_url=settings.replicate_base_url,
+                    timeout_s=settings.image_timeout_s,
+                )
+            )
+        elif name == "openai" and settings.openai_api_key:
+            from providers.openai_images import OpenAIImageProvider
+
+            providers.append(
+                OpenAIImageProvider(
+                    settings.openai_api_key.get_secret_value(),
+                    model=settings.openai_image_model,
+                    base_url=settings.openai_base_url,
+                    timeout_s=settings.image_timeout_s,
+                )
+            )
+        elif name == "local":
+            from providers.local_images import LocalImageProvider
+
+            providers.append(LocalImageProvider())
+        else:
+            log.info("image_provider_skipped", provider=name, reason="no key or unknown")
+    if not providers:
+        from providers.local_images import LocalImageProvider
+
+        providers.append(LocalImageProvider())
+    return providers

@@ -1,0 +1,60 @@
+"""Media on the local filesystem under MEDIA_DIR, served at `/media/<key>`."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from providers.storage import StoredObject
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_EXT = {"image/webp": "webp", "image/png": "png", "image/jpeg": "jpg"}
+
+
+class LocalStorage:
+    """Files under `root/<folder>/<name>.<ext>`; URLs on `base_url/media/`."""
+
+    name = "local"
+
+    def __init__(self, root: Path, *, base_url: str) -> None:
+        self.root = Path(root).resolve()
+        self._base_url = base_url.rstrip("/")
+
+    def path_of(self, key: str) -> Path:
+        """The file of `key`; raises ValueError for keys escaping the media root."""
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError("key outside the media directory")
+        return path
+
+    async def put(self, data: bytes, *, folder: str, name: str, content_type: str) -> StoredObject:
+        """Write the file (atomically: temp file then rename)."""
+        key = f"{_SAFE.sub('_', folder)}/{_SAFE.sub('_', name)}.{_EXT.get(content_type, 'bin')}"
+        path = self.path_of(key)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+
+        await asyncio.to_thread(write)
+        return StoredObject(key=key, url=f"{self._base_url}/media/{key}")
+
+    async def get(self, stored: StoredObject) -> bytes:
+        """The bytes of a stored file (FileNotFoundError when missing)."""
+        return await asyncio.to_thread(self.path_of(stored.key).read_bytes)
+
+    async def delete(self, key: str) -> bool:
+        """Remove the file; False when it was already gone."""
+        path = self.path_of(key)
+
+        def remove() -> bool:
+            try:
+                path.unlink()
+                return True
+            except FileNotFoundError:
+                return False
+
+        return await asyncio.to_thread(remove)

@@ -1,0 +1,103 @@
+"""OpenAI chat through the official SDK (`AsyncOpenAI`, `max_retries=0`)."""
+
+# ruff: noqa: ASYNC109  (the port's `timeout` is also handed to the SDK, not only awaited)
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from providers.chat import ChatCompletion, ChatMessage, ProviderError, timed_stream, with_timeout
+
+NAME = "openai"
+
+
+def _map_error(exc: Exception) -> ProviderError:
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        return ProviderError(NAME, f"HTTP {exc.status_code}", status=exc.status_code)
+    return ProviderError(NAME, f"{type(exc).__name__}: {exc}")
+
+
+class OpenAIChatProvider:
+    """`ChatProvider` for OpenAI chat completions."""
+
+    name = NAME
+
+    def __init__(self, *, api_key: str, model: str, base_url: str | None = None) -> None:
+        self.model = model
+        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+
+    @staticmethod
+    def _headers(request_id: str | None) -> dict[str, str] | None:
+        return {"X-Request-ID": request_id} if request_id else None
+
+    def _kwargs(self, messages: list[dict[str, Any]], temperature: float | None, timeout: float,
+                request_id: str | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
+                                  "timeout": timeout + 1, "extra_headers": self._headers(request_id)}
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        return kwargs
+
+    async def complete(
+        self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
+        request_id: str | None,
+    ) -> ChatCompletion:
+        """The whole answer to `messages`."""
+        wire = [{"role": m.role, "content": m.content} for m in messages]
+        return await self._complete(wire, temperature, timeout, request_id)
+
+    async def _complete(self, wire: list[dict[str, Any]], temperature: float | None, timeout: float,
+                        request_id: str | None) -> ChatCompletion:
+        async def call() -> ChatCompletion:
+            response = await self.client.chat.completions.create(
+                **self._kwargs(wire, temperature, timeout, request_id))
+            content = response.choices[0].message.content if response.choices else None
+            if not content:
+                raise ProviderError(NAME, "empty answer")
+            return ChatCompletion(content=content, provider=NAME, model=self.model)
+
+        try:
+            return await with_timeout(NAME, timeout, call)
+        except Exception as exc:
+            raise _map_error(exc) from exc
+
+    async def stream(
+        self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
+        request_id: str | None,
+    ) -> AsyncIterator[str]:
+        """The answer as text deltas."""
+        wire = [{"role": m.role, "content": m.content} for m in messages]
+
+        async def chunks() -> AsyncIterator[str]:
+            source = await with_timeout(NAME, timeout, lambda: self.client.chat.completions.create(
+                stream=True, **self._kwargs(wire, temperature, timeout, request_id)))
+            async with source:
+                async for chunk in source:
+                    if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+
+        try:
+            async for delta in timed_stream(NAME, timeout, chunks()):
+                yield delta
+        except Exception as exc:
+            raise _map_error(exc) from exc
+
+    async def describe_image(
+        self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None
+    ) -> ChatCompletion:
+        """A text answer about one image (image sent as a data URL)."""
+        data_url = f"data:{mime};base64,{base64.b64encode(image).decode()}"
+        wire = [{"role": "user", "content": [
+            {"type": "text", "text": instruction},
+            {"type": "image_url", "image_url": {"url": data_url}},
+        ]}]
+        return await self._complete(wire, None, timeout, request_id)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.client.close()

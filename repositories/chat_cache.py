@@ -1,0 +1,94 @@
+"""Key-value store behind the chat response cache and coalescing locks.
+
+Two backends with one shape: redis-py (`REDIS_URL`) and Upstash REST
+(`UPSTASH_REDIS_REST_URL`). Values are UTF-8 strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+
+class KeyValueStore(Protocol):
+    """The few string commands the chat cache needs."""
+
+    async def get(self, key: str) -> str | None:
+        """The value at `key`, or None."""
+        ...
+
+    async def set(self, key: str, value: str, *, ttl_s: int) -> None:
+        """Store `value` for `ttl_s` seconds."""
+        ...
+
+    async def acquire(self, key: str, *, ttl_ms: int) -> bool:
+        """SET NX PX: True when this caller now holds `key`."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Drop `key`."""
+        ...
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisKeyValueStore:
+    """`KeyValueStore` on redis-py asyncio."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def get(self, key: str) -> str | None:
+        """The value at `key`, or None."""
+        return _text(await self._redis.get(key))
+
+    async def set(self, key: str, value: str, *, ttl_s: int) -> None:
+        """Store `value` for `ttl_s` seconds."""
+        await self._redis.set(key, value, ex=max(1, int(ttl_s)))
+
+    async def acquire(self, key: str, *, ttl_ms: int) -> bool:
+        """SET NX PX."""
+        return bool(await self._redis.set(key, "1", nx=True, px=max(1, int(ttl_ms))))
+
+    async def release(self, key: str) -> None:
+        """Drop `key`."""
+        await self._redis.delete(key)
+
+
+class UpstashKeyValueStore:
+    """`KeyValueStore` on the Upstash REST API (`upstash_redis.asyncio.Redis`)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @classmethod
+    def from_url(cls, url: str, token: str) -> UpstashKeyValueStore:
+        """A store talking to `url` with `token`."""
+        from upstash_redis.asyncio import Redis as UpstashRedis
+
+        return cls(UpstashRedis(url=url, token=token, allow_telemetry=False, rest_retry_interval=0.2))
+
+    async def get(self, key: str) -> str | None:
+        """The value at `key`, or None."""
+        return _text(await self._client.get(key))
+
+    async def set(self, key: str, value: str, *, ttl_s: int) -> None:
+        """Store `value` for `ttl_s` seconds."""
+        await self._client.set(key, value, ex=max(1, int(ttl_s)))
+
+    async def acquire(self, key: str, *, ttl_ms: int) -> bool:
+        """SET NX PX."""
+        return bool(await self._client.set(key, "1", nx=True, px=max(1, int(ttl_ms))))
+
+    async def release(self, key: str) -> None:
+        """Drop `key`."""
+        await self._client.delete(key)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.close()

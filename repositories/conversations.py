@@ -1,0 +1,123 @@
+"""Conversations and messages in MongoDB (Beanie 2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from beanie import Document
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from app.ids import new_id
+from app.time import utcnow
+from services.chat_models import Conversation, StoredMessage
+
+
+class ConversationDocument(Document):
+    id: str = Field(default_factory=lambda: new_id("cnv"))
+    owner_id: str
+    title: str
+    message_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "conversations"
+        indexes = [IndexModel([("owner_id", ASCENDING), ("updated_at", DESCENDING)])]
+
+    def to_domain(self) -> Conversation:
+        return Conversation(id=self.id, owner_id=self.owner_id, title=self.title, created_at=self.created_at,
+                            updated_at=self.updated_at, message_count=self.message_count)
+
+
+class MessageDocument(Document):
+    id: str = Field(default_factory=lambda: new_id("msg"))
+    conversation_id: str
+    position: int = 0
+    role: str
+    content: str
+    provider: str | None = None
+    model: str | None = None
+    cached: bool = False
+    credits_charged: int = 0
+    request_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "messages"
+        indexes = [IndexModel([("conversation_id", ASCENDING), ("position", ASCENDING)])]
+
+    def to_domain(self) -> StoredMessage:
+        return StoredMessage(
+            id=self.id, conversation_id=self.conversation_id, role=self.role, content=self.content,
+            created_at=self.created_at, provider=self.provider, model=self.model, cached=self.cached,
+            credits_charged=self.credits_charged, request_id=self.request_id)
+
+
+class BeanieConversationRepository:
+    """`ConversationRepository` on MongoDB."""
+
+    async def create(self, *, owner_id: str, title: str, conversation_id: str | None = None,
+                     messages: list[StoredMessage] | None = None) -> Conversation:
+        """A new conversation, with its first messages when given (two writes, no update)."""
+        messages = messages or []
+        doc = ConversationDocument(owner_id=owner_id, title=title, message_count=len(messages))
+        if conversation_id:
+            doc.id = conversation_id
+        await doc.insert()
+        await self._insert(doc.id, messages, first=0)
+        return doc.to_domain()
+
+    async def get(self, conversation_id: str, *, owner_id: str) -> Conversation | None:
+        """The owner's conversation, or None."""
+        doc = await ConversationDocument.find_one({"_id": conversation_id, "owner_id": owner_id})
+        return doc.to_domain() if doc else None
+
+    async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> list[Conversation]:
+        """Newest first, keyset-paginated by id."""
+        query: dict = {"owner_id": owner_id}
+        if cursor:
+            query["_id"] = {"$lt": cursor}
+        docs = await ConversationDocument.find(query).sort([("_id", DESCENDING)]).limit(limit).to_list()
+        return [d.to_domain() for d in docs]
+
+    async def messages(self, conversation_id: str, *, limit: int | None = None) -> list[StoredMessage]:
+        """Oldest first (the newest `limit` when given)."""
+        find = MessageDocument.find({"conversation_id": conversation_id})
+        if limit:
+            docs = await find.sort([("position", DESCENDING)]).limit(limit).to_list()
+            docs.reverse()
+        else:
+            docs = await find.sort([("position", ASCENDING)]).to_list()
+        return [d.to_domain() for d in docs]
+
+    async def append(self, conversation_id: str, messages: list[StoredMessage]) -> None:
+        """Insert the messages and bump the conversation."""
+        if not messages:
+            return
+        # Reserve positions atomically so concurrent appends never interleave within a turn.
+        updated = await ConversationDocument.get_pymongo_collection().find_one_and_update(
+            {"_id": conversation_id},
+            {"$inc": {"message_count": len(messages)}, "$set": {"updated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER)
+        first = (updated or {}).get("message_count", len(messages)) - len(messages)
+        await self._insert(conversation_id, messages, first=first)
+
+    @staticmethod
+    async def _insert(conversation_id: str, messages: list[StoredMessage], *, first: int) -> None:
+        if not messages:
+            return
+        await MessageDocument.insert_many([
+            MessageDocument(
+                id=m.id, conversation_id=conversation_id, position=first + i, role=m.role, content=m.content,
+                provider=m.provider, model=m.model, cached=m.cached, credits_charged=m.credits_charged,
+                request_id=m.request_id, created_at=m.created_at)
+            for i, m in enumerate(messages)])
+
+    async def delete(self, conversation_id: str, *, owner_id: str) -> bool:
+        """Delete the conversation and its messages."""
+        result = await ConversationDocument.find_one({"_id": conversation_id, "owner_id": owner_id}).delete()
+        if not result or not result.deleted_count:
+            return False
+        await MessageDocument.find({"conversation_id": conversation_id}).delete()
+        return True

@@ -1,0 +1,189 @@
+"""Credit accounts in MongoDB: one document per user, changed only by guarded single-document updates.
+
+An op is applied with ONE `find_one_and_update` whose filter carries the
+guards (`$gte`/`$lte`/day/expiry) and whose update both moves the pots (`$inc`)
+and records the op in `pending.<slot>` (with `pending_count` +1). The ledger
+entry is written afterwards and the pending slot cleared; a crash in between
+leaves the op in `pending`, which `reconcile` turns into the missing entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.credits_model import Account, Change, Gift, Op, key_slot
+
+
+class CreditAccountDocument(Document):
+    id: str  # the user id
+    balance: int = 0
+    gift: dict[str, Any] | None = None
+    allowance: dict[str, Any] = Field(default_factory=lambda: {"day": None, "used": 0})
+    pending: dict[str, Any] = Field(default_factory=dict)
+    pending_count: int = 0
+    credit_seq: int = 0
+
+    class Settings:
+        name = "credit_accounts"
+        indexes = [[("pending_count", pymongo.ASCENDING)]]
+
+
+def op_to_doc(op: Op) -> dict[str, Any]:
+    """An op as stored (pending slot or ledger entry)."""
+    doc = asdict(op)
+    doc["_id"] = doc.pop("id")
+    return doc
+
+
+def op_from_doc(doc: dict[str, Any]) -> Op:
+    """The op stored in `doc`."""
+    data = dict(doc)
+    data["id"] = data.pop("_id")
+    data["at"] = as_datetime(data["at"])
+    return Op(**{k: v for k, v in data.items() if k in Op.__dataclass_fields__})
+
+
+def _ms(moment: datetime) -> int:
+    # nx-27017 keeps datetimes written by `$set` in a form its range queries do not compare
+    # reliably, so every guarded time is also stored as epoch milliseconds.
+    return int(moment.timestamp() * 1000)
+
+
+def as_datetime(value: Any) -> datetime:
+    """A stored time as an aware datetime (nx-27017 may hand `$set` times back as strings)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _account(doc: dict[str, Any]) -> Account:
+    gift = doc.get("gift")
+    allowance = doc.get("allowance") or {}
+    return Account(
+        user_id=doc["_id"],
+        balance=int(doc.get("balance", 0)),
+        gift=Gift(tier=gift["tier"], remaining=int(gift["remaining"]),
+                  expires_at=as_datetime(gift["expires_at"])) if gift else None,
+        allowance_day=allowance.get("day"),
+        allowance_used=int(allowance.get("used", 0)),
+        pending={v["key"]: op_from_doc(v) for v in (doc.get("pending") or {}).values()},
+        credit_seq=int(doc.get("credit_seq") or 0),
+    )
+
+
+def _gift_doc(gift: Gift | dict[str, Any] | None) -> dict[str, Any] | None:
+    if gift is None:
+        return None
+    doc = asdict(gift) if isinstance(gift, Gift) else dict(gift)
+    doc["expires_ms"] = _ms(doc["expires_at"])
+    return doc
+
+
+def _guarded_update(op: Op, ch: Change) -> tuple[dict[str, Any], dict[str, Any]]:
+    slot = f"pending.{key_slot(op.key)}"
+    flt: dict[str, Any] = {"_id": op.user_id, slot: {"$exists": False}}
+    inc: dict[str, Any] = {"pending_count": 1}
+    put: dict[str, Any] = {slot: op_to_doc(op)}
+    if ch.expect_credit_seq is not None:
+        flt["credit_seq"] = ch.expect_credit_seq
+    else:
+        inc["credit_seq"] = 1
+    if ch.allowance:
+        if ch.rollover:
+            flt["allowance.day"] = ch.expect_day
+            put["allowance.day"], put["allowance.used"] = ch.day, ch.allowance
+        else:
+            flt["allowance.day"] = ch.day
+            if ch.used_cap is not None:
+                flt["allowance.used"] = {"$lte": ch.used_cap}
+            if ch.allowance < 0:
+                flt["allowance.used"] = {"$gte": -ch.allowance}
+            inc["allowance.used"] = ch.allowance
+    if ch.gift:
+        if ch.gift_guard:
+            flt["gift.expires_ms"] = {"$gt": _ms(ch.now)}
+            if ch.gift < 0:
+                flt["gift.remaining"] = {"$gte": -ch.gift}
+        inc["gift.remaining"] = ch.gift
+    if ch.gift_set is not None:
+        flt["gift.expires_ms"] = _ms(ch.expect_gift_expiry) if ch.expect_gift_expiry else None
+        put["gift"] = _gift_doc(ch.gift_set)
+    if ch.balance:
+        if ch.balance_guard and ch.balance < 0:
+            flt["balance"] = {"$gte": -ch.balance}
+        inc["balance"] = ch.balance
+    return flt, {"$inc": inc, "$set": put}
+
+
+class BeanieCreditAccountRepository:
+    """Credit accounts; every write is one atomic, guarded document update."""
+
+    @property
+    def _col(self):
+        return CreditAccountDocument.get_pymongo_collection()
+
+    async def get(self, user_id: str) -> Account | None:
+        """The account of `user_id`, or None if it was never touched."""
+        doc = await self._col.find_one({"_id": user_id})
+        return _account(doc) if doc else None
+
+    async def ensure(self, user_id: str) -> Account:
+        """The account of `user_id`, created empty if missing (race-safe upsert)."""
+        doc = await self._col.find_one({"_id": user_id})
+        if doc is None:
+            try:
+                await self._col.update_one({"_id": user_id}, {"$setOnInsert": {
+                    "balance": 0, "gift": None, "allowance": {"day": None, "used": 0},
+                    "pending": {}, "pending_count": 0, "credit_seq": 0}}, upsert=True)
+            except DuplicateKeyError:
+                pass  # created concurrently
+            doc = await self._col.find_one({"_id": user_id})
+        return _account(doc)
+
+    async def apply(self, op: Op, change: Change) -> Account | None:
+        """Apply `change` and park `op` in the pending map atomically; None when a guard fails."""
+        flt, update = _guarded_update(op, change)
+        doc = await self._col.find_one_and_update(flt, update, return_document=ReturnDocument.AFTER)
+        return _account(doc) if doc else None
+
+    async def clear_pending(self, user_id: str, key: str) -> bool:
+        """Forget the pending op of `key` once its ledger entry exists."""
+        slot = f"pending.{key_slot(key)}"
+        result = await self._col.update_one(
+            {"_id": user_id, slot: {"$exists": True}}, {"$unset": {slot: ""}, "$inc": {"pending_count": -1}})
+        return result.modified_count == 1
+
+    async def undo(self, op: Op) -> None:
+        """Revert an op found to be a duplicate, from its signed sources, and clear its pending slot."""
+        slot = f"pending.{key_slot(op.key)}"
+        inc: dict[str, Any] = {"pending_count": -1}
+        put: dict[str, Any] = {}
+        if op.sources.get("allowance"):
+            inc["allowance.used"] = op.sources["allowance"]
+        if op.meta.get("gift_set"):
+            put["gift"] = _gift_doc(op.meta.get("previous_gift"))
+        elif op.sources.get("gift"):
+            inc["gift.remaining"] = -op.sources["gift"]
+        if op.sources.get("balance"):
+            inc["balance"] = -op.sources["balance"]
+        await self._col.update_one({"_id": op.user_id, slot: {"$exists": True}},
+                                   {"$inc": inc, "$unset": {slot: ""}, **({"$set": put} if put else {})})
+
+    async def with_pending(self, *, limit: int = 500) -> list[Account]:
+        """Accounts that hold at least one pending op."""
+        docs = await self._col.find({"pending_count": {"$gt": 0}}).limit(limit).to_list()
+        return [_account(d) for d in docs]
+
+    async def total_balance(self) -> int:
+        """Sum of every account's balance (for audits)."""
+        rows = await (await self._col.aggregate(
+            [{"$group": {"_id": None, "total": {"$sum": "$balance"}}}])).to_list()
+        return int(rows[0]["total"]) if rows else 0

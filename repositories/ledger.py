@@ -1,0 +1,103 @@
+"""The credit ledger: one immutable entry per account change, unique by op id and by op key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+from pymongo.errors import DuplicateKeyError
+
+from repositories.credits import op_from_doc, op_to_doc
+from services.credits_model import Op
+
+Inserted = Literal["inserted", "exists", "duplicate_key"]
+
+
+class LedgerEntryDocument(Document):
+    id: str  # led_…, the op id
+    key: str  # unique: the op id for charges, "<kind>:<ref>" for once-per-ref ops
+    user_id: str
+    kind: str
+    at: datetime
+    delta: int
+    sources: dict[str, int] = Field(default_factory=dict)
+    ref: str | None = None
+    request_id: str | None = None
+    reason: str | None = None
+    admin_id: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+    balance_after: int | None = None
+    repaired: bool = False
+
+    class Settings:
+        name = "credit_ledger"
+        indexes = [
+            pymongo.IndexModel([("key", pymongo.ASCENDING)], unique=True, name="ledger_key_unique"),
+            [("user_id", pymongo.ASCENDING), ("at", pymongo.DESCENDING)],
+            [("kind", pymongo.ASCENDING), ("at", pymongo.DESCENDING)],
+        ]
+
+
+class BeanieLedgerRepository:
+    """Ledger entries in MongoDB."""
+
+    @property
+    def _col(self):
+        return LedgerEntryDocument.get_pymongo_collection()
+
+    async def insert(self, op: Op) -> Inserted:
+        """Write the entry of `op`: 'inserted', 'exists' (same id) or 'duplicate_key' (key taken)."""
+        try:
+            await self._col.insert_one(op_to_doc(op))
+            return "inserted"
+        except DuplicateKeyError:
+            same = await self._col.find_one({"_id": op.id}, {"_id": 1})
+            return "exists" if same else "duplicate_key"
+
+    async def get(self, entry_id: str) -> Op | None:
+        """The entry with this id."""
+        doc = await self._col.find_one({"_id": entry_id})
+        return op_from_doc(doc) if doc else None
+
+    async def get_by_key(self, key: str) -> Op | None:
+        """The entry with this op key."""
+        doc = await self._col.find_one({"key": key})
+        return op_from_doc(doc) if doc else None
+
+    async def list(self, user_id: str, *, limit: int, cursor: str | None = None) -> list[Op]:
+        """Entries of a user, newest first, older than `cursor` (an entry id)."""
+        flt: dict[str, Any] = {"user_id": user_id}
+        if cursor:
+            flt["_id"] = {"$lt": cursor}
+        docs = await self._col.find(flt).sort("_id", pymongo.DESCENDING).limit(limit).to_list()
+        return [op_from_doc(d) for d in docs]
+
+    async def balance_sum(self, user_id: str, *, up_to_id: str | None = None) -> int:
+        """Sum of the balance deltas of a user's entries (up to an entry id, inclusive)."""
+        match: dict[str, Any] = {"user_id": user_id}
+        if up_to_id:
+            match["_id"] = {"$lte": up_to_id}
+        return await self._sum(match, "$sources.balance")
+
+    async def sum_delta(self, *, kinds: list[str], since: datetime, user_id: str | None = None) -> int:
+        """Sum of `delta` over entries of these kinds since a time (admin stats)."""
+        match: dict[str, Any] = {"kind": {"$in": kinds}, "at": {"$gte": since}}
+        if user_id:
+            match["user_id"] = user_id
+        return await self._sum(match, "$delta")
+
+    async def spent_since(self, since: datetime) -> int:
+        """Credits spent since `since`: charges net of their refunds (a positive number)."""
+        return -await self.sum_delta(kinds=["charge", "refund"], since=since)
+
+    async def _sum(self, match: dict[str, Any], expr: str) -> int:
+        # An explicit $and: nx-27017 ignores range conditions of a multi-field $match before
+        # $group (same meaning on MongoDB).
+        conditions = {"$and": [{key: value} for key, value in match.items()]}
+        cursor = await self._col.aggregate(
+            [{"$match": conditions}, {"$group": {"_id": None, "t": {"$sum": expr}}}])
+        rows = await cursor.to_list()
+        return int(rows[0]["t"] or 0) if rows else 0

@@ -1,0 +1,199 @@
+"""Users in MongoDB (`users` collection, unique Clerk ID)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+from pymongo.errors import DuplicateKeyError
+
+from app.ids import new_id
+from app.time import utcnow
+from services.principal import Role
+from services.users import User
+
+
+class UserDocument(Document):
+    id: str = Field(default_factory=lambda: new_id("usr"))
+    clerk_id: str
+    email: str | None = None
+    name: str | None = None
+    image_url: str | None = None
+    role: str = "USER"
+    plan: str = "free"
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "users"
+        indexes = [
+            pymongo.IndexModel([("clerk_id", pymongo.ASCENDING)], unique=True, name="clerk_id_unique"),
+            pymongo.IndexModel([("email", pymongo.ASCENDING)], name="email"),
+        ]
+
+
+def _to_user(raw: dict[str, Any]) -> User:
+    data = dict(raw)
+    data["id"] = data.pop("_id")
+    data["role"] = Role[data.get("role") or "USER"]
+    return User.model_validate(data)
+
+
+def _to_mongo(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.name if isinstance(v, Role) else v) for k, v in fields.items()}
+
+
+class BeanieUserRepository:
+    """Users collection; creation is an atomic upsert on the unique Clerk ID."""
+
+    @property
+    def _col(self):
+        return UserDocument.get_pymongo_collection()
+
+    async def get(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        raw = await self._col.find_one({"_id": user_id})
+        return _to_user(raw) if raw else None
+
+    async def get_by_clerk_id(self, clerk_id: str) -> User | None:
+        """The user with this Clerk ID, or None."""
+        raw = await self._col.find_one({"clerk_id": clerk_id})
+        return _to_user(raw) if raw else None
+
+    async def upsert_by_clerk_id(
+        self, clerk_id: str, *, on_insert: dict[str, Any], on_update: dict[str, Any]
+    ) -> tuple[User, bool]:
+        """Create or update the user of `clerk_id`; True when this call inserted it."""
+        now = utcnow()
+        on_update = _to_mongo(on_update)
+        insert_only = {k: v for k, v in _to_mongo(on_insert).items() if k not in on_update}
+        update = {
+            "$setOnInsert": {"_id": new_id("usr"), "created_at": now, **insert_only},
+            "$set": {"updated_at": now, **on_update},
+        }
+        # update_one (not findAndModify): the embedded nx-27017 applies $setOnInsert only there.
+        for _ in range(5):
+            try:
+                result = await self._col.update_one({"clerk_id": clerk_id}, update, upsert=True)
+            except DuplicateKeyError:
+                continue  # a concurrent upsert inserted it first: ours becomes an update
+            raw = await self._col.find_one({"clerk_id": clerk_id})
+            return _to_user(raw), result.upserted_id is not None
+        raise RuntimeError(f"could not upsert user {clerk_id}")
+
+    async def update(self, user_id: str, fields: dict[str, Any]) -> User | None:
+        """Set `fields` on a user; the updated user, or None when missing."""
+        result = await self._col.update_one(
+            {"_id": user_id}, {"$set": {**_to_mongo(fields), "updated_at": utcnow()}}
+        )
+        if result.matched_count == 0:
+            return None
+        return await self.get(user_id)
+
+    async def search(self, q: str | None, *, limit: int, cursor: str | None) -> list[User]:
+        """Users whose id, Clerk ID, email or name contain `q`, newest first."""
+        query: dict[str, Any] = {}
+        if q:
+            pattern = {"$regex": re.escape(q), "$options": "i"}
+            query["$or"] = [{"_id": q}, {"clerk_id": pattern}, {"email": pattern}, {"name": pattern}]
+        if cursor:
+            query = {"$and": [query, {"_id": {"$lt": cursor}}]} if query else {"_id": {"$lt": cursor}}
+        rows = await self._col.find(query).sort("_id", pymongo.DESCENDING).limit(limit).to_list(limit)
+        return [_to_user(raw) for raw in rows]
+
+    async def count(self) -> int:
+        """How many users exist."""
+        return await self._col.count_documents({})
+
+
+class TombstoneCache:
+    """A Redis read-through cache that writers invalidate with short tombstones.
+
+    Readers fill a missing entry with SET NX; writers overwrite the entry with a
+    tombstone after changing MongoDB. A reader that loaded the old value before the
+    write can therefore never re-install it, so the next request after a write
+    always sees it, in every process. Redis errors fall back to the database.
+    """
+
+    TOMBSTONE = b"-"
+
+    def __init__(self, redis: Any, *, prefix: str, ttl_s: int = 60, tombstone_s: int = 5) -> None:
+        self._redis, self._prefix, self._ttl, self._tomb_ttl = redis, prefix, ttl_s, tombstone_s
+
+    async def get(self, key: str) -> bytes | None:
+        """The cached value, or None on a miss, a tombstone or a Redis error."""
+        try:
+            value = await self._redis.get(self._prefix + key)
+        except Exception:
+            return None
+        return None if value in (None, self.TOMBSTONE) else value
+
+    async def fill(self, key: str, value: str) -> None:
+        """Cache `value` unless the key holds anything (a value or a tombstone)."""
+        try:
+            await self._redis.set(self._prefix + key, value, ex=self._ttl, nx=True)
+        except Exception:
+            pass
+
+    async def invalidate(self, *keys: str) -> None:
+        """Replace entries with tombstones (after the database write)."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(self._prefix + key, self.TOMBSTONE, ex=self._tomb_ttl)
+                await pipe.execute()
+        except Exception:
+            pass
+
+
+class CachedUserRepository:
+    """BeanieUserRepository with Redis-cached lookups by id and Clerk ID (writes invalidate)."""
+
+    def __init__(self, inner: BeanieUserRepository, cache: TombstoneCache) -> None:
+        self._inner, self._cache = inner, cache
+
+    async def _cached(self, key: str, load) -> User | None:
+        raw = await self._cache.get(key)
+        if raw is not None:
+            return User.model_validate_json(raw)
+        user = await load()
+        if user is not None:
+            await self._cache.fill(key, user.model_dump_json())
+        return user
+
+    async def get(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        return await self._cached(f"id:{user_id}", lambda: self._inner.get(user_id))
+
+    async def get_by_clerk_id(self, clerk_id: str) -> User | None:
+        """The user with this Clerk ID, or None."""
+        return await self._cached(f"clerk:{clerk_id}", lambda: self._inner.get_by_clerk_id(clerk_id))
+
+    async def upsert_by_clerk_id(
+        self, clerk_id: str, *, on_insert: dict[str, Any], on_update: dict[str, Any]
+    ) -> tuple[User, bool]:
+        """Create or update the user of `clerk_id`; True when this call inserted it."""
+        user, created = await self._inner.upsert_by_clerk_id(
+            clerk_id, on_insert=on_insert, on_update=on_update)
+        await self._cache.invalidate(f"id:{user.id}", f"clerk:{clerk_id}")
+        return user, created
+
+    async def update(self, user_id: str, fields: dict[str, Any]) -> User | None:
+        """Set `fields` on a user; the updated user, or None when missing."""
+        user = await self._inner.update(user_id, fields)
+        if user is not None:
+            await self._cache.invalidate(f"id:{user.id}", f"clerk:{user.clerk_id}")
+        return user
+
+    async def search(self, q: str | None, *, limit: int, cursor: str | None) -> list[User]:
+        """Users matching `q` (uncached)."""
+        return await self._inner.search(q, limit=limit, cursor=cursor)
+
+    async def count(self) -> int:
+        """How many users exist."""
+        return await self._inner.count()

@@ -1,0 +1,102 @@
+"""Admin statistics (contract §9): users, generations, credits, revenue and providers.
+
+Definitions (windows end now):
+- users: `total`; `new_24h` created in 24 h; `active_24h` charged, started an
+  image or chatted in 24 h.
+- generations: `chat_24h` chat charges (cache hits are free and not counted),
+  `images_24h` image jobs created, `describe_24h` image descriptions,
+  `failed_24h` failed image jobs plus refunded chat/describe charges.
+- credits: `spent_24h` charges net of refunds; `purchased_30d` credits bought,
+  `reversed_30d` taken back after payment refunds.
+- revenue_30d: per currency, settled pack payments completed in 30 days:
+  `gross`, `refunded`, `net` (decimal strings) and `payments`.
+- providers: live switch (`enabled`), and the circuit breaker's `calls`,
+  `failures` and `state` (shared by every process through Redis).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from app.time import isoformat, utcnow
+from services.live_settings import LiveSettingsService
+
+DAY, MONTH = timedelta(hours=24), timedelta(days=30)
+IMAGE_REFUND_PREFIX = "image_failed"
+
+
+class StatsRepository(Protocol):
+    async def users(self, *, since: datetime) -> dict[str, int]: ...
+    async def active_user_ids(self, *, since: datetime) -> set[str]: ...
+    async def ledger_totals(self, *, kind: str, since: datetime, item: str | None = None
+                            ) -> dict[str, int]: ...
+    async def refunds(self, *, since: datetime, reason_prefix: str) -> dict[str, int]: ...
+    async def images(self, *, since: datetime) -> dict[str, int]: ...
+    async def revenue(self, *, since: datetime) -> dict[str, dict[str, Any]]: ...
+
+
+class BreakerStates(Protocol):
+    async def state(self, name: str) -> dict[str, Any]: ...
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+class AdminStatsService:
+    """Builds the stats document from the repositories, the live settings and the breakers."""
+
+    def __init__(self, repo: StatsRepository, live_settings: LiveSettingsService, *,
+                 providers: list[str], breaker: BreakerStates | None = None,
+                 currency: str = "USD") -> None:
+        self._repo, self._live, self._breaker = repo, live_settings, breaker
+        self._providers, self._currency = providers, currency
+
+    async def stats(self) -> dict[str, Any]:
+        """The whole stats document."""
+        now = utcnow()
+        day, month = now - DAY, now - MONTH
+        totals = self._repo.ledger_totals
+        users = await self._repo.users(since=day)
+        refunds = await self._repo.refunds(since=day, reason_prefix=IMAGE_REFUND_PREFIX)
+        images = await self._repo.images(since=day)
+        charged = await totals(kind="charge", since=day)
+        refunded = await totals(kind="refund", since=day)
+        return {
+            "generated_at": isoformat(now),
+            "users": {"total": users["total"], "new_24h": users["new"],
+                      "active_24h": len(await self._repo.active_user_ids(since=day))},
+            "generations": {
+                "chat_24h": (await totals(kind="charge", item="chat", since=day))["n"],
+                "images_24h": images["created"],
+                "describe_24h": (await totals(kind="charge", item="image_describe", since=day))["n"],
+                "failed_24h": images["failed"] + refunds["total"] - refunds["matching"],
+            },
+            "credits": {
+                "spent_24h": -(charged["delta"] + refunded["delta"]),
+                "purchased_30d": (await totals(kind="purchase", since=month))["delta"],
+                "reversed_30d": -(await totals(kind="reversal", since=month))["delta"],
+            },
+            "revenue_30d": await self._revenue(month),
+            "providers": await self._provider_stats(),
+        }
+
+    async def _revenue(self, since: datetime) -> dict[str, dict[str, Any]]:
+        raw = await self._repo.revenue(since=since)
+        raw.setdefault(self._currency, {"gross": Decimal(0), "refunded": Decimal(0), "payments": 0})
+        return {cur: {"gross": _money(v["gross"]), "refunded": _money(v["refunded"]),
+                      "net": _money(v["gross"] - v["refunded"]), "payments": v["payments"]}
+                for cur, v in sorted(raw.items())}
+
+    async def _provider_stats(self) -> dict[str, dict[str, Any]]:
+        live = await self._live.current()
+        out: dict[str, dict[str, Any]] = {}
+        for name in self._providers:
+            state = await self._breaker.state(name) if self._breaker else {}
+            out[name] = {"enabled": self._live.provider_enabled(live, name),
+                         "calls": state.get("calls", 0), "failures": state.get("failures", 0),
+                         "state": state.get("state", "closed"),
+                         "consecutive_failures": state.get("consecutive_failures", 0)}
+        return out

@@ -1,0 +1,155 @@
+"""The plan catalogue: plans, gift tiers, credit packs and prices (contract §3 defaults).
+
+Configurable: `CATALOG_JSON` replaces whole sections (`plans`, `gift_tiers`,
+`credit_packs`, `prices`) and `PAYPAL_PLAN_IDS` (`starter=P-1,enterprise=P-2`,
+`:` also accepted) maps plans to PayPal billing plan ids.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.errors import NotFound, ValidationFailed
+
+
+class Plan(BaseModel):
+    """A plan: a daily allowance (UTC day) and the role it gives."""
+
+    name: str
+    daily_credits: int = Field(ge=0)
+    role: str = "USER"
+    price_usd: str | None = None
+    paypal_plan_id: str | None = None
+    interval: str | None = None
+
+
+class GiftTier(BaseModel):
+    """A gift quota: `credits` in total, valid `days` days after redemption."""
+
+    name: str
+    credits: int = Field(gt=0)
+    days: int = Field(gt=0)
+
+
+class CreditPack(BaseModel):
+    """A one-off purchasable pack of credits."""
+
+    name: str
+    credits: int = Field(gt=0)
+    price: str
+    currency: str = "USD"
+
+    @field_validator("price")
+    @classmethod
+    def _decimal(cls, value: str) -> str:
+        return str(Decimal(value).quantize(Decimal("0.01")))
+
+
+DEFAULT_PRICES = {"chat": 1, "image": 1, "image_edit": 2, "image_describe": 1}
+
+
+def _default_plans() -> list[Plan]:
+    return [
+        Plan(name="free", daily_credits=25, role="USER", price_usd="0.00"),
+        Plan(name="starter", daily_credits=500, role="SUBSCRIBER", price_usd="9.99", interval="month"),
+        Plan(name="enterprise", daily_credits=5000, role="SUBSCRIBER", price_usd="49.99", interval="month"),
+    ]
+
+
+def _default_gift_tiers() -> list[GiftTier]:
+    return [GiftTier(name="gift_999", credits=999, days=30),
+            GiftTier(name="gift_1499", credits=1499, days=60)]
+
+
+def _default_packs() -> list[CreditPack]:
+    return [
+        CreditPack(name="credits_100", credits=100, price="4.99"),
+        CreditPack(name="credits_500", credits=500, price="19.99"),
+        CreditPack(name="credits_2000", credits=2000, price="69.99"),
+    ]
+
+
+def parse_plan_ids(pairs: list[str]) -> dict[str, str]:
+    """`["starter=P-1", "enterprise:P-2"]` → {"starter": "P-1", "enterprise": "P-2"}."""
+    mapping = {}
+    for pair in pairs:
+        sep = "=" if "=" in pair else ":"
+        name, _, plan_id = pair.partition(sep)
+        if name.strip() and plan_id.strip():
+            mapping[name.strip()] = plan_id.strip()
+    return mapping
+
+
+class Catalog(BaseModel):
+    """Everything a client needs to show prices; the credits service reads limits from it."""
+
+    plans: list[Plan] = Field(default_factory=_default_plans)
+    gift_tiers: list[GiftTier] = Field(default_factory=_default_gift_tiers)
+    credit_packs: list[CreditPack] = Field(default_factory=_default_packs)
+    prices: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    default_plan: str = "free"
+
+    @classmethod
+    def default(cls, settings: Any = None) -> Catalog:
+        """The contract defaults, with `CATALOG_JSON` sections and PayPal plan ids applied."""
+        data: dict[str, Any] = {}
+        raw = getattr(settings, "catalog_json", None)
+        if raw:
+            data = json.loads(raw)
+        catalog = cls.model_validate(data)
+        for name, plan_id in parse_plan_ids(list(getattr(settings, "paypal_plan_ids", None) or [])).items():
+            for plan in catalog.plans:
+                if plan.name == name:
+                    plan.paypal_plan_id = plan_id
+        return catalog
+
+    def plan(self, name: str | None) -> Plan:
+        """The plan called `name`; the default plan when unknown."""
+        for plan in self.plans:
+            if plan.name == name:
+                return plan
+        return next(p for p in self.plans if p.name == self.default_plan)
+
+    def plan_or_raise(self, name: str) -> Plan:
+        """The plan called `name`; NotFound otherwise."""
+        for plan in self.plans:
+            if plan.name == name:
+                return plan
+        raise NotFound(f"No plan called {name!r}.")
+
+    def plan_for_paypal_id(self, paypal_plan_id: str) -> Plan | None:
+        """The plan mapped to this PayPal billing plan id, if any."""
+        return next((p for p in self.plans if p.paypal_plan_id == paypal_plan_id), None)
+
+    def gift_tier(self, name: str) -> GiftTier:
+        """The gift tier called `name`; 422 otherwise."""
+        for tier in self.gift_tiers:
+            if tier.name == name:
+                return tier
+        raise ValidationFailed(f"Unknown gift tier {name!r}.",
+                               errors=[{"loc": ["body", "tier"], "msg": "unknown gift tier"}])
+
+    def pack(self, name: str) -> CreditPack:
+        """The credit pack called `name`; 422 otherwise."""
+        for pack in self.credit_packs:
+            if pack.name == name:
+                return pack
+        raise ValidationFailed(f"Unknown credit pack {name!r}.",
+                               errors=[{"loc": ["body", "pack"], "msg": "unknown credit pack"}])
+
+    def price(self, kind: str, units: int = 1) -> int:
+        """Credits for `units` of `kind` (e.g. 4 images)."""
+        return self.prices[kind] * units
+
+    def public(self) -> dict[str, Any]:
+        """The `GET /api/v1/plans` body."""
+        return {
+            "plans": [p.model_dump() for p in self.plans],
+            "gift_tiers": [t.model_dump() for t in self.gift_tiers],
+            "credit_packs": [p.model_dump() for p in self.credit_packs],
+            "prices": dict(self.prices),
+        }

@@ -1,0 +1,266 @@
+"""Chat: validate → cache → charge → provider chain with failover → store → cache fill → reply.
+
+Rate limits run earlier (middleware). A failure after the charge refunds it.
+Identical concurrent requests share one provider call (in-process single
+flight, plus a short Redis lock so other processes wait for the cache fill).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from app.errors import (
+    FeatureDisabled,
+    InsufficientCredits,
+    NotFound,
+    UpstreamError,
+    UpstreamTimeout,
+    ValidationFailed,
+)
+from app.ids import new_id
+from app.time import utcnow
+from providers.breaker import CircuitBreaker
+from providers.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.chat_cache import ChatCache, cache_key
+from services.chat_models import (
+    ChatInput,
+    ChatReply,
+    Conversation,
+    ConversationRepository,
+    Prepared,
+    StoredMessage,
+    title_of,
+)
+from services.coalesce import SingleFlight, wait_or_lead
+
+log = structlog.stdlib.get_logger("muse.chat")
+
+MODELS = ("default",)
+
+
+@dataclass(slots=True)
+class _Produced:
+    answer: ChatCompletion | None
+    cached: bool
+    receipt: Any | None
+    refused: InsufficientCredits | None = None  # the leader could not pay; followers try themselves
+
+
+class ChatService:
+    """The chat use cases (complete, stream, conversations)."""
+
+    def __init__(self, *, providers: list[ChatProvider], conversations: ConversationRepository,
+                 cache: ChatCache, breaker: CircuitBreaker, credits: Any, price: Callable[[], int],
+                 live_settings: Any | None = None, timeout_s: float = 30.0, max_chars: int = 32000,
+                 history_limit: int = 100) -> None:
+        self.providers = providers
+        self.conversations = conversations
+        self.cache = cache
+        self.breaker = breaker
+        self.credits = credits
+        self.price = price
+        self.live_settings = live_settings
+        self.timeout_s = timeout_s
+        self.max_chars = max_chars
+        self.history_limit = history_limit
+        self.flights: SingleFlight[_Produced] = SingleFlight()
+
+    # --- preparation -------------------------------------------------------------------
+    async def prepare(self, inp: ChatInput) -> Prepared:
+        """Validate, load history, compute the cache key."""
+        if inp.model not in MODELS:
+            raise ValidationFailed(errors=[{"loc": ["body", "model"], "msg": f"unknown model {inp.model!r}"}])
+        total = sum(len(m.content) for m in inp.messages)
+        if total > self.max_chars:
+            msg = f"total content is {total} characters; at most {self.max_chars}"
+            raise ValidationFailed(errors=[{"loc": ["body", "messages"], "msg": msg}])
+        await self._check_enabled()
+        conversation, history = None, []
+        if inp.conversation_id:
+            conversation = await self.conversations.get(inp.conversation_id, owner_id=inp.user_id)
+            if conversation is None:
+                raise NotFound("No such conversation.")
+            stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
+            history = [ChatMessage(role=m.role, content=m.content) for m in stored]  # type: ignore[arg-type]
+        context = history + list(inp.messages)
+        key = cache_key(model=self._model_key(inp.model), messages=context, temperature=inp.temperature)
+        return Prepared(inp=inp, conversation=conversation, context=context, key=key,
+                        message_id=new_id("msg"))
+
+    def _model_key(self, model: str) -> str:
+        return model + ":" + ",".join(f"{p.name}/{p.model}" for p in self.providers)
+
+    async def _check_enabled(self) -> None:
+        if self.live_settings is not None and not (await self.live_settings.current()).chat_enabled:
+            raise FeatureDisabled("Chat is disabled for now.")
+        if not await self.chain():
+            raise FeatureDisabled("Every chat provider is switched off for now.")
+
+    async def chain(self) -> list[ChatProvider]:
+        """Providers in order, without those switched off in live settings."""
+        if self.live_settings is None:
+            return list(self.providers)
+        live = await self.live_settings.current()
+        return [p for p in self.providers if live.provider_enabled(p.name)]
+
+    # --- complete ----------------------------------------------------------------------
+    async def complete(self, inp: ChatInput) -> ChatReply:
+        """Answer one request (JSON mode)."""
+        prep = await self.prepare(inp)
+        hit = await self.cache.get(prep.key)
+        if hit is not None:  # the common fast path: no flight, no lock
+            produced, shared = _Produced(hit, cached=True, receipt=None), False
+        else:
+            produced, shared = await self.flights.run(prep.key.digest, lambda: self._produce(prep))
+        if produced.refused is not None:
+            if not shared:
+                raise produced.refused
+            produced = await self._produce(prep)
+            if produced.refused is not None:
+                raise produced.refused
+        elif shared:
+            produced = _Produced(produced.answer, cached=True, receipt=None)
+        assert produced.answer is not None
+        charged = produced.receipt.amount if produced.receipt is not None else 0
+        conversation_id = await self.store(prep, produced.answer, cached=produced.cached, charged=charged)
+        return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
+                         provider=produced.answer.provider, model=produced.answer.model,
+                         cached=produced.cached, credits_charged=charged, request_id=inp.request_id)
+
+    async def _produce(self, prep: Prepared) -> _Produced:
+        hit = await self.cache.get(prep.key)
+        if hit is not None:
+            return _Produced(hit, cached=True, receipt=None)
+
+        async def lead() -> _Produced:
+            try:
+                receipt = await self.charge(prep)
+            except InsufficientCredits as exc:
+                return _Produced(None, cached=False, receipt=None, refused=exc)
+            try:
+                answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
+                                               request_id=prep.inp.request_id)
+            except BaseException:
+                await self.refund(receipt, prep, reason="provider_failed")
+                raise
+            await self.cache.put(prep.key, answer)
+            return _Produced(answer, cached=False, receipt=receipt)
+
+        async def check() -> _Produced | None:
+            found = await self.cache.get(prep.key)
+            return _Produced(found, cached=True, receipt=None) if found else None
+
+        produced, _waited = await wait_or_lead(self.cache.store, prep.key.lock, lock_ttl_ms=self.lock_ms,
+                                               check=check, lead=lead)
+        return produced
+
+    @property
+    def lock_ms(self) -> int:
+        """How long a coalescing lock may be held: the whole chain timing out, plus slack."""
+        return int((self.timeout_s * max(1, len(self.providers)) + 5) * 1000)
+
+    async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
+                         request_id: str | None) -> ChatCompletion:
+        """First answer of the chain; failover on any provider error; breaker-open providers skipped."""
+        failures: list[ProviderError] = []
+        for provider in await self.chain():
+            if not await self.breaker.allow(provider.name):
+                log.info("chat_provider_skipped", provider=provider.name, reason="circuit_open")
+                continue
+            try:
+                answer = await provider.complete(messages, temperature=temperature, timeout=self.timeout_s,
+                                                 request_id=request_id)
+            except ProviderError as exc:
+                await self.provider_failed(provider, exc)
+                failures.append(exc)
+                continue
+            await self.breaker.record_success(provider.name)
+            return answer
+        raise self.chain_error(failures)
+
+    async def provider_failed(self, provider: ChatProvider, exc: ProviderError) -> None:
+        """Count a failure against the breaker and log it."""
+        await self.breaker.record_failure(provider.name)
+        log.warning("chat_provider_failed", provider=provider.name, status=exc.status,
+                    timeout=isinstance(exc, ProviderTimeout), error=str(exc))
+
+    @staticmethod
+    def chain_error(failures: list[ProviderError]) -> UpstreamError:
+        """502, or 504 when every tried provider timed out."""
+        if failures and all(isinstance(f, ProviderTimeout) for f in failures):
+            return UpstreamTimeout()
+        return UpstreamError()
+
+    # --- credits and storage -----------------------------------------------------------
+    async def charge(self, prep: Prepared) -> Any:
+        """Charge the chat price (ledger ref = message id)."""
+        return await self.credits.charge(prep.inp.user_id, self.price(), plan=prep.inp.plan, kind="chat",
+                                         ref=prep.message_id, request_id=prep.inp.request_id)
+
+    async def refund(self, receipt: Any, prep: Prepared, *, reason: str) -> None:
+        """Give the charge back (once)."""
+        await self.credits.refund(receipt, reason=reason, request_id=prep.inp.request_id)
+
+    async def ensure_conversation(self, prep: Prepared) -> str | None:
+        """Create the conversation up front (streaming announces its id in `meta`)."""
+        if prep.inp.store and prep.conversation is None:
+            prep.conversation = await self.conversations.create(
+                owner_id=prep.inp.user_id, title=title_of(prep.inp.messages))
+            prep.created = True
+        return prep.conversation.id if prep.conversation else None
+
+    async def store(self, prep: Prepared, answer: ChatCompletion, *, cached: bool,
+                    charged: int) -> str | None:
+        """Append the new turns and the answer; create the conversation when needed."""
+        inp = prep.inp
+        if not inp.store:
+            return prep.conversation.id if prep.conversation else None
+        conversation_id = prep.conversation.id if prep.conversation else new_id("cnv")
+        now = utcnow()
+        turns = [StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
+                               content=m.content, created_at=now, request_id=inp.request_id)
+                 for m in inp.messages]
+        turns.append(StoredMessage(
+            id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
+            created_at=now, provider=answer.provider, model=answer.model, cached=cached,
+            credits_charged=charged, request_id=inp.request_id))
+        if prep.conversation is None:
+            await self.conversations.create(owner_id=inp.user_id, title=title_of(inp.messages),
+                                            conversation_id=conversation_id, messages=turns)
+        else:
+            await self.conversations.append(conversation_id, turns)
+        return conversation_id
+
+    # --- streaming ---------------------------------------------------------------------
+    async def stream(self, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[tuple[str, Any]]]:
+        """(meta, events): failover happens before this returns; events are (name, data|AppError)."""
+        from services.chat_stream import open_stream
+
+        return await open_stream(self, inp)
+
+    # --- conversations -----------------------------------------------------------------
+    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
+                                 ) -> tuple[list[Conversation], str | None]:
+        """One page, newest first, and the next cursor."""
+        items = await self.conversations.list(owner_id=user_id, limit=limit + 1, cursor=cursor)
+        more = len(items) > limit
+        items = items[:limit]
+        return items, (items[-1].id if more and items else None)
+
+    async def get_conversation(self, user_id: str, conversation_id: str
+                               ) -> tuple[Conversation, list[StoredMessage]]:
+        """The owner's conversation with its messages; another user's is 404."""
+        conversation = await self.conversations.get(conversation_id, owner_id=user_id)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        return conversation, await self.conversations.messages(conversation.id)
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        """Delete the owner's conversation; another user's is 404."""
+        if not await self.conversations.delete(conversation_id, owner_id=user_id):
+            raise NotFound("No such conversation.")
+

@@ -1,0 +1,130 @@
+"""Streaming chat: failover up to the first delta, then deltas, then done (or error + refund)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from app.errors import UpstreamError
+from providers.chat import ChatCompletion, ChatProvider, ProviderError
+from services.coalesce import claim_or_wait
+
+if TYPE_CHECKING:
+    from services.chat import ChatService
+    from services.chat_models import ChatInput, Prepared
+
+log = structlog.stdlib.get_logger("muse.chat")
+
+Event = tuple[str, Any]
+
+
+async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[Event]]:
+    """Cache hit → replayed stream; else charge, fail over until a provider yields its first delta."""
+    prep = await service.prepare(inp)
+    hit = await service.cache.get(prep.key)
+    held = False
+    if hit is None:
+        # Identical requests in flight (any process, JSON or stream): wait for their cache fill.
+        held, hit = await claim_or_wait(service.cache.store, prep.key.lock, lock_ttl_ms=service.lock_ms,
+                                        check=lambda: service.cache.get(prep.key))
+    if hit is not None:
+        await service.ensure_conversation(prep)
+        return _meta(prep, hit.provider, hit.model, cached=True), _replay(service, prep, hit)
+    release = _releaser(service, prep, held)
+    try:
+        receipt = await service.charge(prep)
+    except BaseException:
+        await release()
+        raise
+    try:
+        provider, first, rest = await _first_delta(service, prep)
+        await service.ensure_conversation(prep)
+    except BaseException:
+        await service.refund(receipt, prep, reason="provider_failed")
+        await release()
+        raise
+    meta = _meta(prep, provider.name, provider.model, cached=False)
+    return meta, _relay(service, prep, provider, first, rest, receipt, release)
+
+
+def _releaser(service: ChatService, prep: Prepared, held: bool) -> Callable[[], Awaitable[None]]:
+    async def release() -> None:
+        if held:
+            await service.cache.store.release(prep.key.lock)
+
+    return release
+
+
+def _meta(prep: Prepared, provider: str, model: str, *, cached: bool) -> dict[str, Any]:
+    conversation_id = prep.conversation.id if prep.conversation else None
+    return {"id": prep.message_id, "conversation_id": conversation_id, "provider": provider, "model": model,
+            "cached": cached}
+
+
+async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvider, str, AsyncIterator[str]]:
+    failures: list[ProviderError] = []
+    for provider in await service.chain():
+        if not await service.breaker.allow(provider.name):
+            log.info("chat_provider_skipped", provider=provider.name, reason="circuit_open")
+            continue
+        source = aiter(provider.stream(list(prep.context), temperature=prep.inp.temperature,
+                                       timeout=service.timeout_s, request_id=prep.inp.request_id))
+        try:
+            first = await anext(source)
+        except StopAsyncIteration:
+            failures.append(ProviderError(provider.name, "empty stream"))
+            await service.provider_failed(provider, failures[-1])
+            continue
+        except ProviderError as exc:
+            failures.append(exc)
+            await service.provider_failed(provider, exc)
+            continue
+        return provider, first, source
+    raise service.chain_error(failures)
+
+
+async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> AsyncIterator[Event]:
+    for piece in re.findall(r"\S+\s*|\s+", hit.content) or [hit.content]:
+        yield "delta", {"content": piece}
+    conversation_id = await service.store(prep, hit, cached=True, charged=0)
+    yield "done", {"id": prep.message_id, "conversation_id": conversation_id, "credits_charged": 0}
+
+
+async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: str,
+                 rest: AsyncIterator[str], receipt: Any,
+                 release: Callable[[], Awaitable[None]]) -> AsyncIterator[Event]:
+    parts = [first]
+    finished = False
+    try:
+        yield "delta", {"content": first}
+        try:
+            async for delta in rest:
+                parts.append(delta)
+                yield "delta", {"content": delta}
+        except ProviderError as exc:
+            finished = True
+            await service.provider_failed(provider, exc)
+            await service.refund(receipt, prep, reason="stream_broken")
+            if prep.created and prep.conversation is not None:
+                await service.conversations.delete(prep.conversation.id, owner_id=prep.inp.user_id)
+            yield "error", UpstreamError(
+                "The provider stopped answering mid-stream; the charge was refunded.")
+            return
+        finished = True
+        await service.breaker.record_success(provider.name)
+        answer = ChatCompletion(content="".join(parts), provider=provider.name, model=provider.model)
+        await service.cache.put(prep.key, answer)
+        charged = receipt.amount
+        conversation_id = await service.store(prep, answer, cached=False, charged=charged)
+        yield "done", {"id": prep.message_id, "conversation_id": conversation_id, "credits_charged": charged}
+    finally:
+        await release()
+        if not finished:
+            # The client went away before the end: nothing was delivered in full, give the credit back.
+            await service.refund(receipt, prep, reason="client_disconnected")
+        close = getattr(rest, "aclose", None)
+        if close is not None:
+            await close()

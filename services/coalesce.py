@@ -1,0 +1,84 @@
+"""Coalescing of identical concurrent work.
+
+- `SingleFlight`: in one process, callers with the same key share one task.
+- `wait_or_lead`: across processes, a short Redis lock elects one leader; the
+  others poll the cache until the leader fills it (or the lock lapses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from services.chat_cache import KeyValueStore
+
+T = TypeVar("T")
+
+
+class SingleFlight(Generic[T]):
+    """`run(key, fn)` → (result, shared); `shared` is True for callers that joined another's call."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Task[Any]] = {}
+
+    async def run(self, key: str, fn: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
+        """Run `fn` once for all concurrent callers of `key`."""
+        task = self._inflight.get(key)
+        if task is not None:
+            return await asyncio.shield(task), True
+        task = asyncio.ensure_future(fn())
+        self._inflight[key] = task
+        task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+        # Shielded: a leader whose client goes away does not cancel the followers' answer.
+        return await asyncio.shield(task), False
+
+    def __len__(self) -> int:
+        return len(self._inflight)
+
+
+async def claim_or_wait(
+    store: KeyValueStore,
+    lock_key: str,
+    *,
+    lock_ttl_ms: int,
+    check: Callable[[], Awaitable[T | None]],
+    poll_s: float = 0.05,
+) -> tuple[bool, T | None]:
+    """(True, None): this caller holds `lock_key` and must release it; (False, result): another
+    holder produced `result`; (False, None): waited the whole TTL in vain, go ahead unlocked."""
+    deadline = asyncio.get_running_loop().time() + lock_ttl_ms / 1000
+    while True:
+        if await store.acquire(lock_key, ttl_ms=lock_ttl_ms):
+            return True, None
+        while True:
+            if asyncio.get_running_loop().time() >= deadline:
+                return False, None
+            await asyncio.sleep(poll_s)
+            found = await check()
+            if found is not None:
+                return False, found
+            if await store.get(lock_key) is None:
+                break  # the holder gave up without a result: try to lead
+
+
+async def wait_or_lead(
+    store: KeyValueStore,
+    lock_key: str,
+    *,
+    lock_ttl_ms: int,
+    check: Callable[[], Awaitable[T | None]],
+    lead: Callable[[], Awaitable[T]],
+    poll_s: float = 0.05,
+) -> tuple[T, bool]:
+    """Lead (call `lead` holding the lock) or wait for the holder's result via `check`.
+
+    Returns (result, waited). A waiter whose leader vanished leads itself."""
+    held, found = await claim_or_wait(store, lock_key, lock_ttl_ms=lock_ttl_ms, check=check, poll_s=poll_s)
+    if found is not None:
+        return found, True
+    try:
+        return await lead(), False
+    finally:
+        if held:
+            await store.release(lock_key)

@@ -1,0 +1,196 @@
+"""The worker side of image jobs: claim, failover, store, then complete or fail and refund.
+
+Several workers may run the same queue: a job first claims its record with a
+conditional update (queued → in_progress); only the claimer works on it.
+Failing a record is a conditional update too, and only the caller that made
+the transition refunds, so a charge is refunded exactly once (the credits
+service refuses a second refund of a receipt as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from app.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
+from app.time import utcnow
+from providers.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
+from providers.storage import StorageProvider, StoredObject
+from services.image_models import (
+    ACTIVE,
+    ImageRecord,
+    ImageRepository,
+    Status,
+    StoredFile,
+    problem_of,
+    receipt_from,
+)
+
+log = structlog.stdlib.get_logger("muse.image_jobs")
+
+
+class ImageJobRunner:
+    """Runs one image job; fails and refunds stale jobs (the sweeper)."""
+
+    def __init__(
+        self,
+        *,
+        images: ImageRepository,
+        storage: StorageProvider,
+        providers: Callable[[], Awaitable[list[ImageProvider]]],
+        credits: Any,
+        timeout_s: float = 120.0,
+        sweep_grace_s: float = 30.0,
+        queued_grace_s: float = 3600.0,
+    ) -> None:
+        self._images, self._storage, self._providers = images, storage, providers
+        self._credits = credits
+        self.timeout_s = timeout_s
+        self._sweep_grace_s, self._queued_grace_s = sweep_grace_s, queued_grace_s
+
+    async def run(self, image_id: str) -> Status | None:
+        """Claim and do the job; return the final status (None when another worker had it)."""
+        record = await self._images.claim(image_id)
+        if record is None:
+            log.info("image_job_not_claimed", image_id=image_id)
+            return None
+        try:
+            result = await self._produce(record)
+            outputs = await self._store(record, result)
+        except AppError as exc:
+            await self.fail(record, exc)
+            return "failed"
+        except Exception:
+            log.exception("image_job_crashed", image_id=image_id)
+            await self.fail(record, InternalError())
+            return "failed"
+        if not await self._images.complete(
+            image_id, outputs=outputs, provider=result.provider, model=result.model, seed=result.seed
+        ):
+            log.warning("image_job_lost_its_claim", image_id=image_id)  # swept meanwhile
+            await self._delete_files(outputs)
+            return None
+        log.info("image_job_completed", image_id=image_id, provider=result.provider, outputs=len(outputs))
+        return "completed"
+
+    async def _produce(self, record: ImageRecord) -> ImageResult:
+        source = (
+            await self._storage.get(StoredObject(record.source.key, record.source.url))
+            if record.source
+            else None
+        )
+        mask = (
+            await self._storage.get(StoredObject(record.mask.key, record.mask.url)) if record.mask else None
+        )
+        request = ImageRequest(
+            prompt=record.prompt,
+            aspect_ratio=record.aspect_ratio,
+            num_outputs=record.num_outputs,
+            negative_prompt=record.negative_prompt,
+            seed=record.seed,
+            output_format=record.output_format,  # type: ignore[arg-type]
+            kind=record.kind,
+            source=source,
+            mask=mask,
+        )
+        chain = [
+            p
+            for p in await self._providers()
+            if (record.providers is None or p.name in record.providers)
+            and (record.kind == "generate" or p.supports_edit)
+        ]
+        return await failover(chain, request, timeout_s=self.timeout_s)
+
+    async def _store(self, record: ImageRecord, result: ImageResult) -> list[StoredFile]:
+        stored: list[StoredFile] = []
+        try:
+            for i, file in enumerate(result.files):
+                obj = await self._storage.put(
+                    file.data,
+                    folder=record.user_id,
+                    name=f"{record.id}_{i}",
+                    content_type=CONTENT_TYPES.get(file.format, "image/png"),
+                )
+                stored.append(
+                    StoredFile(
+                        key=obj.key, url=obj.url, width=file.width, height=file.height, format=file.format
+                    )
+                )
+        except BaseException:
+            await self._delete_files(stored)
+            raise
+        return stored
+
+    async def _delete_files(self, files: list[StoredFile]) -> None:
+        for file in files:
+            try:
+                await self._storage.delete(file.key)
+            except Exception:
+                log.warning("image_file_delete_failed", key=file.key)
+
+    async def fail(self, record: ImageRecord, error: AppError, *, statuses: tuple[str, ...] = ACTIVE) -> bool:
+        """Mark the record failed (if still active) and refund its charge; True when this call failed it."""
+        failed = await self._images.fail(record.id, error=problem_of(error), statuses=statuses)
+        if failed is None:
+            return False
+        log.warning("image_job_failed", image_id=record.id, code=error.code, detail=error.detail)
+        await self.refund(failed)
+        return True
+
+    async def refund(self, record: ImageRecord) -> None:
+        """Give back the charge of a failed record (the credits service refunds a receipt once)."""
+        if record.receipt and not record.refunded:
+            await self._credits.refund(
+                receipt_from(record.receipt), reason=f"image_failed:{record.id}", request_id=record.request_id
+            )
+            await self._images.mark_refunded(record.id)
+
+    async def sweep(self) -> dict[str, int]:
+        """Fail jobs whose worker died (in progress past the timeout) and finish pending refunds."""
+        now = utcnow()
+        counts = {"in_progress": 0, "queued": 0, "refunds": 0}
+        lost = UpstreamTimeout("The image job did not finish in time (its worker stopped).")
+        limits = {"in_progress": self.timeout_s + self._sweep_grace_s, "queued": self._queued_grace_s}
+        for status, age in limits.items():
+            for record in await self._images.stale(
+                status=status, before=now - timedelta(seconds=age), limit=500
+            ):
+                counts[status] += await self.fail(record, lost, statuses=(status,))
+        for record in await self._images.unrefunded_failures(before=now - timedelta(seconds=60), limit=500):
+            await self.refund(record)
+            counts["refunds"] += 1
+        if any(counts.values()):
+            log.info("image_sweep_done", **counts)
+        return counts
+
+
+async def failover(providers: list[ImageProvider], request: ImageRequest, *, timeout_s: float) -> ImageResult:
+    """The first provider's result, in order, all within `timeout_s` (each gets its share of what is left)."""
+    if not providers:
+        raise UpstreamError("No image provider is available for this request.")
+    deadline = time.monotonic() + timeout_s
+    failures: list[AppError] = []
+    for index, provider in enumerate(providers):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        share = left / (len(providers) - index)
+        try:
+            async with asyncio.timeout(share):
+                call = provider.edit if request.kind == "edit" else provider.generate
+                return await call(request)
+        except TimeoutError:
+            failures.append(UpstreamTimeout(f"{provider.name}: no answer within {share:.0f}s"))
+        except UpstreamError as exc:
+            failures.append(exc)
+        log.warning("image_provider_failed", provider=provider.name, error=str(failures[-1].detail))
+    if failures and all(isinstance(f, UpstreamTimeout) for f in failures):
+        raise UpstreamTimeout("No image provider answered in time.")
+    raise UpstreamError(
+        "No image provider could produce this image: " + "; ".join(str(f.detail) for f in failures)
+    )

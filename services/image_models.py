@@ -1,0 +1,146 @@
+"""Image job records and inputs: the domain shapes shared by the image service, worker and repository."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from app.errors import AppError
+from providers.images import ASPECT_RATIOS
+from services.uploads import CheckedUpload
+
+Status = Literal["queued", "in_progress", "completed", "failed", "expired"]
+ACTIVE: tuple[Status, ...] = ("queued", "in_progress")
+
+
+class StoredFile(BaseModel):
+    """A file in our storage: what clients see (url, size, format) and our key to delete it."""
+
+    key: str
+    url: str
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+
+
+class ImageRecord(BaseModel):
+    """One image job and its results (contract §5 resource, plus private fields)."""
+
+    id: str
+    user_id: str
+    status: Status = "queued"
+    kind: Literal["generate", "edit"] = "generate"
+    prompt: str
+    negative_prompt: str | None = None
+    aspect_ratio: str = "1:1"
+    width: int
+    height: int
+    num_outputs: int = 1
+    seed: int | None = None
+    model: str = "default"
+    provider: str | None = None
+    providers: list[str] | None = None  # restrict the chain (None: configured order)
+    output_format: str = "webp"
+    outputs: list[StoredFile] = Field(default_factory=list)
+    source: StoredFile | None = None
+    mask: StoredFile | None = None
+    error: dict[str, Any] | None = None
+    saved: bool = False
+    expires_at: datetime | None = None
+    credits_charged: int = 0
+    receipt: dict[str, Any] | None = None
+    refunded: bool = False
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    request_id: str | None = None
+
+
+class ImageRepository(Protocol):
+    async def create(self, record: ImageRecord) -> None: ...
+    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None: ...
+    async def claim(self, image_id: str) -> ImageRecord | None: ...
+    async def complete(
+        self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str, seed: int | None
+    ) -> bool: ...
+    async def fail(
+        self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...]
+    ) -> ImageRecord | None: ...
+    async def mark_refunded(self, image_id: str) -> None: ...
+    async def stale(self, *, status: str, before: datetime, limit: int) -> list[ImageRecord]: ...
+    async def unrefunded_failures(self, *, before: datetime, limit: int) -> list[ImageRecord]: ...
+
+
+def problem_of(error: AppError) -> dict[str, Any]:
+    """The problem body stored on a failed record (no stack traces, no provider secrets)."""
+    return {
+        "type": error.code.replace("_", "-"),
+        "title": error.title,
+        "status": error.status,
+        "code": error.code,
+        "detail": error.detail,
+    }
+
+
+def receipt_data(receipt: Any) -> dict[str, Any]:
+    """A credits Receipt as plain data (to keep it on the record)."""
+    if is_dataclass(receipt) and not isinstance(receipt, type):
+        return asdict(receipt)
+    return dict(receipt)
+
+
+def receipt_from(data: dict[str, Any]) -> Any:
+    """The credits Receipt kept on a record."""
+    from services.credits import Receipt
+
+    return Receipt(**data)
+
+
+class GalleryRepository(ImageRepository, Protocol):
+    async def list(
+        self, user_id: str, *, status: str | None, saved: bool | None, limit: int, cursor: str | None
+    ) -> list[ImageRecord]: ...
+    async def save(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
+    async def delete(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
+    async def expiring(self, *, now: Any, limit: int) -> list[ImageRecord]: ...
+    async def expire(self, image_id: str) -> ImageRecord | None: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who submits, on which plan, under which request ID."""
+
+    user_id: str
+    plan: str
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class GenerateInput:
+    prompt: str
+    negative_prompt: str | None = None
+    aspect_ratio: str = "1:1"
+    num_outputs: int = 1
+    seed: int | None = None
+    model: str = "default"
+    output_format: str = "webp"
+
+
+@dataclass(frozen=True)
+class EditInput:
+    prompt: str
+    image: CheckedUpload
+    mask: CheckedUpload | None = None
+    num_outputs: int = 1
+    seed: int | None = None
+    model: str = "default"
+    output_format: str = "png"
+
+
+def nearest_ratio(width: int, height: int) -> str:
+    """The contract aspect ratio closest to width:height."""
+    return min(ASPECT_RATIOS, key=lambda r: abs(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1] - width / height))

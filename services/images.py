@@ -1,0 +1,275 @@
+"""Image use cases: submit generation/edit jobs (charge, record, enqueue), wait, gallery, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from app.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
+from app.ids import new_id
+from app.time import utcnow
+from providers.images import dimensions
+from providers.storage import StorageProvider, StoredObject
+from services.image_jobs import ImageJobRunner
+from services.image_models import (
+    ACTIVE,
+    Caller,
+    EditInput,
+    GalleryRepository,
+    GenerateInput,
+    ImageRecord,
+    StoredFile,
+    nearest_ratio,
+    receipt_data,
+)
+from services.uploads import CheckedUpload
+
+log = structlog.stdlib.get_logger("muse.images")
+
+JOB_NAME = "generate_image"
+
+
+class ImageService:
+    """Everything the image routes do; the worker side is `ImageJobRunner`."""
+
+    def __init__(
+        self,
+        *,
+        images: GalleryRepository,
+        storage: StorageProvider,
+        runner: ImageJobRunner,
+        queue: Any,
+        credits: Any,
+        catalog: Any,
+        provider_names: list[str],
+        live_settings: Any | None = None,
+        ttl_h: float = 24.0,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self._images, self._storage, self.runner = images, storage, runner
+        self._queue, self._credits, self._catalog = queue, credits, catalog
+        self._provider_names = provider_names
+        self._live = live_settings
+        self._ttl = timedelta(hours=ttl_h)
+        self.timeout_s = timeout_s
+
+    async def _check_enabled(self) -> None:
+        if self._live is not None and not (await self._live.current()).images_enabled:
+            raise FeatureDisabled("Image generation is disabled for now.")
+
+    def _providers_for(self, model: str) -> list[str] | None:
+        if model in ("default", "", None):
+            return None
+        if model not in self._provider_names:
+            raise ValidationFailed(
+                errors=[
+                    {
+                        "loc": ["model"],
+                        "msg": f"unknown model {model!r}; use 'default' "
+                        f"or one of {', '.join(self._provider_names)}",
+                    }
+                ]
+            )
+        return [model]
+
+    def _price(self, kind: str, units: int) -> int:
+        return int(self._catalog.price(kind, units))
+
+    async def submit(self, caller: Caller, inp: GenerateInput) -> ImageRecord:
+        """Charge, record (queued) and enqueue a generation job."""
+        await self._check_enabled()
+        width, height = dimensions(inp.aspect_ratio)
+        record = self._new_record(
+            caller,
+            kind="generate",
+            prompt=inp.prompt,
+            negative_prompt=inp.negative_prompt,
+            aspect_ratio=inp.aspect_ratio,
+            width=width,
+            height=height,
+            num_outputs=inp.num_outputs,
+            seed=inp.seed,
+            model=inp.model,
+            providers=self._providers_for(inp.model),
+            output_format=inp.output_format,
+        )
+        return await self._charge_and_enqueue(
+            caller, record, price=self._price("image", inp.num_outputs), ledger_kind="image"
+        )
+
+    async def submit_edit(self, caller: Caller, inp: EditInput) -> ImageRecord:
+        """Charge, store the source (and mask), record and enqueue an edit job."""
+        await self._check_enabled()
+        providers = self._providers_for(inp.model)
+        record = self._new_record(
+            caller,
+            kind="edit",
+            prompt=inp.prompt,
+            negative_prompt=None,
+            aspect_ratio=nearest_ratio(inp.image.width, inp.image.height),
+            width=inp.image.width,
+            height=inp.image.height,
+            num_outputs=inp.num_outputs,
+            seed=inp.seed,
+            model=inp.model,
+            providers=providers,
+            output_format=inp.output_format,
+        )
+        stored: list[StoredFile] = []
+        try:
+            for role, upload in (("source", inp.image), ("mask", inp.mask)):
+                if upload is not None:
+                    obj = await self._storage.put(
+                        upload.data,
+                        folder=caller.user_id,
+                        name=f"{record.id}_{role}",
+                        content_type=upload.content_type,
+                    )
+                    file = StoredFile(
+                        key=obj.key,
+                        url=obj.url,
+                        width=upload.width,
+                        height=upload.height,
+                        format=upload.format,
+                    )
+                    stored.append(file)
+                    setattr(record, role, file)
+            return await self._charge_and_enqueue(
+                caller, record, price=self._price("image_edit", inp.num_outputs), ledger_kind="image_edit"
+            )
+        except BaseException:
+            for file in stored:
+                await self._storage.delete(file.key)
+            raise
+
+    async def source_upload(self, caller: Caller, image_id: str, *, index: int = 0) -> CheckedUpload:
+        """Output `index` of one of the caller's completed images, as an upload (edit/describe source)."""
+        record = await self.get(caller.user_id, image_id)
+        if record.status != "completed" or not record.outputs:
+            raise ValidationFailed(errors=[{"loc": ["source_image_id"], "msg": "the image has no outputs"}])
+        file = record.outputs[min(index, len(record.outputs) - 1)]
+        data = await self._storage.get(StoredObject(file.key, file.url))
+        fmt = file.format or "png"
+        return CheckedUpload(
+            data=data,
+            format=fmt,
+            content_type=f"image/{fmt}",
+            width=file.width or record.width,
+            height=file.height or record.height,
+        )
+
+    def _new_record(self, caller: Caller, **fields: Any) -> ImageRecord:
+        now = utcnow()
+        return ImageRecord(
+            id=new_id("img"),
+            user_id=caller.user_id,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self._ttl,
+            request_id=caller.request_id,
+            **fields,
+        )
+
+    async def _charge_and_enqueue(
+        self, caller: Caller, record: ImageRecord, *, price: int, ledger_kind: str
+    ) -> ImageRecord:
+        receipt = await self._credits.charge(
+            caller.user_id,
+            price,
+            plan=caller.plan,
+            kind=ledger_kind,
+            ref=record.id,
+            request_id=caller.request_id,
+        )
+        record.credits_charged, record.receipt = price, receipt_data(receipt)
+        try:
+            await self._images.create(record)
+        except BaseException:
+            await self._credits.refund(receipt, reason="image_not_recorded", request_id=caller.request_id)
+            raise
+        try:
+            await self._queue.enqueue(JOB_NAME, record.id, job_id=record.id)
+        except Exception as exc:
+            log.exception("image_enqueue_failed", image_id=record.id)
+            await self.runner.fail(
+                record, ServiceUnavailable("The job queue is unavailable; credits refunded.")
+            )
+            raise ServiceUnavailable("The job queue is unavailable; please retry.") from exc
+        log.info("image_job_submitted", image_id=record.id, kind=record.kind, charged=price)
+        return record
+
+    async def wait(self, image_id: str, *, timeout_s: float | None = None) -> ImageRecord:
+        """The record once it is no longer queued or in progress (or as it is after `timeout_s`)."""
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        delay = 0.05
+        while True:
+            record = await self._images.get(image_id)
+            if record is None:
+                raise NotFound()
+            settled = record.status not in ACTIVE and (
+                record.status != "failed" or record.refunded or not record.receipt
+            )  # a failure is final for the caller once its refund went through
+            if settled or time.monotonic() >= deadline:
+                return record
+            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.5)
+
+    async def get(self, user_id: str, image_id: str) -> ImageRecord:
+        """One of the user's images (another user's → 404)."""
+        record = await self._images.get(image_id, user_id=user_id)
+        if record is None:
+            raise NotFound("No such image.")
+        return record
+
+    async def list(
+        self,
+        user_id: str,
+        *,
+        status: str | None = None,
+        saved: bool | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> tuple[list[ImageRecord], str | None]:
+        """A page of the user's images, newest first, and the cursor of the next page."""
+        rows = await self._images.list(user_id, status=status, saved=saved, limit=limit + 1, cursor=cursor)
+        return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+    async def save(self, user_id: str, image_id: str) -> ImageRecord:
+        """Keep an image: it no longer expires."""
+        record = await self._images.save(image_id, user_id=user_id)
+        if record is None:
+            await self.get(user_id, image_id)  # 404 for unknown / other users' images
+            raise Gone("This image expired; its files were deleted.")
+        return record
+
+    async def delete(self, user_id: str, image_id: str) -> None:
+        """Delete the record and its stored files."""
+        record = await self._images.delete(image_id, user_id=user_id)
+        if record is None:
+            raise NotFound("No such image.")
+        await self._delete_files(record)
+
+    async def _delete_files(self, record: ImageRecord) -> int:
+        deleted = 0
+        for file in [*record.outputs, *(f for f in (record.source, record.mask) if f)]:
+            try:
+                deleted += bool(await self._storage.delete(file.key))
+            except Exception:
+                log.warning("image_file_delete_failed", image_id=record.id, key=file.key)
+        return deleted
+
+    async def expire_due(self, *, limit: int = 500) -> int:
+        """Mark unsaved images past their expiry `expired` and delete their files; return how many."""
+        count = 0
+        for candidate in await self._images.expiring(now=utcnow(), limit=limit):
+            before = await self._images.expire(candidate.id)
+            if before is not None:
+                await self._delete_files(before)
+                count += 1
+        if count:
+            log.info("images_expired", count=count)
+        return count

@@ -1,0 +1,126 @@
+"""Payment and subscription domain types and the storage ports of the payments feature."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from app.errors import Conflict
+
+# Payment statuses. CREATED: order made, buyer not back yet; PENDING: PayPal holds the
+# capture (e.g. eCheck); COMPLETED: captured and credited; FLAGGED: captured amount or
+# currency differs from the pack (never credited, needs a human); CANCELLED: the buyer
+# cancelled; FAILED: PayPal refused; (PARTIALLY_)REFUNDED: money went back.
+CAPTURABLE = ("CREATED", "CANCELLED", "FAILED", "PENDING")
+SETTLED = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
+# Subscription statuses (PayPal's): APPROVAL_PENDING, ACTIVE, SUSPENDED, CANCELLED, EXPIRED.
+LIVE_SUBSCRIPTION = ("APPROVAL_PENDING", "APPROVED", "ACTIVE", "SUSPENDED")
+
+
+class PaymentFlagged(Conflict):
+    """The captured amount or currency differs from the pack: not credited, left for review."""
+
+    code, title = "payment_flagged", "Payment flagged"
+
+
+class Refund(BaseModel):
+    id: str
+    amount: str
+    currency: str
+    credits: int
+    at: datetime
+
+
+class Payment(BaseModel):
+    """One credit-pack purchase through PayPal."""
+
+    id: str
+    user_id: str
+    provider: str = "paypal"
+    pack: str
+    credits: int
+    amount: str
+    currency: str
+    status: str = "CREATED"
+    order_id: str | None = None
+    approve_url: str | None = None
+    capture_id: str | None = None
+    captured_amount: str | None = None
+    captured_currency: str | None = None
+    credited: bool = False
+    flag_reason: str | None = None
+    refunds: list[Refund] = Field(default_factory=list)
+    refund_count: int = 0
+    reversed_credits: int = 0
+    request_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+
+
+class Subscription(BaseModel):
+    """A user's PayPal subscription to a plan."""
+
+    id: str
+    user_id: str
+    plan: str
+    paypal_plan_id: str
+    paypal_subscription_id: str | None = None
+    status: str = "APPROVAL_PENDING"
+    approve_url: str | None = None
+    current_period_end: datetime | None = None
+    last_payment_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None = None
+
+
+class PaymentRepository(Protocol):
+    """Storage of payments; every state change is one conditional single-document update."""
+
+    async def create(self, payment: Payment) -> Payment: ...
+
+    async def get(self, payment_id: str) -> Payment | None: ...
+
+    async def get_by_order(self, order_id: str) -> Payment | None: ...
+
+    async def get_by_capture(self, capture_id: str) -> Payment | None: ...
+
+    async def update(self, payment_id: str, fields: dict[str, Any], *,
+                     only_if_status: tuple[str, ...] | None = None) -> Payment | None: ...
+
+    async def mark_credited(self, payment_id: str) -> None: ...
+
+    async def add_refund(self, payment: Payment, refund: Refund, *, status: str) -> Payment | None: ...
+
+    async def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> list[Payment]: ...
+
+    async def flag_account(self, user_id: str, *, reason: str, balance: int, ref: str) -> None: ...
+
+
+class SubscriptionRepository(Protocol):
+    """Storage of subscriptions."""
+
+    async def create(self, sub: Subscription) -> Subscription: ...
+
+    async def get(self, sub_id: str) -> Subscription | None: ...
+
+    async def get_by_paypal_id(self, paypal_subscription_id: str) -> Subscription | None: ...
+
+    async def current_for_user(self, user_id: str) -> Subscription | None: ...
+
+    async def update(self, sub_id: str, fields: dict[str, Any]) -> Subscription | None: ...
+
+    async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
+
+
+def same_money(amount: str | None, currency: str | None, *, expected: str, expected_currency: str) -> bool:
+    """Whether a reported amount equals the expected one (decimal compare, same currency)."""
+    try:
+        same_currency = (currency or "").upper() == expected_currency.upper()
+        return same_currency and Decimal(amount or "x") == Decimal(expected)
+    except InvalidOperation:
+        return False

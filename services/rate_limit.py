@@ -1,0 +1,107 @@
+"""Token-bucket rate limits per principal (contract §1), shared by every process through the store."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A bucket of `burst` tokens refilled at `refill_per_s` tokens per second."""
+
+    burst: int
+    refill_per_s: float
+
+
+DEFAULT_LIMITS: dict[str, Limit] = {
+    "free": Limit(10, 1.0),
+    "starter": Limit(30, 3.0),
+    "enterprise": Limit(100, 10.0),
+    "anonymous": Limit(20, 2.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of taking one token, with the figures for the RateLimit-* headers."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int
+    retry_after_s: int
+
+    def headers(self) -> dict[str, str]:
+        """RateLimit-Limit/Remaining/Reset, plus Retry-After when refused."""
+        values = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_s),
+        }
+        if not self.allowed:
+            values["Retry-After"] = str(self.retry_after_s)
+        return values
+
+
+class BucketStore(Protocol):
+    """Atomic token-bucket take: returns (allowed, tokens left) for `key`."""
+
+    async def take(
+        self, key: str, *, burst: int, refill_per_s: float, cost: int = 1
+    ) -> tuple[bool, float]: ...
+
+
+def limits_from(overrides: Mapping[str, object] | None) -> dict[str, Limit]:
+    """The default limits with `{"plan": [burst, refill_per_s]}` overrides applied."""
+    limits = dict(DEFAULT_LIMITS)
+    for plan, value in (overrides or {}).items():
+        burst, refill = value  # type: ignore[misc]
+        limits[plan] = Limit(int(burst), float(refill))
+    return limits
+
+
+class RateLimiter:
+    """Takes one token per request from the principal's bucket."""
+
+    def __init__(
+        self, store: BucketStore, limits: Mapping[str, Limit] | None = None, *, prefix: str = "rl:"
+    ) -> None:
+        self._store = store
+        self._limits = dict(limits or DEFAULT_LIMITS)
+        self._prefix = prefix
+
+    async def close(self) -> None:
+        """Release the store's connections (the Upstash HTTP client)."""
+        close = getattr(self._store, "close", None)
+        if close is not None:
+            await close()
+
+    def limit_for(self, principal: Principal) -> Limit:
+        """The limit of the principal's plan (anonymous callers have their own)."""
+        if not principal.is_authenticated:
+            return self._limits["anonymous"]
+        return self._limits.get(principal.plan, self._limits["free"])
+
+    async def hit(self, principal: Principal, *, cost: int = 1) -> Decision:
+        """Take `cost` tokens for this principal and say whether the request may go on."""
+        limit = self.limit_for(principal)
+        allowed, tokens = await self._store.take(
+            self._prefix + principal.rate_key, burst=limit.burst, refill_per_s=limit.refill_per_s, cost=cost
+        )
+        return decide(limit, allowed=allowed, tokens=tokens, cost=cost)
+
+
+def decide(limit: Limit, *, allowed: bool, tokens: float, cost: int = 1) -> Decision:
+    """Header figures for a bucket holding `tokens` after the take."""
+    rate = limit.refill_per_s
+    if rate > 0:
+        reset = math.ceil(max(0.0, limit.burst - tokens) / rate)
+        retry = max(1, math.ceil((cost - tokens) / rate)) if not allowed else 0
+    else:  # no refill: nothing comes back within any useful horizon
+        reset = retry = 3600
+    return Decision(allowed, limit.burst, max(0, math.floor(tokens)), reset, retry)

@@ -1,0 +1,144 @@
+"""Plan subscriptions through PayPal Subscriptions v1, and the plan/role they give.
+
+ACTIVE → the user gets the plan and the SUBSCRIBER role; CANCELLED, SUSPENDED or
+EXPIRED → back to the default plan and USER, unless another subscription of
+theirs is still active. An ADMIN is never demoted (UserService.set_plan).
+CANCELLED and EXPIRED are final: a late ACTIVATED or renewal does not revive them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+
+from app.errors import Conflict, FeatureDisabled, NotFound, ValidationFailed
+from app.ids import new_id
+from app.time import utcnow
+from providers.payments import PaymentsProvider
+from services.catalog import Catalog
+from services.payments_model import Subscription, SubscriptionRepository
+from services.principal import Role
+
+log = structlog.stdlib.get_logger("muse.subscriptions")
+
+FINAL = ("CANCELLED", "EXPIRED")
+
+
+class Users(Protocol):
+    """The part of the user service subscriptions use."""
+
+    async def set_plan(self, user_id: str, plan: str, *, role: Role | None = None) -> object: ...
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class SubscriptionService:
+    """Create, read and cancel subscriptions; apply PayPal's subscription events."""
+
+    def __init__(
+        self, subscriptions: SubscriptionRepository, provider: PaymentsProvider | None, catalog: Catalog,
+        users: Users, *, return_url: str, cancel_url: str,
+    ) -> None:
+        self._subs, self._provider, self._catalog, self._users = subscriptions, provider, catalog, users
+        self._return_url, self._cancel_url = return_url, cancel_url
+
+    def _provider_or_raise(self) -> PaymentsProvider:
+        if self._provider is None:
+            raise FeatureDisabled("Payments are not configured.")
+        return self._provider
+
+    async def create(self, user_id: str, plan_name: str, *, request_id: str | None) -> Subscription:
+        """Start a PayPal subscription to `plan_name`; the buyer approves it at `approve_url`."""
+        provider = self._provider_or_raise()
+        plan = self._catalog.plan_or_raise(plan_name)
+        if not plan.paypal_plan_id:
+            raise ValidationFailed(f"The plan {plan_name!r} cannot be subscribed to.",
+                                   errors=[{"loc": ["body", "plan"], "msg": "plan has no PayPal plan id"}])
+        current = await self._subs.current_for_user(user_id)
+        if current is not None and current.status in ("ACTIVE", "SUSPENDED"):
+            raise Conflict("You already have a subscription; cancel it first.", subscription_id=current.id)
+        now = utcnow()
+        sub = await self._subs.create(Subscription(
+            id=new_id("sub"), user_id=user_id, plan=plan.name, paypal_plan_id=plan.paypal_plan_id,
+            created_at=now, updated_at=now))
+        info = await provider.create_subscription(
+            plan_id=plan.paypal_plan_id, custom_id=sub.id, cancel_url=self._cancel_url,
+            return_url=f"{self._return_url}?subscription={sub.id}", request_id=f"subscribe-{sub.id}")
+        log.info("subscription_created", subscription_id=sub.id, paypal_id=info.id, plan=plan.name)
+        updated = await self._subs.update(sub.id, {
+            "paypal_subscription_id": info.id, "approve_url": info.approve_url,
+            "status": info.status or sub.status})
+        return updated or sub
+
+    async def current(self, user_id: str) -> Subscription:
+        """The user's live subscription; 404 when there is none."""
+        sub = await self._subs.current_for_user(user_id)
+        if sub is None:
+            raise NotFound("You have no subscription.")
+        return sub
+
+    async def cancel_current(self, user_id: str, *,
+                             reason: str = "Cancelled by the subscriber") -> Subscription:
+        """Cancel the user's subscription at PayPal, and its plan at once."""
+        sub = await self.current(user_id)
+        if sub.paypal_subscription_id:
+            await self._provider_or_raise().cancel_subscription(sub.paypal_subscription_id, reason=reason)
+        return await self._set_status(sub, "CANCELLED")
+
+    async def apply_event(self, paypal_subscription_id: str, status: str, *, custom_id: str | None = None,
+                          next_billing_time: str | None = None) -> Subscription | None:
+        """A BILLING.SUBSCRIPTION.* event: record the status and switch the plan/role."""
+        sub = await self._find(paypal_subscription_id, custom_id)
+        if sub is None:
+            log.info("subscription_event_unknown", paypal_id=paypal_subscription_id)
+            return None
+        extra = {"current_period_end": _parse_time(next_billing_time)} if next_billing_time else {}
+        return await self._set_status(sub, status, paypal_subscription_id=paypal_subscription_id, **extra)
+
+    async def renewed(self, paypal_subscription_id: str) -> Subscription | None:
+        """PAYMENT.SALE.COMPLETED for a subscription: a paid period; the plan stays (or turns) on."""
+        sub = await self._find(paypal_subscription_id, None)
+        if sub is None:
+            return None
+        fields: dict[str, object] = {"last_payment_at": utcnow()}
+        if self._provider is not None:
+            try:
+                info = await self._provider.get_subscription(paypal_subscription_id)
+                fields["current_period_end"] = _parse_time(info.next_billing_time)
+            except Exception as exc:  # the renewal itself is what matters; the date is a nicety
+                log.warning("subscription_refresh_failed", paypal_id=paypal_subscription_id, error=str(exc))
+        return await self._set_status(sub, "ACTIVE", **fields)
+
+    async def _find(self, paypal_id: str, custom_id: str | None) -> Subscription | None:
+        sub = await self._subs.get_by_paypal_id(paypal_id)
+        if sub is None and custom_id:
+            sub = await self._subs.get(custom_id)
+        return sub
+
+    async def _set_status(self, sub: Subscription, status: str, **fields: object) -> Subscription:
+        if sub.status in FINAL and status not in FINAL:
+            log.info("subscription_event_ignored", subscription_id=sub.id, status=status, current=sub.status)
+            return sub
+        if status in FINAL and sub.status not in FINAL:
+            fields["cancelled_at"] = utcnow()
+        updated = await self._subs.update(sub.id, {"status": status, **fields}) or sub
+        await self._sync_user(updated)
+        return updated
+
+    async def _sync_user(self, sub: Subscription) -> None:
+        if sub.status == "ACTIVE":
+            await self._users.set_plan(sub.user_id, sub.plan, role=Role.SUBSCRIBER)
+            log.info("subscription_plan_on", user_id=sub.user_id, plan=sub.plan)
+        elif sub.status in ("CANCELLED", "SUSPENDED", "EXPIRED"):
+            if await self._subs.count_active(sub.user_id, excluding=sub.id) == 0:
+                await self._users.set_plan(sub.user_id, self._catalog.default_plan, role=Role.USER)
+                log.info("subscription_plan_off", user_id=sub.user_id, status=sub.status)

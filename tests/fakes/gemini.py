@@ -1,0 +1,89 @@
+"""Wire fake of the Gemini Developer API for google-genai (`client.aio`).
+
+    fake = FakeGemini().start()            # GEMINI_BASE_URL=fake.url, GEMINI_API_KEY=fake.api_key
+    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop"
+    fake.reply = "..."                     # the answer (streamed word by word)
+    fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
+
+Routes on the `models/{model}:{method}` suffix so `/v1/` and `/v1beta/` both work.
+See tests/fakes/aiohttp_wire.py for the shared knobs (script, delay_s, chunk_delay_s, calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+from aiohttp import web
+
+from tests.fakes.aiohttp_wire import AiohttpWireFake
+
+_STATUS = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+def words(text: str) -> list[str]:
+    """Split into streamable pieces, keeping the whitespace."""
+    return re.findall(r"\S+\s*", text) or [text]
+
+
+class FakeGemini(AiohttpWireFake):
+    """generateContent and streamGenerateContent (SSE)."""
+
+    def __init__(self, api_key: str = "gm-test") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.reply = "Hello from Gemini."
+
+    def setup(self, app: web.Application) -> None:
+        app.router.add_post("/{version}/models/{target}", self.handle)
+
+    @staticmethod
+    def _error(status: int) -> web.Response:
+        status_name = _STATUS.get(status, "UNKNOWN")
+        body = {"error": {"code": status, "message": "fake failure", "status": status_name}}
+        return web.json_response(body, status=status)
+
+    @staticmethod
+    def _chunk(text: str, *, last: bool = False) -> dict:
+        candidate: dict = {"content": {"role": "model", "parts": [{"text": text}]}}
+        if last:
+            candidate["finishReason"] = "STOP"
+        return {"candidates": [candidate]}
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        model, _, method = request.match_info["target"].partition(":")
+        if request.headers.get("x-goog-api-key") != self.api_key:
+            error = {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}
+            return web.json_response({"error": error}, status=401)
+        _call, mode = await self.record(request)
+        if mode in ("429", "500", "503"):
+            return self._error(int(mode))
+        if mode == "hang":
+            return self._error(504)
+        if method == "generateContent":
+            if mode == "drop":
+                self.drop(request)
+                return web.Response()
+            body = {**self._chunk(self.reply, last=True), "modelVersion": model}
+            return web.json_response(body)
+        if method == "streamGenerateContent":
+            return await self._stream(request, mode)
+        return web.json_response({"error": {"code": 404, "message": "no such method"}}, status=404)
+
+    async def _stream(self, request: web.Request, mode: str) -> web.StreamResponse:
+        pieces = words(self.reply)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for index, piece in enumerate(pieces):
+            if mode == "drop" and index >= max(1, len(pieces) // 2):
+                await asyncio.sleep(0.05)
+                self.drop(request)
+                return response
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
+            data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1))
+            await response.write(f"data: {data}\r\n\r\n".encode())
+        await response.write_eof()
+        return response

@@ -1,0 +1,82 @@
+"""Wire fake of the OpenAI chat completions API for `AsyncOpenAI` (JSON and SSE streaming).
+
+    fake = FakeOpenAI().start()            # OPENAI_BASE_URL=fake.url + "/v1", OPENAI_API_KEY=fake.api_key
+    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop"
+    fake.reply = "..."                     # the answer (streamed word by word)
+    fake.count("/chat/completions")        # calls
+
+The images helper keeps its endpoints in tests/fakes/openai_images.py (a separate
+server). To serve more endpoints from this one, subclass and extend `setup(app)`
+(aiohttp routes). Shared knobs: tests/fakes/aiohttp_wire.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from tests.fakes.aiohttp_wire import AiohttpWireFake
+from tests.fakes.gemini import words
+
+_CODES = {429: "rate_limit_exceeded", 500: "server_error", 503: "overloaded"}
+
+
+class FakeOpenAI(AiohttpWireFake):
+    """POST /v1/chat/completions."""
+
+    def __init__(self, api_key: str = "sk-test") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.reply = "Hello from OpenAI."
+
+    def setup(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self.completions)
+
+    @staticmethod
+    def _error(status: int) -> web.Response:
+        body = {"error": {"message": "fake failure", "type": "server_error", "code": _CODES.get(status),
+                          "param": None}}
+        return web.json_response(body, status=status)
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response({"error": {"message": "bad key", "code": "invalid_api_key"}}, status=401)
+        call, mode = await self.record(request)
+        if mode in ("429", "500", "503"):
+            return self._error(int(mode))
+        if mode == "hang":
+            return self._error(504)
+        model = call.body.get("model", "gpt-4o-mini")
+        if call.body.get("stream"):
+            return await self._stream(request, mode, model)
+        if mode == "drop":
+            self.drop(request)
+            return web.Response()
+        return web.json_response({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+        })
+
+    async def _stream(self, request: web.Request, mode: str, model: str) -> web.StreamResponse:
+        pieces = words(self.reply)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for index, piece in enumerate(pieces):
+            if mode == "drop" and index >= max(1, len(pieces) // 2):
+                await asyncio.sleep(0.05)
+                self.drop(request)
+                return response
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
+            choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000,
+                     "model": model, "choices": [choice]}
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response

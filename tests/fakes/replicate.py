@@ -1,0 +1,183 @@
+"""Wire fake of the Replicate predictions API (and a tiny HTTP server base the image fakes share).
+
+    fake = FakeReplicate().start()      # fake.url → REPLICATE_BASE_URL
+    fake.mode = "ok" | "fail" | "5xx" | "hang"
+    fake.output_kind = "http" | "data"  # output files served by the fake itself, or data: URIs
+    fake.creates, fake.polls, fake.downloads, fake.inputs   # counters and what was asked
+
+A created prediction answers "starting"; the first poll answers "succeeded"
+(or "failed" in mode "fail"). Outputs are real WebP pictures at the size of
+the requested aspect ratio.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from providers.images import dimensions
+from providers.local_images import draw
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Form fields of a multipart body: text fields as str, file parts as bytes."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        fields[name] = payload if part.get_filename() else payload.decode()
+    return fields
+
+
+class FakeHTTPServer:
+    """A ThreadingHTTPServer on 127.0.0.1 in a daemon thread; subclasses implement `handle`."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _dispatch(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, headers, payload = fake.handle(self.command, self.path, self.headers, body)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_DELETE = _dispatch
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self):  # type: ignore[no-untyped-def]
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def hang(self) -> None:
+        """Block the calling request until the server stops (at most 60 s)."""
+        self.release.wait(60)
+
+    @staticmethod
+    def json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
+        return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        raise NotImplementedError
+
+
+class FakeReplicate(FakeHTTPServer):
+    """Predictions create/get with polling; output files served at /files/…"""
+
+    def __init__(self, token: str = "r8_test") -> None:
+        super().__init__()
+        self.token = token
+        self.output_kind = "http"
+        self.creates = self.polls = self.downloads = 0
+        self.inputs: list[dict[str, Any]] = []
+        self._predictions: dict[str, dict[str, Any]] = {}
+        self._files: dict[str, bytes] = {}
+
+    def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if path.startswith("/files/") and method == "GET":
+            with self.lock:
+                self.downloads += 1
+                data = self._files.get(path)
+            return (200, {"Content-Type": "image/webp"}, data) if data else self.json(404, {"detail": "no"})
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return self.json(401, {"detail": "Invalid token", "status": 401, "title": "Unauthenticated"})
+        parts = path.strip("/").split("/")
+        if (
+            method == "POST"
+            and len(parts) == 5
+            and parts[:2] == ["v1", "models"]
+            and parts[4] == "predictions"
+        ):
+            return self._create(f"{parts[2]}/{parts[3]}", json.loads(body or b"{}"))
+        if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "predictions"]:
+            return self._poll(parts[2])
+        return self.json(404, {"detail": "Not found", "status": 404})
+
+    def _create(self, model: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        with self.lock:
+            self.creates += 1
+            self.inputs.append(body.get("input", {}))
+            pid = f"p{self.creates}"
+        if self.mode == "hang":
+            self.hang()
+        if self.mode == "5xx":
+            return self.json(503, {"detail": "Service unavailable", "status": 503, "title": "Unavailable"})
+        prediction = {
+            "id": pid,
+            "model": model,
+            "version": "v-fake",
+            "status": "starting",
+            "input": body.get("input", {}),
+            "output": None,
+            "error": None,
+            "logs": "",
+            "urls": {"get": f"{self.url}/v1/predictions/{pid}"},
+        }
+        with self.lock:
+            self._predictions[pid] = prediction
+        return self.json(201, prediction)
+
+    def _poll(self, pid: str) -> tuple[int, dict[str, str], bytes]:
+        with self.lock:
+            self.polls += 1
+            prediction = self._predictions.get(pid)
+        if prediction is None:
+            return self.json(404, {"detail": "Not found", "status": 404})
+        if self.mode == "fail":
+            prediction.update(status="failed", error="NSFW content detected")
+        elif prediction["status"] == "starting":
+            prediction.update(
+                status="succeeded",
+                output=self._outputs(pid, prediction["input"]),
+                logs=f"Using seed: {prediction['input'].get('seed')}",
+            )
+        return self.json(200, prediction)
+
+    def _outputs(self, pid: str, params: dict[str, Any]) -> list[str]:
+        width, height = dimensions(params.get("aspect_ratio", "1:1"))
+        fmt = params.get("output_format", "webp")
+        urls = []
+        for i in range(int(params.get("num_outputs", 1))):
+            data = draw(
+                params.get("prompt", ""),
+                width=width,
+                height=height,
+                seed=int(params.get("seed") or 0) + i,
+                fmt=fmt,
+            )
+            if self.output_kind == "data":
+                urls.append(f"data:image/{fmt};base64,{base64.b64encode(data).decode()}")
+            else:
+                path = f"/files/{pid}/out-{i}.{fmt}"
+                with self.lock:
+                    self._files[path] = data
+                urls.append(self.url + path)
+        return urls

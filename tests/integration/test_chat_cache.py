@@ -1,0 +1,80 @@
+"""Chat response cache and coalescing on real Redis (and on the Upstash REST shim when present)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from providers.chat import ChatCompletion, ChatMessage
+from repositories.chat_cache import RedisKeyValueStore
+from services.chat_cache import ChatCache, cache_key
+from services.coalesce import SingleFlight, wait_or_lead
+
+MSGS = [ChatMessage("user", "Hi")]
+
+
+def test_key_depends_on_model_messages_and_temperature():
+    base = cache_key(model="default:gemini/x", messages=MSGS, temperature=0.7)
+    assert base == cache_key(model="default:gemini/x", messages=list(MSGS), temperature=0.7)
+    assert base != cache_key(model="default:openai/y", messages=MSGS, temperature=0.7)
+    assert base != cache_key(model="default:gemini/x", messages=MSGS, temperature=0.2)
+    assert base != cache_key(model="default:gemini/x", messages=[ChatMessage("user", "Hi!")], temperature=0.7)
+    system = [ChatMessage("system", "Hi")]
+    assert base != cache_key(model="default:gemini/x", messages=system, temperature=0.7)
+
+
+async def test_cache_round_trip_with_ttl(settings):
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        cache = ChatCache(RedisKeyValueStore(redis), ttl_s=60)
+        key = cache_key(model="m", messages=MSGS, temperature=None)
+        assert await cache.get(key) is None
+        await cache.put(key, ChatCompletion("Hello", "gemini", "gemini-2.5-flash"))
+        assert await cache.get(key) == ChatCompletion("Hello", "gemini", "gemini-2.5-flash")
+        assert 0 < await redis.ttl(key.entry) <= 60
+    finally:
+        await redis.aclose()
+
+
+async def test_single_flight_runs_once_for_concurrent_callers():
+    flights: SingleFlight[int] = SingleFlight()
+    calls = 0
+
+    async def work() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return 42
+
+    results = await asyncio.gather(*(flights.run("k", work) for _ in range(20)))
+    assert calls == 1
+    assert [r for r, _ in results] == [42] * 20
+    assert sum(1 for _, shared in results if not shared) == 1
+    assert len(flights) == 0
+
+
+async def test_cross_process_waiter_takes_the_leaders_cache_fill(settings):
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        store = RedisKeyValueStore(redis)
+        leads = 0
+
+        async def lead() -> str:
+            nonlocal leads
+            leads += 1
+            await asyncio.sleep(0.2)
+            await store.set("filled", "answer", ttl_s=10)
+            return "answer"
+
+        async def check() -> str | None:
+            return await store.get("filled")
+
+        results = await asyncio.gather(*(
+            wait_or_lead(store, "lock:x", lock_ttl_ms=5000, check=check, lead=lead, poll_s=0.02)
+            for _ in range(3)))
+        assert leads == 1
+        assert sorted(waited for _, waited in results) == [False, True, True]
+        assert {r for r, _ in results} == {"answer"}
+    finally:
+        await redis.aclose()

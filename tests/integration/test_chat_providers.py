@@ -1,0 +1,121 @@
+"""The chat adapters drive the real SDKs against the wire fakes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from providers.chat import ChatMessage, ProviderError, ProviderTimeout
+from providers.gemini_chat import GeminiChatProvider
+from providers.local_chat import LocalChatProvider
+from providers.openai_chat import OpenAIChatProvider
+
+MESSAGES = [
+    ChatMessage("system", "You are terse."),
+    ChatMessage("user", "Hi"),
+    ChatMessage("assistant", "Hello! How can I help?"),
+    ChatMessage("user", "Tell me a joke"),
+]
+
+
+@pytest.fixture
+async def gemini(fake_gemini):
+    provider = GeminiChatProvider(api_key=fake_gemini.api_key, model="gemini-2.5-flash",
+                                  base_url=fake_gemini.url)
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture
+async def openai_provider(fake_openai):
+    provider = OpenAIChatProvider(api_key=fake_openai.api_key, model="gpt-4o-mini",
+                                  base_url=fake_openai.url + "/v1")
+    yield provider
+    await provider.aclose()
+
+
+async def test_gemini_sends_system_prompt_turns_and_request_id(gemini, fake_gemini):
+    answer = await gemini.complete(MESSAGES, temperature=0.2, timeout=2, request_id="req-gm-1")
+    assert (answer.content, answer.provider) == ("Hello from Gemini.", "gemini")
+    assert answer.model == "gemini-2.5-flash"
+    call = fake_gemini.calls[0]
+    assert call.path.endswith("/models/gemini-2.5-flash:generateContent")
+    assert call.body["systemInstruction"]["parts"][0]["text"] == "You are terse."
+    assert [c["role"] for c in call.body["contents"]] == ["user", "model", "user"]
+    assert call.body["generationConfig"]["temperature"] == 0.2
+    assert call.headers["X-Request-ID"] == "req-gm-1"
+
+
+async def test_openai_sends_messages_temperature_and_request_id(openai_provider, fake_openai):
+    answer = await openai_provider.complete(MESSAGES, temperature=0.3, timeout=2, request_id="req-oa-1")
+    assert (answer.content, answer.provider) == ("Hello from OpenAI.", "openai")
+    call = fake_openai.calls[0]
+    assert call.body["messages"][0] == {"role": "system", "content": "You are terse."}
+    assert call.body["temperature"] == 0.3
+    assert call.headers["X-Request-ID"] == "req-oa-1"
+
+
+@pytest.mark.parametrize("mode,status", [("429", 429), ("500", 500), ("503", 503)])
+async def test_error_statuses_map_to_provider_errors_without_sdk_retries(
+        gemini, openai_provider, fake_gemini, fake_openai, mode, status):
+    fake_gemini.mode = fake_openai.mode = mode
+    for provider in (gemini, openai_provider):
+        with pytest.raises(ProviderError) as info:
+            await provider.complete(MESSAGES, temperature=None, timeout=2, request_id=None)
+        assert info.value.status == status and info.value.provider == provider.name
+    assert fake_gemini.count() == 1 and fake_openai.count() == 1
+
+
+async def test_hanging_provider_times_out_on_time(gemini, openai_provider, fake_gemini, fake_openai):
+    fake_gemini.mode = fake_openai.mode = "hang"
+    for provider in (gemini, openai_provider):
+        started = time.perf_counter()
+        with pytest.raises(ProviderTimeout):
+            await provider.complete(MESSAGES, temperature=None, timeout=0.5, request_id=None)
+        assert time.perf_counter() - started < 1.5
+
+
+async def test_streams_yield_deltas_in_order(gemini, openai_provider, fake_gemini, fake_openai):
+    fake_gemini.reply = fake_openai.reply = "one two three four five"
+    fake_gemini.chunk_delay_s = fake_openai.chunk_delay_s = 0.01
+    for provider in (gemini, openai_provider):
+        deltas = [d async for d in provider.stream(MESSAGES, temperature=0.5, timeout=2, request_id="r")]
+        assert deltas == ["one ", "two ", "three ", "four ", "five"]
+    assert fake_gemini.calls[0].path.endswith(":streamGenerateContent")
+    assert fake_openai.calls[0].body["stream"] is True
+
+
+async def test_dropped_stream_raises_after_the_first_deltas(
+        gemini, openai_provider, fake_gemini, fake_openai):
+    fake_gemini.reply = fake_openai.reply = "one two three four five six"
+    fake_gemini.mode = fake_openai.mode = "drop"
+    for provider in (gemini, openai_provider):
+        received = []
+        with pytest.raises(ProviderError):
+            async for delta in provider.stream(MESSAGES, temperature=None, timeout=2, request_id=None):
+                received.append(delta)
+        assert received and len(received) < 6
+
+
+async def test_vision_sends_the_image_inline(gemini, openai_provider, fake_gemini, fake_openai):
+    png = b"\x89PNG fake bytes"
+    answer = await gemini.describe_image(png, mime="image/png", instruction="Describe", timeout=2,
+                                         request_id=None)
+    assert answer.content == "Hello from Gemini."
+    parts = fake_gemini.calls[0].body["contents"][0]["parts"]
+    inline = parts[0]["inlineData"]
+    assert inline.get("mimeType", inline.get("mime_type")) == "image/png" and inline["data"]
+    await openai_provider.describe_image(png, mime="image/png", instruction="Describe", timeout=2,
+                                         request_id=None)
+    content = fake_openai.calls[0].body["messages"][0]["content"]
+    assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+async def test_local_provider_is_deterministic_offline():
+    local = LocalChatProvider()
+    first = await local.complete(MESSAGES, temperature=0.7, timeout=1, request_id=None)
+    again = await local.complete(MESSAGES, temperature=0.1, timeout=1, request_id=None)
+    assert first == again and first.provider == "local" and "Tell me a joke" in first.content
+    assert "".join([d async for d in local.stream(MESSAGES, temperature=None, timeout=1,
+                                                  request_id=None)]) == first.content

@@ -1,0 +1,97 @@
+"""Crash between the account update and the ledger write: detected and repaired by reconcile."""
+
+from __future__ import annotations
+
+import pytest
+
+from repositories.ledger import BeanieLedgerRepository
+from services.credits import CreditsService
+from tests.fixtures.credits import fund
+
+
+class CrashingLedger(BeanieLedgerRepository):
+    """The process 'dies' right before the ledger insert while `crash` is set."""
+
+    def __init__(self) -> None:
+        self.crash = True
+
+    async def insert(self, op):
+        if self.crash:
+            raise ConnectionError("process killed before the ledger write")
+        return await super().insert(op)
+
+
+class RacyLedger(BeanieLedgerRepository):
+    """Never sees an existing key in the pre-check: a late twin reaches the account update."""
+
+    async def get_by_key(self, key):
+        return None
+
+
+@pytest.fixture
+def crashing(container):
+    ledger = CrashingLedger()
+    service = CreditsService(container.credit_accounts, ledger, container.catalog)
+    return service, ledger
+
+
+async def test_an_interrupted_charge_is_found_and_repaired_by_reconcile(container, crashing):
+    service, ledger = crashing
+    await fund(container.credits, "usr_k", 10)
+    receipt = await service.charge("usr_k", 30, plan="free", kind="chat", ref="msg_1", request_id="req_k")
+    assert receipt.sources == {"allowance": 25, "balance": 5}
+    audit = await container.credits.audit("usr_k")
+    assert audit == {"user_id": "usr_k", "balance": 5, "ledger_balance": 10, "pending": 1, "ok": False}
+
+    assert await container.credits.reconcile(older_than_s=3600) == {"repaired": 0, "cleared": 0, "undone": 0}
+    counts = await container.credits.reconcile(older_than_s=0)
+    assert counts == {"repaired": 1, "cleared": 0, "undone": 0}
+    audit = await container.credits.audit("usr_k")
+    assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 5
+    entry = await container.ledger.get(receipt.id)
+    assert entry.repaired and entry.kind == "charge" and entry.request_id == "req_k" and entry.ref == "msg_1"
+    assert entry.sources == {"allowance": -25, "gift": 0, "balance": -5} and entry.balance_after == 5
+    assert await container.credits.reconcile(older_than_s=0) == {"repaired": 0, "cleared": 0, "undone": 0}
+
+
+async def test_a_refund_of_a_charge_still_pending_uses_its_parked_sources(container, crashing):
+    service, ledger = crashing
+    await fund(container.credits, "usr_q", 10)
+    receipt = await service.charge("usr_q", 27, plan="free", kind="chat", ref=None, request_id=None)
+    ledger.crash = False
+    assert await service.refund(receipt, reason="failed", request_id=None)
+    await service.reconcile(older_than_s=0)
+    summary = await container.credits.summary("usr_q", plan="free")
+    assert summary["balance"] == 10 and summary["allowance"]["used"] == 0
+    assert (await container.credits.audit("usr_q"))["ok"]
+
+
+async def test_an_interrupted_purchase_is_not_credited_twice_by_a_retry_or_reconcile(container, crashing):
+    service, ledger = crashing
+    assert await service.purchase("usr_b", 500, ref="cap_9", request_id=None)  # crashed after the update
+    ledger.crash = False
+    assert not await service.purchase("usr_b", 500, ref="cap_9", request_id=None)  # parked: not again
+    assert (await container.credits.reconcile(older_than_s=0))["repaired"] == 1
+    assert not await service.purchase("usr_b", 500, ref="cap_9", request_id=None)
+    audit = await container.credits.audit("usr_b")
+    assert audit["ok"] and audit["balance"] == 500
+
+
+async def test_a_late_twin_that_slips_past_the_precheck_is_undone(container):
+    racy = CreditsService(container.credit_accounts, RacyLedger(), container.catalog)
+    assert await racy.purchase("usr_t", 100, ref="cap_t", request_id=None)
+    assert not await racy.purchase("usr_t", 100, ref="cap_t", request_id=None)
+    audit = await container.credits.audit("usr_t")
+    assert audit["ok"] and audit["balance"] == 100 and audit["pending"] == 0
+
+
+async def test_signup_grant_is_given_once_per_user(container):
+    class NewUser:
+        id = "usr_new"
+
+    live = getattr(container, "live_settings", None)
+    expected = (await live.current()).signup_credits if live else container.settings.signup_credits
+    results = [await container.credits.grant_signup(NewUser()) for _ in range(3)]
+    summary = await container.credits.summary("usr_new", plan="free")
+    assert summary["balance"] == expected
+    assert results.count(True) == (1 if expected > 0 else 0)
