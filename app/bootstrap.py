@@ -151,9 +151,10 @@ class Container:
             UpstashBucketStore(s.upstash_redis_rest_url, upstash) if s.upstash_redis_rest_url
             else RedisBucketStore(self.redis), limits_from(s.rate_limit_plans), prefix=ns + "rl:"))
         hook_secret = s.clerk_webhook_secret.get_secret_value() if s.clerk_webhook_secret else None
-        self.clerk_events = ClerkEventService(self.users, self.api_keys, self.webhook_events)
-        self.clerk_webhooks_controller = ClerkWebhooksController(
-            ClerkWebhookVerifier(hook_secret) if hook_secret else None, self.clerk_events)
+        self.clerk_events = ClerkEventService(
+            self.users, self.api_keys, self.webhook_events,
+            ClerkWebhookVerifier(hook_secret) if hook_secret else None)
+        self.clerk_webhooks_controller = ClerkWebhooksController(self.clerk_events)
         self.me_controller = MeController(self.users, credits=lambda: getattr(self, "credits", None))
         self.api_keys_controller = ApiKeysController(self.api_keys)
 
@@ -219,7 +220,8 @@ class Container:
             reconcile_after_s=s.credits_reconcile_after_s))
         self.gift_codes = self._pick("gift_codes", lambda: GiftCodeService(
             BeanieGiftCodeRepository(), self.credits, self.catalog))
-        self.idempotency = self._pick("idempotency", lambda: IdempotencyService(BeanieIdempotencyRepository()))
+        self.idempotency = self._pick(
+            "idempotency", lambda: IdempotencyService(BeanieIdempotencyRepository()))
         self.plans_controller = PlansController(self.catalog)
         self.credits_controller = CreditsController(self.credits)
         self.gift_codes_controller = GiftCodesController(self.gift_codes, self.credits)

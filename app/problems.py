@@ -66,7 +66,8 @@ def register_problem_handlers(app: Quart) -> None:
         cls = _HTTP_ERRORS.get(status)
         if cls is None:
             problem = AppError(error.description)
-            problem.status, problem.code, problem.title = status, error.name.lower().replace(" ", "_"), error.name
+            problem.status, problem.title = status, error.name
+            problem.code = error.name.lower().replace(" ", "_")
         else:
             problem = cls()
         if status == 405 and getattr(error, "valid_methods", None):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import structlog
 
+from app.errors import InvalidWebhook, ServiceUnavailable
 from services.api_keys import ApiKeyService
 from services.users import UserService
 
@@ -33,11 +35,28 @@ def clerk_profile(data: dict[str, Any]) -> dict[str, str | None]:
     return {"email": email, "name": name or None, "image_url": data.get("image_url") or None}
 
 
+class WebhookVerifier(Protocol):
+    """Checks a delivery's signature and returns the parsed event (raises InvalidWebhook)."""
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]: ...
+
+
 class ClerkEventService:
     """Applies verified Clerk user events exactly once per delivery id."""
 
-    def __init__(self, users: UserService, api_keys: ApiKeyService, events: ProcessedEvents) -> None:
-        self._users, self._keys, self._events = users, api_keys, events
+    def __init__(self, users: UserService, api_keys: ApiKeyService, events: ProcessedEvents,
+                 verifier: WebhookVerifier | None = None) -> None:
+        self._users, self._keys, self._events, self._verifier = users, api_keys, events, verifier
+
+    async def receive(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Verify a raw delivery and apply it; False when that svix-id was already processed."""
+        if self._verifier is None:
+            raise ServiceUnavailable("Clerk webhooks are not configured.")
+        event = self._verifier.verify(body, headers)
+        event_id = headers.get("svix-id") or headers.get("webhook-id")
+        if not event_id:
+            raise InvalidWebhook("Missing svix-id.")
+        return await self.handle(event_id, event)
 
     async def handle(self, event_id: str, event: dict[str, Any]) -> bool:
         """Apply `event`; False when this delivery id was already processed."""
