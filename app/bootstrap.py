@@ -181,7 +181,7 @@ class Container:
         self.chat = self._pick("chat", lambda: ChatService(
             providers=self.chat_providers, conversations=BeanieConversationRepository(),
             cache=self.chat_cache, breaker=self.breaker, credits=getattr(self, "credits", None),
-            price=lambda: int(self.catalog.prices["chat"]),
+            price=lambda: int(self.catalog.prices["chat"]), models=lambda: self.catalog.models,
             live_settings=getattr(self, "live_settings", None),
             timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars))
         self.chat_controller = ChatController(self.chat, base_url=s.public_base_url)

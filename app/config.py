@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     cache_ttl_s: int = 86400
     # Chat (issue 5): total input characters; circuit breaker (consecutive failures, cool-down).
     chat_max_chars: int = 32000
+    # Chat models by name, JSON {"pro": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER",
+    # "price": 5}}: adds or replaces catalogue entries (null removes one); see services/catalog.py.
+    chat_models: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     breaker_failure_threshold: int = 3
     breaker_cooldown_s: float = 30.0
     temp_media_ttl_h: float = 24.0

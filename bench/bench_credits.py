@@ -17,36 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
-import tempfile
-import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.bootstrap import Container  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.embedded import start_mongo, start_redis  # noqa: E402
-from app.logging import configure_logging  # noqa: E402
+from bench.harness import bench_servers, row, run_load, running_container  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "1000"))
 CONCURRENCY = 64
-
-
-def _stats(label: str, latencies: list[float], elapsed: float, unit: str = "charges") -> None:
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) * 1000
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-    print(f"{label:<48} {len(lat) / elapsed:8.1f} {unit}/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
-
-
-async def _timed(fn) -> float:
-    started = time.perf_counter()
-    await fn()
-    return time.perf_counter() - started
 
 
 async def run(container: Container) -> None:
@@ -64,69 +44,46 @@ async def run(container: Container) -> None:
     async def charge(user: str) -> None:
         await credits.charge(user, 1, plan="free", kind="chat", ref=None, request_id="bench")
 
+    def figure(label: str, result, unit: str = "charges/s") -> None:
+        print(row(label, result, unit=unit, width=46))
+
     # 1. sequential
     await credits.grant("usr_seq", N * 10, ref="seed-seq", reason="bench", request_id=None)
     for _ in range(20):
         await charge("usr_seq")  # warm-up
-    started = time.perf_counter()
-    latencies = [await _timed(lambda: charge("usr_seq")) for _ in range(N)]
-    _stats("1. sequential, one account", latencies, time.perf_counter() - started)
+    figure("1. sequential, one account", await run_load(lambda i: charge("usr_seq"), concurrency=1, n=N))
 
     # 2. 64 concurrent on one account
     await credits.grant("usr_hot", N * 10, ref="seed-hot", reason="bench", request_id=None)
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def gated(user: str) -> float:
-        async with gate:
-            return await _timed(lambda: charge(user))
-
     lost["n"] = 0
-    started = time.perf_counter()
-    latencies = await asyncio.gather(*[gated("usr_hot") for _ in range(N)])
-    _stats(f"2. {CONCURRENCY} concurrent, one account", list(latencies), time.perf_counter() - started)
+    result = await run_load(lambda i: charge("usr_hot"), concurrency=CONCURRENCY, n=N)
+    figure(f"2. {CONCURRENCY} concurrent, one account", result)
     print(f"   guarded updates refused and retried: {lost['n']}")
 
     # 3. 64 concurrent over 64 accounts
     users = [f"usr_many_{i}" for i in range(CONCURRENCY)]
     for user in users:
         await credits.grant(user, N, ref=f"seed-{user}", reason="bench", request_id=None)
-    started = time.perf_counter()
-    latencies = await asyncio.gather(*[gated(users[i % CONCURRENCY]) for i in range(N)])
-    elapsed = time.perf_counter() - started
-    _stats(f"3. {CONCURRENCY} concurrent, {CONCURRENCY} accounts", list(latencies), elapsed)
+    result = await run_load(lambda i: charge(users[i % CONCURRENCY]), concurrency=CONCURRENCY, n=N)
+    figure(f"3. {CONCURRENCY} concurrent, {CONCURRENCY} accounts", result)
 
     # 4. charge + refund pairs
-    async def pair() -> None:
+    async def pair(i: int) -> None:
         receipt = await credits.charge("usr_seq", 1, plan="free", kind="chat", ref=None, request_id="bench")
         await credits.refund(receipt, reason="bench", request_id="bench")
 
-    n_pairs = max(N // 4, 50)
-    started = time.perf_counter()
-    latencies = [await _timed(pair) for _ in range(n_pairs)]
-    _stats("4. sequential charge+refund pairs", latencies, time.perf_counter() - started, unit="pairs")
+    result = await run_load(pair, concurrency=1, n=max(N // 4, 50))
+    figure("4. sequential charge+refund pairs", result, unit="pairs/s")
 
     bad = [u for u in ["usr_seq", "usr_hot", *users] if not (await credits.audit(u))["ok"]]
     print(f"ledger sum == balance for every account: {'yes' if not bad else 'NO: ' + ', '.join(bad)}")
 
 
 async def main() -> None:
-    configure_logging("WARNING")
-    with tempfile.TemporaryDirectory() as tmp:
-        mongo, redis = start_mongo(Path(tmp) / "mongo"), start_redis(Path(tmp) / "redis", persist=False)
-        try:
-            settings = Settings(_env_file=None, app_env="test", mongodb_uri=mongo.url,  # type: ignore[call-arg]
-                                redis_url=redis.url, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
-                                var_dir=Path(tmp) / "var", worker_in_process=False, log_level="WARNING")
-            container = Container(settings)
-            await container.start()
+    with bench_servers() as servers:
+        async with running_container(servers.settings()) as container:
             print(f"Credits benchmark: nx-27017 MongoDB-wire server, N={N} charges per scenario")
-            try:
-                await run(container)
-            finally:
-                await container.stop()
-        finally:
-            redis.stop()
-            mongo.stop()
+            await run(container)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from controllers.schemas import AdminLedgerEntryOut, CreditsOut, UserOut
 from services.live_settings import MAX_SIGNUP_CREDITS
 
 
@@ -61,34 +62,14 @@ class UserQuery(BaseModel):
     cursor: str | None = None
 
 
-class AdminUserOut(BaseModel):
-    id: str
-    clerk_id: str
-    email: str | None
-    name: str | None
-    role: str
-    plan: str
+class AdminUserOut(UserOut):
     disabled: bool
-    created_at: str
     updated_at: str
 
 
 class UserPage(BaseModel):
     items: list[AdminUserOut]
     next_cursor: str | None
-
-
-class LedgerEntryOut(BaseModel):
-    id: str
-    at: str
-    delta: int
-    kind: str
-    sources: dict[str, int]
-    balance_after: int | None
-    ref: str | None
-    request_id: str | None
-    reason: str | None
-    admin_id: str | None
 
 
 class GenerationOut(BaseModel):
@@ -107,8 +88,8 @@ class GenerationOut(BaseModel):
 
 
 class AdminUserDetail(AdminUserOut):
-    credits: dict | None
-    ledger: list[LedgerEntryOut]
+    credits: CreditsOut | None
+    ledger: list[AdminLedgerEntryOut]
     generations: list[GenerationOut]
 
 
@@ -132,8 +113,8 @@ class CreditAdjustment(BaseModel):
 
 
 class CreditAdjustmentOut(BaseModel):
-    entry: LedgerEntryOut
-    credits: dict
+    entry: AdminLedgerEntryOut
+    credits: CreditsOut
 
 
 class StatsOut(BaseModel):

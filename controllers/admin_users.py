@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from app.time import isoformat
 from controllers.admin_schemas import CreditAdjustment, UserPatch, UserQuery
 from controllers.admin_settings import admin_id
+from controllers.schemas import ADMIN_LEDGER_FIELDS, entry_out, user_fields
 from middlewares.request_id import current_request_id
 from services.admin import AdminService
 from services.admin_stats import AdminStatsService
 from services.principal import Role
 from services.users import User
 
-LEDGER_FIELDS = ("id", "at", "delta", "kind", "sources", "balance_after", "ref", "request_id", "reason",
-                 "admin_id")
-
 
 def user_body(user: User) -> dict[str, Any]:
     """The admin view of a user."""
-    return {"id": user.id, "clerk_id": user.clerk_id, "email": user.email, "name": user.name,
-            "role": user.role.name, "plan": user.plan, "disabled": user.disabled,
-            "created_at": isoformat(user.created_at), "updated_at": isoformat(user.updated_at)}
+    return {**user_fields(user), "disabled": user.disabled, "updated_at": isoformat(user.updated_at)}
 
 
 def ledger_body(entry: Any) -> dict[str, Any]:
-    """A ledger entry (dataclass or stored document) as JSON."""
-    data = asdict(entry) if is_dataclass(entry) else dict(entry)
-    out = {field: data.get(field) for field in LEDGER_FIELDS}
-    out["at"] = isoformat(out["at"])
-    out["sources"] = out["sources"] or {}
-    return out
+    """A ledger entry (dataclass or stored document) as JSON, with the adjusting admin's id."""
+    return entry_out(entry, fields=ADMIN_LEDGER_FIELDS)
 
 
 def generation_body(item: dict[str, Any]) -> dict[str, Any]:

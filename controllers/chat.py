@@ -107,7 +107,7 @@ class ChatController:
             user_id=principal.user_id or "", plan=principal.plan,
             messages=[ChatMessage(role=m.role, content=m.content) for m in body.messages],
             conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
-            store=body.store, request_id=request_id)
+            store=body.store, request_id=request_id, role=principal.role)
 
     async def chat(self, body: ChatIn, principal: Principal, request_id: str) -> Any:
         """JSON answer, or an SSE stream when `stream` is true."""

@@ -6,31 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.time import isoformat
+from controllers.schemas import LedgerEntryOut, entry_out
 from services.credits import CreditsService
-from services.credits_model import Op
 from services.principal import Principal
-
-
-class AllowanceOut(BaseModel):
-    plan: str
-    limit: int
-    used: int
-    remaining: int
-    resets_at: str
-
-
-class GiftOut(BaseModel):
-    tier: str
-    remaining: int
-    expires_at: str
-
-
-class CreditsOut(BaseModel):
-    allowance: AllowanceOut
-    gift: GiftOut | None
-    balance: int
-    spendable: int
 
 
 class LedgerQuery(BaseModel):
@@ -38,28 +16,9 @@ class LedgerQuery(BaseModel):
     cursor: str | None = None
 
 
-class LedgerEntryOut(BaseModel):
-    id: str
-    at: str
-    delta: int
-    kind: str
-    sources: dict[str, int]
-    balance_after: int | None
-    ref: str | None
-    request_id: str | None
-    reason: str | None
-
-
 class LedgerPageOut(BaseModel):
     items: list[LedgerEntryOut]
     next_cursor: str | None
-
-
-def entry_out(op: Op) -> dict[str, Any]:
-    """A ledger entry as the API shows it."""
-    return {"id": op.id, "at": isoformat(op.at), "delta": op.delta, "kind": op.kind,
-            "sources": op.sources, "balance_after": op.balance_after, "ref": op.ref,
-            "request_id": op.request_id, "reason": op.reason}
 
 
 class CreditsController:

@@ -127,19 +127,27 @@ class ImagesController:
             fields["wait"] = str(fields["wait"]).lower() in ("1", "true", "yes", "on")
         return fields, uploads
 
+    async def _source_image(self, caller: Caller, uploads: dict[str, CheckedUpload],
+                            source_image_id: str | None, *, url_accepted: bool = False,
+                            image_url: str | None = None) -> CheckedUpload:
+        """The uploaded `image`, else the caller's image `source_image_id`, else the image at
+        `image_url` (when URLs are accepted); 422 when none is given."""
+        if "image" in uploads:
+            return uploads["image"]
+        if source_image_id:
+            return await self._images.source_upload(caller, source_image_id)
+        if url_accepted and image_url and self._fetch_url is not None:
+            return check_image(await self._fetch_url(image_url), max_mb=self._max_mb)
+        wanted = "an image file, source_image_id or image_url" if url_accepted \
+            else "an image file or source_image_id"
+        raise ValidationFailed(errors=[{"loc": ["image"], "msg": f"send {wanted}"}])
+
     async def edit(self, principal: Principal, request_id: str):  # type: ignore[no-untyped-def]
         """An edit job from an uploaded `image` or `source_image_id`, with an optional `mask`."""
         fields, uploads = await self._multipart()
         data: EditFields = _fields(EditFields, fields)
         caller = _caller(principal, request_id)
-        if "image" in uploads:
-            image = uploads["image"]
-        elif data.source_image_id:
-            image = await self._images.source_upload(caller, data.source_image_id)
-        else:
-            raise ValidationFailed(
-                errors=[{"loc": ["image"], "msg": "send an image file or source_image_id"}]
-            )
+        image = await self._source_image(caller, uploads, data.source_image_id)
         record = await self._images.submit_edit(
             caller,
             EditInput(
@@ -161,16 +169,8 @@ class ImagesController:
         fields, uploads = await self._multipart()
         data: DescribeFields = _fields(DescribeFields, fields)
         caller = _caller(principal, request_id)
-        if "image" in uploads:
-            image = uploads["image"]
-        elif data.source_image_id:
-            image = await self._images.source_upload(caller, data.source_image_id)
-        elif data.image_url and self._fetch_url is not None:
-            image = check_image(await self._fetch_url(data.image_url), max_mb=self._max_mb)
-        else:
-            raise ValidationFailed(
-                errors=[{"loc": ["image"], "msg": "send an image file, source_image_id or image_url"}]
-            )
+        image = await self._source_image(caller, uploads, data.source_image_id, url_accepted=True,
+                                         image_url=data.image_url)
         result = await self._vision.describe(
             image,
             user_id=caller.user_id,

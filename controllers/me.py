@@ -7,20 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.time import isoformat
+from controllers.schemas import CreditsOut, UserOut, user_fields
 from services.principal import Principal
 from services.users import User, UserService
 
 
-class MeOut(BaseModel):
-    id: str
-    clerk_id: str
-    email: str | None
-    name: str | None
-    role: str
-    plan: str
-    created_at: str
-    credits: dict[str, Any] | None = None
+class MeOut(UserOut):
+    credits: CreditsOut | None = None
 
 
 class WhoAmIOut(BaseModel):
@@ -42,11 +35,7 @@ class MeController:
             user = await self._users.get_or_raise(principal.user_id or "")
         credits = self._credits()
         summary = await credits.summary(user.id, plan=user.plan) if credits is not None else None
-        return {
-            "id": user.id, "clerk_id": user.clerk_id, "email": user.email, "name": user.name,
-            "role": user.role.name, "plan": user.plan, "created_at": isoformat(user.created_at),
-            "credits": summary,
-        }
+        return {**user_fields(user), "credits": summary}
 
     async def whoami(self, principal: Principal) -> dict[str, Any]:
         """Who the principal is (admin diagnostics)."""

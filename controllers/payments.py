@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from quart import redirect
 
 from app.time import isoformat
+from controllers.schemas import CreditsOut
 from middlewares.request_id import current_request_id
 from services.payments import Credits, PaymentService
 from services.payments_model import Payment
@@ -29,7 +30,7 @@ class CaptureOut(BaseModel):
     payment_id: str
     status: str
     credits_added: int
-    credits: dict[str, Any] | None = None
+    credits: CreditsOut | None = None
 
 
 class ReturnQuery(BaseModel):

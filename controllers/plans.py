@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.catalog import Catalog, CreditPack, GiftTier, Plan
+from services.catalog import Catalog, CreditPack, GiftTier, ModelOffer, Plan
 
 
 class PlansOut(BaseModel):
@@ -14,6 +14,7 @@ class PlansOut(BaseModel):
     gift_tiers: list[GiftTier]
     credit_packs: list[CreditPack]
     prices: dict[str, int]
+    models: list[ModelOffer]
 
 
 class PlansController:

@@ -14,8 +14,12 @@ included) is stored and replayed byte for byte, with `Idempotent-Replayed:
 true`; a different method/path/query/body → 422 `idempotency_mismatch`; while
 the first request still runs → 409 `idempotency_in_flight`. A 5xx or an
 unexpected exception releases the key so the client can retry. A streamed
-answer (e.g. SSE) is passed through as it is produced and stored once fully
-sent; a replay returns the whole stream at once.
+answer (e.g. SSE) is passed through chunk by chunk as it is produced while a
+copy accumulates; the copy is stored once the stream has been sent in full,
+and a replay returns the whole stream at once. A stream that breaks (raises,
+the client goes away, or an SSE stream ends with an `event: error`, e.g. the
+provider stopped mid-answer and the charge was refunded) releases the key
+instead of storing a partial body.
 """
 
 from __future__ import annotations
@@ -41,7 +45,16 @@ def _scope() -> str:
     return principal.user_id or principal.api_key_id or principal.rate_key
 
 
+def _ends_in_error(content_type: str, body: bytes) -> bool:
+    """An SSE stream whose last event is `error` failed part-way (contract §4)."""
+    if not content_type.startswith("text/event-stream"):
+        return False
+    last = body.strip().replace(b"\r\n", b"\n").rsplit(b"\n\n", 1)[-1]
+    return any(line.strip() == b"event: error" for line in last.splitlines())
+
+
 def _tee(response: Response, service: Any, scope: str, key: str) -> None:
+    """Forward each chunk as it comes while keeping a copy; store it once the stream ended well."""
     source, status = response.response, response.status_code
     content_type = response.content_type or "application/octet-stream"
 
@@ -55,10 +68,11 @@ def _tee(response: Response, service: Any, scope: str, key: str) -> None:
                     yield chunk
             finished = True
         finally:
-            if finished:
+            whole = b"".join(chunks)
+            if finished and not _ends_in_error(content_type, whole):
                 await service.complete(scope, key, status=status, content_type=content_type,
-                                       body=b"".join(chunks).decode(errors="replace"))
-            else:  # the client went away mid-stream: let a retry run again
+                                       body=whole.decode(errors="replace"))
+            else:  # broken, failed or abandoned by the client: let a retry run again
                 await service.abandon(scope, key)
 
     response.response = IterableBody(stream())

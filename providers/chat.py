@@ -57,14 +57,16 @@ class ChatProvider(Protocol):
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> ChatCompletion:
-        """The whole answer to `messages` (system turns become the system prompt)."""
+        """The whole answer to `messages` (system turns become the system prompt).
+
+        `model` overrides the provider's configured model for this call (premium models)."""
         ...
 
     def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> AsyncIterator[str]:
         """The answer as text deltas; `timeout` bounds the wait for each chunk."""
         ...

@@ -60,18 +60,19 @@ class GeminiChatProvider:
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> ChatCompletion:
         """The whole answer to `messages`."""
         system, turns = split_system(messages)
+        used = model or self.model
 
         async def call() -> ChatCompletion:
             response = await self._client.aio.models.generate_content(
-                model=self.model, contents=self._contents(turns),
+                model=used, contents=self._contents(turns),
                 config=self._config(system, temperature, timeout, request_id))
             if not response.text:
                 raise ProviderError(NAME, "empty answer")
-            return ChatCompletion(content=response.text, provider=NAME, model=self.model)
+            return ChatCompletion(content=response.text, provider=NAME, model=used)
 
         try:
             return await with_timeout(NAME, timeout, call)
@@ -80,7 +81,7 @@ class GeminiChatProvider:
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> AsyncIterator[str]:
         """The answer as text deltas."""
         system, turns = split_system(messages)
@@ -88,7 +89,7 @@ class GeminiChatProvider:
         async def chunks() -> AsyncIterator[str]:
             models = self._client.aio.models
             source = await with_timeout(NAME, timeout, lambda: models.generate_content_stream(
-                model=self.model, contents=self._contents(turns),
+                model=model or self.model, contents=self._contents(turns),
                 config=self._config(system, temperature, timeout, request_id)))
             async for chunk in source:
                 if chunk.text:

@@ -31,14 +31,14 @@ class LocalChatProvider:
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> ChatCompletion:
         """The deterministic answer."""
         return ChatCompletion(content=self._answer(messages), provider=NAME, model=self.model)
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> AsyncIterator[str]:
         """The deterministic answer, word by word."""
         for piece in re.findall(r"\S+\s*", self._answer(messages)):

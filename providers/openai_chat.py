@@ -36,8 +36,8 @@ class OpenAIChatProvider:
         return {"X-Request-ID": request_id} if request_id else None
 
     def _kwargs(self, messages: list[dict[str, Any]], temperature: float | None, timeout: float,
-                request_id: str | None) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
+                request_id: str | None, model: str | None = None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": model or self.model, "messages": messages,
                                   "timeout": timeout + 1, "extra_headers": self._headers(request_id)}
         if temperature is not None:
             kwargs["temperature"] = temperature
@@ -45,21 +45,21 @@ class OpenAIChatProvider:
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> ChatCompletion:
         """The whole answer to `messages`."""
         wire = [{"role": m.role, "content": m.content} for m in messages]
-        return await self._complete(wire, temperature, timeout, request_id)
+        return await self._complete(wire, temperature, timeout, request_id, model)
 
     async def _complete(self, wire: list[dict[str, Any]], temperature: float | None, timeout: float,
-                        request_id: str | None) -> ChatCompletion:
+                        request_id: str | None, model: str | None = None) -> ChatCompletion:
         async def call() -> ChatCompletion:
             response = await self.client.chat.completions.create(
-                **self._kwargs(wire, temperature, timeout, request_id))
+                **self._kwargs(wire, temperature, timeout, request_id, model))
             content = response.choices[0].message.content if response.choices else None
             if not content:
                 raise ProviderError(NAME, "empty answer")
-            return ChatCompletion(content=content, provider=NAME, model=self.model)
+            return ChatCompletion(content=content, provider=NAME, model=model or self.model)
 
         try:
             return await with_timeout(NAME, timeout, call)
@@ -68,14 +68,14 @@ class OpenAIChatProvider:
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None,
+        request_id: str | None, model: str | None = None,
     ) -> AsyncIterator[str]:
         """The answer as text deltas."""
         wire = [{"role": m.role, "content": m.content} for m in messages]
 
         async def chunks() -> AsyncIterator[str]:
             source = await with_timeout(NAME, timeout, lambda: self.client.chat.completions.create(
-                stream=True, **self._kwargs(wire, temperature, timeout, request_id)))
+                stream=True, **self._kwargs(wire, temperature, timeout, request_id, model)))
             async with source:
                 async for chunk in source:
                     if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:

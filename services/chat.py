@@ -1,5 +1,9 @@
 """Chat: validate → cache → charge → provider chain with failover → store → cache fill → reply.
 
+`model` names a catalogue entry (services/catalog.py `ChatModel`): it gives each
+provider its model id, the role it needs (premium models: SUBSCRIBER, else 403)
+and its price; the cache key and the reply carry the resolved model.
+
 Rate limits run earlier (middleware). A failure after the charge refunds it.
 Identical concurrent requests share one provider call (in-process single
 flight, plus a short Redis lock so other processes wait for the cache fill).
@@ -7,7 +11,7 @@ flight, plus a short Redis lock so other processes wait for the cache fill).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +19,7 @@ import structlog
 
 from app.errors import (
     FeatureDisabled,
+    Forbidden,
     InsufficientCredits,
     NotFound,
     UpstreamError,
@@ -25,6 +30,7 @@ from app.ids import new_id
 from app.time import utcnow
 from providers.breaker import CircuitBreaker
 from providers.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.catalog import ChatModel
 from services.chat_cache import ChatCache, cache_key
 from services.chat_models import (
     ChatInput,
@@ -36,10 +42,11 @@ from services.chat_models import (
     title_of,
 )
 from services.coalesce import SingleFlight, wait_or_lead
+from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.chat")
 
-MODELS = ("default",)
+DEFAULT_MODELS = (ChatModel(name="default"),)  # every provider with its own configured model
 
 
 @dataclass(slots=True)
@@ -56,13 +63,15 @@ class ChatService:
     def __init__(self, *, providers: list[ChatProvider], conversations: ConversationRepository,
                  cache: ChatCache, breaker: CircuitBreaker, credits: Any, price: Callable[[], int],
                  live_settings: Any | None = None, timeout_s: float = 30.0, max_chars: int = 32000,
-                 history_limit: int = 100) -> None:
+                 history_limit: int = 100,
+                 models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS) -> None:
         self.providers = providers
         self.conversations = conversations
         self.cache = cache
         self.breaker = breaker
         self.credits = credits
         self.price = price
+        self.models = models
         self.live_settings = live_settings
         self.timeout_s = timeout_s
         self.max_chars = max_chars
@@ -72,8 +81,7 @@ class ChatService:
     # --- preparation -------------------------------------------------------------------
     async def prepare(self, inp: ChatInput) -> Prepared:
         """Validate, load history, compute the cache key."""
-        if inp.model not in MODELS:
-            raise ValidationFailed(errors=[{"loc": ["body", "model"], "msg": f"unknown model {inp.model!r}"}])
+        model = self.resolve_model(inp.model, role=inp.role)
         total = sum(len(m.content) for m in inp.messages)
         if total > self.max_chars:
             msg = f"total content is {total} characters; at most {self.max_chars}"
@@ -87,12 +95,30 @@ class ChatService:
             stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
             history = [ChatMessage(role=m.role, content=m.content) for m in stored]  # type: ignore[arg-type]
         context = history + list(inp.messages)
-        key = cache_key(model=self._model_key(inp.model), messages=context, temperature=inp.temperature)
+        key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
-                        message_id=new_id("msg"))
+                        message_id=new_id("msg"), model=model)
 
-    def _model_key(self, model: str) -> str:
-        return model + ":" + ",".join(f"{p.name}/{p.model}" for p in self.providers)
+    def resolve_model(self, name: str, *, role: Role) -> ChatModel:
+        """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
+        models = list(self.models())
+        model = next((m for m in models if m.name == name), None)
+        if model is None:
+            known = ", ".join(repr(m.name) for m in models)
+            raise ValidationFailed(f"Unknown model {name!r}; available: {known}.",
+                                   errors=[{"loc": ["body", "model"], "msg": f"unknown model {name!r}"}])
+        if role < Role.parse(model.min_role):
+            raise Forbidden(f"The {name!r} model needs the {model.min_role} role (a paid subscription); "
+                            "nothing was charged.")
+        return model
+
+    @staticmethod
+    def model_for(model: ChatModel | None, provider: ChatProvider) -> str:
+        """The model id `provider` is asked for (its configured one unless the entry names another)."""
+        return (model.provider_models.get(provider.name) if model else None) or provider.model
+
+    def _model_key(self, model: ChatModel) -> str:
+        return model.name + ":" + ",".join(f"{p.name}/{self.model_for(model, p)}" for p in self.providers)
 
     async def _check_enabled(self) -> None:
         if self.live_settings is not None and not (await self.live_settings.current()).chat_enabled:
@@ -143,7 +169,7 @@ class ChatService:
                 return _Produced(None, cached=False, receipt=None, refused=exc)
             try:
                 answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
-                                               request_id=prep.inp.request_id)
+                                               request_id=prep.inp.request_id, model=prep.model)
             except BaseException:
                 await self.refund(receipt, prep, reason="provider_failed")
                 raise
@@ -164,7 +190,7 @@ class ChatService:
         return int((self.timeout_s * max(1, len(self.providers)) + 5) * 1000)
 
     async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
-                         request_id: str | None) -> ChatCompletion:
+                         request_id: str | None, model: ChatModel | None = None) -> ChatCompletion:
         """First answer of the chain; failover on any provider error; breaker-open providers skipped."""
         failures: list[ProviderError] = []
         for provider in await self.chain():
@@ -173,7 +199,7 @@ class ChatService:
                 continue
             try:
                 answer = await provider.complete(messages, temperature=temperature, timeout=self.timeout_s,
-                                                 request_id=request_id)
+                                                 request_id=request_id, model=self.model_for(model, provider))
             except ProviderError as exc:
                 await self.provider_failed(provider, exc)
                 failures.append(exc)
@@ -197,8 +223,9 @@ class ChatService:
 
     # --- credits and storage -----------------------------------------------------------
     async def charge(self, prep: Prepared) -> Any:
-        """Charge the chat price (ledger ref = message id)."""
-        return await self.credits.charge(prep.inp.user_id, self.price(), plan=prep.inp.plan, kind="chat",
+        """Charge the model's price (ledger ref = message id)."""
+        price = prep.model.cost(self.price()) if prep.model else self.price()
+        return await self.credits.charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat",
                                          ref=prep.message_id, request_id=prep.inp.request_id)
 
     async def refund(self, receipt: Any, prep: Prepared, *, reason: str) -> None:

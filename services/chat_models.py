@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from providers.chat import ChatMessage
+from services.catalog import ChatModel
 from services.chat_cache import CacheKey
+from services.principal import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,7 @@ class ChatInput:
     temperature: float | None = 0.7
     store: bool = True
     request_id: str | None = None
+    role: Role = Role.USER  # premium models need a higher role
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class Prepared:
     key: CacheKey
     message_id: str
     created: bool = False  # the conversation was made by this request
+    model: ChatModel | None = None  # the resolved catalogue entry
 
 
 def title_of(messages: list[ChatMessage], *, limit: int = 80) -> str:

@@ -46,7 +46,7 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
         await service.refund(receipt, prep, reason="provider_failed")
         await release()
         raise
-    meta = _meta(prep, provider.name, provider.model, cached=False)
+    meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False)
     return meta, _relay(service, prep, provider, first, rest, receipt, release)
 
 
@@ -71,7 +71,8 @@ async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvid
             log.info("chat_provider_skipped", provider=provider.name, reason="circuit_open")
             continue
         source = aiter(provider.stream(list(prep.context), temperature=prep.inp.temperature,
-                                       timeout=service.timeout_s, request_id=prep.inp.request_id))
+                                       timeout=service.timeout_s, request_id=prep.inp.request_id,
+                                       model=service.model_for(prep.model, provider)))
         try:
             first = await anext(source)
         except StopAsyncIteration:
@@ -115,7 +116,8 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
             return
         finished = True
         await service.breaker.record_success(provider.name)
-        answer = ChatCompletion(content="".join(parts), provider=provider.name, model=provider.model)
+        answer = ChatCompletion(content="".join(parts), provider=provider.name,
+                                model=service.model_for(prep.model, provider))
         await service.cache.put(prep.key, answer)
         charged = receipt.amount
         conversation_id = await service.store(prep, answer, cached=False, charged=charged)

@@ -12,6 +12,7 @@ import os
 import pkgutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,17 @@ def make_settings(servers: dict[str, str], tmp_path: Path, **overrides) -> Setti
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def app_instances(settings: Settings, count: int = 2) -> AsyncIterator[list]:
+    """`count` started apps on one database and Redis (like server instances); drops the database after."""
+    async with AsyncExitStack() as stack:
+        apps = [create_app(settings.model_copy()) for _ in range(count)]
+        for application in apps:
+            await stack.enter_async_context(application.test_app())
+        yield apps
+        await apps[0].extensions["container"].database.client.drop_database(settings.mongodb_db)
 
 
 @pytest.fixture

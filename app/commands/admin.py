@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
-import sys
+from functools import partial
 from typing import Any
 
-from app.commands.common import run_with_container
-from app.errors import AppError, ValidationFailed
+from app.commands.common import json_command, run_with_container
+from app.errors import ValidationFailed
 from services.live_settings import FLAGS
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -53,7 +52,7 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
     return patch
 
 
-def _settings(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
     patch = parse_assignments(args.set or [])
 
     async def work(container: Any) -> dict[str, Any]:
@@ -64,11 +63,10 @@ def _settings(args: argparse.Namespace) -> int:
             else await service.current()
         return settings_body(live)
 
-    print(json.dumps(run_with_container(work), indent=2))
-    return 0
+    return run_with_container(work)
 
 
-def _promote(args: argparse.Namespace) -> int:
+def _promote(args: argparse.Namespace) -> dict[str, Any]:
     from services.principal import Role
 
     role = Role.parse(args.role)
@@ -80,19 +78,10 @@ def _promote(args: argparse.Namespace) -> int:
         user = await container.admin.update_user(user.id, role=role, admin_id=cli_actor(), request_id=None)
         return {"id": user.id, "clerk_id": user.clerk_id, "email": user.email, "role": user.role.name}
 
-    print(json.dumps(run_with_container(work), indent=2))
-    return 0
+    return run_with_container(work)
 
 
-def _run(handler: Any) -> Any:
-    def wrapped(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except AppError as exc:
-            print(f"muse admin: {exc.detail or exc.title}", file=sys.stderr)
-            return 1
-
-    return wrapped
+_run = partial(json_command, prefix="muse admin")  # a JSON-printing handler; errors as "muse admin: ..."
 
 
 def register(subparsers: Any) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from app.commands.common import run_with_container
-from app.errors import AppError, NotFound
+from app.commands.common import json_command, run_with_container
+from app.errors import NotFound
 from app.ids import new_id
 from app.time import isoformat, utcnow
 
@@ -21,10 +20,6 @@ async def _user(container: Any, ref: str) -> Any:
     if user is None:
         raise NotFound(f"No user {ref!r}.")
     return user
-
-
-def _print(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
 
 
 def _grant(args: argparse.Namespace) -> dict[str, Any]:
@@ -41,7 +36,7 @@ def _grant(args: argparse.Namespace) -> dict[str, Any]:
 
 def _show(args: argparse.Namespace) -> dict[str, Any]:
     async def work(container: Any) -> dict[str, Any]:
-        from controllers.credits import entry_out
+        from controllers.schemas import entry_out
 
         user = await _user(container, args.user)
         items, _ = await container.credits.ledger(user.id, limit=args.limit)
@@ -78,16 +73,7 @@ def _create_codes(args: argparse.Namespace) -> dict[str, Any]:
     return run_with_container(work)
 
 
-def _run(fn: Any) -> Any:
-    def handler(args: argparse.Namespace) -> int:
-        try:
-            _print(fn(args))
-        except AppError as error:
-            print(f"error: {error.detail or error.title}", file=sys.stderr)
-            return 1
-        return 0
-
-    return handler
+_run = partial(json_command, prefix="error")  # a JSON-printing handler; errors as "error: ..."
 
 
 def register(subparsers: Any) -> None:

@@ -6,7 +6,8 @@ from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_response
 
 from app.routes.deps import container
-from controllers.credits import CreditsOut, LedgerPageOut, LedgerQuery
+from controllers.credits import LedgerPageOut, LedgerQuery
+from controllers.schemas import CreditsOut
 from middlewares.access import require_role
 from services.principal import Role
 

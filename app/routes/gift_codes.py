@@ -6,7 +6,6 @@ from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from app.routes.deps import container
-from controllers.credits import CreditsOut
 from controllers.gift_codes import (
     CreateGiftCodesIn,
     GiftCodePageOut,
@@ -14,6 +13,7 @@ from controllers.gift_codes import (
     GiftCodesOut,
     RedeemIn,
 )
+from controllers.schemas import CreditsOut
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.request_id import current_request_id

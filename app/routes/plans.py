@@ -16,5 +16,5 @@ bp = Blueprint("plans", __name__)
 @public
 @validate_response(PlansOut)
 async def list_plans():
-    """Plans (daily allowance, role, PayPal plan), gift tiers, credit packs and prices per use."""
+    """Plans (daily allowance, role, PayPal plan), gift tiers, credit packs, prices and chat models."""
     return await container().plans_controller.list()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from contextlib import AsyncExitStack
 
-from app import create_app
-from tests.conftest import make_settings
+from tests.conftest import app_instances, make_settings
 from tests.fixtures.identity import auth_headers
 
 
@@ -63,10 +61,7 @@ async def test_name_is_validated(app, client):
 
 async def test_revoked_key_is_refused_at_once_by_every_instance(servers, tmp_path):
     settings = make_settings(servers, tmp_path)
-    async with AsyncExitStack() as stack:
-        apps = [create_app(settings.model_copy()), create_app(settings.model_copy())]
-        for application in apps:
-            await stack.enter_async_context(application.test_app())
+    async with app_instances(settings) as apps:
         one, two = (a.test_client() for a in apps)
         headers = await auth_headers(apps[0], "user_revoke")
         created = await _create(one, headers)
@@ -84,7 +79,6 @@ async def test_revoked_key_is_refused_at_once_by_every_instance(servers, tmp_pat
         after_one = await one.get("/api/v1/me", headers=bearer)
         listed = await (await two.get("/api/v1/api-keys", headers=headers)).get_json()
         again = await two.delete(f"/api/v1/api-keys/{created['id']}", headers=headers)
-        await apps[0].extensions["container"].database.client.drop_database(settings.mongodb_db)
     assert after_two.status_code == 401 and after_one.status_code == 401
     assert listed["items"] == []
     assert again.status_code == 404

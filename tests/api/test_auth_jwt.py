@@ -13,7 +13,7 @@ import pytest
 
 from app import create_app
 from services.auth_keys import generate_key_pair
-from tests.conftest import make_settings
+from tests.conftest import app_instances, make_settings
 from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM, auth_headers, make_token
 
 
@@ -152,13 +152,8 @@ async def test_twenty_concurrent_first_requests_create_one_user(app, client):
 
 
 async def test_disabling_a_user_takes_effect_at_once_on_another_instance(servers, tmp_path):
-    from contextlib import AsyncExitStack
-
     settings = make_settings(servers, tmp_path)
-    async with AsyncExitStack() as stack:
-        apps = [create_app(settings.model_copy()), create_app(settings.model_copy())]
-        for application in apps:
-            await stack.enter_async_context(application.test_app())
+    async with app_instances(settings) as apps:
         one, two = (a.test_client() for a in apps)
         headers = {"Authorization": f"Bearer {make_token('user_flip')}"}
         assert (await one.get("/api/v1/me", headers=headers)).status_code == 200
@@ -172,7 +167,6 @@ async def test_disabling_a_user_takes_effect_at_once_on_another_instance(servers
         users = apps[1].extensions["container"].users
         await users.set_disabled((await users.get_by_clerk_id("user_flip")).id, True)
         after = await one.get("/api/v1/me", headers=headers)
-        await apps[0].extensions["container"].database.client.drop_database(settings.mongodb_db)
     assert after.status_code == 403 and (await after.get_json())["code"] == "account_disabled"
 
 

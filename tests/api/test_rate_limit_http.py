@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
 
 import pytest
 
 from app import create_app
-from tests.conftest import make_settings
+from tests.conftest import app_instances, make_settings
 from tests.fakes.upstash import FakeUpstash
 from tests.fixtures.identity import make_token
 
@@ -16,16 +15,12 @@ NO_REFILL = {"free": (10, 0.0), "anonymous": (3, 0.0)}
 
 
 async def _two_instances_split_thirty_requests(settings) -> list[int]:
-    async with AsyncExitStack() as stack:
-        apps = [create_app(settings.model_copy()), create_app(settings.model_copy())]
-        for application in apps:
-            await stack.enter_async_context(application.test_app())
+    async with app_instances(settings) as apps:
         clients = [a.test_client() for a in apps]
         headers = {"Authorization": f"Bearer {make_token('user_bucket')}"}
         await apps[0].extensions["container"].users.ensure_clerk_user("user_bucket")
         responses = await asyncio.gather(
             *(clients[i % 2].get("/api/v1/me", headers=headers) for i in range(30)))
-        await apps[0].extensions["container"].database.client.drop_database(settings.mongodb_db)
     return responses
 
 

@@ -8,11 +8,12 @@ on demand (`fail_next(status)`).
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import RSAAlgorithm
+
+from tests.fakes.http_server import Answer, FakeHTTPServer
 
 
 def jwk_of(public_pem: str, kid: str) -> dict:
@@ -45,66 +46,35 @@ def clerk_user(clerk_id: str, *, email: str | None = None, first_name: str | Non
     }
 
 
-class FakeClerkApi:
+class FakeClerkApi(FakeHTTPServer):
     """Run with `with FakeClerkApi({"ins_x": PEM}, secret="sk_test_x") as fake: fake.url`."""
 
     def __init__(self, keys: dict[str, str], *, secret: str = "sk_test_x", users: list[dict] = ()) -> None:
+        super().__init__()
         self.secret = secret
         self.users = {u["id"]: u for u in users}
         self.paths: list[str] = []
         self.jwks = {"keys": [jwk_of(pem, kid) for kid, pem in keys.items()]}
         self.calls = 0
         self._failures: list[int] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def fail_next(self, status: int = 500) -> None:
         """Answer the next request with `status`."""
         self._failures.append(status)
 
-    def __enter__(self) -> FakeClerkApi:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake.calls += 1
-                fake.paths.append(self.path)
-                if fake._failures:
-                    return self._send(fake._failures.pop(0), {"errors": [{"code": "server_error"}]})
-                if self.headers.get("Authorization") != f"Bearer {fake.secret}":
-                    return self._send(401, {"errors": [{"code": "authentication_invalid"}]})
-                if self.path == "/v1/jwks":
-                    return self._send(200, fake.jwks)
-                user = fake.users.get(self.path.removeprefix("/v1/users/"))
-                if self.path.startswith("/v1/users/") and user is not None:
-                    return self._send(200, user)
-                return self._send(404, {"errors": [{"message": "not found", "long_message": "not found",
-                                                    "code": "resource_not_found"}], "clerk_trace_id": "t"})
-
-        return Handler
+    def handle(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        if method != "GET":
+            return self.json(501, {"errors": [{"code": "unsupported_method"}]})
+        self.calls += 1
+        self.paths.append(path)
+        if self._failures:
+            return self.json(self._failures.pop(0), {"errors": [{"code": "server_error"}]})
+        if headers.get("Authorization") != f"Bearer {self.secret}":
+            return self.json(401, {"errors": [{"code": "authentication_invalid"}]})
+        if path == "/v1/jwks":
+            return self.json(200, self.jwks)
+        user = self.users.get(path.removeprefix("/v1/users/"))
+        if path.startswith("/v1/users/") and user is not None:
+            return self.json(200, user)
+        return self.json(404, {"errors": [{"message": "not found", "long_message": "not found",
+                                           "code": "resource_not_found"}], "clerk_trace_id": "t"})

@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.fakes.replicate import FakeHTTPServer, parse_multipart
+from tests.fakes.http_server import FakeHTTPServer, parse_multipart
 
 
 def signature(params: dict[str, Any], secret: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from providers.local_images import draw
-from tests.fakes.replicate import FakeHTTPServer, parse_multipart
+from tests.fakes.http_server import FakeHTTPServer, parse_multipart
 
 
 class FakeOpenAIImages(FakeHTTPServer):
@@ -83,9 +83,8 @@ class FakeOpenAIImages(FakeHTTPServer):
         )
 
     def _error(self, status: int, message: str, code: str) -> tuple[int, dict[str, str], bytes]:
-        status_, headers, payload = self.json(
+        return self.json(
             status,
             {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}},
+            {"x-should-retry": "false"},
         )
-        headers["x-should-retry"] = "false"
-        return status_, headers, payload

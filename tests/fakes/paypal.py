@@ -20,8 +20,9 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.http_server import Answer, FakeHTTPServer
 
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID = "fake-client", "fake-secret", "WH-FAKE-1"
 _SIGN_KEY = b"fake-paypal-signing-key"
@@ -33,10 +34,11 @@ class _Hang:
     after_work: bool
 
 
-class FakePayPal:
-    """State and failure switches of the fake; `url` once started."""
+class FakePayPal(FakeHTTPServer):
+    """State and failure switches of the fake; serves at `url` once started."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
@@ -49,30 +51,8 @@ class FakePayPal:
         self.hangs: dict[str, list[_Hang]] = {}
         self.capture_amount: str | None = None
         self.signatures_valid = True
-        self.release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self.url = ""
 
     # -- control ---------------------------------------------------------------
-    def start(self) -> FakePayPal:
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
     def fail_next(self, kind: str, status: int = 500, times: int = 1) -> None:
         """The next `times` calls of `kind` (e.g. "capture") answer `status`."""
         with self.lock:
@@ -115,8 +95,26 @@ class FakePayPal:
                 "PAYPAL-TRANSMISSION-TIME": "2026-01-01T00:00:00Z"}
 
     # -- protocol ----------------------------------------------------------------
-    def handle(self, method: str, path: str, headers: dict[str, str], body: Any,
-               raw: bytes = b"") -> tuple[int, Any]:
+    def handle(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        """Decode the request, answer it as PayPal would (JSON, or no body for 204)."""
+        raw = body.decode()
+        path = path.split("?", 1)[0]
+        ctype = headers.get("Content-Type") or ""
+        decoded: Any = raw
+        if "json" in ctype:
+            decoded = json.loads(raw) if raw else {}
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if _kind(method, path) == "unknown":
+            status, payload = 404, _error("NOT_FOUND", "UNKNOWN_PATH")
+        else:
+            status, payload = self.respond(method, path, lowered, decoded, body)
+        if payload is None:
+            return status, {}, b""
+        return self.json(status, payload)
+
+    def respond(self, method: str, path: str, headers: dict[str, str], body: Any,
+                raw: bytes = b"") -> tuple[int, Any]:
+        """Record the call, apply the failure switches, then do the work of its kind."""
         kind = _kind(method, path)
         with self.lock:
             self.calls[kind] += 1
@@ -250,46 +248,6 @@ def _kind(method: str, path: str) -> str:
 def _error(name: str, issue: str) -> dict[str, Any]:
     return {"name": name, "message": f"{issue}", "debug_id": "dbg-fake",
             "details": [{"issue": issue, "description": issue.replace("_", " ").lower()}]}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakePayPal
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
-        path = self.path.split("?", 1)[0]
-        ctype = self.headers.get("Content-Type") or ""
-        body: Any = raw
-        if "json" in ctype and raw:
-            body = json.loads(raw)
-        elif "json" in ctype:
-            body = {}
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        if _kind(method, path) == "unknown":
-            status, payload = 404, _error("NOT_FOUND", "UNKNOWN_PATH")
-        else:
-            status, payload = self.fake.handle(method, path, headers, body, raw.encode())
-        data = b"" if payload is None else json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            if data:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
 
 
 def capture_completed_event(order: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:

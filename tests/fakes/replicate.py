@@ -1,4 +1,4 @@
-"""Wire fake of the Replicate predictions API (and a tiny HTTP server base the image fakes share).
+"""Wire fake of the Replicate predictions API.
 
     fake = FakeReplicate().start()      # fake.url → REPLICATE_BASE_URL
     fake.mode = "ok" | "fail" | "5xx" | "hang"
@@ -14,79 +14,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from email.parser import BytesParser
-from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from providers.images import dimensions
 from providers.local_images import draw
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
-    """Form fields of a multipart body: text fields as str, file parts as bytes."""
-    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    fields: dict[str, Any] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        fields[name] = payload if part.get_filename() else payload.decode()
-    return fields
-
-
-class FakeHTTPServer:
-    """A ThreadingHTTPServer on 127.0.0.1 in a daemon thread; subclasses implement `handle`."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.release = threading.Event()
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _dispatch(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, headers, payload = fake.handle(self.command, self.path, self.headers, body)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_DELETE = _dispatch
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self):  # type: ignore[no-untyped-def]
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def hang(self) -> None:
-        """Block the calling request until the server stops (at most 60 s)."""
-        self.release.wait(60)
-
-    @staticmethod
-    def json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
-        return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
-
-    def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        raise NotImplementedError
+from tests.fakes.http_server import FakeHTTPServer
 
 
 class FakeReplicate(FakeHTTPServer):

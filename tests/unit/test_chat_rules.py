@@ -42,7 +42,7 @@ class FakeProvider:
     def __init__(self, name: str, error: Exception | None = None) -> None:
         self.name, self.model, self.error, self.calls = name, f"{name}-model", error, 0
 
-    async def complete(self, messages, *, temperature, timeout, request_id):  # noqa: ASYNC109
+    async def complete(self, messages, *, temperature, timeout, request_id, model=None):  # noqa: ASYNC109
         self.calls += 1
         if self.error:
             raise self.error
