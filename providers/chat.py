@@ -89,17 +89,26 @@ def split_system(messages: list[ChatMessage]) -> tuple[str | None, list[ChatMess
     return ("\n\n".join(system) if system else None), turns
 
 
-async def with_timeout(provider: str, timeout: float, call: Callable[[], Awaitable[T]]) -> T:
-    """Run `call` bounded by `timeout`, mapping expiry to ProviderTimeout."""
+ErrorMap = Callable[[Exception], Exception]
+
+
+async def with_timeout(provider: str, timeout: float, call: Callable[[], Awaitable[T]],
+                       *, map_error: ErrorMap | None = None) -> T:
+    """Run `call` bounded by `timeout`: expiry → ProviderTimeout, other failures through `map_error`."""
     try:
         async with asyncio.timeout(timeout):
             return await call()
     except TimeoutError as exc:
         raise ProviderTimeout(provider, f"no answer within {timeout:g}s") from exc
+    except Exception as exc:
+        if map_error is None:
+            raise
+        raise map_error(exc) from exc
 
 
-async def timed_stream(provider: str, timeout: float, source: AsyncIterator[str]) -> AsyncIterator[str]:
-    """Yield from `source`, failing with ProviderTimeout when one chunk takes longer than `timeout`."""
+async def timed_stream(provider: str, timeout: float, source: AsyncIterator[str],
+                       *, map_error: ErrorMap | None = None) -> AsyncIterator[str]:
+    """Yield from `source`: a chunk slower than `timeout` → ProviderTimeout, failures through `map_error`."""
     iterator = aiter(source)
     try:
         while True:
@@ -112,6 +121,10 @@ async def timed_stream(provider: str, timeout: float, source: AsyncIterator[str]
                 raise ProviderTimeout(provider, f"stream stalled for {timeout:g}s") from exc
             if chunk:
                 yield chunk
+    except Exception as exc:
+        if map_error is None or isinstance(exc, ProviderTimeout):
+            raise
+        raise map_error(exc) from exc
     finally:
         close = getattr(iterator, "aclose", None)
         if close is not None:

@@ -74,10 +74,7 @@ class GeminiChatProvider:
                 raise ProviderError(NAME, "empty answer")
             return ChatCompletion(content=response.text, provider=NAME, model=used)
 
-        try:
-            return await with_timeout(NAME, timeout, call)
-        except Exception as exc:
-            raise _map_error(exc) from exc
+        return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
@@ -95,11 +92,9 @@ class GeminiChatProvider:
                 if chunk.text:
                     yield chunk.text
 
-        try:
-            async for delta in timed_stream(NAME, timeout, chunks()):
-                yield delta
-        except Exception as exc:
-            raise _map_error(exc) from exc
+        async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
+
+            yield delta
 
     async def describe_image(
         self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None
@@ -116,10 +111,7 @@ class GeminiChatProvider:
                 raise ProviderError(NAME, "empty answer")
             return ChatCompletion(content=response.text, provider=NAME, model=self.model)
 
-        try:
-            return await with_timeout(NAME, timeout, call)
-        except Exception as exc:
-            raise _map_error(exc) from exc
+        return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
     async def aclose(self) -> None:
         """Close the aiohttp sessions of the SDK."""

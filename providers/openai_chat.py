@@ -61,10 +61,7 @@ class OpenAIChatProvider:
                 raise ProviderError(NAME, "empty answer")
             return ChatCompletion(content=content, provider=NAME, model=model or self.model)
 
-        try:
-            return await with_timeout(NAME, timeout, call)
-        except Exception as exc:
-            raise _map_error(exc) from exc
+        return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
@@ -81,11 +78,9 @@ class OpenAIChatProvider:
                     if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
 
-        try:
-            async for delta in timed_stream(NAME, timeout, chunks()):
-                yield delta
-        except Exception as exc:
-            raise _map_error(exc) from exc
+        async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
+
+            yield delta
 
     async def describe_image(
         self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None
