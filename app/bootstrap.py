@@ -106,7 +106,8 @@ class Container:
             plan_role=(lambda name: catalog.plan_or_raise(name).role) if catalog is not None else None))
         self.admin_stats = self._pick("admin_stats", lambda: AdminStatsService(
             self.admin_stats_repository, self.live_settings, providers=self.known_providers,
-            breaker=getattr(self, "breaker", None)))
+            breaker=getattr(self, "breaker", None),
+            image_providers=[p.name for p in getattr(self, "image_provider_list", [])]))
         self.admin_settings_controller = AdminSettingsController(self.live_settings, self.admin)
         self.admin_users_controller = AdminUsersController(self.admin, self.admin_stats)
 
@@ -171,7 +172,7 @@ class Container:
         self.chat_providers = self._pick("chat_providers", lambda: build_chat_providers(s))
         self.breaker = self._pick("breaker", lambda: CircuitBreaker(
             self.redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
-            trial_ttl_s=s.ai_timeout_s * 2 + 5))
+            trial_ttl_s=max(s.ai_timeout_s * 2, s.image_timeout_s) + 5))  # outlasts a chat or image trial
         if s.upstash_redis_rest_url and s.upstash_redis_rest_token:
             store = UpstashKeyValueStore.from_url(s.upstash_redis_rest_url,
                                                   s.upstash_redis_rest_token.get_secret_value())
@@ -256,7 +257,7 @@ class Container:
 
         self.image_jobs = self._pick("image_jobs", lambda: ImageJobRunner(
             images=self.image_repository, storage=self.image_storage, providers=image_chain,
-            credits=self.credits, timeout_s=s.image_timeout_s))
+            credits=self.credits, breaker=getattr(self, "breaker", None), timeout_s=s.image_timeout_s))
         self.images = self._pick("images", lambda: ImageService(
             images=self.image_repository, storage=self.image_storage, runner=self.image_jobs,
             queue=self.queue, credits=self.credits, catalog=self.catalog, live_settings=live,
@@ -264,7 +265,7 @@ class Container:
             timeout_s=s.image_timeout_s))
         self.vision = self._pick("vision", lambda: VisionService(
             providers=vision_chain, credits=self.credits, catalog=self.catalog, live_settings=live,
-            timeout_s=s.ai_timeout_s))
+            breaker=getattr(self, "breaker", None), timeout_s=s.ai_timeout_s))
         max_bytes = int(s.max_upload_mb * 1024 * 1024)
         self.images_controller = ImagesController(
             self.images, self.vision, max_upload_mb=s.max_upload_mb,
@@ -300,6 +301,11 @@ class Container:
         self.paypal_webhooks = PayPalWebhookService(
             self.payments_provider, self.webhook_events, self.payments, self.subscriptions)
         self.payments_controller = PaymentsController(self.payments, self.credits)
+        from services.payments_reconcile import PaymentReconciler
+
+        self.payment_reconciler = self._pick("payment_reconciler", lambda: PaymentReconciler(
+            self.payment_records, self.payments, older_than_s=s.payments_reconcile_after_s,
+            expire_after_s=s.payments_expire_after_s, batch=s.payments_reconcile_batch))
         self.subscriptions_controller = SubscriptionsController(self.subscriptions)
         self.paypal_webhooks_controller = PayPalWebhooksController(self.paypal_webhooks)
 

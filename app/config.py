@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     paypal_timeout_s: float = 20.0
     # plan=PayPal plan id pairs, e.g. "starter=P-1AB,enterprise=P-2CD" (overrides the catalogue's).
     paypal_plan_ids: Csv = Field(default_factory=list)
+    # Reconcile job: re-check open payments older than this; expire unapproved ones after; per run.
+    payments_reconcile_after_s: float = 600.0
+    payments_expire_after_s: float = 259200.0
+    payments_reconcile_batch: int = 50
 
     # Credits (issue 4): catalogue sections as JSON (plans, gift_tiers, credit_packs, prices);
     # signup grant when no live settings exist; age after which reconcile repairs a pending op.

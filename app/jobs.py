@@ -66,3 +66,8 @@ from app.credit_jobs import CREDIT_JOBS  # noqa: E402
 
 JOBS.extend(job(fn) for fn in CREDIT_JOBS)
 reconcile_credits_cron = next(fn for fn in JOBS if fn.__name__ == "reconcile_credits")
+
+from app.payment_jobs import PAYMENT_JOBS  # noqa: E402
+
+JOBS.extend(job(fn) for fn in PAYMENT_JOBS)
+reconcile_payments_cron = next(fn for fn in JOBS if fn.__name__ == "reconcile_payments")

@@ -6,7 +6,13 @@ from arq import cron
 from arq.worker import Worker, func
 
 from app.bootstrap import Container
-from app.jobs import JOBS, housekeeping_cron, reconcile_credits_cron, sweep_images_cron
+from app.jobs import (
+    JOBS,
+    housekeeping_cron,
+    reconcile_credits_cron,
+    reconcile_payments_cron,
+    sweep_images_cron,
+)
 
 
 def build_worker(container: Container, *, handle_signals: bool, burst: bool = False) -> Worker:
@@ -18,6 +24,8 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
                         unique=True, run_at_startup=False),
                    cron(sweep_images_cron, name="cron:images", unique=True, run_at_startup=False),
                    cron(reconcile_credits_cron, name="cron:credits_reconcile", minute=set(range(2, 60, 5)),
+                        unique=True, run_at_startup=False),
+                   cron(reconcile_payments_cron, name="cron:payments_reconcile", minute=set(range(4, 60, 5)),
                         unique=True, run_at_startup=False)],
         redis_pool=container.redis,
         queue_name=settings.queue_name,

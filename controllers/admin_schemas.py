@@ -124,3 +124,4 @@ class StatsOut(BaseModel):
     credits: dict[str, int]
     revenue_30d: dict[str, dict]
     providers: dict[str, dict]
+    image_providers: dict[str, dict] = Field(default_factory=dict)

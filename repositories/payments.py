@@ -42,11 +42,14 @@ class PaymentDocument(Document):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None
+    reconciled_at: datetime | None = None  # last re-check by the reconcile job
 
     class Settings:
         name = "payments"
         indexes = [
             pymongo.IndexModel([("user_id", pymongo.ASCENDING)], name="user"),
+            pymongo.IndexModel([("status", pymongo.ASCENDING), ("reconciled_at", pymongo.ASCENDING)],
+                               name="open_reconcile"),
             pymongo.IndexModel([("order_id", pymongo.ASCENDING)], name="order_id"),
             pymongo.IndexModel([("capture_id", pymongo.ASCENDING)], name="capture_id"),
         ]
@@ -162,6 +165,18 @@ class BeaniePaymentRepository:
             flt["_id"] = {"$lt": cursor}
         rows = await self._col.find(flt).sort("_id", pymongo.DESCENDING).limit(limit).to_list(limit)
         return [p for p in map(_payment, rows) if p is not None]
+
+    async def list_open(self, *, statuses: tuple[str, ...], created_before: datetime,
+                        limit: int) -> list[Payment]:
+        """Payments in `statuses` created before the cutoff, least recently re-checked first."""
+        rows = await self._col.find(
+            {"status": {"$in": list(statuses)}, "created_at": {"$lt": created_before}},
+        ).sort([("reconciled_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)]).limit(limit).to_list(limit)
+        return [p for p in map(_payment, rows) if p is not None]
+
+    async def mark_reconciled(self, payment_id: str) -> None:
+        """Record that the reconcile job looked at this payment (so the next batch takes others first)."""
+        await self._col.update_one({"_id": payment_id}, {"$set": {"reconciled_at": utcnow()}})
 
     async def flag_account(self, user_id: str, *, reason: str, balance: int, ref: str) -> None:
         """Record that an account needs review (once per `ref`)."""

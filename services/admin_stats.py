@@ -11,7 +11,10 @@ Definitions (windows end now):
 - revenue_30d: per currency, settled pack payments completed in 30 days:
   `gross`, `refunded`, `net` (decimal strings) and `payments`.
 - providers: live switch (`enabled`), and the circuit breaker's `calls`,
-  `failures` and `state` (shared by every process through Redis).
+  `failures` and `state` (shared by every process through Redis); the chat
+  chain and image describe count here.
+- image_providers: the same for each configured image provider (IMAGE_PROVIDERS),
+  from its own breaker (`images:<name>`), with the switch of that name.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from app.time import isoformat, utcnow
+from services.image_jobs import breaker_name as image_breaker_name
 from services.live_settings import LiveSettingsService
 
 DAY, MONTH = timedelta(hours=24), timedelta(days=30)
@@ -50,9 +54,10 @@ class AdminStatsService:
 
     def __init__(self, repo: StatsRepository, live_settings: LiveSettingsService, *,
                  providers: list[str], breaker: BreakerStates | None = None,
-                 currency: str = "USD") -> None:
+                 image_providers: list[str] | None = None, currency: str = "USD") -> None:
         self._repo, self._live, self._breaker = repo, live_settings, breaker
         self._providers, self._currency = providers, currency
+        self._image_providers = list(image_providers or [])
 
     async def stats(self) -> dict[str, Any]:
         """The whole stats document."""
@@ -80,7 +85,9 @@ class AdminStatsService:
                 "reversed_30d": -(await totals(kind="reversal", since=month))["delta"],
             },
             "revenue_30d": await self._revenue(month),
-            "providers": await self._provider_stats(),
+            "providers": await self._provider_stats({name: name for name in self._providers}),
+            "image_providers": await self._provider_stats(
+                {name: image_breaker_name(name) for name in self._image_providers}),
         }
 
     async def _revenue(self, since: datetime) -> dict[str, dict[str, Any]]:
@@ -90,11 +97,12 @@ class AdminStatsService:
                       "net": _money(v["gross"] - v["refunded"]), "payments": v["payments"]}
                 for cur, v in sorted(raw.items())}
 
-    async def _provider_stats(self) -> dict[str, dict[str, Any]]:
+    async def _provider_stats(self, breakers: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Per provider (switch name → breaker name): switch, calls, failures, circuit state."""
         live = await self._live.current()
         out: dict[str, dict[str, Any]] = {}
-        for name in self._providers:
-            state = await self._breaker.state(name) if self._breaker else {}
+        for name, breaker_name in breakers.items():
+            state = await self._breaker.state(breaker_name) if self._breaker else {}
             out[name] = {"enabled": self._live.provider_enabled(live, name),
                          "calls": state.get("calls", 0), "failures": state.get("failures", 0),
                          "state": state.get("state", "closed"),

@@ -5,6 +5,10 @@ conditional update (queued → in_progress); only the claimer works on it.
 Failing a record is a conditional update too, and only the caller that made
 the transition refunds, so a charge is refunded exactly once (the credits
 service refuses a second refund of a receipt as well).
+
+The chain shares the chat chain's circuit breaker (providers/breaker.py) under
+namespaced names (`images:replicate`, `images:openai`: "openai" is a chat
+provider too): a provider whose circuit is open is skipped without a call.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import structlog
 
 from app.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
 from app.time import utcnow
+from providers.breaker import CircuitBreaker
 from providers.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
 from providers.storage import StorageProvider, StoredObject
 from services.image_models import (
@@ -33,6 +38,13 @@ from services.image_models import (
 
 log = structlog.stdlib.get_logger("muse.image_jobs")
 
+BREAKER_PREFIX = "images:"
+
+
+def breaker_name(provider: str) -> str:
+    """The circuit breaker name of an image provider (distinct from a chat provider of the same name)."""
+    return BREAKER_PREFIX + provider
+
 
 class ImageJobRunner:
     """Runs one image job; fails and refunds stale jobs (the sweeper)."""
@@ -44,12 +56,13 @@ class ImageJobRunner:
         storage: StorageProvider,
         providers: Callable[[], Awaitable[list[ImageProvider]]],
         credits: Any,
+        breaker: CircuitBreaker | None = None,
         timeout_s: float = 120.0,
         sweep_grace_s: float = 30.0,
         queued_grace_s: float = 3600.0,
     ) -> None:
         self._images, self._storage, self._providers = images, storage, providers
-        self._credits = credits
+        self._credits, self._breaker = credits, breaker
         self.timeout_s = timeout_s
         self._sweep_grace_s, self._queued_grace_s = sweep_grace_s, queued_grace_s
 
@@ -104,7 +117,7 @@ class ImageJobRunner:
             if (record.providers is None or p.name in record.providers)
             and (record.kind == "generate" or p.supports_edit)
         ]
-        return await failover(chain, request, timeout_s=self.timeout_s)
+        return await failover(chain, request, timeout_s=self.timeout_s, breaker=self._breaker)
 
     async def _store(self, record: ImageRecord, result: ImageResult) -> list[StoredFile]:
         stored: list[StoredFile] = []
@@ -169,8 +182,16 @@ class ImageJobRunner:
         return counts
 
 
-async def failover(providers: list[ImageProvider], request: ImageRequest, *, timeout_s: float) -> ImageResult:
-    """The first provider's result, in order, all within `timeout_s` (each gets its share of what is left)."""
+async def failover(
+    providers: list[ImageProvider],
+    request: ImageRequest,
+    *,
+    timeout_s: float,
+    breaker: CircuitBreaker | None = None,
+) -> ImageResult:
+    """The first provider's result, in order, all within `timeout_s` (each gets its share of what is left).
+
+    With a `breaker`, a provider whose circuit is open is skipped and every call's outcome is recorded."""
     if not providers:
         raise UpstreamError("No image provider is available for this request.")
     deadline = time.monotonic() + timeout_s
@@ -179,17 +200,28 @@ async def failover(providers: list[ImageProvider], request: ImageRequest, *, tim
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        if breaker is not None and not await breaker.allow(breaker_name(provider.name)):
+            log.info("image_provider_skipped", provider=provider.name, reason="circuit_open")
+            continue
         share = left / (len(providers) - index)
         try:
             async with asyncio.timeout(share):
                 call = provider.edit if request.kind == "edit" else provider.generate
-                return await call(request)
+                result = await call(request)
         except TimeoutError:
             failures.append(UpstreamTimeout(f"{provider.name}: no answer within {share:.0f}s"))
         except UpstreamError as exc:
             failures.append(exc)
+        else:
+            if breaker is not None:
+                await breaker.record_success(breaker_name(provider.name))
+            return result
+        if breaker is not None:
+            await breaker.record_failure(breaker_name(provider.name))
         log.warning("image_provider_failed", provider=provider.name, error=str(failures[-1].detail))
-    if failures and all(isinstance(f, UpstreamTimeout) for f in failures):
+    if not failures:
+        raise UpstreamError("Every image provider is cooling down after repeated failures; try again soon.")
+    if all(isinstance(f, UpstreamTimeout) for f in failures):
         raise UpstreamTimeout("No image provider answered in time.")
     raise UpstreamError(
         "No image provider could produce this image: " + "; ".join(str(f.detail) for f in failures)

@@ -24,8 +24,10 @@ from providers.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 from services.catalog import Catalog
 from services.payments_model import (
     CAPTURABLE,
+    DENIED_CAPTURE,
     SETTLED,
     Payment,
+    PaymentDeclined,
     PaymentFlagged,
     PaymentRepository,
     Refund,
@@ -50,6 +52,10 @@ def _with_query(url: str, **params: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
+def _declined(payment: Payment) -> PaymentDeclined:
+    return PaymentDeclined("PayPal declined this payment; start a new checkout.", payment_id=payment.id)
+
+
 class PaymentService:
     """Checkout, capture and refund of credit packs."""
 
@@ -67,6 +73,11 @@ class PaymentService:
         if self._provider is None:
             raise FeatureDisabled("Payments are not configured.")
         return self._provider
+
+    @property
+    def enabled(self) -> bool:
+        """Whether PayPal is configured."""
+        return self._provider is not None
 
     async def checkout(self, user_id: str, pack_name: str, *, request_id: str | None) -> Payment:
         """Create a payment and its PayPal order for a catalogue pack (price never from the client)."""
@@ -106,15 +117,20 @@ class PaymentService:
             return await self._ensure_credited(payment, request_id=request_id)
         if payment.status == "FLAGGED":
             raise PaymentFlagged("This payment is held for review.", payment_id=payment.id)
+        if payment.status == "DENIED":
+            raise _declined(payment)
         if payment.order_id is None:
             raise PaymentRejected("This payment has no PayPal order.", issue="NO_ORDER")
         provider = self.provider
-        try:
-            order = await provider.capture_order(payment.order_id, request_id=f"capture-{payment.id}")
-        except PaymentRejected as exc:
-            if exc.issue != "ORDER_ALREADY_CAPTURED":
-                raise
+        if payment.status == "PENDING":  # a capture replay would repeat PENDING: ask for the order now
             order = await provider.get_order(payment.order_id)
+        else:
+            try:
+                order = await provider.capture_order(payment.order_id, request_id=f"capture-{payment.id}")
+            except PaymentRejected as exc:
+                if exc.issue != "ORDER_ALREADY_CAPTURED":
+                    raise
+                order = await provider.get_order(payment.order_id)
         if order.capture is None:
             raise PaymentRejected("PayPal reported no capture for this order.", issue="NO_CAPTURE")
         return await self.apply_capture(payment, order.capture, request_id=request_id)
@@ -124,8 +140,15 @@ class PaymentService:
         """Record a capture PayPal reported (by API or webhook) and credit the pack once if it matches."""
         if payment.status in SETTLED:
             return await self._ensure_credited(payment, request_id=request_id)
+        declined = _declined(payment)
+        if payment.status == "DENIED":
+            raise declined
         fields = {"capture_id": capture.id, "captured_amount": capture.amount,
                   "captured_currency": capture.currency}
+        if capture.status.upper() in DENIED_CAPTURE:
+            await self._payments.update(payment.id, {**fields, "status": "DENIED"}, only_if_status=CAPTURABLE)
+            log.warning("payment_denied", payment_id=payment.id, capture_status=capture.status)
+            raise declined
         if not same_money(capture.amount, capture.currency, expected=payment.amount,
                           expected_currency=payment.currency):
             await self._payments.update(
@@ -150,7 +173,27 @@ class PaymentService:
         current = moved or await self._reload(payment)
         if current.status == "FLAGGED":
             raise PaymentFlagged("This payment is held for review.", payment_id=payment.id)
+        if current.status == "DENIED":  # a denial got in first: PayPal's denial wins, nothing credited
+            raise declined
         return await self._ensure_credited(current, request_id=request_id)
+
+    async def apply_denial(self, payment: Payment, *, capture_id: str | None,
+                           request_id: str | None) -> Payment:
+        """PayPal denied/declined the capture: mark DENIED; credits already given are reversed once."""
+        if payment.status in SETTLED:
+            if payment.capture_id and capture_id and payment.capture_id != capture_id:
+                log.warning("payment_denial_other_capture", payment_id=payment.id, capture_id=capture_id)
+                return payment
+            await self.apply_refund(payment, refund_id=f"denied-{capture_id or payment.capture_id}",
+                                    amount=payment.amount, currency=payment.currency, request_id=request_id)
+            moved = await self._payments.update(payment.id, {"status": "DENIED"}, only_if_status=SETTLED)
+        else:
+            fields = {"status": "DENIED", **({"capture_id": capture_id} if capture_id else {})}
+            moved = await self._payments.update(payment.id, fields, only_if_status=(*CAPTURABLE, "DENIED"))
+            if moved is None and (current := await self._reload(payment)).status in SETTLED:
+                return await self.apply_denial(current, capture_id=capture_id, request_id=request_id)
+        log.warning("payment_denied", payment_id=payment.id, capture_id=capture_id)
+        return moved or await self._reload(payment)
 
     async def _reload(self, payment: Payment) -> Payment:
         return await self._payments.get(payment.id) or payment
@@ -175,6 +218,8 @@ class PaymentService:
         except AppError as exc:  # a browser cannot read a problem body; the client may retry the capture
             log.info("payment_return_failed", payment_id=payment.id, code=exc.code)
             return _with_query(self._cancelled, payment_id=payment.id, error=exc.code)
+        if payment.status == "PENDING":  # PayPal holds the money; credited when it completes
+            return _with_query(self._success, payment_id=payment.id, status="pending")
         return _with_query(self._success, payment_id=payment.id)
 
     async def cancel_redirect(self, order_id: str | None) -> str:

@@ -8,14 +8,20 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from app.errors import Conflict
+from app.errors import AppError, Conflict
 
 # Payment statuses. CREATED: order made, buyer not back yet; PENDING: PayPal holds the
 # capture (e.g. eCheck); COMPLETED: captured and credited; FLAGGED: captured amount or
 # currency differs from the pack (never credited, needs a human); CANCELLED: the buyer
-# cancelled; FAILED: PayPal refused; (PARTIALLY_)REFUNDED: money went back.
-CAPTURABLE = ("CREATED", "CANCELLED", "FAILED", "PENDING")
+# cancelled; FAILED: PayPal refused; DENIED: PayPal denied/declined the capture (final,
+# never credited); EXPIRED: the order was voided or never approved in time;
+# (PARTIALLY_)REFUNDED: money went back.
+CAPTURABLE = ("CREATED", "CANCELLED", "FAILED", "PENDING", "EXPIRED")
 SETTLED = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
+# Open payments the reconcile job re-checks at PayPal (APPROVED is PayPal's word, kept for safety).
+OPEN = ("CREATED", "APPROVED", "PENDING")
+# Capture statuses meaning PayPal took no money.
+DENIED_CAPTURE = ("DECLINED", "DENIED", "FAILED")
 # Subscription statuses (PayPal's): APPROVAL_PENDING, ACTIVE, SUSPENDED, CANCELLED, EXPIRED.
 LIVE_SUBSCRIPTION = ("APPROVAL_PENDING", "APPROVED", "ACTIVE", "SUSPENDED")
 
@@ -24,6 +30,12 @@ class PaymentFlagged(Conflict):
     """The captured amount or currency differs from the pack: not credited, left for review."""
 
     code, title = "payment_flagged", "Payment flagged"
+
+
+class PaymentDeclined(AppError):
+    """PayPal denied or declined the capture: the payment is DENIED and nothing is credited."""
+
+    status, code, title = 402, "payment_declined", "Payment declined"
 
 
 class Refund(BaseModel):
@@ -59,6 +71,7 @@ class Payment(BaseModel):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
+    reconciled_at: datetime | None = None
 
 
 class Subscription(BaseModel):
@@ -99,6 +112,11 @@ class PaymentRepository(Protocol):
     async def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> list[Payment]: ...
 
     async def flag_account(self, user_id: str, *, reason: str, balance: int, ref: str) -> None: ...
+
+    async def list_open(self, *, statuses: tuple[str, ...], created_before: datetime,
+                        limit: int) -> list[Payment]: ...
+
+    async def mark_reconciled(self, payment_id: str) -> None: ...
 
 
 class SubscriptionRepository(Protocol):

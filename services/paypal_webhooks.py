@@ -18,7 +18,7 @@ import structlog
 from app.errors import FeatureDisabled, InvalidWebhook
 from providers.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 from services.payments import PaymentService
-from services.payments_model import PaymentFlagged
+from services.payments_model import PaymentDeclined, PaymentFlagged
 from services.subscriptions import SubscriptionService
 
 log = structlog.stdlib.get_logger("muse.paypal_webhooks")
@@ -90,8 +90,10 @@ class PayPalWebhookService:
 
     async def _apply(self, event: dict[str, Any], *, request_id: str | None) -> None:
         kind, resource = event["event_type"], event.get("resource") or {}
-        if kind == "PAYMENT.CAPTURE.COMPLETED":
+        if kind in ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.PENDING"):
             await self._capture_completed(resource, request_id=request_id)
+        elif kind in ("PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.DECLINED"):
+            await self._capture_denied(resource, request_id=request_id)
         elif kind in ("PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"):
             await self._refunded(resource, request_id=request_id)
         elif kind in _SUBSCRIPTION_STATUS:
@@ -116,8 +118,17 @@ class PayPalWebhookService:
                               amount=value, currency=currency, custom_id=resource.get("custom_id"))
         try:
             await self._payments.apply_capture(payment, capture, request_id=request_id)
-        except (PaymentFlagged, PaymentRejected) as exc:  # recorded on the payment; PayPal needs no retry
+        except (PaymentFlagged, PaymentRejected, PaymentDeclined) as exc:  # recorded; PayPal needs no retry
             log.warning("paypal_capture_not_credited", payment_id=payment.id, code=exc.code)
+
+    async def _capture_denied(self, resource: Mapping[str, Any], *, request_id: str | None) -> None:
+        order_id = ((resource.get("supplementary_data") or {}).get("related_ids") or {}).get("order_id")
+        payment = await self._payments.find_for_capture(
+            custom_id=resource.get("custom_id"), order_id=order_id, capture_id=resource.get("id"))
+        if payment is None:
+            log.info("paypal_capture_unknown", capture_id=resource.get("id"))
+            return
+        await self._payments.apply_denial(payment, capture_id=resource.get("id"), request_id=request_id)
 
     async def _refunded(self, resource: Mapping[str, Any], *, request_id: str | None) -> None:
         capture_id = _related_capture_id(resource)

@@ -1,4 +1,8 @@
-"""Describe a picture through the chat providers' vision support, with failover (and the fursona preset)."""
+"""Describe a picture through the chat providers' vision support, with failover (and the fursona preset).
+
+The calls go to the chat providers, so they share the chat chain's circuit
+breaker under the chat names: an open circuit skips the provider here too.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import structlog
 
 from app.errors import FeatureDisabled, UpstreamError, UpstreamTimeout, ValidationFailed
 from app.ids import new_id
+from providers.breaker import CircuitBreaker
 from services.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.vision")
@@ -57,10 +62,11 @@ class VisionService:
         credits: Any,
         catalog: Any,
         live_settings: Any | None = None,
+        breaker: CircuitBreaker | None = None,
         timeout_s: float = 30.0,
     ) -> None:
         self._providers, self._credits, self._catalog = providers, credits, catalog
-        self._live = live_settings
+        self._live, self._breaker = live_settings, breaker
         self.timeout_s = timeout_s
 
     async def describe(
@@ -93,8 +99,11 @@ class VisionService:
 
         failures: list[Exception] = []
         for provider in await self._providers():
+            if self._breaker is not None and not await self._breaker.allow(provider.name):
+                log.info("vision_provider_skipped", provider=provider.name, reason="circuit_open")
+                continue
             try:
-                return await provider.describe_image(
+                answer = await provider.describe_image(
                     image.data,
                     mime=image.content_type,
                     instruction=prompt,
@@ -102,8 +111,14 @@ class VisionService:
                     request_id=request_id,
                 )
             except ProviderError as exc:
+                if self._breaker is not None:
+                    await self._breaker.record_failure(provider.name)
                 log.warning("vision_provider_failed", provider=provider.name, error=str(exc))
                 failures.append(exc)
+                continue
+            if self._breaker is not None:
+                await self._breaker.record_success(provider.name)
+            return answer
         if failures and all(isinstance(f, ProviderTimeout) for f in failures):
             raise UpstreamTimeout()
         raise UpstreamError("No provider could describe this image.")

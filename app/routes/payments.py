@@ -51,7 +51,9 @@ async def paypal_cancel(query_args: ReturnQuery):
 async def capture(payment_id: str):
     """Capture an approved payment (mobile clients); credits the pack exactly once.
 
-    A 503/504 means PayPal did not answer: retry, it is safe. Accepts `Idempotency-Key`."""
+    A 503/504 means PayPal did not answer: retry, it is safe. Status PENDING: PayPal holds the
+    money; it is credited once when PayPal completes it. 402 `payment_declined`: PayPal declined
+    the capture; the payment is DENIED for good (start a new checkout). Accepts `Idempotency-Key`."""
     return await container().payments_controller.capture(g.principal, payment_id)
 
 

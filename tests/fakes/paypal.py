@@ -6,7 +6,9 @@ Subscriptions v1 (create / get / cancel, `activate_subscription()`), and
 verify-webhook-signature. Like PayPal it replays the stored response for a
 repeated `PayPal-Request-Id`. Failures on demand: `fail_next` (status code),
 `hang_next` (answer late, optionally after doing the work), `capture_amount`
-(capture a different amount than ordered), `signatures_valid = False`.
+(capture a different amount than ordered), `capture_status` (PENDING or DECLINED
+captures; `settle_capture()` later completes or denies them; `void()` an order),
+`signatures_valid = False`.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class FakePayPal(FakeHTTPServer):
         self.failures: dict[str, list[int]] = {}
         self.hangs: dict[str, list[_Hang]] = {}
         self.capture_amount: str | None = None
+        self.capture_status = "COMPLETED"
         self.signatures_valid = True
 
     # -- control ---------------------------------------------------------------
@@ -69,6 +72,17 @@ class FakePayPal(FakeHTTPServer):
             order = self.orders[order_id]
             if order["status"] == "CREATED":
                 order["status"] = "APPROVED"
+
+    def settle_capture(self, order_id: str, status: str = "COMPLETED") -> dict[str, Any]:
+        """Simulate PayPal finishing a PENDING capture (COMPLETED or DECLINED); the order afterwards."""
+        with self.lock:
+            self.orders[order_id]["purchase_units"][0]["payments"]["captures"][0]["status"] = status
+            return self._public_order(order_id)
+
+    def void(self, order_id: str) -> None:
+        """Simulate PayPal voiding an order that was never captured."""
+        with self.lock:
+            self.orders[order_id]["status"] = "VOIDED"
 
     def activate_subscription(self, subscription_id: str) -> None:
         """Simulate the buyer approving a subscription (it becomes ACTIVE)."""
@@ -190,7 +204,7 @@ class FakePayPal(FakeHTTPServer):
         amount = dict(unit["amount"])
         if self.capture_amount is not None:
             amount["value"] = self.capture_amount
-        capture = {"id": f"CAP{order_id}", "status": "COMPLETED", "amount": amount,
+        capture = {"id": f"CAP{order_id}", "status": self.capture_status, "amount": amount,
                    "custom_id": unit.get("custom_id"), "final_capture": True}
         unit["payments"] = {"captures": [capture]}
         order["status"] = "COMPLETED"
@@ -255,6 +269,14 @@ def capture_completed_event(order: dict[str, Any], *, event_id: str | None = Non
     capture = order["purchase_units"][0]["payments"]["captures"][0]
     resource = {**capture, "supplementary_data": {"related_ids": {"order_id": order["id"]}}}
     return _event("PAYMENT.CAPTURE.COMPLETED", "capture", resource, event_id)
+
+
+def capture_denied_event(order: dict[str, Any], *, event_type: str = "PAYMENT.CAPTURE.DENIED",
+                         event_id: str | None = None) -> dict[str, Any]:
+    """A PAYMENT.CAPTURE.DENIED (or DECLINED) event for the capture of a fake order."""
+    capture = {**order["purchase_units"][0]["payments"]["captures"][0], "status": "DECLINED"}
+    resource = {**capture, "supplementary_data": {"related_ids": {"order_id": order["id"]}}}
+    return _event(event_type, "capture", resource, event_id)
 
 
 def capture_event_for(order: dict[str, Any], *, amount: dict[str, str], event_id: str | None = None,
