@@ -50,7 +50,13 @@ async def claim_or_wait(
     deadline = asyncio.get_running_loop().time() + lock_ttl_ms / 1000
     while True:
         if await store.acquire(lock_key, ttl_ms=lock_ttl_ms):
-            return True, None
+            # Double-checked: a holder may have filled the result and released the lock between
+            # our last look and this acquire; leading now would repeat its work.
+            found = await check()
+            if found is None:
+                return True, None
+            await store.release(lock_key)
+            return False, found
         while True:
             if asyncio.get_running_loop().time() >= deadline:
                 return False, None
