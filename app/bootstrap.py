@@ -48,9 +48,9 @@ class Container:
     async def _wire(self) -> None:
         # Each feature wires itself in its own method, in dependency order.
         await self._wire_core()
-        await self._wire_identity()
-        await self._wire_credits()
         await self._wire_live_settings()
+        await self._wire_credits()
+        await self._wire_identity()
         await self._wire_chat()
         await self._wire_images()
         await self._wire_payments()
@@ -85,7 +85,7 @@ class Container:
         s = self.settings
         self.known_providers = list(dict.fromkeys(
             [*s.chat_providers, *s.image_providers, "gemini", "openai", "replicate", "local"]))
-        defaults = LiveSettings(signup_credits=getattr(s, "signup_credits", 10),
+        defaults = LiveSettings(signup_credits=s.signup_credits,
                                 providers=dict.fromkeys(self.known_providers, True))
         self.audit_log = self._pick("audit_log", BeanieAuditLogRepository)
         self.live_settings = self._pick("live_settings", lambda: LiveSettingsService(
@@ -98,16 +98,14 @@ class Container:
         from services.admin import AdminService
         from services.admin_stats import AdminStatsService
 
-        catalog = getattr(self, "catalog", None)
         self.admin_stats_repository = self._pick(
             "admin_stats_repository", lambda: MongoAdminStatsRepository(self.database.db))
         self.admin = self._pick("admin", lambda: AdminService(
-            self.users, self.audit_log, self.admin_stats_repository, credits=getattr(self, "credits", None),
-            plan_role=(lambda name: catalog.plan_or_raise(name).role) if catalog is not None else None))
+            self.users, self.audit_log, self.admin_stats_repository, credits=self.credits,
+            plan_role=lambda name: self.catalog.plan_or_raise(name).role))
         self.admin_stats = self._pick("admin_stats", lambda: AdminStatsService(
             self.admin_stats_repository, self.live_settings, providers=self.known_providers,
-            breaker=getattr(self, "breaker", None),
-            image_providers=[p.name for p in getattr(self, "image_provider_list", [])]))
+            breaker=self.breaker, image_providers=[p.name for p in self.image_provider_list]))
         self.admin_settings_controller = AdminSettingsController(self.live_settings, self.admin)
         self.admin_users_controller = AdminUsersController(self.admin, self.admin_stats)
 
@@ -135,7 +133,7 @@ class Container:
         ns = f"muse:{s.mongodb_db}:"  # Redis keys of this deployment (one Redis may serve several)
         self.users = self._pick("users", lambda: UserService(CachedUserRepository(
             BeanieUserRepository(), TombstoneCache(self.redis, prefix=ns + "user:")),
-            admin_clerk_ids=s.admin_user_ids))
+            admin_clerk_ids=s.admin_user_ids, on_created=[self.credits.grant_signup]))
         self.api_keys = self._pick("api_keys", lambda: ApiKeyService(CachedApiKeyRepository(
             BeanieApiKeyRepository(), TombstoneCache(self.redis, prefix=ns + "apikey:"))))
         self.webhook_events = self._pick("webhook_events", BeanieWebhookEventRepository)
@@ -156,7 +154,7 @@ class Container:
             self.users, self.api_keys, self.webhook_events,
             ClerkWebhookVerifier(hook_secret) if hook_secret else None)
         self.clerk_webhooks_controller = ClerkWebhooksController(self.clerk_events)
-        self.me_controller = MeController(self.users, credits=lambda: getattr(self, "credits", None))
+        self.me_controller = MeController(self.users, self.credits)
         self.api_keys_controller = ApiKeysController(self.api_keys)
 
     async def _wire_chat(self) -> None:
@@ -181,17 +179,16 @@ class Container:
         self.chat_cache = self._pick("chat_cache", lambda: ChatCache(store, ttl_s=s.cache_ttl_s))
         self.chat = self._pick("chat", lambda: ChatService(
             providers=self.chat_providers, conversations=BeanieConversationRepository(),
-            cache=self.chat_cache, breaker=self.breaker, credits=getattr(self, "credits", None),
+            cache=self.chat_cache, breaker=self.breaker, credits=self.credits,
             price=lambda: int(self.catalog.prices["chat"]), models=lambda: self.catalog.models,
-            live_settings=getattr(self, "live_settings", None),
-            timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars))
+            live_settings=self.live_settings, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars))
         self.chat_controller = ChatController(self.chat, base_url=s.public_base_url)
 
     async def _close_chat(self) -> None:
-        for provider in getattr(self, "chat_providers", []):
+        for provider in self.chat_providers:
             await provider.aclose()
-        store = getattr(getattr(self, "chat_cache", None), "store", None)
-        if hasattr(store, "aclose"):
+        store = self.chat_cache.store
+        if hasattr(store, "aclose"):  # the Upstash REST client owns an HTTP session
             await store.aclose()
 
     async def _wire_credits(self) -> None:
@@ -210,8 +207,7 @@ class Container:
         s = self.settings
 
         async def signup_credits() -> int:
-            live = getattr(self, "live_settings", None)  # admin-editable when wired, else the setting
-            return (await live.current()).signup_credits if live is not None else s.signup_credits
+            return (await self.live_settings.current()).signup_credits  # admin-editable
 
         self.catalog = self._pick("catalog", lambda: Catalog.default(s))
         self.credit_accounts = self._pick("credit_accounts", BeanieCreditAccountRepository)
@@ -226,9 +222,6 @@ class Container:
         self.plans_controller = PlansController(self.catalog)
         self.credits_controller = CreditsController(self.credits)
         self.gift_codes_controller = GiftCodesController(self.gift_codes, self.credits)
-        users = getattr(self, "users", None)
-        if users is not None and self.credits.grant_signup not in users.on_created:
-            users.on_created.append(self.credits.grant_signup)
 
     async def _wire_images(self) -> None:
         from controllers.images import ImagesController, MediaController
@@ -243,29 +236,22 @@ class Container:
         self.image_storage = self._pick("image_storage", lambda: build_storage(s))
         self.image_provider_list = self._pick("image_provider_list", lambda: build_image_providers(s))
         self.image_repository = self._pick("image_repository", BeanieImageRepository)
-        live = getattr(self, "live_settings", None)
+        live = self.live_settings
 
         async def image_chain() -> list:
-            if live is None:
-                return list(self.image_provider_list)
-            current = await live.current()
-            return [p for p in self.image_provider_list if current.provider_enabled(p.name)]
-
-        async def vision_chain() -> list:
-            chat = getattr(self, "chat", None)
-            return await chat.chain() if chat is not None else []
+            return await live.enabled(self.image_provider_list)
 
         self.image_jobs = self._pick("image_jobs", lambda: ImageJobRunner(
             images=self.image_repository, storage=self.image_storage, providers=image_chain,
-            credits=self.credits, breaker=getattr(self, "breaker", None), timeout_s=s.image_timeout_s))
+            credits=self.credits, breaker=self.breaker, timeout_s=s.image_timeout_s))
         self.images = self._pick("images", lambda: ImageService(
             images=self.image_repository, storage=self.image_storage, runner=self.image_jobs,
             queue=self.queue, credits=self.credits, catalog=self.catalog, live_settings=live,
             provider_names=[p.name for p in self.image_provider_list], ttl_h=s.temp_media_ttl_h,
             timeout_s=s.image_timeout_s))
         self.vision = self._pick("vision", lambda: VisionService(
-            providers=vision_chain, credits=self.credits, catalog=self.catalog, live_settings=live,
-            breaker=getattr(self, "breaker", None), timeout_s=s.ai_timeout_s))
+            providers=self.chat.chain, credits=self.credits, catalog=self.catalog, live_settings=live,
+            breaker=self.breaker, timeout_s=s.ai_timeout_s))
         max_bytes = int(s.max_upload_mb * 1024 * 1024)
         self.images_controller = ImagesController(
             self.images, self.vision, max_upload_mb=s.max_upload_mb,
@@ -321,8 +307,7 @@ class Container:
             return
         self.started = False
         await self._close_chat()
-        if getattr(self, "rate_limiter", None) is not None:
-            await self.rate_limiter.close()
+        await self.rate_limiter.close()
         await self.redis.aclose()
         await self.database.close()
         await asyncio.to_thread(self.embedded.stop)

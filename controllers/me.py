@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
 from controllers.schemas import CreditsOut, UserOut, user_fields
+from services.credits import CreditsService
 from services.principal import Principal
 from services.users import User, UserService
 
@@ -25,16 +25,14 @@ class WhoAmIOut(BaseModel):
 class MeController:
     """Account endpoints."""
 
-    def __init__(self, users: UserService, *, credits: Callable[[], Any]) -> None:
-        self._users = users
-        self._credits = credits  # resolved lazily: the credits feature is wired after identity
+    def __init__(self, users: UserService, credits: CreditsService) -> None:
+        self._users, self._credits = users, credits
 
     async def me(self, principal: Principal, user: User | None = None) -> dict[str, Any]:
         """The caller's user record (as resolved by auth when given) with their credits object."""
         if user is None or user.id != principal.user_id:
             user = await self._users.get_or_raise(principal.user_id or "")
-        credits = self._credits()
-        summary = await credits.summary(user.id, plan=user.plan) if credits is not None else None
+        summary = await self._credits.summary(user.id, plan=user.plan)
         return {**user_fields(user), "credits": summary}
 
     async def whoami(self, principal: Principal) -> dict[str, Any]:

@@ -130,8 +130,7 @@ class ChatService:
         """Providers in order, without those switched off in live settings."""
         if self.live_settings is None:
             return list(self.providers)
-        live = await self.live_settings.current()
-        return [p for p in self.providers if live.provider_enabled(p.name)]
+        return await self.live_settings.enabled(self.providers)
 
     # --- complete ----------------------------------------------------------------------
     async def complete(self, inp: ChatInput) -> ChatReply:

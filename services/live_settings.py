@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,6 +61,13 @@ class AuditLogRepository(Protocol):
                      after: dict[str, Any], request_id: str | None) -> str: ...
 
 
+class Named(Protocol):
+    name: str
+
+
+P = TypeVar("P", bound=Named)
+
+
 class LiveSettingsService:
     """Cached reads and audited, versioned writes of the live settings."""
 
@@ -93,6 +100,11 @@ class LiveSettingsService:
     def provider_enabled(self, live: LiveSettings, name: str) -> bool:
         """Whether provider `name` is switched on in `live`."""
         return live.provider_enabled(name)
+
+    async def enabled(self, providers: Sequence[P]) -> list[P]:
+        """`providers` in their order, without those switched off (each has a `.name`)."""
+        live = await self.current()
+        return [p for p in providers if live.provider_enabled(p.name)]
 
     def invalidate(self) -> None:
         """Forget the cached snapshot (the next `current()` reads MongoDB)."""
