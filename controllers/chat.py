@@ -11,9 +11,8 @@ from quart import Response
 
 from app.errors import AppError
 from app.time import isoformat
-from providers.chat import ChatMessage
 from services.chat import ChatService
-from services.chat_models import ChatInput, Conversation, StoredMessage
+from services.chat_models import ChatInput, ChatMessage, Conversation, StoredMessage
 from services.principal import Principal
 
 

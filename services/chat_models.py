@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from providers.chat import ChatMessage
+from providers.chat import ChatMessage as ChatMessage  # re-exported: controllers build service inputs with it
 from services.catalog import ChatModel
 from services.chat_cache import CacheKey
 from services.principal import Role
