@@ -97,10 +97,6 @@ class CircuitBreaker:
             "open_until": isoformat(datetime.fromtimestamp(opened_until, UTC)) if opened_until else None,
         }
 
-    async def states(self, names: list[str]) -> dict[str, dict[str, Any]]:
-        """`state` of each provider by name."""
-        return {name: await self.state(name) for name in names}
-
     async def reset(self, name: str) -> None:
         """Forget everything about `name` (admin/tests)."""
         await self._redis.delete(*self._keys(name))

@@ -182,8 +182,3 @@ class BeanieCreditAccountRepository:
         docs = await self._col.find({"pending_count": {"$gt": 0}}).limit(limit).to_list()
         return [_account(d) for d in docs]
 
-    async def total_balance(self) -> int:
-        """Sum of every account's balance (for audits)."""
-        rows = await (await self._col.aggregate(
-            [{"$group": {"_id": None, "total": {"$sum": "$balance"}}}])).to_list()
-        return int(rows[0]["total"]) if rows else 0

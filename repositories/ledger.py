@@ -82,17 +82,6 @@ class BeanieLedgerRepository:
             match["_id"] = {"$lte": up_to_id}
         return await self._sum(match, "$sources.balance")
 
-    async def sum_delta(self, *, kinds: list[str], since: datetime, user_id: str | None = None) -> int:
-        """Sum of `delta` over entries of these kinds since a time (admin stats)."""
-        match: dict[str, Any] = {"kind": {"$in": kinds}, "at": {"$gte": since}}
-        if user_id:
-            match["user_id"] = user_id
-        return await self._sum(match, "$delta")
-
-    async def spent_since(self, since: datetime) -> int:
-        """Credits spent since `since`: charges net of their refunds (a positive number)."""
-        return -await self.sum_delta(kinds=["charge", "refund"], since=since)
-
     async def _sum(self, match: dict[str, Any], expr: str) -> int:
         # An explicit $and: nx-27017 ignores range conditions of a multi-field $match before
         # $group (same meaning on MongoDB).

@@ -16,7 +16,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -177,10 +177,6 @@ class CreditsService:
         """A page of the user's ledger, newest first, and the next cursor."""
         rows = await self._ledger.list(user_id, limit=limit + 1, cursor=cursor)
         return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
-
-    async def spent_since(self, since: datetime) -> int:
-        """Credits spent (charges net of refunds) since `since`."""
-        return await self._ledger.spent_since(since)
 
     async def audit(self, user_id: str) -> dict[str, Any]:
         """Balance against the ledger's balance deltas (equal at rest)."""

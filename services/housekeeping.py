@@ -28,10 +28,6 @@ class HousekeepingService:
         self._tasks: dict[str, Task] = {"job_runs": lambda: runs.delete_older_than(keep_runs)}
         self._tasks.update(tasks or {})
 
-    def add_task(self, name: str, task: Task) -> None:
-        """Register another maintenance task."""
-        self._tasks[name] = task
-
     async def run(self, *, request_id: str | None = None) -> dict[str, Any]:
         """Run every task once; return counts per task and the failures."""
         run_id = await self._runs.create(name="housekeeping", request_id=request_id)
