@@ -10,7 +10,8 @@ from quart import Quart, Response, current_app
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.errors import (
+from middlewares.request_id import current_request_id
+from services.errors import (
     AppError,
     BadRequest,
     InternalError,
@@ -20,7 +21,6 @@ from app.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from middlewares.request_id import current_request_id
 
 log = structlog.stdlib.get_logger("muse.errors")
 

@@ -24,7 +24,6 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.ids import new_id  # noqa: E402
 from bench.harness import (  # noqa: E402
     LoadResult,
     bench_servers,
@@ -36,6 +35,7 @@ from bench.harness import (  # noqa: E402
     stop_processes,
 )
 from repositories.images import ImageDocument  # noqa: E402
+from services.ids import new_id  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "60"))
 CONCURRENCY = 8

@@ -6,10 +6,10 @@ from typing import Any, Protocol
 
 from quart import g
 
-from app.errors import Unauthorized
-from app.time import isoformat
 from controllers.admin_schemas import AuditQuery, LiveSettingsPatch
 from middlewares.request_id import current_request_id
+from services.clock import isoformat
+from services.errors import Unauthorized
 from services.live_settings import LiveSettings, LiveSettingsService
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.time import isoformat
 from services.api_keys import ApiKey, ApiKeyService
+from services.clock import isoformat
 from services.principal import Principal
 
 

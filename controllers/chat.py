@@ -9,10 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from quart import Response
 
-from app.errors import AppError
-from app.time import isoformat
 from services.chat import ChatService
 from services.chat_models import ChatInput, ChatMessage, Conversation, StoredMessage
+from services.clock import isoformat
+from services.errors import AppError
 from services.principal import Principal
 
 

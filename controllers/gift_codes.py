@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.time import utcnow
+from services.clock import utcnow
 from services.credits import CreditsService
 from services.gift_codes import GiftCodeService
 from services.principal import Principal

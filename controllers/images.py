@@ -7,9 +7,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from quart import request
 
-from app.errors import AppError, BadRequest, InternalError, UpstreamError, UpstreamTimeout, ValidationFailed
-from app.time import isoformat
 from controllers.image_schemas import CreateImageIn, DescribeFields, EditFields, ImageListQuery
+from services.clock import isoformat
+from services.errors import (
+    AppError,
+    BadRequest,
+    InternalError,
+    UpstreamError,
+    UpstreamTimeout,
+    ValidationFailed,
+)
 from services.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.images import ImageService
 from services.principal import Principal
@@ -221,7 +228,7 @@ class MediaController:
         """The file, with a long cache lifetime (keys are never reused)."""
         from quart import send_file
 
-        from app.errors import NotFound
+        from services.errors import NotFound
 
         path_of = getattr(self._storage, "path_of", None)
         if path_of is None:

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 from quart import redirect
 
-from app.time import isoformat
 from controllers.schemas import CreditsOut
 from middlewares.request_id import current_request_id
+from services.clock import isoformat
 from services.payments import Credits, PaymentService
 from services.payments_model import Payment
 from services.principal import Principal

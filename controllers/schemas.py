@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.time import isoformat
+from services.clock import isoformat
 from services.users import User
 
 

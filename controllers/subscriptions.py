@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.time import isoformat
 from middlewares.request_id import current_request_id
+from services.clock import isoformat
 from services.payments_model import Subscription
 from services.principal import Principal
 from services.subscriptions import SubscriptionService

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from quart import Quart, Response, current_app, g, request
 
-from app.errors import AppError, Forbidden, Unauthorized
 from middlewares.access import policy_of
 from services.auth import Credentials
+from services.errors import AppError, Forbidden, Unauthorized
 from services.principal import Principal
 
 

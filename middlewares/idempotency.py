@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 from quart import Response, current_app, g, request
 from quart.wrappers.response import IterableBody
 
-from app.errors import AppError
 from app.problems import problem_response
+from services.errors import AppError
 from services.idempotency import fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])

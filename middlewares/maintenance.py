@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from quart import Quart, current_app, request
 
-from app.errors import FeatureDisabled, Maintenance
+from services.errors import FeatureDisabled, Maintenance
 
 RETRY_AFTER_S = "60"
 OPEN_PREFIXES = ("/health", "/api/v1/webhooks/", "/api/v1/admin/", "/openapi.json", "/docs")

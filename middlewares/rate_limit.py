@@ -7,7 +7,7 @@ import asyncio
 import structlog
 from quart import Quart, Response, current_app, g, request
 
-from app.errors import RateLimited
+from services.errors import RateLimited
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 

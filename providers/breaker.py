@@ -5,7 +5,7 @@ open ──cool-down over──► half_open: exactly one process gets a trial c
     success → closed, failure → open again for another cool-down.
 
 Also keeps per-provider `calls` / `failures` counters (admin stats read
-`state(name)`). Time comes from `app.time.utcnow` so tests can time-travel.
+`state(name)`). Time comes from `services.clock.utcnow` so tests can time-travel.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app.time import isoformat, utcnow
+from services.clock import isoformat, utcnow
 
 _FAILURE = """
 local n = redis.call('HINCRBY', KEYS[1], 'consecutive', 1)

@@ -19,7 +19,7 @@ from clerk_backend_api.security.types import (
 )
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from app.errors import InvalidWebhook, Unauthorized, UpstreamRetryable
+from services.errors import InvalidWebhook, Unauthorized, UpstreamRetryable
 
 log = structlog.stdlib.get_logger("muse.clerk")
 

@@ -79,7 +79,7 @@ class ImageResult:
 
 
 class ImageProvider(Protocol):
-    """An image generator. Raises `app.errors.UpstreamError` subclasses on failure."""
+    """An image generator. Raises `services.errors.UpstreamError` subclasses on failure."""
 
     name: str
     model: str

@@ -7,8 +7,8 @@ import base64
 import httpx
 import openai
 
-from app.errors import UpstreamError, UpstreamTimeout
 from providers.images import ImageFile, ImageRequest, ImageResult
+from services.errors import UpstreamError, UpstreamTimeout
 
 # gpt-image-1 offers three sizes; pick the one closest in shape to the aspect ratio.
 _SIZES = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from app.errors import Conflict
+from services.errors import Conflict
 
 
 class PaymentRejected(Conflict):

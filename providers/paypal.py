@@ -4,7 +4,7 @@ webhook verification through plain `httpx` against the REST API.
 Both paths share one OAuth2 client-credentials token (`PayPalTokenCache`),
 fetched lazily and reused until shortly before it expires. The SDK is sync
 (requests), so its calls run in `asyncio.to_thread`. SDK and transport errors
-are mapped onto `app.errors` at this boundary.
+are mapped onto `services.errors` at this boundary.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from paypalserversdk.models.paypal_wallet_experience_context import PaypalWallet
 from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
-from app.errors import NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
 from providers.payments import CaptureInfo, OrderInfo, PaymentRejected, SubscriptionInfo
 from providers.paypal_auth import PayPalTokenCache
+from services.errors import NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
 
 log = structlog.stdlib.get_logger("muse.paypal")
 T = TypeVar("T")

@@ -10,8 +10,8 @@ import replicate
 from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 
-from app.errors import UpstreamError, UpstreamTimeout
 from providers.images import ImageFile, ImageRequest, ImageResult
+from services.errors import UpstreamError, UpstreamTimeout
 
 
 class ReplicateImageProvider:

@@ -37,7 +37,7 @@ async def fetch_remote_image(
 
     import httpx
 
-    from app.errors import BadRequest, PayloadTooLarge, UpstreamError
+    from services.errors import BadRequest, PayloadTooLarge, UpstreamError
 
     parts = urlparse(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

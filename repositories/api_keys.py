@@ -11,10 +11,10 @@ import pymongo
 from beanie import Document
 from pydantic import Field
 
-from app.ids import new_id
-from app.time import isoformat, utcnow
 from repositories.users import TombstoneCache
 from services.api_keys import ApiKey
+from services.clock import isoformat, utcnow
+from services.ids import new_id
 
 
 class ApiKeyDocument(Document):

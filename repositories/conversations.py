@@ -8,9 +8,9 @@ from beanie import Document
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from app.ids import new_id
-from app.time import utcnow
 from services.chat_models import Conversation, StoredMessage
+from services.clock import utcnow
+from services.ids import new_id
 
 
 class ConversationDocument(Document):

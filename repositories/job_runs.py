@@ -9,8 +9,8 @@ import pymongo
 from beanie import Document
 from pydantic import Field
 
-from app.ids import new_id
-from app.time import utcnow
+from services.clock import utcnow
+from services.ids import new_id
 
 
 class JobRunDocument(Document):

@@ -14,8 +14,8 @@ from beanie import Document
 from pydantic import Field
 from pymongo import ReturnDocument
 
-from app.ids import new_id
-from app.time import utcnow
+from services.clock import utcnow
+from services.ids import new_id
 from services.payments_model import LIVE_SUBSCRIPTION, Payment, Refund, Subscription
 
 

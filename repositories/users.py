@@ -11,8 +11,8 @@ from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
-from app.ids import new_id
-from app.time import utcnow
+from services.clock import utcnow
+from services.ids import new_id
 from services.principal import Role
 from services.users import User
 

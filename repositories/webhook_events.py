@@ -11,7 +11,7 @@ from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
-from app.time import utcnow
+from services.clock import utcnow
 
 
 class WebhookEventDocument(Document):

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from app.errors import Conflict, NotFound, ValidationFailed
+from services.errors import Conflict, NotFound, ValidationFailed
 from services.principal import Role
 from services.users import User, UserService
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from app.time import isoformat, utcnow
+from services.clock import isoformat, utcnow
 from services.image_jobs import breaker_name as image_breaker_name
 from services.live_settings import LiveSettingsService
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from app.errors import NotFound
-from app.time import utcnow
+from services.clock import utcnow
+from services.errors import NotFound
 
 API_KEY_MARKER = "mk_"
 LIVE_PREFIX = "mk_live_"

@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from app.errors import AccountDisabled, Unauthorized
 from services.api_keys import API_KEY_MARKER, ApiKeyService
 from services.auth_webhooks import clerk_profile
+from services.errors import AccountDisabled, Unauthorized
 from services.principal import Principal, Role
 from services.users import User, UserService
 

@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from app.errors import InvalidWebhook, ServiceUnavailable
 from services.api_keys import ApiKeyService
+from services.errors import InvalidWebhook, ServiceUnavailable
 from services.users import UserService
 
 log = structlog.stdlib.get_logger("muse.clerk_events")

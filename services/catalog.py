@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from app.errors import NotFound, ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.principal import Role
 
 

@@ -17,17 +17,6 @@ from typing import Any
 
 import structlog
 
-from app.errors import (
-    FeatureDisabled,
-    Forbidden,
-    InsufficientCredits,
-    NotFound,
-    UpstreamError,
-    UpstreamTimeout,
-    ValidationFailed,
-)
-from app.ids import new_id
-from app.time import utcnow
 from providers.breaker import CircuitBreaker
 from providers.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
 from services.catalog import ChatModel
@@ -41,7 +30,18 @@ from services.chat_models import (
     StoredMessage,
     title_of,
 )
+from services.clock import utcnow
 from services.coalesce import SingleFlight, wait_or_lead
+from services.errors import (
+    FeatureDisabled,
+    Forbidden,
+    InsufficientCredits,
+    NotFound,
+    UpstreamError,
+    UpstreamTimeout,
+    ValidationFailed,
+)
+from services.ids import new_id
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.chat")

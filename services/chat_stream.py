@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from app.errors import UpstreamError
 from providers.chat import ChatCompletion, ChatProvider, ProviderError
 from services.coalesce import claim_or_wait
+from services.errors import UpstreamError
 
 if TYPE_CHECKING:
     from services.chat import ChatService

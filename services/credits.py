@@ -21,9 +21,8 @@ from typing import Any
 
 import structlog
 
-from app.errors import Conflict, InsufficientCredits
-from app.time import isoformat, utcnow
 from services.catalog import Catalog
+from services.clock import isoformat, utcnow
 from services.credits_model import (
     Account,
     Change,
@@ -40,6 +39,7 @@ from services.credits_model import (
     split_charge,
     utc_day,
 )
+from services.errors import Conflict, InsufficientCredits
 
 __all__ = ["CreditsService", "Receipt"]
 

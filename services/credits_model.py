@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from app.errors import InsufficientCredits
-from app.ids import new_id
-from app.time import utcnow
+from services.clock import utcnow
+from services.errors import InsufficientCredits
+from services.ids import new_id
 
 POTS = ("allowance", "gift", "balance")
 KINDS = ("charge", "refund", "purchase", "grant", "gift_code", "admin_adjustment", "reversal")

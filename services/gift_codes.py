@@ -14,11 +14,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from app.errors import Conflict, Gone, NotFound, ValidationFailed
-from app.ids import new_id
-from app.time import isoformat, utcnow
 from services.catalog import Catalog
+from services.clock import isoformat, utcnow
 from services.credits import CreditsService
+from services.errors import Conflict, Gone, NotFound, ValidationFailed
+from services.ids import new_id
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 GROUPS, GROUP = 4, 4

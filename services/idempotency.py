@@ -13,8 +13,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from app.errors import IdempotencyInFlight, IdempotencyMismatch, ValidationFailed
-from app.time import utcnow
+from services.clock import utcnow
+from services.errors import IdempotencyInFlight, IdempotencyMismatch, ValidationFailed
 
 TTL = timedelta(hours=24)
 LOCK = timedelta(minutes=5)  # an in-flight claim older than this belongs to a dead request

@@ -21,11 +21,11 @@ from typing import Any
 
 import structlog
 
-from app.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
-from app.time import utcnow
 from providers.breaker import CircuitBreaker
 from providers.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
 from providers.storage import StorageProvider, StoredObject
+from services.clock import utcnow
+from services.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
 from services.image_models import (
     ACTIVE,
     ImageRecord,

@@ -8,8 +8,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from app.errors import AppError
 from providers.images import ASPECT_RATIOS
+from services.errors import AppError
 from services.uploads import CheckedUpload
 
 Status = Literal["queued", "in_progress", "completed", "failed", "expired"]

@@ -9,11 +9,11 @@ from typing import Any
 
 import structlog
 
-from app.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
-from app.ids import new_id
-from app.time import utcnow
 from providers.images import dimensions
 from providers.storage import StorageProvider, StoredObject
+from services.clock import utcnow
+from services.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
+from services.ids import new_id
 from services.image_jobs import ImageJobRunner
 from services.image_models import (
     ACTIVE,

@@ -17,8 +17,8 @@ from typing import Any, Protocol, TypeVar
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import Conflict, ValidationFailed
-from app.time import utcnow
+from services.clock import utcnow
+from services.errors import Conflict, ValidationFailed
 
 log = structlog.stdlib.get_logger("muse.live_settings")
 

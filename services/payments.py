@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 
 import structlog
 
-from app.errors import AppError, Conflict, FeatureDisabled, NotFound
-from app.ids import new_id
-from app.time import utcnow
 from providers.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 from services.catalog import Catalog
+from services.clock import utcnow
+from services.errors import AppError, Conflict, FeatureDisabled, NotFound
+from services.ids import new_id
 from services.payments_model import (
     CAPTURABLE,
     DENIED_CAPTURE,

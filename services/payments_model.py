@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from app.errors import AppError, Conflict
+from services.errors import AppError, Conflict
 
 # Payment statuses. CREATED: order made, buyer not back yet; PENDING: PayPal holds the
 # capture (e.g. eCheck); COMPLETED: captured and credited; FLAGGED: captured amount or

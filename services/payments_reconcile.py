@@ -18,8 +18,8 @@ from typing import Any
 
 import structlog
 
-from app.errors import AppError, NotFound
-from app.time import utcnow
+from services.clock import utcnow
+from services.errors import AppError, NotFound
 from services.payments import PaymentService
 from services.payments_model import OPEN, Payment, PaymentRepository
 

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from app.errors import FeatureDisabled, InvalidWebhook
 from providers.payments import CaptureInfo, PaymentRejected, PaymentsProvider
+from services.errors import FeatureDisabled, InvalidWebhook
 from services.payments import PaymentService
 from services.payments_model import PaymentDeclined, PaymentFlagged
 from services.subscriptions import SubscriptionService

@@ -13,11 +13,11 @@ from typing import Protocol
 
 import structlog
 
-from app.errors import Conflict, FeatureDisabled, NotFound, ValidationFailed
-from app.ids import new_id
-from app.time import utcnow
 from providers.payments import PaymentsProvider
 from services.catalog import Catalog
+from services.clock import utcnow
+from services.errors import Conflict, FeatureDisabled, NotFound, ValidationFailed
+from services.ids import new_id
 from services.payments_model import Subscription, SubscriptionRepository
 from services.principal import Role
 

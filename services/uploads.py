@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from app.errors import PayloadTooLarge, UnsupportedMediaType
+from services.errors import PayloadTooLarge, UnsupportedMediaType
 
 ALLOWED = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import structlog
 from pydantic import BaseModel
 
-from app.errors import NotFound
+from services.errors import NotFound
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.users")

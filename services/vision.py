@@ -12,9 +12,9 @@ from typing import Any
 
 import structlog
 
-from app.errors import FeatureDisabled, UpstreamError, UpstreamTimeout, ValidationFailed
-from app.ids import new_id
 from providers.breaker import CircuitBreaker
+from services.errors import FeatureDisabled, UpstreamError, UpstreamTimeout, ValidationFailed
+from services.ids import new_id
 from services.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.vision")

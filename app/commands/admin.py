@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from app.commands.common import json_command, run_with_container
-from app.errors import ValidationFailed
+from services.errors import ValidationFailed
 from services.live_settings import FLAGS
 
 _TRUE = {"true", "1", "yes", "on"}

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 from app.bootstrap import Container
 from app.config import load_settings
-from app.errors import AppError
 from app.logging import configure_logging
+from services.errors import AppError
 
 T = TypeVar("T")
 

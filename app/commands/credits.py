@@ -8,9 +8,9 @@ from functools import partial
 from typing import Any
 
 from app.commands.common import json_command, run_with_container
-from app.errors import NotFound
-from app.ids import new_id
-from app.time import isoformat, utcnow
+from services.clock import isoformat, utcnow
+from services.errors import NotFound
+from services.ids import new_id
 
 
 async def _user(container: Any, ref: str) -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from app.ids import new_id
-from app.time import utcnow
+from services.clock import utcnow
+from services.ids import new_id
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import run_jobs
 

@@ -6,7 +6,7 @@ import asyncio
 import re
 from datetime import timedelta
 
-from app.time import isoformat, utcnow
+from services.clock import isoformat, utcnow
 from tests.fixtures.credits import travel
 from tests.fixtures.identity import auth_headers
 

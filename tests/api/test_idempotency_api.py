@@ -10,10 +10,10 @@ from pydantic import BaseModel
 from quart import Blueprint, Response, g
 
 from app import create_app
-from app.errors import UpstreamError
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.request_id import current_request_id
+from services.errors import UpstreamError
 from services.principal import Role
 from tests.fixtures.credits import fund, travel
 from tests.fixtures.identity import auth_headers

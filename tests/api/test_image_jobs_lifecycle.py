@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from app.time import clock
 from app.worker import build_worker
 from repositories.images import ImageDocument
+from services.clock import clock
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, run_jobs, started_app
 
@@ -117,7 +117,7 @@ async def test_sweeper_fails_a_job_whose_worker_died_and_refunds_once(images_app
 
 
 def _timeout():
-    from app.errors import UpstreamTimeout
+    from services.errors import UpstreamTimeout
 
     return UpstreamTimeout()
 

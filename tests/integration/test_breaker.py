@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from app.time import clock
 from providers.breaker import CircuitBreaker
+from services.clock import clock
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.time import utcnow
+from services.clock import utcnow
 from services.credits_model import Change, Gift, Op, utc_day
 
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.errors import Conflict, InsufficientCredits
-from app.time import utcnow
+from services.clock import utcnow
 from services.credits_model import next_reset
+from services.errors import Conflict, InsufficientCredits
 from tests.fixtures.credits import fund, travel, travel_to
 
 

@@ -10,7 +10,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from app.time import clock
+from services.clock import clock
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, started_app
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from app.errors import NotFound, UpstreamRetryable, UpstreamTimeout
 from providers.payments import PaymentRejected, PaymentsProvider
+from services.errors import NotFound, UpstreamRetryable, UpstreamTimeout
 
 
 async def _order(provider, payment_id="pay_1", amount="4.99"):

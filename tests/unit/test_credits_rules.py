@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.errors import InsufficientCredits
 from services.catalog import Catalog, parse_plan_ids
 from services.credits_model import Account, Gift, Op, gift_change, refund_change, split_charge
+from services.errors import InsufficientCredits
 from services.gift_codes import ALPHABET, new_code, normalize
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.errors import NotFound
+from services.errors import NotFound
 from services.principal import Role
 from services.users import User, UserService
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.errors import UpstreamError, UpstreamTimeout, ValidationFailed
 from providers.images import ImageRequest, ImageResult
+from services.errors import UpstreamError, UpstreamTimeout, ValidationFailed
 from services.image_jobs import failover
 from services.vision import PRESETS, instruction_for
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.errors import Conflict, ValidationFailed
+from services.errors import Conflict, ValidationFailed
 from services.live_settings import LiveSettings, LiveSettingsService
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.errors import PayloadTooLarge, UnsupportedMediaType
+from services.errors import PayloadTooLarge, UnsupportedMediaType
 from services.uploads import check_image
 from tests.fixtures.images import picture
 
