@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from arq.worker import Worker
 from quart import Quart
 from quart_schema import QuartSchema
 
@@ -12,9 +13,6 @@ from app.config import Settings, load_settings
 from app.logging import configure_logging, get_logger
 
 log = get_logger("muse.app")
-
-PUBLIC_ENDPOINTS = {"openapi", "swagger_ui", "static"}
-
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Quart:
     """Build the Quart app; tests pass their own settings and container."""
@@ -56,7 +54,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
 
 def _register_lifecycle(app: Quart, container: Container) -> None:
-    state: dict[str, object] = {}
+    worker_state: dict[str, Worker] = {}
+    task_state: dict[str, asyncio.Task[None]] = {}
 
     @app.before_serving
     async def start() -> None:
@@ -65,16 +64,17 @@ def _register_lifecycle(app: Quart, container: Container) -> None:
             from app.worker import build_worker
 
             worker = build_worker(container, handle_signals=False)
-            state["worker"] = worker
-            state["task"] = asyncio.create_task(worker.async_run())
+            worker_state["worker"] = worker
+            task_state["task"] = asyncio.create_task(worker.async_run())
         log.info("muse_started", env=container.settings.app_env,
                  in_process_worker=container.settings.run_worker_in_process)
 
     @app.after_serving
     async def stop() -> None:
-        worker, task = state.pop("worker", None), state.pop("task", None)
+        worker, task = worker_state.pop("worker", None), task_state.pop("task", None)
         if worker is not None:
             await worker.close()
-            task.cancel()  # type: ignore[union-attr]
-            await asyncio.gather(task, return_exceptions=True)  # type: ignore[arg-type]
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         await container.stop()

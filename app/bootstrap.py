@@ -65,6 +65,7 @@ class Container:
         from services.housekeeping import HousekeepingService
 
         s = self.settings
+        assert s.mongodb_uri and s.redis_url, "start() fills them (embedded servers) when unset"
         self.database = self._pick("database", lambda: MongoDatabase(s.mongodb_uri, s.mongodb_db))
         await self.database.init()
         self.redis = self._pick("redis", lambda: ArqRedis.from_url(
@@ -158,21 +159,26 @@ class Container:
         self.api_keys_controller = ApiKeysController(self.api_keys)
 
     async def _wire_chat(self) -> None:
+        from services.ports.cache import KeyValueStore
+
+        from app.problems import problem_body, status_of
+        from app.providers import build_chat_providers
         from controllers.chat import ChatController
-        from providers.breaker import CircuitBreaker
-        from providers.chat_factory import build_chat_providers
+        from providers.breaker import RedisCircuitBreaker
         from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
         from repositories.conversations import BeanieConversationRepository
         from services.chat import ChatService
         from services.chat_cache import ChatCache
+        from services.chat_stream import ChatStreamService
+        from services.errors import AppError
 
         s = self.settings
         self.chat_providers = self._pick("chat_providers", lambda: build_chat_providers(s))
-        self.breaker = self._pick("breaker", lambda: CircuitBreaker(
+        self.breaker = self._pick("breaker", lambda: RedisCircuitBreaker(
             self.redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
             trial_ttl_s=max(s.ai_timeout_s * 2, s.image_timeout_s) + 5))  # outlasts a chat or image trial
         if s.upstash_redis_rest_url and s.upstash_redis_rest_token:
-            store = UpstashKeyValueStore.from_url(s.upstash_redis_rest_url,
+            store: KeyValueStore = UpstashKeyValueStore.from_url(s.upstash_redis_rest_url,
                                                   s.upstash_redis_rest_token.get_secret_value())
         else:
             store = RedisKeyValueStore(self.redis)
@@ -182,7 +188,13 @@ class Container:
             cache=self.chat_cache, breaker=self.breaker, credits=self.credits,
             price=lambda: int(self.catalog.prices["chat"]), models=lambda: self.catalog.models,
             live_settings=self.live_settings, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars))
-        self.chat_controller = ChatController(self.chat, base_url=s.public_base_url)
+        self.chat_stream = self._pick("chat_stream", lambda: ChatStreamService(self.chat))
+
+        def render_problem(error: AppError, request_id: str | None) -> dict[str, Any]:
+            return problem_body(error, status=status_of(error), base_url=s.public_base_url,
+                                request_id=request_id)
+
+        self.chat_controller = ChatController(self.chat, self.chat_stream, render_problem=render_problem)
 
     async def _close_chat(self) -> None:
         for provider in self.chat_providers:
@@ -224,9 +236,10 @@ class Container:
         self.gift_codes_controller = GiftCodesController(self.gift_codes, self.credits)
 
     async def _wire_images(self) -> None:
+        from app.problems import status_of
+        from app.providers import build_image_providers, build_storage
         from controllers.images import ImagesController, MediaController
-        from providers.images import build_image_providers
-        from providers.storage import build_storage, fetch_remote_image
+        from providers.remote_image import fetch_remote_image
         from repositories.images import BeanieImageRepository
         from services.image_jobs import ImageJobRunner
         from services.images import ImageService
@@ -254,7 +267,7 @@ class Container:
             breaker=self.breaker, timeout_s=s.ai_timeout_s))
         max_bytes = int(s.max_upload_mb * 1024 * 1024)
         self.images_controller = ImagesController(
-            self.images, self.vision, max_upload_mb=s.max_upload_mb,
+            self.images, self.vision, max_upload_mb=s.max_upload_mb, status_of=status_of,
             fetch_url=lambda url: fetch_remote_image(url, max_bytes=max_bytes,
                                                      allow_private=not s.is_production))
         self.media_controller = MediaController(self.image_storage)

@@ -17,7 +17,7 @@ from repositories.queue import REQUEST_ID_KWARG
 
 log = structlog.stdlib.get_logger("muse.jobs")
 
-JobFn = Callable[..., Awaitable[Any]]
+JobFn = Callable[..., Awaitable[Any]]  # arq calls it as (ctx, *args, **kwargs)
 
 
 def job(fn: JobFn) -> JobFn:

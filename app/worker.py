@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
 from arq import cron
+from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
 
 from app.bootstrap import Container
@@ -15,17 +19,24 @@ from app.jobs import (
 )
 
 
+def _coroutine(fn: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """arq's name for a job coroutine (called as `fn(ctx, *args, **kwargs)`)."""
+    return cast(WorkerCoroutine, fn)
+
+
 def build_worker(container: Container, *, handle_signals: bool, burst: bool = False) -> Worker:
     """A worker over the container's Redis, with every job and cron registered."""
     settings = container.settings
     return Worker(
-        functions=[func(fn, name=fn.__name__) for fn in JOBS],
-        cron_jobs=[cron(housekeeping_cron, name="cron:housekeeping", minute={0, 15, 30, 45},
+        functions=[func(_coroutine(fn), name=fn.__name__) for fn in JOBS],
+        cron_jobs=[cron(_coroutine(housekeeping_cron), name="cron:housekeeping", minute={0, 15, 30, 45},
                         unique=True, run_at_startup=False),
-                   cron(sweep_images_cron, name="cron:images", unique=True, run_at_startup=False),
-                   cron(reconcile_credits_cron, name="cron:credits_reconcile", minute=set(range(2, 60, 5)),
+                   cron(_coroutine(sweep_images_cron), name="cron:images", unique=True, run_at_startup=False),
+                   cron(_coroutine(reconcile_credits_cron), name="cron:credits_reconcile",
+                        minute=set(range(2, 60, 5)),
                         unique=True, run_at_startup=False),
-                   cron(reconcile_payments_cron, name="cron:payments_reconcile", minute=set(range(4, 60, 5)),
+                   cron(_coroutine(reconcile_payments_cron), name="cron:payments_reconcile",
+                        minute=set(range(4, 60, 5)),
                         unique=True, run_at_startup=False)],
         redis_pool=container.redis,
         queue_name=settings.queue_name,

@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 from quart import Response, current_app, g, request
 from quart.wrappers.response import IterableBody
 
-from app.problems import problem_response
 from services.errors import AppError
 from services.idempotency import fingerprint
 
@@ -92,16 +91,13 @@ def idempotent(fn: F) -> F:
         stored = await service.begin(scope, key, fingerprint(request.method, request.path,
                                                             request.query_string, body))
         if stored is not None:
-            response = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+            replay = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
         try:
             response = await current_app.make_response(await fn(*args, **kwargs))
-        except AppError as error:
-            if error.status >= 500:
-                await service.abandon(scope, key)
-                raise
-            response = problem_response(error)
+        except AppError as error:  # rendered by the app's problem handler (app/problems.py)
+            response = await current_app.make_response(await current_app.handle_user_exception(error))
         except BaseException:
             await service.abandon(scope, key)
             raise
@@ -112,7 +108,7 @@ def idempotent(fn: F) -> F:
             _tee(response, service, scope, key)  # a stream: store it once it has been sent in full
             return response
         await service.complete(scope, key, status=response.status_code,
-                               body=await response.get_data(as_text=True),
+                               body=await response.get_data(as_text=True),  # type: ignore[misc]
                                content_type=response.content_type or "application/json")
         return response
 

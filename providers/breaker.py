@@ -16,6 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.clock import isoformat, utcnow
+from services.ports.breaker import BreakerState, CircuitState
 
 _FAILURE = """
 local n = redis.call('HINCRBY', KEYS[1], 'consecutive', 1)
@@ -43,8 +44,8 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class CircuitBreaker:
-    """Redis-backed breaker; `allow(name)` before a call, then `record_success`/`record_failure`."""
+class RedisCircuitBreaker:
+    """Redis-backed `services.ports.breaker.CircuitBreaker`."""
 
     def __init__(self, redis: Redis, *, threshold: int = 3, cooldown_s: float = 30.0,
                  trial_ttl_s: float = 60.0, prefix: str = "muse:breaker") -> None:
@@ -62,7 +63,7 @@ class CircuitBreaker:
     async def allow(self, name: str) -> bool:
         """True when a call may go to `name` now (closed, or this caller won the half-open trial)."""
         key, trial = self._keys(name)
-        opened_until = _text(await self._redis.hget(key, "opened_until"))
+        opened_until = _text(await self._redis.hget(key, "opened_until"))  # type: ignore[misc]
         if opened_until is None:
             return True
         if utcnow().timestamp() < float(opened_until):
@@ -78,11 +79,13 @@ class CircuitBreaker:
         until = utcnow().timestamp() + self.cooldown_s
         await self._failure(keys=self._keys(name), args=[self.threshold, repr(until)])
 
-    async def state(self, name: str) -> dict[str, Any]:
+    async def state(self, name: str) -> BreakerState:
         """`{"state": closed|open|half_open, "consecutive_failures", "calls", "failures", "open_until"}`."""
-        raw = await self._redis.hgetall(self._keys(name)[0])
+        raw = await self._redis.hgetall(self._keys(name)[0])  # type: ignore[misc]
         data = {_text(k): _text(v) for k, v in raw.items()}
-        opened_until = float(data["opened_until"]) if data.get("opened_until") else None
+        raw_until = data.get("opened_until")
+        opened_until = float(raw_until) if raw_until else None
+        state: CircuitState
         if opened_until is None:
             state = "closed"
         elif utcnow().timestamp() < opened_until:

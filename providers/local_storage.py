@@ -6,7 +6,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from providers.storage import StoredObject
+from services.ports.storage import StoredObject
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _EXT = {"image/webp": "webp", "image/png": "png", "image/jpeg": "jpg"}

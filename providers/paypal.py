@@ -31,9 +31,9 @@ from paypalserversdk.models.paypal_wallet_experience_context import PaypalWallet
 from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
-from providers.payments import CaptureInfo, OrderInfo, PaymentRejected, SubscriptionInfo
 from providers.paypal_auth import PayPalTokenCache
 from services.errors import NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
+from services.ports.payments import CaptureInfo, OrderInfo, PaymentRejected, SubscriptionInfo
 
 log = structlog.stdlib.get_logger("muse.paypal")
 T = TypeVar("T")

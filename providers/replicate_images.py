@@ -10,8 +10,8 @@ import replicate
 from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 
-from providers.images import ImageFile, ImageRequest, ImageResult
 from services.errors import UpstreamError, UpstreamTimeout
+from services.ports.images import ImageFile, ImageRequest, ImageResult
 
 
 class ReplicateImageProvider:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
+from typing import cast
 
 from beanie import Document
 from pydantic import Field
@@ -11,10 +13,11 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from services.chat_models import Conversation, StoredMessage
 from services.clock import utcnow
 from services.ids import new_id
+from services.ports.chat import MessageRole
 
 
 class ConversationDocument(Document):
-    id: str = Field(default_factory=lambda: new_id("cnv"))
+    id: str = Field(default_factory=lambda: new_id("cnv"))  # type: ignore[assignment]  # our ids are strings
     owner_id: str
     title: str
     message_count: int = 0
@@ -31,7 +34,7 @@ class ConversationDocument(Document):
 
 
 class MessageDocument(Document):
-    id: str = Field(default_factory=lambda: new_id("msg"))
+    id: str = Field(default_factory=lambda: new_id("msg"))  # type: ignore[assignment]  # our ids are strings
     conversation_id: str
     position: int = 0
     role: str
@@ -49,9 +52,9 @@ class MessageDocument(Document):
 
     def to_domain(self) -> StoredMessage:
         return StoredMessage(
-            id=self.id, conversation_id=self.conversation_id, role=self.role, content=self.content,
-            created_at=self.created_at, provider=self.provider, model=self.model, cached=self.cached,
-            credits_charged=self.credits_charged, request_id=self.request_id)
+            id=self.id, conversation_id=self.conversation_id, role=cast(MessageRole, self.role),
+            content=self.content, created_at=self.created_at, provider=self.provider, model=self.model,
+            cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id)
 
 
 class BeanieConversationRepository:
@@ -73,25 +76,26 @@ class BeanieConversationRepository:
         doc = await ConversationDocument.find_one({"_id": conversation_id, "owner_id": owner_id})
         return doc.to_domain() if doc else None
 
-    async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> list[Conversation]:
+    async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> builtins.list[Conversation]:
         """Newest first, keyset-paginated by id."""
         query: dict = {"owner_id": owner_id}
         if cursor:
             query["_id"] = {"$lt": cursor}
-        docs = await ConversationDocument.find(query).sort([("_id", DESCENDING)]).limit(limit).to_list()
+        docs = await ConversationDocument.find(query).sort([("_id", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
         return [d.to_domain() for d in docs]
 
-    async def messages(self, conversation_id: str, *, limit: int | None = None) -> list[StoredMessage]:
+    async def messages(self, conversation_id: str, *, limit: int | None = None
+                       ) -> builtins.list[StoredMessage]:
         """Oldest first (the newest `limit` when given)."""
         find = MessageDocument.find({"conversation_id": conversation_id})
         if limit:
-            docs = await find.sort([("position", DESCENDING)]).limit(limit).to_list()
+            docs = await find.sort([("position", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
             docs.reverse()
         else:
-            docs = await find.sort([("position", ASCENDING)]).to_list()
+            docs = await find.sort([("position", ASCENDING)]).to_list()  # type: ignore[list-item]
         return [d.to_domain() for d in docs]
 
-    async def append(self, conversation_id: str, messages: list[StoredMessage]) -> None:
+    async def append(self, conversation_id: str, messages: builtins.list[StoredMessage]) -> None:
         """Insert the messages and bump the conversation."""
         if not messages:
             return
@@ -104,7 +108,7 @@ class BeanieConversationRepository:
         await self._insert(conversation_id, messages, first=first)
 
     @staticmethod
-    async def _insert(conversation_id: str, messages: list[StoredMessage], *, first: int) -> None:
+    async def _insert(conversation_id: str, messages: builtins.list[StoredMessage], *, first: int) -> None:
         if not messages:
             return
         await MessageDocument.insert_many([

@@ -20,7 +20,7 @@ from services.payments_model import LIVE_SUBSCRIPTION, Payment, Refund, Subscrip
 
 
 class PaymentDocument(Document):
-    id: str = Field(default_factory=lambda: new_id("pay"))
+    id: str = Field(default_factory=lambda: new_id("pay"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     provider: str = "paypal"
     pack: str
@@ -56,7 +56,7 @@ class PaymentDocument(Document):
 
 
 class SubscriptionDocument(Document):
-    id: str = Field(default_factory=lambda: new_id("sub"))
+    id: str = Field(default_factory=lambda: new_id("sub"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     plan: str
     paypal_plan_id: str
@@ -80,7 +80,7 @@ class SubscriptionDocument(Document):
 class AccountFlagDocument(Document):
     """An account needing review (e.g. a refund left its balance negative)."""
 
-    id: str = Field(default_factory=lambda: new_id("flg"))
+    id: str = Field(default_factory=lambda: new_id("flg"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     reason: str
     ref: str

@@ -11,14 +11,12 @@ flight, plus a short Redis lock so other processes wait for the cache fill).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from providers.breaker import CircuitBreaker
-from providers.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
 from services.catalog import ChatModel
 from services.chat_cache import ChatCache, cache_key
 from services.chat_models import (
@@ -42,6 +40,9 @@ from services.errors import (
     ValidationFailed,
 )
 from services.ids import new_id
+from services.live_settings import LiveSettingsService
+from services.ports.breaker import CircuitBreaker
+from services.ports.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.chat")
@@ -62,7 +63,8 @@ class ChatService:
 
     def __init__(self, *, providers: list[ChatProvider], conversations: ConversationRepository,
                  cache: ChatCache, breaker: CircuitBreaker, credits: Any, price: Callable[[], int],
-                 live_settings: Any | None = None, timeout_s: float = 30.0, max_chars: int = 32000,
+                 live_settings: LiveSettingsService | None = None, timeout_s: float = 30.0,
+                 max_chars: int = 32000,
                  history_limit: int = 100,
                  models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS) -> None:
         self.providers = providers
@@ -93,7 +95,7 @@ class ChatService:
             if conversation is None:
                 raise NotFound("No such conversation.")
             stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
-            history = [ChatMessage(role=m.role, content=m.content) for m in stored]  # type: ignore[arg-type]
+            history = [ChatMessage(role=m.role, content=m.content) for m in stored]
         context = history + list(inp.messages)
         key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
@@ -260,13 +262,6 @@ class ChatService:
         else:
             await self.conversations.append(conversation_id, turns)
         return conversation_id
-
-    # --- streaming ---------------------------------------------------------------------
-    async def stream(self, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[tuple[str, Any]]]:
-        """(meta, events): failover happens before this returns; events are (name, data|AppError)."""
-        from services.chat_stream import open_stream
-
-        return await open_stream(self, inp)
 
     # --- conversations -----------------------------------------------------------------
     async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from providers.chat import ChatCompletion, ChatProvider, ProviderError
+from services.chat import ChatService
+from services.chat_models import ChatInput, Prepared
 from services.coalesce import claim_or_wait
 from services.errors import UpstreamError
-
-if TYPE_CHECKING:
-    from services.chat import ChatService
-    from services.chat_models import ChatInput, Prepared
+from services.ports.chat import ChatCompletion, ChatProvider, ProviderError
 
 log = structlog.stdlib.get_logger("muse.chat")
 
 Event = tuple[str, Any]
+
+
+class ChatStreamService:
+    """The streaming chat use case, on top of the chat service's preparation, cache and credits."""
+
+    def __init__(self, chat: ChatService) -> None:
+        self.chat = chat
+
+    async def stream(self, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[Event]]:
+        """(meta, events): failover happens before this returns; events are (name, data|AppError)."""
+        return await open_stream(self.chat, inp)
 
 
 async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[Event]]:

@@ -21,9 +21,6 @@ from typing import Any
 
 import structlog
 
-from providers.breaker import CircuitBreaker
-from providers.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
-from providers.storage import StorageProvider, StoredObject
 from services.clock import utcnow
 from services.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
 from services.image_models import (
@@ -35,6 +32,9 @@ from services.image_models import (
     problem_of,
     receipt_from,
 )
+from services.ports.breaker import CircuitBreaker
+from services.ports.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
+from services.ports.storage import StorageProvider, StoredObject
 
 log = structlog.stdlib.get_logger("muse.image_jobs")
 

@@ -9,8 +9,6 @@ from typing import Any
 
 import structlog
 
-from providers.images import dimensions
-from providers.storage import StorageProvider, StoredObject
 from services.clock import utcnow
 from services.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
 from services.ids import new_id
@@ -26,6 +24,8 @@ from services.image_models import (
     nearest_ratio,
     receipt_data,
 )
+from services.ports.images import dimensions
+from services.ports.storage import StorageProvider, StoredObject
 from services.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.images")

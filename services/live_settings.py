@@ -122,7 +122,7 @@ class LiveSettingsService:
             if values == before.editable():
                 self._remember(before)
                 return before
-            stamp = {"updated_at": utcnow(), "updated_by": admin_id}
+            stamp: dict[str, Any] = {"updated_at": utcnow(), "updated_by": admin_id}
             if await self._repo.save({**values, **stamp}, expected_version=before.version):
                 after = LiveSettings(**values, **stamp, version=before.version + 1)
                 self._remember(after)

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import structlog
 
-from providers.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 from services.catalog import Catalog
 from services.clock import utcnow
 from services.errors import AppError, Conflict, FeatureDisabled, NotFound
@@ -33,6 +32,7 @@ from services.payments_model import (
     Refund,
     same_money,
 )
+from services.ports.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 
 log = structlog.stdlib.get_logger("muse.payments")
 
@@ -45,7 +45,7 @@ class Credits(Protocol):
     async def reverse(self, user_id: str, amount: int, *, ref: str, reason: str,
                       request_id: str | None) -> bool: ...
 
-    async def summary(self, user_id: str, *, plan: str) -> dict[str, Any]: ...
+    async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]: ...
 
 
 def _with_query(url: str, **params: str) -> str:

@@ -35,7 +35,7 @@ class PaymentFlagged(Conflict):
 class PaymentDeclined(AppError):
     """PayPal denied or declined the capture: the payment is DENIED and nothing is credited."""
 
-    status, code, title = 402, "payment_declined", "Payment declined"
+    code, title = "payment_declined", "Payment declined"
 
 
 class Refund(BaseModel):

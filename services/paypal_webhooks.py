@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import structlog
 
-from providers.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 from services.errors import FeatureDisabled, InvalidWebhook
 from services.payments import PaymentService
 from services.payments_model import PaymentDeclined, PaymentFlagged
+from services.ports.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 from services.subscriptions import SubscriptionService
 
 log = structlog.stdlib.get_logger("muse.paypal_webhooks")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from services.principal import Principal
 
@@ -60,7 +60,7 @@ def limits_from(overrides: Mapping[str, object] | None) -> dict[str, Limit]:
     """The default limits with `{"plan": [burst, refill_per_s]}` overrides applied."""
     limits = dict(DEFAULT_LIMITS)
     for plan, value in (overrides or {}).items():
-        burst, refill = value  # type: ignore[misc]
+        burst, refill = cast("Sequence[Any]", value)
         limits[plan] = Limit(int(burst), float(refill))
     return limits
 

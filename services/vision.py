@@ -12,9 +12,9 @@ from typing import Any
 
 import structlog
 
-from providers.breaker import CircuitBreaker
 from services.errors import FeatureDisabled, UpstreamError, UpstreamTimeout, ValidationFailed
 from services.ids import new_id
+from services.ports.breaker import CircuitBreaker
 from services.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.vision")
@@ -95,7 +95,7 @@ class VisionService:
         return Description(answer.content, answer.provider, answer.model, price)
 
     async def _ask(self, image: CheckedUpload, prompt: str, *, request_id: str | None) -> Any:
-        from providers.chat import ProviderError, ProviderTimeout
+        from services.ports.chat import ProviderError, ProviderTimeout
 
         failures: list[Exception] = []
         for provider in await self._providers():

@@ -8,14 +8,9 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from app.routes.deps import container
 from controllers.chat import ChatIn, ChatOut, ConversationDetail, ConversationPage, ListQuery
 from middlewares.access import require_role
+from middlewares.idempotency import idempotent
 from middlewares.request_id import current_request_id
 from services.principal import Role
-
-try:  # the credits feature provides it; chat works without it during development
-    from middlewares.idempotency import idempotent
-except ImportError:  # pragma: no cover
-    def idempotent(fn):  # type: ignore[no-redef]
-        return fn
 
 bp = Blueprint("chat", __name__)
 

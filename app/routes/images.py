@@ -8,16 +8,9 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 from app.routes.deps import container
 from controllers.image_schemas import CreateImageIn, DescribeOut, ImageListQuery, ImageOut, ImagePage
 from middlewares.access import require_role
+from middlewares.idempotency import idempotent
 from middlewares.request_id import current_request_id
 from services.principal import Role
-
-try:  # the credits feature provides it
-    from middlewares.idempotency import idempotent
-except ImportError:  # pragma: no cover
-
-    def idempotent(fn):  # type: ignore[no-redef]
-        return fn
-
 
 bp = Blueprint("images", __name__)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app import PUBLIC_ENDPOINTS, create_app
+from app import create_app
 from app.__main__ import main
-from middlewares.access import policy_of
+from middlewares.access import PUBLIC_ENDPOINTS, policy_of
 from tests.conftest import make_settings
 from tests.fixtures.identity import auth_headers
 

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from providers.payments import PaymentRejected, PaymentsProvider
+from app.problems import status_of
 from services.errors import NotFound, UpstreamRetryable, UpstreamTimeout
+from services.ports.payments import PaymentRejected, PaymentsProvider
 
 
 async def _order(provider, payment_id="pay_1", amount="4.99"):
@@ -79,7 +80,7 @@ async def test_capture_of_an_unapproved_order_is_rejected_with_the_issue(paypal_
     with pytest.raises(PaymentRejected) as info:
         await paypal_provider.capture_order(order.id, request_id="cap-x")
     assert info.value.issue == "ORDER_NOT_APPROVED"
-    assert info.value.status == 409
+    assert status_of(info.value) == 409
 
 
 async def test_capture_5xx_is_a_retryable_problem(paypal_provider, fake_paypal):
@@ -88,7 +89,7 @@ async def test_capture_5xx_is_a_retryable_problem(paypal_provider, fake_paypal):
     fake_paypal.fail_next("capture", 503)
     with pytest.raises(UpstreamRetryable) as info:
         await paypal_provider.capture_order(order.id, request_id="cap-y")
-    assert info.value.status == 503
+    assert status_of(info.value) == 503
     assert (await paypal_provider.capture_order(order.id, request_id="cap-y")).status == "COMPLETED"
 
 

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from providers.chat import ChatCompletion, ChatMessage, ProviderError, ProviderTimeout
 from services.chat import ChatService
 from services.chat_models import title_of
 from services.coalesce import SingleFlight
+from services.ports.chat import ChatCompletion, ChatMessage, ProviderError, ProviderTimeout
 
 
 def test_title_comes_from_the_first_user_message_cut_at_a_word():
@@ -91,7 +91,7 @@ async def test_all_failed_is_504_only_when_every_provider_timed_out(errors, code
 
 def test_factory_orders_providers_by_config_and_falls_back_to_local(tmp_path):
     from app.config import Settings
-    from providers.chat_factory import build_chat_providers
+    from app.providers import build_chat_providers
 
     def names(**values) -> list[str]:
         settings = Settings(_env_file=None, app_env="test", var_dir=tmp_path, **values)  # type: ignore[call-arg]

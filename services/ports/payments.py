@@ -11,17 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from services.errors import Conflict
-
-
-class PaymentRejected(Conflict):
-    """The processor refused the operation (not approved, already captured, declined...)."""
-
-    code, title = "payment_rejected", "Payment rejected"
-
-    def __init__(self, detail: str | None = None, *, issue: str | None = None, **extra: Any) -> None:
-        super().__init__(detail, issue=issue, **extra)
-        self.issue = issue
+from services.errors import PaymentRejected as PaymentRejected  # the port's refusal error
 
 
 @dataclass(frozen=True, slots=True)
