@@ -10,8 +10,9 @@ from quart import redirect
 from controllers.schemas import CreditsOut
 from middlewares.request_id import current_request_id
 from services.clock import isoformat
-from services.payments import Credits, PaymentService
+from services.payments import PaymentService
 from services.payments_model import Payment
+from services.ports.credits import Credits
 from services.principal import Principal
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import structlog
 
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.ports.credits import Credits
 from services.principal import Role
 from services.users import User, UserService
 
@@ -27,12 +28,6 @@ class AuditLog(Protocol):
 class UserActivity(Protocol):
     async def recent_ledger(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
     async def recent_generations(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
-
-
-class Credits(Protocol):
-    async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]: ...
-    async def adjust(self, user_id: str, delta: int, *, admin_id: str | None, reason: str | None,
-                     request_id: str | None) -> Any: ...
 
 
 async def resolve_user(users: UserService, ref: str) -> User:

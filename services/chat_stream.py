@@ -8,11 +8,14 @@ from typing import Any
 
 import structlog
 
+from services.charging import charged
 from services.chat import ChatService
 from services.chat_models import ChatInput, Prepared
 from services.coalesce import claim_or_wait
+from services.credits_model import Receipt
 from services.errors import UpstreamError
-from services.ports.chat import ChatCompletion, ChatProvider, ProviderError
+from services.failover import Failure
+from services.ports.chat import ChatCompletion, ChatProvider, ProviderError, ProviderTimeout
 
 log = structlog.stdlib.get_logger("muse.chat")
 
@@ -44,15 +47,11 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
         return _meta(prep, hit.provider, hit.model, cached=True), _replay(service, prep, hit)
     release = _releaser(service, prep, held)
     try:
-        receipt = await service.charge(prep)
+        async with charged(service.credits, service.charge_of(prep), refund_reason="provider_failed",
+                           request_id=inp.request_id) as receipt:
+            provider, first, rest = await _first_delta(service, prep)
+            await service.ensure_conversation(prep)
     except BaseException:
-        await release()
-        raise
-    try:
-        provider, first, rest = await _first_delta(service, prep)
-        await service.ensure_conversation(prep)
-    except BaseException:
-        await service.refund(receipt, prep, reason="provider_failed")
         await release()
         raise
     meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False)
@@ -74,26 +73,18 @@ def _meta(prep: Prepared, provider: str, model: str, *, cached: bool) -> dict[st
 
 
 async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvider, str, AsyncIterator[str]]:
-    failures: list[ProviderError] = []
-    for provider in await service.chain():
-        if not await service.breaker.allow(provider.name):
-            log.info("chat_provider_skipped", provider=provider.name, reason="circuit_open")
-            continue
+    """The chat failover up to the first delta; the success is recorded once the stream ends well."""
+    async def first_delta(provider: ChatProvider, seconds: float) -> tuple[str, AsyncIterator[str]]:
         source = aiter(provider.stream(list(prep.context), temperature=prep.inp.temperature,
-                                       timeout=service.timeout_s, request_id=prep.inp.request_id,
+                                       timeout=seconds, request_id=prep.inp.request_id,
                                        model=service.model_for(prep.model, provider)))
         try:
-            first = await anext(source)
+            return await anext(source), source
         except StopAsyncIteration:
-            failures.append(ProviderError(provider.name, "empty stream"))
-            await service.provider_failed(provider, failures[-1])
-            continue
-        except ProviderError as exc:
-            failures.append(exc)
-            await service.provider_failed(provider, exc)
-            continue
-        return provider, first, source
-    raise service.chain_error(failures)
+            raise ProviderError(provider.name, "empty stream") from None
+
+    provider, (first, rest) = await service.failover.run(first_delta, record_success=False)
+    return provider, first, rest
 
 
 async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> AsyncIterator[Event]:
@@ -104,7 +95,7 @@ async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> 
 
 
 async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: str,
-                 rest: AsyncIterator[str], receipt: Any,
+                 rest: AsyncIterator[str], receipt: Receipt,
                  release: Callable[[], Awaitable[None]]) -> AsyncIterator[Event]:
     parts = [first]
     finished = False
@@ -116,7 +107,8 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                 yield "delta", {"content": delta}
         except ProviderError as exc:
             finished = True
-            await service.provider_failed(provider, exc)
+            timed_out = isinstance(exc, ProviderTimeout)
+            await service.failover.failed(provider, Failure(provider.name, exc, timed_out=timed_out))
             await service.refund(receipt, prep, reason="stream_broken")
             if prep.created and prep.conversation is not None:
                 await service.conversations.delete(prep.conversation.id, owner_id=prep.inp.user_id)
@@ -124,7 +116,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                 "The provider stopped answering mid-stream; the charge was refunded.")
             return
         finished = True
-        await service.breaker.record_success(provider.name)
+        await service.failover.succeeded(provider)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
                                 model=service.model_for(prep.model, provider))
         await service.cache.put(prep.key, answer)

@@ -12,7 +12,6 @@ concurrent or retried captures get PayPal's first answer back.
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import structlog
@@ -32,20 +31,10 @@ from services.payments_model import (
     Refund,
     same_money,
 )
+from services.ports.credits import Credits
 from services.ports.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 
 log = structlog.stdlib.get_logger("muse.payments")
-
-
-class Credits(Protocol):
-    """The part of the credits service payments use."""
-
-    async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool: ...
-
-    async def reverse(self, user_id: str, amount: int, *, ref: str, reason: str,
-                      request_id: str | None) -> bool: ...
-
-    async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]: ...
 
 
 def _with_query(url: str, **params: str) -> str:
