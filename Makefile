@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	$(PY) -m app migrate
 	$(PY) -m app serve
 
 worker: $(STAMP)

@@ -82,9 +82,9 @@ from services.idempotency import IdempotencyService
 from services.image_jobs import ImageJobRunner
 from services.images import ImageService
 from services.live_settings import LiveSettings, LiveSettingsService
+from services.payment_webhooks import PaymentWebhookService
 from services.payments import PaymentService
 from services.payments_reconcile import PaymentReconciler
-from services.paypal_webhooks import PayPalWebhookService
 from services.ports.breaker import CircuitBreaker
 from services.ports.cache import KeyValueStore
 from services.ports.chat import ChatProvider
@@ -205,7 +205,8 @@ def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService) -> Credit
     return CreditsParts(
         catalog=catalog, credit_accounts=accounts, ledger=ledger, credits=credits, gift_codes=gift_codes,
         idempotency=IdempotencyService(BeanieIdempotencyRepository()),
-        plans_controller=PlansController(catalog), credits_controller=CreditsController(credits),
+        plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map),
+        credits_controller=CreditsController(credits),
         gift_codes_controller=GiftCodesController(gift_codes, credits))
 
 
@@ -351,7 +352,7 @@ class PaymentsParts:
     payment_records: BeaniePaymentRepository
     payments: PaymentService
     subscriptions: SubscriptionService
-    paypal_webhooks: PayPalWebhookService
+    paypal_webhooks: PaymentWebhookService
     payment_reconciler: PaymentReconciler
     payments_controller: PaymentsController
     subscriptions_controller: SubscriptionsController
@@ -365,7 +366,7 @@ def wire_payments(s: Settings, o: Overrides, credits: CreditsParts, identity: Id
     if provider is None and s.paypal_client_id and secret:
         provider = PayPalPayments(base_url=s.paypal_base_url, client_id=s.paypal_client_id,
                                   client_secret=secret, webhook_id=s.paypal_webhook_id,
-                                  timeout=s.paypal_timeout_s)
+                                  timeout=s.paypal_timeout_s, plan_ids=s.paypal_plan_map)
     api = f"{s.public_base_url}/api/v1/payments/paypal"
     records = BeaniePaymentRepository()
     payments = PaymentService(records, provider, credits.catalog, credits.credits,
@@ -374,7 +375,7 @@ def wire_payments(s: Settings, o: Overrides, credits: CreditsParts, identity: Id
     subscriptions = SubscriptionService(BeanieSubscriptionRepository(), provider, credits.catalog,
                                         identity.users, return_url=s.checkout_success_url,
                                         cancel_url=s.checkout_cancel_url)
-    webhooks = PayPalWebhookService(provider, identity.webhook_events, payments, subscriptions)
+    webhooks = PaymentWebhookService(provider, identity.webhook_events, payments, subscriptions)
     reconciler = PaymentReconciler(records, payments, older_than_s=s.payments_reconcile_after_s,
                                    expire_after_s=s.payments_expire_after_s, batch=s.payments_reconcile_batch)
     return PaymentsParts(
@@ -472,7 +473,7 @@ class Container:
     payment_records: BeaniePaymentRepository
     payments: PaymentService
     subscriptions: SubscriptionService
-    paypal_webhooks: PayPalWebhookService
+    paypal_webhooks: PaymentWebhookService
     payment_reconciler: PaymentReconciler
     payments_controller: PaymentsController
     subscriptions_controller: SubscriptionsController

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
@@ -12,6 +13,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 
 Csv = Annotated[list[str], NoDecode]
+
+
+def parse_plan_ids(pairs: list[str]) -> dict[str, str]:
+    """`["starter=P-1", "enterprise:P-2"]` → {"starter": "P-1", "enterprise": "P-2"}."""
+    mapping = {}
+    for pair in pairs:
+        sep = "=" if "=" in pair else ":"
+        name, _, plan_id = pair.partition(sep)
+        if name.strip() and plan_id.strip():
+            mapping[name.strip()] = plan_id.strip()
+    return mapping
 
 
 def _csv(value: object) -> list[str]:
@@ -118,6 +130,21 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def paypal_plan_map(self) -> dict[str, str]:
+        """Catalogue plan → PayPal billing plan id: `paypal_plan_id` of `CATALOG_JSON` plans, then
+        `PAYPAL_PLAN_IDS` (which wins). The PayPal adapter owns this mapping, not the catalogue."""
+        mapping: dict[str, str] = {}
+        if self.catalog_json:
+            try:
+                plans = json.loads(self.catalog_json).get("plans") or []
+            except (ValueError, AttributeError):
+                plans = []
+            for plan in plans:
+                if isinstance(plan, dict) and plan.get("name") and plan.get("paypal_plan_id"):
+                    mapping[str(plan["name"])] = str(plan["paypal_plan_id"])
+        return {**mapping, **parse_plan_ids(self.paypal_plan_ids)}
 
     @property
     def is_production(self) -> bool:

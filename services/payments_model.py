@@ -47,7 +47,7 @@ class Refund(BaseModel):
 
 
 class Payment(BaseModel):
-    """One credit-pack purchase through PayPal."""
+    """One credit-pack purchase through a payment processor (`provider`; its ids are `external_*`)."""
 
     id: str
     user_id: str
@@ -57,9 +57,9 @@ class Payment(BaseModel):
     amount: str
     currency: str
     status: str = "CREATED"
-    order_id: str | None = None
+    external_id: str | None = None  # the processor's checkout id (PayPal: order id)
     approve_url: str | None = None
-    capture_id: str | None = None
+    external_capture_id: str | None = None
     captured_amount: str | None = None
     captured_currency: str | None = None
     credited: bool = False
@@ -75,13 +75,14 @@ class Payment(BaseModel):
 
 
 class Subscription(BaseModel):
-    """A user's PayPal subscription to a plan."""
+    """A user's subscription to a plan at a payment processor (`provider`; its ids are `external_*`)."""
 
     id: str
     user_id: str
     plan: str
-    paypal_plan_id: str
-    paypal_subscription_id: str | None = None
+    provider: str = "paypal"
+    external_plan_id: str
+    external_id: str | None = None
     status: str = "APPROVAL_PENDING"
     approve_url: str | None = None
     current_period_end: datetime | None = None
@@ -98,9 +99,9 @@ class PaymentRepository(Protocol):
 
     async def get(self, payment_id: str) -> Payment | None: ...
 
-    async def get_by_order(self, order_id: str) -> Payment | None: ...
+    async def get_by_external_id(self, provider: str, external_id: str) -> Payment | None: ...
 
-    async def get_by_capture(self, capture_id: str) -> Payment | None: ...
+    async def get_by_external_capture(self, provider: str, capture_id: str) -> Payment | None: ...
 
     async def update(self, payment_id: str, fields: dict[str, Any], *,
                      only_if_status: tuple[str, ...] | None = None) -> Payment | None: ...
@@ -126,7 +127,7 @@ class SubscriptionRepository(Protocol):
 
     async def get(self, sub_id: str) -> Subscription | None: ...
 
-    async def get_by_paypal_id(self, paypal_subscription_id: str) -> Subscription | None: ...
+    async def get_by_external_id(self, provider: str, external_id: str) -> Subscription | None: ...
 
     async def current_for_user(self, user_id: str) -> Subscription | None: ...
 

@@ -60,11 +60,11 @@ class PaymentReconciler:
         """Settle one open payment from PayPal's view of its order; the outcome's name."""
         age = utcnow() - payment.created_at
         stale = age > timedelta(seconds=self._expire_after_s)
-        if payment.order_id is None:
+        if payment.external_id is None:
             return await self._expire(payment, "no_order") if stale else "open"
         provider = self._service.provider
         try:
-            order = await provider.get_order(payment.order_id)
+            order = await provider.get_checkout(payment.external_id)
         except NotFound:
             return await self._expire(payment, "order_unknown")
         if order.capture is not None:

@@ -1,4 +1,8 @@
-"""The payments provider port: what Muse needs from a payment processor (PayPal).
+"""The payments port: what Muse needs from a payment processor, whichever it is.
+
+Adapters: `providers/paypal.py` (first). A second processor (Stripe) is one more adapter
+implementing `PaymentsProvider`, its webhook route and one wiring line in app/bootstrap.py.
+Ids the processor gives (checkout, capture, subscription, its plan ids) are "external ids".
 
 Amounts travel as decimal strings ("4.99") with an ISO currency code, exactly
 as the processor reports them, so the service can compare them with the
@@ -26,8 +30,8 @@ class CaptureInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderInfo:
-    """An Orders v2 order as Muse needs it."""
+class Checkout:
+    """A checkout (PayPal: an Orders v2 order) as Muse needs it; `id` is the processor's (external) id."""
 
     id: str
     status: str  # CREATED, APPROVED, COMPLETED, VOIDED, ...
@@ -45,7 +49,7 @@ class OrderInfo:
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionInfo:
-    """A Subscriptions v1 subscription as Muse needs it."""
+    """A subscription at the processor as Muse needs it (`plan_id`: the processor's plan id)."""
 
     id: str
     status: str  # APPROVAL_PENDING, APPROVED, ACTIVE, SUSPENDED, CANCELLED, EXPIRED
@@ -56,37 +60,102 @@ class SubscriptionInfo:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+# --- webhook events, as the processor's adapter translates them ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureCompleted:
+    """Money was captured (or is pending: `capture.status` PENDING) for a checkout."""
+
+    capture: CaptureInfo
+    checkout_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureDenied:
+    """The processor denied or declined a capture."""
+
+    capture_id: str | None
+    checkout_id: str | None = None
+    custom_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRefunded:
+    """A capture was refunded or reversed (fully or in part)."""
+
+    refund_id: str
+    capture_id: str | None
+    amount: str
+    currency: str
+    custom_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChanged:
+    """A subscription's status changed (ACTIVE, CANCELLED, SUSPENDED, EXPIRED)."""
+
+    external_id: str
+    status: str
+    custom_id: str | None = None
+    next_billing_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRenewed:
+    """A subscription's period was paid."""
+
+    external_id: str
+
+
+PaymentEvent = CaptureCompleted | CaptureDenied | CaptureRefunded | SubscriptionChanged | SubscriptionRenewed
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One verified delivery: its id (claimed once), the processor's event type and what it means
+    for Muse (None: an event Muse does not act on)."""
+
+    event_id: str
+    event_type: str
+    event: PaymentEvent | None
+
+
 @runtime_checkable
 class PaymentsProvider(Protocol):
-    """Orders, subscriptions and webhook verification at the payment processor.
+    """Checkouts, captures, subscriptions and webhook verification at a payment processor.
 
     Errors: `UpstreamTimeout` / `UpstreamRetryable` when the processor did not
     answer (safe to retry: create and capture carry a request id),
     `PaymentRejected` (see below) when it refused the operation,
-    `NotFound` for an unknown order or subscription.
+    `NotFound` for an unknown checkout or subscription.
     """
 
     name: str
 
-    async def create_order(
+    async def create_checkout(
         self, *, payment_id: str, amount: str, currency: str, description: str,
         return_url: str, cancel_url: str, request_id: str,
-    ) -> OrderInfo:
-        """Create a CAPTURE-intent order whose custom_id is `payment_id`."""
+    ) -> Checkout:
+        """Create a checkout to capture once approved, tagged with `payment_id` (custom id)."""
         ...
 
-    async def get_order(self, order_id: str) -> OrderInfo:
-        """The current state of an order."""
+    async def get_checkout(self, external_id: str) -> Checkout:
+        """The current state of a checkout."""
         ...
 
-    async def capture_order(self, order_id: str, *, request_id: str) -> OrderInfo:
-        """Capture an approved order (idempotent for the same `request_id`)."""
+    async def capture_checkout(self, external_id: str, *, request_id: str) -> Checkout:
+        """Capture an approved checkout (idempotent for the same `request_id`)."""
         ...
 
-    async def create_subscription(
-        self, *, plan_id: str, custom_id: str, return_url: str, cancel_url: str, request_id: str,
+    def external_plan_id(self, plan: str) -> str | None:
+        """The processor's plan id for the catalogue plan `plan` (None: not sold through it)."""
+        ...
+
+    async def start_subscription(
+        self, *, plan: str, custom_id: str, return_url: str, cancel_url: str, request_id: str,
     ) -> SubscriptionInfo:
-        """Create a subscription the buyer approves at `approve_url`."""
+        """Start a subscription to the catalogue plan `plan`; the buyer approves it at `approve_url`."""
         ...
 
     async def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
@@ -97,7 +166,8 @@ class PaymentsProvider(Protocol):
         """Cancel a subscription (no-op when it is already cancelled)."""
         ...
 
-    async def verify_webhook(self, *, headers: Mapping[str, str], event: dict[str, Any],
-                             raw_body: bytes | None = None) -> bool:
-        """True when the processor confirms the webhook's signature (`raw_body`: the bytes received)."""
+    async def read_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
+        """Verify a webhook delivery with the processor and translate it into a neutral event.
+
+        `InvalidWebhook` when the body is not an event or the processor does not vouch for it."""
         ...
