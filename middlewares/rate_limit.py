@@ -1,4 +1,6 @@
-"""Token-bucket rate limiting per principal (after auth); RateLimit-* headers on limited responses."""
+"""Token-bucket rate limiting per principal (after auth); RateLimit-* headers on limited responses.
+
+Routes declaring `@policy(rate_limited=False)` (health checks, webhooks) are never limited."""
 
 from __future__ import annotations
 
@@ -7,17 +9,12 @@ import asyncio
 import structlog
 from quart import Quart, Response, current_app, g, request
 
+from middlewares.policy import request_policy
 from services.errors import RateLimited
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
-EXEMPT_PREFIXES = ("/health/", "/api/v1/webhooks/")
 STORE_TIMEOUT_S = 2.0
-
-
-def is_exempt(path: str) -> bool:
-    """Webhooks and health checks are never limited."""
-    return path == "/health" or any(path.startswith(p) for p in EXEMPT_PREFIXES)
 
 
 def install(app: Quart) -> None:
@@ -27,7 +24,11 @@ def install(app: Quart) -> None:
     async def take_token() -> None:
         container = current_app.extensions["container"]
         principal = g.get("principal")
-        if not container.settings.rate_limits_enabled or principal is None or is_exempt(request.path):
+        if not container.settings.rate_limits_enabled or principal is None:
+            return
+        declared = request_policy(current_app, request.endpoint if request.url_rule else None,
+                                  request.path, request.method)
+        if not declared.rate_limited:
             return
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):

@@ -21,6 +21,7 @@ from controllers.admin_schemas import (
     UserQuery,
 )
 from middlewares.access import require_role
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
@@ -28,6 +29,7 @@ bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
 @bp.get("/settings")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_response(LiveSettingsOut)
 async def get_settings():
     """The live settings: maintenance mode, feature and provider switches, signup credits."""
@@ -36,6 +38,7 @@ async def get_settings():
 
 @bp.patch("/settings")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_request(LiveSettingsPatch)
 @validate_response(LiveSettingsOut)
 async def patch_settings(data: LiveSettingsPatch):
@@ -45,6 +48,7 @@ async def patch_settings(data: LiveSettingsPatch):
 
 @bp.get("/audit-log")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_querystring(AuditQuery)
 @validate_response(AuditPage)
 async def audit_log(query_args: AuditQuery):
@@ -54,6 +58,7 @@ async def audit_log(query_args: AuditQuery):
 
 @bp.get("/users")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_querystring(UserQuery)
 @validate_response(UserPage)
 async def list_users(query_args: UserQuery):
@@ -63,6 +68,7 @@ async def list_users(query_args: UserQuery):
 
 @bp.get("/users/<user_id>")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_response(AdminUserDetail)
 async def get_user(user_id: str):
     """One user: plan, role, credits, recent ledger entries and recent generations."""
@@ -71,6 +77,7 @@ async def get_user(user_id: str):
 
 @bp.patch("/users/<user_id>")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_request(UserPatch)
 @validate_response(AdminUserOut)
 async def patch_user(user_id: str, data: UserPatch):
@@ -80,6 +87,7 @@ async def patch_user(user_id: str, data: UserPatch):
 
 @bp.post("/users/<user_id>/credits")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_request(CreditAdjustment)
 @validate_response(CreditAdjustmentOut)
 async def adjust_credits(user_id: str, data: CreditAdjustment):
@@ -89,6 +97,7 @@ async def adjust_credits(user_id: str, data: CreditAdjustment):
 
 @bp.get("/stats")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_response(StatsOut)
 async def stats():
     """Users, generations, credits, revenue and per-provider calls, failures and circuit state."""

@@ -9,6 +9,7 @@ from app.routes.deps import container
 from controllers.chat import ChatIn, ChatOut, ConversationDetail, ConversationPage, ListQuery
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from middlewares.request_id import current_request_id
 from services.principal import Role
 
@@ -17,6 +18,7 @@ bp = Blueprint("chat", __name__)
 
 @bp.post("/api/v1/chat")
 @require_role(Role.USER)
+@policy(feature="chat")
 @idempotent
 @validate_request(ChatIn)
 @document_response(ChatOut)  # documented, not validated: `stream` answers are SSE Response objects
@@ -29,6 +31,7 @@ async def chat(data: ChatIn):
 
 @bp.get("/api/v1/conversations")
 @require_role(Role.USER)
+@policy()
 @validate_querystring(ListQuery)
 @validate_response(ConversationPage)
 async def list_conversations(query_args: ListQuery):
@@ -38,6 +41,7 @@ async def list_conversations(query_args: ListQuery):
 
 @bp.get("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
+@policy()
 @validate_response(ConversationDetail)
 async def get_conversation(conversation_id: str):
     """One of the caller's conversations with its messages; another user's is 404."""
@@ -46,6 +50,7 @@ async def get_conversation(conversation_id: str):
 
 @bp.delete("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
+@policy()
 async def delete_conversation(conversation_id: str):
     """Delete one of the caller's conversations (204); another user's is 404."""
     return await container().chat_controller.delete(g.principal, conversation_id)

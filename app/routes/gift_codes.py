@@ -16,6 +16,7 @@ from controllers.gift_codes import (
 from controllers.schemas import CreditsOut
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from middlewares.request_id import current_request_id
 from services.principal import Role
 
@@ -24,6 +25,7 @@ bp = Blueprint("gift_codes", __name__)
 
 @bp.post("/api/v1/gift-codes/redeem")
 @require_role(Role.USER)
+@policy()
 @idempotent
 @validate_request(RedeemIn)
 @validate_response(CreditsOut)
@@ -36,6 +38,7 @@ async def redeem_gift_code(data: RedeemIn):
 
 @bp.post("/api/v1/admin/gift-codes")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_request(CreateGiftCodesIn)
 @validate_response(GiftCodesOut, 201)
 async def create_gift_codes(data: CreateGiftCodesIn):
@@ -45,6 +48,7 @@ async def create_gift_codes(data: CreateGiftCodesIn):
 
 @bp.get("/api/v1/admin/gift-codes")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_querystring(GiftCodeQuery)
 @validate_response(GiftCodePageOut)
 async def list_gift_codes(query_args: GiftCodeQuery):

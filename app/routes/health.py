@@ -6,12 +6,14 @@ from quart import Blueprint
 
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
 @public
+@policy(open_in_maintenance=True, rate_limited=False)
 async def health():
     """Readiness of MongoDB, Redis and the job queue.
 
@@ -21,6 +23,7 @@ async def health():
 
 @bp.get("/health/live")
 @public
+@policy(open_in_maintenance=True, rate_limited=False)
 async def live():
     """Liveness: the process serves."""
     return await container().health_controller.liveness()

@@ -9,6 +9,7 @@ from app.routes.deps import container
 from controllers.image_schemas import CreateImageIn, DescribeOut, ImageListQuery, ImageOut, ImagePage
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from middlewares.request_id import current_request_id
 from services.principal import Role
 
@@ -17,6 +18,7 @@ bp = Blueprint("images", __name__)
 
 @bp.post("/api/v1/images")
 @require_role(Role.USER)
+@policy(feature="images")
 @idempotent
 @validate_request(CreateImageIn)
 async def create_image(data: CreateImageIn):
@@ -29,6 +31,7 @@ async def create_image(data: CreateImageIn):
 
 @bp.get("/api/v1/images")
 @require_role(Role.USER)
+@policy()
 @validate_querystring(ImageListQuery)
 @validate_response(ImagePage)
 async def list_images(query_args: ImageListQuery):
@@ -40,6 +43,7 @@ async def list_images(query_args: ImageListQuery):
 
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
+@policy(feature="images")
 @idempotent
 async def edit_image():
     """Submit an edit job (multipart: `image` file or `source_image_id`, `prompt`, optional `mask`).
@@ -51,6 +55,7 @@ async def edit_image():
 
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
+@policy(feature="images")
 @idempotent
 @validate_response(DescribeOut)
 async def describe_image():
@@ -61,6 +66,7 @@ async def describe_image():
 
 @bp.get("/api/v1/images/<image_id>")
 @require_role(Role.USER)
+@policy()
 @validate_response(ImageOut)
 async def get_image(image_id: str):
     """One of the caller's images (poll a job here); another user's image is 404."""
@@ -69,6 +75,7 @@ async def get_image(image_id: str):
 
 @bp.delete("/api/v1/images/<image_id>")
 @require_role(Role.USER)
+@policy()
 async def delete_image(image_id: str):
     """Delete an image and its stored files (204); another user's image is 404."""
     return await container().images_controller.delete(g.principal, image_id)
@@ -76,6 +83,7 @@ async def delete_image(image_id: str):
 
 @bp.post("/api/v1/images/<image_id>/save")
 @require_role(Role.USER)
+@policy()
 @validate_response(ImageOut)
 async def save_image(image_id: str):
     """Keep an image: `saved` true, `expires_at` null; another user's image is 404."""

@@ -6,12 +6,14 @@ from quart import Blueprint
 
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("media", __name__)
 
 
 @bp.get("/media/<path:key>")
 @public
+@policy()
 async def media(key: str):
     """A stored image file (local storage only; URLs are unguessable ids)."""
     return await container().media_controller.serve(key)

@@ -9,6 +9,7 @@ from app.routes.deps import container
 from controllers.payments import CaptureOut, CheckoutIn, CheckoutOut, ListQuery, PaymentListOut, ReturnQuery
 from middlewares.access import public, require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("payments", __name__)
@@ -16,6 +17,7 @@ bp = Blueprint("payments", __name__)
 
 @bp.post("/api/v1/payments/checkout")
 @require_role(Role.USER)
+@policy()
 @idempotent
 @validate_request(CheckoutIn)
 @validate_response(CheckoutOut, 201)
@@ -28,6 +30,7 @@ async def checkout(data: CheckoutIn):
 
 @bp.get("/api/v1/payments/paypal/return")
 @public
+@policy()
 @validate_querystring(ReturnQuery)
 async def paypal_return(query_args: ReturnQuery):
     """PayPal sends the buyer here after approval: capture, credit once, 303 to the success URL.
@@ -38,6 +41,7 @@ async def paypal_return(query_args: ReturnQuery):
 
 @bp.get("/api/v1/payments/paypal/cancel")
 @public
+@policy()
 @validate_querystring(ReturnQuery)
 async def paypal_cancel(query_args: ReturnQuery):
     """PayPal sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""
@@ -46,6 +50,7 @@ async def paypal_cancel(query_args: ReturnQuery):
 
 @bp.post("/api/v1/payments/<payment_id>/capture")
 @require_role(Role.USER)
+@policy()
 @idempotent
 @validate_response(CaptureOut)
 async def capture(payment_id: str):
@@ -59,6 +64,7 @@ async def capture(payment_id: str):
 
 @bp.get("/api/v1/payments")
 @require_role(Role.USER)
+@policy()
 @validate_querystring(ListQuery)
 @validate_response(PaymentListOut)
 async def list_payments(query_args: ListQuery):

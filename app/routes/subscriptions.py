@@ -9,6 +9,7 @@ from app.routes.deps import container
 from controllers.subscriptions import SubscribeIn, SubscriptionOut
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("subscriptions", __name__)
@@ -16,6 +17,7 @@ bp = Blueprint("subscriptions", __name__)
 
 @bp.post("/api/v1/subscriptions")
 @require_role(Role.USER)
+@policy()
 @idempotent
 @validate_request(SubscribeIn)
 @validate_response(SubscriptionOut, 201)
@@ -26,6 +28,7 @@ async def subscribe(data: SubscribeIn):
 
 @bp.get("/api/v1/subscriptions/current")
 @require_role(Role.USER)
+@policy()
 @validate_response(SubscriptionOut)
 async def current_subscription():
     """The caller's pending, active or suspended subscription (404 when none)."""
@@ -34,6 +37,7 @@ async def current_subscription():
 
 @bp.delete("/api/v1/subscriptions/current")
 @require_role(Role.USER)
+@policy()
 @validate_response(SubscriptionOut)
 async def cancel_subscription():
     """Cancel the caller's subscription at PayPal; the plan ends at once."""

@@ -6,12 +6,14 @@ from quart import Blueprint, request
 
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("webhooks_clerk", __name__)
 
 
 @bp.post("/api/v1/webhooks/clerk")
 @public
+@policy(open_in_maintenance=True, rate_limited=False)
 async def clerk_webhook():
     """Clerk user events, verified with the Svix signature; each svix-id is processed once."""
     return await container().clerk_webhooks_controller.receive(await request.get_data(), request.headers)
