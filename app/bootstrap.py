@@ -66,7 +66,7 @@ from repositories.webhook_events import BeanieWebhookEventRepository
 from services.admin import AdminService
 from services.admin_stats import AdminStatsService
 from services.api_keys import ApiKeyService
-from services.auth import AuthService, TokenVerifier
+from services.auth import AuthService
 from services.auth_keys import ensure_dev_key_pair
 from services.auth_webhooks import ClerkEventService
 from services.catalog import Catalog
@@ -88,6 +88,7 @@ from services.payments_reconcile import PaymentReconciler
 from services.ports.breaker import CircuitBreaker
 from services.ports.cache import KeyValueStore
 from services.ports.chat import ChatProvider
+from services.ports.identity import TokenVerifier
 from services.ports.images import ImageProvider
 from services.ports.payments import PaymentsProvider
 from services.ports.storage import StorageProvider

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.ports.admin import UserActivity
+from services.ports.audit import AuditLog
 from services.ports.credits import Credits
 from services.principal import Role
 from services.users import User, UserService
@@ -15,19 +17,6 @@ from services.users import User, UserService
 log = structlog.stdlib.get_logger("muse.admin")
 
 DETAIL_ITEMS = 10
-
-
-class AuditLog(Protocol):
-    async def record(self, *, actor_id: str, action: str, target: str | None, before: dict[str, Any],
-                     after: dict[str, Any], request_id: str | None) -> str: ...
-
-    async def list(self, *, action: str | None = None, target: str | None = None, limit: int = 20,
-                   cursor: str | None = None) -> list[dict[str, Any]]: ...
-
-
-class UserActivity(Protocol):
-    async def recent_ledger(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
-    async def recent_generations(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
 
 
 async def resolve_user(users: UserService, ref: str) -> User:

@@ -21,25 +21,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from services.clock import isoformat, utcnow
 from services.image_jobs import breaker_name as image_breaker_name
 from services.live_settings import LiveSettingsService
+from services.ports.admin import StatsRepository
 from services.ports.breaker import CircuitBreaker
 
 DAY, MONTH = timedelta(hours=24), timedelta(days=30)
 IMAGE_REFUND_PREFIX = "image_failed"
-
-
-class StatsRepository(Protocol):
-    async def users(self, *, since: datetime) -> dict[str, int]: ...
-    async def active_user_ids(self, *, since: datetime) -> set[str]: ...
-    async def ledger_totals(self, *, kind: str, since: datetime, item: str | None = None
-                            ) -> dict[str, int]: ...
-    async def refunds(self, *, since: datetime, reason_prefix: str) -> dict[str, int]: ...
-    async def images(self, *, since: datetime) -> dict[str, int]: ...
-    async def revenue(self, *, since: datetime) -> dict[str, dict[str, Any]]: ...
 
 
 def _money(value: Decimal) -> str:

@@ -22,21 +22,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import structlog
 
 from services.errors import AppError, UpstreamError, UpstreamTimeout
 from services.ports.breaker import CircuitBreaker
+from services.ports.named import Named
 
 log = structlog.stdlib.get_logger("muse.failover")
-
-
-class Named(Protocol):
-    """Anything with a provider name."""
-
-    @property
-    def name(self) -> str: ...
 
 
 P = TypeVar("P", bound=Named)

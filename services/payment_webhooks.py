@@ -10,7 +10,6 @@ ones of `services.ports.payments`; PayPal's JSON never reaches this module.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
 import structlog
 
@@ -27,23 +26,16 @@ from services.ports.payments import (
     SubscriptionChanged,
     SubscriptionRenewed,
 )
+from services.ports.webhooks import ProcessedEvents
 from services.subscriptions import SubscriptionService
 
 log = structlog.stdlib.get_logger("muse.payment_webhooks")
 
 
-class WebhookEvents(Protocol):
-    """Claim-once records of webhook deliveries (repositories/webhook_events.py)."""
-
-    async def claim(self, source: str, event_id: str, *, event_type: str | None = None) -> bool: ...
-
-    async def release(self, source: str, event_id: str) -> None: ...
-
-
 class PaymentWebhookService:
     """Applies a processor's verified events exactly once (the claim's source is the processor's name)."""
 
-    def __init__(self, provider: PaymentsProvider | None, events: WebhookEvents, payments: PaymentService,
+    def __init__(self, provider: PaymentsProvider | None, events: ProcessedEvents, payments: PaymentService,
                  subscriptions: SubscriptionService) -> None:
         self._provider, self._events = provider, events
         self._payments, self._subs = payments, subscriptions

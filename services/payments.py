@@ -27,12 +27,11 @@ from services.payments_model import (
     Payment,
     PaymentDeclined,
     PaymentFlagged,
-    PaymentRepository,
     Refund,
     same_money,
 )
 from services.ports.credits import Credits
-from services.ports.payments import CaptureInfo, PaymentRejected, PaymentsProvider
+from services.ports.payments import CaptureInfo, PaymentRejected, PaymentRepository, PaymentsProvider
 
 log = structlog.stdlib.get_logger("muse.payments")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -90,50 +89,6 @@ class Subscription(BaseModel):
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None = None
-
-
-class PaymentRepository(Protocol):
-    """Storage of payments; every state change is one conditional single-document update."""
-
-    async def create(self, payment: Payment) -> Payment: ...
-
-    async def get(self, payment_id: str) -> Payment | None: ...
-
-    async def get_by_external_id(self, provider: str, external_id: str) -> Payment | None: ...
-
-    async def get_by_external_capture(self, provider: str, capture_id: str) -> Payment | None: ...
-
-    async def update(self, payment_id: str, fields: dict[str, Any], *,
-                     only_if_status: tuple[str, ...] | None = None) -> Payment | None: ...
-
-    async def mark_credited(self, payment_id: str) -> None: ...
-
-    async def add_refund(self, payment: Payment, refund: Refund, *, status: str) -> Payment | None: ...
-
-    async def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> list[Payment]: ...
-
-    async def flag_account(self, user_id: str, *, reason: str, balance: int, ref: str) -> None: ...
-
-    async def list_open(self, *, statuses: tuple[str, ...], created_before: datetime,
-                        limit: int) -> list[Payment]: ...
-
-    async def mark_reconciled(self, payment_id: str) -> None: ...
-
-
-class SubscriptionRepository(Protocol):
-    """Storage of subscriptions."""
-
-    async def create(self, sub: Subscription) -> Subscription: ...
-
-    async def get(self, sub_id: str) -> Subscription | None: ...
-
-    async def get_by_external_id(self, provider: str, external_id: str) -> Subscription | None: ...
-
-    async def current_for_user(self, user_id: str) -> Subscription | None: ...
-
-    async def update(self, sub_id: str, fields: dict[str, Any]) -> Subscription | None: ...
-
-    async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
 
 
 def same_money(amount: str | None, currency: str | None, *, expected: str, expected_currency: str) -> bool:

@@ -21,7 +21,8 @@ import structlog
 from services.clock import utcnow
 from services.errors import AppError, NotFound
 from services.payments import PaymentService
-from services.payments_model import OPEN, Payment, PaymentRepository
+from services.payments_model import OPEN, Payment
+from services.ports.payments import PaymentRepository
 
 log = structlog.stdlib.get_logger("muse.payments_reconcile")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
+from services.ports.rate_limit import BucketStore
 from services.principal import Principal
 
 
@@ -46,14 +47,6 @@ class Decision:
         if not self.allowed:
             values["Retry-After"] = str(self.retry_after_s)
         return values
-
-
-class BucketStore(Protocol):
-    """Atomic token-bucket take: returns (allowed, tokens left) for `key`."""
-
-    async def take(
-        self, key: str, *, burst: int, refill_per_s: float, cost: int = 1
-    ) -> tuple[bool, float]: ...
 
 
 def limits_from(overrides: Mapping[str, object] | None) -> dict[str, Limit]:

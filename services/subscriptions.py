@@ -17,8 +17,8 @@ from services.catalog import Catalog
 from services.clock import utcnow
 from services.errors import Conflict, FeatureDisabled, NotFound, ValidationFailed
 from services.ids import new_id
-from services.payments_model import Subscription, SubscriptionRepository
-from services.ports.payments import PaymentsProvider
+from services.payments_model import Subscription
+from services.ports.payments import PaymentsProvider, SubscriptionRepository
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.subscriptions")

@@ -48,6 +48,15 @@ class FakeProvider:
             raise self.error
         return ChatCompletion("hi", self.name, self.model)
 
+    def stream(self, messages, *, temperature, timeout, request_id, model=None):  # noqa: ASYNC109
+        raise NotImplementedError("not used by these rules")
+
+    async def describe_image(self, image, *, mime, instruction, timeout, request_id):  # noqa: ASYNC109
+        raise NotImplementedError("not used by these rules")
+
+    async def aclose(self):
+        pass
+
 
 class FakeBreaker:
     def __init__(self, open_names: set[str] = frozenset()) -> None:
@@ -61,6 +70,10 @@ class FakeBreaker:
 
     async def record_success(self, name):
         self.successes.append(name)
+
+    async def state(self, name):
+        return {"state": "open" if name in self.open else "closed", "consecutive_failures": 0,
+                "calls": 0, "failures": self.failures.count(name), "open_until": None}
 
 
 def service(providers, breaker) -> ChatService:
