@@ -22,7 +22,7 @@ from services.ports.accounts import Account, SessionRecord, TokenPurpose
 
 
 class AccountDocument(Document):
-    id: str
+    id: str  # type: ignore[assignment]  # our own string ids, as in the other documents
     email: str
     password_hash: str
     subject: str
@@ -38,7 +38,7 @@ class AccountDocument(Document):
 
 
 class SessionDocument(Document):
-    id: str
+    id: str  # type: ignore[assignment]  # our own string ids, as in the other documents
     account_id: str
     subject: str
     generation: int = 0
@@ -52,7 +52,7 @@ class SessionDocument(Document):
 
 
 class OneTimeTokenDocument(Document):
-    id: str  # SHA-256 of the token
+    id: str  # type: ignore[assignment]  # SHA-256 of the token
     purpose: str
     account_id: str
     expires_at_ms: int
