@@ -146,7 +146,7 @@ class AccountService:
         except ValidationFailed:
             return
         account = await self._accounts.get_by_email(email)
-        if account is not None:
+        if account is not None and await self._throttle.allow_mail(email):
             self._spawn(self._send_token(account, "password_reset"))
 
     async def reset_password(self, token: str, password: str) -> SignedIn:

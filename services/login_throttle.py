@@ -43,6 +43,13 @@ class LoginThrottle:
             taken.append((key, limit))
         return Reservation(tuple(taken))
 
+    async def allow_mail(self, email: str, *, per_hour: int = 3) -> bool:
+        """Whether another reset mail may go to this address (a few an hour; no mail-bombing)."""
+        digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+        allowed, _ = await self._store.take(f"{self._prefix}mail:{digest}", burst=per_hour,
+                                            refill_per_s=per_hour / 3600)
+        return allowed
+
     async def release(self, reservation: Reservation) -> None:
         """Give an attempt back (after a successful login)."""
         for key, limit in reservation.keys:

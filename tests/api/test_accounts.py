@@ -96,6 +96,18 @@ async def test_forgot_answers_202_for_unknown_addresses_and_sends_nothing(local_
     assert await local_app.extensions["container"].outbox.list() == []
 
 
+async def test_reset_mail_to_one_address_is_limited_to_three_an_hour(local_app, local_client):
+    await register(local_client, "hoa@example.com")
+    await mailed_token(local_app, "hoa@example.com", "confirm")
+    for _ in range(5):
+        response = await local_client.post("/api/v1/auth/password/forgot", json={"email": "hoa@example.com"})
+        assert response.status_code == 202
+    await mailed_token(local_app, "hoa@example.com", "reset")
+    await local_app.extensions["container"].accounts.aclose()
+    mails = await local_app.extensions["container"].outbox.list()
+    assert [m.subject for m in mails].count("Reset your Muse password") == 3
+
+
 async def test_refresh_renews_the_session_once_per_token(local_client):
     created = await register(local_client, "dee@example.com")
     renewed = await local_client.post("/api/v1/auth/refresh", headers=bearer(created["access_token"]))
