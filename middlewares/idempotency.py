@@ -24,6 +24,7 @@ instead of storing a partial body.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -53,6 +54,11 @@ def _ends_in_error(content_type: str, body: bytes) -> bool:
     return any(line.strip() == b"event: error" for line in last.splitlines())
 
 
+def _served(content_type: str, body: bytes) -> bool:
+    """An SSE stream that delivered at least one `delta` (the chat service charges it when stopped)."""
+    return content_type.startswith("text/event-stream") and b"event: delta" in body
+
+
 def _tee(response: Response, service: Any, scope: str, key: str) -> None:
     """Forward each chunk as it comes while keeping a copy; store it once the stream ended well."""
     source, status = response.response, response.status_code
@@ -60,19 +66,25 @@ def _tee(response: Response, service: Any, scope: str, key: str) -> None:
 
     async def stream() -> Any:
         chunks: list[bytes] = []
-        finished = False
+        finished = gone = False
         try:
             async with source as body:
                 async for chunk in body:
                     chunks.append(chunk.encode() if isinstance(chunk, str) else chunk)
                     yield chunk
             finished = True
+        except (asyncio.CancelledError, GeneratorExit):
+            gone = True  # the client stopped reading (Stop button, closed tab)
+            raise
         finally:
             whole = b"".join(chunks)
-            if finished and not _ends_in_error(content_type, whole):
+            whole_answer = finished and not _ends_in_error(content_type, whole)
+            if whole_answer or (gone and _served(content_type, whole)):
+                # whole, or stopped by the client after an answer reached it (charged): a retry with
+                # this key replays what was sent instead of charging again
                 await service.complete(scope, key, status=status, content_type=content_type,
                                        body=whole.decode(errors="replace"))
-            else:  # broken, failed or abandoned by the client: let a retry run again
+            else:  # broken, failed, or abandoned before any answer: let a retry run again
                 await service.abandon(scope, key)
 
     response.response = IterableBody(stream())

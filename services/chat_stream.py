@@ -98,15 +98,16 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                  rest: AsyncIterator[str], receipt: Any,
                  release: Callable[[], Awaitable[None]]) -> AsyncIterator[Event]:
     parts = [first]
-    finished = False
+    outcome = "abandoned"  # until the first delta has been handed to the client
     try:
         yield "delta", {"content": first}
+        outcome = "stopped"  # the client has an answer from here on: leaving early is the Stop button
         try:
             async for delta in rest:
                 parts.append(delta)
                 yield "delta", {"content": delta}
         except ProviderError as exc:
-            finished = True
+            outcome = "failed"
             await service.provider_failed(provider, exc)
             await service.refund(receipt, prep, reason="stream_broken")
             if prep.created and prep.conversation is not None:
@@ -114,7 +115,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
             yield "error", UpstreamError(
                 "The provider stopped answering mid-stream; the charge was refunded.")
             return
-        finished = True
+        outcome = "done"
         await service.breaker.record_success(provider.name)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
                                 model=service.model_for(prep.model, provider))
@@ -124,9 +125,26 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
         yield "done", {"id": prep.message_id, "conversation_id": conversation_id, "credits_charged": charged}
     finally:
         await release()
-        if not finished:
-            # The client went away before the end: nothing was delivered in full, give the credit back.
+        if outcome == "abandoned":  # gone before any answer reached it: nothing was served
             await service.refund(receipt, prep, reason="client_disconnected")
+        elif outcome == "stopped":
+            await _keep_stopped(service, prep, provider, "".join(parts), receipt)
         close = getattr(rest, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProvider, partial: str,
+                        receipt: Any) -> None:
+    """The client stopped reading after deltas reached it: it was served, so the charge stands.
+
+    The partial answer is kept in the conversation marked `stopped` (it is what the user saw),
+    never cached (it is not a whole answer). A provider failure, by contrast, is refunded.
+    """
+    log.info("chat_stream_stopped", provider=provider.name, chars=len(partial), charged=receipt.amount)
+    answer = ChatCompletion(content=partial, provider=provider.name,
+                            model=service.model_for(prep.model, provider))
+    try:
+        await service.store(prep, answer, cached=False, charged=receipt.amount, status="stopped")
+    except Exception as exc:  # noqa: BLE001 - the charge is already right; a lost transcript must not mask it
+        log.warning("chat_stopped_store_failed", error=type(exc).__name__)
