@@ -34,7 +34,7 @@ from quart.wrappers.response import IterableBody
 
 from app.problems import problem_response
 from services.errors import AppError
-from services.idempotency import fingerprint
+from services.idempotency import canonical_body, fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,10 +101,13 @@ def idempotent(fn: F) -> F:
         service = current_app.extensions["container"].idempotency
         scope = _scope()
         body = await request.get_data()
+        body = canonical_body(request.content_type, body)  # key order, spacing, boundary don't matter
         stored = await service.begin(scope, key, fingerprint(request.method, request.path,
                                                             request.query_string, body))
         if stored is not None:
             response = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
+            if stored.location:
+                response.headers["Location"] = stored.location
             response.headers["Idempotent-Replayed"] = "true"
             return response
         try:
@@ -125,7 +128,8 @@ def idempotent(fn: F) -> F:
             return response
         await service.complete(scope, key, status=response.status_code,
                                body=await response.get_data(as_text=True),
-                               content_type=response.content_type or "application/json")
+                               content_type=response.content_type or "application/json",
+                               location=response.headers.get("Location"))
         return response
 
     return view  # type: ignore[return-value]
