@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -47,7 +48,56 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
         await release()
         raise
     meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False)
-    return meta, _relay(service, prep, provider, first, rest, receipt, release)
+
+    async def settle_unstarted() -> None:
+        await release()
+        await service.refund(receipt, prep, reason="client_disconnected")
+
+    return meta, _Events(_relay(service, prep, provider, first, rest, receipt, release), settle_unstarted)
+
+
+_SETTLING: set[asyncio.Task[None]] = set()  # strong references to safety-net tasks until they finish
+
+
+class _Events:
+    """The relay's events, settled even if the client leaves before the first one is taken.
+
+    A generator that never started never runs its `finally`: if the client goes away between
+    `meta` and the first delta (or before the body is sent at all), the relay would keep the
+    charge and the coalescing lock. Closing or dropping this iterator unstarted refunds the
+    charge (nothing was served) and releases the lock."""
+
+    def __init__(self, relay: AsyncGenerator[Event, None], settle: Callable[[], Awaitable[None]]) -> None:
+        self._relay, self._settle = relay, settle
+        self._started = False
+        self._loop = asyncio.get_running_loop()
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> Event:
+        self._started = True
+        return await anext(self._relay)
+
+    async def aclose(self) -> None:
+        """Close the relay (settling the charge if no event was ever taken)."""
+        if not self._started:
+            self._started = True
+            await self._settle()
+        await self._relay.aclose()
+
+    def __del__(self) -> None:
+        if self._started or self._loop.is_closed():
+            return
+        self._started = True
+        settle, loop = self._settle, self._loop
+
+        def schedule() -> None:
+            task = loop.create_task(settle())
+            _SETTLING.add(task)
+            task.add_done_callback(_SETTLING.discard)
+
+        loop.call_soon_threadsafe(schedule)
 
 
 def _releaser(service: ChatService, prep: Prepared, held: bool) -> Callable[[], Awaitable[None]]:

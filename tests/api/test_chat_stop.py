@@ -95,3 +95,30 @@ async def test_a_stopped_keyed_stream_replays_what_was_sent_and_never_charges_tw
     assert replayed.startswith(first) and b"event: done" not in replayed
     assert fake_gemini.count("streamGenerateContent") == 1
     assert await ledger_kinds(chat_app, user.id) == ["chat"]
+
+
+async def test_a_stream_dropped_before_its_first_delta_is_refunded_and_unlocked(chat_app, fake_gemini):
+    """The client left between `meta` and the first delta: the relay never started, yet the charge
+    is refunded once and the coalescing lock released (real Mongo ledger, real Redis lock)."""
+    import gc
+
+    from services.chat_models import ChatInput, ChatMessage
+
+    container = chat_app.extensions["container"]
+    user = await user_of(chat_app, "leaver")
+    inp = ChatInput(user_id=user.id, plan="free", messages=[ChatMessage("user", "Leave early")],
+                    request_id="rq-leave")
+    meta, stream_events = await container.chat.stream(inp)
+    assert meta["provider"] == "gemini" and await ledger_kinds(chat_app, user.id) == ["chat"]
+    lock = (await container.chat.prepare(inp)).key.lock
+    assert await container.redis.exists(lock)  # held by this stream until it settles
+    del stream_events
+    gc.collect()
+    assert await _settled(chat_app, user.id, ["chat", "refund"]) == ["chat", "refund"]
+    for _ in range(100):
+        if not await container.redis.exists(lock):
+            break
+        await asyncio.sleep(0.02)
+    assert not await container.redis.exists(lock)
+    await asyncio.sleep(0.1)
+    assert await ledger_kinds(chat_app, user.id) == ["chat", "refund"]  # exactly once
