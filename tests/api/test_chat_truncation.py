@@ -73,3 +73,25 @@ async def test_a_json_answer_without_a_finish_reason_fails_over_and_is_not_cache
         assert data["message"]["content"] == "a whole answer" and data["credits_charged"] == 1
         assert first.count() == 1 and second.count() == 1
         assert await ledger_kinds(app, (await user_of(app, "alice")).id) == ["chat"]
+
+
+async def test_concurrent_cut_streams_are_each_refunded_exactly_once(chat_app_factory, fake_gemini):
+    """Eight streams cut cleanly after their first deltas, at once: eight charges, eight refunds,
+    and the spendable credits back where they started (real ledger in MongoDB, real Redis)."""
+    import asyncio
+
+    fake_gemini.reply, fake_gemini.mode, fake_gemini.cut_after = "one two three four", "cut", 1
+    async with chat_app_factory(breaker_failure_threshold=100) as app:
+        container = app.extensions["container"]
+        user = await user_of(app, "alice")
+        before = (await container.credits.summary(user.id, plan="free"))["spendable"]
+        responses = await asyncio.gather(*(post(app, body(f"Cut stream {i}", stream=True)) for i in range(8)))
+        for response in responses:
+            got = events(await response.get_data(as_text=True))
+            assert [n for n, _ in got] == ["meta", "delta", "error"]
+        kinds = await ledger_kinds(app, user.id)
+        assert kinds.count("chat") == 8 and kinds.count("refund") == 8
+        assert (await container.credits.summary(user.id, plan="free"))["spendable"] == before
+        fake_gemini.mode = "ok"
+        again = await (await post(app, body("Cut stream 3"))).get_json()
+        assert again["cached"] is False  # nothing truncated was cached
