@@ -21,6 +21,12 @@ from providers.chat import (
 NAME = "gemini"
 
 
+def _finished(response: types.GenerateContentResponse) -> bool:
+    """Whether a (chunk of a) response carries Gemini's end marker, `finishReason`."""
+    return any(c.finish_reason and c.finish_reason != types.FinishReason.FINISH_REASON_UNSPECIFIED
+               for c in response.candidates or [])
+
+
 def _map_error(exc: Exception) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
@@ -72,6 +78,8 @@ class GeminiChatProvider:
                 config=self._config(system, temperature, timeout, request_id))
             if not response.text:
                 raise ProviderError(NAME, "empty answer")
+            if not _finished(response):  # a cut answer must not be charged or cached
+                raise ProviderError(NAME, "answer without finishReason (truncated)")
             return ChatCompletion(content=response.text, provider=NAME, model=used)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
@@ -88,12 +96,15 @@ class GeminiChatProvider:
             source = await with_timeout(NAME, timeout, lambda: models.generate_content_stream(
                 model=model or self.model, contents=self._contents(turns),
                 config=self._config(system, temperature, timeout, request_id)))
+            finished = False  # a clean close without finishReason is a cut stream, not an answer
             async for chunk in source:
+                finished = finished or _finished(chunk)
                 if chunk.text:
                     yield chunk.text
+            if not finished:
+                raise ProviderError(NAME, "stream ended without finishReason (truncated)")
 
         async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
-
             yield delta
 
     async def describe_image(
@@ -109,6 +120,8 @@ class GeminiChatProvider:
                 config=self._config(None, None, timeout, request_id))
             if not response.text:
                 raise ProviderError(NAME, "empty answer")
+            if not _finished(response):
+                raise ProviderError(NAME, "answer without finishReason (truncated)")
             return ChatCompletion(content=response.text, provider=NAME, model=self.model)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)

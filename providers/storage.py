@@ -19,7 +19,11 @@ class StorageProvider(Protocol):
 
     name: str
 
-    async def put(self, data: bytes, *, folder: str, name: str, content_type: str) -> StoredObject: ...
+    async def put(self, data: bytes, *, folder: str, name: str, content_type: str,
+                  private: bool = False) -> StoredObject:
+        """Store the bytes. `private` (edit sources, masks): never at a public, guessable URL;
+        only `get` reads it back."""
+        ...
 
     async def get(self, stored: StoredObject) -> bytes: ...
 
@@ -29,38 +33,12 @@ class StorageProvider(Protocol):
 async def fetch_remote_image(
     url: str, *, max_bytes: int, allow_private: bool = False, timeout_s: float = 20.0
 ) -> bytes:
-    """GET an image by URL (http/https only; private addresses refused unless allowed; size-capped)."""
-    import asyncio
-    import ipaddress
-    import socket
-    from urllib.parse import urlparse
+    """GET an image by URL (http/https only; private addresses refused unless allowed; size-capped).
 
-    import httpx
+    The checked address is the one connected to (no DNS rebinding): providers/remote_fetch.py."""
+    from providers.remote_fetch import fetch_remote_image as pinned_fetch
 
-    from services.errors import BadRequest, PayloadTooLarge, UpstreamError
-
-    parts = urlparse(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest("image_url must be an http(s) URL.")
-    if not allow_private:
-        infos = await asyncio.to_thread(socket.getaddrinfo, parts.hostname, parts.port or 443)
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise BadRequest("image_url must point to a public address.")
-    try:
-        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as http:
-            async with http.stream("GET", url) as response:
-                response.raise_for_status()
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise PayloadTooLarge("The image at image_url is too large.")
-                    chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise UpstreamError("Could not fetch image_url.") from exc
-    return b"".join(chunks)
+    return await pinned_fetch(url, max_bytes=max_bytes, allow_private=allow_private, timeout_s=timeout_s)
 
 
 def build_storage(settings) -> StorageProvider:  # type: ignore[no-untyped-def]

@@ -240,8 +240,10 @@ class ChatService:
         return prep.conversation.id if prep.conversation else None
 
     async def store(self, prep: Prepared, answer: ChatCompletion, *, cached: bool,
-                    charged: int) -> str | None:
-        """Append the new turns and the answer; create the conversation when needed."""
+                    charged: int, status: str = "complete") -> str | None:
+        """Append the new turns and the answer; create the conversation when needed.
+
+        `status` is "complete", or "stopped" for a streamed answer the client stopped reading."""
         inp = prep.inp
         if not inp.store:
             return prep.conversation.id if prep.conversation else None
@@ -253,7 +255,7 @@ class ChatService:
         turns.append(StoredMessage(
             id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
             created_at=now, provider=answer.provider, model=answer.model, cached=cached,
-            credits_charged=charged, request_id=inp.request_id))
+            credits_charged=charged, request_id=inp.request_id, status=status))
         if prep.conversation is None:
             await self.conversations.create(owner_id=inp.user_id, title=title_of(inp.messages),
                                             conversation_id=conversation_id, messages=turns)

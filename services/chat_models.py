@@ -68,6 +68,7 @@ class StoredMessage:
     credits_charged: int = 0
     request_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    status: str = "complete"  # "stopped": a streamed answer the client stopped reading (kept, charged)
 
 
 class ConversationRepository(Protocol):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -47,7 +48,56 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
         await release()
         raise
     meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False)
-    return meta, _relay(service, prep, provider, first, rest, receipt, release)
+
+    async def settle_unstarted() -> None:
+        await release()
+        await service.refund(receipt, prep, reason="client_disconnected")
+
+    return meta, _Events(_relay(service, prep, provider, first, rest, receipt, release), settle_unstarted)
+
+
+_SETTLING: set[asyncio.Task[None]] = set()  # strong references to safety-net tasks until they finish
+
+
+class _Events:
+    """The relay's events, settled even if the client leaves before the first one is taken.
+
+    A generator that never started never runs its `finally`: if the client goes away between
+    `meta` and the first delta (or before the body is sent at all), the relay would keep the
+    charge and the coalescing lock. Closing or dropping this iterator unstarted refunds the
+    charge (nothing was served) and releases the lock."""
+
+    def __init__(self, relay: AsyncGenerator[Event, None], settle: Callable[[], Awaitable[None]]) -> None:
+        self._relay, self._settle = relay, settle
+        self._started = False
+        self._loop = asyncio.get_running_loop()
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> Event:
+        self._started = True
+        return await anext(self._relay)
+
+    async def aclose(self) -> None:
+        """Close the relay (settling the charge if no event was ever taken)."""
+        if not self._started:
+            self._started = True
+            await self._settle()
+        await self._relay.aclose()
+
+    def __del__(self) -> None:
+        if self._started or self._loop.is_closed():
+            return
+        self._started = True
+        settle, loop = self._settle, self._loop
+
+        def schedule() -> None:
+            task = loop.create_task(settle())
+            _SETTLING.add(task)
+            task.add_done_callback(_SETTLING.discard)
+
+        loop.call_soon_threadsafe(schedule)
 
 
 def _releaser(service: ChatService, prep: Prepared, held: bool) -> Callable[[], Awaitable[None]]:
@@ -98,15 +148,16 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                  rest: AsyncIterator[str], receipt: Any,
                  release: Callable[[], Awaitable[None]]) -> AsyncIterator[Event]:
     parts = [first]
-    finished = False
+    outcome = "abandoned"  # until the first delta has been handed to the client
     try:
         yield "delta", {"content": first}
+        outcome = "stopped"  # the client has an answer from here on: leaving early is the Stop button
         try:
             async for delta in rest:
                 parts.append(delta)
                 yield "delta", {"content": delta}
         except ProviderError as exc:
-            finished = True
+            outcome = "failed"
             await service.provider_failed(provider, exc)
             await service.refund(receipt, prep, reason="stream_broken")
             if prep.created and prep.conversation is not None:
@@ -114,7 +165,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
             yield "error", UpstreamError(
                 "The provider stopped answering mid-stream; the charge was refunded.")
             return
-        finished = True
+        outcome = "done"
         await service.breaker.record_success(provider.name)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
                                 model=service.model_for(prep.model, provider))
@@ -124,9 +175,26 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
         yield "done", {"id": prep.message_id, "conversation_id": conversation_id, "credits_charged": charged}
     finally:
         await release()
-        if not finished:
-            # The client went away before the end: nothing was delivered in full, give the credit back.
+        if outcome == "abandoned":  # gone before any answer reached it: nothing was served
             await service.refund(receipt, prep, reason="client_disconnected")
+        elif outcome == "stopped":
+            await _keep_stopped(service, prep, provider, "".join(parts), receipt)
         close = getattr(rest, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProvider, partial: str,
+                        receipt: Any) -> None:
+    """The client stopped reading after deltas reached it: it was served, so the charge stands.
+
+    The partial answer is kept in the conversation marked `stopped` (it is what the user saw),
+    never cached (it is not a whole answer). A provider failure, by contrast, is refunded.
+    """
+    log.info("chat_stream_stopped", provider=provider.name, chars=len(partial), charged=receipt.amount)
+    answer = ChatCompletion(content=partial, provider=provider.name,
+                            model=service.model_for(prep.model, provider))
+    try:
+        await service.store(prep, answer, cached=False, charged=receipt.amount, status="stopped")
+    except Exception as exc:  # noqa: BLE001 - the charge is already right; a lost transcript must not mask it
+        log.warning("chat_stopped_store_failed", error=type(exc).__name__)

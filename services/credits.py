@@ -155,7 +155,10 @@ class CreditsService:
         amount = await self._signup_credits() if self._signup_credits else 0
         if amount <= 0:
             return False
-        return await self.grant(user.id, amount, ref=f"signup:{user.id}", reason="signup", request_id=None)
+        # the request that created the user (JIT sign-in or the Clerk webhook), as bound for its logs
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        return await self.grant(user.id, amount, ref=f"signup:{user.id}", reason="signup",
+                                request_id=request_id if isinstance(request_id, str) else None)
 
     async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]:
         """The contract §3 credits object."""

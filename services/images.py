@@ -128,6 +128,7 @@ class ImageService:
                         folder=caller.user_id,
                         name=f"{record.id}_{role}",
                         content_type=upload.content_type,
+                        private=True,  # an upload is the user's own photo: never publicly fetchable
                     )
                     file = StoredFile(
                         key=obj.key,
