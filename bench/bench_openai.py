@@ -6,7 +6,8 @@ LOG_LEVEL=WARNING), then prints, in one run:
   1. uncached chat, one request at a time, interleaved: the SDK straight to the fake upstream,
      POST /api/v1/chat (store=false), POST /v1/chat/completions (same HTTP client), and the
      OpenAI SDK pointed at Muse's /v1: p50/p99 and the latency each adds to the upstream;
-  2. uncached chat at 16 concurrent clients: /api/v1/chat next to /v1/chat/completions (req/s).
+  2. uncached chat at 16 concurrent clients: /api/v1/chat next to /v1/chat/completions (req/s),
+     twice, in both orders (the /api/v1/chat requests use store=false).
 
 Run: .venv/bin/python bench/bench_openai.py   (BENCH_N_UNCACHED=... to change the request count)
 """
@@ -38,6 +39,7 @@ from tests.fakes.openai import FakeOpenAI  # noqa: E402
 
 N_UNCACHED = int(os.environ.get("BENCH_N_UNCACHED", "200"))
 CONCURRENCY = 16
+API, V1 = "/api/v1/chat", "/v1/chat/completions"
 
 
 async def main() -> None:
@@ -99,13 +101,22 @@ async def run(session: aiohttp.ClientSession, base: str, auth: dict[str, str], f
     await upstream.close()
     await via_sdk.close()
 
-    api_load = await http_load(session, "POST", base + "/api/v1/chat", n=N_UNCACHED * 2,
-                               concurrency=CONCURRENCY, headers=auth,
-                               json_for=lambda i: {"messages": question("api-c", i), "store": False})
-    v1_load = await http_load(session, "POST", base + "/v1/chat/completions", n=N_UNCACHED * 2,
-                              concurrency=CONCURRENCY, headers=auth,
-                              json_for=lambda i: {"model": "default", "messages": question("v1-c", i)})
-    assert api_load.errors == v1_load.errors == 0, "every answer must be 200"
+    async def concurrent(path: str, kind: str, body) -> LoadResult:  # type: ignore[no-untyped-def]
+        return await http_load(session, "POST", base + path, n=N_UNCACHED * 2, concurrency=CONCURRENCY,
+                               headers=auth, json_for=lambda i: body(question(kind, i)))
+
+    def api_body(messages: list[dict[str, str]]) -> dict:
+        return {"messages": messages, "store": False}
+
+    def v1_body(messages: list[dict[str, str]]) -> dict:
+        return {"model": "default", "messages": messages}
+
+    runs: list[tuple[str, LoadResult]] = []
+    for run_no, order in enumerate(((API, V1), (V1, API))):  # both orders: the server warms up as it goes
+        for path in order:
+            result = await concurrent(path, f"{path}-{run_no}", api_body if path == API else v1_body)
+            assert result.errors == 0, "every answer must be 200"
+            runs.append((f"run {run_no + 1}: POST {path}", result))
 
     print(f"Muse OpenAI-compatible API benchmark (1 Hypercorn asyncio worker, {os.cpu_count()} CPUs, "
           "rate limits off, fake OpenAI upstream)")
@@ -118,8 +129,8 @@ async def run(session: aiohttp.ClientSession, base: str, auth: dict[str, str], f
                     for q in (.5, .99))
         print(row(label, result, rate=False, width=56) + f"   adds p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     print(f"2) uncached chat, {CONCURRENCY} concurrent clients, {N_UNCACHED * 2} requests each:")
-    print(row("POST /api/v1/chat (store=false)", api_load, width=56))
-    print(row("POST /v1/chat/completions", v1_load, width=56))
+    for label, result in runs:
+        print(row(label, result, width=56))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ Errors under /v1 use OpenAI's envelope `{"error": {...}, "request_id"}` (app/pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from quart import Blueprint, g
 from quart_schema import DataSource, document_request, document_response, validate_request, validate_response
 
@@ -24,14 +27,15 @@ from middlewares.request_id import current_request_id
 from services.principal import Role
 
 bp = Blueprint("openai", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
-_ERRORS = {400: ErrorOut, 401: ErrorOut, 402: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut,
-           502: ErrorOut, 503: ErrorOut, 504: ErrorOut}
+_ERROR_STATUSES = (400, 401, 402, 403, 404, 409, 422, 429, 502, 503, 504)
 
 
-def _document_errors(fn):  # type: ignore[no-untyped-def]
-    for status, model in _ERRORS.items():
-        fn = document_response(model, status)(fn)
+def _document_errors(fn: F) -> F:
+    """Document OpenAI's error envelope for the statuses a /v1 operation can answer."""
+    for status in _ERROR_STATUSES:
+        fn = document_response(ErrorOut, status)(fn)
     return fn
 
 

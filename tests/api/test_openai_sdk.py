@@ -43,7 +43,7 @@ def test_the_sdk_lists_every_chat_and_image_model(muse_http):
 
 
 def test_a_completion_answers_with_usage_and_muse_headers(muse_http, sdk_fakes):
-    key, _ = new_user(muse_http)
+    key, user_id = new_user(muse_http)
     raw = sdk(muse_http, key).chat.completions.with_raw_response.create(
         model="default", messages=ask(), temperature=0.2, max_tokens=50, user="end-user-1")
     completion = raw.parse()
@@ -58,10 +58,12 @@ def test_a_completion_answers_with_usage_and_muse_headers(muse_http, sdk_fakes):
     assert raw.headers["X-Muse-Credits-Charged"] == "1" and raw.headers["X-Muse-Cached"] == "false"
     assert raw.headers["X-Muse-Provider"] == "gemini" and raw.headers["X-Request-ID"]
     assert sdk_fakes["gemini"].count("generateContent") == 1
+    conversations, _ = muse_http.call(lambda c: c.chat.list_conversations(user_id, limit=5, cursor=None))
+    assert conversations == []  # nothing is stored as a conversation
 
 
 def test_a_stream_is_read_with_the_sdk_iterator_and_ends_with_usage(muse_http, sdk_fakes):
-    key, _ = new_user(muse_http)
+    key, user_id = new_user(muse_http)
     sdk_fakes["gemini"].reply = "One two three four five."
     stream = sdk(muse_http, key).chat.completions.create(
         model="default", messages=ask(), stream=True, stream_options={"include_usage": True})
@@ -76,6 +78,7 @@ def test_a_stream_is_read_with_the_sdk_iterator_and_ends_with_usage(muse_http, s
     assert last.usage.completion_tokens > 0 and last.usage.total_tokens == (
         last.usage.prompt_tokens + last.usage.completion_tokens)
     assert all(c.usage is None for c in chunks[:-1])
+    assert muse_http.call(lambda c: c.chat.list_conversations(user_id, limit=5, cursor=None))[0] == []
 
 
 def test_a_stream_without_include_usage_has_no_usage_chunk(muse_http):
