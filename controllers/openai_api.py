@@ -27,7 +27,7 @@ from services.chat_models import ChatInput, ChatMessage
 from services.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
 from services.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.images import ImageService
-from services.openai_compat import aspect_ratio_for_size, estimate_usage
+from services.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
 from services.principal import Principal
 from services.uploads import CheckedUpload, check_image, check_size
 
@@ -109,7 +109,7 @@ class OpenAIController:
         if body.stream:
             return await self._stream(body, inp)
         reply = await self._chat.complete(inp)
-        usage = estimate_usage([(m.role, m.content) for m in inp.messages], reply.content)
+        usage = usage_of(reply.usage, [(m.role, m.content) for m in inp.messages], reply.content)
         answer = {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,

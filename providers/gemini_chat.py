@@ -72,7 +72,10 @@ class GeminiChatProvider:
                 config=self._config(system, temperature, timeout, request_id))
             if not response.text:
                 raise ProviderError(NAME, "empty answer")
-            return ChatCompletion(content=response.text, provider=NAME, model=used)
+            meta = response.usage_metadata
+            usage = ((meta.prompt_token_count, meta.candidates_token_count or 0)
+                     if meta is not None and meta.prompt_token_count is not None else None)
+            return ChatCompletion(content=response.text, provider=NAME, model=used, usage=usage)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 

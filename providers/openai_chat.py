@@ -59,7 +59,9 @@ class OpenAIChatProvider:
             content = response.choices[0].message.content if response.choices else None
             if not content:
                 raise ProviderError(NAME, "empty answer")
-            return ChatCompletion(content=content, provider=NAME, model=model or self.model)
+            counts = response.usage
+            usage = (counts.prompt_tokens, counts.completion_tokens) if counts else None
+            return ChatCompletion(content=content, provider=NAME, model=model or self.model, usage=usage)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 

@@ -1,8 +1,10 @@
 """Pure rules of the OpenAI-compatible API (contract §12): token estimates and image sizes.
 
-Token counts are estimated because the chat provider port returns text only:
-about four characters per token (OpenAI's own rule of thumb for English), at
-least one token for any non-empty text, plus the chat format's framing of
+Token counts are the provider's when it reported them (whole answers from
+Gemini and OpenAI; a cached answer keeps them). Otherwise (streams, the local
+provider, a provider that reports none) they are estimated: about four
+characters per token (OpenAI's own rule of thumb for English), at least one
+token for any non-empty text, plus the chat format's framing of
 `TOKENS_PER_MESSAGE` per message and `REPLY_PRIMING` for the answer (the
 figures of OpenAI's cookbook for gpt-4o-class models).
 """
@@ -50,6 +52,13 @@ def estimate_usage(prompt: Sequence[tuple[str, str]], completion: str) -> Usage:
     framing = TOKENS_PER_MESSAGE * len(prompt) + REPLY_PRIMING
     prompt_tokens = framing + sum(estimate_tokens(content) for _role, content in prompt)
     return Usage(prompt_tokens=prompt_tokens, completion_tokens=estimate_tokens(completion))
+
+
+def usage_of(reported: tuple[int, int] | None, prompt: Sequence[tuple[str, str]], completion: str) -> Usage:
+    """The provider's counts when it reported them, else the estimate."""
+    if reported is not None:
+        return Usage(prompt_tokens=reported[0], completion_tokens=reported[1])
+    return estimate_usage(prompt, completion)
 
 
 def aspect_ratio_for_size(size: str | None) -> str | None:

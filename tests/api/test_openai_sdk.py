@@ -15,6 +15,7 @@ import openai
 import pytest
 from PIL import Image
 
+from services.openai_compat import estimate_usage
 from tests.fixtures.identity import make_token
 from tests.fixtures.images import picture
 
@@ -44,15 +45,19 @@ def test_the_sdk_lists_every_chat_and_image_model(muse_http):
 
 def test_a_completion_answers_with_usage_and_muse_headers(muse_http, sdk_fakes):
     key, user_id = new_user(muse_http)
+    messages = ask()
     raw = sdk(muse_http, key).chat.completions.with_raw_response.create(
-        model="default", messages=ask(), temperature=0.2, max_tokens=50, user="end-user-1")
+        model="default", messages=messages, temperature=0.2, max_tokens=50, user="end-user-1")
     completion = raw.parse()
     assert completion.object == "chat.completion" and completion.id.startswith("chatcmpl-")
     assert completion.model == "default"
     assert completion.choices[0].message.role == "assistant"
     assert completion.choices[0].message.content == "Hello from Gemini."
     assert completion.choices[0].finish_reason == "stop"
-    usage = completion.usage
+    usage = completion.usage  # the Gemini fake reports no usageMetadata: estimated
+    expected = estimate_usage([(m["role"], m["content"]) for m in messages], "Hello from Gemini.")
+    assert usage.prompt_tokens == expected.prompt_tokens
+    assert usage.completion_tokens == expected.completion_tokens
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     assert raw.headers["X-Muse-Credits-Charged"] == "1" and raw.headers["X-Muse-Cached"] == "false"
@@ -151,6 +156,8 @@ def test_failover_before_the_first_chunk_is_invisible_to_the_sdk(muse_http, sdk_
     sdk_fakes["gemini"].mode = "500"
     raw = client.chat.completions.with_raw_response.create(model="default", messages=ask())
     assert raw.parse().choices[0].message.content == "Hello from OpenAI."
+    assert raw.parse().usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) == {
+        "prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}  # as the OpenAI upstream reported
     assert raw.headers["X-Muse-Provider"] == "openai" and raw.headers["X-Muse-Credits-Charged"] == "1"
     stream = client.chat.completions.create(model="default", messages=ask(), stream=True)
     assert "".join(c.choices[0].delta.content or "" for c in stream) == "Hello from OpenAI."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.openai_compat import aspect_ratio_for_size, estimate_tokens, estimate_usage
+from services.openai_compat import aspect_ratio_for_size, estimate_tokens, estimate_usage, usage_of
 
 
 @pytest.mark.parametrize(("text", "tokens"), [("", 0), ("a", 1), ("abcd", 1), ("abcde", 2), ("x" * 400, 100)])
@@ -30,3 +30,10 @@ def test_sizes_map_to_the_nearest_supported_aspect_ratio(size, ratio):
 @pytest.mark.parametrize("size", ["huge", "1024", "0x1024", "1024x", "-5x5"])
 def test_malformed_sizes_are_refused(size):
     assert aspect_ratio_for_size(size) is None
+
+
+def test_reported_counts_win_over_the_estimate():
+    assert usage_of((7, 2), [("user", "x" * 400)], "y" * 400).as_dict() == {
+        "prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+    prompt = [("user", "abcd")]
+    assert usage_of(None, prompt, "abcd") == estimate_usage(prompt, "abcd")
