@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from quart import Response, request
@@ -42,6 +42,10 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
     return headers
 
 
+_ROLES: dict[str, Literal["system", "user", "assistant"]] = {
+    "system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+
+
 def _text(message: ChatMessageIn, index: int) -> str:
     if message.content is None or isinstance(message.content, str):
         return message.content or ""
@@ -58,7 +62,8 @@ def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
     """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns dropped)."""
     turns: list[ChatMessage] = []
     for index, message in enumerate(body.messages):
-        if message.role in ("tool", "function"):
+        role = _ROLES.get(message.role)
+        if role is None:
             raise BadRequest(f"Messages with role {message.role!r} are not supported (no tool calling).",
                              param=f"messages.{index}.role")
         text = _text(message, index)
@@ -66,8 +71,7 @@ def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
             if message.role == "assistant":
                 continue
             raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
-        turns.append(ChatMessage(role="system" if message.role == "developer" else message.role,
-                                 content=text))
+        turns.append(ChatMessage(role=role, content=text))
     return turns
 
 

@@ -127,6 +127,10 @@ def test_insufficient_credits_raise_insufficient_quota_without_retries(muse_http
     assert error.status_code == 402 and error.code == "insufficient_quota"
     assert error.type == "insufficient_quota" and error.request_id
     assert muse_http.requests("/v1/chat/completions") - before == 1  # no retry storm
+    with pytest.raises(openai.APIStatusError) as caught:  # a stream is refused before it starts
+        client.chat.completions.create(model="default", messages=ask(), stream=True)
+    assert caught.value.status_code == 402 and caught.value.code == "insufficient_quota"
+    assert muse_http.requests("/v1/chat/completions") - before == 2
     assert sdk_fakes["gemini"].count() == 0 and sdk_fakes["openai"].count() == 0
 
 
