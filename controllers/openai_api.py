@@ -72,6 +72,8 @@ def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
                 continue
             raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
         turns.append(ChatMessage(role=role, content=text))
+    if not any(turn.role != "system" for turn in turns):
+        raise BadRequest("At least one user or assistant message with content is needed.", param="messages")
     return turns
 
 

@@ -56,6 +56,10 @@ async def test_unsupported_requests_are_400_naming_the_param(app, client):
     tool = {"model": "default", "messages": [{"role": "tool", "content": "42"}]}
     assert (await envelope(await client.post(CHAT, json=tool, headers=headers), 400))["param"] == \
         "messages.0.role"
+    no_user = {"model": "default", "messages": [{"role": "system", "content": "Be brief."},
+                                                {"role": "assistant", "content": ""}]}
+    error = await envelope(await client.post(CHAT, json=no_user, headers=headers), 400)
+    assert error["param"] == "messages"
     image_part = {"model": "default", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]}
     error = await envelope(await client.post(CHAT, json=image_part, headers=headers), 400)
