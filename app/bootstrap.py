@@ -321,6 +321,10 @@ class Container:
             fetch_url=lambda url: fetch_remote_image(url, max_bytes=max_bytes,
                                                      allow_private=not s.is_production))
         self.media_controller = MediaController(self.image_storage)
+        from controllers.openai_api import OpenAIController  # /v1 (contract §12) over the same services
+
+        self.openai_controller = OpenAIController(self.chat, self.images, self.catalog,
+                                                  max_upload_mb=s.max_upload_mb)
 
     async def _wire_payments(self) -> None:
         from controllers.payments import PaymentsController

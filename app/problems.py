@@ -6,10 +6,11 @@ import json
 
 import structlog
 from pydantic import ValidationError
-from quart import Quart, Response, current_app
+from quart import Quart, Response, current_app, has_request_context, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
+from controllers.openai_errors import error_body, is_openai_path
 from middlewares.request_id import current_request_id
 from services.errors import (
     AppError,
@@ -34,10 +35,15 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
 
 
 def problem_response(error: AppError) -> Response:
-    """The problem+json response for `error`."""
-    settings = current_app.extensions["container"].settings
-    body = error.to_problem(base_url=settings.public_base_url, request_id=current_request_id())
-    response = Response(json.dumps(body), status=error.status, content_type="application/problem+json")
+    """The problem+json response for `error` (OpenAI's error envelope under /v1, contract §12)."""
+    if has_request_context() and is_openai_path(request.path):
+        body = error_body(error, current_request_id())
+        content_type = "application/json"
+    else:
+        settings = current_app.extensions["container"].settings
+        body = error.to_problem(base_url=settings.public_base_url, request_id=current_request_id())
+        content_type = "application/problem+json"
+    response = Response(json.dumps(body), status=error.status, content_type=content_type)
     for name, value in error.headers.items():
         response.headers[name] = value
     return response

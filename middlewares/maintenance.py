@@ -2,11 +2,13 @@
 
 - `maintenance_mode` → 503 `maintenance` for every path except `/health*`,
   `/api/v1/webhooks/*`, `/api/v1/admin/*` and the API docs.
-- `chat_enabled: false` → 503 `feature_disabled` for `/api/v1/chat*` (the
-  generation endpoints; conversation history stays readable and deletable).
+- `chat_enabled: false` → 503 `feature_disabled` for `/api/v1/chat*` and
+  `/v1/chat/completions` (the generation endpoints; conversation history stays
+  readable and deletable).
 - `images_enabled: false` → 503 `feature_disabled` for `POST /api/v1/images`,
-  `/api/v1/images/edits` and `/api/v1/images/describe` (generation; the
-  gallery stays readable, savable and deletable).
+  `/api/v1/images/edits`, `/api/v1/images/describe`, `/v1/images/generations`
+  and `/v1/images/edits` (generation; the gallery stays readable, savable and
+  deletable).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from services.errors import FeatureDisabled, Maintenance
 RETRY_AFTER_S = "60"
 OPEN_PREFIXES = ("/health", "/api/v1/webhooks/", "/api/v1/admin/", "/openapi.json", "/docs")
 OPEN_EXACT = {"/api/v1/webhooks", "/api/v1/admin"}
-IMAGE_GENERATION = {"/api/v1/images", "/api/v1/images/edits", "/api/v1/images/describe"}
+IMAGE_GENERATION = {"/api/v1/images", "/api/v1/images/edits", "/api/v1/images/describe",
+                    "/v1/images/generations", "/v1/images/edits"}
+CHAT_GENERATION = {"/v1/chat/completions"}
 
 
 def is_open(path: str) -> bool:
@@ -28,7 +32,8 @@ def is_open(path: str) -> bool:
 
 def disabled_feature(path: str, method: str, *, chat_enabled: bool, images_enabled: bool) -> str | None:
     """The switched-off feature this request needs, if any."""
-    if not chat_enabled and (path == "/api/v1/chat" or path.startswith("/api/v1/chat/")):
+    if not chat_enabled and (path == "/api/v1/chat" or path.startswith("/api/v1/chat/")
+                             or path.rstrip("/") in CHAT_GENERATION):
         return "chat"
     if not images_enabled and method == "POST" and path.rstrip("/") in IMAGE_GENERATION:
         return "images"

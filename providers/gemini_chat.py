@@ -80,7 +80,10 @@ class GeminiChatProvider:
                 raise ProviderError(NAME, "empty answer")
             if not _finished(response):  # a cut answer must not be charged or cached
                 raise ProviderError(NAME, "answer without finishReason (truncated)")
-            return ChatCompletion(content=response.text, provider=NAME, model=used)
+            meta = response.usage_metadata
+            usage = ((meta.prompt_token_count, meta.candidates_token_count or 0)
+                     if meta is not None and meta.prompt_token_count is not None else None)
+            return ChatCompletion(content=response.text, provider=NAME, model=used, usage=usage)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 

@@ -62,7 +62,9 @@ class OpenAIChatProvider:
                 raise ProviderError(NAME, "empty answer")
             if not choice or not choice.finish_reason:  # a cut answer must not be charged or cached
                 raise ProviderError(NAME, "answer without finish_reason (truncated)")
-            return ChatCompletion(content=content, provider=NAME, model=model or self.model)
+            counts = response.usage
+            usage = (counts.prompt_tokens, counts.completion_tokens) if counts else None
+            return ChatCompletion(content=content, provider=NAME, model=model or self.model, usage=usage)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 

@@ -154,7 +154,8 @@ class ChatService:
         conversation_id = await self.store(prep, produced.answer, cached=produced.cached, charged=charged)
         return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
                          provider=produced.answer.provider, model=produced.answer.model,
-                         cached=produced.cached, credits_charged=charged, request_id=inp.request_id)
+                         cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
+                         usage=produced.answer.usage)
 
     async def _produce(self, prep: Prepared) -> _Produced:
         hit = await self.cache.get(prep.key)

@@ -39,6 +39,7 @@ class ChatReply:
     cached: bool
     credits_charged: int
     request_id: str | None
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens as the provider reported them
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
                                         check=lambda: service.cache.get(prep.key))
     if hit is not None:
         await service.ensure_conversation(prep)
-        return _meta(prep, hit.provider, hit.model, cached=True), _replay(service, prep, hit)
+        return _meta(prep, hit.provider, hit.model, cached=True, charged=0), _replay(service, prep, hit)
     release = _releaser(service, prep, held)
     try:
         receipt = await service.charge(prep)
@@ -47,7 +47,8 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
         await service.refund(receipt, prep, reason="provider_failed")
         await release()
         raise
-    meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False)
+    meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False,
+                 charged=receipt.amount)
 
     async def settle_unstarted() -> None:
         await release()
@@ -108,10 +109,10 @@ def _releaser(service: ChatService, prep: Prepared, held: bool) -> Callable[[], 
     return release
 
 
-def _meta(prep: Prepared, provider: str, model: str, *, cached: bool) -> dict[str, Any]:
+def _meta(prep: Prepared, provider: str, model: str, *, cached: bool, charged: int) -> dict[str, Any]:
     conversation_id = prep.conversation.id if prep.conversation else None
     return {"id": prep.message_id, "conversation_id": conversation_id, "provider": provider, "model": model,
-            "cached": cached}
+            "cached": cached, "credits_charged": charged}
 
 
 async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvider, str, AsyncIterator[str]]:

@@ -61,6 +61,10 @@ class ImageService:
         if self._live is not None and not (await self._live.current()).images_enabled:
             raise FeatureDisabled("Image generation is disabled for now.")
 
+    def model_names(self) -> list[str]:
+        """The image models clients may ask for: `default` (the configured chain) and each provider."""
+        return ["default", *self._provider_names]
+
     def _providers_for(self, model: str) -> list[str] | None:
         if model in ("default", "", None):
             return None
