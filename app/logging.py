@@ -10,9 +10,21 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
+
+
+def add_trace_id(logger: object, method: str, event: dict) -> dict:
+    """`trace_id` / `span_id` of the current span, when tracing is on (app/telemetry.py)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = format(context.trace_id, "032x")
+        event["span_id"] = format(context.span_id, "016x")
+    return event
+
 
 _SHARED = [
     structlog.contextvars.merge_contextvars,
+    add_trace_id,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -16,8 +16,8 @@ STORE_TIMEOUT_S = 2.0
 
 
 def is_exempt(path: str) -> bool:
-    """Webhooks and health checks are never limited."""
-    return path == "/health" or any(path.startswith(p) for p in EXEMPT_PREFIXES)
+    """Webhooks, health checks and the metrics scrape are never limited."""
+    return path in ("/health", "/metrics") or any(path.startswith(p) for p in EXEMPT_PREFIXES)
 
 
 def install(app: Quart) -> None:

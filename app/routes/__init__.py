@@ -16,6 +16,7 @@ def register_routes(app: Quart) -> None:
     from app.routes.images import bp as images
     from app.routes.me import bp as me
     from app.routes.media import bp as media
+    from app.routes.metrics import bp as metrics
     from app.routes.payments import bp as payments
     from app.routes.plans import bp as plans
     from app.routes.subscriptions import bp as subscriptions
@@ -24,5 +25,5 @@ def register_routes(app: Quart) -> None:
 
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
-                      plans, credits, gift_codes,):
+                      plans, credits, gift_codes, metrics):
         app.register_blueprint(blueprint)
