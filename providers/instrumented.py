@@ -5,6 +5,9 @@ whichever failover path makes it (chat, streamed chat, vision, images), so
 the services need no metric calls around their provider loops. Everything
 else (`name`, `model`, `supports_edit`, SDK clients) is passed through.
 
+With tracing on, each call is also a `<kind> <provider>` span (the SDK's HTTP
+spans below it), carrying `muse.provider.outcome`.
+
 Outcomes: `success`; `timeout` (the provider's own timeout); `error` (any
 other provider failure); `cancelled` (the caller gave up first: the image
 chain's overall deadline, a client that went away mid-stream).
@@ -18,12 +21,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from opentelemetry import trace
+
 from providers.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderTimeout
 from providers.images import ImageProvider, ImageRequest, ImageResult
 from services.errors import UpstreamTimeout
 from services.ports.metrics import Metrics, ProviderKind, ProviderOutcome
 
 T = TypeVar("T")
+tracer = trace.get_tracer("muse.providers")
 
 
 def _outcome(exc: BaseException) -> ProviderOutcome:
@@ -46,15 +52,27 @@ class _Instrumented:
     def __repr__(self) -> str:
         return f"Instrumented({self._inner!r})"
 
+    def _span(self, kind: ProviderKind, *, current: bool) -> Any:
+        attributes = {"muse.provider.kind": kind, "muse.provider.name": self.name}
+        name = f"{kind} {self.name}"
+        if current:
+            return tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes)
+        return tracer.start_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes)
+
+    def _record(self, span: Any, kind: ProviderKind, outcome: ProviderOutcome, started: float) -> None:
+        self._metrics.provider_call(kind, self.name, outcome, time.perf_counter() - started)
+        span.set_attribute("muse.provider.outcome", outcome)
+
     async def _timed(self, kind: ProviderKind, call: Callable[[], Awaitable[T]]) -> T:
         started = time.perf_counter()
-        try:
-            result = await call()
-        except BaseException as exc:
-            self._metrics.provider_call(kind, self.name, _outcome(exc), time.perf_counter() - started)
-            raise
-        self._metrics.provider_call(kind, self.name, "success", time.perf_counter() - started)
-        return result
+        with self._span(kind, current=True) as span:
+            try:
+                result = await call()
+            except BaseException as exc:
+                self._record(span, kind, _outcome(exc), started)
+                raise
+            self._record(span, kind, "success", started)
+            return result
 
 
 class InstrumentedChatProvider(_Instrumented):
@@ -71,7 +89,9 @@ class InstrumentedChatProvider(_Instrumented):
                                                request_id=request_id, model=model))
 
     async def _stream(self, source: AsyncIterator[str]) -> AsyncIterator[str]:
+        # The span is not made current: a generator's context would leak into its consumer.
         started, outcome = time.perf_counter(), "cancelled"
+        span = self._span("chat", current=False)
         try:
             async for piece in source:
                 yield piece
@@ -80,8 +100,8 @@ class InstrumentedChatProvider(_Instrumented):
             outcome = _outcome(exc)
             raise
         finally:
-            self._metrics.provider_call("chat", self.name, outcome,  # type: ignore[arg-type]
-                                        time.perf_counter() - started)
+            self._record(span, "chat", outcome, started)  # type: ignore[arg-type]
+            span.end()
             close = getattr(source, "aclose", None)
             if close is not None:
                 await close()

@@ -67,6 +67,7 @@ async def test_a_500_is_reported_with_its_request_id(servers, tmp_path, sentry):
         assert response.status_code == 500 and body["code"] == "internal_error"
         assert "hunter2" not in await response.get_data(as_text=True)
         events = await _events(sentry, 1)
+        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
     assert len(events) == 1
     event = events[0]
     assert _tags(event)["request_id"] == "req-boom-1"
@@ -98,10 +99,12 @@ async def test_a_failed_job_is_reported_with_the_request_id_that_started_it(serv
 
 async def test_without_a_dsn_nothing_is_sent(servers, tmp_path, sentry):
     _forget_sentry()
-    app = create_app(make_settings(servers, tmp_path))
+    settings = make_settings(servers, tmp_path)
+    app = create_app(settings)
     async with app.test_app():
         app.extensions["container"].plans_controller = ExplodingPlansController()
         response = await app.test_client().get("/api/v1/plans")
+        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
     assert response.status_code == 500
     assert not sentry_sdk.get_client().is_active()
     sentry_sdk.flush(timeout=1)

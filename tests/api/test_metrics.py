@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,6 +33,15 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+@asynccontextmanager
+async def started(settings):
+    """A started app on `settings`; its database is dropped afterwards."""
+    app = create_app(settings)
+    async with app.test_app():
+        yield app
+        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+
+
 async def scrape(app, headers: dict | None = None) -> Samples:
     response = await app.test_client().get("/metrics", headers=headers or {})
     assert response.status_code == 200, await response.get_data(as_text=True)
@@ -41,8 +51,7 @@ async def scrape(app, headers: dict | None = None) -> Samples:
 
 async def test_metrics_token_is_required_when_set(servers, tmp_path):
     settings = make_settings(servers, tmp_path, metrics_token=SecretStr("s3cret-scrape"))
-    app = create_app(settings)
-    async with app.test_app():
+    async with started(settings) as app:
         client = app.test_client()
         missing = await client.get("/metrics")
         wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
@@ -58,21 +67,18 @@ async def test_metrics_token_is_required_when_set(servers, tmp_path):
 async def test_without_token_metrics_are_served_in_test_and_404_in_production(servers, tmp_path, app):
     assert (await app.test_client().get("/metrics")).status_code == 200
     production = make_settings(servers, tmp_path, app_env="production")
-    prod_app = create_app(production)
-    async with prod_app.test_app():
+    async with started(production) as prod_app:
         response = await prod_app.test_client().get("/metrics")
         assert response.status_code == 404 and (await response.get_json())["code"] == "not_found"
 
 
 async def test_switched_off_metrics_answer_404(servers, tmp_path):
-    app = create_app(make_settings(servers, tmp_path, metrics_enabled=False))
-    async with app.test_app():
+    async with started(make_settings(servers, tmp_path, metrics_enabled=False)) as app:
         assert (await app.test_client().get("/metrics")).status_code == 404
 
 
 async def test_metrics_is_not_rate_limited_nor_in_the_openapi_document(servers, tmp_path):
-    app = create_app(make_settings(servers, tmp_path, rate_limits_enabled=True))
-    async with app.test_app():
+    async with started(make_settings(servers, tmp_path, rate_limits_enabled=True)) as app:
         client = app.test_client()
         answers = [await client.get("/metrics") for _ in range(30)]  # anonymous burst is 20
         assert {r.status_code for r in answers} == {200}
@@ -122,8 +128,7 @@ async def test_counters_move_and_a_worker_process_shares_its_numbers(
     s = chat_settings(servers, tmp_path, fake_gemini, fake_openai, breaker_failure_threshold=10,
                       image_providers=["replicate"], replicate_api_token=SecretStr(fake_replicate.token),
                       replicate_base_url=fake_replicate.url)
-    app = create_app(s)
-    async with app.test_app():
+    async with started(s) as app:
         client = app.test_client()
         headers = await auth_headers(app, "metrics_user")
         before = await scrape(app)
@@ -180,8 +185,6 @@ async def test_counters_move_and_a_worker_process_shares_its_numbers(
         assert value(samples, "muse_credits_refunded_total") == 2  # the chat's and the image job's
         assert value(samples, "muse_credits_charged_total") == 4
         assert value(samples, "muse_queue_depth") == 0
-        container = app.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
 
 
 async def test_breaker_open_is_read_at_scrape_time(chat_app, fake_gemini, fake_openai):

@@ -117,8 +117,10 @@ async def test_a_callers_trace_covers_chat_an_image_request_and_its_job(
     chat_tree = under(chat_span)
     systems = {s.attributes.get("db.system") or s.attributes.get("db.system.name") for s in chat_tree}
     assert {"mongodb", "redis"} <= systems, [(s.name, s.attributes) for s in chat_tree]
-    gemini_calls = [s for s in chat_tree if s.kind == "CLIENT" and fake_gemini.url.split("//")[1] in
-                    json.dumps(s.attributes)]
+    provider_span = by_name["chat gemini"]  # the provider call, around the SDK's HTTP call
+    assert provider_span in chat_tree and provider_span.attributes["muse.provider.outcome"] == "success"
+    gemini_calls = [s for s in under(provider_span) if s.kind == "CLIENT" and fake_gemini.url.split("//")[1]
+                    in json.dumps(s.attributes)]
     assert gemini_calls, [(s.name, s.attributes) for s in chat_tree]
 
     # the job started by the image request continues that request's trace, with its request ID
@@ -126,7 +128,9 @@ async def test_a_callers_trace_covers_chat_an_image_request_and_its_job(
     assert job_span in under(image_span)
     assert job_span.attributes["muse.request_id"] == "trace-img-1"
     job_tree = under(job_span)
-    assert any(fake_replicate.url.split("//")[1] in json.dumps(s.attributes) for s in job_tree
+    image_call = by_name["image replicate"]
+    assert image_call in job_tree
+    assert any(fake_replicate.url.split("//")[1] in json.dumps(s.attributes) for s in under(image_call)
                if s.kind == "CLIENT"), [(s.name, s.attributes) for s in job_tree]
     assert any((s.attributes.get("db.system") or s.attributes.get("db.system.name")) == "mongodb"
                for s in job_tree)
