@@ -51,7 +51,9 @@ class Container:
         await self._wire_metrics()
         await self._wire_live_settings()
         await self._wire_credits()
+        await self._wire_sessions()
         await self._wire_identity()
+        await self._wire_accounts()
         await self._wire_chat()
         await self._wire_images()
         await self._wire_payments()
@@ -150,6 +152,7 @@ class Container:
         from services.auth_keys import ensure_dev_key_pair
         from services.auth_webhooks import ClerkEventService
         from services.rate_limit import RateLimiter, limits_from
+        from services.sessions import SessionVerifier
         from services.users import UserService
 
         s = self.settings
@@ -164,7 +167,9 @@ class Container:
         self.api_keys = self._pick("api_keys", lambda: ApiKeyService(CachedApiKeyRepository(
             BeanieApiKeyRepository(), TombstoneCache(self.redis, prefix=ns + "apikey:"))))
         self.webhook_events = self._pick("webhook_events", BeanieWebhookEventRepository)
-        self.token_verifier = self._pick("token_verifier", lambda: ClerkTokenVerifier(
+        self.token_verifier = self._pick("token_verifier", lambda: SessionVerifier(
+            ClerkTokenVerifier(jwt_key=self.session_signer.public_pem), self.sessions,
+            allow_foreign=self.dev_tokens) if self.sessions else ClerkTokenVerifier(
             jwt_key=jwt_key, secret_key=secret, api_url=s.clerk_api_url,
             authorized_parties=s.clerk_authorized_parties) if (jwt_key or secret) else None)
         rapid = s.rapidapi_proxy_secret.get_secret_value() if s.rapidapi_proxy_secret else None
@@ -183,6 +188,64 @@ class Container:
         self.clerk_webhooks_controller = ClerkWebhooksController(self.clerk_events)
         self.me_controller = MeController(self.users, self.credits)
         self.api_keys_controller = ApiKeysController(self.api_keys)
+
+    async def _wire_sessions(self) -> None:
+        """Muse's own sessions (AUTH_PROVIDER=local, issue 18): the signing key and session records."""
+        from providers.session_tokens import RsaSessionTokenSigner
+        from repositories.accounts import BeanieSessionRepository, CachedSessionRepository
+        from repositories.users import TombstoneCache
+        from services.auth_keys import ensure_dev_key_pair
+        from services.sessions import SessionService
+
+        s = self.settings
+        self.sessions = None
+        if not s.local_accounts:
+            return
+        pem = s.auth_jwt_private_key.get_secret_value() if s.auth_jwt_private_key else None
+        if pem is None:  # outside production (which requires AUTH_JWT_PRIVATE_KEY): the var/ key pair
+            pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
+        self.session_signer = RsaSessionTokenSigner(pem)
+        cache = TombstoneCache(self.redis, prefix=f"muse:{s.mongodb_db}:session:")
+        self.sessions = self._pick("sessions", lambda: SessionService(
+            CachedSessionRepository(BeanieSessionRepository(), cache), self.session_signer,
+            access_ttl_s=s.auth_access_token_ttl_s, session_ttl_s=s.auth_session_ttl_s))
+
+    async def _wire_accounts(self) -> None:
+        """Email-and-password accounts, the mail port and the development outbox (issue 18)."""
+        from controllers.accounts import AccountsController
+        from controllers.dev_outbox import DevOutboxController
+        from providers.argon2_hasher import Argon2PasswordHasher
+        from providers.smtp_email import SmtpEmailSender
+        from repositories.accounts import BeanieAccountRepository, BeanieOneTimeTokenRepository
+        from repositories.dev_outbox import RedisOutbox
+        from repositories.rate_limit import RedisBucketStore
+        from services.accounts import AccountService
+        from services.login_throttle import LoginThrottle
+        from services.passwords import PasswordPolicy, load_common_passwords
+        from services.rate_limit import Limit
+
+        s = self.settings
+        ns, sender = f"muse:{s.mongodb_db}:", s.mail_from or "Muse <no-reply@localhost>"
+        self.outbox = None if s.smtp_url else RedisOutbox(self.redis, key=ns + "outbox", sender=sender)
+        self.mailer = self._pick("mailer", lambda: SmtpEmailSender(
+            s.smtp_url.get_secret_value(), sender=sender) if s.smtp_url else self.outbox)
+        self.accounts = None
+        if self.sessions is not None:
+            window = s.auth_login_window_s
+            throttle = LoginThrottle(
+                RedisBucketStore(self.redis), prefix=ns + "login:",
+                ip=Limit(s.auth_login_ip_limit, s.auth_login_ip_limit / window),
+                account=Limit(s.auth_login_account_limit, s.auth_login_account_limit / window))
+            hasher = Argon2PasswordHasher(time_cost=s.auth_argon2_time_cost,
+                                          memory_kib=s.auth_argon2_memory_kib,
+                                          parallelism=s.auth_argon2_parallelism)
+            self.accounts = self._pick("accounts", lambda: AccountService(
+                BeanieAccountRepository(), BeanieOneTimeTokenRepository(), self.sessions, self.users,
+                hasher, PasswordPolicy(load_common_passwords()), throttle, self.mailer,
+                base_url=s.public_base_url))
+        self.accounts_controller = AccountsController(
+            self.accounts, secure_cookie=s.app_env != "development", cookie_max_age_s=s.auth_session_ttl_s)
+        self.dev_outbox_controller = DevOutboxController(self.outbox, enabled=s.app_env == "development")
 
     async def _wire_chat(self) -> None:
         from controllers.chat import ChatController
@@ -339,6 +402,8 @@ class Container:
             return
         self.started = False
         await self._close_chat()
+        if self.accounts is not None:
+            await self.accounts.aclose()
         stop_metrics = getattr(self.metrics, "stop", None)
         if stop_metrics is not None:
             await stop_metrics()  # flushes this process's last increments

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 from opentelemetry import trace
 
 
-def add_trace_id(logger: object, method: str, event: dict) -> dict:
+def add_trace_id(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """`trace_id` / `span_id` of the current span, when tracing is on (app/telemetry.py)."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
@@ -22,7 +24,7 @@ def add_trace_id(logger: object, method: str, event: dict) -> dict:
     return event
 
 
-_SHARED = [
+_SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
     add_trace_id,
     structlog.stdlib.add_log_level,

@@ -52,7 +52,7 @@ def instrument_asgi(app: Quart) -> None:
         return
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-    app.asgi_app = OpenTelemetryMiddleware(  # type: ignore[method-assign]
+    app.asgi_app = OpenTelemetryMiddleware(  # type: ignore[method-assign,assignment]
         app.asgi_app, excluded_urls=r"/health/live$,/metrics$", exclude_spans=["receive", "send"])
 
 

@@ -1,8 +1,9 @@
 """Authentication and access policy: sets `g.principal`, enforces `@public` / `@require_role`.
 
 Credentials: `Authorization: Bearer <token>` (a Clerk session JWT, or a Muse API key
-starting `mk_`), else Clerk's `__session` cookie; RapidAPI proxy headers in marketplace
-mode. Undeclared views are refused (fail closed); a test also walks the URL map.
+starting `mk_`), else Clerk's `__session` cookie or Muse's `muse_session` (contract §17);
+RapidAPI proxy headers in marketplace mode. Undeclared views are refused (fail closed); a test
+also walks the URL map.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _token() -> str | None:
             raise Unauthorized("Use `Authorization: Bearer <credential>`.")
         return value.strip()
     for name, value in request.cookies.items():
-        if name.startswith("__session") and value:
+        if (name.startswith("__session") or name == "muse_session") and value:
             return value
     return None
 

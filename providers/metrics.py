@@ -168,7 +168,7 @@ class RedisMetrics:
     async def read(self) -> dict[Series, float]:
         """Every series of the deployment (after flushing this process)."""
         await self.flush()
-        raw: dict[Any, Any] = await self._redis.hgetall(self.key)
+        raw: dict[Any, Any] = await self._redis.hgetall(self.key)  # type: ignore[misc]
         values: dict[Series, float] = {}
         for field, value in raw.items():
             text = field.decode() if isinstance(field, bytes) else str(field)
@@ -200,6 +200,7 @@ class _Snapshot(Collector):
 def _families(values: dict[Series, float]) -> list[Any]:
     families: list[Any] = []
     for d in DEFINITIONS:
+        family: Any
         if d.kind == "counter":
             family = CounterMetricFamily(d.name, d.help, labels=list(d.labels))
             samples = {labels: v for (name, labels), v in values.items() if name == d.name + "_total"}

@@ -80,8 +80,8 @@ def breaker_gauge(state: Callable[[str], Awaitable[dict[str, object]]], names: C
     async def read() -> Sequence[Gauge]:
         listed = names()
         states = await asyncio.gather(*(state(name) for name in listed))
-        samples = {(name, ): 1.0 if s.get("state") == "open" else 0.0 for name, s in zip(listed, states,
-                                                                                          strict=True)}
+        samples: dict[tuple[str, ...], float] = {
+            (name,): 1.0 if s.get("state") == "open" else 0.0 for name, s in zip(listed, states, strict=True)}
         return [Gauge("muse_breaker_open", "1 while the provider's circuit breaker is open (calls skipped); "
                       "image providers are named images:<provider>.", ("provider",), samples)]
 

@@ -9,8 +9,10 @@ def register_routes(app: Quart) -> None:
     """Register every blueprint."""
     from app.routes.admin import bp as admin
     from app.routes.api_keys import bp as api_keys
+    from app.routes.auth import bp as auth_local
     from app.routes.chat import bp as chat
     from app.routes.credits import bp as credits
+    from app.routes.dev_outbox import bp as dev_outbox
     from app.routes.gift_codes import bp as gift_codes
     from app.routes.health import bp as health
     from app.routes.images import bp as images
@@ -25,5 +27,5 @@ def register_routes(app: Quart) -> None:
 
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
-                      plans, credits, gift_codes, metrics):
+                      plans, credits, gift_codes, auth_local, dev_outbox, metrics):
         app.register_blueprint(blueprint)
