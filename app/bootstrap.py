@@ -48,6 +48,7 @@ class Container:
     async def _wire(self) -> None:
         # Each feature wires itself in its own method, in dependency order.
         await self._wire_core()
+        await self._wire_metrics()
         await self._wire_live_settings()
         await self._wire_credits()
         await self._wire_sessions()
@@ -78,6 +79,32 @@ class Container:
             {"mongo": self.database.ping, "redis": self._redis_check, "queue": self._queue_check},
             version=s.version))
         self.health_controller = HealthController(self.health)
+
+    async def _wire_metrics(self) -> None:
+        from controllers.metrics import MetricsController
+        from providers.metrics import RedisMetrics
+        from services.image_jobs import breaker_name
+        from services.metrics import MetricsService, breaker_gauge, queue_depth_gauge
+        from services.ports.metrics import NoMetrics
+
+        s = self.settings
+        exporter = RedisMetrics(self.redis, key=f"muse:{s.mongodb_db}:metrics",
+                                flush_interval_s=s.metrics_flush_s)
+        self.metrics = self._pick("metrics", lambda: exporter if s.metrics_enabled else NoMetrics())
+        if isinstance(self.metrics, RedisMetrics):
+            self.metrics.start()
+
+        def breaker_names() -> list[str]:  # read at scrape time: the provider lists are wired later
+            images = [breaker_name(p.name) for p in self.image_provider_list]
+            return [p.name for p in self.chat_providers] + images
+
+        self.metrics_service = MetricsService(
+            self.metrics if isinstance(self.metrics, RedisMetrics) else None,
+            token=s.metrics_token.get_secret_value() if s.metrics_token else None,
+            serve_without_token=not s.is_production,
+            gauges=[queue_depth_gauge(self.queue.depth),
+                    breaker_gauge(lambda name: self.breaker.state(name), breaker_names)])
+        self.metrics_controller = MetricsController(self.metrics_service)
 
     async def _wire_live_settings(self) -> None:
         from repositories.audit_log import BeanieAuditLogRepository
@@ -224,13 +251,15 @@ class Container:
         from controllers.chat import ChatController
         from providers.breaker import CircuitBreaker
         from providers.chat_factory import build_chat_providers
+        from providers.instrumented import instrument_chat
         from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
         from repositories.conversations import BeanieConversationRepository
         from services.chat import ChatService
         from services.chat_cache import ChatCache
 
         s = self.settings
-        self.chat_providers = self._pick("chat_providers", lambda: build_chat_providers(s))
+        self.chat_providers = instrument_chat(self._pick("chat_providers", lambda: build_chat_providers(s)),
+                                              self.metrics)
         self.breaker = self._pick("breaker", lambda: CircuitBreaker(
             self.redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
             trial_ttl_s=max(s.ai_timeout_s * 2, s.image_timeout_s) + 5))  # outlasts a chat or image trial
@@ -244,7 +273,8 @@ class Container:
             providers=self.chat_providers, conversations=BeanieConversationRepository(),
             cache=self.chat_cache, breaker=self.breaker, credits=self.credits,
             price=lambda: int(self.catalog.prices["chat"]), models=lambda: self.catalog.models,
-            live_settings=self.live_settings, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars))
+            live_settings=self.live_settings, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars,
+            metrics=self.metrics))
         self.chat_controller = ChatController(self.chat, base_url=s.public_base_url)
 
     async def _close_chat(self) -> None:
@@ -277,7 +307,7 @@ class Container:
         self.ledger = self._pick("ledger", BeanieLedgerRepository)
         self.credits = self._pick("credits", lambda: CreditsService(
             self.credit_accounts, self.ledger, self.catalog, signup_credits=signup_credits,
-            reconcile_after_s=s.credits_reconcile_after_s))
+            reconcile_after_s=s.credits_reconcile_after_s, metrics=self.metrics))
         self.gift_codes = self._pick("gift_codes", lambda: GiftCodeService(
             BeanieGiftCodeRepository(), self.credits, self.catalog))
         self.idempotency = self._pick(
@@ -289,6 +319,7 @@ class Container:
     async def _wire_images(self) -> None:
         from controllers.images import ImagesController, MediaController
         from providers.images import build_image_providers
+        from providers.instrumented import instrument_images
         from providers.storage import build_storage, fetch_remote_image
         from repositories.images import BeanieImageRepository
         from services.image_jobs import ImageJobRunner
@@ -297,7 +328,8 @@ class Container:
 
         s = self.settings
         self.image_storage = self._pick("image_storage", lambda: build_storage(s))
-        self.image_provider_list = self._pick("image_provider_list", lambda: build_image_providers(s))
+        self.image_provider_list = instrument_images(
+            self._pick("image_provider_list", lambda: build_image_providers(s)), self.metrics)
         self.image_repository = self._pick("image_repository", BeanieImageRepository)
         live = self.live_settings
 
@@ -376,6 +408,9 @@ class Container:
         await self._close_chat()
         if self.accounts is not None:
             await self.accounts.aclose()
+        stop_metrics = getattr(self.metrics, "stop", None)
+        if stop_metrics is not None:
+            await stop_metrics()  # flushes this process's last increments
         await self.rate_limiter.close()
         await self.redis.aclose()
         await self.database.close()

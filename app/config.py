@@ -116,6 +116,16 @@ class Settings(BaseSettings):
     # Per-plan bucket overrides as JSON, e.g. {"free": [10, 1.0]} (burst, refill per second).
     rate_limit_plans: dict[str, tuple[int, float]] = Field(default_factory=dict)
 
+    # Observability (issue 15, contract §13): /metrics (token; totals shared through Redis, flushed
+    # every METRICS_FLUSH_S), OpenTelemetry traces over OTLP/HTTP when an endpoint is set, Sentry.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    metrics_flush_s: float = 1.0
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "muse"
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None
+
     # Run the arq worker inside the web process (development/test default).
     worker_in_process: bool | None = None
     queue_name: str = "muse:queue"

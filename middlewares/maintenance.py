@@ -19,7 +19,7 @@ from services.errors import FeatureDisabled, Maintenance
 
 RETRY_AFTER_S = "60"
 OPEN_PREFIXES = ("/health", "/api/v1/webhooks/", "/api/v1/admin/", "/openapi.json", "/docs")
-OPEN_EXACT = {"/api/v1/webhooks", "/api/v1/admin"}
+OPEN_EXACT = {"/api/v1/webhooks", "/api/v1/admin", "/metrics"}
 IMAGE_GENERATION = {"/api/v1/images", "/api/v1/images/edits", "/api/v1/images/describe",
                     "/v1/images/generations", "/v1/images/edits"}
 CHAT_GENERATION = {"/v1/chat/completions"}

@@ -44,8 +44,8 @@ async def count_auth_failure(ip: str) -> None:
 
 
 def is_exempt(path: str) -> bool:
-    """Webhooks and health checks are never limited."""
-    return path == "/health" or any(path.startswith(p) for p in EXEMPT_PREFIXES)
+    """Webhooks, health checks and the metrics scrape are never limited."""
+    return path in ("/health", "/metrics") or any(path.startswith(p) for p in EXEMPT_PREFIXES)
 
 
 def install(app: Quart) -> None:

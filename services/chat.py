@@ -42,6 +42,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.ids import new_id
+from services.ports.metrics import NO_METRICS, Metrics
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.chat")
@@ -64,8 +65,10 @@ class ChatService:
                  cache: ChatCache, breaker: CircuitBreaker, credits: Any, price: Callable[[], int],
                  live_settings: Any | None = None, timeout_s: float = 30.0, max_chars: int = 32000,
                  history_limit: int = 100,
-                 models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS) -> None:
+                 models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
+                 metrics: Metrics = NO_METRICS) -> None:
         self.providers = providers
+        self.metrics = metrics
         self.conversations = conversations
         self.cache = cache
         self.breaker = breaker
@@ -137,6 +140,7 @@ class ChatService:
         """Answer one request (JSON mode)."""
         prep = await self.prepare(inp)
         hit = await self.cache.get(prep.key)
+        self.metrics.cache_request("hit" if hit is not None else "miss")
         if hit is not None:  # the common fast path: no flight, no lock
             produced, shared = _Produced(hit, cached=True, receipt=None), False
         else:

@@ -26,6 +26,7 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
     """Cache hit → replayed stream; else charge, fail over until a provider yields its first delta."""
     prep = await service.prepare(inp)
     hit = await service.cache.get(prep.key)
+    service.metrics.cache_request("hit" if hit is not None else "miss")
     held = False
     if hit is None:
         # Identical requests in flight (any process, JSON or stream): wait for their cache fill.

@@ -19,6 +19,7 @@ def register_routes(app: Quart) -> None:
     from app.routes.me import bp as me
     from app.routes.media import bp as media
     from app.routes.openai_api import bp as openai_api
+    from app.routes.metrics import bp as metrics
     from app.routes.payments import bp as payments
     from app.routes.plans import bp as plans
     from app.routes.subscriptions import bp as subscriptions
@@ -27,5 +28,5 @@ def register_routes(app: Quart) -> None:
 
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
-                      plans, credits, gift_codes, auth_local, dev_outbox, openai_api,):
+                      plans, credits, gift_codes, auth_local, dev_outbox, openai_api, metrics,):
         app.register_blueprint(blueprint)
