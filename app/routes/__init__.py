@@ -18,8 +18,8 @@ def register_routes(app: Quart) -> None:
     from app.routes.images import bp as images
     from app.routes.me import bp as me
     from app.routes.media import bp as media
-    from app.routes.openai_api import bp as openai_api
     from app.routes.metrics import bp as metrics
+    from app.routes.openai_api import bp as openai_api
     from app.routes.payments import bp as payments
     from app.routes.plans import bp as plans
     from app.routes.subscriptions import bp as subscriptions
