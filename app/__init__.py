@@ -11,6 +11,7 @@ from quart_schema import QuartSchema
 from app.bootstrap import Container
 from app.config import Settings, load_settings
 from app.logging import configure_logging, get_logger
+from app.telemetry import configure_telemetry, instrument_asgi
 
 log = get_logger("muse.app")
 
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     if settings is None:
         settings = container.settings if container else load_settings()
     configure_logging(settings.log_level)
+    configure_telemetry(settings)
     container = container or Container(settings)
 
     app = Quart("muse", static_folder=None)
@@ -40,8 +42,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, maintenance, rate_limit, request_id
+    from middlewares import access_log, auth, maintenance, metrics, rate_limit, request_id
 
+    metrics.install(app)  # first, so its after-request hook runs last (the final status)
     request_id.install(app)
     maintenance.install(app)
     auth.install(app)
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     register_problem_handlers(app)
     register_routes(app)
     _register_lifecycle(app, container)
+    instrument_asgi(app)
     return app
 
 

@@ -16,7 +16,7 @@ the parts as typed attributes (routes, jobs and commands read
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,24 +27,39 @@ from app.config import Settings
 from app.embedded import EmbeddedStack, start_missing
 from app.problems import problem_body, status_of
 from app.providers import build_chat_providers, build_image_providers, build_storage
+from controllers.accounts import AccountsController
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
 from controllers.api_keys import ApiKeysController
 from controllers.chat import ChatController
 from controllers.clerk_webhooks import ClerkWebhooksController
 from controllers.credits import CreditsController
+from controllers.dev_outbox import DevOutboxController
 from controllers.gift_codes import GiftCodesController
 from controllers.health import HealthController
 from controllers.images import ImagesController, MediaController
 from controllers.me import MeController
+from controllers.metrics import MetricsController
+from controllers.openai_api import OpenAIController
 from controllers.payments import PaymentsController
 from controllers.paypal_webhooks import PayPalWebhooksController
 from controllers.plans import PlansController
 from controllers.subscriptions import SubscriptionsController
+from providers.argon2_hasher import Argon2PasswordHasher
 from providers.breaker import RedisCircuitBreaker
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
+from providers.instrumented import instrument_chat, instrument_images
+from providers.metrics import RedisMetrics
 from providers.paypal import PayPalPayments
-from providers.remote_image import fetch_remote_image
+from providers.remote_fetch import fetch_remote_image
+from providers.session_tokens import RsaSessionTokenSigner
+from providers.smtp_email import SmtpEmailSender
+from repositories.accounts import (
+    BeanieAccountRepository,
+    BeanieOneTimeTokenRepository,
+    BeanieSessionRepository,
+    CachedSessionRepository,
+)
 from repositories.admin_stats import MongoAdminStatsRepository
 from repositories.api_keys import BeanieApiKeyRepository, CachedApiKeyRepository
 from repositories.audit_log import BeanieAuditLogRepository
@@ -52,6 +67,7 @@ from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
 from repositories.conversations import BeanieConversationRepository
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.database import MongoDatabase
+from repositories.dev_outbox import RedisOutbox
 from repositories.gift_codes import BeanieGiftCodeRepository
 from repositories.idempotency import BeanieIdempotencyRepository
 from repositories.images import BeanieImageRepository
@@ -63,6 +79,7 @@ from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
 from repositories.users import BeanieUserRepository, CachedUserRepository, TombstoneCache
 from repositories.webhook_events import BeanieWebhookEventRepository
+from services.accounts import AccountService
 from services.admin import AdminService
 from services.admin_stats import AdminStatsService
 from services.api_keys import ApiKeyService
@@ -79,20 +96,27 @@ from services.gift_codes import GiftCodeService
 from services.health import HealthService
 from services.housekeeping import HousekeepingService
 from services.idempotency import IdempotencyService
-from services.image_jobs import ImageJobRunner
+from services.image_jobs import ImageJobRunner, breaker_name
 from services.images import ImageService
 from services.live_settings import LiveSettings, LiveSettingsService
+from services.login_throttle import LoginThrottle
+from services.metrics import MetricsService, breaker_gauge, queue_depth_gauge
+from services.passwords import PasswordPolicy, load_common_passwords
 from services.payment_webhooks import PaymentWebhookService
 from services.payments import PaymentService
 from services.payments_reconcile import PaymentReconciler
 from services.ports.breaker import CircuitBreaker
 from services.ports.cache import KeyValueStore
 from services.ports.chat import ChatProvider
+from services.ports.email import EmailSender
 from services.ports.identity import TokenVerifier
 from services.ports.images import ImageProvider
+from services.ports.jobs import Housekeeping
+from services.ports.metrics import Metrics, NoMetrics
 from services.ports.payments import PaymentsProvider
 from services.ports.storage import StorageProvider
-from services.rate_limit import RateLimiter, limits_from
+from services.rate_limit import Limit, RateLimiter, limits_from
+from services.sessions import SessionService, SessionVerifier
 from services.subscriptions import SubscriptionService
 from services.users import UserService
 from services.vision import VisionService
@@ -113,6 +137,9 @@ class Overrides:
     payments_provider: PaymentsProvider | None = None
     token_verifier: TokenVerifier | None = None
     catalog: Catalog | None = None
+    housekeeping: Housekeeping | None = None
+    metrics: Metrics | None = None
+    mailer: EmailSender | None = None
 
 
 # --- core ---------------------------------------------------------------------------------
@@ -125,7 +152,7 @@ class Core:
     queue: ArqJobQueue
     breaker: CircuitBreaker
     job_runs: BeanieJobRunRepository
-    housekeeping: HousekeepingService
+    housekeeping: Housekeeping
     health: HealthService
     health_controller: HealthController
     namespace: str  # prefix of this deployment's Redis keys (one Redis may serve several)
@@ -153,8 +180,38 @@ async def wire_core(s: Settings, o: Overrides) -> Core:
     health = HealthService({"mongo": database.ping, "redis": redis_check, "queue": queue_check},
                            version=s.version)
     return Core(database=database, redis=redis, queue=queue, breaker=breaker, job_runs=job_runs,
-                housekeeping=HousekeepingService(job_runs), health=health,
+                housekeeping=o.housekeeping or HousekeepingService(job_runs), health=health,
                 health_controller=HealthController(health), namespace=f"muse:{s.mongodb_db}:")
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricsParts:
+    metrics: Metrics
+    metrics_service: MetricsService
+    metrics_controller: MetricsController
+
+
+def wire_metrics(s: Settings, o: Overrides, core: Core,
+                 breaker_names: Callable[[], list[str]]) -> MetricsParts:
+    """Prometheus counters (flushed to Redis, so /metrics shows every process) and gauges.
+
+    `breaker_names` is read at scrape time (the provider lists are wired later)."""
+    metrics = o.metrics or (RedisMetrics(core.redis, key=f"{core.namespace}metrics",
+                                         flush_interval_s=s.metrics_flush_s)
+                            if s.metrics_enabled else NoMetrics())
+    if isinstance(metrics, RedisMetrics):
+        metrics.start()
+    breaker = core.breaker
+    service = MetricsService(
+        metrics if isinstance(metrics, RedisMetrics) else None,
+        token=s.metrics_token.get_secret_value() if s.metrics_token else None,
+        serve_without_token=not s.is_production,
+        gauges=[queue_depth_gauge(core.queue.depth),
+                breaker_gauge(lambda name: breaker.state(name), breaker_names)])
+    return MetricsParts(metrics, service, MetricsController(service))
 
 
 # --- live settings --------------------------------------------------------------------------
@@ -193,7 +250,7 @@ class CreditsParts:
     gift_codes_controller: GiftCodesController
 
 
-def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService) -> CreditsParts:
+def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService, metrics: Metrics) -> CreditsParts:
     """Catalogue, credit accounts and ledger, gift codes, idempotency keys."""
     async def signup_credits() -> int:
         return (await live.current()).signup_credits  # admin-editable
@@ -201,7 +258,7 @@ def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService) -> Credit
     catalog = o.catalog or Catalog.default(s)
     accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
-                             reconcile_after_s=s.credits_reconcile_after_s)
+                             reconcile_after_s=s.credits_reconcile_after_s, metrics=metrics)
     gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
     return CreditsParts(
         catalog=catalog, credit_accounts=accounts, ledger=ledger, credits=credits, gift_codes=gift_codes,
@@ -209,6 +266,29 @@ def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService) -> Credit
         plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map),
         credits_controller=CreditsController(credits),
         gift_codes_controller=GiftCodesController(gift_codes, credits))
+
+
+# --- own accounts: sessions (AUTH_PROVIDER=local, issue 18) -----------------------------------
+
+
+@dataclass(frozen=True)
+class SessionsParts:
+    sessions: SessionService | None
+    session_signer: RsaSessionTokenSigner | None
+
+
+async def wire_sessions(s: Settings, core: Core) -> SessionsParts:
+    """Muse's own sessions: the signing key and session records (None unless local accounts are on)."""
+    if not s.local_accounts:
+        return SessionsParts(None, None)
+    pem = s.auth_jwt_private_key.get_secret_value() if s.auth_jwt_private_key else None
+    if pem is None:  # outside production (which requires AUTH_JWT_PRIVATE_KEY): the var/ key pair
+        pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
+    signer = RsaSessionTokenSigner(pem)
+    cache = TombstoneCache(core.redis, prefix=f"{core.namespace}session:")
+    return SessionsParts(SessionService(CachedSessionRepository(BeanieSessionRepository(), cache), signer,
+                                        access_ttl_s=s.auth_access_token_ttl_s,
+                                        session_ttl_s=s.auth_session_ttl_s), signer)
 
 
 # --- identity -----------------------------------------------------------------------------
@@ -229,7 +309,8 @@ class IdentityParts:
     api_keys_controller: ApiKeysController
 
 
-async def wire_identity(s: Settings, o: Overrides, core: Core, credits: CreditsService) -> IdentityParts:
+async def wire_identity(s: Settings, o: Overrides, core: Core, credits: CreditsService,
+                        sessions: SessionsParts) -> IdentityParts:
     """Users, API keys, Clerk sign-in and webhooks, rate limits."""
     secret = s.clerk_secret_key.get_secret_value() if s.clerk_secret_key else None
     jwt_key, dev_tokens = s.clerk_jwt_key, False
@@ -242,9 +323,13 @@ async def wire_identity(s: Settings, o: Overrides, core: Core, credits: CreditsS
     api_keys = ApiKeyService(CachedApiKeyRepository(
         BeanieApiKeyRepository(), TombstoneCache(core.redis, prefix=ns + "apikey:")))
     webhook_events = BeanieWebhookEventRepository()
-    verifier = o.token_verifier or (ClerkTokenVerifier(
-        jwt_key=jwt_key, secret_key=secret, api_url=s.clerk_api_url,
-        authorized_parties=s.clerk_authorized_parties) if (jwt_key or secret) else None)
+    verifier: TokenVerifier | None = o.token_verifier
+    if verifier is None and sessions.sessions is not None and sessions.session_signer is not None:
+        verifier = SessionVerifier(ClerkTokenVerifier(jwt_key=sessions.session_signer.public_pem),
+                                   sessions.sessions, allow_foreign=dev_tokens)
+    elif verifier is None and (jwt_key or secret):
+        verifier = ClerkTokenVerifier(jwt_key=jwt_key, secret_key=secret, api_url=s.clerk_api_url,
+                                      authorized_parties=s.clerk_authorized_parties)
     rapid = s.rapidapi_proxy_secret.get_secret_value() if s.rapidapi_proxy_secret else None
     profiles = ClerkUsersClient(secret_key=secret, api_url=s.clerk_api_url) if secret else None
     auth = AuthService(users, api_keys, verifier, rapidapi_secret=rapid, dev_claims=dev_tokens,
@@ -263,6 +348,44 @@ async def wire_identity(s: Settings, o: Overrides, core: Core, credits: CreditsS
         me_controller=MeController(users, credits), api_keys_controller=ApiKeysController(api_keys))
 
 
+# --- own accounts: email + password (issue 18) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountsParts:
+    outbox: RedisOutbox | None
+    mailer: EmailSender | None
+    accounts: AccountService | None
+    accounts_controller: AccountsController
+    dev_outbox_controller: DevOutboxController
+
+
+def wire_accounts(s: Settings, o: Overrides, core: Core, sessions: SessionsParts,
+                  users: UserService) -> AccountsParts:
+    """Email-and-password accounts, the mail port and the development outbox."""
+    sender = s.mail_from or "Muse <no-reply@localhost>"
+    outbox = None if s.smtp_url else RedisOutbox(core.redis, key=core.namespace + "outbox", sender=sender)
+    mailer: EmailSender | None = o.mailer or (
+        SmtpEmailSender(s.smtp_url.get_secret_value(), sender=sender) if s.smtp_url else outbox)
+    accounts = None
+    if sessions.sessions is not None and mailer is not None:
+        window = s.auth_login_window_s
+        throttle = LoginThrottle(
+            RedisBucketStore(core.redis), prefix=core.namespace + "login:",
+            ip=Limit(s.auth_login_ip_limit, s.auth_login_ip_limit / window),
+            account=Limit(s.auth_login_account_limit, s.auth_login_account_limit / window))
+        hasher = Argon2PasswordHasher(time_cost=s.auth_argon2_time_cost, memory_kib=s.auth_argon2_memory_kib,
+                                      parallelism=s.auth_argon2_parallelism)
+        accounts = AccountService(
+            BeanieAccountRepository(), BeanieOneTimeTokenRepository(), sessions.sessions, users, hasher,
+            PasswordPolicy(load_common_passwords()), throttle, mailer, base_url=s.public_base_url)
+    return AccountsParts(
+        outbox, mailer, accounts,
+        AccountsController(accounts, secure_cookie=s.app_env != "development",
+                           cookie_max_age_s=s.auth_session_ttl_s),
+        DevOutboxController(outbox, enabled=s.app_env == "development"))
+
+
 # --- chat ---------------------------------------------------------------------------------
 
 
@@ -276,9 +399,10 @@ class ChatParts:
 
 
 def wire_chat(s: Settings, o: Overrides, core: Core, credits: CreditsParts,
-              live: LiveSettingsService) -> ChatParts:
+              live: LiveSettingsService, metrics: Metrics) -> ChatParts:
     """Chat providers with failover, the response cache, conversations."""
-    providers = list(o.chat_providers) if o.chat_providers is not None else build_chat_providers(s)
+    providers = instrument_chat(
+        list(o.chat_providers) if o.chat_providers is not None else build_chat_providers(s), metrics)
     store: KeyValueStore
     if s.upstash_redis_rest_url and s.upstash_redis_rest_token:
         store = UpstashKeyValueStore.from_url(s.upstash_redis_rest_url,
@@ -290,7 +414,7 @@ def wire_chat(s: Settings, o: Overrides, core: Core, credits: CreditsParts,
     chat = ChatService(
         providers=providers, conversations=BeanieConversationRepository(), cache=cache, breaker=core.breaker,
         credits=credits.credits, price=lambda: int(catalog.prices["chat"]), models=lambda: catalog.models,
-        live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars)
+        live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=metrics)
     streams = ChatStreamService(chat)
 
     def render_problem(error: AppError, request_id: str | None) -> dict[str, Any]:
@@ -313,13 +437,15 @@ class ImagesParts:
     vision: VisionService
     images_controller: ImagesController
     media_controller: MediaController
+    openai_controller: OpenAIController
 
 
 def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, live: LiveSettingsService,
-                chat: ChatService) -> ImagesParts:
+                chat: ChatParts, metrics: Metrics) -> ImagesParts:
     """Image jobs (generate, edit) with failover, media storage, describe (vision)."""
     storage = o.image_storage or build_storage(s)
-    providers = list(o.image_providers) if o.image_providers is not None else build_image_providers(s)
+    providers = instrument_images(
+        list(o.image_providers) if o.image_providers is not None else build_image_providers(s), metrics)
     repository = BeanieImageRepository()
 
     async def image_chain() -> list[ImageProvider]:
@@ -331,7 +457,7 @@ def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, li
         images=repository, storage=storage, runner=runner, queue=core.queue, credits=credits.credits,
         catalog=credits.catalog, live_settings=live, provider_names=[p.name for p in providers],
         ttl_h=s.temp_media_ttl_h, timeout_s=s.image_timeout_s)
-    vision = VisionService(providers=chat.chain, credits=credits.credits, catalog=credits.catalog,
+    vision = VisionService(providers=chat.chat.chain, credits=credits.credits, catalog=credits.catalog,
                            live_settings=live, breaker=core.breaker, timeout_s=s.ai_timeout_s)
     max_bytes = int(s.max_upload_mb * 1024 * 1024)
 
@@ -340,8 +466,10 @@ def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, li
 
     controller = ImagesController(images, vision, max_upload_mb=s.max_upload_mb, status_of=status_of,
                                   fetch_url=fetch_url)
+    openai = OpenAIController(chat.chat, chat.chat_stream, images, credits.catalog,  # /v1 (contract §12)
+                              max_upload_mb=s.max_upload_mb, status_of=status_of)
     return ImagesParts(storage, providers, repository, runner, images, vision, controller,
-                       MediaController(storage))
+                       MediaController(storage), openai)
 
 
 # --- payments -----------------------------------------------------------------------------
@@ -425,9 +553,13 @@ class Container:
     queue: ArqJobQueue
     breaker: CircuitBreaker
     job_runs: BeanieJobRunRepository
-    housekeeping: HousekeepingService
+    housekeeping: Housekeeping
     health: HealthService
     health_controller: HealthController
+    # metrics
+    metrics: Metrics
+    metrics_service: MetricsService
+    metrics_controller: MetricsController
     # live settings
     known_providers: list[str]
     audit_log: BeanieAuditLogRepository
@@ -454,6 +586,14 @@ class Container:
     clerk_webhooks_controller: ClerkWebhooksController
     me_controller: MeController
     api_keys_controller: ApiKeysController
+    # own accounts
+    sessions: SessionService | None
+    session_signer: RsaSessionTokenSigner | None
+    outbox: RedisOutbox | None
+    mailer: EmailSender | None
+    accounts: AccountService | None
+    accounts_controller: AccountsController
+    dev_outbox_controller: DevOutboxController
     # chat
     chat_providers: list[ChatProvider]
     chat_cache: ChatCache
@@ -469,6 +609,7 @@ class Container:
     vision: VisionService
     images_controller: ImagesController
     media_controller: MediaController
+    openai_controller: OpenAIController
     # payments
     payments_provider: PaymentsProvider | None
     payment_records: BeaniePaymentRepository
@@ -515,12 +656,21 @@ class Container:
         self.health = core.health
         self.health_controller = core.health_controller
 
+        def breaker_names() -> list[str]:  # read at scrape time, once the providers are wired
+            images = [breaker_name(p.name) for p in self.image_provider_list]
+            return [p.name for p in self.chat_providers] + images
+
+        metrics = wire_metrics(s, o, core, breaker_names)
+        self.metrics = metrics.metrics
+        self.metrics_service = metrics.metrics_service
+        self.metrics_controller = metrics.metrics_controller
+
         live = wire_live_settings(s)
         self.known_providers = live.known_providers
         self.audit_log = live.audit_log
         self.live_settings = live.live_settings
 
-        credits = wire_credits(s, o, live.live_settings)
+        credits = wire_credits(s, o, live.live_settings, self.metrics)
         self.catalog = credits.catalog
         self.credit_accounts = credits.credit_accounts
         self.ledger = credits.ledger
@@ -531,7 +681,11 @@ class Container:
         self.credits_controller = credits.credits_controller
         self.gift_codes_controller = credits.gift_codes_controller
 
-        identity = await wire_identity(s, o, core, credits.credits)
+        sessions = await wire_sessions(s, core)
+        self.sessions = sessions.sessions
+        self.session_signer = sessions.session_signer
+
+        identity = await wire_identity(s, o, core, credits.credits, sessions)
         self.dev_tokens = identity.dev_tokens
         self.users = identity.users
         self.api_keys = identity.api_keys
@@ -544,14 +698,21 @@ class Container:
         self.me_controller = identity.me_controller
         self.api_keys_controller = identity.api_keys_controller
 
-        chat = wire_chat(s, o, core, credits, live.live_settings)
+        accounts = wire_accounts(s, o, core, sessions, identity.users)
+        self.outbox = accounts.outbox
+        self.mailer = accounts.mailer
+        self.accounts = accounts.accounts
+        self.accounts_controller = accounts.accounts_controller
+        self.dev_outbox_controller = accounts.dev_outbox_controller
+
+        chat = wire_chat(s, o, core, credits, live.live_settings, self.metrics)
         self.chat_providers = chat.chat_providers
         self.chat_cache = chat.chat_cache
         self.chat = chat.chat
         self.chat_stream = chat.chat_stream
         self.chat_controller = chat.chat_controller
 
-        images = wire_images(s, o, core, credits, live.live_settings, chat.chat)
+        images = wire_images(s, o, core, credits, live.live_settings, chat, self.metrics)
         self.image_storage = images.image_storage
         self.image_provider_list = images.image_provider_list
         self.image_repository = images.image_repository
@@ -560,6 +721,7 @@ class Container:
         self.vision = images.vision
         self.images_controller = images.images_controller
         self.media_controller = images.media_controller
+        self.openai_controller = images.openai_controller
 
         payments = wire_payments(s, o, credits, identity)
         self.payments_provider = payments.payments_provider
@@ -589,6 +751,10 @@ class Container:
         store = self.chat_cache.store
         if isinstance(store, UpstashKeyValueStore):  # the Upstash REST client owns an HTTP session
             await store.aclose()
+        if self.accounts is not None:
+            await self.accounts.aclose()
+        if isinstance(self.metrics, RedisMetrics):
+            await self.metrics.stop()  # flushes this process's last increments
         await self.rate_limiter.close()
         await self.redis.aclose()
         await self.database.close()

@@ -58,6 +58,21 @@ class Settings(BaseSettings):
     clerk_api_url: str = "https://api.clerk.com"
     admin_user_ids: Csv = Field(default_factory=list)
 
+    # Muse's own accounts (contract §17): AUTH_PROVIDER=local turns them on (Clerk otherwise).
+    auth_provider: Literal["clerk", "local"] | None = None
+    # RS256 PEM private key signing session tokens (outside production: a key pair under var/)
+    auth_jwt_private_key: SecretStr | None = None
+    auth_access_token_ttl_s: int = 3600
+    auth_session_ttl_s: int = 30 * 24 * 3600
+    auth_login_ip_limit: int = 5  # failed sign-ins per client IP per AUTH_LOGIN_WINDOW_S
+    auth_login_account_limit: int = 10  # failed sign-ins per account (email) per window
+    auth_login_window_s: float = 900.0
+    auth_argon2_time_cost: int = 3  # argon2id cost (argon2-cffi defaults, RFC 9106 low-memory)
+    auth_argon2_memory_kib: int = 65536
+    auth_argon2_parallelism: int = 4
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None
+
     gemini_api_key: SecretStr | None = None
     gemini_base_url: str | None = None
     gemini_model: str = "gemini-2.5-flash"
@@ -114,6 +129,16 @@ class Settings(BaseSettings):
     # Per-plan bucket overrides as JSON, e.g. {"free": [10, 1.0]} (burst, refill per second).
     rate_limit_plans: dict[str, tuple[int, float]] = Field(default_factory=dict)
 
+    # Observability (issue 15, contract §13): /metrics (token; totals shared through Redis, flushed
+    # every METRICS_FLUSH_S), OpenTelemetry traces over OTLP/HTTP when an endpoint is set, Sentry.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    metrics_flush_s: float = 1.0
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "muse"
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None
+
     # Run the arq worker inside the web process (development/test default).
     worker_in_process: bool | None = None
     queue_name: str = "muse:queue"
@@ -151,6 +176,11 @@ class Settings(BaseSettings):
         return self.app_env == "production"
 
     @property
+    def local_accounts(self) -> bool:
+        """True when Muse's own accounts sign users in (AUTH_PROVIDER=local)."""
+        return self.auth_provider == "local"
+
+    @property
     def run_worker_in_process(self) -> bool:
         if self.worker_in_process is not None:
             return self.worker_in_process
@@ -163,10 +193,15 @@ class Settings(BaseSettings):
             missing.append("MONGODB_URI")
         if not self.redis_url:
             missing.append("REDIS_URL")
-        if not (self.clerk_jwt_key or self.clerk_secret_key):
-            missing.append("CLERK_JWT_KEY or CLERK_SECRET_KEY")
-        if not self.clerk_webhook_secret:
-            missing.append("CLERK_WEBHOOK_SECRET")
+        if self.local_accounts:
+            missing += [name for name, value in (("AUTH_JWT_PRIVATE_KEY", self.auth_jwt_private_key),
+                                                 ("SMTP_URL", self.smtp_url), ("MAIL_FROM", self.mail_from))
+                        if not value]
+        else:
+            if not (self.clerk_jwt_key or self.clerk_secret_key):
+                missing.append("CLERK_JWT_KEY or CLERK_SECRET_KEY (or AUTH_PROVIDER=local)")
+            if not self.clerk_webhook_secret:
+                missing.append("CLERK_WEBHOOK_SECRET")
         if self.public_base_url.startswith("http://localhost"):
             missing.append("PUBLIC_BASE_URL")
         return missing

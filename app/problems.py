@@ -12,10 +12,11 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from quart import Quart, Response, current_app
+from quart import Quart, Response, current_app, has_request_context, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
+from controllers.openai_errors import error_body, is_openai_path
 from middlewares.request_id import current_request_id
 from services.errors import (
     AppError,
@@ -94,12 +95,18 @@ def problem_body(error: AppError, *, status: int, base_url: str, request_id: str
 
 
 def problem_response(error: AppError, *, status: int | None = None) -> Response:
-    """The problem+json response for `error` (`status` defaults to its code's)."""
-    settings = current_app.extensions["container"].settings
+    """The problem+json response for `error` (`status` defaults to its code's); OpenAI's error
+    envelope under /v1 (contract §12)."""
     status = status if status is not None else status_of(error)
-    body = problem_body(error, status=status, base_url=settings.public_base_url,
-                        request_id=current_request_id())
-    response = Response(json.dumps(body), status=status, content_type="application/problem+json")
+    if has_request_context() and is_openai_path(request.path):
+        body = error_body(error, current_request_id(), status=status)
+        content_type = "application/json"
+    else:
+        settings = current_app.extensions["container"].settings
+        body = problem_body(error, status=status, base_url=settings.public_base_url,
+                            request_id=current_request_id())
+        content_type = "application/problem+json"
+    response = Response(json.dumps(body), status=status, content_type=content_type)
     for name, value in error.headers.items():
         response.headers[name] = value
     return response

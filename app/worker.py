@@ -17,6 +17,7 @@ from app.jobs import (
     reconcile_payments_cron,
     sweep_images_cron,
 )
+from app.telemetry import configure_telemetry
 
 
 def _coroutine(fn: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
@@ -53,6 +54,7 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
 
 async def run_worker(container: Container) -> None:
     """Run a standalone worker until it is signalled to stop."""
+    configure_telemetry(container.settings)  # before connecting: instruments PyMongo and Redis
     await container.start()
     worker = build_worker(container, handle_signals=True)
     try:

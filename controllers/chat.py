@@ -74,6 +74,7 @@ class StoredMessageOut(BaseModel):
     provider: str | None = None
     model: str | None = None
     cached: bool = False
+    status: Literal["complete", "stopped"] = "complete"  # stopped: the client stopped the stream
     created_at: str
 
 
@@ -88,7 +89,7 @@ def _conversation(c: Conversation) -> dict[str, Any]:
 
 def _message(m: StoredMessage) -> dict[str, Any]:
     return {"id": m.id, "role": m.role, "content": m.content, "provider": m.provider, "model": m.model,
-            "cached": m.cached, "created_at": isoformat(m.created_at)}
+            "cached": m.cached, "status": m.status, "created_at": isoformat(m.created_at)}
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:

@@ -242,7 +242,7 @@ class MediaController:
 
         from services.errors import NotFound
 
-        path_of = getattr(self._storage, "path_of", None)
+        path_of = getattr(self._storage, "public_path_of", None)  # private files are never served
         if path_of is None:
             raise NotFound()
         try:

@@ -1,8 +1,9 @@
 """Authentication and access policy: sets `g.principal`, enforces `@public` / `@require_role`.
 
 Credentials: `Authorization: Bearer <token>` (a Clerk session JWT, or a Muse API key
-starting `mk_`), else Clerk's `__session` cookie; RapidAPI proxy headers in marketplace
-mode. Undeclared views are refused (fail closed); a test also walks the URL map.
+starting `mk_`), else Clerk's `__session` cookie or Muse's `muse_session` (contract §17);
+RapidAPI proxy headers in marketplace mode. Undeclared views are refused (fail closed); a test
+also walks the URL map.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from quart import Quart, Response, current_app, g, request
 
 from middlewares.access import PUBLIC_ENDPOINTS, policy_of
+from middlewares.rate_limit import check_auth_blocked, count_auth_failure
 from services.auth import Credentials
 from services.errors import AppError, Forbidden, Unauthorized
 from services.principal import Principal
@@ -23,7 +25,7 @@ def _token() -> str | None:
             raise Unauthorized("Use `Authorization: Bearer <credential>`.")
         return value.strip()
     for name, value in request.cookies.items():
-        if name.startswith("__session") and value:
+        if (name.startswith("__session") or name == "muse_session") and value:
             return value
     return None
 
@@ -49,10 +51,16 @@ def install(app: Quart) -> None:
         # Unknown routes (404/405) and the docs endpoints are public.
         is_public = is_public or view is None or request.endpoint in PUBLIC_ENDPOINTS
         auth = current_app.extensions["container"].auth
+        credentials = _credentials()
+        presented = bool(credentials.token or credentials.rapidapi_secret)
+        if presented and not is_public:  # credential guessing is limited per client IP
+            check_auth_blocked(credentials.ip)
         try:
-            principal, user = await auth.authenticate(_credentials())
-        except AppError:  # bad credentials on a public route: serve it anonymously
+            principal, user = await auth.authenticate(credentials)
+        except AppError as error:  # bad credentials on a public route: serve it anonymously
             if not is_public:
+                if presented and isinstance(error, Unauthorized):
+                    await count_auth_failure(credentials.ip)
                 raise
             principal, user = Principal.anonymous(request.remote_addr or "unknown"), None
         g.principal, g.user = principal, user

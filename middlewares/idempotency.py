@@ -24,6 +24,7 @@ instead of storing a partial body.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from quart import Response, current_app, g, request
 from quart.wrappers.response import IterableBody
 
 from services.errors import AppError
-from services.idempotency import fingerprint
+from services.idempotency import canonical_body, fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +53,11 @@ def _ends_in_error(content_type: str, body: bytes) -> bool:
     return any(line.strip() == b"event: error" for line in last.splitlines())
 
 
+def _served(content_type: str, body: bytes) -> bool:
+    """An SSE stream that delivered at least one `delta` (the chat service charges it when stopped)."""
+    return content_type.startswith("text/event-stream") and b"event: delta" in body
+
+
 def _tee(response: Response, service: Any, scope: str, key: str) -> None:
     """Forward each chunk as it comes while keeping a copy; store it once the stream ended well."""
     source, status = response.response, response.status_code
@@ -59,19 +65,25 @@ def _tee(response: Response, service: Any, scope: str, key: str) -> None:
 
     async def stream() -> Any:
         chunks: list[bytes] = []
-        finished = False
+        finished = gone = False
         try:
             async with source as body:
                 async for chunk in body:
                     chunks.append(chunk.encode() if isinstance(chunk, str) else chunk)
                     yield chunk
             finished = True
+        except (asyncio.CancelledError, GeneratorExit):
+            gone = True  # the client stopped reading (Stop button, closed tab)
+            raise
         finally:
             whole = b"".join(chunks)
-            if finished and not _ends_in_error(content_type, whole):
+            whole_answer = finished and not _ends_in_error(content_type, whole)
+            if whole_answer or (gone and _served(content_type, whole)):
+                # whole, or stopped by the client after an answer reached it (charged): a retry with
+                # this key replays what was sent instead of charging again
                 await service.complete(scope, key, status=status, content_type=content_type,
                                        body=whole.decode(errors="replace"))
-            else:  # broken, failed or abandoned by the client: let a retry run again
+            else:  # broken, failed, or abandoned before any answer: let a retry run again
                 await service.abandon(scope, key)
 
     response.response = IterableBody(stream())
@@ -87,11 +99,15 @@ def idempotent(fn: F) -> F:
             return await fn(*args, **kwargs)
         service = current_app.extensions["container"].idempotency
         scope = _scope()
-        body = await request.get_data()
+        raw = await request.get_data()
+        # key order, spacing, boundary don't matter
+        body = canonical_body(request.content_type, raw if isinstance(raw, bytes) else raw.encode())
         stored = await service.begin(scope, key, fingerprint(request.method, request.path,
                                                             request.query_string, body))
         if stored is not None:
             replay = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
+            if stored.location:
+                replay.headers["Location"] = stored.location
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
         try:
@@ -109,7 +125,8 @@ def idempotent(fn: F) -> F:
             return response
         await service.complete(scope, key, status=response.status_code,
                                body=await response.get_data(as_text=True),  # type: ignore[misc]
-                               content_type=response.content_type or "application/json")
+                               content_type=response.content_type or "application/json",
+                               location=response.headers.get("Location"))
         return response
 
     return view  # type: ignore[return-value]

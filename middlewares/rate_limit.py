@@ -15,6 +15,34 @@ from services.errors import RateLimited
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
 STORE_TIMEOUT_S = 2.0
+MEDIA_PREFIX = "/media/"
+
+
+def check_auth_blocked(ip: str) -> None:
+    """429 before verifying any credential from an IP that has failed authentication too often."""
+    container = current_app.extensions["container"]
+    if not container.settings.rate_limits_enabled:
+        return
+    decision = container.rate_limiter.auth_blocked(ip)  # in-process: no store call per request
+    if decision is not None:
+        raise RateLimited(f"Too many failed sign-ins from this address; retry in {decision.retry_after_s} s.",
+                          headers=decision.headers())
+
+
+async def count_auth_failure(ip: str) -> None:
+    """Record a failed authentication from `ip`; 429 (instead of 401) once it has failed too often."""
+    container = current_app.extensions["container"]
+    if not container.settings.rate_limits_enabled:
+        return
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT_S):
+            decision = await container.rate_limiter.auth_failed(ip)
+    except Exception as exc:
+        log.warning("rate_limit_unavailable", error=type(exc).__name__)
+        return
+    if not decision.allowed:
+        raise RateLimited(f"Too many failed sign-ins from this address; retry in {decision.retry_after_s} s.",
+                          headers=decision.headers())
 
 
 def install(app: Quart) -> None:
@@ -30,9 +58,11 @@ def install(app: Quart) -> None:
                                   request.path, request.method)
         if not declared.rate_limited:
             return
+        limiter = container.rate_limiter
+        media = request.path.startswith(MEDIA_PREFIX)  # its own generous bucket, not the API one
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):
-                decision = await container.rate_limiter.hit(principal)
+                decision = await (limiter.hit_media(principal) if media else limiter.hit(principal))
         except Exception as exc:  # the limiter's store is down: fail open, /health reports it
             log.warning("rate_limit_unavailable", error=type(exc).__name__)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from urllib.parse import parse_qs, urlparse
 
 import cloudinary
@@ -49,23 +50,30 @@ class CloudinaryStorage:
     def _options(self) -> dict[str, object]:
         return {**self._config, "timeout": self._timeout_s}
 
-    async def put(self, data: bytes, *, folder: str, name: str, content_type: str) -> StoredObject:
-        """Upload the bytes as `<root>/<folder>/<name>`; return the secure URL."""
+    async def put(self, data: bytes, *, folder: str, name: str, content_type: str,
+                  private: bool = False) -> StoredObject:
+        """Upload the bytes as `<root>/<folder>/<name>`; return the secure URL.
+
+        Private files (edit sources, masks) are `authenticated` assets with a random name: only
+        the signed URL Cloudinary returns (kept server-side) delivers them."""
+        extra: dict[str, object] = {"type": "authenticated"} if private else {}
+        public_id = f"{name}_{secrets.token_urlsafe(16)}" if private else name
         try:
             result = await asyncio.to_thread(
                 cloudinary.uploader.upload,
                 data,
                 folder=f"{self._root}/{folder}",
-                public_id=name,
+                public_id=public_id,
                 overwrite=True,
                 resource_type="image",
+                **extra,
                 **self._options(),
             )
         except cloudinary.exceptions.Error as exc:
             raise UpstreamError(f"cloudinary: {type(exc).__name__}") from exc
         except Exception as exc:  # urllib3 timeouts and connection errors
             raise UpstreamError(f"cloudinary: {type(exc).__name__}") from exc
-        public_id = result.get("public_id") or f"{self._root}/{folder}/{name}"
+        public_id = result.get("public_id") or f"{self._root}/{folder}/{public_id}"
         url = result.get("secure_url") or result.get("url")
         if not url:
             raise UpstreamError("cloudinary: no URL in the upload response")

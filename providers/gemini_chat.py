@@ -15,6 +15,12 @@ from services.ports.chat import ChatCompletion, ChatMessage, ProviderError
 NAME = "gemini"
 
 
+def _finished(response: types.GenerateContentResponse) -> bool:
+    """Whether a (chunk of a) response carries Gemini's end marker, `finishReason`."""
+    return any(c.finish_reason and c.finish_reason != types.FinishReason.FINISH_REASON_UNSPECIFIED
+               for c in response.candidates or [])
+
+
 def _map_error(exc: Exception) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
@@ -66,7 +72,12 @@ class GeminiChatProvider:
                 config=self._config(system, temperature, timeout, request_id))
             if not response.text:
                 raise ProviderError(NAME, "empty answer")
-            return ChatCompletion(content=response.text, provider=NAME, model=used)
+            if not _finished(response):  # a cut answer must not be charged or cached
+                raise ProviderError(NAME, "answer without finishReason (truncated)")
+            meta = response.usage_metadata
+            usage = ((meta.prompt_token_count, meta.candidates_token_count or 0)
+                     if meta is not None and meta.prompt_token_count is not None else None)
+            return ChatCompletion(content=response.text, provider=NAME, model=used, usage=usage)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
@@ -82,12 +93,15 @@ class GeminiChatProvider:
             source = await with_timeout(NAME, timeout, lambda: models.generate_content_stream(
                 model=model or self.model, contents=self._contents(turns),
                 config=self._config(system, temperature, timeout, request_id)))
+            finished = False  # a clean close without finishReason is a cut stream, not an answer
             async for chunk in source:
+                finished = finished or _finished(chunk)
                 if chunk.text:
                     yield chunk.text
+            if not finished:
+                raise ProviderError(NAME, "stream ended without finishReason (truncated)")
 
         async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
-
             yield delta
 
     async def describe_image(
@@ -103,6 +117,8 @@ class GeminiChatProvider:
                 config=self._config(None, None, timeout, request_id))
             if not response.text:
                 raise ProviderError(NAME, "empty answer")
+            if not _finished(response):
+                raise ProviderError(NAME, "answer without finishReason (truncated)")
             return ChatCompletion(content=response.text, provider=NAME, model=self.model)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)

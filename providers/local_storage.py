@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from pathlib import Path
 
 from services.ports.storage import StoredObject
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+PRIVATE = "_private"  # edit sources and masks: stored, never served
 _EXT = {"image/webp": "webp", "image/png": "png", "image/jpeg": "jpg"}
 
 
@@ -28,9 +30,23 @@ class LocalStorage:
             raise ValueError("key outside the media directory")
         return path
 
-    async def put(self, data: bytes, *, folder: str, name: str, content_type: str) -> StoredObject:
-        """Write the file (atomically: temp file then rename)."""
-        key = f"{_SAFE.sub('_', folder)}/{_SAFE.sub('_', name)}.{_EXT.get(content_type, 'bin')}"
+    def public_path_of(self, key: str) -> Path:
+        """The file of `key` if it may be served at /media/; ValueError for private files."""
+        path = self.path_of(key)
+        if self.root / PRIVATE == path or (self.root / PRIVATE) in path.parents:
+            raise ValueError("private file")
+        return path
+
+    async def put(self, data: bytes, *, folder: str, name: str, content_type: str,
+                  private: bool = False) -> StoredObject:
+        """Write the file (atomically: temp file then rename).
+
+        A private file (an edit source or mask) lives under `_private/` with a random name:
+        /media/ refuses that folder and its URL is not a public one."""
+        stem = _SAFE.sub("_", name) + (f"_{secrets.token_urlsafe(16)}" if private else "")
+        key = f"{_SAFE.sub('_', folder)}/{stem}.{_EXT.get(content_type, 'bin')}"
+        if private:
+            key = f"{PRIVATE}/{key}"
         path = self.path_of(key)
 
         def write() -> None:
@@ -40,7 +56,8 @@ class LocalStorage:
             tmp.replace(path)
 
         await asyncio.to_thread(write)
-        return StoredObject(key=key, url=f"{self._base_url}/media/{key}")
+        url = f"private:{key}" if private else f"{self._base_url}/media/{key}"
+        return StoredObject(key=key, url=url)
 
     async def get(self, stored: StoredObject) -> bytes:
         """The bytes of a stored file (FileNotFoundError when missing)."""

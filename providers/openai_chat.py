@@ -57,10 +57,15 @@ class OpenAIChatProvider:
         async def call() -> ChatCompletion:
             response = await self.client.chat.completions.create(
                 **self._kwargs(wire, temperature, timeout, request_id, model))
-            content = response.choices[0].message.content if response.choices else None
+            choice = response.choices[0] if response.choices else None
+            content = choice.message.content if choice else None
             if not content:
                 raise ProviderError(NAME, "empty answer")
-            return ChatCompletion(content=content, provider=NAME, model=model or self.model)
+            if not choice or not choice.finish_reason:  # a cut answer must not be charged or cached
+                raise ProviderError(NAME, "answer without finish_reason (truncated)")
+            counts = response.usage
+            usage = (counts.prompt_tokens, counts.completion_tokens) if counts else None
+            return ChatCompletion(content=content, provider=NAME, model=model or self.model, usage=usage)
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
@@ -74,13 +79,18 @@ class OpenAIChatProvider:
         async def chunks() -> AsyncIterator[str]:
             source = await with_timeout(NAME, timeout, lambda: self.client.chat.completions.create(
                 stream=True, **self._kwargs(wire, temperature, timeout, request_id, model)))
+            finished = False  # the SDK stops on `[DONE]` and on a clean close alike: trust finish_reason
             async with source:
                 async for chunk in source:
-                    if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
-                        yield chunk.choices[0].delta.content
+                    choice = chunk.choices[0] if chunk.choices else None
+                    if choice is not None and choice.finish_reason:
+                        finished = True
+                    if choice is not None and choice.delta and choice.delta.content:
+                        yield choice.delta.content
+            if not finished:
+                raise ProviderError(NAME, "stream ended without finish_reason (truncated)")
 
         async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
-
             yield delta
 
     async def describe_image(

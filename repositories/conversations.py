@@ -44,6 +44,7 @@ class MessageDocument(Document):
     cached: bool = False
     credits_charged: int = 0
     request_id: str | None = None
+    status: str = "complete"
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
@@ -54,7 +55,8 @@ class MessageDocument(Document):
         return StoredMessage(
             id=self.id, conversation_id=self.conversation_id, role=cast(MessageRole, self.role),
             content=self.content, created_at=self.created_at, provider=self.provider, model=self.model,
-            cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id)
+            cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id,
+            status=self.status)
 
 
 class BeanieConversationRepository:
@@ -115,7 +117,7 @@ class BeanieConversationRepository:
             MessageDocument(
                 id=m.id, conversation_id=conversation_id, position=first + i, role=m.role, content=m.content,
                 provider=m.provider, model=m.model, cached=m.cached, credits_charged=m.credits_charged,
-                request_id=m.request_id, created_at=m.created_at)
+                request_id=m.request_id, status=m.status, created_at=m.created_at)
             for i, m in enumerate(messages)])
 
     async def delete(self, conversation_id: str, *, owner_id: str) -> bool:

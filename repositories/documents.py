@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def document_models() -> list[type]:
     """Every Beanie document of Muse; add new ones here."""
+    from repositories.accounts import AccountDocument, OneTimeTokenDocument, SessionDocument
     from repositories.api_keys import ApiKeyDocument
     from repositories.audit_log import AuditLogDocument
     from repositories.conversations import ConversationDocument, MessageDocument
@@ -23,4 +24,5 @@ def document_models() -> list[type]:
             CreditAccountDocument, LedgerEntryDocument, GiftCodeDocument, IdempotencyRecordDocument,
             JobRunDocument, UserDocument, ApiKeyDocument, WebhookEventDocument,
             LiveSettingsDocument, AuditLogDocument, ImageDocument,
-            PaymentDocument, SubscriptionDocument, AccountFlagDocument]
+            PaymentDocument, SubscriptionDocument, AccountFlagDocument,
+            AccountDocument, SessionDocument, OneTimeTokenDocument]

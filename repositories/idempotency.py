@@ -21,6 +21,7 @@ class IdempotencyRecordDocument(Document):
     status: int | None = None
     body: str | None = None
     content_type: str | None = None
+    location: str | None = None
     created_at: datetime
     locked_until: datetime
     expires_at: datetime
@@ -66,10 +67,12 @@ class BeanieIdempotencyRepository:
             return False
         return await self.claim(record) is None
 
-    async def complete(self, record_id: str, *, status: int, body: str, content_type: str) -> None:
+    async def complete(self, record_id: str, *, status: int, body: str, content_type: str,
+                       location: str | None = None) -> None:
         """Store the response to replay."""
         await self._col.update_one({"_id": record_id, "state": "in_flight"}, {"$set": {
-            "state": "done", "status": status, "body": body, "content_type": content_type}})
+            "state": "done", "status": status, "body": body, "content_type": content_type,
+            "location": location}})
 
     async def release(self, record_id: str) -> None:
         """Drop an in-flight record so the request can be retried."""

@@ -6,8 +6,10 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from opentelemetry import propagate
 
 REQUEST_ID_KWARG = "muse_request_id"
+TRACE_KWARG = "muse_trace"  # W3C trace context (traceparent) of the enqueuing span, when tracing is on
 
 
 class ArqJobQueue:
@@ -20,6 +22,10 @@ class ArqJobQueue:
                       defer_s: float | None = None, **kwargs: Any) -> str | None:
         """Enqueue `function`; return the job id (None when that job id is already queued)."""
         request_id = structlog.contextvars.get_contextvars().get("request_id")
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        if carrier:
+            kwargs[TRACE_KWARG] = carrier
         job = await self._redis.enqueue_job(
             function, *args, _job_id=job_id, _queue_name=self.queue_name, _defer_by=defer_s,
             **{REQUEST_ID_KWARG: request_id}, **kwargs,

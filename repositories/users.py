@@ -26,6 +26,7 @@ class UserDocument(Document):
     role: str = "USER"
     plan: str = "free"
     disabled: bool = False
+    deleted: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -68,7 +69,10 @@ class BeanieUserRepository:
     async def upsert_by_clerk_id(
         self, clerk_id: str, *, on_insert: dict[str, Any], on_update: dict[str, Any]
     ) -> tuple[User, bool]:
-        """Create or update the user of `clerk_id`; True when this call inserted it."""
+        """Create or update the user of `clerk_id`; True when this call inserted it.
+
+        A deleted user is never updated (the filter excludes it; the upsert's insert then
+        collides on the unique Clerk ID), so its anonymisation is terminal."""
         now = utcnow()
         on_update = _to_mongo(on_update)
         insert_only = {k: v for k, v in _to_mongo(on_insert).items() if k not in on_update}
@@ -79,8 +83,13 @@ class BeanieUserRepository:
         # update_one (not findAndModify): the embedded nx-27017 applies $setOnInsert only there.
         for _ in range(5):
             try:
-                result = await self._col.update_one({"clerk_id": clerk_id}, update, upsert=True)
+                # `$in [False, None]` (missing or false), not `$ne: True`: nx-27017 ignores $ne in updates
+                result = await self._col.update_one({"clerk_id": clerk_id, "deleted": {"$in": [False, None]}},
+                                                    update, upsert=True)
             except DuplicateKeyError:
+                existing = await self._col.find_one({"clerk_id": clerk_id})
+                if existing is not None and existing.get("deleted"):
+                    return _to_user(existing), False  # deleted at Clerk: nothing is written back
                 continue  # a concurrent upsert inserted it first: ours becomes an update
             raw = await self._col.find_one({"clerk_id": clerk_id})
             return _to_user(raw), result.upserted_id is not None

@@ -66,9 +66,7 @@ class ClerkEventService:
             return
         if kind in ("user.created", "user.updated"):
             await self._users.ensure_clerk_user(clerk_id, overwrite=True, **clerk_profile(data))
-        elif kind == "user.deleted":
-            user = await self._users.get_by_clerk_id(clerk_id)
-            if user is not None:
-                revoked = await self._keys.revoke_all(user.id)
-                await self._users.anonymise(user.id)
-                log.info("user_deleted", user_id=user.id, keys_revoked=revoked)
+        elif kind == "user.deleted":  # terminal: later user.created/updated deliveries write nothing
+            user, newly = await self._users.delete_clerk_user(clerk_id)
+            revoked = await self._keys.revoke_all(user.id)
+            log.info("user_deleted", user_id=user.id, keys_revoked=revoked, newly=newly)

@@ -44,6 +44,7 @@ from services.live_settings import LiveSettingsService
 from services.ports.breaker import CircuitBreaker
 from services.ports.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
 from services.ports.credits import Credits
+from services.ports.metrics import NO_METRICS, Metrics
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.chat")
@@ -67,8 +68,10 @@ class ChatService:
                  live_settings: LiveSettingsService | None = None, timeout_s: float = 30.0,
                  max_chars: int = 32000,
                  history_limit: int = 100,
-                 models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS) -> None:
+                 models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
+                 metrics: Metrics = NO_METRICS) -> None:
         self.providers = providers
+        self.metrics = metrics
         self.conversations = conversations
         self.cache = cache
         self.breaker = breaker
@@ -143,6 +146,7 @@ class ChatService:
         """Answer one request (JSON mode)."""
         prep = await self.prepare(inp)
         hit = await self.cache.get(prep.key)
+        self.metrics.cache_request("hit" if hit is not None else "miss")
         if hit is not None:  # the common fast path: no flight, no lock
             produced, shared = _Produced(hit, cached=True, receipt=None), False
         else:
@@ -160,7 +164,8 @@ class ChatService:
         conversation_id = await self.store(prep, produced.answer, cached=produced.cached, charged=charged)
         return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
                          provider=produced.answer.provider, model=produced.answer.model,
-                         cached=produced.cached, credits_charged=charged, request_id=inp.request_id)
+                         cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
+                         usage=produced.answer.usage)
 
     async def _produce(self, prep: Prepared) -> _Produced:
         hit = await self.cache.get(prep.key)
@@ -219,8 +224,10 @@ class ChatService:
         return prep.conversation.id if prep.conversation else None
 
     async def store(self, prep: Prepared, answer: ChatCompletion, *, cached: bool,
-                    charged: int) -> str | None:
-        """Append the new turns and the answer; create the conversation when needed."""
+                    charged: int, status: str = "complete") -> str | None:
+        """Append the new turns and the answer; create the conversation when needed.
+
+        `status` is "complete", or "stopped" for a streamed answer the client stopped reading."""
         inp = prep.inp
         if not inp.store:
             return prep.conversation.id if prep.conversation else None
@@ -232,7 +239,7 @@ class ChatService:
         turns.append(StoredMessage(
             id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
             created_at=now, provider=answer.provider, model=answer.model, cached=cached,
-            credits_charged=charged, request_id=inp.request_id))
+            credits_charged=charged, request_id=inp.request_id, status=status))
         if prep.conversation is None:
             await self.conversations.create(owner_id=inp.user_id, title=title_of(inp.messages),
                                             conversation_id=conversation_id, messages=turns)

@@ -47,11 +47,14 @@ class ChatCache:
             return None
         try:
             data = json.loads(raw)
-            return ChatCompletion(content=data["content"], provider=data["provider"], model=data["model"])
+            usage = tuple(data["usage"]) if data.get("usage") else None
+            return ChatCompletion(content=data["content"], provider=data["provider"], model=data["model"],
+                                  usage=usage)
         except (ValueError, KeyError, TypeError):
             return None
 
     async def put(self, key: CacheKey, answer: ChatCompletion) -> None:
         """Remember `answer` under `key`."""
-        value = json.dumps({"content": answer.content, "provider": answer.provider, "model": answer.model})
+        value = json.dumps({"content": answer.content, "provider": answer.provider, "model": answer.model,
+                            "usage": answer.usage})
         await self.store.set(key.entry, value, ttl_s=self.ttl_s)

@@ -41,6 +41,7 @@ class ChatReply:
     cached: bool
     credits_charged: int
     request_id: str | None
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens as the provider reported them
 
 
 @dataclass(slots=True)
@@ -70,6 +71,7 @@ class StoredMessage:
     credits_charged: int = 0
     request_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    status: str = "complete"  # "stopped": a streamed answer the client stopped reading (kept, charged)
 
 
 class ConversationRepository(Protocol):

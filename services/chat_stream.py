@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -37,6 +38,7 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
     """Cache hit → replayed stream; else charge, fail over until a provider yields its first delta."""
     prep = await service.prepare(inp)
     hit = await service.cache.get(prep.key)
+    service.metrics.cache_request("hit" if hit is not None else "miss")
     held = False
     if hit is None:
         # Identical requests in flight (any process, JSON or stream): wait for their cache fill.
@@ -44,7 +46,7 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
                                         check=lambda: service.cache.get(prep.key))
     if hit is not None:
         await service.ensure_conversation(prep)
-        return _meta(prep, hit.provider, hit.model, cached=True), _replay(service, prep, hit)
+        return _meta(prep, hit.provider, hit.model, cached=True, charged=0), _replay(service, prep, hit)
     release = _releaser(service, prep, held)
     try:
         async with charged(service.credits, service.charge_of(prep), refund_reason="provider_failed",
@@ -54,8 +56,59 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
     except BaseException:
         await release()
         raise
-    meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False)
-    return meta, _relay(service, prep, provider, first, rest, receipt, release)
+    meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False,
+                 charged=receipt.amount)
+
+    async def settle_unstarted() -> None:
+        await release()
+        await service.refund(receipt, prep, reason="client_disconnected")
+
+    return meta, _Events(_relay(service, prep, provider, first, rest, receipt, release), settle_unstarted)
+
+
+_SETTLING: set[asyncio.Task[None]] = set()  # strong references to safety-net tasks until they finish
+
+
+class _Events:
+    """The relay's events, settled even if the client leaves before the first one is taken.
+
+    A generator that never started never runs its `finally`: if the client goes away between
+    `meta` and the first delta (or before the body is sent at all), the relay would keep the
+    charge and the coalescing lock. Closing or dropping this iterator unstarted refunds the
+    charge (nothing was served) and releases the lock."""
+
+    def __init__(self, relay: AsyncGenerator[Event, None],
+                 settle: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._relay, self._settle = relay, settle
+        self._started = False
+        self._loop = asyncio.get_running_loop()
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> Event:
+        self._started = True
+        return await anext(self._relay)
+
+    async def aclose(self) -> None:
+        """Close the relay (settling the charge if no event was ever taken)."""
+        if not self._started:
+            self._started = True
+            await self._settle()
+        await self._relay.aclose()
+
+    def __del__(self) -> None:
+        if self._started or self._loop.is_closed():
+            return
+        self._started = True
+        settle, loop = self._settle, self._loop
+
+        def schedule() -> None:
+            task = loop.create_task(settle())
+            _SETTLING.add(task)
+            task.add_done_callback(_SETTLING.discard)
+
+        loop.call_soon_threadsafe(schedule)
 
 
 def _releaser(service: ChatService, prep: Prepared, held: bool) -> Callable[[], Awaitable[None]]:
@@ -66,10 +119,10 @@ def _releaser(service: ChatService, prep: Prepared, held: bool) -> Callable[[], 
     return release
 
 
-def _meta(prep: Prepared, provider: str, model: str, *, cached: bool) -> dict[str, Any]:
+def _meta(prep: Prepared, provider: str, model: str, *, cached: bool, charged: int) -> dict[str, Any]:
     conversation_id = prep.conversation.id if prep.conversation else None
     return {"id": prep.message_id, "conversation_id": conversation_id, "provider": provider, "model": model,
-            "cached": cached}
+            "cached": cached, "credits_charged": charged}
 
 
 async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvider, str, AsyncIterator[str]]:
@@ -96,17 +149,18 @@ async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> 
 
 async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: str,
                  rest: AsyncIterator[str], receipt: Receipt,
-                 release: Callable[[], Awaitable[None]]) -> AsyncIterator[Event]:
+                 release: Callable[[], Awaitable[None]]) -> AsyncGenerator[Event, None]:
     parts = [first]
-    finished = False
+    outcome = "abandoned"  # until the first delta has been handed to the client
     try:
         yield "delta", {"content": first}
+        outcome = "stopped"  # the client has an answer from here on: leaving early is the Stop button
         try:
             async for delta in rest:
                 parts.append(delta)
                 yield "delta", {"content": delta}
         except ProviderError as exc:
-            finished = True
+            outcome = "failed"
             timed_out = isinstance(exc, ProviderTimeout)
             await service.failover.failed(provider, Failure(provider.name, exc, timed_out=timed_out))
             await service.refund(receipt, prep, reason="stream_broken")
@@ -115,7 +169,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
             yield "error", UpstreamError(
                 "The provider stopped answering mid-stream; the charge was refunded.")
             return
-        finished = True
+        outcome = "done"
         await service.failover.succeeded(provider)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
                                 model=service.model_for(prep.model, provider))
@@ -125,9 +179,26 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
         yield "done", {"id": prep.message_id, "conversation_id": conversation_id, "credits_charged": charged}
     finally:
         await release()
-        if not finished:
-            # The client went away before the end: nothing was delivered in full, give the credit back.
+        if outcome == "abandoned":  # gone before any answer reached it: nothing was served
             await service.refund(receipt, prep, reason="client_disconnected")
+        elif outcome == "stopped":
+            await _keep_stopped(service, prep, provider, "".join(parts), receipt)
         close = getattr(rest, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProvider, partial: str,
+                        receipt: Receipt) -> None:
+    """The client stopped reading after deltas reached it: it was served, so the charge stands.
+
+    The partial answer is kept in the conversation marked `stopped` (it is what the user saw),
+    never cached (it is not a whole answer). A provider failure, by contrast, is refunded.
+    """
+    log.info("chat_stream_stopped", provider=provider.name, chars=len(partial), charged=receipt.amount)
+    answer = ChatCompletion(content=partial, provider=provider.name,
+                            model=service.model_for(prep.model, provider))
+    try:
+        await service.store(prep, answer, cached=False, charged=receipt.amount, status="stopped")
+    except Exception as exc:  # noqa: BLE001 - the charge is already right; a lost transcript must not mask it
+        log.warning("chat_stopped_store_failed", error=type(exc).__name__)

@@ -39,6 +39,7 @@ from services.credits_model import (
 )
 from services.errors import Conflict, InsufficientCredits
 from services.ports.credits import CreditAccountRepository, LedgerRepository
+from services.ports.metrics import NO_METRICS, Metrics
 
 __all__ = ["CreditsService", "Receipt"]
 
@@ -54,8 +55,9 @@ class CreditsService:
 
     def __init__(self, accounts: CreditAccountRepository, ledger: LedgerRepository, catalog: Catalog, *,
                  signup_credits: Callable[[], Awaitable[int]] | None = None,
-                 reconcile_after_s: float = 60.0) -> None:
+                 reconcile_after_s: float = 60.0, metrics: Metrics = NO_METRICS) -> None:
         self._accounts, self._ledger, self._catalog = accounts, ledger, catalog
+        self._metrics = metrics
         self._signup_credits = signup_credits
         self._reconcile_after = timedelta(seconds=reconcile_after_s)
         self._snapshots: OrderedDict[str, Account] = OrderedDict()
@@ -76,6 +78,7 @@ class CreditsService:
 
         op = await self._run(user_id, build, once=False, snapshot=True)
         assert op is not None
+        self._metrics.credits_charged(amount)
         sources = {p: v for p, v in taken.items() if v}
         return Receipt(id=op.id, user_id=user_id, amount=amount, sources=sources)
 
@@ -98,7 +101,10 @@ class CreditsService:
                         meta={"charge_id": receipt.id, "forfeited": {p: v for p, v in lost.items() if v}})
             return op, change
 
-        return await self._run(receipt.user_id, build, once=True) is not None
+        op = await self._run(receipt.user_id, build, once=True)
+        if op is not None:
+            self._metrics.credits_refunded(sum(v for v in op.sources.values() if v > 0))
+        return op is not None
 
     async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool:
         """Add purchased credits to the balance, once per `ref` (e.g. a PayPal capture)."""
@@ -154,7 +160,10 @@ class CreditsService:
         amount = await self._signup_credits() if self._signup_credits else 0
         if amount <= 0:
             return False
-        return await self.grant(user.id, amount, ref=f"signup:{user.id}", reason="signup", request_id=None)
+        # the request that created the user (JIT sign-in or the Clerk webhook), as bound for its logs
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        return await self.grant(user.id, amount, ref=f"signup:{user.id}", reason="signup",
+                                request_id=request_id if isinstance(request_id, str) else None)
 
     async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]:
         """The contract §3 credits object."""

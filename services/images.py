@@ -66,6 +66,10 @@ class ImageService:
         if self._live is not None and not (await self._live.current()).images_enabled:
             raise FeatureDisabled("Image generation is disabled for now.")
 
+    def model_names(self) -> list[str]:
+        """The image models clients may ask for: `default` (the configured chain) and each provider."""
+        return ["default", *self._provider_names]
+
     def _providers_for(self, model: str) -> list[str] | None:
         if model in ("default", "", None):
             return None
@@ -133,6 +137,7 @@ class ImageService:
                         folder=caller.user_id,
                         name=f"{record.id}_{role}",
                         content_type=upload.content_type,
+                        private=True,  # an upload is the user's own photo: never publicly fetchable
                     )
                     file = StoredFile(
                         key=obj.key,

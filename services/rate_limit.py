@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -24,7 +25,14 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "starter": Limit(30, 3.0),
     "enterprise": Limit(100, 10.0),
     "anonymous": Limit(20, 2.0),
+    # not plans: their own buckets. Failed credentials per client IP (guessing keys or tokens), and
+    # /media/ files (a gallery loads dozens of thumbnails at once; they must not use the API bucket).
+    "auth_failures": Limit(10, 0.2),
+    "media": Limit(300, 50.0),
 }
+
+
+MAX_BLOCKED = 10_000  # addresses remembered as blocked per process (expired ones pruned beyond it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,7 @@ class RateLimiter:
         self._store = store
         self._limits = dict(limits or DEFAULT_LIMITS)
         self._prefix = prefix
+        self._blocked: dict[str, float] = {}  # ip → monotonic deadline of its auth-failure block
 
     async def close(self) -> None:
         """Release the store's connections (the Upstash HTTP client)."""
@@ -86,6 +95,43 @@ class RateLimiter:
         allowed, tokens = await self._store.take(
             self._prefix + principal.rate_key, burst=limit.burst, refill_per_s=limit.refill_per_s, cost=cost
         )
+        return decide(limit, allowed=allowed, tokens=tokens, cost=cost)
+
+
+    async def hit_media(self, principal: Principal) -> Decision:
+        """Take a token from the principal's media bucket (separate from its API bucket)."""
+        return await self._take("media:" + principal.rate_key, self._limits["media"])
+
+    async def auth_failed(self, ip: str) -> Decision:
+        """Count one failed authentication from `ip`; refused (and blocked here) once it failed too often."""
+        decision = await self._take("authfail:" + ip, self._limits["auth_failures"])
+        if not decision.allowed:
+            if len(self._blocked) >= MAX_BLOCKED:
+                now = time.monotonic()
+                self._blocked = {k: v for k, v in self._blocked.items() if v > now}
+            self._blocked[ip] = time.monotonic() + decision.retry_after_s
+        return decision
+
+    def auth_blocked(self, ip: str) -> Decision | None:
+        """The refusal to give `ip` while it is blocked for failing authentication, else None.
+
+        Checked before a credential is verified, so a blocked guesser learns nothing, not even
+        from a correct guess. The block is remembered in this process from the refusal that
+        started it (no extra store call per request); another process learns it at the first
+        failure it sees from that address, since the bucket itself is shared."""
+        until = self._blocked.get(ip)
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        if left <= 0:
+            self._blocked.pop(ip, None)
+            return None
+        limit = self._limits["auth_failures"]
+        return Decision(False, limit.burst, 0, math.ceil(left), max(1, math.ceil(left)))
+
+    async def _take(self, key: str, limit: Limit, cost: int = 1) -> Decision:
+        allowed, tokens = await self._store.take(self._prefix + key, burst=limit.burst,
+                                                 refill_per_s=limit.refill_per_s, cost=cost)
         return decide(limit, allowed=allowed, tokens=tokens, cost=cost)
 
 

@@ -15,6 +15,7 @@ from services.principal import Role
 log = structlog.stdlib.get_logger("muse.users")
 
 OnCreated = Callable[["User"], Awaitable[Any]]
+ERASED: dict[str, Any] = {"email": None, "name": None, "image_url": None}
 
 
 class User(BaseModel):
@@ -28,6 +29,7 @@ class User(BaseModel):
     role: Role = Role.USER
     plan: str = "free"
     disabled: bool = False
+    deleted: bool = False  # deleted at Clerk: terminal, personal fields are never written again
     created_at: datetime
     updated_at: datetime
 
@@ -41,7 +43,9 @@ class UserRepository(Protocol):
 
     async def upsert_by_clerk_id(
         self, clerk_id: str, *, on_insert: dict[str, Any], on_update: dict[str, Any]
-    ) -> tuple[User, bool]: ...
+    ) -> tuple[User, bool]:
+        """Create or update the user of `clerk_id`; a `deleted` user is returned unchanged."""
+        ...
 
     async def update(self, user_id: str, fields: dict[str, Any]) -> User | None: ...
 
@@ -132,7 +136,19 @@ class UserService:
 
     async def anonymise(self, user_id: str) -> User:
         """Disable the user and erase personal fields (the Clerk ID stays so replays stay idempotent)."""
-        return await self._update(user_id, {"disabled": True, "email": None, "name": None, "image_url": None})
+        return await self._update(user_id, {"disabled": True, "deleted": True, **ERASED})
+
+    async def delete_clerk_user(self, clerk_id: str) -> tuple[User, bool]:
+        """Mark the user of `clerk_id` deleted and anonymised, in one atomic write; True if newly deleted.
+
+        Terminal: the repository's upsert never writes a deleted user's profile again, so a late
+        (out-of-order) `user.created` / `user.updated` cannot bring personal data back. An unknown
+        Clerk ID gets a tombstone (no signup grant, no hooks) for the same reason."""
+        before = await self._users.get_by_clerk_id(clerk_id)
+        gone = {"disabled": True, "deleted": True, **ERASED}
+        user, _created = await self._users.upsert_by_clerk_id(
+            clerk_id, on_insert={"role": Role.USER, "plan": "free", **gone}, on_update=gone)
+        return user, before is None or not before.deleted
 
     async def search(self, q: str | None = None, limit: int = 20, cursor: str | None = None) -> list[User]:
         """Users matching `q` (id, Clerk ID, email or name), newest first, after `cursor`."""

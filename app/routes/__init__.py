@@ -9,13 +9,17 @@ def register_routes(app: Quart) -> None:
     """Register every blueprint."""
     from app.routes.admin import bp as admin
     from app.routes.api_keys import bp as api_keys
+    from app.routes.auth import bp as auth_local
     from app.routes.chat import bp as chat
     from app.routes.credits import bp as credits
+    from app.routes.dev_outbox import bp as dev_outbox
     from app.routes.gift_codes import bp as gift_codes
     from app.routes.health import bp as health
     from app.routes.images import bp as images
     from app.routes.me import bp as me
     from app.routes.media import bp as media
+    from app.routes.metrics import bp as metrics
+    from app.routes.openai_api import bp as openai_api
     from app.routes.payments import bp as payments
     from app.routes.plans import bp as plans
     from app.routes.subscriptions import bp as subscriptions
@@ -24,5 +28,5 @@ def register_routes(app: Quart) -> None:
 
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
-                      plans, credits, gift_codes,):
+                      plans, credits, gift_codes, auth_local, dev_outbox, openai_api, metrics,):
         app.register_blueprint(blueprint)

@@ -30,6 +30,7 @@ class ChatCompletion:
     content: str
     provider: str
     model: str
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
 
 
 class ProviderError(Exception):

@@ -19,7 +19,11 @@ class StorageProvider(Protocol):
 
     name: str
 
-    async def put(self, data: bytes, *, folder: str, name: str, content_type: str) -> StoredObject: ...
+    async def put(self, data: bytes, *, folder: str, name: str, content_type: str,
+                  private: bool = False) -> StoredObject:
+        """Store the bytes. `private` (edit sources, masks): never at a public, guessable URL;
+        only `get` reads it back."""
+        ...
 
     async def get(self, stored: StoredObject) -> bytes: ...
 

@@ -4,7 +4,11 @@ Running in its own thread and event loop, a fake keeps answering while the
 test's loop is busy, can hang without blocking the app, and also serves the
 benchmark. Subclasses register routes in `setup(app)`; tests steer behaviour:
 
-    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop"   # default for every call
+    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop" | "cut"   # default for every call
+                                     # drop: protocol error (connection reset) part-way through a stream
+                                     # cut: clean close without the end marker (a JSON answer without
+                                     #      finish_reason / finishReason when not streaming)
+    fake.cut_after = 0               # pieces streamed before drop/cut (None: half the reply, at least 1)
     fake.script = ["503", "ok"]      # one mode per call, consumed first (then `mode`)
     fake.delay_s = 0.2               # wait before answering (coalescing tests)
     fake.chunk_delay_s = 0.01        # pause between streamed chunks
@@ -21,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-MODES = ("ok", "429", "500", "503", "hang", "drop")
+MODES = ("ok", "429", "500", "503", "hang", "drop", "cut")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class AiohttpWireFake:
         self.delay_s = 0.0
         self.chunk_delay_s = 0.0
         self.hang_s = 60.0
+        self.cut_after: int | None = None
         self.calls: list[Call] = []
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,6 +87,10 @@ class AiohttpWireFake:
         if request.transport is not None:
             request.transport.close()
 
+    def cut_at(self, pieces: int) -> int:
+        """How many pieces a "drop"/"cut" stream sends before it breaks off."""
+        return self.cut_after if self.cut_after is not None else max(1, pieces // 2)
+
     def count(self, path_part: str = "") -> int:
         """Calls whose path contains `path_part`."""
         return sum(1 for c in self.calls if path_part in c.path)
@@ -90,7 +99,7 @@ class AiohttpWireFake:
         """Forget calls and go back to answering normally."""
         self.calls.clear()
         self.script.clear()
-        self.mode, self.delay_s, self.chunk_delay_s = "ok", 0.0, 0.0
+        self.mode, self.delay_s, self.chunk_delay_s, self.cut_after = "ok", 0.0, 0.0, None
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> AiohttpWireFake:

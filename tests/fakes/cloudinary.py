@@ -39,6 +39,11 @@ class FakeCloudinary(FakeHTTPServer):
         self.cloud, self.api_key, self.api_secret = cloud, api_key, api_secret
         self.assets: dict[str, bytes] = {}
         self.uploads = self.destroys = self.bad_signatures = 0
+        self.authenticated: set[str] = set()  # public_ids uploaded with type=authenticated
+
+    def _delivery_signature(self, public_id: str) -> str:
+        digest = hashlib.sha1((public_id + self.api_secret).encode()).hexdigest()[:8]
+        return f"s--{digest}--"
 
     @property
     def cloudinary_url(self) -> str:
@@ -48,7 +53,14 @@ class FakeCloudinary(FakeHTTPServer):
         prefix = f"/v1_1/{self.cloud}/image/"
         if method == "GET" and path.startswith(f"/{self.cloud}/image/upload/"):
             public_id = re.sub(r"^v\d+/", "", path.split("/image/upload/", 1)[1]).rsplit(".", 1)[0]
-            data = self.assets.get(public_id)
+            data = None if public_id in self.authenticated else self.assets.get(public_id)
+            return (200, {"Content-Type": "image/webp"}, data) if data else self.json(404, {})
+        if method == "GET" and path.startswith(f"/{self.cloud}/image/authenticated/"):
+            rest = path.split("/image/authenticated/", 1)[1]
+            sig, _, rest = rest.partition("/")
+            public_id = re.sub(r"^v\d+/", "", rest).rsplit(".", 1)[0]
+            ok = public_id in self.authenticated and sig == self._delivery_signature(public_id)
+            data = self.assets.get(public_id) if ok else None
             return (200, {"Content-Type": "image/webp"}, data) if data else self.json(404, {})
         if method != "POST" or not path.startswith(prefix):
             return self.json(404, {"error": {"message": "Not found"}})
@@ -80,10 +92,16 @@ class FakeCloudinary(FakeHTTPServer):
         with Image.open(io.BytesIO(data)) as img:
             width, height, fmt = img.size[0], img.size[1], (img.format or "png").lower()
         public_id = "/".join(p for p in (fields.get("folder"), fields.get("public_id")) if p)
+        kind = fields.get("type") or "upload"
         with self.lock:
             self.uploads += 1
             self.assets[public_id] = data
+            if kind == "authenticated":  # delivered only through the signed URL returned here
+                self.authenticated.add(public_id)
         url = f"{self.url}/{self.cloud}/image/upload/v1700000000/{public_id}.{fmt}"
+        if kind == "authenticated":
+            sig = self._delivery_signature(public_id)
+            url = f"{self.url}/{self.cloud}/image/authenticated/{sig}/v1700000000/{public_id}.{fmt}"
         return self.json(
             200,
             {
@@ -94,7 +112,7 @@ class FakeCloudinary(FakeHTTPServer):
                 "height": height,
                 "format": fmt,
                 "resource_type": "image",
-                "type": "upload",
+                "type": kind,
                 "bytes": len(data),
                 "url": url,
                 "secure_url": url,

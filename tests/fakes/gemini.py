@@ -1,7 +1,8 @@
 """Wire fake of the Gemini Developer API for google-genai (`client.aio`).
 
     fake = FakeGemini().start()            # GEMINI_BASE_URL=fake.url, GEMINI_API_KEY=fake.api_key
-    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop"
+    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop" | "cut"   # see aiohttp_wire.py
+    fake.cut_after = 0                     # stream pieces sent before drop/cut (default: half)
     fake.reply = "..."                     # the answer (streamed word by word)
     fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
 
@@ -65,7 +66,7 @@ class FakeGemini(AiohttpWireFake):
             if mode == "drop":
                 self.drop(request)
                 return web.Response()
-            body = {**self._chunk(self.reply, last=True), "modelVersion": model}
+            body = {**self._chunk(self.reply, last=mode != "cut"), "modelVersion": model}
             return web.json_response(body)
         if method == "streamGenerateContent":
             return await self._stream(request, mode)
@@ -77,9 +78,12 @@ class FakeGemini(AiohttpWireFake):
         response.enable_chunked_encoding()
         await response.prepare(request)
         for index, piece in enumerate(pieces):
-            if mode == "drop" and index >= max(1, len(pieces) // 2):
+            if mode in ("drop", "cut") and index >= self.cut_at(len(pieces)):
                 await asyncio.sleep(0.05)
-                self.drop(request)
+                if mode == "drop":
+                    self.drop(request)  # protocol error: the body ends mid-chunk-stream
+                else:
+                    await response.write_eof()  # clean close, but no chunk carried finishReason
                 return response
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)

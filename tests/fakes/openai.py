@@ -1,7 +1,8 @@
 """Wire fake of the OpenAI chat completions API for `AsyncOpenAI` (JSON and SSE streaming).
 
     fake = FakeOpenAI().start()            # OPENAI_BASE_URL=fake.url + "/v1", OPENAI_API_KEY=fake.api_key
-    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop"
+    fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop" | "cut"   # see aiohttp_wire.py
+    fake.cut_after = 0                     # stream pieces sent before drop/cut (default: half)
     fake.reply = "..."                     # the answer (streamed word by word)
     fake.count("/chat/completions")        # calls
 
@@ -57,7 +58,7 @@ class FakeOpenAI(AiohttpWireFake):
         return web.json_response({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
-                         "finish_reason": "stop"}],
+                         "finish_reason": None if mode == "cut" else "stop"}],
             "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
         })
 
@@ -67,16 +68,24 @@ class FakeOpenAI(AiohttpWireFake):
         response.enable_chunked_encoding()
         await response.prepare(request)
         for index, piece in enumerate(pieces):
-            if mode == "drop" and index >= max(1, len(pieces) // 2):
+            if mode in ("drop", "cut") and index >= self.cut_at(len(pieces)):
                 await asyncio.sleep(0.05)
-                self.drop(request)
+                if mode == "drop":
+                    self.drop(request)  # protocol error: the body ends mid-chunk-stream
+                else:
+                    await response.write_eof()  # clean close, but no finish_reason and no [DONE]
                 return response
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
-            choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000,
-                     "model": model, "choices": [choice]}
-            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            await response.write(self._chunk(model, {"content": piece}, None))
+        await response.write(self._chunk(model, {}, "stop"))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+    @staticmethod
+    def _chunk(model: str, delta: dict, finish_reason: str | None) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000,
+                 "model": model, "choices": [choice]}
+        return f"data: {json.dumps(chunk)}\n\n".encode()

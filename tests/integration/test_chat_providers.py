@@ -98,6 +98,31 @@ async def test_dropped_stream_raises_after_the_first_deltas(
         assert received and len(received) < 6
 
 
+@pytest.mark.parametrize("mode", ["drop", "cut"])
+@pytest.mark.parametrize("cut_after", [0, 3])
+async def test_a_stream_without_its_end_marker_is_a_provider_error(
+        gemini, openai_provider, fake_gemini, fake_openai, mode, cut_after):
+    """A reset (drop) or a clean close before finish_reason/finishReason (cut) is never a whole answer."""
+    fake_gemini.reply = fake_openai.reply = "one two three four five six"
+    fake_gemini.mode = fake_openai.mode = mode
+    fake_gemini.cut_after = fake_openai.cut_after = cut_after
+    for provider in (gemini, openai_provider):
+        received = []
+        with pytest.raises(ProviderError) as info:
+            async for delta in provider.stream(MESSAGES, temperature=None, timeout=2, request_id=None):
+                received.append(delta)
+        assert received == ["one ", "two ", "three "][:cut_after], (provider.name, mode)
+        assert info.value.provider == provider.name
+
+
+async def test_a_whole_answer_without_a_finish_reason_is_a_provider_error(
+        gemini, openai_provider, fake_gemini, fake_openai):
+    fake_gemini.mode = fake_openai.mode = "cut"
+    for provider in (gemini, openai_provider):
+        with pytest.raises(ProviderError, match="truncated"):
+            await provider.complete(MESSAGES, temperature=None, timeout=2, request_id=None)
+
+
 async def test_vision_sends_the_image_inline(gemini, openai_provider, fake_gemini, fake_openai):
     png = b"\x89PNG fake bytes"
     answer = await gemini.describe_image(png, mime="image/png", instruction="Describe", timeout=2,

@@ -121,6 +121,22 @@ async def test_cloudinary_storage_uploads_signed_into_the_user_folder_and_destro
     assert stored.key not in fake_cloudinary.assets and fake_cloudinary.destroys == 1
 
 
+async def test_cloudinary_private_uploads_are_authenticated_assets_with_unguessable_names(fake_cloudinary):
+    import httpx
+
+    storage = CloudinaryStorage(fake_cloudinary.cloudinary_url)
+    data = picture("PNG")
+    stored = await storage.put(data, folder="usr_1", name="img_1_source", content_type="image/png",
+                               private=True)
+    prefix = "muse/usr_1/img_1_source_"
+    assert stored.key.startswith(prefix) and len(stored.key) >= len(prefix) + 16
+    assert stored.key in fake_cloudinary.authenticated and "/image/authenticated/s--" in stored.url
+    assert await storage.get(stored) == data  # the signed URL kept server-side delivers it
+    public = f"{fake_cloudinary.url}/{fake_cloudinary.cloud}/image/upload/v1700000000/{stored.key}.png"
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(public)).status_code == 404  # not as a public upload
+
+
 async def test_cloudinary_wrong_secret_is_refused_and_failures_are_upstream_errors(fake_cloudinary):
     bad = CloudinaryStorage(fake_cloudinary.cloudinary_url.replace(":shhh@", ":wrong@"))
     with pytest.raises(UpstreamError):

@@ -25,7 +25,7 @@ def _policy(path: str, method: str = "GET"):
     ("/health", True), ("/health/live", True), ("/api/v1/webhooks/clerk", True),
     ("/api/v1/webhooks/paypal", True), ("/api/v1/admin", True), ("/api/v1/admin/settings", True),
     ("/api/v1/admin/gift-codes", True), ("/api/v1/admin/whoami", True), ("/api/v1/webhooks/nosuch", True),
-    ("/openapi.json", True), ("/docs", True),
+    ("/openapi.json", True), ("/docs", True), ("/metrics", True), ("/v1/chat/completions", False),
     ("/api/v1/me", False), ("/api/v1/chat", False), ("/api/v1/administrator", False),
     ("/api/v1/webhooksx", False), ("/media/a.webp", False), ("/", False), ("/nope", False),
 ])
@@ -45,6 +45,10 @@ def test_open_paths_in_maintenance(path, open_):
     ("/api/v1/images", "GET", None),
     ("/api/v1/images/img_1/save", "POST", None),
     ("/api/v1/images/img_1", "DELETE", None),
+    ("/v1/chat/completions", "POST", "chat"),
+    ("/v1/images/generations", "POST", "images"),
+    ("/v1/images/edits", "POST", "images"),
+    ("/v1/models", "GET", None),
 ])
 def test_feature_switches(path, method, expected):
     assert _policy(path, method).feature == expected
@@ -53,6 +57,7 @@ def test_feature_switches(path, method, expected):
 @pytest.mark.parametrize("path, limited", [
     ("/health", False), ("/health/live", False), ("/api/v1/webhooks/clerk", False),
     ("/api/v1/webhooks/paypal", False), ("/api/v1/webhooks/nosuch", False),
+    ("/metrics", False),
     ("/api/v1/me", True), ("/api/v1/chat", True), ("/api/v1/webhooksx", True), ("/openapi.json", True),
 ])
 def test_rate_limit_exemptions(path, limited):

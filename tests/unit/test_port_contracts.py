@@ -15,23 +15,35 @@ from typing import Any, Protocol
 
 import pytest
 
+from providers.argon2_hasher import Argon2PasswordHasher
 from providers.breaker import RedisCircuitBreaker
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
 from providers.cloudinary_storage import CloudinaryStorage
 from providers.gemini_chat import GeminiChatProvider
+from providers.instrumented import InstrumentedChatProvider, InstrumentedImageProvider
 from providers.local_chat import LocalChatProvider
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
+from providers.metrics import RedisMetrics
 from providers.openai_chat import OpenAIChatProvider
 from providers.openai_images import OpenAIImageProvider
 from providers.paypal import PayPalPayments
 from providers.replicate_images import ReplicateImageProvider
+from providers.session_tokens import RsaSessionTokenSigner
+from providers.smtp_email import SmtpEmailSender
+from repositories.accounts import (
+    BeanieAccountRepository,
+    BeanieOneTimeTokenRepository,
+    BeanieSessionRepository,
+    CachedSessionRepository,
+)
 from repositories.admin_stats import MongoAdminStatsRepository
 from repositories.api_keys import BeanieApiKeyRepository, CachedApiKeyRepository
 from repositories.audit_log import BeanieAuditLogRepository
 from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
 from repositories.conversations import BeanieConversationRepository
 from repositories.credits import BeanieCreditAccountRepository
+from repositories.dev_outbox import RedisOutbox
 from repositories.gift_codes import BeanieGiftCodeRepository
 from repositories.idempotency import BeanieIdempotencyRepository
 from repositories.images import BeanieImageRepository
@@ -49,16 +61,26 @@ from services.credits import CreditsService
 from services.gift_codes import GiftCodeRepository
 from services.idempotency import IdempotencyRepository
 from services.image_models import GalleryRepository
+from services.ports.accounts import (
+    AccountRepository,
+    OneTimeTokenRepository,
+    PasswordHasher,
+    SessionRepository,
+    SessionTokenSigner,
+)
 from services.ports.admin import StatsRepository, UserActivity
 from services.ports.audit import AuditLog, AuditRecorder
 from services.ports.breaker import CircuitBreaker
 from services.ports.cache import KeyValueStore
 from services.ports.chat import ChatProvider
 from services.ports.credits import CreditAccountRepository, Credits, LedgerRepository
+from services.ports.email import EmailSender, Outbox
 from services.ports.identity import ProfileSource, TokenVerifier, WebhookVerifier
 from services.ports.images import ImageProvider
 from services.ports.jobs import JobRunRepository
 from services.ports.live_settings import LiveSettingsRepository
+from services.ports.metrics import Metrics as MetricsPort
+from services.ports.metrics import MetricsExporter, NoMetrics
 from services.ports.payments import PaymentRepository, PaymentsProvider, SubscriptionRepository
 from services.ports.queue import JobQueue
 from services.ports.rate_limit import BucketStore
@@ -70,6 +92,7 @@ from tests.unit.test_identity_users import FakeUserRepository
 from tests.unit.test_image_failover import FakeImageProvider
 from tests.unit.test_live_settings_service import FakeAuditLog, FakeLiveSettingsRepository
 from tests.unit.test_rate_limit_rules import FakeBucketStore
+from tests.unit.test_sessions import FakeSessionRepository, FakeVerifier
 
 ADAPTERS: list[tuple[type, type]] = [
     # providers/: SDK adapters
@@ -78,7 +101,11 @@ ADAPTERS: list[tuple[type, type]] = [
     (LocalImageProvider, ImageProvider),
     (CloudinaryStorage, StorageProvider), (LocalStorage, StorageProvider),
     (PayPalPayments, PaymentsProvider),
+    (InstrumentedChatProvider, ChatProvider), (InstrumentedImageProvider, ImageProvider),
     (RedisCircuitBreaker, CircuitBreaker),
+    (RedisMetrics, MetricsExporter), (NoMetrics, MetricsPort),
+    (Argon2PasswordHasher, PasswordHasher), (RsaSessionTokenSigner, SessionTokenSigner),
+    (SmtpEmailSender, EmailSender), (RedisOutbox, EmailSender), (RedisOutbox, Outbox),
     (ClerkTokenVerifier, TokenVerifier), (ClerkUsersClient, ProfileSource),
     (ClerkWebhookVerifier, WebhookVerifier),
     # repositories/: MongoDB and Redis
@@ -95,6 +122,8 @@ ADAPTERS: list[tuple[type, type]] = [
     (BeanieGiftCodeRepository, GiftCodeRepository), (BeanieImageRepository, GalleryRepository),
     (BeanieConversationRepository, ConversationRepository),
     (BeanieIdempotencyRepository, IdempotencyRepository),
+    (BeanieAccountRepository, AccountRepository), (BeanieOneTimeTokenRepository, OneTimeTokenRepository),
+    (BeanieSessionRepository, SessionRepository), (CachedSessionRepository, SessionRepository),
     # services/ behind a port other services use
     (CreditsService, Credits),
 ]
@@ -103,6 +132,7 @@ FAKES: list[tuple[type, type]] = [
     (FakeProvider, ChatProvider), (FakeBreaker, CircuitBreaker), (FakeImageProvider, ImageProvider),
     (FakeUserRepository, UserRepository), (FakeLiveSettingsRepository, LiveSettingsRepository),
     (FakeAuditLog, AuditRecorder), (FakeBucketStore, BucketStore),
+    (FakeSessionRepository, SessionRepository), (FakeVerifier, TokenVerifier),
 ]
 
 _PROTOCOL_BASES = {object, Protocol, Any}
@@ -123,12 +153,17 @@ def _members(port: type) -> dict[str, Any]:
 
 
 def _sets_in_init(impl: type, name: str) -> bool:
-    """Whether the class assigns `self.<name>` (an instance attribute set in `__init__`)."""
-    try:
-        source = inspect.getsource(impl)
-    except (OSError, TypeError):
-        return False
-    return re.search(rf"self\.{name}\b[^=\n]*=(?!=)", source) is not None
+    """Whether the class (or a base) assigns `self.<name>`, or delegates attributes (`__getattr__`)."""
+    for cls in impl.__mro__[:-1]:
+        if "__getattr__" in vars(cls):
+            return True
+        try:
+            source = inspect.getsource(cls)
+        except (OSError, TypeError):
+            continue
+        if re.search(rf"self\.{name}\b[^=\n]*=(?!=)", source):
+            return True
+    return False
 
 
 def _kind(fn: Any) -> str:

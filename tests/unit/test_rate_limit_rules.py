@@ -34,7 +34,8 @@ def test_slow_refill_gives_a_longer_retry_after():
 
 def test_defaults_match_the_contract():
     assert DEFAULT_LIMITS == {"free": Limit(10, 1.0), "starter": Limit(30, 3.0),
-                              "enterprise": Limit(100, 10.0), "anonymous": Limit(20, 2.0)}
+                              "enterprise": Limit(100, 10.0), "anonymous": Limit(20, 2.0),
+                              "auth_failures": Limit(10, 0.2), "media": Limit(300, 50.0)}
     assert limits_from({"free": [10, 0]})["free"] == Limit(10, 0.0)
 
 

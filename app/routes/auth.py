@@ -1,0 +1,90 @@
+"""Muse's own accounts (contract §17); 404 unless AUTH_PROVIDER=local."""
+
+from __future__ import annotations
+
+from quart import Blueprint, request
+from quart_schema import validate_request, validate_response
+
+from app.routes.deps import container
+from controllers.accounts import (
+    AcceptedOut,
+    ForgotIn,
+    LoginIn,
+    RegisterIn,
+    ResetIn,
+    SessionOut,
+    TokenIn,
+    VerifiedOut,
+    session_token,
+)
+from middlewares.access import public
+from middlewares.policy import policy
+
+bp = Blueprint("auth_local", __name__)
+
+
+@bp.post("/api/v1/auth/register")
+@public
+@policy()
+@validate_request(RegisterIn)
+@validate_response(SessionOut, 201)
+async def register(data: RegisterIn):
+    """Create an account (email, password of 10+ characters, optional name) and sign in."""
+    return await container().accounts_controller.register(data)
+
+
+@bp.post("/api/v1/auth/login")
+@public
+@policy()
+@validate_request(LoginIn)
+@validate_response(SessionOut, 200)
+async def login(data: LoginIn):
+    """Sign in with email and password; failed attempts are limited per IP and per account."""
+    return await container().accounts_controller.login(data, ip=request.remote_addr or "unknown")
+
+
+@bp.post("/api/v1/auth/logout")
+@public
+@policy()
+async def logout():
+    """End the caller's session at once, in every process, and clear the session cookie."""
+    return await container().accounts_controller.logout(session_token(request.headers, request.cookies))
+
+
+@bp.post("/api/v1/auth/refresh")
+@public
+@policy()
+@validate_response(SessionOut, 200)
+async def refresh():
+    """A renewed session token (the current one, even expired, from the header or the cookie)."""
+    return await container().accounts_controller.refresh(session_token(request.headers, request.cookies))
+
+
+@bp.post("/api/v1/auth/verify-email")
+@public
+@policy()
+@validate_request(TokenIn)
+@validate_response(VerifiedOut, 200)
+async def verify_email(data: TokenIn):
+    """Confirm the email address with the token mailed at registration."""
+    return await container().accounts_controller.verify_email(data)
+
+
+@bp.post("/api/v1/auth/password/forgot")
+@public
+@policy()
+@validate_request(ForgotIn)
+@validate_response(AcceptedOut, 202)
+async def forgot_password(data: ForgotIn):
+    """Mail a password-reset link; always 202, whether or not the account exists."""
+    return await container().accounts_controller.forgot_password(data)
+
+
+@bp.post("/api/v1/auth/password/reset")
+@public
+@policy()
+@validate_request(ResetIn)
+@validate_response(SessionOut, 200)
+async def reset_password(data: ResetIn):
+    """Set a new password with a single-use reset token (1 h); every other session ends."""
+    return await container().accounts_controller.reset_password(data)

@@ -1,0 +1,92 @@
+"""OpenAI-compatible routes under /v1 (contract §12): for OpenAI SDKs, Open WebUI, LibreChat.
+
+Errors under /v1 use OpenAI's envelope `{"error": {...}, "request_id"}` (app/problems.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from quart import Blueprint, g
+from quart_schema import DataSource, document_request, document_response, validate_request, validate_response
+
+from app.routes.deps import container
+from controllers.openai_schemas import (
+    ChatCompletionIn,
+    ChatCompletionOut,
+    ErrorOut,
+    ImageEditForm,
+    ImageGenerationIn,
+    ImagesOut,
+    ModelList,
+)
+from middlewares.access import require_role
+from middlewares.idempotency import idempotent
+from middlewares.policy import policy
+from middlewares.request_id import current_request_id
+from services.principal import Role
+
+bp = Blueprint("openai", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ERROR_STATUSES = (400, 401, 402, 403, 404, 409, 422, 429, 502, 503, 504)
+
+
+def _document_errors(fn: F) -> F:
+    """Document OpenAI's error envelope for the statuses a /v1 operation can answer."""
+    for status in _ERROR_STATUSES:
+        fn = document_response(ErrorOut, status)(fn)
+    return fn
+
+
+@bp.get("/v1/models")
+@require_role(Role.USER)
+@policy()
+@validate_response(ModelList)
+@_document_errors
+async def list_models():
+    """OpenAI-compatible model list: every chat model of the catalogue and every image model, by name."""
+    return await container().openai_controller.models()
+
+
+@bp.post("/v1/chat/completions")
+@require_role(Role.USER)
+@policy(feature="chat")
+@idempotent
+@validate_request(ChatCompletionIn)
+@document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE
+@_document_errors
+async def chat_completions(data: ChatCompletionIn):
+    """OpenAI-compatible chat completion, through Muse's chat service (credits, cache, failover).
+
+    `stream: true` answers `text/event-stream` `chat.completion.chunk` lines ending with `data: [DONE]`;
+    `stream_options.include_usage` adds a last chunk with `usage`. Headers `X-Muse-Credits-Charged`,
+    `X-Muse-Cached`, `X-Muse-Provider`. Nothing is stored as a conversation."""
+    return await container().openai_controller.chat_completions(data, g.principal, current_request_id())
+
+
+@bp.post("/v1/images/generations")
+@require_role(Role.USER)
+@policy(feature="images")
+@idempotent
+@validate_request(ImageGenerationIn)
+@document_response(ImagesOut)
+@_document_errors
+async def image_generations(data: ImageGenerationIn):
+    """OpenAI-compatible image generation: waits up to IMAGE_TIMEOUT_S; `url` or `b64_json` outputs.
+
+    `size` (`WIDTHxHEIGHT`) maps to the nearest supported aspect ratio; the image joins the gallery."""
+    return await container().openai_controller.image_generations(data, g.principal, current_request_id())
+
+
+@bp.post("/v1/images/edits")
+@require_role(Role.USER)
+@policy(feature="images")
+@idempotent
+@document_request(ImageEditForm, source=DataSource.FORM_MULTIPART)
+@document_response(ImagesOut)
+@_document_errors
+async def image_edits():
+    """OpenAI-style image edit (multipart `image`, `prompt`, optional `mask`), answered like generations."""
+    return await container().openai_controller.image_edits(g.principal, current_request_id())

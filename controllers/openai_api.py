@@ -1,0 +1,238 @@
+"""OpenAI-compatible endpoints (contract §12): OpenAI shapes in and out, Muse's own services inside.
+
+No second path: chat goes through `ChatService.complete` / `ChatService.stream`
+(cache, coalescing, credits, failover, breaker) with `store=False`, images
+through `ImageService.submit` / `submit_edit` and `wait` (queue, credits,
+refunds, gallery). This module only translates.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from quart import Response, request
+
+from controllers.images import failure_problem
+from controllers.openai_errors import ModelNotFound, error_body
+from controllers.openai_schemas import ChatCompletionIn, ChatMessageIn, ImageEditForm, ImageGenerationIn
+from services.catalog import Catalog
+from services.chat import ChatService
+from services.chat_models import ChatInput, ChatMessage
+from services.chat_stream import ChatStreamService
+from services.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
+from services.image_models import Caller, EditInput, GenerateInput, ImageRecord
+from services.images import ImageService
+from services.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from services.principal import Principal
+from services.uploads import CheckedUpload, check_image, check_size
+
+Answer = tuple[dict[str, Any], int, dict[str, str]]
+
+
+def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[str, str]:
+    """The `X-Muse-*` headers of a /v1 answer."""
+    headers = {"X-Muse-Credits-Charged": str(charged), "X-Muse-Cached": "true" if cached else "false"}
+    if provider:
+        headers["X-Muse-Provider"] = provider
+    return headers
+
+
+_ROLES: dict[str, Literal["system", "user", "assistant"]] = {
+    "system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+
+
+def _text(message: ChatMessageIn, index: int) -> str:
+    if message.content is None or isinstance(message.content, str):
+        return message.content or ""
+    texts = []
+    for part in message.content:
+        if part.type != "text":
+            raise BadRequest(f"Content parts of type {part.type!r} are not supported; send text.",
+                             param=f"messages.{index}.content")
+        texts.append(part.text or "")
+    return "\n".join(texts)
+
+
+def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
+    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns dropped)."""
+    turns: list[ChatMessage] = []
+    for index, message in enumerate(body.messages):
+        role = _ROLES.get(message.role)
+        if role is None:
+            raise BadRequest(f"Messages with role {message.role!r} are not supported (no tool calling).",
+                             param=f"messages.{index}.role")
+        text = _text(message, index)
+        if not text.strip():
+            if message.role == "assistant":
+                continue
+            raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
+        turns.append(ChatMessage(role=role, content=text))
+    if not any(turn.role != "system" for turn in turns):
+        raise BadRequest("At least one user or assistant message with content is needed.", param="messages")
+    return turns
+
+
+def _sse(data: dict[str, Any], *, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+class OpenAIController:
+    """HTTP ⇄ ChatService / ImageService in OpenAI's shapes."""
+
+    def __init__(self, chat: ChatService, streams: ChatStreamService, images: ImageService, catalog: Catalog,
+                 *, max_upload_mb: float, status_of: Callable[[AppError], int]) -> None:
+        self._chat, self._streams, self._images, self._catalog = chat, streams, images, catalog
+        self._status_of = status_of
+        self._max_mb = max_upload_mb
+        self._created = int(time.time())
+
+    async def models(self) -> dict[str, Any]:
+        """Every chat model of the catalogue and every image model, by name."""
+        names = dict.fromkeys([m.name for m in self._catalog.models] + self._images.model_names())
+        return {"object": "list", "data": [{"id": name, "object": "model", "created": self._created,
+                                            "owned_by": "muse"} for name in names]}
+
+    # --- chat ----------------------------------------------------------------------------
+    def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
+        if body.n not in (None, 1):
+            raise BadRequest("Only n=1 is supported.", param="n")
+        if self._catalog.chat_model(body.model) is None:
+            raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
+                                param="model")
+        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=chat_messages(body),
+                         model=body.model, temperature=body.temperature, store=False,
+                         request_id=request_id, role=principal.role)
+
+    async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
+                               request_id: str) -> Answer | Response:
+        """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
+        inp = self._chat_input(body, principal, request_id)
+        if body.stream:
+            return await self._stream(body, inp)
+        reply = await self._chat.complete(inp)
+        usage = usage_of(reply.usage, [(m.role, m.content) for m in inp.messages], reply.content)
+        answer = {
+            "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.model,
+            "choices": [{"index": 0, "logprobs": None, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": reply.content, "refusal": None}}],
+            "usage": usage.as_dict(), "system_fingerprint": None,
+        }
+        return answer, 200, muse_headers(charged=reply.credits_charged, cached=reply.cached,
+                                         provider=reply.provider)
+
+    async def _stream(self, body: ChatCompletionIn, inp: ChatInput) -> Response:
+        meta, events = await self._streams.stream(inp)
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        base = {"id": f"chatcmpl-{meta['id']}", "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": body.model, "system_fingerprint": None}
+        prompt = [(m.role, m.content) for m in inp.messages]
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            data = {**base, "choices": [choice]}
+            return _sse({**data, "usage": None} if include_usage else data)
+
+        async def stream() -> AsyncIterator[bytes]:
+            parts: list[str] = []
+            yield chunk({"role": "assistant", "content": ""})
+            async with aclosing(events):  # type: ignore[type-var]
+                async for name, data in events:
+                    if isinstance(data, AppError):  # the provider broke mid-answer; the charge was refunded
+                        body = error_body(data, inp.request_id, status=self._status_of(data))
+                        yield _sse(body, event="error")
+                        return
+                    if name == "delta":
+                        parts.append(data["content"])
+                        yield chunk({"content": data["content"]})
+            yield chunk({}, "stop")
+            if include_usage:
+                usage = estimate_usage(prompt, "".join(parts)).as_dict()
+                yield _sse({**base, "choices": [], "usage": usage})
+            yield b"data: [DONE]\n\n"
+
+        response = Response(stream(), content_type="text/event-stream")
+        response.headers.update(muse_headers(charged=int(meta.get("credits_charged", 0)),
+                                             cached=bool(meta["cached"]), provider=meta["provider"]))
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Accel-Buffering"] = "no"
+        response.timeout = None
+        return response
+
+    # --- images --------------------------------------------------------------------------
+    def _image_model(self, name: str | None) -> str:
+        model = name or "default"
+        if model not in self._images.model_names():
+            raise ModelNotFound(f"The image model {model!r} does not exist; GET /v1/models lists the models.",
+                                param="model")
+        return model
+
+    async def image_generations(self, body: ImageGenerationIn, principal: Principal,
+                                request_id: str) -> Answer:
+        """Generate, wait for the job (IMAGE_TIMEOUT_S), answer `{"created", "data"}`."""
+        model = self._image_model(body.model)
+        ratio = aspect_ratio_for_size(body.size)
+        if ratio is None:
+            raise BadRequest("`size` must be WIDTHxHEIGHT (e.g. 1024x1024) or auto.", param="size")
+        caller = Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+        record = await self._images.submit(caller, GenerateInput(
+            prompt=body.prompt, aspect_ratio=ratio, num_outputs=body.n or 1, model=model,
+            output_format=body.output_format or "png"))
+        return await self._finished(caller, record, b64=body.response_format == "b64_json")
+
+    async def image_edits(self, principal: Principal, request_id: str) -> Answer:
+        """Edit an uploaded `image` (optional `mask`), wait for the job, answer like generations."""
+        fields, uploads = await self._multipart()
+        if "image" not in uploads:
+            raise ValidationFailed(errors=[{"loc": ["image"], "msg": "send an image file"}])
+        model = self._image_model(fields.model)
+        caller = Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+        record = await self._images.submit_edit(caller, EditInput(
+            prompt=fields.prompt, image=uploads["image"], mask=uploads.get("mask"), num_outputs=fields.n or 1,
+            model=model, output_format=fields.output_format or "png"))
+        return await self._finished(caller, record, b64=fields.response_format == "b64_json")
+
+    async def _multipart(self) -> tuple[ImageEditForm, dict[str, CheckedUpload]]:
+        if request.content_length is not None:
+            check_size(request.content_length - 64 * 1024, max_mb=self._max_mb)  # headroom for form fields
+        form, files = await request.form, await request.files
+        fields = _validated(ImageEditForm, {k: v for k, v in form.items() if v != ""})
+        uploads: dict[str, CheckedUpload] = {}
+        for name in ("image", "mask"):
+            file = files.get(name) or files.get(f"{name}[]")  # the SDK sends `image[]` for a list
+            if file is not None:
+                uploads[name] = check_image(file.read(), max_mb=self._max_mb)
+        return fields, uploads
+
+    async def _finished(self, caller: Caller, record: ImageRecord, *, b64: bool) -> Answer:
+        record = await self._images.wait(record.id)
+        if record.status == "failed":
+            raise failure_problem(record)
+        if record.status != "completed":
+            raise UpstreamTimeout(f"The image is still being generated; it will appear as {record.id} in "
+                                  "GET /api/v1/images.", image_id=record.id)
+        data: list[dict[str, Any]] = []
+        for index, output in enumerate(record.outputs):
+            if b64:
+                upload = await self._images.source_upload(caller, record.id, index=index)
+                data.append({"b64_json": base64.b64encode(upload.data).decode(), "revised_prompt": None})
+            else:
+                data.append({"url": output.url, "revised_prompt": None})
+        headers = muse_headers(charged=record.credits_charged, cached=False, provider=record.provider)
+        return {"created": int(record.created_at.timestamp()), "data": data}, 200, headers
+
+
+def _validated(model: type[ImageEditForm], raw: dict[str, Any]) -> ImageEditForm:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(errors=[{"loc": list(e["loc"]), "msg": e["msg"]}
+                                       for e in exc.errors(include_url=False)]) from exc
+
