@@ -247,3 +247,24 @@ def test_the_checker_catches_a_drifting_fake() -> None:
     assert _mismatches(DriftingStore, BucketStore) != []
     assert any("async" in p for p in _mismatches(SyncStore, BucketStore))
     assert _mismatches(object, BucketStore) == ["missing take"]
+
+
+def test_no_service_takes_an_any_typed_collaborator() -> None:
+    """Every collaborator a service's `__init__` takes is typed (a port, a service, a callable...)."""
+    import ast
+    from pathlib import Path
+
+    untyped = []
+    for path in sorted(Path(__file__).resolve().parents[2].joinpath("services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for fn in node.body:
+                if isinstance(fn, ast.FunctionDef) and fn.name == "__init__":
+                    for arg in [*fn.args.args, *fn.args.kwonlyargs]:
+                        if arg.arg == "self":
+                            continue
+                        annotation = ast.unparse(arg.annotation) if arg.annotation else "<none>"
+                        if annotation.replace(" ", "") in ("<none>", "Any", "Any|None", "Optional[Any]"):
+                            untyped.append(f"{path.name}: {node.name}({arg.arg}: {annotation})")
+    assert untyped == []
