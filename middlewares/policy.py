@@ -6,6 +6,7 @@ Every route declares, directly under its access decorator (`@public` / `@require
     @policy(feature="chat")                     # also 503 `feature_disabled` while chat is switched off
     @policy(open_in_maintenance=True)           # served during maintenance (admin)
     @policy(open_in_maintenance=True, rate_limited=False)   # health checks, webhooks
+    @policy(rate_bucket="media")                # media downloads: their own, larger bucket
 
 The maintenance, feature-switch and rate-limit middlewares read it from the matched view;
 a test walks the URL map and fails on a route without it. A request that matches no route
@@ -29,6 +30,7 @@ from middlewares.access import PUBLIC_ENDPOINTS
 F = TypeVar("F", bound=Callable[..., Any])
 
 Feature = Literal["chat", "images"]
+RateBucket = Literal["api", "media"]
 POLICY_ATTR = "_muse_policy"
 
 
@@ -39,6 +41,7 @@ class RoutePolicy:
     feature: Feature | None = None  # the live switch that must be on (`chat_enabled`, `images_enabled`)
     open_in_maintenance: bool = False
     rate_limited: bool = True
+    rate_bucket: RateBucket = "api"  # "media": the generous bucket for media downloads
 
 
 DEFAULT = RoutePolicy()
@@ -46,10 +49,10 @@ DOCS = RoutePolicy(open_in_maintenance=True)  # the API docs endpoints quart-sch
 
 
 def policy(*, feature: Feature | None = None, open_in_maintenance: bool = False,
-           rate_limited: bool = True) -> Callable[[F], F]:
+           rate_limited: bool = True, rate_bucket: RateBucket = "api") -> Callable[[F], F]:
     """Declare a view's live-settings and rate-limit policy."""
     declared = RoutePolicy(feature=feature, open_in_maintenance=open_in_maintenance,
-                           rate_limited=rate_limited)
+                           rate_limited=rate_limited, rate_bucket=rate_bucket)
 
     def decorate(fn: F) -> F:
         setattr(fn, POLICY_ATTR, declared)

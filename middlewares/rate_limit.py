@@ -15,7 +15,6 @@ from services.errors import RateLimited
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
 STORE_TIMEOUT_S = 2.0
-MEDIA_PREFIX = "/media/"
 
 
 def check_auth_blocked(ip: str) -> None:
@@ -59,7 +58,7 @@ def install(app: Quart) -> None:
         if not declared.rate_limited:
             return
         limiter = container.rate_limiter
-        media = request.path.startswith(MEDIA_PREFIX)  # its own generous bucket, not the API one
+        media = declared.rate_bucket == "media"  # its own generous bucket, not the API one
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):
                 decision = await (limiter.hit_media(principal) if media else limiter.hit(principal))

@@ -13,7 +13,7 @@ bp = Blueprint("media", __name__)
 
 @bp.get("/media/<path:key>")
 @public
-@policy()
+@policy(rate_bucket="media")
 async def media(key: str):
     """A stored image file (local storage only; URLs are unguessable ids)."""
     return await container().media_controller.serve(key)

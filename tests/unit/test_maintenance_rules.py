@@ -62,3 +62,10 @@ def test_feature_switches(path, method, expected):
 ])
 def test_rate_limit_exemptions(path, limited):
     assert _policy(path, "POST" if "webhooks" in path else "GET").rate_limited is limited
+
+
+@pytest.mark.parametrize("path, bucket", [
+    ("/media/u/a.webp", "media"), ("/api/v1/images/img_1", "api"), ("/api/v1/me", "api"),
+])
+def test_media_downloads_use_their_own_bucket(path, bucket):
+    assert _policy(path).rate_bucket == bucket
