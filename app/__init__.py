@@ -42,12 +42,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, maintenance, rate_limit, request_id
+    from middlewares import access_log, auth, body, maintenance, rate_limit, request_id
 
     request_id.install(app)
     maintenance.install(app)
     auth.install(app)
     rate_limit.install(app)
+    body.install(app)
     access_log.install(app)
     register_problem_handlers(app)
     register_routes(app)

@@ -84,3 +84,16 @@ class DescribeOut(BaseModel):
     provider: str
     model: str
     credits_charged: int
+
+
+class EditForm(EditFields):
+    """Multipart form of `POST /api/v1/images/edits` (documentation of the upload fields)."""
+
+    image: bytes | None = Field(default=None, description="PNG, JPEG or WebP file (or `source_image_id`)")
+    mask: bytes | None = Field(default=None, description="optional PNG mask")
+
+
+class DescribeForm(DescribeFields):
+    """Multipart form of `POST /api/v1/images/describe` (documentation of the upload fields)."""
+
+    image: bytes | None = Field(default=None, description="PNG, JPEG or WebP file")

@@ -11,7 +11,6 @@ from controllers.image_schemas import CreateImageIn, DescribeFields, EditFields,
 from services.clock import isoformat
 from services.errors import (
     AppError,
-    BadRequest,
     InternalError,
     UpstreamError,
     UpstreamTimeout,
@@ -122,7 +121,7 @@ class ImagesController:
         if request.mimetype == "application/json":
             body = await request.get_json(silent=True)
             if not isinstance(body, dict):
-                raise BadRequest("The body must be a JSON object.")
+                raise ValidationFailed(errors=[{"loc": ["body"], "msg": "Input should be a JSON object"}])
             return body, {}
         form, files = await request.form, await request.files
         fields: dict[str, Any] = {k: v for k, v in form.items()}

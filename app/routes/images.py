@@ -6,8 +6,19 @@ from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from app.routes.deps import container
-from controllers.image_schemas import CreateImageIn, DescribeOut, ImageListQuery, ImageOut, ImagePage
+from controllers.image_schemas import (
+    CreateImageIn,
+    DescribeFields,
+    DescribeForm,
+    DescribeOut,
+    EditFields,
+    EditForm,
+    ImageListQuery,
+    ImageOut,
+    ImagePage,
+)
 from middlewares.access import require_role
+from middlewares.body import request_body
 from middlewares.request_id import current_request_id
 from services.principal import Role
 
@@ -48,6 +59,7 @@ async def list_images(query_args: ImageListQuery):
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
 @idempotent
+@request_body(multipart=EditForm, json=EditFields)
 async def edit_image():
     """Submit an edit job (multipart: `image` file or `source_image_id`, `prompt`, optional `mask`).
 
@@ -59,6 +71,7 @@ async def edit_image():
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
 @idempotent
+@request_body(multipart=DescribeForm, json=DescribeFields)
 @validate_response(DescribeOut)
 async def describe_image():
     """Describe a picture with the chat providers' vision (multipart `image`, or JSON
