@@ -13,7 +13,7 @@ from app.logging import configure_logging, get_logger
 
 log = get_logger("muse.app")
 
-PUBLIC_ENDPOINTS = {"openapi", "swagger_ui", "static"}
+PUBLIC_ENDPOINTS = {"openapi", "swagger_ui", "static", "docs_assets.docs_asset"}
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Quart:
@@ -30,6 +30,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         PROPAGATE_EXCEPTIONS=False,
     )
     app.extensions["container"] = container
+    from app.openapi import MuseOpenAPIProvider, install_docs
+
+    install_docs(app)
     QuartSchema(
         app,
         info={"title": "Muse API", "version": settings.version},
@@ -38,6 +41,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        openapi_provider_class=MuseOpenAPIProvider,
     )
 
     from app.problems import register_problem_handlers

@@ -38,6 +38,7 @@ from services.idempotency import fingerprint
 F = TypeVar("F", bound=Callable[..., Any])
 
 HEADER = "Idempotency-Key"
+IDEMPOTENT_ATTR = "_muse_idempotent"  # read by the OpenAPI document (app/openapi.py)
 
 
 def _scope() -> str:
@@ -116,4 +117,5 @@ def idempotent(fn: F) -> F:
                                content_type=response.content_type or "application/json")
         return response
 
+    setattr(view, IDEMPOTENT_ATTR, True)
     return view  # type: ignore[return-value]

@@ -107,7 +107,8 @@ def _plan(tp: Any) -> Plan:
 @cache
 def model_plan(model: type[BaseModel]) -> Plan:
     """Where the datetimes of `model`'s documents are (field names as stored: aliases)."""
-    return ("fields", {info.alias or name: _plan(info.annotation) for name, info in model.model_fields.items()})
+    fields = model.model_fields.items()
+    return ("fields", {info.alias or name: _plan(info.annotation) for name, info in fields})
 
 
 def _untyped(value: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app.openapi import problems
 from app.routes.deps import container
 from controllers.gift_codes import (
     CreateGiftCodesIn,
@@ -24,6 +25,7 @@ bp = Blueprint("gift_codes", __name__)
 
 @bp.post("/api/v1/gift-codes/redeem")
 @require_role(Role.USER)
+@problems(404, 409, 410)
 @idempotent
 @validate_request(RedeemIn)
 @validate_response(CreditsOut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app.openapi import answers, problems
 from app.routes.deps import container
 from controllers.image_schemas import (
     CreateImageIn,
@@ -35,6 +36,9 @@ bp = Blueprint("images", __name__)
 
 @bp.post("/api/v1/images")
 @require_role(Role.USER)
+@answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
+@answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
+@problems(402, 502, 503, 504)
 @idempotent
 @validate_request(CreateImageIn)
 async def create_image(data: CreateImageIn):
@@ -58,6 +62,9 @@ async def list_images(query_args: ImageListQuery):
 
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
+@answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
+@answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
+@problems(402, 404, 502, 503, 504)
 @idempotent
 @request_body(multipart=EditForm, json=EditFields)
 async def edit_image():
@@ -70,6 +77,7 @@ async def edit_image():
 
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
+@problems(402, 404, 502, 503, 504)
 @idempotent
 @request_body(multipart=DescribeForm, json=DescribeFields)
 @validate_response(DescribeOut)

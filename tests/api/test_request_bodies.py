@@ -78,7 +78,7 @@ async def test_a_body_of_another_media_type_is_415(app, client, content_type):
     headers = await auth_headers(app, "user_bodies", role="ADMIN")
     if content_type:
         headers["Content-Type"] = content_type
-    for method, path, declared in body_routes(app):
+    for method, path, _declared in body_routes(app):
         response = await client.open(path, method=method, data=b'{"name": "x"}', headers=headers)
         body = await _problem(response, 415)
         assert body["code"] == "unsupported_media_type", (path, body)
