@@ -85,6 +85,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 
+# one server-sent event (the schema applies to each event of the stream)
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "description": "`event: meta`, then `delta`…, then `done` (or `error` with a problem); `data` is JSON.",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+}
+
 HEADERS: dict[str, dict[str, Any]] = {
     "XRequestID": {"description": "The request ID (the caller's, when valid, else a new one).",
                    "schema": {"type": "string"}},
@@ -131,6 +138,47 @@ def problems(*statuses: int) -> Callable[[F], F]:
     return lambda fn: _merge_attr(fn, PROBLEMS_ATTR, dict.fromkeys(statuses, True))
 
 
+# Choices known only at run time (configured models), marked `x-muse-choices` in request models.
+DYNAMIC_CHOICES: dict[str, Callable[[Any], list[str]]] = {
+    "chat_models": lambda container: [m.name for m in container.catalog.models],
+    "image_models": lambda container: ["default", *(p.name for p in container.image_provider_list)],
+    "plans": lambda container: [p.name for p in container.catalog.plans],
+    "subscription_plans": lambda container: [p.name for p in container.catalog.plans if p.paypal_plan_id],
+    "credit_packs": lambda container: [p.name for p in container.catalog.credit_packs],
+    "gift_tiers": lambda container: [t.name for t in container.catalog.gift_tiers],
+    "providers": lambda container: list(dict.fromkeys(
+        [*container.settings.chat_providers, *container.settings.image_providers])),
+}
+
+
+def _choices(name: str, container: Any) -> list[str]:
+    try:
+        return DYNAMIC_CHOICES[name](container)
+    except AttributeError:  # a container not started yet (documents generated outside serving)
+        return []
+
+
+def _resolve_choices(node: Any, container: Any) -> None:
+    if isinstance(node, dict):
+        name = node.get("x-muse-choices")
+        if isinstance(name, str) and name in DYNAMIC_CHOICES:
+            values = _choices(name, container)
+            if values:  # none configured: the route answers 503/422 whatever is sent
+                node["enum"] = values
+        keys = node.get("x-muse-key-choices")  # an object whose property names are the choices
+        if isinstance(keys, str) and keys in DYNAMIC_CHOICES:
+            value_schema = node.get("additionalProperties") or {}
+            names = _choices(keys, container)
+            if names:
+                node["properties"] = {k: value_schema for k in names}
+                node["additionalProperties"] = False
+        for value in node.values():
+            _resolve_choices(value, container)
+    elif isinstance(node, list):
+        for value in node:
+            _resolve_choices(value, container)
+
+
 def _ref(kind: str, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/{kind}/{name}"}
 
@@ -161,6 +209,13 @@ _SOURCE = {JSON: DataSource.JSON, MULTIPART: DataSource.FORM_MULTIPART, FORM: Da
 
 class MuseOpenAPIProvider(OpenAPIProvider):
     """quart-schema's generator plus a pass that completes each operation from its route's declarations."""
+
+    def build_path_parameter(self, name: str, converter: Any) -> dict[str, Any]:
+        parameter = super().build_path_parameter(name, converter)
+        regex = getattr(converter, "regex", "[^/]+")
+        if regex != "[^/]+" and parameter["schema"] == {"type": "string"}:
+            parameter["schema"]["pattern"] = f"^{regex}$"
+        return parameter
 
     def build_paths(self, rule: Rule) -> tuple[dict, dict]:
         paths, components = super().build_paths(rule)
@@ -217,8 +272,7 @@ class MuseOpenAPIProvider(OpenAPIProvider):
             components.update(defs)
             response.setdefault("content", {})[entry["media"]] = built["content"][JSON]
         elif entry["media"] == EVENT_STREAM:
-            response.setdefault("content", {})[EVENT_STREAM] = {
-                "schema": {"type": "string", "description": "`event: meta|delta|done|error` frames"}}
+            response.setdefault("content", {})[EVENT_STREAM] = {"schema": SSE_EVENT}
             if entry["description"]:
                 before = response.get("description") or ""
                 response["description"] = f"{before} {entry['description']}".strip()
@@ -246,6 +300,7 @@ class MuseOpenAPIProvider(OpenAPIProvider):
             }
             for status, meaning in PROBLEM_STATUSES.items()
         }
+        _resolve_choices(schema, self._app.extensions["container"])
         components.setdefault("securitySchemes", {})["bearer"] = {
             "type": "http", "scheme": "bearer",
             "description": "A Clerk session JWT or a Muse API key (`mk_live_…`).",

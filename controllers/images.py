@@ -130,7 +130,10 @@ class ImagesController:
             if name in files:
                 uploads[name] = check_image(files[name].read(), max_mb=self._max_mb)
         if "wait" in fields:
-            fields["wait"] = str(fields["wait"]).lower() in ("1", "true", "yes", "on")
+            flag = str(fields["wait"]).strip().lower()
+            if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValidationFailed(errors=[{"loc": ["wait"], "msg": "Input should be true or false"}])
+            fields["wait"] = flag in ("1", "true", "yes", "on")
         return fields, uploads
 
     async def _source_image(self, caller: Caller, uploads: dict[str, CheckedUpload],

@@ -37,17 +37,27 @@ async def fetch_remote_image(
 
     import httpx
 
-    from services.errors import BadRequest, PayloadTooLarge, UpstreamError
+    from services.errors import PayloadTooLarge, UpstreamError, ValidationFailed
 
-    parts = urlparse(url)
+    def refused(msg: str) -> ValidationFailed:
+        return ValidationFailed(msg, errors=[{"loc": ["image_url"], "msg": msg}])
+
+    try:
+        parts = urlparse(url)
+        port = parts.port
+    except ValueError:  # e.g. a port out of range
+        raise refused("image_url is not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest("image_url must be an http(s) URL.")
+        raise refused("image_url must be an http(s) URL.")
     if not allow_private:
-        infos = await asyncio.to_thread(socket.getaddrinfo, parts.hostname, parts.port or 443)
+        try:
+            infos = await asyncio.to_thread(socket.getaddrinfo, parts.hostname, port or 443)
+        except (OSError, UnicodeError):
+            raise refused("image_url's host cannot be resolved.") from None
         for info in infos:
             address = ipaddress.ip_address(info[4][0])
             if not address.is_global:
-                raise BadRequest("image_url must point to a public address.")
+                raise refused("image_url must point to a public address.")
     try:
         async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as http:
             async with http.stream("GET", url) as response:

@@ -72,6 +72,7 @@ async def get_user(user_id: str):
 
 @bp.patch("/users/<user_id>")
 @require_role(Role.ADMIN)
+@problems(409)
 @validate_request(UserPatch)
 @validate_response(AdminUserOut)
 async def patch_user(user_id: str, data: UserPatch):

@@ -24,7 +24,7 @@ bp = Blueprint("chat", __name__)
 @bp.post("/api/v1/chat")
 @require_role(Role.USER)
 @event_stream("With `\"stream\": true`: `meta`, `delta`…, then `done` (or `error` with a problem).")
-@problems(402, 502, 503, 504)
+@problems(402, 404, 502, 503, 504)
 @idempotent
 @validate_request(ChatIn)
 @document_response(ChatOut)  # documented, not validated: `stream` answers are SSE Response objects

@@ -9,11 +9,11 @@ from app.openapi import answers, problems
 from app.routes.deps import container
 from controllers.image_schemas import (
     CreateImageIn,
-    DescribeFields,
     DescribeForm,
+    DescribeJson,
     DescribeOut,
-    EditFields,
     EditForm,
+    EditJson,
     ImageListQuery,
     ImageOut,
     ImagePage,
@@ -66,7 +66,7 @@ async def list_images(query_args: ImageListQuery):
 @answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 404, 502, 503, 504)
 @idempotent
-@request_body(multipart=EditForm, json=EditFields)
+@request_body(multipart=EditForm, json=EditJson)
 async def edit_image():
     """Submit an edit job (multipart: `image` file or `source_image_id`, `prompt`, optional `mask`).
 
@@ -79,7 +79,7 @@ async def edit_image():
 @require_role(Role.USER)
 @problems(402, 404, 502, 503, 504)
 @idempotent
-@request_body(multipart=DescribeForm, json=DescribeFields)
+@request_body(multipart=DescribeForm, json=DescribeJson)
 @validate_response(DescribeOut)
 async def describe_image():
     """Describe a picture with the chat providers' vision (multipart `image`, or JSON
@@ -87,7 +87,7 @@ async def describe_image():
     return await container().images_controller.describe(g.principal, current_request_id())
 
 
-@bp.get("/api/v1/images/<image_id>")
+@bp.get("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
 @validate_response(ImageOut)
 async def get_image(image_id: str):
@@ -95,14 +95,14 @@ async def get_image(image_id: str):
     return await container().images_controller.get(g.principal, image_id)
 
 
-@bp.delete("/api/v1/images/<image_id>")
+@bp.delete("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
 async def delete_image(image_id: str):
     """Delete an image and its stored files (204); another user's image is 404."""
     return await container().images_controller.delete(g.principal, image_id)
 
 
-@bp.post("/api/v1/images/<image_id>/save")
+@bp.post("/api/v1/images/<rid:image_id>/save")
 @require_role(Role.USER)
 @validate_response(ImageOut)
 async def save_image(image_id: str):

@@ -13,7 +13,7 @@ bp = Blueprint("webhooks_clerk", __name__)
 
 @bp.post("/api/v1/webhooks/clerk")
 @public
-@problems(400)
+@problems(400, 503)
 async def clerk_webhook():
     """Clerk user events, verified with the Svix signature; each svix-id is processed once."""
     return await container().clerk_webhooks_controller.receive(await request.get_data(), request.headers)
