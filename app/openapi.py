@@ -44,6 +44,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 ANSWERS_ATTR = "_muse_answers"
 PROBLEMS_ATTR = "_muse_problems"
 PROBLEM_JSON = "application/problem+json"
+UPLOAD_TYPES = "image/png, image/jpeg, image/webp"
 EVENT_STREAM = "text/event-stream"
 
 # status → what it means in Muse (the codes of contract §1 and services/errors.py)
@@ -244,6 +245,12 @@ class MuseOpenAPIProvider(OpenAPIProvider):
             for media, model in declared.items():
                 body, defs = self.build_request_body(model, _SOURCE[media])
                 components.update(defs)
+                if media == MULTIPART:  # uploads: the image types Muse decodes
+                    props = body["content"][media]["schema"].get("properties", {})
+                    body["content"][media]["encoding"] = {
+                        name: {"contentType": UPLOAD_TYPES} for name, prop in props.items()
+                        if prop.get("format") == "binary" or any(
+                            p.get("format") == "binary" for p in prop.get("anyOf", []))}
                 content.update(body["content"])
             op["requestBody"] = {"required": True, "content": content}
 

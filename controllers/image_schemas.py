@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
@@ -99,7 +99,7 @@ class EditForm(BaseModel):
     mask: bytes | SkipJsonSchema[None] = Field(default=None, description="optional PNG mask")
     prompt: str = Field(min_length=1, max_length=2000)
     num_outputs: int = Field(default=1, ge=1, le=4)
-    seed: int | SkipJsonSchema[None] = Field(default=None, ge=0, le=2**31 - 1)
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | SkipJsonSchema[None] = None
     model: str = Field(default="default", json_schema_extra=IMAGE_MODELS)
     output_format: Literal["webp", "png", "jpeg"] = "png"
     wait: bool = False
@@ -127,7 +127,7 @@ class DescribeForm(BaseModel):
 
     image: bytes = Field(description="PNG, JPEG or WebP file")
     preset: Literal["fursona", "describe"] | SkipJsonSchema[None] = None
-    instruction: str | SkipJsonSchema[None] = Field(default=None, max_length=2000)
+    instruction: Annotated[str, Field(max_length=2000)] | SkipJsonSchema[None] = None
 
 
 class DescribeBySource(_DescribeOptions):
