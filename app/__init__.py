@@ -14,7 +14,7 @@ from app.telemetry import configure_telemetry, instrument_asgi
 
 log = get_logger("muse.app")
 
-PUBLIC_ENDPOINTS = {"openapi", "swagger_ui", "static"}
+PUBLIC_ENDPOINTS = {"openapi", "swagger_ui", "static", "docs_assets.docs_asset"}
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Quart:
@@ -32,6 +32,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         PROPAGATE_EXCEPTIONS=False,
     )
     app.extensions["container"] = container
+    from app.openapi import MuseOpenAPIProvider, install_docs
+
+    install_docs(app)
     QuartSchema(
         app,
         info={"title": "Muse API", "version": settings.version},
@@ -40,17 +43,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        openapi_provider_class=MuseOpenAPIProvider,
     )
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, maintenance, metrics, rate_limit, request_id
+    from middlewares import access_log, auth, body, maintenance, metrics, rate_limit, request_id
 
     metrics.install(app)  # first, so its after-request hook runs last (the final status)
     request_id.install(app)
     maintenance.install(app)
     auth.install(app)
     rate_limit.install(app)
+    body.install(app)
     access_log.install(app)
     register_problem_handlers(app)
     register_routes(app)

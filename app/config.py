@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +142,18 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _local_urls_follow_the_port(self) -> Settings:
+        """Unset PUBLIC_BASE_URL / CHECKOUT_*_URL point at this process's own PORT, not always :8000."""
+        base = f"http://localhost:{self.port}"
+        if "public_base_url" not in self.model_fields_set:
+            self.public_base_url = base
+        for name, path in (("checkout_success_url", "/checkout/success"),
+                           ("checkout_cancel_url", "/checkout/cancel")):
+            if name not in self.model_fields_set:
+                setattr(self, name, base + path)
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -24,7 +24,8 @@ class MessageIn(BaseModel):
 class ChatIn(BaseModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=50)
     conversation_id: str | None = None
-    model: str = "default"
+    # the configured model names are listed in /openapi.json (app/openapi.py resolves the marker)
+    model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     stream: bool = False
     store: bool = True

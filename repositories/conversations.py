@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from beanie import Document
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
+from repositories.documents import MuseDocument
 from services.chat_models import Conversation, StoredMessage
 from services.clock import utcnow
 from services.ids import new_id
 
 
-class ConversationDocument(Document):
+class ConversationDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("cnv"))
     owner_id: str
     title: str
@@ -30,7 +30,7 @@ class ConversationDocument(Document):
                             updated_at=self.updated_at, message_count=self.message_count)
 
 
-class MessageDocument(Document):
+class MessageDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("msg"))
     conversation_id: str
     position: int = 0

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from quart import Quart
+from werkzeug.routing import BaseConverter
+
+
+class ResourceIdConverter(BaseConverter):
+    """`<rid:image_id>`: a Muse id (`img_…`, type prefix + opaque part), so a static sibling such as
+    `/api/v1/images/edits` is never also read as an id (a GET there is 405, not "no such image")."""
+
+    regex = r"[a-z]{2,5}_[A-Za-z0-9_-]{1,64}"
 
 
 def register_routes(app: Quart) -> None:
     """Register every blueprint."""
+    app.url_map.converters["rid"] = ResourceIdConverter
     from app.routes.admin import bp as admin
     from app.routes.api_keys import bp as api_keys
     from app.routes.auth import bp as auth_local

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import document_response, validate_querystring, validate_request, validate_response
 
+from app.openapi import event_stream, problems
 from app.routes.deps import container
 from controllers.chat import ChatIn, ChatOut, ConversationDetail, ConversationPage, ListQuery
 from middlewares.access import require_role
@@ -22,6 +23,8 @@ bp = Blueprint("chat", __name__)
 
 @bp.post("/api/v1/chat")
 @require_role(Role.USER)
+@event_stream("With `\"stream\": true`: `meta`, `delta`…, then `done` (or `error` with a problem).")
+@problems(402, 404, 502, 503, 504)
 @idempotent
 @validate_request(ChatIn)
 @document_response(ChatOut)  # documented, not validated: `stream` answers are SSE Response objects

@@ -5,9 +5,21 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app.openapi import answers, problems
 from app.routes.deps import container
-from controllers.image_schemas import CreateImageIn, DescribeOut, ImageListQuery, ImageOut, ImagePage
+from controllers.image_schemas import (
+    CreateImageIn,
+    DescribeForm,
+    DescribeJson,
+    DescribeOut,
+    EditForm,
+    EditJson,
+    ImageListQuery,
+    ImageOut,
+    ImagePage,
+)
 from middlewares.access import require_role
+from middlewares.body import request_body
 from middlewares.request_id import current_request_id
 from services.principal import Role
 
@@ -24,6 +36,9 @@ bp = Blueprint("images", __name__)
 
 @bp.post("/api/v1/images")
 @require_role(Role.USER)
+@answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
+@answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
+@problems(402, 502, 503, 504)
 @idempotent
 @validate_request(CreateImageIn)
 async def create_image(data: CreateImageIn):
@@ -47,7 +62,11 @@ async def list_images(query_args: ImageListQuery):
 
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
+@answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
+@answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
+@problems(402, 404, 502, 503, 504)
 @idempotent
+@request_body(multipart=EditForm, json=EditJson)
 async def edit_image():
     """Submit an edit job (multipart: `image` file or `source_image_id`, `prompt`, optional `mask`).
 
@@ -58,7 +77,9 @@ async def edit_image():
 
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
+@problems(402, 404, 502, 503, 504)
 @idempotent
+@request_body(multipart=DescribeForm, json=DescribeJson)
 @validate_response(DescribeOut)
 async def describe_image():
     """Describe a picture with the chat providers' vision (multipart `image`, or JSON
@@ -66,7 +87,7 @@ async def describe_image():
     return await container().images_controller.describe(g.principal, current_request_id())
 
 
-@bp.get("/api/v1/images/<image_id>")
+@bp.get("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
 @validate_response(ImageOut)
 async def get_image(image_id: str):
@@ -74,14 +95,14 @@ async def get_image(image_id: str):
     return await container().images_controller.get(g.principal, image_id)
 
 
-@bp.delete("/api/v1/images/<image_id>")
+@bp.delete("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
 async def delete_image(image_id: str):
     """Delete an image and its stored files (204); another user's image is 404."""
     return await container().images_controller.delete(g.principal, image_id)
 
 
-@bp.post("/api/v1/images/<image_id>/save")
+@bp.post("/api/v1/images/<rid:image_id>/save")
 @require_role(Role.USER)
 @validate_response(ImageOut)
 async def save_image(image_id: str):

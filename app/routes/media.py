@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint
 
+from app.openapi import answers
 from app.routes.deps import container
 from middlewares.access import public
 
@@ -12,6 +13,7 @@ bp = Blueprint("media", __name__)
 
 @bp.get("/media/<path:key>")
 @public
+@answers(200, description="The stored file.", media="application/octet-stream")
 async def media(key: str):
     """A stored image file (local storage only; URLs are unguessable ids)."""
     return await container().media_controller.serve(key)
