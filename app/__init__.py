@@ -42,8 +42,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, maintenance, rate_limit, request_id
+    from middlewares import access_log, auth, cors, maintenance, rate_limit, request_id
 
+    cors.install(app)  # preflights are answered before auth, maintenance and limits
     request_id.install(app)
     maintenance.install(app)
     auth.install(app)

@@ -11,12 +11,12 @@ from services.errors import RateLimited
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
-EXEMPT_PREFIXES = ("/health/", "/api/v1/webhooks/")
+EXEMPT_PREFIXES = ("/health/", "/api/v1/webhooks/", "/assets/")
 STORE_TIMEOUT_S = 2.0
 
 
 def is_exempt(path: str) -> bool:
-    """Webhooks and health checks are never limited."""
+    """Webhooks, health checks and the web app's files are never limited."""
     return path == "/health" or any(path.startswith(p) for p in EXEMPT_PREFIXES)
 
 
@@ -27,7 +27,8 @@ def install(app: Quart) -> None:
     async def take_token() -> None:
         container = current_app.extensions["container"]
         principal = g.get("principal")
-        if not container.settings.rate_limits_enabled or principal is None or is_exempt(request.path):
+        if (not container.settings.rate_limits_enabled or principal is None or is_exempt(request.path)
+                or (request.endpoint or "").startswith("webapp.")):  # the web app's own files
             return
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):

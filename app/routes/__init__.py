@@ -11,6 +11,7 @@ def register_routes(app: Quart) -> None:
     from app.routes.api_keys import bp as api_keys
     from app.routes.chat import bp as chat
     from app.routes.credits import bp as credits
+    from app.routes.dev import bp as dev
     from app.routes.gift_codes import bp as gift_codes
     from app.routes.health import bp as health
     from app.routes.images import bp as images
@@ -18,11 +19,16 @@ def register_routes(app: Quart) -> None:
     from app.routes.media import bp as media
     from app.routes.payments import bp as payments
     from app.routes.plans import bp as plans
+    from app.routes.shares import bp as shares
     from app.routes.subscriptions import bp as subscriptions
     from app.routes.webhooks_clerk import bp as webhooks_clerk
     from app.routes.webhooks_paypal import bp as webhooks_paypal
 
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
-                      plans, credits, gift_codes,):
+                      plans, credits, gift_codes, dev, shares):
         app.register_blueprint(blueprint)
+    if app.extensions["container"].settings.web_app_enabled:
+        from app.routes.webapp import bp as webapp
+
+        app.register_blueprint(webapp)
