@@ -104,14 +104,19 @@ async function signInPage(container) {
   });
 }
 
+let renders = 0;
+
 async function render() {
   if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  const ticket = ++renders;
+  // Each render draws into its own element: a slower, older page finishing late draws off-screen.
+  const view = h("div.view");
   const path = location.pathname === "/" ? (session.token ? "/chat" : "/sign-in") : location.pathname;
   if (path !== location.pathname) history.replaceState(null, "", path + location.search);
   const route = ROUTES.find(([pattern]) => pattern.test(path));
-  replace(main);
+  replace(main, view);
   if (!route) {
-    main.append(h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to chat")));
+    view.append(h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to chat")));
     return finish();
   }
   const [pattern, page, needsAuth = true, role] = route;
@@ -122,16 +127,19 @@ async function render() {
   try {
     if (needsAuth && !state.user) await loadUser();
     renderNav();
+    if (ticket !== renders) return;
     if (role && !hasRole(role)) {
-      main.append(h("h1", { tabindex: "-1" }, "Not available"), h("p", {}, "This page is for administrators."));
+      view.append(h("h1", { tabindex: "-1" }, "Not available"), h("p", {}, "This page is for administrators."));
       return finish();
     }
     const params = path.match(pattern).slice(1);
-    cleanup = (await page(main, params, new URLSearchParams(location.search))) || null;
+    const pageCleanup = (await page(view, params, new URLSearchParams(location.search))) || null;
+    if (ticket !== renders) { pageCleanup?.(); return; }
+    cleanup = pageCleanup;
   } catch (error) {
     if (!(error instanceof ApiError)) console.error(error);  // a bug: keep it visible to developers
-    if (error?.name === "AbortError") return;
-    replace(main, h("h1", { tabindex: "-1" }, "Something went wrong"), errorBox(error instanceof ApiError ? error : new ApiError({ code: "internal_error", detail: String(error?.message || error) })));
+    if (error?.name === "AbortError" || ticket !== renders) return;
+    replace(view, h("h1", { tabindex: "-1" }, "Something went wrong"), errorBox(error instanceof ApiError ? error : new ApiError({ code: "internal_error", detail: String(error?.message || error) })));
   }
   finish();
 }
