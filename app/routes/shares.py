@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from quart import Blueprint, g
-from quart_schema import validate_response
+from quart_schema import hide, validate_response
 
 from app.routes.deps import container
 from controllers.shares import ShareOut
@@ -33,6 +33,7 @@ async def unshare_image(image_id: str):
 
 
 @bp.get("/s/<token>")
+@hide
 @public
 async def shared_page(token: str):
     """The public page of a shared image (HTML); 404 once revoked, deleted or expired."""

@@ -180,3 +180,10 @@ async def test_web_app_can_be_switched_off(servers, tmp_path):
         await application.extensions["container"].database.client.drop_database(
             application.extensions["container"].settings.mongodb_db)
     assert response.status_code == 404
+
+
+async def test_openapi_documents_the_new_api_and_not_the_app_pages(client):
+    paths = (await (await client.get("/openapi.json")).get_json())["paths"]
+    assert {"/api/v1/dev/token", "/api/v1/client-config", "/api/v1/images/{image_id}/share"} <= set(paths)
+    assert "patch" in paths["/api/v1/conversations/{conversation_id}"]
+    assert not [p for p in paths if p == "/" or p.startswith(("/chat", "/assets", "/s/", "/images/{"))]

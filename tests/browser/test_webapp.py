@@ -11,7 +11,7 @@ from PIL import Image
 from tests.browser.conftest import SCREENSHOTS, shoot, sign_in
 
 CHAT_REPLY = ("Here is **bold** text and `inline code` in an answer long enough "
-              "to arrive in several pieces, one word at a time, slowly")
+              "to arrive in several pieces, <img src=x onerror=window.pwned=1> one word at a time, slowly")
 
 
 def test_dev_sign_in_then_a_streamed_answer_appears_progressively_and_lands_in_the_sidebar(page, muse):
@@ -30,6 +30,8 @@ def test_dev_sign_in_then_a_streamed_answer_appears_progressively_and_lands_in_t
     answer.get_by_text("slowly").wait_for()
     assert answer.locator("strong").inner_text() == "bold"
     assert answer.locator("code").inner_text() == "inline code"
+    assert "<img src=x onerror=window.pwned=1>" in answer.inner_text()  # shown as text, never as HTML
+    assert answer.locator("img").count() == 0 and page.evaluate("window.pwned") is None
     page.wait_for_url(re.compile(r"/chat/cnv_\w+"))
     sidebar = page.get_by_role("navigation", name="Conversations")
     sidebar.get_by_role("link", name="Tell me something bold", exact=True).wait_for()

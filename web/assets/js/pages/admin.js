@@ -37,7 +37,7 @@ async function overview(body) {
         h("div.small.muted", {}, `${stats.credits.purchased_30d} purchased in 30 d`)),
       revenue.map(([cur, r]) => h("div.card", {}, h("div.muted", {}, `Revenue 30 d (${cur})`), h("div.stat", {}, r.net),
         h("div.small.muted", {}, `${r.payments} payments, ${r.refunded} refunded`)))),
-    h("div.cards", {}, bars("Generations in 24 h", Object.entries(stats.generations)),
+    h("div.cards.wide", {}, bars("Generations in 24 h", Object.entries(stats.generations)),
       bars("Provider calls", providerRows.map(([k, n, p]) => [`${k}:${n}`, p.calls || 0]))),
     h("h2", {}, "Provider health"),
     h("div.table-wrap", {}, h("table", {},
@@ -154,6 +154,8 @@ async function settings(body) {
   const errors = h("div");
   const box = (name, checked, label) => h("label.inline", {}, h("input", { type: "checkbox", name, checked }), label);
   const signup = h("input", { type: "number", name: "signup_credits", min: "0", value: String(live.signup_credits) });
+  const metaText = (v) => `Version ${v.version}, last changed ${fmtDate(v.updated_at)} by ${v.updated_by || "—"}. Changes apply everywhere within seconds.`;
+  const meta = h("p.muted.small", { "aria-live": "polite" }, metaText(live));
   const form = h("form.card", {},
     h("fieldset", {}, h("legend", {}, "Service"),
       box("maintenance_mode", live.maintenance_mode, "Maintenance mode (everyone but admins gets a maintenance message)"),
@@ -161,15 +163,15 @@ async function settings(body) {
     h("fieldset", {}, h("legend", {}, "Providers"), Object.entries(live.providers).map(([n, on]) => box(`provider:${n}`, on, n))),
     field("Credits granted to each new user", signup),
     h("div.actions", {}, h("button.primary", { type: "submit" }, "Save settings")),
-    h("p.muted.small", {}, `Version ${live.version}, last changed ${fmtDate(live.updated_at)} by ${live.updated_by || "—"}. Changes apply everywhere within seconds.`),
-    errors);
+    meta, errors);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const get = (n) => form.querySelector(`[name="${n}"]`).checked;
     const patch = { maintenance_mode: get("maintenance_mode"), chat_enabled: get("chat_enabled"), images_enabled: get("images_enabled"),
       signup_credits: Number(signup.value), providers: Object.fromEntries(Object.keys(live.providers).map((n) => [n, get(`provider:${n}`)])) };
     try {
-      await api("/api/v1/admin/settings", { method: "PATCH", body: patch });
+      const saved = await api("/api/v1/admin/settings", { method: "PATCH", body: patch });
+      meta.textContent = metaText(saved);
       toast("Settings saved.");
       const banner = document.getElementById("banner");
       banner.hidden = !patch.maintenance_mode;
