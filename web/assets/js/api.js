@@ -44,9 +44,9 @@ async function toError(response, requestId) {
   });
 }
 
-function headersFor({ json, idempotencyKey, requestId }) {
+function headersFor({ json, idempotencyKey, requestId, anonymous }) {
   const headers = { "X-Request-ID": requestId, Accept: "application/json, application/problem+json" };
-  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  if (session.token && !anonymous) headers.Authorization = `Bearer ${session.token}`;
   if (json) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   return headers;
@@ -59,18 +59,19 @@ const sleep = (ms, signal) => new Promise((resolve, reject) => {
 
 /**
  * Call the API. `body` is sent as JSON, `form` as multipart. `idempotent: true` adds an
- * Idempotency-Key (pass `idempotencyKey` to reuse one on a retry). GETs wait out a short
+ * Idempotency-Key (pass `idempotencyKey` to reuse one on a retry); `anonymous: true` sends no
+ * token (public reads count against the client's address, not the user). GETs wait out a short
  * Retry-After (429) once. Resolves to the parsed JSON (null for 204).
  */
 export async function api(path, { method = "GET", body, form, idempotent = false, idempotencyKey,
-                                  signal, raw = false } = {}) {
+                                  signal, raw = false, anonymous = false } = {}) {
   const key = idempotent ? (idempotencyKey || newIdempotencyKey()) : null;
   for (let attempt = 0; ; attempt++) {
     const requestId = newRequestId();
     let response;
     try {
       response = await fetch(path, {
-        method, signal, headers: headersFor({ json: body !== undefined, idempotencyKey: key, requestId }),
+        method, signal, headers: headersFor({ json: body !== undefined, idempotencyKey: key, requestId, anonymous }),
         body: body !== undefined ? JSON.stringify(body) : form,
       });
     } catch (exc) {

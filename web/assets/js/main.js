@@ -168,7 +168,7 @@ window.__museNav = renderNav;
 
 (async () => {
   try {
-    state.config = await api("/api/v1/client-config");
+    state.config = await api("/api/v1/client-config", { anonymous: true });
     window.__museAuthProvider = state.config.auth.provider;
   } catch (error) {
     state.config = { auth: { provider: "none" } };

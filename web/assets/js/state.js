@@ -4,7 +4,7 @@ import { api } from "./api.js";
 export const state = { config: null, user: null, plans: null, maintenance: false };
 
 export async function loadPlans() {
-  if (!state.plans) state.plans = await api("/api/v1/plans");
+  if (!state.plans) state.plans = await api("/api/v1/plans", { anonymous: true });
   return state.plans;
 }
 
