@@ -3,7 +3,7 @@
 One Muse process (`python -m app serve`, APP_ENV=development so the development sign-in
 works) on the session's MongoDB-wire and Redis servers, its chat provider the Gemini wire
 fake (streaming slowly enough to watch) and PayPal the PayPal wire fake; images come from
-the offline `local` provider. One browser for the session, a fresh context per test.
+the offline `local` provider. One browser for the module, a fresh context per test.
 Every test fails on a console error or a failed request (network error, 5xx, or a 4xx
 the test did not expect). Screenshots go to var/screenshots/.
 """
@@ -64,7 +64,7 @@ class Muse:
                              timeout=10, **kwargs)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def muse(servers, tmp_path_factory) -> Iterator[Muse]:
     """One Muse web process for every browser test (development mode, wire fakes)."""
     if not Path(CHROMIUM).exists():
@@ -117,9 +117,10 @@ def muse(servers, tmp_path_factory) -> Iterator[Muse]:
         paypal.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium, once per session."""
+    """Debian's Chromium, once per module (Playwright's sync API holds an event loop on this thread
+    while it runs, so it must be gone before the suite's async tests run)."""
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         yield chromium
@@ -173,8 +174,8 @@ def page(browser, muse: Muse, watch: Watch):
 
     def on_failed(request) -> None:
         failure = request.failure or ""
-        if "ERR_ABORTED" in failure and request.resource_type in ("fetch", "document"):
-            return  # Stop button / navigation away (aborted on purpose)
+        if "ERR_ABORTED" in failure:
+            return  # cancelled by the page itself: the Stop button, or a navigation away
         watch.problems.append(f"failed: {request.method} {request.url} ({failure})")
 
     tab.on("console", on_console)
