@@ -20,6 +20,8 @@ def test_dev_sign_in_then_a_streamed_answer_appears_progressively_and_lands_in_t
     page.wait_for_url("**/sign-in")
     shoot(page, "sign-in")
     sign_in(page, "user_chat")
+    premium = page.get_by_label("Model").locator("option", has_text="premium")
+    assert premium.is_disabled() and "needs SUBSCRIBER" in premium.inner_text()  # locked for USER
     page.get_by_label("Message", exact=True).fill("Tell me something bold")
     page.get_by_role("button", name="Send").click()
     # Part of the answer is on screen before the rest has arrived.
@@ -173,6 +175,9 @@ def test_create_then_revoke_an_api_key(page, muse, watch):
     shoot(page, "api-keys")
     page.get_by_role("button", name="Revoke my script").click()
     page.get_by_text("No keys yet.").wait_for()
+    assert page.get_by_role("link", name="Admin", exact=True).count() == 0  # hidden from a USER
+    page.goto("/admin")
+    page.get_by_role("heading", name="Not available").wait_for()
     assert httpx.get(f"{muse.url}/api/v1/me", headers=with_key).status_code == 401
 
 
