@@ -204,7 +204,9 @@ def test_admin_switches_maintenance_on_and_people_see_it(page, muse, watch, brow
         person = browser.new_context(base_url=muse.url)
         other = person.new_page()
         sign_in(other, "user_visitor")
+        other.get_by_role("heading", name="Down for maintenance").wait_for()
         other.get_by_text("Muse is down for maintenance").first.wait_for()
+        shoot(other, "maintenance")
         person.close()
     finally:
         muse.call("PATCH", "/api/v1/admin/settings", admin, json={"maintenance_mode": False})

@@ -139,7 +139,8 @@ async function render() {
   } catch (error) {
     if (!(error instanceof ApiError)) console.error(error);  // a bug: keep it visible to developers
     if (error?.name === "AbortError" || ticket !== renders) return;
-    replace(view, h("h1", { tabindex: "-1" }, "Something went wrong"), errorBox(error instanceof ApiError ? error : new ApiError({ code: "internal_error", detail: String(error?.message || error) })));
+    const heading = error?.code === "maintenance" ? "Down for maintenance" : "Something went wrong";
+    replace(view, h("h1", { tabindex: "-1" }, heading), errorBox(error instanceof ApiError ? error : new ApiError({ code: "internal_error", detail: String(error?.message || error) })));
   }
   finish();
 }
