@@ -65,8 +65,8 @@ class Muse:
 
 
 @pytest.fixture(scope="module")
-def muse(servers, tmp_path_factory) -> Iterator[Muse]:
-    """One Muse web process for every browser test (development mode, wire fakes)."""
+def _muse_process(servers, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, Muse]]:
+    """Start one Muse web process (development mode, wire fakes); `muse` waits until it serves."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
     gemini = FakeGemini().start()
@@ -96,17 +96,7 @@ def muse(servers, tmp_path_factory) -> Iterator[Muse]:
         process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=ROOT,
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("Muse did not start:\n" + log_path.read_text()[-3000:])
-            time.sleep(0.2)
-        yield Muse(url=url, gemini=gemini, paypal=paypal, log_path=log_path)
+        yield process, Muse(url=url, gemini=gemini, paypal=paypal, log_path=log_path)
     finally:
         process.terminate()
         try:
@@ -118,7 +108,23 @@ def muse(servers, tmp_path_factory) -> Iterator[Muse]:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def muse(_muse_process) -> Muse:
+    """The running Muse, once /health/live answers."""
+    process, server = _muse_process
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{server.url}/health/live", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("Muse did not start:\n" + server.log_path.read_text()[-3000:])
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def browser(_muse_process):  # Muse starts first and boots while Chromium launches
     """Debian's Chromium, once per module (Playwright's sync API holds an event loop on this thread
     while it runs, so it must be gone before the suite's async tests run)."""
     with sync_api.sync_playwright() as playwright:

@@ -109,7 +109,11 @@ export async function chatPage(main, [conversationId]) {
     answer.el.setAttribute("aria-busy", "true");
     let content = "";
     let frame = 0;
-    const paint = () => { frame = 0; replace(answer.body, renderMarkdown(content)); };
+    const paint = () => {  // a direct call also cancels a queued frame, which would wipe the notes below
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+      replace(answer.body, renderMarkdown(content));
+    };
     controller = new AbortController();
     send.disabled = true;
     stop.hidden = false;
