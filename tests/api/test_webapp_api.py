@@ -158,6 +158,9 @@ async def test_conversations_list_by_latest_activity_and_can_be_renamed(chat_app
     assert (await renamed.get_json())["title"] == "Plans"
     blank = await client.patch(f"/api/v1/conversations/{newer}", headers=headers, json={"title": "  "})
     assert blank.status_code == 422
+    other = await auth_headers(chat_app, "user_activity_other")
+    theirs = await client.patch(f"/api/v1/conversations/{newer}", headers=other, json={"title": "Mine"})
+    assert theirs.status_code == 404
 
 
 async def test_app_routes_answer_the_app_html_and_maintenance_keeps_them_up(app, client):
