@@ -48,9 +48,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, body, maintenance, metrics, rate_limit, request_id
+    from middlewares import access_log, auth, body, cors, maintenance, metrics, rate_limit, request_id
 
     metrics.install(app)  # first, so its after-request hook runs last (the final status)
+    cors.install(app)  # preflights are answered before auth, maintenance and limits
     request_id.install(app)
     maintenance.install(app)
     auth.install(app)

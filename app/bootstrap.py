@@ -58,6 +58,7 @@ class Container:
         await self._wire_images()
         await self._wire_payments()
         await self._wire_admin()
+        await self._wire_web()
 
     async def _wire_core(self) -> None:
         from controllers.health import HealthController
@@ -119,6 +120,32 @@ class Container:
         self.audit_log = self._pick("audit_log", BeanieAuditLogRepository)
         self.live_settings = self._pick("live_settings", lambda: LiveSettingsService(
             BeanieLiveSettingsRepository(), self.audit_log, defaults=defaults))
+
+    async def _wire_web(self) -> None:
+        """Share links, development sign-in and the web client's configuration (contract §11)."""
+        from controllers.dev import DevController
+        from controllers.shares import SharesController
+        from repositories.shares import BeanieShareRepository
+        from services.auth_keys import ensure_dev_key_pair
+        from services.shares import ShareService
+
+        s = self.settings
+        self.shares = self._pick("shares", lambda: ShareService(
+            BeanieShareRepository(), self.images, self.image_repository, base_url=s.public_base_url))
+        self.shares_controller = SharesController(self.shares)
+        private_pem = None
+        if self.dev_tokens:
+            private_pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
+        provider = getattr(s, "auth_provider", None)  # Muse's own accounts (contract §17) when present
+        if provider is None:
+            provider = ("clerk" if (s.clerk_publishable_key or s.clerk_secret_key or s.clerk_jwt_key)
+                        else "dev" if self.dev_tokens else "none")
+        if self.dev_tokens and provider == "clerk":
+            provider = "dev"
+        self.dev_controller = DevController(
+            private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
+            client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
+                           "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
 
     async def _wire_admin(self) -> None:
         from controllers.admin_settings import AdminSettingsController

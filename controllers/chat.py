@@ -76,6 +76,10 @@ class StoredMessageOut(BaseModel):
     created_at: str
 
 
+class RenameIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
 class ConversationDetail(ConversationOut):
     messages: list[StoredMessageOut]
 
@@ -149,6 +153,12 @@ class ChatController:
         """One conversation with its messages."""
         conversation, messages = await self._chat.get_conversation(principal.user_id or "", conversation_id)
         return {**_conversation(conversation), "messages": [_message(m) for m in messages]}
+
+    async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
+        """Retitle one conversation."""
+        conversation = await self._chat.rename_conversation(principal.user_id or "", conversation_id,
+                                                            body.title.strip())
+        return _conversation(conversation)
 
     async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
         """Delete one conversation."""

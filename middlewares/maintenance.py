@@ -1,7 +1,9 @@
 """Maintenance mode and feature switches (contract §1), read from the live settings.
 
 - `maintenance_mode` → 503 `maintenance` for every path except `/health*`,
-  `/api/v1/webhooks/*`, `/api/v1/admin/*` and the API docs.
+  `/api/v1/webhooks/*`, `/api/v1/admin/*`, the API docs, and what the web app needs
+  to say so and let an admin sign in (its pages, `/assets/`, `/api/v1/dev/`,
+  `/api/v1/client-config`).
 - `chat_enabled: false` → 503 `feature_disabled` for `/api/v1/chat*` and
   `/v1/chat/completions` (the generation endpoints; conversation history stays
   readable and deletable).
@@ -18,8 +20,9 @@ from quart import Quart, current_app, request
 from services.errors import FeatureDisabled, Maintenance
 
 RETRY_AFTER_S = "60"
-OPEN_PREFIXES = ("/health", "/api/v1/webhooks/", "/api/v1/admin/", "/openapi.json", "/docs")
-OPEN_EXACT = {"/api/v1/webhooks", "/api/v1/admin", "/metrics"}
+OPEN_PREFIXES = ("/health", "/api/v1/webhooks/", "/api/v1/admin/", "/openapi.json", "/docs",
+                 "/api/v1/dev/", "/assets/")
+OPEN_EXACT = {"/api/v1/webhooks", "/api/v1/admin", "/metrics", "/api/v1/client-config"}
 IMAGE_GENERATION = {"/api/v1/images", "/api/v1/images/edits", "/api/v1/images/describe",
                     "/v1/images/generations", "/v1/images/edits"}
 CHAT_GENERATION = {"/v1/chat/completions"}
@@ -46,7 +49,8 @@ def install(app: Quart) -> None:
     @app.before_request
     async def enforce_live_settings() -> None:
         path = request.path
-        if is_open(path):
+        # The web app's pages stay up to tell people about the maintenance (and let admins in).
+        if is_open(path) or (request.endpoint or "").startswith("webapp."):
             return
         live = await current_app.extensions["container"].live_settings.current()
         if live.maintenance_mode:

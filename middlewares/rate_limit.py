@@ -11,7 +11,7 @@ from services.errors import RateLimited
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
-EXEMPT_PREFIXES = ("/health/", "/api/v1/webhooks/")
+EXEMPT_PREFIXES = ("/health/", "/api/v1/webhooks/", "/assets/")
 STORE_TIMEOUT_S = 2.0
 MEDIA_PREFIX = "/media/"
 
@@ -44,7 +44,7 @@ async def count_auth_failure(ip: str) -> None:
 
 
 def is_exempt(path: str) -> bool:
-    """Webhooks, health checks and the metrics scrape are never limited."""
+    """Webhooks, health checks, the metrics scrape and the web app's files are never limited."""
     return path in ("/health", "/metrics") or any(path.startswith(p) for p in EXEMPT_PREFIXES)
 
 
@@ -55,7 +55,8 @@ def install(app: Quart) -> None:
     async def take_token() -> None:
         container = current_app.extensions["container"]
         principal = g.get("principal")
-        if not container.settings.rate_limits_enabled or principal is None or is_exempt(request.path):
+        if (not container.settings.rate_limits_enabled or principal is None or is_exempt(request.path)
+                or (request.endpoint or "").startswith("webapp.")):  # the web app's own files
             return
         limiter = container.rate_limiter
         media = request.path.startswith(MEDIA_PREFIX)  # its own generous bucket, not the API one

@@ -271,6 +271,7 @@ def document_models() -> list[type]:
     from repositories.ledger import LedgerEntryDocument
     from repositories.live_settings import LiveSettingsDocument
     from repositories.payments import AccountFlagDocument, PaymentDocument, SubscriptionDocument
+    from repositories.shares import ShareLinkDocument
     from repositories.users import UserDocument
     from repositories.webhook_events import WebhookEventDocument
 
@@ -278,5 +279,5 @@ def document_models() -> list[type]:
             CreditAccountDocument, LedgerEntryDocument, GiftCodeDocument, IdempotencyRecordDocument,
             JobRunDocument, UserDocument, ApiKeyDocument, WebhookEventDocument,
             LiveSettingsDocument, AuditLogDocument, ImageDocument,
-            PaymentDocument, SubscriptionDocument, AccountFlagDocument,
+            PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
             AccountDocument, SessionDocument, OneTimeTokenDocument]
