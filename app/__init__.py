@@ -30,6 +30,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         PROPAGATE_EXCEPTIONS=False,
     )
     app.extensions["container"] = container
+    from app.openapi import MuseOpenAPIProvider, install_docs
+
+    install_docs(app)
     QuartSchema(
         app,
         info={"title": "Muse API", "version": settings.version},
@@ -38,17 +41,20 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        openapi_provider_class=MuseOpenAPIProvider,
     )
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, maintenance, metrics, rate_limit, request_id
+    from middlewares import access_log, auth, body, cors, maintenance, metrics, rate_limit, request_id
 
     metrics.install(app)  # first, so its after-request hook runs last (the final status)
+    cors.install(app)  # preflights are answered before auth, maintenance and limits
     request_id.install(app)
     maintenance.install(app)
     auth.install(app)
     rate_limit.install(app)
+    body.install(app)
     access_log.install(app)
     register_problem_handlers(app)
     register_routes(app)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,22 +139,45 @@ class Settings(BaseSettings):
     sentry_dsn: SecretStr | None = None
     sentry_environment: str | None = None
 
+    # Web app and browsers (contract §11): exact origins allowed by CORS; the app served at `/`;
+    # Clerk's publishable key for the app's sign-in (Clerk's secret stays server-side).
+    cors_origins: Csv = Field(default_factory=list)
+    web_app_enabled: bool = True
+    clerk_publishable_key: str | None = None
+
     # Run the arq worker inside the web process (development/test default).
     worker_in_process: bool | None = None
     queue_name: str = "muse:queue"
 
     @field_validator(
         "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "paypal_plan_ids",
-        mode="before"
+        "cors_origins", mode="before"
     )
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        return [origin.rstrip("/") for origin in value]
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _local_urls_follow_the_port(self) -> Settings:
+        """Unset PUBLIC_BASE_URL / CHECKOUT_*_URL point at this process's own PORT, not always :8000."""
+        base = f"http://localhost:{self.port}"
+        if "public_base_url" not in self.model_fields_set:
+            self.public_base_url = base
+        for name, path in (("checkout_success_url", "/checkout/success"),
+                           ("checkout_cancel_url", "/checkout/cancel")):
+            if name not in self.model_fields_set:
+                setattr(self, name, base + path)
+        return self
 
     @property
     def paypal_plan_map(self) -> dict[str, str]:
@@ -206,6 +229,10 @@ class Settings(BaseSettings):
             missing.append("PUBLIC_BASE_URL")
         return missing
 
+    def invalid_for_production(self) -> list[str]:
+        """Settings production refuses whatever their value elsewhere."""
+        return ["CORS_ORIGINS must list exact origins, not `*`"] if "*" in self.cors_origins else []
+
 
 class ConfigurationError(RuntimeError):
     """Raised at start-up when production settings are incomplete."""
@@ -218,4 +245,7 @@ def load_settings(**overrides: object) -> Settings:
         missing = settings.missing_for_production()
         if missing:
             raise ConfigurationError("missing required settings: " + ", ".join(missing))
+        invalid = settings.invalid_for_production()
+        if invalid:
+            raise ConfigurationError("invalid settings: " + "; ".join(invalid))
     return settings

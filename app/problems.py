@@ -20,7 +20,6 @@ from controllers.openai_errors import error_body, is_openai_path
 from middlewares.request_id import current_request_id
 from services.errors import (
     AppError,
-    BadRequest,
     InternalError,
     MethodNotAllowed,
     NotFound,
@@ -61,7 +60,7 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 _HTTP_ERRORS: dict[int, type[AppError]] = {
-    400: BadRequest,
+    400: ValidationFailed,  # a body the framework could not read (contract: 422 validation_error)
     404: NotFound,
     405: MethodNotAllowed,
     413: PayloadTooLarge,
@@ -112,10 +111,16 @@ def problem_response(error: AppError, *, status: int | None = None) -> Response:
     return response
 
 
+# pydantic names the model class in these messages ("… instance of ChatIn"): say it in API terms.
+_NOT_AN_OBJECT = {"model_type", "model_attributes_type", "dataclass_type", "dict_type"}
+
+
 def _validation_errors(exc: Exception) -> list[dict]:
     if isinstance(exc, ValidationError):
-        return [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
-    return [{"loc": ["body"], "msg": str(exc) or "Malformed request body."}]
+        return [{"loc": list(e["loc"]) or ["body"],
+                 "msg": "Input should be a JSON object" if e["type"] in _NOT_AN_OBJECT else e["msg"]}
+                for e in exc.errors(include_url=False)]
+    return [{"loc": ["body"], "msg": "Malformed request body."}]
 
 
 def register_problem_handlers(app: Quart) -> None:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from controllers.schemas import AdminLedgerEntryOut, CreditsOut, UserOut
 from services.live_settings import MAX_SIGNUP_CREDITS
+
+
+def _json_integer(value: Any) -> Any:
+    """A JSON integer: 5 or 5.0 (JSON Schema's `integer`), never "5" or true."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# Strict about strings and booleans, but 5.0 is the integer 5 (as JSON Schema says).
+StrictInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class LiveSettingsOut(BaseModel):
@@ -30,7 +41,8 @@ class LiveSettingsPatch(BaseModel):
     chat_enabled: StrictBool | None = None
     images_enabled: StrictBool | None = None
     signup_credits: StrictInt | None = Field(default=None, ge=0, le=MAX_SIGNUP_CREDITS)
-    providers: dict[str, StrictBool] | None = None
+    providers: dict[str, StrictBool] | None = Field(
+        default=None, json_schema_extra={"x-muse-key-choices": "providers"})
 
 
 class AuditQuery(BaseModel):
@@ -99,7 +111,8 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["USER", "SUBSCRIBER", "ADMIN"] | None = None
-    plan: str | None = Field(default=None, min_length=1, max_length=64)
+    plan: str | None = Field(default=None, min_length=1, max_length=64,
+                             json_schema_extra={"x-muse-choices": "plans"})
     disabled: StrictBool | None = None
 
 
@@ -108,7 +121,7 @@ class CreditAdjustment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    delta: StrictInt = Field(ge=-1_000_000, le=1_000_000)
+    delta: StrictInt = Field(ge=-1_000_000, le=1_000_000, json_schema_extra={"not": {"const": 0}})
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -27,7 +27,8 @@ class MessageIn(BaseModel):
 class ChatIn(BaseModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=50)
     conversation_id: str | None = None
-    model: str = "default"
+    # the configured model names are listed in /openapi.json (app/openapi.py resolves the marker)
+    model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     stream: bool = False
     store: bool = True
@@ -76,6 +77,10 @@ class StoredMessageOut(BaseModel):
     cached: bool = False
     status: Literal["complete", "stopped"] = "complete"  # stopped: the client stopped the stream
     created_at: str
+
+
+class RenameIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
 
 
 class ConversationDetail(ConversationOut):
@@ -153,6 +158,12 @@ class ChatController:
         """One conversation with its messages."""
         conversation, messages = await self._chat.get_conversation(principal.user_id or "", conversation_id)
         return {**_conversation(conversation), "messages": [_message(m) for m in messages]}
+
+    async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
+        """Retitle one conversation."""
+        conversation = await self._chat.rename_conversation(principal.user_id or "", conversation_id,
+                                                            body.title.strip())
+        return _conversation(conversation)
 
     async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
         """Delete one conversation."""

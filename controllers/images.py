@@ -12,7 +12,6 @@ from controllers.image_schemas import CreateImageIn, DescribeFields, EditFields,
 from services.clock import isoformat
 from services.errors import (
     AppError,
-    BadRequest,
     InternalError,
     UpstreamError,
     UpstreamTimeout,
@@ -134,7 +133,7 @@ class ImagesController:
         if request.mimetype == "application/json":
             body = await request.get_json(silent=True)
             if not isinstance(body, dict):
-                raise BadRequest("The body must be a JSON object.")
+                raise ValidationFailed(errors=[{"loc": ["body"], "msg": "Input should be a JSON object"}])
             return body, {}
         form, files = await request.form, await request.files
         fields: dict[str, Any] = {k: v for k, v in form.items()}
@@ -143,7 +142,10 @@ class ImagesController:
             if name in files:
                 uploads[name] = check_image(files[name].read(), max_mb=self._max_mb)
         if "wait" in fields:
-            fields["wait"] = str(fields["wait"]).lower() in ("1", "true", "yes", "on")
+            flag = str(fields["wait"]).strip().lower()
+            if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValidationFailed(errors=[{"loc": ["wait"], "msg": "Input should be true or false"}])
+            fields["wait"] = flag in ("1", "true", "yes", "on")
         return fields, uploads
 
     async def _source_image(self, caller: Caller, uploads: dict[str, CheckedUpload],

@@ -54,7 +54,10 @@ def _param_and_message(error: AppError) -> tuple[str | None, str]:
     first = errors[0]
     loc = [str(part) for part in first.get("loc", []) if part not in ("body", "form")]
     param = ".".join(loc) or None
-    return param, f"{message} {param + ': ' if param else ''}{first.get('msg', '')}".strip()
+    detail = str(first.get("msg", ""))
+    if not param and detail and detail in message:  # the detail already says it
+        return None, message
+    return param, f"{message} {param + ': ' if param else ''}{detail}".strip()
 
 
 def error_body(error: AppError, request_id: str | None, *, status: int) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from services.principal import Principal
 
 
 class CheckoutIn(BaseModel):
-    pack: str = Field(min_length=1, max_length=64, examples=["credits_500"])
+    pack: str = Field(min_length=1, max_length=64, examples=["credits_500"],
+                      json_schema_extra={"x-muse-choices": "credit_packs"})
 
 
 class CheckoutOut(BaseModel):

@@ -14,7 +14,8 @@ from services.subscriptions import SubscriptionService
 
 
 class SubscribeIn(BaseModel):
-    plan: str = Field(min_length=1, max_length=64, examples=["starter"])
+    plan: str = Field(min_length=1, max_length=64, examples=["starter"],
+                      json_schema_extra={"x-muse-choices": "subscription_plans"})
 
 
 class SubscriptionOut(BaseModel):

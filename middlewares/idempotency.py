@@ -38,6 +38,7 @@ from services.idempotency import canonical_body, fingerprint
 F = TypeVar("F", bound=Callable[..., Any])
 
 HEADER = "Idempotency-Key"
+IDEMPOTENT_ATTR = "_muse_idempotent"  # read by the OpenAPI document (app/openapi.py)
 
 
 def _scope() -> str:
@@ -129,4 +130,5 @@ def idempotent(fn: F) -> F:
                                location=response.headers.get("Location"))
         return response
 
+    setattr(view, IDEMPOTENT_ATTR, True)
     return view  # type: ignore[return-value]

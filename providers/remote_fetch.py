@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from services.errors import BadRequest, PayloadTooLarge, UpstreamError
+from services.errors import PayloadTooLarge, UpstreamError, ValidationFailed
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 AddressCheck = Callable[[str], bool]
@@ -34,6 +34,11 @@ def is_public(address: str) -> bool:
     return ipaddress.ip_address(address.split("%", 1)[0]).is_global
 
 
+def refused(msg: str) -> ValidationFailed:
+    """A 422 naming `image_url` (a URL Muse will not fetch is a bad field, not a bad request)."""
+    return ValidationFailed(msg, errors=[{"loc": ["image_url"], "msg": msg}])
+
+
 def _allow_any(_address: str) -> bool:
     return True
 
@@ -42,9 +47,9 @@ async def _pin(host: str, port: int, resolve: Resolver, allowed: AddressCheck) -
     try:
         addresses = await resolve(host, port)
     except (OSError, UnicodeError) as exc:
-        raise BadRequest("image_url's host could not be resolved.") from exc
+        raise refused("image_url's host could not be resolved.") from exc
     if not addresses or not all(allowed(a) for a in addresses):
-        raise BadRequest("image_url must point to a public address.")
+        raise refused("image_url must point to a public address.")
     return addresses[0]
 
 
@@ -52,7 +57,7 @@ def _pinned_url(url: str, address: str) -> tuple[str, str, str]:
     """(URL with the host replaced by `address`, Host header value, original host name)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest("image_url must be an http(s) URL.")
+        raise refused("image_url must be an http(s) URL.")
     host = parts.hostname
     shown = f"[{host}]" if ":" in host else host
     host_header = shown + (f":{parts.port}" if parts.port else "")
@@ -70,8 +75,11 @@ async def fetch_remote_image(url: str, *, max_bytes: int, allow_private: bool = 
         for _hop in range(max_redirects + 1):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise BadRequest("image_url must be an http(s) URL.")
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+                raise refused("image_url must be an http(s) URL.")
+            try:
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+            except ValueError:  # e.g. a port out of range
+                raise refused("image_url is not a valid URL.") from None
             address = await _pin(parts.hostname, port, resolve, check)
             target, host_header, host = _pinned_url(url, address)
             extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
@@ -87,7 +95,7 @@ async def fetch_remote_image(url: str, *, max_bytes: int, allow_private: bool = 
                 return await _read(response, max_bytes)
             finally:
                 await response.aclose()
-    raise BadRequest(f"image_url redirects more than {max_redirects} times.")
+    raise refused(f"image_url redirects more than {max_redirects} times.")
 
 
 async def _read(response: httpx.Response, max_bytes: int) -> bytes:

@@ -13,15 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
+from repositories.documents import MuseDocument
 from repositories.users import TombstoneCache
 from services.ports.accounts import Account, SessionRecord, TokenPurpose
 
 
-class AccountDocument(Document):
+class AccountDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # our own string ids, as in the other documents
     email: str
     password_hash: str
@@ -37,7 +37,7 @@ class AccountDocument(Document):
         ]
 
 
-class SessionDocument(Document):
+class SessionDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # our own string ids, as in the other documents
     account_id: str
     subject: str
@@ -51,7 +51,7 @@ class SessionDocument(Document):
         indexes = [pymongo.IndexModel([("account_id", pymongo.ASCENDING)], name="account_id")]
 
 
-class OneTimeTokenDocument(Document):
+class OneTimeTokenDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # SHA-256 of the token
     purpose: str
     account_id: str

@@ -14,6 +14,8 @@ from typing import Any
 import pymongo
 from pymongo.asynchronous.database import AsyncDatabase
 
+from repositories.documents import AwareDatabase
+
 USERS, LEDGER, IMAGES = "users", "credit_ledger", "images"
 CONVERSATIONS, MESSAGES, PAYMENTS = "conversations", "messages", "payments"
 SETTLED = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
@@ -31,7 +33,7 @@ class MongoAdminStatsRepository:
     """Aggregations for `GET /api/v1/admin/stats` and the user detail page."""
 
     def __init__(self, db: AsyncDatabase) -> None:
-        self._db = db
+        self._db = AwareDatabase(db)  # datetimes read back are aware, as through the documents
 
     async def users(self, *, since: datetime) -> dict[str, int]:
         """Total users and those created since `since`."""

@@ -8,16 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 
+from repositories.documents import MuseDocument
 from repositories.users import TombstoneCache
 from services.api_keys import ApiKey
 from services.clock import isoformat, utcnow
 from services.ids import new_id
 
 
-class ApiKeyDocument(Document):
+class ApiKeyDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("key"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     name: str

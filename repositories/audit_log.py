@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 
+from repositories.documents import MuseDocument
 from services.clock import utcnow
 from services.ids import new_id
 
 
-class AuditLogDocument(Document):
+class AuditLogDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("aud"))  # type: ignore[assignment]  # our ids are strings
     at: datetime
     actor_id: str

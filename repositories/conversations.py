@@ -6,34 +6,40 @@ import builtins
 from datetime import datetime
 from typing import cast
 
-from beanie import Document
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
+from repositories.documents import MuseDocument
 from services.chat_models import Conversation, StoredMessage
 from services.clock import utcnow
 from services.ids import new_id
 from services.ports.chat import MessageRole
 
 
-class ConversationDocument(Document):
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class ConversationDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("cnv"))  # type: ignore[assignment]  # our ids are strings
     owner_id: str
     title: str
     message_count: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Activity order is kept as epoch ms: nx-27017 returns a `$set` datetime as a string.
+    updated_ms: int = Field(default_factory=lambda: _ms(utcnow()))
 
     class Settings:
         name = "conversations"
-        indexes = [IndexModel([("owner_id", ASCENDING), ("updated_at", DESCENDING)])]
+        indexes = [IndexModel([("owner_id", ASCENDING), ("updated_ms", DESCENDING)])]
 
     def to_domain(self) -> Conversation:
         return Conversation(id=self.id, owner_id=self.owner_id, title=self.title, created_at=self.created_at,
                             updated_at=self.updated_at, message_count=self.message_count)
 
 
-class MessageDocument(Document):
+class MessageDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("msg"))  # type: ignore[assignment]  # our ids are strings
     conversation_id: str
     position: int = 0
@@ -79,12 +85,23 @@ class BeanieConversationRepository:
         return doc.to_domain() if doc else None
 
     async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> builtins.list[Conversation]:
-        """Newest first, keyset-paginated by id."""
+        """Newest activity first (`updated_ms`, then id), keyset-paginated after the cursor's conversation."""
         query: dict = {"owner_id": owner_id}
         if cursor:
-            query["_id"] = {"$lt": cursor}
-        docs = await ConversationDocument.find(query).sort([("_id", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
+            after = await ConversationDocument.find_one({"_id": cursor, "owner_id": owner_id})
+            ms = after.updated_ms if after else 0
+            query = {"$and": [{"owner_id": owner_id}, {"$or": [
+                {"updated_ms": {"$lt": ms}}, {"updated_ms": ms, "_id": {"$lt": cursor}}]}]}
+        docs = await ConversationDocument.find(query).sort(
+            [("updated_ms", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
         return [d.to_domain() for d in docs]
+
+    async def rename(self, conversation_id: str, *, owner_id: str, title: str) -> Conversation | None:
+        """Set the owner's conversation title (activity order unchanged); None when not found."""
+        updated = await ConversationDocument.get_pymongo_collection().find_one_and_update(
+            {"_id": conversation_id, "owner_id": owner_id}, {"$set": {"title": title}},
+            return_document=ReturnDocument.AFTER)
+        return await self.get(conversation_id, owner_id=owner_id) if updated else None
 
     async def messages(self, conversation_id: str, *, limit: int | None = None
                        ) -> builtins.list[StoredMessage]:
@@ -101,10 +118,11 @@ class BeanieConversationRepository:
         """Insert the messages and bump the conversation."""
         if not messages:
             return
+        now = utcnow()
         # Reserve positions atomically so concurrent appends never interleave within a turn.
         updated = await ConversationDocument.get_pymongo_collection().find_one_and_update(
             {"_id": conversation_id},
-            {"$inc": {"message_count": len(messages)}, "$set": {"updated_at": utcnow()}},
+            {"$inc": {"message_count": len(messages)}, "$set": {"updated_at": now, "updated_ms": _ms(now)}},
             return_document=ReturnDocument.AFTER)
         first = (updated or {}).get("message_count", len(messages)) - len(messages)
         await self._insert(conversation_id, messages, first=first)

@@ -14,15 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from repositories.documents import MuseDocument
 from services.credits_model import Account, Change, Gift, Op, key_slot
 
 
-class CreditAccountDocument(Document):
+class CreditAccountDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # the user id
     balance: int = 0
     gift: dict[str, Any] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
-from repositories.documents import document_models
+from repositories.registry import document_models
 
 
 class MongoDatabase:

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pymongo import ReturnDocument
 
 from repositories.credits import as_datetime
+from repositories.documents import MuseDocument
 from services.gift_codes import GiftCode
 
 
-class GiftCodeDocument(Document):
+class GiftCodeDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # the canonical code, e.g. "K7QX-M2PA-9WZD-HT4E"
     gid: str  # gft_…, time-ordered: list order and cursor
     tier: str | None = None

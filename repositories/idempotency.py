@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pymongo.errors import DuplicateKeyError
 
+from repositories.documents import MuseDocument
 from services.idempotency import IdempotencyRecord
 
 
-class IdempotencyRecordDocument(Document):
+class IdempotencyRecordDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # sha256 of scope + key
     scope: str
     key: str

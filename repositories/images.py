@@ -7,16 +7,16 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 from pymongo import ReturnDocument
 
+from repositories.documents import MuseDocument
 from services.clock import utcnow
 from services.ids import new_id
 from services.image_models import ImageRecord, StoredFile
 
 
-class ImageDocument(Document):
+class ImageDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("img"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     status: str = "queued"

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 
+from repositories.documents import MuseDocument
 from services.clock import utcnow
 from services.ids import new_id
 
 
-class JobRunDocument(Document):
+class JobRunDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("job"))  # type: ignore[assignment]  # our ids are strings
     name: str
     started_at: datetime

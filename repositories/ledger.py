@@ -6,17 +6,17 @@ from datetime import datetime
 from typing import Any, Literal
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 from repositories.credits import op_from_doc, op_to_doc
+from repositories.documents import MuseDocument
 from services.credits_model import Op
 
 Inserted = Literal["inserted", "exists", "duplicate_key"]
 
 
-class LedgerEntryDocument(Document):
+class LedgerEntryDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # led_…, the op id
     key: str  # unique: the op id for charges, "<kind>:<ref>" for once-per-ref ops
     user_id: str

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
+
+from repositories.documents import MuseDocument
 
 SETTINGS_ID = "global"
 
 
-class LiveSettingsDocument(Document):
+class LiveSettingsDocument(MuseDocument):
     id: str = SETTINGS_ID  # type: ignore[assignment]  # our ids are strings
     maintenance_mode: bool = False
     chat_enabled: bool = True

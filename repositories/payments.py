@@ -10,16 +10,16 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 from pymongo import ReturnDocument
 
+from repositories.documents import MuseDocument
 from services.clock import utcnow
 from services.ids import new_id
 from services.payments_model import LIVE_SUBSCRIPTION, Payment, Refund, Subscription
 
 
-class PaymentDocument(Document):
+class PaymentDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("pay"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     provider: str = "paypal"
@@ -57,7 +57,7 @@ class PaymentDocument(Document):
         ]
 
 
-class SubscriptionDocument(Document):
+class SubscriptionDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("sub"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     plan: str
@@ -81,7 +81,7 @@ class SubscriptionDocument(Document):
         ]
 
 
-class AccountFlagDocument(Document):
+class AccountFlagDocument(MuseDocument):
     """An account needing review (e.g. a refund left its balance negative)."""
 
     id: str = Field(default_factory=lambda: new_id("flg"))  # type: ignore[assignment]  # our ids are strings

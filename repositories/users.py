@@ -7,17 +7,17 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
+from repositories.documents import MuseDocument
 from services.clock import utcnow
 from services.ids import new_id
 from services.principal import Role
 from services.users import User
 
 
-class UserDocument(Document):
+class UserDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("usr"))  # type: ignore[assignment]  # our ids are strings
     clerk_id: str
     email: str | None = None

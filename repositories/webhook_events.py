@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
+from repositories.documents import MuseDocument
 from services.clock import utcnow
 
 
-class WebhookEventDocument(Document):
+class WebhookEventDocument(MuseDocument):
     id: str  # type: ignore[assignment]  # "<source>:<event id>"
     source: str
     event_id: str

@@ -264,6 +264,13 @@ class ChatService:
             raise NotFound("No such conversation.")
         return conversation, await self.conversations.messages(conversation.id)
 
+    async def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> Conversation:
+        """Retitle the owner's conversation; another user's is 404."""
+        conversation = await self.conversations.rename(conversation_id, owner_id=user_id, title=title)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        return conversation
+
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
         """Delete the owner's conversation; another user's is 404."""
         if not await self.conversations.delete(conversation_id, owner_id=user_id):

@@ -87,7 +87,11 @@ class ConversationRepository(Protocol):
         ...
 
     async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> list[Conversation]:
-        """Newest first; `cursor` is the last id of the previous page."""
+        """Newest activity first; `cursor` is the last id of the previous page."""
+        ...
+
+    async def rename(self, conversation_id: str, *, owner_id: str, title: str) -> Conversation | None:
+        """Retitle the owner's conversation; None when not found (or another owner's)."""
         ...
 
     async def messages(self, conversation_id: str, *, limit: int | None = None

@@ -37,7 +37,7 @@ from services.credits_model import (
     split_charge,
     utc_day,
 )
-from services.errors import Conflict, InsufficientCredits
+from services.errors import Conflict, InsufficientCredits, ValidationFailed
 from services.ports.credits import CreditAccountRepository, LedgerRepository
 from services.ports.metrics import NO_METRICS, Metrics
 
@@ -113,6 +113,8 @@ class CreditsService:
     async def grant(self, user_id: str, amount: int, *, ref: str, reason: str | None,
                     request_id: str | None) -> bool:
         """Add granted credits to the balance, once per `ref`."""
+        if not isinstance(amount, int) or amount <= 0:
+            raise ValidationFailed(f"A grant is a positive number of credits, not {amount!r}.")
         return await self._credit(user_id, amount, kind="grant", ref=ref, reason=reason,
                                   request_id=request_id)
 

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from app.commands.common import json_command, run_with_container
+from app.commands.common import (
+    bounded_int,
+    json_command,
+    non_negative_float,
+    positive_float,
+    rfc3339,
+    run_with_container,
+)
 from services.clock import isoformat, utcnow
 from services.errors import NotFound
 from services.ids import new_id
@@ -60,7 +67,7 @@ def _reconcile(args: argparse.Namespace) -> dict[str, Any]:
 def _create_codes(args: argparse.Namespace) -> dict[str, Any]:
     expires_at: datetime | None = None
     if args.expires_at:
-        expires_at = datetime.fromisoformat(args.expires_at.replace("Z", "+00:00"))
+        expires_at = args.expires_at
     elif args.days:
         expires_at = utcnow() + timedelta(days=args.days)
 
@@ -82,16 +89,17 @@ def register(subparsers: Any) -> None:
     sub = credits.add_subparsers(dest="credits_command", required=True)
     grant = sub.add_parser("grant", help="grant balance credits to a user (once per --ref)")
     grant.add_argument("--user", required=True, help="Muse user id (usr_…) or Clerk user id")
-    grant.add_argument("--amount", type=int, required=True)
+    grant.add_argument("--amount", type=bounded_int(1, 1_000_000_000), required=True,
+                       help="credits to add (a positive integer)")
     grant.add_argument("--reason", default="cli grant")
     grant.add_argument("--ref", default=None, help="idempotency reference (default: a new one)")
     grant.set_defaults(handler=_run(_grant))
     show = sub.add_parser("show", help="a user's credits, ledger audit and latest entries")
     show.add_argument("--user", required=True)
-    show.add_argument("--limit", type=int, default=10)
+    show.add_argument("--limit", type=bounded_int(1, 1000), default=10)
     show.set_defaults(handler=_run(_show))
     reconcile = sub.add_parser("reconcile", help="write ledger entries of ops interrupted by a crash")
-    reconcile.add_argument("--older-than", type=float, default=None,
+    reconcile.add_argument("--older-than", type=non_negative_float, default=None,
                            help="seconds an op must be pending (default CREDITS_RECONCILE_AFTER_S)")
     reconcile.set_defaults(handler=_run(_reconcile))
 
@@ -100,9 +108,9 @@ def register(subparsers: Any) -> None:
     create = codes_sub.add_parser("create", help="create gift codes and print them")
     kind = create.add_mutually_exclusive_group(required=True)
     kind.add_argument("--tier", help="gift tier, e.g. gift_999")
-    kind.add_argument("--credits", type=int, help="plain balance credits")
-    create.add_argument("--count", type=int, default=1)
+    kind.add_argument("--credits", type=bounded_int(1, 1_000_000_000), help="plain balance credits")
+    create.add_argument("--count", type=bounded_int(1, 1000), default=1)
     expiry = create.add_mutually_exclusive_group()
-    expiry.add_argument("--expires-at", help="RFC 3339 time")
-    expiry.add_argument("--days", type=float, help="valid for this many days")
+    expiry.add_argument("--expires-at", type=rfc3339, help="RFC 3339 time")
+    expiry.add_argument("--days", type=positive_float, help="valid for this many days")
     create.set_defaults(handler=_run(_create_codes))

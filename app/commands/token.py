@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from app.commands.common import bounded_int
 from app.config import load_settings
 from services.principal import Role
 
@@ -21,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--role", choices=[r.name for r in Role], type=str.upper, default=None,
                         help="role applied to the user when the token is first used")
     parser.add_argument("--email", default=None)
-    parser.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
+    parser.add_argument("--ttl", type=bounded_int(1, 366 * 24 * 3600), default=24 * 3600,
+                        help="lifetime in seconds")
     parser.set_defaults(handler=run)
 
 

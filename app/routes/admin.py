@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app.openapi import problems
 from app.routes.deps import container
 from controllers.admin_schemas import (
     AdminUserDetail,
@@ -78,6 +79,7 @@ async def get_user(user_id: str):
 @bp.patch("/users/<user_id>")
 @require_role(Role.ADMIN)
 @policy(open_in_maintenance=True)
+@problems(409)
 @validate_request(UserPatch)
 @validate_response(AdminUserOut)
 async def patch_user(user_id: str, data: UserPatch):
@@ -88,6 +90,7 @@ async def patch_user(user_id: str, data: UserPatch):
 @bp.post("/users/<user_id>/credits")
 @require_role(Role.ADMIN)
 @policy(open_in_maintenance=True)
+@problems(409)
 @validate_request(CreditAdjustment)
 @validate_response(CreditAdjustmentOut)
 async def adjust_credits(user_id: str, data: CreditAdjustment):

@@ -5,8 +5,17 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import document_response, validate_querystring, validate_request, validate_response
 
+from app.openapi import event_stream, problems
 from app.routes.deps import container
-from controllers.chat import ChatIn, ChatOut, ConversationDetail, ConversationPage, ListQuery
+from controllers.chat import (
+    ChatIn,
+    ChatOut,
+    ConversationDetail,
+    ConversationOut,
+    ConversationPage,
+    ListQuery,
+    RenameIn,
+)
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
@@ -19,6 +28,8 @@ bp = Blueprint("chat", __name__)
 @bp.post("/api/v1/chat")
 @require_role(Role.USER)
 @policy(feature="chat")
+@event_stream("With `\"stream\": true`: `meta`, `delta`…, then `done` (or `error` with a problem).")
+@problems(402, 404, 502, 503, 504)
 @idempotent
 @validate_request(ChatIn)
 @document_response(ChatOut)  # documented, not validated: `stream` answers are SSE Response objects
@@ -35,7 +46,7 @@ async def chat(data: ChatIn):
 @validate_querystring(ListQuery)
 @validate_response(ConversationPage)
 async def list_conversations(query_args: ListQuery):
-    """The caller's conversations, newest first (cursor pagination)."""
+    """The caller's conversations, newest activity first (`updated_at`; cursor pagination)."""
     return await container().chat_controller.list(g.principal, query_args)
 
 
@@ -46,6 +57,15 @@ async def list_conversations(query_args: ListQuery):
 async def get_conversation(conversation_id: str):
     """One of the caller's conversations with its messages; another user's is 404."""
     return await container().chat_controller.get(g.principal, conversation_id)
+
+
+@bp.patch("/api/v1/conversations/<conversation_id>")
+@require_role(Role.USER)
+@validate_request(RenameIn)
+@validate_response(ConversationOut)
+async def rename_conversation(conversation_id: str, data: RenameIn):
+    """Rename one of the caller's conversations (`{"title"}`); another user's is 404."""
+    return await container().chat_controller.rename(g.principal, conversation_id, data)
 
 
 @bp.delete("/api/v1/conversations/<conversation_id>")

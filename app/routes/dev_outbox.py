@@ -15,7 +15,7 @@ bp = Blueprint("dev_outbox", __name__)
 
 @bp.get("/api/v1/dev/outbox")
 @public
-@policy()
+@policy(open_in_maintenance=True)
 @validate_response(OutboxOut)
 async def dev_outbox():
     """Mail Muse kept instead of sending (development only), newest first; `?limit=` up to 200."""

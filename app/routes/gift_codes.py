@@ -5,8 +5,10 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app.openapi import problems
 from app.routes.deps import container
 from controllers.gift_codes import (
+    CreateGiftCodesDoc,
     CreateGiftCodesIn,
     GiftCodePageOut,
     GiftCodeQuery,
@@ -15,6 +17,7 @@ from controllers.gift_codes import (
 )
 from controllers.schemas import CreditsOut
 from middlewares.access import require_role
+from middlewares.body import request_body
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
 from middlewares.request_id import current_request_id
@@ -26,6 +29,7 @@ bp = Blueprint("gift_codes", __name__)
 @bp.post("/api/v1/gift-codes/redeem")
 @require_role(Role.USER)
 @policy()
+@problems(404, 409, 410)
 @idempotent
 @validate_request(RedeemIn)
 @validate_response(CreditsOut)
@@ -39,6 +43,7 @@ async def redeem_gift_code(data: RedeemIn):
 @bp.post("/api/v1/admin/gift-codes")
 @require_role(Role.ADMIN)
 @policy(open_in_maintenance=True)
+@request_body(json=CreateGiftCodesDoc)  # documents the one-of; validated with CreateGiftCodesIn
 @validate_request(CreateGiftCodesIn)
 @validate_response(GiftCodesOut, 201)
 async def create_gift_codes(data: CreateGiftCodesIn):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint
 
+from app.openapi import answers
 from app.routes.deps import container
 from middlewares.access import public
 from middlewares.policy import policy
@@ -14,6 +15,8 @@ bp = Blueprint("health", __name__)
 @bp.get("/health")
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
+@answers(200, description="Every dependency answers.")
+@answers(503, description="`degraded`: a dependency is down (same body as 200).")
 async def health():
     """Readiness of MongoDB, Redis and the job queue.
 

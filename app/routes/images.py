@@ -5,9 +5,21 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app.openapi import answers, problems
 from app.routes.deps import container
-from controllers.image_schemas import CreateImageIn, DescribeOut, ImageListQuery, ImageOut, ImagePage
+from controllers.image_schemas import (
+    CreateImageIn,
+    DescribeForm,
+    DescribeJson,
+    DescribeOut,
+    EditForm,
+    EditJson,
+    ImageListQuery,
+    ImageOut,
+    ImagePage,
+)
 from middlewares.access import require_role
+from middlewares.body import request_body
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
 from middlewares.request_id import current_request_id
@@ -19,6 +31,9 @@ bp = Blueprint("images", __name__)
 @bp.post("/api/v1/images")
 @require_role(Role.USER)
 @policy(feature="images")
+@answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
+@answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
+@problems(402, 502, 503, 504)
 @idempotent
 @validate_request(CreateImageIn)
 async def create_image(data: CreateImageIn):
@@ -44,7 +59,11 @@ async def list_images(query_args: ImageListQuery):
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
 @policy(feature="images")
+@answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
+@answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
+@problems(402, 404, 502, 503, 504)
 @idempotent
+@request_body(multipart=EditForm, json=EditJson)
 async def edit_image():
     """Submit an edit job (multipart: `image` file or `source_image_id`, `prompt`, optional `mask`).
 
@@ -56,7 +75,9 @@ async def edit_image():
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
 @policy(feature="images")
+@problems(402, 404, 502, 503, 504)
 @idempotent
+@request_body(multipart=DescribeForm, json=DescribeJson)
 @validate_response(DescribeOut)
 async def describe_image():
     """Describe a picture with the chat providers' vision (multipart `image`, or JSON
@@ -64,7 +85,7 @@ async def describe_image():
     return await container().images_controller.describe(g.principal, current_request_id())
 
 
-@bp.get("/api/v1/images/<image_id>")
+@bp.get("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
 @policy()
 @validate_response(ImageOut)
@@ -73,7 +94,7 @@ async def get_image(image_id: str):
     return await container().images_controller.get(g.principal, image_id)
 
 
-@bp.delete("/api/v1/images/<image_id>")
+@bp.delete("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
 @policy()
 async def delete_image(image_id: str):
@@ -81,7 +102,7 @@ async def delete_image(image_id: str):
     return await container().images_controller.delete(g.principal, image_id)
 
 
-@bp.post("/api/v1/images/<image_id>/save")
+@bp.post("/api/v1/images/<rid:image_id>/save")
 @require_role(Role.USER)
 @policy()
 @validate_response(ImageOut)

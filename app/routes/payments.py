@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app.openapi import answers, problems
 from app.routes.deps import container
 from controllers.payments import CaptureOut, CheckoutIn, CheckoutOut, ListQuery, PaymentListOut, ReturnQuery
 from middlewares.access import public, require_role
@@ -18,6 +19,7 @@ bp = Blueprint("payments", __name__)
 @bp.post("/api/v1/payments/checkout")
 @require_role(Role.USER)
 @policy()
+@problems(502, 503, 504)
 @idempotent
 @validate_request(CheckoutIn)
 @validate_response(CheckoutOut, 201)
@@ -31,6 +33,8 @@ async def checkout(data: CheckoutIn):
 @bp.get("/api/v1/payments/paypal/return")
 @public
 @policy()
+@answers(303, description="To CHECKOUT_SUCCESS_URL (or the cancel URL on failure).", headers=("Location",),
+         media="")
 @validate_querystring(ReturnQuery)
 async def paypal_return(query_args: ReturnQuery):
     """PayPal sends the buyer here after approval: capture, credit once, 303 to the success URL.
@@ -42,6 +46,7 @@ async def paypal_return(query_args: ReturnQuery):
 @bp.get("/api/v1/payments/paypal/cancel")
 @public
 @policy()
+@answers(303, description="To CHECKOUT_CANCEL_URL.", headers=("Location",), media="")
 @validate_querystring(ReturnQuery)
 async def paypal_cancel(query_args: ReturnQuery):
     """PayPal sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""
@@ -51,6 +56,7 @@ async def paypal_cancel(query_args: ReturnQuery):
 @bp.post("/api/v1/payments/<payment_id>/capture")
 @require_role(Role.USER)
 @policy()
+@problems(402, 502, 503, 504)
 @idempotent
 @validate_response(CaptureOut)
 async def capture(payment_id: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_request, validate_response
 
+from app.openapi import problems
 from app.routes.deps import container
 from controllers.subscriptions import SubscribeIn, SubscriptionOut
 from middlewares.access import require_role
@@ -18,6 +19,7 @@ bp = Blueprint("subscriptions", __name__)
 @bp.post("/api/v1/subscriptions")
 @require_role(Role.USER)
 @policy()
+@problems(502, 503, 504)
 @idempotent
 @validate_request(SubscribeIn)
 @validate_response(SubscriptionOut, 201)
@@ -29,6 +31,7 @@ async def subscribe(data: SubscribeIn):
 @bp.get("/api/v1/subscriptions/current")
 @require_role(Role.USER)
 @policy()
+@problems(404)
 @validate_response(SubscriptionOut)
 async def current_subscription():
     """The caller's pending, active or suspended subscription (404 when none)."""
@@ -38,6 +41,7 @@ async def current_subscription():
 @bp.delete("/api/v1/subscriptions/current")
 @require_role(Role.USER)
 @policy()
+@problems(404, 502, 503, 504)
 @validate_response(SubscriptionOut)
 async def cancel_subscription():
     """Cancel the caller's subscription at PayPal; the plan ends at once."""

@@ -212,4 +212,4 @@ async def test_describe_an_image_url_and_one_of_my_images(settings, fake_replica
         bad = await client.post(
             "/api/v1/images/describe", headers=headers, json={"image_url": "file:///etc/passwd"}
         )
-        assert bad.status_code == 400
+        assert bad.status_code == 422 and (await bad.get_json())["code"] == "validation_error"

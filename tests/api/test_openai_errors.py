@@ -45,8 +45,8 @@ async def test_schema_validation_is_invalid_request_error_with_param(app, client
     error = await envelope(await client.post(CHAT, json=bad_temperature, headers=headers), 422)
     assert error["param"] == "temperature"
     error = await envelope(await client.post(CHAT, data="{not json", headers={
-        **headers, "Content-Type": "application/json"}), 400)
-    assert error["type"] == "invalid_request_error"
+        **headers, "Content-Type": "application/json"}), 422)  # malformed JSON is 422 everywhere
+    assert error["type"] == "invalid_request_error" and "not valid JSON" in error["message"]
 
 
 async def test_unsupported_requests_are_400_naming_the_param(app, client):

@@ -108,16 +108,32 @@ class FakePayPal(FakeHTTPServer):
                 "PAYPAL-TRANSMISSION-ID": tid, "PAYPAL-TRANSMISSION-SIG": sig,
                 "PAYPAL-TRANSMISSION-TIME": "2026-01-01T00:00:00Z"}
 
+    def buyer_page(self, query: str) -> Answer:
+        """The buyer's approval page (`/checkoutnow?token=…`): approves, 302 to the order's return URL."""
+        from urllib.parse import parse_qs
+
+        order_id = (parse_qs(query).get("token") or [""])[0]
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return 404, {"Content-Type": "text/plain"}, b"unknown order"
+            self.approve(order_id)
+            target = order.get("experience_context", {}).get("return_url", "")
+        sep = "&" if "?" in target else "?"
+        return 302, {"Location": f"{target}{sep}token={order_id}&PayerID=FAKEPAYER"}, b""
+
     # -- protocol ----------------------------------------------------------------
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
         """Decode the request, answer it as PayPal would (JSON, or no body for 204)."""
         raw = body.decode()
-        path = path.split("?", 1)[0]
+        path, _, query = path.partition("?")
         ctype = headers.get("Content-Type") or ""
         decoded: Any = raw
         if "json" in ctype:
             decoded = json.loads(raw) if raw else {}
         lowered = {k.lower(): v for k, v in headers.items()}
+        if method == "GET" and path == "/checkoutnow":
+            return self.buyer_page(query)
         if _kind(method, path) == "unknown":
             status, payload = 404, _error("NOT_FOUND", "UNKNOWN_PATH")
         else:

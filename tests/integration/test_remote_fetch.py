@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from providers.remote_fetch import fetch_remote_image, is_public
-from services.errors import BadRequest, UpstreamError
+from services.errors import UpstreamError, ValidationFailed
 from tests.fakes.http_server import FakeHTTPServer
 from tests.fixtures.images import picture
 
@@ -84,10 +84,10 @@ async def test_redirects_are_followed_only_to_checked_addresses(host):
     follow = f"http://images.example:{port}/go?to=http://images.example:{port}/cat.png"
     assert await fetch_remote_image(follow, max_bytes=10**6, resolve=resolve, allowed=_public) == PNG
     sneaky = f"http://images.example:{port}/go?to=http://internal.example:{port}/cat.png"
-    with pytest.raises(BadRequest):
+    with pytest.raises(ValidationFailed):
         await fetch_remote_image(sneaky, max_bytes=10**6, resolve=resolve, allowed=_public)
     loop = f"http://images.example:{port}/go?to=http://images.example:{port}/go?to=x"
-    with pytest.raises(BadRequest):
+    with pytest.raises(ValidationFailed):
         await fetch_remote_image(loop, max_bytes=10**6, resolve=resolve, allowed=_public, max_redirects=1)
 
 
@@ -95,8 +95,8 @@ async def test_private_and_odd_addresses_are_refused_by_default():
     for address in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "fd00::1", "0.0.0.0"):
         assert not is_public(address), address
     assert is_public("93.184.216.34")
-    with pytest.raises(BadRequest):
+    with pytest.raises(ValidationFailed):
         await fetch_remote_image("http://metadata.internal/latest", max_bytes=10,
                                  resolve=Resolver(metadata_internal=["169.254.169.254"]))
-    with pytest.raises(BadRequest):
+    with pytest.raises(ValidationFailed):
         await fetch_remote_image("file:///etc/passwd", max_bytes=10)

@@ -1,0 +1,75 @@
+"""HTTP ⇄ ShareService: the share API and the public page of a shared image."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from pydantic import BaseModel
+from quart import Response
+
+from services.image_models import ImageRecord
+from services.principal import Principal
+from services.shares import ShareService
+
+
+class ShareOut(BaseModel):
+    url: str
+    token: str
+
+
+def share_page(record: ImageRecord) -> str:
+    """A small self-contained HTML page: the image(s) and the prompt, everything escaped."""
+    prompt = escape(record.prompt)
+    figures = "".join(
+        f'<img src="{escape(o.url)}" alt="{prompt}" width="{o.width or record.width}" '
+        f'height="{o.height or record.height}">' for o in record.outputs)
+    negative = (f"<p><strong>Negative prompt:</strong> {escape(record.negative_prompt)}</p>"
+                if record.negative_prompt else "")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{prompt[:80]} · Muse</title>
+<style>
+body{{margin:0;font:16px/1.5 system-ui,sans-serif;background:#0f1115;color:#e8e8ea}}
+main{{max-width:960px;margin:0 auto;padding:16px}}
+img{{max-width:100%;height:auto;display:block;margin:0 auto 12px;border-radius:8px}}
+a{{color:#9ecbff}}
+</style></head>
+<body><main>
+<h1>Shared from Muse</h1>
+{figures}
+<p><strong>Prompt:</strong> {prompt}</p>
+{negative}
+<p><small>{escape(record.aspect_ratio)} · {record.width}×{record.height} ·
+<a href="/">Make your own with Muse</a></small></p>
+</main></body></html>
+"""
+
+
+class SharesController:
+    """Create/revoke share links; render the public page."""
+
+    def __init__(self, shares: ShareService) -> None:
+        self._shares = shares
+
+    async def create(self, principal: Principal, image_id: str) -> dict[str, Any]:
+        """The image's public link."""
+        link = await self._shares.share(principal.user_id or "", image_id)
+        return {"url": self._shares.url(link.token), "token": link.token}
+
+    async def delete(self, principal: Principal, image_id: str) -> tuple[str, int]:
+        """Revoke the image's link."""
+        await self._shares.revoke(principal.user_id or "", image_id)
+        return "", 204
+
+    async def page(self, token: str) -> Response:
+        """The public page of a shared image (404 problem once revoked)."""
+        record = await self._shares.resolve(token)
+        response = Response(share_page(record), content_type="text/html; charset=utf-8")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; img-src 'self' https:; style-src 'unsafe-inline'")
+        return response

@@ -1,0 +1,130 @@
+"""Request bodies: what a route accepts, and how its JSON is read (contract §1 errors).
+
+A route's body is declared once and feeds both the runtime check here and the
+OpenAPI document (app/openapi.py):
+
+- quart-schema's `@validate_request(Model)` declares a JSON body;
+- `@request_body(multipart=Form, json=Model)` declares other or several media types
+  (views that parse the body themselves, e.g. uploads).
+
+Before such a view runs, a body of another media type (or none) answers 415
+`unsupported_media_type`, and a JSON body is parsed once, strictly: empty,
+not UTF-8, malformed or nested too deeply answers 422 `validation_error` with a
+detail, never a 500. `MuseRequest.get_json` applies the same rules wherever it is called.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from quart import Quart, Request, current_app, request
+from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE, DataSource
+
+from services.errors import UnsupportedMediaType, ValidationFailed
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JSON = "application/json"
+MULTIPART = "multipart/form-data"
+FORM = "application/x-www-form-urlencoded"
+BODY_ATTR = "_muse_request_body"
+_SOURCES = {DataSource.JSON: JSON, DataSource.FORM_MULTIPART: MULTIPART, DataSource.FORM: FORM}
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def request_body(*, json: type | None = None, multipart: type | None = None,
+                 form: type | None = None) -> Callable[[F], F]:
+    """Declare the body media types (and their models, for the document) a view parses itself."""
+    declared = {media: model for media, model in ((JSON, json), (MULTIPART, multipart), (FORM, form))
+                if model is not None}
+
+    def decorate(fn: F) -> F:
+        setattr(fn, BODY_ATTR, declared)
+        return fn
+
+    return decorate
+
+
+def declared_body(view: Callable[..., Any] | None) -> dict[str, type]:
+    """Media type → model of the body a view takes; empty when it takes none."""
+    if view is None:
+        return {}
+    declared = getattr(view, BODY_ATTR, None)
+    if declared:
+        return dict(declared)
+    schema = getattr(view, QUART_SCHEMA_REQUEST_ATTRIBUTE, None)
+    if schema is not None:
+        model, source = schema
+        return {_SOURCES.get(source, JSON): model}
+    return {}
+
+
+def _invalid(msg: str) -> ValidationFailed:
+    return ValidationFailed(msg, errors=[{"loc": ["body"], "msg": msg}])
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a request body, or 422 with a detail saying what is wrong with it."""
+    if not raw.strip():
+        raise _invalid("The request body is empty; send a JSON object.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid(f"The request body is not valid UTF-8 (byte {exc.start}).") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _invalid("The JSON body is nested too deeply.") from None
+    except ValueError as exc:
+        raise _invalid(f"The request body is not valid JSON: {exc}.") from None
+
+
+class MuseRequest(Request):
+    """Quart's request whose JSON parsing never raises anything but a problem."""
+
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        if cache and self._cached_json[silent] is not Ellipsis:
+            return self._cached_json[silent]
+        if not (force or self.is_json):
+            return None
+        raw = await self.get_data(cache=cache, as_text=False)
+        try:
+            result = parse_json(raw if isinstance(raw, bytes) else raw.encode())
+        except ValidationFailed:
+            if not silent:
+                raise
+            result = None
+        if cache:
+            self._cached_json[silent] = result
+        return result
+
+    def on_json_loading_failed(self, error: Exception) -> Any:
+        raise _invalid("The request body is not valid JSON.")
+
+
+def _media_matches(declared: dict[str, type]) -> bool:
+    if JSON in declared and request.is_json:
+        return True
+    return request.mimetype in declared
+
+
+async def check_body() -> None:
+    """415 for a body of an undeclared media type; parse a JSON body now (422 when broken)."""
+    if request.method not in _BODY_METHODS:
+        return
+    declared = declared_body(current_app.view_functions.get(request.endpoint or ""))
+    if not declared:
+        return
+    if not _media_matches(declared):
+        sent = request.mimetype or "no Content-Type"
+        raise UnsupportedMediaType(f"This endpoint takes {' or '.join(declared)}; got {sent}.")
+    if request.is_json:
+        await request.get_json()
+
+
+def install(app: Quart) -> None:
+    """Use MuseRequest and check bodies before the view (after authentication and rate limits)."""
+    app.request_class = MuseRequest
+    app.before_request(check_body)

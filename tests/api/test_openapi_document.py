@@ -1,0 +1,138 @@
+"""The API description (issue 19): /docs works offline and /openapi.json describes every operation
+completely, from the routes' own declarations."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from middlewares.access import policy_of
+from middlewares.body import declared_body
+from middlewares.idempotency import IDEMPOTENT_ATTR
+
+
+async def _spec(client) -> dict:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    return await response.get_json()
+
+
+def _operations(spec: dict):
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            yield method.upper(), path, op
+
+
+def _resolve(spec: dict, obj: dict) -> dict:
+    while "$ref" in obj:
+        kind, name = obj["$ref"].split("/")[-2:]
+        obj = spec["components"][kind][name]
+    return obj
+
+
+async def test_docs_page_loads_only_local_assets(client):
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    html = await response.get_data(as_text=True)
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)""", html) + re.findall(r"""url:\s*["']([^"']+)""", html)
+    assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+    assert "http://" not in html and "https://" not in html
+    for url in urls:
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        assert len(await asset.get_data()) > 100
+
+
+async def test_every_operation_declares_security_and_request_id(app, client):
+    spec = await _spec(client)
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    views = {}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:>]*:)?([^>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods or ():
+            views[method, path] = app.view_functions[rule.endpoint]
+    for method, path, op in _operations(spec):
+        view = views[method, path]
+        is_public, role = policy_of(view)
+        assert op["security"] == ([] if is_public else [{"bearer": []}]), (method, path)
+        if not is_public:
+            assert {"401", "403"} <= set(op["responses"]), (method, path)
+        names = [_resolve(spec, p)["name"] for p in op["parameters"]]
+        assert "X-Request-ID" in names
+        assert ("Idempotency-Key" in names) == bool(getattr(view, IDEMPOTENT_ATTR, False)), path
+        assert op["responses"], (method, path)
+
+
+async def test_every_problem_response_is_problem_json_with_the_problem_schema(client):
+    spec = await _spec(client)
+    seen = set()
+    for method, path, op in _operations(spec):
+        assert "500" in op["responses"]
+        for status, response in op["responses"].items():
+            response = _resolve(spec, response)
+            assert "X-Request-ID" in response.get("headers", {}), (method, path, status)
+            if int(status) >= 400 and status != "503" or "$ref" in op["responses"][status]:
+                content = response["content"]
+                if "application/problem+json" in content:
+                    schema = content["application/problem+json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Problem"}
+                    seen.add(status)
+    assert {"401", "402", "403", "404", "409", "413", "415", "422", "429", "500", "502", "503", "504"} <= seen
+
+
+async def test_bodies_answers_and_streams_are_described(app, client):
+    spec = await _spec(client)
+    paths = spec["paths"]
+    edits = paths["/api/v1/images/edits"]["post"]
+    assert set(edits["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+    form = edits["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form = _resolve(spec, form) if "$ref" in form else form
+    assert form["properties"]["image"]["format"] == "binary" and "image" in form["required"]
+    assert "multipart/form-data" in paths["/api/v1/images/describe"]["post"]["requestBody"]["content"]
+    create = paths["/api/v1/images"]["post"]["responses"]
+    assert {"201", "202", "402", "502", "504"} <= set(create)
+    assert "Location" in create["202"]["headers"]
+    assert "text/event-stream" in paths["/api/v1/chat"]["post"]["responses"]["200"]["content"]
+    assert "application/json" in paths["/api/v1/chat"]["post"]["responses"]["200"]["content"]
+    assert "303" in paths["/api/v1/payments/paypal/return"]["get"]["responses"]
+    assert "204" in paths["/api/v1/api-keys/{key_id}"]["delete"]["responses"]
+    for method, path, op in _operations(spec):
+        view_path = path
+        if method in ("POST", "PATCH", "PUT") and "requestBody" in op:
+            assert op["requestBody"]["required"] is True
+            assert {"413", "415", "422"} <= set(op["responses"]), view_path
+    json.dumps(spec)  # serialisable
+
+
+async def test_a_new_route_is_described_from_its_declarations_alone(settings):
+    from pydantic import BaseModel
+    from quart import Blueprint
+    from quart_schema import validate_request
+
+    from app import create_app
+    from middlewares.access import require_role
+    from middlewares.idempotency import idempotent
+    from services.principal import Role
+
+    class ThingIn(BaseModel):
+        name: str
+
+    bp = Blueprint("things", __name__)
+
+    @bp.post("/api/v1/things/<thing_id>")
+    @require_role(Role.SUBSCRIBER)
+    @idempotent
+    @validate_request(ThingIn)
+    async def make_thing(thing_id: str, data: ThingIn):
+        """Make a thing."""
+        return {}
+
+    application = create_app(settings)
+    application.register_blueprint(bp)
+    async with application.test_request_context("/"):
+        spec = application.extensions["QUART_SCHEMA"].openapi_provider.schema()
+    op = spec["paths"]["/api/v1/things/{thing_id}"]["post"]
+    assert op["security"] == [{"bearer": []}] and op["x-muse-min-role"] == "SUBSCRIBER"
+    assert {"401", "403", "404", "409", "413", "415", "422", "429", "500", "503"} <= set(op["responses"])
+    assert any(p.get("$ref", "").endswith("IdempotencyKey") for p in op["parameters"])
+    assert declared_body(make_thing)

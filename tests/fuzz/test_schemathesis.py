@@ -1,0 +1,101 @@
+"""Schemathesis over /openapi.json against a real running Muse (issue 19).
+
+Muse runs as `python -m app serve` (hypercorn) on the session's real MongoDB-wire and Redis
+servers, with the offline providers; schemathesis (pinned, CLI) runs every phase (examples,
+coverage, fuzzing, stateful) and all checks, once with a USER token and once with an ADMIN token.
+The run must find nothing: no 500, no undocumented status, no schema-valid request rejected, no
+invalid one accepted. 502/503/504 are documented answers (tests/fuzz/schemathesis.toml).
+Per-operation examples are bounded (`MUSE_FUZZ_EXAMPLES`, default 5) to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = os.environ.get("MUSE_FUZZ_EXAMPLES", "5")
+
+
+@pytest.fixture(scope="module")
+def muse(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A Muse web process on a free port; yields its URL and the environment it runs with."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "development", "PORT": str(port), "VAR_DIR": str(tmp_path_factory.mktemp("fuzz_var")),
+        "MEDIA_DIR": str(tmp_path_factory.mktemp("fuzz_media")),
+        "MONGODB_URI": servers["mongodb_uri"], "REDIS_URL": servers["redis_url"],
+        "MONGODB_DB": f"fuzz_{uuid.uuid4().hex[:10]}", "QUEUE_NAME": f"muse:queue:fuzz{uuid.uuid4().hex[:6]}",
+        "RATE_LIMITS_ENABLED": "false", "IMAGE_TIMEOUT_S": "10", "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost",
+    }
+    for name in ("CLERK_JWT_KEY", "CLERK_SECRET_KEY", "PUBLIC_BASE_URL"):
+        env.pop(name, None)
+    log = open(env["VAR_DIR"] + "/muse.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health/live", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("Muse did not start: " + Path(log.name).read_text()[-2000:]) from None
+                time.sleep(0.2)
+        yield {"url": url, **{k: env[k] for k in ("APP_ENV", "VAR_DIR", "MONGODB_URI", "REDIS_URL",
+                                                  "MONGODB_DB", "PYTHONPATH")}}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _token(muse: dict[str, str], user: str, role: str) -> str:
+    env = {**os.environ, **{k: v for k, v in muse.items() if k != "url"}}
+    done = subprocess.run([sys.executable, "-m", "app", "token", "--user", user, "--role", role],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip()
+
+
+def _run(muse: dict[str, str], token: str, seed: int) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
+           "MUSE_FUZZ_BASE_URL": muse["url"], "NO_PROXY": "127.0.0.1,localhost"}
+    st = Path(sys.executable).parent / "st"
+    cmd = [str(st), "--config-file", str(ROOT / "tests/fuzz/schemathesis.toml"), "--no-color", "run",
+           f"{muse['url']}/openapi.json", "--checks", "all", "--max-examples", EXAMPLES,
+           "--seed", str(seed), "--request-timeout", "20", "--header", f"Authorization: Bearer {token}"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return done.returncode, done.stdout + done.stderr
+
+
+def _figures(output: str) -> str:
+    cases = re.search(r"(\d+) generated.*", output)
+    failures = re.findall(r"❌ (ST\d+ [^:]+): (\d+)", output)
+    return f"{cases.group(0) if cases else '?'}; failures by check: {dict(failures) or 'none'}"
+
+
+@pytest.mark.parametrize("role", ["USER", "ADMIN"])
+def test_schemathesis_finds_nothing(muse, role, capsys):
+    token = _token(muse, f"fuzz_{role.lower()}", role)
+    code, output = _run(muse, token, seed=19)
+    with capsys.disabled():
+        print(f"\nschemathesis ({role}): {_figures(output)}")
+    assert code == 0, output[-20000:]

@@ -1,0 +1,136 @@
+// The one module that talks to Muse's public /api/v1 API (see /openapi.json).
+// Adds the bearer token and X-Request-ID, turns problem+json into ApiError,
+// honours Retry-After on reads, and sends Idempotency-Key on spending POSTs.
+
+const TOKEN_KEY = "muse.token";
+const listeners = new Set();
+
+/** An error answered by the API (RFC 9457 problem) or a network failure. */
+export class ApiError extends Error {
+  constructor({ status = 0, code = "network_error", title = "", detail = "", requestId = "",
+                retryAfter = null, errors = null } = {}) {
+    super(detail || title || code);
+    this.name = "ApiError";
+    Object.assign(this, { status, code, title, detail, requestId, retryAfter, errors });
+  }
+}
+
+export const session = {
+  get token() { return localStorage.getItem(TOKEN_KEY); },
+  set token(value) {
+    if (value) localStorage.setItem(TOKEN_KEY, value); else localStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+/** Called with every ApiError (the app shows maintenance banners and signs out on 401). */
+export function onApiError(fn) { listeners.add(fn); }
+
+export function newRequestId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return "web_" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function newIdempotencyKey() { return crypto.randomUUID(); }
+
+async function toError(response, requestId) {
+  let body = {};
+  try { body = await response.json(); } catch { /* not JSON: keep the status */ }
+  const retry = Number(response.headers.get("Retry-After"));
+  return new ApiError({
+    status: response.status, code: body.code || `http_${response.status}`, title: body.title || "",
+    detail: body.detail || "", errors: body.errors || null,
+    requestId: body.request_id || response.headers.get("X-Request-ID") || requestId,
+    retryAfter: Number.isFinite(retry) && response.headers.has("Retry-After") ? retry : null,
+  });
+}
+
+function headersFor({ json, idempotencyKey, requestId, anonymous }) {
+  const headers = { "X-Request-ID": requestId, Accept: "application/json, application/problem+json" };
+  if (session.token && !anonymous) headers.Authorization = `Bearer ${session.token}`;
+  if (json) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  return headers;
+}
+
+const sleep = (ms, signal) => new Promise((resolve, reject) => {
+  const timer = setTimeout(resolve, ms);
+  signal?.addEventListener("abort", () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+});
+
+/**
+ * Call the API. `body` is sent as JSON, `form` as multipart. `idempotent: true` adds an
+ * Idempotency-Key (pass `idempotencyKey` to reuse one on a retry); `anonymous: true` sends no
+ * token (public reads count against the client's address, not the user). GETs wait out a short
+ * Retry-After (429) once. Resolves to the parsed JSON (null for 204).
+ */
+export async function api(path, { method = "GET", body, form, idempotent = false, idempotencyKey,
+                                  signal, raw = false, anonymous = false } = {}) {
+  const key = idempotent ? (idempotencyKey || newIdempotencyKey()) : null;
+  for (let attempt = 0; ; attempt++) {
+    const requestId = newRequestId();
+    let response;
+    try {
+      response = await fetch(path, {
+        method, signal, headers: headersFor({ json: body !== undefined, idempotencyKey: key, requestId, anonymous }),
+        body: body !== undefined ? JSON.stringify(body) : form,
+      });
+    } catch (exc) {
+      if (exc?.name === "AbortError") throw exc;
+      const error = new ApiError({ detail: "Muse could not be reached. Check your connection and try again.",
+                                   requestId });
+      listeners.forEach((fn) => fn(error));
+      throw error;
+    }
+    if (raw && response.ok) return response;
+    if (response.ok) {
+      if (response.status === 204) return null;
+      const type = response.headers.get("Content-Type") || "";
+      return type.includes("json") ? response.json() : response.text();
+    }
+    const error = await toError(response, requestId);
+    const safeToRetry = method === "GET" || key;
+    if (error.status === 429 && safeToRetry && attempt === 0 && (error.retryAfter ?? 99) <= 5) {
+      await sleep((error.retryAfter || 1) * 1000, signal);
+      continue;
+    }
+    listeners.forEach((fn) => fn(error));
+    throw error;
+  }
+}
+
+/**
+ * POST a chat request with `stream: true` and read its server-sent events with a stream
+ * reader (EventSource cannot send Authorization). Calls onEvent(name, data) per event.
+ * Abort with `signal` (the Stop button).
+ */
+export async function streamChat(payload, { onEvent, signal, idempotencyKey } = {}) {
+  const response = await api("/api/v1/chat", {
+    method: "POST", body: { ...payload, stream: true }, idempotent: true, idempotencyKey, signal, raw: true,
+  });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (!data.length) continue;
+      let parsed;
+      try { parsed = JSON.parse(data.join("\n")); } catch { parsed = data.join("\n"); }
+      if (name === "error") {
+        throw new ApiError({ status: parsed.status, code: parsed.code, title: parsed.title,
+                             detail: parsed.detail, requestId: parsed.request_id });
+      }
+      onEvent?.(name, parsed);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+// Muse web app: boot, router (one URL per view, history API) and the header.
+import { api, ApiError, onApiError, session } from "./api.js";
+import { METHODS, signOut } from "./auth.js";
+import { hasRole, refreshCredits, state } from "./state.js";
+import { errorBox, h, humane, replace, toast } from "./ui.js";
+import { adminPage } from "./pages/admin.js";
+import { chatPage } from "./pages/chat.js";
+import { checkoutPage } from "./pages/checkout.js";
+import { creditsPage } from "./pages/credits.js";
+import { describePage, editPage } from "./pages/edit.js";
+import { galleryPage } from "./pages/gallery.js";
+import { imagePage } from "./pages/image.js";
+import { keysPage } from "./pages/keys.js";
+import { studioPage } from "./pages/studio.js";
+
+const main = document.getElementById("main");
+const NAV = [
+  ["/chat", "Chat"], ["/studio", "Studio"], ["/gallery", "Gallery"], ["/edit", "Edit"],
+  ["/describe", "Describe"], ["/credits", "Credits"], ["/keys", "API keys"], ["/admin", "Admin", "ADMIN"],
+];
+const ROUTES = [
+  [/^\/sign-in$/, signInPage, false],
+  [/^\/chat(?:\/([\w-]+))?$/, chatPage],
+  [/^\/studio$/, studioPage],
+  [/^\/gallery$/, galleryPage],
+  [/^\/images\/([\w-]+)$/, imagePage],
+  [/^\/edit$/, editPage],
+  [/^\/describe$/, describePage],
+  [/^\/credits$/, creditsPage],
+  [/^\/checkout\/(success|cancel)$/, checkoutPage],
+  [/^\/keys$/, keysPage],
+  [/^\/admin(?:\/([\w-]+)(?:\/([\w-]+))?)?$/, adminPage, true, "ADMIN"],
+];
+
+let cleanup = null;
+
+export function navigate(url, { replace: replaceState = false } = {}) {
+  if (replaceState) history.replaceState(null, "", url); else history.pushState(null, "", url);
+  render();
+}
+
+function renderNav() {
+  const nav = document.getElementById("nav");
+  const account = document.getElementById("account");
+  if (!state.user) { replace(nav); replace(account); return; }
+  const path = location.pathname;
+  replace(nav, h("ul", {}, NAV.filter(([, , role]) => !role || hasRole(role)).map(([href, label]) =>
+    h("li", {}, h("a", { href, "data-link": true, "aria-current": path === href || path.startsWith(href + "/") || (href === "/gallery" && path.startsWith("/images/")) ? "page" : null }, label)))));
+  const credits = state.user.credits;
+  replace(account,
+    h("a.pill", { id: "credits-pill", href: "/credits", "data-link": true, title: "Spendable credits" },
+      credits ? `${credits.spendable} credits` : "credits"),
+    h("span.muted", {}, `${state.user.email || state.user.clerk_id || "signed in"} · ${state.user.role}`),
+    h("button", { type: "button", onclick: () => { signOut(); state.user = null; navigate("/sign-in"); } }, "Sign out"));
+}
+
+function showMaintenance(on) {
+  state.maintenance = on;
+  const banner = document.getElementById("banner");
+  banner.hidden = !on;
+  banner.textContent = on ? "Muse is down for maintenance. Please try again in a few minutes." : "";
+}
+
+onApiError((error) => {
+  if (error.code === "maintenance") showMaintenance(true);
+  if (error.status === 401 && session.token) {
+    signOut();
+    state.user = null;
+    toast(humane(error), { bad: true });
+    navigate("/sign-in");
+  }
+});
+
+async function loadUser() {
+  try {
+    state.user = await api("/api/v1/me");
+    showMaintenance(false);
+  } catch (error) {
+    if (error.code !== "maintenance") throw error;
+    // During maintenance only admin routes answer: an admin can still get in to switch it off.
+    try {
+      await api("/api/v1/admin/settings");
+      state.user = { role: "ADMIN", clerk_id: "admin", credits: null };
+    } catch { state.user = { role: "USER", credits: null }; }
+  }
+}
+
+async function signInPage(container) {
+  const provider = state.config?.auth?.provider || "none";
+  const method = METHODS[provider];
+  document.title = "Sign in · Muse";
+  const box = h("div.card");
+  container.append(h("h1", { tabindex: "-1" }, method ? method.title : "Sign in"), box);
+  if (!method) {
+    box.append(h("p", {}, "No sign-in method is configured on this server. Configure Clerk, ",
+      "AUTH_PROVIDER=local, or run in development."));
+    return;
+  }
+  method.render(box, async (token) => {
+    session.token = token;
+    state.user = null;
+    const back = new URLSearchParams(location.search).get("next");
+    navigate(back && back.startsWith("/") && !back.startsWith("//") ? back : "/chat");
+  });
+}
+
+let renders = 0;
+
+async function render() {
+  if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  const ticket = ++renders;
+  // Each render draws into its own element: a slower, older page finishing late draws off-screen.
+  const view = h("div.view");
+  const path = location.pathname === "/" ? (session.token ? "/chat" : "/sign-in") : location.pathname;
+  if (path !== location.pathname) history.replaceState(null, "", path + location.search);
+  const route = ROUTES.find(([pattern]) => pattern.test(path));
+  replace(main, view);
+  if (!route) {
+    view.append(h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to chat")));
+    return finish();
+  }
+  const [pattern, page, needsAuth = true, role] = route;
+  if (needsAuth && !session.token) {
+    history.replaceState(null, "", `/sign-in?next=${encodeURIComponent(path + location.search)}`);
+    return render();
+  }
+  try {
+    if (needsAuth && !state.user) await loadUser();
+    renderNav();
+    if (ticket !== renders) return;
+    if (role && !hasRole(role)) {
+      view.append(h("h1", { tabindex: "-1" }, "Not available"), h("p", {}, "This page is for administrators."));
+      return finish();
+    }
+    const params = path.match(pattern).slice(1);
+    const pageCleanup = (await page(view, params, new URLSearchParams(location.search))) || null;
+    if (ticket !== renders) { pageCleanup?.(); return; }
+    cleanup = pageCleanup;
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);  // a bug: keep it visible to developers
+    if (error?.name === "AbortError" || ticket !== renders) return;
+    const heading = error?.code === "maintenance" ? "Down for maintenance" : "Something went wrong";
+    replace(view, h("h1", { tabindex: "-1" }, heading), errorBox(error instanceof ApiError ? error : new ApiError({ code: "internal_error", detail: String(error?.message || error) })));
+  }
+  finish();
+}
+
+function finish() {
+  const heading = main.querySelector("h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    document.title = `${heading.textContent} · Muse`;
+    if (document.activeElement === document.body || !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || link.target || link.hasAttribute("download")) return;
+  if (/^\/(api|media|s|docs|openapi\.json|assets|health)(\/|$)/.test(url.pathname)) return;
+  event.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener("popstate", () => render());
+window.__museRefreshCredits = () => refreshCredits().catch(() => {});
+window.__museNav = renderNav;
+
+(async () => {
+  try {
+    state.config = await api("/api/v1/client-config", { anonymous: true });
+    window.__museAuthProvider = state.config.auth.provider;
+  } catch (error) {
+    state.config = { auth: { provider: "none" } };
+    replace(main, errorBox(error));
+    return;
+  }
+  render();
+})();
