@@ -21,6 +21,7 @@ def _serve(args: argparse.Namespace) -> int:
     from hypercorn.config import Config
 
     from app import create_app
+    from app.draining import wait_for_shutdown
 
     settings = load_settings(**({"port": args.port} if args.port else {}))
     app = create_app(settings)
@@ -28,12 +29,13 @@ def _serve(args: argparse.Namespace) -> int:
     config.bind = [f"{args.host}:{settings.port}"]
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 5
+    config.graceful_timeout = 2  # after the drain: what is still open is past its time
+    drain_s = settings.drain_timeout_s if settings.drain_timeout_s is not None else settings.ai_timeout_s
 
     async def main() -> None:
         print(f"Muse listening on http://{args.host}:{settings.port} "
               f"(env={settings.app_env}; docs at /docs)", flush=True)
-        await serve(app, config)
+        await serve(app, config, shutdown_trigger=lambda: wait_for_shutdown(app.extensions["drain"], drain_s))
 
     asyncio.run(main())
     return 0

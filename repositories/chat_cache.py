@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = structlog.stdlib.get_logger("muse.chat_cache")
 
 
 class KeyValueStore(Protocol):
@@ -38,26 +42,41 @@ def _text(value: Any) -> str | None:
 
 
 class RedisKeyValueStore:
-    """`KeyValueStore` on redis-py asyncio."""
+    """`KeyValueStore` on redis-py asyncio. Fails open: with Redis down or hung, a read is a miss,
+    a write is skipped and a lock is granted (no coalescing), so chat keeps answering (uncached)."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
     async def get(self, key: str) -> str | None:
-        """The value at `key`, or None."""
-        return _text(await self._redis.get(key))
+        """The value at `key`, or None (also when Redis does not answer)."""
+        try:
+            return _text(await self._redis.get(key))
+        except RedisError as exc:
+            log.warning("chat_cache_unavailable", op="get", error=type(exc).__name__)
+            return None
 
     async def set(self, key: str, value: str, *, ttl_s: int) -> None:
-        """Store `value` for `ttl_s` seconds."""
-        await self._redis.set(key, value, ex=max(1, int(ttl_s)))
+        """Store `value` for `ttl_s` seconds (skipped when Redis does not answer)."""
+        try:
+            await self._redis.set(key, value, ex=max(1, int(ttl_s)))
+        except RedisError as exc:
+            log.warning("chat_cache_unavailable", op="set", error=type(exc).__name__)
 
     async def acquire(self, key: str, *, ttl_ms: int) -> bool:
-        """SET NX PX."""
-        return bool(await self._redis.set(key, "1", nx=True, px=max(1, int(ttl_ms))))
+        """SET NX PX; True (lead without a lock) when Redis does not answer."""
+        try:
+            return bool(await self._redis.set(key, "1", nx=True, px=max(1, int(ttl_ms))))
+        except RedisError as exc:
+            log.warning("chat_cache_unavailable", op="acquire", error=type(exc).__name__)
+            return True
 
     async def release(self, key: str) -> None:
-        """Drop `key`."""
-        await self._redis.delete(key)
+        """Drop `key` (it expires by itself when Redis does not answer)."""
+        try:
+            await self._redis.delete(key)
+        except RedisError:
+            pass
 
 
 class UpstashKeyValueStore:
