@@ -20,10 +20,11 @@ def _serve(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    from app import create_app
+    from app import create_app, embedded
     from app.draining import wait_for_shutdown
 
     settings = load_settings(**({"port": args.port} if args.port else {}))
+    embedded.publish_servers = True  # `python -m app …` commands reuse this process's servers
     app = create_app(settings)
     config = Config()
     config.bind = [f"{args.host}:{settings.port}"]

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     # (a hung server then costs a request about this long, never tens of seconds); how long a
     # process drains on SIGTERM (unset: AI_TIMEOUT_S for web, IMAGE_TIMEOUT_S for a worker).
     redis_timeout_s: float = 1.0
-    mongodb_timeout_s: float = 2.0
+    mongodb_timeout_s: float = 1.5
     drain_timeout_s: float | None = None
 
     @field_validator(
