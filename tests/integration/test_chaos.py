@@ -120,7 +120,8 @@ def restart(server: EmbeddedServer, tmp_dir, kind: str) -> EmbeddedServer:
 @pytest.mark.parametrize("kind", ["redis", "mongo"])
 async def test_store_restarted_during_traffic(kind, own_servers, tmp_path, fake_gemini, fake_openai):
     users = ["chaos_a", "chaos_b", "chaos_c"]
-    async with chaos_app(own_servers, tmp_path, fake_gemini, fake_openai) as app:
+    async with chaos_app(own_servers, tmp_path, fake_gemini, fake_openai, worker_in_process=True,
+                         image_providers=["local"]) as app:
         container = app.extensions["container"]
         ids = await prepare_users(app, users)
         answers: list[Answer] = []
@@ -141,6 +142,10 @@ async def test_store_restarted_during_traffic(kind, own_servers, tmp_path, fake_
         await load
         health = await app.test_client().get("/health")
         books = {u: await books_balance(container, ids[u]) for u in users}
+        image = await app.test_client().post(  # the in-process worker survived the outage
+            "/api/v1/images", headers={"Authorization": f"Bearer {make_token(users[0])}"},
+            json={"prompt": "after the storm", "wait": True})
+        image_body = await image.get_json()
         await container.database.client.drop_database(container.settings.mongodb_db)
 
     statuses = Counter(a.status for a in answers)
@@ -151,6 +156,7 @@ async def test_store_restarted_during_traffic(kind, own_servers, tmp_path, fake_
     after = [a for a in answers if a.at > up_at + 1.0]
     assert after and all(a.status == 200 for a in after)  # resumed by itself
     assert health.status_code == 200
+    assert image.status_code == 201 and image_body["status"] == "completed", image_body
     for user in users:
         served = sum(1 for a in answers if a.user == user and a.status == 200 and a.charged)
         if kind == "redis":  # MongoDB stayed up: one kept charge per answer, exactly
