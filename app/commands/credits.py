@@ -76,13 +76,24 @@ def _create_codes(args: argparse.Namespace) -> dict[str, Any]:
 _run = partial(json_command, prefix="error")  # a JSON-printing handler; errors as "error: ..."
 
 
+def positive_int(raw: str) -> int:
+    """argparse type: a whole number of at least 1 (a clean usage error otherwise, not a traceback)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def register(subparsers: Any) -> None:
     """Add the `credits` and `gift-codes` commands."""
     credits = subparsers.add_parser("credits", help="inspect and change credit accounts")
     sub = credits.add_subparsers(dest="credits_command", required=True)
     grant = sub.add_parser("grant", help="grant balance credits to a user (once per --ref)")
     grant.add_argument("--user", required=True, help="Muse user id (usr_…) or Clerk user id")
-    grant.add_argument("--amount", type=int, required=True)
+    grant.add_argument("--amount", type=positive_int, required=True, help="credits to add (1 or more)")
     grant.add_argument("--reason", default="cli grant")
     grant.add_argument("--ref", default=None, help="idempotency reference (default: a new one)")
     grant.set_defaults(handler=_run(_grant))
