@@ -31,7 +31,10 @@ def _serve(args: argparse.Namespace) -> int:
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 2  # after the drain: what is still open is past its time
-    drain_s = settings.drain_timeout_s if settings.drain_timeout_s is not None else settings.ai_timeout_s
+    own = settings.drain_timeout_s
+    drain_s = own if own is not None else settings.ai_timeout_s
+    # The lifespan shutdown drains the in-process worker (up to IMAGE_TIMEOUT_S): let it.
+    config.shutdown_timeout = (own if own is not None else settings.image_timeout_s) + 15
 
     async def main() -> None:
         print(f"Muse listening on http://{args.host}:{settings.port} "
