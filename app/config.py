@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +124,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _urls_follow_port(self) -> Settings:
+        """Unset PUBLIC_BASE_URL / CHECKOUT_*_URL default to the port actually served, not :8000."""
+        default_base = "http://localhost:8000"
+        for name in ("public_base_url", "checkout_success_url", "checkout_cancel_url"):
+            value = getattr(self, name)
+            if name not in self.model_fields_set and value.startswith(default_base):
+                setattr(self, name, f"http://localhost:{self.port}" + value.removeprefix(default_base))
+        return self
 
     @property
     def is_production(self) -> bool:
