@@ -130,7 +130,7 @@ async def test_worker_sigterm_finishes_a_running_job(settings, fake_replicate, t
 
 
 async def test_worker_sigterm_requeues_a_job_it_cannot_finish_at_once(settings, fake_replicate, tmp_path):
-    fake_replicate.mode = "hang"
+    fake_replicate.mode = "running"  # the prediction never finishes (Replicate bills while it runs)
     async with started_app(image_settings(settings, fake_replicate)) as app:
         container, client = app.extensions["container"], app.test_client()
         headers = await auth_headers(app, "drain_requeue")
@@ -151,6 +151,7 @@ async def test_worker_sigterm_requeues_a_job_it_cannot_finish_at_once(settings, 
         record = await container.image_repository.get(image_id)
         assert exit_code == 0 and stopped_in < 5, (exit_code, stopped_in)
         assert record.status == "queued"  # handed back at once, not left for the sweeper
+        assert fake_replicate.cancels == 1  # the abandoned prediction was cancelled at Replicate
 
         fake_replicate.mode = "ok"  # the next worker takes the job without waiting
         second = spawn(["worker"], _worker_env(container.settings, fake_replicate), tmp_path / "w2.log")
