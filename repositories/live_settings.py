@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import pymongo
 from beanie import Document
 from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 SETTINGS_ID = "global"
-READ_TIMEOUT_S = 1.0  # a read that fails falls back to the last known settings: fail fast
 
 
 class LiveSettingsDocument(Document):
@@ -34,8 +32,7 @@ class BeanieLiveSettingsRepository:
 
     async def get(self) -> dict[str, Any] | None:
         """The stored values (with `version`), or None when never saved."""
-        with pymongo.timeout(READ_TIMEOUT_S):
-            raw = await LiveSettingsDocument.get_pymongo_collection().find_one({"_id": SETTINGS_ID})
+        raw = await LiveSettingsDocument.get_pymongo_collection().find_one({"_id": SETTINGS_ID})
         if raw is None:
             return None
         raw.pop("_id", None)

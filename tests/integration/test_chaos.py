@@ -190,8 +190,13 @@ async def test_hung_store_answers_within_two_seconds(kind, own_servers, tmp_path
                 timings[name] = (response.status_code, round(time.monotonic() - t0, 2))
         finally:
             os.kill(pid, signal.SIGCONT)
-        await asyncio.sleep(1.1)  # Redis's fail-fast cool-down
-        resumed = await client.get("/api/v1/me", headers=headers)
+        resumed_at = time.monotonic()
+        for _ in range(50):  # resumes by itself (Redis: after its 1 s fail-fast cool-down)
+            resumed = await client.get("/api/v1/me", headers=headers)
+            if resumed.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        resumed_in = time.monotonic() - resumed_at
         container = app.extensions["container"]
         await container.database.client.drop_database(container.settings.mongodb_db)
 
@@ -202,7 +207,7 @@ async def test_hung_store_answers_within_two_seconds(kind, own_servers, tmp_path
     if kind == "redis":  # fail open: caches and limits are skipped, the API answers
         assert timings["me"][0] == 200 and timings["chat"][0] == 200 and timings["plans"][0] == 200
         assert timings["images"][0] == 503  # the job queue fails closed (and refunds)
-    assert resumed.status_code == 200
+    assert resumed.status_code == 200 and resumed_in < 5, resumed_in
 
 
 class StallingGemini(FakeGemini):
