@@ -41,7 +41,7 @@ async def test_cli_commands_reuse_the_servers_of_a_running_make_run(tmp_path):
     env = dev_env(var_dir, port)
     server = spawn(["serve", "--port", str(port)], env, tmp_path / "serve.log")
     try:
-        await wait_http(f"http://127.0.0.1:{port}/health", server, timeout_s=60)
+        await wait_http(f"http://127.0.0.1:{port}/health", server, timeout_s=90)
         assert starts(var_dir) == {"mongo": 1, "redis": 1}
         token = mint_token(ensure_dev_key_pair(var_dir)[0], "user_cli")  # what `python -m app token` prints
         headers = {"Authorization": f"Bearer {token}"}

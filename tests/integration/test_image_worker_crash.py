@@ -74,8 +74,8 @@ async def test_killed_worker_process_is_swept_failed_and_refunded_once(settings,
         # again nor refunds a second time.
         fake_replicate.mode = "ok"
         assert await container.redis.delete(f"arq:in-progress:{image_id}") == 1
-        completed, _ = await run_jobs(container)
-        assert completed == 1 and fake_replicate.creates == 1
+        completed, _ = await run_jobs(container)  # (a minute cron may run in the same burst)
+        assert completed >= 1 and fake_replicate.creates == 1
         again = await (await client.get(f"/api/v1/images/{image_id}", headers=headers)).get_json()
         assert again["status"] == "failed"
         entries, _ = await container.credits.ledger(user.id, limit=50)
