@@ -51,7 +51,7 @@ async def test_cli_commands_reuse_the_servers_of_a_running_make_run(tmp_path):
             credits = (await http.get(f"http://127.0.0.1:{port}/api/v1/credits", headers=headers)).json()
         after = starts(var_dir)
         server.send_signal(signal.SIGTERM)
-        server.wait(30)
+        server.wait(60)
     finally:
         stop(server)
 
