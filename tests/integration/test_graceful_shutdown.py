@@ -99,12 +99,12 @@ async def test_web_drains_on_sigterm_readiness_503_and_the_stream_finishes(setti
         stop(proc)
 
     assert ready.status_code == 503 and ready.json()["status"] == "draining", ready.text
-    assert answered_in < 1.0
+    assert answered_in < 2.0
     text = body.decode()
     assert "event: error" not in text
     assert all(word.strip() in text for word in words)  # the stream in flight finished
     assert exit_code == 0
-    assert stopped_in < 8, stopped_in
+    assert stopped_in < 15, stopped_in
 
 
 async def test_worker_sigterm_finishes_a_running_job(settings, fake_replicate, tmp_path):
