@@ -12,7 +12,6 @@ import asyncio
 from typing import Any
 
 import structlog
-from arq.connections import ArqRedis
 
 from app.config import Settings
 from app.embedded import EmbeddedStack, start_missing
@@ -65,14 +64,15 @@ class Container:
         from repositories.database import MongoDatabase
         from repositories.job_runs import BeanieJobRunRepository
         from repositories.queue import ArqJobQueue
+        from repositories.redis_client import connect_redis
         from services.health import HealthService
         from services.housekeeping import HousekeepingService
 
         s = self.settings
-        self.database = self._pick("database", lambda: MongoDatabase(s.mongodb_uri, s.mongodb_db))
+        self.database = self._pick("database", lambda: MongoDatabase(
+            s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s))
         await self.database.init()
-        self.redis = self._pick("redis", lambda: ArqRedis.from_url(
-            s.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30))
+        self.redis = self._pick("redis", lambda: connect_redis(s.redis_url, timeout_s=s.redis_timeout_s))
         self.queue = self._pick("queue", lambda: ArqJobQueue(self.redis, s.queue_name))
         self.job_runs = self._pick("job_runs", BeanieJobRunRepository)
         self.housekeeping = self._pick("housekeeping", lambda: HousekeepingService(self.job_runs))
