@@ -83,17 +83,6 @@ def _create_codes(args: argparse.Namespace) -> dict[str, Any]:
 _run = partial(json_command, prefix="error")  # a JSON-printing handler; errors as "error: ..."
 
 
-def positive_int(raw: str) -> int:
-    """argparse type: a whole number of at least 1 (a clean usage error otherwise, not a traceback)."""
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add the `credits` and `gift-codes` commands."""
     credits = subparsers.add_parser("credits", help="inspect and change credit accounts")
