@@ -14,9 +14,6 @@ from app.worker import WorkerRunner, worker_drain_s
 
 log = get_logger("muse.app")
 
-PUBLIC_ENDPOINTS = {"openapi", "swagger_ui", "static", "docs_assets.docs_asset"}
-
-
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Quart:
     """Build the Quart app; tests pass their own settings and container."""
     if settings is None:
@@ -62,7 +59,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     register_routes(app)
     drain = Drain()
     app.extensions["drain"] = drain
-    app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign]
+    app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign,assignment,arg-type]
     _register_lifecycle(app, container, drain)
     instrument_asgi(app)
     return app

@@ -1,40 +1,676 @@
-"""Composition root: builds repositories, providers, services and controllers once.
+"""Composition root: builds repositories, providers, services and controllers once per process.
 
-`Container(settings, **overrides)` is cheap to construct; `await start()`
-connects (starting embedded servers in development when no URL is set) and
-wires everything. Any attribute can be passed in `overrides` to replace the
-default (tests pass their own fakes).
+Each feature is wired by one small function with typed inputs (`wire_core`,
+`wire_live_settings`, `wire_credits`, `wire_identity`, `wire_chat`,
+`wire_images`, `wire_payments`, `wire_admin`) that returns a frozen dataclass of
+its parts; a feature's inputs are the parts of the features it needs, so the
+order is the one the types allow. `Container.start()` calls them and exposes
+the parts as typed attributes (routes, jobs and commands read
+`container.chat_controller`, `container.credits`, ...).
+
+`Overrides` replaces edge parts (adapters and connections) with your own:
+`Container(settings, Overrides(image_providers=[...]))`; a misspelt field is a
+`TypeError`, a wrongly typed one a mypy error.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from arq.connections import ArqRedis
 
 from app.config import Settings
 from app.embedded import EmbeddedStack, start_missing
+from app.problems import problem_body, status_of
+from app.providers import build_chat_providers, build_image_providers, build_storage
+from controllers.accounts import AccountsController
+from controllers.admin_settings import AdminSettingsController
+from controllers.admin_users import AdminUsersController
+from controllers.api_keys import ApiKeysController
+from controllers.chat import ChatController
+from controllers.clerk_webhooks import ClerkWebhooksController
+from controllers.credits import CreditsController
+from controllers.dev import DevController
+from controllers.dev_outbox import DevOutboxController
+from controllers.gift_codes import GiftCodesController
+from controllers.health import HealthController
+from controllers.images import ImagesController, MediaController
+from controllers.me import MeController
+from controllers.metrics import MetricsController
+from controllers.openai_api import OpenAIController
+from controllers.payments import PaymentsController
+from controllers.paypal_webhooks import PayPalWebhooksController
+from controllers.plans import PlansController
+from controllers.shares import SharesController
+from controllers.subscriptions import SubscriptionsController
+from providers.argon2_hasher import Argon2PasswordHasher
+from providers.breaker import RedisCircuitBreaker
+from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
+from providers.instrumented import instrument_chat, instrument_images
+from providers.metrics import RedisMetrics
+from providers.paypal import PayPalPayments
+from providers.remote_fetch import fetch_remote_image
+from providers.session_tokens import RsaSessionTokenSigner
+from providers.smtp_email import SmtpEmailSender
+from repositories.accounts import (
+    BeanieAccountRepository,
+    BeanieOneTimeTokenRepository,
+    BeanieSessionRepository,
+    CachedSessionRepository,
+)
+from repositories.admin_stats import MongoAdminStatsRepository
+from repositories.api_keys import BeanieApiKeyRepository, CachedApiKeyRepository
+from repositories.audit_log import BeanieAuditLogRepository
+from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
+from repositories.conversations import BeanieConversationRepository
+from repositories.credits import BeanieCreditAccountRepository
+from repositories.database import MongoDatabase
+from repositories.dev_outbox import RedisOutbox
+from repositories.gift_codes import BeanieGiftCodeRepository
+from repositories.idempotency import BeanieIdempotencyRepository
+from repositories.images import BeanieImageRepository
+from repositories.job_runs import BeanieJobRunRepository
+from repositories.ledger import BeanieLedgerRepository
+from repositories.live_settings import BeanieLiveSettingsRepository
+from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
+from repositories.queue import ArqJobQueue
+from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
+from repositories.redis_client import connect_redis
+from repositories.shares import BeanieShareRepository
+from repositories.users import BeanieUserRepository, CachedUserRepository, TombstoneCache
+from repositories.webhook_events import BeanieWebhookEventRepository
+from services.accounts import AccountService
+from services.admin import AdminService
+from services.admin_stats import AdminStatsService
+from services.api_keys import ApiKeyService
+from services.auth import AuthService
+from services.auth_keys import ensure_dev_key_pair
+from services.auth_webhooks import ClerkEventService
+from services.catalog import Catalog
+from services.chat import ChatService
+from services.chat_cache import ChatCache
+from services.chat_stream import ChatStreamService
+from services.credits import CreditsService
+from services.errors import AppError
+from services.gift_codes import GiftCodeService
+from services.health import HealthService
+from services.housekeeping import HousekeepingService
+from services.idempotency import IdempotencyService
+from services.image_jobs import ImageJobRunner, breaker_name
+from services.images import ImageService
+from services.live_settings import LiveSettings, LiveSettingsService
+from services.login_throttle import LoginThrottle
+from services.metrics import MetricsService, breaker_gauge, queue_depth_gauge
+from services.passwords import PasswordPolicy, load_common_passwords
+from services.payment_webhooks import PaymentWebhookService
+from services.payments import PaymentService
+from services.payments_reconcile import PaymentReconciler
+from services.ports.breaker import CircuitBreaker
+from services.ports.cache import KeyValueStore
+from services.ports.chat import ChatProvider
+from services.ports.email import EmailSender
+from services.ports.identity import TokenVerifier
+from services.ports.images import ImageProvider
+from services.ports.jobs import Housekeeping
+from services.ports.metrics import Metrics, NoMetrics
+from services.ports.payments import PaymentsProvider
+from services.ports.storage import StorageProvider
+from services.rate_limit import Limit, RateLimiter, limits_from
+from services.sessions import SessionService, SessionVerifier
+from services.shares import ShareService
+from services.subscriptions import SubscriptionService
+from services.users import UserService
+from services.vision import VisionService
 
 log = structlog.stdlib.get_logger("muse.bootstrap")
 
 
-class Container:
-    """Everything a web or worker process needs, built once per process."""
+@dataclass(frozen=True, kw_only=True)
+class Overrides:
+    """Edge parts to use instead of the configured ones (tests, benchmarks). None: built from settings."""
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
+    database: MongoDatabase | None = None
+    redis: ArqRedis | None = None
+    breaker: CircuitBreaker | None = None
+    chat_providers: Sequence[ChatProvider] | None = None
+    image_providers: Sequence[ImageProvider] | None = None
+    image_storage: StorageProvider | None = None
+    payments_provider: PaymentsProvider | None = None
+    token_verifier: TokenVerifier | None = None
+    catalog: Catalog | None = None
+    housekeeping: Housekeeping | None = None
+    metrics: Metrics | None = None
+    mailer: EmailSender | None = None
+
+
+# --- core ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Core:
+    database: MongoDatabase
+    redis: ArqRedis
+    queue: ArqJobQueue
+    breaker: CircuitBreaker
+    job_runs: BeanieJobRunRepository
+    housekeeping: Housekeeping
+    health: HealthService
+    health_controller: HealthController
+    namespace: str  # prefix of this deployment's Redis keys (one Redis may serve several)
+
+
+async def wire_core(s: Settings, o: Overrides) -> Core:
+    """Connections, the job queue, the circuit breaker, health and housekeeping."""
+    assert s.mongodb_uri and s.redis_url, "Container.start() fills them (embedded servers) when unset"
+    database = o.database or MongoDatabase(s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s)
+    await database.init()
+    redis = o.redis or connect_redis(s.redis_url, timeout_s=s.redis_timeout_s)  # bounded, fails fast
+    queue = ArqJobQueue(redis, s.queue_name)
+    breaker = o.breaker or RedisCircuitBreaker(
+        redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
+        trial_ttl_s=max(s.ai_timeout_s * 2, s.image_timeout_s) + 5)  # outlasts a chat or image trial
+    job_runs = BeanieJobRunRepository()
+
+    async def redis_check() -> None:
+        await redis.ping()
+
+    async def queue_check() -> dict[str, Any]:
+        return {"depth": await queue.depth()}
+
+    health = HealthService({"mongo": database.ping, "redis": redis_check, "queue": queue_check},
+                           version=s.version)
+    return Core(database=database, redis=redis, queue=queue, breaker=breaker, job_runs=job_runs,
+                housekeeping=o.housekeeping or HousekeepingService(job_runs), health=health,
+                health_controller=HealthController(health), namespace=f"muse:{s.mongodb_db}:")
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricsParts:
+    metrics: Metrics
+    metrics_service: MetricsService
+    metrics_controller: MetricsController
+
+
+def wire_metrics(s: Settings, o: Overrides, core: Core,
+                 breaker_names: Callable[[], list[str]]) -> MetricsParts:
+    """Prometheus counters (flushed to Redis, so /metrics shows every process) and gauges.
+
+    `breaker_names` is read at scrape time (the provider lists are wired later)."""
+    metrics = o.metrics or (RedisMetrics(core.redis, key=f"{core.namespace}metrics",
+                                         flush_interval_s=s.metrics_flush_s)
+                            if s.metrics_enabled else NoMetrics())
+    if isinstance(metrics, RedisMetrics):
+        metrics.start()
+    breaker = core.breaker
+    service = MetricsService(
+        metrics if isinstance(metrics, RedisMetrics) else None,
+        token=s.metrics_token.get_secret_value() if s.metrics_token else None,
+        serve_without_token=not s.is_production,
+        gauges=[queue_depth_gauge(core.queue.depth),
+                breaker_gauge(lambda name: breaker.state(name), breaker_names)])
+    return MetricsParts(metrics, service, MetricsController(service))
+
+
+# --- live settings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveSettingsParts:
+    known_providers: list[str]
+    audit_log: BeanieAuditLogRepository
+    live_settings: LiveSettingsService
+
+
+def wire_live_settings(s: Settings) -> LiveSettingsParts:
+    """Admin-editable switches (maintenance, features, providers) and their audit log."""
+    builtin = ["gemini", "openai", "replicate", "local"]
+    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *builtin]))
+    defaults = LiveSettings(signup_credits=s.signup_credits, providers=dict.fromkeys(known, True))
+    audit_log = BeanieAuditLogRepository()
+    return LiveSettingsParts(known, audit_log, LiveSettingsService(
+        BeanieLiveSettingsRepository(), audit_log, defaults=defaults))
+
+
+# --- credits ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditsParts:
+    catalog: Catalog
+    credit_accounts: BeanieCreditAccountRepository
+    ledger: BeanieLedgerRepository
+    credits: CreditsService
+    gift_codes: GiftCodeService
+    idempotency: IdempotencyService
+    plans_controller: PlansController
+    credits_controller: CreditsController
+    gift_codes_controller: GiftCodesController
+
+
+def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService, metrics: Metrics) -> CreditsParts:
+    """Catalogue, credit accounts and ledger, gift codes, idempotency keys."""
+    async def signup_credits() -> int:
+        return (await live.current()).signup_credits  # admin-editable
+
+    catalog = o.catalog or Catalog.default(s)
+    accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
+    credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
+                             reconcile_after_s=s.credits_reconcile_after_s, metrics=metrics)
+    gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
+    return CreditsParts(
+        catalog=catalog, credit_accounts=accounts, ledger=ledger, credits=credits, gift_codes=gift_codes,
+        idempotency=IdempotencyService(BeanieIdempotencyRepository()),
+        plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map),
+        credits_controller=CreditsController(credits),
+        gift_codes_controller=GiftCodesController(gift_codes, credits))
+
+
+# --- own accounts: sessions (AUTH_PROVIDER=local, issue 18) -----------------------------------
+
+
+@dataclass(frozen=True)
+class SessionsParts:
+    sessions: SessionService | None
+    session_signer: RsaSessionTokenSigner | None
+
+
+async def wire_sessions(s: Settings, core: Core) -> SessionsParts:
+    """Muse's own sessions: the signing key and session records (None unless local accounts are on)."""
+    if not s.local_accounts:
+        return SessionsParts(None, None)
+    pem = s.auth_jwt_private_key.get_secret_value() if s.auth_jwt_private_key else None
+    if pem is None:  # outside production (which requires AUTH_JWT_PRIVATE_KEY): the var/ key pair
+        pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
+    signer = RsaSessionTokenSigner(pem)
+    cache = TombstoneCache(core.redis, prefix=f"{core.namespace}session:")
+    return SessionsParts(SessionService(CachedSessionRepository(BeanieSessionRepository(), cache), signer,
+                                        access_ttl_s=s.auth_access_token_ttl_s,
+                                        session_ttl_s=s.auth_session_ttl_s), signer)
+
+
+# --- identity -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdentityParts:
+    dev_tokens: bool
+    users: UserService
+    api_keys: ApiKeyService
+    webhook_events: BeanieWebhookEventRepository
+    token_verifier: TokenVerifier | None
+    auth: AuthService
+    rate_limiter: RateLimiter
+    clerk_events: ClerkEventService
+    clerk_webhooks_controller: ClerkWebhooksController
+    me_controller: MeController
+    api_keys_controller: ApiKeysController
+
+
+async def wire_identity(s: Settings, o: Overrides, core: Core, credits: CreditsService,
+                        sessions: SessionsParts) -> IdentityParts:
+    """Users, API keys, Clerk sign-in and webhooks, rate limits."""
+    secret = s.clerk_secret_key.get_secret_value() if s.clerk_secret_key else None
+    jwt_key, dev_tokens = s.clerk_jwt_key, False
+    if s.app_env == "development" and not (jwt_key or secret):
+        jwt_key, dev_tokens = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[1], True
+    ns = core.namespace
+    users = UserService(CachedUserRepository(
+        BeanieUserRepository(), TombstoneCache(core.redis, prefix=ns + "user:")),
+                        admin_clerk_ids=s.admin_user_ids, on_created=[credits.grant_signup])
+    api_keys = ApiKeyService(CachedApiKeyRepository(
+        BeanieApiKeyRepository(), TombstoneCache(core.redis, prefix=ns + "apikey:")))
+    webhook_events = BeanieWebhookEventRepository()
+    verifier: TokenVerifier | None = o.token_verifier
+    if verifier is None and sessions.sessions is not None and sessions.session_signer is not None:
+        verifier = SessionVerifier(ClerkTokenVerifier(jwt_key=sessions.session_signer.public_pem),
+                                   sessions.sessions, allow_foreign=dev_tokens)
+    elif verifier is None and (jwt_key or secret):
+        verifier = ClerkTokenVerifier(jwt_key=jwt_key, secret_key=secret, api_url=s.clerk_api_url,
+                                      authorized_parties=s.clerk_authorized_parties)
+    rapid = s.rapidapi_proxy_secret.get_secret_value() if s.rapidapi_proxy_secret else None
+    profiles = ClerkUsersClient(secret_key=secret, api_url=s.clerk_api_url) if secret else None
+    auth = AuthService(users, api_keys, verifier, rapidapi_secret=rapid, dev_claims=dev_tokens,
+                       profiles=profiles)
+    upstash = s.upstash_redis_rest_token.get_secret_value() if s.upstash_redis_rest_token else ""
+    buckets = (UpstashBucketStore(s.upstash_redis_rest_url, upstash) if s.upstash_redis_rest_url
+               else RedisBucketStore(core.redis))
+    hook_secret = s.clerk_webhook_secret.get_secret_value() if s.clerk_webhook_secret else None
+    clerk_events = ClerkEventService(users, api_keys, webhook_events,
+                                     ClerkWebhookVerifier(hook_secret) if hook_secret else None)
+    return IdentityParts(
+        dev_tokens=dev_tokens, users=users, api_keys=api_keys, webhook_events=webhook_events,
+        token_verifier=verifier, auth=auth,
+        rate_limiter=RateLimiter(buckets, limits_from(s.rate_limit_plans), prefix=ns + "rl:"),
+        clerk_events=clerk_events, clerk_webhooks_controller=ClerkWebhooksController(clerk_events),
+        me_controller=MeController(users, credits), api_keys_controller=ApiKeysController(api_keys))
+
+
+# --- own accounts: email + password (issue 18) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountsParts:
+    outbox: RedisOutbox | None
+    mailer: EmailSender | None
+    accounts: AccountService | None
+    accounts_controller: AccountsController
+    dev_outbox_controller: DevOutboxController
+
+
+def wire_accounts(s: Settings, o: Overrides, core: Core, sessions: SessionsParts,
+                  users: UserService) -> AccountsParts:
+    """Email-and-password accounts, the mail port and the development outbox."""
+    sender = s.mail_from or "Muse <no-reply@localhost>"
+    outbox = None if s.smtp_url else RedisOutbox(core.redis, key=core.namespace + "outbox", sender=sender)
+    mailer: EmailSender | None = o.mailer or (
+        SmtpEmailSender(s.smtp_url.get_secret_value(), sender=sender) if s.smtp_url else outbox)
+    accounts = None
+    if sessions.sessions is not None and mailer is not None:
+        window = s.auth_login_window_s
+        throttle = LoginThrottle(
+            RedisBucketStore(core.redis), prefix=core.namespace + "login:",
+            ip=Limit(s.auth_login_ip_limit, s.auth_login_ip_limit / window),
+            account=Limit(s.auth_login_account_limit, s.auth_login_account_limit / window))
+        hasher = Argon2PasswordHasher(time_cost=s.auth_argon2_time_cost, memory_kib=s.auth_argon2_memory_kib,
+                                      parallelism=s.auth_argon2_parallelism)
+        accounts = AccountService(
+            BeanieAccountRepository(), BeanieOneTimeTokenRepository(), sessions.sessions, users, hasher,
+            PasswordPolicy(load_common_passwords()), throttle, mailer, base_url=s.public_base_url)
+    return AccountsParts(
+        outbox, mailer, accounts,
+        AccountsController(accounts, secure_cookie=s.app_env != "development",
+                           cookie_max_age_s=s.auth_session_ttl_s),
+        DevOutboxController(outbox, enabled=s.app_env == "development"))
+
+
+# --- chat ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatParts:
+    chat_providers: list[ChatProvider]
+    chat_cache: ChatCache
+    chat: ChatService
+    chat_stream: ChatStreamService
+    chat_controller: ChatController
+
+
+def wire_chat(s: Settings, o: Overrides, core: Core, credits: CreditsParts,
+              live: LiveSettingsService, metrics: Metrics) -> ChatParts:
+    """Chat providers with failover, the response cache, conversations."""
+    providers = instrument_chat(
+        list(o.chat_providers) if o.chat_providers is not None else build_chat_providers(s), metrics)
+    store: KeyValueStore
+    if s.upstash_redis_rest_url and s.upstash_redis_rest_token:
+        store = UpstashKeyValueStore.from_url(s.upstash_redis_rest_url,
+                                              s.upstash_redis_rest_token.get_secret_value())
+    else:
+        store = RedisKeyValueStore(core.redis)
+    cache = ChatCache(store, ttl_s=s.cache_ttl_s)
+    catalog = credits.catalog
+    chat = ChatService(
+        providers=providers, conversations=BeanieConversationRepository(), cache=cache, breaker=core.breaker,
+        credits=credits.credits, price=lambda: int(catalog.prices["chat"]), models=lambda: catalog.models,
+        live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=metrics)
+    streams = ChatStreamService(chat)
+
+    def render_problem(error: AppError, request_id: str | None) -> dict[str, Any]:
+        return problem_body(error, status=status_of(error), base_url=s.public_base_url, request_id=request_id)
+
+    return ChatParts(providers, cache, chat, streams,
+                     ChatController(chat, streams, render_problem=render_problem))
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImagesParts:
+    image_storage: StorageProvider
+    image_provider_list: list[ImageProvider]
+    image_repository: BeanieImageRepository
+    image_jobs: ImageJobRunner
+    images: ImageService
+    vision: VisionService
+    images_controller: ImagesController
+    media_controller: MediaController
+    openai_controller: OpenAIController
+
+
+def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, live: LiveSettingsService,
+                chat: ChatParts, metrics: Metrics) -> ImagesParts:
+    """Image jobs (generate, edit) with failover, media storage, describe (vision)."""
+    storage = o.image_storage or build_storage(s)
+    providers = instrument_images(
+        list(o.image_providers) if o.image_providers is not None else build_image_providers(s), metrics)
+    repository = BeanieImageRepository()
+
+    async def image_chain() -> list[ImageProvider]:
+        return await live.enabled(providers)
+
+    runner = ImageJobRunner(images=repository, storage=storage, providers=image_chain,
+                            credits=credits.credits, breaker=core.breaker, timeout_s=s.image_timeout_s)
+    images = ImageService(
+        images=repository, storage=storage, runner=runner, queue=core.queue, credits=credits.credits,
+        catalog=credits.catalog, live_settings=live, provider_names=[p.name for p in providers],
+        ttl_h=s.temp_media_ttl_h, timeout_s=s.image_timeout_s)
+    vision = VisionService(providers=chat.chat.chain, credits=credits.credits, catalog=credits.catalog,
+                           live_settings=live, breaker=core.breaker, timeout_s=s.ai_timeout_s)
+    max_bytes = int(s.max_upload_mb * 1024 * 1024)
+
+    async def fetch_url(url: str) -> bytes:
+        return await fetch_remote_image(url, max_bytes=max_bytes, allow_private=not s.is_production)
+
+    controller = ImagesController(images, vision, max_upload_mb=s.max_upload_mb, status_of=status_of,
+                                  fetch_url=fetch_url)
+    openai = OpenAIController(chat.chat, chat.chat_stream, images, credits.catalog,  # /v1 (contract §12)
+                              max_upload_mb=s.max_upload_mb, status_of=status_of)
+    return ImagesParts(storage, providers, repository, runner, images, vision, controller,
+                       MediaController(storage), openai)
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentsParts:
+    payments_provider: PaymentsProvider | None
+    payment_records: BeaniePaymentRepository
+    payments: PaymentService
+    subscriptions: SubscriptionService
+    paypal_webhooks: PaymentWebhookService
+    payment_reconciler: PaymentReconciler
+    payments_controller: PaymentsController
+    subscriptions_controller: SubscriptionsController
+    paypal_webhooks_controller: PayPalWebhooksController
+
+
+def wire_payments(s: Settings, o: Overrides, credits: CreditsParts, identity: IdentityParts) -> PaymentsParts:
+    """Credit-pack checkout, subscriptions, payment webhooks and the reconcile job."""
+    secret = s.paypal_client_secret.get_secret_value() if s.paypal_client_secret else None
+    provider = o.payments_provider
+    if provider is None and s.paypal_client_id and secret:
+        provider = PayPalPayments(base_url=s.paypal_base_url, client_id=s.paypal_client_id,
+                                  client_secret=secret, webhook_id=s.paypal_webhook_id,
+                                  timeout=s.paypal_timeout_s, plan_ids=s.paypal_plan_map)
+    api = f"{s.public_base_url}/api/v1/payments/paypal"
+    records = BeaniePaymentRepository()
+    payments = PaymentService(records, provider, credits.catalog, credits.credits,
+                              return_url=f"{api}/return", cancel_url=f"{api}/cancel",
+                              success_redirect=s.checkout_success_url, cancel_redirect=s.checkout_cancel_url)
+    subscriptions = SubscriptionService(BeanieSubscriptionRepository(), provider, credits.catalog,
+                                        identity.users, return_url=s.checkout_success_url,
+                                        cancel_url=s.checkout_cancel_url)
+    webhooks = PaymentWebhookService(provider, identity.webhook_events, payments, subscriptions)
+    reconciler = PaymentReconciler(records, payments, older_than_s=s.payments_reconcile_after_s,
+                                   expire_after_s=s.payments_expire_after_s, batch=s.payments_reconcile_batch)
+    return PaymentsParts(
+        payments_provider=provider, payment_records=records, payments=payments, subscriptions=subscriptions,
+        paypal_webhooks=webhooks, payment_reconciler=reconciler,
+        payments_controller=PaymentsController(payments, credits.credits),
+        subscriptions_controller=SubscriptionsController(subscriptions),
+        paypal_webhooks_controller=PayPalWebhooksController(webhooks))
+
+
+# --- web app: share links, development sign-in, client configuration (contract §11) -----------
+
+
+@dataclass(frozen=True)
+class WebParts:
+    shares: ShareService
+    shares_controller: SharesController
+    dev_controller: DevController
+
+
+async def wire_web(s: Settings, identity: IdentityParts, images: ImagesParts) -> WebParts:
+    """Share links, the development sign-in and what the web client needs to know of this deployment."""
+    shares = ShareService(BeanieShareRepository(), images.images, images.image_repository,
+                          base_url=s.public_base_url)
+    private_pem = None
+    if identity.dev_tokens:
+        private_pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
+    clerk = bool(s.clerk_publishable_key or s.clerk_secret_key or s.clerk_jwt_key)
+    provider = "local" if s.local_accounts else "clerk" if clerk else "none"
+    if identity.dev_tokens and provider != "local":
+        provider = "dev"
+    dev = DevController(
+        private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
+        client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
+                       "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
+    return WebParts(shares, SharesController(shares), dev)
+
+
+# --- admin --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminParts:
+    admin_stats_repository: MongoAdminStatsRepository
+    admin: AdminService
+    admin_stats: AdminStatsService
+    admin_settings_controller: AdminSettingsController
+    admin_users_controller: AdminUsersController
+
+
+def wire_admin(core: Core, live: LiveSettingsParts, credits: CreditsParts, identity: IdentityParts,
+               images: ImagesParts) -> AdminParts:
+    """Admin users, credit adjustments, live settings and stats."""
+    catalog = credits.catalog
+    stats_repository = MongoAdminStatsRepository(core.database.db)
+    admin = AdminService(identity.users, live.audit_log, stats_repository, credits=credits.credits,
+                         plan_role=lambda name: catalog.plan_or_raise(name).role)
+    stats = AdminStatsService(stats_repository, live.live_settings, providers=live.known_providers,
+                              breaker=core.breaker,
+                              image_providers=[p.name for p in images.image_provider_list])
+    return AdminParts(stats_repository, admin, stats, AdminSettingsController(live.live_settings, admin),
+                      AdminUsersController(admin, stats))
+
+
+# --- the container --------------------------------------------------------------------------
+
+
+class Container:
+    """Everything a web or worker process needs, built once per process by `start()`."""
+
+    # core
+    database: MongoDatabase
+    redis: ArqRedis
+    queue: ArqJobQueue
+    breaker: CircuitBreaker
+    job_runs: BeanieJobRunRepository
+    housekeeping: Housekeeping
+    health: HealthService
+    health_controller: HealthController
+    # metrics
+    metrics: Metrics
+    metrics_service: MetricsService
+    metrics_controller: MetricsController
+    # live settings
+    known_providers: list[str]
+    audit_log: BeanieAuditLogRepository
+    live_settings: LiveSettingsService
+    # credits
+    catalog: Catalog
+    credit_accounts: BeanieCreditAccountRepository
+    ledger: BeanieLedgerRepository
+    credits: CreditsService
+    gift_codes: GiftCodeService
+    idempotency: IdempotencyService
+    plans_controller: PlansController
+    credits_controller: CreditsController
+    gift_codes_controller: GiftCodesController
+    # identity
+    dev_tokens: bool
+    users: UserService
+    api_keys: ApiKeyService
+    webhook_events: BeanieWebhookEventRepository
+    token_verifier: TokenVerifier | None
+    auth: AuthService
+    rate_limiter: RateLimiter
+    clerk_events: ClerkEventService
+    clerk_webhooks_controller: ClerkWebhooksController
+    me_controller: MeController
+    api_keys_controller: ApiKeysController
+    # own accounts
+    sessions: SessionService | None
+    session_signer: RsaSessionTokenSigner | None
+    outbox: RedisOutbox | None
+    mailer: EmailSender | None
+    accounts: AccountService | None
+    accounts_controller: AccountsController
+    dev_outbox_controller: DevOutboxController
+    # chat
+    chat_providers: list[ChatProvider]
+    chat_cache: ChatCache
+    chat: ChatService
+    chat_stream: ChatStreamService
+    chat_controller: ChatController
+    # images
+    image_storage: StorageProvider
+    image_provider_list: list[ImageProvider]
+    image_repository: BeanieImageRepository
+    image_jobs: ImageJobRunner
+    images: ImageService
+    vision: VisionService
+    images_controller: ImagesController
+    media_controller: MediaController
+    openai_controller: OpenAIController
+    # payments
+    payments_provider: PaymentsProvider | None
+    payment_records: BeaniePaymentRepository
+    payments: PaymentService
+    subscriptions: SubscriptionService
+    paypal_webhooks: PaymentWebhookService
+    payment_reconciler: PaymentReconciler
+    payments_controller: PaymentsController
+    subscriptions_controller: SubscriptionsController
+    paypal_webhooks_controller: PayPalWebhooksController
+    # web app
+    shares: ShareService
+    shares_controller: SharesController
+    dev_controller: DevController
+    # admin
+    admin_stats_repository: MongoAdminStatsRepository
+    admin: AdminService
+    admin_stats: AdminStatsService
+    admin_settings_controller: AdminSettingsController
+    admin_users_controller: AdminUsersController
+
+    def __init__(self, settings: Settings, overrides: Overrides | None = None) -> None:
         self.settings = settings
-        self._overrides = overrides
+        self.overrides = overrides or Overrides()
         self.embedded = EmbeddedStack()
         self.started = False
 
-    def _pick(self, name: str, factory: Any) -> Any:
-        value = self._overrides[name] if name in self._overrides else factory()
-        setattr(self, name, value)
-        return value
-
     async def start(self) -> None:
-        """Connect to MongoDB and Redis, initialise Beanie and wire the services."""
+        """Connect to MongoDB and Redis (embedded in development when unset), then wire every feature."""
         if self.started:
             return
         if not self.settings.is_production and not (self.settings.mongodb_uri and self.settings.redis_url):
@@ -45,399 +681,121 @@ class Container:
         self.started = True
 
     async def _wire(self) -> None:
-        # Each feature wires itself in its own method, in dependency order.
-        await self._wire_core()
-        await self._wire_metrics()
-        await self._wire_live_settings()
-        await self._wire_credits()
-        await self._wire_sessions()
-        await self._wire_identity()
-        await self._wire_accounts()
-        await self._wire_chat()
-        await self._wire_images()
-        await self._wire_payments()
-        await self._wire_admin()
-        await self._wire_web()
+        s, o = self.settings, self.overrides
+        core = await wire_core(s, o)
+        self.database = core.database
+        self.redis = core.redis
+        self.queue = core.queue
+        self.breaker = core.breaker
+        self.job_runs = core.job_runs
+        self.housekeeping = core.housekeeping
+        self.health = core.health
+        self.health_controller = core.health_controller
 
-    async def _wire_core(self) -> None:
-        from controllers.health import HealthController
-        from repositories.database import MongoDatabase
-        from repositories.job_runs import BeanieJobRunRepository
-        from repositories.queue import ArqJobQueue
-        from repositories.redis_client import connect_redis
-        from services.health import HealthService
-        from services.housekeeping import HousekeepingService
-
-        s = self.settings
-        self.database = self._pick("database", lambda: MongoDatabase(
-            s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s))
-        await self.database.init()
-        self.redis = self._pick("redis", lambda: connect_redis(s.redis_url, timeout_s=s.redis_timeout_s))
-        self.queue = self._pick("queue", lambda: ArqJobQueue(self.redis, s.queue_name))
-        self.job_runs = self._pick("job_runs", BeanieJobRunRepository)
-        self.housekeeping = self._pick("housekeeping", lambda: HousekeepingService(self.job_runs))
-        self.health = self._pick("health", lambda: HealthService(
-            {"mongo": self.database.ping, "redis": self._redis_check, "queue": self._queue_check},
-            version=s.version))
-        self.health_controller = HealthController(self.health)
-
-    async def _wire_metrics(self) -> None:
-        from controllers.metrics import MetricsController
-        from providers.metrics import RedisMetrics
-        from services.image_jobs import breaker_name
-        from services.metrics import MetricsService, breaker_gauge, queue_depth_gauge
-        from services.ports.metrics import NoMetrics
-
-        s = self.settings
-        exporter = RedisMetrics(self.redis, key=f"muse:{s.mongodb_db}:metrics",
-                                flush_interval_s=s.metrics_flush_s)
-        self.metrics = self._pick("metrics", lambda: exporter if s.metrics_enabled else NoMetrics())
-        if isinstance(self.metrics, RedisMetrics):
-            self.metrics.start()
-
-        def breaker_names() -> list[str]:  # read at scrape time: the provider lists are wired later
+        def breaker_names() -> list[str]:  # read at scrape time, once the providers are wired
             images = [breaker_name(p.name) for p in self.image_provider_list]
             return [p.name for p in self.chat_providers] + images
 
-        self.metrics_service = MetricsService(
-            self.metrics if isinstance(self.metrics, RedisMetrics) else None,
-            token=s.metrics_token.get_secret_value() if s.metrics_token else None,
-            serve_without_token=not s.is_production,
-            gauges=[queue_depth_gauge(self.queue.depth),
-                    breaker_gauge(lambda name: self.breaker.state(name), breaker_names)])
-        self.metrics_controller = MetricsController(self.metrics_service)
+        metrics = wire_metrics(s, o, core, breaker_names)
+        self.metrics = metrics.metrics
+        self.metrics_service = metrics.metrics_service
+        self.metrics_controller = metrics.metrics_controller
 
-    async def _wire_live_settings(self) -> None:
-        from repositories.audit_log import BeanieAuditLogRepository
-        from repositories.live_settings import BeanieLiveSettingsRepository
-        from services.live_settings import LiveSettings, LiveSettingsService
+        live = wire_live_settings(s)
+        self.known_providers = live.known_providers
+        self.audit_log = live.audit_log
+        self.live_settings = live.live_settings
 
-        s = self.settings
-        self.known_providers = list(dict.fromkeys(
-            [*s.chat_providers, *s.image_providers, "gemini", "openai", "replicate", "local"]))
-        defaults = LiveSettings(signup_credits=s.signup_credits,
-                                providers=dict.fromkeys(self.known_providers, True))
-        self.audit_log = self._pick("audit_log", BeanieAuditLogRepository)
-        self.live_settings = self._pick("live_settings", lambda: LiveSettingsService(
-            BeanieLiveSettingsRepository(), self.audit_log, defaults=defaults))
+        credits = wire_credits(s, o, live.live_settings, self.metrics)
+        self.catalog = credits.catalog
+        self.credit_accounts = credits.credit_accounts
+        self.ledger = credits.ledger
+        self.credits = credits.credits
+        self.gift_codes = credits.gift_codes
+        self.idempotency = credits.idempotency
+        self.plans_controller = credits.plans_controller
+        self.credits_controller = credits.credits_controller
+        self.gift_codes_controller = credits.gift_codes_controller
 
-    async def _wire_web(self) -> None:
-        """Share links, development sign-in and the web client's configuration (contract §11)."""
-        from controllers.dev import DevController
-        from controllers.shares import SharesController
-        from repositories.shares import BeanieShareRepository
-        from services.auth_keys import ensure_dev_key_pair
-        from services.shares import ShareService
+        sessions = await wire_sessions(s, core)
+        self.sessions = sessions.sessions
+        self.session_signer = sessions.session_signer
 
-        s = self.settings
-        self.shares = self._pick("shares", lambda: ShareService(
-            BeanieShareRepository(), self.images, self.image_repository, base_url=s.public_base_url))
-        self.shares_controller = SharesController(self.shares)
-        private_pem = None
-        if self.dev_tokens:
-            private_pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
-        provider = getattr(s, "auth_provider", None)  # Muse's own accounts (contract §17) when present
-        if provider is None:
-            provider = ("clerk" if (s.clerk_publishable_key or s.clerk_secret_key or s.clerk_jwt_key)
-                        else "dev" if self.dev_tokens else "none")
-        if self.dev_tokens and provider == "clerk":
-            provider = "dev"
-        self.dev_controller = DevController(
-            private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
-            client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
-                           "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
+        identity = await wire_identity(s, o, core, credits.credits, sessions)
+        self.dev_tokens = identity.dev_tokens
+        self.users = identity.users
+        self.api_keys = identity.api_keys
+        self.webhook_events = identity.webhook_events
+        self.token_verifier = identity.token_verifier
+        self.auth = identity.auth
+        self.rate_limiter = identity.rate_limiter
+        self.clerk_events = identity.clerk_events
+        self.clerk_webhooks_controller = identity.clerk_webhooks_controller
+        self.me_controller = identity.me_controller
+        self.api_keys_controller = identity.api_keys_controller
 
-    async def _wire_admin(self) -> None:
-        from controllers.admin_settings import AdminSettingsController
-        from controllers.admin_users import AdminUsersController
-        from repositories.admin_stats import MongoAdminStatsRepository
-        from services.admin import AdminService
-        from services.admin_stats import AdminStatsService
+        accounts = wire_accounts(s, o, core, sessions, identity.users)
+        self.outbox = accounts.outbox
+        self.mailer = accounts.mailer
+        self.accounts = accounts.accounts
+        self.accounts_controller = accounts.accounts_controller
+        self.dev_outbox_controller = accounts.dev_outbox_controller
 
-        self.admin_stats_repository = self._pick(
-            "admin_stats_repository", lambda: MongoAdminStatsRepository(self.database.db))
-        self.admin = self._pick("admin", lambda: AdminService(
-            self.users, self.audit_log, self.admin_stats_repository, credits=self.credits,
-            plan_role=lambda name: self.catalog.plan_or_raise(name).role))
-        self.admin_stats = self._pick("admin_stats", lambda: AdminStatsService(
-            self.admin_stats_repository, self.live_settings, providers=self.known_providers,
-            breaker=self.breaker, image_providers=[p.name for p in self.image_provider_list]))
-        self.admin_settings_controller = AdminSettingsController(self.live_settings, self.admin)
-        self.admin_users_controller = AdminUsersController(self.admin, self.admin_stats)
+        chat = wire_chat(s, o, core, credits, live.live_settings, self.metrics)
+        self.chat_providers = chat.chat_providers
+        self.chat_cache = chat.chat_cache
+        self.chat = chat.chat
+        self.chat_stream = chat.chat_stream
+        self.chat_controller = chat.chat_controller
 
-    async def _wire_identity(self) -> None:
-        from controllers.api_keys import ApiKeysController
-        from controllers.clerk_webhooks import ClerkWebhooksController
-        from controllers.me import MeController
-        from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
-        from repositories.api_keys import BeanieApiKeyRepository, CachedApiKeyRepository
-        from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
-        from repositories.users import BeanieUserRepository, CachedUserRepository, TombstoneCache
-        from repositories.webhook_events import BeanieWebhookEventRepository
-        from services.api_keys import ApiKeyService
-        from services.auth import AuthService
-        from services.auth_keys import ensure_dev_key_pair
-        from services.auth_webhooks import ClerkEventService
-        from services.rate_limit import RateLimiter, limits_from
-        from services.sessions import SessionVerifier
-        from services.users import UserService
+        images = wire_images(s, o, core, credits, live.live_settings, chat, self.metrics)
+        self.image_storage = images.image_storage
+        self.image_provider_list = images.image_provider_list
+        self.image_repository = images.image_repository
+        self.image_jobs = images.image_jobs
+        self.images = images.images
+        self.vision = images.vision
+        self.images_controller = images.images_controller
+        self.media_controller = images.media_controller
+        self.openai_controller = images.openai_controller
 
-        s = self.settings
-        secret = s.clerk_secret_key.get_secret_value() if s.clerk_secret_key else None
-        jwt_key, self.dev_tokens = s.clerk_jwt_key, False
-        if s.app_env == "development" and not (jwt_key or secret):
-            jwt_key, self.dev_tokens = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[1], True
-        ns = f"muse:{s.mongodb_db}:"  # Redis keys of this deployment (one Redis may serve several)
-        self.users = self._pick("users", lambda: UserService(CachedUserRepository(
-            BeanieUserRepository(), TombstoneCache(self.redis, prefix=ns + "user:")),
-            admin_clerk_ids=s.admin_user_ids, on_created=[self.credits.grant_signup]))
-        self.api_keys = self._pick("api_keys", lambda: ApiKeyService(CachedApiKeyRepository(
-            BeanieApiKeyRepository(), TombstoneCache(self.redis, prefix=ns + "apikey:"))))
-        self.webhook_events = self._pick("webhook_events", BeanieWebhookEventRepository)
-        self.token_verifier = self._pick("token_verifier", lambda: SessionVerifier(
-            ClerkTokenVerifier(jwt_key=self.session_signer.public_pem), self.sessions,
-            allow_foreign=self.dev_tokens) if self.sessions else ClerkTokenVerifier(
-            jwt_key=jwt_key, secret_key=secret, api_url=s.clerk_api_url,
-            authorized_parties=s.clerk_authorized_parties) if (jwt_key or secret) else None)
-        rapid = s.rapidapi_proxy_secret.get_secret_value() if s.rapidapi_proxy_secret else None
-        self.auth = self._pick("auth", lambda: AuthService(
-            self.users, self.api_keys, self.token_verifier,
-            rapidapi_secret=rapid, dev_claims=self.dev_tokens,
-            profiles=ClerkUsersClient(secret_key=secret, api_url=s.clerk_api_url) if secret else None))
-        upstash = s.upstash_redis_rest_token.get_secret_value() if s.upstash_redis_rest_token else ""
-        self.rate_limiter = self._pick("rate_limiter", lambda: RateLimiter(
-            UpstashBucketStore(s.upstash_redis_rest_url, upstash) if s.upstash_redis_rest_url
-            else RedisBucketStore(self.redis), limits_from(s.rate_limit_plans), prefix=ns + "rl:"))
-        hook_secret = s.clerk_webhook_secret.get_secret_value() if s.clerk_webhook_secret else None
-        self.clerk_events = ClerkEventService(
-            self.users, self.api_keys, self.webhook_events,
-            ClerkWebhookVerifier(hook_secret) if hook_secret else None)
-        self.clerk_webhooks_controller = ClerkWebhooksController(self.clerk_events)
-        self.me_controller = MeController(self.users, self.credits)
-        self.api_keys_controller = ApiKeysController(self.api_keys)
+        payments = wire_payments(s, o, credits, identity)
+        self.payments_provider = payments.payments_provider
+        self.payment_records = payments.payment_records
+        self.payments = payments.payments
+        self.subscriptions = payments.subscriptions
+        self.paypal_webhooks = payments.paypal_webhooks
+        self.payment_reconciler = payments.payment_reconciler
+        self.payments_controller = payments.payments_controller
+        self.subscriptions_controller = payments.subscriptions_controller
+        self.paypal_webhooks_controller = payments.paypal_webhooks_controller
 
-    async def _wire_sessions(self) -> None:
-        """Muse's own sessions (AUTH_PROVIDER=local, issue 18): the signing key and session records."""
-        from providers.session_tokens import RsaSessionTokenSigner
-        from repositories.accounts import BeanieSessionRepository, CachedSessionRepository
-        from repositories.users import TombstoneCache
-        from services.auth_keys import ensure_dev_key_pair
-        from services.sessions import SessionService
+        web = await wire_web(s, identity, images)
+        self.shares = web.shares
+        self.shares_controller = web.shares_controller
+        self.dev_controller = web.dev_controller
 
-        s = self.settings
-        self.sessions = None
-        if not s.local_accounts:
-            return
-        pem = s.auth_jwt_private_key.get_secret_value() if s.auth_jwt_private_key else None
-        if pem is None:  # outside production (which requires AUTH_JWT_PRIVATE_KEY): the var/ key pair
-            pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
-        self.session_signer = RsaSessionTokenSigner(pem)
-        cache = TombstoneCache(self.redis, prefix=f"muse:{s.mongodb_db}:session:")
-        self.sessions = self._pick("sessions", lambda: SessionService(
-            CachedSessionRepository(BeanieSessionRepository(), cache), self.session_signer,
-            access_ttl_s=s.auth_access_token_ttl_s, session_ttl_s=s.auth_session_ttl_s))
-
-    async def _wire_accounts(self) -> None:
-        """Email-and-password accounts, the mail port and the development outbox (issue 18)."""
-        from controllers.accounts import AccountsController
-        from controllers.dev_outbox import DevOutboxController
-        from providers.argon2_hasher import Argon2PasswordHasher
-        from providers.smtp_email import SmtpEmailSender
-        from repositories.accounts import BeanieAccountRepository, BeanieOneTimeTokenRepository
-        from repositories.dev_outbox import RedisOutbox
-        from repositories.rate_limit import RedisBucketStore
-        from services.accounts import AccountService
-        from services.login_throttle import LoginThrottle
-        from services.passwords import PasswordPolicy, load_common_passwords
-        from services.rate_limit import Limit
-
-        s = self.settings
-        ns, sender = f"muse:{s.mongodb_db}:", s.mail_from or "Muse <no-reply@localhost>"
-        self.outbox = None if s.smtp_url else RedisOutbox(self.redis, key=ns + "outbox", sender=sender)
-        self.mailer = self._pick("mailer", lambda: SmtpEmailSender(
-            s.smtp_url.get_secret_value(), sender=sender) if s.smtp_url else self.outbox)
-        self.accounts = None
-        if self.sessions is not None:
-            window = s.auth_login_window_s
-            throttle = LoginThrottle(
-                RedisBucketStore(self.redis), prefix=ns + "login:",
-                ip=Limit(s.auth_login_ip_limit, s.auth_login_ip_limit / window),
-                account=Limit(s.auth_login_account_limit, s.auth_login_account_limit / window))
-            hasher = Argon2PasswordHasher(time_cost=s.auth_argon2_time_cost,
-                                          memory_kib=s.auth_argon2_memory_kib,
-                                          parallelism=s.auth_argon2_parallelism)
-            self.accounts = self._pick("accounts", lambda: AccountService(
-                BeanieAccountRepository(), BeanieOneTimeTokenRepository(), self.sessions, self.users,
-                hasher, PasswordPolicy(load_common_passwords()), throttle, self.mailer,
-                base_url=s.public_base_url))
-        self.accounts_controller = AccountsController(
-            self.accounts, secure_cookie=s.app_env != "development", cookie_max_age_s=s.auth_session_ttl_s)
-        self.dev_outbox_controller = DevOutboxController(self.outbox, enabled=s.app_env == "development")
-
-    async def _wire_chat(self) -> None:
-        from controllers.chat import ChatController
-        from providers.breaker import CircuitBreaker
-        from providers.chat_factory import build_chat_providers
-        from providers.instrumented import instrument_chat
-        from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
-        from repositories.conversations import BeanieConversationRepository
-        from services.chat import ChatService
-        from services.chat_cache import ChatCache
-
-        s = self.settings
-        self.chat_providers = instrument_chat(self._pick("chat_providers", lambda: build_chat_providers(s)),
-                                              self.metrics)
-        self.breaker = self._pick("breaker", lambda: CircuitBreaker(
-            self.redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
-            trial_ttl_s=max(s.ai_timeout_s * 2, s.image_timeout_s) + 5))  # outlasts a chat or image trial
-        if s.upstash_redis_rest_url and s.upstash_redis_rest_token:
-            store = UpstashKeyValueStore.from_url(s.upstash_redis_rest_url,
-                                                  s.upstash_redis_rest_token.get_secret_value())
-        else:
-            store = RedisKeyValueStore(self.redis)
-        self.chat_cache = self._pick("chat_cache", lambda: ChatCache(store, ttl_s=s.cache_ttl_s))
-        self.chat = self._pick("chat", lambda: ChatService(
-            providers=self.chat_providers, conversations=BeanieConversationRepository(),
-            cache=self.chat_cache, breaker=self.breaker, credits=self.credits,
-            price=lambda: int(self.catalog.prices["chat"]), models=lambda: self.catalog.models,
-            live_settings=self.live_settings, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars,
-            metrics=self.metrics))
-        self.chat_controller = ChatController(self.chat, base_url=s.public_base_url)
-
-    async def _close_chat(self) -> None:
-        for provider in self.chat_providers:
-            await provider.aclose()
-        store = self.chat_cache.store
-        if hasattr(store, "aclose"):  # the Upstash REST client owns an HTTP session
-            await store.aclose()
-
-    async def _wire_credits(self) -> None:
-        from controllers.credits import CreditsController
-        from controllers.gift_codes import GiftCodesController
-        from controllers.plans import PlansController
-        from repositories.credits import BeanieCreditAccountRepository
-        from repositories.gift_codes import BeanieGiftCodeRepository
-        from repositories.idempotency import BeanieIdempotencyRepository
-        from repositories.ledger import BeanieLedgerRepository
-        from services.catalog import Catalog
-        from services.credits import CreditsService
-        from services.gift_codes import GiftCodeService
-        from services.idempotency import IdempotencyService
-
-        s = self.settings
-
-        async def signup_credits() -> int:
-            return (await self.live_settings.current()).signup_credits  # admin-editable
-
-        self.catalog = self._pick("catalog", lambda: Catalog.default(s))
-        self.credit_accounts = self._pick("credit_accounts", BeanieCreditAccountRepository)
-        self.ledger = self._pick("ledger", BeanieLedgerRepository)
-        self.credits = self._pick("credits", lambda: CreditsService(
-            self.credit_accounts, self.ledger, self.catalog, signup_credits=signup_credits,
-            reconcile_after_s=s.credits_reconcile_after_s, metrics=self.metrics))
-        self.gift_codes = self._pick("gift_codes", lambda: GiftCodeService(
-            BeanieGiftCodeRepository(), self.credits, self.catalog))
-        self.idempotency = self._pick(
-            "idempotency", lambda: IdempotencyService(BeanieIdempotencyRepository()))
-        self.plans_controller = PlansController(self.catalog)
-        self.credits_controller = CreditsController(self.credits)
-        self.gift_codes_controller = GiftCodesController(self.gift_codes, self.credits)
-
-    async def _wire_images(self) -> None:
-        from controllers.images import ImagesController, MediaController
-        from providers.images import build_image_providers
-        from providers.instrumented import instrument_images
-        from providers.storage import build_storage, fetch_remote_image
-        from repositories.images import BeanieImageRepository
-        from services.image_jobs import ImageJobRunner
-        from services.images import ImageService
-        from services.vision import VisionService
-
-        s = self.settings
-        self.image_storage = self._pick("image_storage", lambda: build_storage(s))
-        self.image_provider_list = instrument_images(
-            self._pick("image_provider_list", lambda: build_image_providers(s)), self.metrics)
-        self.image_repository = self._pick("image_repository", BeanieImageRepository)
-        live = self.live_settings
-
-        async def image_chain() -> list:
-            return await live.enabled(self.image_provider_list)
-
-        self.image_jobs = self._pick("image_jobs", lambda: ImageJobRunner(
-            images=self.image_repository, storage=self.image_storage, providers=image_chain,
-            credits=self.credits, breaker=self.breaker, timeout_s=s.image_timeout_s))
-        self.images = self._pick("images", lambda: ImageService(
-            images=self.image_repository, storage=self.image_storage, runner=self.image_jobs,
-            queue=self.queue, credits=self.credits, catalog=self.catalog, live_settings=live,
-            provider_names=[p.name for p in self.image_provider_list], ttl_h=s.temp_media_ttl_h,
-            timeout_s=s.image_timeout_s))
-        self.vision = self._pick("vision", lambda: VisionService(
-            providers=self.chat.chain, credits=self.credits, catalog=self.catalog, live_settings=live,
-            breaker=self.breaker, timeout_s=s.ai_timeout_s))
-        max_bytes = int(s.max_upload_mb * 1024 * 1024)
-        self.images_controller = ImagesController(
-            self.images, self.vision, max_upload_mb=s.max_upload_mb,
-            fetch_url=lambda url: fetch_remote_image(url, max_bytes=max_bytes,
-                                                     allow_private=not s.is_production))
-        self.media_controller = MediaController(self.image_storage)
-        from controllers.openai_api import OpenAIController  # /v1 (contract §12) over the same services
-
-        self.openai_controller = OpenAIController(self.chat, self.images, self.catalog,
-                                                  max_upload_mb=s.max_upload_mb)
-
-    async def _wire_payments(self) -> None:
-        from controllers.payments import PaymentsController
-        from controllers.paypal_webhooks import PayPalWebhooksController
-        from controllers.subscriptions import SubscriptionsController
-        from providers.paypal import PayPalPayments
-        from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
-        from services.payments import PaymentService
-        from services.paypal_webhooks import PayPalWebhookService
-        from services.subscriptions import SubscriptionService
-
-        s = self.settings
-        secret = s.paypal_client_secret.get_secret_value() if s.paypal_client_secret else None
-        self.payments_provider = self._pick("payments_provider", lambda: PayPalPayments(
-            base_url=s.paypal_base_url, client_id=s.paypal_client_id, client_secret=secret,
-            webhook_id=s.paypal_webhook_id, timeout=s.paypal_timeout_s)
-            if s.paypal_client_id and secret else None)
-        api = f"{s.public_base_url}/api/v1/payments/paypal"
-        self.payment_records = self._pick("payment_records", BeaniePaymentRepository)
-        self.payments = self._pick("payments", lambda: PaymentService(
-            self.payment_records, self.payments_provider, self.catalog, self.credits,
-            return_url=f"{api}/return", cancel_url=f"{api}/cancel",
-            success_redirect=s.checkout_success_url, cancel_redirect=s.checkout_cancel_url))
-        self.subscriptions = self._pick("subscriptions", lambda: SubscriptionService(
-            BeanieSubscriptionRepository(), self.payments_provider, self.catalog, self.users,
-            return_url=s.checkout_success_url, cancel_url=s.checkout_cancel_url))
-        self.paypal_webhooks = PayPalWebhookService(
-            self.payments_provider, self.webhook_events, self.payments, self.subscriptions)
-        self.payments_controller = PaymentsController(self.payments, self.credits)
-        from services.payments_reconcile import PaymentReconciler
-
-        self.payment_reconciler = self._pick("payment_reconciler", lambda: PaymentReconciler(
-            self.payment_records, self.payments, older_than_s=s.payments_reconcile_after_s,
-            expire_after_s=s.payments_expire_after_s, batch=s.payments_reconcile_batch))
-        self.subscriptions_controller = SubscriptionsController(self.subscriptions)
-        self.paypal_webhooks_controller = PayPalWebhooksController(self.paypal_webhooks)
-
-    async def _redis_check(self) -> None:
-        await self.redis.ping()
-
-    async def _queue_check(self) -> dict:
-        return {"depth": await self.queue.depth()}
+        admin = wire_admin(core, live, credits, identity, images)
+        self.admin_stats_repository = admin.admin_stats_repository
+        self.admin = admin.admin
+        self.admin_stats = admin.admin_stats
+        self.admin_settings_controller = admin.admin_settings_controller
+        self.admin_users_controller = admin.admin_users_controller
 
     async def stop(self) -> None:
         """Close connections and stop embedded servers."""
         if not self.started:
             return
         self.started = False
-        await self._close_chat()
+        for provider in self.chat_providers:
+            await provider.aclose()
+        store = self.chat_cache.store
+        if isinstance(store, UpstashKeyValueStore):  # the Upstash REST client owns an HTTP session
+            await store.aclose()
         if self.accounts is not None:
             await self.accounts.aclose()
-        stop_metrics = getattr(self.metrics, "stop", None)
-        if stop_metrics is not None:
-            await stop_metrics()  # flushes this process's last increments
+        if isinstance(self.metrics, RedisMetrics):
+            await self.metrics.stop()  # flushes this process's last increments
         await self.rate_limiter.close()
         await self.redis.aclose()
         await self.database.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -13,12 +15,23 @@ ROOT = Path(__file__).resolve().parent.parent
 Csv = Annotated[list[str], NoDecode]
 
 
+def parse_plan_ids(pairs: list[str]) -> dict[str, str]:
+    """`["starter=P-1", "enterprise:P-2"]` → {"starter": "P-1", "enterprise": "P-2"}."""
+    mapping = {}
+    for pair in pairs:
+        sep = "=" if "=" in pair else ":"
+        name, _, plan_id = pair.partition(sep)
+        if name.strip() and plan_id.strip():
+            mapping[name.strip()] = plan_id.strip()
+    return mapping
+
+
 def _csv(value: object) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    return [str(v).strip() for v in value]  # type: ignore[union-attr]
+    return [str(v).strip() for v in cast("Iterable[object]", value)]
 
 
 class Settings(BaseSettings):
@@ -172,6 +185,21 @@ class Settings(BaseSettings):
             if name not in self.model_fields_set:
                 setattr(self, name, base + path)
         return self
+
+    @property
+    def paypal_plan_map(self) -> dict[str, str]:
+        """Catalogue plan → PayPal billing plan id: `paypal_plan_id` of `CATALOG_JSON` plans, then
+        `PAYPAL_PLAN_IDS` (which wins). The PayPal adapter owns this mapping, not the catalogue."""
+        mapping: dict[str, str] = {}
+        if self.catalog_json:
+            try:
+                plans = json.loads(self.catalog_json).get("plans") or []
+            except (ValueError, AttributeError):
+                plans = []
+            for plan in plans:
+                if isinstance(plan, dict) and plan.get("name") and plan.get("paypal_plan_id"):
+                    mapping[str(plan["name"])] = str(plan["paypal_plan_id"])
+        return {**mapping, **parse_plan_ids(self.paypal_plan_ids)}
 
     @property
     def is_production(self) -> bool:

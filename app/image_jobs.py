@@ -6,6 +6,7 @@ them to JOBS (so this module does not import `app.jobs`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -22,4 +23,4 @@ async def sweep_images(ctx: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-IMAGE_JOBS = [generate_image, sweep_images]
+IMAGE_JOBS: list[Callable[..., Awaitable[Any]]] = [generate_image, sweep_images]

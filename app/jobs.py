@@ -24,7 +24,7 @@ from services.ports.metrics import NO_METRICS, JobOutcome
 log = structlog.stdlib.get_logger("muse.jobs")
 tracer = trace.get_tracer("muse.jobs")
 
-JobFn = Callable[..., Awaitable[Any]]
+JobFn = Callable[..., Awaitable[Any]]  # arq calls it as (ctx, *args, **kwargs)
 
 
 def job(fn: JobFn) -> JobFn:

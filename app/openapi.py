@@ -36,8 +36,7 @@ from werkzeug.routing import Rule
 from middlewares.access import policy_of, public
 from middlewares.body import FORM, JSON, MULTIPART, declared_body
 from middlewares.idempotency import IDEMPOTENT_ATTR
-from middlewares.maintenance import is_open
-from middlewares.rate_limit import is_exempt
+from middlewares.policy import DEFAULT, policy_declared
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -189,9 +188,10 @@ def _problem_statuses(view: Callable[..., Any], rule: Rule, method: str, path: s
     found = {500}
     if not is_public:
         found |= {401, 403}
-    if not is_exempt(path):
+    declared = policy_declared(view) or DEFAULT
+    if declared.rate_limited:
         found.add(429)
-    if not is_open(path):
+    if not declared.open_in_maintenance or declared.feature:
         found.add(503)
     if rule.arguments:
         found.add(404)
@@ -316,7 +316,7 @@ class MuseOpenAPIProvider(OpenAPIProvider):
 
 
 def _swagger_assets() -> Path:
-    import swagger_ui
+    import swagger_ui  # type: ignore[import-untyped]
 
     return Path(swagger_ui.__file__).parent / "static"
 

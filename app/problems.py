@@ -1,8 +1,14 @@
-"""Renders every error as RFC 9457 `application/problem+json` (contract §1)."""
+"""Renders every error as RFC 9457 `application/problem+json` (contract §1).
+
+Errors carry a `code` (services/errors.py); this module alone knows the HTTP status of
+each code. An error class whose code is not listed takes the status of its nearest
+listed base class (a new `Conflict` subclass answers 409).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -25,6 +31,35 @@ from services.errors import (
 
 log = structlog.stdlib.get_logger("muse.errors")
 
+STATUS_BY_CODE: dict[str, int] = {
+    "bad_request": 400,
+    "invalid_webhook": 400,
+    "unauthorized": 401,
+    "insufficient_credits": 402,
+    "payment_declined": 402,
+    "forbidden": 403,
+    "account_disabled": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "idempotency_in_flight": 409,
+    "payment_rejected": 409,
+    "payment_flagged": 409,
+    "gone": 410,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "validation_error": 422,
+    "idempotency_mismatch": 422,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "provider_unavailable": 502,
+    "upstream_retryable": 503,
+    "service_unavailable": 503,
+    "maintenance": 503,
+    "feature_disabled": 503,
+    "provider_timeout": 504,
+}
+
 _HTTP_ERRORS: dict[int, type[AppError]] = {
     400: ValidationFailed,  # a body the framework could not read (contract: 422 validation_error)
     404: NotFound,
@@ -34,16 +69,44 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
 }
 
 
-def problem_response(error: AppError) -> Response:
-    """The problem+json response for `error` (OpenAI's error envelope under /v1, contract §12)."""
+def status_of(error: AppError | str) -> int:
+    """The HTTP status of an error (or of an error code)."""
+    if isinstance(error, str):
+        return STATUS_BY_CODE.get(error, 500)
+    for code in (error.code, *(getattr(cls, "code", None) for cls in type(error).__mro__)):
+        if isinstance(code, str) and code in STATUS_BY_CODE:
+            return STATUS_BY_CODE[code]
+    return 500
+
+
+def problem_body(error: AppError, *, status: int, base_url: str, request_id: str | None) -> dict[str, Any]:
+    """The RFC 9457 body for `error`."""
+    body: dict[str, Any] = {
+        "type": f"{base_url}/problems/{error.code.replace('_', '-')}",
+        "title": error.title,
+        "status": status,
+        "code": error.code,
+        "request_id": request_id,
+    }
+    if error.detail:
+        body["detail"] = error.detail
+    body.update(error.extra)
+    return body
+
+
+def problem_response(error: AppError, *, status: int | None = None) -> Response:
+    """The problem+json response for `error` (`status` defaults to its code's); OpenAI's error
+    envelope under /v1 (contract §12)."""
+    status = status if status is not None else status_of(error)
     if has_request_context() and is_openai_path(request.path):
-        body = error_body(error, current_request_id())
+        body = error_body(error, current_request_id(), status=status)
         content_type = "application/json"
     else:
         settings = current_app.extensions["container"].settings
-        body = error.to_problem(base_url=settings.public_base_url, request_id=current_request_id())
+        body = problem_body(error, status=status, base_url=settings.public_base_url,
+                            request_id=current_request_id())
         content_type = "application/problem+json"
-    response = Response(json.dumps(body), status=error.status, content_type=content_type)
+    response = Response(json.dumps(body), status=status, content_type=content_type)
     for name, value in error.headers.items():
         response.headers[name] = value
     return response
@@ -92,13 +155,14 @@ def register_problem_handlers(app: Quart) -> None:
         cls = _HTTP_ERRORS.get(status)
         if cls is None:
             problem = AppError(error.description)
-            problem.status, problem.title = status, error.name
+            problem.title = error.name
             problem.code = error.name.lower().replace(" ", "_")
         else:
             problem = cls()
-        if status == 405 and getattr(error, "valid_methods", None):
-            problem.headers["Allow"] = ", ".join(sorted(error.valid_methods))
-        return problem_response(problem)
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:
+            problem.headers["Allow"] = ", ".join(sorted(valid_methods))
+        return problem_response(problem, status=status)
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:

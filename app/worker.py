@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import structlog
 from arq import cron
+from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
 
 from app.bootstrap import Container
@@ -34,17 +37,24 @@ log = structlog.stdlib.get_logger("muse.worker")
 RESTART_PAUSE_S = 1.0
 
 
+def _coroutine(fn: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """arq's name for a job coroutine (called as `fn(ctx, *args, **kwargs)`)."""
+    return cast(WorkerCoroutine, fn)
+
+
 def build_worker(container: Container, *, handle_signals: bool, burst: bool = False) -> Worker:
     """A worker over the container's Redis, with every job and cron registered."""
     settings = container.settings
     return Worker(
-        functions=[func(fn, name=fn.__name__) for fn in JOBS],
-        cron_jobs=[cron(housekeeping_cron, name="cron:housekeeping", minute={0, 15, 30, 45},
+        functions=[func(_coroutine(fn), name=fn.__name__) for fn in JOBS],
+        cron_jobs=[cron(_coroutine(housekeeping_cron), name="cron:housekeeping", minute={0, 15, 30, 45},
                         unique=True, run_at_startup=False),
-                   cron(sweep_images_cron, name="cron:images", unique=True, run_at_startup=False),
-                   cron(reconcile_credits_cron, name="cron:credits_reconcile", minute=set(range(2, 60, 5)),
+                   cron(_coroutine(sweep_images_cron), name="cron:images", unique=True, run_at_startup=False),
+                   cron(_coroutine(reconcile_credits_cron), name="cron:credits_reconcile",
+                        minute=set(range(2, 60, 5)),
                         unique=True, run_at_startup=False),
-                   cron(reconcile_payments_cron, name="cron:payments_reconcile", minute=set(range(4, 60, 5)),
+                   cron(_coroutine(reconcile_payments_cron), name="cron:payments_reconcile",
+                        minute=set(range(4, 60, 5)),
                         unique=True, run_at_startup=False)],
         redis_pool=container.redis,
         queue_name=settings.queue_name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -11,9 +11,12 @@ from quart import Response
 
 from services.chat import ChatService
 from services.chat_models import ChatInput, ChatMessage, Conversation, StoredMessage
+from services.chat_stream import ChatStreamService
 from services.clock import isoformat
 from services.errors import AppError
 from services.principal import Principal
+
+RenderProblem = Callable[[AppError, str | None], dict[str, Any]]  # (error, request id) → problem body
 
 
 class MessageIn(BaseModel):
@@ -102,9 +105,11 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 class ChatController:
     """HTTP ⇄ ChatService."""
 
-    def __init__(self, chat: ChatService, *, base_url: str) -> None:
+    def __init__(self, chat: ChatService, streams: ChatStreamService, *,
+                 render_problem: RenderProblem) -> None:
         self._chat = chat
-        self._base_url = base_url
+        self._streams = streams
+        self._render_problem = render_problem
 
     @staticmethod
     def _input(body: ChatIn, principal: Principal, request_id: str) -> ChatInput:
@@ -126,14 +131,14 @@ class ChatController:
                 "request_id": reply.request_id}
 
     async def _stream(self, inp: ChatInput) -> Response:
-        meta, events = await self._chat.stream(inp)
-        base_url, request_id = self._base_url, inp.request_id
+        meta, events = await self._streams.stream(inp)
+        render, request_id = self._render_problem, inp.request_id
 
         async def body() -> AsyncIterator[bytes]:
             yield sse("meta", meta)
             async for name, data in events:
                 if isinstance(data, AppError):
-                    yield sse("error", data.to_problem(base_url=base_url, request_id=request_id))
+                    yield sse("error", render(data, request_id))
                 else:
                     yield sse(name, data)
 

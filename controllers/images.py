@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -28,7 +29,20 @@ _PROBLEMS: dict[str, type[AppError]] = {
 }
 
 
-def resource(record: ImageRecord) -> dict[str, Any]:
+StatusOf = Callable[[str], int]
+
+
+def problem_out(error: dict[str, Any] | None, status_of: StatusOf) -> dict[str, Any] | None:
+    """A failed job's stored problem as clients see it (its HTTP status from its code)."""
+    if error is None:
+        return None
+    code = error.get("code", "internal_error")
+    out = {"type": error.get("type"), "title": error.get("title"), "status": status_of(code), "code": code,
+           "detail": error.get("detail")}
+    return {**out, **{k: v for k, v in error.items() if k not in out}}
+
+
+def resource(record: ImageRecord, status_of: StatusOf) -> dict[str, Any]:
     """The public image resource (no storage keys, receipts or provider URLs)."""
     return {
         "id": record.id,
@@ -46,7 +60,7 @@ def resource(record: ImageRecord) -> dict[str, Any]:
         "outputs": [
             {"url": o.url, "width": o.width, "height": o.height, "format": o.format} for o in record.outputs
         ],
-        "error": record.error,
+        "error": problem_out(record.error, status_of),
         "saved": record.saved,
         "expires_at": isoformat(record.expires_at),
         "credits_charged": record.credits_charged,
@@ -61,12 +75,8 @@ def failure_problem(record: ImageRecord) -> AppError:
     error = record.error or {}
     problem = _PROBLEMS.get(error.get("code", ""), InternalError)(error.get("detail"))
     problem.extra.update(image_id=record.id, credits_refunded=record.credits_charged)
-    if error.get("code") not in _PROBLEMS and error.get("status"):
-        problem.status, problem.code, problem.title = (
-            error["status"],
-            error["code"],
-            error.get("title", "Error"),
-        )
+    if error.get("code") not in _PROBLEMS and error.get("code"):
+        problem.code, problem.title = error["code"], error.get("title", "Error")
     return problem
 
 
@@ -92,9 +102,11 @@ class ImagesController:
         vision: VisionService | None,
         *,
         max_upload_mb: float,
+        status_of: StatusOf,
         fetch_url: Any = None,
     ) -> None:
         self._images, self._vision = images, vision
+        self._status_of = status_of
         self._max_mb = max_upload_mb
         self._fetch_url = fetch_url
 
@@ -105,8 +117,8 @@ class ImagesController:
             if record.status == "failed":
                 raise failure_problem(record)
             if record.status == "completed":
-                return resource(record), 201, location
-        return resource(record), 202, location
+                return resource(record, self._status_of), 201, location
+        return resource(record, self._status_of), 202, location
 
     async def create(self, data: CreateImageIn, principal: Principal, request_id: str):  # type: ignore[no-untyped-def]
         """202 + Location (or 201 when waited for and done)."""
@@ -204,11 +216,11 @@ class ImagesController:
             limit=query.limit,
             cursor=query.cursor,
         )
-        return {"items": [resource(r) for r in items], "next_cursor": next_cursor}
+        return {"items": [resource(r, self._status_of) for r in items], "next_cursor": next_cursor}
 
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
         """One of the caller's images."""
-        return resource(await self._images.get(principal.user_id or "", image_id))
+        return resource(await self._images.get(principal.user_id or "", image_id), self._status_of)
 
     async def delete(self, principal: Principal, image_id: str) -> tuple[str, int]:
         """204 once the record and its files are gone."""
@@ -217,7 +229,7 @@ class ImagesController:
 
     async def save(self, principal: Principal, image_id: str) -> dict[str, Any]:
         """The image, now saved (no expiry)."""
-        return resource(await self._images.save(principal.user_id or "", image_id))
+        return resource(await self._images.save(principal.user_id or "", image_id), self._status_of)
 
 
 class MediaController:

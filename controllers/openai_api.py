@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any, Literal
 
@@ -24,6 +24,7 @@ from controllers.openai_schemas import ChatCompletionIn, ChatMessageIn, ImageEdi
 from services.catalog import Catalog
 from services.chat import ChatService
 from services.chat_models import ChatInput, ChatMessage
+from services.chat_stream import ChatStreamService
 from services.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
 from services.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.images import ImageService
@@ -85,9 +86,10 @@ def _sse(data: dict[str, Any], *, event: str | None = None) -> bytes:
 class OpenAIController:
     """HTTP ⇄ ChatService / ImageService in OpenAI's shapes."""
 
-    def __init__(self, chat: ChatService, images: ImageService, catalog: Catalog, *,
-                 max_upload_mb: float) -> None:
-        self._chat, self._images, self._catalog = chat, images, catalog
+    def __init__(self, chat: ChatService, streams: ChatStreamService, images: ImageService, catalog: Catalog,
+                 *, max_upload_mb: float, status_of: Callable[[AppError], int]) -> None:
+        self._chat, self._streams, self._images, self._catalog = chat, streams, images, catalog
+        self._status_of = status_of
         self._max_mb = max_upload_mb
         self._created = int(time.time())
 
@@ -127,7 +129,7 @@ class OpenAIController:
                                          provider=reply.provider)
 
     async def _stream(self, body: ChatCompletionIn, inp: ChatInput) -> Response:
-        meta, events = await self._chat.stream(inp)
+        meta, events = await self._streams.stream(inp)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         base = {"id": f"chatcmpl-{meta['id']}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": body.model, "system_fingerprint": None}
@@ -144,7 +146,8 @@ class OpenAIController:
             async with aclosing(events):  # type: ignore[type-var]
                 async for name, data in events:
                     if isinstance(data, AppError):  # the provider broke mid-answer; the charge was refunded
-                        yield _sse(error_body(data, inp.request_id), event="error")
+                        body = error_body(data, inp.request_id, status=self._status_of(data))
+                        yield _sse(body, event="error")
                         return
                     if name == "delta":
                         parts.append(data["content"])

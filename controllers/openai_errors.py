@@ -60,10 +60,10 @@ def _param_and_message(error: AppError) -> tuple[str | None, str]:
     return param, f"{message} {param + ': ' if param else ''}{detail}".strip()
 
 
-def error_body(error: AppError, request_id: str | None) -> dict[str, Any]:
-    """The OpenAI error envelope of `error`."""
+def error_body(error: AppError, request_id: str | None, *, status: int) -> dict[str, Any]:
+    """The OpenAI error envelope of `error` (`status`: its HTTP status, from app/problems.py)."""
     param, message = _param_and_message(error)
     param = error.extra.get("param", param)
-    return {"error": {"message": message, "type": _type(error.status), "param": param,
+    return {"error": {"message": message, "type": _type(status), "param": param,
                       "code": _CODES.get(error.code, error.code)},
             "request_id": request_id}

@@ -10,8 +10,9 @@ from quart import redirect
 from controllers.schemas import CreditsOut
 from middlewares.request_id import current_request_id
 from services.clock import isoformat
-from services.payments import Credits, PaymentService
+from services.payments import PaymentService
 from services.payments_model import Payment
+from services.ports.credits import Credits
 from services.principal import Principal
 
 
@@ -64,7 +65,7 @@ class ListQuery(BaseModel):
 def payment_out(p: Payment) -> dict[str, Any]:
     """The public shape of a payment."""
     return {"id": p.id, "pack": p.pack, "credits": p.credits, "amount": p.amount, "currency": p.currency,
-            "status": p.status, "order_id": p.order_id, "created_at": isoformat(p.created_at),
+            "status": p.status, "order_id": p.external_id, "created_at": isoformat(p.created_at),
             "completed_at": isoformat(p.completed_at)}
 
 
@@ -77,7 +78,7 @@ class PaymentsController:
     async def checkout(self, principal: Principal, data: CheckoutIn):
         """201 with the PayPal approve URL of a new payment."""
         p = await self._payments.checkout(principal.user_id or "", data.pack, request_id=current_request_id())
-        return {"payment_id": p.id, "order_id": p.order_id, "approve_url": p.approve_url,
+        return {"payment_id": p.id, "order_id": p.external_id, "approve_url": p.approve_url,
                 "status": "CREATED"}, 201
 
     async def capture(self, principal: Principal, payment_id: str) -> dict[str, Any]:

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from middlewares.request_id import current_request_id
-from services.paypal_webhooks import PayPalWebhookService
+from services.payment_webhooks import PaymentWebhookService
 
 
 class PayPalWebhooksController:
     """Receives PayPal events."""
 
-    def __init__(self, webhooks: PayPalWebhookService) -> None:
+    def __init__(self, webhooks: PaymentWebhookService) -> None:
         self._webhooks = webhooks
 
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:

@@ -59,7 +59,7 @@ ADMIN_LEDGER_FIELDS = tuple(AdminLedgerEntryOut.model_fields)
 
 def entry_out(entry: Any, *, fields: tuple[str, ...] = LEDGER_FIELDS) -> dict[str, Any]:
     """A ledger entry (Op dataclass or stored document) as the API shows it."""
-    data = asdict(entry) if is_dataclass(entry) else dict(entry)
+    data = asdict(entry) if is_dataclass(entry) and not isinstance(entry, type) else dict(entry)
     out = {name: data.get(name) for name in fields}
     out["at"] = isoformat(out["at"])
     out["sources"] = out["sources"] or {}

@@ -32,7 +32,7 @@ class SubscriptionOut(BaseModel):
 def subscription_out(sub: Subscription) -> dict[str, Any]:
     """The public shape of a subscription."""
     return {"subscription_id": sub.id, "plan": sub.plan, "status": sub.status, "approve_url": sub.approve_url,
-            "paypal_subscription_id": sub.paypal_subscription_id,
+            "paypal_subscription_id": sub.external_id,  # the contract's name for the processor's id
             "current_period_end": isoformat(sub.current_period_end), "created_at": isoformat(sub.created_at),
             "cancelled_at": isoformat(sub.cancelled_at)}
 

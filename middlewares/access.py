@@ -14,6 +14,9 @@ from services.principal import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Endpoints quart-schema and Quart register themselves (API docs): public, no decorator.
+PUBLIC_ENDPOINTS = frozenset({"openapi", "swagger_ui", "static", "docs_assets.docs_asset"})
+
 PUBLIC_ATTR = "_muse_public"
 ROLE_ATTR = "_muse_min_role"
 

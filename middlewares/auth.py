@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from quart import Quart, Response, current_app, g, request
 
-from middlewares.access import policy_of
+from middlewares.access import PUBLIC_ENDPOINTS, policy_of
 from middlewares.rate_limit import check_auth_blocked, count_auth_failure
 from services.auth import Credentials
 from services.errors import AppError, Forbidden, Unauthorized
@@ -43,11 +43,10 @@ def _credentials() -> Credentials:
 
 def install(app: Quart) -> None:
     """Resolve the principal of every request and apply the view's declared policy."""
-    from app import PUBLIC_ENDPOINTS
-
     @app.before_request
     async def authenticate() -> None:
-        view = current_app.view_functions.get(request.endpoint) if request.url_rule else None
+        endpoint = request.endpoint if request.url_rule else None
+        view = current_app.view_functions.get(endpoint) if endpoint else None
         is_public, min_role = policy_of(view)
         # Unknown routes (404/405) and the docs endpoints are public.
         is_public = is_public or view is None or request.endpoint in PUBLIC_ENDPOINTS
@@ -60,7 +59,7 @@ def install(app: Quart) -> None:
             principal, user = await auth.authenticate(credentials)
         except AppError as error:  # bad credentials on a public route: serve it anonymously
             if not is_public:
-                if presented and error.status == 401:
+                if presented and isinstance(error, Unauthorized):
                     await count_auth_failure(credentials.ip)
                 raise
             principal, user = Principal.anonymous(request.remote_addr or "unknown"), None

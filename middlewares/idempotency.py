@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 from quart import Response, current_app, g, request
 from quart.wrappers.response import IterableBody
 
-from app.problems import problem_response
 from services.errors import AppError
 from services.idempotency import canonical_body, fingerprint
 
@@ -101,23 +100,21 @@ def idempotent(fn: F) -> F:
             return await fn(*args, **kwargs)
         service = current_app.extensions["container"].idempotency
         scope = _scope()
-        body = await request.get_data()
-        body = canonical_body(request.content_type, body)  # key order, spacing, boundary don't matter
+        raw = await request.get_data()
+        # key order, spacing, boundary don't matter
+        body = canonical_body(request.content_type, raw if isinstance(raw, bytes) else raw.encode())
         stored = await service.begin(scope, key, fingerprint(request.method, request.path,
                                                             request.query_string, body))
         if stored is not None:
-            response = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
+            replay = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
             if stored.location:
-                response.headers["Location"] = stored.location
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+                replay.headers["Location"] = stored.location
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
         try:
             response = await current_app.make_response(await fn(*args, **kwargs))
-        except AppError as error:
-            if error.status >= 500:
-                await service.abandon(scope, key)
-                raise
-            response = problem_response(error)
+        except AppError as error:  # rendered by the app's problem handler (app/problems.py)
+            response = await current_app.make_response(await current_app.handle_user_exception(error))
         except BaseException:
             await service.abandon(scope, key)
             raise
@@ -128,7 +125,7 @@ def idempotent(fn: F) -> F:
             _tee(response, service, scope, key)  # a stream: store it once it has been sent in full
             return response
         await service.complete(scope, key, status=response.status_code,
-                               body=await response.get_data(as_text=True),
+                               body=await response.get_data(as_text=True),  # type: ignore[misc]
                                content_type=response.content_type or "application/json",
                                location=response.headers.get("Location"))
         return response

@@ -1,4 +1,6 @@
-"""Token-bucket rate limiting per principal (after auth); RateLimit-* headers on limited responses."""
+"""Token-bucket rate limiting per principal (after auth); RateLimit-* headers on limited responses.
+
+Routes declaring `@policy(rate_limited=False)` (health checks, webhooks) are never limited."""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ import asyncio
 import structlog
 from quart import Quart, Response, current_app, g, request
 
+from middlewares.policy import request_policy
 from services.errors import RateLimited
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
-EXEMPT_PREFIXES = ("/health/", "/api/v1/webhooks/", "/assets/")
 STORE_TIMEOUT_S = 2.0
 MEDIA_PREFIX = "/media/"
 
@@ -43,11 +45,6 @@ async def count_auth_failure(ip: str) -> None:
                           headers=decision.headers())
 
 
-def is_exempt(path: str) -> bool:
-    """Webhooks, health checks, the metrics scrape and the web app's files are never limited."""
-    return path in ("/health", "/metrics") or any(path.startswith(p) for p in EXEMPT_PREFIXES)
-
-
 def install(app: Quart) -> None:
     """Take a token before each request; refuse with 429 when the bucket is empty."""
 
@@ -55,8 +52,11 @@ def install(app: Quart) -> None:
     async def take_token() -> None:
         container = current_app.extensions["container"]
         principal = g.get("principal")
-        if (not container.settings.rate_limits_enabled or principal is None or is_exempt(request.path)
-                or (request.endpoint or "").startswith("webapp.")):  # the web app's own files
+        if not container.settings.rate_limits_enabled or principal is None:
+            return
+        declared = request_policy(current_app, request.endpoint if request.url_rule else None,
+                                  request.path, request.method)
+        if not declared.rate_limited:
             return
         limiter = container.rate_limiter
         media = request.path.startswith(MEDIA_PREFIX)  # its own generous bucket, not the API one

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.clock import isoformat, utcnow
+from services.ports.breaker import BreakerState, CircuitState
 
 log = structlog.stdlib.get_logger("muse.breaker")
 
@@ -47,8 +48,8 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class CircuitBreaker:
-    """Redis-backed breaker; `allow(name)` before a call, then `record_success`/`record_failure`."""
+class RedisCircuitBreaker:
+    """Redis-backed `services.ports.breaker.CircuitBreaker`."""
 
     def __init__(self, redis: Redis, *, threshold: int = 3, cooldown_s: float = 30.0,
                  trial_ttl_s: float = 60.0, prefix: str = "muse:breaker") -> None:
@@ -69,7 +70,7 @@ class CircuitBreaker:
         Fails open: with Redis down or hung every provider is tried (each call has its own timeout)."""
         key, trial = self._keys(name)
         try:
-            opened_until = _text(await self._redis.hget(key, "opened_until"))
+            opened_until = _text(await self._redis.hget(key, "opened_until"))  # type: ignore[misc]
             if opened_until is None:
                 return True
             if utcnow().timestamp() < float(opened_until):
@@ -94,15 +95,17 @@ class CircuitBreaker:
         except RedisError:
             pass
 
-    async def state(self, name: str) -> dict[str, Any]:
+    async def state(self, name: str) -> BreakerState:
         """`{"state": closed|open|half_open, "consecutive_failures", "calls", "failures", "open_until"}`."""
         try:
-            raw = await self._redis.hgetall(self._keys(name)[0])
+            raw = await self._redis.hgetall(self._keys(name)[0])  # type: ignore[misc]
         except RedisError:
             return {"state": "unknown", "consecutive_failures": 0, "calls": 0, "failures": 0,
                     "open_until": None}
         data = {_text(k): _text(v) for k, v in raw.items()}
-        opened_until = float(data["opened_until"]) if data.get("opened_until") else None
+        raw_until = data.get("opened_until")
+        opened_until = float(raw_until) if raw_until else None
+        state: CircuitState
         if opened_until is None:
             state = "closed"
         elif utcnow().timestamp() < opened_until:

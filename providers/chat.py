@@ -1,86 +1,18 @@
-"""The chat provider port: what the chat service (and image describe) needs from an LLM.
+"""Helpers shared by the chat adapters: system-prompt split, per-call and per-chunk timeouts.
 
-Adapters (`gemini_chat`, `openai_chat`, `local_chat`) map their SDK's errors
-onto the two exception classes below; the service turns them into
-`UpstreamError` / `UpstreamTimeout` once every provider has failed.
+The port itself (messages, completions, errors, `ChatProvider`) is `services/ports/chat.py`.
 """
 
-# ruff: noqa: ASYNC109  (the port's `timeout` is also handed to the SDK, not only awaited)
+# ruff: noqa: ASYNC109  (the `timeout` is a per-call budget handed down, not only awaited)
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar, runtime_checkable
+from typing import TypeVar
+
+from services.ports.chat import ChatMessage, ProviderTimeout
 
 T = TypeVar("T")
-
-Role = Literal["system", "user", "assistant"]
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    """One turn of a conversation."""
-
-    role: Role
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChatCompletion:
-    """A whole answer from one provider."""
-
-    content: str
-    provider: str
-    model: str
-    usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
-
-
-class ProviderError(Exception):
-    """A provider could not answer (error, 429, 5xx, broken stream); the next one may."""
-
-    def __init__(self, provider: str, message: str, *, status: int | None = None) -> None:
-        super().__init__(f"{provider}: {message}")
-        self.provider = provider
-        self.status = status
-
-
-class ProviderTimeout(ProviderError):
-    """A provider did not answer within the timeout."""
-
-
-@runtime_checkable
-class ChatProvider(Protocol):
-    """A chat LLM. `name` is what clients see as `provider`; `model` the model it calls."""
-
-    name: str
-    model: str
-
-    async def complete(
-        self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
-    ) -> ChatCompletion:
-        """The whole answer to `messages` (system turns become the system prompt).
-
-        `model` overrides the provider's configured model for this call (premium models)."""
-        ...
-
-    def stream(
-        self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
-    ) -> AsyncIterator[str]:
-        """The answer as text deltas; `timeout` bounds the wait for each chunk."""
-        ...
-
-    async def describe_image(
-        self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None
-    ) -> ChatCompletion:
-        """A text answer about one image (vision)."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release the SDK's connections."""
-        ...
 
 
 def split_system(messages: list[ChatMessage]) -> tuple[str | None, list[ChatMessage]]:

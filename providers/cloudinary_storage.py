@@ -11,8 +11,8 @@ import cloudinary.exceptions
 import cloudinary.uploader
 import httpx
 
-from providers.storage import StoredObject
 from services.errors import UpstreamError
+from services.ports.storage import StoredObject
 
 
 def parse_cloudinary_url(url: str) -> dict[str, str]:

@@ -9,14 +9,8 @@ from typing import Any
 from google import genai
 from google.genai import errors, types
 
-from providers.chat import (
-    ChatCompletion,
-    ChatMessage,
-    ProviderError,
-    split_system,
-    timed_stream,
-    with_timeout,
-)
+from providers.chat import split_system, timed_stream, with_timeout
+from services.ports.chat import ChatCompletion, ChatMessage, ProviderError
 
 NAME = "gemini"
 

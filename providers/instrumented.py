@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 
-from providers.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderTimeout
-from providers.images import ImageProvider, ImageRequest, ImageResult
 from services.errors import UpstreamTimeout
+from services.ports.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderTimeout
+from services.ports.images import ImageProvider, ImageRequest, ImageResult
 from services.ports.metrics import Metrics, ProviderKind, ProviderOutcome
 
 T = TypeVar("T")

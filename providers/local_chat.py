@@ -8,7 +8,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 
-from providers.chat import ChatCompletion, ChatMessage
+from services.ports.chat import ChatCompletion, ChatMessage
 
 NAME = "local"
 

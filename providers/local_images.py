@@ -9,7 +9,7 @@ import random
 
 from PIL import Image, ImageDraw, ImageOps
 
-from providers.images import ImageFile, ImageRequest, ImageResult
+from services.ports.images import ImageFile, ImageRequest, ImageResult
 
 
 def _seed_for(prompt: str, seed: int | None) -> int:
@@ -80,13 +80,14 @@ class LocalImageProvider:
     async def edit(self, request: ImageRequest) -> ImageResult:
         """Posterise and tint the source picture, deterministically from the prompt."""
         assert request.source is not None
+        source = request.source
         seed = _seed_for(request.prompt, request.seed)
 
         def work() -> list[ImageFile]:
             return [
                 ImageFile.from_bytes(
                     _edit(
-                        request.source,
+                        source,
                         request.prompt,
                         seed=seed + i,  # type: ignore[arg-type]
                         fmt=request.output_format,

@@ -9,7 +9,8 @@ from typing import Any
 
 import openai
 
-from providers.chat import ChatCompletion, ChatMessage, ProviderError, timed_stream, with_timeout
+from providers.chat import timed_stream, with_timeout
+from services.ports.chat import ChatCompletion, ChatMessage, ProviderError
 
 NAME = "openai"
 

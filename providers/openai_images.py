@@ -7,8 +7,8 @@ import base64
 import httpx
 import openai
 
-from providers.images import ImageFile, ImageRequest, ImageResult
 from services.errors import UpstreamError, UpstreamTimeout
+from services.ports.images import ImageFile, ImageRequest, ImageResult
 
 # gpt-image-1 offers three sizes; pick the one closest in shape to the aspect ratio.
 _SIZES = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}
@@ -60,7 +60,7 @@ class OpenAIImageProvider:
         assert request.source is not None
         extra = {"mask": ("mask.png", request.mask, "image/png")} if request.mask else {}
         response = await self._call(
-            self._client.images.edit(
+            self._client.images.edit(  # type: ignore[call-overload]
                 model=self.model,
                 image=("image.png", request.source, "image/png"),
                 prompt=_prompt(request),

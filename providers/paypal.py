@@ -31,9 +31,10 @@ from paypalserversdk.models.paypal_wallet_experience_context import PaypalWallet
 from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
-from providers.payments import CaptureInfo, OrderInfo, PaymentRejected, SubscriptionInfo
 from providers.paypal_auth import PayPalTokenCache
-from services.errors import NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
+from providers.paypal_events import translate
+from services.errors import InvalidWebhook, NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
+from services.ports.payments import CaptureInfo, Checkout, PaymentRejected, SubscriptionInfo, WebhookDelivery
 
 log = structlog.stdlib.get_logger("muse.paypal")
 T = TypeVar("T")
@@ -62,8 +63,8 @@ def _link(body: Mapping[str, Any], *rels: str) -> str | None:
     return None
 
 
-def parse_order(body: Mapping[str, Any]) -> OrderInfo:
-    """An Orders v2 JSON body → OrderInfo."""
+def parse_order(body: Mapping[str, Any]) -> Checkout:
+    """An Orders v2 JSON body → Checkout."""
     units = body.get("purchase_units") or [{}]
     unit = units[0]
     amount = unit.get("amount") or {}
@@ -73,7 +74,7 @@ def parse_order(body: Mapping[str, Any]) -> OrderInfo:
         captures.append(CaptureInfo(
             id=cap["id"], status=cap.get("status", ""), amount=str(cap_amount.get("value", "")),
             currency=cap_amount.get("currency_code", ""), custom_id=cap.get("custom_id")))
-    return OrderInfo(
+    return Checkout(
         id=body["id"], status=body.get("status", ""), approve_url=_link(body, "approve", "payer-action"),
         custom_id=unit.get("custom_id"), amount=amount.get("value"), currency=amount.get("currency_code"),
         captures=tuple(captures))
@@ -114,9 +115,10 @@ class PayPalPayments:
 
     def __init__(
         self, *, base_url: str, client_id: str, client_secret: str, webhook_id: str | None,
-        timeout: float = 20.0,
+        timeout: float = 20.0, plan_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.plan_ids = dict(plan_ids or {})  # catalogue plan → PayPal billing plan id (PAYPAL_PLAN_IDS)
         self.webhook_id = webhook_id
         self.timeout = timeout
         self._ssl = ssl.create_default_context(cafile=certifi.where())  # once: ~0.1 s per client otherwise
@@ -155,10 +157,10 @@ class PayPalPayments:
     def _json(response: Any) -> dict[str, Any]:
         return json.loads(response.text)
 
-    async def create_order(
+    async def create_checkout(
         self, *, payment_id: str, amount: str, currency: str, description: str,
         return_url: str, cancel_url: str, request_id: str,
-    ) -> OrderInfo:
+    ) -> Checkout:
         """Create a CAPTURE order; PayPal-Request-Id makes a retry return the same order."""
         body = OrderRequest(
             intent=CheckoutPaymentIntent.CAPTURE,
@@ -172,16 +174,16 @@ class PayPalPayments:
             "body": body, "paypal_request_id": request_id, "prefer": "return=representation"}))
         return parse_order(self._json(response))
 
-    async def get_order(self, order_id: str) -> OrderInfo:
+    async def get_checkout(self, external_id: str) -> Checkout:
         """The order as PayPal has it now."""
         response = await self._sdk_call(
-            "read the order", lambda: self._sdk.orders.get_order({"id": order_id}))
+            "read the order", lambda: self._sdk.orders.get_order({"id": external_id}))
         return parse_order(self._json(response))
 
-    async def capture_order(self, order_id: str, *, request_id: str) -> OrderInfo:
+    async def capture_checkout(self, external_id: str, *, request_id: str) -> Checkout:
         """Capture; the same `request_id` makes PayPal replay the first result."""
         response = await self._sdk_call("capture the order", lambda: self._sdk.orders.capture_order({
-            "id": order_id, "paypal_request_id": request_id, "prefer": "return=representation"}))
+            "id": external_id, "paypal_request_id": request_id, "prefer": "return=representation"}))
         return parse_order(self._json(response))
 
     # -- httpx path (Subscriptions v1, webhook verification) -------------------
@@ -212,10 +214,17 @@ class PayPalPayments:
             return body
         raise UpstreamError(f"PayPal refused our credentials to {what}.")
 
-    async def create_subscription(
-        self, *, plan_id: str, custom_id: str, return_url: str, cancel_url: str, request_id: str,
+    def external_plan_id(self, plan: str) -> str | None:
+        """The PayPal billing plan of a catalogue plan (`PAYPAL_PLAN_IDS`)."""
+        return self.plan_ids.get(plan)
+
+    async def start_subscription(
+        self, *, plan: str, custom_id: str, return_url: str, cancel_url: str, request_id: str,
     ) -> SubscriptionInfo:
-        """POST /v1/billing/subscriptions."""
+        """POST /v1/billing/subscriptions for the PayPal plan mapped to `plan`."""
+        plan_id = self.external_plan_id(plan)
+        if plan_id is None:
+            raise PaymentRejected(f"The plan {plan!r} has no PayPal plan.", issue="NO_PLAN")
         body = await self._rest("POST", "/v1/billing/subscriptions", "create the subscription", json_body={
             "plan_id": plan_id, "custom_id": custom_id,
             "application_context": {"return_url": return_url, "cancel_url": cancel_url,
@@ -237,6 +246,19 @@ class PayPalPayments:
         except PaymentRejected as exc:
             if exc.issue != "SUBSCRIPTION_STATUS_INVALID":
                 raise
+
+    async def read_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
+        """Verify a delivery with PayPal and translate it (`providers/paypal_events.py`)."""
+        try:
+            event = json.loads(body or b"null")
+        except ValueError as exc:
+            raise InvalidWebhook("The body is not JSON.") from exc
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event.get("event_type"):
+            raise InvalidWebhook("Not a PayPal event.")
+        if not await self.verify_webhook(headers=headers, event=event, raw_body=body):
+            log.warning("paypal_webhook_unverified", event_id=event["id"], event_type=event.get("event_type"))
+            raise InvalidWebhook("PayPal did not verify this webhook's signature.")
+        return WebhookDelivery(event["id"], str(event["event_type"]), translate(event))
 
     async def verify_webhook(self, *, headers: Mapping[str, str], event: dict[str, Any],
                              raw_body: bytes | None = None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from apimatic_core.utilities.auth_helper import AuthHelper
@@ -40,7 +40,7 @@ class PayPalTokenCache:
     def get(self) -> str:
         """The cached token, fetching a new one when missing or about to expire (blocking)."""
         if self._valid():
-            return self._token  # type: ignore[return-value]
+            return cast(str, self._token)
         with self._lock:
             if self._valid():
                 return self._token  # type: ignore[return-value]

@@ -12,8 +12,8 @@ import structlog
 from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 
-from providers.images import ImageFile, ImageRequest, ImageResult
 from services.errors import UpstreamError, UpstreamTimeout
+from services.ports.images import ImageFile, ImageRequest, ImageResult
 
 log = structlog.stdlib.get_logger("muse.providers")
 

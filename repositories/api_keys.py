@@ -18,7 +18,7 @@ from services.ids import new_id
 
 
 class ApiKeyDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("key"))
+    id: str = Field(default_factory=lambda: new_id("key"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     name: str
     prefix: str

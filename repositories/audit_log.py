@@ -14,7 +14,7 @@ from services.ids import new_id
 
 
 class AuditLogDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("aud"))
+    id: str = Field(default_factory=lambda: new_id("aud"))  # type: ignore[assignment]  # our ids are strings
     at: datetime
     actor_id: str
     action: str
@@ -54,5 +54,5 @@ class BeanieAuditLogRepository:
             query["target"] = target
         if cursor:
             query["_id"] = {"$lt": cursor}
-        docs = await AuditLogDocument.find(query).sort(-AuditLogDocument.id).limit(limit).to_list()
+        docs = await AuditLogDocument.find(query).sort(-AuditLogDocument.id).limit(limit).to_list()  # type: ignore[operator]
         return [doc.model_dump() for doc in docs]

@@ -1,6 +1,6 @@
 """Key-value store behind the chat response cache and coalescing locks.
 
-Two backends with one shape: redis-py (`REDIS_URL`) and Upstash REST
+Two implementations of `services.ports.cache.KeyValueStore`: redis-py (`REDIS_URL`) and Upstash REST
 (`UPSTASH_REDIS_REST_URL`). Values are UTF-8 strings.
 """
 
@@ -8,33 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 log = structlog.stdlib.get_logger("muse.chat_cache")
-
-
-class KeyValueStore(Protocol):
-    """The few string commands the chat cache needs."""
-
-    async def get(self, key: str) -> str | None:
-        """The value at `key`, or None."""
-        ...
-
-    async def set(self, key: str, value: str, *, ttl_s: int) -> None:
-        """Store `value` for `ttl_s` seconds."""
-        ...
-
-    async def acquire(self, key: str, *, ttl_ms: int) -> bool:
-        """SET NX PX: True when this caller now holds `key`."""
-        ...
-
-    async def release(self, key: str) -> None:
-        """Drop `key`."""
-        ...
 
 
 def _text(value: Any) -> str | None:

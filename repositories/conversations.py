@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
+from typing import cast
 
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -11,6 +13,7 @@ from repositories.documents import MuseDocument
 from services.chat_models import Conversation, StoredMessage
 from services.clock import utcnow
 from services.ids import new_id
+from services.ports.chat import MessageRole
 
 
 def _ms(at: datetime) -> int:
@@ -18,7 +21,7 @@ def _ms(at: datetime) -> int:
 
 
 class ConversationDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("cnv"))
+    id: str = Field(default_factory=lambda: new_id("cnv"))  # type: ignore[assignment]  # our ids are strings
     owner_id: str
     title: str
     message_count: int = 0
@@ -37,7 +40,7 @@ class ConversationDocument(MuseDocument):
 
 
 class MessageDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("msg"))
+    id: str = Field(default_factory=lambda: new_id("msg"))  # type: ignore[assignment]  # our ids are strings
     conversation_id: str
     position: int = 0
     role: str
@@ -56,9 +59,10 @@ class MessageDocument(MuseDocument):
 
     def to_domain(self) -> StoredMessage:
         return StoredMessage(
-            id=self.id, conversation_id=self.conversation_id, role=self.role, content=self.content,
-            created_at=self.created_at, provider=self.provider, model=self.model, cached=self.cached,
-            credits_charged=self.credits_charged, request_id=self.request_id, status=self.status)
+            id=self.id, conversation_id=self.conversation_id, role=cast(MessageRole, self.role),
+            content=self.content, created_at=self.created_at, provider=self.provider, model=self.model,
+            cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id,
+            status=self.status)
 
 
 class BeanieConversationRepository:
@@ -80,7 +84,7 @@ class BeanieConversationRepository:
         doc = await ConversationDocument.find_one({"_id": conversation_id, "owner_id": owner_id})
         return doc.to_domain() if doc else None
 
-    async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> list[Conversation]:
+    async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> builtins.list[Conversation]:
         """Newest activity first (`updated_ms`, then id), keyset-paginated after the cursor's conversation."""
         query: dict = {"owner_id": owner_id}
         if cursor:
@@ -89,7 +93,7 @@ class BeanieConversationRepository:
             query = {"$and": [{"owner_id": owner_id}, {"$or": [
                 {"updated_ms": {"$lt": ms}}, {"updated_ms": ms, "_id": {"$lt": cursor}}]}]}
         docs = await ConversationDocument.find(query).sort(
-            [("updated_ms", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()
+            [("updated_ms", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
         return [d.to_domain() for d in docs]
 
     async def rename(self, conversation_id: str, *, owner_id: str, title: str) -> Conversation | None:
@@ -99,17 +103,18 @@ class BeanieConversationRepository:
             return_document=ReturnDocument.AFTER)
         return await self.get(conversation_id, owner_id=owner_id) if updated else None
 
-    async def messages(self, conversation_id: str, *, limit: int | None = None) -> list[StoredMessage]:
+    async def messages(self, conversation_id: str, *, limit: int | None = None
+                       ) -> builtins.list[StoredMessage]:
         """Oldest first (the newest `limit` when given)."""
         find = MessageDocument.find({"conversation_id": conversation_id})
         if limit:
-            docs = await find.sort([("position", DESCENDING)]).limit(limit).to_list()
+            docs = await find.sort([("position", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
             docs.reverse()
         else:
-            docs = await find.sort([("position", ASCENDING)]).to_list()
+            docs = await find.sort([("position", ASCENDING)]).to_list()  # type: ignore[list-item]
         return [d.to_domain() for d in docs]
 
-    async def append(self, conversation_id: str, messages: list[StoredMessage]) -> None:
+    async def append(self, conversation_id: str, messages: builtins.list[StoredMessage]) -> None:
         """Insert the messages and bump the conversation."""
         if not messages:
             return
@@ -123,7 +128,7 @@ class BeanieConversationRepository:
         await self._insert(conversation_id, messages, first=first)
 
     @staticmethod
-    async def _insert(conversation_id: str, messages: list[StoredMessage], *, first: int) -> None:
+    async def _insert(conversation_id: str, messages: builtins.list[StoredMessage], *, first: int) -> None:
         if not messages:
             return
         await MessageDocument.insert_many([

@@ -23,7 +23,7 @@ from services.credits_model import Account, Change, Gift, Op, key_slot
 
 
 class CreditAccountDocument(MuseDocument):
-    id: str  # the user id
+    id: str  # type: ignore[assignment]  # the user id
     balance: int = 0
     gift: dict[str, Any] | None = None
     allowance: dict[str, Any] = Field(default_factory=lambda: {"day": None, "used": 0})

@@ -12,7 +12,7 @@ import pymongo
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
-from repositories.documents import document_models
+from repositories.models import document_models
 
 STARTUP_TIMEOUT_S = 30.0
 

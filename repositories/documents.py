@@ -225,24 +225,29 @@ class AwareDatabase:
         return getattr(self._inner, name)
 
     def __getitem__(self, name: str) -> Any:
-        model = _models_by_collection().get(name)
+        model = _BY_COLLECTION.get(name)
         collection = self._inner[name]
         return AwareCollection(collection, model_plan(model)) if model else collection
 
 
-@cache
-def _models_by_collection() -> dict[str, type[BaseModel]]:
-    return {model.Settings.name: model for model in document_models()}  # type: ignore[attr-defined]
+# Every MuseDocument subclass by its collection name (filled as the classes are defined).
+_BY_COLLECTION: dict[str, type[BaseModel]] = {}
 
 
 class MuseDocument(Document):
     """Base of every Muse document: datetimes read back are always timezone-aware (see module doc)."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        settings = cls.__dict__.get("Settings")
+        if settings is not None and getattr(settings, "name", None):
+            _BY_COLLECTION[settings.name] = cls
+
     @model_validator(mode="before")
     @classmethod
     def _aware_datetimes(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
-            return apply_plan(model_plan(cls), data)
+            return apply_plan(model_plan(cls), data)  # type: ignore[arg-type]  # classes hash by identity
         return data
 
     @classmethod
@@ -250,34 +255,8 @@ class MuseDocument(Document):
         inner = super().get_pymongo_collection()
         cached = _AWARE_COLLECTIONS.get(cls)
         if cached is None or cached._inner is not inner:
-            cached = _AWARE_COLLECTIONS[cls] = AwareCollection(inner, model_plan(cls))
+            cached = _AWARE_COLLECTIONS[cls] = AwareCollection(inner, model_plan(cls))  # type: ignore[arg-type]
         return cached
 
 
 _AWARE_COLLECTIONS: dict[type, AwareCollection] = {}
-
-
-def document_models() -> list[type]:
-    """Every Beanie document of Muse; add new ones here (each derives from MuseDocument)."""
-    from repositories.accounts import AccountDocument, OneTimeTokenDocument, SessionDocument
-    from repositories.api_keys import ApiKeyDocument
-    from repositories.audit_log import AuditLogDocument
-    from repositories.conversations import ConversationDocument, MessageDocument
-    from repositories.credits import CreditAccountDocument
-    from repositories.gift_codes import GiftCodeDocument
-    from repositories.idempotency import IdempotencyRecordDocument
-    from repositories.images import ImageDocument
-    from repositories.job_runs import JobRunDocument
-    from repositories.ledger import LedgerEntryDocument
-    from repositories.live_settings import LiveSettingsDocument
-    from repositories.payments import AccountFlagDocument, PaymentDocument, SubscriptionDocument
-    from repositories.shares import ShareLinkDocument
-    from repositories.users import UserDocument
-    from repositories.webhook_events import WebhookEventDocument
-
-    return [ConversationDocument, MessageDocument,
-            CreditAccountDocument, LedgerEntryDocument, GiftCodeDocument, IdempotencyRecordDocument,
-            JobRunDocument, UserDocument, ApiKeyDocument, WebhookEventDocument,
-            LiveSettingsDocument, AuditLogDocument, ImageDocument,
-            PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
-            AccountDocument, SessionDocument, OneTimeTokenDocument]

@@ -14,7 +14,7 @@ from services.gift_codes import GiftCode
 
 
 class GiftCodeDocument(MuseDocument):
-    id: str  # the canonical code, e.g. "K7QX-M2PA-9WZD-HT4E"
+    id: str  # type: ignore[assignment]  # the canonical code, e.g. "K7QX-M2PA-9WZD-HT4E"
     gid: str  # gft_…, time-ordered: list order and cursor
     tier: str | None = None
     credits: int | None = None

@@ -13,7 +13,7 @@ from services.idempotency import IdempotencyRecord
 
 
 class IdempotencyRecordDocument(MuseDocument):
-    id: str  # sha256 of scope + key
+    id: str  # type: ignore[assignment]  # sha256 of scope + key
     scope: str
     key: str
     fingerprint: str

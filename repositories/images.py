@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from services.image_models import ImageRecord, StoredFile
 
 
 class ImageDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("img"))
+    id: str = Field(default_factory=lambda: new_id("img"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     status: str = "queued"
     kind: str = "generate"
@@ -149,7 +150,7 @@ class BeanieImageRepository:
 
     async def list(
         self, user_id: str, *, status: str | None, saved: bool | None, limit: int, cursor: str | None
-    ) -> list[ImageRecord]:
+    ) -> builtins.list[ImageRecord]:
         """The user's records, newest first (ids sort by time), after `cursor`."""
         query: dict[str, Any] = {"user_id": user_id}
         query["status"] = status if status else {"$ne": "expired"}
@@ -171,7 +172,7 @@ class BeanieImageRepository:
         """Remove the record; the removed record (to delete its files) or None."""
         return _record(await self._col.find_one_and_delete({"_id": image_id, "user_id": user_id}))
 
-    async def expiring(self, *, now: datetime, limit: int) -> list[ImageRecord]:
+    async def expiring(self, *, now: datetime, limit: int) -> builtins.list[ImageRecord]:
         """Unsaved, finished records whose expiry passed."""
         cursor = self._col.find(
             {"saved": False, "expires_at": {"$lte": now}, "status": {"$in": ["completed", "failed"]}}

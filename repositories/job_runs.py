@@ -14,7 +14,7 @@ from services.ids import new_id
 
 
 class JobRunDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("job"))
+    id: str = Field(default_factory=lambda: new_id("job"))  # type: ignore[assignment]  # our ids are strings
     name: str
     started_at: datetime
     finished_at: datetime | None = None
@@ -45,7 +45,7 @@ class BeanieJobRunRepository:
     async def list(self, *, name: str | None = None, limit: int = 20) -> list[JobRunDocument]:
         """The newest runs, optionally of one job."""
         query = JobRunDocument.find(JobRunDocument.name == name) if name else JobRunDocument.find()
-        return await query.sort(-JobRunDocument.started_at).limit(limit).to_list()
+        return await query.sort(-JobRunDocument.started_at).limit(limit).to_list()  # type: ignore[operator]
 
     async def delete_older_than(self, age: timedelta) -> int:
         """Forget runs older than `age`; return how many."""

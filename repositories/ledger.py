@@ -17,7 +17,7 @@ Inserted = Literal["inserted", "exists", "duplicate_key"]
 
 
 class LedgerEntryDocument(MuseDocument):
-    id: str  # led_…, the op id
+    id: str  # type: ignore[assignment]  # led_…, the op id
     key: str  # unique: the op id for charges, "<kind>:<ref>" for once-per-ref ops
     user_id: str
     kind: str

@@ -14,7 +14,7 @@ SETTINGS_ID = "global"
 
 
 class LiveSettingsDocument(MuseDocument):
-    id: str = SETTINGS_ID
+    id: str = SETTINGS_ID  # type: ignore[assignment]  # our ids are strings
     maintenance_mode: bool = False
     chat_enabled: bool = True
     images_enabled: bool = True

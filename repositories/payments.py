@@ -20,7 +20,7 @@ from services.payments_model import LIVE_SUBSCRIPTION, Payment, Refund, Subscrip
 
 
 class PaymentDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("pay"))
+    id: str = Field(default_factory=lambda: new_id("pay"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     provider: str = "paypal"
     pack: str
@@ -28,9 +28,9 @@ class PaymentDocument(MuseDocument):
     amount: str
     currency: str
     status: str = "CREATED"
-    order_id: str | None = None
+    external_id: str | None = None  # the processor's checkout id (PayPal: order id)
     approve_url: str | None = None
-    capture_id: str | None = None
+    external_capture_id: str | None = None
     captured_amount: str | None = None
     captured_currency: str | None = None
     credited: bool = False
@@ -50,17 +50,20 @@ class PaymentDocument(MuseDocument):
             pymongo.IndexModel([("user_id", pymongo.ASCENDING)], name="user"),
             pymongo.IndexModel([("status", pymongo.ASCENDING), ("reconciled_at", pymongo.ASCENDING)],
                                name="open_reconcile"),
-            pymongo.IndexModel([("order_id", pymongo.ASCENDING)], name="order_id"),
-            pymongo.IndexModel([("capture_id", pymongo.ASCENDING)], name="capture_id"),
+            pymongo.IndexModel([("provider", pymongo.ASCENDING), ("external_id", pymongo.ASCENDING)],
+                               name="external_id"),
+            pymongo.IndexModel([("provider", pymongo.ASCENDING), ("external_capture_id", pymongo.ASCENDING)],
+                               name="external_capture_id"),
         ]
 
 
 class SubscriptionDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("sub"))
+    id: str = Field(default_factory=lambda: new_id("sub"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     plan: str
-    paypal_plan_id: str
-    paypal_subscription_id: str | None = None
+    provider: str = "paypal"
+    external_plan_id: str
+    external_id: str | None = None
     status: str = "APPROVAL_PENDING"
     approve_url: str | None = None
     current_period_end: datetime | None = None
@@ -73,14 +76,15 @@ class SubscriptionDocument(MuseDocument):
         name = "subscriptions"
         indexes = [
             pymongo.IndexModel([("user_id", pymongo.ASCENDING)], name="user"),
-            pymongo.IndexModel([("paypal_subscription_id", pymongo.ASCENDING)], name="paypal_id"),
+            pymongo.IndexModel([("provider", pymongo.ASCENDING), ("external_id", pymongo.ASCENDING)],
+                               name="external_id"),
         ]
 
 
 class AccountFlagDocument(MuseDocument):
     """An account needing review (e.g. a refund left its balance negative)."""
 
-    id: str = Field(default_factory=lambda: new_id("flg"))
+    id: str = Field(default_factory=lambda: new_id("flg"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     reason: str
     ref: str
@@ -126,13 +130,13 @@ class BeaniePaymentRepository:
         """The payment with this id, or None."""
         return _payment(await self._col.find_one({"_id": payment_id}))
 
-    async def get_by_order(self, order_id: str) -> Payment | None:
-        """The payment of a PayPal order, or None."""
-        return _payment(await self._col.find_one({"order_id": order_id}))
+    async def get_by_external_id(self, provider: str, external_id: str) -> Payment | None:
+        """The payment of a processor's checkout id, or None."""
+        return _payment(await self._col.find_one({"provider": provider, "external_id": external_id}))
 
-    async def get_by_capture(self, capture_id: str) -> Payment | None:
-        """The payment of a PayPal capture, or None."""
-        return _payment(await self._col.find_one({"capture_id": capture_id}))
+    async def get_by_external_capture(self, provider: str, capture_id: str) -> Payment | None:
+        """The payment of a processor's capture id, or None."""
+        return _payment(await self._col.find_one({"provider": provider, "external_capture_id": capture_id}))
 
     async def update(self, payment_id: str, fields: dict[str, Any], *,
                      only_if_status: tuple[str, ...] | None = None) -> Payment | None:
@@ -208,9 +212,9 @@ class BeanieSubscriptionRepository:
         """The subscription with this id, or None."""
         return _subscription(await self._col.find_one({"_id": sub_id}))
 
-    async def get_by_paypal_id(self, paypal_subscription_id: str) -> Subscription | None:
-        """The subscription of a PayPal subscription id, or None."""
-        return _subscription(await self._col.find_one({"paypal_subscription_id": paypal_subscription_id}))
+    async def get_by_external_id(self, provider: str, external_id: str) -> Subscription | None:
+        """The subscription of a processor's subscription id, or None."""
+        return _subscription(await self._col.find_one({"provider": provider, "external_id": external_id}))
 
     async def current_for_user(self, user_id: str) -> Subscription | None:
         """The user's newest active subscription, else the newest pending or suspended one."""

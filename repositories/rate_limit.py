@@ -67,7 +67,7 @@ class UpstashBucketStore:
 
     async def take(self, key: str, *, burst: int, refill_per_s: float, cost: int = 1) -> tuple[bool, float]:
         """Atomically refill and take `cost` tokens."""
-        reply = await self._client.eval(TAKE_SCRIPT, keys=[key], args=[burst, refill_per_s, cost])
+        reply = await self._client.eval(TAKE_SCRIPT, keys=[key], args=[burst, refill_per_s, cost])  # type: ignore[list-item]
         return _parse(reply)
 
     async def close(self) -> None:

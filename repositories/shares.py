@@ -12,7 +12,7 @@ from services.ports.shares import ShareLink
 
 
 class ShareLinkDocument(MuseDocument):
-    id: str  # the token
+    id: str  # type: ignore[assignment]  # the token
     image_id: str
     owner_id: str
     created_at: datetime

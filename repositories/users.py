@@ -18,7 +18,7 @@ from services.users import User
 
 
 class UserDocument(MuseDocument):
-    id: str = Field(default_factory=lambda: new_id("usr"))
+    id: str = Field(default_factory=lambda: new_id("usr"))  # type: ignore[assignment]  # our ids are strings
     clerk_id: str
     email: str | None = None
     name: str | None = None

@@ -15,7 +15,7 @@ from services.clock import utcnow
 
 
 class WebhookEventDocument(MuseDocument):
-    id: str  # "<source>:<event id>"
+    id: str  # type: ignore[assignment]  # "<source>:<event id>"
     source: str
     event_id: str
     event_type: str | None = None

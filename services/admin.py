@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.ports.admin import UserActivity
+from services.ports.audit import AuditLog
+from services.ports.credits import Credits
 from services.principal import Role
 from services.users import User, UserService
 
 log = structlog.stdlib.get_logger("muse.admin")
 
 DETAIL_ITEMS = 10
-
-
-class AuditLog(Protocol):
-    async def record(self, *, actor_id: str, action: str, target: str | None, before: dict[str, Any],
-                     after: dict[str, Any], request_id: str | None) -> str: ...
-
-    async def list(self, *, action: str | None = None, target: str | None = None, limit: int = 20,
-                   cursor: str | None = None) -> list[dict[str, Any]]: ...
-
-
-class UserActivity(Protocol):
-    async def recent_ledger(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
-    async def recent_generations(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
-
-
-class Credits(Protocol):
-    async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]: ...
-    async def adjust(self, user_id: str, delta: int, *, admin_id: str | None, reason: str | None,
-                     request_id: str | None) -> Any: ...
 
 
 async def resolve_user(users: UserService, ref: str) -> User:

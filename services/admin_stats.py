@@ -21,28 +21,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from services.clock import isoformat, utcnow
 from services.image_jobs import breaker_name as image_breaker_name
 from services.live_settings import LiveSettingsService
+from services.ports.admin import StatsRepository
+from services.ports.breaker import CircuitBreaker
 
 DAY, MONTH = timedelta(hours=24), timedelta(days=30)
 IMAGE_REFUND_PREFIX = "image_failed"
-
-
-class StatsRepository(Protocol):
-    async def users(self, *, since: datetime) -> dict[str, int]: ...
-    async def active_user_ids(self, *, since: datetime) -> set[str]: ...
-    async def ledger_totals(self, *, kind: str, since: datetime, item: str | None = None
-                            ) -> dict[str, int]: ...
-    async def refunds(self, *, since: datetime, reason_prefix: str) -> dict[str, int]: ...
-    async def images(self, *, since: datetime) -> dict[str, int]: ...
-    async def revenue(self, *, since: datetime) -> dict[str, dict[str, Any]]: ...
-
-
-class BreakerStates(Protocol):
-    async def state(self, name: str) -> dict[str, Any]: ...
 
 
 def _money(value: Decimal) -> str:
@@ -53,7 +41,7 @@ class AdminStatsService:
     """Builds the stats document from the repositories, the live settings and the breakers."""
 
     def __init__(self, repo: StatsRepository, live_settings: LiveSettingsService, *,
-                 providers: list[str], breaker: BreakerStates | None = None,
+                 providers: list[str], breaker: CircuitBreaker | None = None,
                  image_providers: list[str] | None = None, currency: str = "USD") -> None:
         self._repo, self._live, self._breaker = repo, live_settings, breaker
         self._providers, self._currency = providers, currency
@@ -102,9 +90,10 @@ class AdminStatsService:
         live = await self._live.current()
         out: dict[str, dict[str, Any]] = {}
         for name, breaker_name in breakers.items():
-            state = await self._breaker.state(breaker_name) if self._breaker else {}
             out[name] = {"enabled": self._live.provider_enabled(live, name),
-                         "calls": state.get("calls", 0), "failures": state.get("failures", 0),
-                         "state": state.get("state", "closed"),
-                         "consecutive_failures": state.get("consecutive_failures", 0)}
+                         "calls": 0, "failures": 0, "state": "closed", "consecutive_failures": 0}
+            if self._breaker is not None:
+                state = await self._breaker.state(breaker_name)
+                out[name].update(calls=state["calls"], failures=state["failures"], state=state["state"],
+                                 consecutive_failures=state["consecutive_failures"])
         return out

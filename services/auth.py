@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from services.api_keys import API_KEY_MARKER, ApiKeyService
 from services.auth_webhooks import clerk_profile
 from services.errors import AccountDisabled, Unauthorized
+from services.ports.identity import ProfileSource, TokenVerifier
 from services.principal import Principal, Role
 from services.users import User, UserService
 
 log = structlog.stdlib.get_logger("muse.auth")
 
 RAPIDAPI_PLANS = {"BASIC": "free", "PRO": "starter", "ULTRA": "enterprise", "MEGA": "enterprise"}
-
-
-class ProfileSource(Protocol):
-    """Clerk's Backend API: the user object of a Clerk ID, or None when unavailable."""
-
-    async def get_user(self, clerk_id: str) -> dict[str, Any] | None: ...
-
-
-class TokenVerifier(Protocol):
-    """Checks a session token and returns its claims (raises Unauthorized)."""
-
-    async def verify(self, token: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from services.api_keys import ApiKeyService
 from services.errors import InvalidWebhook, ServiceUnavailable
+from services.ports.identity import WebhookVerifier
+from services.ports.webhooks import ProcessedEvents
 from services.users import UserService
 
 log = structlog.stdlib.get_logger("muse.clerk_events")
 
 SOURCE = "clerk"
-
-
-class ProcessedEvents(Protocol):
-    """Claim-once store of webhook deliveries."""
-
-    async def claim(self, source: str, event_id: str, *, event_type: str | None = None) -> bool: ...
-
-    async def release(self, source: str, event_id: str) -> None: ...
 
 
 def clerk_profile(data: dict[str, Any]) -> dict[str, str | None]:
@@ -33,12 +27,6 @@ def clerk_profile(data: dict[str, Any]) -> dict[str, str | None]:
         email = emails[0].get("email_address")
     name = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p) or data.get("username")
     return {"email": email, "name": name or None, "image_url": data.get("image_url") or None}
-
-
-class WebhookVerifier(Protocol):
-    """Checks a delivery's signature and returns the parsed event (raises InvalidWebhook)."""
-
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]: ...
 
 
 class ClerkEventService:

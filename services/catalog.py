@@ -1,8 +1,8 @@
 """The plan catalogue: plans, gift tiers, credit packs, prices and chat models (contract §1, §3).
 
 Configurable: `CATALOG_JSON` replaces whole sections (`plans`, `gift_tiers`,
-`credit_packs`, `prices`, `models`) and `PAYPAL_PLAN_IDS` (`starter=P-1,enterprise=P-2`,
-`:` also accepted) maps plans to PayPal billing plan ids. `CHAT_MODELS` (JSON
+`credit_packs`, `prices`, `models`). A payment processor's own plan ids are not part of
+the catalogue: the processor's adapter maps plan names to them (`PAYPAL_PLAN_IDS`). `CHAT_MODELS` (JSON
 `{"name": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER", "price": 5}}`)
 adds or replaces chat models by name (`null` removes one); a `default` model must remain.
 """
@@ -26,7 +26,6 @@ class Plan(BaseModel):
     daily_credits: int = Field(ge=0)
     role: str = "USER"
     price_usd: str | None = None
-    paypal_plan_id: str | None = None
     interval: str | None = None
 
 
@@ -136,17 +135,6 @@ def _default_packs() -> list[CreditPack]:
     ]
 
 
-def parse_plan_ids(pairs: list[str]) -> dict[str, str]:
-    """`["starter=P-1", "enterprise:P-2"]` → {"starter": "P-1", "enterprise": "P-2"}."""
-    mapping = {}
-    for pair in pairs:
-        sep = "=" if "=" in pair else ":"
-        name, _, plan_id = pair.partition(sep)
-        if name.strip() and plan_id.strip():
-            mapping[name.strip()] = plan_id.strip()
-    return mapping
-
-
 class Catalog(BaseModel):
     """Everything a client needs to show prices; the credits service reads limits from it."""
 
@@ -165,18 +153,13 @@ class Catalog(BaseModel):
 
     @classmethod
     def default(cls, settings: Any = None) -> Catalog:
-        """The contract defaults, with `CATALOG_JSON` sections and PayPal plan ids applied."""
+        """The contract defaults, with `CATALOG_JSON` sections applied (processor plan ids: app/config.py)."""
         data: dict[str, Any] = {}
         raw = getattr(settings, "catalog_json", None)
         if raw:
             data = json.loads(raw)
         data["models"] = _chat_models(settings, data.get("models"))
-        catalog = cls.model_validate(data)
-        for name, plan_id in parse_plan_ids(list(getattr(settings, "paypal_plan_ids", None) or [])).items():
-            for plan in catalog.plans:
-                if plan.name == name:
-                    plan.paypal_plan_id = plan_id
-        return catalog
+        return cls.model_validate(data)
 
     def plan(self, name: str | None) -> Plan:
         """The plan called `name`; the default plan when unknown."""
@@ -191,10 +174,6 @@ class Catalog(BaseModel):
             if plan.name == name:
                 return plan
         raise NotFound(f"No plan called {name!r}.")
-
-    def plan_for_paypal_id(self, paypal_plan_id: str) -> Plan | None:
-        """The plan mapped to this PayPal billing plan id, if any."""
-        return next((p for p in self.plans if p.paypal_plan_id == paypal_plan_id), None)
 
     def gift_tier(self, name: str) -> GiftTier:
         """The gift tier called `name`; 422 otherwise."""

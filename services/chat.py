@@ -11,15 +11,13 @@ flight, plus a short Redis lock so other processes wait for the cache fill).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
-from providers.breaker import CircuitBreaker
-from providers.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
 from services.catalog import ChatModel
+from services.charging import Charge, charged
 from services.chat_cache import ChatCache, cache_key
 from services.chat_models import (
     ChatInput,
@@ -32,16 +30,20 @@ from services.chat_models import (
 )
 from services.clock import utcnow
 from services.coalesce import SingleFlight, wait_or_lead
+from services.credits_model import Receipt
 from services.errors import (
     FeatureDisabled,
     Forbidden,
     InsufficientCredits,
     NotFound,
-    UpstreamError,
-    UpstreamTimeout,
     ValidationFailed,
 )
+from services.failover import Failover
 from services.ids import new_id
+from services.live_settings import LiveSettingsService
+from services.ports.breaker import CircuitBreaker
+from services.ports.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.ports.credits import Credits
 from services.ports.metrics import NO_METRICS, Metrics
 from services.principal import Role
 
@@ -54,7 +56,7 @@ DEFAULT_MODELS = (ChatModel(name="default"),)  # every provider with its own con
 class _Produced:
     answer: ChatCompletion | None
     cached: bool
-    receipt: Any | None
+    receipt: Receipt | None
     refused: InsufficientCredits | None = None  # the leader could not pay; followers try themselves
 
 
@@ -62,8 +64,9 @@ class ChatService:
     """The chat use cases (complete, stream, conversations)."""
 
     def __init__(self, *, providers: list[ChatProvider], conversations: ConversationRepository,
-                 cache: ChatCache, breaker: CircuitBreaker, credits: Any, price: Callable[[], int],
-                 live_settings: Any | None = None, timeout_s: float = 30.0, max_chars: int = 32000,
+                 cache: ChatCache, breaker: CircuitBreaker, credits: Credits, price: Callable[[], int],
+                 live_settings: LiveSettingsService | None = None, timeout_s: float = 30.0,
+                 max_chars: int = 32000,
                  history_limit: int = 100,
                  models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
                  metrics: Metrics = NO_METRICS) -> None:
@@ -80,6 +83,9 @@ class ChatService:
         self.max_chars = max_chars
         self.history_limit = history_limit
         self.flights: SingleFlight[_Produced] = SingleFlight()
+        self.failover: Failover[ChatProvider] = Failover(
+            label="chat", providers=self.chain, breaker=breaker, failure_types=(ProviderError,),
+            is_timeout=lambda exc: isinstance(exc, ProviderTimeout), per_call_s=timeout_s)
 
     # --- preparation -------------------------------------------------------------------
     async def prepare(self, inp: ChatInput) -> Prepared:
@@ -96,7 +102,7 @@ class ChatService:
             if conversation is None:
                 raise NotFound("No such conversation.")
             stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
-            history = [ChatMessage(role=m.role, content=m.content) for m in stored]  # type: ignore[arg-type]
+            history = [ChatMessage(role=m.role, content=m.content) for m in stored]
         context = history + list(inp.messages)
         key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
@@ -168,15 +174,12 @@ class ChatService:
 
         async def lead() -> _Produced:
             try:
-                receipt = await self.charge(prep)
+                async with charged(self.credits, self.charge_of(prep), refund_reason="provider_failed",
+                                   request_id=prep.inp.request_id) as receipt:
+                    answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
+                                                   request_id=prep.inp.request_id, model=prep.model)
             except InsufficientCredits as exc:
                 return _Produced(None, cached=False, receipt=None, refused=exc)
-            try:
-                answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
-                                               request_id=prep.inp.request_id, model=prep.model)
-            except BaseException:
-                await self.refund(receipt, prep, reason="provider_failed")
-                raise
             await self.cache.put(prep.key, answer)
             return _Produced(answer, cached=False, receipt=receipt)
 
@@ -195,44 +198,20 @@ class ChatService:
 
     async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
                          request_id: str | None, model: ChatModel | None = None) -> ChatCompletion:
-        """First answer of the chain; failover on any provider error; breaker-open providers skipped."""
-        failures: list[ProviderError] = []
-        for provider in await self.chain():
-            if not await self.breaker.allow(provider.name):
-                log.info("chat_provider_skipped", provider=provider.name, reason="circuit_open")
-                continue
-            try:
-                answer = await provider.complete(messages, temperature=temperature, timeout=self.timeout_s,
-                                                 request_id=request_id, model=self.model_for(model, provider))
-            except ProviderError as exc:
-                await self.provider_failed(provider, exc)
-                failures.append(exc)
-                continue
-            await self.breaker.record_success(provider.name)
-            return answer
-        raise self.chain_error(failures)
+        """First answer of the chain (services/failover.py): breaker-open providers skipped."""
+        async def complete(provider: ChatProvider, seconds: float) -> ChatCompletion:
+            return await provider.complete(messages, temperature=temperature, timeout=seconds,
+                                           request_id=request_id, model=self.model_for(model, provider))
 
-    async def provider_failed(self, provider: ChatProvider, exc: ProviderError) -> None:
-        """Count a failure against the breaker and log it."""
-        await self.breaker.record_failure(provider.name)
-        log.warning("chat_provider_failed", provider=provider.name, status=exc.status,
-                    timeout=isinstance(exc, ProviderTimeout), error=str(exc))
-
-    @staticmethod
-    def chain_error(failures: list[ProviderError]) -> UpstreamError:
-        """502, or 504 when every tried provider timed out."""
-        if failures and all(isinstance(f, ProviderTimeout) for f in failures):
-            return UpstreamTimeout()
-        return UpstreamError()
+        return (await self.failover.run(complete))[1]
 
     # --- credits and storage -----------------------------------------------------------
-    async def charge(self, prep: Prepared) -> Any:
-        """Charge the model's price (ledger ref = message id)."""
+    def charge_of(self, prep: Prepared) -> Charge:
+        """The model's price for this request (ledger ref = message id)."""
         price = prep.model.cost(self.price()) if prep.model else self.price()
-        return await self.credits.charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat",
-                                         ref=prep.message_id, request_id=prep.inp.request_id)
+        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id)
 
-    async def refund(self, receipt: Any, prep: Prepared, *, reason: str) -> None:
+    async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
         """Give the charge back (once)."""
         await self.credits.refund(receipt, reason=reason, request_id=prep.inp.request_id)
 
@@ -267,13 +246,6 @@ class ChatService:
         else:
             await self.conversations.append(conversation_id, turns)
         return conversation_id
-
-    # --- streaming ---------------------------------------------------------------------
-    async def stream(self, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[tuple[str, Any]]]:
-        """(meta, events): failover happens before this returns; events are (name, data|AppError)."""
-        from services.chat_stream import open_stream
-
-        return await open_stream(self, inp)
 
     # --- conversations -----------------------------------------------------------------
     async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None

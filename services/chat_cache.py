@@ -5,18 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Protocol
 
-from providers.chat import ChatCompletion, ChatMessage
-
-
-class KeyValueStore(Protocol):
-    """See repositories/chat_cache.py (redis-py or Upstash REST)."""
-
-    async def get(self, key: str) -> str | None: ...
-    async def set(self, key: str, value: str, *, ttl_s: int) -> None: ...
-    async def acquire(self, key: str, *, ttl_ms: int) -> bool: ...
-    async def release(self, key: str) -> None: ...
+from services.ports.cache import KeyValueStore
+from services.ports.chat import ChatCompletion, ChatMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +49,7 @@ class ChatCache:
             data = json.loads(raw)
             usage = tuple(data["usage"]) if data.get("usage") else None
             return ChatCompletion(content=data["content"], provider=data["provider"], model=data["model"],
-                                  usage=usage)  # type: ignore[arg-type]
+                                  usage=usage)
         except (ValueError, KeyError, TypeError):
             return None
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from providers.chat import ChatMessage as ChatMessage  # re-exported: controllers build service inputs with it
 from services.catalog import ChatModel
 from services.chat_cache import CacheKey
+from services.ports.chat import ChatMessage as ChatMessage  # re-exported: controllers build inputs with it
+from services.ports.chat import MessageRole
 from services.principal import Role
 
 
@@ -60,7 +62,7 @@ class StoredMessage:
 
     id: str
     conversation_id: str
-    role: str
+    role: MessageRole
     content: str
     created_at: datetime
     provider: str | None = None
@@ -92,11 +94,12 @@ class ConversationRepository(Protocol):
         """Retitle the owner's conversation; None when not found (or another owner's)."""
         ...
 
-    async def messages(self, conversation_id: str, *, limit: int | None = None) -> list[StoredMessage]:
+    async def messages(self, conversation_id: str, *, limit: int | None = None
+                       ) -> builtins.list[StoredMessage]:
         """Messages oldest first (the last `limit` when given)."""
         ...
 
-    async def append(self, conversation_id: str, messages: list[StoredMessage]) -> None:
+    async def append(self, conversation_id: str, messages: builtins.list[StoredMessage]) -> None:
         """Add messages and bump the conversation's counters."""
         ...
 

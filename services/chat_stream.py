@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 import structlog
 
-from providers.chat import ChatCompletion, ChatProvider, ProviderError
+from services.charging import charged
+from services.chat import ChatService
+from services.chat_models import ChatInput, Prepared
 from services.coalesce import claim_or_wait
+from services.credits_model import Receipt
 from services.errors import UpstreamError
-
-if TYPE_CHECKING:
-    from services.chat import ChatService
-    from services.chat_models import ChatInput, Prepared
+from services.failover import Failure
+from services.ports.chat import ChatCompletion, ChatProvider, ProviderError, ProviderTimeout
 
 log = structlog.stdlib.get_logger("muse.chat")
 
 Event = tuple[str, Any]
+
+
+class ChatStreamService:
+    """The streaming chat use case, on top of the chat service's preparation, cache and credits."""
+
+    def __init__(self, chat: ChatService) -> None:
+        self.chat = chat
+
+    async def stream(self, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[Event]]:
+        """(meta, events): failover happens before this returns; events are (name, data|AppError)."""
+        return await open_stream(self.chat, inp)
 
 
 async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[Event]]:
@@ -37,15 +49,11 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
         return _meta(prep, hit.provider, hit.model, cached=True, charged=0), _replay(service, prep, hit)
     release = _releaser(service, prep, held)
     try:
-        receipt = await service.charge(prep)
+        async with charged(service.credits, service.charge_of(prep), refund_reason="provider_failed",
+                           request_id=inp.request_id) as receipt:
+            provider, first, rest = await _first_delta(service, prep)
+            await service.ensure_conversation(prep)
     except BaseException:
-        await release()
-        raise
-    try:
-        provider, first, rest = await _first_delta(service, prep)
-        await service.ensure_conversation(prep)
-    except BaseException:
-        await service.refund(receipt, prep, reason="provider_failed")
         await release()
         raise
     meta = _meta(prep, provider.name, service.model_for(prep.model, provider), cached=False,
@@ -69,7 +77,8 @@ class _Events:
     charge and the coalescing lock. Closing or dropping this iterator unstarted refunds the
     charge (nothing was served) and releases the lock."""
 
-    def __init__(self, relay: AsyncGenerator[Event, None], settle: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, relay: AsyncGenerator[Event, None],
+                 settle: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._relay, self._settle = relay, settle
         self._started = False
         self._loop = asyncio.get_running_loop()
@@ -117,26 +126,18 @@ def _meta(prep: Prepared, provider: str, model: str, *, cached: bool, charged: i
 
 
 async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvider, str, AsyncIterator[str]]:
-    failures: list[ProviderError] = []
-    for provider in await service.chain():
-        if not await service.breaker.allow(provider.name):
-            log.info("chat_provider_skipped", provider=provider.name, reason="circuit_open")
-            continue
+    """The chat failover up to the first delta; the success is recorded once the stream ends well."""
+    async def first_delta(provider: ChatProvider, seconds: float) -> tuple[str, AsyncIterator[str]]:
         source = aiter(provider.stream(list(prep.context), temperature=prep.inp.temperature,
-                                       timeout=service.timeout_s, request_id=prep.inp.request_id,
+                                       timeout=seconds, request_id=prep.inp.request_id,
                                        model=service.model_for(prep.model, provider)))
         try:
-            first = await anext(source)
+            return await anext(source), source
         except StopAsyncIteration:
-            failures.append(ProviderError(provider.name, "empty stream"))
-            await service.provider_failed(provider, failures[-1])
-            continue
-        except ProviderError as exc:
-            failures.append(exc)
-            await service.provider_failed(provider, exc)
-            continue
-        return provider, first, source
-    raise service.chain_error(failures)
+            raise ProviderError(provider.name, "empty stream") from None
+
+    provider, (first, rest) = await service.failover.run(first_delta, record_success=False)
+    return provider, first, rest
 
 
 async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> AsyncIterator[Event]:
@@ -147,8 +148,8 @@ async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> 
 
 
 async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: str,
-                 rest: AsyncIterator[str], receipt: Any,
-                 release: Callable[[], Awaitable[None]]) -> AsyncIterator[Event]:
+                 rest: AsyncIterator[str], receipt: Receipt,
+                 release: Callable[[], Awaitable[None]]) -> AsyncGenerator[Event, None]:
     parts = [first]
     outcome = "abandoned"  # until the first delta has been handed to the client
     try:
@@ -160,7 +161,8 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                 yield "delta", {"content": delta}
         except ProviderError as exc:
             outcome = "failed"
-            await service.provider_failed(provider, exc)
+            timed_out = isinstance(exc, ProviderTimeout)
+            await service.failover.failed(provider, Failure(provider.name, exc, timed_out=timed_out))
             await service.refund(receipt, prep, reason="stream_broken")
             if prep.created and prep.conversation is not None:
                 await service.conversations.delete(prep.conversation.id, owner_id=prep.inp.user_id)
@@ -168,7 +170,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                 "The provider stopped answering mid-stream; the charge was refunded.")
             return
         outcome = "done"
-        await service.breaker.record_success(provider.name)
+        await service.failover.succeeded(provider)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
                                 model=service.model_for(prep.model, provider))
         await service.cache.put(prep.key, answer)
@@ -187,7 +189,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
 
 
 async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProvider, partial: str,
-                        receipt: Any) -> None:
+                        receipt: Receipt) -> None:
     """The client stopped reading after deltas reached it: it was served, so the charge stands.
 
     The partial answer is kept in the conversation marked `stopped` (it is what the user saw),

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from services.chat_cache import KeyValueStore
+from services.ports.cache import KeyValueStore
 
 T = TypeVar("T")
 

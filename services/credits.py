@@ -26,8 +26,6 @@ from services.clock import isoformat, utcnow
 from services.credits_model import (
     Account,
     Change,
-    CreditAccountRepository,
-    LedgerRepository,
     Op,
     Receipt,
     charge_change,
@@ -40,6 +38,7 @@ from services.credits_model import (
     utc_day,
 )
 from services.errors import Conflict, InsufficientCredits, ValidationFailed
+from services.ports.credits import CreditAccountRepository, LedgerRepository
 from services.ports.metrics import NO_METRICS, Metrics
 
 __all__ = ["CreditsService", "Receipt"]

@@ -1,30 +1,32 @@
-"""The one error hierarchy of Muse. Framework-free: services raise these,
-`app.problems` renders them as RFC 9457 `application/problem+json`.
+"""The one error hierarchy of Muse. Framework-free: services raise these; each carries
+a stable `code` (and a title), never an HTTP status. `app/problems.py` maps each code to
+its HTTP status and renders RFC 9457 `application/problem+json`.
 
-    AppError (500 internal_error)
-    ├── BadRequest (400 bad_request)
-    │   └── InvalidWebhook (400 invalid_webhook)
-    ├── Unauthorized (401 unauthorized)
-    ├── InsufficientCredits (402 insufficient_credits)
-    ├── Forbidden (403 forbidden)
-    │   └── AccountDisabled (403 account_disabled)
-    ├── NotFound (404 not_found)
-    ├── MethodNotAllowed (405 method_not_allowed)
-    ├── Conflict (409 conflict)
-    │   └── IdempotencyInFlight (409 idempotency_in_flight)
-    ├── Gone (410 gone)
-    ├── PayloadTooLarge (413 payload_too_large)
-    ├── UnsupportedMediaType (415 unsupported_media_type)
-    ├── ValidationFailed (422 validation_error)
-    │   └── IdempotencyMismatch (422 idempotency_mismatch)
-    ├── RateLimited (429 rate_limited)
-    ├── UpstreamError (502 provider_unavailable)
-    │   ├── UpstreamTimeout (504 provider_timeout)
-    │   └── UpstreamRetryable (503 upstream_retryable) – try again later
-    ├── ServiceUnavailable (503 service_unavailable)
-    │   ├── Maintenance (503 maintenance)
-    │   └── FeatureDisabled (503 feature_disabled)
-    └── InternalError (500 internal_error)
+    AppError (internal_error)
+    ├── BadRequest (bad_request)
+    │   └── InvalidWebhook (invalid_webhook)
+    ├── Unauthorized (unauthorized)
+    ├── InsufficientCredits (insufficient_credits)
+    ├── Forbidden (forbidden)
+    │   └── AccountDisabled (account_disabled)
+    ├── NotFound (not_found)
+    ├── MethodNotAllowed (method_not_allowed)
+    ├── Conflict (conflict)
+    │   ├── IdempotencyInFlight (idempotency_in_flight)
+    │   └── PaymentRejected (payment_rejected)
+    ├── Gone (gone)
+    ├── PayloadTooLarge (payload_too_large)
+    ├── UnsupportedMediaType (unsupported_media_type)
+    ├── ValidationFailed (validation_error)
+    │   └── IdempotencyMismatch (idempotency_mismatch)
+    ├── RateLimited (rate_limited)
+    ├── UpstreamError (provider_unavailable)
+    │   ├── UpstreamTimeout (provider_timeout)
+    │   └── UpstreamRetryable (upstream_retryable) – try again later
+    ├── ServiceUnavailable (service_unavailable)
+    │   ├── Maintenance (maintenance)
+    │   └── FeatureDisabled (feature_disabled)
+    └── InternalError (internal_error)
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from typing import Any
 class AppError(Exception):
     """Base of every error that leaves Muse as a problem response."""
 
-    status: int = 500
     code: str = "internal_error"
     title: str = "Internal server error"
     default_detail: str | None = None
@@ -52,23 +53,9 @@ class AppError(Exception):
         self.extra = extra
         super().__init__(self.detail or self.title)
 
-    def to_problem(self, *, base_url: str, request_id: str | None) -> dict[str, Any]:
-        """The RFC 9457 body for this error."""
-        body: dict[str, Any] = {
-            "type": f"{base_url}/problems/{self.code.replace('_', '-')}",
-            "title": self.title,
-            "status": self.status,
-            "code": self.code,
-            "request_id": request_id,
-        }
-        if self.detail:
-            body["detail"] = self.detail
-        body.update(self.extra)
-        return body
-
 
 class BadRequest(AppError):
-    status, code, title = 400, "bad_request", "Bad request"
+    code, title = "bad_request", "Bad request"
 
 
 class InvalidWebhook(BadRequest):
@@ -76,16 +63,16 @@ class InvalidWebhook(BadRequest):
 
 
 class Unauthorized(AppError):
-    status, code, title = 401, "unauthorized", "Unauthorized"
+    code, title = "unauthorized", "Unauthorized"
     default_detail = "A valid credential is required."
 
 
 class InsufficientCredits(AppError):
-    status, code, title = 402, "insufficient_credits", "Insufficient credits"
+    code, title = "insufficient_credits", "Insufficient credits"
 
 
 class Forbidden(AppError):
-    status, code, title = 403, "forbidden", "Forbidden"
+    code, title = "forbidden", "Forbidden"
     default_detail = "You are not allowed to do this."
 
 
@@ -95,16 +82,16 @@ class AccountDisabled(Forbidden):
 
 
 class NotFound(AppError):
-    status, code, title = 404, "not_found", "Not found"
+    code, title = "not_found", "Not found"
     default_detail = "The requested resource does not exist."
 
 
 class MethodNotAllowed(AppError):
-    status, code, title = 405, "method_not_allowed", "Method not allowed"
+    code, title = "method_not_allowed", "Method not allowed"
 
 
 class Conflict(AppError):
-    status, code, title = 409, "conflict", "Conflict"
+    code, title = "conflict", "Conflict"
 
 
 class IdempotencyInFlight(Conflict):
@@ -112,51 +99,61 @@ class IdempotencyInFlight(Conflict):
     default_detail = "A request with this Idempotency-Key is still being processed."
 
 
+class PaymentRejected(Conflict):
+    """The processor refused the operation (not approved, already captured, declined...)."""
+
+    code, title = "payment_rejected", "Payment rejected"
+
+    def __init__(self, detail: str | None = None, *, issue: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, issue=issue, **extra)
+        self.issue = issue
+
+
 class Gone(AppError):
-    status, code, title = 410, "gone", "Gone"
+    code, title = "gone", "Gone"
 
 
 class PayloadTooLarge(AppError):
-    status, code, title = 413, "payload_too_large", "Payload too large"
+    code, title = "payload_too_large", "Payload too large"
 
 
 class UnsupportedMediaType(AppError):
-    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+    code, title = "unsupported_media_type", "Unsupported media type"
 
 
 class ValidationFailed(AppError):
-    status, code, title = 422, "validation_error", "Validation error"
+    code, title = "validation_error", "Validation error"
 
     def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail or "The request is not valid.", errors=errors or [])
 
 
 class IdempotencyMismatch(AppError):
-    status, code, title = 422, "idempotency_mismatch", "Idempotency key reused"
+    code, title = "idempotency_mismatch", "Idempotency key reused"
     default_detail = "This Idempotency-Key was used with a different request."
 
 
 class RateLimited(AppError):
-    status, code, title = 429, "rate_limited", "Too many requests"
+    code, title = "rate_limited", "Too many requests"
 
 
 class UpstreamError(AppError):
-    status, code, title = 502, "provider_unavailable", "Provider unavailable"
+    code, title = "provider_unavailable", "Provider unavailable"
     default_detail = "No provider could serve this request."
 
 
 class UpstreamTimeout(UpstreamError):
-    status, code, title = 504, "provider_timeout", "Provider timeout"
+    code, title = "provider_timeout", "Provider timeout"
     default_detail = "The provider did not answer in time."
 
 
 class UpstreamRetryable(UpstreamError):
-    status, code, title = 503, "upstream_retryable", "Upstream temporarily unavailable"
+    code, title = "upstream_retryable", "Upstream temporarily unavailable"
     default_detail = "The upstream service did not answer; retry the request."
 
 
 class ServiceUnavailable(AppError):
-    status, code, title = 503, "service_unavailable", "Service unavailable"
+    code, title = "service_unavailable", "Service unavailable"
 
 
 class Maintenance(ServiceUnavailable):

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
+
+from services.ports.jobs import JobRunRepository
 
 log = structlog.stdlib.get_logger("muse.housekeeping")
 
 Task = Callable[[], Awaitable[int]]
-
-
-class JobRunRepository(Protocol):
-    async def create(self, *, name: str, request_id: str | None) -> str: ...
-    async def finish(self, run_id: str, *, ok: bool, result: dict[str, Any]) -> None: ...
-    async def delete_older_than(self, age: timedelta) -> int: ...
 
 
 class HousekeepingService:

@@ -14,18 +14,14 @@ provider too): a provider whose circuit is open is skipped without a call.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
 
 import structlog
 
-from providers.breaker import CircuitBreaker
-from providers.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
-from providers.storage import StorageProvider, StoredObject
 from services.clock import utcnow
 from services.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
+from services.failover import Failover, Failure
 from services.image_models import (
     ACTIVE,
     ImageRecord,
@@ -35,6 +31,10 @@ from services.image_models import (
     problem_of,
     receipt_from,
 )
+from services.ports.breaker import CircuitBreaker
+from services.ports.credits import Credits
+from services.ports.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
+from services.ports.storage import StorageProvider, StoredObject
 
 log = structlog.stdlib.get_logger("muse.image_jobs")
 
@@ -55,15 +55,16 @@ class ImageJobRunner:
         images: ImageRepository,
         storage: StorageProvider,
         providers: Callable[[], Awaitable[list[ImageProvider]]],
-        credits: Any,
+        credits: Credits,
         breaker: CircuitBreaker | None = None,
         timeout_s: float = 120.0,
         sweep_grace_s: float = 30.0,
         queued_grace_s: float = 3600.0,
     ) -> None:
-        self._images, self._storage, self._providers = images, storage, providers
-        self._credits, self._breaker = credits, breaker
+        self._images, self._storage = images, storage
+        self._credits = credits
         self.timeout_s = timeout_s
+        self.failover = image_failover(providers, timeout_s=timeout_s, breaker=breaker)
         self._sweep_grace_s, self._queued_grace_s = sweep_grace_s, queued_grace_s
 
     async def run(self, image_id: str) -> Status | None:
@@ -124,13 +125,12 @@ class ImageJobRunner:
             source=source,
             mask=mask,
         )
-        chain = [
-            p
-            for p in await self._providers()
-            if (record.providers is None or p.name in record.providers)
-            and (record.kind == "generate" or p.supports_edit)
-        ]
-        return await failover(chain, request, timeout_s=self.timeout_s, breaker=self._breaker)
+
+        def usable(p: ImageProvider) -> bool:
+            return (record.providers is None or p.name in record.providers) and (
+                record.kind == "generate" or p.supports_edit)
+
+        return await produce(self.failover, request, only=usable)
 
     async def _store(self, record: ImageRecord, result: ImageResult) -> list[StoredFile]:
         stored: list[StoredFile] = []
@@ -195,47 +195,41 @@ class ImageJobRunner:
         return counts
 
 
-async def failover(
-    providers: list[ImageProvider],
-    request: ImageRequest,
-    *,
-    timeout_s: float,
-    breaker: CircuitBreaker | None = None,
-) -> ImageResult:
-    """The first provider's result, in order, all within `timeout_s` (each gets its share of what is left).
-
-    With a `breaker`, a provider whose circuit is open is skipped and every call's outcome is recorded."""
-    if not providers:
-        raise UpstreamError("No image provider is available for this request.")
-    deadline = time.monotonic() + timeout_s
-    failures: list[AppError] = []
-    for index, provider in enumerate(providers):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        if breaker is not None and not await breaker.allow(breaker_name(provider.name)):
-            log.info("image_provider_skipped", provider=provider.name, reason="circuit_open")
-            continue
-        share = left / (len(providers) - index)
-        try:
-            async with asyncio.timeout(share):
-                call = provider.edit if request.kind == "edit" else provider.generate
-                result = await call(request)
-        except TimeoutError:
-            failures.append(UpstreamTimeout(f"{provider.name}: no answer within {share:.0f}s"))
-        except UpstreamError as exc:
-            failures.append(exc)
-        else:
-            if breaker is not None:
-                await breaker.record_success(breaker_name(provider.name))
-            return result
-        if breaker is not None:
-            await breaker.record_failure(breaker_name(provider.name))
-        log.warning("image_provider_failed", provider=provider.name, error=str(failures[-1].detail))
+def image_chain_error(failures: Sequence[Failure]) -> AppError:
+    """What an image job fails with when no provider produced the image."""
     if not failures:
-        raise UpstreamError("Every image provider is cooling down after repeated failures; try again soon.")
-    if all(isinstance(f, UpstreamTimeout) for f in failures):
-        raise UpstreamTimeout("No image provider answered in time.")
-    raise UpstreamError(
-        "No image provider could produce this image: " + "; ".join(str(f.detail) for f in failures)
-    )
+        return UpstreamError("Every image provider is cooling down after repeated failures; try again soon.")
+    if all(f.timed_out for f in failures):
+        return UpstreamTimeout("No image provider answered in time.")
+    details = [str(f.error.detail) if isinstance(f.error, AppError) else str(f.error) for f in failures]
+    return UpstreamError("No image provider could produce this image: " + "; ".join(details))
+
+
+def image_failover(providers: Callable[[], Awaitable[Sequence[ImageProvider]]], *, timeout_s: float,
+                   breaker: CircuitBreaker | None = None) -> Failover[ImageProvider]:
+    """The shared failover for image providers: one `timeout_s` budget for the whole chain,
+    circuits under `images:<name>`."""
+    return Failover(label="image", providers=providers, breaker=breaker, failure_types=(UpstreamError,),
+                    is_timeout=lambda exc: isinstance(exc, UpstreamTimeout), per_call_s=timeout_s,
+                    budget_s=timeout_s, breaker_name=breaker_name, on_exhausted=image_chain_error)
+
+
+async def produce(chain: Failover[ImageProvider], request: ImageRequest, *,
+                  only: Callable[[ImageProvider], bool] | None = None) -> ImageResult:
+    """The first provider's result, in order, within the chain's budget (each its share of what is left)."""
+    if not [p for p in await chain.chain() if only is None or only(p)]:
+        raise UpstreamError("No image provider is available for this request.")
+
+    async def call(provider: ImageProvider, seconds: float) -> ImageResult:
+        return await (provider.edit if request.kind == "edit" else provider.generate)(request)
+
+    return (await chain.run(call, only=only))[1]
+
+
+async def failover(providers: Sequence[ImageProvider], request: ImageRequest, *, timeout_s: float,
+                   breaker: CircuitBreaker | None = None) -> ImageResult:
+    """`produce` over a fixed list of providers."""
+    async def fixed() -> Sequence[ImageProvider]:
+        return providers
+
+    return await produce(image_failover(fixed, timeout_s=timeout_s, breaker=breaker), request)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from providers.images import ASPECT_RATIOS
 from services.errors import AppError
+from services.ports.images import ASPECT_RATIOS
 from services.uploads import CheckedUpload
 
 Status = Literal["queued", "in_progress", "completed", "failed", "expired"]
@@ -77,11 +78,12 @@ class ImageRepository(Protocol):
 
 
 def problem_of(error: AppError) -> dict[str, Any]:
-    """The problem body stored on a failed record (no stack traces, no provider secrets)."""
+    """The problem body stored on a failed record (no stack traces, no provider secrets).
+
+    No HTTP status: the controller adds the status of `code` when it shows the record."""
     return {
         "type": error.code.replace("_", "-"),
         "title": error.title,
-        "status": error.status,
         "code": error.code,
         "detail": error.detail,
     }
@@ -107,7 +109,7 @@ class GalleryRepository(ImageRepository, Protocol):
     ) -> list[ImageRecord]: ...
     async def save(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
     async def delete(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
-    async def expiring(self, *, now: Any, limit: int) -> list[ImageRecord]: ...
+    async def expiring(self, *, now: datetime, limit: int) -> builtins.list[ImageRecord]: ...
     async def expire(self, image_id: str) -> ImageRecord | None: ...
 
 

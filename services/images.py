@@ -9,8 +9,8 @@ from typing import Any
 
 import structlog
 
-from providers.images import dimensions
-from providers.storage import StorageProvider, StoredObject
+from services.catalog import Catalog
+from services.charging import Charge, charged
 from services.clock import utcnow
 from services.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
 from services.ids import new_id
@@ -26,6 +26,11 @@ from services.image_models import (
     nearest_ratio,
     receipt_data,
 )
+from services.live_settings import LiveSettingsService
+from services.ports.credits import Credits
+from services.ports.images import dimensions
+from services.ports.queue import JobQueue
+from services.ports.storage import StorageProvider, StoredObject
 from services.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.images")
@@ -42,11 +47,11 @@ class ImageService:
         images: GalleryRepository,
         storage: StorageProvider,
         runner: ImageJobRunner,
-        queue: Any,
-        credits: Any,
-        catalog: Any,
+        queue: JobQueue,
+        credits: Credits,
+        catalog: Catalog,
         provider_names: list[str],
-        live_settings: Any | None = None,
+        live_settings: LiveSettingsService | None = None,
         ttl_h: float = 24.0,
         timeout_s: float = 120.0,
     ) -> None:
@@ -182,20 +187,12 @@ class ImageService:
     async def _charge_and_enqueue(
         self, caller: Caller, record: ImageRecord, *, price: int, ledger_kind: str
     ) -> ImageRecord:
-        receipt = await self._credits.charge(
-            caller.user_id,
-            price,
-            plan=caller.plan,
-            kind=ledger_kind,
-            ref=record.id,
-            request_id=caller.request_id,
-        )
-        record.credits_charged, record.receipt = price, receipt_data(receipt)
-        try:
+        charge = Charge(caller.user_id, price, plan=caller.plan, kind=ledger_kind, ref=record.id)
+        async with charged(self._credits, charge, refund_reason="image_not_recorded",
+                           request_id=caller.request_id) as receipt:
+            record.credits_charged, record.receipt = price, receipt_data(receipt)
             await self._images.create(record)
-        except BaseException:
-            await self._credits.refund(receipt, reason="image_not_recorded", request_id=caller.request_id)
-            raise
+        # Recorded: from here on the job runner owns the refund (the job fails → refunded once).
         try:
             await self._queue.enqueue(JOB_NAME, record.id, job_id=record.id)
         except Exception as exc:

@@ -12,13 +12,16 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.clock import utcnow
 from services.errors import Conflict, ValidationFailed
+from services.ports.audit import AuditRecorder
+from services.ports.live_settings import LiveSettingsRepository
+from services.ports.named import Named
 
 log = structlog.stdlib.get_logger("muse.live_settings")
 
@@ -51,27 +54,13 @@ class LiveSettings(BaseModel):
         return self.model_dump(include=set(EDITABLE))
 
 
-class LiveSettingsRepository(Protocol):
-    async def get(self) -> dict[str, Any] | None: ...
-    async def save(self, values: dict[str, Any], *, expected_version: int) -> bool: ...
-
-
-class AuditLogRepository(Protocol):
-    async def record(self, *, actor_id: str, action: str, target: str | None, before: dict[str, Any],
-                     after: dict[str, Any], request_id: str | None) -> str: ...
-
-
-class Named(Protocol):
-    name: str
-
-
 P = TypeVar("P", bound=Named)
 
 
 class LiveSettingsService:
     """Cached reads and audited, versioned writes of the live settings."""
 
-    def __init__(self, repo: LiveSettingsRepository, audit: AuditLogRepository, *,
+    def __init__(self, repo: LiveSettingsRepository, audit: AuditRecorder, *,
                  defaults: LiveSettings | None = None, known_providers: Iterable[str] = (),
                  ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic,
                  refresh_timeout_s: float = 0.5) -> None:
@@ -128,7 +117,7 @@ class LiveSettingsService:
             if values == before.editable():
                 self._remember(before)
                 return before
-            stamp = {"updated_at": utcnow(), "updated_by": admin_id}
+            stamp: dict[str, Any] = {"updated_at": utcnow(), "updated_by": admin_id}
             if await self._repo.save({**values, **stamp}, expected_version=before.version):
                 after = LiveSettings(**values, **stamp, version=before.version + 1)
                 self._remember(after)

@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import dataclass
 
 from services.errors import RateLimited
-from services.rate_limit import BucketStore, Limit, decide
+from services.ports.rate_limit import BucketStore
+from services.rate_limit import Limit, decide
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 
@@ -73,7 +73,7 @@ def queue_depth_gauge(depth: Callable[[], Awaitable[int]]) -> GaugeSource:
     return read
 
 
-def breaker_gauge(state: Callable[[str], Awaitable[dict[str, object]]], names: Callable[[], list[str]]
+def breaker_gauge(state: Callable[[str], Awaitable[Mapping[str, object]]], names: Callable[[], list[str]]
                   ) -> GaugeSource:
     """`muse_breaker_open{provider}`: 1 while a provider's circuit is open (its breaker name)."""
 

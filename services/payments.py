@@ -12,12 +12,10 @@ concurrent or retried captures get PayPal's first answer back.
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import structlog
 
-from providers.payments import CaptureInfo, PaymentRejected, PaymentsProvider
 from services.catalog import Catalog
 from services.clock import utcnow
 from services.errors import AppError, Conflict, FeatureDisabled, NotFound
@@ -29,23 +27,13 @@ from services.payments_model import (
     Payment,
     PaymentDeclined,
     PaymentFlagged,
-    PaymentRepository,
     Refund,
     same_money,
 )
+from services.ports.credits import Credits
+from services.ports.payments import CaptureInfo, PaymentRejected, PaymentRepository, PaymentsProvider
 
 log = structlog.stdlib.get_logger("muse.payments")
-
-
-class Credits(Protocol):
-    """The part of the credits service payments use."""
-
-    async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool: ...
-
-    async def reverse(self, user_id: str, amount: int, *, ref: str, reason: str,
-                      request_id: str | None) -> bool: ...
-
-    async def summary(self, user_id: str, *, plan: str) -> dict[str, Any]: ...
 
 
 def _with_query(url: str, **params: str) -> str:
@@ -64,6 +52,7 @@ class PaymentService:
         credits: Credits, *, return_url: str, cancel_url: str, success_redirect: str, cancel_redirect: str,
     ) -> None:
         self._payments, self._provider, self._catalog, self._credits = payments, provider, catalog, credits
+        self._provider_name = provider.name if provider is not None else ""
         self._return_url, self._cancel_url = return_url, cancel_url
         self._success, self._cancelled = success_redirect, cancel_redirect
 
@@ -88,7 +77,7 @@ class PaymentService:
             id=new_id("pay"), user_id=user_id, pack=pack.name, credits=pack.credits, amount=pack.price,
             currency=pack.currency, request_id=request_id, created_at=now, updated_at=now))
         try:
-            order = await provider.create_order(
+            order = await provider.create_checkout(
                 payment_id=payment.id, amount=pack.price, currency=pack.currency,
                 description=f"Muse {pack.credits} credits", return_url=self._return_url,
                 cancel_url=self._cancel_url, request_id=f"create-{payment.id}")
@@ -96,8 +85,9 @@ class PaymentService:
             await self._payments.update(payment.id, {"status": "FAILED"})
             raise
         updated = await self._payments.update(
-            payment.id, {"order_id": order.id, "approve_url": order.approve_url})
-        log.info("payment_created", payment_id=payment.id, order_id=order.id, pack=pack.name)
+            payment.id, {"provider": provider.name, "external_id": order.id,
+                         "approve_url": order.approve_url})
+        log.info("payment_created", payment_id=payment.id, external_id=order.id, pack=pack.name)
         return updated or payment
 
     async def get_for_user(self, payment_id: str, user_id: str) -> Payment:
@@ -119,18 +109,19 @@ class PaymentService:
             raise PaymentFlagged("This payment is held for review.", payment_id=payment.id)
         if payment.status == "DENIED":
             raise _declined(payment)
-        if payment.order_id is None:
+        if payment.external_id is None:
             raise PaymentRejected("This payment has no PayPal order.", issue="NO_ORDER")
         provider = self.provider
         if payment.status == "PENDING":  # a capture replay would repeat PENDING: ask for the order now
-            order = await provider.get_order(payment.order_id)
+            order = await provider.get_checkout(payment.external_id)
         else:
             try:
-                order = await provider.capture_order(payment.order_id, request_id=f"capture-{payment.id}")
+                order = await provider.capture_checkout(payment.external_id,
+                                                        request_id=f"capture-{payment.id}")
             except PaymentRejected as exc:
                 if exc.issue != "ORDER_ALREADY_CAPTURED":
                     raise
-                order = await provider.get_order(payment.order_id)
+                order = await provider.get_checkout(payment.external_id)
         if order.capture is None:
             raise PaymentRejected("PayPal reported no capture for this order.", issue="NO_CAPTURE")
         return await self.apply_capture(payment, order.capture, request_id=request_id)
@@ -143,7 +134,7 @@ class PaymentService:
         declined = _declined(payment)
         if payment.status == "DENIED":
             raise declined
-        fields = {"capture_id": capture.id, "captured_amount": capture.amount,
+        fields = {"external_capture_id": capture.id, "captured_amount": capture.amount,
                   "captured_currency": capture.currency}
         if capture.status.upper() in DENIED_CAPTURE:
             await self._payments.update(payment.id, {**fields, "status": "DENIED"}, only_if_status=CAPTURABLE)
@@ -181,14 +172,14 @@ class PaymentService:
                            request_id: str | None) -> Payment:
         """PayPal denied/declined the capture: mark DENIED; credits already given are reversed once."""
         if payment.status in SETTLED:
-            if payment.capture_id and capture_id and payment.capture_id != capture_id:
+            if payment.external_capture_id and capture_id and payment.external_capture_id != capture_id:
                 log.warning("payment_denial_other_capture", payment_id=payment.id, capture_id=capture_id)
                 return payment
-            await self.apply_refund(payment, refund_id=f"denied-{capture_id or payment.capture_id}",
+            await self.apply_refund(payment, refund_id=f"denied-{capture_id or payment.external_capture_id}",
                                     amount=payment.amount, currency=payment.currency, request_id=request_id)
             moved = await self._payments.update(payment.id, {"status": "DENIED"}, only_if_status=SETTLED)
         else:
-            fields = {"status": "DENIED", **({"capture_id": capture_id} if capture_id else {})}
+            fields = {"status": "DENIED", **({"external_capture_id": capture_id} if capture_id else {})}
             moved = await self._payments.update(payment.id, fields, only_if_status=(*CAPTURABLE, "DENIED"))
             if moved is None and (current := await self._reload(payment)).status in SETTLED:
                 return await self.apply_denial(current, capture_id=capture_id, request_id=request_id)
@@ -210,7 +201,7 @@ class PaymentService:
 
     async def return_redirect(self, order_id: str | None, *, request_id: str | None) -> str:
         """Handle PayPal's return: capture and credit, then where to send the browser."""
-        payment = await self._payments.get_by_order(order_id) if order_id else None
+        payment = await self._payments.get_by_external_id(self._provider_name, order_id) if order_id else None
         if payment is None:
             return self._cancelled
         try:
@@ -224,7 +215,7 @@ class PaymentService:
 
     async def cancel_redirect(self, order_id: str | None) -> str:
         """The buyer cancelled at PayPal: mark it (if still open) and where to send the browser."""
-        payment = await self._payments.get_by_order(order_id) if order_id else None
+        payment = await self._payments.get_by_external_id(self._provider_name, order_id) if order_id else None
         if payment is None:
             return self._cancelled
         await self._payments.update(payment.id, {"status": "CANCELLED"}, only_if_status=("CREATED",))
@@ -233,8 +224,14 @@ class PaymentService:
     async def find_for_capture(self, *, custom_id: str | None, order_id: str | None,
                                capture_id: str | None) -> Payment | None:
         """The payment a PayPal capture or refund belongs to."""
-        for lookup, key in ((self._payments.get_by_capture, capture_id), (self._payments.get, custom_id),
-                            (self._payments.get_by_order, order_id)):
+        async def by_capture(key: str) -> Payment | None:
+            return await self._payments.get_by_external_capture(self._provider_name, key)
+
+        async def by_checkout(key: str) -> Payment | None:
+            return await self._payments.get_by_external_id(self._provider_name, key)
+
+        lookups = ((by_capture, capture_id), (self._payments.get, custom_id), (by_checkout, order_id))
+        for lookup, key in lookups:
             if key:
                 found = await lookup(key)
                 if found is not None:

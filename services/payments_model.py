@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -35,7 +34,7 @@ class PaymentFlagged(Conflict):
 class PaymentDeclined(AppError):
     """PayPal denied or declined the capture: the payment is DENIED and nothing is credited."""
 
-    status, code, title = 402, "payment_declined", "Payment declined"
+    code, title = "payment_declined", "Payment declined"
 
 
 class Refund(BaseModel):
@@ -47,7 +46,7 @@ class Refund(BaseModel):
 
 
 class Payment(BaseModel):
-    """One credit-pack purchase through PayPal."""
+    """One credit-pack purchase through a payment processor (`provider`; its ids are `external_*`)."""
 
     id: str
     user_id: str
@@ -57,9 +56,9 @@ class Payment(BaseModel):
     amount: str
     currency: str
     status: str = "CREATED"
-    order_id: str | None = None
+    external_id: str | None = None  # the processor's checkout id (PayPal: order id)
     approve_url: str | None = None
-    capture_id: str | None = None
+    external_capture_id: str | None = None
     captured_amount: str | None = None
     captured_currency: str | None = None
     credited: bool = False
@@ -75,13 +74,14 @@ class Payment(BaseModel):
 
 
 class Subscription(BaseModel):
-    """A user's PayPal subscription to a plan."""
+    """A user's subscription to a plan at a payment processor (`provider`; its ids are `external_*`)."""
 
     id: str
     user_id: str
     plan: str
-    paypal_plan_id: str
-    paypal_subscription_id: str | None = None
+    provider: str = "paypal"
+    external_plan_id: str
+    external_id: str | None = None
     status: str = "APPROVAL_PENDING"
     approve_url: str | None = None
     current_period_end: datetime | None = None
@@ -89,50 +89,6 @@ class Subscription(BaseModel):
     created_at: datetime
     updated_at: datetime
     cancelled_at: datetime | None = None
-
-
-class PaymentRepository(Protocol):
-    """Storage of payments; every state change is one conditional single-document update."""
-
-    async def create(self, payment: Payment) -> Payment: ...
-
-    async def get(self, payment_id: str) -> Payment | None: ...
-
-    async def get_by_order(self, order_id: str) -> Payment | None: ...
-
-    async def get_by_capture(self, capture_id: str) -> Payment | None: ...
-
-    async def update(self, payment_id: str, fields: dict[str, Any], *,
-                     only_if_status: tuple[str, ...] | None = None) -> Payment | None: ...
-
-    async def mark_credited(self, payment_id: str) -> None: ...
-
-    async def add_refund(self, payment: Payment, refund: Refund, *, status: str) -> Payment | None: ...
-
-    async def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> list[Payment]: ...
-
-    async def flag_account(self, user_id: str, *, reason: str, balance: int, ref: str) -> None: ...
-
-    async def list_open(self, *, statuses: tuple[str, ...], created_before: datetime,
-                        limit: int) -> list[Payment]: ...
-
-    async def mark_reconciled(self, payment_id: str) -> None: ...
-
-
-class SubscriptionRepository(Protocol):
-    """Storage of subscriptions."""
-
-    async def create(self, sub: Subscription) -> Subscription: ...
-
-    async def get(self, sub_id: str) -> Subscription | None: ...
-
-    async def get_by_paypal_id(self, paypal_subscription_id: str) -> Subscription | None: ...
-
-    async def current_for_user(self, user_id: str) -> Subscription | None: ...
-
-    async def update(self, sub_id: str, fields: dict[str, Any]) -> Subscription | None: ...
-
-    async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
 
 
 def same_money(amount: str | None, currency: str | None, *, expected: str, expected_currency: str) -> bool:

@@ -21,7 +21,8 @@ import structlog
 from services.clock import utcnow
 from services.errors import AppError, NotFound
 from services.payments import PaymentService
-from services.payments_model import OPEN, Payment, PaymentRepository
+from services.payments_model import OPEN, Payment
+from services.ports.payments import PaymentRepository
 
 log = structlog.stdlib.get_logger("muse.payments_reconcile")
 
@@ -60,11 +61,11 @@ class PaymentReconciler:
         """Settle one open payment from PayPal's view of its order; the outcome's name."""
         age = utcnow() - payment.created_at
         stale = age > timedelta(seconds=self._expire_after_s)
-        if payment.order_id is None:
+        if payment.external_id is None:
             return await self._expire(payment, "no_order") if stale else "open"
         provider = self._service.provider
         try:
-            order = await provider.get_order(payment.order_id)
+            order = await provider.get_checkout(payment.external_id)
         except NotFound:
             return await self._expire(payment, "order_unknown")
         if order.capture is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, cast
 
+from services.ports.rate_limit import BucketStore
 from services.principal import Principal
 
 
@@ -56,19 +57,11 @@ class Decision:
         return values
 
 
-class BucketStore(Protocol):
-    """Atomic token-bucket take: returns (allowed, tokens left) for `key`."""
-
-    async def take(
-        self, key: str, *, burst: int, refill_per_s: float, cost: int = 1
-    ) -> tuple[bool, float]: ...
-
-
 def limits_from(overrides: Mapping[str, object] | None) -> dict[str, Limit]:
     """The default limits with `{"plan": [burst, refill_per_s]}` overrides applied."""
     limits = dict(DEFAULT_LIMITS)
     for plan, value in (overrides or {}).items():
-        burst, refill = value  # type: ignore[misc]
+        burst, refill = cast("Sequence[Any]", value)
         limits[plan] = Limit(int(burst), float(refill))
     return limits
 

@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from services.auth import TokenVerifier
 from services.errors import Unauthorized
 from services.ids import new_id
 from services.ports.accounts import Account, SessionRecord, SessionRepository, SessionTokenSigner
+from services.ports.identity import TokenVerifier
 
 LOCAL_ISSUER = "muse"
 ENDED = "The session has ended; sign in again."

@@ -1,4 +1,4 @@
-"""Plan subscriptions through PayPal Subscriptions v1, and the plan/role they give.
+"""Plan subscriptions at the payment processor (PayPal first), and the plan/role they give.
 
 ACTIVE → the user gets the plan and the SUBSCRIBER role; CANCELLED, SUSPENDED or
 EXPIRED → back to the default plan and USER, unless another subscription of
@@ -13,12 +13,12 @@ from typing import Protocol
 
 import structlog
 
-from providers.payments import PaymentsProvider
 from services.catalog import Catalog
 from services.clock import utcnow
 from services.errors import Conflict, FeatureDisabled, NotFound, ValidationFailed
 from services.ids import new_id
-from services.payments_model import Subscription, SubscriptionRepository
+from services.payments_model import Subscription
+from services.ports.payments import PaymentsProvider, SubscriptionRepository
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.subscriptions")
@@ -60,7 +60,8 @@ class SubscriptionService:
         """Start a PayPal subscription to `plan_name`; the buyer approves it at `approve_url`."""
         provider = self._provider_or_raise()
         plan = self._catalog.plan_or_raise(plan_name)
-        if not plan.paypal_plan_id:
+        external_plan_id = provider.external_plan_id(plan.name)
+        if not external_plan_id:
             raise ValidationFailed(f"The plan {plan_name!r} cannot be subscribed to.",
                                    errors=[{"loc": ["body", "plan"], "msg": "plan has no PayPal plan id"}])
         current = await self._subs.current_for_user(user_id)
@@ -68,14 +69,15 @@ class SubscriptionService:
             raise Conflict("You already have a subscription; cancel it first.", subscription_id=current.id)
         now = utcnow()
         sub = await self._subs.create(Subscription(
-            id=new_id("sub"), user_id=user_id, plan=plan.name, paypal_plan_id=plan.paypal_plan_id,
+            id=new_id("sub"), user_id=user_id, plan=plan.name, provider=provider.name,
+            external_plan_id=external_plan_id,
             created_at=now, updated_at=now))
-        info = await provider.create_subscription(
-            plan_id=plan.paypal_plan_id, custom_id=sub.id, cancel_url=self._cancel_url,
+        info = await provider.start_subscription(
+            plan=plan.name, custom_id=sub.id, cancel_url=self._cancel_url,
             return_url=f"{self._return_url}?subscription={sub.id}", request_id=f"subscribe-{sub.id}")
-        log.info("subscription_created", subscription_id=sub.id, paypal_id=info.id, plan=plan.name)
+        log.info("subscription_created", subscription_id=sub.id, external_id=info.id, plan=plan.name)
         updated = await self._subs.update(sub.id, {
-            "paypal_subscription_id": info.id, "approve_url": info.approve_url,
+            "external_id": info.id, "approve_url": info.approve_url,
             "status": info.status or sub.status})
         return updated or sub
 
@@ -90,36 +92,37 @@ class SubscriptionService:
                              reason: str = "Cancelled by the subscriber") -> Subscription:
         """Cancel the user's subscription at PayPal, and its plan at once."""
         sub = await self.current(user_id)
-        if sub.paypal_subscription_id:
-            await self._provider_or_raise().cancel_subscription(sub.paypal_subscription_id, reason=reason)
+        if sub.external_id:
+            await self._provider_or_raise().cancel_subscription(sub.external_id, reason=reason)
         return await self._set_status(sub, "CANCELLED")
 
-    async def apply_event(self, paypal_subscription_id: str, status: str, *, custom_id: str | None = None,
+    async def apply_event(self, external_id: str, status: str, *, custom_id: str | None = None,
                           next_billing_time: str | None = None) -> Subscription | None:
         """A BILLING.SUBSCRIPTION.* event: record the status and switch the plan/role."""
-        sub = await self._find(paypal_subscription_id, custom_id)
+        sub = await self._find(external_id, custom_id)
         if sub is None:
-            log.info("subscription_event_unknown", paypal_id=paypal_subscription_id)
+            log.info("subscription_event_unknown", external_id=external_id)
             return None
         extra = {"current_period_end": _parse_time(next_billing_time)} if next_billing_time else {}
-        return await self._set_status(sub, status, paypal_subscription_id=paypal_subscription_id, **extra)
+        return await self._set_status(sub, status, external_id=external_id, **extra)
 
-    async def renewed(self, paypal_subscription_id: str) -> Subscription | None:
+    async def renewed(self, external_id: str) -> Subscription | None:
         """PAYMENT.SALE.COMPLETED for a subscription: a paid period; the plan stays (or turns) on."""
-        sub = await self._find(paypal_subscription_id, None)
+        sub = await self._find(external_id, None)
         if sub is None:
             return None
         fields: dict[str, object] = {"last_payment_at": utcnow()}
         if self._provider is not None:
             try:
-                info = await self._provider.get_subscription(paypal_subscription_id)
+                info = await self._provider.get_subscription(external_id)
                 fields["current_period_end"] = _parse_time(info.next_billing_time)
             except Exception as exc:  # the renewal itself is what matters; the date is a nicety
-                log.warning("subscription_refresh_failed", paypal_id=paypal_subscription_id, error=str(exc))
+                log.warning("subscription_refresh_failed", external_id=external_id, error=str(exc))
         return await self._set_status(sub, "ACTIVE", **fields)
 
-    async def _find(self, paypal_id: str, custom_id: str | None) -> Subscription | None:
-        sub = await self._subs.get_by_paypal_id(paypal_id)
+    async def _find(self, external_id: str, custom_id: str | None) -> Subscription | None:
+        provider = self._provider.name if self._provider is not None else "paypal"
+        sub = await self._subs.get_by_external_id(provider, external_id)
         if sub is None and custom_id:
             sub = await self._subs.get(custom_id)
         return sub

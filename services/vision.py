@@ -6,15 +6,20 @@ breaker under the chat names: an open circuit skips the provider here too.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
-from providers.breaker import CircuitBreaker
-from services.errors import FeatureDisabled, UpstreamError, UpstreamTimeout, ValidationFailed
+from services.catalog import Catalog
+from services.charging import Charge, charged
+from services.errors import AppError, FeatureDisabled, UpstreamError, UpstreamTimeout, ValidationFailed
+from services.failover import Failover, Failure
 from services.ids import new_id
+from services.live_settings import LiveSettingsService
+from services.ports.breaker import CircuitBreaker
+from services.ports.chat import ChatCompletion, ChatProvider, ProviderError, ProviderTimeout
+from services.ports.credits import Credits
 from services.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.vision")
@@ -53,21 +58,24 @@ def instruction_for(preset: str | None, instruction: str | None) -> str:
 
 
 class VisionService:
-    """Charge `image_describe`, ask each chat provider in turn, refund when none answers."""
+    """Charge `image_describe`, ask the chat providers in turn (shared failover), refund when none answers."""
 
     def __init__(
         self,
         *,
-        providers: Callable[[], Awaitable[list[Any]]],
-        credits: Any,
-        catalog: Any,
-        live_settings: Any | None = None,
+        providers: Callable[[], Awaitable[list[ChatProvider]]],
+        credits: Credits,
+        catalog: Catalog,
+        live_settings: LiveSettingsService | None = None,
         breaker: CircuitBreaker | None = None,
         timeout_s: float = 30.0,
     ) -> None:
-        self._providers, self._credits, self._catalog = providers, credits, catalog
-        self._live, self._breaker = live_settings, breaker
+        self._credits, self._catalog, self._live = credits, catalog, live_settings
         self.timeout_s = timeout_s
+        self.failover: Failover[ChatProvider] = Failover(
+            label="vision", providers=providers, breaker=breaker, failure_types=(ProviderError,),
+            is_timeout=lambda exc: isinstance(exc, ProviderTimeout), per_call_s=timeout_s,
+            on_exhausted=_describe_error)
 
     async def describe(
         self,
@@ -84,41 +92,20 @@ class VisionService:
             raise FeatureDisabled("Image features are disabled for now.")
         prompt = instruction_for(preset, instruction)
         price = int(self._catalog.price("image_describe", 1))
-        receipt = await self._credits.charge(
-            user_id, price, plan=plan, kind="image_describe", ref=new_id("dsc"), request_id=request_id
-        )
-        try:
+        charge = Charge(user_id, price, plan=plan, kind="image_describe", ref=new_id("dsc"))
+        async with charged(self._credits, charge, refund_reason="describe_failed", request_id=request_id):
             answer = await self._ask(image, prompt, request_id=request_id)
-        except BaseException:
-            await self._credits.refund(receipt, reason="describe_failed", request_id=request_id)
-            raise
         return Description(answer.content, answer.provider, answer.model, price)
 
-    async def _ask(self, image: CheckedUpload, prompt: str, *, request_id: str | None) -> Any:
-        from providers.chat import ProviderError, ProviderTimeout
+    async def _ask(self, image: CheckedUpload, prompt: str, *, request_id: str | None) -> ChatCompletion:
+        async def describe(provider: ChatProvider, seconds: float) -> ChatCompletion:
+            return await provider.describe_image(image.data, mime=image.content_type, instruction=prompt,
+                                                 timeout=seconds, request_id=request_id)
 
-        failures: list[Exception] = []
-        for provider in await self._providers():
-            if self._breaker is not None and not await self._breaker.allow(provider.name):
-                log.info("vision_provider_skipped", provider=provider.name, reason="circuit_open")
-                continue
-            try:
-                answer = await provider.describe_image(
-                    image.data,
-                    mime=image.content_type,
-                    instruction=prompt,
-                    timeout=self.timeout_s,
-                    request_id=request_id,
-                )
-            except ProviderError as exc:
-                if self._breaker is not None:
-                    await self._breaker.record_failure(provider.name)
-                log.warning("vision_provider_failed", provider=provider.name, error=str(exc))
-                failures.append(exc)
-                continue
-            if self._breaker is not None:
-                await self._breaker.record_success(provider.name)
-            return answer
-        if failures and all(isinstance(f, ProviderTimeout) for f in failures):
-            raise UpstreamTimeout()
-        raise UpstreamError("No provider could describe this image.")
+        return (await self.failover.run(describe))[1]
+
+
+def _describe_error(failures: Sequence[Failure]) -> AppError:
+    if failures and all(f.timed_out for f in failures):
+        return UpstreamTimeout()
+    return UpstreamError("No provider could describe this image.")

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from app.commands import admin, credits, token
+from app.commands import admin, credits, migrate, token
 
-COMMAND_MODULES: list[ModuleType] = [admin, token, credits]
+COMMAND_MODULES: list[ModuleType] = [admin, token, credits, migrate]

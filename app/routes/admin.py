@@ -22,6 +22,7 @@ from controllers.admin_schemas import (
     UserQuery,
 )
 from middlewares.access import require_role
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
@@ -29,6 +30,7 @@ bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
 @bp.get("/settings")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_response(LiveSettingsOut)
 async def get_settings():
     """The live settings: maintenance mode, feature and provider switches, signup credits."""
@@ -37,6 +39,7 @@ async def get_settings():
 
 @bp.patch("/settings")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_request(LiveSettingsPatch)
 @validate_response(LiveSettingsOut)
 async def patch_settings(data: LiveSettingsPatch):
@@ -46,6 +49,7 @@ async def patch_settings(data: LiveSettingsPatch):
 
 @bp.get("/audit-log")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_querystring(AuditQuery)
 @validate_response(AuditPage)
 async def audit_log(query_args: AuditQuery):
@@ -55,6 +59,7 @@ async def audit_log(query_args: AuditQuery):
 
 @bp.get("/users")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_querystring(UserQuery)
 @validate_response(UserPage)
 async def list_users(query_args: UserQuery):
@@ -64,6 +69,7 @@ async def list_users(query_args: UserQuery):
 
 @bp.get("/users/<user_id>")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_response(AdminUserDetail)
 async def get_user(user_id: str):
     """One user: plan, role, credits, recent ledger entries and recent generations."""
@@ -72,6 +78,7 @@ async def get_user(user_id: str):
 
 @bp.patch("/users/<user_id>")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @problems(409)
 @validate_request(UserPatch)
 @validate_response(AdminUserOut)
@@ -82,6 +89,7 @@ async def patch_user(user_id: str, data: UserPatch):
 
 @bp.post("/users/<user_id>/credits")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @problems(409)
 @validate_request(CreditAdjustment)
 @validate_response(CreditAdjustmentOut)
@@ -92,6 +100,7 @@ async def adjust_credits(user_id: str, data: CreditAdjustment):
 
 @bp.get("/stats")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_response(StatsOut)
 async def stats():
     """Users, generations, credits, revenue and per-provider calls, failures and circuit state."""

@@ -8,6 +8,7 @@ from quart_schema import validate_request, validate_response
 from app.routes.deps import container
 from controllers.api_keys import ApiKeyCreatedOut, ApiKeyListOut, CreateApiKeyIn
 from middlewares.access import require_role
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("api_keys", __name__)
@@ -15,6 +16,7 @@ bp = Blueprint("api_keys", __name__)
 
 @bp.post("/api/v1/api-keys")
 @require_role(Role.USER)
+@policy()
 @validate_request(CreateApiKeyIn)
 @validate_response(ApiKeyCreatedOut, 201)
 async def create_api_key(data: CreateApiKeyIn):
@@ -24,6 +26,7 @@ async def create_api_key(data: CreateApiKeyIn):
 
 @bp.get("/api/v1/api-keys")
 @require_role(Role.USER)
+@policy()
 @validate_response(ApiKeyListOut)
 async def list_api_keys():
     """The caller's active API keys (no secrets)."""
@@ -32,6 +35,7 @@ async def list_api_keys():
 
 @bp.delete("/api/v1/api-keys/<key_id>")
 @require_role(Role.USER)
+@policy()
 async def revoke_api_key(key_id: str):
     """Revoke an API key; it stops working at once in every process."""
     return await container().api_keys_controller.revoke(g.principal, key_id)

@@ -18,12 +18,14 @@ from controllers.accounts import (
     session_token,
 )
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("auth_local", __name__)
 
 
 @bp.post("/api/v1/auth/register")
 @public
+@policy()
 @validate_request(RegisterIn)
 @validate_response(SessionOut, 201)
 async def register(data: RegisterIn):
@@ -33,6 +35,7 @@ async def register(data: RegisterIn):
 
 @bp.post("/api/v1/auth/login")
 @public
+@policy()
 @validate_request(LoginIn)
 @validate_response(SessionOut, 200)
 async def login(data: LoginIn):
@@ -42,6 +45,7 @@ async def login(data: LoginIn):
 
 @bp.post("/api/v1/auth/logout")
 @public
+@policy()
 async def logout():
     """End the caller's session at once, in every process, and clear the session cookie."""
     return await container().accounts_controller.logout(session_token(request.headers, request.cookies))
@@ -49,6 +53,7 @@ async def logout():
 
 @bp.post("/api/v1/auth/refresh")
 @public
+@policy()
 @validate_response(SessionOut, 200)
 async def refresh():
     """A renewed session token (the current one, even expired, from the header or the cookie)."""
@@ -57,6 +62,7 @@ async def refresh():
 
 @bp.post("/api/v1/auth/verify-email")
 @public
+@policy()
 @validate_request(TokenIn)
 @validate_response(VerifiedOut, 200)
 async def verify_email(data: TokenIn):
@@ -66,6 +72,7 @@ async def verify_email(data: TokenIn):
 
 @bp.post("/api/v1/auth/password/forgot")
 @public
+@policy()
 @validate_request(ForgotIn)
 @validate_response(AcceptedOut, 202)
 async def forgot_password(data: ForgotIn):
@@ -75,6 +82,7 @@ async def forgot_password(data: ForgotIn):
 
 @bp.post("/api/v1/auth/password/reset")
 @public
+@policy()
 @validate_request(ResetIn)
 @validate_response(SessionOut, 200)
 async def reset_password(data: ResetIn):

@@ -9,6 +9,7 @@ from app.routes.deps import container
 from controllers.credits import LedgerPageOut, LedgerQuery
 from controllers.schemas import CreditsOut
 from middlewares.access import require_role
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("credits", __name__)
@@ -16,6 +17,7 @@ bp = Blueprint("credits", __name__)
 
 @bp.get("/api/v1/credits")
 @require_role(Role.USER)
+@policy()
 @validate_response(CreditsOut)
 async def get_credits():
     """Today's allowance, the gift quota, the balance and what is spendable now."""
@@ -24,6 +26,7 @@ async def get_credits():
 
 @bp.get("/api/v1/credits/ledger")
 @require_role(Role.USER)
+@policy()
 @validate_querystring(LedgerQuery)
 @validate_response(LedgerPageOut)
 async def get_ledger(query_args: LedgerQuery):

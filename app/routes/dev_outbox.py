@@ -8,12 +8,14 @@ from quart_schema import validate_response
 from app.routes.deps import container
 from controllers.dev_outbox import OutboxOut
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("dev_outbox", __name__)
 
 
 @bp.get("/api/v1/dev/outbox")
 @public
+@policy()
 @validate_response(OutboxOut)
 async def dev_outbox():
     """Mail Muse kept instead of sending (development only), newest first; `?limit=` up to 200."""

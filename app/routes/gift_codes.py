@@ -19,6 +19,7 @@ from controllers.schemas import CreditsOut
 from middlewares.access import require_role
 from middlewares.body import request_body
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from middlewares.request_id import current_request_id
 from services.principal import Role
 
@@ -27,6 +28,7 @@ bp = Blueprint("gift_codes", __name__)
 
 @bp.post("/api/v1/gift-codes/redeem")
 @require_role(Role.USER)
+@policy()
 @problems(404, 409, 410)
 @idempotent
 @validate_request(RedeemIn)
@@ -40,6 +42,7 @@ async def redeem_gift_code(data: RedeemIn):
 
 @bp.post("/api/v1/admin/gift-codes")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @request_body(json=CreateGiftCodesDoc)  # documents the one-of; validated with CreateGiftCodesIn
 @validate_request(CreateGiftCodesIn)
 @validate_response(GiftCodesOut, 201)
@@ -50,6 +53,7 @@ async def create_gift_codes(data: CreateGiftCodesIn):
 
 @bp.get("/api/v1/admin/gift-codes")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_querystring(GiftCodeQuery)
 @validate_response(GiftCodePageOut)
 async def list_gift_codes(query_args: GiftCodeQuery):

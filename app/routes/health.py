@@ -7,12 +7,14 @@ from quart import Blueprint, current_app
 from app.openapi import answers
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
 @public
+@policy(open_in_maintenance=True, rate_limited=False)
 @answers(200, description="Every dependency answers.")
 @answers(503, description="`degraded`: a dependency is down (same body as 200).")
 async def health():
@@ -25,6 +27,7 @@ async def health():
 
 @bp.get("/health/live")
 @public
+@policy(open_in_maintenance=True, rate_limited=False)
 async def live():
     """Liveness: the process serves."""
     return await container().health_controller.liveness()

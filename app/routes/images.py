@@ -20,22 +20,17 @@ from controllers.image_schemas import (
 )
 from middlewares.access import require_role
 from middlewares.body import request_body
+from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from middlewares.request_id import current_request_id
 from services.principal import Role
-
-try:  # the credits feature provides it
-    from middlewares.idempotency import idempotent
-except ImportError:  # pragma: no cover
-
-    def idempotent(fn):  # type: ignore[no-redef]
-        return fn
-
 
 bp = Blueprint("images", __name__)
 
 
 @bp.post("/api/v1/images")
 @require_role(Role.USER)
+@policy(feature="images")
 @answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
 @answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 502, 503, 504)
@@ -51,6 +46,7 @@ async def create_image(data: CreateImageIn):
 
 @bp.get("/api/v1/images")
 @require_role(Role.USER)
+@policy()
 @validate_querystring(ImageListQuery)
 @validate_response(ImagePage)
 async def list_images(query_args: ImageListQuery):
@@ -62,6 +58,7 @@ async def list_images(query_args: ImageListQuery):
 
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
+@policy(feature="images")
 @answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
 @answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 404, 502, 503, 504)
@@ -77,6 +74,7 @@ async def edit_image():
 
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
+@policy(feature="images")
 @problems(402, 404, 502, 503, 504)
 @idempotent
 @request_body(multipart=DescribeForm, json=DescribeJson)
@@ -89,6 +87,7 @@ async def describe_image():
 
 @bp.get("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
+@policy()
 @validate_response(ImageOut)
 async def get_image(image_id: str):
     """One of the caller's images (poll a job here); another user's image is 404."""
@@ -97,6 +96,7 @@ async def get_image(image_id: str):
 
 @bp.delete("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
+@policy()
 async def delete_image(image_id: str):
     """Delete an image and its stored files (204); another user's image is 404."""
     return await container().images_controller.delete(g.principal, image_id)
@@ -104,6 +104,7 @@ async def delete_image(image_id: str):
 
 @bp.post("/api/v1/images/<rid:image_id>/save")
 @require_role(Role.USER)
+@policy()
 @validate_response(ImageOut)
 async def save_image(image_id: str):
     """Keep an image: `saved` true, `expires_at` null; another user's image is 404."""

@@ -8,6 +8,7 @@ from quart_schema import validate_response
 from app.routes.deps import container
 from controllers.me import MeOut, WhoAmIOut
 from middlewares.access import require_role
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("me", __name__)
@@ -15,6 +16,7 @@ bp = Blueprint("me", __name__)
 
 @bp.get("/api/v1/me")
 @require_role(Role.USER)
+@policy()
 @validate_response(MeOut)
 async def me():
     """The caller's account: id, Clerk ID, email, name, role, plan and credits."""
@@ -23,6 +25,7 @@ async def me():
 
 @bp.get("/api/v1/admin/whoami")
 @require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
 @validate_response(WhoAmIOut)
 async def admin_whoami():
     """The calling administrator's identity (ADMIN only)."""

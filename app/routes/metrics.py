@@ -7,12 +7,14 @@ from quart_schema import hide
 
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("metrics", __name__)
 
 
 @bp.get("/metrics")
 @public
+@policy(open_in_maintenance=True, rate_limited=False)
 @hide
 async def metrics():
     """Prometheus text format; `Authorization: Bearer <METRICS_TOKEN>` when that is set."""

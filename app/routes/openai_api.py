@@ -23,6 +23,7 @@ from controllers.openai_schemas import (
 )
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from middlewares.request_id import current_request_id
 from services.principal import Role
 
@@ -41,6 +42,7 @@ def _document_errors(fn: F) -> F:
 
 @bp.get("/v1/models")
 @require_role(Role.USER)
+@policy()
 @validate_response(ModelList)
 @_document_errors
 async def list_models():
@@ -50,6 +52,7 @@ async def list_models():
 
 @bp.post("/v1/chat/completions")
 @require_role(Role.USER)
+@policy(feature="chat")
 @idempotent
 @validate_request(ChatCompletionIn)
 @document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE
@@ -65,6 +68,7 @@ async def chat_completions(data: ChatCompletionIn):
 
 @bp.post("/v1/images/generations")
 @require_role(Role.USER)
+@policy(feature="images")
 @idempotent
 @validate_request(ImageGenerationIn)
 @document_response(ImagesOut)
@@ -78,6 +82,7 @@ async def image_generations(data: ImageGenerationIn):
 
 @bp.post("/v1/images/edits")
 @require_role(Role.USER)
+@policy(feature="images")
 @idempotent
 @document_request(ImageEditForm, source=DataSource.FORM_MULTIPART)
 @document_response(ImagesOut)

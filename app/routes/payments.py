@@ -10,6 +10,7 @@ from app.routes.deps import container
 from controllers.payments import CaptureOut, CheckoutIn, CheckoutOut, ListQuery, PaymentListOut, ReturnQuery
 from middlewares.access import public, require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("payments", __name__)
@@ -17,6 +18,7 @@ bp = Blueprint("payments", __name__)
 
 @bp.post("/api/v1/payments/checkout")
 @require_role(Role.USER)
+@policy()
 @problems(502, 503, 504)
 @idempotent
 @validate_request(CheckoutIn)
@@ -30,6 +32,7 @@ async def checkout(data: CheckoutIn):
 
 @bp.get("/api/v1/payments/paypal/return")
 @public
+@policy()
 @answers(303, description="To CHECKOUT_SUCCESS_URL (or the cancel URL on failure).", headers=("Location",),
          media="")
 @validate_querystring(ReturnQuery)
@@ -42,6 +45,7 @@ async def paypal_return(query_args: ReturnQuery):
 
 @bp.get("/api/v1/payments/paypal/cancel")
 @public
+@policy()
 @answers(303, description="To CHECKOUT_CANCEL_URL.", headers=("Location",), media="")
 @validate_querystring(ReturnQuery)
 async def paypal_cancel(query_args: ReturnQuery):
@@ -51,6 +55,7 @@ async def paypal_cancel(query_args: ReturnQuery):
 
 @bp.post("/api/v1/payments/<payment_id>/capture")
 @require_role(Role.USER)
+@policy()
 @problems(402, 502, 503, 504)
 @idempotent
 @validate_response(CaptureOut)
@@ -65,6 +70,7 @@ async def capture(payment_id: str):
 
 @bp.get("/api/v1/payments")
 @require_role(Role.USER)
+@policy()
 @validate_querystring(ListQuery)
 @validate_response(PaymentListOut)
 async def list_payments(query_args: ListQuery):

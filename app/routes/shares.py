@@ -8,6 +8,7 @@ from quart_schema import hide, validate_response
 from app.routes.deps import container
 from controllers.shares import ShareOut
 from middlewares.access import public, require_role
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("shares", __name__)
@@ -15,6 +16,7 @@ bp = Blueprint("shares", __name__)
 
 @bp.post("/api/v1/images/<image_id>/share")
 @require_role(Role.USER)
+@policy()
 @validate_response(ShareOut)
 async def share_image(image_id: str):
     """A public link to one finished image: `{"url", "token"}` (the same link on a repeated call).
@@ -25,6 +27,7 @@ async def share_image(image_id: str):
 
 @bp.delete("/api/v1/images/<image_id>/share")
 @require_role(Role.USER)
+@policy()
 async def unshare_image(image_id: str):
     """Revoke the image's public link (204); the link answers 404 at once.
 
@@ -35,6 +38,7 @@ async def unshare_image(image_id: str):
 @bp.get("/s/<token>")
 @hide
 @public
+@policy()
 async def shared_page(token: str):
     """The public page of a shared image (HTML); 404 once revoked, deleted or expired."""
     return await container().shares_controller.page(token)

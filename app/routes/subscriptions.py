@@ -10,6 +10,7 @@ from app.routes.deps import container
 from controllers.subscriptions import SubscribeIn, SubscriptionOut
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
+from middlewares.policy import policy
 from services.principal import Role
 
 bp = Blueprint("subscriptions", __name__)
@@ -17,6 +18,7 @@ bp = Blueprint("subscriptions", __name__)
 
 @bp.post("/api/v1/subscriptions")
 @require_role(Role.USER)
+@policy()
 @problems(502, 503, 504)
 @idempotent
 @validate_request(SubscribeIn)
@@ -28,6 +30,7 @@ async def subscribe(data: SubscribeIn):
 
 @bp.get("/api/v1/subscriptions/current")
 @require_role(Role.USER)
+@policy()
 @problems(404)
 @validate_response(SubscriptionOut)
 async def current_subscription():
@@ -37,6 +40,7 @@ async def current_subscription():
 
 @bp.delete("/api/v1/subscriptions/current")
 @require_role(Role.USER)
+@policy()
 @problems(404, 502, 503, 504)
 @validate_response(SubscriptionOut)
 async def cancel_subscription():

@@ -7,12 +7,14 @@ from quart import Blueprint, request
 from app.openapi import problems
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.policy import policy
 
 bp = Blueprint("webhooks_paypal", __name__)
 
 
 @bp.post("/api/v1/webhooks/paypal")
 @public
+@policy(open_in_maintenance=True, rate_limited=False)
 @problems(400, 503)
 async def paypal_webhook():
     """PayPal events, verified through PayPal (PAYPAL_WEBHOOK_ID); each event id is processed once."""

@@ -108,7 +108,7 @@ async def test_a_stream_dropped_before_its_first_delta_is_refunded_and_unlocked(
     user = await user_of(chat_app, "leaver")
     inp = ChatInput(user_id=user.id, plan="free", messages=[ChatMessage("user", "Leave early")],
                     request_id="rq-leave")
-    meta, stream_events = await container.chat.stream(inp)
+    meta, stream_events = await container.chat_stream.stream(inp)
     assert meta["provider"] == "gemini" and await ledger_kinds(chat_app, user.id) == ["chat"]
     lock = (await container.chat.prepare(inp)).key.lock
     assert await container.redis.exists(lock)  # held by this stream until it settles

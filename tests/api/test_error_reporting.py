@@ -12,7 +12,7 @@ import structlog
 from pydantic import SecretStr
 
 from app import create_app
-from app.bootstrap import Container
+from app.bootstrap import Container, Overrides
 from app.worker import build_worker
 from tests.conftest import make_settings
 from tests.fakes.sentry import FakeSentry
@@ -78,7 +78,7 @@ async def test_a_500_is_reported_with_its_request_id(servers, tmp_path, sentry):
 
 async def test_a_failed_job_is_reported_with_the_request_id_that_started_it(servers, tmp_path, sentry):
     settings = make_settings(servers, tmp_path, sentry_dsn=SecretStr(sentry.dsn))
-    container = Container(settings, housekeeping=ExplodingHousekeeping())
+    container = Container(settings, Overrides(housekeeping=ExplodingHousekeeping()))
     app = create_app(container=container)
     async with app.test_app():
         async with app.test_request_context("/anything"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from app import PUBLIC_ENDPOINTS, create_app
+from app import create_app
 from app.__main__ import main
-from middlewares.access import policy_of
+from middlewares.access import PUBLIC_ENDPOINTS, policy_of
+from middlewares.policy import policy_declared
 from tests.conftest import make_settings
 from tests.fixtures.identity import auth_headers
 
@@ -18,6 +19,13 @@ async def test_every_route_is_public_or_requires_a_role(app):
         if not is_public and role is None:
             undeclared.append(f"{rule.rule} ({rule.endpoint})")
     assert undeclared == [], "routes neither @public nor @require_role: " + ", ".join(undeclared)
+
+
+async def test_every_route_declares_its_live_settings_and_rate_limit_policy(app):
+    undeclared = [f"{rule.rule} ({rule.endpoint})" for rule in app.url_map.iter_rules()
+                  if rule.endpoint not in PUBLIC_ENDPOINTS
+                  and policy_declared(app.view_functions[rule.endpoint]) is None]
+    assert undeclared == [], "routes without @policy(...): " + ", ".join(undeclared)
 
 
 async def test_user_on_an_admin_route_is_403(app, client):

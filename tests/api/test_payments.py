@@ -153,7 +153,8 @@ async def test_returns_mobile_capture_and_webhook_racing_credit_exactly_once(
         assert [r.status_code for r in responses] == [303, 303, 200, 200], round_
         assert await _balance(pay_app, user_id) == 100 * (round_ + 1)
         stored = await _payment(pay_app, checkout["payment_id"])
-        assert (stored.status, stored.capture_id, stored.credited) == ("COMPLETED", f"CAP{order_id}", True)
+        assert (stored.status, stored.external_capture_id, stored.credited) == (
+            "COMPLETED", f"CAP{order_id}", True)
     purchases = await _purchases(pay_app, user_id)
     assert len(purchases) == 20
     assert len({p.ref for p in purchases}) == 20
@@ -219,7 +220,7 @@ async def test_refund_webhook_reverses_the_credits_and_flags_a_negative_balance(
     container = pay_app.extensions["container"]
     await container.credits.charge(user_id, 40, plan="free", kind="chat", ref="spent", request_id=None)
     spent_from_balance = 100 - await _balance(pay_app, user_id)
-    capture_id = (await _payment(pay_app, checkout["payment_id"])).capture_id
+    capture_id = (await _payment(pay_app, checkout["payment_id"])).external_capture_id
     event = refund_event(capture_id, {"currency_code": "USD", "value": "4.99"})
     for _ in range(2):  # the second delivery is a replay
         response = await pay_client.post("/api/v1/webhooks/paypal", json=event,

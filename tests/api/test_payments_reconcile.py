@@ -36,7 +36,7 @@ async def test_approved_order_never_returned_is_captured_and_credited_once_by_th
     assert await _balance(pay_app, user_id) == 100
     assert [p.ref for p in await _purchases(pay_app, user_id)] == [checkout["payment_id"]]
     stored = await _payment(pay_app, checkout["payment_id"])
-    assert stored.status == "COMPLETED" and stored.credited and stored.capture_id
+    assert stored.status == "COMPLETED" and stored.credited and stored.external_capture_id
     capture = next(r for r in fake_paypal.requests if r["kind"] == "capture")
     assert capture["headers"]["paypal-request-id"] == f"capture-{checkout['payment_id']}"
 

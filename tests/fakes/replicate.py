@@ -17,8 +17,8 @@ import base64
 import json
 from typing import Any
 
-from providers.images import dimensions
 from providers.local_images import draw
+from services.ports.images import dimensions
 from tests.fakes.http_server import FakeHTTPServer
 
 

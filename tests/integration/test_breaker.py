@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from providers.breaker import CircuitBreaker
+from providers.breaker import RedisCircuitBreaker
 from services.clock import clock
 
 
@@ -19,7 +19,7 @@ async def redis(settings):
 
 
 async def test_opens_after_n_consecutive_failures_and_counts_calls(redis):
-    breaker = CircuitBreaker(redis, threshold=3, cooldown_s=30)
+    breaker = RedisCircuitBreaker(redis, threshold=3, cooldown_s=30)
     await breaker.record_failure("gemini")
     await breaker.record_success("gemini")  # a success resets the streak
     for _ in range(2):
@@ -35,7 +35,7 @@ async def test_opens_after_n_consecutive_failures_and_counts_calls(redis):
 async def test_state_is_shared_between_breaker_instances(redis, settings):
     other = Redis.from_url(settings.redis_url)
     try:
-        first, second = CircuitBreaker(redis, threshold=1), CircuitBreaker(other, threshold=1)
+        first, second = RedisCircuitBreaker(redis, threshold=1), RedisCircuitBreaker(other, threshold=1)
         await first.record_failure("openai")
         assert not await second.allow("openai")
         assert (await second.state("openai"))["state"] == "open"
@@ -44,7 +44,7 @@ async def test_state_is_shared_between_breaker_instances(redis, settings):
 
 
 async def test_after_cooldown_one_trial_decides(redis):
-    breaker = CircuitBreaker(redis, threshold=1, cooldown_s=30)
+    breaker = RedisCircuitBreaker(redis, threshold=1, cooldown_s=30)
     await breaker.record_failure("gemini")
     clock.offset = timedelta(seconds=31)
     assert (await breaker.state("gemini"))["state"] == "half_open"

@@ -6,10 +6,10 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from providers.chat import ChatCompletion, ChatMessage
 from repositories.chat_cache import RedisKeyValueStore
 from services.chat_cache import ChatCache, cache_key
 from services.coalesce import SingleFlight, wait_or_lead
+from services.ports.chat import ChatCompletion, ChatMessage
 
 MSGS = [ChatMessage("user", "Hi")]
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from providers.chat import ChatMessage, ProviderError, ProviderTimeout
 from providers.gemini_chat import GeminiChatProvider
 from providers.local_chat import LocalChatProvider
 from providers.openai_chat import OpenAIChatProvider
+from services.ports.chat import ChatMessage, ProviderError, ProviderTimeout
 
 MESSAGES = [
     ChatMessage("system", "You are terse."),

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from app.problems import status_of
 from services.clock import utcnow
 from services.credits_model import next_reset
 from services.errors import Conflict, InsufficientCredits
@@ -23,7 +24,7 @@ async def test_1000_concurrent_charges_against_50_spendable_succeed_exactly_50_t
     ok = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, InsufficientCredits)]
     assert len(ok) == 50 and len(refused) == 950
-    assert all(r.status == 402 and r.code == "insufficient_credits" for r in refused)
+    assert all(status_of(r) == 402 and r.code == "insufficient_credits" for r in refused)
     assert sum(r.sources.get("allowance", 0) for r in ok) == 25
     assert sum(r.sources.get("balance", 0) for r in ok) == 25
     summary = await credits.summary("usr_c", plan="free")

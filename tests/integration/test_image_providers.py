@@ -7,12 +7,12 @@ import asyncio
 import pytest
 
 from providers.cloudinary_storage import CloudinaryStorage
-from providers.images import ImageFile, ImageRequest
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
 from providers.openai_images import OpenAIImageProvider
 from providers.replicate_images import ReplicateImageProvider
 from services.errors import UpstreamError
+from services.ports.images import ImageFile, ImageRequest
 from tests.fixtures.images import picture
 
 FLUX = "black-forest-labs/flux-schnell"

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from providers.payments import PaymentRejected, PaymentsProvider
+from app.problems import status_of
 from services.errors import NotFound, UpstreamRetryable, UpstreamTimeout
+from services.ports.payments import PaymentRejected, PaymentsProvider
 
 
 async def _order(provider, payment_id="pay_1", amount="4.99"):
-    return await provider.create_order(
+    return await provider.create_checkout(
         payment_id=payment_id, amount=amount, currency="USD", description="100 credits",
         return_url="https://api.example/return", cancel_url="https://api.example/cancel",
         request_id=f"create-{payment_id}")
@@ -45,11 +46,11 @@ async def test_repeated_create_with_the_same_request_id_returns_the_same_order(p
 
 async def test_token_is_fetched_once_and_shared_by_sdk_and_httpx(paypal_provider, fake_paypal):
     order = await _order(paypal_provider)
-    await paypal_provider.get_order(order.id)
-    sub = await paypal_provider.create_subscription(
-        plan_id="P-1", custom_id="sub_1", return_url="https://r", cancel_url="https://c", request_id="s1")
+    await paypal_provider.get_checkout(order.id)
+    sub = await paypal_provider.start_subscription(
+        plan="pro", custom_id="sub_1", return_url="https://r", cancel_url="https://c", request_id="s1")
     await paypal_provider.get_subscription(sub.id)
-    await asyncio.gather(*(paypal_provider.get_order(order.id) for _ in range(5)))
+    await asyncio.gather(*(paypal_provider.get_checkout(order.id) for _ in range(5)))
     assert fake_paypal.calls["token"] == 1
 
 
@@ -57,29 +58,29 @@ async def test_expired_token_is_fetched_again(paypal_provider, fake_paypal):
     fake_paypal.expires_in = 1  # shorter than the refresh margin: refreshed after ~0.5 s
     order = await _order(paypal_provider)
     await asyncio.sleep(2.1)  # the SDK re-asks our cache at most every ~2 s
-    await paypal_provider.get_order(order.id)
+    await paypal_provider.get_checkout(order.id)
     assert fake_paypal.calls["token"] == 2
 
 
 async def test_capture_after_approval_reports_the_capture(paypal_provider, fake_paypal):
     order = await _order(paypal_provider)
     fake_paypal.approve(order.id)
-    captured = await paypal_provider.capture_order(order.id, request_id="cap-pay_1")
+    captured = await paypal_provider.capture_checkout(order.id, request_id="cap-pay_1")
     assert captured.status == "COMPLETED"
     assert captured.capture.amount == "4.99" and captured.capture.currency == "USD"
     assert captured.custom_id == "pay_1"
     request = next(r for r in fake_paypal.requests if r["kind"] == "capture")
     assert request["headers"]["paypal-request-id"] == "cap-pay_1"
-    again = await paypal_provider.capture_order(order.id, request_id="cap-pay_1")
+    again = await paypal_provider.capture_checkout(order.id, request_id="cap-pay_1")
     assert again.capture.id == captured.capture.id
 
 
 async def test_capture_of_an_unapproved_order_is_rejected_with_the_issue(paypal_provider):
     order = await _order(paypal_provider)
     with pytest.raises(PaymentRejected) as info:
-        await paypal_provider.capture_order(order.id, request_id="cap-x")
+        await paypal_provider.capture_checkout(order.id, request_id="cap-x")
     assert info.value.issue == "ORDER_NOT_APPROVED"
-    assert info.value.status == 409
+    assert status_of(info.value) == 409
 
 
 async def test_capture_5xx_is_a_retryable_problem(paypal_provider, fake_paypal):
@@ -87,9 +88,9 @@ async def test_capture_5xx_is_a_retryable_problem(paypal_provider, fake_paypal):
     fake_paypal.approve(order.id)
     fake_paypal.fail_next("capture", 503)
     with pytest.raises(UpstreamRetryable) as info:
-        await paypal_provider.capture_order(order.id, request_id="cap-y")
-    assert info.value.status == 503
-    assert (await paypal_provider.capture_order(order.id, request_id="cap-y")).status == "COMPLETED"
+        await paypal_provider.capture_checkout(order.id, request_id="cap-y")
+    assert status_of(info.value) == 503
+    assert (await paypal_provider.capture_checkout(order.id, request_id="cap-y")).status == "COMPLETED"
 
 
 async def test_capture_timeout_is_a_timeout_problem_and_the_retry_replays_the_capture(
@@ -98,20 +99,20 @@ async def test_capture_timeout_is_a_timeout_problem_and_the_retry_replays_the_ca
     fake_paypal.approve(order.id)
     fake_paypal.hang_next("capture", seconds=3, after_work=True)
     with pytest.raises(UpstreamTimeout):
-        await paypal_provider.capture_order(order.id, request_id="cap-z")
-    again = await paypal_provider.capture_order(order.id, request_id="cap-z")
+        await paypal_provider.capture_checkout(order.id, request_id="cap-z")
+    again = await paypal_provider.capture_checkout(order.id, request_id="cap-z")
     assert again.status == "COMPLETED"
     assert len(fake_paypal.orders[order.id]["purchase_units"][0]["payments"]["captures"]) == 1
 
 
 async def test_unknown_order_is_not_found(paypal_provider):
     with pytest.raises(NotFound):
-        await paypal_provider.get_order("NOPE")
+        await paypal_provider.get_checkout("NOPE")
 
 
 async def test_subscription_create_get_cancel(paypal_provider, fake_paypal):
-    sub = await paypal_provider.create_subscription(
-        plan_id="P-STARTER", custom_id="sub_9", return_url="https://r", cancel_url="https://c",
+    sub = await paypal_provider.start_subscription(
+        plan="starter", custom_id="sub_9", return_url="https://r", cancel_url="https://c",
         request_id="s9")
     assert sub.status == "APPROVAL_PENDING" and sub.approve_url and sub.plan_id == "P-STARTER"
     fake_paypal.activate_subscription(sub.id)

@@ -14,7 +14,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import pytest
 
-from repositories.documents import AwareDatabase, MuseDocument, document_models
+from repositories.documents import AwareDatabase, MuseDocument
+from repositories.models import document_models
 from tests.fixtures.identity import auth_headers
 
 # in the future: a TTL index must not remove the documents while the test reads them

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from providers.chat import ChatCompletion, ChatMessage, ProviderError, ProviderTimeout
 from services.chat import ChatService
 from services.chat_models import title_of
 from services.coalesce import SingleFlight
+from services.ports.chat import ChatCompletion, ChatMessage, ProviderError, ProviderTimeout
 
 
 def test_title_comes_from_the_first_user_message_cut_at_a_word():
@@ -48,6 +48,15 @@ class FakeProvider:
             raise self.error
         return ChatCompletion("hi", self.name, self.model)
 
+    def stream(self, messages, *, temperature, timeout, request_id, model=None):  # noqa: ASYNC109
+        raise NotImplementedError("not used by these rules")
+
+    async def describe_image(self, image, *, mime, instruction, timeout, request_id):  # noqa: ASYNC109
+        raise NotImplementedError("not used by these rules")
+
+    async def aclose(self):
+        pass
+
 
 class FakeBreaker:
     def __init__(self, open_names: set[str] = frozenset()) -> None:
@@ -61,6 +70,10 @@ class FakeBreaker:
 
     async def record_success(self, name):
         self.successes.append(name)
+
+    async def state(self, name):
+        return {"state": "open" if name in self.open else "closed", "consecutive_failures": 0,
+                "calls": 0, "failures": self.failures.count(name), "open_until": None}
 
 
 def service(providers, breaker) -> ChatService:
@@ -91,7 +104,7 @@ async def test_all_failed_is_504_only_when_every_provider_timed_out(errors, code
 
 def test_factory_orders_providers_by_config_and_falls_back_to_local(tmp_path):
     from app.config import Settings
-    from providers.chat_factory import build_chat_providers
+    from app.providers import build_chat_providers
 
     def names(**values) -> list[str]:
         settings = Settings(_env_file=None, app_env="test", var_dir=tmp_path, **values)  # type: ignore[call-arg]

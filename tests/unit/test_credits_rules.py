@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.catalog import Catalog, parse_plan_ids
+from app.config import parse_plan_ids
+from services.catalog import Catalog
 from services.credits_model import Account, Gift, Op, gift_change, refund_change, split_charge
 from services.errors import InsufficientCredits
 from services.gift_codes import ALPHABET, new_code, normalize

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from providers.images import ImageRequest, ImageResult
 from services.errors import UpstreamError, UpstreamTimeout, ValidationFailed
 from services.image_jobs import failover
+from services.ports.images import ImageRequest, ImageResult
 from services.vision import PRESETS, instruction_for
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from providers.paypal import parse_order, parse_subscription
+from providers.paypal_events import _money, _related_capture_id
 from services.payments_model import same_money
-from services.paypal_webhooks import _money, _related_capture_id
 
 
 @pytest.mark.parametrize(("amount", "currency", "expected"), [

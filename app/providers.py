@@ -1,0 +1,89 @@
+"""Adapter factories: which chat, image and storage adapters a configuration selects.
+
+This is wiring (it reads `Settings`), so it lives in the composition root, not
+in providers/: an adapter never knows about the configuration object.
+Adding a chat provider = one adapter file in providers/ + one entry in `CHAT_ADAPTERS`
+(and the settings fields its configuration names need in app/config.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from pydantic import SecretStr
+
+from app.config import Settings
+from providers.cloudinary_storage import CloudinaryStorage
+from providers.gemini_chat import GeminiChatProvider
+from providers.local_chat import LocalChatProvider
+from providers.local_images import LocalImageProvider
+from providers.local_storage import LocalStorage
+from providers.openai_chat import OpenAIChatProvider
+from providers.openai_images import OpenAIImageProvider
+from providers.replicate_images import ReplicateImageProvider
+from services.ports.chat import ChatProvider
+from services.ports.images import ImageProvider
+from services.ports.storage import StorageProvider
+
+log = structlog.stdlib.get_logger("muse.providers")
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value else ""
+
+
+# name in CHAT_PROVIDERS → adapter (None when its key is missing). One entry per chat provider.
+CHAT_ADAPTERS: dict[str, Callable[[Settings], ChatProvider | None]] = {
+    "gemini": lambda s: GeminiChatProvider(api_key=_secret(s.gemini_api_key), model=s.gemini_model,
+                                           base_url=s.gemini_base_url) if s.gemini_api_key else None,
+    "openai": lambda s: OpenAIChatProvider(api_key=_secret(s.openai_api_key), model=s.openai_model,
+                                           base_url=s.openai_base_url) if s.openai_api_key else None,
+    "local": lambda s: LocalChatProvider(),
+}
+
+
+def build_chat_providers(settings: Settings) -> list[ChatProvider]:
+    """Providers in configured order; those without a key are left out; `local` when none remain."""
+    providers: list[ChatProvider] = []
+    for name in (n.lower() for n in settings.chat_providers):
+        build = CHAT_ADAPTERS.get(name)
+        provider = build(settings) if build else None
+        if provider is None:
+            log.info("chat_provider_skipped", provider=name, reason="no key or unknown")
+            continue
+        providers.append(provider)
+    return providers or [LocalChatProvider()]
+
+
+# name in IMAGE_PROVIDERS → adapter (None when its key is missing). One entry per image provider.
+IMAGE_ADAPTERS: dict[str, Callable[[Settings], ImageProvider | None]] = {
+    "replicate": lambda s: ReplicateImageProvider(
+        _secret(s.replicate_api_token), model=s.replicate_image_model, base_url=s.replicate_base_url,
+        timeout_s=s.image_timeout_s) if s.replicate_api_token else None,
+    "openai": lambda s: OpenAIImageProvider(
+        _secret(s.openai_api_key), model=s.openai_image_model, base_url=s.openai_base_url,
+        timeout_s=s.image_timeout_s) if s.openai_api_key else None,
+    "local": lambda s: LocalImageProvider(),
+}
+
+
+def build_image_providers(settings: Settings) -> list[ImageProvider]:
+    """Providers in IMAGE_PROVIDERS order; those without a key are left out; `local` when none remain."""
+    providers: list[ImageProvider] = []
+    for name in (n.lower() for n in settings.image_providers):
+        build = IMAGE_ADAPTERS.get(name)
+        provider = build(settings) if build else None
+        if provider is None:
+            log.info("image_provider_skipped", provider=name, reason="no key or unknown")
+            continue
+        providers.append(provider)
+    return providers or [LocalImageProvider()]
+
+
+def build_storage(settings: Settings) -> StorageProvider:
+    """Cloudinary when CLOUDINARY_URL is set, else files under MEDIA_DIR served at /media/."""
+    if settings.cloudinary_url:
+        return CloudinaryStorage(settings.cloudinary_url.get_secret_value(),
+                                 upload_prefix=settings.cloudinary_upload_prefix)
+    return LocalStorage(settings.media_dir, base_url=settings.public_base_url)

@@ -1,0 +1,102 @@
+"""Declarative live-settings and rate-limit policy for routes: `@policy(...)`.
+
+Every route declares, directly under its access decorator (`@public` / `@require_role`):
+
+    @policy()                                   # closed in maintenance, no feature switch, rate limited
+    @policy(feature="chat")                     # also 503 `feature_disabled` while chat is switched off
+    @policy(open_in_maintenance=True)           # served during maintenance (admin)
+    @policy(open_in_maintenance=True, rate_limited=False)   # health checks, webhooks
+
+The maintenance, feature-switch and rate-limit middlewares read it from the matched view;
+a test walks the URL map and fails on a route without it. A request that matches no route
+(404/405) has no view to declare anything: it takes the policy its neighbours in the URL
+map agree on (the same path without a trailing slash; the routes under it; the routes next
+to it), else the default — so `/api/v1/webhooks/<unknown>` stays open during maintenance and
+`/nope` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from quart import Quart
+from werkzeug.exceptions import HTTPException
+
+from middlewares.access import PUBLIC_ENDPOINTS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+Feature = Literal["chat", "images"]
+POLICY_ATTR = "_muse_policy"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePolicy:
+    """What a route declares about live switches and rate limits."""
+
+    feature: Feature | None = None  # the live switch that must be on (`chat_enabled`, `images_enabled`)
+    open_in_maintenance: bool = False
+    rate_limited: bool = True
+
+
+DEFAULT = RoutePolicy()
+DOCS = RoutePolicy(open_in_maintenance=True)  # the API docs endpoints quart-schema registers
+
+
+def policy(*, feature: Feature | None = None, open_in_maintenance: bool = False,
+           rate_limited: bool = True) -> Callable[[F], F]:
+    """Declare a view's live-settings and rate-limit policy."""
+    declared = RoutePolicy(feature=feature, open_in_maintenance=open_in_maintenance,
+                           rate_limited=rate_limited)
+
+    def decorate(fn: F) -> F:
+        setattr(fn, POLICY_ATTR, declared)
+        return fn
+
+    return decorate
+
+
+def policy_declared(view: Callable[..., Any] | None) -> RoutePolicy | None:
+    """The policy declared on a view; None when undeclared."""
+    found = getattr(view, POLICY_ATTR, None) if view is not None else None
+    return found if isinstance(found, RoutePolicy) else None
+
+
+def _agreed(policies: Iterable[RoutePolicy]) -> RoutePolicy | None:
+    found = set(policies)
+    return found.pop() if len(found) == 1 else None
+
+
+def _parent(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[0] or "/"
+
+
+def request_policy(app: Quart, endpoint: str | None, path: str, method: str) -> RoutePolicy:
+    """The policy of a request: its view's, the docs', or (no matching route) its neighbours'."""
+    if endpoint in PUBLIC_ENDPOINTS:
+        return DOCS
+    if endpoint is not None:
+        return policy_declared(app.view_functions.get(endpoint)) or DEFAULT
+    return _inherited(app, path, method)
+
+
+def _inherited(app: Quart, path: str, method: str) -> RoutePolicy:
+    adapter = app.url_map.bind("localhost")
+    stripped = path.rstrip("/") or "/"
+    try:
+        endpoint, _ = adapter.match(stripped, method=method)
+        return request_policy(app, str(endpoint), stripped, method)
+    except HTTPException:
+        pass
+    rules = [(r.rule, policy_declared(app.view_functions.get(r.endpoint)) or DEFAULT)
+             for r in app.url_map.iter_rules() if r.endpoint not in PUBLIC_ENDPOINTS]
+    under = [p for rule, p in rules if rule.startswith(stripped + "/") or rule == stripped]
+    if under:
+        return _agreed(under) or DEFAULT
+    parent = _parent(stripped)
+    if parent == "/":
+        return DEFAULT
+    beside = [p for rule, p in rules if rule == parent or _parent(rule) == parent]
+    return _agreed(beside) or DEFAULT

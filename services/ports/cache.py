@@ -1,0 +1,29 @@
+"""The key-value store port behind the chat response cache and coalescing locks.
+
+Implementations: `repositories/chat_cache.py` (redis-py and Upstash REST). Values are UTF-8 strings.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class KeyValueStore(Protocol):
+    """The few string commands the chat cache needs."""
+
+    async def get(self, key: str) -> str | None:
+        """The value at `key`, or None."""
+        ...
+
+    async def set(self, key: str, value: str, *, ttl_s: int) -> None:
+        """Store `value` for `ttl_s` seconds."""
+        ...
+
+    async def acquire(self, key: str, *, ttl_ms: int) -> bool:
+        """SET NX PX: True when this caller now holds `key`."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Drop `key`."""
+        ...
