@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from arq.worker import Worker
 from quart import Quart
 from quart_schema import QuartSchema
 
 from app.bootstrap import Container
 from app.config import Settings, load_settings
+from app.draining import Drain, track_in_flight
 from app.logging import configure_logging, get_logger
 from app.telemetry import configure_telemetry, instrument_asgi
+from app.worker import WorkerRunner, worker_drain_s
 
 log = get_logger("muse.app")
 
@@ -58,33 +57,30 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     access_log.install(app)
     register_problem_handlers(app)
     register_routes(app)
-    _register_lifecycle(app, container)
+    drain = Drain()
+    app.extensions["drain"] = drain
+    app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign,assignment,arg-type]
+    _register_lifecycle(app, container, drain)
     instrument_asgi(app)
     return app
 
 
-def _register_lifecycle(app: Quart, container: Container) -> None:
-    worker_state: dict[str, Worker] = {}
-    task_state: dict[str, asyncio.Task[None]] = {}
+def _register_lifecycle(app: Quart, container: Container, drain: Drain) -> None:
+    state: dict[str, WorkerRunner] = {}
 
     @app.before_serving
     async def start() -> None:
         await container.start()
         if container.settings.run_worker_in_process:
-            from app.worker import build_worker
-
-            worker = build_worker(container, handle_signals=False)
-            worker_state["worker"] = worker
-            task_state["task"] = asyncio.create_task(worker.async_run())
+            runner = WorkerRunner(container)
+            runner.start()
+            state["worker"] = runner
         log.info("muse_started", env=container.settings.app_env,
                  in_process_worker=container.settings.run_worker_in_process)
 
     @app.after_serving
     async def stop() -> None:
-        worker, task = worker_state.pop("worker", None), task_state.pop("task", None)
-        if worker is not None:
-            await worker.close()
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        runner = state.pop("worker", None)
+        if runner is not None:  # on SIGTERM its jobs may finish; otherwise they go back to the queue
+            await runner.stop(worker_drain_s(container) if drain.signalled else 0.0)
         await container.stop()

@@ -20,20 +20,26 @@ def _serve(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    from app import create_app
+    from app import create_app, embedded
+    from app.draining import wait_for_shutdown
 
     settings = load_settings(**({"port": args.port} if args.port else {}))
+    embedded.publish_servers = True  # `python -m app …` commands reuse this process's servers
     app = create_app(settings)
     config = Config()
     config.bind = [f"{args.host}:{settings.port}"]
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 5
+    config.graceful_timeout = 2  # after the drain: what is still open is past its time
+    own = settings.drain_timeout_s
+    drain_s = own if own is not None else settings.ai_timeout_s
+    # The lifespan shutdown drains the in-process worker (up to IMAGE_TIMEOUT_S): let it.
+    config.shutdown_timeout = (own if own is not None else settings.image_timeout_s) + 15
 
     async def main() -> None:
         print(f"Muse listening on http://{args.host}:{settings.port} "
               f"(env={settings.app_env}; docs at /docs)", flush=True)
-        await serve(app, config)
+        await serve(app, config, shutdown_trigger=lambda: wait_for_shutdown(app.extensions["drain"], drain_s))
 
     asyncio.run(main())
     return 0

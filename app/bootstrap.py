@@ -79,6 +79,7 @@ from repositories.live_settings import BeanieLiveSettingsRepository
 from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
 from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
+from repositories.redis_client import connect_redis
 from repositories.shares import BeanieShareRepository
 from repositories.users import BeanieUserRepository, CachedUserRepository, TombstoneCache
 from repositories.webhook_events import BeanieWebhookEventRepository
@@ -165,10 +166,9 @@ class Core:
 async def wire_core(s: Settings, o: Overrides) -> Core:
     """Connections, the job queue, the circuit breaker, health and housekeeping."""
     assert s.mongodb_uri and s.redis_url, "Container.start() fills them (embedded servers) when unset"
-    database = o.database or MongoDatabase(s.mongodb_uri, s.mongodb_db)
+    database = o.database or MongoDatabase(s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s)
     await database.init()
-    redis = o.redis or ArqRedis.from_url(
-        s.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    redis = o.redis or connect_redis(s.redis_url, timeout_s=s.redis_timeout_s)  # bounded, fails fast
     queue = ArqJobQueue(redis, s.queue_name)
     breaker = o.breaker or RedisCircuitBreaker(
         redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
@@ -519,6 +519,34 @@ def wire_payments(s: Settings, o: Overrides, credits: CreditsParts, identity: Id
         paypal_webhooks_controller=PayPalWebhooksController(webhooks))
 
 
+# --- web app: share links, development sign-in, client configuration (contract §11) -----------
+
+
+@dataclass(frozen=True)
+class WebParts:
+    shares: ShareService
+    shares_controller: SharesController
+    dev_controller: DevController
+
+
+async def wire_web(s: Settings, identity: IdentityParts, images: ImagesParts) -> WebParts:
+    """Share links, the development sign-in and what the web client needs to know of this deployment."""
+    shares = ShareService(BeanieShareRepository(), images.images, images.image_repository,
+                          base_url=s.public_base_url)
+    private_pem = None
+    if identity.dev_tokens:
+        private_pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
+    clerk = bool(s.clerk_publishable_key or s.clerk_secret_key or s.clerk_jwt_key)
+    provider = "local" if s.local_accounts else "clerk" if clerk else "none"
+    if identity.dev_tokens and provider != "local":
+        provider = "dev"
+    dev = DevController(
+        private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
+        client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
+                       "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
+    return WebParts(shares, SharesController(shares), dev)
+
+
 # --- admin --------------------------------------------------------------------------------
 
 
@@ -654,6 +682,10 @@ class Container:
     payments_controller: PaymentsController
     subscriptions_controller: SubscriptionsController
     paypal_webhooks_controller: PayPalWebhooksController
+    # web app
+    shares: ShareService
+    shares_controller: SharesController
+    dev_controller: DevController
     # admin
     admin_stats_repository: MongoAdminStatsRepository
     admin: AdminService
@@ -771,6 +803,11 @@ class Container:
         self.payments_controller = payments.payments_controller
         self.subscriptions_controller = payments.subscriptions_controller
         self.paypal_webhooks_controller = payments.paypal_webhooks_controller
+
+        web = await wire_web(s, identity, images)
+        self.shares = web.shares
+        self.shares_controller = web.shares_controller
+        self.dev_controller = web.dev_controller
 
         admin = wire_admin(core, live, credits, identity, images)
         self.admin_stats_repository = admin.admin_stats_repository

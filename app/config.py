@@ -149,6 +149,13 @@ class Settings(BaseSettings):
     worker_in_process: bool | None = None
     queue_name: str = "muse:queue"
 
+    # Operations (contract §16): the most one Redis command / one MongoDB operation may take
+    # (a hung server then costs a request about this long, never tens of seconds); how long a
+    # process drains on SIGTERM (unset: AI_TIMEOUT_S for web, IMAGE_TIMEOUT_S for a worker).
+    redis_timeout_s: float = 1.0
+    mongodb_timeout_s: float = 1.5
+    drain_timeout_s: float | None = None
+
     @field_validator(
         "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "paypal_plan_ids",
         "cors_origins", mode="before"

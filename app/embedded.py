@@ -6,13 +6,17 @@ MONGODB_URI / REDIS_URL are unset, and by the test session.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,25 +114,106 @@ class EmbeddedStack:
     """The servers started for one process; stopped together."""
 
     servers: list[EmbeddedServer] = field(default_factory=list)
+    published: Path | None = None
 
     def stop(self) -> None:
-        """Stop every server started by this stack."""
+        """Stop every server started by this stack (and withdraw their record)."""
+        if self.published is not None:
+            unpublish(self.published)
+            self.published = None
         for server in reversed(self.servers):
             server.stop()
         self.servers.clear()
 
 
+RECORD_NAME = "embedded.json"
+# Set by `python -m app serve`: the servers it starts are published in var/ for CLI commands.
+publish_servers = False
+
+
+def _alive(entry: dict, marker: str) -> bool:
+    """The recorded server process still runs (same program) and accepts connections."""
+    try:
+        pid, port = int(entry["pid"]), int(entry["port"])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (KeyError, TypeError, ValueError, OSError):
+        return False
+    if marker not in cmdline:
+        return False  # the pid was reused by another program
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def running_servers(var_dir: Path) -> dict[str, str]:
+    """URLs of the embedded servers a running `python -m app serve` published under `var_dir`."""
+    try:
+        record = json.loads((var_dir / RECORD_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    urls = {}
+    kinds = (("mongo", "mongodb_uri", "nx_27017"), ("redis", "redis_url", "redis-server"))
+    for key, setting, marker in kinds:
+        entry = record.get(key) or {}
+        if _alive(entry, marker):
+            urls[setting] = entry["url"]
+    return urls
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _publish(var: Path, servers: list[EmbeddedServer]) -> None:
+    record = {s.name: {"url": s.url, "pid": s.process.pid, "port": s.port, "owner_pid": os.getpid()}
+              for s in servers}
+    tmp = var / (RECORD_NAME + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(var / RECORD_NAME)
+
+
+def unpublish(var_dir: Path) -> None:
+    """Forget the published servers if this process published them."""
+    path = Path(var_dir) / RECORD_NAME
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if any(entry.get("owner_pid") == os.getpid() for entry in record.values()):
+        path.unlink(missing_ok=True)
+
+
 def start_missing(settings, stack: EmbeddedStack) -> dict[str, str]:
-    """Start a server for each of MONGODB_URI / REDIS_URL that is unset; return the new URLs."""
+    """A URL for each of MONGODB_URI / REDIS_URL that is unset: the servers a running `make run`
+    published under var/ when alive (so `python -m app …` never starts a second server on the
+    same data directory), else servers started here (stopped with `stack`)."""
     urls: dict[str, str] = {}
     var = Path(settings.var_dir)
-    if not settings.mongodb_uri:
-        server = start_mongo(var / "mongo")
-        stack.servers.append(server)
-        urls["mongodb_uri"] = server.url
-    if not settings.redis_url:
-        server = start_redis(var / "redis")
-        stack.servers.append(server)
-        urls["redis_url"] = server.url
+    var.mkdir(parents=True, exist_ok=True)
+    with _locked(var / "embedded.lock"):
+        running = running_servers(var)
+        started: list[EmbeddedServer] = []
+        if not settings.mongodb_uri:
+            if "mongodb_uri" in running:
+                urls["mongodb_uri"] = running["mongodb_uri"]
+            else:
+                started.append(start_mongo(var / "mongo"))
+                urls["mongodb_uri"] = started[-1].url
+        if not settings.redis_url:
+            if "redis_url" in running:
+                urls["redis_url"] = running["redis_url"]
+            else:
+                started.append(start_redis(var / "redis"))
+                urls["redis_url"] = started[-1].url
+        stack.servers.extend(started)
+        if publish_servers and started and not running:
+            _publish(var, started)
+            stack.published = var
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     return urls

@@ -188,10 +188,10 @@ def _problem_statuses(view: Callable[..., Any], rule: Rule, method: str, path: s
     found = {500}
     if not is_public:
         found |= {401, 403}
-    declared = policy_declared(view) or DEFAULT  # the route's @policy (middlewares/policy.py)
+    declared = policy_declared(view) or DEFAULT
     if declared.rate_limited:
         found.add(429)
-    if not declared.open_in_maintenance:
+    if not declared.open_in_maintenance or declared.feature:
         found.add(503)
     if rule.arguments:
         found.add(404)
@@ -316,7 +316,7 @@ class MuseOpenAPIProvider(OpenAPIProvider):
 
 
 def _swagger_assets() -> Path:
-    import swagger_ui
+    import swagger_ui  # type: ignore[import-untyped]
 
     return Path(swagger_ui.__file__).parent / "static"
 

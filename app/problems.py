@@ -24,6 +24,7 @@ from services.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -111,6 +112,20 @@ def problem_response(error: AppError, *, status: int | None = None) -> Response:
     return response
 
 
+def backing_service_down(error: BaseException) -> str | None:
+    """`mongo`/`redis` when `error` says that store is unreachable or did not answer in time."""
+    from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if isinstance(error, ConnectionFailure | ExecutionTimeout | WTimeoutError) or (
+            isinstance(error, PyMongoError) and error.timeout):
+        return "mongo"
+    if isinstance(error, RedisConnectionError | RedisTimeoutError):
+        return "redis"
+    return None
+
+
 # pydantic names the model class in these messages ("… instance of ChatIn"): say it in API terms.
 _NOT_AN_OBJECT = {"model_type", "model_attributes_type", "dataclass_type", "dict_type"}
 
@@ -151,5 +166,10 @@ def register_problem_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
+        store = backing_service_down(error)
+        if store is not None:  # a hung or restarting store: the client may retry (contract §16)
+            log.warning("backing_service_unavailable", store=store, error=type(error).__name__)
+            return problem_response(ServiceUnavailable(
+                "A storage service did not answer; retry shortly.", headers={"Retry-After": "2"}))
         log.error("unhandled_exception", exc_info=error)
         return problem_response(InternalError())

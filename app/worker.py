@@ -1,10 +1,23 @@
-"""The arq worker: standalone (`python -m app worker`) or inside the web process."""
+"""The arq worker: standalone (`python -m app worker`) or inside the web process.
+
+`WorkerRunner` keeps one arq worker running until it is told to stop:
+- a worker whose loop dies (Redis restarted or hung) is replaced after a short pause, so
+  jobs resume by themselves when Redis is back; jobs it was running go on meanwhile;
+- `stop(drain_s)` (SIGTERM) stops taking jobs, lets the running ones finish for up to
+  `drain_s`, then cancels the rest: a cancelled image job puts its record back to `queued`
+  and arq keeps the job in the queue, so the next worker runs it at once (nothing waits for
+  the sweeper).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+import structlog
 from arq import cron
 from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
@@ -18,6 +31,10 @@ from app.jobs import (
     sweep_images_cron,
 )
 from app.telemetry import configure_telemetry
+
+log = structlog.stdlib.get_logger("muse.worker")
+
+RESTART_PAUSE_S = 1.0
 
 
 def _coroutine(fn: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
@@ -52,13 +69,88 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
     )
 
 
+def worker_drain_s(container: Container) -> float:
+    """How long running jobs may go on after SIGTERM: DRAIN_TIMEOUT_S, else IMAGE_TIMEOUT_S."""
+    settings = container.settings
+    return settings.drain_timeout_s if settings.drain_timeout_s is not None else settings.image_timeout_s
+
+
+class WorkerRunner:
+    """One supervised arq worker (rebuilt after a crash) with a draining stop."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._workers: list[Worker] = []
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Run the supervision loop in the background."""
+        self._task = asyncio.create_task(self._supervise())
+
+    async def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            worker = build_worker(self._container, handle_signals=False)
+            self._workers.append(worker)
+            try:
+                await worker.async_run()
+            except asyncio.CancelledError:
+                if self._stopping.is_set():
+                    return
+                raise
+            except Exception as exc:  # Redis went away under the poll loop: start a fresh worker
+                log.warning("worker_loop_failed", error=type(exc).__name__, detail=str(exc)[:200])
+            worker.allow_pick_jobs = False  # its running jobs go on; a new worker takes new ones
+            self._workers = [w for w in self._workers if w is worker or _running(w)]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), RESTART_PAUSE_S)
+
+    def _running_tasks(self) -> list[asyncio.Task]:
+        return [t for w in self._workers for t in w.tasks.values() if not t.done()]
+
+    async def stop(self, drain_s: float = 0.0) -> None:
+        """Stop taking jobs; wait up to `drain_s` for running ones; cancel (and so re-queue) the rest."""
+        self._stopping.set()
+        for worker in self._workers:
+            worker.allow_pick_jobs = False
+        running = self._running_tasks()
+        if running and drain_s > 0:
+            log.info("worker_draining", running=len(running), drain_s=drain_s)
+            await asyncio.wait(running, timeout=drain_s)
+        left = self._running_tasks()
+        for task in left:
+            task.cancel()  # the job hands its record back; arq keeps it in the queue
+        if left:
+            log.warning("worker_jobs_requeued", count=len(left))
+            await asyncio.gather(*left, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for worker in self._workers:
+            with contextlib.suppress(Exception):
+                await worker.pool.delete(worker.health_check_key)
+        self._workers.clear()
+
+
+def _running(worker: Worker) -> bool:
+    return any(not t.done() for t in worker.tasks.values())
+
+
 async def run_worker(container: Container) -> None:
-    """Run a standalone worker until it is signalled to stop."""
+    """Run a standalone worker until SIGTERM/SIGINT, then drain (contract §16)."""
     configure_telemetry(container.settings)  # before connecting: instruments PyMongo and Redis
     await container.start()
-    worker = build_worker(container, handle_signals=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = WorkerRunner(container)
+    runner.start()
+    log.info("worker_started", queue=container.settings.queue_name)
     try:
-        await worker.async_run()
+        await stop.wait()
+        log.info("worker_stopping", drain_s=worker_drain_s(container))
+        await runner.stop(worker_drain_s(container))
     finally:
-        await worker.close()
         await container.stop()
+        log.info("worker_stopped")

@@ -9,8 +9,10 @@ class HealthController:
     def __init__(self, health: HealthService) -> None:
         self._health = health
 
-    async def readiness(self) -> tuple[dict, int]:
-        """200 when every dependency is up, 503 `degraded` otherwise."""
+    async def readiness(self, *, draining: bool = False) -> tuple[dict, int]:
+        """200 when every dependency is up, 503 `degraded` otherwise; 503 `draining` at once on shutdown."""
+        if draining:
+            return {"status": "draining", "version": self._health.version, "checks": {}}, 503
         report = await self._health.report()
         checks = {}
         for name, result in report.checks.items():

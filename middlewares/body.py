@@ -90,6 +90,7 @@ class MuseRequest(Request):
         if not (force or self.is_json):
             return None
         raw = await self.get_data(cache=cache, as_text=False)
+        assert isinstance(raw, bytes)  # as_text=False
         try:
             result = parse_json(raw if isinstance(raw, bytes) else raw.encode())
         except ValidationFailed:

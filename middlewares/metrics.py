@@ -9,6 +9,7 @@ the server span is renamed to `METHOD rule` and gets `http.route`.
 
 from __future__ import annotations
 
+import re
 import time
 
 from opentelemetry import trace
@@ -17,10 +18,13 @@ from quart import Quart, Response, current_app, g, request
 UNMATCHED = "<unmatched>"
 
 
+_CONVERTER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
+
+
 def route_of() -> str:
     """The URL rule of the current request, or `<unmatched>`."""
     rule = request.url_rule
-    return rule.rule if rule is not None else UNMATCHED
+    return _CONVERTER.sub(r"<\1>", rule.rule) if rule is not None else UNMATCHED  # <rid:x> → <x>
 
 
 def install(app: Quart) -> None:

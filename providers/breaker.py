@@ -13,10 +13,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.clock import isoformat, utcnow
 from services.ports.breaker import BreakerState, CircuitState
+
+log = structlog.stdlib.get_logger("muse.breaker")
 
 _FAILURE = """
 local n = redis.call('HINCRBY', KEYS[1], 'consecutive', 1)
@@ -61,27 +65,43 @@ class RedisCircuitBreaker:
         return [f"{self._prefix}:{name}", f"{self._prefix}:{name}:trial"]
 
     async def allow(self, name: str) -> bool:
-        """True when a call may go to `name` now (closed, or this caller won the half-open trial)."""
+        """True when a call may go to `name` now (closed, or this caller won the half-open trial).
+
+        Fails open: with Redis down or hung every provider is tried (each call has its own timeout)."""
         key, trial = self._keys(name)
-        opened_until = _text(await self._redis.hget(key, "opened_until"))  # type: ignore[misc]
-        if opened_until is None:
+        try:
+            opened_until = _text(await self._redis.hget(key, "opened_until"))  # type: ignore[misc]
+            if opened_until is None:
+                return True
+            if utcnow().timestamp() < float(opened_until):
+                return False
+            return bool(await self._redis.set(trial, "1", nx=True, px=self._trial_ttl_ms))
+        except RedisError as exc:
+            log.warning("breaker_unavailable", provider=name, error=type(exc).__name__)
             return True
-        if utcnow().timestamp() < float(opened_until):
-            return False
-        return bool(await self._redis.set(trial, "1", nx=True, px=self._trial_ttl_ms))
 
     async def record_success(self, name: str) -> None:
-        """A call succeeded: close the circuit."""
-        await self._success(keys=self._keys(name))
+        """A call succeeded: close the circuit (not recorded when Redis does not answer)."""
+        try:
+            await self._success(keys=self._keys(name))
+        except RedisError:
+            pass
 
     async def record_failure(self, name: str) -> None:
-        """A call failed: count it and open the circuit at the threshold."""
+        """A call failed: count it and open the circuit at the threshold (not recorded when Redis is down)."""
         until = utcnow().timestamp() + self.cooldown_s
-        await self._failure(keys=self._keys(name), args=[self.threshold, repr(until)])
+        try:
+            await self._failure(keys=self._keys(name), args=[self.threshold, repr(until)])
+        except RedisError:
+            pass
 
     async def state(self, name: str) -> BreakerState:
         """`{"state": closed|open|half_open, "consecutive_failures", "calls", "failures", "open_until"}`."""
-        raw = await self._redis.hgetall(self._keys(name)[0])  # type: ignore[misc]
+        try:
+            raw = await self._redis.hgetall(self._keys(name)[0])  # type: ignore[misc]
+        except RedisError:
+            return {"state": "unknown", "consecutive_failures": 0, "calls": 0, "failures": 0,
+                    "open_until": None}
         data = {_text(k): _text(v) for k, v in raw.items()}
         raw_until = data.get("opened_until")
         opened_until = float(raw_until) if raw_until else None

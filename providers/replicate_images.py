@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import httpx
 import replicate
+import structlog
 from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 
 from services.errors import UpstreamError, UpstreamTimeout
 from services.ports.images import ImageFile, ImageRequest, ImageResult
+
+log = structlog.stdlib.get_logger("muse.providers")
+
+CANCEL_TIMEOUT_S = 5.0
 
 
 class ReplicateImageProvider:
@@ -49,7 +55,11 @@ class ReplicateImageProvider:
         }
         try:
             prediction = await self._client.models.predictions.async_create(model=(owner, name), input=body)
-            await prediction.async_wait()
+            try:
+                await prediction.async_wait()
+            except BaseException:  # timed out, or the worker is stopping: stop Replicate's billing
+                await self._abandon(prediction)
+                raise
             if prediction.status != "succeeded":
                 raise ModelError(prediction)
             outputs = prediction.output if isinstance(prediction.output, list) else [prediction.output]
@@ -67,6 +77,16 @@ class ReplicateImageProvider:
         if not files:
             raise UpstreamError("replicate: no output")
         return ImageResult(self.name, self.model, files, seed)
+
+    async def _abandon(self, prediction: Any) -> None:
+        """Cancel a prediction nobody will wait for (best effort, a few seconds at most)."""
+        try:
+            async with asyncio.timeout(CANCEL_TIMEOUT_S):
+                await prediction.async_cancel()
+            log.info("replicate_prediction_cancelled", prediction=prediction.id)
+        except Exception as exc:
+            log.warning("replicate_cancel_failed", prediction=getattr(prediction, "id", None),
+                        error=type(exc).__name__)
 
     async def edit(self, request: ImageRequest) -> ImageResult:
         """Flux Schnell has no edit mode."""

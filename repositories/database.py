@@ -1,26 +1,38 @@
-"""MongoDB connection: PyMongo's async client with Beanie 2 on top."""
+"""MongoDB connection: PyMongo's async client with Beanie 2 on top.
+
+Every operation is bounded (client-side operation timeout, `timeoutMS`, default 2 s from
+`MONGODB_TIMEOUT_S`): a hung or unreachable server makes an operation raise a PyMongo
+timeout/connection error quickly (rendered as 503 `service_unavailable`) instead of waiting
+for the operating system. Start-up work (index creation) gets a longer budget.
+"""
 
 from __future__ import annotations
 
+import pymongo
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
-from repositories.registry import document_models
+from repositories.models import document_models
+
+STARTUP_TIMEOUT_S = 30.0
 
 
 class MongoDatabase:
     """Owns the client; `init` registers the documents and creates their indexes."""
 
-    def __init__(self, uri: str, name: str) -> None:
+    def __init__(self, uri: str, name: str, *, timeout_s: float = 2.0) -> None:
+        ms = max(1, int(timeout_s * 1000))
         self.client: AsyncMongoClient = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000, appname="muse"
+            uri, tz_aware=True, timeoutMS=ms, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
+            appname="muse",
         )
         self.name = name
         self.db = self.client[name]
 
     async def init(self) -> None:
         """Initialise Beanie and create every index."""
-        await init_beanie(database=self.db, document_models=document_models())
+        with pymongo.timeout(STARTUP_TIMEOUT_S):
+            await init_beanie(database=self.db, document_models=document_models())
 
     async def ping(self) -> None:
         """Round-trip to the server."""

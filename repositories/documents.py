@@ -225,33 +225,29 @@ class AwareDatabase:
         return getattr(self._inner, name)
 
     def __getitem__(self, name: str) -> Any:
-        model = _models_by_collection().get(name)
+        model = _BY_COLLECTION.get(name)
         collection = self._inner[name]
         return AwareCollection(collection, model_plan(model)) if model else collection
 
 
-def _models_by_collection() -> dict[str, type[BaseModel]]:
-    """Every MuseDocument subclass by collection name (the registry, repositories/registry.py,
-    imports them all before the database is used)."""
-    found: dict[str, type[BaseModel]] = {}
-    stack: list[type[BaseModel]] = list(MuseDocument.__subclasses__())
-    while stack:
-        model = stack.pop()
-        stack.extend(model.__subclasses__())
-        name = getattr(getattr(model, "Settings", None), "name", None)
-        if isinstance(name, str):
-            found[name] = model
-    return found
+# Every MuseDocument subclass by its collection name (filled as the classes are defined).
+_BY_COLLECTION: dict[str, type[BaseModel]] = {}
 
 
 class MuseDocument(Document):
     """Base of every Muse document: datetimes read back are always timezone-aware (see module doc)."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        settings = cls.__dict__.get("Settings")
+        if settings is not None and getattr(settings, "name", None):
+            _BY_COLLECTION[settings.name] = cls
+
     @model_validator(mode="before")
     @classmethod
     def _aware_datetimes(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
-            return apply_plan(model_plan(cls), data)  # type: ignore[arg-type]
+            return apply_plan(model_plan(cls), data)  # type: ignore[arg-type]  # classes hash by identity
         return data
 
     @classmethod

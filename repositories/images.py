@@ -124,6 +124,13 @@ class BeanieImageRepository:
             {"$set": {"status": "failed", "error": error, "finished_at": utcnow()}},
         )
 
+    async def release(self, image_id: str) -> bool:
+        """in_progress → queued (a worker stopping before the job finished); False when not in progress."""
+        done = await self._transition(
+            {"_id": image_id, "status": "in_progress"}, {"$set": {"status": "queued", "started_at": None}}
+        )
+        return done is not None
+
     async def mark_refunded(self, image_id: str) -> None:
         """Note that the charge went back."""
         await self._col.update_one({"_id": image_id}, {"$set": {"refunded": True, "updated_at": utcnow()}})

@@ -36,6 +36,11 @@ class HealthService:
     def __init__(self, checks: Mapping[str, Check], *, version: str, timeout_s: float = 2.0) -> None:
         self._checks, self._version, self._timeout = dict(checks), version, timeout_s
 
+    @property
+    def version(self) -> str:
+        """The version reported by readiness."""
+        return self._version
+
     async def _run(self, check: Check) -> CheckResult:
         started = time.perf_counter()
         try:

@@ -13,6 +13,7 @@ provider too): a provider whose circuit is open is skipped without a call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
@@ -75,6 +76,11 @@ class ImageJobRunner:
         try:
             result = await self._produce(record)
             outputs = await self._store(record, result)
+        except asyncio.CancelledError:
+            # The worker is shutting down and could not finish: hand the record back (queued) at
+            # once; the queue keeps the job, so the next worker runs it (no wait for the sweeper).
+            await asyncio.shield(self._release(image_id))
+            raise
         except AppError as exc:
             await self.fail(record, exc)
             return "failed"
@@ -90,6 +96,14 @@ class ImageJobRunner:
             return None
         log.info("image_job_completed", image_id=image_id, provider=result.provider, outputs=len(outputs))
         return "completed"
+
+    async def _release(self, image_id: str) -> None:
+        try:
+            released = await self._images.release(image_id)
+        except Exception:
+            log.exception("image_job_release_failed", image_id=image_id)  # the sweeper will fail it
+            return
+        log.warning("image_job_released", image_id=image_id, released=released)
 
     async def _produce(self, record: ImageRecord) -> ImageResult:
         source = (

@@ -62,8 +62,10 @@ class LiveSettingsService:
 
     def __init__(self, repo: LiveSettingsRepository, audit: AuditRecorder, *,
                  defaults: LiveSettings | None = None, known_providers: Iterable[str] = (),
-                 ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic,
+                 refresh_timeout_s: float = 0.5) -> None:
         self._repo, self._audit = repo, audit
+        self._refresh_timeout = refresh_timeout_s  # a refresh with a last known value fails fast
         self._defaults = defaults or LiveSettings()
         self._known = {*known_providers, *self._defaults.providers}
         self._ttl, self._monotonic = ttl, monotonic
@@ -79,7 +81,11 @@ class LiveSettingsService:
             if self._cached is not None and self._monotonic() < self._expires:
                 return self._cached
             try:
-                live = self._merge(await self._repo.get())
+                if self._cached is None:
+                    live = self._merge(await self._repo.get())
+                else:  # a hung database costs a request at most this long (contract §16)
+                    async with asyncio.timeout(self._refresh_timeout):
+                        live = self._merge(await self._repo.get())
             except Exception as exc:  # a settings outage must not take the API down
                 log.warning("live_settings_unavailable", error=type(exc).__name__)
                 live = self._cached or self._defaults

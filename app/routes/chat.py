@@ -61,6 +61,7 @@ async def get_conversation(conversation_id: str):
 
 @bp.patch("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
+@policy()
 @validate_request(RenameIn)
 @validate_response(ConversationOut)
 async def rename_conversation(conversation_id: str, data: RenameIn):

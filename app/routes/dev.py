@@ -15,7 +15,7 @@ bp = Blueprint("dev", __name__)
 
 @bp.post("/api/v1/dev/token")
 @public
-@policy(open_in_maintenance=True)
+@policy(open_in_maintenance=True)  # the web app says 'maintenance' and lets admins sign in
 @validate_request(DevTokenIn)
 @validate_response(DevTokenOut)
 async def dev_token(data: DevTokenIn):
@@ -27,7 +27,7 @@ async def dev_token(data: DevTokenIn):
 
 @bp.get("/api/v1/client-config")
 @public
-@policy(open_in_maintenance=True)
+@policy(open_in_maintenance=True)  # the web app says 'maintenance' and lets admins sign in
 @validate_response(ClientConfigOut)
 async def client_config():
     """How clients sign in here (`auth.provider`: clerk, local, dev or none) and the upload limit."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, current_app
 
 from app.openapi import answers
 from app.routes.deps import container
@@ -20,8 +20,9 @@ bp = Blueprint("health", __name__)
 async def health():
     """Readiness of MongoDB, Redis and the job queue.
 
-    503 with status `degraded` when a dependency is down."""
-    return await container().health_controller.readiness()
+    503 with status `degraded` when a dependency is down, `draining` once the process is shutting down."""
+    drain = current_app.extensions.get("drain")
+    return await container().health_controller.readiness(draining=bool(drain and drain.draining))
 
 
 @bp.get("/health/live")

@@ -27,7 +27,7 @@ bp = Blueprint("webapp", __name__)
 
 @hide
 @public
-@policy(open_in_maintenance=True, rate_limited=False)
+@policy(open_in_maintenance=True, rate_limited=False)  # the app's own files
 async def app_page(rest: str | None = None) -> Response:
     """The app's HTML (the browser router picks the view from the URL)."""
     response = await send_from_directory(WEB_DIR, "index.html")
@@ -44,7 +44,7 @@ for _rule in APP_ROUTES:
 @bp.get("/assets/<path:name>")
 @hide
 @public
-@policy(open_in_maintenance=True, rate_limited=False)
+@policy(open_in_maintenance=True, rate_limited=False)  # the app's own files
 async def asset(name: str) -> Response:
     """A file of the app (scripts, styles, icons); revalidated on each load (no build step, no hashes)."""
     response = await send_from_directory(WEB_DIR / "assets", name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, TypedDict, runtime_checkable
 
-CircuitState = Literal["closed", "open", "half_open"]
+CircuitState = Literal["closed", "open", "half_open", "unknown"]  # unknown: the store did not answer
 
 
 class BreakerState(TypedDict):

@@ -1,9 +1,10 @@
 """Wire fake of the Replicate predictions API.
 
     fake = FakeReplicate().start()      # fake.url → REPLICATE_BASE_URL
-    fake.mode = "ok" | "fail" | "5xx" | "hang"
+    fake.mode = "ok" | "fail" | "5xx" | "hang" | "running"   # running: created, never finishes
     fake.output_kind = "http" | "data"  # output files served by the fake itself, or data: URIs
     fake.creates, fake.polls, fake.downloads, fake.inputs   # counters and what was asked
+    fake.cancels                          # POST /v1/predictions/{id}/cancel calls (billing stopped)
 
 A created prediction answers "starting"; the first poll answers "succeeded"
 (or "failed" in mode "fail"). Outputs are real WebP pictures at the size of
@@ -28,7 +29,7 @@ class FakeReplicate(FakeHTTPServer):
         super().__init__()
         self.token = token
         self.output_kind = "http"
-        self.creates = self.polls = self.downloads = 0
+        self.creates = self.polls = self.downloads = self.cancels = 0
         self.inputs: list[dict[str, Any]] = []
         self._predictions: dict[str, dict[str, Any]] = {}
         self._files: dict[str, bytes] = {}
@@ -51,6 +52,8 @@ class FakeReplicate(FakeHTTPServer):
             return self._create(f"{parts[2]}/{parts[3]}", json.loads(body or b"{}"))
         if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "predictions"]:
             return self._poll(parts[2])
+        if method == "POST" and parts[:2] == ["v1", "predictions"] and parts[3:] == ["cancel"]:
+            return self._cancel(parts[2])
         return self.json(404, {"detail": "Not found", "status": 404})
 
     def _create(self, model: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -85,12 +88,24 @@ class FakeReplicate(FakeHTTPServer):
             return self.json(404, {"detail": "Not found", "status": 404})
         if self.mode == "fail":
             prediction.update(status="failed", error="NSFW content detected")
+        elif self.mode == "running" and prediction["status"] in ("starting", "processing"):
+            prediction.update(status="processing")
         elif prediction["status"] == "starting":
             prediction.update(
                 status="succeeded",
                 output=self._outputs(pid, prediction["input"]),
                 logs=f"Using seed: {prediction['input'].get('seed')}",
             )
+        return self.json(200, prediction)
+
+    def _cancel(self, pid: str) -> tuple[int, dict[str, str], bytes]:
+        with self.lock:
+            prediction = self._predictions.get(pid)
+            if prediction is None:
+                return self.json(404, {"detail": "Not found", "status": 404})
+            self.cancels += 1
+            if prediction["status"] in ("starting", "processing"):
+                prediction.update(status="canceled")
         return self.json(200, prediction)
 
     def _outputs(self, pid: str, params: dict[str, Any]) -> list[str]:

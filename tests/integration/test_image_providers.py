@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from providers.cloudinary_storage import CloudinaryStorage
@@ -45,6 +47,14 @@ async def test_replicate_failures_become_upstream_errors(fake_replicate, mode):
     fake_replicate.mode = mode
     with pytest.raises(UpstreamError):
         await replicate_for(fake_replicate).generate(ImageRequest(prompt="a fox"))
+
+
+async def test_replicate_cancels_a_prediction_it_stops_waiting_for(fake_replicate):
+    fake_replicate.mode = "running"  # never finishes: Replicate would bill until its own limit
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):  # the image timeout, or a worker shutting down
+            await replicate_for(fake_replicate).generate(ImageRequest(prompt="a slow fox"))
+    assert fake_replicate.creates == 1 and fake_replicate.cancels == 1
 
 
 async def test_openai_generates_with_the_size_of_the_aspect_ratio(fake_openai_images):

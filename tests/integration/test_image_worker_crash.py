@@ -12,7 +12,7 @@ from pathlib import Path
 
 from services.clock import clock
 from tests.fixtures.identity import auth_headers
-from tests.fixtures.images import image_settings, started_app
+from tests.fixtures.images import image_settings, run_jobs, started_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,5 +68,17 @@ async def test_killed_worker_process_is_swept_failed_and_refunded_once(settings,
         assert (await container.image_jobs.sweep())["in_progress"] == 0
         failed = await (await client.get(f"/api/v1/images/{image_id}", headers=headers)).get_json()
         assert failed["status"] == "failed" and failed["error"]["code"] == "provider_timeout"
+
+        # The dead worker's queue entry comes back once its in-progress mark expires: the job
+        # runs again on a live worker, finds its record failed, and neither calls the provider
+        # again nor refunds a second time.
+        fake_replicate.mode = "ok"
+        assert await container.redis.delete(f"arq:in-progress:{image_id}") == 1
+        completed, _ = await run_jobs(container)  # (a minute cron may run in the same burst)
+        assert completed >= 1 and fake_replicate.creates == 1
+        again = await (await client.get(f"/api/v1/images/{image_id}", headers=headers)).get_json()
+        assert again["status"] == "failed"
         entries, _ = await container.credits.ledger(user.id, limit=50)
         assert len([e for e in entries if e.kind == "refund"]) == 1
+        assert len([e for e in entries if e.kind == "charge"]) == 1
+        assert (await container.credits.audit(user.id))["ok"]

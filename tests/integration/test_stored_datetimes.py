@@ -15,7 +15,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import pytest
 
 from repositories.documents import AwareDatabase, MuseDocument
-from repositories.registry import document_models
+from repositories.models import document_models
 from tests.fixtures.identity import auth_headers
 
 # in the future: a TTL index must not remove the documents while the test reads them
