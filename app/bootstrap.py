@@ -573,36 +573,6 @@ def wire_admin(core: Core, live: LiveSettingsParts, credits: CreditsParts, ident
                       AdminUsersController(admin, stats))
 
 
-# --- web app: share links, development sign-in, client configuration (contract §11) ------------
-
-
-@dataclass(frozen=True)
-class WebParts:
-    shares: ShareService
-    shares_controller: SharesController
-    dev_controller: DevController
-
-
-async def wire_web(s: Settings, identity: IdentityParts, images: ImagesParts) -> WebParts:
-    """Share links, development sign-in and the web client's configuration."""
-    shares = ShareService(BeanieShareRepository(), images.images, images.image_repository,
-                          base_url=s.public_base_url)
-    private_pem = None
-    if identity.dev_tokens:
-        private_pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
-    provider = getattr(s, "auth_provider", None)  # Muse's own accounts (contract §17) when present
-    if provider is None:
-        provider = ("clerk" if (s.clerk_publishable_key or s.clerk_secret_key or s.clerk_jwt_key)
-                    else "dev" if identity.dev_tokens else "none")
-    if identity.dev_tokens and provider == "clerk":
-        provider = "dev"
-    dev = DevController(
-        private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
-        client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
-                       "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
-    return WebParts(shares, SharesController(shares), dev)
-
-
 # --- the container --------------------------------------------------------------------------
 
 
@@ -692,10 +662,6 @@ class Container:
     admin_stats: AdminStatsService
     admin_settings_controller: AdminSettingsController
     admin_users_controller: AdminUsersController
-    # web app
-    shares: ShareService
-    shares_controller: SharesController
-    dev_controller: DevController
 
     def __init__(self, settings: Settings, overrides: Overrides | None = None) -> None:
         self.settings = settings
@@ -815,11 +781,6 @@ class Container:
         self.admin_stats = admin.admin_stats
         self.admin_settings_controller = admin.admin_settings_controller
         self.admin_users_controller = admin.admin_users_controller
-
-        web = await wire_web(s, identity, images)
-        self.shares = web.shares
-        self.shares_controller = web.shares_controller
-        self.dev_controller = web.dev_controller
 
     async def stop(self) -> None:
         """Close connections and stop embedded servers."""

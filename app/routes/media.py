@@ -14,7 +14,7 @@ bp = Blueprint("media", __name__)
 
 @bp.get("/media/<path:key>")
 @public
-@policy()
+@policy(rate_bucket="media")
 @answers(200, description="The stored file.", media="application/octet-stream")
 async def media(key: str):
     """A stored image file (local storage only; URLs are unguessable ids)."""
