@@ -43,6 +43,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 ANSWERS_ATTR = "_muse_answers"
 PROBLEMS_ATTR = "_muse_problems"
 PROBLEM_JSON = "application/problem+json"
+# The error body of the OpenAI-compatible /v1 operations (contract section 12).
+OPENAI_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "object", "required": ["message", "type"], "properties": {
+            "message": {"type": "string"}, "type": {"type": "string"},
+            "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}}},
+        "request_id": {"type": ["string", "null"]},
+    },
+}
 UPLOAD_TYPES = "image/png, image/jpeg, image/webp"
 EVENT_STREAM = "text/event-stream"
 
@@ -264,8 +275,9 @@ class MuseOpenAPIProvider(OpenAPIProvider):
                 responses["200"] = {"description": "OK", "content": {JSON: {"schema": {"type": "object"}}}}
         for response in responses.values():
             response.setdefault("headers", {})["X-Request-ID"] = _ref("headers", "XRequestID")
+        kind = "OpenAIError" if path.startswith("/v1/") else "Problem"  # /v1 answers OpenAI's envelope
         for status in sorted(_problem_statuses(view, rule, method, path)):
-            responses.setdefault(str(status), _ref("responses", f"Problem{status}"))
+            responses.setdefault(str(status), _ref("responses", f"{kind}{status}"))
         op["responses"] = dict(sorted(responses.items()))
         return op
 
@@ -307,6 +319,16 @@ class MuseOpenAPIProvider(OpenAPIProvider):
             }
             for status, meaning in PROBLEM_STATUSES.items()
         }
+        components["schemas"]["OpenAIError"] = OPENAI_ERROR_SCHEMA
+        components["responses"].update({
+            f"OpenAIError{status}": {
+                "description": f"{meaning} (OpenAI's error envelope, contract section 12)",
+                "headers": {"X-Request-ID": _ref("headers", "XRequestID"),
+                            **({"Retry-After": _ref("headers", "RetryAfter")} if status == 429 else {})},
+                "content": {JSON: {"schema": _ref("schemas", "OpenAIError")}},
+            }
+            for status, meaning in PROBLEM_STATUSES.items()
+        })
         _resolve_choices(schema, self._app.extensions["container"])
         components.setdefault("securitySchemes", {})["bearer"] = {
             "type": "http", "scheme": "bearer",

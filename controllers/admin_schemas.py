@@ -19,6 +19,8 @@ def _json_integer(value: Any) -> Any:
 
 # Strict about strings and booleans, but 5.0 is the integer 5 (as JSON Schema says).
 StrictInt = Annotated[int, BeforeValidator(_json_integer)]
+# bounds inside the Annotated, so the document shows them beside `null`
+SignupCredits = Annotated[int, BeforeValidator(_json_integer), Field(ge=0, le=MAX_SIGNUP_CREDITS)]
 
 
 class LiveSettingsOut(BaseModel):
@@ -40,7 +42,7 @@ class LiveSettingsPatch(BaseModel):
     maintenance_mode: StrictBool | None = None
     chat_enabled: StrictBool | None = None
     images_enabled: StrictBool | None = None
-    signup_credits: StrictInt | None = Field(default=None, ge=0, le=MAX_SIGNUP_CREDITS)
+    signup_credits: SignupCredits | None = None
     providers: dict[str, StrictBool] | None = Field(
         default=None, json_schema_extra={"x-muse-key-choices": "providers"})
 

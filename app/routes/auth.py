@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, request
 from quart_schema import validate_request, validate_response
 
+from app.openapi import problems
 from app.routes.deps import container
 from controllers.accounts import (
     AcceptedOut,
@@ -25,6 +26,7 @@ bp = Blueprint("auth_local", __name__)
 
 @bp.post("/api/v1/auth/register")
 @public
+@problems(404, 409)  # 404: AUTH_PROVIDER is not `local`
 @policy()
 @validate_request(RegisterIn)
 @validate_response(SessionOut, 201)
@@ -35,6 +37,7 @@ async def register(data: RegisterIn):
 
 @bp.post("/api/v1/auth/login")
 @public
+@problems(401, 404)  # 404: AUTH_PROVIDER is not `local`
 @policy()
 @validate_request(LoginIn)
 @validate_response(SessionOut, 200)
@@ -45,6 +48,7 @@ async def login(data: LoginIn):
 
 @bp.post("/api/v1/auth/logout")
 @public
+@problems(401, 404)  # 404: AUTH_PROVIDER is not `local`
 @policy()
 async def logout():
     """End the caller's session at once, in every process, and clear the session cookie."""
@@ -53,6 +57,7 @@ async def logout():
 
 @bp.post("/api/v1/auth/refresh")
 @public
+@problems(401, 404)  # 404: AUTH_PROVIDER is not `local`
 @policy()
 @validate_response(SessionOut, 200)
 async def refresh():
@@ -62,6 +67,7 @@ async def refresh():
 
 @bp.post("/api/v1/auth/verify-email")
 @public
+@problems(404, 410)  # 404: AUTH_PROVIDER is not `local`
 @policy()
 @validate_request(TokenIn)
 @validate_response(VerifiedOut, 200)
@@ -72,6 +78,7 @@ async def verify_email(data: TokenIn):
 
 @bp.post("/api/v1/auth/password/forgot")
 @public
+@problems(404)  # 404: AUTH_PROVIDER is not `local`
 @policy()
 @validate_request(ForgotIn)
 @validate_response(AcceptedOut, 202)
@@ -82,6 +89,7 @@ async def forgot_password(data: ForgotIn):
 
 @bp.post("/api/v1/auth/password/reset")
 @public
+@problems(404, 410)  # 404: AUTH_PROVIDER is not `local`
 @policy()
 @validate_request(ResetIn)
 @validate_response(SessionOut, 200)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, request
 from quart_schema import validate_response
 
+from app.openapi import problems
 from app.routes.deps import container
 from controllers.dev_outbox import OutboxOut
 from middlewares.access import public
@@ -15,6 +16,7 @@ bp = Blueprint("dev_outbox", __name__)
 
 @bp.get("/api/v1/dev/outbox")
 @public
+@problems(404)  # outside development
 @policy(open_in_maintenance=True)
 @validate_response(OutboxOut)
 async def dev_outbox():

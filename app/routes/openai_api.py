@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 from quart import Blueprint, g
 from quart_schema import DataSource, document_request, document_response, validate_request, validate_response
 
+from app.openapi import event_stream
 from app.routes.deps import container
 from controllers.openai_schemas import (
     ChatCompletionIn,
     ChatCompletionOut,
     ErrorOut,
-    ImageEditForm,
+    ImageEditDoc,
     ImageGenerationIn,
     ImagesOut,
     ModelList,
@@ -56,6 +57,7 @@ async def list_models():
 @idempotent
 @validate_request(ChatCompletionIn)
 @document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE
+@event_stream("With `\"stream\": true`: `data: {chat.completion.chunk}` lines ending with `data: [DONE]`.")
 @_document_errors
 async def chat_completions(data: ChatCompletionIn):
     """OpenAI-compatible chat completion, through Muse's chat service (credits, cache, failover).
@@ -84,7 +86,7 @@ async def image_generations(data: ImageGenerationIn):
 @require_role(Role.USER)
 @policy(feature="images")
 @idempotent
-@document_request(ImageEditForm, source=DataSource.FORM_MULTIPART)
+@document_request(ImageEditDoc, source=DataSource.FORM_MULTIPART)
 @document_response(ImagesOut)
 @_document_errors
 async def image_edits():

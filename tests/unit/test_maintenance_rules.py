@@ -27,7 +27,8 @@ def _policy(path: str, method: str = "GET"):
     ("/api/v1/admin/gift-codes", True), ("/api/v1/admin/whoami", True), ("/api/v1/webhooks/nosuch", True),
     ("/openapi.json", True), ("/docs", True), ("/metrics", True), ("/v1/chat/completions", False),
     ("/api/v1/me", False), ("/api/v1/chat", False), ("/api/v1/administrator", False),
-    ("/api/v1/webhooksx", False), ("/media/a.webp", False), ("/", True), ("/nope", False),
+    ("/api/v1/webhooksx", False), ("/media/a.webp", False), ("/nope", False),
+    ("/", True),  # the web app stays up to say so (and to let admins sign in)
     ("/assets/app.js", True), ("/api/v1/client-config", True), ("/api/v1/dev/outbox", True),
 ])
 def test_open_paths_in_maintenance(path, open_):
