@@ -49,7 +49,7 @@ function devOutboxNote() {  // development only: mail is kept in the outbox inst
 function accountError(error) {
   const fieldErrors = error?.code === "validation_error" ? (error.errors || []) : [];
   const password = fieldErrors.find((e) => (e.loc || []).includes("password"));
-  if (password) return new ApiError({ ...error, code: "password_rules", detail: `${password.msg} ${PASSWORD_RULES}` });
+  if (password) return new ApiError({ ...error, code: "password_rules", detail: password.msg });
   const email = fieldErrors.find((e) => (e.loc || []).includes("email"));
   if (email) return new ApiError({ ...error, code: "email_invalid", detail: "Enter a valid email address, like name@example.com." });
   return error;
