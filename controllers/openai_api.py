@@ -108,7 +108,8 @@ class OpenAIController:
                                 param="model")
         return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=chat_messages(body),
                          model=body.model, temperature=body.temperature, store=False,
-                         request_id=request_id, role=principal.role)
+                         request_id=request_id, role=principal.role,
+                         max_tokens=body.max_completion_tokens or body.max_tokens)
 
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
@@ -121,7 +122,7 @@ class OpenAIController:
         answer = {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,
-            "choices": [{"index": 0, "logprobs": None, "finish_reason": "stop",
+            "choices": [{"index": 0, "logprobs": None, "finish_reason": reply.finish_reason,
                          "message": {"role": "assistant", "content": reply.content, "refusal": None}}],
             "usage": usage.as_dict(), "system_fingerprint": None,
         }
@@ -142,6 +143,7 @@ class OpenAIController:
 
         async def stream() -> AsyncIterator[bytes]:
             parts: list[str] = []
+            finish = "stop"
             yield chunk({"role": "assistant", "content": ""})
             async with aclosing(events):  # type: ignore[type-var]
                 async for name, data in events:
@@ -152,7 +154,9 @@ class OpenAIController:
                     if name == "delta":
                         parts.append(data["content"])
                         yield chunk({"content": data["content"]})
-            yield chunk({}, "stop")
+                    elif name == "done":
+                        finish = data.get("finish_reason", "stop")  # "length": stopped at max_tokens
+            yield chunk({}, finish)
             if include_usage:
                 usage = estimate_usage(prompt, "".join(parts)).as_dict()
                 yield _sse({**base, "choices": [], "usage": usage})

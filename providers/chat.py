@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from services.ports.chat import ChatMessage, ProviderTimeout
+from services.ports.chat import ChatMessage, LimitReached, ProviderTimeout
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ async def timed_stream(provider: str, timeout: float, source: AsyncIterator[str]
                 return
             except TimeoutError as exc:
                 raise ProviderTimeout(provider, f"stream stalled for {timeout:g}s") from exc
-            if chunk:
+            if chunk or isinstance(chunk, LimitReached):  # an empty LimitReached still marks the end
                 yield chunk
     except Exception as exc:
         if map_error is None or isinstance(exc, ProviderTimeout):

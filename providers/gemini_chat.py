@@ -10,7 +10,7 @@ from google import genai
 from google.genai import errors, types
 
 from providers.chat import split_system, timed_stream, with_timeout
-from services.ports.chat import ChatCompletion, ChatMessage, ProviderError
+from services.ports.chat import ChatCompletion, ChatMessage, LimitReached, ProviderError
 
 NAME = "gemini"
 
@@ -19,6 +19,11 @@ def _finished(response: types.GenerateContentResponse) -> bool:
     """Whether a (chunk of a) response carries Gemini's end marker, `finishReason`."""
     return any(c.finish_reason and c.finish_reason != types.FinishReason.FINISH_REASON_UNSPECIFIED
                for c in response.candidates or [])
+
+
+def _limited(response: types.GenerateContentResponse) -> bool:
+    """Whether Gemini stopped at `max_output_tokens` (finishReason MAX_TOKENS: a whole, short answer)."""
+    return any(c.finish_reason == types.FinishReason.MAX_TOKENS for c in response.candidates or [])
 
 
 def _map_error(exc: Exception) -> ProviderError:
@@ -42,11 +47,12 @@ class GeminiChatProvider:
         self._client = genai.Client(api_key=api_key, http_options=types.HttpOptions(**options))
 
     def _config(self, system: str | None, temperature: float | None, timeout: float,
-                request_id: str | None) -> types.GenerateContentConfig:
+                request_id: str | None, max_tokens: int | None = None) -> types.GenerateContentConfig:
         headers = {"X-Request-ID": request_id} if request_id else None
         return types.GenerateContentConfig(
             system_instruction=system,
             temperature=temperature,
+            max_output_tokens=max_tokens,
             http_options=types.HttpOptions(headers=headers, timeout=int(timeout * 1000) + 1000),
         )
 
@@ -60,16 +66,16 @@ class GeminiChatProvider:
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> ChatCompletion:
-        """The whole answer to `messages`."""
+        """The whole answer to `messages` (finish reason "length": stopped at `max_tokens`)."""
         system, turns = split_system(messages)
         used = model or self.model
 
         async def call() -> ChatCompletion:
             response = await self._client.aio.models.generate_content(
                 model=used, contents=self._contents(turns),
-                config=self._config(system, temperature, timeout, request_id))
+                config=self._config(system, temperature, timeout, request_id, max_tokens))
             if not response.text:
                 raise ProviderError(NAME, "empty answer")
             if not _finished(response):  # a cut answer must not be charged or cached
@@ -77,29 +83,33 @@ class GeminiChatProvider:
             meta = response.usage_metadata
             usage = ((meta.prompt_token_count, meta.candidates_token_count or 0)
                      if meta is not None and meta.prompt_token_count is not None else None)
-            return ChatCompletion(content=response.text, provider=NAME, model=used, usage=usage)
+            return ChatCompletion(content=response.text, provider=NAME, model=used, usage=usage,
+                                  finish_reason="length" if _limited(response) else "stop")
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
-        """The answer as text deltas."""
+        """The answer as text deltas (a `LimitReached` last delta when stopped at `max_tokens`)."""
         system, turns = split_system(messages)
 
         async def chunks() -> AsyncIterator[str]:
             models = self._client.aio.models
             source = await with_timeout(NAME, timeout, lambda: models.generate_content_stream(
                 model=model or self.model, contents=self._contents(turns),
-                config=self._config(system, temperature, timeout, request_id)))
-            finished = False  # a clean close without finishReason is a cut stream, not an answer
+                config=self._config(system, temperature, timeout, request_id, max_tokens)))
+            finished = limited = False  # a clean close without finishReason is a cut stream, not an answer
             async for chunk in source:
                 finished = finished or _finished(chunk)
+                limited = limited or _limited(chunk)
                 if chunk.text:
                     yield chunk.text
             if not finished:
                 raise ProviderError(NAME, "stream ended without finishReason (truncated)")
+            if limited:
+                yield LimitReached("")
 
         async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
             yield delta

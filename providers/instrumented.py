@@ -79,14 +79,17 @@ class InstrumentedChatProvider(_Instrumented):
     """A `ChatProvider` that records its calls (kind `chat`, or `vision` for describe_image)."""
 
     async def complete(self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-                       request_id: str | None, model: str | None = None) -> ChatCompletion:
+                       request_id: str | None, model: str | None = None,
+                       max_tokens: int | None = None) -> ChatCompletion:
         return await self._timed("chat", lambda: self._inner.complete(
-            messages, temperature=temperature, timeout=timeout, request_id=request_id, model=model))
+            messages, temperature=temperature, timeout=timeout, request_id=request_id, model=model,
+            max_tokens=max_tokens))
 
     def stream(self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-               request_id: str | None, model: str | None = None) -> AsyncIterator[str]:
+               request_id: str | None, model: str | None = None,
+               max_tokens: int | None = None) -> AsyncIterator[str]:
         return self._stream(self._inner.stream(messages, temperature=temperature, timeout=timeout,
-                                               request_id=request_id, model=model))
+                                               request_id=request_id, model=model, max_tokens=max_tokens))
 
     async def _stream(self, source: AsyncIterator[str]) -> AsyncIterator[str]:
         # The span is not made current: a generator's context would leak into its consumer.

@@ -8,7 +8,8 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 
-from services.ports.chat import ChatCompletion, ChatMessage
+from services.openai_compat import CHARS_PER_TOKEN, estimate_tokens
+from services.ports.chat import ChatCompletion, ChatMessage, LimitReached
 
 NAME = "local"
 
@@ -29,22 +30,33 @@ class LocalChatProvider:
         snippet = " ".join(last.split())[:200]
         return f"[local {digest}] You said: {snippet}" if snippet else f"[local {digest}] Hello!"
 
+    @staticmethod
+    def _limited(answer: str, max_tokens: int | None) -> tuple[str, bool]:
+        """`answer` cut to about `max_tokens` tokens (the /v1 usage estimate), and whether it was cut."""
+        if max_tokens is None or estimate_tokens(answer) <= max_tokens:
+            return answer, False
+        return answer[:max_tokens * CHARS_PER_TOKEN].rstrip() or answer[:1], True
+
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> ChatCompletion:
-        """The deterministic answer."""
-        return ChatCompletion(content=self._answer(messages), provider=NAME, model=self.model)
+        """The deterministic answer (cut to `max_tokens`: finish reason "length")."""
+        answer, limited = self._limited(self._answer(messages), max_tokens)
+        return ChatCompletion(content=answer, provider=NAME, model=self.model,
+                              finish_reason="length" if limited else "stop")
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
-        """The deterministic answer, word by word."""
-        for piece in re.findall(r"\S+\s*", self._answer(messages)):
+        """The deterministic answer, word by word (the last piece a `LimitReached` when cut)."""
+        answer, limited = self._limited(self._answer(messages), max_tokens)
+        pieces = re.findall(r"\S+\s*", answer)
+        for index, piece in enumerate(pieces):
             if self._delay:
                 await asyncio.sleep(self._delay)
-            yield piece
+            yield LimitReached(piece) if limited and index == len(pieces) - 1 else piece
 
     async def describe_image(
         self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None

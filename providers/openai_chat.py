@@ -10,7 +10,7 @@ from typing import Any
 import openai
 
 from providers.chat import timed_stream, with_timeout
-from services.ports.chat import ChatCompletion, ChatMessage, ProviderError
+from services.ports.chat import ChatCompletion, ChatMessage, LimitReached, ProviderError
 
 NAME = "openai"
 
@@ -37,26 +37,30 @@ class OpenAIChatProvider:
         return {"X-Request-ID": request_id} if request_id else None
 
     def _kwargs(self, messages: list[dict[str, Any]], temperature: float | None, timeout: float,
-                request_id: str | None, model: str | None = None) -> dict[str, Any]:
+                request_id: str | None, model: str | None = None,
+                max_tokens: int | None = None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": model or self.model, "messages": messages,
                                   "timeout": timeout + 1, "extra_headers": self._headers(request_id)}
         if temperature is not None:
             kwargs["temperature"] = temperature
+        if max_tokens is not None:  # the SDK's current name (`max_tokens` is deprecated, refused by o-series)
+            kwargs["max_completion_tokens"] = max_tokens
         return kwargs
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> ChatCompletion:
-        """The whole answer to `messages`."""
+        """The whole answer to `messages` (finish_reason "length": stopped at `max_tokens`)."""
         wire = [{"role": m.role, "content": m.content} for m in messages]
-        return await self._complete(wire, temperature, timeout, request_id, model)
+        return await self._complete(wire, temperature, timeout, request_id, model, max_tokens)
 
     async def _complete(self, wire: list[dict[str, Any]], temperature: float | None, timeout: float,
-                        request_id: str | None, model: str | None = None) -> ChatCompletion:
+                        request_id: str | None, model: str | None = None,
+                        max_tokens: int | None = None) -> ChatCompletion:
         async def call() -> ChatCompletion:
             response = await self.client.chat.completions.create(
-                **self._kwargs(wire, temperature, timeout, request_id, model))
+                **self._kwargs(wire, temperature, timeout, request_id, model, max_tokens))
             choice = response.choices[0] if response.choices else None
             content = choice.message.content if choice else None
             if not content:
@@ -65,30 +69,35 @@ class OpenAIChatProvider:
                 raise ProviderError(NAME, "answer without finish_reason (truncated)")
             counts = response.usage
             usage = (counts.prompt_tokens, counts.completion_tokens) if counts else None
-            return ChatCompletion(content=content, provider=NAME, model=model or self.model, usage=usage)
+            return ChatCompletion(content=content, provider=NAME, model=model or self.model, usage=usage,
+                                  finish_reason="length" if choice.finish_reason == "length" else "stop")
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
-        """The answer as text deltas."""
+        """The answer as text deltas (a `LimitReached` last delta when stopped at `max_tokens`)."""
         wire = [{"role": m.role, "content": m.content} for m in messages]
 
         async def chunks() -> AsyncIterator[str]:
             source = await with_timeout(NAME, timeout, lambda: self.client.chat.completions.create(
-                stream=True, **self._kwargs(wire, temperature, timeout, request_id, model)))
+                stream=True, **self._kwargs(wire, temperature, timeout, request_id, model, max_tokens)))
             finished = False  # the SDK stops on `[DONE]` and on a clean close alike: trust finish_reason
+            limited = False
             async with source:
                 async for chunk in source:
                     choice = chunk.choices[0] if chunk.choices else None
                     if choice is not None and choice.finish_reason:
                         finished = True
+                        limited = choice.finish_reason == "length"
                     if choice is not None and choice.delta and choice.delta.content:
                         yield choice.delta.content
             if not finished:
                 raise ProviderError(NAME, "stream ended without finish_reason (truncated)")
+            if limited:
+                yield LimitReached("")
 
         async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
             yield delta

@@ -104,7 +104,8 @@ class ChatService:
             stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
             history = [ChatMessage(role=m.role, content=m.content) for m in stored]
         context = history + list(inp.messages)
-        key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature)
+        key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature,
+                        max_tokens=inp.max_tokens)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
                         message_id=new_id("msg"), model=model)
 
@@ -165,7 +166,7 @@ class ChatService:
         return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
                          provider=produced.answer.provider, model=produced.answer.model,
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
-                         usage=produced.answer.usage)
+                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason)
 
     async def _produce(self, prep: Prepared) -> _Produced:
         hit = await self.cache.get(prep.key)
@@ -177,7 +178,8 @@ class ChatService:
                 async with charged(self.credits, self.charge_of(prep), refund_reason="provider_failed",
                                    request_id=prep.inp.request_id) as receipt:
                     answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
-                                                   request_id=prep.inp.request_id, model=prep.model)
+                                                   request_id=prep.inp.request_id, model=prep.model,
+                                                   max_tokens=prep.inp.max_tokens)
             except InsufficientCredits as exc:
                 return _Produced(None, cached=False, receipt=None, refused=exc)
             await self.cache.put(prep.key, answer)
@@ -197,11 +199,13 @@ class ChatService:
         return int((self.timeout_s * max(1, len(self.providers)) + 5) * 1000)
 
     async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
-                         request_id: str | None, model: ChatModel | None = None) -> ChatCompletion:
+                         request_id: str | None, model: ChatModel | None = None,
+                         max_tokens: int | None = None) -> ChatCompletion:
         """First answer of the chain (services/failover.py): breaker-open providers skipped."""
         async def complete(provider: ChatProvider, seconds: float) -> ChatCompletion:
             return await provider.complete(messages, temperature=temperature, timeout=seconds,
-                                           request_id=request_id, model=self.model_for(model, provider))
+                                           request_id=request_id, model=self.model_for(model, provider),
+                                           max_tokens=max_tokens)
 
         return (await self.failover.run(complete))[1]
 

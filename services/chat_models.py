@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from services.catalog import ChatModel
 from services.chat_cache import CacheKey
 from services.ports.chat import ChatMessage as ChatMessage  # re-exported: controllers build inputs with it
-from services.ports.chat import MessageRole
+from services.ports.chat import FinishReason, MessageRole
 from services.principal import Role
 
 
@@ -27,6 +27,7 @@ class ChatInput:
     store: bool = True
     request_id: str | None = None
     role: Role = Role.USER  # premium models need a higher role
+    max_tokens: int | None = None  # bound on the answer's length (OpenAI's max_tokens); part of the cache key
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class ChatReply:
     credits_charged: int
     request_id: str | None
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens as the provider reported them
+    finish_reason: FinishReason = "stop"  # "length": stopped at `max_tokens`
 
 
 @dataclass(slots=True)

@@ -16,7 +16,14 @@ from services.coalesce import claim_or_wait
 from services.credits_model import Receipt
 from services.errors import UpstreamError
 from services.failover import Failure
-from services.ports.chat import ChatCompletion, ChatProvider, ProviderError, ProviderTimeout
+from services.ports.chat import (
+    ChatCompletion,
+    ChatProvider,
+    FinishReason,
+    LimitReached,
+    ProviderError,
+    ProviderTimeout,
+)
 
 log = structlog.stdlib.get_logger("muse.chat")
 
@@ -130,9 +137,13 @@ async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvid
     async def first_delta(provider: ChatProvider, seconds: float) -> tuple[str, AsyncIterator[str]]:
         source = aiter(provider.stream(list(prep.context), temperature=prep.inp.temperature,
                                        timeout=seconds, request_id=prep.inp.request_id,
-                                       model=service.model_for(prep.model, provider)))
+                                       model=service.model_for(prep.model, provider),
+                                       max_tokens=prep.inp.max_tokens))
         try:
-            return await anext(source), source
+            first = await anext(source)
+            if isinstance(first, LimitReached) and not first:  # stopped before any text: no answer
+                raise ProviderError(provider.name, "empty answer (stopped at max_tokens)")
+            return first, source
         except StopAsyncIteration:
             raise ProviderError(provider.name, "empty stream") from None
 
@@ -144,19 +155,32 @@ async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> 
     for piece in re.findall(r"\S+\s*|\s+", hit.content) or [hit.content]:
         yield "delta", {"content": piece}
     conversation_id = await service.store(prep, hit, cached=True, charged=0)
-    yield "done", {"id": prep.message_id, "conversation_id": conversation_id, "credits_charged": 0}
+    yield "done", _done(prep.message_id, conversation_id, 0, hit.finish_reason)
+
+
+def _done(message_id: str, conversation_id: str | None, charged: int, finish: FinishReason) -> dict[str, Any]:
+    """The `done` event; `finish_reason` only when the answer stopped at `max_tokens`."""
+    done: dict[str, Any] = {"id": message_id, "conversation_id": conversation_id, "credits_charged": charged}
+    if finish == "length":
+        done["finish_reason"] = finish
+    return done
 
 
 async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: str,
                  rest: AsyncIterator[str], receipt: Receipt,
                  release: Callable[[], Awaitable[None]]) -> AsyncGenerator[Event, None]:
     parts = [first]
+    finish: FinishReason = "length" if isinstance(first, LimitReached) else "stop"
     outcome = "abandoned"  # until the first delta has been handed to the client
     try:
         yield "delta", {"content": first}
         outcome = "stopped"  # the client has an answer from here on: leaving early is the Stop button
         try:
             async for delta in rest:
+                if isinstance(delta, LimitReached):
+                    finish = "length"
+                if not delta:
+                    continue
                 parts.append(delta)
                 yield "delta", {"content": delta}
         except ProviderError as exc:
@@ -172,11 +196,11 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
         outcome = "done"
         await service.failover.succeeded(provider)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
-                                model=service.model_for(prep.model, provider))
+                                model=service.model_for(prep.model, provider), finish_reason=finish)
         await service.cache.put(prep.key, answer)
         charged = receipt.amount
         conversation_id = await service.store(prep, answer, cached=False, charged=charged)
-        yield "done", {"id": prep.message_id, "conversation_id": conversation_id, "credits_charged": charged}
+        yield "done", _done(prep.message_id, conversation_id, charged, finish)
     finally:
         await release()
         if outcome == "abandoned":  # gone before any answer reached it: nothing was served

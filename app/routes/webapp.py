@@ -14,9 +14,9 @@ from middlewares.access import public
 from middlewares.policy import policy
 
 WEB_DIR = ROOT / "web"
-APP_ROUTES = ("/", "/sign-in", "/chat", "/chat/<path:rest>", "/studio", "/gallery", "/images/<path:rest>",
-              "/edit", "/describe", "/credits", "/checkout/<path:rest>", "/keys", "/admin",
-              "/admin/<path:rest>")
+APP_ROUTES = ("/", "/sign-in", "/sign-up", "/forgot-password", "/reset-password", "/verify-email",
+              "/chat", "/chat/<path:rest>", "/studio", "/gallery", "/images/<path:rest>", "/edit",
+              "/describe", "/credits", "/checkout/<path:rest>", "/keys", "/admin", "/admin/<path:rest>")
 
 # Only Muse's own origin: scripts, styles, API calls; pictures also from https (Cloudinary).
 CSP = ("default-src 'self'; img-src 'self' data: blob: https:; style-src 'self'; script-src 'self'; "

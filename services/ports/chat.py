@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 MessageRole = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,16 @@ class ChatCompletion:
     provider: str
     model: str
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
+    finish_reason: FinishReason = "stop"  # "length": the provider stopped at `max_tokens` (a whole answer)
+
+
+class LimitReached(str):
+    """The last delta of a stream the provider stopped at `max_tokens` (its text may be empty).
+
+    A stream that ends at the limit is a whole answer (finish reason "length"), unlike a
+    stream that ends without any finish reason, which adapters report as a `ProviderError`."""
+
+    __slots__ = ()
 
 
 class ProviderError(Exception):
@@ -55,18 +66,21 @@ class ChatProvider(Protocol):
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> ChatCompletion:
         """The whole answer to `messages` (system turns become the system prompt).
 
-        `model` overrides the provider's configured model for this call (premium models)."""
+        `model` overrides the provider's configured model for this call (premium models);
+        `max_tokens` bounds the answer's length (an answer stopped there has finish reason "length")."""
         ...
 
     def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
-        request_id: str | None, model: str | None = None,
+        request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
-        """The answer as text deltas; `timeout` bounds the wait for each chunk."""
+        """The answer as text deltas; `timeout` bounds the wait for each chunk.
+
+        A stream stopped at `max_tokens` ends with a `LimitReached` delta."""
         ...
 
     async def describe_image(

@@ -181,6 +181,72 @@ def test_a_stream_broken_mid_answer_raises_in_the_sdk_iterator(muse_http, sdk_fa
     assert received  # part of the answer arrived before the provider broke
 
 
+def test_max_tokens_reaches_gemini_and_the_short_answer_says_length(muse_http, sdk_fakes):
+    key, _ = new_user(muse_http)
+    client = sdk(muse_http, key)
+    sdk_fakes["gemini"].reply = "one two three four five six"
+    messages = ask()
+    short = client.chat.completions.create(model="default", messages=messages, max_tokens=2)
+    assert sdk_fakes["gemini"].limits == [2]  # as generationConfig.maxOutputTokens
+    assert short.choices[0].message.content == "one two "
+    assert short.choices[0].finish_reason == "length"  # a whole (short) answer, charged like any other
+    whole = client.chat.completions.with_raw_response.create(model="default", messages=messages)
+    assert whole.headers["X-Muse-Cached"] == "false"  # the short answer is not served for a longer request
+    assert whole.parse().choices[0].message.content == "one two three four five six"
+    assert whole.parse().choices[0].finish_reason == "stop"
+    again = client.chat.completions.with_raw_response.create(model="default", messages=messages,
+                                                             max_completion_tokens=2)
+    assert again.headers["X-Muse-Cached"] == "true" and again.headers["X-Muse-Credits-Charged"] == "0"
+    assert again.parse().choices[0].message.content == "one two "
+    assert again.parse().choices[0].finish_reason == "length"
+    longer = client.chat.completions.with_raw_response.create(model="default", messages=messages,
+                                                              max_tokens=3)
+    assert longer.headers["X-Muse-Cached"] == "false" and longer.parse().choices[0].message.content == (
+        "one two three ")
+    assert sdk_fakes["gemini"].limits == [2, None, 3]
+
+
+def test_max_completion_tokens_reaches_openai_after_failover(muse_http, sdk_fakes):
+    key, _ = new_user(muse_http)
+    client = sdk(muse_http, key)
+    sdk_fakes["gemini"].mode = "500"
+    sdk_fakes["openai"].reply = "alpha beta gamma delta"
+    raw = client.chat.completions.with_raw_response.create(model="default", messages=ask(),
+                                                           max_completion_tokens=3)
+    assert raw.headers["X-Muse-Provider"] == "openai"
+    assert sdk_fakes["gemini"].limits == [3] and sdk_fakes["openai"].limits == [3]
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "alpha beta gamma "
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage.completion_tokens == 3  # as the upstream reported
+    stream = client.chat.completions.create(model="default", messages=ask(), max_tokens=2, stream=True)
+    chunks = [c for c in stream if c.choices]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "alpha beta "
+    assert chunks[-1].choices[0].finish_reason == "length"
+    assert sdk_fakes["openai"].limits == [3, 2]
+
+
+def test_a_stream_stopped_at_max_tokens_ends_with_length_also_when_cached(muse_http, sdk_fakes):
+    key, _ = new_user(muse_http)
+    client = sdk(muse_http, key)
+    sdk_fakes["gemini"].reply = "one two three four five six"
+    messages = ask()
+
+    def read(**options) -> tuple[str, list[str | None]]:
+        chunks = [c for c in client.chat.completions.create(model="default", messages=messages, stream=True,
+                                                             **options) if c.choices]
+        return ("".join(c.choices[0].delta.content or "" for c in chunks),
+                [c.choices[0].finish_reason for c in chunks])
+
+    text, finishes = read(max_tokens=4)
+    assert text == "one two three four " and finishes[-1] == "length" and set(finishes[:-1]) == {None}
+    assert read(max_tokens=4) == (text, finishes)  # replayed from the cache, still "length"
+    assert sdk_fakes["gemini"].count("streamGenerateContent") == 1
+    whole, finishes = read()
+    assert whole == "one two three four five six" and finishes[-1] == "stop"
+    assert sdk_fakes["gemini"].limits == [4, None]
+
+
 def test_images_generate_with_url_and_b64_json(muse_http, sdk_fakes):
     key, _ = new_user(muse_http)
     client = sdk(muse_http, key)

@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,14 @@ class Muse:
 @pytest.fixture(scope="module")
 def _muse_process(servers, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, Muse]]:
     """Start one Muse web process (development mode, wire fakes); `muse` waits until it serves."""
+    with run_muse(servers, tmp_path_factory) as started:
+        yield started
+
+
+@contextmanager
+def run_muse(servers, tmp_path_factory, **extra_env: str) -> Iterator[tuple[subprocess.Popen, Muse]]:
+    """One Muse web process with the wire fakes; `extra_env` adds or overrides its settings (a module
+    overrides `_muse_process` with it, e.g. AUTH_PROVIDER=local)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
     gemini = FakeGemini().start()
@@ -91,6 +100,7 @@ def _muse_process(servers, tmp_path_factory) -> Iterator[tuple[subprocess.Popen,
         "CHECKOUT_CANCEL_URL": f"{url}/checkout/cancel", "CORS_ORIGINS": CORS_ORIGIN,
         "NO_PROXY": "127.0.0.1,localhost",
     })
+    env.update(extra_env)
     log_path = base / "muse.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=ROOT,

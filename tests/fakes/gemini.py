@@ -4,6 +4,8 @@
     fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop" | "cut"   # see aiohttp_wire.py
     fake.cut_after = 0                     # stream pieces sent before drop/cut (default: half)
     fake.reply = "..."                     # the answer (streamed word by word)
+    fake.limits                            # generationConfig.maxOutputTokens of each call (None: no limit)
+                                           # (a limit below the reply's word count cuts it: MAX_TOKENS)
     fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
 
 Routes on the `models/{model}:{method}` suffix so `/v1/` and `/v1beta/` both work.
@@ -36,6 +38,11 @@ class FakeGemini(AiohttpWireFake):
         self.api_key = api_key
         self.reply = "Hello from Gemini."
 
+    @property
+    def limits(self) -> list[int | None]:
+        """The output-token limit each call asked for (None: none)."""
+        return [(c.body.get("generationConfig") or {}).get("maxOutputTokens") for c in self.calls]
+
     def setup(self, app: web.Application) -> None:
         app.router.add_post("/{version}/models/{target}", self.handle)
 
@@ -46,10 +53,10 @@ class FakeGemini(AiohttpWireFake):
         return web.json_response(body, status=status)
 
     @staticmethod
-    def _chunk(text: str, *, last: bool = False) -> dict:
+    def _chunk(text: str, *, last: bool = False, finish: str = "STOP") -> dict:
         candidate: dict = {"content": {"role": "model", "parts": [{"text": text}]}}
         if last:
-            candidate["finishReason"] = "STOP"
+            candidate["finishReason"] = finish
         return {"candidates": [candidate]}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -57,7 +64,12 @@ class FakeGemini(AiohttpWireFake):
         if request.headers.get("x-goog-api-key") != self.api_key:
             error = {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}
             return web.json_response({"error": error}, status=401)
-        _call, mode = await self.record(request)
+        call, mode = await self.record(request)
+        limit = (call.body.get("generationConfig") or {}).get("maxOutputTokens")
+        pieces = words(self.reply)  # one word, one token
+        finish = "STOP"
+        if limit is not None and limit < len(pieces):
+            pieces, finish = pieces[:limit], "MAX_TOKENS"
         if mode in ("429", "500", "503"):
             return self._error(int(mode))
         if mode == "hang":
@@ -66,14 +78,14 @@ class FakeGemini(AiohttpWireFake):
             if mode == "drop":
                 self.drop(request)
                 return web.Response()
-            body = {**self._chunk(self.reply, last=mode != "cut"), "modelVersion": model}
+            body = {**self._chunk("".join(pieces), last=mode != "cut", finish=finish), "modelVersion": model}
             return web.json_response(body)
         if method == "streamGenerateContent":
-            return await self._stream(request, mode)
+            return await self._stream(request, mode, pieces, finish)
         return web.json_response({"error": {"code": 404, "message": "no such method"}}, status=404)
 
-    async def _stream(self, request: web.Request, mode: str) -> web.StreamResponse:
-        pieces = words(self.reply)
+    async def _stream(self, request: web.Request, mode: str, pieces: list[str],
+                      finish: str) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -87,7 +99,7 @@ class FakeGemini(AiohttpWireFake):
                 return response
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
-            data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1))
+            data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1, finish=finish))
             await response.write(f"data: {data}\r\n\r\n".encode())
         await response.write_eof()
         return response

@@ -4,6 +4,8 @@
     fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop" | "cut"   # see aiohttp_wire.py
     fake.cut_after = 0                     # stream pieces sent before drop/cut (default: half)
     fake.reply = "..."                     # the answer (streamed word by word)
+    fake.limits                            # max tokens each call asked for (None: no limit)
+                                           # (a limit below the reply's word count cuts it: "length")
     fake.count("/chat/completions")        # calls
 
 The images helper keeps its endpoints in tests/fakes/openai_images.py (a separate
@@ -32,6 +34,11 @@ class FakeOpenAI(AiohttpWireFake):
         self.api_key = api_key
         self.reply = "Hello from OpenAI."
 
+    @property
+    def limits(self) -> list[int | None]:
+        """The output-token limit each call asked for (None: none)."""
+        return [c.body.get("max_completion_tokens", c.body.get("max_tokens")) for c in self.calls]
+
     def setup(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self.completions)
 
@@ -50,20 +57,25 @@ class FakeOpenAI(AiohttpWireFake):
         if mode == "hang":
             return self._error(504)
         model = call.body.get("model", "gpt-4o-mini")
+        limit = call.body.get("max_completion_tokens", call.body.get("max_tokens"))
+        pieces = words(self.reply)  # one word, one token
+        finish = "stop"
+        if limit is not None and limit < len(pieces):
+            pieces, finish = pieces[:limit], "length"
         if call.body.get("stream"):
-            return await self._stream(request, mode, model)
+            return await self._stream(request, mode, model, pieces, finish)
         if mode == "drop":
             self.drop(request)
             return web.Response()
         return web.json_response({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
-                         "finish_reason": None if mode == "cut" else "stop"}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(pieces)},
+                         "finish_reason": None if mode == "cut" else finish}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": len(pieces), "total_tokens": 5 + len(pieces)},
         })
 
-    async def _stream(self, request: web.Request, mode: str, model: str) -> web.StreamResponse:
-        pieces = words(self.reply)
+    async def _stream(self, request: web.Request, mode: str, model: str, pieces: list[str],
+                      finish: str) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -78,7 +90,7 @@ class FakeOpenAI(AiohttpWireFake):
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
             await response.write(self._chunk(model, {"content": piece}, None))
-        await response.write(self._chunk(model, {}, "stop"))
+        await response.write(self._chunk(model, {}, finish))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

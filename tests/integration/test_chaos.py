@@ -213,7 +213,7 @@ async def test_hung_store_answers_within_two_seconds(kind, own_servers, tmp_path
 class StallingGemini(FakeGemini):
     """Streams the first chunk, then keeps the connection open without sending anything."""
 
-    async def _stream(self, request: web.Request, mode: str) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, mode: str, *_: object) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)

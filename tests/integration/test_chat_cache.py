@@ -24,6 +24,26 @@ def test_key_depends_on_model_messages_and_temperature():
     assert base != cache_key(model="default:gemini/x", messages=system, temperature=0.7)
 
 
+def test_key_keeps_limited_and_unlimited_answers_apart():
+    unlimited = cache_key(model="m", messages=MSGS, temperature=0.7)
+    short = cache_key(model="m", messages=MSGS, temperature=0.7, max_tokens=5)
+    assert unlimited == cache_key(model="m", messages=MSGS, temperature=0.7, max_tokens=None)
+    assert short == cache_key(model="m", messages=MSGS, temperature=0.7, max_tokens=5)
+    assert len({unlimited, short, cache_key(model="m", messages=MSGS, temperature=0.7, max_tokens=6)}) == 3
+    assert short.lock != unlimited.lock  # nor do they coalesce onto one provider call
+
+
+async def test_a_cached_answer_keeps_its_finish_reason(settings):
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        cache = ChatCache(RedisKeyValueStore(redis), ttl_s=60)
+        key = cache_key(model="m", messages=[ChatMessage("user", "finish?")], temperature=None, max_tokens=2)
+        await cache.put(key, ChatCompletion("Hello", "gemini", "g", finish_reason="length"))
+        assert (await cache.get(key)) == ChatCompletion("Hello", "gemini", "g", finish_reason="length")
+    finally:
+        await redis.aclose()
+
+
 async def test_cache_round_trip_with_ttl(settings):
     redis = Redis.from_url(settings.redis_url)
     try:

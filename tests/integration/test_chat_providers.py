@@ -9,7 +9,8 @@ import pytest
 from providers.gemini_chat import GeminiChatProvider
 from providers.local_chat import LocalChatProvider
 from providers.openai_chat import OpenAIChatProvider
-from services.ports.chat import ChatMessage, ProviderError, ProviderTimeout
+from services.openai_compat import estimate_tokens
+from services.ports.chat import ChatMessage, LimitReached, ProviderError, ProviderTimeout
 
 MESSAGES = [
     ChatMessage("system", "You are terse."),
@@ -144,3 +145,32 @@ async def test_local_provider_is_deterministic_offline():
     assert first == again and first.provider == "local" and "Tell me a joke" in first.content
     assert "".join([d async for d in local.stream(MESSAGES, temperature=None, timeout=1,
                                                   request_id=None)]) == first.content
+
+
+async def test_local_provider_cuts_its_answer_at_max_tokens():
+    local = LocalChatProvider()
+    whole = await local.complete(MESSAGES, temperature=None, timeout=1, request_id=None, max_tokens=1000)
+    assert whole.finish_reason == "stop"
+    short = await local.complete(MESSAGES, temperature=None, timeout=1, request_id=None, max_tokens=4)
+    assert short.finish_reason == "length" and whole.content.startswith(short.content)
+    assert estimate_tokens(short.content) <= 4 < estimate_tokens(whole.content)
+    deltas = [d async for d in local.stream(MESSAGES, temperature=None, timeout=1, request_id=None,
+                                            max_tokens=4)]
+    assert "".join(deltas) == short.content and isinstance(deltas[-1], LimitReached)
+    assert not any(isinstance(d, LimitReached) for d in deltas[:-1])
+
+
+async def test_a_length_stop_is_a_whole_answer_but_no_finish_reason_is_still_truncated(
+        gemini, openai_provider, fake_gemini, fake_openai):
+    fake_gemini.reply = fake_openai.reply = "one two three four"
+    for provider in (gemini, openai_provider):
+        answer = await provider.complete(MESSAGES, temperature=None, timeout=2, request_id=None, max_tokens=2)
+        assert (answer.content, answer.finish_reason) == ("one two ", "length")
+        deltas = [d async for d in provider.stream(MESSAGES, temperature=None, timeout=2, request_id=None,
+                                                   max_tokens=2)]
+        assert "".join(deltas) == "one two " and isinstance(deltas[-1], LimitReached)
+    assert fake_gemini.limits == [2, 2] and fake_openai.limits == [2, 2]
+    fake_gemini.mode = fake_openai.mode = "cut"
+    for provider in (gemini, openai_provider):
+        with pytest.raises(ProviderError, match="truncated"):
+            await provider.complete(MESSAGES, temperature=None, timeout=2, request_id=None, max_tokens=2)

@@ -42,13 +42,15 @@ class FakeProvider:
     def __init__(self, name: str, error: Exception | None = None) -> None:
         self.name, self.model, self.error, self.calls = name, f"{name}-model", error, 0
 
-    async def complete(self, messages, *, temperature, timeout, request_id, model=None):  # noqa: ASYNC109
+    async def complete(self, messages, *, temperature, timeout, request_id, model=None,  # noqa: ASYNC109
+                       max_tokens=None):
         self.calls += 1
         if self.error:
             raise self.error
         return ChatCompletion("hi", self.name, self.model)
 
-    def stream(self, messages, *, temperature, timeout, request_id, model=None):  # noqa: ASYNC109
+    def stream(self, messages, *, temperature, timeout, request_id, model=None,  # noqa: ASYNC109
+               max_tokens=None):
         raise NotImplementedError("not used by these rules")
 
     async def describe_image(self, image, *, mime, instruction, timeout, request_id):  # noqa: ASYNC109

@@ -3,7 +3,11 @@
 // honours Retry-After on reads, and sends Idempotency-Key on spending POSTs.
 
 const TOKEN_KEY = "muse.token";
+const EXPIRES_KEY = "muse.token_expires";  // ms since the epoch; only Muse's own sessions expire here
+const RENEW_BEFORE_MS = 60_000;
 const listeners = new Set();
+let renewer = null;  // set by useSessionRenewal (AUTH_PROVIDER=local)
+let renewing = null;  // the one refresh in flight: two at once would race the session's rotation
 
 /** An error answered by the API (RFC 9457 problem) or a network failure. */
 export class ApiError extends Error {
@@ -19,8 +23,39 @@ export const session = {
   get token() { return localStorage.getItem(TOKEN_KEY); },
   set token(value) {
     if (value) localStorage.setItem(TOKEN_KEY, value); else localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(EXPIRES_KEY);
   },
+  /** A token with its lifetime (seconds), so it is renewed before it runs out. */
+  start(token, expiresIn) {
+    this.token = token;
+    if (token && expiresIn) localStorage.setItem(EXPIRES_KEY, String(Date.now() + expiresIn * 1000));
+  },
+  get expiresAt() { return Number(localStorage.getItem(EXPIRES_KEY)) || null; },
 };
+
+/**
+ * Muse's own sessions (contract §17): POST /api/v1/auth/refresh shortly before the token expires,
+ * or once after a 401, then retry the request. A failed renewal ends the session as a 401 does.
+ */
+export function useSessionRenewal(on = true) { renewer = on ? renewSession : null; }
+
+async function renewSession() {
+  const token = session.token;
+  if (!token) return false;
+  renewing ??= (async () => {
+    try {
+      const response = await fetch("/api/v1/auth/refresh", { method: "POST", headers: {
+        Authorization: `Bearer ${token}`, "X-Request-ID": newRequestId(), Accept: "application/json" } });
+      if (!response.ok) return false;
+      const answer = await response.json();
+      if (session.token === token) session.start(answer.access_token, answer.expires_in);
+      return true;
+    } catch { return false; } finally { renewing = null; }
+  })();
+  return renewing;
+}
+
+const isAuthCall = (path) => path.startsWith("/api/v1/auth/");
 
 /** Called with every ApiError (the app shows maintenance banners and signs out on 401). */
 export function onApiError(fn) { listeners.add(fn); }
@@ -66,6 +101,11 @@ const sleep = (ms, signal) => new Promise((resolve, reject) => {
 export async function api(path, { method = "GET", body, form, idempotent = false, idempotencyKey,
                                   signal, raw = false, anonymous = false } = {}) {
   const key = idempotent ? (idempotencyKey || newIdempotencyKey()) : null;
+  const renewable = renewer && !anonymous && !isAuthCall(path);
+  if (renewable && session.token && session.expiresAt && session.expiresAt - Date.now() < RENEW_BEFORE_MS) {
+    await renewer();  // a failure leaves the old token: the 401 below then ends the session
+  }
+  let renewed = false;
   for (let attempt = 0; ; attempt++) {
     const requestId = newRequestId();
     let response;
@@ -86,6 +126,10 @@ export async function api(path, { method = "GET", body, form, idempotent = false
       if (response.status === 204) return null;
       const type = response.headers.get("Content-Type") || "";
       return type.includes("json") ? response.json() : response.text();
+    }
+    if (response.status === 401 && renewable && !renewed && session.token) {
+      renewed = true;
+      if (await renewer()) { attempt--; continue; }
     }
     const error = await toError(response, requestId);
     const safeToRetry = method === "GET" || key;

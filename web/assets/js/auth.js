@@ -1,7 +1,7 @@
 // Sign-in methods, chosen by GET /api/v1/client-config (`auth.provider`). Each method is a
 // small object { id, render(container, onToken) } so Clerk or Muse's own accounts plug in.
-import { api, session } from "./api.js";
-import { field, h, showError } from "./ui.js";
+import { api, ApiError, session } from "./api.js";
+import { busy, errorBox, field, h, replace, showError, toast } from "./ui.js";
 
 const ROLES = ["USER", "SUBSCRIBER", "ADMIN"];
 
@@ -37,29 +37,111 @@ const dev = {
 };
 
 /** Muse's own accounts (contract §17), when the server has AUTH_PROVIDER=local. */
+const PASSWORD_RULES = "At least 10 characters, and not a common password.";
+
+function devOutboxNote() {  // development only: mail is kept in the outbox instead of being sent
+  if (window.__museAppEnv !== "development") return null;
+  return h("p.hint", {}, "Development: mail is not sent; read it in the ",
+    h("a", { href: "/api/v1/dev/outbox", target: "_blank", rel: "noopener" }, "dev outbox"), ".");
+}
+
+/** The 422 password rule (or any other field error) as one plain sentence. */
+function accountError(error) {
+  const fieldErrors = error?.code === "validation_error" ? (error.errors || []) : [];
+  const password = fieldErrors.find((e) => (e.loc || []).includes("password"));
+  if (password) return new ApiError({ ...error, code: "password_rules", detail: password.msg });
+  const email = fieldErrors.find((e) => (e.loc || []).includes("email"));
+  if (email) return new ApiError({ ...error, code: "email_invalid", detail: "Enter a valid email address, like name@example.com." });
+  return error;
+}
+
+/** A form that POSTs to the accounts API; `send(values)` returns the answer, `done(answer)` follows. */
+function accountForm(fields, label, send, done) {
+  const errors = h("div", { "aria-live": "polite" });
+  const submit = h("button.primary", { type: "submit" }, label);
+  const form = h("form", {}, fields, h("div.actions", {}, submit), errors);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showError(errors, null);
+    await busy(submit, async () => {
+      try { done(await send()); } catch (error) { showError(errors, accountError(error)); }
+    });
+  });
+  return form;
+}
+
+const passwordInput = (autocomplete) => h("input", { type: "password", name: "password", required: true,
+  autocomplete, minlength: autocomplete === "new-password" ? "10" : null, maxlength: "1024" });
+const emailInput = () => h("input", { type: "email", name: "email", required: true, autocomplete: "email",
+  maxlength: "254" });
+const signedIn = (onToken) => (answer) => onToken(answer.access_token, answer.expires_in);
+
 const local = {
   id: "local",
   title: "Sign in",
   render(container, onToken) {
-    const email = h("input", { type: "email", name: "email", required: true, autocomplete: "email" });
-    const password = h("input", { type: "password", name: "password", required: true, minlength: "10",
-                                  autocomplete: "current-password" });
-    const errors = h("div");
-    const signIn = h("button.primary", { type: "submit", value: "login" }, "Sign in");
-    const register = h("button", { type: "submit", value: "register" }, "Create account");
-    const form = h("form", {}, field("Email", email), field("Password", password, "At least 10 characters."),
-      h("div.actions", {}, signIn, register), errors);
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const action = event.submitter?.value === "register" ? "register" : "login";
-      try {
-        const answer = await api(`/api/v1/auth/${action}`, { method: "POST",
-          body: { email: email.value, password: password.value } });
-        onToken(answer.access_token);
-      } catch (error) { showError(errors, error); }
-    });
-    container.append(form);
+    const email = emailInput();
+    const password = passwordInput("current-password");
+    container.append(
+      accountForm([field("Email", email), field("Password", password)], "Sign in",
+        () => api("/api/v1/auth/login", { method: "POST", anonymous: true,
+                                          body: { email: email.value.trim(), password: password.value } }),
+        signedIn(onToken)),
+      h("p", {}, "New to Muse? ", h("a", { href: "/sign-up", "data-link": true }, "Create an account"), " · ",
+        h("a", { href: "/forgot-password", "data-link": true }, "Forgot your password?")));
   },
+};
+
+/** Pages of Muse's own accounts besides sign-in: render(container, query, onToken) each. */
+export const ACCOUNT_PAGES = {
+  "/sign-up": { title: "Create your account", render(container, query, onToken) {
+    const name = h("input", { name: "name", autocomplete: "name", maxlength: "200" });
+    const email = emailInput();
+    const password = passwordInput("new-password");
+    container.append(
+      accountForm([field("Name (optional)", name), field("Email", email),
+                   field("Password", password, PASSWORD_RULES)], "Create account",
+        () => api("/api/v1/auth/register", { method: "POST", anonymous: true, body: {
+          email: email.value.trim(), password: password.value, ...(name.value.trim() ? { name: name.value.trim() } : {}) } }),
+        (answer) => {
+          toast("Welcome to Muse. We've sent you a link to confirm your email address.");
+          signedIn(onToken)(answer);
+        }),
+      h("p", {}, "Already have an account? ", h("a", { href: "/sign-in", "data-link": true }, "Sign in")),
+      devOutboxNote());
+  } },
+  "/forgot-password": { title: "Reset your password", render(container) {
+    const email = emailInput();
+    const note = h("div", { role: "status" });
+    container.append(
+      h("p", {}, "Enter the email address of your account and we'll mail you a link to choose a new password."),
+      accountForm([field("Email", email)], "Send the link",
+        () => api("/api/v1/auth/password/forgot", { method: "POST", anonymous: true, body: { email: email.value.trim() } }),
+        () => replace(note, h("p", {}, `If an account exists for ${email.value.trim()}, a link is on its way. It works for one hour.`))),
+      note, devOutboxNote(),
+      h("p", {}, h("a", { href: "/sign-in", "data-link": true }, "Back to sign in")));
+  } },
+  "/reset-password": { title: "Choose a new password", render(container, query, onToken) {
+    const password = passwordInput("new-password");
+    container.append(
+      accountForm([field("New password", password, PASSWORD_RULES)], "Save and sign in",
+        () => api("/api/v1/auth/password/reset", { method: "POST", anonymous: true,
+                                                   body: { token: query.get("token") || "", password: password.value } }),
+        (answer) => { toast("Your password is changed; other sessions were signed out."); signedIn(onToken)(answer); }),
+      h("p", {}, h("a", { href: "/forgot-password", "data-link": true }, "Ask for a new link")));
+  } },
+  "/verify-email": { title: "Confirm your email", async render(container, query) {
+    const status = h("div", { role: "status" }, h("p", {}, "Confirming…"));
+    container.append(status);
+    try {
+      const answer = await api("/api/v1/auth/verify-email", { method: "POST", anonymous: true,
+                                                              body: { token: query.get("token") || "" } });
+      replace(status, h("p", {}, `${answer.email} is confirmed. Thank you.`));
+    } catch (error) {
+      replace(status, errorBox(error));
+    }
+    container.append(h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to Muse")));
+  } },
 };
 
 /** Clerk: needs Clerk's browser bundle served by Muse (not shipped yet); explains instead. */
@@ -78,10 +160,11 @@ const clerk = {
 
 export const METHODS = { dev, local, clerk };
 
+/** Forget the token; with Muse's own accounts also end the session on the server (at once, everywhere). */
 export function signOut() {
   const token = session.token;
   session.token = null;
-  if (token && METHODS.local && window.__museAuthProvider === "local") {
+  if (token && window.__museAuthProvider === "local") {
     fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 // Muse web app: boot, router (one URL per view, history API) and the header.
-import { api, ApiError, onApiError, session } from "./api.js";
-import { METHODS, signOut } from "./auth.js";
+import { api, ApiError, onApiError, session, useSessionRenewal } from "./api.js";
+import { ACCOUNT_PAGES, METHODS, signOut } from "./auth.js";
 import { hasRole, refreshCredits, state } from "./state.js";
 import { errorBox, h, humane, replace, toast } from "./ui.js";
 import { adminPage } from "./pages/admin.js";
@@ -20,6 +20,7 @@ const NAV = [
 ];
 const ROUTES = [
   [/^\/sign-in$/, signInPage, false],
+  [/^\/(sign-up|forgot-password|reset-password|verify-email)$/, accountPage, false],
   [/^\/chat(?:\/([\w-]+))?$/, chatPage],
   [/^\/studio$/, studioPage],
   [/^\/gallery$/, galleryPage],
@@ -96,12 +97,28 @@ async function signInPage(container) {
       "AUTH_PROVIDER=local, or run in development."));
     return;
   }
-  method.render(box, async (token) => {
-    session.token = token;
-    state.user = null;
-    const back = new URLSearchParams(location.search).get("next");
-    navigate(back && back.startsWith("/") && !back.startsWith("//") ? back : "/chat");
-  });
+  method.render(box, signedIn);
+}
+
+/** A token from any sign-in method (with its lifetime in seconds when it has one): go on to the app. */
+function signedIn(token, expiresIn) {
+  session.start(token, expiresIn);
+  state.user = null;
+  const back = new URLSearchParams(location.search).get("next");
+  navigate(back && back.startsWith("/") && !back.startsWith("//") ? back : "/chat");
+}
+
+/** Sign-up, password reset and email confirmation of Muse's own accounts (AUTH_PROVIDER=local). */
+async function accountPage(container, [name], query) {
+  const page = state.config?.auth?.provider === "local" ? ACCOUNT_PAGES[`/${name}`] : null;
+  if (!page) {
+    container.append(h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, "This server has no Muse accounts: ",
+      h("a", { href: "/sign-in", "data-link": true }, "sign in"), " instead."));
+    return;
+  }
+  const box = h("div.card");
+  container.append(h("h1", { tabindex: "-1" }, page.title), box);
+  await page.render(box, query, signedIn);
 }
 
 let renders = 0;
@@ -171,6 +188,8 @@ window.__museNav = renderNav;
   try {
     state.config = await api("/api/v1/client-config", { anonymous: true });
     window.__museAuthProvider = state.config.auth.provider;
+    window.__museAppEnv = state.config.app_env;
+    useSessionRenewal(state.config.auth.provider === "local");
   } catch (error) {
     state.config = { auth: { provider: "none" } };
     replace(main, errorBox(error));
