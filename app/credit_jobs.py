@@ -1,6 +1,6 @@
 """Credit job functions for the arq worker: the periodic reconcile.
 
-Plain coroutines: `app.jobs` wraps them with its `job` decorator when it appends them to JOBS.
+Plain coroutines: `app.jobs` wraps them with its `job` decorator in its job registry.
 """
 
 from __future__ import annotations
@@ -19,6 +19,3 @@ async def reconcile_all(container: Any, *, older_than_s: float | None = None) ->
 async def reconcile_credits(ctx: dict[str, Any]) -> dict[str, int]:
     """Periodic reconcile of the credit ledger (also `python -m app credits reconcile`)."""
     return await reconcile_all(ctx["container"])
-
-
-CREDIT_JOBS = [reconcile_credits]

@@ -1,12 +1,11 @@
 """Image job functions for the arq worker: generate/edit one image, sweep stale jobs, expire media.
 
-Plain coroutines: `app.jobs` wraps them with its `job` decorator when it appends
-them to JOBS (so this module does not import `app.jobs`).
+Plain coroutines: `app.jobs` wraps them with its `job` decorator in its job registry
+(so this module does not import `app.jobs`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -21,6 +20,3 @@ async def sweep_images(ctx: dict[str, Any]) -> dict[str, int]:
     counts = await container.image_jobs.sweep()
     counts["expired"] = await container.images.expire_due()
     return counts
-
-
-IMAGE_JOBS: list[Callable[..., Awaitable[Any]]] = [generate_image, sweep_images]

@@ -6,6 +6,10 @@ enqueuing request's trace in a `job <name>` span (when tracing is on); and count
 the job in `muse_jobs_total{kind=<name>, outcome}`: `error` when it raised,
 `failed` when it returned the status "failed" (an image job that failed and
 was refunded), else `success`.
+
+`JOB_REGISTRY` is the one list of jobs: each `JobSpec` names a job by its `JobName`
+(`services/ports/queue.py`, the names enqueue calls use), its wrapped function and its
+cron schedule, if any. `app/worker.py` builds the arq functions and cron jobs from it.
 """
 
 from __future__ import annotations
@@ -13,13 +17,19 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from opentelemetry import propagate, trace
 
+from app.credit_jobs import reconcile_credits as _reconcile_credits
+from app.image_jobs import generate_image as _generate_image
+from app.image_jobs import sweep_images as _sweep_images
+from app.payment_jobs import reconcile_payments as _reconcile_payments
 from repositories.queue import REQUEST_ID_KWARG, TRACE_KWARG
 from services.ports.metrics import NO_METRICS, JobOutcome
+from services.ports.queue import JobName
 
 log = structlog.stdlib.get_logger("muse.jobs")
 tracer = trace.get_tracer("muse.jobs")
@@ -69,25 +79,40 @@ async def housekeeping(ctx: dict[str, Any]) -> dict[str, Any]:
     return await ctx["container"].housekeeping.run(request_id=rid)
 
 
-async def housekeeping_cron(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Cron entry: housekeeping with no originating request."""
-    return await housekeeping(ctx)
+# The job registry: every job the worker runs, declared once. The worker builds its arq
+# functions and cron jobs from it; enqueue calls name jobs by the same `JobName` constants.
+
+@dataclass(frozen=True)
+class Cron:
+    """When arq runs a job on its own: a cron job `name`, at `minute` (None: every minute)."""
+
+    name: str
+    minute: frozenset[int] | None = None
+    unique: bool = True
+    run_at_startup: bool = False
 
 
-JOBS: list[JobFn] = [housekeeping]
+@dataclass(frozen=True)
+class JobSpec:
+    """One registered job: its `JobName`, its (wrapped) function, its schedule if any."""
 
-# Feature job modules (plain coroutines, wrapped here).
-from app.image_jobs import IMAGE_JOBS  # noqa: E402
+    name: str
+    fn: JobFn
+    cron: Cron | None = None
 
-JOBS.extend(job(fn) for fn in IMAGE_JOBS)
-sweep_images_cron = next(fn for fn in JOBS if fn.__name__ == "sweep_images")
 
-from app.credit_jobs import CREDIT_JOBS  # noqa: E402
+generate_image = job(_generate_image)
+sweep_images = job(_sweep_images)
+reconcile_credits = job(_reconcile_credits)
+reconcile_payments = job(_reconcile_payments)
 
-JOBS.extend(job(fn) for fn in CREDIT_JOBS)
-reconcile_credits_cron = next(fn for fn in JOBS if fn.__name__ == "reconcile_credits")
-
-from app.payment_jobs import PAYMENT_JOBS  # noqa: E402
-
-JOBS.extend(job(fn) for fn in PAYMENT_JOBS)
-reconcile_payments_cron = next(fn for fn in JOBS if fn.__name__ == "reconcile_payments")
+JOB_REGISTRY: tuple[JobSpec, ...] = (
+    JobSpec(JobName.HOUSEKEEPING, housekeeping,
+            Cron("cron:housekeeping", minute=frozenset({0, 15, 30, 45}))),
+    JobSpec(JobName.GENERATE_IMAGE, generate_image),
+    JobSpec(JobName.SWEEP_IMAGES, sweep_images, Cron("cron:images")),
+    JobSpec(JobName.RECONCILE_CREDITS, reconcile_credits,
+            Cron("cron:credits_reconcile", minute=frozenset(range(2, 60, 5)))),
+    JobSpec(JobName.RECONCILE_PAYMENTS, reconcile_payments,
+            Cron("cron:payments_reconcile", minute=frozenset(range(4, 60, 5)))),
+)

@@ -23,13 +23,7 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
 
 from app.bootstrap import Container
-from app.jobs import (
-    JOBS,
-    housekeeping_cron,
-    reconcile_credits_cron,
-    reconcile_payments_cron,
-    sweep_images_cron,
-)
+from app.jobs import JOB_REGISTRY
 from app.telemetry import configure_telemetry
 
 log = structlog.stdlib.get_logger("muse.worker")
@@ -43,19 +37,14 @@ def _coroutine(fn: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
 
 
 def build_worker(container: Container, *, handle_signals: bool, burst: bool = False) -> Worker:
-    """A worker over the container's Redis, with every job and cron registered."""
+    """A worker over the container's Redis, with every job and cron of `JOB_REGISTRY`."""
     settings = container.settings
     return Worker(
-        functions=[func(_coroutine(fn), name=fn.__name__) for fn in JOBS],
-        cron_jobs=[cron(_coroutine(housekeeping_cron), name="cron:housekeeping", minute={0, 15, 30, 45},
-                        unique=True, run_at_startup=False),
-                   cron(_coroutine(sweep_images_cron), name="cron:images", unique=True, run_at_startup=False),
-                   cron(_coroutine(reconcile_credits_cron), name="cron:credits_reconcile",
-                        minute=set(range(2, 60, 5)),
-                        unique=True, run_at_startup=False),
-                   cron(_coroutine(reconcile_payments_cron), name="cron:payments_reconcile",
-                        minute=set(range(4, 60, 5)),
-                        unique=True, run_at_startup=False)],
+        functions=[func(_coroutine(spec.fn), name=spec.name) for spec in JOB_REGISTRY],
+        cron_jobs=[cron(_coroutine(spec.fn), name=spec.cron.name,
+                        minute=set(spec.cron.minute) if spec.cron.minute is not None else None,
+                        unique=spec.cron.unique, run_at_startup=spec.cron.run_at_startup)
+                   for spec in JOB_REGISTRY if spec.cron is not None],
         redis_pool=container.redis,
         queue_name=settings.queue_name,
         handle_signals=handle_signals,

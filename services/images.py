@@ -29,14 +29,11 @@ from services.image_models import (
 from services.live_settings import LiveSettingsService
 from services.ports.credits import Credits
 from services.ports.images import dimensions
-from services.ports.queue import JobQueue
+from services.ports.queue import JobName, JobQueue
 from services.ports.storage import StorageProvider, StoredObject
 from services.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.images")
-
-JOB_NAME = "generate_image"
-
 
 class ImageService:
     """Everything the image routes do; the worker side is `ImageJobRunner`."""
@@ -194,7 +191,7 @@ class ImageService:
             await self._images.create(record)
         # Recorded: from here on the job runner owns the refund (the job fails → refunded once).
         try:
-            await self._queue.enqueue(JOB_NAME, record.id, job_id=record.id)
+            await self._queue.enqueue(JobName.GENERATE_IMAGE, record.id, job_id=record.id)
         except Exception as exc:
             log.exception("image_enqueue_failed", image_id=record.id)
             await self.runner.fail(

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
+
+
+class JobName:
+    """Every background job's name, written once: `app/jobs.py` registers a function under
+    each, and enqueue calls pass these constants (a test checks both sides agree)."""
+
+    HOUSEKEEPING: Final = "housekeeping"
+    GENERATE_IMAGE: Final = "generate_image"
+    SWEEP_IMAGES: Final = "sweep_images"
+    RECONCILE_CREDITS: Final = "reconcile_credits"
+    RECONCILE_PAYMENTS: Final = "reconcile_payments"
 
 
 @runtime_checkable
 class JobQueue(Protocol):
-    """Background jobs by function name; the worker side is `app/worker.py` (its job registry)."""
+    """Background jobs by name (a `JobName`); the worker side is the job registry in `app/jobs.py`."""
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
                       defer_s: float | None = None, **kwargs: Any) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from app.worker import build_worker
 from repositories.images import ImageDocument
 from services.clock import clock
+from services.ports.queue import JobName
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, run_jobs, started_app
 
@@ -160,7 +161,7 @@ async def test_expired_unsaved_media_is_deleted_and_saved_images_are_kept(images
 
     assert await container.images.expire_due() == 0  # not yet
     clock.offset = timedelta(hours=container.settings.temp_media_ttl_h, minutes=1)
-    await container.queue.enqueue("sweep_images")
+    await container.queue.enqueue(JobName.SWEEP_IMAGES)
     await run_jobs(container)
 
     expired = await (await client.get(f"/api/v1/images/{temp_id}", headers=headers)).get_json()

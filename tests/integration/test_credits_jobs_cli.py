@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from app.__main__ import main
 from app.bootstrap import Container
-from app.jobs import reconcile_credits_cron
+from app.jobs import reconcile_credits
 from services.credits import CreditsService
 from tests.conftest import make_settings
 from tests.fixtures.credits import travel
@@ -19,9 +19,9 @@ from tests.integration.test_credits_reconcile import CrashingLedger
 async def test_the_periodic_job_repairs_ops_pending_longer_than_the_threshold(container):
     crashing = CreditsService(container.credit_accounts, CrashingLedger(), container.catalog)
     await crashing.charge("usr_j", 2, plan="free", kind="chat", ref=None, request_id="rq_j")
-    assert (await reconcile_credits_cron({"container": container, "job_id": "j1"}))["repaired"] == 0
+    assert (await reconcile_credits({"container": container, "job_id": "j1"}))["repaired"] == 0
     travel(timedelta(seconds=container.settings.credits_reconcile_after_s + 1))
-    counts = await reconcile_credits_cron({"container": container, "job_id": "j2"})
+    counts = await reconcile_credits({"container": container, "job_id": "j2"})
     assert counts == {"repaired": 1, "cleared": 0, "undone": 0, "gift_codes": 0}
     assert (await container.credits.audit("usr_j"))["ok"]
 
