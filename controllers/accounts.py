@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr
 from werkzeug.http import dump_cookie
 
-from controllers.schemas import UserOut, user_fields
+from controllers.schemas.common import UserOut, user_fields
 from services.accounts import AccountService, SignedIn
 from services.clock import isoformat
 from services.errors import NotFound

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from quart import g
 
-from controllers.admin_schemas import AuditQuery, LiveSettingsPatch
+from controllers.schemas.admin import AuditQuery, LiveSettingsPatch
 from middlewares.request_id import current_request_id
 from services.clock import isoformat
 from services.errors import Unauthorized

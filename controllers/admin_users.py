@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from controllers.admin_schemas import CreditAdjustment, UserPatch, UserQuery
 from controllers.admin_settings import admin_id
-from controllers.schemas import ADMIN_LEDGER_FIELDS, entry_out, user_fields
+from controllers.schemas.admin import CreditAdjustment, UserPatch, UserQuery
+from controllers.schemas.common import ADMIN_LEDGER_FIELDS, entry_out, user_fields
 from middlewares.request_id import current_request_id
 from services.admin import AdminService
 from services.admin_stats import AdminStatsService

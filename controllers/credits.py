@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from controllers.schemas import LedgerEntryOut, entry_out
+from controllers.schemas.common import LedgerEntryOut, entry_out
 from services.credits import CreditsService
 from services.principal import Principal
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from quart import request
 
-from controllers.image_schemas import CreateImageIn, DescribeFields, EditFields, ImageListQuery
+from controllers.schemas.images import CreateImageIn, DescribeFields, EditFields, ImageListQuery
 from services.clock import isoformat
 from services.errors import (
     AppError,

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from controllers.schemas import CreditsOut, UserOut, user_fields
+from controllers.schemas.common import CreditsOut, UserOut, user_fields
 from services.credits import CreditsService
 from services.principal import Principal
 from services.users import User, UserService

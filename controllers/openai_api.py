@@ -20,7 +20,7 @@ from quart import Response, request
 
 from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
-from controllers.openai_schemas import ChatCompletionIn, ChatMessageIn, ImageEditForm, ImageGenerationIn
+from controllers.schemas.openai import ChatCompletionIn, ChatMessageIn, ImageEditForm, ImageGenerationIn
 from services.catalog import Catalog
 from services.chat import ChatService
 from services.chat_models import ChatInput, ChatMessage

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from quart import redirect
 
-from controllers.schemas import CreditsOut
+from controllers.schemas.common import CreditsOut
 from middlewares.request_id import current_request_id
 from services.clock import isoformat
 from services.payments import PaymentService

@@ -43,7 +43,7 @@ def _grant(args: argparse.Namespace) -> dict[str, Any]:
 
 def _show(args: argparse.Namespace) -> dict[str, Any]:
     async def work(container: Any) -> dict[str, Any]:
-        from controllers.schemas import entry_out
+        from controllers.schemas.common import entry_out
 
         user = await _user(container, args.user)
         items, _ = await container.credits.ledger(user.id, limit=args.limit)

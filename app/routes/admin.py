@@ -7,7 +7,7 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 
 from app.openapi import problems
 from app.routes.deps import container
-from controllers.admin_schemas import (
+from controllers.schemas.admin import (
     AdminUserDetail,
     AdminUserOut,
     AuditPage,

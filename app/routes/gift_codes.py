@@ -15,7 +15,7 @@ from controllers.gift_codes import (
     GiftCodesOut,
     RedeemIn,
 )
-from controllers.schemas import CreditsOut
+from controllers.schemas.common import CreditsOut
 from middlewares.access import require_role
 from middlewares.body import request_body
 from middlewares.idempotency import idempotent

@@ -7,7 +7,7 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 
 from app.openapi import answers, problems
 from app.routes.deps import container
-from controllers.image_schemas import (
+from controllers.schemas.images import (
     CreateImageIn,
     DescribeForm,
     DescribeJson,

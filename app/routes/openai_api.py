@@ -13,7 +13,7 @@ from quart_schema import DataSource, document_request, document_response, valida
 
 from app.openapi import event_stream
 from app.routes.deps import container
-from controllers.openai_schemas import (
+from controllers.schemas.openai import (
     ChatCompletionIn,
     ChatCompletionOut,
     ErrorOut,

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from controllers.schemas import AdminLedgerEntryOut, CreditsOut, UserOut
+from controllers.schemas.common import AdminLedgerEntryOut, CreditsOut, UserOut
 from services.live_settings import MAX_SIGNUP_CREDITS
 
 
