@@ -5,56 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
 from werkzeug.http import dump_cookie
 
-from controllers.schemas.common import UserOut, user_fields
+from controllers.schemas.accounts import (
+    ForgotIn,
+    LoginIn,
+    RegisterIn,
+    ResetIn,
+    TokenIn,
+)
+from controllers.schemas.common import user_fields
 from services.accounts import AccountService, SignedIn
 from services.clock import isoformat
 from services.errors import NotFound
 
 COOKIE = "muse_session"
-
-
-class RegisterIn(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    password: SecretStr = Field(max_length=4096)
-    name: str | None = Field(default=None, max_length=200)
-
-
-class LoginIn(BaseModel):
-    email: str = Field(min_length=1, max_length=320)
-    password: SecretStr = Field(max_length=4096)
-
-
-class TokenIn(BaseModel):
-    token: str = Field(min_length=1, max_length=512)
-
-
-class ForgotIn(BaseModel):
-    email: str = Field(min_length=1, max_length=320)
-
-
-class ResetIn(BaseModel):
-    token: str = Field(min_length=1, max_length=512)
-    password: SecretStr = Field(max_length=4096)
-
-
-class SessionOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    user: UserOut
-
-
-class VerifiedOut(BaseModel):
-    email: str
-    email_verified: bool
-    email_verified_at: str | None
-
-
-class AcceptedOut(BaseModel):
-    status: str
 
 
 def session_token(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:

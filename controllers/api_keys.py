@@ -4,32 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from controllers.schemas.api_keys import CreateApiKeyIn
 from services.api_keys import ApiKey, ApiKeyService
 from services.clock import isoformat
 from services.principal import Principal
-
-
-class CreateApiKeyIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-
-
-class ApiKeyOut(BaseModel):
-    id: str
-    name: str
-    prefix: str
-    created_at: str
-    last_used_at: str | None = None
-
-
-class ApiKeyCreatedOut(ApiKeyOut):
-    key: str
-
-
-class ApiKeyListOut(BaseModel):
-    items: list[ApiKeyOut]
-    next_cursor: str | None = None
 
 
 def _out(key: ApiKey) -> dict[str, Any]:

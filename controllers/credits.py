@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from controllers.schemas.common import LedgerEntryOut, entry_out
+from controllers.schemas.common import entry_out
+from controllers.schemas.credits import LedgerQuery
 from services.credits import CreditsService
 from services.principal import Principal
-
-
-class LedgerQuery(BaseModel):
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
-
-
-class LedgerPageOut(BaseModel):
-    items: list[LedgerEntryOut]
-    next_cursor: str | None
 
 
 class CreditsController:

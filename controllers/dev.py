@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
-
+from controllers.schemas.dev import DevTokenIn
 from services.auth_keys import mint_token
 from services.errors import NotFound
 
 DEV_TOKEN_TTL_S = 24 * 3600
-
-
-class DevTokenIn(BaseModel):
-    user: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")
-    role: Literal["USER", "SUBSCRIBER", "ADMIN"] | None = None
-    email: str | None = Field(default=None, max_length=254)
-
-
-class DevTokenOut(BaseModel):
-    token: str
-
-
-class AuthConfigOut(BaseModel):
-    provider: Literal["clerk", "local", "dev", "none"]
-    clerk_publishable_key: str | None = None
-
-
-class ClientConfigOut(BaseModel):
-    app_env: str
-    auth: AuthConfigOut
-    max_upload_mb: float
 
 
 class DevController:

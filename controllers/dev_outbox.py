@@ -4,24 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from services.clock import isoformat
 from services.errors import NotFound
 from services.ports.email import Outbox
-
-
-class OutboxMessageOut(BaseModel):
-    id: str
-    to: str
-    sender: str
-    subject: str
-    text: str
-    sent_at: str
-
-
-class OutboxOut(BaseModel):
-    items: list[OutboxMessageOut]
 
 
 class DevOutboxController:

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-from controllers.schemas.common import CreditsOut, UserOut, user_fields
+from controllers.schemas.common import user_fields
 from services.credits import CreditsService
 from services.principal import Principal
 from services.users import User, UserService
-
-
-class MeOut(UserOut):
-    credits: CreditsOut | None = None
-
-
-class WhoAmIOut(BaseModel):
-    user_id: str | None
-    kind: str
-    role: str
 
 
 class MeController:

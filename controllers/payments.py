@@ -4,62 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
 from quart import redirect
 
-from controllers.schemas.common import CreditsOut
+from controllers.schemas.payments import (
+    CheckoutIn,
+    ListQuery,
+    ReturnQuery,
+)
 from middlewares.request_id import current_request_id
 from services.clock import isoformat
 from services.payments import PaymentService
 from services.payments_model import Payment
 from services.ports.credits import Credits
 from services.principal import Principal
-
-
-class CheckoutIn(BaseModel):
-    pack: str = Field(min_length=1, max_length=64, examples=["credits_500"],
-                      json_schema_extra={"x-muse-choices": "credit_packs"})
-
-
-class CheckoutOut(BaseModel):
-    payment_id: str
-    order_id: str | None
-    approve_url: str | None
-    status: str
-
-
-class CaptureOut(BaseModel):
-    payment_id: str
-    status: str
-    credits_added: int
-    credits: CreditsOut | None = None
-
-
-class ReturnQuery(BaseModel):
-    token: str | None = None
-    PayerID: str | None = None  # noqa: N815 (PayPal's name)
-
-
-class PaymentOut(BaseModel):
-    id: str
-    pack: str
-    credits: int
-    amount: str
-    currency: str
-    status: str
-    order_id: str | None = None
-    created_at: str
-    completed_at: str | None = None
-
-
-class PaymentListOut(BaseModel):
-    items: list[PaymentOut]
-    next_cursor: str | None = None
-
-
-class ListQuery(BaseModel):
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
 
 
 def payment_out(p: Payment) -> dict[str, Any]:

@@ -5,17 +5,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from pydantic import BaseModel
 from quart import Response
 
 from services.image_models import ImageRecord
 from services.principal import Principal
 from services.shares import ShareService
-
-
-class ShareOut(BaseModel):
-    url: str
-    token: str
 
 
 def share_page(record: ImageRecord) -> str:

@@ -4,29 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from controllers.schemas.subscriptions import SubscribeIn
 from middlewares.request_id import current_request_id
 from services.clock import isoformat
 from services.payments_model import Subscription
 from services.principal import Principal
 from services.subscriptions import SubscriptionService
-
-
-class SubscribeIn(BaseModel):
-    plan: str = Field(min_length=1, max_length=64, examples=["starter"],
-                      json_schema_extra={"x-muse-choices": "subscription_plans"})
-
-
-class SubscriptionOut(BaseModel):
-    subscription_id: str
-    plan: str
-    status: str
-    approve_url: str | None = None
-    paypal_subscription_id: str | None = None
-    current_period_end: str | None = None
-    created_at: str
-    cancelled_at: str | None = None
 
 
 def subscription_out(sub: Subscription) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from quart import Blueprint, g
 from quart_schema import validate_request, validate_response
 
 from app.routes.deps import container
-from controllers.api_keys import ApiKeyCreatedOut, ApiKeyListOut, CreateApiKeyIn
+from controllers.schemas.api_keys import ApiKeyCreatedOut, ApiKeyListOut, CreateApiKeyIn
 from middlewares.access import require_role
 from middlewares.policy import policy
 from services.principal import Role

@@ -7,7 +7,8 @@ from quart_schema import validate_request, validate_response
 
 from app.openapi import problems
 from app.routes.deps import container
-from controllers.accounts import (
+from controllers.accounts import session_token
+from controllers.schemas.accounts import (
     AcceptedOut,
     ForgotIn,
     LoginIn,
@@ -16,7 +17,6 @@ from controllers.accounts import (
     SessionOut,
     TokenIn,
     VerifiedOut,
-    session_token,
 )
 from middlewares.access import public
 from middlewares.policy import policy

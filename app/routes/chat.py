@@ -7,7 +7,7 @@ from quart_schema import document_response, validate_querystring, validate_reque
 
 from app.openapi import event_stream, problems
 from app.routes.deps import container
-from controllers.chat import (
+from controllers.schemas.chat import (
     ChatIn,
     ChatOut,
     ConversationDetail,

@@ -6,8 +6,8 @@ from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_response
 
 from app.routes.deps import container
-from controllers.credits import LedgerPageOut, LedgerQuery
 from controllers.schemas.common import CreditsOut
+from controllers.schemas.credits import LedgerPageOut, LedgerQuery
 from middlewares.access import require_role
 from middlewares.policy import policy
 from services.principal import Role

@@ -7,7 +7,7 @@ from quart_schema import validate_request, validate_response
 
 from app.openapi import problems
 from app.routes.deps import container
-from controllers.dev import ClientConfigOut, DevTokenIn, DevTokenOut
+from controllers.schemas.dev import ClientConfigOut, DevTokenIn, DevTokenOut
 from middlewares.access import public
 from middlewares.policy import policy
 

@@ -7,7 +7,7 @@ from quart_schema import validate_response
 
 from app.openapi import problems
 from app.routes.deps import container
-from controllers.dev_outbox import OutboxOut
+from controllers.schemas.dev import OutboxOut
 from middlewares.access import public
 from middlewares.policy import policy
 

@@ -7,7 +7,8 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 
 from app.openapi import problems
 from app.routes.deps import container
-from controllers.gift_codes import (
+from controllers.schemas.common import CreditsOut
+from controllers.schemas.gift_codes import (
     CreateGiftCodesDoc,
     CreateGiftCodesIn,
     GiftCodePageOut,
@@ -15,7 +16,6 @@ from controllers.gift_codes import (
     GiftCodesOut,
     RedeemIn,
 )
-from controllers.schemas.common import CreditsOut
 from middlewares.access import require_role
 from middlewares.body import request_body
 from middlewares.idempotency import idempotent

@@ -6,7 +6,7 @@ from quart import Blueprint, g
 from quart_schema import validate_response
 
 from app.routes.deps import container
-from controllers.me import MeOut, WhoAmIOut
+from controllers.schemas.identity import MeOut, WhoAmIOut
 from middlewares.access import require_role
 from middlewares.policy import policy
 from services.principal import Role

@@ -7,7 +7,14 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 
 from app.openapi import answers, problems
 from app.routes.deps import container
-from controllers.payments import CaptureOut, CheckoutIn, CheckoutOut, ListQuery, PaymentListOut, ReturnQuery
+from controllers.schemas.payments import (
+    CaptureOut,
+    CheckoutIn,
+    CheckoutOut,
+    ListQuery,
+    PaymentListOut,
+    ReturnQuery,
+)
 from middlewares.access import public, require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
@@ -35,6 +42,8 @@ async def checkout(data: CheckoutIn):
 @policy()
 @answers(303, description="To CHECKOUT_SUCCESS_URL (or the cancel URL on failure).", headers=("Location",),
          media="")
+
+
 @validate_querystring(ReturnQuery)
 async def paypal_return(query_args: ReturnQuery):
     """PayPal sends the buyer here after approval: capture, credit once, 303 to the success URL.

@@ -6,7 +6,7 @@ from quart import Blueprint
 from quart_schema import validate_response
 
 from app.routes.deps import container
-from controllers.plans import PlansOut
+from controllers.schemas.plans import PlansOut
 from middlewares.access import public
 from middlewares.policy import policy
 

@@ -6,7 +6,7 @@ from quart import Blueprint, g
 from quart_schema import hide, validate_response
 
 from app.routes.deps import container
-from controllers.shares import ShareOut
+from controllers.schemas.shares import ShareOut
 from middlewares.access import public, require_role
 from middlewares.policy import policy
 from services.principal import Role

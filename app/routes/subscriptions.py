@@ -7,7 +7,7 @@ from quart_schema import validate_request, validate_response
 
 from app.openapi import problems
 from app.routes.deps import container
-from controllers.subscriptions import SubscribeIn, SubscriptionOut
+from controllers.schemas.subscriptions import SubscribeIn, SubscriptionOut
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy

@@ -1,0 +1,75 @@
+"""Request and response models of the chat endpoints (used by controllers/chat.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class MessageIn(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(min_length=1)
+
+
+class ChatIn(BaseModel):
+    messages: list[MessageIn] = Field(min_length=1, max_length=50)
+    conversation_id: str | None = None
+    # the configured model names are listed in /openapi.json (app/openapi.py resolves the marker)
+    model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    stream: bool = False
+    store: bool = True
+
+
+class MessageOut(BaseModel):
+    role: str
+    content: str
+
+
+class ChatOut(BaseModel):
+    id: str
+    conversation_id: str | None
+    message: MessageOut
+    provider: str
+    model: str
+    cached: bool
+    credits_charged: int
+    request_id: str | None
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class ConversationOut(BaseModel):
+    id: str
+    title: str
+    message_count: int
+    created_at: str
+    updated_at: str
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class StoredMessageOut(BaseModel):
+    id: str
+    role: str
+    content: str
+    provider: str | None = None
+    model: str | None = None
+    cached: bool = False
+    status: Literal["complete", "stopped"] = "complete"  # stopped: the client stopped the stream
+    created_at: str
+
+
+class RenameIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[StoredMessageOut]

@@ -1,0 +1,21 @@
+"""Request and response models of the subscriptions endpoints (used by controllers/subscriptions.py)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SubscribeIn(BaseModel):
+    plan: str = Field(min_length=1, max_length=64, examples=["starter"],
+                      json_schema_extra={"x-muse-choices": "subscription_plans"})
+
+
+class SubscriptionOut(BaseModel):
+    subscription_id: str
+    plan: str
+    status: str
+    approve_url: str | None = None
+    paypal_subscription_id: str | None = None
+    current_period_end: str | None = None
+    created_at: str
+    cancelled_at: str | None = None
