@@ -18,9 +18,8 @@ def _json_integer(value: Any) -> Any:
 
 
 # Strict about strings and booleans, but 5.0 is the integer 5 (as JSON Schema says).
-StrictInt = Annotated[int, BeforeValidator(_json_integer)]
-# bounds inside the Annotated, so the document shows them beside `null`
-SignupCredits = Annotated[int, BeforeValidator(_json_integer), Field(ge=0, le=MAX_SIGNUP_CREDITS)]
+# bounds before the validator inside the Annotated, so the document shows them as minimum/maximum
+SignupCredits = Annotated[int, Field(ge=0, le=MAX_SIGNUP_CREDITS), BeforeValidator(_json_integer)]
 
 
 class LiveSettingsOut(BaseModel):
@@ -123,7 +122,8 @@ class CreditAdjustment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    delta: StrictInt = Field(ge=-1_000_000, le=1_000_000, json_schema_extra={"not": {"const": 0}})
+    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000), BeforeValidator(_json_integer)] = Field(
+        json_schema_extra={"not": {"const": 0}})
     reason: str = Field(min_length=1, max_length=500)
 
 
