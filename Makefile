@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run worker test lint bench clean
+.PHONY: install browser vendor run worker test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Clerk's browser library for the web app's Clerk sign-in, from npm at pinned versions and digests
+# (web/vendor.py), into web/assets/vendor/ (not committed): served by Muse, never by a CDN.
+VENDOR_STAMP := web/assets/vendor/.versions
+
+$(VENDOR_STAMP): web/vendor.py
+	$(PYTHON) web/vendor.py
+
+vendor: $(VENDOR_STAMP)
+
+run: $(STAMP) $(VENDOR_STAMP)
 	$(PY) -m app migrate
 	$(PY) -m app serve
 
@@ -31,7 +40,7 @@ browser:
 	@test -x $(CHROMIUM) || ( $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium )
 
-test: $(STAMP) browser
+test: $(STAMP) browser $(VENDOR_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -164,12 +164,19 @@ def watch() -> Watch:
     return Watch()
 
 
+@pytest.fixture(scope="module")
+def context_options() -> dict:
+    """Extra browser-context options (a module overrides this, e.g. to accept a fake's certificate)."""
+    return {}
+
+
 @pytest.fixture
-def page(browser, muse: Muse, watch: Watch):
+def page(browser, muse: Muse, watch: Watch, context_options: dict):
     """A fresh browser context (no session) whose console and network are watched."""
     from urllib.parse import urlsplit
 
-    context = browser.new_context(viewport=DESKTOP, base_url=muse.url, accept_downloads=True)
+    context = browser.new_context(viewport=DESKTOP, base_url=muse.url, accept_downloads=True,
+                                  **context_options)
     context.set_default_timeout(10_000)
     tab = context.new_page()
 
@@ -215,7 +222,8 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size(DESKTOP)
     assert overflow <= PHONE["width"] + 1, f"{name}: the page is {overflow} px wide at {PHONE['width']} px"
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
-        .filter((el) => el.type !== 'hidden' && !el.labels?.length && !el.getAttribute('aria-label'))
+        .filter((el) => el.type !== 'hidden' && el.getClientRects().length  // display:none: for no one
+                      && !el.labels?.length && !el.getAttribute('aria-label'))
         .map((el) => el.name || el.outerHTML.slice(0, 60))""")
     assert unlabelled == [], f"{name}: inputs without a label: {unlabelled}"
 

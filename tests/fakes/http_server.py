@@ -60,7 +60,7 @@ class FakeHTTPServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeouts, hang tests)
 
-            do_GET = do_POST = do_DELETE = _dispatch
+            do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = do_OPTIONS = _dispatch
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

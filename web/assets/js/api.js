@@ -8,6 +8,7 @@ const RENEW_BEFORE_MS = 60_000;
 const listeners = new Set();
 let renewer = null;  // set by useSessionRenewal (AUTH_PROVIDER=local)
 let renewing = null;  // the one refresh in flight: two at once would race the session's rotation
+let tokenSource = null;  // set by useTokenSource (Clerk: its library keeps the short-lived token fresh)
 
 /** An error answered by the API (RFC 9457 problem) or a network failure. */
 export class ApiError extends Error {
@@ -55,6 +56,18 @@ async function renewSession() {
   return renewing;
 }
 
+/**
+ * Clerk sign-in: `source({ fresh })` resolves to the current session token (Clerk's library renews
+ * its one-minute tokens itself and caches them), asked for each request; `fresh` after a 401.
+ */
+export function useTokenSource(source) { tokenSource = source; }
+
+async function bearer(anonymous, fresh = false) {
+  if (anonymous) return null;
+  if (!tokenSource || !session.token) return session.token;
+  return (await tokenSource({ fresh })) || session.token;
+}
+
 const isAuthCall = (path) => path.startsWith("/api/v1/auth/");
 
 /** Called with every ApiError (the app shows maintenance banners and signs out on 401). */
@@ -79,9 +92,9 @@ async function toError(response, requestId) {
   });
 }
 
-function headersFor({ json, idempotencyKey, requestId, anonymous }) {
+function headersFor({ json, idempotencyKey, requestId, token }) {
   const headers = { "X-Request-ID": requestId, Accept: "application/json, application/problem+json" };
-  if (session.token && !anonymous) headers.Authorization = `Bearer ${session.token}`;
+  if (token) headers.Authorization = `Bearer ${token}`;
   if (json) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   return headers;
@@ -106,12 +119,14 @@ export async function api(path, { method = "GET", body, form, idempotent = false
     await renewer();  // a failure leaves the old token: the 401 below then ends the session
   }
   let renewed = false;
+  let fresh = false;
   for (let attempt = 0; ; attempt++) {
     const requestId = newRequestId();
     let response;
     try {
+      const token = await bearer(anonymous, fresh);
       response = await fetch(path, {
-        method, signal, headers: headersFor({ json: body !== undefined, idempotencyKey: key, requestId, anonymous }),
+        method, signal, headers: headersFor({ json: body !== undefined, idempotencyKey: key, requestId, token }),
         body: body !== undefined ? JSON.stringify(body) : form,
       });
     } catch (exc) {
@@ -130,6 +145,11 @@ export async function api(path, { method = "GET", body, form, idempotent = false
     if (response.status === 401 && renewable && !renewed && session.token) {
       renewed = true;
       if (await renewer()) { attempt--; continue; }
+    }
+    if (response.status === 401 && tokenSource && !anonymous && !fresh && session.token) {
+      fresh = true;  // Clerk: the cached token may have just expired; ask for a new one, once
+      attempt--;
+      continue;
     }
     const error = await toError(response, requestId);
     const safeToRetry = method === "GET" || key;

@@ -1,6 +1,7 @@
 // Sign-in methods, chosen by GET /api/v1/client-config (`auth.provider`). Each method is a
 // small object { id, render(container, onToken) } so Clerk or Muse's own accounts plug in.
 import { api, ApiError, session } from "./api.js";
+import { clerkSignOut, mountSignIn } from "./clerk.js";
 import { busy, errorBox, field, h, replace, showError, toast } from "./ui.js";
 
 const ROLES = ["USER", "SUBSCRIBER", "ADMIN"];
@@ -144,24 +145,23 @@ export const ACCOUNT_PAGES = {
   } },
 };
 
-/** Clerk: needs Clerk's browser bundle served by Muse (not shipped yet); explains instead. */
+/** Clerk (CLERK_PUBLISHABLE_KEY): Clerk's own sign-in component, from Clerk's library served by Muse. */
 const clerk = {
   id: "clerk",
-  title: "Sign in with Clerk",
-  render(container, onToken) {
-    container.append(h("p", {}, "This Muse signs people in with Clerk. Sign in on your Clerk-hosted page, ",
-      "then paste a session token below (the built-in Clerk widget is not bundled yet)."));
-    const token = h("input", { name: "token", required: true, autocomplete: "off" });
-    const form = h("form", {}, field("Session token", token), h("div.actions", {}, h("button.primary", { type: "submit" }, "Continue")));
-    form.addEventListener("submit", (event) => { event.preventDefault(); onToken(token.value.trim()); });
-    container.append(form);
+  title: "Sign in",
+  async render(container, onToken, next) {
+    return mountSignIn(container, next);
   },
 };
 
 export const METHODS = { dev, local, clerk };
 
-/** Forget the token; with Muse's own accounts also end the session on the server (at once, everywhere). */
-export function signOut() {
+/**
+ * Forget the token; with Muse's own accounts also end the session on the server (at once,
+ * everywhere); with Clerk, end Clerk's session (resolves once it has ended).
+ */
+export async function signOut() {
+  if (window.__museAuthProvider === "clerk") return clerkSignOut();
   const token = session.token;
   session.token = null;
   if (token && window.__museAuthProvider === "local") {

@@ -1,6 +1,7 @@
 // Muse web app: boot, router (one URL per view, history API) and the header.
 import { api, ApiError, onApiError, session, useSessionRenewal } from "./api.js";
 import { ACCOUNT_PAGES, METHODS, signOut } from "./auth.js";
+import { loadClerk } from "./clerk.js";
 import { hasRole, refreshCredits, state } from "./state.js";
 import { errorBox, h, humane, replace, toast } from "./ui.js";
 import { adminPage } from "./pages/admin.js";
@@ -52,7 +53,8 @@ function renderNav() {
     h("a.pill", { id: "credits-pill", href: "/credits", "data-link": true, title: "Spendable credits" },
       credits ? `${credits.spendable} credits` : "credits"),
     h("span.muted", {}, `${state.user.email || state.user.clerk_id || "signed in"} · ${state.user.role}`),
-    h("button", { type: "button", onclick: () => { signOut(); state.user = null; navigate("/sign-in"); } }, "Sign out"));
+    h("button", { type: "button", onclick: async () => { await signOut(); state.user = null; navigate("/sign-in"); } },
+      "Sign out"));
 }
 
 function showMaintenance(on) {
@@ -65,10 +67,9 @@ function showMaintenance(on) {
 onApiError((error) => {
   if (error.code === "maintenance") showMaintenance(true);
   if (error.status === 401 && session.token) {
-    signOut();
     state.user = null;
     toast(humane(error), { bad: true });
-    navigate("/sign-in");
+    signOut().finally(() => navigate("/sign-in"));
   }
 });
 
@@ -90,22 +91,28 @@ async function signInPage(container) {
   const provider = state.config?.auth?.provider || "none";
   const method = METHODS[provider];
   document.title = "Sign in · Muse";
-  const box = h("div.card");
+  const box = h(provider === "clerk" ? "div.clerk-box" : "div.card");
   container.append(h("h1", { tabindex: "-1" }, method ? method.title : "Sign in"), box);
   if (!method) {
     box.append(h("p", {}, "No sign-in method is configured on this server. Configure Clerk, ",
       "AUTH_PROVIDER=local, or run in development."));
-    return;
+    return null;
   }
-  method.render(box, signedIn);
+  state.user = null;
+  return method.render(box, signedIn, nextPath());
+}
+
+/** Where to go after signing in: the `next` of the URL when it is a path of this app, else chat. */
+function nextPath() {
+  const back = new URLSearchParams(location.search).get("next");
+  return back && back.startsWith("/") && !back.startsWith("//") ? back : "/chat";
 }
 
 /** A token from any sign-in method (with its lifetime in seconds when it has one): go on to the app. */
 function signedIn(token, expiresIn) {
   session.start(token, expiresIn);
   state.user = null;
-  const back = new URLSearchParams(location.search).get("next");
-  navigate(back && back.startsWith("/") && !back.startsWith("//") ? back : "/chat");
+  navigate(nextPath());
 }
 
 /** Sign-up, password reset and email confirmation of Muse's own accounts (AUTH_PROVIDER=local). */
@@ -190,6 +197,12 @@ window.__museNav = renderNav;
     window.__museAuthProvider = state.config.auth.provider;
     window.__museAppEnv = state.config.app_env;
     useSessionRenewal(state.config.auth.provider === "local");
+    if (state.config.auth.provider === "clerk") {
+      await loadClerk(state.config.auth.clerk_publishable_key, {
+        navigate: (url, options) => navigate(new URL(url, location.href).href, options),
+        onSignedOut: () => { state.user = null; navigate("/sign-in"); },
+      });
+    }
   } catch (error) {
     state.config = { auth: { provider: "none" } };
     replace(main, errorBox(error));
