@@ -7,9 +7,17 @@ from typing import Any
 
 from quart import Response
 
+from services.errors import NotFound
 from services.image_models import ImageRecord
 from services.principal import Principal
 from services.shares import ShareService
+
+_STYLE = """<style>
+body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#0f1115;color:#e8e8ea}
+main{max-width:960px;margin:0 auto;padding:16px}
+img{max-width:100%;height:auto;display:block;margin:0 auto 12px;border-radius:8px}
+a{color:#9ecbff}
+</style>"""
 
 
 def share_page(record: ImageRecord) -> str:
@@ -25,12 +33,7 @@ def share_page(record: ImageRecord) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{prompt[:80]} · Muse</title>
-<style>
-body{{margin:0;font:16px/1.5 system-ui,sans-serif;background:#0f1115;color:#e8e8ea}}
-main{{max-width:960px;margin:0 auto;padding:16px}}
-img{{max-width:100%;height:auto;display:block;margin:0 auto 12px;border-radius:8px}}
-a{{color:#9ecbff}}
-</style></head>
+{_STYLE}</head>
 <body><main>
 <h1>Shared from Muse</h1>
 {figures}
@@ -40,6 +43,25 @@ a{{color:#9ecbff}}
 <a href="/">Make your own with Muse</a></small></p>
 </main></body></html>
 """
+
+
+def gone_page() -> str:
+    """What a person sees at a link that no longer works (revoked, deleted or expired)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>This link no longer works · Muse</title>
+{_STYLE}</head>
+<body><main>
+<h1>This link no longer works</h1>
+<p>The person who shared this picture has stopped sharing it, or deleted it.</p>
+<p><a href="/">Make your own pictures with Muse</a></p>
+</main></body></html>
+"""
+
+
+_PAGE_CSP = "default-src 'none'; img-src 'self' https:; style-src 'unsafe-inline'"
 
 
 class SharesController:
@@ -58,12 +80,18 @@ class SharesController:
         await self._shares.revoke(principal.user_id or "", image_id)
         return "", 204
 
-    async def page(self, token: str) -> Response:
-        """The public page of a shared image (404 problem once revoked)."""
-        record = await self._shares.resolve(token)
-        response = Response(share_page(record), content_type="text/html; charset=utf-8")
+    async def page(self, token: str, *, wants_html: bool) -> Response:
+        """The public page of a shared image. Once revoked: 404, as a page for a browser (`wants_html`),
+        as problem+json for any other client."""
+        try:
+            record = await self._shares.resolve(token)
+        except NotFound:
+            if not wants_html:
+                raise
+            response = Response(gone_page(), status=404, content_type="text/html; charset=utf-8")
+        else:
+            response = Response(share_page(record), content_type="text/html; charset=utf-8")
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; img-src 'self' https:; style-src 'unsafe-inline'")
+        response.headers["Content-Security-Policy"] = _PAGE_CSP
         return response

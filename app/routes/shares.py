@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, g
+from quart import Blueprint, g, request
 from quart_schema import hide, validate_response
 
 from app.routes.deps import container
@@ -40,5 +40,7 @@ async def unshare_image(image_id: str):
 @public
 @policy()
 async def shared_page(token: str):
-    """The public page of a shared image (HTML); 404 once revoked, deleted or expired."""
-    return await container().shares_controller.page(token)
+    """The public page of a shared image (HTML); 404 once revoked, deleted or expired (a page to a
+    browser, problem+json to other clients)."""
+    best = request.accept_mimetypes.best_match(["application/problem+json", "application/json", "text/html"])
+    return await container().shares_controller.page(token, wants_html=best == "text/html")

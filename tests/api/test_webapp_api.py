@@ -111,6 +111,9 @@ async def worker_app(servers, tmp_path):
         await container.database.client.drop_database(container.settings.mongodb_db)
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
 async def test_share_link_is_public_escaped_revocable_and_dies_with_the_image(worker_app):
     app, client = worker_app, worker_app.test_client()
     owner = await auth_headers(app, "user_share_owner")
@@ -126,7 +129,11 @@ async def test_share_link_is_public_escaped_revocable_and_dies_with_the_image(wo
     stranger = await auth_headers(app, "user_share_stranger")
     assert (await client.post(f"/api/v1/images/{image_id}/share", headers=stranger)).status_code == 404
     assert (await client.delete(f"/api/v1/images/{image_id}/share", headers=owner)).status_code == 204
-    assert (await client.get(f"/s/{first['token']}")).status_code == 404
+    revoked = await client.get(f"/s/{first['token']}")  # no Accept: a problem
+    assert revoked.status_code == 404 and revoked.content_type.startswith("application/problem+json")
+    browser = await client.get(f"/s/{first['token']}", headers={"Accept": BROWSER_ACCEPT})
+    assert browser.status_code == 404 and browser.content_type.startswith("text/html")
+    assert "This link no longer works" in (await browser.get_data()).decode()
     second = await (await client.post(f"/api/v1/images/{image_id}/share", headers=owner)).get_json()
     assert second["token"] != first["token"]
     assert (await client.delete(f"/api/v1/images/{image_id}", headers=owner)).status_code == 204

@@ -8,7 +8,7 @@ import re
 import httpx
 from PIL import Image
 
-from tests.browser.conftest import SCREENSHOTS, shoot, sign_in
+from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, shoot, sign_in
 
 CHAT_REPLY = ("Here is **bold** text and `inline code` in an answer long enough "
               "to arrive in several pieces, <img src=x onerror=window.pwned=1> one word at a time, slowly")
@@ -73,10 +73,19 @@ def test_generate_then_recent_detail_save_share_signed_out_and_delete(page, muse
     image_path = page.url
     page.reload()  # the detail URL works on its own
     page.get_by_role("img", name="a red fox in snow").wait_for()
+    page.set_viewport_size(PHONE)  # at a phone's width, nothing covers the share link once it shows
     page.get_by_role("button", name="Save").click()
     page.get_by_role("button", name="Saved").wait_for()
+    page.get_by_role("status").get_by_text("Saved: it will not expire.").wait_for()
     page.get_by_role("button", name="Share").click()
-    link = page.get_by_label("Public link").input_value()
+    field = page.get_by_label("Public link")
+    field.scroll_into_view_if_needed()
+    assert field.evaluate("""(el) => { const r = el.getBoundingClientRect();  // inside the round corners
+        const [x0, x1, y0, y1] = [r.left + 10, r.right - 10, r.top + 6, r.bottom - 6];
+        return [[x0, y0], [x1, y0], [(x0 + x1) / 2, (y0 + y1) / 2], [x0, y1], [x1, y1]]
+          .every(([x, y]) => document.elementFromPoint(x, y) === el); }"""), "something covers the share link"
+    page.set_viewport_size(DESKTOP)
+    link = field.input_value()
     assert link.startswith(f"{muse.url}/s/")
     assert len(link.rsplit("/", 1)[1]) >= 22  # ≥ 128 random bits, base64url
     shoot(page, "image-detail")
@@ -90,8 +99,16 @@ def test_generate_then_recent_detail_save_share_signed_out_and_delete(page, muse
 
     page.get_by_role("button", name="Delete").click()
     page.wait_for_url("**/gallery")
-    assert public.goto(link).status == 404  # deleting the image revoked its link
+    gone = public.goto(link)  # deleting the image revoked its link: a page that says so, to a browser
+    assert gone.status == 404 and gone.headers["content-type"].startswith("text/html")
+    public.get_by_role("heading", name="This link no longer works").wait_for()
+    public.screenshot(path=str(SCREENSHOTS / "share-gone-desktop.png"), full_page=True)
+    public.set_viewport_size(PHONE)
+    public.screenshot(path=str(SCREENSHOTS / "share-gone-phone.png"), full_page=True)
     stranger.close()
+    problem = httpx.get(link)  # any other client still gets the problem
+    assert problem.status_code == 404
+    assert problem.headers["content-type"].startswith("application/problem+json")
     assert httpx.get(image_path).status_code == 200  # the app page itself still answers (then says not found)
 
 

@@ -9,6 +9,9 @@ export async function imagePage(main, [id]) {
   let image = await api(`/api/v1/images/${id}`, { signal: controller.signal });
   const errors = h("div");
   const view = h("div");
+  // What the last action did, said in the page next to the buttons (a floating toast would cover
+  // the share link's field on a phone).
+  const notice = h("p.notice", { role: "status" });
   main.append(h("h1", {}, "Image"), view, errors);
 
   function render() {
@@ -28,7 +31,11 @@ export async function imagePage(main, [id]) {
       image.outputs[0] ? h("a.button", { href: image.outputs[0].url, download: `${image.id}.${image.outputs[0].format || "png"}` }, "Download") : null,
       del);
     save.addEventListener("click", async () => {
-      try { image = await api(`/api/v1/images/${image.id}/save`, { method: "POST" }); toast("Saved: it will not expire."); render(); }
+      try {
+        image = await api(`/api/v1/images/${image.id}/save`, { method: "POST" });
+        notice.textContent = "Saved: it will not expire.";
+        render();
+      }
       catch (error) { showError(errors, error); }
     });
     share.addEventListener("click", async () => {
@@ -37,9 +44,15 @@ export async function imagePage(main, [id]) {
         const url = h("input.secret", { value: link.url, readonly: true, "aria-label": "Public link" });
         const stop = h("button", { type: "button" }, "Stop sharing");
         stop.addEventListener("click", async () => {
-          try { await api(`/api/v1/images/${image.id}/share`, { method: "DELETE" }); replace(shareBox); toast("The link no longer works."); share.focus(); }
+          try {
+            await api(`/api/v1/images/${image.id}/share`, { method: "DELETE" });
+            replace(shareBox);
+            notice.textContent = "Stopped sharing: the link no longer works.";
+            share.focus();
+          }
           catch (error) { showError(errors, error); }
         });
+        notice.textContent = "";
         replace(shareBox, h("div.card", {}, h("p", {}, "Anyone with this link can see the image and its prompt:"),
           url, h("div.actions", {}, copyButton(() => link.url, "Copy link"), h("a.button", { href: link.url, target: "_blank", rel: "noopener" }, "Open"), stop)));
         url.focus();
@@ -59,7 +72,7 @@ export async function imagePage(main, [id]) {
     details.open = true;
     replace(view, h("div.detail", {},
       h("div", {}, figures),
-      h("div", {}, actions, shareBox,
+      h("div", {}, actions, notice, shareBox,
         h("dl.meta", {},
           h("dt", {}, "Size"), h("dd", {}, `${image.width}×${image.height} (${image.aspect_ratio})`),
           h("dt", {}, "Model"), h("dd", {}, image.model),
