@@ -26,7 +26,13 @@ from arq.connections import ArqRedis
 from app.config import Settings
 from app.embedded import EmbeddedStack, start_missing
 from app.problems import problem_body, status_of
-from app.providers import build_chat_providers, build_image_providers, build_storage
+from app.providers import (
+    CHAT_ADAPTERS,
+    IMAGE_ADAPTERS,
+    build_chat_providers,
+    build_image_providers,
+    build_storage,
+)
 from controllers.accounts import AccountsController
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
@@ -566,8 +572,10 @@ def wire_admin(core: Core, live: LiveSettingsParts, credits: CreditsParts, ident
     stats_repository = MongoAdminStatsRepository(core.database.db)
     admin = AdminService(identity.users, live.audit_log, stats_repository, credits=credits.credits,
                          plan_role=lambda name: catalog.plan_or_raise(name).role)
+    kinds = {name: [kind for kind, adapters in (("chat", CHAT_ADAPTERS), ("image", IMAGE_ADAPTERS))
+                    if name in adapters] for name in live.known_providers}
     stats = AdminStatsService(stats_repository, live.live_settings, providers=live.known_providers,
-                              breaker=core.breaker,
+                              breaker=core.breaker, provider_kinds=kinds,
                               image_providers=[p.name for p in images.image_provider_list])
     return AdminParts(stats_repository, admin, stats, AdminSettingsController(live.live_settings, admin),
                       AdminUsersController(admin, stats))

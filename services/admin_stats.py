@@ -10,11 +10,13 @@ Definitions (windows end now):
   `reversed_30d` taken back after payment refunds.
 - revenue_30d: per currency, settled pack payments completed in 30 days:
   `gross`, `refunded`, `net` (decimal strings) and `payments`.
-- providers: live switch (`enabled`), and the circuit breaker's `calls`,
+- providers: every live-switchable provider: its switch (`enabled`), what it
+  can do (`kinds`: `chat`, `image`), and the circuit breaker's `calls`,
   `failures` and `state` (shared by every process through Redis); the chat
   chain and image describe count here.
 - image_providers: the same for each configured image provider (IMAGE_PROVIDERS),
-  from its own breaker (`images:<name>`), with the switch of that name.
+  from its own breaker (`images:<name>`), with the switch of that name
+  (`kinds` `["image"]`).
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ class AdminStatsService:
 
     def __init__(self, repo: StatsRepository, live_settings: LiveSettingsService, *,
                  providers: list[str], breaker: CircuitBreaker | None = None,
-                 image_providers: list[str] | None = None, currency: str = "USD") -> None:
+                 image_providers: list[str] | None = None,
+                 provider_kinds: dict[str, list[str]] | None = None, currency: str = "USD") -> None:
         self._repo, self._live, self._breaker = repo, live_settings, breaker
         self._providers, self._currency = providers, currency
         self._image_providers = list(image_providers or [])
+        self._kinds = dict(provider_kinds or {})
 
     async def stats(self) -> dict[str, Any]:
         """The whole stats document."""
@@ -73,9 +77,10 @@ class AdminStatsService:
                 "reversed_30d": -(await totals(kind="reversal", since=month))["delta"],
             },
             "revenue_30d": await self._revenue(month),
-            "providers": await self._provider_stats({name: name for name in self._providers}),
+            "providers": await self._provider_stats({name: name for name in self._providers}, self._kinds),
             "image_providers": await self._provider_stats(
-                {name: image_breaker_name(name) for name in self._image_providers}),
+                {name: image_breaker_name(name) for name in self._image_providers},
+                dict.fromkeys(self._image_providers, ["image"])),
         }
 
     async def _revenue(self, since: datetime) -> dict[str, dict[str, Any]]:
@@ -85,13 +90,15 @@ class AdminStatsService:
                       "net": _money(v["gross"] - v["refunded"]), "payments": v["payments"]}
                 for cur, v in sorted(raw.items())}
 
-    async def _provider_stats(self, breakers: dict[str, str]) -> dict[str, dict[str, Any]]:
-        """Per provider (switch name → breaker name): switch, calls, failures, circuit state."""
+    async def _provider_stats(self, breakers: dict[str, str],
+                              kinds: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+        """Per provider (switch name → breaker name): switch, kinds, calls, failures, circuit state."""
         live = await self._live.current()
         out: dict[str, dict[str, Any]] = {}
         for name, breaker_name in breakers.items():
             out[name] = {"enabled": self._live.provider_enabled(live, name),
-                         "calls": 0, "failures": 0, "state": "closed", "consecutive_failures": 0}
+                         "kinds": list(kinds.get(name, [])), "calls": 0, "failures": 0, "state": "closed",
+                         "consecutive_failures": 0}
             if self._breaker is not None:
                 state = await self._breaker.state(breaker_name)
                 out[name].update(calls=state["calls"], failures=state["failures"], state=state["state"],

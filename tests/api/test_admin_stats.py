@@ -90,10 +90,10 @@ async def test_stats_match_the_seeded_data_exactly(app, client, container):
     assert body["revenue_30d"] == {
         "USD": {"gross": "94.97", "refunded": "14.99", "net": "79.98", "payments": 3}}
     providers = body["providers"]
-    assert providers["gemini"] == {"enabled": True, "calls": threshold, "failures": threshold,
-                                   "state": "open", "consecutive_failures": threshold}
-    assert providers["openai"] == {"enabled": False, "calls": 2, "failures": 0, "state": "closed",
-                                   "consecutive_failures": 0}
+    assert providers["gemini"] == {"enabled": True, "kinds": ["chat"], "calls": threshold,
+                                   "failures": threshold, "state": "open", "consecutive_failures": threshold}
+    assert providers["openai"] == {"enabled": False, "kinds": ["chat", "image"], "calls": 2, "failures": 0,
+                                   "state": "closed", "consecutive_failures": 0}
     assert providers["replicate"]["enabled"] is True and providers["replicate"]["calls"] == 0
     assert body["generated_at"].endswith("Z")
 
@@ -172,4 +172,8 @@ async def test_a_disabled_image_provider_is_skipped(images_app, fake_replicate, 
     stats = await (await client.get("/api/v1/admin/stats", headers=admin)).get_json()
     assert stats["providers"]["replicate"]["enabled"] is False
     assert stats["generations"]["images_24h"] == 1
+    kinds = {name: p["kinds"] for name, p in stats["providers"].items()}  # labelled by what each does
+    assert kinds["replicate"] == ["image"] and kinds["gemini"] == ["chat"]
+    assert kinds["openai"] == ["chat", "image"]
+    assert {p["kinds"] == ["image"] for p in stats["image_providers"].values()} == {True}
 

@@ -205,6 +205,10 @@ def test_admin_switches_maintenance_on_and_people_see_it(page, muse, watch, brow
         sign_in(page, "user_root", "ADMIN")
         page.get_by_role("link", name="Admin", exact=True).click()
         page.get_by_text("Provider health").wait_for()
+        # Providers are labelled by what they do (CHAT_PROVIDERS=gemini, IMAGE_PROVIDERS=local here).
+        chart = page.locator(".barrow span:first-child").all_inner_texts()
+        assert {"chat:gemini", "chat:openai", "image:replicate", "image:local"} <= set(chart), chart
+        assert "chat:replicate" not in chart, chart
         shoot(page, "admin")
         page.get_by_role("link", name="Settings", exact=True).click()
         page.get_by_label(re.compile("Maintenance mode")).check()

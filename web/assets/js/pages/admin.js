@@ -26,8 +26,13 @@ function bars(title, entries) {
 
 async function overview(body) {
   const stats = await api("/api/v1/admin/stats");
-  const providerRows = [...Object.entries(stats.providers).map(([n, p]) => ["chat", n, p]),
-                        ...Object.entries(stats.image_providers || {}).map(([n, p]) => ["images", n, p])];
+  // Each row by what the provider really does: the chat chain's breakers for chat providers, each
+  // image provider's own breaker; a switch of a provider not in use here shows its kinds (or "off").
+  const images = stats.image_providers || {};
+  const providerRows = [
+    ...Object.entries(stats.providers).filter(([n, p]) => (p.kinds || []).includes("chat") || !(n in images))
+      .map(([n, p]) => [(p.kinds || []).includes("chat") ? "chat" : (p.kinds || []).join(" + ") || "other", n, p]),
+    ...Object.entries(images).map(([n, p]) => ["image", n, p])];
   const revenue = Object.entries(stats.revenue_30d || {});
   body.append(
     h("div.cards", {},
