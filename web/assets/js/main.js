@@ -2,7 +2,7 @@
 import { api, ApiError, onApiError, session, useSessionRenewal } from "./api.js";
 import { ACCOUNT_PAGES, METHODS, signOut } from "./auth.js";
 import { loadClerk } from "./clerk.js";
-import { hasRole, refreshCredits, state } from "./state.js";
+import { forgetMe, hasRole, loadClientConfig, loadMe, refreshCredits, state } from "./state.js";
 import { errorBox, h, humane, replace, toast } from "./ui.js";
 import { adminPage } from "./pages/admin.js";
 import { chatPage } from "./pages/chat.js";
@@ -53,7 +53,7 @@ function renderNav() {
     h("a.pill", { id: "credits-pill", href: "/credits", "data-link": true, title: "Spendable credits" },
       credits ? `${credits.spendable} credits` : "credits"),
     h("span.muted", {}, `${state.user.email || state.user.clerk_id || "signed in"} · ${state.user.role}`),
-    h("button", { type: "button", onclick: async () => { await signOut(); state.user = null; navigate("/sign-in"); } },
+    h("button", { type: "button", onclick: async () => { forgetMe(); await signOut(); state.user = null; navigate("/sign-in"); } },
       "Sign out"));
 }
 
@@ -68,6 +68,7 @@ onApiError((error) => {
   if (error.code === "maintenance") showMaintenance(true);
   if (error.status === 401 && session.token) {
     state.user = null;
+    forgetMe();
     toast(humane(error), { bad: true });
     signOut().finally(() => navigate("/sign-in"));
   }
@@ -75,7 +76,7 @@ onApiError((error) => {
 
 async function loadUser() {
   try {
-    state.user = await api("/api/v1/me");
+    state.user = await loadMe();
     showMaintenance(false);
   } catch (error) {
     if (error.code !== "maintenance") throw error;
@@ -193,14 +194,14 @@ window.__museNav = renderNav;
 
 (async () => {
   try {
-    state.config = await api("/api/v1/client-config", { anonymous: true });
+    state.config = await loadClientConfig();
     window.__museAuthProvider = state.config.auth.provider;
     window.__museAppEnv = state.config.app_env;
     useSessionRenewal(state.config.auth.provider === "local");
     if (state.config.auth.provider === "clerk") {
       await loadClerk(state.config.auth.clerk_publishable_key, {
         navigate: (url, options) => navigate(new URL(url, location.href).href, options),
-        onSignedOut: () => { state.user = null; navigate("/sign-in"); },
+        onSignedOut: () => { state.user = null; forgetMe(); navigate("/sign-in"); },
       });
     }
   } catch (error) {

@@ -1,6 +1,6 @@
 // Credits: allowance / gift / balance, buy packs, plans and subscription, gift codes, ledger, payments.
 import { api, newIdempotencyKey } from "../api.js";
-import { loadPlans, refreshCredits } from "../state.js";
+import { currentCredits, loadPlans, setCredits } from "../state.js";
 import { field, fmtDate, fmtRelative, h, humane, replace, showError, toast } from "../ui.js";
 
 export async function creditsPage(main) {
@@ -15,12 +15,19 @@ export async function creditsPage(main) {
   const redeemErrors = h("div");
   const redeem = h("form.card", {}, field("Gift code", code, "Letters and digits; dashes and case don't matter."),
     h("div.actions", {}, h("button.primary", { type: "submit" }, "Redeem")), redeemErrors);
+  // History and payments load when opened: a page load spends few of the plan's requests.
+  const history = h("details.section", {}, h("summary", {}, h("h2", {}, "History")), ledger);
+  const paid = h("details.section", {}, h("summary", {}, h("h2", {}, "Payments")), payments);
   main.append(h("h1", {}, "Credits"), summary, errors,
     h("h2", {}, "Buy credits"), packs,
     h("h2", {}, "Plans"), planBox,
     h("h2", {}, "Redeem a gift code"), redeem,
-    h("h2", {}, "History"), ledger,
-    h("h2", {}, "Payments"), payments);
+    history, paid);
+  const onOpen = (details, load) => details.addEventListener("toggle", () => {
+    if (details.open) load().catch((error) => showError(errors, error));
+  });
+  onOpen(history, () => renderLedger());
+  onOpen(paid, () => renderPayments());
 
   function renderSummary(c) {
     replace(summary,
@@ -72,6 +79,7 @@ export async function creditsPage(main) {
   }
 
   async function renderLedger() {
+    replace(ledger, h("p.muted", {}, "Loading…"));
     const page = await api("/api/v1/credits/ledger?limit=20");
     replace(ledger, page.items.length ? h("table", {}, h("caption.muted.small", {}, "Latest 20 changes"),
       h("thead", {}, h("tr", {}, ["When", "Change", "Kind", "Balance after", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
@@ -81,6 +89,7 @@ export async function creditsPage(main) {
   }
 
   async function renderPayments() {
+    replace(payments, h("p.muted", {}, "Loading…"));
     const page = await api("/api/v1/payments?limit=20");
     replace(payments, page.items.length ? h("table", {},
       h("thead", {}, h("tr", {}, ["When", "Pack", "Amount", "Status"].map((t) => h("th", { scope: "col" }, t)))),
@@ -94,18 +103,17 @@ export async function creditsPage(main) {
     showError(redeemErrors, null);
     try {
       const credits = await api("/api/v1/gift-codes/redeem", { method: "POST", body: { code: code.value.trim() } });
-      renderSummary(credits);
+      renderSummary(setCredits(credits));  // the answer carries the credits: no second read
       code.value = "";
       toast("Gift code redeemed.");
-      refreshCredits().catch(() => {});
-      renderLedger().catch(() => {});
+      if (history.open) renderLedger().catch(() => {});
     } catch (error) {
       const messages = { 404: "That code doesn't exist. Check it for typos.", 409: "That code was already redeemed.", 410: "That code has expired." };
       showError(redeemErrors, messages[error.status] ? { ...error, detail: messages[error.status], requestId: error.requestId, code: error.code } : error);
     }
   });
 
-  renderSummary(await refreshCredits());
-  await Promise.all([renderPlans(), renderLedger(), renderPayments()]).catch((error) => showError(errors, error));
+  renderSummary(await currentCredits());
+  await renderPlans().catch((error) => showError(errors, error));
   void humane;
 }

@@ -1,0 +1,52 @@
+"""The web app under the contract's rate limits (free plan: burst 10, refill 1/s). A page load
+used to spend 2 to 6 of them (and the anonymous bucket 2 more), so a person reloading a page a few
+times in a row got 429s; the app now keeps deployment-wide reads (client-config, plans) and /me
+for a while in the tab, and loads the credits page's history and payments when opened."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import run_muse, shoot
+
+PAGES = ("/chat", "/credits", "/gallery", "/studio", "/keys")
+
+
+@pytest.fixture(scope="module")
+def _muse_process(servers, tmp_path_factory):
+    """This module's Muse enforces the rate limits (the other browser modules switch them off)."""
+    with run_muse(servers, tmp_path_factory, RATE_LIMITS_ENABLED="true") as started:
+        yield started
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_reloading_a_page_three_times_in_a_row_stays_within_a_free_users_limit(page, muse, watch, path):
+    watch.allowed.add(("/api/v1/subscriptions/current", 404))  # no subscription yet
+    user_calls: list[str] = []
+    page.on("request", lambda r: user_calls.append(r.url)
+            if "/api/v1/" in r.url and "authorization" in r.headers else None)
+    token = muse.token(f"user_reload_{path.strip('/')}")  # a user of its own: a full bucket
+    page.goto("/sign-in")
+    page.evaluate("(token) => localStorage.setItem('muse.token', token)", token)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    for _ in range(3):
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        page.locator("main h1").first.wait_for()
+    # Each reload spends at most two of the user's requests (the conftest fails the test on any 429).
+    assert len(user_calls) <= 3 + 3 * 2, user_calls
+
+
+def test_the_credits_page_loads_history_and_payments_when_opened(page, muse, watch):
+    watch.allowed.add(("/api/v1/subscriptions/current", 404))
+    token = muse.token("user_history")
+    page.goto("/sign-in")
+    page.evaluate("(token) => localStorage.setItem('muse.token', token)", token)
+    page.goto("/credits")
+    page.get_by_test_id("balance").wait_for()
+    page.locator("summary", has_text="History").click()
+    page.get_by_text("No credit changes yet.").wait_for()
+    page.locator("summary", has_text="Payments").click()
+    page.get_by_text("No payments yet.").wait_for()
+    shoot(page, "credits-history")
