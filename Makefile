@@ -18,14 +18,19 @@ install: $(STAMP)
 
 # Clerk's browser library for the web app's Clerk sign-in, from npm at pinned versions and digests
 # (web/vendor.py), into web/assets/vendor/ (not committed): served by Muse, never by a CDN.
+# `make test` needs it (npm from apt when missing); `make run` fetches it when npm is there and
+# otherwise runs without it (only Clerk sign-in needs it).
 VENDOR_STAMP := web/assets/vendor/.versions
 
 $(VENDOR_STAMP): web/vendor.py
+	@command -v npm >/dev/null || ( $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q npm )
 	$(PYTHON) web/vendor.py
 
 vendor: $(VENDOR_STAMP)
 
-run: $(STAMP) $(VENDOR_STAMP)
+run: $(STAMP)
+	$(PYTHON) web/vendor.py
 	$(PY) -m app migrate
 	$(PY) -m app serve
 

@@ -3,6 +3,7 @@ and the web app's HTML on its routes."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -197,3 +198,17 @@ async def test_openapi_documents_the_new_api_and_not_the_app_pages(client):
     assert {"/api/v1/dev/token", "/api/v1/client-config", "/api/v1/images/{image_id}/share"} <= set(paths)
     assert "patch" in paths["/api/v1/conversations/{conversation_id}"]
     assert not [p for p in paths if p == "/" or p.startswith(("/chat", "/assets", "/s/", "/images/{"))]
+
+
+def test_the_clerk_frontend_api_host_is_read_from_the_publishable_key_and_nothing_else_gets_into_the_csp():
+    from app.routes.webapp import clerk_frontend_api
+
+    def key(kind: str, text: str) -> str:
+        return f"pk_{kind}_" + base64.b64encode(text.encode()).decode()
+
+    assert clerk_frontend_api(key("test", "clerk.example.com$")) == "clerk.example.com"
+    assert clerk_frontend_api(key("live", "clerk.muse.app$").rstrip("=")) == "clerk.muse.app"
+    assert clerk_frontend_api(key("live", "127.0.0.1:8443$")) == "127.0.0.1:8443"
+    for bad in (None, "", "pk_test_", "sk_test_" + key("test", "a.b$")[8:], key("test", "no-dollar.example"),
+                key("test", "evil.example; script-src *$"), key("test", "a.b$ https://x.y$"), "pk_test_%%%"):
+        assert clerk_frontend_api(bad) is None, bad
