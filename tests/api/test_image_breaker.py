@@ -77,10 +77,10 @@ async def test_an_open_replicate_circuit_sends_the_next_job_straight_to_openai(
 
         body = await _stats(app)
         assert body["image_providers"]["replicate"] == {
-            "enabled": True, "calls": THRESHOLD, "failures": THRESHOLD, "state": "open",
+            "enabled": True, "kinds": ["image"], "calls": THRESHOLD, "failures": THRESHOLD, "state": "open",
             "consecutive_failures": THRESHOLD}
         assert body["image_providers"]["openai"] == {
-            "enabled": True, "calls": THRESHOLD + 1, "failures": 0, "state": "closed",
+            "enabled": True, "kinds": ["image"], "calls": THRESHOLD + 1, "failures": 0, "state": "closed",
             "consecutive_failures": 0}
         # The OpenAI chat provider's circuit is another one: no chat call was made.
         assert body["providers"]["openai"]["calls"] == 0
@@ -187,6 +187,7 @@ async def test_describe_skips_a_chat_provider_whose_circuit_is_open(chat_app_fac
         assert (await describe())["provider"] == "openai"
         assert fake_gemini.count() == gemini_calls  # skipped while its circuit is open
         body = await _stats(app)
-        assert body["providers"]["gemini"] == {"enabled": True, "calls": threshold, "failures": threshold,
-                                               "state": "open", "consecutive_failures": threshold}
+        assert body["providers"]["gemini"] == {"enabled": True, "kinds": ["chat"], "calls": threshold,
+                                               "failures": threshold, "state": "open",
+                                               "consecutive_failures": threshold}
         assert body["providers"]["openai"]["calls"] == threshold + 1

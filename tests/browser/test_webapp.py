@@ -210,6 +210,11 @@ def test_admin_switches_maintenance_on_and_people_see_it(page, muse, watch, brow
         assert {"chat:gemini", "chat:openai", "image:replicate", "image:local"} <= set(chart), chart
         assert "chat:replicate" not in chart, chart
         shoot(page, "admin")
+        page.set_viewport_size(PHONE)  # no label runs into its bar at a phone's width
+        spilled = page.evaluate("""() => [...document.querySelectorAll('.barrow > span:first-child')]
+            .filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent)""")
+        page.set_viewport_size(DESKTOP)
+        assert spilled == [], spilled
         page.get_by_role("link", name="Settings", exact=True).click()
         page.get_by_label(re.compile("Maintenance mode")).check()
         page.get_by_role("button", name="Save settings").click()
