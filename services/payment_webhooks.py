@@ -14,9 +14,9 @@ from collections.abc import Mapping
 
 import structlog
 
-from services.errors import FeatureDisabled
+from services.errors import Conflict, FeatureDisabled
 from services.payments import PaymentService
-from services.payments_model import PaymentDeclined, PaymentFlagged
+from services.payments_model import CAPTURABLE, PaymentDeclined, PaymentFlagged
 from services.ports.payments import (
     CaptureCompleted,
     CaptureDenied,
@@ -101,6 +101,9 @@ class PaymentWebhookService:
         if payment is None:
             log.info("payment_refund_unknown", refund_id=event.refund_id, capture_id=event.capture_id)
             return
+        if payment.status in CAPTURABLE:  # the capture's event is late: let the processor retry this one
+            raise Conflict("This payment's capture is not recorded yet; the refund is retried later.",
+                           payment_id=payment.id)
         reversed_credits = await self._payments.apply_refund(
             payment, refund_id=event.refund_id, amount=event.amount, currency=event.currency,
             request_id=request_id)

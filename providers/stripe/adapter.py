@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -19,7 +20,13 @@ import structlog
 
 from providers.stripe.events import parse_session, parse_subscription, to_minor, translate
 from services.errors import InvalidWebhook, NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
-from services.ports.payments import Checkout, PaymentRejected, SubscriptionInfo, WebhookDelivery
+from services.ports.payments import (
+    CaptureRefunded,
+    Checkout,
+    PaymentRejected,
+    SubscriptionInfo,
+    WebhookDelivery,
+)
 
 log = structlog.stdlib.get_logger("muse.stripe")
 T = TypeVar("T")
@@ -193,4 +200,14 @@ class StripePayments:
             raise InvalidWebhook("Stripe's signature of this webhook does not verify.") from exc
         if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event.get("type"):
             raise InvalidWebhook("Not a Stripe event.")
-        return WebhookDelivery(event["id"], str(event["type"]), translate(event))
+        translated = translate(event)
+        if isinstance(translated, CaptureRefunded) and translated.custom_id is None and translated.capture_id:
+            translated = replace(translated, custom_id=await self._payment_id_of(translated.capture_id))
+        return WebhookDelivery(event["id"], str(event["type"]), translated)
+
+    async def _payment_id_of(self, payment_intent_id: str) -> str | None:
+        """Our payment id from a PaymentIntent's metadata (charges and disputes do not carry it), so that a
+        refund that overtakes its checkout's event still finds its payment."""
+        intent = await self._call("read the payment intent",
+                                  lambda: self._client.v1.payment_intents.retrieve_async(payment_intent_id))
+        return (_plain(intent).get("metadata") or {}).get("payment_id")
