@@ -240,6 +240,8 @@ class Settings(BaseSettings):
                 missing.append("CLERK_JWT_KEY or CLERK_SECRET_KEY (or AUTH_PROVIDER=local)")
             if not self.clerk_webhook_secret:
                 missing.append("CLERK_WEBHOOK_SECRET")
+        if self.stripe_secret_key and not self.stripe_webhook_secret:  # unverifiable webhooks: refuse
+            missing.append("STRIPE_WEBHOOK_SECRET")
         if self.public_base_url.startswith("http://localhost"):
             missing.append("PUBLIC_BASE_URL")
         return missing
