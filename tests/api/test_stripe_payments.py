@@ -326,3 +326,26 @@ async def test_the_portal_without_any_processor_is_503(client, app):
     headers = await auth_headers(app, "nobody")
     response = await client.post("/api/v1/billing/portal", headers=headers)
     assert response.status_code == 503 and (await response.get_json())["code"] == "feature_disabled"
+
+
+async def test_two_server_instances_racing_every_path_credit_each_pack_once(servers, tmp_path, fake_stripe):
+    from tests.conftest import app_instances, make_settings
+    from tests.fixtures.stripe_payments import stripe_overrides
+
+    settings = make_settings(servers, tmp_path, **stripe_overrides(fake_stripe))
+    async with app_instances(settings, count=2) as (one, two):
+        headers, user_id = await _user(one)
+        first, second = one.test_client(), two.test_client()
+        made = [await _checkout(first, headers) for _ in range(5)]
+        for body in made:
+            fake_stripe.pay(body["order_id"])
+        calls = []
+        for i, (payload, hook_headers) in enumerate(fake_stripe.deliveries(twice=True)):
+            calls.append((first if i % 2 else second).post(WEBHOOK, data=payload, headers=hook_headers))
+        for body in made:
+            calls += [first.get(f"/api/v1/payments/stripe/return?session_id={body['order_id']}"),
+                      second.post(f"/api/v1/payments/{body['payment_id']}/capture", headers=headers)]
+        results = await asyncio.gather(*calls, _reconciler(one).run(), _reconciler(two).run())
+        assert all(r.status_code in (200, 303) for r in results[:-2])
+        assert await _balance(one, user_id) == 500
+        assert len(await _ledger(one, user_id, "purchase")) == 5
