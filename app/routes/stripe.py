@@ -18,9 +18,11 @@ bp = Blueprint("stripe", __name__)
 @bp.post("/api/v1/webhooks/stripe")
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
-@problems(400, 503)
+@problems(400, 409, 503)
 async def stripe_webhook():
-    """Stripe events, verified with `Stripe-Signature` (STRIPE_WEBHOOK_SECRET, 300 s); each event id once."""
+    """Stripe events, verified with `Stripe-Signature` (STRIPE_WEBHOOK_SECRET, 300 s); each event id once.
+
+    409: the event cannot apply yet (a refund overtaking its checkout's event); Stripe retries it."""
     return await container().stripe_controller.receive(await request.get_data(), request.headers)
 
 
