@@ -349,3 +349,16 @@ async def test_two_server_instances_racing_every_path_credit_each_pack_once(serv
         assert all(r.status_code in (200, 303) for r in results[:-2])
         assert await _balance(one, user_id) == 500
         assert len(await _ledger(one, user_id, "purchase")) == 5
+
+
+async def test_a_refund_and_a_dispute_of_one_pack_never_reverse_more_than_it_gave(
+        stripe_app, stripe_client, fake_stripe):
+    headers, user_id = await _user(stripe_app)
+    body = await _checkout(stripe_client, headers)
+    fake_stripe.pay(body["order_id"])
+    await _deliver(stripe_client, fake_stripe)
+    fake_stripe.refund(body["order_id"])
+    fake_stripe.dispute(body["order_id"])
+    await _deliver(stripe_client, fake_stripe, twice=True, reverse=True)
+    assert await _balance(stripe_app, user_id) == 0
+    assert sum(op.delta for op in await _ledger(stripe_app, user_id, "reversal")) == -100
