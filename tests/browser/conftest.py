@@ -27,6 +27,7 @@ import pytest
 
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.paypal import CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, FakePayPal
+from tests.fakes.stripe import PRICE_IDS, SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -52,6 +53,7 @@ class Muse:
     url: str
     gemini: FakeGemini
     paypal: FakePayPal
+    stripe: FakeStripe
     log_path: Path
 
     def token(self, user: str, role: str = "USER") -> str:
@@ -81,11 +83,13 @@ def run_muse(servers, tmp_path_factory, **extra_env: str) -> Iterator[tuple[subp
     gemini = FakeGemini().start()
     gemini.chunk_delay_s = 0.12
     paypal = FakePayPal().start()
+    stripe = FakeStripe().start()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     base = tmp_path_factory.mktemp("browser-muse")
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(
-        ("MONGODB_", "REDIS_", "CLERK_", "GEMINI_", "OPENAI_", "REPLICATE_", "PAYPAL_", "CLOUDINARY_"))}
+        ("MONGODB_", "REDIS_", "CLERK_", "GEMINI_", "OPENAI_", "REPLICATE_", "PAYPAL_", "STRIPE_",
+         "CLOUDINARY_", "PAYMENT_"))}
     env.update({
         "APP_ENV": "development", "MONGODB_URI": servers["mongodb_uri"], "REDIS_URL": servers["redis_url"],
         "MONGODB_DB": f"t_browser_{uuid.uuid4().hex[:8]}", "VAR_DIR": str(base / "var"),
@@ -96,6 +100,10 @@ def run_muse(servers, tmp_path_factory, **extra_env: str) -> Iterator[tuple[subp
         "PAYPAL_BASE_URL": paypal.url, "PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
         "PAYPAL_WEBHOOK_ID": WEBHOOK_ID, "PAYPAL_TIMEOUT_S": "5",
         "PAYPAL_PLAN_IDS": "starter=P-STARTER,enterprise=P-ENTERPRISE",
+        "STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_BASE_URL": stripe.url,
+        "STRIPE_PRICE_IDS": ",".join(f"{plan}={price}" for plan, price in PRICE_IDS.items()),
+        "STRIPE_TIMEOUT_S": "5",
         "PUBLIC_BASE_URL": url, "CHECKOUT_SUCCESS_URL": f"{url}/checkout/success",
         "CHECKOUT_CANCEL_URL": f"{url}/checkout/cancel", "CORS_ORIGINS": CORS_ORIGIN,
         "NO_PROXY": "127.0.0.1,localhost",
@@ -106,7 +114,7 @@ def run_muse(servers, tmp_path_factory, **extra_env: str) -> Iterator[tuple[subp
         process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=ROOT,
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield process, Muse(url=url, gemini=gemini, paypal=paypal, log_path=log_path)
+        yield process, Muse(url=url, gemini=gemini, paypal=paypal, stripe=stripe, log_path=log_path)
     finally:
         process.terminate()
         try:
@@ -115,6 +123,7 @@ def run_muse(servers, tmp_path_factory, **extra_env: str) -> Iterator[tuple[subp
             process.kill()
         gemini.stop()
         paypal.stop()
+        stripe.stop()
 
 
 @pytest.fixture(scope="module")

@@ -161,6 +161,33 @@ def test_buying_a_pack_through_paypal_raises_the_balance_once(page, muse, watch)
     assert muse.call("GET", "/api/v1/credits", token).json()["balance"] == 100
 
 
+def test_buying_a_pack_by_card_through_stripe_then_opening_the_billing_portal(page, muse, watch):
+    watch.allowed |= {("/api/v1/subscriptions/current", 404), ("/api/v1/billing/portal", 404)}
+    sign_in(page, "user_card")
+    page.get_by_role("link", name="Credits", exact=True).click()
+    page.get_by_test_id("balance").get_by_text("0").wait_for()
+    # No card payment yet: no billing account to manage, said plainly.
+    page.get_by_role("button", name="Manage card billing").click()
+    page.get_by_text("no card billing account yet").wait_for()
+
+    page.get_by_role("radio", name="Card (Stripe)").check()
+    page.get_by_role("button", name=re.compile("Buy 100 credits")).click()
+    page.wait_for_url("**/checkout/success?payment_id=*")  # via Stripe's checkout and Muse's return route
+    page.get_by_text("+100 credits").wait_for()
+    page.get_by_role("link", name="Back to credits", exact=True).click()
+    page.get_by_test_id("balance").get_by_text("100").wait_for()
+    page.get_by_text("Payments", exact=True).click()
+    page.get_by_role("cell", name="Card (Stripe)").wait_for()
+    token = muse.token("user_card")
+    ledger = muse.call("GET", "/api/v1/credits/ledger", token).json()["items"]
+    assert [e["kind"] for e in ledger] == ["purchase"]
+    assert [p["provider"] for p in muse.call("GET", "/api/v1/payments", token).json()["items"]] == ["stripe"]
+
+    page.get_by_role("button", name="Manage card billing").click()
+    page.wait_for_url(f"{muse.stripe.url}/p/session/*")
+    page.get_by_role("heading", name=re.compile("Billing portal of cus_")).wait_for()
+
+
 def test_redeeming_a_gift_code(page, muse, watch):
     watch.allowed |= {("/api/v1/subscriptions/current", 404), ("/api/v1/gift-codes/redeem", 409)}
     admin = muse.token("user_gift_admin", "ADMIN")

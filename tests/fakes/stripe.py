@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import re
 import threading
@@ -195,6 +196,8 @@ class FakeStripe(FakeHTTPServer):
         path, _, query = path.partition("?")
         if method == "GET" and path.startswith("/c/pay/"):
             return self._buyer_page(path.rsplit("/", 1)[1])
+        if method == "GET" and path.startswith("/p/session/"):
+            return self._portal_page(path.rsplit("/", 1)[1])
         params = _nest(parse_qsl(body.decode() or query, keep_blank_values=True))
         lowered = {k.lower(): v for k, v in headers.items()}
         kind = _kind(method, path)
@@ -333,6 +336,18 @@ class FakeStripe(FakeHTTPServer):
             session = self.pay(session_id)
         target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
         return 303, {"Location": target}, b""
+
+    def _portal_page(self, customer: str) -> Answer:
+        """The customer portal a browser is sent to: a page naming the customer, linking back."""
+        with self.lock:
+            portal = next((p for p in reversed(self.portals) if p["customer"] == customer), None)
+        if portal is None:
+            return 404, {"Content-Type": "text/plain"}, b"unknown portal session"
+        back = html.escape(str(portal["return_url"] or ""), quote=True)
+        page = (f"<!doctype html><title>Billing portal</title>"
+                f"<h1>Billing portal of {html.escape(customer)}</h1>"
+                f'<a href="{back}">Return to Muse</a>')
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
 
     def _start_subscription(self, session: dict[str, Any]) -> dict[str, Any]:
         price = self.sessions[session["id"]]["line_items_sent"][0]["price"]

@@ -19,7 +19,7 @@ export async function checkoutPage(main, [outcome], query) {
     box.append(h("p.stat", {}, `+${payment.credits} credits`),
       h("p", {}, `Thank you! ${payment.pack} was added to your balance. Your balance is now ${credits.balance}.`));
   } else if (payment.status === "PENDING") {
-    box.append(h("p", {}, "PayPal is still processing this payment. The credits are added as soon as it clears; nothing more to do."));
+    box.append(h("p", {}, "The payment provider is still processing this payment. The credits are added as soon as it clears; nothing more to do."));
   } else {
     box.append(h("p", {}, `This payment was not completed (${payment.status.toLowerCase()}). You were not charged.`));
   }

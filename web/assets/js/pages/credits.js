@@ -3,8 +3,13 @@ import { api, newIdempotencyKey } from "../api.js";
 import { currentCredits, loadPlans, setCredits } from "../state.js";
 import { field, fmtDate, fmtRelative, h, humane, replace, showError, toast } from "../ui.js";
 
+/** How each payment processor of GET /plans `payment_providers` is named to people. */
+export const PROCESSOR_NAMES = { paypal: "PayPal", stripe: "Card (Stripe)" };
+
 export async function creditsPage(main) {
   const plans = await loadPlans();
+  const processors = plans.payment_providers || [];
+  let processor = processors[0] || null;  // the server's default comes first (PAYMENT_PROVIDERS)
   const summary = h("div.cards", { "aria-live": "polite" });
   const errors = h("div");
   const packs = h("div.cards");
@@ -18,9 +23,23 @@ export async function creditsPage(main) {
   // History and payments load when opened: a page load spends few of the plan's requests.
   const history = h("details.section", {}, h("summary", {}, h("h2", {}, "History")), ledger);
   const paid = h("details.section", {}, h("summary", {}, h("h2", {}, "Payments")), payments);
+  const choice = processors.length > 1 ? h("fieldset.card", {}, h("legend", {}, "Pay with"),
+    processors.map((name, i) => h("label.inline", {}, h("input", {
+      type: "radio", name: "processor", value: name, checked: i === 0,
+      onchange: () => { processor = name; },
+    }), ` ${PROCESSOR_NAMES[name] || name}`))) : null;
+  const billing = processors.includes("stripe") ? h("div.actions", {}, h("button", { type: "button", onclick: async (event) => {
+    event.target.disabled = true;
+    try { location.assign((await api("/api/v1/billing/portal", { method: "POST" })).url); }
+    catch (error) {
+      showError(errors, error.status === 404
+        ? { ...error, detail: "You have no card billing account yet: it is made with your first card payment." } : error);
+      event.target.disabled = false;
+    }
+  } }, "Manage card billing")) : null;
   main.append(h("h1", {}, "Credits"), summary, errors,
-    h("h2", {}, "Buy credits"), packs,
-    h("h2", {}, "Plans"), planBox,
+    h("h2", {}, "Buy credits"), choice, packs,
+    h("h2", {}, "Plans"), planBox, billing,
     h("h2", {}, "Redeem a gift code"), redeem,
     history, paid);
   const onOpen = (details, load) => details.addEventListener("toggle", () => {
@@ -42,11 +61,12 @@ export async function creditsPage(main) {
 
   replace(packs, plans.credit_packs.map((pack) => {
     const buy = h("button.primary", { type: "button" }, `Buy ${pack.credits} credits — ${pack.price} ${pack.currency}`);
-    const key = newIdempotencyKey();  // a retry of the same purchase reuses it
+    const keys = {};  // a retry of the same purchase (same pack, same processor) reuses its key
     buy.addEventListener("click", async () => {
       buy.disabled = true;
       try {
-        const order = await api("/api/v1/payments/checkout", { method: "POST", body: { pack: pack.name }, idempotent: true, idempotencyKey: key });
+        const order = await api("/api/v1/payments/checkout", { method: "POST", body: processor ? { pack: pack.name, provider: processor } : { pack: pack.name },
+                                                            idempotent: true, idempotencyKey: keys[processor] ??= newIdempotencyKey() });
         location.assign(order.approve_url || order.checkout_url);
       } catch (error) { showError(errors, error); buy.disabled = false; }
     });
@@ -60,7 +80,7 @@ export async function creditsPage(main) {
     replace(planBox,
       active ? h("div.card", {}, h("p", {}, `Your subscription: ${active.plan} (${active.status})`,
         active.current_period_end ? `, renews ${fmtDate(active.current_period_end)}` : ""),
-        active.status === "APPROVAL_PENDING" && active.approve_url ? h("a.button", { href: active.approve_url }, "Finish at PayPal") : null,
+        active.status === "APPROVAL_PENDING" && (active.approve_url || active.checkout_url) ? h("a.button", { href: active.approve_url || active.checkout_url }, `Finish at ${PROCESSOR_NAMES[active.provider] || "the payment provider"}`) : null,
         h("button.danger", { type: "button", onclick: async (event) => {
           if (!confirm("Cancel your subscription?")) return;
           try { await api("/api/v1/subscriptions/current", { method: "DELETE" }); toast("Subscription cancelled."); renderPlans(); }
@@ -72,7 +92,8 @@ export async function creditsPage(main) {
         plan.interval && !active ? h("button", { type: "button", onclick: async (event) => {
           event.target.disabled = true;
           try {
-            const sub = await api("/api/v1/subscriptions", { method: "POST", body: { plan: plan.name }, idempotent: true });
+            const body = processor ? { plan: plan.name, provider: processor } : { plan: plan.name };
+            const sub = await api("/api/v1/subscriptions", { method: "POST", body, idempotent: true });
             location.assign(sub.approve_url || sub.checkout_url);
           } catch (error) { showError(errors, error); event.target.disabled = false; }
         } }, `Subscribe to ${plan.name}`) : null))));
@@ -92,9 +113,10 @@ export async function creditsPage(main) {
     replace(payments, h("p.muted", {}, "Loading…"));
     const page = await api("/api/v1/payments?limit=20");
     replace(payments, page.items.length ? h("table", {},
-      h("thead", {}, h("tr", {}, ["When", "Pack", "Amount", "Status"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["When", "Pack", "Amount", "Paid with", "Status"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, page.items.map((p) => h("tr", {}, h("td", {}, fmtDate(p.created_at)), h("td", {}, `${p.pack} (${p.credits})`),
-        h("td", {}, `${p.amount} ${p.currency}`), h("td", {}, p.status)))))
+        h("td", {}, `${p.amount} ${p.currency}`), h("td", {}, PROCESSOR_NAMES[p.provider] || p.provider || ""),
+        h("td", {}, p.status)))))
       : h("p.muted", {}, "No payments yet."));
   }
 
