@@ -18,6 +18,7 @@ delta, worker RSS after the load and the time from start to the first request se
     .venv/bin/python bench/side_by_side.py
     BENCH_SECONDS=3 BENCH_ROUNDS=1 BENCH_ONLY=hello,me .venv/bin/python bench/side_by_side.py
     BENCH_PORT_BASE=18100   # ports from there instead of free ones
+    BENCH_PROFILE=/tmp/muse.prof   # Muse under cProfile (figures then not comparable)
 """
 
 from __future__ import annotations
@@ -522,7 +523,8 @@ async def run(
     migrate = subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, capture_output=True)  # noqa: ASYNC221
     assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
     muse_port = port()
-    proc = spawn([sys.executable, "-m", "app", "serve", "--port", str(muse_port)], env)
+    profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+    proc = spawn([sys.executable, *profile, "-m", "app", "serve", "--port", str(muse_port)], env)
     processes.append(proc)
     muse = Server("muse", f"http://127.0.0.1:{muse_port}", proc)
     servers["muse"] = muse
