@@ -59,6 +59,21 @@ async def main() -> None:
     with bench_servers() as servers:
         os.environ.update(servers.env(RATE_LIMITS_ENABLED="true", LOG_LEVEL="INFO",
                                       RATE_LIMIT_PLANS=json.dumps({"free": [10**9, 10**9]})))
+        from pymongo import monitoring
+
+        mongo_ops: list[str] = []
+
+        class Count(monitoring.CommandListener):
+            def started(self, event):  # type: ignore[no-untyped-def]
+                mongo_ops.append(event.command_name)
+
+            def succeeded(self, event):  # type: ignore[no-untyped-def]
+                pass
+
+            def failed(self, event):  # type: ignore[no-untyped-def]
+                pass
+
+        monitoring.register(Count())
         from app import create_app
         from app.config import load_settings
 
@@ -70,15 +85,30 @@ async def main() -> None:
         body = b""
         method, path = "GET", "/api/v1/me"
         if kind == "live":
-            path = "/health/live"
+            path, auth = "/health/live", {}
         elif kind.startswith("hit"):
             method, path = "POST", "/api/v1/chat"
             body = json.dumps({"messages": [{"role": "user", "content": "hi"}],
                                "store": kind == "hit_stored"}).encode()
-        assert await call(app, "GET", "/api/v1/me", auth) == 200
+        assert await call(app, "GET", "/api/v1/me", {"Authorization": f"Bearer {token}"}) == 200
         for _ in range(200):
             status = await call(app, method, path, auth, body)
             assert status == 200, status
+        redis = app.extensions["container"].core.redis if hasattr(app.extensions["container"], "core") else None
+        import redis.asyncio as aioredis
+
+        counter = aioredis.from_url(os.environ["REDIS_URL"])
+        calls_before = await counter.info("commandstats")
+        mongo_before = len(mongo_ops)
+        for _ in range(100):
+            await call(app, method, path, auth, body)
+        calls_after = await counter.info("commandstats")
+        diff = {k: calls_after[k]["calls"] - calls_before.get(k, {"calls": 0})["calls"] for k in calls_after}
+        print("redis commands per request:", {k: v / 100 for k, v in diff.items() if v})
+        from collections import Counter as Tally
+
+        print("mongo commands per request:",
+              {k: v / 100 for k, v in Tally(mongo_ops[mongo_before:]).items()})
         profiler = cProfile.Profile() if "--profile" in sys.argv else None
         began = time.process_time()
         if profiler:
@@ -91,7 +121,7 @@ async def main() -> None:
         print(f"{kind}: {took / n * 1e6:.0f} µs CPU per request (in-process, no server, {n} requests)")
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
+            pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "tottime")).print_stats(60)
             print(out.getvalue()[-9000:])
         await app.shutdown()
 
