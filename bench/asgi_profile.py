@@ -1,10 +1,11 @@
 """Per-request CPU of Muse's ASGI app without any HTTP server: calls the app in-process.
 
-    .venv/bin/python bench/asgi_profile.py [live|me|hit|hit_stored] [N] [--profile]
+    .venv/bin/python bench/asgi_profile.py [live|me|hit|hit_stored|uncached] [N] [--profile]
 
 Starts nx-27017 + Redis (bench/harness.py), builds the app as `python -m app serve` does (rate
 limits on, access logs at INFO to /dev/null) and drives N sequential requests through its ASGI
-callable; prints CPU µs per request (and a cProfile summary with --profile).
+callable; prints the Redis and MongoDB commands per request, CPU µs per request (and a cProfile
+summary with --profile, sorted by SORT=tottime|cumtime).
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import bench_servers  # noqa: E402
 
+UNIQUE = iter(range(10**9))
+
 
 async def call(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:  # type: ignore[no-untyped-def]
+    if body == b"unique":
+        question = {"role": "user", "content": f"q {next(UNIQUE)}"}
+        body = json.dumps({"messages": [question], "store": False}).encode()
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
@@ -59,6 +65,12 @@ async def main() -> None:
     with bench_servers() as servers:
         os.environ.update(servers.env(RATE_LIMITS_ENABLED="true", LOG_LEVEL="INFO",
                                       RATE_LIMIT_PLANS=json.dumps({"free": [10**9, 10**9]})))
+        if kind == "uncached":
+            from tests.fakes.openai import FakeOpenAI
+
+            fake = FakeOpenAI().start()
+            os.environ.update(CHAT_PROVIDERS="openai", OPENAI_API_KEY=fake.api_key,
+                              OPENAI_BASE_URL=fake.url + "/v1")
         from pymongo import monitoring
 
         mongo_ops: list[str] = []
@@ -86,15 +98,20 @@ async def main() -> None:
         method, path = "GET", "/api/v1/me"
         if kind == "live":
             path, auth = "/health/live", {}
+        elif kind == "uncached":
+            method, path, body = "POST", "/api/v1/chat", b"unique"
         elif kind.startswith("hit"):
             method, path = "POST", "/api/v1/chat"
             body = json.dumps({"messages": [{"role": "user", "content": "hi"}],
                                "store": kind == "hit_stored"}).encode()
         assert await call(app, "GET", "/api/v1/me", {"Authorization": f"Bearer {token}"}) == 200
+        if kind == "uncached":
+            await app.extensions["container"].credits.grant(
+                (await app.extensions["container"].users.ensure_clerk_user("prof_user")).id, 10**8,
+                ref="prof", reason="bench", request_id=None)
         for _ in range(200):
             status = await call(app, method, path, auth, body)
             assert status == 200, status
-        redis = app.extensions["container"].core.redis if hasattr(app.extensions["container"], "core") else None
         import redis.asyncio as aioredis
 
         counter = aioredis.from_url(os.environ["REDIS_URL"])
