@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# uv (a PyPI wheel) installs ~5x faster than pip; pip is the fallback.
+	# uv (a PyPI wheel) installs ~5x faster than pip; pip is the fallback. Bytecode is compiled at
+	# install: with PYTHONDONTWRITEBYTECODE set, every process would otherwise compile each module
+	# it imports (seconds of start-up per `python -m app ...`, issue 12).
 	( $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8 && \
-	  $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]' ) || \
+	  $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]' ) || \
 	  $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
