@@ -19,6 +19,8 @@ delta, worker RSS after the load and the time from start to the first request se
     BENCH_SECONDS=3 BENCH_ROUNDS=1 BENCH_ONLY=hello,me .venv/bin/python bench/side_by_side.py
     BENCH_PORT_BASE=18100   # ports from there instead of free ones
     BENCH_PROFILE=/tmp/muse.prof   # Muse under cProfile (figures then not comparable)
+    BENCH_BASELINE=/tmp/muse-main  # a checkout of the code before: its Muse runs the Muse scenarios too
+                                   # ("before: ..." rows, after/before ratios; same stack, own database)
 """
 
 from __future__ import annotations
@@ -122,9 +124,9 @@ class Server:
         return self.process.pid
 
 
-def spawn(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+def spawn(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen:
     return subprocess.Popen(
-        args, cwd=ROOT, env=env or dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        args, cwd=cwd, env=env or dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
@@ -344,7 +346,18 @@ def scenarios(bases: dict[str, str], token: str) -> list[Scenario]:
             connections=1,
         ),
     ]
-    return [s for s in found if (not ONLY or s.key in ONLY)]
+    if "baseline" in bases:  # the same Muse scenarios against the code in BENCH_BASELINE ("before")
+        found += [
+            Scenario("before_" + s.key, "before: " + s.label, "baseline",
+                     Load(s.load.method, s.load.url.replace(muse, bases["baseline"]), s.load.headers,
+                          s.load.body), connections=s.connections)
+            for s in found if s.server == "muse" and s.key in BASELINE_KEYS
+        ]
+    return [s for s in found if (not ONLY or s.key in ONLY or s.key.removeprefix("before_") in ONLY)]
+
+
+BASELINE = Path(os.environ["BENCH_BASELINE"]) if os.environ.get("BENCH_BASELINE") else None
+BASELINE_KEYS = ("live", "me", "hit", "hit_stored", "uncached", "stream", "c1_muse")
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -400,10 +413,10 @@ def litellm_config(tmp: Path, upstream: str) -> Path:
     return path
 
 
-async def grant(env: dict[str, str], clerk_id: str, amount: int) -> None:
+async def grant(env: dict[str, str], clerk_id: str, amount: int, cwd: Path = ROOT) -> None:
     args = [sys.executable, "-m", "app", "credits", "grant", "--user", clerk_id, "--amount", str(amount)]
     proc = await asyncio.create_subprocess_exec(
-        *args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        *args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     out, _ = await proc.communicate()
     if proc.returncode != 0:
@@ -534,6 +547,19 @@ async def run(
         muse.base + "/api/v1/me", proc, limit_s=10, headers={"Authorization": f"Bearer {token}"}
     )
     await grant(env, "bench_user", 100_000_000)
+    if BASELINE is not None:
+        base_env = {**env, "MONGODB_DB": env["MONGODB_DB"] + "_before"}
+        migrated = subprocess.run(  # noqa: ASYNC221
+            [sys.executable, "-m", "app", "migrate"], cwd=BASELINE, env=base_env, capture_output=True)
+        assert migrated.returncode == 0, migrated.stderr.decode()[-2000:]
+        base_port = port()
+        proc = spawn([sys.executable, "-m", "app", "serve", "--port", str(base_port)], base_env, cwd=BASELINE)
+        processes.append(proc)
+        servers["baseline"] = Server("baseline", f"http://127.0.0.1:{base_port}", proc)
+        await wait_up(servers["baseline"].base + "/health/live", proc, limit_s=60)
+        await wait_up(servers["baseline"].base + "/api/v1/me", proc, limit_s=10,
+                      headers={"Authorization": f"Bearer {token}"})
+        await grant(base_env, "bench_user", 100_000_000, cwd=BASELINE)
 
     litellm_note = (
         "not measured: var/bench-litellm has no LiteLLM (make bench installs it) or BENCH_LITELLM=0"
@@ -681,6 +707,17 @@ def report(
         )
         print(f"- {target}: {med:.2f} ms (min {min(values):.2f}, max {max(values):.2f}){verdict}")
 
+    if any(s.key.startswith("before_") for s in plan):
+        print()
+        print("After / before (same run, per-round req/s ratios and CPU per request):")
+        for key in BASELINE_KEYS:
+            if key in results and "before_" + key in results:
+                pairs = list(zip(results[key], results["before_" + key], strict=True))
+                values = [a.rps / b.rps for a, b in pairs]
+                cpu_after = median([a.cpu_us for a, _ in pairs])
+                cpu_before = median([b.cpu_us for _, b in pairs])
+                print(f"- {key}: req/s ×{median(values):.2f} (min {min(values):.2f}, max {max(values):.2f}); "
+                      f"server CPU {fmt_int(cpu_before)} → {fmt_int(cpu_after)} µs/req")
     print()
     print("Targets (per-round ratios, median and min–max):")
     ratio("chat cache hit (store=false) / hello", "hit", "hello", 0.70)
