@@ -4,13 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser vendor run worker test lint bench clean
+.PHONY: install browser vendor run worker test lint bench bench-all clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# uv (a PyPI wheel) installs ~5x faster than pip; pip is the fallback.
+	# uv (a PyPI wheel) installs ~5x faster than pip; pip is the fallback. Bytecode is compiled at
+	# install: with PYTHONDONTWRITEBYTECODE set, every process would otherwise compile each module
+	# it imports (seconds of start-up per `python -m app ...`, issue 12).
 	( $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8 && \
-	  $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]' ) || \
+	  $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]' ) || \
 	  $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
@@ -53,7 +55,21 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# Issue 12: Muse side by side with a bare Quart hello, its fake upstream and LiteLLM (wrk from Debian;
+# LiteLLM pinned in its own venv under var/, skipped with a note when it cannot be installed),
+# then the credits benchmark on the embedded MongoDB-wire server. `make bench-all`: every bench/bench_*.py.
+LITELLM_VENV := var/bench-litellm
+
 bench: $(STAMP)
+	@command -v wrk >/dev/null || ( $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk )
+	@test -x $(LITELLM_VENV)/bin/litellm || timeout 600 sh -c '$(VENV)/bin/uv venv -q --python $(PYTHON) \
+	  $(LITELLM_VENV) && $(VENV)/bin/uv pip install -q --python $(LITELLM_VENV)/bin/python "litellm[proxy]==1.106.2"' \
+	  || echo "LiteLLM could not be installed: its rows say 'not measured'"
+	$(PY) bench/side_by_side.py
+	$(PY) bench/bench_credits.py
+
+bench-all: $(STAMP)
 	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done
 
 clean:

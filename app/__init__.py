@@ -9,6 +9,7 @@ from app.bootstrap import Container
 from app.config import Settings, load_settings
 from app.draining import Drain, track_in_flight
 from app.logging import configure_logging, get_logger
+from app.speedups import OrjsonProvider, cache_type_adapters
 from app.telemetry import configure_telemetry, instrument_asgi
 from app.worker import WorkerRunner, worker_drain_s
 
@@ -23,6 +24,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     container = container or Container(settings)
 
     app = Quart("muse", static_folder=None)
+    app.json = OrjsonProvider(app)
+    cache_type_adapters()
     app.config.update(
         MAX_CONTENT_LENGTH=int((settings.max_upload_mb + 1) * 1024 * 1024),
         JSON_SORT_KEYS=False,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from app.commands import COMMAND_MODULES
@@ -17,32 +16,17 @@ from app.config import ConfigurationError, load_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
     from app import create_app, embedded
-    from app.draining import wait_for_shutdown
+    from app.server import serve
 
     settings = load_settings(**({"port": args.port} if args.port else {}))
     embedded.publish_servers = True  # `python -m app …` commands reuse this process's servers
     app = create_app(settings)
-    config = Config()
-    config.bind = [f"{args.host}:{settings.port}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 2  # after the drain: what is still open is past its time
     own = settings.drain_timeout_s
     drain_s = own if own is not None else settings.ai_timeout_s
-    # The lifespan shutdown drains the in-process worker (up to IMAGE_TIMEOUT_S): let it.
-    config.shutdown_timeout = (own if own is not None else settings.image_timeout_s) + 15
-
-    async def main() -> None:
-        print(f"Muse listening on http://{args.host}:{settings.port} "
-              f"(env={settings.app_env}; docs at /docs)", flush=True)
-        await serve(app, config, shutdown_trigger=lambda: wait_for_shutdown(app.extensions["drain"], drain_s))
-
-    asyncio.run(main())
-    return 0
+    print(f"Muse listening on http://{args.host}:{settings.port} "
+          f"(env={settings.app_env}; docs at /docs)", flush=True)
+    return serve(app, host=args.host, port=settings.port, drain_s=drain_s)
 
 
 def _worker(args: argparse.Namespace) -> int:

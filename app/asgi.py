@@ -1,4 +1,4 @@
-"""ASGI entry point for Hypercorn: `hypercorn app.asgi:app`."""
+"""ASGI entry point for any ASGI server (`uvicorn app.asgi:app`); `python -m app serve` adds the drain."""
 
 from app import create_app
 

@@ -183,7 +183,8 @@ async def wire_core(s: Settings, o: Overrides) -> Core:
     queue = ArqJobQueue(redis, s.queue_name)
     breaker = o.breaker or RedisCircuitBreaker(
         redis, threshold=s.breaker_failure_threshold, cooldown_s=s.breaker_cooldown_s,
-        trial_ttl_s=max(s.ai_timeout_s * 2, s.image_timeout_s) + 5)  # outlasts a chat or image trial
+        trial_ttl_s=max(s.ai_timeout_s * 2, s.image_timeout_s) + 5,  # outlasts a chat or image trial
+        closed_cache_s=1.0)  # a closed circuit is re-read from Redis at most once a second
     job_runs = BeanieJobRunRepository()
 
     async def redis_check() -> None:

@@ -1,6 +1,6 @@
 """structlog set-up: JSON lines on stdout, request context from contextvars.
 
-Standard-library loggers (Hypercorn, arq) go through the same renderer, so
+Standard-library loggers (Uvicorn, arq) go through the same renderer, so
 every line of the process is one JSON object.
 """
 

@@ -14,14 +14,9 @@ import structlog
 from pydantic import SecretStr
 
 from app.config import Settings
-from providers.cloudinary_storage import CloudinaryStorage
-from providers.gemini_chat import GeminiChatProvider
 from providers.local_chat import LocalChatProvider
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
-from providers.openai_chat import OpenAIChatProvider
-from providers.openai_images import OpenAIImageProvider
-from providers.replicate_images import ReplicateImageProvider
 from services.ports.chat import ChatProvider
 from services.ports.images import ImageProvider
 from services.ports.storage import StorageProvider
@@ -33,12 +28,50 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value else ""
 
 
+# Each SDK is imported by its factory, when configured: a process loads only the SDKs it uses
+# (importing them all took ~2 s of start-up and tens of MB, issue 12).
+
+
+def _gemini_chat(s: Settings) -> ChatProvider | None:
+    if not s.gemini_api_key:
+        return None
+    from providers.gemini_chat import GeminiChatProvider
+
+    return GeminiChatProvider(api_key=_secret(s.gemini_api_key), model=s.gemini_model,
+                              base_url=s.gemini_base_url)
+
+
+def _openai_chat(s: Settings) -> ChatProvider | None:
+    if not s.openai_api_key:
+        return None
+    from providers.openai_chat import OpenAIChatProvider
+
+    return OpenAIChatProvider(api_key=_secret(s.openai_api_key), model=s.openai_model,
+                              base_url=s.openai_base_url)
+
+
+def _replicate_images(s: Settings) -> ImageProvider | None:
+    if not s.replicate_api_token:
+        return None
+    from providers.replicate_images import ReplicateImageProvider
+
+    return ReplicateImageProvider(_secret(s.replicate_api_token), model=s.replicate_image_model,
+                                  base_url=s.replicate_base_url, timeout_s=s.image_timeout_s)
+
+
+def _openai_images(s: Settings) -> ImageProvider | None:
+    if not s.openai_api_key:
+        return None
+    from providers.openai_images import OpenAIImageProvider
+
+    return OpenAIImageProvider(_secret(s.openai_api_key), model=s.openai_image_model,
+                               base_url=s.openai_base_url, timeout_s=s.image_timeout_s)
+
+
 # name in CHAT_PROVIDERS → adapter (None when its key is missing). One entry per chat provider.
 CHAT_ADAPTERS: dict[str, Callable[[Settings], ChatProvider | None]] = {
-    "gemini": lambda s: GeminiChatProvider(api_key=_secret(s.gemini_api_key), model=s.gemini_model,
-                                           base_url=s.gemini_base_url) if s.gemini_api_key else None,
-    "openai": lambda s: OpenAIChatProvider(api_key=_secret(s.openai_api_key), model=s.openai_model,
-                                           base_url=s.openai_base_url) if s.openai_api_key else None,
+    "gemini": _gemini_chat,
+    "openai": _openai_chat,
     "local": lambda s: LocalChatProvider(),
 }
 
@@ -58,12 +91,8 @@ def build_chat_providers(settings: Settings) -> list[ChatProvider]:
 
 # name in IMAGE_PROVIDERS → adapter (None when its key is missing). One entry per image provider.
 IMAGE_ADAPTERS: dict[str, Callable[[Settings], ImageProvider | None]] = {
-    "replicate": lambda s: ReplicateImageProvider(
-        _secret(s.replicate_api_token), model=s.replicate_image_model, base_url=s.replicate_base_url,
-        timeout_s=s.image_timeout_s) if s.replicate_api_token else None,
-    "openai": lambda s: OpenAIImageProvider(
-        _secret(s.openai_api_key), model=s.openai_image_model, base_url=s.openai_base_url,
-        timeout_s=s.image_timeout_s) if s.openai_api_key else None,
+    "replicate": _replicate_images,
+    "openai": _openai_images,
     "local": lambda s: LocalImageProvider(),
 }
 
@@ -84,6 +113,8 @@ def build_image_providers(settings: Settings) -> list[ImageProvider]:
 def build_storage(settings: Settings) -> StorageProvider:
     """Cloudinary when CLOUDINARY_URL is set, else files under MEDIA_DIR served at /media/."""
     if settings.cloudinary_url:
+        from providers.cloudinary_storage import CloudinaryStorage
+
         return CloudinaryStorage(settings.cloudinary_url.get_secret_value(),
                                  upload_prefix=settings.cloudinary_upload_prefix)
     return LocalStorage(settings.media_dir, base_url=settings.public_base_url)

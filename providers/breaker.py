@@ -10,6 +10,7 @@ Also keeps per-provider `calls` / `failures` counters (admin stats read
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,8 +53,14 @@ class RedisCircuitBreaker:
     """Redis-backed `services.ports.breaker.CircuitBreaker`."""
 
     def __init__(self, redis: Redis, *, threshold: int = 3, cooldown_s: float = 30.0,
-                 trial_ttl_s: float = 60.0, prefix: str = "muse:breaker") -> None:
+                 trial_ttl_s: float = 60.0, prefix: str = "muse:breaker",
+                 closed_cache_s: float = 0.0) -> None:
         self._redis = redis
+        # A "closed" answer read from Redis is reused for `closed_cache_s` (issue 12: one Redis round
+        # trip less per provider call); a failure recorded by this process forgets it at once, one
+        # recorded by another process is seen at most `closed_cache_s` later.
+        self._closed_cache_s = closed_cache_s
+        self._closed_until: dict[str, float] = {}
         self.threshold = threshold
         self.cooldown_s = cooldown_s
         self._trial_ttl_ms = int(trial_ttl_s * 1000)
@@ -69,9 +76,13 @@ class RedisCircuitBreaker:
 
         Fails open: with Redis down or hung every provider is tried (each call has its own timeout)."""
         key, trial = self._keys(name)
+        if self._closed_cache_s and time.monotonic() < self._closed_until.get(name, 0.0):
+            return True
         try:
             opened_until = _text(await self._redis.hget(key, "opened_until"))  # type: ignore[misc]
             if opened_until is None:
+                if self._closed_cache_s:
+                    self._closed_until[name] = time.monotonic() + self._closed_cache_s
                 return True
             if utcnow().timestamp() < float(opened_until):
                 return False
@@ -90,6 +101,7 @@ class RedisCircuitBreaker:
     async def record_failure(self, name: str) -> None:
         """A call failed: count it and open the circuit at the threshold (not recorded when Redis is down)."""
         until = utcnow().timestamp() + self.cooldown_s
+        self._closed_until.pop(name, None)
         try:
             await self._failure(keys=self._keys(name), args=[self.threshold, repr(until)])
         except RedisError:
@@ -122,4 +134,5 @@ class RedisCircuitBreaker:
 
     async def reset(self, name: str) -> None:
         """Forget everything about `name` (admin/tests)."""
+        self._closed_until.pop(name, None)
         await self._redis.delete(*self._keys(name))

@@ -17,7 +17,6 @@ from clerk_backend_api.security.types import (
     TokenVerificationErrorReason,
     VerifyTokenOptions,
 )
-from svix.webhooks import Webhook, WebhookVerificationError
 
 from services.errors import InvalidWebhook, Unauthorized, UpstreamRetryable
 
@@ -101,10 +100,14 @@ class ClerkWebhookVerifier:
     """Checks Svix signatures (±5 min timestamps) on the raw body and returns the parsed event."""
 
     def __init__(self, secret: str) -> None:
+        from svix.webhooks import Webhook  # imported when webhooks are configured (~1 s of start-up)
+
         self._webhook = Webhook(secret)
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
         """The event of a correctly signed delivery; InvalidWebhook otherwise."""
+        from svix.webhooks import WebhookVerificationError
+
         try:
             self._webhook.verify(body, dict(headers))
         except (WebhookVerificationError, ValueError) as exc:

@@ -151,7 +151,8 @@ class ChatService:
         if hit is not None:  # the common fast path: no flight, no lock
             produced, shared = _Produced(hit, cached=True, receipt=None), False
         else:
-            produced, shared = await self.flights.run(prep.key.digest, lambda: self._produce(prep))
+            produced, shared = await self.flights.run(prep.key.digest,
+                                                      lambda: self._produce(prep, looked=True))
         if produced.refused is not None:
             if not shared:
                 raise produced.refused
@@ -168,10 +169,12 @@ class ChatService:
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
                          usage=produced.answer.usage, finish_reason=produced.answer.finish_reason)
 
-    async def _produce(self, prep: Prepared) -> _Produced:
-        hit = await self.cache.get(prep.key)
-        if hit is not None:
-            return _Produced(hit, cached=True, receipt=None)
+    async def _produce(self, prep: Prepared, *, looked: bool = False) -> _Produced:
+        """`looked`: the caller has just missed the cache (the lock's double-check covers the rest)."""
+        if not looked:
+            hit = await self.cache.get(prep.key)
+            if hit is not None:
+                return _Produced(hit, cached=True, receipt=None)
 
         async def lead() -> _Produced:
             try:
