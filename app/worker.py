@@ -29,6 +29,8 @@ from app.telemetry import configure_telemetry
 log = structlog.stdlib.get_logger("muse.worker")
 
 RESTART_PAUSE_S = 1.0
+CANCEL_RETRY_S = 0.5  # a supervision loop still running this long after a cancel is cancelled again
+CANCEL_ATTEMPTS = 20
 
 
 def _coroutine(fn: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
@@ -67,8 +69,9 @@ def worker_drain_s(container: Container) -> float:
 class WorkerRunner:
     """One supervised arq worker (rebuilt after a crash) with a draining stop."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, build: Callable[[Container], Worker] | None = None) -> None:
         self._container = container
+        self._build = build or (lambda c: build_worker(c, handle_signals=False))
         self._workers: list[Worker] = []
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -79,7 +82,7 @@ class WorkerRunner:
 
     async def _supervise(self) -> None:
         while not self._stopping.is_set():
-            worker = build_worker(self._container, handle_signals=False)
+            worker = self._build(self._container)
             self._workers.append(worker)
             try:
                 await worker.async_run()
@@ -113,12 +116,28 @@ class WorkerRunner:
             log.warning("worker_jobs_requeued", count=len(left))
             await asyncio.gather(*left, return_exceptions=True)
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await _cancel_until_done(self._task)
         for worker in self._workers:
             with contextlib.suppress(Exception):
                 await worker.pool.delete(worker.health_check_key)
         self._workers.clear()
+
+
+async def _cancel_until_done(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it, cancelling again while it goes on.
+
+    One cancellation is not always enough: a library awaited deep inside arq's poll loop can
+    swallow it (seen here: a stopped worker kept polling until Redis went away, so SIGTERM
+    never ended the process). Bounded: after CANCEL_ATTEMPTS the stop goes on without it.
+    """
+    for _ in range(CANCEL_ATTEMPTS):
+        task.cancel()
+        done, _pending = await asyncio.wait({task}, timeout=CANCEL_RETRY_S)
+        if done:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
+            return
+    log.error("worker_loop_not_stopping", attempts=CANCEL_ATTEMPTS)
 
 
 def _running(worker: Worker) -> bool:

@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
+from arq.worker import Worker
 
 from app.embedded import free_port
+from app.worker import WorkerRunner, build_worker
 from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM, auth_headers, make_token
 from tests.fixtures.images import image_settings, started_app
 
@@ -182,3 +184,35 @@ async def _until(predicate, timeout_s: float = 30.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition never met"
         await asyncio.sleep(0.05)
+
+
+class _WorkerSwallowingOneCancel(Worker):
+    """An arq worker whose poll loop goes on after one cancellation, as the loop of a stopped
+    worker here did (inside a library), which kept SIGTERM from ending the process."""
+
+    swallowed = 0
+
+    async def main(self) -> None:
+        try:
+            await super().main()
+        except asyncio.CancelledError:
+            type(self).swallowed += 1
+            await super().main()  # polling again: only a second cancellation ends it
+
+
+async def test_worker_stop_ends_a_poll_loop_that_swallowed_a_cancellation(settings):
+    async with started_app(settings) as app:
+        container = app.extensions["container"]
+        plain = build_worker(container, handle_signals=False)
+
+        def build(c):
+            return _WorkerSwallowingOneCancel(
+                functions=[f for n, f in plain.functions.items() if not n.startswith("cron:")],
+                redis_pool=c.redis, queue_name=c.settings.queue_name, handle_signals=False, poll_delay=0.05,
+                ctx={"container": c})
+
+        runner = WorkerRunner(container, build)
+        runner.start()
+        await asyncio.sleep(0.3)  # polling
+        await asyncio.wait_for(runner.stop(), 5)
+        assert _WorkerSwallowingOneCancel.swallowed == 1
