@@ -19,12 +19,15 @@ from providers.gemini_chat import GeminiChatProvider
 from providers.local_chat import LocalChatProvider
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
+from providers.local_videos import LocalVideoProvider
 from providers.openai_chat import OpenAIChatProvider
 from providers.openai_images import OpenAIImageProvider
 from providers.replicate_images import ReplicateImageProvider
+from providers.replicate_videos import ReplicateVideoProvider
 from services.ports.chat import ChatProvider
 from services.ports.images import ImageProvider
 from services.ports.storage import StorageProvider
+from services.ports.videos import VideoProvider
 
 log = structlog.stdlib.get_logger("muse.providers")
 
@@ -79,6 +82,28 @@ def build_image_providers(settings: Settings) -> list[ImageProvider]:
             continue
         providers.append(provider)
     return providers or [LocalImageProvider()]
+
+
+# name in VIDEO_PROVIDERS → adapter (None when its key is missing). One entry per video provider.
+VIDEO_ADAPTERS: dict[str, Callable[[Settings], VideoProvider | None]] = {
+    "replicate": lambda s: ReplicateVideoProvider(
+        _secret(s.replicate_api_token), model=s.replicate_video_model, base_url=s.replicate_base_url,
+        timeout_s=s.video_timeout_s) if s.replicate_api_token else None,
+    "local": lambda s: LocalVideoProvider(),
+}
+
+
+def build_video_providers(settings: Settings) -> list[VideoProvider]:
+    """Providers in VIDEO_PROVIDERS order; those without a key are left out; `local` when none remain."""
+    providers: list[VideoProvider] = []
+    for name in (n.lower() for n in settings.video_providers):
+        build = VIDEO_ADAPTERS.get(name)
+        provider = build(settings) if build else None
+        if provider is None:
+            log.info("video_provider_skipped", provider=name, reason="no key or unknown")
+            continue
+        providers.append(provider)
+    return providers or [LocalVideoProvider()]
 
 
 def build_storage(settings: Settings) -> StorageProvider:

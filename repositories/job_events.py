@@ -1,0 +1,137 @@
+"""Job events over Redis pub/sub: one channel per deployment, one subscriber connection per process.
+
+`publish` is one `PUBLISH` of `{"t": topic, "id": job_id, "p": payload}` on the deployment's
+channel. A process that listens keeps ONE pub/sub connection (started by its first
+`subscribe`, whatever the number of waiting requests) and hands each message to the local
+subscriptions of that job. When that connection is lost, the hub reconnects (backing off)
+and tells every local subscription `RESYNC`: a message may have been missed, re-read the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from services.ports.job_events import RESYNC
+
+log = structlog.stdlib.get_logger("muse.job_events")
+
+QUEUE_SIZE = 64  # a job has a handful of changes; a stuck reader loses the oldest, then resyncs
+
+
+class _Subscription:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+
+    def put(self, payload: str) -> None:
+        if self.queue.full():  # never block the hub: drop the oldest and ask for a re-read
+            self.queue.get_nowait()
+            payload = RESYNC
+        self.queue.put_nowait(payload)
+
+    async def next(self, timeout_s: float) -> str | None:
+        try:
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                return await self.queue.get()
+        except TimeoutError:
+            return None
+
+
+class RedisJobEvents:
+    """`JobEvents` on Redis pub/sub (`channel` per deployment)."""
+
+    def __init__(self, redis: Redis, *, channel: str, ready_timeout_s: float = 2.0) -> None:
+        self._redis, self.channel = redis, channel
+        self._ready_timeout_s = ready_timeout_s
+        self._local: dict[tuple[str, str], set[_Subscription]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self.received = 0  # messages this process's hub received (tests, debugging)
+
+    async def publish(self, topic: str, job_id: str, payload: str) -> None:
+        """One PUBLISH; every listening process gets it."""
+        await self._redis.publish(self.channel, json.dumps({"t": topic, "id": job_id, "p": payload}))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topic: str, job_id: str) -> AsyncIterator[_Subscription]:
+        """Register a local subscription; the hub's channel subscription is confirmed first."""
+        subscription = _Subscription()
+        key = (topic, job_id)
+        self._local[key].add(subscription)
+        try:
+            self._start()
+            try:
+                async with asyncio.timeout(self._ready_timeout_s):
+                    await self._ready.wait()
+            except TimeoutError:
+                subscription.put(RESYNC)  # not listening yet: the caller re-reads, then waits
+            yield subscription
+        finally:
+            self._local[key].discard(subscription)
+            if not self._local[key]:
+                del self._local[key]
+
+    def _start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._listen(), name="job-events")
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                first = await pubsub.get_message(timeout=self._ready_timeout_s)  # the confirmation
+                if first is None or first.get("type") != "subscribe":
+                    raise ConnectionError("no subscription confirmation")
+                if delay > 0.1:  # reconnected: events may have been missed meanwhile
+                    self._broadcast_resync()
+                self._ready.set()
+                delay = 0.1
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if message is not None and message.get("type") == "message":
+                        self._dispatch(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._ready.clear()
+                log.warning("job_events_connection_lost", error=type(exc).__name__, retry_s=delay)
+                self._broadcast_resync()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pubsub.aclose())
+
+    def _dispatch(self, raw: Any) -> None:
+        self.received += 1
+        try:
+            message = json.loads(raw)
+            key = (str(message["t"]), str(message["id"]))
+            payload = str(message["p"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("job_events_bad_message")
+            return
+        for subscription in list(self._local.get(key, ())):
+            subscription.put(payload)
+
+    def _broadcast_resync(self) -> None:
+        for subscriptions in list(self._local.values()):
+            for subscription in list(subscriptions):
+                subscription.put(RESYNC)
+
+    async def aclose(self) -> None:
+        """Stop listening (process shutdown)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
