@@ -44,7 +44,6 @@ class ImageService:
 
     noun = "image"  # in messages
     topic = "images"  # job events topic (and route prefix)
-    job_name: str = JobName.GENERATE_IMAGE
 
     def __init__(
         self,
@@ -201,7 +200,7 @@ class ImageService:
             await self._images.create(record)
         # Recorded: from here on the job runner owns the refund (the job fails → refunded once).
         try:
-            await self._queue.enqueue(self.job_name, record.id, job_id=record.id)
+            await self._enqueue(record)
         except Exception as exc:
             log.exception("media_enqueue_failed", job_id=record.id, media=self.noun)
             await self.runner.fail(
@@ -210,6 +209,9 @@ class ImageService:
             raise ServiceUnavailable("The job queue is unavailable; please retry.") from exc
         log.info("media_job_submitted", job_id=record.id, kind=record.kind, charged=price)
         return record
+
+    async def _enqueue(self, record: ImageRecord) -> None:
+        await self._queue.enqueue(JobName.GENERATE_IMAGE, record.id, job_id=record.id)
 
     def follow(self, image_id: str, *, user_id: str | None = None,
                timeout_s: float | None = None) -> AsyncGenerator[ImageRecord, None]:

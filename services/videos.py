@@ -30,11 +30,13 @@ class VideoService(ImageService):
 
     noun = "video"
     topic = "videos"
-    job_name = JobName.GENERATE_VIDEO
 
     def __init__(self, *, sources: ImageService, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._sources = sources  # the user's images, for image-to-video
+
+    async def _enqueue(self, record: ImageRecord) -> None:
+        await self._queue.enqueue(JobName.GENERATE_VIDEO, record.id, job_id=record.id)
 
     async def _check_enabled(self) -> None:
         if self._live is not None and not (await self._live.current()).images_enabled:
