@@ -1,10 +1,13 @@
 """Job events over Redis pub/sub: one channel per deployment, one subscriber connection per process.
 
-`publish` is one `PUBLISH` of `{"t": topic, "id": job_id, "p": payload}` on the deployment's
-channel. A process that listens keeps ONE pub/sub connection (started by its first
-`subscribe`, whatever the number of waiting requests) and hands each message to the local
-subscriptions of that job. When that connection is lost, the hub reconnects (backing off)
-and tells every local subscription `RESYNC`: a message may have been missed, re-read the record.
+`publish` hands `{"t": topic, "id": job_id, "p": payload}` to this process's publisher, which
+sends each as one `PUBLISH` on the deployment's channel, in order, in the background: a job
+never waits on Redis to report progress (a hung Redis costs the submission or the job nothing;
+the listeners' deadline re-read covers what was lost). A process that listens keeps ONE pub/sub
+connection (started by its first `subscribe`, whatever the number of waiting requests) and hands
+each message to the local subscriptions of that job. When that connection is lost, the hub
+reconnects (backing off) and tells every local subscription `RESYNC`: a message may have been
+missed, re-read the record.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from services.ports.job_events import RESYNC
 log = structlog.stdlib.get_logger("muse.job_events")
 
 QUEUE_SIZE = 64  # a job has a handful of changes; a stuck reader loses the oldest, then resyncs
+OUTBOX_SIZE = 1000  # changes waiting to be published while Redis is slow (the oldest are dropped)
+FLUSH_S = 1.0  # how long closing waits for the changes still to publish
 
 
 class _Subscription:
@@ -54,10 +59,31 @@ class RedisJobEvents:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self.received = 0  # messages this process's hub received (tests, debugging)
+        self._outbox: asyncio.Queue[str] | None = None
+        self._publisher: asyncio.Task[None] | None = None
 
     async def publish(self, topic: str, job_id: str, payload: str) -> None:
-        """One PUBLISH; every listening process gets it."""
-        await self._redis.publish(self.channel, json.dumps({"t": topic, "id": job_id, "p": payload}))
+        """Queue one PUBLISH (returns at once); every listening process gets it, in order."""
+        if self._outbox is None:
+            self._outbox = asyncio.Queue(OUTBOX_SIZE)
+        if self._publisher is None or self._publisher.done():
+            loop = asyncio.get_running_loop()
+            self._publisher = loop.create_task(self._publish_all(), name="job-events-out")
+        if self._outbox.full():
+            self._outbox.get_nowait()
+            log.warning("job_event_dropped", reason="outbox full")
+        self._outbox.put_nowait(json.dumps({"t": topic, "id": job_id, "p": payload}))
+
+    async def _publish_all(self) -> None:
+        assert self._outbox is not None
+        while True:
+            message = await self._outbox.get()
+            try:
+                await self._redis.publish(self.channel, message)
+            except Exception as exc:
+                log.warning("job_event_publish_failed", error=type(exc).__name__)
+            finally:
+                self._outbox.task_done()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str, job_id: str) -> AsyncIterator[_Subscription]:
@@ -129,9 +155,14 @@ class RedisJobEvents:
                 subscription.put(RESYNC)
 
     async def aclose(self) -> None:
-        """Stop listening (process shutdown)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Publish what is still queued (for up to FLUSH_S), then stop listening and publishing."""
+        if self._outbox is not None and self._publisher is not None and not self._publisher.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FLUSH_S):
+                    await self._outbox.join()
+        for task in (self._task, self._publisher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._publisher = None

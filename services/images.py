@@ -44,6 +44,7 @@ class ImageService:
 
     noun = "image"  # in messages
     topic = "images"  # job events topic (and route prefix)
+    id_prefix = "img"
 
     def __init__(
         self,
@@ -181,7 +182,7 @@ class ImageService:
     def _new_record(self, caller: Caller, **fields: Any) -> ImageRecord:
         now = utcnow()
         return ImageRecord(
-            id=new_id("vid" if self.topic == "videos" else "img"),
+            id=new_id(self.id_prefix),
             user_id=caller.user_id,
             created_at=now,
             updated_at=now,

@@ -1,8 +1,8 @@
 """Pushed job progress (contract §15): every change of a media job record is published; waiting
 callers and event streams follow a job by listening, not by polling the database.
 
-`PublishingRepository` wraps a job repository: each transition that changed a record (created,
-claimed, completed, failed, released, refunded, expired) publishes the record on the job events
+`PublishingRepository` wraps a job repository: each transition that changed a record (claimed,
+completed, failed, released, refunded, expired) publishes the record on the job events
 port, which reaches every web process. `follow` yields a job's record as it is, then each change.
 """
 
@@ -38,8 +38,9 @@ class PublishingRepository:
         return record
 
     async def create(self, record: ImageRecord) -> None:
+        # Not published: nobody can follow a job before its id is answered (followers read the
+        # record once they listen), and the submission stays one Redis call shorter.
         await self._inner.create(record)
-        await self._publish(record)
 
     async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None:
         self.reads += 1

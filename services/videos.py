@@ -30,6 +30,7 @@ class VideoService(ImageService):
 
     noun = "video"
     topic = "videos"
+    id_prefix = "vid"
 
     def __init__(self, *, sources: ImageService, **kwargs: Any) -> None:
         super().__init__(**kwargs)

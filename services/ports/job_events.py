@@ -25,7 +25,8 @@ class JobEvents(Protocol):
     """Publish a job's changes; subscribe to one job's changes."""
 
     async def publish(self, topic: str, job_id: str, payload: str) -> None:
-        """Send `payload` to every subscriber of (`topic`, `job_id`), in every process."""
+        """Send `payload` to every subscriber of (`topic`, `job_id`), in every process, after the
+        payloads this process published before (it may return before delivery)."""
         ...
 
     def subscribe(self, topic: str, job_id: str) -> AbstractAsyncContextManager[Subscription]:
