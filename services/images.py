@@ -214,21 +214,20 @@ class ImageService:
     async def _enqueue(self, record: ImageRecord) -> None:
         await self._queue.enqueue(JobName.GENERATE_IMAGE, record.id, job_id=record.id)
 
-    def follow(self, image_id: str, *, user_id: str | None = None,
-               timeout_s: float | None = None) -> AsyncGenerator[ImageRecord, None]:
-        """The record now, then after each change (pushed from whichever process made it)."""
+    def follow(self, image_id: str, *, user_id: str | None = None, timeout_s: float | None = None,
+               heartbeat_s: float | None = None) -> AsyncGenerator[ImageRecord | None, None]:
+        """The record now, then after each change (pushed from whichever process made it); None
+        after each `heartbeat_s` without a change (when given)."""
         return follow(self._events, self._images, self.topic, image_id, user_id=user_id,
-                      timeout_s=self.timeout_s if timeout_s is None else timeout_s)
+                      timeout_s=self.timeout_s if timeout_s is None else timeout_s, heartbeat_s=heartbeat_s)
 
     async def wait(self, image_id: str, *, timeout_s: float | None = None) -> ImageRecord:
         """The record once it is settled: finished, a failure refunded (or as it is after `timeout_s`).
 
         Listens for the job's changes (no polling); reads the record once more at the deadline."""
-        last: ImageRecord | None = None
         async with aclosing(self.follow(image_id, timeout_s=timeout_s)) as changes:
             async for record in changes:
-                last = record
-                if record.settled:
+                if record is not None and record.settled:
                     return record
         last = await self._images.get(image_id)
         if last is None:

@@ -91,8 +91,10 @@ class PublishingRepository:
 
 
 async def follow(events: JobEvents, repository: GalleryRepository, topic: str, job_id: str, *,
-                 timeout_s: float, user_id: str | None = None) -> AsyncGenerator[ImageRecord, None]:
-    """The job's record as it is now, then the record after each change, for up to `timeout_s`.
+                 timeout_s: float, user_id: str | None = None,
+                 heartbeat_s: float | None = None) -> AsyncGenerator[ImageRecord | None, None]:
+    """The job's record as it is now, then the record after each change, for up to `timeout_s`
+    (and None after each `heartbeat_s` without a change, when given: streams send a keep-alive).
 
     Listens first, reads once, then waits for pushes (one more read only after a `RESYNC`: the
     listener's connection was lost). Ends when the record is gone or the time is up; callers stop
@@ -104,8 +106,11 @@ async def follow(events: JobEvents, repository: GalleryRepository, topic: str, j
             return
         yield record
         while (left := deadline - time.monotonic()) > 0:
-            payload = await subscription.next(left)
+            payload = await subscription.next(min(left, heartbeat_s) if heartbeat_s else left)
             if payload is None:
+                if heartbeat_s and deadline - time.monotonic() > 0:
+                    yield None
+                    continue
                 return
             if payload == RESYNC:
                 found = await repository.get(job_id, user_id=user_id)

@@ -131,3 +131,22 @@ async def test_a_lost_listener_connection_resyncs_and_keeps_delivering(settings)
     finally:
         await events.aclose()
         await redis.aclose()
+
+
+async def test_a_quiet_job_gets_heartbeats_and_wait_ignores_them(settings):
+    from contextlib import aclosing
+
+    async with started_video_app(video_settings(settings)) as app:
+        client, container = app.test_client(), app.extensions["container"]
+        headers, _ = await video_user(app)
+        video_id = (await (await client.post("/api/v1/videos", headers=headers,
+                                             json={"prompt": "quiet", "duration_s": 1})).get_json())["id"]
+        seen = []
+        async with aclosing(container.videos.follow(video_id, timeout_s=5, heartbeat_s=0.05)) as changes:
+            async for record in changes:
+                seen.append(record if record is None else record.status)
+                if len(seen) == 3:
+                    break
+        assert seen == ["queued", None, None]  # nothing changed: keep-alives, not polls
+        # `wait` skips heartbeats and still ends at its deadline with the record as it is
+        assert (await container.videos.wait(video_id, timeout_s=0.2)).status == "queued"
