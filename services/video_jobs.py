@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import structlog
+
 from services.errors import AppError, UpstreamError, UpstreamTimeout
 from services.failover import Failover, Failure
 from services.image_jobs import ImageJobRunner, Produced
@@ -17,6 +19,8 @@ from services.image_models import ImageRecord, StoredFile
 from services.ports.breaker import CircuitBreaker
 from services.ports.storage import StoredObject
 from services.ports.videos import VideoProvider, VideoRequest, VideoResult
+
+log = structlog.stdlib.get_logger("muse.video_jobs")
 
 VIDEO_BREAKER_PREFIX = "videos:"
 
@@ -112,8 +116,8 @@ class VideoJobRunner(ImageJobRunner):
     async def _delete_key(self, key: str) -> None:
         try:
             await self._storage.delete(key)
-        except Exception:
-            pass  # an orphan file costs storage, never a wrong answer
+        except Exception:  # an orphan file costs storage, never a wrong answer
+            log.warning("video_file_delete_failed", key=key)
 
 
 async def _no_images() -> list[Any]:
