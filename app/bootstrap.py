@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 from arq.connections import ArqRedis
 
-from app.config import Settings
+from app.config import Settings, parse_plan_ids
 from app.embedded import EmbeddedStack, start_missing
 from app.problems import problem_body, status_of
 from app.providers import build_chat_providers, build_image_providers, build_storage, build_video_providers
@@ -46,6 +46,7 @@ from controllers.payments import PaymentsController
 from controllers.paypal_webhooks import PayPalWebhooksController
 from controllers.plans import PlansController
 from controllers.shares import SharesController
+from controllers.stripe import StripeController
 from controllers.subscriptions import SubscriptionsController
 from controllers.videos import VideosController
 from providers.argon2_hasher import Argon2PasswordHasher
@@ -57,6 +58,7 @@ from providers.paypal import PayPalPayments
 from providers.remote_fetch import fetch_remote_image
 from providers.session_tokens import RsaSessionTokenSigner
 from providers.smtp_email import SmtpEmailSender
+from providers.stripe import StripePayments
 from repositories.accounts import (
     BeanieAccountRepository,
     BeanieOneTimeTokenRepository,
@@ -78,6 +80,7 @@ from repositories.job_events import RedisJobEvents
 from repositories.job_runs import BeanieJobRunRepository
 from repositories.ledger import BeanieLedgerRepository
 from repositories.live_settings import BeanieLiveSettingsRepository
+from repositories.payment_customers import BeanieCustomerRepository
 from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
 from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
@@ -109,6 +112,8 @@ from services.live_settings import LiveSettings, LiveSettingsService
 from services.login_throttle import LoginThrottle
 from services.metrics import MetricsService, breaker_gauge, queue_depth_gauge
 from services.passwords import PasswordPolicy, load_common_passwords
+from services.payment_customers import PaymentCustomers
+from services.payment_providers import PaymentProviders
 from services.payment_webhooks import PaymentWebhookService
 from services.payments import PaymentService
 from services.payments_reconcile import PaymentReconciler
@@ -277,7 +282,8 @@ def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService, metrics: 
     return CreditsParts(
         catalog=catalog, credit_accounts=accounts, ledger=ledger, credits=credits, gift_codes=gift_codes,
         idempotency=IdempotencyService(BeanieIdempotencyRepository()),
-        plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map),
+        plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
+                                         payment_providers=list(_payment_factories(s, o))),
         credits_controller=CreditsController(credits),
         gift_codes_controller=GiftCodesController(gift_codes, credits))
 
@@ -523,9 +529,31 @@ def wire_videos(s: Settings, o: Overrides, core: Core, credits: CreditsParts, li
 # --- payments -----------------------------------------------------------------------------
 
 
+def _payment_factories(s: Settings, o: Overrides) -> dict[str, Callable[[], PaymentsProvider]]:
+    """The configured payment processors, in PAYMENT_PROVIDERS order (contract §14), unbuilt."""
+    paypal_secret = s.paypal_client_secret.get_secret_value() if s.paypal_client_secret else None
+    stripe_key = s.stripe_secret_key.get_secret_value() if s.stripe_secret_key else None
+    stripe_hook = s.stripe_webhook_secret.get_secret_value() if s.stripe_webhook_secret else None
+    configured: dict[str, Callable[[], PaymentsProvider]] = {}
+    if s.paypal_client_id and paypal_secret:
+        configured["paypal"] = lambda: PayPalPayments(
+            base_url=s.paypal_base_url, client_id=s.paypal_client_id or "", client_secret=paypal_secret,
+            webhook_id=s.paypal_webhook_id, timeout=s.paypal_timeout_s, plan_ids=s.paypal_plan_map)
+    if stripe_key:
+        configured["stripe"] = lambda: StripePayments(
+            secret_key=stripe_key, webhook_secret=stripe_hook, base_url=s.stripe_base_url,
+            timeout=s.stripe_timeout_s, price_ids=parse_plan_ids(s.stripe_price_ids))
+    ordered = {name: configured[name] for name in s.payment_providers if name in configured}
+    if (override := o.payments_provider) is not None:  # a test's adapter replaces PayPal's
+        ordered.pop("paypal", None)
+        return {override.name: lambda: override, **ordered}
+    return ordered
+
+
 @dataclass(frozen=True)
 class PaymentsParts:
     payments_provider: PaymentsProvider | None
+    payment_providers: PaymentProviders
     payment_records: BeaniePaymentRepository
     payments: PaymentService
     subscriptions: SubscriptionService
@@ -534,33 +562,34 @@ class PaymentsParts:
     payments_controller: PaymentsController
     subscriptions_controller: SubscriptionsController
     paypal_webhooks_controller: PayPalWebhooksController
+    stripe_webhooks: PaymentWebhookService
+    stripe_controller: StripeController
 
 
 def wire_payments(s: Settings, o: Overrides, credits: CreditsParts, identity: IdentityParts) -> PaymentsParts:
     """Credit-pack checkout, subscriptions, payment webhooks and the reconcile job."""
-    secret = s.paypal_client_secret.get_secret_value() if s.paypal_client_secret else None
-    provider = o.payments_provider
-    if provider is None and s.paypal_client_id and secret:
-        provider = PayPalPayments(base_url=s.paypal_base_url, client_id=s.paypal_client_id,
-                                  client_secret=secret, webhook_id=s.paypal_webhook_id,
-                                  timeout=s.paypal_timeout_s, plan_ids=s.paypal_plan_map)
-    api = f"{s.public_base_url}/api/v1/payments/paypal"
-    records = BeaniePaymentRepository()
-    payments = PaymentService(records, provider, credits.catalog, credits.credits,
-                              return_url=f"{api}/return", cancel_url=f"{api}/cancel",
-                              success_redirect=s.checkout_success_url, cancel_redirect=s.checkout_cancel_url)
-    subscriptions = SubscriptionService(BeanieSubscriptionRepository(), provider, credits.catalog,
-                                        identity.users, return_url=s.checkout_success_url,
+    providers = PaymentProviders([build() for build in _payment_factories(s, o).values()])
+    records, customers = BeaniePaymentRepository(), PaymentCustomers(BeanieCustomerRepository())
+    payments = PaymentService(records, providers, credits.catalog, credits.credits, customers,
+                              api_base=f"{s.public_base_url}/api/v1/payments",
+                              success_redirect=s.checkout_success_url, cancel_redirect=s.checkout_cancel_url,
+                              portal_return_url=f"{s.public_base_url}/")
+    subscriptions = SubscriptionService(BeanieSubscriptionRepository(), providers, credits.catalog,
+                                        identity.users, customers, return_url=s.checkout_success_url,
                                         cancel_url=s.checkout_cancel_url)
-    webhooks = PaymentWebhookService(provider, identity.webhook_events, payments, subscriptions)
+    paypal = providers.find(o.payments_provider.name if o.payments_provider else "paypal")
+    stripe_webhooks = PaymentWebhookService(providers.find("stripe"), identity.webhook_events, payments,
+                                            subscriptions)
     reconciler = PaymentReconciler(records, payments, older_than_s=s.payments_reconcile_after_s,
                                    expire_after_s=s.payments_expire_after_s, batch=s.payments_reconcile_batch)
+    paypal_webhooks = PaymentWebhookService(paypal, identity.webhook_events, payments, subscriptions)
     return PaymentsParts(
-        payments_provider=provider, payment_records=records, payments=payments, subscriptions=subscriptions,
-        paypal_webhooks=webhooks, payment_reconciler=reconciler,
+        payments_provider=paypal, payment_providers=providers, payment_records=records, payments=payments,
+        subscriptions=subscriptions, paypal_webhooks=paypal_webhooks, payment_reconciler=reconciler,
         payments_controller=PaymentsController(payments, credits.credits),
         subscriptions_controller=SubscriptionsController(subscriptions),
-        paypal_webhooks_controller=PayPalWebhooksController(webhooks))
+        paypal_webhooks_controller=PayPalWebhooksController(paypal_webhooks),
+        stripe_webhooks=stripe_webhooks, stripe_controller=StripeController(stripe_webhooks, payments))
 
 
 # --- web app: share links, development sign-in, client configuration (contract §11) -----------
@@ -703,6 +732,9 @@ class Container:
     payments_controller: PaymentsController
     subscriptions_controller: SubscriptionsController
     paypal_webhooks_controller: PayPalWebhooksController
+    payment_providers: PaymentProviders
+    stripe_webhooks: PaymentWebhookService
+    stripe_controller: StripeController
     # web app
     shares: ShareService
     shares_controller: SharesController
@@ -829,6 +861,9 @@ class Container:
         self.payments_controller = payments.payments_controller
         self.subscriptions_controller = payments.subscriptions_controller
         self.paypal_webhooks_controller = payments.paypal_webhooks_controller
+        self.payment_providers = payments.payment_providers
+        self.stripe_webhooks = payments.stripe_webhooks
+        self.stripe_controller = payments.stripe_controller
 
         web = await wire_web(s, identity, images)
         self.shares = web.shares
@@ -854,6 +889,9 @@ class Container:
             await store.aclose()
         if self.accounts is not None:
             await self.accounts.aclose()
+        for payment_provider in self.payment_providers:
+            if isinstance(payment_provider, StripePayments):  # the SDK's httpx client owns connections
+                await payment_provider.aclose()
         if isinstance(self.metrics, RedisMetrics):
             await self.metrics.stop()  # flushes this process's last increments
         await self.rate_limiter.close()

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     payments_reconcile_after_s: float = 600.0
     payments_expire_after_s: float = 259200.0
     payments_reconcile_batch: int = 50
+    # Stripe (contract §14): PAYMENT_PROVIDERS orders the configured processors (first = default);
+    # STRIPE_PRICE_IDS maps plans to prices ("starter=price_1,enterprise=price_2").
+    payment_providers: Csv = Field(default_factory=lambda: ["paypal", "stripe"])
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_base_url: str | None = None
+    stripe_price_ids: Csv = Field(default_factory=list)
+    stripe_timeout_s: float = 20.0
 
     # Credits (issue 4): catalogue sections as JSON (plans, gift_tiers, credit_packs, prices);
     # signup grant when no live settings exist; age after which reconcile repairs a pending op.
@@ -162,8 +170,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "video_providers",
-        "paypal_plan_ids",
-        "cors_origins", mode="before"
+        "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids", mode="before"
     )
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
@@ -237,6 +244,8 @@ class Settings(BaseSettings):
                 missing.append("CLERK_JWT_KEY or CLERK_SECRET_KEY (or AUTH_PROVIDER=local)")
             if not self.clerk_webhook_secret:
                 missing.append("CLERK_WEBHOOK_SECRET")
+        if self.stripe_secret_key and not self.stripe_webhook_secret:  # unverifiable webhooks: refuse
+            missing.append("STRIPE_WEBHOOK_SECRET")
         if self.public_base_url.startswith("http://localhost"):
             missing.append("PUBLIC_BASE_URL")
         return missing

@@ -155,7 +155,9 @@ DYNAMIC_CHOICES: dict[str, Callable[[Any], list[str]]] = {
     "image_models": lambda container: ["default", *(p.name for p in container.image_provider_list)],
     "video_models": lambda container: ["default", *(p.name for p in container.video_provider_list)],
     "plans": lambda container: [p.name for p in container.catalog.plans],
-    "subscription_plans": lambda container: [p.name for p in container.catalog.plans if p.paypal_plan_id],
+    "subscription_plans": lambda container: [  # plans an enabled payment processor sells
+        p.name for p in container.catalog.plans
+        if any(processor.external_plan_id(p.name) for processor in container.payment_providers)],
     "credit_packs": lambda container: [p.name for p in container.catalog.credit_packs],
     "gift_tiers": lambda container: [t.name for t in container.catalog.gift_tiers],
     "providers": lambda container: list(dict.fromkeys(

@@ -1,4 +1,4 @@
-"""Payment endpoints (contract §6): checkout, PayPal returns, mobile capture, history."""
+"""Payment endpoints (contract §6, §14): checkout, PayPal returns, mobile capture, history."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from services.principal import Principal
 
 def payment_out(p: Payment) -> dict[str, Any]:
     """The public shape of a payment."""
-    return {"id": p.id, "pack": p.pack, "credits": p.credits, "amount": p.amount, "currency": p.currency,
+    return {"id": p.id, "provider": p.provider, "pack": p.pack, "credits": p.credits, "amount": p.amount,
+            "currency": p.currency,
             "status": p.status, "order_id": p.external_id, "created_at": isoformat(p.created_at),
             "completed_at": isoformat(p.completed_at)}
 
@@ -33,10 +34,11 @@ class PaymentsController:
         self._payments, self._credits = payments, credits
 
     async def checkout(self, principal: Principal, data: CheckoutIn):
-        """201 with the PayPal approve URL of a new payment."""
-        p = await self._payments.checkout(principal.user_id or "", data.pack, request_id=current_request_id())
-        return {"payment_id": p.id, "order_id": p.external_id, "approve_url": p.approve_url,
-                "status": "CREATED"}, 201
+        """201 with the checkout URL (PayPal: approve URL) of a new payment."""
+        p = await self._payments.checkout(principal.user_id or "", data.pack, request_id=current_request_id(),
+                                          provider_name=data.provider)
+        return {"payment_id": p.id, "provider": p.provider, "checkout_url": p.approve_url,
+                "order_id": p.external_id, "approve_url": p.approve_url, "status": "CREATED"}, 201
 
     async def capture(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         """Capture (mobile): COMPLETED with the credits added and the new credits object."""
@@ -50,12 +52,12 @@ class PaymentsController:
 
     async def paypal_return(self, query: ReturnQuery):
         """303 to CHECKOUT_SUCCESS_URL (captured and credited) or CHECKOUT_CANCEL_URL."""
-        target = await self._payments.return_redirect(query.token, request_id=current_request_id())
+        target = await self._payments.return_redirect("paypal", query.token, request_id=current_request_id())
         return redirect(target, 303)
 
     async def paypal_cancel(self, query: ReturnQuery):
         """303 to CHECKOUT_CANCEL_URL, the payment marked cancelled."""
-        return redirect(await self._payments.cancel_redirect(query.token), 303)
+        return redirect(await self._payments.cancel_redirect("paypal", query.token), 303)
 
     async def history(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
         """The caller's payments, newest first, paginated."""

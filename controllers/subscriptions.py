@@ -14,8 +14,9 @@ from services.subscriptions import SubscriptionService
 
 def subscription_out(sub: Subscription) -> dict[str, Any]:
     """The public shape of a subscription."""
-    return {"subscription_id": sub.id, "plan": sub.plan, "status": sub.status, "approve_url": sub.approve_url,
-            "paypal_subscription_id": sub.external_id,  # the contract's name for the processor's id
+    return {"subscription_id": sub.id, "provider": sub.provider, "plan": sub.plan, "status": sub.status,
+            "checkout_url": sub.approve_url, "approve_url": sub.approve_url,
+            "paypal_subscription_id": sub.external_id if sub.provider == "paypal" else None,
             "current_period_end": isoformat(sub.current_period_end), "created_at": isoformat(sub.created_at),
             "cancelled_at": isoformat(sub.cancelled_at)}
 
@@ -27,8 +28,9 @@ class SubscriptionsController:
         self._subs = subscriptions
 
     async def create(self, principal: Principal, data: SubscribeIn):
-        """201 with the PayPal approve URL."""
-        sub = await self._subs.create(principal.user_id or "", data.plan, request_id=current_request_id())
+        """201 with the checkout URL (PayPal: approve URL)."""
+        sub = await self._subs.create(principal.user_id or "", data.plan, request_id=current_request_id(),
+                                      provider_name=data.provider)
         return subscription_out(sub), 201
 
     async def current(self, principal: Principal) -> dict[str, Any]:
@@ -36,5 +38,5 @@ class SubscriptionsController:
         return subscription_out(await self._subs.current(principal.user_id or ""))
 
     async def cancel(self, principal: Principal) -> dict[str, Any]:
-        """Cancel the caller's subscription at PayPal."""
+        """Cancel the caller's subscription at its processor."""
         return subscription_out(await self._subs.cancel_current(principal.user_id or ""))

@@ -159,7 +159,7 @@ class PayPalPayments:
 
     async def create_checkout(
         self, *, payment_id: str, amount: str, currency: str, description: str,
-        return_url: str, cancel_url: str, request_id: str,
+        return_url: str, cancel_url: str, request_id: str, customer_id: str | None = None,  # noqa: ARG002
     ) -> Checkout:
         """Create a CAPTURE order; PayPal-Request-Id makes a retry return the same order."""
         body = OrderRequest(
@@ -214,12 +214,21 @@ class PayPalPayments:
             return body
         raise UpstreamError(f"PayPal refused our credentials to {what}.")
 
+    async def create_customer(self, *, user_id: str, request_id: str) -> str | None:  # noqa: ARG002
+        """PayPal has no customer records Muse keeps: None."""
+        return None
+
+    async def portal_url(self, customer_id: str, *, return_url: str) -> str | None:  # noqa: ARG002
+        """PayPal has no billing portal: None."""
+        return None
+
     def external_plan_id(self, plan: str) -> str | None:
         """The PayPal billing plan of a catalogue plan (`PAYPAL_PLAN_IDS`)."""
         return self.plan_ids.get(plan)
 
     async def start_subscription(
         self, *, plan: str, custom_id: str, return_url: str, cancel_url: str, request_id: str,
+        customer_id: str | None = None,  # noqa: ARG002  (PayPal keeps no customer records for us)
     ) -> SubscriptionInfo:
         """POST /v1/billing/subscriptions for the PayPal plan mapped to `plan`."""
         plan_id = self.external_plan_id(plan)

@@ -16,6 +16,7 @@ def document_models() -> list[type]:
     from repositories.job_runs import JobRunDocument
     from repositories.ledger import LedgerEntryDocument
     from repositories.live_settings import LiveSettingsDocument
+    from repositories.payment_customers import PaymentCustomerDocument
     from repositories.payments import AccountFlagDocument, PaymentDocument, SubscriptionDocument
     from repositories.shares import ShareLinkDocument
     from repositories.users import UserDocument
@@ -26,4 +27,4 @@ def document_models() -> list[type]:
             JobRunDocument, UserDocument, ApiKeyDocument, WebhookEventDocument,
             LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
-            AccountDocument, SessionDocument, OneTimeTokenDocument]
+            AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument]

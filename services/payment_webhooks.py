@@ -4,7 +4,8 @@ A delivery the processor does not vouch for → 400, nothing changes. A replayed
 event id → 200, nothing changes. If applying fails, the claim is released so
 the processor's retry is processed (every handler is itself idempotent:
 crediting and reversing are once per ref in the ledger). Events are the neutral
-ones of `services.ports.payments`; PayPal's JSON never reaches this module.
+ones of `services.ports.payments`: no processor's JSON reaches this module, and
+PayPal's and Stripe's events end in the same steps.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Mapping
 
 import structlog
 
-from services.errors import FeatureDisabled
+from services.errors import Conflict, FeatureDisabled
 from services.payments import PaymentService
-from services.payments_model import PaymentDeclined, PaymentFlagged
+from services.payments_model import CAPTURABLE, PaymentDeclined, PaymentFlagged
 from services.ports.payments import (
     CaptureCompleted,
     CaptureDenied,
@@ -53,7 +54,7 @@ class PaymentWebhookService:
             if delivery.event is None:
                 log.info("payment_webhook_ignored", provider=source, event_type=delivery.event_type)
             else:
-                await self._apply(delivery.event, request_id=request_id)
+                await self._apply(source, delivery.event, request_id=request_id)
         except BaseException:
             await self._events.release(source, delivery.event_id)
             raise
@@ -61,28 +62,31 @@ class PaymentWebhookService:
                  event_type=delivery.event_type)
         return True
 
-    async def _apply(self, event: PaymentEvent, *, request_id: str | None) -> None:
+    async def _apply(self, source: str, event: PaymentEvent, *, request_id: str | None) -> None:
         if isinstance(event, CaptureCompleted):
-            await self._capture_completed(event, request_id=request_id)
+            await self._capture_completed(source, event, request_id=request_id)
         elif isinstance(event, CaptureDenied):
             payment = await self._payments.find_for_capture(
-                custom_id=event.custom_id, order_id=event.checkout_id, capture_id=event.capture_id)
+                provider=source, custom_id=event.custom_id, order_id=event.checkout_id,
+                capture_id=event.capture_id)
             if payment is None:
                 log.info("payment_capture_unknown", capture_id=event.capture_id)
                 return
             await self._payments.apply_denial(payment, capture_id=event.capture_id, request_id=request_id)
         elif isinstance(event, CaptureRefunded):
-            await self._refunded(event, request_id=request_id)
+            await self._refunded(source, event, request_id=request_id)
         elif isinstance(event, SubscriptionChanged):
-            await self._subs.apply_event(event.external_id, event.status, custom_id=event.custom_id,
-                                         next_billing_time=event.next_billing_time)
+            await self._subs.apply_event(event.external_id, event.status, provider=source,
+                                         custom_id=event.custom_id, next_billing_time=event.next_billing_time)
         elif isinstance(event, SubscriptionRenewed):
-            await self._subs.renewed(event.external_id)
+            await self._subs.renewed(event.external_id, provider=source, custom_id=event.custom_id)
 
-    async def _capture_completed(self, event: CaptureCompleted, *, request_id: str | None) -> None:
+    async def _capture_completed(self, source: str, event: CaptureCompleted, *,
+                                 request_id: str | None) -> None:
         capture = event.capture
         payment = await self._payments.find_for_capture(
-            custom_id=capture.custom_id, order_id=event.checkout_id, capture_id=capture.id or None)
+            provider=source, custom_id=capture.custom_id, order_id=event.checkout_id,
+            capture_id=capture.id or None)
         if payment is None:
             log.info("payment_capture_unknown", capture_id=capture.id)
             return
@@ -91,12 +95,15 @@ class PaymentWebhookService:
         except (PaymentFlagged, PaymentRejected, PaymentDeclined) as exc:  # recorded; no retry needed
             log.warning("payment_capture_not_credited", payment_id=payment.id, code=exc.code)
 
-    async def _refunded(self, event: CaptureRefunded, *, request_id: str | None) -> None:
+    async def _refunded(self, source: str, event: CaptureRefunded, *, request_id: str | None) -> None:
         payment = await self._payments.find_for_capture(
-            custom_id=event.custom_id, order_id=None, capture_id=event.capture_id)
+            provider=source, custom_id=event.custom_id, order_id=None, capture_id=event.capture_id)
         if payment is None:
             log.info("payment_refund_unknown", refund_id=event.refund_id, capture_id=event.capture_id)
             return
+        if payment.status in CAPTURABLE:  # the capture's event is late: let the processor retry this one
+            raise Conflict("This payment's capture is not recorded yet; the refund is retried later.",
+                           payment_id=payment.id)
         reversed_credits = await self._payments.apply_refund(
             payment, refund_id=event.refund_id, amount=event.amount, currency=event.currency,
             request_id=request_id)

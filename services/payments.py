@@ -1,12 +1,14 @@
-"""Credit-pack purchases through PayPal: checkout, capture (return, mobile, webhook), refunds.
+"""Credit-pack purchases through a payment processor (PayPal, Stripe): checkout, capture
+(return, mobile, webhook, reconcile), refunds and disputes.
 
 Exactly-once crediting does not depend on who captures first: every path
-(web return, mobile capture, PAYMENT.CAPTURE.COMPLETED webhook) ends in
+(web return, mobile capture, the processor's webhook, the reconcile job) ends in
 `apply_capture`, which moves the payment to COMPLETED with one conditional
 update and then calls `credits.purchase(ref=payment_id)`, which the ledger
 applies once per ref. PayPal itself captures once: every capture of a
 payment carries the same PayPal-Request-Id (`capture-<payment id>`), so
-concurrent or retried captures get PayPal's first answer back.
+concurrent or retried captures get PayPal's first answer back; a Stripe Checkout
+Session takes the money itself, so its "capture" only reads the session.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from services.catalog import Catalog
 from services.clock import utcnow
 from services.errors import AppError, Conflict, FeatureDisabled, NotFound
 from services.ids import new_id
+from services.payment_customers import PaymentCustomers
+from services.payment_providers import PaymentProviders
 from services.payments_model import (
     CAPTURABLE,
     DENIED_CAPTURE,
@@ -48,39 +52,53 @@ class PaymentService:
     """Checkout, capture and refund of credit packs."""
 
     def __init__(
-        self, payments: PaymentRepository, provider: PaymentsProvider | None, catalog: Catalog,
-        credits: Credits, *, return_url: str, cancel_url: str, success_redirect: str, cancel_redirect: str,
+        self, payments: PaymentRepository, providers: PaymentProviders, catalog: Catalog,
+        credits: Credits, customers: PaymentCustomers, *, api_base: str, success_redirect: str,
+        cancel_redirect: str, portal_return_url: str,
     ) -> None:
-        self._payments, self._provider, self._catalog, self._credits = payments, provider, catalog, credits
-        self._provider_name = provider.name if provider is not None else ""
-        self._return_url, self._cancel_url = return_url, cancel_url
+        self._payments, self._providers, self._catalog, self._credits = payments, providers, catalog, credits
+        self._customers = customers
+        self._api_base = api_base  # `<api_base>/<provider>/return|cancel` are the processors' return routes
         self._success, self._cancelled = success_redirect, cancel_redirect
+        self._portal_return = portal_return_url
+
+    @property
+    def providers(self) -> PaymentProviders:
+        """The enabled processors."""
+        return self._providers
 
     @property
     def provider(self) -> PaymentsProvider:
-        """The payments provider; 503 when PayPal is not configured."""
-        if self._provider is None:
-            raise FeatureDisabled("Payments are not configured.")
-        return self._provider
+        """The preferred processor; 503 when none is configured."""
+        return self._providers.get()
+
+    def provider_for(self, payment: Payment) -> PaymentsProvider:
+        """The processor a payment was made with; 503 when it is no longer configured."""
+        return self._providers.get(payment.provider)
 
     @property
     def enabled(self) -> bool:
-        """Whether PayPal is configured."""
-        return self._provider is not None
+        """Whether any processor is configured."""
+        return self._providers.enabled
 
-    async def checkout(self, user_id: str, pack_name: str, *, request_id: str | None) -> Payment:
-        """Create a payment and its PayPal order for a catalogue pack (price never from the client)."""
-        provider = self.provider
+    async def checkout(self, user_id: str, pack_name: str, *, request_id: str | None,
+                       provider_name: str | None = None) -> Payment:
+        """Create a payment and its checkout for a catalogue pack (price never from the client)."""
+        provider = self._providers.get(provider_name)
         pack = self._catalog.pack(pack_name)
         now = utcnow()
         payment = await self._payments.create(Payment(
-            id=new_id("pay"), user_id=user_id, pack=pack.name, credits=pack.credits, amount=pack.price,
+            id=new_id("pay"), user_id=user_id, provider=provider.name, pack=pack.name, credits=pack.credits,
+            amount=pack.price,
             currency=pack.currency, request_id=request_id, created_at=now, updated_at=now))
         try:
+            customer_id = await self._customers.ensure(provider, user_id)
             order = await provider.create_checkout(
                 payment_id=payment.id, amount=pack.price, currency=pack.currency,
-                description=f"Muse {pack.credits} credits", return_url=self._return_url,
-                cancel_url=self._cancel_url, request_id=f"create-{payment.id}")
+                description=f"Muse {pack.credits} credits",
+                return_url=f"{self._api_base}/{provider.name}/return",
+                cancel_url=f"{self._api_base}/{provider.name}/cancel", request_id=f"create-{payment.id}",
+                customer_id=customer_id)
         except Exception:
             await self._payments.update(payment.id, {"status": "FAILED"})
             raise
@@ -111,7 +129,7 @@ class PaymentService:
             raise _declined(payment)
         if payment.external_id is None:
             raise PaymentRejected("This payment has no PayPal order.", issue="NO_ORDER")
-        provider = self.provider
+        provider = self.provider_for(payment)
         if payment.status == "PENDING":  # a capture replay would repeat PENDING: ask for the order now
             order = await provider.get_checkout(payment.external_id)
         else:
@@ -199,9 +217,10 @@ class PaymentService:
             log.info("payment_credited", payment_id=payment.id, credits=payment.credits)
         return payment.model_copy(update={"credited": True})
 
-    async def return_redirect(self, order_id: str | None, *, request_id: str | None) -> str:
-        """Handle PayPal's return: capture and credit, then where to send the browser."""
-        payment = await self._payments.get_by_external_id(self._provider_name, order_id) if order_id else None
+    async def return_redirect(self, provider: str, order_id: str | None, *, request_id: str | None) -> str:
+        """Handle a processor's return (`order_id`: its checkout id): capture and credit, then where to
+        send the browser."""
+        payment = await self._payments.get_by_external_id(provider, order_id) if order_id else None
         if payment is None:
             return self._cancelled
         try:
@@ -213,22 +232,25 @@ class PaymentService:
             return _with_query(self._success, payment_id=payment.id, status="pending")
         return _with_query(self._success, payment_id=payment.id)
 
-    async def cancel_redirect(self, order_id: str | None) -> str:
-        """The buyer cancelled at PayPal: mark it (if still open) and where to send the browser."""
-        payment = await self._payments.get_by_external_id(self._provider_name, order_id) if order_id else None
-        if payment is None:
+    async def cancel_redirect(self, provider: str, order_id: str | None, *,
+                              payment_id: str | None = None) -> str:
+        """The buyer cancelled at the processor: mark it (if still open) and where to send the browser."""
+        payment = await self._payments.get_by_external_id(provider, order_id) if order_id else None
+        if payment is None and payment_id:
+            payment = await self._payments.get(payment_id)
+        if payment is None or payment.provider != provider:
             return self._cancelled
         await self._payments.update(payment.id, {"status": "CANCELLED"}, only_if_status=("CREATED",))
         return _with_query(self._cancelled, payment_id=payment.id)
 
-    async def find_for_capture(self, *, custom_id: str | None, order_id: str | None,
+    async def find_for_capture(self, *, provider: str, custom_id: str | None, order_id: str | None,
                                capture_id: str | None) -> Payment | None:
-        """The payment a PayPal capture or refund belongs to."""
+        """The payment a processor's capture or refund belongs to."""
         async def by_capture(key: str) -> Payment | None:
-            return await self._payments.get_by_external_capture(self._provider_name, key)
+            return await self._payments.get_by_external_capture(provider, key)
 
         async def by_checkout(key: str) -> Payment | None:
-            return await self._payments.get_by_external_id(self._provider_name, key)
+            return await self._payments.get_by_external_id(provider, key)
 
         lookups = ((by_capture, capture_id), (self._payments.get, custom_id), (by_checkout, order_id))
         for lookup, key in lookups:
@@ -246,8 +268,8 @@ class PaymentService:
         refund = await self._record_refund(payment, refund_id=refund_id, amount=amount, currency=currency)
         if refund.credits > 0:
             ref = f"{payment.id}:{refund_id}"
-            await self._credits.reverse(payment.user_id, refund.credits, ref=ref, reason="paypal_refund",
-                                        request_id=request_id)
+            await self._credits.reverse(payment.user_id, refund.credits, ref=ref,
+                                        reason=f"{payment.provider}_refund", request_id=request_id)
             balance = int((await self._credits.summary(payment.user_id, plan=None)).get("balance", 0))
             if balance < 0:
                 await self._payments.flag_account(payment.user_id, reason="negative_balance_after_refund",
@@ -270,4 +292,17 @@ class PaymentService:
             if await self._payments.add_refund(payment, refund, status=status):
                 return refund
             payment = await self._reload(payment)
-        raise Conflict("The refund could not be recorded; PayPal will retry the webhook.")
+        raise Conflict("The refund could not be recorded; the processor will retry the webhook.")
+
+    async def portal(self, user_id: str) -> str:
+        """The URL of a billing portal for the user's customer record; 404 when they have none."""
+        if not self._providers.enabled:
+            raise FeatureDisabled("Payments are not configured.")
+        for provider in self._providers:
+            customer_id = await self._customers.get(user_id, provider.name)
+            if not customer_id:
+                continue
+            url = await provider.portal_url(customer_id, return_url=self._portal_return)
+            if url:
+                return url
+        raise NotFound("You have no billing customer yet.")

@@ -1,8 +1,8 @@
-"""Re-check payments left open (no return, no webhook) against PayPal and settle them.
+"""Re-check payments left open (no return, no webhook) against their processor and settle them.
 
 Run by the `reconcile_payments` cron. Each open payment (CREATED/APPROVED/PENDING)
-older than `older_than_s` is looked up at PayPal, least recently checked first,
-at most `batch` per run:
+older than `older_than_s` is looked up at the processor it was made with (PayPal order,
+Stripe Checkout Session), least recently checked first, at most `batch` per run:
 
 - a capture on the order (COMPLETED, PENDING or DENIED) → `PaymentService.apply_capture`,
   the same exactly-once step as the return, the mobile capture and the webhook;
@@ -63,7 +63,9 @@ class PaymentReconciler:
         stale = age > timedelta(seconds=self._expire_after_s)
         if payment.external_id is None:
             return await self._expire(payment, "no_order") if stale else "open"
-        provider = self._service.provider
+        provider = self._service.providers.find(payment.provider)
+        if provider is None:  # its processor is no longer configured: nothing to ask
+            return "open"
         try:
             order = await provider.get_checkout(payment.external_id)
         except NotFound:

@@ -1,4 +1,4 @@
-"""Plan subscriptions at the payment processor (PayPal first), and the plan/role they give.
+"""Plan subscriptions at a payment processor (PayPal, Stripe), and the plan/role they give.
 
 ACTIVE → the user gets the plan and the SUBSCRIBER role; CANCELLED, SUSPENDED or
 EXPIRED → back to the default plan and USER, unless another subscription of
@@ -15,10 +15,12 @@ import structlog
 
 from services.catalog import Catalog
 from services.clock import utcnow
-from services.errors import Conflict, FeatureDisabled, NotFound, ValidationFailed
+from services.errors import Conflict, NotFound, ValidationFailed
 from services.ids import new_id
+from services.payment_customers import PaymentCustomers
+from services.payment_providers import PaymentProviders
 from services.payments_model import Subscription
-from services.ports.payments import PaymentsProvider, SubscriptionRepository
+from services.ports.payments import SubscriptionRepository
 from services.principal import Role
 
 log = structlog.stdlib.get_logger("muse.subscriptions")
@@ -42,28 +44,25 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 class SubscriptionService:
-    """Create, read and cancel subscriptions; apply PayPal's subscription events."""
+    """Create, read and cancel subscriptions; apply the processors' subscription events."""
 
     def __init__(
-        self, subscriptions: SubscriptionRepository, provider: PaymentsProvider | None, catalog: Catalog,
-        users: Users, *, return_url: str, cancel_url: str,
+        self, subscriptions: SubscriptionRepository, providers: PaymentProviders, catalog: Catalog,
+        users: Users, customers: PaymentCustomers, *, return_url: str, cancel_url: str,
     ) -> None:
-        self._subs, self._provider, self._catalog, self._users = subscriptions, provider, catalog, users
+        self._subs, self._providers, self._catalog, self._users = subscriptions, providers, catalog, users
+        self._customers = customers
         self._return_url, self._cancel_url = return_url, cancel_url
 
-    def _provider_or_raise(self) -> PaymentsProvider:
-        if self._provider is None:
-            raise FeatureDisabled("Payments are not configured.")
-        return self._provider
-
-    async def create(self, user_id: str, plan_name: str, *, request_id: str | None) -> Subscription:
-        """Start a PayPal subscription to `plan_name`; the buyer approves it at `approve_url`."""
-        provider = self._provider_or_raise()
+    async def create(self, user_id: str, plan_name: str, *, request_id: str | None,
+                     provider_name: str | None = None) -> Subscription:
+        """Start a subscription to `plan_name`; the buyer approves it at `approve_url`."""
+        provider = self._providers.get(provider_name)
         plan = self._catalog.plan_or_raise(plan_name)
         external_plan_id = provider.external_plan_id(plan.name)
         if not external_plan_id:
-            raise ValidationFailed(f"The plan {plan_name!r} cannot be subscribed to.",
-                                   errors=[{"loc": ["body", "plan"], "msg": "plan has no PayPal plan id"}])
+            raise ValidationFailed(f"The plan {plan_name!r} cannot be subscribed to.", errors=[
+                {"loc": ["body", "plan"], "msg": f"plan has no {provider.name} plan id"}])
         current = await self._subs.current_for_user(user_id)
         if current is not None and current.status in ("ACTIVE", "SUSPENDED"):
             raise Conflict("You already have a subscription; cancel it first.", subscription_id=current.id)
@@ -72,9 +71,11 @@ class SubscriptionService:
             id=new_id("sub"), user_id=user_id, plan=plan.name, provider=provider.name,
             external_plan_id=external_plan_id,
             created_at=now, updated_at=now))
+        customer_id = await self._customers.ensure(provider, user_id)
         info = await provider.start_subscription(
             plan=plan.name, custom_id=sub.id, cancel_url=self._cancel_url,
-            return_url=f"{self._return_url}?subscription={sub.id}", request_id=f"subscribe-{sub.id}")
+            return_url=f"{self._return_url}?subscription={sub.id}", request_id=f"subscribe-{sub.id}",
+            customer_id=customer_id)
         log.info("subscription_created", subscription_id=sub.id, external_id=info.id, plan=plan.name)
         updated = await self._subs.update(sub.id, {
             "external_id": info.id, "approve_url": info.approve_url,
@@ -90,42 +91,44 @@ class SubscriptionService:
 
     async def cancel_current(self, user_id: str, *,
                              reason: str = "Cancelled by the subscriber") -> Subscription:
-        """Cancel the user's subscription at PayPal, and its plan at once."""
+        """Cancel the user's subscription at its processor, and its plan at once."""
         sub = await self.current(user_id)
         if sub.external_id:
-            await self._provider_or_raise().cancel_subscription(sub.external_id, reason=reason)
+            await self._providers.get(sub.provider).cancel_subscription(sub.external_id, reason=reason)
         return await self._set_status(sub, "CANCELLED")
 
-    async def apply_event(self, external_id: str, status: str, *, custom_id: str | None = None,
+    async def apply_event(self, external_id: str, status: str, *, provider: str, custom_id: str | None = None,
                           next_billing_time: str | None = None) -> Subscription | None:
-        """A BILLING.SUBSCRIPTION.* event: record the status and switch the plan/role."""
-        sub = await self._find(external_id, custom_id)
+        """A subscription status event of `provider`: record the status and switch the plan/role."""
+        sub = await self._find(provider, external_id, custom_id)
         if sub is None:
             log.info("subscription_event_unknown", external_id=external_id)
             return None
         extra = {"current_period_end": _parse_time(next_billing_time)} if next_billing_time else {}
         return await self._set_status(sub, status, external_id=external_id, **extra)
 
-    async def renewed(self, external_id: str) -> Subscription | None:
-        """PAYMENT.SALE.COMPLETED for a subscription: a paid period; the plan stays (or turns) on."""
-        sub = await self._find(external_id, None)
+    async def renewed(self, external_id: str, *, provider: str,
+                      custom_id: str | None = None) -> Subscription | None:
+        """A paid period of a subscription (PayPal PAYMENT.SALE.COMPLETED, Stripe invoice.paid): the plan
+        stays (or turns) on."""
+        sub = await self._find(provider, external_id, custom_id)
         if sub is None:
             return None
-        fields: dict[str, object] = {"last_payment_at": utcnow()}
-        if self._provider is not None:
+        fields: dict[str, object] = {"last_payment_at": utcnow(), "external_id": external_id}
+        adapter = self._providers.find(provider)
+        if adapter is not None:
             try:
-                info = await self._provider.get_subscription(external_id)
+                info = await adapter.get_subscription(external_id)
                 fields["current_period_end"] = _parse_time(info.next_billing_time)
             except Exception as exc:  # the renewal itself is what matters; the date is a nicety
                 log.warning("subscription_refresh_failed", external_id=external_id, error=str(exc))
         return await self._set_status(sub, "ACTIVE", **fields)
 
-    async def _find(self, external_id: str, custom_id: str | None) -> Subscription | None:
-        provider = self._provider.name if self._provider is not None else "paypal"
+    async def _find(self, provider: str, external_id: str, custom_id: str | None) -> Subscription | None:
         sub = await self._subs.get_by_external_id(provider, external_id)
         if sub is None and custom_id:
             sub = await self._subs.get(custom_id)
-        return sub
+        return sub if sub is not None and sub.provider == provider else None
 
     async def _set_status(self, sub: Subscription, status: str, **fields: object) -> Subscription:
         if sub.status in FINAL and status not in FINAL:

@@ -19,7 +19,7 @@ bp = Blueprint("subscriptions", __name__)
 @bp.post("/api/v1/subscriptions")
 @require_role(Role.USER)
 @policy()
-@problems(502, 503, 504)
+@problems(404, 502, 503, 504)
 @idempotent
 @validate_request(SubscribeIn)
 @validate_response(SubscriptionOut, 201)

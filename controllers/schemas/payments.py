@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from controllers.schemas.common import CreditsOut
+
+# The processors Muse has adapters for; which are enabled is PAYMENT_PROVIDERS (GET /api/v1/plans).
+ProviderName = Literal["paypal", "stripe"]
 
 
 class CheckoutIn(BaseModel):
     pack: str = Field(min_length=1, max_length=64, examples=["credits_500"],
                       json_schema_extra={"x-muse-choices": "credit_packs"})
+    provider: ProviderName | None = Field(default=None, description="Default: the first enabled processor.")
 
 
 class CheckoutOut(BaseModel):
     payment_id: str
+    provider: str
+    checkout_url: str | None
     order_id: str | None
     approve_url: str | None
     status: str
@@ -33,6 +41,7 @@ class ReturnQuery(BaseModel):
 
 class PaymentOut(BaseModel):
     id: str
+    provider: str
     pack: str
     credits: int
     amount: str
@@ -46,6 +55,15 @@ class PaymentOut(BaseModel):
 class PaymentListOut(BaseModel):
     items: list[PaymentOut]
     next_cursor: str | None = None
+
+
+class StripeReturnQuery(BaseModel):
+    session_id: str | None = Field(default=None, max_length=255)
+    payment_id: str | None = Field(default=None, max_length=64)
+
+
+class PortalOut(BaseModel):
+    url: str
 
 
 class ListQuery(BaseModel):

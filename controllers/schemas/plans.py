@@ -26,3 +26,4 @@ class PlansOut(BaseModel):
     credit_packs: list[CreditPack]
     prices: dict[str, int]
     models: list[ModelOffer]
+    payment_providers: list[str] = Field(default_factory=list)

@@ -1,7 +1,8 @@
 """The payments port: what Muse needs from a payment processor, whichever it is.
 
-Adapters: `providers/paypal.py` (first). A second processor (Stripe) is one more adapter
-implementing `PaymentsProvider`, its webhook route and one wiring line in app/bootstrap.py.
+Adapters: `providers/paypal.py`, `providers/stripe/`. A processor is one adapter implementing
+`PaymentsProvider`, its webhook route and one wiring line in app/bootstrap.py; the services
+(`PaymentProviders` in services/payment_providers.py) pick the adapter by name.
 Ids the processor gives (checkout, capture, subscription, its plan ids) are "external ids".
 
 Amounts travel as decimal strings ("4.99") with an ISO currency code, exactly
@@ -105,9 +106,10 @@ class SubscriptionChanged:
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionRenewed:
-    """A subscription's period was paid."""
+    """A subscription's period was paid (`custom_id`: our subscription id, when the processor says it)."""
 
     external_id: str
+    custom_id: str | None = None
 
 
 PaymentEvent = CaptureCompleted | CaptureDenied | CaptureRefunded | SubscriptionChanged | SubscriptionRenewed
@@ -137,9 +139,11 @@ class PaymentsProvider(Protocol):
 
     async def create_checkout(
         self, *, payment_id: str, amount: str, currency: str, description: str,
-        return_url: str, cancel_url: str, request_id: str,
+        return_url: str, cancel_url: str, request_id: str, customer_id: str | None = None,
     ) -> Checkout:
-        """Create a checkout to capture once approved, tagged with `payment_id` (custom id)."""
+        """Create a checkout to capture once approved, tagged with `payment_id` (custom id).
+
+        `return_url` / `cancel_url` are Muse's `/api/v1/payments/<name>/return|cancel` routes."""
         ...
 
     async def get_checkout(self, external_id: str) -> Checkout:
@@ -156,6 +160,7 @@ class PaymentsProvider(Protocol):
 
     async def start_subscription(
         self, *, plan: str, custom_id: str, return_url: str, cancel_url: str, request_id: str,
+        customer_id: str | None = None,
     ) -> SubscriptionInfo:
         """Start a subscription to the catalogue plan `plan`; the buyer approves it at `approve_url`."""
         ...
@@ -168,6 +173,16 @@ class PaymentsProvider(Protocol):
         """Cancel a subscription (no-op when it is already cancelled)."""
         ...
 
+    async def create_customer(self, *, user_id: str, request_id: str) -> str | None:
+        """The processor's customer record for a Muse user (None: the processor has no customers).
+
+        Idempotent for the same `request_id`; Muse stores the id and reuses it."""
+        ...
+
+    async def portal_url(self, customer_id: str, *, return_url: str) -> str | None:
+        """A self-service billing portal session for a customer (None: the processor has none)."""
+        ...
+
     async def read_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
         """Verify a webhook delivery with the processor and translate it into a neutral event.
 
@@ -175,7 +190,7 @@ class PaymentsProvider(Protocol):
         ...
 
 
-# --- storage of payments and subscriptions (repositories/payments.py) ---------------------------
+# --- storage of payments, subscriptions (repositories/payments.py) and customers --------------
 
 
 @runtime_checkable
@@ -222,3 +237,14 @@ class SubscriptionRepository(Protocol):
     async def update(self, sub_id: str, fields: dict[str, Any]) -> Subscription | None: ...
 
     async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
+
+
+@runtime_checkable
+class CustomerRepository(Protocol):
+    """Storage of the processors' customer ids: one per (user, processor)."""
+
+    async def get(self, user_id: str, provider: str) -> str | None: ...
+
+    async def add(self, user_id: str, provider: str, external_id: str) -> str:
+        """Store the customer id; when one is already stored (a race), that one is returned."""
+        ...

@@ -54,13 +54,17 @@ def test_sign_up_chat_sign_out_renew_and_sign_in_with_muse_accounts(page, muse, 
 
     # Renewal: a token about to expire is refreshed before the next call, which then uses the new one.
     page.evaluate("localStorage.setItem('muse.token_expires', String(Date.now() + 1000))")
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as refreshed:
+    # (A load state cannot be awaited here: the app navigates with pushState, so "networkidle" was
+    # reached long ago and returned at once, before the app had stored the refreshed token.)
+    with page.expect_request(lambda r: "/api/v1/images?" in r.url) as gallery_read, \
+            page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as refreshed:
         page.get_by_role("link", name="Gallery", exact=True).click()
     assert refreshed.value.status == 200
     page.wait_for_url("**/gallery")
-    page.wait_for_load_state("networkidle")
-    token = page.evaluate("localStorage.getItem('muse.token')")
-    assert token and token != old_token
+    token = refreshed.value.json()["access_token"]
+    assert token != old_token
+    assert gallery_read.value.headers["authorization"] == f"Bearer {token}"
+    assert page.evaluate("localStorage.getItem('muse.token')") == token
     assert page.evaluate("Number(localStorage.getItem('muse.token_expires')) > Date.now() + 60000")
 
     # Sign out: the session ends on the server, so the token is refused at once.

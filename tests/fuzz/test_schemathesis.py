@@ -23,13 +23,24 @@ from pathlib import Path
 import pytest
 
 from app.embedded import free_port
+from tests.fakes.stripe import SECRET_KEY as STRIPE_KEY
+from tests.fakes.stripe import WEBHOOK_SECRET as STRIPE_HOOK_SECRET
+from tests.fakes.stripe import FakeStripe
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = os.environ.get("MUSE_FUZZ_EXAMPLES", "5")
 
 
 @pytest.fixture(scope="module")
-def muse(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def fake_stripe_server() -> Iterator[FakeStripe]:
+    """Stripe for the fuzzed process (its payment processor), so its payment routes run for real."""
+    with FakeStripe() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def muse(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
+         fake_stripe_server: FakeStripe) -> Iterator[dict[str, str]]:
     """A Muse web process on a free port; yields its URL and the environment it runs with."""
     port = free_port()
     env = {
@@ -40,6 +51,8 @@ def muse(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> I
         "MONGODB_DB": f"fuzz_{uuid.uuid4().hex[:10]}", "QUEUE_NAME": f"muse:queue:fuzz{uuid.uuid4().hex[:6]}",
         "RATE_LIMITS_ENABLED": "false", "IMAGE_TIMEOUT_S": "10", "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost",
+        "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_WEBHOOK_SECRET": STRIPE_HOOK_SECRET,
+        "STRIPE_BASE_URL": fake_stripe_server.url, "STRIPE_PRICE_IDS": "starter=price_starter",
     }
     for name in ("CLERK_JWT_KEY", "CLERK_SECRET_KEY", "PUBLIC_BASE_URL"):
         env.pop(name, None)

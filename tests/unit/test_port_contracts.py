@@ -31,6 +31,7 @@ from providers.paypal import PayPalPayments
 from providers.replicate_images import ReplicateImageProvider
 from providers.session_tokens import RsaSessionTokenSigner
 from providers.smtp_email import SmtpEmailSender
+from providers.stripe import StripePayments
 from repositories.accounts import (
     BeanieAccountRepository,
     BeanieOneTimeTokenRepository,
@@ -50,6 +51,7 @@ from repositories.images import BeanieImageRepository
 from repositories.job_runs import BeanieJobRunRepository
 from repositories.ledger import BeanieLedgerRepository
 from repositories.live_settings import BeanieLiveSettingsRepository
+from repositories.payment_customers import BeanieCustomerRepository
 from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
 from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
@@ -81,7 +83,12 @@ from services.ports.jobs import JobRunRepository
 from services.ports.live_settings import LiveSettingsRepository
 from services.ports.metrics import Metrics as MetricsPort
 from services.ports.metrics import MetricsExporter, NoMetrics
-from services.ports.payments import PaymentRepository, PaymentsProvider, SubscriptionRepository
+from services.ports.payments import (
+    CustomerRepository,
+    PaymentRepository,
+    PaymentsProvider,
+    SubscriptionRepository,
+)
 from services.ports.queue import JobQueue
 from services.ports.rate_limit import BucketStore
 from services.ports.storage import StorageProvider
@@ -100,7 +107,7 @@ ADAPTERS: list[tuple[type, type]] = [
     (ReplicateImageProvider, ImageProvider), (OpenAIImageProvider, ImageProvider),
     (LocalImageProvider, ImageProvider),
     (CloudinaryStorage, StorageProvider), (LocalStorage, StorageProvider),
-    (PayPalPayments, PaymentsProvider),
+    (PayPalPayments, PaymentsProvider), (StripePayments, PaymentsProvider),
     (InstrumentedChatProvider, ChatProvider), (InstrumentedImageProvider, ImageProvider),
     (RedisCircuitBreaker, CircuitBreaker),
     (RedisMetrics, MetricsExporter), (NoMetrics, MetricsPort),
@@ -117,6 +124,7 @@ ADAPTERS: list[tuple[type, type]] = [
     (BeanieWebhookEventRepository, ProcessedEvents),
     (BeanieCreditAccountRepository, CreditAccountRepository), (BeanieLedgerRepository, LedgerRepository),
     (BeaniePaymentRepository, PaymentRepository), (BeanieSubscriptionRepository, SubscriptionRepository),
+    (BeanieCustomerRepository, CustomerRepository),
     (BeanieUserRepository, UserRepository), (CachedUserRepository, UserRepository),
     (BeanieApiKeyRepository, ApiKeyRepository), (CachedApiKeyRepository, ApiKeyRepository),
     (BeanieGiftCodeRepository, GiftCodeRepository), (BeanieImageRepository, GalleryRepository),

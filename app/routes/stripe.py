@@ -1,0 +1,57 @@
+"""Stripe routes (contract §14): the webhook, the Checkout return/cancel, the billing portal."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g, request
+from quart_schema import validate_querystring, validate_response
+
+from app.openapi import answers, problems
+from app.routes.deps import container
+from controllers.schemas.payments import PortalOut, StripeReturnQuery
+from middlewares.access import public, require_role
+from middlewares.policy import policy
+from services.principal import Role
+
+bp = Blueprint("stripe", __name__)
+
+
+@bp.post("/api/v1/webhooks/stripe")
+@public
+@policy(open_in_maintenance=True, rate_limited=False)
+@problems(400, 409, 503)
+async def stripe_webhook():
+    """Stripe events, verified with `Stripe-Signature` (STRIPE_WEBHOOK_SECRET, 300 s); each event id once.
+
+    409: the event cannot apply yet (a refund overtaking its checkout's event); Stripe retries it."""
+    return await container().stripe_controller.receive(await request.get_data(), request.headers)
+
+
+@bp.get("/api/v1/payments/stripe/return")
+@public
+@policy()
+@answers(303, description="To CHECKOUT_SUCCESS_URL (or the cancel URL on failure).", headers=("Location",),
+         media="")
+@validate_querystring(StripeReturnQuery)
+async def stripe_return(query_args: StripeReturnQuery):
+    """Stripe Checkout sends the buyer here (`session_id`): credit once if paid, 303 to the success URL."""
+    return await container().stripe_controller.checkout_return(query_args)
+
+
+@bp.get("/api/v1/payments/stripe/cancel")
+@public
+@policy()
+@answers(303, description="To CHECKOUT_CANCEL_URL.", headers=("Location",), media="")
+@validate_querystring(StripeReturnQuery)
+async def stripe_cancel(query_args: StripeReturnQuery):
+    """Stripe Checkout sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""
+    return await container().stripe_controller.checkout_cancel(query_args)
+
+
+@bp.post("/api/v1/billing/portal")
+@require_role(Role.USER)
+@policy()
+@problems(404, 502, 503, 504)
+@validate_response(PortalOut)
+async def billing_portal():
+    """Stripe's customer portal for the caller: `{"url"}` (404 when they have no Stripe customer)."""
+    return await container().stripe_controller.portal(g.principal)
