@@ -2,7 +2,7 @@
 
 Each feature is wired by one small function with typed inputs (`wire_core`,
 `wire_live_settings`, `wire_credits`, `wire_identity`, `wire_chat`,
-`wire_images`, `wire_payments`, `wire_admin`) that returns a frozen dataclass of
+`wire_images`, `wire_videos`, `wire_payments`, `wire_admin`) that returns a frozen dataclass of
 its parts; a feature's inputs are the parts of the features it needs, so the
 order is the one the types allow. `Container.start()` calls them and exposes
 the parts as typed attributes (routes, jobs and commands read
@@ -32,6 +32,7 @@ from app.providers import (
     build_chat_providers,
     build_image_providers,
     build_storage,
+    build_video_providers,
 )
 from controllers.accounts import AccountsController
 from controllers.admin_settings import AdminSettingsController
@@ -54,10 +55,11 @@ from controllers.plans import PlansController
 from controllers.shares import SharesController
 from controllers.stripe import StripeController
 from controllers.subscriptions import SubscriptionsController
+from controllers.videos import VideosController
 from providers.argon2_hasher import Argon2PasswordHasher
 from providers.breaker import RedisCircuitBreaker
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
-from providers.instrumented import instrument_chat, instrument_images
+from providers.instrumented import instrument_chat, instrument_images, instrument_videos
 from providers.metrics import RedisMetrics
 from providers.paypal import PayPalPayments
 from providers.remote_fetch import fetch_remote_image
@@ -80,7 +82,8 @@ from repositories.database import MongoDatabase
 from repositories.dev_outbox import RedisOutbox
 from repositories.gift_codes import BeanieGiftCodeRepository
 from repositories.idempotency import BeanieIdempotencyRepository
-from repositories.images import BeanieImageRepository
+from repositories.images import BeanieImageRepository, VideoDocument
+from repositories.job_events import RedisJobEvents
 from repositories.job_runs import BeanieJobRunRepository
 from repositories.ledger import BeanieLedgerRepository
 from repositories.live_settings import BeanieLiveSettingsRepository
@@ -111,6 +114,7 @@ from services.housekeeping import HousekeepingService
 from services.idempotency import IdempotencyService
 from services.image_jobs import ImageJobRunner, breaker_name
 from services.images import ImageService
+from services.job_events import PublishingRepository
 from services.live_settings import LiveSettings, LiveSettingsService
 from services.login_throttle import LoginThrottle
 from services.metrics import MetricsService, breaker_gauge, queue_depth_gauge
@@ -130,11 +134,14 @@ from services.ports.jobs import Housekeeping
 from services.ports.metrics import Metrics, NoMetrics
 from services.ports.payments import PaymentsProvider
 from services.ports.storage import StorageProvider
+from services.ports.videos import VideoProvider
 from services.rate_limit import Limit, RateLimiter, limits_from
 from services.sessions import SessionService, SessionVerifier
 from services.shares import ShareService
 from services.subscriptions import SubscriptionService
 from services.users import UserService
+from services.video_jobs import VideoJobRunner, video_breaker_name
+from services.videos import VideoService
 from services.vision import VisionService
 
 log = structlog.stdlib.get_logger("muse.bootstrap")
@@ -150,6 +157,7 @@ class Overrides:
     chat_providers: Sequence[ChatProvider] | None = None
     image_providers: Sequence[ImageProvider] | None = None
     image_storage: StorageProvider | None = None
+    video_providers: Sequence[VideoProvider] | None = None
     payments_provider: PaymentsProvider | None = None
     token_verifier: TokenVerifier | None = None
     catalog: Catalog | None = None
@@ -172,6 +180,7 @@ class Core:
     health: HealthService
     health_controller: HealthController
     namespace: str  # prefix of this deployment's Redis keys (one Redis may serve several)
+    job_events: RedisJobEvents  # media job changes pushed to every process (contract §15)
 
 
 async def wire_core(s: Settings, o: Overrides) -> Core:
@@ -195,9 +204,11 @@ async def wire_core(s: Settings, o: Overrides) -> Core:
 
     health = HealthService({"mongo": database.ping, "redis": redis_check, "queue": queue_check},
                            version=s.version)
+    namespace = f"muse:{s.mongodb_db}:"
     return Core(database=database, redis=redis, queue=queue, breaker=breaker, job_runs=job_runs,
                 housekeeping=o.housekeeping or HousekeepingService(job_runs), health=health,
-                health_controller=HealthController(health), namespace=f"muse:{s.mongodb_db}:")
+                health_controller=HealthController(health), namespace=namespace,
+                job_events=RedisJobEvents(redis, channel=f"{namespace}job-events"))
 
 
 # --- metrics --------------------------------------------------------------------------------
@@ -243,7 +254,7 @@ class LiveSettingsParts:
 def wire_live_settings(s: Settings) -> LiveSettingsParts:
     """Admin-editable switches (maintenance, features, providers) and their audit log."""
     builtin = ["gemini", "openai", "replicate", "local"]
-    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *builtin]))
+    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers, *builtin]))
     defaults = LiveSettings(signup_credits=s.signup_credits, providers=dict.fromkeys(known, True))
     audit_log = BeanieAuditLogRepository()
     return LiveSettingsParts(known, audit_log, LiveSettingsService(
@@ -448,7 +459,7 @@ def wire_chat(s: Settings, o: Overrides, core: Core, credits: CreditsParts,
 class ImagesParts:
     image_storage: StorageProvider
     image_provider_list: list[ImageProvider]
-    image_repository: BeanieImageRepository
+    image_repository: PublishingRepository
     image_jobs: ImageJobRunner
     images: ImageService
     vision: VisionService
@@ -463,7 +474,7 @@ def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, li
     storage = o.image_storage or build_storage(s)
     providers = instrument_images(
         list(o.image_providers) if o.image_providers is not None else build_image_providers(s), metrics)
-    repository = BeanieImageRepository()
+    repository = PublishingRepository(BeanieImageRepository(), core.job_events, topic=ImageService.topic)
 
     async def image_chain() -> list[ImageProvider]:
         return await live.enabled(providers)
@@ -473,7 +484,7 @@ def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, li
     images = ImageService(
         images=repository, storage=storage, runner=runner, queue=core.queue, credits=credits.credits,
         catalog=credits.catalog, live_settings=live, provider_names=[p.name for p in providers],
-        ttl_h=s.temp_media_ttl_h, timeout_s=s.image_timeout_s)
+        events=core.job_events, ttl_h=s.temp_media_ttl_h, timeout_s=s.image_timeout_s)
     vision = VisionService(providers=chat.chat.chain, credits=credits.credits, catalog=credits.catalog,
                            live_settings=live, breaker=core.breaker, timeout_s=s.ai_timeout_s)
     max_bytes = int(s.max_upload_mb * 1024 * 1024)
@@ -487,6 +498,40 @@ def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, li
                               max_upload_mb=s.max_upload_mb, status_of=status_of)
     return ImagesParts(storage, providers, repository, runner, images, vision, controller,
                        MediaController(storage), openai)
+
+
+# --- videos -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideosParts:
+    video_provider_list: list[VideoProvider]
+    video_repository: PublishingRepository
+    video_jobs: VideoJobRunner
+    videos: VideoService
+    videos_controller: VideosController
+
+
+def wire_videos(s: Settings, o: Overrides, core: Core, credits: CreditsParts, live: LiveSettingsService,
+                images: ImagesParts, metrics: Metrics) -> VideosParts:
+    """Video jobs: the image job machinery (records, failover, charging, storage, expiry, events)
+    with the video providers."""
+    providers = instrument_videos(
+        list(o.video_providers) if o.video_providers is not None else build_video_providers(s), metrics)
+    repository = PublishingRepository(BeanieImageRepository(VideoDocument), core.job_events,
+                                      topic=VideoService.topic)
+
+    async def video_chain() -> list[VideoProvider]:
+        return await live.enabled(providers)
+
+    runner = VideoJobRunner(images=repository, storage=images.image_storage, providers=video_chain,
+                            credits=credits.credits, breaker=core.breaker, timeout_s=s.video_timeout_s)
+    videos = VideoService(
+        sources=images.images, images=repository, storage=images.image_storage, runner=runner,
+        queue=core.queue, credits=credits.credits, catalog=credits.catalog, live_settings=live,
+        provider_names=[p.name for p in providers], events=core.job_events, ttl_h=s.temp_media_ttl_h,
+        timeout_s=s.video_timeout_s)
+    return VideosParts(providers, repository, runner, videos, VideosController(videos, status_of=status_of))
 
 
 # --- payments -----------------------------------------------------------------------------
@@ -626,6 +671,7 @@ class Container:
     housekeeping: Housekeeping
     health: HealthService
     health_controller: HealthController
+    job_events: RedisJobEvents
     # metrics
     metrics: Metrics
     metrics_service: MetricsService
@@ -673,13 +719,19 @@ class Container:
     # images
     image_storage: StorageProvider
     image_provider_list: list[ImageProvider]
-    image_repository: BeanieImageRepository
+    image_repository: PublishingRepository
     image_jobs: ImageJobRunner
     images: ImageService
     vision: VisionService
     images_controller: ImagesController
     media_controller: MediaController
     openai_controller: OpenAIController
+    # videos
+    video_provider_list: list[VideoProvider]
+    video_repository: PublishingRepository
+    video_jobs: VideoJobRunner
+    videos: VideoService
+    videos_controller: VideosController
     # payments
     payments_provider: PaymentsProvider | None
     payment_records: BeaniePaymentRepository
@@ -732,10 +784,12 @@ class Container:
         self.housekeeping = core.housekeeping
         self.health = core.health
         self.health_controller = core.health_controller
+        self.job_events = core.job_events
 
         def breaker_names() -> list[str]:  # read at scrape time, once the providers are wired
             images = [breaker_name(p.name) for p in self.image_provider_list]
-            return [p.name for p in self.chat_providers] + images
+            videos = [video_breaker_name(p.name) for p in self.video_provider_list]
+            return [p.name for p in self.chat_providers] + images + videos
 
         metrics = wire_metrics(s, o, core, breaker_names)
         self.metrics = metrics.metrics
@@ -800,6 +854,13 @@ class Container:
         self.media_controller = images.media_controller
         self.openai_controller = images.openai_controller
 
+        videos = wire_videos(s, o, core, credits, live.live_settings, images, self.metrics)
+        self.video_provider_list = videos.video_provider_list
+        self.video_repository = videos.video_repository
+        self.video_jobs = videos.video_jobs
+        self.videos = videos.videos
+        self.videos_controller = videos.videos_controller
+
         payments = wire_payments(s, o, credits, identity)
         self.payments_provider = payments.payments_provider
         self.payment_records = payments.payment_records
@@ -844,6 +905,7 @@ class Container:
         if isinstance(self.metrics, RedisMetrics):
             await self.metrics.stop()  # flushes this process's last increments
         await self.rate_limiter.close()
+        await self.job_events.aclose()
         await self.redis.aclose()
         await self.database.close()
         await asyncio.to_thread(self.embedded.stop)

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     replicate_image_model: str = "black-forest-labs/flux-schnell"
     chat_providers: Csv = Field(default_factory=lambda: ["gemini", "openai"])
     image_providers: Csv = Field(default_factory=lambda: ["replicate", "openai"])
+    # Videos (contract §15): provider order, Replicate's video model, the job's time budget.
+    video_providers: Csv = Field(default_factory=lambda: ["replicate"])
+    replicate_video_model: str = "kwaivgi/kling-v1.6-standard"
+    video_timeout_s: float = 600.0
 
     cloudinary_url: SecretStr | None = None
     cloudinary_upload_prefix: str | None = None
@@ -165,8 +169,8 @@ class Settings(BaseSettings):
     drain_timeout_s: float | None = None
 
     @field_validator(
-        "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "paypal_plan_ids",
-        "cors_origins", "payment_providers", "stripe_price_ids", mode="before"
+        "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "video_providers",
+        "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids", mode="before"
     )
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:

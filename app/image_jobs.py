@@ -1,4 +1,5 @@
-"""Image job functions for the arq worker: generate/edit one image, sweep stale jobs, expire media.
+"""Media job functions for the arq worker: generate/edit one image or make one video, sweep stale
+jobs, expire media.
 
 Plain coroutines: `app.jobs` wraps them with its `job` decorator in its job registry
 (so this module does not import `app.jobs`).
@@ -19,4 +20,17 @@ async def sweep_images(ctx: dict[str, Any]) -> dict[str, int]:
     container = ctx["container"]
     counts = await container.image_jobs.sweep()
     counts["expired"] = await container.images.expire_due()
+    return counts
+
+
+async def generate_video(ctx: dict[str, Any], video_id: str) -> str | None:
+    """Claim the video record and run it (failover, storage with a poster, refund on failure)."""
+    return await ctx["container"].video_jobs.run(video_id)
+
+
+async def sweep_videos(ctx: dict[str, Any]) -> dict[str, int]:
+    """Fail and refund video jobs whose worker died; expire unsaved videos past their TTL."""
+    container = ctx["container"]
+    counts = await container.video_jobs.sweep()
+    counts["expired"] = await container.videos.expire_due()
     return counts

@@ -25,7 +25,9 @@ from opentelemetry import propagate, trace
 
 from app.credit_jobs import reconcile_credits as _reconcile_credits
 from app.image_jobs import generate_image as _generate_image
+from app.image_jobs import generate_video as _generate_video
 from app.image_jobs import sweep_images as _sweep_images
+from app.image_jobs import sweep_videos as _sweep_videos
 from app.payment_jobs import reconcile_payments as _reconcile_payments
 from repositories.queue import REQUEST_ID_KWARG, TRACE_KWARG
 from services.ports.metrics import NO_METRICS, JobOutcome
@@ -103,6 +105,8 @@ class JobSpec:
 
 generate_image = job(_generate_image)
 sweep_images = job(_sweep_images)
+generate_video = job(_generate_video)
+sweep_videos = job(_sweep_videos)
 reconcile_credits = job(_reconcile_credits)
 reconcile_payments = job(_reconcile_payments)
 
@@ -111,6 +115,8 @@ JOB_REGISTRY: tuple[JobSpec, ...] = (
             Cron("cron:housekeeping", minute=frozenset({0, 15, 30, 45}))),
     JobSpec(JobName.GENERATE_IMAGE, generate_image),
     JobSpec(JobName.SWEEP_IMAGES, sweep_images, Cron("cron:images")),
+    JobSpec(JobName.GENERATE_VIDEO, generate_video),
+    JobSpec(JobName.SWEEP_VIDEOS, sweep_videos, Cron("cron:videos")),
     JobSpec(JobName.RECONCILE_CREDITS, reconcile_credits,
             Cron("cron:credits_reconcile", minute=frozenset(range(2, 60, 5)))),
     JobSpec(JobName.RECONCILE_PAYMENTS, reconcile_payments,

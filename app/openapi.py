@@ -153,6 +153,7 @@ def problems(*statuses: int) -> Callable[[F], F]:
 DYNAMIC_CHOICES: dict[str, Callable[[Any], list[str]]] = {
     "chat_models": lambda container: [m.name for m in container.catalog.models],
     "image_models": lambda container: ["default", *(p.name for p in container.image_provider_list)],
+    "video_models": lambda container: ["default", *(p.name for p in container.video_provider_list)],
     "plans": lambda container: [p.name for p in container.catalog.plans],
     "subscription_plans": lambda container: [  # plans an enabled payment processor sells
         p.name for p in container.catalog.plans

@@ -20,6 +20,7 @@ from providers.local_storage import LocalStorage
 from services.ports.chat import ChatProvider
 from services.ports.images import ImageProvider
 from services.ports.storage import StorageProvider
+from services.ports.videos import VideoProvider
 
 log = structlog.stdlib.get_logger("muse.providers")
 
@@ -108,6 +109,39 @@ def build_image_providers(settings: Settings) -> list[ImageProvider]:
             continue
         providers.append(provider)
     return providers or [LocalImageProvider()]
+
+
+# name in VIDEO_PROVIDERS → adapter (None when its key is missing). One entry per video provider.
+def _replicate_videos(s: Settings) -> VideoProvider | None:
+    if not s.replicate_api_token:
+        return None
+    from providers.replicate_videos import ReplicateVideoProvider
+    return ReplicateVideoProvider(_secret(s.replicate_api_token), model=s.replicate_video_model,
+                                  base_url=s.replicate_base_url, timeout_s=s.video_timeout_s)
+
+
+def _local_videos(s: Settings | None = None) -> VideoProvider:
+    from providers.local_videos import LocalVideoProvider  # PyAV: loaded by processes that render
+    return LocalVideoProvider()
+
+
+VIDEO_ADAPTERS: dict[str, Callable[[Settings], VideoProvider | None]] = {
+    "replicate": _replicate_videos,
+    "local": _local_videos,
+}
+
+
+def build_video_providers(settings: Settings) -> list[VideoProvider]:
+    """Providers in VIDEO_PROVIDERS order; those without a key are left out; `local` when none remain."""
+    providers: list[VideoProvider] = []
+    for name in (n.lower() for n in settings.video_providers):
+        build = VIDEO_ADAPTERS.get(name)
+        provider = build(settings) if build else None
+        if provider is None:
+            log.info("video_provider_skipped", provider=name, reason="no key or unknown")
+            continue
+        providers.append(provider)
+    return providers or [_local_videos()]
 
 
 def build_storage(settings: Settings) -> StorageProvider:

@@ -54,7 +54,7 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
         ctx={"container": container},
         poll_delay=0.05,
         max_jobs=20,
-        job_timeout=max(settings.image_timeout_s * 2, 300),
+        job_timeout=max(settings.image_timeout_s * 2, settings.video_timeout_s + 60, 300),
         keep_result=3600,
         max_tries=3,
     )

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from quart import request
+from quart import Response, request
 
+from controllers.job_events import status_stream
 from controllers.schemas.images import CreateImageIn, DescribeFields, EditFields, ImageListQuery
 from services.clock import isoformat
 from services.errors import (
@@ -231,6 +232,11 @@ class ImagesController:
         """The image, now saved (no expiry)."""
         return resource(await self._images.save(principal.user_id or "", image_id), self._status_of)
 
+    async def events(self, principal: Principal, image_id: str) -> Response:
+        """The image job's status changes as server-sent events."""
+        return await status_stream(self._images, lambda r: resource(r, self._status_of),
+                                   principal.user_id or "", image_id)
+
 
 class MediaController:
     """Serves files of the local storage (404 for anything else)."""
@@ -239,7 +245,7 @@ class MediaController:
         self._storage = storage
 
     async def serve(self, key: str):  # type: ignore[no-untyped-def]
-        """The file, with a long cache lifetime (keys are never reused)."""
+        """The file, with a long cache lifetime (keys are never reused); byte ranges on request."""
         from quart import send_file
 
         from services.errors import NotFound
@@ -253,6 +259,7 @@ class MediaController:
             raise NotFound() from exc
         if not path.is_file():
             raise NotFound()
-        response = await send_file(path, conditional=True)
+        response = await send_file(path, conditional=True)  # Range → 206 + Content-Range (video seeking)
         response.headers["Cache-Control"] = "public, max-age=86400"
+        response.headers["Accept-Ranges"] = "bytes"
         return response

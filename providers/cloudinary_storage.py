@@ -28,8 +28,12 @@ def parse_cloudinary_url(url: str) -> dict[str, str]:
     return config
 
 
+VIDEO_KEY = "video:"  # keys of video assets (Cloudinary's resource_type=video) start with this
+
+
 class CloudinaryStorage:
-    """One folder per user under `root_folder`; the key is Cloudinary's public_id."""
+    """One folder per user under `root_folder`; the key is Cloudinary's public_id (prefixed `video:`
+    for videos, which Cloudinary keeps as `resource_type=video`)."""
 
     name = "cloudinary"
 
@@ -57,6 +61,7 @@ class CloudinaryStorage:
         Private files (edit sources, masks) are `authenticated` assets with a random name: only
         the signed URL Cloudinary returns (kept server-side) delivers them."""
         extra: dict[str, object] = {"type": "authenticated"} if private else {}
+        resource_type = "video" if content_type.startswith("video/") else "image"
         public_id = f"{name}_{secrets.token_urlsafe(16)}" if private else name
         try:
             result = await asyncio.to_thread(
@@ -65,7 +70,7 @@ class CloudinaryStorage:
                 folder=f"{self._root}/{folder}",
                 public_id=public_id,
                 overwrite=True,
-                resource_type="image",
+                resource_type=resource_type,
                 **extra,
                 **self._options(),
             )
@@ -77,7 +82,7 @@ class CloudinaryStorage:
         url = result.get("secure_url") or result.get("url")
         if not url:
             raise UpstreamError("cloudinary: no URL in the upload response")
-        return StoredObject(key=public_id, url=url)
+        return StoredObject(key=(VIDEO_KEY if resource_type == "video" else "") + public_id, url=url)
 
     async def get(self, stored: StoredObject) -> bytes:
         """Download the asset through its delivery URL."""
@@ -88,9 +93,11 @@ class CloudinaryStorage:
 
     async def delete(self, key: str) -> bool:
         """Destroy the asset; False when Cloudinary did not have it."""
+        resource_type = "video" if key.startswith(VIDEO_KEY) else "image"
         try:
             result = await asyncio.to_thread(
-                cloudinary.uploader.destroy, key, invalidate=True, **self._options()
+                cloudinary.uploader.destroy, key.removeprefix(VIDEO_KEY), invalidate=True,
+                resource_type=resource_type, **self._options()
             )
         except Exception as exc:
             raise UpstreamError(f"cloudinary: {type(exc).__name__}") from exc

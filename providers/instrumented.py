@@ -27,6 +27,7 @@ from services.errors import UpstreamTimeout
 from services.ports.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderTimeout
 from services.ports.images import ImageProvider, ImageRequest, ImageResult
 from services.ports.metrics import Metrics, ProviderKind, ProviderOutcome
+from services.ports.videos import VideoProvider, VideoRequest, VideoResult
 
 T = TypeVar("T")
 tracer = trace.get_tracer("muse.providers")
@@ -126,6 +127,19 @@ class InstrumentedImageProvider(_Instrumented):
 
     async def edit(self, request: ImageRequest) -> ImageResult:
         return await self._timed("image", lambda: self._inner.edit(request))
+
+
+class InstrumentedVideoProvider(_Instrumented):
+    """A `VideoProvider` that records its calls (kind `video`)."""
+
+    async def generate(self, request: VideoRequest) -> VideoResult:
+        return await self._timed("video", lambda: self._inner.generate(request))
+
+
+def instrument_videos(providers: list[VideoProvider], metrics: Metrics) -> list[VideoProvider]:
+    """The video providers wrapped (already wrapped ones are kept as they are)."""
+    return [p if isinstance(p, _Instrumented) else InstrumentedVideoProvider(p, metrics)  # type: ignore[misc]
+            for p in providers]
 
 
 def instrument_chat(providers: list[ChatProvider], metrics: Metrics) -> list[ChatProvider]:

@@ -11,7 +11,7 @@ from services.ports.storage import StoredObject
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 PRIVATE = "_private"  # edit sources and masks: stored, never served
-_EXT = {"image/webp": "webp", "image/png": "png", "image/jpeg": "jpg"}
+_EXT = {"image/webp": "webp", "image/png": "png", "image/jpeg": "jpg", "video/mp4": "mp4"}
 
 
 class LocalStorage:

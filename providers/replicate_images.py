@@ -1,4 +1,5 @@
-"""Replicate (Flux Schnell) through the official `replicate` SDK, async."""
+"""Replicate (Flux Schnell) through the official `replicate` SDK, async; `ReplicatePredictions`
+is the prediction lifecycle shared with the video model (`providers/replicate_videos.py`)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,10 @@ log = structlog.stdlib.get_logger("muse.providers")
 CANCEL_TIMEOUT_S = 5.0
 
 
-class ReplicateImageProvider:
-    """`black-forest-labs/flux-schnell` by default: aspect ratio, num_outputs, seed, output format."""
+class ReplicatePredictions:
+    """One Replicate model through the SDK: run a prediction to its end and download its outputs."""
 
     name = "replicate"
-    supports_edit = False
 
     def __init__(
         self,
@@ -42,17 +42,9 @@ class ReplicateImageProvider:
         self._client.poll_interval = poll_interval
         self._timeout_s = timeout_s
 
-    async def generate(self, request: ImageRequest) -> ImageResult:
-        """Create a prediction, poll it to the end and download every output."""
-        seed = request.seed if request.seed is not None else random.randrange(2**31)
+    async def _predict(self, body: dict[str, Any]) -> list[bytes]:
+        """Create a prediction, poll it to the end and download every output (UpstreamError on failure)."""
         owner, _, name = self.model.partition("/")
-        body = {
-            "prompt": request.prompt,
-            "aspect_ratio": request.aspect_ratio,
-            "num_outputs": request.num_outputs,
-            "seed": seed,
-            "output_format": request.output_format,
-        }
         try:
             prediction = await self._client.models.predictions.async_create(model=(owner, name), input=body)
             try:
@@ -76,7 +68,7 @@ class ReplicateImageProvider:
             raise UpstreamError(f"replicate: {type(exc).__name__}") from exc
         if not files:
             raise UpstreamError("replicate: no output")
-        return ImageResult(self.name, self.model, files, seed)
+        return files
 
     async def _abandon(self, prediction: Any) -> None:
         """Cancel a prediction nobody will wait for (best effort, a few seconds at most)."""
@@ -88,20 +80,42 @@ class ReplicateImageProvider:
             log.warning("replicate_cancel_failed", prediction=getattr(prediction, "id", None),
                         error=type(exc).__name__)
 
-    async def edit(self, request: ImageRequest) -> ImageResult:
-        """Flux Schnell has no edit mode."""
-        raise UpstreamError("replicate: edits are not supported by this model")
-
-    async def _download(self, item: object) -> ImageFile:
+    async def _download(self, item: object) -> bytes:
         if isinstance(item, str) and item.startswith(("data:", "https:")):
             item = FileOutput(item, self._client)
         if isinstance(item, FileOutput):
-            return ImageFile.from_bytes(await item.aread())
+            return bytes(await item.aread())
         async with httpx.AsyncClient(timeout=self._timeout_s) as http:
             response = await http.get(str(item))
             response.raise_for_status()
-            return ImageFile.from_bytes(response.content)
+            return response.content
 
     async def aclose(self) -> None:
         """Nothing pooled between calls beyond the SDK's own client."""
         await asyncio.sleep(0)
+
+
+class ReplicateImageProvider(ReplicatePredictions):
+    """`black-forest-labs/flux-schnell` by default: aspect ratio, num_outputs, seed, output format."""
+
+    supports_edit = False
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        """Create a prediction, poll it to the end and download every output."""
+        seed = request.seed if request.seed is not None else random.randrange(2**31)
+        body = {
+            "prompt": request.prompt,
+            "aspect_ratio": request.aspect_ratio,
+            "num_outputs": request.num_outputs,
+            "seed": seed,
+            "output_format": request.output_format,
+        }
+        try:
+            files = [ImageFile.from_bytes(data) for data in await self._predict(body)]
+        except ValueError as exc:
+            raise UpstreamError(f"replicate: {type(exc).__name__}") from exc
+        return ImageResult(self.name, self.model, files, seed)
+
+    async def edit(self, request: ImageRequest) -> ImageResult:
+        """Flux Schnell has no edit mode."""
+        raise UpstreamError("replicate: edits are not supported by this model")

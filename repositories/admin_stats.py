@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from repositories.documents import AwareDatabase
 
-USERS, LEDGER, IMAGES = "users", "credit_ledger", "images"
+USERS, LEDGER, IMAGES, VIDEOS = "users", "credit_ledger", "images", "videos"
 CONVERSATIONS, MESSAGES, PAYMENTS = "conversations", "messages", "payments"
 SETTLED = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
 IMAGE_ITEMS = ("image", "image_edit", "image_describe")
@@ -45,6 +45,7 @@ class MongoAdminStatsRepository:
         """Users who were charged, started an image or chatted since `since`."""
         charged = await self._db[LEDGER].distinct("user_id", {"kind": "charge", "at": {"$gte": since}})
         imaging = await self._db[IMAGES].distinct("user_id", {"created_at": {"$gte": since}})
+        imaging += await self._db[VIDEOS].distinct("user_id", {"created_at": {"$gte": since}})
         chatting = await self._db[CONVERSATIONS].distinct("owner_id", {"updated_at": {"$gte": since}})
         return {*charged, *imaging, *chatting}
 
@@ -64,9 +65,9 @@ class MongoAdminStatsRepository:
         rows = await cursor.to_list()
         return {"n": int(rows[0]["n"]), "delta": int(rows[0]["delta"] or 0)} if rows else {"n": 0, "delta": 0}
 
-    async def images(self, *, since: datetime) -> dict[str, int]:
-        """Image jobs created since `since`, and how many of them failed."""
-        col = self._db[IMAGES]
+    async def images(self, *, since: datetime, collection: str = IMAGES) -> dict[str, int]:
+        """Image (or, with `collection="videos"`, video) jobs created since `since`, and how many failed."""
+        col = self._db[collection]
         return {"created": await col.count_documents({"created_at": {"$gte": since}}),
                 "failed": await col.count_documents({"created_at": {"$gte": since}, "status": "failed"})}
 

@@ -16,7 +16,9 @@ from services.ids import new_id
 from services.image_models import ImageRecord, StoredFile
 
 
-class ImageDocument(MuseDocument):
+class MediaDocument(MuseDocument):
+    """The fields of a media job record; `ImageDocument` and `VideoDocument` are its collections."""
+
     id: str = Field(default_factory=lambda: new_id("img"))  # type: ignore[assignment]  # our ids are strings
     user_id: str
     status: str = "queued"
@@ -46,36 +48,51 @@ class ImageDocument(MuseDocument):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     request_id: str | None = None
+    duration_s: float | None = None
+    fps: int | None = None
+    source_image_id: str | None = None
 
+
+_INDEXES = [
+    [("user_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)],
+    [("status", pymongo.ASCENDING), ("started_at", pymongo.ASCENDING)],
+    [("saved", pymongo.ASCENDING), ("expires_at", pymongo.ASCENDING)],
+]
+
+
+class ImageDocument(MediaDocument):
     class Settings:
         name = "images"
-        indexes = [
-            [("user_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)],
-            [("status", pymongo.ASCENDING), ("started_at", pymongo.ASCENDING)],
-            [("saved", pymongo.ASCENDING), ("expires_at", pymongo.ASCENDING)],
-        ]
+        indexes = _INDEXES
 
 
-def _record(raw: dict[str, Any] | ImageDocument | None) -> ImageRecord | None:
+class VideoDocument(MediaDocument):
+    class Settings:
+        name = "videos"
+        indexes = _INDEXES
+
+
+def _record(raw: dict[str, Any] | None) -> ImageRecord | None:
     if raw is None:
         return None
-    if isinstance(raw, ImageDocument):
-        return ImageRecord.model_validate(raw.model_dump())
     data = dict(raw)
     data["id"] = data.pop("_id")
     return ImageRecord.model_validate(data)
 
 
 class BeanieImageRepository:
-    """The `images` collection."""
+    """The `images` collection (or `videos`, with `document=VideoDocument`: the same records)."""
+
+    def __init__(self, document: type[MediaDocument] = ImageDocument) -> None:
+        self._document = document
 
     @property
     def _col(self):  # type: ignore[no-untyped-def]
-        return ImageDocument.get_pymongo_collection()
+        return self._document.get_pymongo_collection()
 
     async def create(self, record: ImageRecord) -> None:
         """Insert a new record."""
-        await ImageDocument(**record.model_dump()).insert()
+        await self._document(**record.model_dump()).insert()
 
     async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None:
         """The record (only if it belongs to `user_id` when given)."""
@@ -96,10 +113,12 @@ class BeanieImageRepository:
         )
 
     async def complete(
-        self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str, seed: int | None
-    ) -> bool:
-        """in_progress → completed with the stored outputs; False when no longer in progress."""
-        done = await self._transition(
+        self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str, seed: int | None,
+        extra: dict[str, Any] | None = None,
+    ) -> ImageRecord | None:
+        """in_progress → completed with the stored outputs (and `extra` fields such as a video's `fps`);
+        None when no longer in progress."""
+        return await self._transition(
             {"_id": image_id, "status": "in_progress"},
             {
                 "$set": {
@@ -110,10 +129,10 @@ class BeanieImageRepository:
                     "seed": seed,
                     "finished_at": utcnow(),
                     "error": None,
+                    **(extra or {}),
                 }
             },
         )
-        return done is not None
 
     async def fail(
         self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...]
@@ -124,16 +143,15 @@ class BeanieImageRepository:
             {"$set": {"status": "failed", "error": error, "finished_at": utcnow()}},
         )
 
-    async def release(self, image_id: str) -> bool:
-        """in_progress → queued (a worker stopping before the job finished); False when not in progress."""
-        done = await self._transition(
+    async def release(self, image_id: str) -> ImageRecord | None:
+        """in_progress → queued (a worker stopping before the job finished); None when not in progress."""
+        return await self._transition(
             {"_id": image_id, "status": "in_progress"}, {"$set": {"status": "queued", "started_at": None}}
         )
-        return done is not None
 
-    async def mark_refunded(self, image_id: str) -> None:
+    async def mark_refunded(self, image_id: str) -> ImageRecord | None:
         """Note that the charge went back."""
-        await self._col.update_one({"_id": image_id}, {"$set": {"refunded": True, "updated_at": utcnow()}})
+        return await self._transition({"_id": image_id}, {"$set": {"refunded": True}})
 
     async def stale(self, *, status: str, before: datetime, limit: int) -> list[ImageRecord]:
         """Records in `status` since before `before` (in progress: started; queued: created)."""

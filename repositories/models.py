@@ -12,7 +12,7 @@ def document_models() -> list[type]:
     from repositories.credits import CreditAccountDocument
     from repositories.gift_codes import GiftCodeDocument
     from repositories.idempotency import IdempotencyRecordDocument
-    from repositories.images import ImageDocument
+    from repositories.images import ImageDocument, VideoDocument
     from repositories.job_runs import JobRunDocument
     from repositories.ledger import LedgerEntryDocument
     from repositories.live_settings import LiveSettingsDocument
@@ -25,6 +25,6 @@ def document_models() -> list[type]:
     return [ConversationDocument, MessageDocument,
             CreditAccountDocument, LedgerEntryDocument, GiftCodeDocument, IdempotencyRecordDocument,
             JobRunDocument, UserDocument, ApiKeyDocument, WebhookEventDocument,
-            LiveSettingsDocument, AuditLogDocument, ImageDocument,
+            LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
             AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument]

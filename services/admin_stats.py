@@ -4,8 +4,8 @@ Definitions (windows end now):
 - users: `total`; `new_24h` created in 24 h; `active_24h` charged, started an
   image or chatted in 24 h.
 - generations: `chat_24h` chat charges (cache hits are free and not counted),
-  `images_24h` image jobs created, `describe_24h` image descriptions,
-  `failed_24h` failed image jobs plus refunded chat/describe charges.
+  `images_24h` image jobs created, `videos_24h` video jobs created, `describe_24h` image
+  descriptions, `failed_24h` failed image and video jobs plus refunded chat/describe charges.
 - credits: `spent_24h` charges net of refunds; `purchased_30d` credits bought,
   `reversed_30d` taken back after payment refunds.
 - revenue_30d: per currency, settled pack payments completed in 30 days:
@@ -32,7 +32,7 @@ from services.ports.admin import StatsRepository
 from services.ports.breaker import CircuitBreaker
 
 DAY, MONTH = timedelta(hours=24), timedelta(days=30)
-IMAGE_REFUND_PREFIX = "image_failed"
+IMAGE_REFUND_PREFIX = "(?:image|video)_failed"  # refunds of failed media jobs (counted as jobs)
 
 
 def _money(value: Decimal) -> str:
@@ -59,6 +59,7 @@ class AdminStatsService:
         users = await self._repo.users(since=day)
         refunds = await self._repo.refunds(since=day, reason_prefix=IMAGE_REFUND_PREFIX)
         images = await self._repo.images(since=day)
+        videos = await self._repo.images(since=day, collection="videos")
         charged = await totals(kind="charge", since=day)
         refunded = await totals(kind="refund", since=day)
         return {
@@ -68,8 +69,9 @@ class AdminStatsService:
             "generations": {
                 "chat_24h": (await totals(kind="charge", item="chat", since=day))["n"],
                 "images_24h": images["created"],
+                "videos_24h": videos["created"],
                 "describe_24h": (await totals(kind="charge", item="image_describe", since=day))["n"],
-                "failed_24h": images["failed"] + refunds["total"] - refunds["matching"],
+                "failed_24h": images["failed"] + videos["failed"] + refunds["total"] - refunds["matching"],
             },
             "credits": {
                 "spent_24h": -(charged["delta"] + refunded["delta"]),

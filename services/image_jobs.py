@@ -1,4 +1,7 @@
-"""The worker side of image jobs: claim, failover, store, then complete or fail and refund.
+"""The worker side of media jobs: claim, failover, store, then complete or fail and refund.
+
+`ImageJobRunner` runs image jobs; `services/video_jobs.VideoJobRunner` is the same runner with
+its own `_produce` / `_store` (claiming, failing, refunding, releasing and sweeping are shared).
 
 Several workers may run the same queue: a job first claims its record with a
 conditional update (queued → in_progress); only the claimer works on it.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any, Protocol
 
 import structlog
 
@@ -46,8 +50,21 @@ def breaker_name(provider: str) -> str:
     return BREAKER_PREFIX + provider
 
 
+class Produced(Protocol):
+    """What a provider chain produced for a job (an `ImageResult`, a `VideoResult`)."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def seed(self) -> int | None: ...
+
+
 class ImageJobRunner:
     """Runs one image job; fails and refunds stale jobs (the sweeper)."""
+
+    label = "image"  # in refund reasons, errors and logs
 
     def __init__(
         self,
@@ -64,8 +81,12 @@ class ImageJobRunner:
         self._images, self._storage = images, storage
         self._credits = credits
         self.timeout_s = timeout_s
-        self.failover = image_failover(providers, timeout_s=timeout_s, breaker=breaker)
+        self._set_failover(providers, breaker)
         self._sweep_grace_s, self._queued_grace_s = sweep_grace_s, queued_grace_s
+
+    def _set_failover(self, providers: Callable[[], Awaitable[list[ImageProvider]]],
+                      breaker: CircuitBreaker | None) -> None:
+        self.failover = image_failover(providers, timeout_s=self.timeout_s, breaker=breaker)
 
     async def run(self, image_id: str) -> Status | None:
         """Claim and do the job; return the final status (None when another worker had it)."""
@@ -89,7 +110,8 @@ class ImageJobRunner:
             await self.fail(record, InternalError())
             return "failed"
         if not await self._images.complete(
-            image_id, outputs=outputs, provider=result.provider, model=result.model, seed=result.seed
+            image_id, outputs=outputs, provider=result.provider, model=result.model, seed=result.seed,
+            extra=self._completion(result),
         ):
             log.warning("image_job_lost_its_claim", image_id=image_id)  # swept meanwhile
             await self._delete_files(outputs)
@@ -105,7 +127,11 @@ class ImageJobRunner:
             return
         log.warning("image_job_released", image_id=image_id, released=released)
 
-    async def _produce(self, record: ImageRecord) -> ImageResult:
+    def _completion(self, result: Any) -> dict[str, Any]:
+        """Record fields a completed job sets beyond its outputs (a video's `fps`)."""
+        return {}
+
+    async def _produce(self, record: ImageRecord) -> Produced:
         source = (
             await self._storage.get(StoredObject(record.source.key, record.source.url))
             if record.source
@@ -121,7 +147,7 @@ class ImageJobRunner:
             negative_prompt=record.negative_prompt,
             seed=record.seed,
             output_format=record.output_format,  # type: ignore[arg-type]
-            kind=record.kind,
+            kind="edit" if record.kind == "edit" else "generate",
             source=source,
             mask=mask,
         )
@@ -132,7 +158,7 @@ class ImageJobRunner:
 
         return await produce(self.failover, request, only=usable)
 
-    async def _store(self, record: ImageRecord, result: ImageResult) -> list[StoredFile]:
+    async def _store(self, record: ImageRecord, result: Any) -> list[StoredFile]:
         stored: list[StoredFile] = []
         try:
             for i, file in enumerate(result.files):
@@ -172,7 +198,8 @@ class ImageJobRunner:
         """Give back the charge of a failed record (the credits service refunds a receipt once)."""
         if record.receipt and not record.refunded:
             await self._credits.refund(
-                receipt_from(record.receipt), reason=f"image_failed:{record.id}", request_id=record.request_id
+                receipt_from(record.receipt), reason=f"{self.label}_failed:{record.id}",
+                request_id=record.request_id,
             )
             await self._images.mark_refunded(record.id)
 
@@ -180,7 +207,7 @@ class ImageJobRunner:
         """Fail jobs whose worker died (in progress past the timeout) and finish pending refunds."""
         now = utcnow()
         counts = {"in_progress": 0, "queued": 0, "refunds": 0}
-        lost = UpstreamTimeout("The image job did not finish in time (its worker stopped).")
+        lost = UpstreamTimeout(f"The {self.label} job did not finish in time (its worker stopped).")
         limits = {"in_progress": self.timeout_s + self._sweep_grace_s, "queued": self._queued_grace_s}
         for status, age in limits.items():
             for record in await self._images.stale(

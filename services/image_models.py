@@ -1,4 +1,6 @@
-"""Image job records and inputs: the domain shapes shared by the image service, worker and repository."""
+"""Media job records and inputs: the domain shapes shared by the image and video services, the job
+runner and the repository. An image and a video are one kind of job record (`ImageRecord`): a
+video has a video `kind`, `duration_s`, `fps` and outputs with a poster."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from services.uploads import CheckedUpload
 
 Status = Literal["queued", "in_progress", "completed", "failed", "expired"]
 ACTIVE: tuple[Status, ...] = ("queued", "in_progress")
+TERMINAL: tuple[Status, ...] = ("completed", "failed", "expired")
+Kind = Literal["generate", "edit", "text_to_video", "image_to_video"]
+VIDEO_KINDS: tuple[Kind, ...] = ("text_to_video", "image_to_video")
 
 
 class StoredFile(BaseModel):
@@ -25,15 +30,19 @@ class StoredFile(BaseModel):
     width: int | None = None
     height: int | None = None
     format: str | None = None
+    duration_s: float | None = None  # videos
+    poster_key: str | None = None  # videos: the still shown before playing
+    poster_url: str | None = None
 
 
 class ImageRecord(BaseModel):
-    """One image job and its results (contract §5 resource, plus private fields)."""
+    """One media job (an image or a video) and its results (contract §5/§15 resource, plus private
+    fields)."""
 
     id: str
     user_id: str
     status: Status = "queued"
-    kind: Literal["generate", "edit"] = "generate"
+    kind: Kind = "generate"
     prompt: str
     negative_prompt: str | None = None
     aspect_ratio: str = "1:1"
@@ -59,6 +68,14 @@ class ImageRecord(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     request_id: str | None = None
+    duration_s: float | None = None  # videos
+    fps: int | None = None
+    source_image_id: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Final for a waiting caller: finished, and a failure's refund went through."""
+        return self.status not in ACTIVE and (self.status != "failed" or self.refunded or not self.receipt)
 
 
 class ImageRepository(Protocol):
@@ -66,13 +83,14 @@ class ImageRepository(Protocol):
     async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None: ...
     async def claim(self, image_id: str) -> ImageRecord | None: ...
     async def complete(
-        self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str, seed: int | None
-    ) -> bool: ...
+        self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str, seed: int | None,
+        extra: dict[str, Any] | None = None,
+    ) -> ImageRecord | None: ...
     async def fail(
         self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...]
     ) -> ImageRecord | None: ...
-    async def release(self, image_id: str) -> bool: ...
-    async def mark_refunded(self, image_id: str) -> None: ...
+    async def release(self, image_id: str) -> ImageRecord | None: ...
+    async def mark_refunded(self, image_id: str) -> ImageRecord | None: ...
     async def stale(self, *, status: str, before: datetime, limit: int) -> list[ImageRecord]: ...
     async def unrefunded_failures(self, *, before: datetime, limit: int) -> list[ImageRecord]: ...
 
@@ -131,6 +149,15 @@ class GenerateInput:
     seed: int | None = None
     model: str = "default"
     output_format: str = "webp"
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    prompt: str
+    source_image_id: str | None = None
+    duration_s: int = 5
+    aspect_ratio: str = "16:9"
+    model: str = "default"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""Image use cases: submit generation/edit jobs (charge, record, enqueue), wait, gallery, expiry."""
+"""Image use cases: submit generation/edit jobs (charge, record, enqueue), wait, gallery, expiry.
+
+`services/videos.VideoService` is this service with video submission: waiting, following, the
+gallery, saving, deleting and expiry are the same for both kinds of media."""
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +19,6 @@ from services.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable,
 from services.ids import new_id
 from services.image_jobs import ImageJobRunner
 from services.image_models import (
-    ACTIVE,
     Caller,
     EditInput,
     GalleryRepository,
@@ -26,9 +28,11 @@ from services.image_models import (
     nearest_ratio,
     receipt_data,
 )
+from services.job_events import follow
 from services.live_settings import LiveSettingsService
 from services.ports.credits import Credits
 from services.ports.images import dimensions
+from services.ports.job_events import JobEvents
 from services.ports.queue import JobName, JobQueue
 from services.ports.storage import StorageProvider, StoredObject
 from services.uploads import CheckedUpload
@@ -37,6 +41,10 @@ log = structlog.stdlib.get_logger("muse.images")
 
 class ImageService:
     """Everything the image routes do; the worker side is `ImageJobRunner`."""
+
+    noun = "image"  # in messages
+    topic = "images"  # job events topic (and route prefix)
+    id_prefix = "img"
 
     def __init__(
         self,
@@ -48,6 +56,7 @@ class ImageService:
         credits: Credits,
         catalog: Catalog,
         provider_names: list[str],
+        events: JobEvents,
         live_settings: LiveSettingsService | None = None,
         ttl_h: float = 24.0,
         timeout_s: float = 120.0,
@@ -55,6 +64,7 @@ class ImageService:
         self._images, self._storage, self.runner = images, storage, runner
         self._queue, self._credits, self._catalog = queue, credits, catalog
         self._provider_names = provider_names
+        self._events = events
         self._live = live_settings
         self._ttl = timedelta(hours=ttl_h)
         self.timeout_s = timeout_s
@@ -172,7 +182,7 @@ class ImageService:
     def _new_record(self, caller: Caller, **fields: Any) -> ImageRecord:
         now = utcnow()
         return ImageRecord(
-            id=new_id("img"),
+            id=new_id(self.id_prefix),
             user_id=caller.user_id,
             created_at=now,
             updated_at=now,
@@ -185,43 +195,50 @@ class ImageService:
         self, caller: Caller, record: ImageRecord, *, price: int, ledger_kind: str
     ) -> ImageRecord:
         charge = Charge(caller.user_id, price, plan=caller.plan, kind=ledger_kind, ref=record.id)
-        async with charged(self._credits, charge, refund_reason="image_not_recorded",
+        async with charged(self._credits, charge, refund_reason=f"{self.noun}_not_recorded",
                            request_id=caller.request_id) as receipt:
             record.credits_charged, record.receipt = price, receipt_data(receipt)
             await self._images.create(record)
         # Recorded: from here on the job runner owns the refund (the job fails → refunded once).
         try:
-            await self._queue.enqueue(JobName.GENERATE_IMAGE, record.id, job_id=record.id)
+            await self._enqueue(record)
         except Exception as exc:
-            log.exception("image_enqueue_failed", image_id=record.id)
+            log.exception("media_enqueue_failed", job_id=record.id, media=self.noun)
             await self.runner.fail(
                 record, ServiceUnavailable("The job queue is unavailable; credits refunded.")
             )
             raise ServiceUnavailable("The job queue is unavailable; please retry.") from exc
-        log.info("image_job_submitted", image_id=record.id, kind=record.kind, charged=price)
+        log.info("media_job_submitted", job_id=record.id, kind=record.kind, charged=price)
         return record
 
+    async def _enqueue(self, record: ImageRecord) -> None:
+        await self._queue.enqueue(JobName.GENERATE_IMAGE, record.id, job_id=record.id)
+
+    def follow(self, image_id: str, *, user_id: str | None = None, timeout_s: float | None = None,
+               heartbeat_s: float | None = None) -> AsyncGenerator[ImageRecord | None, None]:
+        """The record now, then after each change (pushed from whichever process made it); None
+        after each `heartbeat_s` without a change (when given)."""
+        return follow(self._events, self._images, self.topic, image_id, user_id=user_id,
+                      timeout_s=self.timeout_s if timeout_s is None else timeout_s, heartbeat_s=heartbeat_s)
+
     async def wait(self, image_id: str, *, timeout_s: float | None = None) -> ImageRecord:
-        """The record once it is no longer queued or in progress (or as it is after `timeout_s`)."""
-        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
-        delay = 0.05
-        while True:
-            record = await self._images.get(image_id)
-            if record is None:
-                raise NotFound()
-            settled = record.status not in ACTIVE and (
-                record.status != "failed" or record.refunded or not record.receipt
-            )  # a failure is final for the caller once its refund went through
-            if settled or time.monotonic() >= deadline:
-                return record
-            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 0.5)
+        """The record once it is settled: finished, a failure refunded (or as it is after `timeout_s`).
+
+        Listens for the job's changes (no polling); reads the record once more at the deadline."""
+        async with aclosing(self.follow(image_id, timeout_s=timeout_s)) as changes:
+            async for record in changes:
+                if record is not None and record.settled:
+                    return record
+        last = await self._images.get(image_id)
+        if last is None:
+            raise NotFound()
+        return last
 
     async def get(self, user_id: str, image_id: str) -> ImageRecord:
         """One of the user's images (another user's → 404)."""
         record = await self._images.get(image_id, user_id=user_id)
         if record is None:
-            raise NotFound("No such image.")
+            raise NotFound(f"No such {self.noun}.")
         return record
 
     async def list(
@@ -242,23 +259,25 @@ class ImageService:
         record = await self._images.save(image_id, user_id=user_id)
         if record is None:
             await self.get(user_id, image_id)  # 404 for unknown / other users' images
-            raise Gone("This image expired; its files were deleted.")
+            raise Gone(f"This {self.noun} expired; its files were deleted.")
         return record
 
     async def delete(self, user_id: str, image_id: str) -> None:
         """Delete the record and its stored files."""
         record = await self._images.delete(image_id, user_id=user_id)
         if record is None:
-            raise NotFound("No such image.")
+            raise NotFound(f"No such {self.noun}.")
         await self._delete_files(record)
 
     async def _delete_files(self, record: ImageRecord) -> int:
         deleted = 0
-        for file in [*record.outputs, *(f for f in (record.source, record.mask) if f)]:
+        keys = [f.key for f in [*record.outputs, *(f for f in (record.source, record.mask) if f)]]
+        keys += [f.poster_key for f in record.outputs if f.poster_key]
+        for key in keys:
             try:
-                deleted += bool(await self._storage.delete(file.key))
+                deleted += bool(await self._storage.delete(key))
             except Exception:
-                log.warning("image_file_delete_failed", image_id=record.id, key=file.key)
+                log.warning("media_file_delete_failed", job_id=record.id, key=key)
         return deleted
 
     async def expire_due(self, *, limit: int = 500) -> int:
@@ -270,5 +289,5 @@ class ImageService:
                 await self._delete_files(before)
                 count += 1
         if count:
-            log.info("images_expired", count=count)
+            log.info("media_expired", media=self.noun, count=count)
         return count

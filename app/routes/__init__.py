@@ -35,13 +35,14 @@ def register_routes(app: Quart) -> None:
     from app.routes.shares import bp as shares
     from app.routes.stripe import bp as stripe
     from app.routes.subscriptions import bp as subscriptions
+    from app.routes.videos import bp as videos
     from app.routes.webhooks_clerk import bp as webhooks_clerk
     from app.routes.webhooks_paypal import bp as webhooks_paypal
 
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
                       plans, credits, gift_codes, auth_local, dev_outbox, openai_api, metrics, dev, shares,
-                      stripe,):
+                      stripe, videos):
         app.register_blueprint(blueprint)
     if app.extensions["container"].settings.web_app_enabled:
         from app.routes.webapp import bp as webapp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from app.openapi import answers, problems
+from app.openapi import answers, event_stream, problems
 from app.routes.deps import container
 from controllers.schemas.images import (
     CreateImageIn,
@@ -109,3 +109,14 @@ async def delete_image(image_id: str):
 async def save_image(image_id: str):
     """Keep an image: `saved` true, `expires_at` null; another user's image is 404."""
     return await container().images_controller.save(g.principal, image_id)
+
+
+@bp.get("/api/v1/images/<rid:image_id>/events")
+@require_role(Role.USER)
+@policy()
+@event_stream("`event: status` with the image resource at each status change; ends after a terminal status.")
+async def image_events(image_id: str):
+    """The image job's progress, pushed: `text/event-stream` of `event: status` (the resource) as it is,
+    then at each status change (queued → in_progress → completed | failed), ending after a terminal
+    status. Another user's image is 404."""
+    return await container().images_controller.events(g.principal, image_id)

@@ -22,10 +22,12 @@ from middlewares.policy import policy
 WEB_DIR = ROOT / "web"
 APP_ROUTES = ("/", "/sign-in", "/sign-up", "/forgot-password", "/reset-password", "/verify-email",
               "/chat", "/chat/<path:rest>", "/studio", "/gallery", "/images/<path:rest>", "/edit",
+              "/videos", "/videos/<path:rest>",
               "/describe", "/credits", "/checkout/<path:rest>", "/keys", "/admin", "/admin/<path:rest>")
 
-# Only Muse's own origin: scripts, styles, API calls; pictures also from https (Cloudinary).
-CSP = ("default-src 'self'; img-src 'self' data: blob: https:; style-src 'self'; script-src 'self'; "
+# Only Muse's own origin: scripts, styles, API calls; pictures and videos also from https (Cloudinary).
+CSP = ("default-src 'self'; img-src 'self' data: blob: https:; media-src 'self' blob: https:; "
+       "style-src 'self'; script-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 # With Clerk sign-in: Clerk's library (served from /assets/vendor/, so scripts stay 'self') calls
 # its Frontend API, styles its components with injected <style> elements, and runs a worker.

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-ProviderKind = Literal["chat", "vision", "image"]
+ProviderKind = Literal["chat", "vision", "image", "video"]
 ProviderOutcome = Literal["success", "error", "timeout", "cancelled"]
 CacheResult = Literal["hit", "miss"]
 JobOutcome = Literal["success", "failed", "error"]

@@ -12,6 +12,8 @@ class JobName:
     HOUSEKEEPING: Final = "housekeeping"
     GENERATE_IMAGE: Final = "generate_image"
     SWEEP_IMAGES: Final = "sweep_images"
+    GENERATE_VIDEO: Final = "generate_video"
+    SWEEP_VIDEOS: Final = "sweep_videos"
     RECONCILE_CREDITS: Final = "reconcile_credits"
     RECONCILE_PAYMENTS: Final = "reconcile_payments"
 

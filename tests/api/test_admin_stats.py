@@ -85,7 +85,8 @@ async def test_stats_match_the_seeded_data_exactly(app, client, container):
     body = await response.get_json()
     assert response.status_code == 200, body
     assert body["users"] == {"total": 5, "new_24h": 3, "active_24h": 4}
-    assert body["generations"] == {"chat_24h": 2, "images_24h": 3, "describe_24h": 1, "failed_24h": 3}
+    assert body["generations"] == {"chat_24h": 2, "images_24h": 3, "videos_24h": 0, "describe_24h": 1,
+                                   "failed_24h": 3}
     assert body["credits"] == {"spent_24h": 2, "purchased_30d": 500, "reversed_30d": 100}
     assert body["revenue_30d"] == {
         "USD": {"gross": "94.97", "refunded": "14.99", "net": "79.98", "payments": 3}}
@@ -102,7 +103,8 @@ async def test_stats_of_an_empty_system(app, client):
     headers = await auth_headers(app, "stats_admin", role="ADMIN")
     body = await (await client.get("/api/v1/admin/stats", headers=headers)).get_json()
     assert body["users"] == {"total": 1, "new_24h": 1, "active_24h": 0}
-    assert body["generations"] == {"chat_24h": 0, "images_24h": 0, "describe_24h": 0, "failed_24h": 0}
+    assert body["generations"] == {"chat_24h": 0, "images_24h": 0, "videos_24h": 0, "describe_24h": 0,
+                                   "failed_24h": 0}
     assert body["credits"] == {"spent_24h": 0, "purchased_30d": 0, "reversed_30d": 0}
     assert body["revenue_30d"] == {"USD": {"gross": "0.00", "refunded": "0.00", "net": "0.00", "payments": 0}}
 

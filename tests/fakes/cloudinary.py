@@ -40,6 +40,7 @@ class FakeCloudinary(FakeHTTPServer):
         self.assets: dict[str, bytes] = {}
         self.uploads = self.destroys = self.bad_signatures = 0
         self.authenticated: set[str] = set()  # public_ids uploaded with type=authenticated
+        self.resource_types: dict[str, str] = {}  # public_id → image | video (as uploaded)
 
     def _delivery_signature(self, public_id: str) -> str:
         digest = hashlib.sha1((public_id + self.api_secret).encode()).hexdigest()[:8]
@@ -51,6 +52,10 @@ class FakeCloudinary(FakeHTTPServer):
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
         prefix = f"/v1_1/{self.cloud}/image/"
+        if method == "GET" and path.startswith(f"/{self.cloud}/video/upload/"):
+            public_id = re.sub(r"^v\d+/", "", path.split("/video/upload/", 1)[1]).rsplit(".", 1)[0]
+            data = self.assets.get(public_id) if self.resource_types.get(public_id) == "video" else None
+            return (200, {"Content-Type": "video/mp4"}, data) if data else self.json(404, {})
         if method == "GET" and path.startswith(f"/{self.cloud}/image/upload/"):
             public_id = re.sub(r"^v\d+/", "", path.split("/image/upload/", 1)[1]).rsplit(".", 1)[0]
             data = None if public_id in self.authenticated else self.assets.get(public_id)
@@ -62,6 +67,9 @@ class FakeCloudinary(FakeHTTPServer):
             ok = public_id in self.authenticated and sig == self._delivery_signature(public_id)
             data = self.assets.get(public_id) if ok else None
             return (200, {"Content-Type": "image/webp"}, data) if data else self.json(404, {})
+        resource_type = "image"
+        if path.startswith(f"/v1_1/{self.cloud}/video/"):
+            prefix, resource_type = f"/v1_1/{self.cloud}/video/", "video"
         if method != "POST" or not path.startswith(prefix):
             return self.json(404, {"error": {"message": "Not found"}})
         fields = parse_multipart(headers.get("Content-Type", ""), body)
@@ -77,28 +85,36 @@ class FakeCloudinary(FakeHTTPServer):
             return self.json(401, {"error": {"message": "Invalid Signature"}})
         action = path[len(prefix) :]
         if action == "upload":
-            return self._upload(fields)
+            return self._upload(fields, resource_type)
         if action == "destroy":
             with self.lock:
                 self.destroys += 1
-                found = self.assets.pop(fields["public_id"], None)
+                same_type = self.resource_types.get(fields["public_id"], "image") == resource_type
+                found = self.assets.pop(fields["public_id"], None) if same_type else None
             return self.json(200, {"result": "ok" if found is not None else "not found"})
         return self.json(404, {"error": {"message": "Unknown action"}})
 
-    def _upload(self, fields: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    def _upload(self, fields: dict[str, Any],
+                resource_type: str = "image") -> tuple[int, dict[str, str], bytes]:
         data = fields.get("file")
         if not isinstance(data, bytes):
             return self.json(400, {"error": {"message": "Missing file"}})
-        with Image.open(io.BytesIO(data)) as img:
-            width, height, fmt = img.size[0], img.size[1], (img.format or "png").lower()
+        if resource_type == "video":
+            if data[4:8] != b"ftyp":
+                return self.json(400, {"error": {"message": "Invalid video file"}})
+            width, height, fmt = 0, 0, "mp4"
+        else:
+            with Image.open(io.BytesIO(data)) as img:
+                width, height, fmt = img.size[0], img.size[1], (img.format or "png").lower()
         public_id = "/".join(p for p in (fields.get("folder"), fields.get("public_id")) if p)
         kind = fields.get("type") or "upload"
         with self.lock:
             self.uploads += 1
             self.assets[public_id] = data
+            self.resource_types[public_id] = resource_type
             if kind == "authenticated":  # delivered only through the signed URL returned here
                 self.authenticated.add(public_id)
-        url = f"{self.url}/{self.cloud}/image/upload/v1700000000/{public_id}.{fmt}"
+        url = f"{self.url}/{self.cloud}/{resource_type}/upload/v1700000000/{public_id}.{fmt}"
         if kind == "authenticated":
             sig = self._delivery_signature(public_id)
             url = f"{self.url}/{self.cloud}/image/authenticated/{sig}/v1700000000/{public_id}.{fmt}"
@@ -111,7 +127,7 @@ class FakeCloudinary(FakeHTTPServer):
                 "width": width,
                 "height": height,
                 "format": fmt,
-                "resource_type": "image",
+                "resource_type": resource_type,
                 "type": kind,
                 "bytes": len(data),
                 "url": url,

@@ -8,7 +8,8 @@
 
 A created prediction answers "starting"; the first poll answers "succeeded"
 (or "failed" in mode "fail"). Outputs are real WebP pictures at the size of
-the requested aspect ratio.
+the requested aspect ratio; a video model's (its input has a `duration`) is one
+small real MP4 (H.264) of that many seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from providers.local_images import draw
 from services.ports.images import dimensions
+from services.ports.videos import video_size
 from tests.fakes.http_server import FakeHTTPServer
 
 
@@ -39,7 +41,8 @@ class FakeReplicate(FakeHTTPServer):
             with self.lock:
                 self.downloads += 1
                 data = self._files.get(path)
-            return (200, {"Content-Type": "image/webp"}, data) if data else self.json(404, {"detail": "no"})
+            kind = "video/mp4" if path.endswith(".mp4") else "image/webp"
+            return (200, {"Content-Type": kind}, data) if data else self.json(404, {"detail": "no"})
         if headers.get("Authorization") != f"Bearer {self.token}":
             return self.json(401, {"detail": "Invalid token", "status": 401, "title": "Unauthenticated"})
         parts = path.strip("/").split("/")
@@ -108,7 +111,22 @@ class FakeReplicate(FakeHTTPServer):
                 prediction.update(status="canceled")
         return self.json(200, prediction)
 
-    def _outputs(self, pid: str, params: dict[str, Any]) -> list[str]:
+    def _video(self, pid: str, params: dict[str, Any]) -> list[str]:
+        from PIL import Image
+
+        from providers.mp4 import render
+
+        width, height = (w // 4 // 2 * 2 for w in video_size(params.get("aspect_ratio", "16:9")))
+        data = render(lambda i, n: Image.new("RGB", (width, height), (40 * i % 256, 90, 160)), width=width,
+                      height=height, fps=6, duration_s=float(params["duration"]))
+        path = f"/files/{pid}/out.mp4"
+        with self.lock:
+            self._files[path] = data
+        return [self.url + path]
+
+    def _outputs(self, pid: str, params: dict[str, Any]) -> list[str] | str:
+        if "duration" in params:
+            return self._video(pid, params)[0]
         width, height = dimensions(params.get("aspect_ratio", "1:1"))
         fmt = params.get("output_format", "webp")
         urls = []

@@ -53,7 +53,7 @@ def test_every_enqueue_names_a_registered_job() -> None:
 
 def test_worker_is_built_from_the_registry() -> None:
     class _Settings:
-        queue_name, image_timeout_s = "q", 60.0
+        queue_name, image_timeout_s, video_timeout_s = "q", 60.0, 600.0
 
     class _Container:
         settings, redis = _Settings(), None

@@ -198,3 +198,30 @@ export async function streamChat(payload, { onEvent, signal, idempotencyKey } = 
     }
   }
 }
+
+/**
+ * Follow a media job's progress pushed by the server (contract §15): GET
+ * /api/v1/{images|videos}/{id}/events, `event: status` with the resource at each status change,
+ * ending after a terminal status. Calls onStatus(resource) per event; resolves to the last
+ * resource (null if the stream ended first). Abort with `signal`.
+ */
+export async function followJob(kind, id, { onStatus, signal } = {}) {
+  const response = await api(`/api/v1/${kind}/${encodeURIComponent(id)}/events`, { signal, raw: true });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let last = null;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return last;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const data = block.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).replace(/^ /, ""));
+      if (!data.length || !block.split("\n").includes("event: status")) continue;
+      last = JSON.parse(data.join("\n"));
+      onStatus?.(last);
+    }
+  }
+}

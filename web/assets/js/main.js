@@ -13,10 +13,12 @@ import { galleryPage } from "./pages/gallery.js";
 import { imagePage } from "./pages/image.js";
 import { keysPage } from "./pages/keys.js";
 import { studioPage } from "./pages/studio.js";
+import { videoPage } from "./pages/video.js";
+import { videosPage } from "./pages/videos.js";
 
 const main = document.getElementById("main");
 const NAV = [
-  ["/chat", "Chat"], ["/studio", "Studio"], ["/gallery", "Gallery"], ["/edit", "Edit"],
+  ["/chat", "Chat"], ["/studio", "Studio"], ["/gallery", "Gallery"], ["/videos", "Videos"], ["/edit", "Edit"],
   ["/describe", "Describe"], ["/credits", "Credits"], ["/keys", "API keys"], ["/admin", "Admin", "ADMIN"],
 ];
 const ROUTES = [
@@ -26,6 +28,8 @@ const ROUTES = [
   [/^\/studio$/, studioPage],
   [/^\/gallery$/, galleryPage],
   [/^\/images\/([\w-]+)$/, imagePage],
+  [/^\/videos$/, videosPage],
+  [/^\/videos\/([\w-]+)$/, videoPage],
   [/^\/edit$/, editPage],
   [/^\/describe$/, describePage],
   [/^\/credits$/, creditsPage],

@@ -3,7 +3,7 @@ import { api, newIdempotencyKey } from "../api.js";
 import { renderMarkdown } from "../markdown.js";
 import { loadPlans, refreshCredits, state } from "../state.js";
 import { field, h, replace, showError } from "../ui.js";
-import { pollImage, STATUS_TEXT, tile } from "./images-common.js";
+import { STATUS_TEXT, tile, watchImage } from "./images-common.js";
 
 const ACCEPT = "image/png,image/jpeg,image/webp";
 
@@ -60,7 +60,7 @@ export async function editPage(main, _params, query) {
     status.textContent = "Uploading…";
     try {
       const job = await api("/api/v1/images/edits", { method: "POST", form: data, idempotent: true, idempotencyKey: newIdempotencyKey(), signal: controller.signal });
-      const done = await pollImage(job.id, { signal: controller.signal, onUpdate: (img) => { status.textContent = STATUS_TEXT[img.status] || img.status; } });
+      const done = await watchImage(job.id, { signal: controller.signal, onUpdate: (img) => { status.textContent = STATUS_TEXT[img.status] || img.status; } });
       results.prepend(tile(done));
       status.textContent = done.status === "completed" ? "Done: the edited image is in your gallery." : "The edit failed; your credits were refunded.";
       refreshCredits().catch(() => {});

@@ -2,7 +2,7 @@
 import { api } from "../api.js";
 import { copyButton, fmtDate, fmtRelative, h, replace, showError, toast } from "../ui.js";
 import { navigate } from "../main.js";
-import { pollImage, STATUS_TEXT } from "./images-common.js";
+import { STATUS_TEXT, watchImage } from "./images-common.js";
 
 export async function imagePage(main, [id]) {
   const controller = new AbortController();
@@ -85,7 +85,7 @@ export async function imagePage(main, [id]) {
   }
   render();
   if (!["completed", "failed", "expired"].includes(image.status)) {
-    pollImage(image.id, { signal: controller.signal, onUpdate: (img) => { image = img; render(); } }).catch(() => {});
+    watchImage(image.id, { signal: controller.signal, onUpdate: (img) => { image = img; render(); } }).catch(() => {});
   }
   return () => controller.abort();
 }

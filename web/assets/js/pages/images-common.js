@@ -1,26 +1,26 @@
-// Shared by the image pages: tiles, job polling and the status line.
-import { api } from "../api.js";
+// Shared by the image and video pages: tiles, live job status (pushed by the server) and the status line.
+import { api, followJob } from "../api.js";
 import { fmtRelative, h } from "../ui.js";
 
 export const TERMINAL = new Set(["completed", "failed", "expired"]);
 export const STATUS_TEXT = { queued: "Queued…", in_progress: "Generating…", completed: "Done", failed: "Failed", expired: "Expired" };
 
-/** Poll an image until it settles; onUpdate(resource) on each change. Stops when signal aborts. */
-export async function pollImage(id, { onUpdate, signal }) {
-  let delay = 400;
-  let last = "";
-  for (let i = 0; i < 400; i++) {
-    const image = await api(`/api/v1/images/${id}`, { signal });
-    if (image.status !== last) { last = image.status; onUpdate?.(image); }
-    if (TERMINAL.has(image.status)) return image;
-    await new Promise((resolve, reject) => {
-      const t = setTimeout(resolve, delay);
-      signal?.addEventListener("abort", () => { clearTimeout(t); reject(signal.reason); }, { once: true });
-    });
-    delay = Math.min(delay * 1.3, 2000);
+/**
+ * Follow a job (`kind` images or videos) until it settles, from the server's event stream (no
+ * polling); onUpdate(resource) on each status. If the stream ends early (the server's time
+ * budget), it is opened again, a few times at most. Stops when signal aborts.
+ */
+export async function watchJob(kind, id, { onUpdate, signal }) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const last = await followJob(kind, id, { signal, onStatus: onUpdate });
+    if (last && TERMINAL.has(last.status)) return last;
   }
-  throw new Error("The image is taking too long; check the gallery later.");
+  const resource = await api(`/api/v1/${kind}/${id}`, { signal });
+  if (TERMINAL.has(resource.status)) return resource;
+  throw new Error("This is taking too long; check back later.");
 }
+
+export const watchImage = (id, options) => watchJob("images", id, options);
 
 export function tile(image) {
   const out = image.outputs?.[0];
@@ -31,4 +31,16 @@ export function tile(image) {
     : image.expires_at ? `Expires ${fmtRelative(image.expires_at)}` : "";
   return h("a.tile", { href: `/images/${image.id}`, "data-link": true },
     picture, h("div.cap", {}, h("p", {}, image.prompt), h("span.muted.small", {}, note)));
+}
+
+/** A video's tile: its poster (or status), prompt, length and expiry. */
+export function videoTile(video) {
+  const out = video.outputs?.[0];
+  const picture = out?.poster_url
+    ? h("img", { src: out.poster_url, alt: video.prompt, loading: "lazy", width: out.width || video.width, height: out.height || video.height })
+    : h("div.muted", { role: "img", "aria-label": STATUS_TEXT[video.status] || video.status }, "");
+  const note = video.saved ? "Saved" : video.status !== "completed" ? STATUS_TEXT[video.status] || video.status
+    : video.expires_at ? `Expires ${fmtRelative(video.expires_at)}` : "";
+  return h("a.tile", { href: `/videos/${video.id}`, "data-link": true },
+    picture, h("div.cap", {}, h("p", {}, video.prompt), h("span.muted.small", {}, `${video.duration_s} s · ${note}`)));
 }

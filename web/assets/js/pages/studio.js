@@ -2,7 +2,7 @@
 import { api, newIdempotencyKey } from "../api.js";
 import { loadPlans, refreshCredits } from "../state.js";
 import { field, h, replace, showError } from "../ui.js";
-import { pollImage, STATUS_TEXT, tile } from "./images-common.js";
+import { STATUS_TEXT, tile, watchImage } from "./images-common.js";
 
 const RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"];
 
@@ -49,7 +49,7 @@ export async function studioPage(main, _params, query) {
       const job = await api("/api/v1/images", { method: "POST", body, idempotent: true, idempotencyKey: newIdempotencyKey(), signal: controller.signal });
       const placeholder = tile(job);
       results.prepend(placeholder);
-      const done = await pollImage(job.id, { signal: controller.signal, onUpdate: (img) => {
+      const done = await watchImage(job.id, { signal: controller.signal, onUpdate: (img) => {
         status.textContent = `${STATUS_TEXT[img.status] || img.status}`;
       } });
       placeholder.replaceWith(tile(done));

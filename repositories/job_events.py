@@ -1,0 +1,168 @@
+"""Job events over Redis pub/sub: one channel per deployment, one subscriber connection per process.
+
+`publish` hands `{"t": topic, "id": job_id, "p": payload}` to this process's publisher, which
+sends each as one `PUBLISH` on the deployment's channel, in order, in the background: a job
+never waits on Redis to report progress (a hung Redis costs the submission or the job nothing;
+the listeners' deadline re-read covers what was lost). A process that listens keeps ONE pub/sub
+connection (started by its first `subscribe`, whatever the number of waiting requests) and hands
+each message to the local subscriptions of that job. When that connection is lost, the hub
+reconnects (backing off) and tells every local subscription `RESYNC`: a message may have been
+missed, re-read the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from services.ports.job_events import RESYNC
+
+log = structlog.stdlib.get_logger("muse.job_events")
+
+QUEUE_SIZE = 64  # a job has a handful of changes; a stuck reader loses the oldest, then resyncs
+OUTBOX_SIZE = 1000  # changes waiting to be published while Redis is slow (the oldest are dropped)
+FLUSH_S = 1.0  # how long closing waits for the changes still to publish
+
+
+class _Subscription:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+
+    def put(self, payload: str) -> None:
+        if self.queue.full():  # never block the hub: drop the oldest and ask for a re-read
+            self.queue.get_nowait()
+            payload = RESYNC
+        self.queue.put_nowait(payload)
+
+    async def next(self, timeout_s: float) -> str | None:
+        try:
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                return await self.queue.get()
+        except TimeoutError:
+            return None
+
+
+class RedisJobEvents:
+    """`JobEvents` on Redis pub/sub (`channel` per deployment)."""
+
+    def __init__(self, redis: Redis, *, channel: str, ready_timeout_s: float = 2.0) -> None:
+        self._redis, self.channel = redis, channel
+        self._ready_timeout_s = ready_timeout_s
+        self._local: dict[tuple[str, str], set[_Subscription]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self.received = 0  # messages this process's hub received (tests, debugging)
+        self._outbox: asyncio.Queue[str] | None = None
+        self._publisher: asyncio.Task[None] | None = None
+
+    async def publish(self, topic: str, job_id: str, payload: str) -> None:
+        """Queue one PUBLISH (returns at once); every listening process gets it, in order."""
+        if self._outbox is None:
+            self._outbox = asyncio.Queue(OUTBOX_SIZE)
+        if self._publisher is None or self._publisher.done():
+            loop = asyncio.get_running_loop()
+            self._publisher = loop.create_task(self._publish_all(), name="job-events-out")
+        if self._outbox.full():
+            self._outbox.get_nowait()
+            log.warning("job_event_dropped", reason="outbox full")
+        self._outbox.put_nowait(json.dumps({"t": topic, "id": job_id, "p": payload}))
+
+    async def _publish_all(self) -> None:
+        assert self._outbox is not None
+        while True:
+            message = await self._outbox.get()
+            try:
+                await self._redis.publish(self.channel, message)
+            except Exception as exc:
+                log.warning("job_event_publish_failed", error=type(exc).__name__)
+            finally:
+                self._outbox.task_done()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topic: str, job_id: str) -> AsyncIterator[_Subscription]:
+        """Register a local subscription; the hub's channel subscription is confirmed first."""
+        subscription = _Subscription()
+        key = (topic, job_id)
+        self._local[key].add(subscription)
+        try:
+            self._start()
+            try:
+                async with asyncio.timeout(self._ready_timeout_s):
+                    await self._ready.wait()
+            except TimeoutError:
+                subscription.put(RESYNC)  # not listening yet: the caller re-reads, then waits
+            yield subscription
+        finally:
+            self._local[key].discard(subscription)
+            if not self._local[key]:
+                del self._local[key]
+
+    def _start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._listen(), name="job-events")
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                first = await pubsub.get_message(timeout=self._ready_timeout_s)  # the confirmation
+                if first is None or first.get("type") != "subscribe":
+                    raise ConnectionError("no subscription confirmation")
+                if delay > 0.1:  # reconnected: events may have been missed meanwhile
+                    self._broadcast_resync()
+                self._ready.set()
+                delay = 0.1
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if message is not None and message.get("type") == "message":
+                        self._dispatch(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._ready.clear()
+                log.warning("job_events_connection_lost", error=type(exc).__name__, retry_s=delay)
+                self._broadcast_resync()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pubsub.aclose())
+
+    def _dispatch(self, raw: Any) -> None:
+        self.received += 1
+        try:
+            message = json.loads(raw)
+            key = (str(message["t"]), str(message["id"]))
+            payload = str(message["p"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("job_events_bad_message")
+            return
+        for subscription in list(self._local.get(key, ())):
+            subscription.put(payload)
+
+    def _broadcast_resync(self) -> None:
+        for subscriptions in list(self._local.values()):
+            for subscription in list(subscriptions):
+                subscription.put(RESYNC)
+
+    async def aclose(self) -> None:
+        """Publish what is still queued (for up to FLUSH_S), then stop listening and publishing."""
+        if self._outbox is not None and self._publisher is not None and not self._publisher.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FLUSH_S):
+                    await self._outbox.join()
+        for task in (self._task, self._publisher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._publisher = None
