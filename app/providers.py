@@ -9,6 +9,7 @@ Adding a chat provider = one adapter file in providers/ + one entry in `CHAT_ADA
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import structlog
 from pydantic import SecretStr
@@ -23,6 +24,7 @@ from services.ports.storage import StorageProvider
 from services.ports.videos import VideoProvider
 
 log = structlog.stdlib.get_logger("muse.providers")
+P = TypeVar("P")
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -77,17 +79,24 @@ CHAT_ADAPTERS: dict[str, Callable[[Settings], ChatProvider | None]] = {
 }
 
 
-def build_chat_providers(settings: Settings) -> list[ChatProvider]:
-    """Providers in configured order; those without a key are left out; `local` when none remain."""
-    providers: list[ChatProvider] = []
-    for name in (n.lower() for n in settings.chat_providers):
-        build = CHAT_ADAPTERS.get(name)
+def _build_in_order(kind: str, names: list[str], adapters: dict[str, Callable[[Settings], P | None]],
+                       settings: Settings, local: Callable[[], P]) -> list[P]:
+    """The adapters of `names` in order; those without a key (or unknown) are left out, logged;
+    `local` when none remain."""
+    providers: list[P] = []
+    for name in (n.lower() for n in names):
+        build = adapters.get(name)
         provider = build(settings) if build else None
         if provider is None:
-            log.info("chat_provider_skipped", provider=name, reason="no key or unknown")
+            log.info(f"{kind}_provider_skipped", provider=name, reason="no key or unknown")
             continue
         providers.append(provider)
-    return providers or [LocalChatProvider()]
+    return providers or [local()]
+
+
+def build_chat_providers(settings: Settings) -> list[ChatProvider]:
+    """Providers in CHAT_PROVIDERS order; those without a key are left out; `local` when none remain."""
+    return _build_in_order("chat", settings.chat_providers, CHAT_ADAPTERS, settings, LocalChatProvider)
 
 
 # name in IMAGE_PROVIDERS → adapter (None when its key is missing). One entry per image provider.
@@ -100,15 +109,7 @@ IMAGE_ADAPTERS: dict[str, Callable[[Settings], ImageProvider | None]] = {
 
 def build_image_providers(settings: Settings) -> list[ImageProvider]:
     """Providers in IMAGE_PROVIDERS order; those without a key are left out; `local` when none remain."""
-    providers: list[ImageProvider] = []
-    for name in (n.lower() for n in settings.image_providers):
-        build = IMAGE_ADAPTERS.get(name)
-        provider = build(settings) if build else None
-        if provider is None:
-            log.info("image_provider_skipped", provider=name, reason="no key or unknown")
-            continue
-        providers.append(provider)
-    return providers or [LocalImageProvider()]
+    return _build_in_order("image", settings.image_providers, IMAGE_ADAPTERS, settings, LocalImageProvider)
 
 
 # name in VIDEO_PROVIDERS → adapter (None when its key is missing). One entry per video provider.
@@ -120,7 +121,7 @@ def _replicate_videos(s: Settings) -> VideoProvider | None:
                                   base_url=s.replicate_base_url, timeout_s=s.video_timeout_s)
 
 
-def _local_videos(s: Settings | None = None) -> VideoProvider:
+def _local_videos(s: Settings | None = None) -> VideoProvider:  # also the fallback (no settings)
     from providers.local_videos import LocalVideoProvider  # PyAV: loaded by processes that render
     return LocalVideoProvider()
 
@@ -133,15 +134,7 @@ VIDEO_ADAPTERS: dict[str, Callable[[Settings], VideoProvider | None]] = {
 
 def build_video_providers(settings: Settings) -> list[VideoProvider]:
     """Providers in VIDEO_PROVIDERS order; those without a key are left out; `local` when none remain."""
-    providers: list[VideoProvider] = []
-    for name in (n.lower() for n in settings.video_providers):
-        build = VIDEO_ADAPTERS.get(name)
-        provider = build(settings) if build else None
-        if provider is None:
-            log.info("video_provider_skipped", provider=name, reason="no key or unknown")
-            continue
-        providers.append(provider)
-    return providers or [_local_videos()]
+    return _build_in_order("video", settings.video_providers, VIDEO_ADAPTERS, settings, _local_videos)
 
 
 def build_storage(settings: Settings) -> StorageProvider:
