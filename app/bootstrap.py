@@ -61,11 +61,9 @@ from providers.breaker import RedisCircuitBreaker
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
 from providers.instrumented import instrument_chat, instrument_images, instrument_videos
 from providers.metrics import RedisMetrics
-from providers.paypal import PayPalPayments
 from providers.remote_fetch import fetch_remote_image
 from providers.session_tokens import RsaSessionTokenSigner
 from providers.smtp_email import SmtpEmailSender
-from providers.stripe import StripePayments
 from repositories.accounts import (
     BeanieAccountRepository,
     BeanieOneTimeTokenRepository,
@@ -544,13 +542,19 @@ def _payment_factories(s: Settings, o: Overrides) -> dict[str, Callable[[], Paym
     stripe_hook = s.stripe_webhook_secret.get_secret_value() if s.stripe_webhook_secret else None
     configured: dict[str, Callable[[], PaymentsProvider]] = {}
     if s.paypal_client_id and paypal_secret:
-        configured["paypal"] = lambda: PayPalPayments(
-            base_url=s.paypal_base_url, client_id=s.paypal_client_id or "", client_secret=paypal_secret,
-            webhook_id=s.paypal_webhook_id, timeout=s.paypal_timeout_s, plan_ids=s.paypal_plan_map)
+        def paypal() -> PaymentsProvider:
+            from providers.paypal import PayPalPayments  # the SDK is loaded only when configured (issue 12)
+            return PayPalPayments(
+                base_url=s.paypal_base_url, client_id=s.paypal_client_id or "", client_secret=paypal_secret,
+                webhook_id=s.paypal_webhook_id, timeout=s.paypal_timeout_s, plan_ids=s.paypal_plan_map)
+        configured["paypal"] = paypal
     if stripe_key:
-        configured["stripe"] = lambda: StripePayments(
-            secret_key=stripe_key, webhook_secret=stripe_hook, base_url=s.stripe_base_url,
-            timeout=s.stripe_timeout_s, price_ids=parse_plan_ids(s.stripe_price_ids))
+        def stripe() -> PaymentsProvider:
+            from providers.stripe import StripePayments  # the SDK is loaded only when configured (issue 12)
+            return StripePayments(
+                secret_key=stripe_key, webhook_secret=stripe_hook, base_url=s.stripe_base_url,
+                timeout=s.stripe_timeout_s, price_ids=parse_plan_ids(s.stripe_price_ids))
+        configured["stripe"] = stripe
     ordered = {name: configured[name] for name in s.payment_providers if name in configured}
     if (override := o.payments_provider) is not None:  # a test's adapter replaces PayPal's
         ordered.pop("paypal", None)
@@ -899,9 +903,9 @@ class Container:
             await store.aclose()
         if self.accounts is not None:
             await self.accounts.aclose()
-        for payment_provider in self.payment_providers:
-            if isinstance(payment_provider, StripePayments):  # the SDK's httpx client owns connections
-                await payment_provider.aclose()
+        stripe = self.payment_providers.find("stripe")
+        if (aclose := getattr(stripe, "aclose", None)) is not None:  # the SDK's httpx client owns connections
+            await aclose()
         if isinstance(self.metrics, RedisMetrics):
             await self.metrics.stop()  # flushes this process's last increments
         await self.rate_limiter.close()
