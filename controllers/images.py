@@ -43,24 +43,19 @@ def problem_out(error: dict[str, Any] | None, status_of: StatusOf) -> dict[str, 
     return {**out, **{k: v for k, v in error.items() if k not in out}}
 
 
-def resource(record: ImageRecord, status_of: StatusOf) -> dict[str, Any]:
-    """The public image resource (no storage keys, receipts or provider URLs)."""
+def job_fields(record: ImageRecord, status_of: StatusOf) -> dict[str, Any]:
+    """The fields every media job resource shows (images and videos); no storage keys, receipts
+    or provider URLs."""
     return {
         "id": record.id,
         "status": record.status,
         "kind": record.kind,
         "prompt": record.prompt,
-        "negative_prompt": record.negative_prompt,
         "aspect_ratio": record.aspect_ratio,
         "width": record.width,
         "height": record.height,
-        "num_outputs": record.num_outputs,
-        "seed": record.seed,
         "model": record.model,
         "provider": record.provider,
-        "outputs": [
-            {"url": o.url, "width": o.width, "height": o.height, "format": o.format} for o in record.outputs
-        ],
         "error": problem_out(record.error, status_of),
         "saved": record.saved,
         "expires_at": isoformat(record.expires_at),
@@ -68,6 +63,19 @@ def resource(record: ImageRecord, status_of: StatusOf) -> dict[str, Any]:
         "created_at": isoformat(record.created_at),
         "updated_at": isoformat(record.updated_at),
         "request_id": record.request_id,
+    }
+
+
+def resource(record: ImageRecord, status_of: StatusOf) -> dict[str, Any]:
+    """The public image resource."""
+    return {
+        **job_fields(record, status_of),
+        "negative_prompt": record.negative_prompt,
+        "num_outputs": record.num_outputs,
+        "seed": record.seed,
+        "outputs": [
+            {"url": o.url, "width": o.width, "height": o.height, "format": o.format} for o in record.outputs
+        ],
     }
 
 

@@ -6,42 +6,26 @@ from typing import Any
 
 from quart import Response
 
-from controllers.images import StatusOf, _caller, failure_problem, problem_out
+from controllers.images import StatusOf, _caller, failure_problem, job_fields
 from controllers.job_events import status_stream
 from controllers.schemas.videos import CreateVideoIn, VideoListQuery
-from services.clock import isoformat
 from services.image_models import ImageRecord, VideoInput
 from services.principal import Principal
 from services.videos import VideoService
 
 
 def video_resource(record: ImageRecord, status_of: StatusOf) -> dict[str, Any]:
-    """The public video resource (no storage keys, receipts or provider URLs)."""
+    """The public video resource."""
     return {
-        "id": record.id,
-        "status": record.status,
-        "kind": record.kind,
-        "prompt": record.prompt,
+        **job_fields(record, status_of),
         "source_image_id": record.source_image_id,
-        "aspect_ratio": record.aspect_ratio,
-        "width": record.width,
-        "height": record.height,
         "duration_s": int(record.duration_s or 0),
         "fps": record.fps,
-        "model": record.model,
-        "provider": record.provider,
         "outputs": [
             {"url": o.url, "width": o.width, "height": o.height, "duration_s": o.duration_s,
              "format": "mp4", "poster_url": o.poster_url}
             for o in record.outputs
         ],
-        "error": problem_out(record.error, status_of),
-        "saved": record.saved,
-        "expires_at": isoformat(record.expires_at),
-        "credits_charged": record.credits_charged,
-        "created_at": isoformat(record.created_at),
-        "updated_at": isoformat(record.updated_at),
-        "request_id": record.request_id,
     }
 
 

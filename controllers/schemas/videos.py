@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from controllers.schemas.images import AspectRatio
+from controllers.schemas.images import AspectRatio, ImageListQuery
 
 # the configured video models are listed in /openapi.json (app/openapi.py resolves the marker)
 VIDEO_MODELS: dict[str, Any] = {"x-muse-choices": "video_models"}
@@ -59,8 +59,5 @@ class VideoPage(BaseModel):
     next_cursor: str | None
 
 
-class VideoListQuery(BaseModel):
-    status: Literal["queued", "in_progress", "completed", "failed", "expired"] | None = None
-    saved: bool | None = None
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+class VideoListQuery(ImageListQuery):
+    """The gallery filters of images, for videos."""
