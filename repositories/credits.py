@@ -15,7 +15,7 @@ from typing import Any
 
 import pymongo
 from pydantic import Field
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
@@ -160,6 +160,16 @@ class BeanieCreditAccountRepository:
         result = await self._col.update_one(
             {"_id": user_id, slot: {"$exists": True}}, {"$unset": {slot: ""}, "$inc": {"pending_count": -1}})
         return result.modified_count == 1
+
+    async def clear_pending_many(self, slots: list[tuple[str, str]]) -> None:
+        """`clear_pending` of several (user_id, key) pairs in one unordered bulk write."""
+        updates = []
+        for user_id, key in slots:
+            slot = f"pending.{key_slot(key)}"
+            updates.append(UpdateOne({"_id": user_id, slot: {"$exists": True}},
+                                     {"$unset": {slot: ""}, "$inc": {"pending_count": -1}}))
+        if updates:
+            await self._col.bulk_write(updates, ordered=False)
 
     async def undo(self, op: Op) -> None:
         """Revert an op found to be a duplicate, from its signed sources, and clear its pending slot."""
