@@ -9,7 +9,7 @@ leaves the op in `pending`, which `reconcile` turns into the missing entry.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,9 +36,16 @@ class CreditAccountDocument(MuseDocument):
         indexes = [[("pending_count", pymongo.ASCENDING)]]
 
 
+_OP_FIELDS = tuple(f.name for f in fields(Op))
+
+
 def op_to_doc(op: Op) -> dict[str, Any]:
-    """An op as stored (pending slot or ledger entry)."""
-    doc = asdict(op)
+    """An op as stored (pending slot or ledger entry).
+
+    Ops hold plain values, so a shallow copy (its dicts copied) stores what `asdict` stored, without
+    its recursive deep copy (~100 µs of each charge's CPU, issue 12)."""
+    doc = {name: getattr(op, name) for name in _OP_FIELDS}
+    doc["sources"], doc["meta"] = dict(op.sources), dict(op.meta)
     doc["_id"] = doc.pop("id")
     return doc
 
