@@ -31,7 +31,8 @@ UNIQUE = iter(range(10**9))
 async def call(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:  # type: ignore[no-untyped-def]
     if body in (b"unique", b"unique-stream"):
         question = {"role": "user", "content": f"q {next(UNIQUE)}"}
-        body = json.dumps({"messages": [question], "store": False, "stream": body == b"unique-stream"}).encode()
+        stream = body == b"unique-stream"
+        body = json.dumps({"messages": [question], "store": False, "stream": stream}).encode()
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
