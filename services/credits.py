@@ -291,8 +291,13 @@ class CreditsService:
 
     def _clear_later(self, user_id: str, key: str) -> None:
         self._to_clear.append((user_id, key))
-        if self._clearing is None or self._clearing.done():
+        if not self._clearing_here():
             self._clearing = asyncio.get_running_loop().create_task(self._clear_batches())
+
+    def _clearing_here(self) -> bool:
+        """A clearing task is running on this event loop (one left on a closed loop is forgotten)."""
+        task = self._clearing
+        return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
 
     async def _clear_batches(self) -> None:
         while self._to_clear:
@@ -304,7 +309,8 @@ class CreditsService:
 
     async def settle(self) -> None:
         """Wait until this process's finished charges have their pending slots cleared."""
-        while self._to_clear or (self._clearing is not None and not self._clearing.done()):
-            if self._clearing is None or self._clearing.done():
+        while self._to_clear or self._clearing_here():
+            if not self._clearing_here():
                 self._clearing = asyncio.get_running_loop().create_task(self._clear_batches())
+            assert self._clearing is not None
             await asyncio.shield(self._clearing)
