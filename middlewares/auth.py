@@ -32,12 +32,15 @@ def _token() -> str | None:
 
 def _credentials() -> Credentials:
     headers = request.headers
+    secret = headers.get("X-RapidAPI-Proxy-Secret")
+    # The other RapidAPI headers mean nothing without the secret (and a missing header costs
+    # werkzeug an exception per look-up).
     return Credentials(
         ip=request.remote_addr or "unknown",
         token=_token(),
-        rapidapi_secret=headers.get("X-RapidAPI-Proxy-Secret"),
-        rapidapi_user=headers.get("X-RapidAPI-User"),
-        rapidapi_subscription=headers.get("X-RapidAPI-Subscription"),
+        rapidapi_secret=secret,
+        rapidapi_user=headers.get("X-RapidAPI-User") if secret is not None else None,
+        rapidapi_subscription=headers.get("X-RapidAPI-Subscription") if secret is not None else None,
     )
 
 
