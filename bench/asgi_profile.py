@@ -5,7 +5,7 @@
 Starts nx-27017 + Redis (bench/harness.py), builds the app as `python -m app serve` does (rate
 limits on, access logs at INFO to /dev/null) and drives N sequential requests through its ASGI
 callable; prints the Redis and MongoDB commands per request, CPU µs per request (and a cProfile
-summary with --profile, sorted by SORT=tottime|cumtime).
+summary with --profile, sorted by SORT=tottime|cumtime; PROFILE_OUT=file also saves it).
 """
 
 from __future__ import annotations
@@ -139,6 +139,8 @@ async def main() -> None:
             profiler.disable()
         took = time.process_time() - began
         print(f"{kind}: {took / n * 1e6:.0f} µs CPU per request (in-process, no server, {n} requests)")
+        if profiler and os.environ.get("PROFILE_OUT"):
+            profiler.dump_stats(os.environ["PROFILE_OUT"])
         if profiler:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "tottime")).print_stats(60)

@@ -17,6 +17,21 @@ from redis.exceptions import RedisError
 log = structlog.stdlib.get_logger("muse.chat_cache")
 
 
+# One round trip for "the cached answer, or the coalescing lock" (issue 12): atomic, so a caller
+# that gets the lock knows the entry was missing at that moment and needs no second look.
+GET_OR_ACQUIRE = """
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value} end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return {0, 1} end
+return {0, 0}
+"""
+
+
+def _claimed(reply: Any) -> tuple[str | None, bool]:
+    found, value = reply[0], reply[1]
+    return (_text(value), False) if int(found) == 1 else (None, int(value) == 1)
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -29,6 +44,7 @@ class RedisKeyValueStore:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._get_or_acquire = redis.register_script(GET_OR_ACQUIRE)
 
     async def get(self, key: str) -> str | None:
         """The value at `key`, or None (also when Redis does not answer)."""
@@ -59,6 +75,24 @@ class RedisKeyValueStore:
             await self._redis.delete(key)
         except RedisError:
             pass
+
+    async def get_or_acquire(self, key: str, lock_key: str, *, ttl_ms: int) -> tuple[str | None, bool]:
+        """One script: the value, or SET NX PX on the lock; (None, True) when Redis does not answer."""
+        try:
+            return _claimed(await self._get_or_acquire(keys=[key, lock_key], args=[max(1, int(ttl_ms))]))
+        except RedisError as exc:
+            log.warning("chat_cache_unavailable", op="get_or_acquire", error=type(exc).__name__)
+            return None, True
+
+    async def set_and_release(self, key: str, value: str, *, ttl_s: int, lock_key: str) -> None:
+        """SET EX and DEL in one pipeline (skipped when Redis does not answer: the lock expires)."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(key, value, ex=max(1, int(ttl_s)))
+                pipe.delete(lock_key)
+                await pipe.execute()
+        except RedisError as exc:
+            log.warning("chat_cache_unavailable", op="set", error=type(exc).__name__)
 
 
 class UpstashKeyValueStore:
@@ -99,6 +133,22 @@ class UpstashKeyValueStore:
     async def release(self, key: str) -> None:
         """Drop `key`."""
         await self._call("release", lambda: self._client.delete(key), None)
+
+    async def get_or_acquire(self, key: str, lock_key: str, *, ttl_ms: int) -> tuple[str | None, bool]:
+        """The same script over REST (EVAL); (None, True) when Upstash does not answer."""
+        reply = await self._call("get_or_acquire", lambda: self._client.eval(
+            GET_OR_ACQUIRE, keys=[key, lock_key], args=[max(1, int(ttl_ms))]), None)
+        return (None, True) if reply is None else _claimed(reply)
+
+    async def set_and_release(self, key: str, value: str, *, ttl_s: int, lock_key: str) -> None:
+        """SET EX then DEL in one REST pipeline."""
+        async def both() -> None:
+            pipe = self._client.pipeline()
+            pipe.set(key, value, ex=max(1, int(ttl_s)))
+            pipe.delete(lock_key)
+            await pipe.exec()
+
+        await self._call("set", both, None)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -185,15 +185,24 @@ class ChatService:
                                                    max_tokens=prep.inp.max_tokens)
             except InsufficientCredits as exc:
                 return _Produced(None, cached=False, receipt=None, refused=exc)
-            await self.cache.put(prep.key, answer)
             return _Produced(answer, cached=False, receipt=receipt)
 
         async def check() -> _Produced | None:
             found = await self.cache.get(prep.key)
             return _Produced(found, cached=True, receipt=None) if found else None
 
+        async def claim() -> tuple[_Produced | None, bool]:
+            found, held = await self.cache.claim(prep.key, ttl_ms=self.lock_ms)
+            return (_Produced(found, cached=True, receipt=None) if found else None), held
+
+        async def finish(produced: _Produced, held: bool) -> None:
+            if produced.answer is not None:  # the answer and the lock's release: one round trip
+                await self.cache.put(prep.key, produced.answer, unlock=held)
+            elif held:
+                await self.cache.store.release(prep.key.lock)
+
         produced, _waited = await wait_or_lead(self.cache.store, prep.key.lock, lock_ttl_ms=self.lock_ms,
-                                               check=check, lead=lead)
+                                               check=check, lead=lead, claim=claim, finish=finish)
         return produced
 
     @property

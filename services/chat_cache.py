@@ -46,7 +46,18 @@ class ChatCache:
 
     async def get(self, key: CacheKey) -> ChatCompletion | None:
         """The cached answer, or None (a broken entry counts as a miss)."""
-        raw = await self.store.get(key.entry)
+        return self._parse(await self.store.get(key.entry))
+
+    async def claim(self, key: CacheKey, *, ttl_ms: int) -> tuple[ChatCompletion | None, bool]:
+        """(answer, False) on a hit; else (None, held) after trying the coalescing lock (one round trip)."""
+        raw, held = await self.store.get_or_acquire(key.entry, key.lock, ttl_ms=ttl_ms)
+        answer = self._parse(raw)
+        if raw is not None and answer is None:  # a broken entry: a miss, and the lock was not tried
+            return None, await self.store.acquire(key.lock, ttl_ms=ttl_ms)
+        return answer, held
+
+    @staticmethod
+    def _parse(raw: str | None) -> ChatCompletion | None:
         if not raw:
             return None
         try:
@@ -58,8 +69,11 @@ class ChatCache:
         except (ValueError, KeyError, TypeError):
             return None
 
-    async def put(self, key: CacheKey, answer: ChatCompletion) -> None:
-        """Remember `answer` under `key`."""
+    async def put(self, key: CacheKey, answer: ChatCompletion, *, unlock: bool = False) -> None:
+        """Remember `answer` under `key` (and release its coalescing lock in the same round trip)."""
         value = json.dumps({"content": answer.content, "provider": answer.provider, "model": answer.model,
                             "usage": answer.usage, "finish_reason": answer.finish_reason})
-        await self.store.set(key.entry, value, ttl_s=self.ttl_s)
+        if unlock:
+            await self.store.set_and_release(key.entry, value, ttl_s=self.ttl_s, lock_key=key.lock)
+        else:
+            await self.store.set(key.entry, value, ttl_s=self.ttl_s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -44,17 +44,19 @@ class ChatStreamService:
 async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[Event]]:
     """Cache hit → replayed stream; else charge, fail over until a provider yields its first delta."""
     prep = await service.prepare(inp)
-    hit = await service.cache.get(prep.key)
+    # One round trip: the cached answer, or the coalescing lock.
+    hit, held = await service.cache.claim(prep.key, ttl_ms=service.lock_ms)
     service.metrics.cache_request("hit" if hit is not None else "miss")
-    held = False
-    if hit is None:
+    if hit is None and not held:
         # Identical requests in flight (any process, JSON or stream): wait for their cache fill.
-        held, hit = await claim_or_wait(service.cache.store, prep.key.lock, lock_ttl_ms=service.lock_ms,
-                                        check=lambda: service.cache.get(prep.key))
+        held, hit = await claim_or_wait(
+            service.cache.store, prep.key.lock, lock_ttl_ms=service.lock_ms,
+            check=lambda: service.cache.get(prep.key),
+            claim=lambda: service.cache.claim(prep.key, ttl_ms=service.lock_ms))
     if hit is not None:
         await service.ensure_conversation(prep)
         return _meta(prep, hit.provider, hit.model, cached=True, charged=0), _replay(service, prep, hit)
-    release = _releaser(service, prep, held)
+    release = _CacheLock(service, prep, held)
     try:
         async with charged(service.credits, service.charge_of(prep), refund_reason="provider_failed",
                            request_id=inp.request_id) as receipt:
@@ -118,12 +120,22 @@ class _Events:
         loop.call_soon_threadsafe(schedule)
 
 
-def _releaser(service: ChatService, prep: Prepared, held: bool) -> Callable[[], Awaitable[None]]:
-    async def release() -> None:
-        if held:
-            await service.cache.store.release(prep.key.lock)
+class _CacheLock:
+    """The coalescing lock of a led stream: released once, by `publish` (with the answer, in the
+    same round trip) or by calling it."""
 
-    return release
+    def __init__(self, service: ChatService, prep: Prepared, held: bool) -> None:
+        self._service, self._prep, self._held = service, prep, held
+
+    async def publish(self, answer: ChatCompletion) -> None:
+        """Cache `answer` and release the lock (if still held)."""
+        held, self._held = self._held, False
+        await self._service.cache.put(self._prep.key, answer, unlock=held)
+
+    async def __call__(self) -> None:
+        if self._held:
+            self._held = False
+            await self._service.cache.store.release(self._prep.key.lock)
 
 
 def _meta(prep: Prepared, provider: str, model: str, *, cached: bool, charged: int) -> dict[str, Any]:
@@ -168,7 +180,7 @@ def _done(message_id: str, conversation_id: str | None, charged: int, finish: Fi
 
 async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: str,
                  rest: AsyncIterator[str], receipt: Receipt,
-                 release: Callable[[], Awaitable[None]]) -> AsyncGenerator[Event, None]:
+                 release: _CacheLock) -> AsyncGenerator[Event, None]:
     parts = [first]
     finish: FinishReason = "length" if isinstance(first, LimitReached) else "stop"
     outcome = "abandoned"  # until the first delta has been handed to the client
@@ -197,7 +209,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
         await service.failover.succeeded(provider)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
                                 model=service.model_for(prep.model, provider), finish_reason=finish)
-        await service.cache.put(prep.key, answer)
+        await release.publish(answer)
         charged = receipt.amount
         conversation_id = await service.store(prep, answer, cached=False, charged=charged)
         yield "done", _done(prep.message_id, conversation_id, charged, finish)

@@ -44,12 +44,22 @@ async def claim_or_wait(
     lock_ttl_ms: int,
     check: Callable[[], Awaitable[T | None]],
     poll_s: float = 0.05,
+    claim: Callable[[], Awaitable[tuple[T | None, bool]]] | None = None,
 ) -> tuple[bool, T | None]:
     """(True, None): this caller holds `lock_key` and must release it; (False, result): another
-    holder produced `result`; (False, None): waited the whole TTL in vain, go ahead unlocked."""
+    holder produced `result`; (False, None): waited the whole TTL in vain, go ahead unlocked.
+
+    `claim`, when given, looks for the result and takes the lock in one atomic step (one round trip
+    instead of acquire + check): (result, False) when there is one, else (None, held)."""
     deadline = asyncio.get_running_loop().time() + lock_ttl_ms / 1000
     while True:
-        if await store.acquire(lock_key, ttl_ms=lock_ttl_ms):
+        if claim is not None:
+            found, held = await claim()
+            if found is not None:
+                return False, found
+            if held:
+                return True, None
+        elif await store.acquire(lock_key, ttl_ms=lock_ttl_ms):
             # Double-checked: a holder may have filled the result and released the lock between
             # our last look and this acquire; leading now would repeat its work.
             found = await check()
@@ -76,15 +86,26 @@ async def wait_or_lead(
     check: Callable[[], Awaitable[T | None]],
     lead: Callable[[], Awaitable[T]],
     poll_s: float = 0.05,
+    claim: Callable[[], Awaitable[tuple[T | None, bool]]] | None = None,
+    finish: Callable[[T, bool], Awaitable[None]] | None = None,
 ) -> tuple[T, bool]:
     """Lead (call `lead` holding the lock) or wait for the holder's result via `check`.
 
-    Returns (result, waited). A waiter whose leader vanished leads itself."""
-    held, found = await claim_or_wait(store, lock_key, lock_ttl_ms=lock_ttl_ms, check=check, poll_s=poll_s)
+    Returns (result, waited). A waiter whose leader vanished leads itself. `finish(result, held)`,
+    when given, publishes a led result and releases the lock if held (in one round trip);
+    without it, or when `lead` raises, the lock is released here."""
+    held, found = await claim_or_wait(store, lock_key, lock_ttl_ms=lock_ttl_ms, check=check,
+                                      poll_s=poll_s, claim=claim)
     if found is not None:
         return found, True
     try:
-        return await lead(), False
-    finally:
+        result = await lead()
+    except BaseException:
         if held:
             await store.release(lock_key)
+        raise
+    if finish is not None:
+        await finish(result, held)
+    elif held:
+        await store.release(lock_key)
+    return result, False

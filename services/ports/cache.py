@@ -27,3 +27,12 @@ class KeyValueStore(Protocol):
     async def release(self, key: str) -> None:
         """Drop `key`."""
         ...
+
+    async def get_or_acquire(self, key: str, lock_key: str, *, ttl_ms: int) -> tuple[str | None, bool]:
+        """In one atomic step: (value, False) when `key` holds a value (the lock untouched), else
+        (None, held) after SET NX PX on `lock_key` (held: this caller now holds it)."""
+        ...
+
+    async def set_and_release(self, key: str, value: str, *, ttl_s: int, lock_key: str) -> None:
+        """`set(key, value)` and `release(lock_key)` in one round trip."""
+        ...

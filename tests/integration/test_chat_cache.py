@@ -98,3 +98,80 @@ async def test_cross_process_waiter_takes_the_leaders_cache_fill(settings):
         assert {r for r, _ in results} == {"answer"}
     finally:
         await redis.aclose()
+
+
+async def _claim_and_publish(store, redis: Redis, tag: str) -> None:
+    cache = ChatCache(store, ttl_s=60)
+    key = cache_key(model="m", messages=[ChatMessage("user", f"claim {tag}")], temperature=None)
+    await redis.delete(key.entry, key.lock)
+    assert await cache.claim(key, ttl_ms=5000) == (None, True)  # a miss takes the lock
+    assert 0 < await redis.pttl(key.lock) <= 5000
+    assert await cache.claim(key, ttl_ms=5000) == (None, False)  # held by the first: wait
+    answer = ChatCompletion("Hello", "gemini", "g")
+    await cache.put(key, answer, unlock=True)  # the answer and the release in one round trip
+    assert await redis.exists(key.lock) == 0
+    assert 0 < await redis.ttl(key.entry) <= 60
+    assert await cache.claim(key, ttl_ms=5000) == (answer, False)  # a hit leaves the lock alone
+    assert await redis.exists(key.lock) == 0
+    await redis.set(key.entry, "{broken")  # a broken entry is a miss that still tries the lock
+    assert await cache.claim(key, ttl_ms=5000) == (None, True)
+
+
+async def test_claim_reads_the_answer_or_takes_the_lock_atomically_on_redis(settings):
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await _claim_and_publish(RedisKeyValueStore(redis), redis, "redis")
+    finally:
+        await redis.aclose()
+
+
+async def test_claim_reads_the_answer_or_takes_the_lock_atomically_over_upstash_rest(settings):
+    from repositories.chat_cache import UpstashKeyValueStore
+    from tests.fakes.upstash import FakeUpstash
+
+    redis = Redis.from_url(settings.redis_url)
+    with FakeUpstash(settings.redis_url) as fake:
+        store = UpstashKeyValueStore.from_url(fake.url, fake.token)
+        try:
+            await _claim_and_publish(store, redis, "upstash")
+            fake.fail_next(502)  # fails open: no answer, and lead without the lock
+            assert await store.get_or_acquire("muse:test:e", "muse:test:l", ttl_ms=1000) == (None, True)
+        finally:
+            await store.aclose()
+            await redis.aclose()
+
+
+async def test_coalesced_leader_publishes_and_releases_in_one_step_and_waiters_take_it(settings):
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        store = RedisKeyValueStore(redis)
+        await redis.delete("filled:1", "lock:1")
+        leads = 0
+        finished: list[tuple[str, bool]] = []
+
+        async def lead() -> str:
+            nonlocal leads
+            leads += 1
+            await asyncio.sleep(0.2)
+            return "answer"
+
+        async def check() -> str | None:
+            return await store.get("filled:1")
+
+        async def claim() -> tuple[str | None, bool]:
+            return await store.get_or_acquire("filled:1", "lock:1", ttl_ms=5000)
+
+        async def finish(result: str, held: bool) -> None:
+            finished.append((result, held))
+            await store.set_and_release("filled:1", result, ttl_s=10, lock_key="lock:1")
+
+        results = await asyncio.gather(*(
+            wait_or_lead(store, "lock:1", lock_ttl_ms=5000, check=check, lead=lead, poll_s=0.02,
+                         claim=claim, finish=finish)
+            for _ in range(3)))
+        assert leads == 1 and finished == [("answer", True)]
+        assert sorted(waited for _, waited in results) == [False, True, True]
+        assert {r for r, _ in results} == {"answer"}
+        assert await redis.exists("lock:1") == 0
+    finally:
+        await redis.aclose()
