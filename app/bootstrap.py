@@ -896,6 +896,7 @@ class Container:
         if not self.started:
             return
         self.started = False
+        await self.credits.settle()  # clear the pending slots of this process's last charges
         for provider in self.chat_providers:
             await provider.aclose()
         store = self.chat_cache.store

@@ -11,7 +11,7 @@ from app.bootstrap import Container
 from app.config import Settings, load_settings
 from app.draining import Drain, track_in_flight
 from app.logging import configure_logging, get_logger
-from app.speedups import OrjsonProvider, cache_type_adapters
+from app.speedups import MuseQuart, OrjsonProvider, cache_type_adapters
 from app.startup import lazy_sdks, preload
 from app.telemetry import configure_telemetry, instrument_asgi
 from app.worker import WorkerRunner, worker_drain_s
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     configure_telemetry(settings)
     container = container or Container(settings)
 
-    app = Quart("muse", static_folder=None)
+    app = MuseQuart("muse", static_folder=None)
     app.json = OrjsonProvider(app)
     cache_type_adapters()
     app.config.update(

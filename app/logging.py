@@ -11,6 +11,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 from opentelemetry import trace
 
@@ -33,6 +34,11 @@ _SHARED: list[Any] = [
 ]
 
 
+def _dumps(event: Any, **_: Any) -> str:
+    """orjson for the log lines (a third of the cost of `json.dumps` here); repr() for the rest."""
+    return orjson.dumps(event, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def json_formatter() -> logging.Formatter:
     """The formatter every handler of the process uses (JSON, tracebacks as text)."""
     return structlog.stdlib.ProcessorFormatter(
@@ -40,7 +46,7 @@ def json_formatter() -> logging.Formatter:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_dumps),
         ],
     )
 
@@ -62,6 +68,12 @@ def configure_logging(level: str = "INFO") -> None:
     handler._muse = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # The logging HOWTO's "Optimization": no line of ours prints the caller, thread or process
+    # fields, so the stdlib need not look them up for every record (a stack walk per line).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     for noisy in ("pymongo", "httpx", "httpcore", "urllib3", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -1,6 +1,6 @@
 """Per-request CPU of Muse's ASGI app without any HTTP server: calls the app in-process.
 
-    .venv/bin/python bench/asgi_profile.py [live|me|hit|hit_stored|uncached] [N] [--profile]
+    .venv/bin/python bench/asgi_profile.py [live|me|hit|hit_stored|uncached|stream] [N] [--profile]
 
 Starts nx-27017 + Redis (bench/harness.py), builds the app as `python -m app serve` does (rate
 limits on, access logs at INFO to /dev/null) and drives N sequential requests through its ASGI
@@ -29,9 +29,9 @@ UNIQUE = iter(range(10**9))
 
 
 async def call(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:  # type: ignore[no-untyped-def]
-    if body == b"unique":
+    if body in (b"unique", b"unique-stream"):
         question = {"role": "user", "content": f"q {next(UNIQUE)}"}
-        body = json.dumps({"messages": [question], "store": False}).encode()
+        body = json.dumps({"messages": [question], "store": False, "stream": body == b"unique-stream"}).encode()
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
@@ -65,7 +65,7 @@ async def main() -> None:
     with bench_servers() as servers:
         os.environ.update(servers.env(RATE_LIMITS_ENABLED="true", LOG_LEVEL="INFO",
                                       RATE_LIMIT_PLANS=json.dumps({"free": [10**9, 10**9]})))
-        if kind == "uncached":
+        if kind in ("uncached", "stream"):
             from tests.fakes.openai import FakeOpenAI
 
             fake = FakeOpenAI().start()
@@ -98,8 +98,8 @@ async def main() -> None:
         method, path = "GET", "/api/v1/me"
         if kind == "live":
             path, auth = "/health/live", {}
-        elif kind == "uncached":
-            method, path, body = "POST", "/api/v1/chat", b"unique"
+        elif kind in ("uncached", "stream"):
+            method, path, body = "POST", "/api/v1/chat", b"unique" if kind == "uncached" else b"unique-stream"
         elif kind.startswith("hit"):
             method, path = "POST", "/api/v1/chat"
             body = json.dumps({"messages": [{"role": "user", "content": "hi"}],
@@ -108,7 +108,7 @@ async def main() -> None:
         # Creating the user left a 5 s tombstone on its cache entry (repositories/users.py):
         # let it lapse, or every measured request would miss the user cache as no steady load does.
         await asyncio.sleep(5.5)
-        if kind == "uncached":
+        if kind in ("uncached", "stream"):
             await app.extensions["container"].credits.grant(
                 (await app.extensions["container"].users.ensure_clerk_user("prof_user")).id, 10**8,
                 ref="prof", reason="bench", request_id=None)

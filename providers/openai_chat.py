@@ -13,8 +13,6 @@ from services.ports.chat import ChatCompletion, ChatMessage, LimitReached, Provi
 if TYPE_CHECKING:  # the SDK itself is imported with the client (~0.4 s of CPU, ~20 MB; issue 12)
     import openai
     from openai._types import RequestOptions
-    from openai.types.chat import ChatCompletion as ChatCompletionResponse
-    from openai.types.chat import ChatCompletionChunk
 
 NAME = "openai"
 
@@ -29,13 +27,27 @@ def _map_error(exc: Exception) -> ProviderError:
     return ProviderError(NAME, f"{type(exc).__name__}: {exc}")
 
 
+def _first_choice(answer: Any) -> dict[str, Any] | None:
+    """`choices[0]` of an answer or chunk as sent, or None (no choice, or not the API's shape)."""
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    return choice if isinstance(choice, dict) else None
+
+
+def _usage(answer: dict[str, Any]) -> tuple[int, int] | None:
+    counts = answer.get("usage")
+    if not isinstance(counts, dict):
+        return None
+    prompt, completion = counts.get("prompt_tokens"), counts.get("completion_tokens")
+    return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
+
+
 class OpenAIChatProvider:
     """`ChatProvider` for OpenAI chat completions."""
 
     name = NAME
     lazy_sdk = "openai"  # imported on first use, or ahead of it in a thread once serving (app/startup.py)
-    _response_type: type[ChatCompletionResponse]  # these two are set with the client
-    _stream_type: type[openai.AsyncStream[ChatCompletionChunk]]
+    _stream_type: type[openai.AsyncStream[object]]  # set with the client
 
     def __init__(self, *, api_key: str, model: str, base_url: str | None = None) -> None:
         self.model = model
@@ -48,11 +60,8 @@ class OpenAIChatProvider:
         httpx); made on first use, so start-up does not load the SDK."""
         if self._client is None:
             import openai
-            from openai.types.chat import ChatCompletion as ChatCompletionResponse
-            from openai.types.chat import ChatCompletionChunk
 
-            self._response_type = ChatCompletionResponse
-            self._stream_type = openai.AsyncStream[ChatCompletionChunk]
+            self._stream_type = openai.AsyncStream[object]
             self._client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self._base_url, max_retries=0,
                                               http_client=openai.DefaultAioHttpClient())
         return self._client
@@ -60,9 +69,12 @@ class OpenAIChatProvider:
     async def _post(self, messages: list[dict[str, Any]], temperature: float | None, timeout: float,
                     request_id: str | None, model: str | None = None, max_tokens: int | None = None,
                     *, stream: bool = False) -> Any:
-        """POST /chat/completions through the SDK's client: its auth, base URL, error types and
-        response models, without `create()`'s transform of the parameters into its TypedDicts
-        (~7% of an uncached chat's CPU, issue 12): the body built here is already wire-shaped."""
+        """POST /chat/completions through the SDK's client (its auth, base URL, error types and SSE
+        decoding) with a wire-shaped body, answers left as the JSON the API sent (`cast_to=object`).
+
+        `create()` would transform the parameters into its TypedDicts and build a pydantic model of
+        the answer and of every streamed chunk: ~7% and ~10% of an uncached chat's CPU (issue 12)
+        for fields this adapter never reads."""
         client = self.client
         body: dict[str, Any] = {"model": model or self.model, "messages": messages}
         if temperature is not None:
@@ -74,9 +86,9 @@ class OpenAIChatProvider:
             options["headers"] = {"X-Request-ID": request_id}
         if stream:
             body["stream"] = True
-            return await client.post("/chat/completions", body=body, options=options,
-                                     cast_to=self._response_type, stream=True, stream_cls=self._stream_type)
-        return await client.post("/chat/completions", body=body, options=options, cast_to=self._response_type)
+            return await client.post("/chat/completions", body=body, options=options, cast_to=object,
+                                     stream=True, stream_cls=self._stream_type)
+        return await client.post("/chat/completions", body=body, options=options, cast_to=object)
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
@@ -91,16 +103,17 @@ class OpenAIChatProvider:
                         max_tokens: int | None = None) -> ChatCompletion:
         async def call() -> ChatCompletion:
             response = await self._post(wire, temperature, timeout, request_id, model, max_tokens)
-            choice = response.choices[0] if response.choices else None
-            content = choice.message.content if choice else None
-            if not content:
+            choice = _first_choice(response)
+            message = choice.get("message") if choice else None
+            content = message.get("content") if isinstance(message, dict) else None
+            if not content or not isinstance(content, str):
                 raise ProviderError(NAME, "empty answer")
-            if not choice or not choice.finish_reason:  # a cut answer must not be charged or cached
+            finish = choice.get("finish_reason") if choice else None
+            if not finish:  # a cut answer must not be charged or cached
                 raise ProviderError(NAME, "answer without finish_reason (truncated)")
-            counts = response.usage
-            usage = (counts.prompt_tokens, counts.completion_tokens) if counts else None
-            return ChatCompletion(content=content, provider=NAME, model=model or self.model, usage=usage,
-                                  finish_reason="length" if choice.finish_reason == "length" else "stop")
+            return ChatCompletion(content=content, provider=NAME, model=model or self.model,
+                                  usage=_usage(response),
+                                  finish_reason="length" if finish == "length" else "stop")
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
@@ -118,12 +131,16 @@ class OpenAIChatProvider:
             limited = False
             async with source:
                 async for chunk in source:
-                    choice = chunk.choices[0] if chunk.choices else None
-                    if choice is not None and choice.finish_reason:
+                    choice = _first_choice(chunk)
+                    if choice is None:
+                        continue
+                    if choice.get("finish_reason"):
                         finished = True
-                        limited = choice.finish_reason == "length"
-                    if choice is not None and choice.delta and choice.delta.content:
-                        yield choice.delta.content
+                        limited = choice["finish_reason"] == "length"
+                    delta = choice.get("delta")
+                    content = delta.get("content") if isinstance(delta, dict) else None
+                    if content and isinstance(content, str):
+                        yield content
             if not finished:
                 raise ProviderError(NAME, "stream ended without finish_reason (truncated)")
             if limited:

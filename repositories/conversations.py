@@ -75,7 +75,7 @@ class BeanieConversationRepository:
         doc = ConversationDocument(owner_id=owner_id, title=title, message_count=len(messages))
         if conversation_id:
             doc.id = conversation_id
-        await doc.insert()
+        await doc.insert_fields()
         await self._insert(doc.id, messages, first=0)
         return doc.to_domain()
 
@@ -131,7 +131,7 @@ class BeanieConversationRepository:
     async def _insert(conversation_id: str, messages: builtins.list[StoredMessage], *, first: int) -> None:
         if not messages:
             return
-        await MessageDocument.insert_many([
+        await MessageDocument.insert_all([
             MessageDocument(
                 id=m.id, conversation_id=conversation_id, position=first + i, role=m.role, content=m.content,
                 provider=m.provider, model=m.model, cached=m.cached, credits_charged=m.credits_charged,

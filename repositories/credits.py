@@ -9,13 +9,13 @@ leaves the op in `pending`, which `reconcile` turns into the missing entry.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
 from pydantic import Field
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
@@ -36,9 +36,16 @@ class CreditAccountDocument(MuseDocument):
         indexes = [[("pending_count", pymongo.ASCENDING)]]
 
 
+_OP_FIELDS = tuple(f.name for f in fields(Op))
+
+
 def op_to_doc(op: Op) -> dict[str, Any]:
-    """An op as stored (pending slot or ledger entry)."""
-    doc = asdict(op)
+    """An op as stored (pending slot or ledger entry).
+
+    Ops hold plain values, so a shallow copy (its dicts copied) stores what `asdict` stored, without
+    its recursive deep copy (~100 µs of each charge's CPU, issue 12)."""
+    doc = {name: getattr(op, name) for name in _OP_FIELDS}
+    doc["sources"], doc["meta"] = dict(op.sources), dict(op.meta)
     doc["_id"] = doc.pop("id")
     return doc
 
@@ -160,6 +167,16 @@ class BeanieCreditAccountRepository:
         result = await self._col.update_one(
             {"_id": user_id, slot: {"$exists": True}}, {"$unset": {slot: ""}, "$inc": {"pending_count": -1}})
         return result.modified_count == 1
+
+    async def clear_pending_many(self, slots: list[tuple[str, str]]) -> None:
+        """`clear_pending` of several (user_id, key) pairs in one unordered bulk write."""
+        updates = []
+        for user_id, key in slots:
+            slot = f"pending.{key_slot(key)}"
+            updates.append(UpdateOne({"_id": user_id, slot: {"$exists": True}},
+                                     {"$unset": {slot: ""}, "$inc": {"pending_count": -1}}))
+        if updates:
+            await self._col.bulk_write(updates, ordered=False)
 
     async def undo(self, op: Op) -> None:
         """Revert an op found to be a duplicate, from its signed sources, and clear its pending slot."""

@@ -250,6 +250,20 @@ class MuseDocument(Document):
             return apply_plan(model_plan(cls), data)  # type: ignore[arg-type]  # classes hash by identity
         return data
 
+    async def insert_fields(self) -> None:
+        """Insert this document as one `insert_one` of its fields by alias (`_id` first).
+
+        Stores what Beanie's `insert()` stores for Muse documents (no event hooks, revisions or
+        state management are used), without its per-call machinery: ~100 µs less CPU per write on
+        the chat path (issue 12). A duplicate `_id` raises PyMongo's DuplicateKeyError."""
+        await type(self).get_pymongo_collection().insert_one(self.model_dump(by_alias=True))
+
+    @classmethod
+    async def insert_all(cls, documents: list[Any]) -> None:
+        """`insert_fields` of several documents of this model in one ordered `insert_many`."""
+        if documents:
+            await cls.get_pymongo_collection().insert_many([d.model_dump(by_alias=True) for d in documents])
+
     @classmethod
     def get_pymongo_collection(cls) -> Any:
         inner = super().get_pymongo_collection()

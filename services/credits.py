@@ -61,6 +61,11 @@ class CreditsService:
         self._signup_credits = signup_credits
         self._reconcile_after = timedelta(seconds=reconcile_after_s)
         self._snapshots: OrderedDict[str, Account] = OrderedDict()
+        # Pending slots of charges whose ledger entries are written, cleared off the request path in
+        # batches (one bulk write per burst; issue 12). A crash before the clear leaves slots that
+        # reconcile clears ("exists"), exactly as it does for a crash between the two writes.
+        self._to_clear: list[tuple[str, str]] = []
+        self._clearing: asyncio.Task[None] | None = None
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
                      ref: str | None, request_id: str | None) -> Receipt:
@@ -190,6 +195,7 @@ class CreditsService:
 
     async def audit(self, user_id: str) -> dict[str, Any]:
         """Balance against the ledger's balance deltas (equal at rest)."""
+        await self.settle()
         account = await self._accounts.get(user_id) or Account(user_id=user_id)
         total = await self._ledger.balance_sum(user_id)
         return {"user_id": user_id, "balance": account.balance, "ledger_balance": total,
@@ -198,6 +204,7 @@ class CreditsService:
     async def reconcile(self, *, older_than_s: float | None = None) -> dict[str, int]:
         """Write the ledger entries of ops left pending by a crash (older than the threshold)."""
         age = self._reconcile_after if older_than_s is None else timedelta(seconds=older_than_s)
+        await self.settle()  # this process's own finished ops are not "left pending"
         cutoff, counts = utcnow() - age, {"repaired": 0, "cleared": 0, "undone": 0}
         for account in await self._accounts.with_pending():
             for op in account.pending.values():
@@ -248,7 +255,9 @@ class CreditsService:
             if after is not None:
                 self._remember(after)
                 op.balance_after = after.balance
-                return op if await self._finish_safely(op) != "duplicate_key" else None
+                # A charge's key is its own id (never a twin's): its slot may be cleared later.
+                outcome = await self._finish_safely(op, defer_clear=not once)
+                return op if outcome != "duplicate_key" else None
             account = None
             self._snapshots.pop(user_id, None)
             if attempt > 2:
@@ -261,19 +270,41 @@ class CreditsService:
         if len(self._snapshots) > SNAPSHOTS:
             self._snapshots.popitem(last=False)
 
-    async def _finish_safely(self, op: Op) -> str:
+    async def _finish_safely(self, op: Op, *, defer_clear: bool = False) -> str:
         try:
-            return await self._finish(op)
+            return await self._finish(op, defer_clear=defer_clear)
         except Exception:
             # The account change is durable and parked as pending; reconcile writes the entry.
             log.exception("credit_ledger_write_deferred", op_id=op.id, user_id=op.user_id)
             return "deferred"
 
-    async def _finish(self, op: Op) -> str:
+    async def _finish(self, op: Op, *, defer_clear: bool = False) -> str:
         outcome = await self._ledger.insert(op)
         if outcome == "duplicate_key":
             await self._accounts.undo(op)
             log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
+        elif defer_clear:
+            self._clear_later(op.user_id, op.key)
         else:
             await self._accounts.clear_pending(op.user_id, op.key)
         return outcome
+
+    def _clear_later(self, user_id: str, key: str) -> None:
+        self._to_clear.append((user_id, key))
+        if self._clearing is None or self._clearing.done():
+            self._clearing = asyncio.get_running_loop().create_task(self._clear_batches())
+
+    async def _clear_batches(self) -> None:
+        while self._to_clear:
+            batch, self._to_clear = self._to_clear, []
+            try:
+                await self._accounts.clear_pending_many(batch)
+            except Exception:  # the slots stay parked; reconcile clears them (their entries exist)
+                log.exception("credit_pending_clear_deferred", slots=len(batch))
+
+    async def settle(self) -> None:
+        """Wait until this process's finished charges have their pending slots cleared."""
+        while self._to_clear or (self._clearing is not None and not self._clearing.done()):
+            if self._clearing is None or self._clearing.done():
+                self._clearing = asyncio.get_running_loop().create_task(self._clear_batches())
+            await asyncio.shield(self._clearing)

@@ -5,6 +5,7 @@ test's loop is busy, can hang without blocking the app, and also serves the
 benchmark. Subclasses register routes in `setup(app)`; tests steer behaviour:
 
     fake.mode = "ok" | "429" | "500" | "503" | "hang" | "drop" | "cut"   # default for every call
+    (FakeOpenAI also: "garbled", 200 with JSON that is not the API's shape)
                                      # drop: protocol error (connection reset) part-way through a stream
                                      # cut: clean close without the end marker (a JSON answer without
                                      #      finish_reason / finishReason when not streaming)

@@ -62,6 +62,16 @@ class FakeOpenAI(AiohttpWireFake):
         finish = "stop"
         if limit is not None and limit < len(pieces):
             pieces, finish = pieces[:limit], "length"
+        if mode == "garbled":  # 200 with JSON that is not the API's shape (a misbehaving proxy)
+            if not call.body.get("stream"):
+                return web.json_response({"choices": [{"message": None}], "usage": "n/a"})
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(b'data: {"choices": "none"}\n\ndata: [1, 2]\n\n'
+                                 b'data: {"choices": [{"delta": "x", "finish_reason": null}]}\n\n'
+                                 b"data: [DONE]\n\n")
+            await response.write_eof()
+            return response
         if call.body.get("stream"):
             return await self._stream(request, mode, model, pieces, finish)
         if mode == "drop":

@@ -174,3 +174,11 @@ async def test_a_length_stop_is_a_whole_answer_but_no_finish_reason_is_still_tru
     for provider in (gemini, openai_provider):
         with pytest.raises(ProviderError, match="truncated"):
             await provider.complete(MESSAGES, temperature=None, timeout=2, request_id=None, max_tokens=2)
+
+
+async def test_openai_answers_not_in_the_apis_shape_are_provider_errors(openai_provider, fake_openai):
+    fake_openai.mode = "garbled"
+    with pytest.raises(ProviderError, match="empty answer"):
+        await openai_provider.complete(MESSAGES, temperature=None, timeout=2, request_id=None)
+    with pytest.raises(ProviderError, match="truncated"):
+        [d async for d in openai_provider.stream(MESSAGES, temperature=None, timeout=2, request_id=None)]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from repositories.credits import BeanieCreditAccountRepository
 from repositories.ledger import BeanieLedgerRepository
 from services.credits import CreditsService
 from tests.fixtures.credits import fund
@@ -95,3 +98,50 @@ async def test_signup_grant_is_given_once_per_user(container):
     summary = await container.credits.summary("usr_new", plan="free")
     assert summary["balance"] == expected
     assert results.count(True) == (1 if expected > 0 else 0)
+
+
+class CountingAccounts(BeanieCreditAccountRepository):
+    """The real account repository, counting the batched clears of pending slots (or failing them)."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.fail = False
+
+    async def clear_pending_many(self, slots):
+        self.batches.append(len(slots))
+        if self.fail:
+            raise ConnectionError("process killed before the pending slots were cleared")
+        await super().clear_pending_many(slots)
+
+
+async def test_charges_clear_their_pending_slots_in_batches_off_the_request_path(container):
+    accounts = CountingAccounts()
+    service = CreditsService(accounts, BeanieLedgerRepository(), container.catalog)
+    await fund(service, "usr_batch", 200)
+    receipts = await asyncio.gather(*[service.charge("usr_batch", 1, plan="free", kind="chat", ref=None,
+                                                     request_id=None) for _ in range(60)])
+    for receipt in receipts:  # each charge returned with its ledger entry written
+        assert (await BeanieLedgerRepository().get(receipt.id)) is not None
+    await service.settle()
+    assert sum(accounts.batches) == 60 and len(accounts.batches) < 60  # one bulk write per burst
+    account = await accounts.get("usr_batch")
+    assert account is not None and account.pending == {}
+    audit = await service.audit("usr_batch")
+    assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 200 - (60 - 25)
+
+
+async def test_a_crash_before_the_deferred_clear_leaves_slots_reconcile_clears_without_undoing(container):
+    accounts = CountingAccounts()
+    accounts.fail = True
+    service = CreditsService(accounts, BeanieLedgerRepository(), container.catalog)
+    await fund(service, "usr_unclear", 40)
+    for _ in range(30):
+        await service.charge("usr_unclear", 1, plan="free", kind="chat", ref=None, request_id=None)
+    await service.settle()
+    account = await accounts.get("usr_unclear")
+    assert account is not None and len(account.pending) == 30  # the clears failed: the slots stay parked
+    assert account.balance == 40 - 5
+    counts = await container.credits.reconcile(older_than_s=0)  # another process's reconcile job
+    assert counts == {"repaired": 0, "cleared": 30, "undone": 0}
+    audit = await container.credits.audit("usr_unclear")
+    assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 35

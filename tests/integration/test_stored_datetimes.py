@@ -127,3 +127,16 @@ async def test_api_keys_list_after_a_key_was_used(app, client):
     assert listed.status_code == 200, await listed.get_json()
     item = (await listed.get_json())["items"][0]
     assert item["last_used_at"] is not None and item["last_used_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("model", document_models(), ids=lambda m: m.__name__)
+async def test_insert_fields_stores_what_beanies_insert_stores(container, model):
+    col = model.get_pymongo_collection()
+    document = model.model_validate({**_document(model), "_id": f"ins_{model.__name__}"})
+    await document.insert()
+    by_beanie = await col.find_one({"_id": document.id})
+    await col.delete_one({"_id": document.id})
+    await document.insert_fields()
+    by_fields = await col.find_one({"_id": document.id})
+    assert by_fields == by_beanie and list(by_fields) == list(by_beanie)
+    assert (await model.get(document.id)).model_dump() == document.model_dump()
