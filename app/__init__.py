@@ -1,89 +1,23 @@
-"""The Muse application factory."""
+"""The Muse application package; `create_app` (app/factory.py) builds the Quart app.
+
+Importing the package loads nothing heavy: `python -m app <command>` runs app/__main__.py after
+this file, and it turns the garbage collector off before the imports of start-up (issue 12).
+"""
 
 from __future__ import annotations
 
-from quart import Quart
-from quart_schema import QuartSchema
+from typing import TYPE_CHECKING, Any
 
-from app.bootstrap import Container
-from app.config import Settings, load_settings
-from app.draining import Drain, track_in_flight
-from app.logging import configure_logging, get_logger
-from app.speedups import MuseQuart, OrjsonProvider, cache_type_adapters
-from app.telemetry import configure_telemetry, instrument_asgi
-from app.worker import WorkerRunner, worker_drain_s
+if TYPE_CHECKING:
+    from app.factory import create_app
 
-log = get_logger("muse.app")
-
-def create_app(settings: Settings | None = None, container: Container | None = None) -> Quart:
-    """Build the Quart app; tests pass their own settings and container."""
-    if settings is None:
-        settings = container.settings if container else load_settings()
-    configure_logging(settings.log_level)
-    configure_telemetry(settings)
-    container = container or Container(settings)
-
-    app = MuseQuart("muse", static_folder=None)
-    app.json = OrjsonProvider(app)
-    cache_type_adapters()
-    app.config.update(
-        MAX_CONTENT_LENGTH=int((settings.max_upload_mb + 1) * 1024 * 1024),
-        JSON_SORT_KEYS=False,
-        PROPAGATE_EXCEPTIONS=False,
-    )
-    app.extensions["container"] = container
-    from app.openapi import MuseOpenAPIProvider, install_docs
-
-    install_docs(app)
-    QuartSchema(
-        app,
-        info={"title": "Muse API", "version": settings.version},
-        openapi_path="/openapi.json",
-        swagger_ui_path="/docs",
-        redoc_ui_path=None,
-        scalar_ui_path=None,
-        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
-        openapi_provider_class=MuseOpenAPIProvider,
-    )
-
-    from app.problems import register_problem_handlers
-    from app.routes import register_routes
-    from middlewares import access_log, auth, body, cors, maintenance, metrics, rate_limit, request_id
-
-    metrics.install(app)  # first, so its after-request hook runs last (the final status)
-    cors.install(app)  # preflights are answered before auth, maintenance and limits
-    request_id.install(app)
-    maintenance.install(app)
-    auth.install(app)
-    rate_limit.install(app)
-    body.install(app)
-    access_log.install(app)
-    register_problem_handlers(app)
-    register_routes(app)
-    drain = Drain()
-    app.extensions["drain"] = drain
-    app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign,assignment,arg-type]
-    _register_lifecycle(app, container, drain)
-    instrument_asgi(app)
-    return app
+__all__ = ["create_app"]
 
 
-def _register_lifecycle(app: Quart, container: Container, drain: Drain) -> None:
-    state: dict[str, WorkerRunner] = {}
+def __getattr__(name: str) -> Any:
+    if name == "create_app":  # `from app import create_app` loads the factory on first use
+        from app.factory import create_app
 
-    @app.before_serving
-    async def start() -> None:
-        await container.start()
-        if container.settings.run_worker_in_process:
-            runner = WorkerRunner(container)
-            runner.start()
-            state["worker"] = runner
-        log.info("muse_started", env=container.settings.app_env,
-                 in_process_worker=container.settings.run_worker_in_process)
-
-    @app.after_serving
-    async def stop() -> None:
-        runner = state.pop("worker", None)
-        if runner is not None:  # on SIGTERM its jobs may finish; otherwise they go back to the queue
-            await runner.stop(worker_drain_s(container) if drain.signalled else 0.0)
-        await container.stop()
+        globals()["create_app"] = create_app
+        return create_app
+    raise AttributeError(f"module 'app' has no attribute {name!r}")

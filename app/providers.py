@@ -122,7 +122,7 @@ def _replicate_videos(s: Settings) -> VideoProvider | None:
 
 
 def _local_videos(s: Settings | None = None) -> VideoProvider:  # also the fallback (no settings)
-    from providers.local_videos import LocalVideoProvider  # PyAV: loaded by processes that render
+    from providers.local_videos import LocalVideoProvider  # PyAV: loaded when it renders (providers/mp4.py)
     return LocalVideoProvider()
 
 

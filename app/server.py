@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Generator
 from typing import Any
 
@@ -19,6 +20,7 @@ import uvicorn
 from quart import Quart
 
 from app.draining import wait_for_shutdown
+from app.startup import startup_done
 
 GRACEFUL_S = 2  # after the drain: what is still open is past its time
 
@@ -29,6 +31,10 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        startup_done()  # listening: the collector back on
 
 
 def _loop() -> str:

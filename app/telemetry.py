@@ -24,8 +24,6 @@ import logging
 import sys
 from typing import Any
 
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import SpanKind
 from quart import Quart
 
 from app.config import Settings
@@ -73,7 +71,7 @@ def _setup_tracing(settings: Settings) -> Any:
         resource=Resource.create({"service.name": settings.otel_service_name,
                                   "service.version": settings.version,
                                   "deployment.environment": settings.app_env}),
-        sampler=ParentBased(root=_RequestsAndJobs()))
+        sampler=ParentBased(root=_requests_and_jobs()))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     trace.set_tracer_provider(provider)
     PymongoInstrumentor().instrument()
@@ -84,16 +82,23 @@ def _setup_tracing(settings: Settings) -> Any:
     return provider
 
 
-class _RequestsAndJobs(Sampler):
-    """Root spans: keep requests (SERVER) and jobs (CONSUMER), drop stray client calls."""
+def _requests_and_jobs() -> Any:
+    """Root spans: keep requests (SERVER) and jobs (CONSUMER), drop stray client calls. (The
+    class is made here: the OpenTelemetry SDK is loaded only when tracing is on, issue 12.)"""
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+    from opentelemetry.trace import SpanKind
 
-    def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: SpanKind | None = None,
-                      attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
-        keep = kind in (SpanKind.SERVER, SpanKind.CONSUMER)
-        return SamplingResult(Decision.RECORD_AND_SAMPLE if keep else Decision.DROP, attributes)
+    class RequestsAndJobs(Sampler):
+        def should_sample(self, parent_context: Any, trace_id: int, name: str,
+                          kind: SpanKind | None = None, attributes: Any = None, links: Any = None,
+                          trace_state: Any = None) -> SamplingResult:
+            keep = kind in (SpanKind.SERVER, SpanKind.CONSUMER)
+            return SamplingResult(Decision.RECORD_AND_SAMPLE if keep else Decision.DROP, attributes)
 
-    def get_description(self) -> str:
-        return "RequestsAndJobs"
+        def get_description(self) -> str:
+            return "RequestsAndJobs"
+
+    return RequestsAndJobs()
 
 
 def flush_traces(timeout_ms: int = 5000) -> None:

@@ -7,29 +7,26 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from clerk_backend_api.security import verify_token_async
-from clerk_backend_api.security.machine import is_machine_token
-from clerk_backend_api.security.types import (
-    TokenVerificationError,
-    TokenVerificationErrorReason,
-    VerifyTokenOptions,
-)
 
 from services.errors import InvalidWebhook, Unauthorized, UpstreamRetryable
+
+if TYPE_CHECKING:  # the SDK (with httpx) is imported on first verification, not at start-up (issue 12)
+    from clerk_backend_api.security.types import TokenVerificationErrorReason, VerifyTokenOptions
 
 log = structlog.stdlib.get_logger("muse.clerk")
 
 LEEWAY_MS = 5000
 JWKS_TIMEOUT_S = 10.0
 VERIFIED_CACHE_SIZE = 4096  # tokens whose signature was checked, kept until they expire
-_UPSTREAM = {TokenVerificationErrorReason.JWK_FAILED_TO_LOAD, TokenVerificationErrorReason.SERVER_ERROR}
 
 
 class ClerkTokenVerifier:
     """Verifies Clerk session JWTs: networkless with a PEM key, else through Clerk's JWKS."""
+
+    lazy_sdk = "clerk_backend_api.security"  # loaded ahead of the first verification (app/startup.py)
 
     def __init__(
         self,
@@ -41,13 +38,14 @@ class ClerkTokenVerifier:
     ) -> None:
         if not (jwt_key or secret_key):
             raise ValueError("a Clerk JWT key or secret key is required")
-        self._options = VerifyTokenOptions(
+        self._settings: dict[str, Any] = dict(
             jwt_key=jwt_key or None,
             secret_key=None if jwt_key else secret_key,
             api_url=api_url.rstrip("/"),
             authorized_parties=list(authorized_parties) if authorized_parties else None,
             clock_skew_in_ms=LEEWAY_MS,
         )
+        self._options: VerifyTokenOptions | None = None
         self._verified: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
 
     async def verify(self, token: str) -> dict[str, Any]:
@@ -64,6 +62,16 @@ class ClerkTokenVerifier:
         return claims
 
     async def _verify(self, token: str) -> dict[str, Any]:
+        from clerk_backend_api.security import verify_token_async
+        from clerk_backend_api.security.machine import is_machine_token
+        from clerk_backend_api.security.types import (
+            TokenVerificationError,
+            TokenVerificationErrorReason,
+            VerifyTokenOptions,
+        )
+
+        if self._options is None:
+            self._options = VerifyTokenOptions(**self._settings)
         self._verified.pop(token, None)
         if not token or is_machine_token(token):
             raise Unauthorized("The credential is not a session token.")
@@ -74,7 +82,8 @@ class ClerkTokenVerifier:
             log.warning("clerk_jwks_timeout")
             raise UpstreamRetryable("Clerk could not be reached to verify the session.") from exc
         except TokenVerificationError as exc:
-            if exc.reason in _UPSTREAM:
+            if exc.reason in (TokenVerificationErrorReason.JWK_FAILED_TO_LOAD,
+                              TokenVerificationErrorReason.SERVER_ERROR):
                 log.warning("clerk_jwks_unavailable", reason=exc.reason.name)
                 raise UpstreamRetryable("Clerk could not be reached to verify the session.") from exc
             raise Unauthorized(_reason_text(exc.reason)) from exc
@@ -88,6 +97,8 @@ class ClerkTokenVerifier:
 
 
 def _reason_text(reason: TokenVerificationErrorReason) -> str:
+    from clerk_backend_api.security.types import TokenVerificationErrorReason
+
     return {
         TokenVerificationErrorReason.TOKEN_EXPIRED: "The session token has expired.",
         TokenVerificationErrorReason.TOKEN_NOT_ACTIVE_YET: "The session token is not valid yet.",

@@ -6,10 +6,12 @@ import asyncio
 import hashlib
 import io
 import random
-
-from PIL import Image, ImageDraw, ImageOps
+from typing import TYPE_CHECKING
 
 from services.ports.images import ImageFile, ImageRequest, ImageResult
+
+if TYPE_CHECKING:  # Pillow is imported by the functions that draw (not at start-up, issue 12)
+    from PIL import Image
 
 
 def _seed_for(prompt: str, seed: int | None) -> int:
@@ -26,6 +28,8 @@ def _encode(img: Image.Image, fmt: str) -> bytes:
 
 def draw(prompt: str, *, width: int, height: int, seed: int, fmt: str = "webp") -> bytes:
     """The picture for (prompt, seed): a two-colour gradient with shapes, same bytes every time."""
+    from PIL import Image, ImageDraw
+
     rng = random.Random(f"{prompt}|{seed}")
     top = tuple(rng.randrange(256) for _ in range(3))
     bottom = tuple(rng.randrange(256) for _ in range(3))
@@ -46,6 +50,8 @@ def draw(prompt: str, *, width: int, height: int, seed: int, fmt: str = "webp") 
 
 
 def _edit(source: bytes, prompt: str, *, seed: int, fmt: str) -> bytes:
+    from PIL import Image, ImageDraw, ImageOps
+
     rng = random.Random(f"{prompt}|{seed}")
     with Image.open(io.BytesIO(source)) as src:
         img = src.convert("RGB")

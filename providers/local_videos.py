@@ -6,8 +6,6 @@ import asyncio
 import io
 import random
 
-from PIL import Image, ImageDraw
-
 from providers.local_images import draw
 from providers.mp4 import render, video_file
 from services.ports.videos import VideoRequest, VideoResult
@@ -17,6 +15,8 @@ SCALE = 2  # rendered at half the nominal size: the same aspect ratio, quick to 
 
 
 def _frames(request: VideoRequest, width: int, height: int, seed: int):  # type: ignore[no-untyped-def]
+    from PIL import Image, ImageDraw  # here, not at start-up (issue 12)
+
     if request.source is not None:
         with Image.open(io.BytesIO(request.source)) as src:
             base = src.convert("RGB").resize((width, height))

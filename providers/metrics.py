@@ -26,10 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from services.ports.metrics import CacheResult, Gauge, JobOutcome, ProviderKind, ProviderOutcome
@@ -178,6 +174,11 @@ class RedisMetrics:
 
     async def render(self, gauges: Sequence[Gauge]) -> tuple[bytes, str]:
         """Prometheus text exposition of the shared counters and histograms plus `gauges`."""
+        # prometheus-client is loaded by the first scrape, not at start-up (issue 12)
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.core import GaugeMetricFamily
+        from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
         families = _families(await self.read())
         for gauge in gauges:
             family = GaugeMetricFamily(gauge.name, gauge.help, labels=list(gauge.labels))
@@ -185,11 +186,13 @@ class RedisMetrics:
                 family.add_metric(list(labels), value)
             families.append(family)
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Snapshot(families))
+        registry.register(_Snapshot(families))  # type: ignore[arg-type]  # a Collector by its collect()
         return generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4
 
 
-class _Snapshot(Collector):
+class _Snapshot:
+    """The families of one scrape, as a prometheus-client collector."""
+
     def __init__(self, families: list[Any]) -> None:
         self._families = families
 
@@ -198,6 +201,8 @@ class _Snapshot(Collector):
 
 
 def _families(values: dict[Series, float]) -> list[Any]:
+    from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
     families: list[Any] = []
     for d in DEFINITIONS:
         family: Any

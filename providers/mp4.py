@@ -1,4 +1,8 @@
-"""MP4 files with PyAV (FFmpeg's libraries, shipped in its wheel): render, inspect, take a poster."""
+"""MP4 files with PyAV (FFmpeg's libraries, shipped in its wheel): render, inspect, take a poster.
+
+PyAV is imported by the functions that use it, not with this module: a web process wires the
+local video provider (the fallback) but may never render, and PyAV is ~16 MB of memory (issue 12).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import av
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from services.ports.videos import VideoFile
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ def encode(frames: Iterator[Image.Image], *, width: int, height: int, fps: int) 
 
 
 def _encode_to(path: str, frames: Iterator[Image.Image], *, width: int, height: int, fps: int) -> None:
+    import av
+
     with av.open(path, "w", format="mp4", options={"movflags": "faststart"}) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -49,6 +56,8 @@ def _encode_to(path: str, frames: Iterator[Image.Image], *, width: int, height: 
 
 def probe(data: bytes) -> Probe:
     """Decode every frame of `data` (ValueError when it is not a playable video)."""
+    import av
+
     try:
         with av.open(io.BytesIO(data), "r") as container:
             stream = container.streams.video[0]
@@ -66,6 +75,8 @@ def probe(data: bytes) -> Probe:
 
 def poster(data: bytes, *, fmt: str = "WEBP") -> bytes:
     """The first frame of the video as a still picture."""
+    import av
+
     try:
         with av.open(io.BytesIO(data), "r") as container:
             frame = next(container.decode(video=0))

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from typing import Any
-
-import openai
-from openai._types import RequestOptions
+from typing import TYPE_CHECKING, Any
 
 from providers.chat import timed_stream, with_timeout
 from services.ports.chat import ChatCompletion, ChatMessage, LimitReached, ProviderError
+
+if TYPE_CHECKING:  # the SDK itself is imported with the client (~0.4 s of CPU, ~20 MB; issue 12)
+    import openai
+    from openai._types import RequestOptions
 
 NAME = "openai"
 
 
 def _map_error(exc: Exception) -> ProviderError:
+    import openai
+
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, openai.APIStatusError):
@@ -43,12 +46,25 @@ class OpenAIChatProvider:
     """`ChatProvider` for OpenAI chat completions."""
 
     name = NAME
+    lazy_sdk = "openai"  # imported on first use, or ahead of it in a thread once serving (app/startup.py)
+    _stream_type: type[openai.AsyncStream[object]]  # set with the client
 
     def __init__(self, *, api_key: str, model: str, base_url: str | None = None) -> None:
         self.model = model
-        # One pooled client per provider, on the SDK's aiohttp transport (less CPU per call than httpx).
-        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0,
-                                         http_client=openai.DefaultAioHttpClient())
+        self._api_key, self._base_url = api_key, base_url
+        self._client: openai.AsyncOpenAI | None = None
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """One pooled client per provider, on the SDK's aiohttp transport (less CPU per call than
+        httpx); made on first use, so start-up does not load the SDK."""
+        if self._client is None:
+            import openai
+
+            self._stream_type = openai.AsyncStream[object]
+            self._client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self._base_url, max_retries=0,
+                                              http_client=openai.DefaultAioHttpClient())
+        return self._client
 
     async def _post(self, messages: list[dict[str, Any]], temperature: float | None, timeout: float,
                     request_id: str | None, model: str | None = None, max_tokens: int | None = None,
@@ -59,6 +75,7 @@ class OpenAIChatProvider:
         `create()` would transform the parameters into its TypedDicts and build a pydantic model of
         the answer and of every streamed chunk: ~7% and ~10% of an uncached chat's CPU (issue 12)
         for fields this adapter never reads."""
+        client = self.client
         body: dict[str, Any] = {"model": model or self.model, "messages": messages}
         if temperature is not None:
             body["temperature"] = temperature
@@ -69,9 +86,9 @@ class OpenAIChatProvider:
             options["headers"] = {"X-Request-ID": request_id}
         if stream:
             body["stream"] = True
-            return await self.client.post("/chat/completions", body=body, options=options, cast_to=object,
-                                          stream=True, stream_cls=openai.AsyncStream[object])
-        return await self.client.post("/chat/completions", body=body, options=options, cast_to=object)
+            return await client.post("/chat/completions", body=body, options=options, cast_to=object,
+                                     stream=True, stream_cls=self._stream_type)
+        return await client.post("/chat/completions", body=body, options=options, cast_to=object)
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
@@ -144,5 +161,6 @@ class OpenAIChatProvider:
         return await self._complete(wire, None, timeout, request_id)
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self.client.close()
+        """Close the HTTP client (if one was made)."""
+        if self._client is not None:
+            await self._client.close()

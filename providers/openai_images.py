@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-
-import httpx
-import openai
+from typing import TYPE_CHECKING
 
 from services.errors import UpstreamError, UpstreamTimeout
 from services.ports.images import ImageFile, ImageRequest, ImageResult
+
+if TYPE_CHECKING:  # the SDK itself is imported with the client (~0.4 s of CPU, ~20 MB; issue 12)
+    import openai
 
 # gpt-image-1 offers three sizes; pick the one closest in shape to the aspect ratio.
 _SIZES = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}
@@ -26,6 +27,7 @@ class OpenAIImageProvider:
 
     name = "openai"
     supports_edit = True
+    lazy_sdk = "openai"  # imported on first use, or ahead of it in a thread once serving (app/startup.py)
 
     def __init__(
         self,
@@ -37,9 +39,19 @@ class OpenAIImageProvider:
         max_retries: int = 1,
     ) -> None:
         self.model = model
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
-        )
+        self._api_key, self._base_url, self._timeout_s, self._max_retries = (
+            api_key, base_url, timeout_s, max_retries)
+        self._sdk_client: openai.AsyncOpenAI | None = None
+
+    @property
+    def _client(self) -> openai.AsyncOpenAI:
+        """Made on first use, so start-up does not load the SDK."""
+        if self._sdk_client is None:
+            import openai
+
+            self._sdk_client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self._base_url,
+                                                  timeout=self._timeout_s, max_retries=self._max_retries)
+        return self._sdk_client
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         """`images.generate`: one request for every output."""
@@ -72,6 +84,8 @@ class OpenAIImageProvider:
         return await self._result(response)
 
     async def _call(self, call):  # type: ignore[no-untyped-def]
+        import openai
+
         try:
             return await call
         except openai.APITimeoutError as exc:
@@ -82,6 +96,8 @@ class OpenAIImageProvider:
             raise UpstreamError(f"openai: {type(exc).__name__}") from exc
 
     async def _result(self, response) -> ImageResult:  # type: ignore[no-untyped-def]
+        import httpx
+
         files = []
         try:
             for item in response.data or []:

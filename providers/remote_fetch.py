@@ -13,11 +13,13 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
-
 from services.errors import PayloadTooLarge, UpstreamError, ValidationFailed
+
+if TYPE_CHECKING:  # httpx is imported by the first fetch, not at start-up (issue 12)
+    import httpx
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 AddressCheck = Callable[[str], bool]
@@ -70,6 +72,8 @@ async def fetch_remote_image(url: str, *, max_bytes: int, allow_private: bool = 
                              timeout_s: float = 20.0, resolve: Resolver = system_resolve,
                              allowed: AddressCheck = is_public, max_redirects: int = 3) -> bytes:
     """GET an image by URL: http/https only, the checked address pinned, size-capped."""
+    import httpx
+
     check = _allow_any if allow_private else allowed
     async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, trust_env=False) as http:
         for _hop in range(max_redirects + 1):
@@ -99,6 +103,8 @@ async def fetch_remote_image(url: str, *, max_bytes: int, allow_private: bool = 
 
 
 async def _read(response: httpx.Response, max_bytes: int) -> bytes:
+    import httpx
+
     try:
         response.raise_for_status()
         chunks, size = [], 0

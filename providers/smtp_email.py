@@ -6,8 +6,6 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
-
 from services.ports.email import EmailMessage
 
 
@@ -27,6 +25,8 @@ class SmtpEmailSender:
 
     async def send(self, message: EmailMessage) -> None:
         """Send one plain-text message (raises aiosmtplib errors)."""
+        import aiosmtplib  # here: most processes never send mail (start-up, issue 12)
+
         mime = MimeMessage()
         mime["From"], mime["To"], mime["Subject"] = self._sender, message.to, message.subject
         mime["Message-ID"] = make_msgid(domain="muse")

