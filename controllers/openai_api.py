@@ -9,12 +9,12 @@ refunds, gallery). This module only translates.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any, Literal
 
+import orjson
 from pydantic import ValidationError
 from quart import Response, request
 
@@ -79,8 +79,8 @@ def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
 
 
 def _sse(data: dict[str, Any], *, event: str | None = None) -> bytes:
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    return head + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 class OpenAIController:
