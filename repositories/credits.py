@@ -130,6 +130,12 @@ def _guarded_update(op: Op, ch: Change) -> tuple[dict[str, Any], dict[str, Any]]
     return flt, {"$inc": inc, "$set": put}
 
 
+def _clear_update(user_id: str, paths: list[str]) -> UpdateOne:
+    """Unset these pending slots of the account if all are there, counting them off."""
+    return UpdateOne({"_id": user_id, **{path: {"$exists": True} for path in paths}},
+                     {"$unset": dict.fromkeys(paths, ""), "$inc": {"pending_count": -len(paths)}})
+
+
 class BeanieCreditAccountRepository:
     """Credit accounts; every write is one atomic, guarded document update."""
 
@@ -156,9 +162,14 @@ class BeanieCreditAccountRepository:
         return _account(doc)
 
     async def apply(self, op: Op, change: Change) -> Account | None:
-        """Apply `change` and park `op` in the pending map atomically; None when a guard fails."""
+        """Apply `change` and park `op` in the pending map atomically; None when a guard fails.
+
+        The account returned has the pots after the change but an empty `pending` map: the map is
+        not read back (on a busy account it holds every op in flight; parsing it on every charge
+        cost more than the charge). Reads that need it (`get`, `ensure`) still have it."""
         flt, update = _guarded_update(op, change)
-        doc = await self._col.find_one_and_update(flt, update, return_document=ReturnDocument.AFTER)
+        doc = await self._col.find_one_and_update(flt, update, projection={"pending": 0},
+                                                  return_document=ReturnDocument.AFTER)
         return _account(doc) if doc else None
 
     async def clear_pending(self, user_id: str, key: str) -> bool:
@@ -169,14 +180,21 @@ class BeanieCreditAccountRepository:
         return result.modified_count == 1
 
     async def clear_pending_many(self, slots: list[tuple[str, str]]) -> None:
-        """`clear_pending` of several (user_id, key) pairs in one unordered bulk write."""
-        updates = []
+        """`clear_pending` of several (user_id, key) pairs in one unordered bulk write, with one
+        update per account (a busy account is rewritten once per batch, not once per slot)."""
+        by_user: dict[str, list[str]] = {}
         for user_id, key in slots:
-            slot = f"pending.{key_slot(key)}"
-            updates.append(UpdateOne({"_id": user_id, slot: {"$exists": True}},
-                                     {"$unset": {slot: ""}, "$inc": {"pending_count": -1}}))
-        if updates:
-            await self._col.bulk_write(updates, ordered=False)
+            by_user.setdefault(user_id, []).append(f"pending.{key_slot(key)}")
+        updates = [_clear_update(user_id, paths) for user_id, paths in by_user.items()]
+        if not updates:
+            return
+        result = await self._col.bulk_write(updates, ordered=False)
+        if result.matched_count < len(updates):
+            # An account lacked one of its slots (cleared meanwhile, e.g. by reconcile): clear the
+            # rest one slot at a time; each update only matches a slot still there.
+            await self._col.bulk_write([_clear_update(user_id, [path])
+                                        for user_id, paths in by_user.items() if len(paths) > 1
+                                        for path in paths], ordered=False)
 
     async def undo(self, op: Op) -> None:
         """Revert an op found to be a duplicate, from its signed sources, and clear its pending slot."""

@@ -9,6 +9,7 @@ import pytest
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.ledger import BeanieLedgerRepository
 from services.credits import CreditsService
+from services.credits_model import Change
 from tests.fixtures.credits import fund
 
 
@@ -145,3 +146,22 @@ async def test_a_crash_before_the_deferred_clear_leaves_slots_reconcile_clears_w
     assert counts == {"repaired": 0, "cleared": 30, "undone": 0}
     audit = await container.credits.audit("usr_unclear")
     assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 35
+
+
+async def test_a_batched_clear_finds_a_slot_already_cleared_and_clears_the_rest_once(container):
+    service = container.credits
+    await fund(service, "usr_half", 10)
+    receipts = [await service.charge("usr_half", 1, plan="free", kind="chat", ref=None, request_id=None)
+                for _ in range(3)]
+    await service.settle()
+    accounts = container.credit_accounts
+    parked = [(r.id, await BeanieLedgerRepository().get(r.id)) for r in receipts]
+    for _, op in parked:  # park the three ops again, as if their clears had not run yet
+        assert op is not None
+        await accounts.apply(op, Change(now=op.at))
+    assert await accounts.clear_pending("usr_half", parked[1][0])  # one cleared meanwhile (reconcile)
+    await accounts.clear_pending_many([("usr_half", key) for key, _ in parked])
+    account = await accounts.get("usr_half")
+    assert account is not None and account.pending == {}
+    raw = await accounts._col.find_one({"_id": "usr_half"})
+    assert raw["pending_count"] == 0
