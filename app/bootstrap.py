@@ -655,7 +655,8 @@ def wire_admin(core: Core, live: LiveSettingsParts, credits: CreditsParts, ident
                     if name in adapters] for name in live.known_providers}
     stats = AdminStatsService(stats_repository, live.live_settings, providers=live.known_providers,
                               breaker=core.breaker, provider_kinds=kinds,
-                              image_providers=[p.name for p in images.image_provider_list])
+                              image_providers=[p.name for p in images.image_provider_list],
+                              settle=credits.credits.settle)
     return AdminParts(stats_repository, admin, stats, AdminSettingsController(live.live_settings, admin),
                       AdminUsersController(admin, stats))
 
@@ -896,7 +897,7 @@ class Container:
         if not self.started:
             return
         self.started = False
-        await self.credits.settle()  # clear the pending slots of this process's last charges
+        await self.credits.settle()  # write the ledger entries of this process's last charges
         for provider in self.chat_providers:
             await provider.aclose()
         store = self.chat_cache.store

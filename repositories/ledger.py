@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pymongo
 from pydantic import Field
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from repositories.credits import op_from_doc, op_to_doc
 from repositories.documents import MuseDocument
@@ -56,6 +56,26 @@ class BeanieLedgerRepository:
         except DuplicateKeyError:
             same = await self._col.find_one({"_id": op.id}, {"_id": 1})
             return "exists" if same else "duplicate_key"
+
+    async def insert_many(self, ops: list[Op]) -> list[Inserted]:
+        """`insert` of several ops in one unordered write; an outcome per op, in order."""
+        if len(ops) == 1:
+            return [await self.insert(ops[0])]
+        try:
+            await self._col.insert_many([op_to_doc(op) for op in ops], ordered=False)
+            return ["inserted"] * len(ops)
+        except BulkWriteError as exc:
+            errors = {e["index"]: e for e in exc.details.get("writeErrors", [])}
+            if any(e.get("code") != 11000 for e in errors.values()):
+                raise
+            outcomes: list[Inserted] = []
+            for index, op in enumerate(ops):
+                if index not in errors:
+                    outcomes.append("inserted")
+                    continue
+                same = await self._col.find_one({"_id": op.id}, {"_id": 1})
+                outcomes.append("exists" if same else "duplicate_key")
+            return outcomes
 
     async def get(self, entry_id: str) -> Op | None:
         """The entry with this id."""

@@ -44,7 +44,10 @@ class AdminService:
     async def user_detail(self, user_id: str) -> dict[str, Any]:
         """The user with credits, recent ledger entries and recent generations."""
         user = await self._users.get_or_raise(user_id)
-        credits = await self._credits.summary(user.id, plan=user.plan) if self._credits else None
+        credits = None
+        if self._credits:
+            await self._credits.settle()  # this process's charges are in the ledger before it is read
+            credits = await self._credits.summary(user.id, plan=user.plan)
         return {
             "user": user,
             "credits": credits,

@@ -21,6 +21,7 @@ Definitions (windows end now):
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -45,14 +46,18 @@ class AdminStatsService:
     def __init__(self, repo: StatsRepository, live_settings: LiveSettingsService, *,
                  providers: list[str], breaker: CircuitBreaker | None = None,
                  image_providers: list[str] | None = None,
-                 provider_kinds: dict[str, list[str]] | None = None, currency: str = "USD") -> None:
+                 provider_kinds: dict[str, list[str]] | None = None, currency: str = "USD",
+                 settle: Callable[[], Awaitable[None]] | None = None) -> None:
         self._repo, self._live, self._breaker = repo, live_settings, breaker
+        self._settle = settle  # this process's charges reach the ledger in batches; wait for them
         self._providers, self._currency = providers, currency
         self._image_providers = list(image_providers or [])
         self._kinds = dict(provider_kinds or {})
 
     async def stats(self) -> dict[str, Any]:
         """The whole stats document."""
+        if self._settle is not None:
+            await self._settle()
         now = utcnow()
         day, month = now - DAY, now - MONTH
         totals = self._repo.ledger_totals

@@ -2,7 +2,8 @@
 
 Every op is one guarded single-document update of the user's account that
 also parks the op in the account's `pending` map; the ledger entry is written
-next (unique by op id and by op key) and the slot cleared. A crash in between
+next (unique by op id and by op key) and the slot cleared (for charges, in
+batches off the request path). A crash in between
 leaves a pending op that `reconcile` turns into its ledger entry. Ops that
 must happen once per reference (refund, purchase, grant, reversal, gift code)
 use the key `<kind>:<ref>`: the pending slot blocks a concurrent twin, the
@@ -61,11 +62,15 @@ class CreditsService:
         self._signup_credits = signup_credits
         self._reconcile_after = timedelta(seconds=reconcile_after_s)
         self._snapshots: OrderedDict[str, Account] = OrderedDict()
-        # Pending slots of charges whose ledger entries are written, cleared off the request path in
-        # batches (one bulk write per burst; issue 12). A crash before the clear leaves slots that
-        # reconcile clears ("exists"), exactly as it does for a crash between the two writes.
-        self._to_clear: list[tuple[str, str]] = []
-        self._clearing: asyncio.Task[None] | None = None
+        # Charges (and admin adjustments: ops keyed by their own id, never a twin's) are finished off
+        # the request path: their ledger entries are written and their pending slots cleared in
+        # batches, one insert and one update per account per burst (issue 12). The op is durable in
+        # its account's pending slot from the moment it is applied, so a crash before the batch
+        # leaves it to reconcile ("repaired"), exactly as a crash between the two writes always did.
+        # Reads of the ledger in this process (`ledger`, `audit`, `reconcile`, the admin views)
+        # `settle()` first; another process sees the entry within the batch's round trips.
+        self._to_finish: list[Op] = []
+        self._finishing: asyncio.Task[None] | None = None
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
                      ref: str | None, request_id: str | None) -> Receipt:
@@ -190,6 +195,7 @@ class CreditsService:
     async def ledger(self, user_id: str, *, limit: int = 20, cursor: str | None = None
                      ) -> tuple[list[Op], str | None]:
         """A page of the user's ledger, newest first, and the next cursor."""
+        await self.settle()
         rows = await self._ledger.list(user_id, limit=limit + 1, cursor=cursor)
         return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
 
@@ -255,8 +261,10 @@ class CreditsService:
             if after is not None:
                 self._remember(after)
                 op.balance_after = after.balance
-                # A charge's key is its own id (never a twin's): its slot may be cleared later.
-                outcome = await self._finish_safely(op, defer_clear=not once)
+                if not once:  # keyed by its own id: no twin can take its ledger key
+                    self._finish_later(op)
+                    return op
+                outcome = await self._finish_safely(op)
                 return op if outcome != "duplicate_key" else None
             account = None
             self._snapshots.pop(user_id, None)
@@ -270,47 +278,57 @@ class CreditsService:
         if len(self._snapshots) > SNAPSHOTS:
             self._snapshots.popitem(last=False)
 
-    async def _finish_safely(self, op: Op, *, defer_clear: bool = False) -> str:
+    async def _finish_safely(self, op: Op) -> str:
         try:
-            return await self._finish(op, defer_clear=defer_clear)
+            return await self._finish(op)
         except Exception:
             # The account change is durable and parked as pending; reconcile writes the entry.
             log.exception("credit_ledger_write_deferred", op_id=op.id, user_id=op.user_id)
             return "deferred"
 
-    async def _finish(self, op: Op, *, defer_clear: bool = False) -> str:
+    async def _finish(self, op: Op) -> str:
         outcome = await self._ledger.insert(op)
         if outcome == "duplicate_key":
             await self._accounts.undo(op)
             log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
-        elif defer_clear:
-            self._clear_later(op.user_id, op.key)
         else:
             await self._accounts.clear_pending(op.user_id, op.key)
         return outcome
 
-    def _clear_later(self, user_id: str, key: str) -> None:
-        self._to_clear.append((user_id, key))
-        if not self._clearing_here():
-            self._clearing = asyncio.get_running_loop().create_task(self._clear_batches())
+    def _finish_later(self, op: Op) -> None:
+        self._to_finish.append(op)
+        if not self._finishing_here():
+            self._finishing = asyncio.get_running_loop().create_task(self._finish_batches())
 
-    def _clearing_here(self) -> bool:
-        """A clearing task is running on this event loop (one left on a closed loop is forgotten)."""
-        task = self._clearing
+    def _finishing_here(self) -> bool:
+        """A finishing task is running on this event loop (one left on a closed loop is forgotten)."""
+        task = self._finishing
         return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
 
-    async def _clear_batches(self) -> None:
-        while self._to_clear:
-            batch, self._to_clear = self._to_clear, []
+    async def _finish_batches(self) -> None:
+        while self._to_finish:
+            batch, self._to_finish = self._to_finish, []
             try:
-                await self._accounts.clear_pending_many(batch)
+                outcomes = await self._ledger.insert_many(batch)
+            except Exception:  # the ops stay parked; reconcile writes their entries
+                log.exception("credit_ledger_write_deferred", ops=len(batch))
+                continue
+            written = []
+            for op, outcome in zip(batch, outcomes, strict=True):
+                if outcome == "duplicate_key":  # cannot happen for an op keyed by its own id
+                    await self._accounts.undo(op)
+                    log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
+                else:
+                    written.append((op.user_id, op.key))
+            try:
+                await self._accounts.clear_pending_many(written)
             except Exception:  # the slots stay parked; reconcile clears them (their entries exist)
-                log.exception("credit_pending_clear_deferred", slots=len(batch))
+                log.exception("credit_pending_clear_deferred", slots=len(written))
 
     async def settle(self) -> None:
-        """Wait until this process's finished charges have their pending slots cleared."""
-        while self._to_clear or self._clearing_here():
-            if not self._clearing_here():
-                self._clearing = asyncio.get_running_loop().create_task(self._clear_batches())
-            assert self._clearing is not None
-            await asyncio.shield(self._clearing)
+        """Wait until this process's charges have their ledger entries written and slots cleared."""
+        while self._to_finish or self._finishing_here():
+            if not self._finishing_here():
+                self._finishing = asyncio.get_running_loop().create_task(self._finish_batches())
+            assert self._finishing is not None
+            await asyncio.shield(self._finishing)

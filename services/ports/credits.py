@@ -6,6 +6,7 @@ Implemented by `services.credits.CreditsService`; unit tests use hand-written fa
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from services.credits_model import Account, Change, Op, Receipt
@@ -42,6 +43,10 @@ class Credits(Protocol):
         """The contract's credits object."""
         ...
 
+    async def settle(self) -> None:
+        """Wait until this process's charges are in the ledger (before reading it)."""
+        ...
+
 
 @runtime_checkable
 class CreditAccountRepository(Protocol):
@@ -57,6 +62,7 @@ class CreditAccountRepository(Protocol):
 @runtime_checkable
 class LedgerRepository(Protocol):
     async def insert(self, op: Op) -> str: ...
+    async def insert_many(self, ops: builtins.list[Op]) -> Sequence[str]: ...
     async def get(self, entry_id: str) -> Op | None: ...
     async def get_by_key(self, key: str) -> Op | None: ...
     async def list(self, user_id: str, *, limit: int, cursor: str | None = None) -> builtins.list[Op]: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -23,6 +24,11 @@ class CrashingLedger(BeanieLedgerRepository):
         if self.crash:
             raise ConnectionError("process killed before the ledger write")
         return await super().insert(op)
+
+    async def insert_many(self, ops):
+        if self.crash:
+            raise ConnectionError("process killed before the batched ledger write")
+        return await super().insert_many(ops)
 
 
 class RacyLedger(BeanieLedgerRepository):
@@ -101,6 +107,17 @@ async def test_signup_grant_is_given_once_per_user(container):
     assert results.count(True) == (1 if expected > 0 else 0)
 
 
+class CountingLedger(BeanieLedgerRepository):
+    """The real ledger, counting its batched writes."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    async def insert_many(self, ops):
+        self.batches.append(len(ops))
+        return await super().insert_many(ops)
+
+
 class CountingAccounts(BeanieCreditAccountRepository):
     """The real account repository, counting the batched clears of pending slots (or failing them)."""
 
@@ -115,15 +132,17 @@ class CountingAccounts(BeanieCreditAccountRepository):
         await super().clear_pending_many(slots)
 
 
-async def test_charges_clear_their_pending_slots_in_batches_off_the_request_path(container):
-    accounts = CountingAccounts()
-    service = CreditsService(accounts, BeanieLedgerRepository(), container.catalog)
+async def test_charges_write_their_entries_and_clear_their_slots_in_batches_off_the_request_path(container):
+    accounts, ledger = CountingAccounts(), CountingLedger()
+    service = CreditsService(accounts, ledger, container.catalog)
     await fund(service, "usr_batch", 200)
     receipts = await asyncio.gather(*[service.charge("usr_batch", 1, plan="free", kind="chat", ref=None,
                                                      request_id=None) for _ in range(60)])
-    for receipt in receipts:  # each charge returned with its ledger entry written
-        assert (await BeanieLedgerRepository().get(receipt.id)) is not None
     await service.settle()
+    for receipt in receipts:
+        entry = await BeanieLedgerRepository().get(receipt.id)
+        assert entry is not None and entry.kind == "charge" and not entry.repaired
+    assert sum(ledger.batches) == 60 and len(ledger.batches) < 60  # one insert per burst
     assert sum(accounts.batches) == 60 and len(accounts.batches) < 60  # one bulk write per burst
     account = await accounts.get("usr_batch")
     assert account is not None and account.pending == {}
@@ -165,3 +184,44 @@ async def test_a_batched_clear_finds_a_slot_already_cleared_and_clears_the_rest_
     assert account is not None and account.pending == {}
     raw = await accounts._col.find_one({"_id": "usr_half"})
     assert raw["pending_count"] == 0
+
+
+async def test_a_charge_is_in_its_ledger_page_as_soon_as_it_returns(container):
+    await fund(container.credits, "usr_seen", 10)
+    receipt = await container.credits.charge("usr_seen", 3, plan="free", kind="chat", ref="msg_s",
+                                             request_id="req_s")
+    page, _ = await container.credits.ledger("usr_seen", limit=5)  # no explicit settle: the read waits
+    assert page[0].id == receipt.id and page[0].balance_after == 10
+
+
+async def test_a_crash_before_the_batched_ledger_write_is_repaired_by_reconcile(container, crashing):
+    service, ledger = crashing
+    await fund(container.credits, "usr_lost", 40)
+    receipts = await asyncio.gather(*[service.charge("usr_lost", 1, plan="free", kind="chat", ref=None,
+                                                     request_id=None) for _ in range(30)])
+    await service.settle()  # the batch failed: every op stays parked in its slot
+    account = await container.credit_accounts.get("usr_lost")
+    assert account is not None and len(account.pending) == 30 and account.balance == 40 - 5
+    assert [await container.ledger.get(r.id) for r in receipts] == [None] * 30
+    counts = await container.credits.reconcile(older_than_s=0)  # another process's reconcile job
+    assert counts == {"repaired": 30, "cleared": 0, "undone": 0}
+    audit = await container.credits.audit("usr_lost")
+    assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 35
+    entries = [await container.ledger.get(r.id) for r in receipts]
+    assert all(e is not None and e.repaired and e.kind == "charge" for e in entries)
+
+
+async def test_insert_many_tells_inserted_from_existing_and_from_a_taken_key(container):
+    ledger = BeanieLedgerRepository()
+    await fund(container.credits, "usr_many", 10)
+    first = await container.credits.charge("usr_many", 1, plan="free", kind="chat", ref=None, request_id=None)
+    await container.credits.settle()
+    existing = await ledger.get(first.id)
+    assert existing is not None
+    fresh = replace(existing, id="led_zz_fresh", key="led_zz_fresh")
+    taken = replace(existing, id="led_zz_taken")  # a new id with the key of an entry already written
+    fresh2 = replace(existing, id="led_zz_fresh2", key="led_zz_fresh2")
+    assert await ledger.insert_many([fresh, existing, taken, fresh2]) == [
+        "inserted", "exists", "duplicate_key", "inserted"]
+    assert await ledger.get("led_zz_fresh") is not None and await ledger.get("led_zz_fresh2") is not None
+    assert await ledger.get("led_zz_taken") is None
