@@ -8,36 +8,37 @@ also walks the URL map.
 
 from __future__ import annotations
 
-from quart import Quart, Response, current_app, g, request
+from quart import Quart, Request, Response, g, request
 
 from middlewares.access import PUBLIC_ENDPOINTS, policy_of
+from middlewares.hooks import hooks_of
 from middlewares.rate_limit import check_auth_blocked, count_auth_failure
 from services.auth import Credentials
 from services.errors import AppError, Forbidden, Unauthorized
 from services.principal import Principal
 
 
-def _token() -> str | None:
-    header = request.headers.get("Authorization")
+def _token(req: Request) -> str | None:
+    header = req.headers.get("Authorization")
     if header is not None:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("Use `Authorization: Bearer <credential>`.")
         return value.strip()
-    for name, value in request.cookies.items():
+    for name, value in req.cookies.items():
         if (name.startswith("__session") or name == "muse_session") and value:
             return value
     return None
 
 
-def _credentials() -> Credentials:
-    headers = request.headers
+def _credentials(req: Request) -> Credentials:
+    headers = req.headers
     secret = headers.get("X-RapidAPI-Proxy-Secret")
     # The other RapidAPI headers mean nothing without the secret (and a missing header costs
     # werkzeug an exception per look-up).
     return Credentials(
-        ip=request.remote_addr or "unknown",
-        token=_token(),
+        ip=req.remote_addr or "unknown",
+        token=_token(req),
         rapidapi_secret=secret,
         rapidapi_user=headers.get("X-RapidAPI-User") if secret is not None else None,
         rapidapi_subscription=headers.get("X-RapidAPI-Subscription") if secret is not None else None,
@@ -46,15 +47,18 @@ def _credentials() -> Credentials:
 
 def install(app: Quart) -> None:
     """Resolve the principal of every request and apply the view's declared policy."""
-    @app.before_request
+    hooks = hooks_of(app)
+
+    @hooks.before
     async def authenticate() -> None:
-        endpoint = request.endpoint if request.url_rule else None
-        view = current_app.view_functions.get(endpoint) if endpoint else None
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        endpoint = req.endpoint if req.url_rule else None
+        view = app.view_functions.get(endpoint) if endpoint else None
         is_public, min_role = policy_of(view)
         # Unknown routes (404/405) and the docs endpoints are public.
-        is_public = is_public or view is None or request.endpoint in PUBLIC_ENDPOINTS
-        auth = current_app.extensions["container"].auth
-        credentials = _credentials()
+        is_public = is_public or view is None or endpoint in PUBLIC_ENDPOINTS
+        auth = app.extensions["container"].auth
+        credentials = _credentials(req)
         presented = bool(credentials.token or credentials.rapidapi_secret)
         if presented and not is_public:  # credential guessing is limited per client IP
             check_auth_blocked(credentials.ip)
@@ -65,8 +69,9 @@ def install(app: Quart) -> None:
                 if presented and isinstance(error, Unauthorized):
                     await count_auth_failure(credentials.ip)
                 raise
-            principal, user = Principal.anonymous(request.remote_addr or "unknown"), None
-        g.principal, g.user = principal, user
+            principal, user = Principal.anonymous(req.remote_addr or "unknown"), None
+        g_ = g._get_current_object()  # type: ignore[attr-defined]
+        g_.principal, g_.user = principal, user
         if is_public:
             return
         if not principal.is_authenticated:
@@ -74,7 +79,7 @@ def install(app: Quart) -> None:
         if min_role is None or not principal.has_role(min_role):
             raise Forbidden()
 
-    @app.after_request
+    @hooks.after
     async def challenge(response: Response) -> Response:
         if response.status_code == 401 and "WWW-Authenticate" not in response.headers:
             response.headers["WWW-Authenticate"] = 'Bearer realm="muse"'

@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 
 from quart import Quart, Request, current_app, request
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE, DataSource
+from werkzeug.datastructures import Headers
 
+from middlewares.hooks import hooks_of
 from services.errors import UnsupportedMediaType, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,8 +83,43 @@ def parse_json(raw: bytes) -> Any:
         raise _invalid(f"The request body is not valid JSON: {exc}.") from None
 
 
+class LookupHeaders(Headers):
+    """werkzeug's `Headers` whose `get` and `in` of a missing name return without raising.
+
+    werkzeug answers both by catching the `BadRequestKeyError` its `__getitem__` raises, and a
+    request asks for several headers it usually lacks (X-Request-ID, Origin, the RapidAPI ones):
+    an exception built and caught each time (issue 12). Same answers, same case-insensitive
+    first-match rule; everything else is werkzeug's."""
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]  # noqa: A002
+        if not isinstance(key, str):
+            return super().get(key, default, type)
+        ikey = key.lower()
+        for name, value in self._list:
+            if name.lower() == ikey:
+                if type is None:
+                    return value
+                try:
+                    return type(value)
+                except ValueError:
+                    return default
+        return default
+
+    def __contains__(self, key: Any) -> bool:
+        if not isinstance(key, str):
+            return super().__contains__(key)
+        ikey = key.lower()
+        return any(name.lower() == ikey for name, _ in self._list)
+
+
 class MuseRequest(Request):
-    """Quart's request whose JSON parsing never raises anything but a problem."""
+    """Quart's request whose JSON parsing never raises anything but a problem, and whose headers
+    answer look-ups of missing names without an exception (`LookupHeaders`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self.headers) is Headers:  # Quart builds a plain `Headers` per request: same data
+            self.headers.__class__ = LookupHeaders
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         if cache and self._cached_json[silent] is not Ellipsis:
@@ -105,27 +142,28 @@ class MuseRequest(Request):
         raise _invalid("The request body is not valid JSON.")
 
 
-def _media_matches(declared: dict[str, type]) -> bool:
-    if JSON in declared and request.is_json:
+def _media_matches(req: Request, declared: dict[str, type]) -> bool:
+    if JSON in declared and req.is_json:
         return True
-    return request.mimetype in declared
+    return req.mimetype in declared
 
 
 async def check_body() -> None:
     """415 for a body of an undeclared media type; parse a JSON body now (422 when broken)."""
-    if request.method not in _BODY_METHODS:
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+    if req.method not in _BODY_METHODS:
         return
-    declared = declared_body(current_app.view_functions.get(request.endpoint or ""))
+    declared = declared_body(current_app.view_functions.get(req.endpoint or ""))
     if not declared:
         return
-    if not _media_matches(declared):
-        sent = request.mimetype or "no Content-Type"
+    if not _media_matches(req, declared):
+        sent = req.mimetype or "no Content-Type"
         raise UnsupportedMediaType(f"This endpoint takes {' or '.join(declared)}; got {sent}.")
-    if request.is_json:
-        await request.get_json()
+    if req.is_json:
+        await req.get_json()
 
 
 def install(app: Quart) -> None:
     """Use MuseRequest and check bodies before the view (after authentication and rate limits)."""
     app.request_class = MuseRequest
-    app.before_request(check_body)
+    hooks_of(app).before(check_body)

@@ -8,7 +8,9 @@ A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) is ans
 
 from __future__ import annotations
 
-from quart import Quart, Response, current_app, request
+from quart import Quart, Response, request
+
+from middlewares.hooks import hooks_of
 
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
@@ -27,13 +29,15 @@ def allowed_origin(origin: str | None, allowed: list[str]) -> str | None:
 def install(app: Quart) -> None:
     """Answer preflights early and add CORS headers to responses for allowed origins."""
 
-    @app.before_request
+    hooks = hooks_of(app)
+
+    @hooks.before
     async def preflight() -> Response | None:
-        if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        if req.method != "OPTIONS" or "Access-Control-Request-Method" not in req.headers:
             return None
         response = Response("", status=204)
-        origin = allowed_origin(request.headers.get("Origin"),
-                                current_app.extensions["container"].settings.cors_origins)
+        origin = allowed_origin(req.headers.get("Origin"), app.extensions["container"].settings.cors_origins)
         if origin:
             response.headers.update({
                 "Access-Control-Allow-Origin": origin,
@@ -45,10 +49,10 @@ def install(app: Quart) -> None:
         response.headers["Vary"] = "Origin"
         return response
 
-    @app.after_request
+    @hooks.after
     async def add_headers(response: Response) -> Response:
-        origin = allowed_origin(request.headers.get("Origin"),
-                                current_app.extensions["container"].settings.cors_origins)
+        settings = app.extensions["container"].settings
+        origin = allowed_origin(request.headers.get("Origin"), settings.cors_origins)
         if origin and "Access-Control-Allow-Origin" not in response.headers:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"

@@ -10,8 +10,9 @@ Each route declares its policy with `@policy(...)` (middlewares/policy.py):
 
 from __future__ import annotations
 
-from quart import Quart, current_app, request
+from quart import Quart, request
 
+from middlewares.hooks import hooks_of
 from middlewares.policy import request_policy
 from services.errors import FeatureDisabled, Maintenance
 
@@ -21,13 +22,13 @@ RETRY_AFTER_S = "60"
 def install(app: Quart) -> None:
     """Refuse requests while in maintenance or when their feature is switched off."""
 
-    @app.before_request
+    @hooks_of(app).before
     async def enforce_live_settings() -> None:
-        declared = request_policy(current_app, request.endpoint if request.url_rule else None,
-                                  request.path, request.method)
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        declared = request_policy(app, req.endpoint if req.url_rule else None, req.path, req.method)
         if declared.open_in_maintenance:
             return
-        live = await current_app.extensions["container"].live_settings.current()
+        live = await app.extensions["container"].live_settings.current()
         if live.maintenance_mode:
             raise Maintenance(headers={"Retry-After": RETRY_AFTER_S})
         feature = declared.feature

@@ -9,11 +9,15 @@ the server span is renamed to `METHOD rule` and gets `http.route`.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 
 from opentelemetry import trace
-from quart import Quart, Response, current_app, g, request
+from quart import Quart, Response, g, request
+from werkzeug.routing import Rule
+
+from middlewares.hooks import hooks_of
 
 UNMATCHED = "<unmatched>"
 
@@ -23,21 +27,29 @@ _CONVERTER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 def route_of() -> str:
     """The URL rule of the current request, or `<unmatched>`."""
-    rule = request.url_rule
-    return _CONVERTER.sub(r"<\1>", rule.rule) if rule is not None else UNMATCHED  # <rid:x> → <x>
+    return _route(request.url_rule)
+
+
+def _route(rule: Rule | None) -> str:
+    return _label(rule.rule) if rule is not None else UNMATCHED
+
+
+@functools.lru_cache(maxsize=1024)
+def _label(rule: str) -> str:
+    return _CONVERTER.sub(r"<\1>", rule)  # <rid:x> → <x>
 
 
 def install(app: Quart) -> None:
     """Record every answered request (installed first, so its after-request hook runs last)."""
 
-    @app.after_request
+    @hooks_of(app).after
     async def record_request(response: Response) -> Response:
-        started = g.get("started")
+        started = getattr(g._get_current_object(), "started", None)  # type: ignore[attr-defined]
         seconds = time.perf_counter() - started if started is not None else 0.0
-        route = route_of()
-        current_app.extensions["container"].metrics.http_request(
-            request.method, route, response.status_code, seconds)
-        name_span(request.method, route)
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        route = _route(req.url_rule)
+        app.extensions["container"].metrics.http_request(req.method, route, response.status_code, seconds)
+        name_span(req.method, route)
         return response
 
 

@@ -9,6 +9,7 @@ import asyncio
 import structlog
 from quart import Quart, Response, current_app, g, request
 
+from middlewares.hooks import hooks_of
 from middlewares.policy import request_policy
 from services.errors import RateLimited
 
@@ -47,14 +48,17 @@ async def count_auth_failure(ip: str) -> None:
 def install(app: Quart) -> None:
     """Take a token before each request; refuse with 429 when the bucket is empty."""
 
-    @app.before_request
+    hooks = hooks_of(app)
+
+    @hooks.before
     async def take_token() -> None:
-        container = current_app.extensions["container"]
-        principal = g.get("principal")
+        container = app.extensions["container"]
+        g_ = g._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        principal = getattr(g_, "principal", None)
         if not container.settings.rate_limits_enabled or principal is None:
             return
-        declared = request_policy(current_app, request.endpoint if request.url_rule else None,
-                                  request.path, request.method)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        declared = request_policy(app, req.endpoint if req.url_rule else None, req.path, req.method)
         if not declared.rate_limited:
             return
         limiter = container.rate_limiter
@@ -65,13 +69,13 @@ def install(app: Quart) -> None:
         except Exception as exc:  # the limiter's store is down: fail open, /health reports it
             log.warning("rate_limit_unavailable", error=type(exc).__name__)
             return
-        g.rate_decision = decision
+        g_.rate_decision = decision
         if not decision.allowed:
             raise RateLimited(
                 f"Too many requests; retry in {decision.retry_after_s} s.", headers=decision.headers()
             )
 
-    @app.after_request
+    @hooks.after
     async def add_headers(response: Response) -> Response:
         decision = g.get("rate_decision")
         if decision is not None:

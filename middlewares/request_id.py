@@ -9,6 +9,8 @@ import structlog
 from nanoid import generate
 from quart import Quart, Response, g, request
 
+from middlewares.hooks import hooks_of
+
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -23,14 +25,17 @@ def resolve_request_id(candidate: str | None) -> str:
 def install(app: Quart) -> None:
     """Bind the request ID before anything else runs and echo it on every response."""
 
-    @app.before_request
-    async def bind_request_id() -> None:
-        g.started = time.perf_counter()
-        g.request_id = resolve_request_id(request.headers.get(HEADER))
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+    hooks = hooks_of(app)
 
-    @app.after_request
+    @hooks.before
+    async def bind_request_id() -> None:
+        rid = resolve_request_id(request.headers.get(HEADER))
+        g_ = g._get_current_object()
+        g_.started, g_.request_id = time.perf_counter(), rid
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=rid)
+
+    @hooks.after
     async def echo_request_id(response: Response) -> Response:
         response.headers[HEADER] = current_request_id()
         return response
