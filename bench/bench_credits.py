@@ -51,13 +51,15 @@ async def run(container: Container) -> None:
         print(row(label, result, unit=unit, width=46))
         began = time.perf_counter()
         await credits.settle()  # the ledger entries and slot clears still in flight
-        print(f"   ledger entries all written {(time.perf_counter() - began) * 1000:.1f} ms after the last return")
+        took = (time.perf_counter() - began) * 1000
+        print(f"   ledger entries all written {took:.1f} ms after the last return")
 
     # 1. sequential
     await credits.grant("usr_seq", N * 10, ref="seed-seq", reason="bench", request_id=None)
     for _ in range(20):
         await charge("usr_seq")  # warm-up
-    await figure("1. sequential, one account", await run_load(lambda i: charge("usr_seq"), concurrency=1, n=N))
+    result = await run_load(lambda i: charge("usr_seq"), concurrency=1, n=N)
+    await figure("1. sequential, one account", result)
 
     # 2. 64 concurrent on one account
     await credits.grant("usr_hot", N * 10, ref="seed-hot", reason="bench", request_id=None)

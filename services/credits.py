@@ -48,6 +48,9 @@ log = structlog.stdlib.get_logger("muse.credits")
 
 MAX_ATTEMPTS = 200
 SNAPSHOTS = 10_000  # accounts remembered per process for the first try of a charge
+# Charges queued for the ledger beyond which a charge waits for its batch: at most about twice this
+# many returned charges are unwritten (the batch being written and the queue behind it).
+FINISH_BACKLOG = 32
 Build = Callable[[Account], tuple[Op, Change] | None]
 
 
@@ -70,6 +73,7 @@ class CreditsService:
         # Reads of the ledger in this process (`ledger`, `audit`, `reconcile`, the admin views)
         # `settle()` first; another process sees the entry within the batch's round trips.
         self._to_finish: list[Op] = []
+        self._batch_landed: asyncio.Future[None] | None = None  # of the batch `_to_finish` holds
         self._finishing: asyncio.Task[None] | None = None
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
@@ -262,7 +266,11 @@ class CreditsService:
                 self._remember(after)
                 op.balance_after = after.balance
                 if not once:  # keyed by its own id: no twin can take its ledger key
-                    self._finish_later(op)
+                    landed = self._finish_later(op)
+                    if len(self._to_finish) > FINISH_BACKLOG:
+                        # Busy: wait for this op's batch, so unfinished ops (parked slots growing the
+                        # account documents) stay bounded however fast charges come.
+                        await asyncio.shield(landed)
                     return op
                 outcome = await self._finish_safely(op)
                 return op if outcome != "duplicate_key" else None
@@ -295,10 +303,16 @@ class CreditsService:
             await self._accounts.clear_pending(op.user_id, op.key)
         return outcome
 
-    def _finish_later(self, op: Op) -> None:
+    def _finish_later(self, op: Op) -> asyncio.Future[None]:
+        """Queue `op` for the next batch; the future is done once that batch has been written."""
+        loop = asyncio.get_running_loop()
         self._to_finish.append(op)
+        landed = self._batch_landed
+        if landed is None or landed.get_loop() is not loop:  # one left on a closed loop is forgotten
+            landed = self._batch_landed = loop.create_future()
         if not self._finishing_here():
-            self._finishing = asyncio.get_running_loop().create_task(self._finish_batches())
+            self._finishing = loop.create_task(self._finish_batches())
+        return landed
 
     def _finishing_here(self) -> bool:
         """A finishing task is running on this event loop (one left on a closed loop is forgotten)."""
@@ -308,22 +322,30 @@ class CreditsService:
     async def _finish_batches(self) -> None:
         while self._to_finish:
             batch, self._to_finish = self._to_finish, []
+            landed, self._batch_landed = self._batch_landed, None
             try:
-                outcomes = await self._ledger.insert_many(batch)
-            except Exception:  # the ops stay parked; reconcile writes their entries
-                log.exception("credit_ledger_write_deferred", ops=len(batch))
-                continue
-            written = []
-            for op, outcome in zip(batch, outcomes, strict=True):
-                if outcome == "duplicate_key":  # cannot happen for an op keyed by its own id
-                    await self._accounts.undo(op)
-                    log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
-                else:
-                    written.append((op.user_id, op.key))
-            try:
-                await self._accounts.clear_pending_many(written)
-            except Exception:  # the slots stay parked; reconcile clears them (their entries exist)
-                log.exception("credit_pending_clear_deferred", slots=len(written))
+                await self._finish_batch(batch)
+            finally:
+                if landed is not None and not landed.done() and not landed.get_loop().is_closed():
+                    landed.set_result(None)
+
+    async def _finish_batch(self, batch: list[Op]) -> None:
+        try:
+            outcomes = await self._ledger.insert_many(batch)
+        except Exception:  # the ops stay parked; reconcile writes their entries
+            log.exception("credit_ledger_write_deferred", ops=len(batch))
+            return
+        written = []
+        for op, outcome in zip(batch, outcomes, strict=True):
+            if outcome == "duplicate_key":  # cannot happen for an op keyed by its own id
+                await self._accounts.undo(op)
+                log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
+            else:
+                written.append((op.user_id, op.key))
+        try:
+            await self._accounts.clear_pending_many(written)
+        except Exception:  # the slots stay parked; reconcile clears them (their entries exist)
+            log.exception("credit_pending_clear_deferred", slots=len(written))
 
     async def settle(self) -> None:
         """Wait until this process's charges have their ledger entries written and slots cleared."""

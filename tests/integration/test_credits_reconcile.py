@@ -225,3 +225,44 @@ async def test_insert_many_tells_inserted_from_existing_and_from_a_taken_key(con
         "inserted", "exists", "duplicate_key", "inserted"]
     assert await ledger.get("led_zz_fresh") is not None and await ledger.get("led_zz_fresh2") is not None
     assert await ledger.get("led_zz_taken") is None
+
+
+class SlowLedger(BeanieLedgerRepository):
+    """The real ledger, slow to write batches, counting the entries written."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    async def insert_many(self, ops):
+        await asyncio.sleep(0.05)
+        outcomes = await super().insert_many(ops)
+        self.written += len(ops)
+        return outcomes
+
+
+async def test_charges_wait_for_their_batch_once_too_many_are_unwritten(container):
+    from services.credits import FINISH_BACKLOG
+
+    ledger = SlowLedger()
+    service = CreditsService(container.credit_accounts, ledger, container.catalog)
+    users = [f"usr_bp_{i}" for i in range(8)]
+    for user in users:
+        await fund(service, user, 100)
+    returned, most_unwritten = 0, 0
+
+    async def client(user: str) -> None:
+        nonlocal returned, most_unwritten
+        for _ in range(12):
+            await service.charge(user, 1, plan="free", kind="chat", ref=None, request_id=None)
+            returned += 1
+            most_unwritten = max(most_unwritten, returned - ledger.written)
+
+    await asyncio.gather(*[client(users[i % 8]) for i in range(64)])
+    await service.settle()
+    assert returned == ledger.written == 64 * 12
+    # returned charges whose entries are not yet written stay bounded: the batch being written and
+    # the queue behind it (288 here without the bound, 64 clients and a slow ledger)
+    assert FINISH_BACKLOG <= most_unwritten <= 2 * FINISH_BACKLOG + 1
+    for user in users:
+        audit = await service.audit(user)
+        assert audit["ok"] and audit["pending"] == 0
