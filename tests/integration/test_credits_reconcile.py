@@ -10,7 +10,7 @@ import pytest
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.ledger import BeanieLedgerRepository
 from services.credits import CreditsService
-from services.credits_model import Change
+from services.credits_model import Change, new_op
 from tests.fixtures.credits import fund
 
 
@@ -266,3 +266,27 @@ async def test_charges_wait_for_their_batch_once_too_many_are_unwritten(containe
     for user in users:
         audit = await service.audit(user)
         assert audit["ok"] and audit["pending"] == 0
+
+
+async def test_a_parked_op_leaves_out_what_the_account_says_and_reads_back_whole(container):
+    accounts = container.credit_accounts
+    await fund(container.credits, "usr_park", 10)
+    charge = new_op("usr_park", "charge", sources={"allowance": 0, "gift": 0, "balance": -2}, ref="msg_p",
+                    request_id=None, meta={"item": "chat"})
+    refund = new_op("usr_park", "refund", key="refund:led_x", sources={"balance": 2}, ref="led_x",
+                    request_id="req_p", reason="provider_failed", meta={"charge_id": "led_x"})
+    for op in (charge, refund):
+        assert await accounts.apply(op, Change(now=op.at)) is not None
+    raw = await accounts._col.find_one({"_id": "usr_park"})
+    parked = {slot["_id"]: slot for slot in raw["pending"].values()}
+    assert set(parked[charge.id]) == {"_id", "kind", "at", "delta", "sources", "ref", "meta"}
+    assert set(parked[refund.id]) == {"_id", "key", "kind", "at", "delta", "sources", "ref", "request_id",
+                                      "reason", "meta"}
+    account = await accounts.get("usr_park")
+    assert account is not None and set(account.pending) == {charge.id, "refund:led_x"}
+    for op in (charge, refund):
+        back = account.pending[op.key]
+        fields = ("id", "key", "user_id", "kind", "delta", "sources", "ref", "request_id", "reason",
+                  "admin_id", "meta", "balance_after", "repaired")
+        assert [getattr(back, f) for f in fields] == [getattr(op, f) for f in fields]  # balance_after: None
+        assert abs((back.at - op.at).total_seconds()) < 0.001
