@@ -170,9 +170,10 @@ class BeanieCreditAccountRepository:
     def _col(self):
         return CreditAccountDocument.get_pymongo_collection()
 
-    async def get(self, user_id: str) -> Account | None:
-        """The account of `user_id`, or None if it was never touched."""
-        doc = await self._col.find_one({"_id": user_id})
+    async def get(self, user_id: str, *, pending: bool = True) -> Account | None:
+        """The account of `user_id`, or None if it was never touched (`pending=False`: its pots only,
+        the parked ops neither sent nor parsed)."""
+        doc = await self._col.find_one({"_id": user_id}, None if pending else {"pending": 0})
         return _account(doc) if doc else None
 
     async def ensure(self, user_id: str) -> Account:

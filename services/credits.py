@@ -183,7 +183,7 @@ class CreditsService:
 
     async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]:
         """The contract §3 credits object."""
-        account = await self._accounts.get(user_id) or Account(user_id=user_id)
+        account = await self._accounts.get(user_id, pending=False) or Account(user_id=user_id)
         now, p = utcnow(), self._catalog.plan(plan)
         used = min(account.used_today(now), p.daily_credits)
         gift = account.gift if account.gift_left(now) > 0 else None

@@ -290,3 +290,7 @@ async def test_a_parked_op_leaves_out_what_the_account_says_and_reads_back_whole
                   "admin_id", "meta", "balance_after", "repaired")
         assert [getattr(back, f) for f in fields] == [getattr(op, f) for f in fields]  # balance_after: None
         assert abs((back.at - op.at).total_seconds()) < 0.001
+    pots = await accounts.get("usr_park", pending=False)  # the summary's read: pots only
+    assert pots is not None and pots.pending == {} and pots.balance == account.balance
+    summary = await container.credits.summary("usr_park", plan="free")
+    assert summary["balance"] == account.balance
