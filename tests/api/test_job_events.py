@@ -6,6 +6,8 @@ import asyncio
 import json
 import time
 
+import av  # noqa: F401  # the local video provider's libraries, loaded before any timed read: their
+import PIL.Image  # noqa: F401  # first import took 4.8 s on a cold page cache here (a CI run timed out)
 from redis.asyncio import Redis
 
 from repositories.job_events import RedisJobEvents
