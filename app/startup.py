@@ -27,12 +27,19 @@ def lazy_sdks(providers: Iterable[object]) -> list[str]:
     return list(dict.fromkeys(name for p in providers if (name := getattr(p, "lazy_sdk", None))))
 
 
+def render_libs(providers: Iterable[object]) -> list[str]:
+    """The libraries `providers` load on their first job (their `render_libs`: PyAV, Pillow), in
+    order, once each. A standalone worker preloads them; a web process never does (its RSS)."""
+    return list(dict.fromkeys(name for p in providers for name in getattr(p, "render_libs", ())))
+
+
 def _import_all(modules: list[str]) -> None:
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception as exc:  # the first call that needs it will raise it where it is handled
             log.warning("sdk_preload_failed", module=name, error=f"{type(exc).__name__}: {exc}")
+    log.info("libraries_preloaded", modules=modules)
 
 
 def preload(modules: list[str]) -> asyncio.Future[None] | None:

@@ -24,6 +24,7 @@ from arq.worker import Worker, func
 
 from app.bootstrap import Container
 from app.jobs import JOB_REGISTRY
+from app.startup import lazy_sdks, preload, render_libs
 from app.telemetry import configure_telemetry
 
 log = structlog.stdlib.get_logger("muse.worker")
@@ -155,6 +156,10 @@ async def run_worker(container: Container) -> None:
     runner = WorkerRunner(container)
     runner.start()
     log.info("worker_started", queue=container.settings.queue_name)
+    # The first job of each provider would otherwise wait for its SDK or render libraries (PyAV's
+    # first import took 4.8 s on a cold page cache here); load them in a thread meanwhile.
+    media = [*container.image_provider_list, *container.video_provider_list]
+    preload(lazy_sdks([*container.chat_providers, *media]) + render_libs(media))  # asyncio.run joins it
     try:
         await stop.wait()
         log.info("worker_stopping", drain_s=worker_drain_s(container))

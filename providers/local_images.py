@@ -67,6 +67,7 @@ class LocalImageProvider:
     name = "local"
     model = "local-draw-1"
     supports_edit = True
+    render_libs = ("PIL.Image",)  # preloaded by a standalone worker (app/startup.py)
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         """Draw `num_outputs` pictures at the requested size (seed + i for output i)."""

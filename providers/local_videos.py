@@ -49,6 +49,7 @@ class LocalVideoProvider:
     name = "local"
     model = "local-render-1"
     supports_image = True
+    render_libs = ("av", "PIL.Image")  # preloaded by a standalone worker (app/startup.py)
 
     async def generate(self, request: VideoRequest) -> VideoResult:
         """Render `duration_s` seconds at the requested aspect ratio (FPS frames a second)."""

@@ -9,8 +9,10 @@ background (their first call does not wait for them) and still nothing else.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.fixtures.processes import muse_env
@@ -61,3 +63,27 @@ def test_start_up_loads_no_heavy_library_and_preloads_the_clerk_and_openai_sdks(
     assert found["providers"] == ["openai", "openai", "local", "local"]
     assert found["wired"] == []
     assert found["served"] == ["clerk_backend_api", "httpx", "openai"]  # httpx: with the SDKs
+
+
+def test_a_standalone_worker_preloads_its_providers_render_libraries(settings, tmp_path):
+    env = muse_env(settings, LOG_LEVEL="INFO", IMAGE_PROVIDERS="local", VIDEO_PROVIDERS="local")
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+    try:
+        preloaded = None
+        deadline = time.monotonic() + 60
+        while preloaded is None and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.1)
+            for line in log.read_text(errors="replace").splitlines():
+                if '"libraries_preloaded"' in line:
+                    preloaded = json.loads(line)["modules"]
+        assert preloaded is not None, log.read_text(errors="replace")[-3000:]
+        assert set(preloaded) >= {"av", "PIL.Image"}  # no job ran: loaded ahead of the first render
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)

@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.startup import lazy_sdks, startup_done
+from app.startup import lazy_sdks, render_libs, startup_done
+from providers.local_images import LocalImageProvider
+from providers.local_videos import LocalVideoProvider
 from providers.openai_chat import OpenAIChatProvider
 from providers.openai_images import OpenAIImageProvider
 
@@ -47,6 +49,10 @@ def test_the_lazy_sdks_are_named_for_the_preload_once_each():
     chat = OpenAIChatProvider(api_key="sk-x", model="gpt-4o-mini", base_url="http://127.0.0.1:9/v1")
     images = OpenAIImageProvider("sk-x", model="gpt-image-1", base_url="http://127.0.0.1:9/v1")
     assert lazy_sdks([chat, images, object()]) == ["openai"]
+
+
+def test_the_render_libraries_are_named_for_a_workers_preload_once_each():
+    assert render_libs([LocalImageProvider(), LocalVideoProvider(), object()]) == ["PIL.Image", "av"]
 
 
 def test_startup_done_turns_the_collector_back_on_with_start_up_objects_frozen():
