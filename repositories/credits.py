@@ -200,16 +200,10 @@ class BeanieCreditAccountRepository:
                                                   return_document=ReturnDocument.AFTER)
         return _account(doc) if doc else None
 
-    async def clear_pending(self, user_id: str, key: str) -> bool:
-        """Forget the pending op of `key` once its ledger entry exists."""
-        slot = f"pending.{key_slot(key)}"
-        result = await self._col.update_one(
-            {"_id": user_id, slot: {"$exists": True}}, {"$unset": {slot: ""}, "$inc": {"pending_count": -1}})
-        return result.modified_count == 1
-
     async def clear_pending_many(self, slots: list[tuple[str, str]]) -> None:
-        """`clear_pending` of several (user_id, key) pairs in one unordered bulk write, with one
-        update per account (a busy account is rewritten once per batch, not once per slot)."""
+        """Forget the pending ops of these (user_id, key) pairs once their ledger entries exist: one
+        unordered bulk write, one update per account (a busy account is rewritten once per batch,
+        not once per slot); a slot already gone is skipped."""
         by_user: dict[str, list[str]] = {}
         for user_id, key in slots:
             by_user.setdefault(user_id, []).append(f"pending.{key_slot(key)}")

@@ -223,7 +223,7 @@ class CreditsService:
                 op.balance_after = await self._ledger.balance_sum(op.user_id, up_to_id=op.id) + \
                     op.sources.get("balance", 0)
                 op.repaired = True
-                outcome = await self._finish(op)
+                outcome = (await self._finish([op]))[0]
                 counts[{"inserted": "repaired", "exists": "cleared", "duplicate_key": "undone"}[outcome]] += 1
                 log.warning("credit_op_reconciled", op_id=op.id, user_id=op.user_id, outcome=outcome)
         return counts
@@ -288,20 +288,25 @@ class CreditsService:
 
     async def _finish_safely(self, op: Op) -> str:
         try:
-            return await self._finish(op)
+            return (await self._finish([op]))[0]
         except Exception:
             # The account change is durable and parked as pending; reconcile writes the entry.
             log.exception("credit_ledger_write_deferred", op_id=op.id, user_id=op.user_id)
             return "deferred"
 
-    async def _finish(self, op: Op) -> str:
-        outcome = await self._ledger.insert(op)
-        if outcome == "duplicate_key":
-            await self._accounts.undo(op)
-            log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
-        else:
-            await self._accounts.clear_pending(op.user_id, op.key)
-        return outcome
+    async def _finish(self, ops: list[Op]) -> list[str]:
+        """Write the ledger entries of parked ops, then clear their slots (undoing any whose key
+        another op took): the outcome of each. Until both writes are done the ops stay parked."""
+        outcomes = await self._ledger.insert_many(ops)
+        written = []
+        for op, outcome in zip(ops, outcomes, strict=True):
+            if outcome == "duplicate_key":
+                await self._accounts.undo(op)
+                log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
+            else:
+                written.append((op.user_id, op.key))
+        await self._accounts.clear_pending_many(written)
+        return list(outcomes)
 
     def _finish_later(self, op: Op) -> asyncio.Future[None]:
         """Queue `op` for the next batch; the future is done once that batch has been written."""
@@ -324,28 +329,12 @@ class CreditsService:
             batch, self._to_finish = self._to_finish, []
             landed, self._batch_landed = self._batch_landed, None
             try:
-                await self._finish_batch(batch)
+                await self._finish(batch)
+            except Exception:  # the ops stay parked; reconcile writes or clears what is missing
+                log.exception("credit_ledger_write_deferred", ops=len(batch))
             finally:
                 if landed is not None and not landed.done() and not landed.get_loop().is_closed():
                     landed.set_result(None)
-
-    async def _finish_batch(self, batch: list[Op]) -> None:
-        try:
-            outcomes = await self._ledger.insert_many(batch)
-        except Exception:  # the ops stay parked; reconcile writes their entries
-            log.exception("credit_ledger_write_deferred", ops=len(batch))
-            return
-        written = []
-        for op, outcome in zip(batch, outcomes, strict=True):
-            if outcome == "duplicate_key":  # cannot happen for an op keyed by its own id
-                await self._accounts.undo(op)
-                log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
-            else:
-                written.append((op.user_id, op.key))
-        try:
-            await self._accounts.clear_pending_many(written)
-        except Exception:  # the slots stay parked; reconcile clears them (their entries exist)
-            log.exception("credit_pending_clear_deferred", slots=len(written))
 
     async def settle(self) -> None:
         """Wait until this process's charges have their ledger entries written and slots cleared."""

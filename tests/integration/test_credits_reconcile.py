@@ -136,6 +136,8 @@ async def test_charges_write_their_entries_and_clear_their_slots_in_batches_off_
     accounts, ledger = CountingAccounts(), CountingLedger()
     service = CreditsService(accounts, ledger, container.catalog)
     await fund(service, "usr_batch", 200)
+    ledger.batches.clear()
+    accounts.batches.clear()  # the grant's own write: count the charges' only
     receipts = await asyncio.gather(*[service.charge("usr_batch", 1, plan="free", kind="chat", ref=None,
                                                      request_id=None) for _ in range(60)])
     await service.settle()
@@ -152,9 +154,9 @@ async def test_charges_write_their_entries_and_clear_their_slots_in_batches_off_
 
 async def test_a_crash_before_the_deferred_clear_leaves_slots_reconcile_clears_without_undoing(container):
     accounts = CountingAccounts()
-    accounts.fail = True
     service = CreditsService(accounts, BeanieLedgerRepository(), container.catalog)
     await fund(service, "usr_unclear", 40)
+    accounts.fail = True  # the charges' clears fail (the grant's went through)
     for _ in range(30):
         await service.charge("usr_unclear", 1, plan="free", kind="chat", ref=None, request_id=None)
     await service.settle()
@@ -178,7 +180,9 @@ async def test_a_batched_clear_finds_a_slot_already_cleared_and_clears_the_rest_
     for _, op in parked:  # park the three ops again, as if their clears had not run yet
         assert op is not None
         await accounts.apply(op, Change(now=op.at))
-    assert await accounts.clear_pending("usr_half", parked[1][0])  # one cleared meanwhile (reconcile)
+    await accounts.clear_pending_many([("usr_half", parked[1][0])])  # one cleared meanwhile (reconcile)
+    middle = await accounts.get("usr_half")
+    assert middle is not None and set(middle.pending) == {parked[0][0], parked[2][0]}
     await accounts.clear_pending_many([("usr_half", key) for key, _ in parked])
     account = await accounts.get("usr_half")
     assert account is not None and account.pending == {}
@@ -248,6 +252,7 @@ async def test_charges_wait_for_their_batch_once_too_many_are_unwritten(containe
     users = [f"usr_bp_{i}" for i in range(8)]
     for user in users:
         await fund(service, user, 100)
+    ledger.written = 0  # the grants' own entries: count the charges' only
     returned, most_unwritten = 0, 0
 
     async def client(user: str) -> None:
