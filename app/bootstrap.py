@@ -93,54 +93,54 @@ from repositories.redis_client import connect_redis
 from repositories.shares import BeanieShareRepository
 from repositories.users import BeanieUserRepository, CachedUserRepository, TombstoneCache
 from repositories.webhook_events import BeanieWebhookEventRepository
-from services.accounts import AccountService
-from services.admin import AdminService
-from services.admin_stats import AdminStatsService
-from services.api_keys import ApiKeyService
-from services.auth import AuthService
-from services.auth_keys import ensure_dev_key_pair
-from services.auth_webhooks import ClerkEventService
-from services.catalog import Catalog
-from services.chat import ChatService
-from services.chat_cache import ChatCache
-from services.chat_stream import ChatStreamService
-from services.credits import CreditsService
-from services.errors import AppError
-from services.gift_codes import GiftCodeService
-from services.health import HealthService
-from services.housekeeping import HousekeepingService
-from services.idempotency import IdempotencyService
-from services.image_jobs import ImageJobRunner, breaker_name
-from services.images import ImageService
-from services.job_events import PublishingRepository
-from services.live_settings import LiveSettings, LiveSettingsService
-from services.login_throttle import LoginThrottle
-from services.metrics import MetricsService, breaker_gauge, queue_depth_gauge
-from services.passwords import PasswordPolicy, load_common_passwords
-from services.payment_customers import PaymentCustomers
-from services.payment_providers import PaymentProviders
-from services.payment_webhooks import PaymentWebhookService
-from services.payments import PaymentService
-from services.payments_reconcile import PaymentReconciler
-from services.ports.breaker import CircuitBreaker
-from services.ports.cache import KeyValueStore
-from services.ports.chat import ChatProvider
-from services.ports.email import EmailSender
-from services.ports.identity import TokenVerifier
-from services.ports.images import ImageProvider
-from services.ports.jobs import Housekeeping
-from services.ports.metrics import Metrics, NoMetrics
-from services.ports.payments import PaymentsProvider
-from services.ports.storage import StorageProvider
-from services.ports.videos import VideoProvider
-from services.rate_limit import Limit, RateLimiter, limits_from
-from services.sessions import SessionService, SessionVerifier
-from services.shares import ShareService
-from services.subscriptions import SubscriptionService
-from services.users import UserService
-from services.video_jobs import VideoJobRunner, video_breaker_name
-from services.videos import VideoService
-from services.vision import VisionService
+from services.admin.service import AdminService
+from services.admin.stats import AdminStatsService
+from services.chat.cache import ChatCache
+from services.chat.ports import ChatProvider
+from services.chat.service import ChatService
+from services.chat.stream import ChatStreamService
+from services.chat.vision import VisionService
+from services.credits.gift_codes import GiftCodeService
+from services.credits.service import CreditsService
+from services.identity.accounts import AccountService
+from services.identity.api_keys import ApiKeyService
+from services.identity.auth import AuthService
+from services.identity.auth_keys import ensure_dev_key_pair
+from services.identity.login_throttle import LoginThrottle
+from services.identity.passwords import PasswordPolicy, load_common_passwords
+from services.identity.ports.email import EmailSender
+from services.identity.ports.identity import TokenVerifier
+from services.identity.sessions import SessionService, SessionVerifier
+from services.identity.users import UserService
+from services.identity.webhooks import ClerkEventService
+from services.media.image_jobs import ImageJobRunner, breaker_name
+from services.media.images import ImageService
+from services.media.job_events import PublishingRepository
+from services.media.ports.images import ImageProvider
+from services.media.ports.storage import StorageProvider
+from services.media.ports.videos import VideoProvider
+from services.media.shares import ShareService
+from services.media.video_jobs import VideoJobRunner, video_breaker_name
+from services.media.videos import VideoService
+from services.payments.customers import PaymentCustomers
+from services.payments.ports import PaymentsProvider
+from services.payments.providers import PaymentProviders
+from services.payments.reconcile import PaymentReconciler
+from services.payments.service import PaymentService
+from services.payments.subscriptions import SubscriptionService
+from services.payments.webhooks import PaymentWebhookService
+from services.platform.catalog import Catalog
+from services.platform.errors import AppError
+from services.platform.health import HealthService
+from services.platform.housekeeping import HousekeepingService
+from services.platform.idempotency import IdempotencyService
+from services.platform.live_settings import LiveSettings, LiveSettingsService
+from services.platform.metrics import MetricsService, breaker_gauge, queue_depth_gauge
+from services.platform.ports.breaker import CircuitBreaker
+from services.platform.ports.cache import KeyValueStore
+from services.platform.ports.jobs import Housekeeping
+from services.platform.ports.metrics import Metrics, NoMetrics
+from services.platform.rate_limit import Limit, RateLimiter, limits_from
 
 log = structlog.stdlib.get_logger("muse.bootstrap")
 

@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     # Chat (issue 5): total input characters; circuit breaker (consecutive failures, cool-down).
     chat_max_chars: int = 32000
     # Chat models by name, JSON {"pro": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER",
-    # "price": 5}}: adds or replaces catalogue entries (null removes one); see services/catalog.py.
+    # "price": 5}}: adds or replaces catalogue entries (null removes one); see services/platform/catalog.py.
     chat_models: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     breaker_failure_threshold: int = 3
     breaker_cooldown_s: float = 30.0

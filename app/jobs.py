@@ -8,7 +8,7 @@ the job in `muse_jobs_total{kind=<name>, outcome}`: `error` when it raised,
 was refunded), else `success`.
 
 `JOB_REGISTRY` is the one list of jobs: each `JobSpec` names a job by its `JobName`
-(`services/ports/queue.py`, the names enqueue calls use), its wrapped function and its
+(`services/platform/ports/queue.py`, the names enqueue calls use), its wrapped function and its
 cron schedule, if any. `app/worker.py` builds the arq functions and cron jobs from it.
 """
 
@@ -30,8 +30,8 @@ from app.image_jobs import sweep_images as _sweep_images
 from app.image_jobs import sweep_videos as _sweep_videos
 from app.payment_jobs import reconcile_payments as _reconcile_payments
 from repositories.queue import REQUEST_ID_KWARG, TRACE_KWARG
-from services.ports.metrics import NO_METRICS, JobOutcome
-from services.ports.queue import JobName
+from services.platform.ports.metrics import NO_METRICS, JobOutcome
+from services.platform.ports.queue import JobName
 
 log = structlog.stdlib.get_logger("muse.jobs")
 tracer = trace.get_tracer("muse.jobs")

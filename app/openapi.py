@@ -57,7 +57,7 @@ OPENAI_ERROR_SCHEMA: dict[str, Any] = {
 UPLOAD_TYPES = "image/png, image/jpeg, image/webp"
 EVENT_STREAM = "text/event-stream"
 
-# status → what it means in Muse (the codes of contract §1 and services/errors.py)
+# status → what it means in Muse (the codes of contract §1 and services/platform/errors.py)
 PROBLEM_STATUSES: dict[int, str] = {
     400: "Bad request (`invalid_webhook`: the signature could not be verified)",
     401: "`unauthorized`: a valid credential is required",
@@ -359,7 +359,7 @@ async def docs_asset(name: str):  # type: ignore[no-untyped-def]
     """A file of the Swagger UI page (served by Muse: the docs work offline)."""
     from quart import send_from_directory
 
-    from services.errors import NotFound
+    from services.platform.errors import NotFound
 
     if name not in DOCS_ASSETS:
         raise NotFound()

@@ -1,6 +1,6 @@
 """Renders every error as RFC 9457 `application/problem+json` (contract §1).
 
-Errors carry a `code` (services/errors.py); this module alone knows the HTTP status of
+Errors carry a `code` (services/platform/errors.py); this module alone knows the HTTP status of
 each code. An error class whose code is not listed takes the status of its nearest
 listed base class (a new `Conflict` subclass answers 409).
 """
@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from controllers.openai_errors import error_body, is_openai_path
 from middlewares.request_id import current_request_id
-from services.errors import (
+from services.platform.errors import (
     AppError,
     InternalError,
     MethodNotAllowed,

@@ -18,10 +18,10 @@ from app.config import Settings
 from providers.local_chat import LocalChatProvider
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
-from services.ports.chat import ChatProvider
-from services.ports.images import ImageProvider
-from services.ports.storage import StorageProvider
-from services.ports.videos import VideoProvider
+from services.chat.ports import ChatProvider
+from services.media.ports.images import ImageProvider
+from services.media.ports.storage import StorageProvider
+from services.media.ports.videos import VideoProvider
 
 log = structlog.stdlib.get_logger("muse.providers")
 P = TypeVar("P")

@@ -35,7 +35,7 @@ from bench.harness import (  # noqa: E402
     stop_processes,
 )
 from repositories.images import ImageDocument  # noqa: E402
-from services.ids import new_id  # noqa: E402
+from services.platform.ids import new_id  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "60"))
 CONCURRENCY = 8

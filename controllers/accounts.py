@@ -15,9 +15,9 @@ from controllers.schemas.accounts import (
     TokenIn,
 )
 from controllers.schemas.common import user_fields
-from services.accounts import AccountService, SignedIn
-from services.clock import isoformat
-from services.errors import NotFound
+from services.identity.accounts import AccountService, SignedIn
+from services.platform.clock import isoformat
+from services.platform.errors import NotFound
 
 COOKIE = "muse_session"
 

@@ -8,9 +8,9 @@ from quart import g
 
 from controllers.schemas.admin import AuditQuery, LiveSettingsPatch
 from middlewares.request_id import current_request_id
-from services.clock import isoformat
-from services.errors import Unauthorized
-from services.live_settings import LiveSettings, LiveSettingsService
+from services.platform.clock import isoformat
+from services.platform.errors import Unauthorized
+from services.platform.live_settings import LiveSettings, LiveSettingsService
 
 
 class AuditReader(Protocol):

@@ -8,11 +8,11 @@ from controllers.admin_settings import admin_id
 from controllers.schemas.admin import CreditAdjustment, UserPatch, UserQuery
 from controllers.schemas.common import ADMIN_LEDGER_FIELDS, entry_out, user_fields
 from middlewares.request_id import current_request_id
-from services.admin import AdminService
-from services.admin_stats import AdminStatsService
-from services.clock import isoformat
-from services.principal import Role
-from services.users import User
+from services.admin.service import AdminService
+from services.admin.stats import AdminStatsService
+from services.identity.users import User
+from services.platform.clock import isoformat
+from services.platform.principal import Role
 
 
 def user_body(user: User) -> dict[str, Any]:

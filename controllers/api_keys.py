@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from controllers.schemas.api_keys import CreateApiKeyIn
-from services.api_keys import ApiKey, ApiKeyService
-from services.clock import isoformat
-from services.principal import Principal
+from services.identity.api_keys import ApiKey, ApiKeyService
+from services.platform.clock import isoformat
+from services.platform.principal import Principal
 
 
 def _out(key: ApiKey) -> dict[str, Any]:

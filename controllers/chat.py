@@ -13,12 +13,12 @@ from controllers.schemas.chat import (
     ListQuery,
     RenameIn,
 )
-from services.chat import ChatService
-from services.chat_models import ChatInput, ChatMessage, Conversation, StoredMessage
-from services.chat_stream import ChatStreamService
-from services.clock import isoformat
-from services.errors import AppError
-from services.principal import Principal
+from services.chat.models import ChatInput, ChatMessage, Conversation, StoredMessage
+from services.chat.service import ChatService
+from services.chat.stream import ChatStreamService
+from services.platform.clock import isoformat
+from services.platform.errors import AppError
+from services.platform.principal import Principal
 
 RenderProblem = Callable[[AppError, str | None], dict[str, Any]]  # (error, request id) → problem body
 

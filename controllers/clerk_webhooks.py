@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.auth_webhooks import ClerkEventService
+from services.identity.webhooks import ClerkEventService
 
 
 class ClerkWebhooksController:

@@ -6,8 +6,8 @@ from typing import Any
 
 from controllers.schemas.common import entry_out
 from controllers.schemas.credits import LedgerQuery
-from services.credits import CreditsService
-from services.principal import Principal
+from services.credits.service import CreditsService
+from services.platform.principal import Principal
 
 
 class CreditsController:

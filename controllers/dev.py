@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from controllers.schemas.dev import DevTokenIn
-from services.auth_keys import mint_token
-from services.errors import NotFound
+from services.identity.auth_keys import mint_token
+from services.platform.errors import NotFound
 
 DEV_TOKEN_TTL_S = 24 * 3600
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.clock import isoformat
-from services.errors import NotFound
-from services.ports.email import Outbox
+from services.identity.ports.email import Outbox
+from services.platform.clock import isoformat
+from services.platform.errors import NotFound
 
 
 class DevOutboxController:

@@ -9,10 +9,10 @@ from controllers.schemas.gift_codes import (
     GiftCodeQuery,
     RedeemIn,
 )
-from services.clock import utcnow
-from services.credits import CreditsService
-from services.gift_codes import GiftCodeService
-from services.principal import Principal
+from services.credits.gift_codes import GiftCodeService
+from services.credits.service import CreditsService
+from services.platform.clock import utcnow
+from services.platform.principal import Principal
 
 
 class GiftCodesController:

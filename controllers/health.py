@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.health import HealthService
+from services.platform.health import HealthService
 
 
 class HealthController:

@@ -10,19 +10,19 @@ from quart import Response, request
 
 from controllers.job_events import status_stream
 from controllers.schemas.images import CreateImageIn, DescribeFields, EditFields, ImageListQuery
-from services.clock import isoformat
-from services.errors import (
+from services.chat.vision import VisionService
+from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
+from services.media.images import ImageService
+from services.media.uploads import CheckedUpload, check_image, check_size
+from services.platform.clock import isoformat
+from services.platform.errors import (
     AppError,
     InternalError,
     UpstreamError,
     UpstreamTimeout,
     ValidationFailed,
 )
-from services.image_models import Caller, EditInput, GenerateInput, ImageRecord
-from services.images import ImageService
-from services.principal import Principal
-from services.uploads import CheckedUpload, check_image, check_size
-from services.vision import VisionService
+from services.platform.principal import Principal
 
 _PROBLEMS: dict[str, type[AppError]] = {
     "provider_unavailable": UpstreamError,
@@ -256,7 +256,7 @@ class MediaController:
         """The file, with a long cache lifetime (keys are never reused); byte ranges on request."""
         from quart import send_file
 
-        from services.errors import NotFound
+        from services.platform.errors import NotFound
 
         path_of = getattr(self._storage, "public_path_of", None)  # private files are never served
         if path_of is None:

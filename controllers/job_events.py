@@ -15,8 +15,8 @@ from typing import Any
 from quart import Response
 
 from controllers.chat import sse
-from services.image_models import TERMINAL, ImageRecord
-from services.images import ImageService
+from services.media.image_models import TERMINAL, ImageRecord
+from services.media.images import ImageService
 
 STREAM_GRACE_S = 60.0  # past the job's budget the sweeper fails it; the stream outlives that
 HEARTBEAT_S = 15.0  # a comment line when nothing changed for this long (proxies keep the stream open)

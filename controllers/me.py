@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from controllers.schemas.common import user_fields
-from services.credits import CreditsService
-from services.principal import Principal
-from services.users import User, UserService
+from services.credits.service import CreditsService
+from services.identity.users import User, UserService
+from services.platform.principal import Principal
 
 
 class MeController:

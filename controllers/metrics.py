@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Response
 
-from services.metrics import MetricsService
+from services.platform.metrics import MetricsService
 
 
 class MetricsController:

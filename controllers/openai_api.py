@@ -21,16 +21,16 @@ from quart import Response, request
 from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
 from controllers.schemas.openai import ChatCompletionIn, ChatMessageIn, ImageEditForm, ImageGenerationIn
-from services.catalog import Catalog
-from services.chat import ChatService
-from services.chat_models import ChatInput, ChatMessage
-from services.chat_stream import ChatStreamService
-from services.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
-from services.image_models import Caller, EditInput, GenerateInput, ImageRecord
-from services.images import ImageService
-from services.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
-from services.principal import Principal
-from services.uploads import CheckedUpload, check_image, check_size
+from services.chat.models import ChatInput, ChatMessage
+from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from services.chat.service import ChatService
+from services.chat.stream import ChatStreamService
+from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
+from services.media.images import ImageService
+from services.media.uploads import CheckedUpload, check_image, check_size
+from services.platform.catalog import Catalog
+from services.platform.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
+from services.platform.principal import Principal
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 

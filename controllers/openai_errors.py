@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.errors import AppError, NotFound
+from services.platform.errors import AppError, NotFound
 
 PREFIX = "/v1"
 

@@ -12,11 +12,11 @@ from controllers.schemas.payments import (
     ReturnQuery,
 )
 from middlewares.request_id import current_request_id
-from services.clock import isoformat
-from services.payments import PaymentService
-from services.payments_model import Payment
-from services.ports.credits import Credits
-from services.principal import Principal
+from services.credits.ports import Credits
+from services.payments.model import Payment
+from services.payments.service import PaymentService
+from services.platform.clock import isoformat
+from services.platform.principal import Principal
 
 
 def payment_out(p: Payment) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from middlewares.request_id import current_request_id
-from services.payment_webhooks import PaymentWebhookService
+from services.payments.webhooks import PaymentWebhookService
 
 
 class PayPalWebhooksController:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controllers.schemas.plans import Plan
-from services.catalog import Catalog
+from services.platform.catalog import Catalog
 
 
 class PlansController:

@@ -7,10 +7,10 @@ from typing import Any
 
 from quart import Response
 
-from services.errors import NotFound
-from services.image_models import ImageRecord
-from services.principal import Principal
-from services.shares import ShareService
+from services.media.image_models import ImageRecord
+from services.media.shares import ShareService
+from services.platform.errors import NotFound
+from services.platform.principal import Principal
 
 _STYLE = """<style>
 body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#0f1115;color:#e8e8ea}

@@ -9,9 +9,9 @@ from quart import redirect
 
 from controllers.schemas.payments import StripeReturnQuery
 from middlewares.request_id import current_request_id
-from services.payment_webhooks import PaymentWebhookService
-from services.payments import PaymentService
-from services.principal import Principal
+from services.payments.service import PaymentService
+from services.payments.webhooks import PaymentWebhookService
+from services.platform.principal import Principal
 
 
 class StripeController:

@@ -6,10 +6,10 @@ from typing import Any
 
 from controllers.schemas.subscriptions import SubscribeIn
 from middlewares.request_id import current_request_id
-from services.clock import isoformat
-from services.payments_model import Subscription
-from services.principal import Principal
-from services.subscriptions import SubscriptionService
+from services.payments.model import Subscription
+from services.payments.subscriptions import SubscriptionService
+from services.platform.clock import isoformat
+from services.platform.principal import Principal
 
 
 def subscription_out(sub: Subscription) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from quart import Response
 from controllers.images import StatusOf, _caller, failure_problem, job_fields
 from controllers.job_events import status_stream
 from controllers.schemas.videos import CreateVideoIn, VideoListQuery
-from services.image_models import ImageRecord, VideoInput
-from services.principal import Principal
-from services.videos import VideoService
+from services.media.image_models import ImageRecord, VideoInput
+from services.media.videos import VideoService
+from services.platform.principal import Principal
 
 
 def video_resource(record: ImageRecord, status_of: StatusOf) -> dict[str, Any]:

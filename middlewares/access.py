@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from services.principal import Role
+from services.platform.principal import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 

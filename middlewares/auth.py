@@ -13,9 +13,9 @@ from quart import Quart, Request, Response, g, request
 from middlewares.access import PUBLIC_ENDPOINTS, policy_of
 from middlewares.hooks import hooks_of
 from middlewares.rate_limit import check_auth_blocked, count_auth_failure
-from services.auth import Credentials
-from services.errors import AppError, Forbidden, Unauthorized
-from services.principal import Principal
+from services.identity.auth import Credentials
+from services.platform.errors import AppError, Forbidden, Unauthorized
+from services.platform.principal import Principal
 
 
 def _token(req: Request) -> str | None:

@@ -24,7 +24,7 @@ from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE, DataSource
 from werkzeug.datastructures import Headers
 
 from middlewares.hooks import hooks_of
-from services.errors import UnsupportedMediaType, ValidationFailed
+from services.platform.errors import UnsupportedMediaType, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 from quart import Response, current_app, g, request
 from quart.wrappers.response import IterableBody
 
-from services.errors import AppError
-from services.idempotency import canonical_body, fingerprint
+from services.platform.errors import AppError
+from services.platform.idempotency import canonical_body, fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,7 +14,7 @@ from quart import Quart, request
 
 from middlewares.hooks import hooks_of
 from middlewares.policy import request_policy
-from services.errors import FeatureDisabled, Maintenance
+from services.platform.errors import FeatureDisabled, Maintenance
 
 RETRY_AFTER_S = "60"
 

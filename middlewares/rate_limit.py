@@ -11,7 +11,7 @@ from quart import Quart, Response, current_app, g, request
 
 from middlewares.hooks import hooks_of
 from middlewares.policy import request_policy
-from services.errors import RateLimited
+from services.platform.errors import RateLimited
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 

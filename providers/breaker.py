@@ -5,7 +5,7 @@ open ──cool-down over──► half_open: exactly one process gets a trial c
     success → closed, failure → open again for another cool-down.
 
 Also keeps per-provider `calls` / `failures` counters (admin stats read
-`state(name)`). Time comes from `services.clock.utcnow` so tests can time-travel.
+`state(name)`). Time comes from `services.platform.clock.utcnow` so tests can time-travel.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.clock import isoformat, utcnow
-from services.ports.breaker import BreakerState, CircuitState
+from services.platform.clock import isoformat, utcnow
+from services.platform.ports.breaker import BreakerState, CircuitState
 
 log = structlog.stdlib.get_logger("muse.breaker")
 
@@ -50,7 +50,7 @@ def _text(value: Any) -> str | None:
 
 
 class RedisCircuitBreaker:
-    """Redis-backed `services.ports.breaker.CircuitBreaker`."""
+    """Redis-backed `services.platform.ports.breaker.CircuitBreaker`."""
 
     def __init__(self, redis: Redis, *, threshold: int = 3, cooldown_s: float = 30.0,
                  trial_ttl_s: float = 60.0, prefix: str = "muse:breaker",

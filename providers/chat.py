@@ -1,6 +1,6 @@
 """Helpers shared by the chat adapters: system-prompt split, per-call and per-chunk timeouts.
 
-The port itself (messages, completions, errors, `ChatProvider`) is `services/ports/chat.py`.
+The port itself (messages, completions, errors, `ChatProvider`) is `services/chat/ports.py`.
 """
 
 # ruff: noqa: ASYNC109  (the `timeout` is a per-call budget handed down, not only awaited)
@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from services.ports.chat import ChatMessage, LimitReached, ProviderTimeout
+from services.chat.ports import ChatMessage, LimitReached, ProviderTimeout
 
 T = TypeVar("T")
 

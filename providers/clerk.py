@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from services.errors import InvalidWebhook, Unauthorized, UpstreamRetryable
+from services.platform.errors import InvalidWebhook, Unauthorized, UpstreamRetryable
 
 if TYPE_CHECKING:  # the SDK (with httpx) is imported on first verification, not at start-up (issue 12)
     from clerk_backend_api.security.types import TokenVerificationErrorReason, VerifyTokenOptions

@@ -11,8 +11,8 @@ import cloudinary.exceptions
 import cloudinary.uploader
 import httpx
 
-from services.errors import UpstreamError
-from services.ports.storage import StoredObject
+from services.media.ports.storage import StoredObject
+from services.platform.errors import UpstreamError
 
 
 def parse_cloudinary_url(url: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from google import genai
 from google.genai import errors, types
 
 from providers.chat import split_system, timed_stream, with_timeout
-from services.ports.chat import ChatCompletion, ChatMessage, LimitReached, ProviderError
+from services.chat.ports import ChatCompletion, ChatMessage, LimitReached, ProviderError
 
 NAME = "gemini"
 

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 
-from services.errors import UpstreamTimeout
-from services.ports.chat import ChatCompletion, ChatMessage, ChatProvider, ProviderTimeout
-from services.ports.images import ImageProvider, ImageRequest, ImageResult
-from services.ports.metrics import Metrics, ProviderKind, ProviderOutcome
-from services.ports.videos import VideoProvider, VideoRequest, VideoResult
+from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, ProviderTimeout
+from services.media.ports.images import ImageProvider, ImageRequest, ImageResult
+from services.media.ports.videos import VideoProvider, VideoRequest, VideoResult
+from services.platform.errors import UpstreamTimeout
+from services.platform.ports.metrics import Metrics, ProviderKind, ProviderOutcome
 
 T = TypeVar("T")
 tracer = trace.get_tracer("muse.providers")

@@ -8,8 +8,8 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 
-from services.openai_compat import CHARS_PER_TOKEN, estimate_tokens
-from services.ports.chat import ChatCompletion, ChatMessage, LimitReached
+from services.chat.openai_compat import CHARS_PER_TOKEN, estimate_tokens
+from services.chat.ports import ChatCompletion, ChatMessage, LimitReached
 
 NAME = "local"
 

@@ -8,7 +8,7 @@ import io
 import random
 from typing import TYPE_CHECKING
 
-from services.ports.images import ImageFile, ImageRequest, ImageResult
+from services.media.ports.images import ImageFile, ImageRequest, ImageResult
 
 if TYPE_CHECKING:  # Pillow is imported by the functions that draw (not at start-up, issue 12)
     from PIL import Image

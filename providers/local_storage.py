@@ -7,7 +7,7 @@ import re
 import secrets
 from pathlib import Path
 
-from services.ports.storage import StoredObject
+from services.media.ports.storage import StoredObject
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 PRIVATE = "_private"  # edit sources and masks: stored, never served

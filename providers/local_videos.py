@@ -8,7 +8,7 @@ import random
 
 from providers.local_images import draw
 from providers.mp4 import render, video_file
-from services.ports.videos import VideoRequest, VideoResult
+from services.media.ports.videos import VideoRequest, VideoResult
 
 FPS = 12
 SCALE = 2  # rendered at half the nominal size: the same aspect ratio, quick to encode

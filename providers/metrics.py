@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from services.ports.metrics import CacheResult, Gauge, JobOutcome, ProviderKind, ProviderOutcome
+from services.platform.ports.metrics import CacheResult, Gauge, JobOutcome, ProviderKind, ProviderOutcome
 
 log = structlog.stdlib.get_logger("muse.metrics")
 

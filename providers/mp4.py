@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from services.ports.videos import VideoFile
+from services.media.ports.videos import VideoFile
 
 if TYPE_CHECKING:
     from PIL import Image

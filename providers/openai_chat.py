@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from providers.chat import timed_stream, with_timeout
-from services.ports.chat import ChatCompletion, ChatMessage, LimitReached, ProviderError
+from services.chat.ports import ChatCompletion, ChatMessage, LimitReached, ProviderError
 
 if TYPE_CHECKING:  # the SDK itself is imported with the client (~0.4 s of CPU, ~20 MB; issue 12)
     import openai

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
-from services.errors import UpstreamError, UpstreamTimeout
-from services.ports.images import ImageFile, ImageRequest, ImageResult
+from services.media.ports.images import ImageFile, ImageRequest, ImageResult
+from services.platform.errors import UpstreamError, UpstreamTimeout
 
 if TYPE_CHECKING:  # the SDK itself is imported with the client (~0.4 s of CPU, ~20 MB; issue 12)
     import openai

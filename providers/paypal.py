@@ -4,7 +4,7 @@ webhook verification through plain `httpx` against the REST API.
 Both paths share one OAuth2 client-credentials token (`PayPalTokenCache`),
 fetched lazily and reused until shortly before it expires. The SDK is sync
 (requests), so its calls run in `asyncio.to_thread`. SDK and transport errors
-are mapped onto `services.errors` at this boundary.
+are mapped onto `services.platform.errors` at this boundary.
 """
 
 from __future__ import annotations
@@ -33,8 +33,14 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
 from providers.paypal_auth import PayPalTokenCache
 from providers.paypal_events import translate
-from services.errors import InvalidWebhook, NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
-from services.ports.payments import CaptureInfo, Checkout, PaymentRejected, SubscriptionInfo, WebhookDelivery
+from services.payments.ports import CaptureInfo, Checkout, PaymentRejected, SubscriptionInfo, WebhookDelivery
+from services.platform.errors import (
+    InvalidWebhook,
+    NotFound,
+    UpstreamError,
+    UpstreamRetryable,
+    UpstreamTimeout,
+)
 
 log = structlog.stdlib.get_logger("muse.paypal")
 T = TypeVar("T")

@@ -15,7 +15,7 @@ import httpx
 from apimatic_core.utilities.auth_helper import AuthHelper
 from paypalserversdk.models.o_auth_token import OAuthToken
 
-from services.errors import UpstreamError, UpstreamRetryable, UpstreamTimeout
+from services.platform.errors import UpstreamError, UpstreamRetryable, UpstreamTimeout
 
 # Refresh the token this long before PayPal says it expires.
 _TOKEN_MARGIN_S = 60.0

@@ -1,4 +1,4 @@
-"""PayPal webhook events → the neutral payment events of `services.ports.payments`."""
+"""PayPal webhook events → the neutral payment events of `services.payments.ports`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from services.ports.payments import (
+from services.payments.ports import (
     CaptureCompleted,
     CaptureDenied,
     CaptureInfo,

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from services.errors import PayloadTooLarge, UpstreamError, ValidationFailed
+from services.platform.errors import PayloadTooLarge, UpstreamError, ValidationFailed
 
 if TYPE_CHECKING:  # httpx is imported by the first fetch, not at start-up (issue 12)
     import httpx

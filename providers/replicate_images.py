@@ -13,8 +13,8 @@ import structlog
 from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 
-from services.errors import UpstreamError, UpstreamTimeout
-from services.ports.images import ImageFile, ImageRequest, ImageResult
+from services.media.ports.images import ImageFile, ImageRequest, ImageResult
+from services.platform.errors import UpstreamError, UpstreamTimeout
 
 log = structlog.stdlib.get_logger("muse.providers")
 

@@ -13,9 +13,9 @@ import random
 
 from providers.mp4 import video_file
 from providers.replicate_images import ReplicatePredictions
-from services.errors import UpstreamError
-from services.ports.images import ImageFile
-from services.ports.videos import VideoRequest, VideoResult
+from services.media.ports.images import ImageFile
+from services.media.ports.videos import VideoRequest, VideoResult
+from services.platform.errors import UpstreamError
 
 
 class ReplicateVideoProvider(ReplicatePredictions):

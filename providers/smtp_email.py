@@ -6,7 +6,7 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
-from services.ports.email import EmailMessage
+from services.identity.ports.email import EmailMessage
 
 
 class SmtpEmailSender:

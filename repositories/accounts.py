@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
 from repositories.users import TombstoneCache
-from services.ports.accounts import Account, SessionRecord, TokenPurpose
+from services.identity.ports.accounts import Account, SessionRecord, TokenPurpose
 
 
 class AccountDocument(MuseDocument):

@@ -12,9 +12,9 @@ from pydantic import Field
 
 from repositories.documents import MuseDocument
 from repositories.users import TombstoneCache
-from services.api_keys import ApiKey
-from services.clock import isoformat, utcnow
-from services.ids import new_id
+from services.identity.api_keys import ApiKey
+from services.platform.clock import isoformat, utcnow
+from services.platform.ids import new_id
 
 
 class ApiKeyDocument(MuseDocument):

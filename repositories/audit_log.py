@@ -9,8 +9,8 @@ import pymongo
 from pydantic import Field
 
 from repositories.documents import MuseDocument
-from services.clock import utcnow
-from services.ids import new_id
+from services.platform.clock import utcnow
+from services.platform.ids import new_id
 
 
 class AuditLogDocument(MuseDocument):

@@ -1,6 +1,6 @@
 """Key-value store behind the chat response cache and coalescing locks.
 
-Two implementations of `services.ports.cache.KeyValueStore`: redis-py (`REDIS_URL`) and Upstash REST
+Two implementations of `services.platform.ports.cache.KeyValueStore`: redis-py (`REDIS_URL`) and Upstash REST
 (`UPSTASH_REDIS_REST_URL`). Values are UTF-8 strings.
 """
 

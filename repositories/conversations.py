@@ -10,10 +10,10 @@ from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from repositories.documents import MuseDocument
-from services.chat_models import Conversation, StoredMessage
-from services.clock import utcnow
-from services.ids import new_id
-from services.ports.chat import MessageRole
+from services.chat.models import Conversation, StoredMessage
+from services.chat.ports import MessageRole
+from services.platform.clock import utcnow
+from services.platform.ids import new_id
 
 
 def _ms(at: datetime) -> int:

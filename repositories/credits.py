@@ -19,7 +19,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from services.credits_model import Account, Change, Gift, Op, key_slot
+from services.credits.model import Account, Change, Gift, Op, key_slot
 
 
 class CreditAccountDocument(MuseDocument):

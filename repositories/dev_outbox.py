@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from services.clock import isoformat, utcnow
-from services.ids import new_id
-from services.ports.email import EmailMessage, SentEmail
+from services.identity.ports.email import EmailMessage, SentEmail
+from services.platform.clock import isoformat, utcnow
+from services.platform.ids import new_id
 
 KEEP = 200
 TTL_S = 7 * 24 * 3600

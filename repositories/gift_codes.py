@@ -10,7 +10,7 @@ from pymongo import ReturnDocument
 
 from repositories.credits import as_datetime
 from repositories.documents import MuseDocument
-from services.gift_codes import GiftCode
+from services.credits.gift_codes import GiftCode
 
 
 class GiftCodeDocument(MuseDocument):

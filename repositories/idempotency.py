@@ -9,7 +9,7 @@ import pymongo
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from services.idempotency import IdempotencyRecord
+from services.platform.idempotency import IdempotencyRecord
 
 
 class IdempotencyRecordDocument(MuseDocument):

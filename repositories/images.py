@@ -11,9 +11,9 @@ from pydantic import Field
 from pymongo import ReturnDocument
 
 from repositories.documents import MuseDocument
-from services.clock import utcnow
-from services.ids import new_id
-from services.image_models import ImageRecord, StoredFile
+from services.media.image_models import ImageRecord, StoredFile
+from services.platform.clock import utcnow
+from services.platform.ids import new_id
 
 
 class MediaDocument(MuseDocument):

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from services.ports.job_events import RESYNC
+from services.media.ports.job_events import RESYNC
 
 log = structlog.stdlib.get_logger("muse.job_events")
 

@@ -11,7 +11,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from repositories.credits import op_from_doc, op_to_doc
 from repositories.documents import MuseDocument
-from services.credits_model import Op
+from services.credits.model import Op
 
 Inserted = Literal["inserted", "exists", "duplicate_key"]
 

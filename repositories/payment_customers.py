@@ -8,7 +8,7 @@ from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from services.clock import utcnow
+from services.platform.clock import utcnow
 
 
 class PaymentCustomerDocument(MuseDocument):

@@ -14,9 +14,9 @@ from pydantic import Field
 from pymongo import ReturnDocument
 
 from repositories.documents import MuseDocument
-from services.clock import utcnow
-from services.ids import new_id
-from services.payments_model import LIVE_SUBSCRIPTION, Payment, Refund, Subscription
+from services.payments.model import LIVE_SUBSCRIPTION, Payment, Refund, Subscription
+from services.platform.clock import utcnow
+from services.platform.ids import new_id
 
 
 class PaymentDocument(MuseDocument):

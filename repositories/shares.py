@@ -8,7 +8,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from services.ports.shares import ShareLink
+from services.media.ports.shares import ShareLink
 
 
 class ShareLinkDocument(MuseDocument):

@@ -11,10 +11,10 @@ from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from services.clock import utcnow
-from services.ids import new_id
-from services.principal import Role
-from services.users import User
+from services.identity.users import User
+from services.platform.clock import utcnow
+from services.platform.ids import new_id
+from services.platform.principal import Role
 
 
 class UserDocument(MuseDocument):

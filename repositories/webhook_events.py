@@ -11,7 +11,7 @@ from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from services.clock import utcnow
+from services.platform.clock import utcnow
 
 
 class WebhookEventDocument(MuseDocument):

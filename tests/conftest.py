@@ -23,7 +23,7 @@ from app.bootstrap import Container
 from app.config import Settings
 from app.embedded import EmbeddedServer, start_mongo, start_redis
 from app.logging import json_formatter
-from services.clock import clock
+from services.platform.clock import clock
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 

@@ -8,8 +8,8 @@ from functools import partial
 from typing import Any
 
 from app.commands.common import json_command, run_with_container
-from services.errors import ValidationFailed
-from services.live_settings import FLAGS
+from services.platform.errors import ValidationFailed
+from services.platform.live_settings import FLAGS
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -67,12 +67,12 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _promote(args: argparse.Namespace) -> dict[str, Any]:
-    from services.principal import Role
+    from services.platform.principal import Role
 
     role = Role.parse(args.role)
 
     async def work(container: Any) -> dict[str, Any]:
-        from services.admin import resolve_user
+        from services.admin.service import resolve_user
 
         user = await resolve_user(container.users, args.user)
         user = await container.admin.update_user(user.id, role=role, admin_id=cli_actor(), request_id=None)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from app.bootstrap import Container
 from app.config import load_settings
 from app.logging import configure_logging
-from services.errors import AppError
+from services.platform.errors import AppError
 
 T = TypeVar("T")
 

@@ -15,9 +15,9 @@ from app.commands.common import (
     rfc3339,
     run_with_container,
 )
-from services.clock import isoformat, utcnow
-from services.errors import NotFound
-from services.ids import new_id
+from services.platform.clock import isoformat, utcnow
+from services.platform.errors import NotFound
+from services.platform.ids import new_id
 
 
 async def _user(container: Any, ref: str) -> Any:

@@ -12,7 +12,7 @@ import sys
 
 from app.commands.common import bounded_int
 from app.config import load_settings
-from services.principal import Role
+from services.platform.principal import Role
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the token, or refuse outside development."""
-    from services.auth_keys import ensure_dev_key_pair, mint_token
+    from services.identity.auth_keys import ensure_dev_key_pair, mint_token
 
     settings = load_settings()
     if settings.app_env != "development":

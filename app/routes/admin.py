@@ -23,7 +23,7 @@ from controllers.schemas.admin import (
 )
 from middlewares.access import require_role
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 

@@ -9,7 +9,7 @@ from app.routes.deps import container
 from controllers.schemas.api_keys import ApiKeyCreatedOut, ApiKeyListOut, CreateApiKeyIn
 from middlewares.access import require_role
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("api_keys", __name__)
 

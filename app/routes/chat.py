@@ -20,7 +20,7 @@ from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
 from middlewares.request_id import current_request_id
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("chat", __name__)
 

@@ -10,7 +10,7 @@ from controllers.schemas.common import CreditsOut
 from controllers.schemas.credits import LedgerPageOut, LedgerQuery
 from middlewares.access import require_role
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("credits", __name__)
 

@@ -21,7 +21,7 @@ from middlewares.body import request_body
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
 from middlewares.request_id import current_request_id
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("gift_codes", __name__)
 

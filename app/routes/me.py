@@ -9,7 +9,7 @@ from app.routes.deps import container
 from controllers.schemas.identity import MeOut, WhoAmIOut
 from middlewares.access import require_role
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("me", __name__)
 

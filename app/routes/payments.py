@@ -18,7 +18,7 @@ from controllers.schemas.payments import (
 from middlewares.access import public, require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("payments", __name__)
 

@@ -9,7 +9,7 @@ from app.routes.deps import container
 from controllers.schemas.shares import ShareOut
 from middlewares.access import public, require_role
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("shares", __name__)
 

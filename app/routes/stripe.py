@@ -10,7 +10,7 @@ from app.routes.deps import container
 from controllers.schemas.payments import PortalOut, StripeReturnQuery
 from middlewares.access import public, require_role
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("stripe", __name__)
 

@@ -11,7 +11,7 @@ from controllers.schemas.subscriptions import SubscribeIn, SubscriptionOut
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
-from services.principal import Role
+from services.platform.principal import Role
 
 bp = Blueprint("subscriptions", __name__)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from controllers.schemas.common import AdminLedgerEntryOut, CreditsOut, UserOut
-from services.live_settings import MAX_SIGNUP_CREDITS
+from services.platform.live_settings import MAX_SIGNUP_CREDITS
 
 
 def _json_integer(value: Any) -> Any:

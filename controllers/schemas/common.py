@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.clock import isoformat
-from services.users import User
+from services.identity.users import User
+from services.platform.clock import isoformat
 
 
 class AllowanceOut(BaseModel):

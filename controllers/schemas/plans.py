@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from services.catalog import CreditPack, GiftTier, ModelOffer
+from services.platform.catalog import CreditPack, GiftTier, ModelOffer
 
 
 # Named and documented like the catalogue's Plan so that the OpenAPI component stays "Plan";

@@ -4,7 +4,7 @@
 
 A Checkout Session takes the money itself: "capturing" one only reads it. Every create carries
 an `Idempotency-Key` (our request id), so a retried call returns Stripe's first answer. SDK and
-transport errors are mapped onto `services.errors` here.
+transport errors are mapped onto `services.platform.errors` here.
 """
 
 from __future__ import annotations
@@ -19,13 +19,19 @@ import stripe
 import structlog
 
 from providers.stripe.events import parse_session, parse_subscription, to_minor, translate
-from services.errors import InvalidWebhook, NotFound, UpstreamError, UpstreamRetryable, UpstreamTimeout
-from services.ports.payments import (
+from services.payments.ports import (
     CaptureRefunded,
     Checkout,
     PaymentRejected,
     SubscriptionInfo,
     WebhookDelivery,
+)
+from services.platform.errors import (
+    InvalidWebhook,
+    NotFound,
+    UpstreamError,
+    UpstreamRetryable,
+    UpstreamTimeout,
 )
 
 log = structlog.stdlib.get_logger("muse.stripe")

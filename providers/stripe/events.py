@@ -1,4 +1,4 @@
-"""Stripe objects and webhook events → the neutral types of `services.ports.payments`.
+"""Stripe objects and webhook events → the neutral types of `services.payments.ports`.
 
 Amounts: Stripe counts in the currency's minor unit (cents); Muse in decimal strings ("4.99").
 Which Muse record an object belongs to: `client_reference_id` of a Checkout Session, the
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.ports.payments import (
+from services.payments.ports import (
     CaptureCompleted,
     CaptureDenied,
     CaptureInfo,

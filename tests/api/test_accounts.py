@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from app import create_app
-from services.principal import Role
+from services.platform.principal import Role
 from tests.conftest import app_instances
 from tests.fixtures.accounts import PASSWORD, bearer, local_settings_for, mailed_token, register
 

@@ -13,8 +13,8 @@ import pytest
 from app import create_app
 from providers.argon2_hasher import Argon2PasswordHasher
 from repositories.accounts import BeanieAccountRepository
-from services.clock import utcnow
-from services.ports.accounts import Account
+from services.identity.ports.accounts import Account
+from services.platform.clock import utcnow
 from tests.conftest import app_instances
 from tests.fixtures.accounts import PASSWORD, bearer, local_settings_for, mailed_token, register
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from services.clock import utcnow
-from services.ids import new_id
+from services.platform.clock import utcnow
+from services.platform.ids import new_id
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import run_jobs
 

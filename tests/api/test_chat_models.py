@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.config import Settings
-from services.catalog import Catalog
+from services.platform.catalog import Catalog
 from tests.fixtures.identity import auth_headers
 
 

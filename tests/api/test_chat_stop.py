@@ -102,7 +102,7 @@ async def test_a_stream_dropped_before_its_first_delta_is_refunded_and_unlocked(
     is refunded once and the coalescing lock released (real Mongo ledger, real Redis lock)."""
     import gc
 
-    from services.chat_models import ChatInput, ChatMessage
+    from services.chat.models import ChatInput, ChatMessage
 
     container = chat_app.extensions["container"]
     user = await user_of(chat_app, "leaver")

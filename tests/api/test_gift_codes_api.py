@@ -6,7 +6,7 @@ import asyncio
 import re
 from datetime import timedelta
 
-from services.clock import isoformat, utcnow
+from services.platform.clock import isoformat, utcnow
 from tests.fixtures.credits import travel
 from tests.fixtures.identity import auth_headers
 

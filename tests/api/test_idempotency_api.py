@@ -13,8 +13,8 @@ from app import create_app
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.request_id import current_request_id
-from services.errors import UpstreamError
-from services.principal import Role
+from services.platform.errors import UpstreamError
+from services.platform.principal import Role
 from tests.fixtures.credits import fund, travel
 from tests.fixtures.identity import auth_headers
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from services.idempotency import canonical_body
+from services.platform.idempotency import canonical_body
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import picture
 

@@ -64,7 +64,7 @@ async def test_subscription_changes_never_demote_an_admin(app):
     users = app.extensions["container"].users
     await auth_headers(app, "user_adm", role="ADMIN")
     admin = await users.get_by_clerk_id("user_adm")
-    from services.principal import Role
+    from services.platform.principal import Role
 
     after = await users.set_plan(admin.id, "free", role=Role.USER)
     assert after.role == Role.ADMIN and after.plan == "free"

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from quart.datastructures import FileStorage
 
-from services.clock import clock
+from services.platform.clock import clock
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, picture, run_jobs, started_app
 

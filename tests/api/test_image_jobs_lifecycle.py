@@ -8,8 +8,8 @@ from pathlib import Path
 
 from app.worker import build_worker
 from repositories.images import ImageDocument
-from services.clock import clock
-from services.ports.queue import JobName
+from services.platform.clock import clock
+from services.platform.ports.queue import JobName
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, run_jobs, started_app
 
@@ -118,7 +118,7 @@ async def test_sweeper_fails_a_job_whose_worker_died_and_refunds_once(images_app
 
 
 def _timeout():
-    from services.errors import UpstreamTimeout
+    from services.platform.errors import UpstreamTimeout
 
     return UpstreamTimeout()
 

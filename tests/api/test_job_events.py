@@ -11,7 +11,7 @@ import PIL.Image  # noqa: F401  # first import took 4.8 s on a cold page cache h
 from redis.asyncio import Redis
 
 from repositories.job_events import RedisJobEvents
-from services.ports.job_events import RESYNC
+from services.media.ports.job_events import RESYNC
 from tests.conftest import app_instances
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import run_jobs
@@ -41,7 +41,7 @@ async def test_an_sse_client_on_another_web_process_gets_every_status_in_order(s
     async with app_instances(video_settings(settings)) as (web, worker_side):
         headers = await auth_headers(web, "sse_user")
         user = await web.extensions["container"].users.ensure_clerk_user("sse_user")
-        from services.ids import new_id
+        from services.platform.ids import new_id
 
         await web.extensions["container"].credits.grant(user.id, 100, ref=new_id("tst"), reason="t",
                                                         request_id=None)

@@ -15,7 +15,7 @@ import openai
 import pytest
 from PIL import Image
 
-from services.openai_compat import estimate_usage
+from services.chat.openai_compat import estimate_usage
 from tests.fixtures.identity import make_token
 from tests.fixtures.images import picture
 

@@ -112,7 +112,7 @@ async def test_a_new_route_is_described_from_its_declarations_alone(settings):
     from app import create_app
     from middlewares.access import require_role
     from middlewares.idempotency import idempotent
-    from services.principal import Role
+    from services.platform.principal import Role
 
     class ThingIn(BaseModel):
         name: str

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.jobs import reconcile_payments
 from app.worker import build_worker
-from services.payments_reconcile import PaymentReconciler
+from services.payments.reconcile import PaymentReconciler
 from tests.api.test_payments import _balance, _checkout, _payment, _post, _purchases, _user
 from tests.fakes.paypal import capture_completed_event, capture_denied_event, capture_event_for
 from tests.fixtures.credits import travel

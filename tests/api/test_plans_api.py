@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import create_app
-from services.catalog import Catalog
+from services.platform.catalog import Catalog
 from tests.conftest import make_settings
 
 

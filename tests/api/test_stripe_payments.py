@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from services.payments_reconcile import PaymentReconciler
+from services.payments.reconcile import PaymentReconciler
 from tests.fakes.stripe import FakeStripe
 from tests.fixtures.identity import auth_headers
 

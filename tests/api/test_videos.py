@@ -8,8 +8,8 @@ import io
 from PIL import Image
 
 from providers.mp4 import probe
-from services.errors import UpstreamError
-from services.ports.videos import VideoRequest, VideoResult
+from services.media.ports.videos import VideoRequest, VideoResult
+from services.platform.errors import UpstreamError
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import run_jobs
 from tests.fixtures.videos import media_path, started_video_app, video_settings, video_user

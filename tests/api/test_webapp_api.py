@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from app.config import ConfigurationError, load_settings
-from services.clock import clock
+from services.platform.clock import clock
 from tests.conftest import make_settings
 from tests.fixtures.identity import auth_headers
 

@@ -19,8 +19,8 @@ import json
 from typing import Any
 
 from providers.local_images import draw
-from services.ports.images import dimensions
-from services.ports.videos import video_size
+from services.media.ports.images import dimensions
+from services.media.ports.videos import video_size
 from tests.fakes.http_server import FakeHTTPServer
 
 

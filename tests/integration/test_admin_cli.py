@@ -9,7 +9,7 @@ import pytest
 
 from app.__main__ import main
 from app.commands.admin import parse_assignments
-from services.errors import ValidationFailed
+from services.platform.errors import ValidationFailed
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from providers.breaker import RedisCircuitBreaker
-from services.clock import clock
+from services.platform.clock import clock
 
 
 @pytest.fixture

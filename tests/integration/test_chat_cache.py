@@ -7,9 +7,9 @@ import asyncio
 from redis.asyncio import Redis
 
 from repositories.chat_cache import RedisKeyValueStore
-from services.chat_cache import ChatCache, cache_key
-from services.coalesce import SingleFlight, wait_or_lead
-from services.ports.chat import ChatCompletion, ChatMessage
+from services.chat.cache import ChatCache, cache_key
+from services.chat.ports import ChatCompletion, ChatMessage
+from services.platform.coalesce import SingleFlight, wait_or_lead
 
 MSGS = [ChatMessage("user", "Hi")]
 

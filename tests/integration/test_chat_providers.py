@@ -9,8 +9,8 @@ import pytest
 from providers.gemini_chat import GeminiChatProvider
 from providers.local_chat import LocalChatProvider
 from providers.openai_chat import OpenAIChatProvider
-from services.openai_compat import estimate_tokens
-from services.ports.chat import ChatMessage, LimitReached, ProviderError, ProviderTimeout
+from services.chat.openai_compat import estimate_tokens
+from services.chat.ports import ChatMessage, LimitReached, ProviderError, ProviderTimeout
 
 MESSAGES = [
     ChatMessage("system", "You are terse."),

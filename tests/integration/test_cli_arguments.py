@@ -42,7 +42,7 @@ def test_the_real_command_prints_one_line_not_a_traceback():
 
 
 async def test_the_service_refuses_a_non_positive_grant(container):
-    from services.errors import ValidationFailed
+    from services.platform.errors import ValidationFailed
 
     for amount in (0, -5):
         with pytest.raises(ValidationFailed):

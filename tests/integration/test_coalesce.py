@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from repositories.chat_cache import RedisKeyValueStore
-from services.coalesce import claim_or_wait, wait_or_lead
+from services.platform.coalesce import claim_or_wait, wait_or_lead
 
 
 async def test_waiter_that_wins_the_lock_after_the_holder_finished_uses_its_result(container):

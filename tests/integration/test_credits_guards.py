@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.clock import utcnow
-from services.credits_model import Change, Gift, Op, utc_day
+from services.credits.model import Change, Gift, Op, utc_day
+from services.platform.clock import utcnow
 
 
 def _op(user_id: str, key: str, **sources: int) -> Op:

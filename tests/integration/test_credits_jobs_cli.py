@@ -10,7 +10,7 @@ from datetime import timedelta
 from app.__main__ import main
 from app.bootstrap import Container
 from app.jobs import reconcile_credits
-from services.credits import CreditsService
+from services.credits.service import CreditsService
 from tests.conftest import make_settings
 from tests.fixtures.credits import travel
 from tests.integration.test_credits_reconcile import CrashingLedger

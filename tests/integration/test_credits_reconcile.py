@@ -9,8 +9,8 @@ import pytest
 
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.ledger import BeanieLedgerRepository
-from services.credits import CreditsService
-from services.credits_model import Change, new_op
+from services.credits.model import Change, new_op
+from services.credits.service import CreditsService
 from tests.fixtures.credits import fund
 
 
@@ -245,7 +245,7 @@ class SlowLedger(BeanieLedgerRepository):
 
 
 async def test_charges_wait_for_their_batch_once_too_many_are_unwritten(container):
-    from services.credits import FINISH_BACKLOG
+    from services.credits.service import FINISH_BACKLOG
 
     ledger = SlowLedger()
     service = CreditsService(container.credit_accounts, ledger, container.catalog)

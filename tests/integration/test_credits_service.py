@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.problems import status_of
-from services.clock import utcnow
-from services.credits_model import next_reset
-from services.errors import Conflict, InsufficientCredits
+from services.credits.model import next_reset
+from services.platform.clock import utcnow
+from services.platform.errors import Conflict, InsufficientCredits
 from tests.fixtures.credits import fund, travel, travel_to
 
 
@@ -155,7 +155,7 @@ async def test_plan_allowance_follows_the_plan_passed_in(credits):
 
 
 async def test_a_charge_from_a_stale_view_still_respects_the_pot_order(container, credits):
-    from services.credits import CreditsService
+    from services.credits.service import CreditsService
 
     other = CreditsService(container.credit_accounts, container.ledger, container.catalog)  # "process B"
     await fund(credits, "usr_v", 10)

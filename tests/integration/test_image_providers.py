@@ -11,8 +11,8 @@ from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
 from providers.openai_images import OpenAIImageProvider
 from providers.replicate_images import ReplicateImageProvider
-from services.errors import UpstreamError
-from services.ports.images import ImageFile, ImageRequest
+from services.media.ports.images import ImageFile, ImageRequest
+from services.platform.errors import UpstreamError
 from tests.fixtures.images import picture
 
 FLUX = "black-forest-labs/flux-schnell"

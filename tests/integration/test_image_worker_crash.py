@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from services.clock import clock
+from services.platform.clock import clock
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, run_jobs, started_app
 from tests.fixtures.processes import muse_env

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from app.problems import status_of
-from services.errors import NotFound, UpstreamRetryable, UpstreamTimeout
-from services.ports.payments import PaymentRejected, PaymentsProvider
+from services.payments.ports import PaymentRejected, PaymentsProvider
+from services.platform.errors import NotFound, UpstreamRetryable, UpstreamTimeout
 
 
 async def _order(provider, payment_id="pay_1", amount="4.99"):

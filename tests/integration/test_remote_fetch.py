@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from providers.remote_fetch import fetch_remote_image, is_public
-from services.errors import UpstreamError, ValidationFailed
+from services.platform.errors import UpstreamError, ValidationFailed
 from tests.fakes.http_server import FakeHTTPServer
 from tests.fixtures.images import picture
 

@@ -9,7 +9,7 @@ import pytest
 
 from app import create_app
 from providers.smtp_email import SmtpEmailSender
-from services.ports.email import EmailMessage
+from services.identity.ports.email import EmailMessage
 from tests.fakes.smtp import FakeSmtpServer
 from tests.fixtures.accounts import PASSWORD, local_settings_for
 

@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from services.clock import clock
+from services.platform.clock import clock
 from tests.fixtures.images import run_jobs
 from tests.fixtures.processes import muse_env
 from tests.fixtures.videos import started_video_app, video_settings, video_user

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from services.chat import ChatService
-from services.chat_models import title_of
-from services.coalesce import SingleFlight
-from services.ports.chat import ChatCompletion, ChatMessage, ProviderError, ProviderTimeout
+from services.chat.models import title_of
+from services.chat.ports import ChatCompletion, ChatMessage, ProviderError, ProviderTimeout
+from services.chat.service import ChatService
+from services.platform.coalesce import SingleFlight
 
 
 def test_title_comes_from_the_first_user_message_cut_at_a_word():

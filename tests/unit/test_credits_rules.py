@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.config import parse_plan_ids
-from services.catalog import Catalog
-from services.credits_model import Account, Gift, Op, gift_change, refund_change, split_charge
-from services.errors import InsufficientCredits
-from services.gift_codes import ALPHABET, new_code, normalize
+from services.credits.gift_codes import ALPHABET, new_code, normalize
+from services.credits.model import Account, Gift, Op, gift_change, refund_change, split_charge
+from services.platform.catalog import Catalog
+from services.platform.errors import InsufficientCredits
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.errors import NotFound
-from services.principal import Role
-from services.users import User, UserService
+from services.identity.users import User, UserService
+from services.platform.errors import NotFound
+from services.platform.principal import Role
 
 
 class FakeUserRepository:

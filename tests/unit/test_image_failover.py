@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from services.errors import UpstreamError, UpstreamTimeout, ValidationFailed
-from services.image_jobs import failover
-from services.ports.images import ImageRequest, ImageResult
-from services.vision import PRESETS, instruction_for
+from services.chat.vision import PRESETS, instruction_for
+from services.media.image_jobs import failover
+from services.media.ports.images import ImageRequest, ImageResult
+from services.platform.errors import UpstreamError, UpstreamTimeout, ValidationFailed
 
 
 class FakeImageProvider:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.jobs import JOB_REGISTRY
 from app.worker import build_worker
-from services.ports.queue import JobName
+from services.platform.ports.queue import JobName
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("app", "controllers", "middlewares", "providers", "repositories", "services")
@@ -42,7 +42,7 @@ def _enqueue_first_args() -> list[tuple[str, ast.expr]]:
 def test_every_enqueue_names_a_registered_job() -> None:
     registered = {spec.name for spec in JOB_REGISTRY}
     calls = _enqueue_first_args()
-    assert any(where.startswith("services/images.py") for where, _ in calls)  # the scan finds them
+    assert any(where.startswith("services/media/images.py") for where, _ in calls)  # the scan finds them
     for where, arg in calls:
         if where.startswith("repositories/queue.py"):  # the adapter passes its argument on
             continue

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.errors import Conflict, ValidationFailed
-from services.live_settings import LiveSettings, LiveSettingsService
+from services.platform.errors import Conflict, ValidationFailed
+from services.platform.live_settings import LiveSettings, LiveSettingsService
 
 
 class FakeLiveSettingsRepository:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from repositories.credits import op_from_doc, op_to_doc
-from services.credits_model import new_op
+from services.credits.model import new_op
 
 
 def test_an_op_is_stored_as_asdict_stored_it_and_reads_back_equal():

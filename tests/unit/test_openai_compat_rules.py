@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.openai_compat import aspect_ratio_for_size, estimate_tokens, estimate_usage, usage_of
+from services.chat.openai_compat import aspect_ratio_for_size, estimate_tokens, estimate_usage, usage_of
 
 
 @pytest.mark.parametrize(("text", "tokens"), [("", 0), ("a", 1), ("abcd", 1), ("abcde", 2), ("x" * 400, 100)])

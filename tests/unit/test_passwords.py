@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.errors import ValidationFailed
-from services.passwords import PasswordPolicy, load_common_passwords
+from services.identity.passwords import PasswordPolicy, load_common_passwords
+from services.platform.errors import ValidationFailed
 
 COMMON = load_common_passwords()
 

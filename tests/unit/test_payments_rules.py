@@ -6,7 +6,7 @@ import pytest
 
 from providers.paypal import parse_order, parse_subscription
 from providers.paypal_events import _money, _related_capture_id
-from services.payments_model import same_money
+from services.payments.model import same_money
 
 
 @pytest.mark.parametrize(("amount", "currency", "expected"), [

@@ -57,43 +57,43 @@ from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
 from repositories.users import BeanieUserRepository, CachedUserRepository
 from repositories.webhook_events import BeanieWebhookEventRepository
-from services.api_keys import ApiKeyRepository
-from services.chat_models import ConversationRepository
-from services.credits import CreditsService
-from services.gift_codes import GiftCodeRepository
-from services.idempotency import IdempotencyRepository
-from services.image_models import GalleryRepository
-from services.ports.accounts import (
+from services.admin.ports import StatsRepository, UserActivity
+from services.chat.models import ConversationRepository
+from services.chat.ports import ChatProvider
+from services.credits.gift_codes import GiftCodeRepository
+from services.credits.ports import CreditAccountRepository, Credits, LedgerRepository
+from services.credits.service import CreditsService
+from services.identity.api_keys import ApiKeyRepository
+from services.identity.ports.accounts import (
     AccountRepository,
     OneTimeTokenRepository,
     PasswordHasher,
     SessionRepository,
     SessionTokenSigner,
 )
-from services.ports.admin import StatsRepository, UserActivity
-from services.ports.audit import AuditLog, AuditRecorder
-from services.ports.breaker import CircuitBreaker
-from services.ports.cache import KeyValueStore
-from services.ports.chat import ChatProvider
-from services.ports.credits import CreditAccountRepository, Credits, LedgerRepository
-from services.ports.email import EmailSender, Outbox
-from services.ports.identity import ProfileSource, TokenVerifier, WebhookVerifier
-from services.ports.images import ImageProvider
-from services.ports.jobs import JobRunRepository
-from services.ports.live_settings import LiveSettingsRepository
-from services.ports.metrics import Metrics as MetricsPort
-from services.ports.metrics import MetricsExporter, NoMetrics
-from services.ports.payments import (
+from services.identity.ports.email import EmailSender, Outbox
+from services.identity.ports.identity import ProfileSource, TokenVerifier, WebhookVerifier
+from services.identity.users import UserRepository
+from services.media.image_models import GalleryRepository
+from services.media.ports.images import ImageProvider
+from services.media.ports.storage import StorageProvider
+from services.payments.ports import (
     CustomerRepository,
     PaymentRepository,
     PaymentsProvider,
     SubscriptionRepository,
 )
-from services.ports.queue import JobQueue
-from services.ports.rate_limit import BucketStore
-from services.ports.storage import StorageProvider
-from services.ports.webhooks import ProcessedEvents
-from services.users import UserRepository
+from services.platform.idempotency import IdempotencyRepository
+from services.platform.ports.audit import AuditLog, AuditRecorder
+from services.platform.ports.breaker import CircuitBreaker
+from services.platform.ports.cache import KeyValueStore
+from services.platform.ports.jobs import JobRunRepository
+from services.platform.ports.live_settings import LiveSettingsRepository
+from services.platform.ports.metrics import Metrics as MetricsPort
+from services.platform.ports.metrics import MetricsExporter, NoMetrics
+from services.platform.ports.queue import JobQueue
+from services.platform.ports.rate_limit import BucketStore
+from services.platform.ports.webhooks import ProcessedEvents
 from tests.unit.test_chat_rules import FakeBreaker, FakeProvider
 from tests.unit.test_identity_users import FakeUserRepository
 from tests.unit.test_image_failover import FakeImageProvider

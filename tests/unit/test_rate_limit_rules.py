@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.principal import Principal
-from services.rate_limit import DEFAULT_LIMITS, Limit, RateLimiter, decide, limits_from
+from services.platform.principal import Principal
+from services.platform.rate_limit import DEFAULT_LIMITS, Limit, RateLimiter, decide, limits_from
 
 
 class FakeBucketStore:

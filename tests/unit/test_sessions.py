@@ -9,10 +9,10 @@ from datetime import datetime
 import pytest
 
 from providers.session_tokens import RsaSessionTokenSigner
-from services.auth_keys import generate_key_pair
-from services.errors import Unauthorized
-from services.ports.accounts import Account, SessionRecord
-from services.sessions import LOCAL_ISSUER, SessionService, SessionVerifier
+from services.identity.auth_keys import generate_key_pair
+from services.identity.ports.accounts import Account, SessionRecord
+from services.identity.sessions import LOCAL_ISSUER, SessionService, SessionVerifier
+from services.platform.errors import Unauthorized
 
 PRIVATE, _ = generate_key_pair()
 ACCOUNT = Account(id="acc_1", email="a@example.com", password_hash="x", subject="local:acc_1",

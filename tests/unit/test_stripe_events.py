@@ -6,7 +6,7 @@ import pytest
 
 from app.config import Settings
 from providers.stripe.events import from_minor, parse_session, to_minor, translate
-from services.ports.payments import (
+from services.payments.ports import (
     CaptureCompleted,
     CaptureDenied,
     CaptureRefunded,

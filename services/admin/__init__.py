@@ -1,0 +1,1 @@
+"""Administration: user management and the admin statistics."""

@@ -1,0 +1,1 @@
+"""Chat: the chat service, its cache, models, streams, vision and the OpenAI rules."""

@@ -1,0 +1,294 @@
+"""Chat: validate → cache → charge → provider chain with failover → store → cache fill → reply.
+
+`model` names a catalogue entry (services/platform/catalog.py `ChatModel`): it gives each
+provider its model id, the role it needs (premium models: SUBSCRIBER, else 403)
+and its price; the cache key and the reply carry the resolved model.
+
+Rate limits run earlier (middleware). A failure after the charge refunds it.
+Identical concurrent requests share one provider call (in-process single
+flight, plus a short Redis lock so other processes wait for the cache fill).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from services.chat.cache import ChatCache, cache_key
+from services.chat.models import (
+    ChatInput,
+    ChatReply,
+    Conversation,
+    ConversationRepository,
+    Prepared,
+    StoredMessage,
+    title_of,
+)
+from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.credits.charging import Charge, charged
+from services.credits.model import Receipt
+from services.credits.ports import Credits
+from services.platform.catalog import ChatModel
+from services.platform.clock import utcnow
+from services.platform.coalesce import SingleFlight, wait_or_lead
+from services.platform.errors import (
+    FeatureDisabled,
+    Forbidden,
+    InsufficientCredits,
+    NotFound,
+    ValidationFailed,
+)
+from services.platform.failover import Failover
+from services.platform.ids import new_id
+from services.platform.live_settings import LiveSettingsService
+from services.platform.ports.breaker import CircuitBreaker
+from services.platform.ports.metrics import NO_METRICS, Metrics
+from services.platform.principal import Role
+
+log = structlog.stdlib.get_logger("muse.chat")
+
+DEFAULT_MODELS = (ChatModel(name="default"),)  # every provider with its own configured model
+
+
+@dataclass(slots=True)
+class _Produced:
+    answer: ChatCompletion | None
+    cached: bool
+    receipt: Receipt | None
+    refused: InsufficientCredits | None = None  # the leader could not pay; followers try themselves
+
+
+class ChatService:
+    """The chat use cases (complete, stream, conversations)."""
+
+    def __init__(self, *, providers: list[ChatProvider], conversations: ConversationRepository,
+                 cache: ChatCache, breaker: CircuitBreaker, credits: Credits, price: Callable[[], int],
+                 live_settings: LiveSettingsService | None = None, timeout_s: float = 30.0,
+                 max_chars: int = 32000,
+                 history_limit: int = 100,
+                 models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
+                 metrics: Metrics = NO_METRICS) -> None:
+        self.providers = providers
+        self.metrics = metrics
+        self.conversations = conversations
+        self.cache = cache
+        self.breaker = breaker
+        self.credits = credits
+        self.price = price
+        self.models = models
+        self.live_settings = live_settings
+        self.timeout_s = timeout_s
+        self.max_chars = max_chars
+        self.history_limit = history_limit
+        self.flights: SingleFlight[_Produced] = SingleFlight()
+        self.failover: Failover[ChatProvider] = Failover(
+            label="chat", providers=self.chain, breaker=breaker, failure_types=(ProviderError,),
+            is_timeout=lambda exc: isinstance(exc, ProviderTimeout), per_call_s=timeout_s)
+
+    # --- preparation -------------------------------------------------------------------
+    async def prepare(self, inp: ChatInput) -> Prepared:
+        """Validate, load history, compute the cache key."""
+        model = self.resolve_model(inp.model, role=inp.role)
+        total = sum(len(m.content) for m in inp.messages)
+        if total > self.max_chars:
+            msg = f"total content is {total} characters; at most {self.max_chars}"
+            raise ValidationFailed(errors=[{"loc": ["body", "messages"], "msg": msg}])
+        await self._check_enabled()
+        conversation, history = None, []
+        if inp.conversation_id:
+            conversation = await self.conversations.get(inp.conversation_id, owner_id=inp.user_id)
+            if conversation is None:
+                raise NotFound("No such conversation.")
+            stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
+            history = [ChatMessage(role=m.role, content=m.content) for m in stored]
+        context = history + list(inp.messages)
+        key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature,
+                        max_tokens=inp.max_tokens)
+        return Prepared(inp=inp, conversation=conversation, context=context, key=key,
+                        message_id=new_id("msg"), model=model)
+
+    def resolve_model(self, name: str, *, role: Role) -> ChatModel:
+        """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
+        models = list(self.models())
+        model = next((m for m in models if m.name == name), None)
+        if model is None:
+            known = ", ".join(repr(m.name) for m in models)
+            raise ValidationFailed(f"Unknown model {name!r}; available: {known}.",
+                                   errors=[{"loc": ["body", "model"], "msg": f"unknown model {name!r}"}])
+        if role < Role.parse(model.min_role):
+            raise Forbidden(f"The {name!r} model needs the {model.min_role} role (a paid subscription); "
+                            "nothing was charged.")
+        return model
+
+    @staticmethod
+    def model_for(model: ChatModel | None, provider: ChatProvider) -> str:
+        """The model id `provider` is asked for (its configured one unless the entry names another)."""
+        return (model.provider_models.get(provider.name) if model else None) or provider.model
+
+    def _model_key(self, model: ChatModel) -> str:
+        return model.name + ":" + ",".join(f"{p.name}/{self.model_for(model, p)}" for p in self.providers)
+
+    async def _check_enabled(self) -> None:
+        if self.live_settings is not None and not (await self.live_settings.current()).chat_enabled:
+            raise FeatureDisabled("Chat is disabled for now.")
+        if not await self.chain():
+            raise FeatureDisabled("Every chat provider is switched off for now.")
+
+    async def chain(self) -> list[ChatProvider]:
+        """Providers in order, without those switched off in live settings."""
+        if self.live_settings is None:
+            return list(self.providers)
+        return await self.live_settings.enabled(self.providers)
+
+    # --- complete ----------------------------------------------------------------------
+    async def complete(self, inp: ChatInput) -> ChatReply:
+        """Answer one request (JSON mode)."""
+        prep = await self.prepare(inp)
+        hit = await self.cache.get(prep.key)
+        self.metrics.cache_request("hit" if hit is not None else "miss")
+        if hit is not None:  # the common fast path: no flight, no lock
+            produced, shared = _Produced(hit, cached=True, receipt=None), False
+        else:
+            produced, shared = await self.flights.run(prep.key.digest,
+                                                      lambda: self._produce(prep, looked=True))
+        if produced.refused is not None:
+            if not shared:
+                raise produced.refused
+            produced = await self._produce(prep)
+            if produced.refused is not None:
+                raise produced.refused
+        elif shared:
+            produced = _Produced(produced.answer, cached=True, receipt=None)
+        assert produced.answer is not None
+        charged = produced.receipt.amount if produced.receipt is not None else 0
+        conversation_id = await self.store(prep, produced.answer, cached=produced.cached, charged=charged)
+        return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
+                         provider=produced.answer.provider, model=produced.answer.model,
+                         cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
+                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason)
+
+    async def _produce(self, prep: Prepared, *, looked: bool = False) -> _Produced:
+        """`looked`: the caller has just missed the cache (the lock's double-check covers the rest)."""
+        if not looked:
+            hit = await self.cache.get(prep.key)
+            if hit is not None:
+                return _Produced(hit, cached=True, receipt=None)
+
+        async def lead() -> _Produced:
+            try:
+                async with charged(self.credits, self.charge_of(prep), refund_reason="provider_failed",
+                                   request_id=prep.inp.request_id) as receipt:
+                    answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
+                                                   request_id=prep.inp.request_id, model=prep.model,
+                                                   max_tokens=prep.inp.max_tokens)
+            except InsufficientCredits as exc:
+                return _Produced(None, cached=False, receipt=None, refused=exc)
+            return _Produced(answer, cached=False, receipt=receipt)
+
+        async def check() -> _Produced | None:
+            found = await self.cache.get(prep.key)
+            return _Produced(found, cached=True, receipt=None) if found else None
+
+        async def claim() -> tuple[_Produced | None, bool]:
+            found, held = await self.cache.claim(prep.key, ttl_ms=self.lock_ms)
+            return (_Produced(found, cached=True, receipt=None) if found else None), held
+
+        async def finish(produced: _Produced, held: bool) -> None:
+            if produced.answer is not None:  # the answer and the lock's release: one round trip
+                await self.cache.put(prep.key, produced.answer, unlock=held)
+            elif held:
+                await self.cache.store.release(prep.key.lock)
+
+        produced, _waited = await wait_or_lead(self.cache.store, prep.key.lock, lock_ttl_ms=self.lock_ms,
+                                               check=check, lead=lead, claim=claim, finish=finish)
+        return produced
+
+    @property
+    def lock_ms(self) -> int:
+        """How long a coalescing lock may be held: the whole chain timing out, plus slack."""
+        return int((self.timeout_s * max(1, len(self.providers)) + 5) * 1000)
+
+    async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
+                         request_id: str | None, model: ChatModel | None = None,
+                         max_tokens: int | None = None) -> ChatCompletion:
+        """First answer of the chain (services/platform/failover.py): breaker-open providers skipped."""
+        async def complete(provider: ChatProvider, seconds: float) -> ChatCompletion:
+            return await provider.complete(messages, temperature=temperature, timeout=seconds,
+                                           request_id=request_id, model=self.model_for(model, provider),
+                                           max_tokens=max_tokens)
+
+        return (await self.failover.run(complete))[1]
+
+    # --- credits and storage -----------------------------------------------------------
+    def charge_of(self, prep: Prepared) -> Charge:
+        """The model's price for this request (ledger ref = message id)."""
+        price = prep.model.cost(self.price()) if prep.model else self.price()
+        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id)
+
+    async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
+        """Give the charge back (once)."""
+        await self.credits.refund(receipt, reason=reason, request_id=prep.inp.request_id)
+
+    async def ensure_conversation(self, prep: Prepared) -> str | None:
+        """Create the conversation up front (streaming announces its id in `meta`)."""
+        if prep.inp.store and prep.conversation is None:
+            prep.conversation = await self.conversations.create(
+                owner_id=prep.inp.user_id, title=title_of(prep.inp.messages))
+            prep.created = True
+        return prep.conversation.id if prep.conversation else None
+
+    async def store(self, prep: Prepared, answer: ChatCompletion, *, cached: bool,
+                    charged: int, status: str = "complete") -> str | None:
+        """Append the new turns and the answer; create the conversation when needed.
+
+        `status` is "complete", or "stopped" for a streamed answer the client stopped reading."""
+        inp = prep.inp
+        if not inp.store:
+            return prep.conversation.id if prep.conversation else None
+        conversation_id = prep.conversation.id if prep.conversation else new_id("cnv")
+        now = utcnow()
+        turns = [StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
+                               content=m.content, created_at=now, request_id=inp.request_id)
+                 for m in inp.messages]
+        turns.append(StoredMessage(
+            id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
+            created_at=now, provider=answer.provider, model=answer.model, cached=cached,
+            credits_charged=charged, request_id=inp.request_id, status=status))
+        if prep.conversation is None:
+            await self.conversations.create(owner_id=inp.user_id, title=title_of(inp.messages),
+                                            conversation_id=conversation_id, messages=turns)
+        else:
+            await self.conversations.append(conversation_id, turns)
+        return conversation_id
+
+    # --- conversations -----------------------------------------------------------------
+    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
+                                 ) -> tuple[list[Conversation], str | None]:
+        """One page, newest first, and the next cursor."""
+        items = await self.conversations.list(owner_id=user_id, limit=limit + 1, cursor=cursor)
+        more = len(items) > limit
+        items = items[:limit]
+        return items, (items[-1].id if more and items else None)
+
+    async def get_conversation(self, user_id: str, conversation_id: str
+                               ) -> tuple[Conversation, list[StoredMessage]]:
+        """The owner's conversation with its messages; another user's is 404."""
+        conversation = await self.conversations.get(conversation_id, owner_id=user_id)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        return conversation, await self.conversations.messages(conversation.id)
+
+    async def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> Conversation:
+        """Retitle the owner's conversation; another user's is 404."""
+        conversation = await self.conversations.rename(conversation_id, owner_id=user_id, title=title)
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        return conversation
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        """Delete the owner's conversation; another user's is 404."""
+        if not await self.conversations.delete(conversation_id, owner_id=user_id):
+            raise NotFound("No such conversation.")
+

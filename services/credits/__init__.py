@@ -1,0 +1,1 @@
+"""Credits: accounts of credits, the ledger's rules, charging, gift codes."""

@@ -1,0 +1,68 @@
+"""The credits port: what other services need from the credit ledger (charge, refund, purchase, ...).
+
+Implemented by `services.credits.service.CreditsService`; unit tests use hand-written fakes.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from services.credits.model import Account, Change, Op, Receipt
+
+
+@runtime_checkable
+class Credits(Protocol):
+    """Charges for generations, purchases and reversals for payments, adjustments for admins."""
+
+    async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
+                     ref: str | None, request_id: str | None) -> Receipt:
+        """Take `amount` (allowance → gift → balance); InsufficientCredits when short."""
+        ...
+
+    async def refund(self, receipt: Receipt, *, reason: str, request_id: str | None) -> bool:
+        """Give a charge back to the pots it came from, once; False if already refunded."""
+        ...
+
+    async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool:
+        """Add purchased credits, once per `ref`."""
+        ...
+
+    async def reverse(self, user_id: str, amount: int, *, ref: str, reason: str | None,
+                      request_id: str | None) -> bool:
+        """Take back purchased credits once per `ref`; the balance may go negative."""
+        ...
+
+    async def adjust(self, user_id: str, delta: int, *, admin_id: str | None, reason: str | None,
+                     request_id: str | None) -> Op:
+        """An admin's change of the balance."""
+        ...
+
+    async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]:
+        """The contract's credits object."""
+        ...
+
+    async def settle(self) -> None:
+        """Wait until this process's charges are in the ledger (before reading it)."""
+        ...
+
+
+@runtime_checkable
+class CreditAccountRepository(Protocol):
+    async def get(self, user_id: str, *, pending: bool = True) -> Account | None: ...
+    async def ensure(self, user_id: str) -> Account: ...
+    async def apply(self, op: Op, change: Change) -> Account | None: ...
+    async def clear_pending_many(self, slots: list[tuple[str, str]]) -> None: ...
+    async def undo(self, op: Op) -> None: ...
+    async def with_pending(self, *, limit: int = 500) -> list[Account]: ...
+
+
+@runtime_checkable
+class LedgerRepository(Protocol):
+    async def insert(self, op: Op) -> str: ...
+    async def insert_many(self, ops: builtins.list[Op]) -> Sequence[str]: ...
+    async def get(self, entry_id: str) -> Op | None: ...
+    async def get_by_key(self, key: str) -> Op | None: ...
+    async def list(self, user_id: str, *, limit: int, cursor: str | None = None) -> builtins.list[Op]: ...
+    async def balance_sum(self, user_id: str, *, up_to_id: str | None = None) -> int: ...

@@ -1,0 +1,345 @@
+"""Credits: charge (allowance → gift → balance), refund by receipt, credits once per ref, reconcile.
+
+Every op is one guarded single-document update of the user's account that
+also parks the op in the account's `pending` map; the ledger entry is written
+next (unique by op id and by op key) and the slot cleared (for charges, in
+batches off the request path). A crash in between
+leaves a pending op that `reconcile` turns into its ledger entry. Ops that
+must happen once per reference (refund, purchase, grant, reversal, gift code)
+use the key `<kind>:<ref>`: the pending slot blocks a concurrent twin, the
+ledger's unique key a late one (which is then undone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from services.credits.model import (
+    Account,
+    Change,
+    Op,
+    Receipt,
+    charge_change,
+    gift_change,
+    new_op,
+    next_reset,
+    refund_change,
+    require_positive,
+    split_charge,
+    utc_day,
+)
+from services.credits.ports import CreditAccountRepository, LedgerRepository
+from services.platform.catalog import Catalog
+from services.platform.clock import isoformat, utcnow
+from services.platform.errors import Conflict, InsufficientCredits, ValidationFailed
+from services.platform.ports.metrics import NO_METRICS, Metrics
+
+__all__ = ["CreditsService", "Receipt"]
+
+log = structlog.stdlib.get_logger("muse.credits")
+
+MAX_ATTEMPTS = 200
+SNAPSHOTS = 10_000  # accounts remembered per process for the first try of a charge
+# Charges queued for the ledger beyond which a charge waits for its batch: at most about twice this
+# many returned charges are unwritten (the batch being written and the queue behind it).
+FINISH_BACKLOG = 32
+Build = Callable[[Account], tuple[Op, Change] | None]
+
+
+class CreditsService:
+    """The only way credits move."""
+
+    def __init__(self, accounts: CreditAccountRepository, ledger: LedgerRepository, catalog: Catalog, *,
+                 signup_credits: Callable[[], Awaitable[int]] | None = None,
+                 reconcile_after_s: float = 60.0, metrics: Metrics = NO_METRICS) -> None:
+        self._accounts, self._ledger, self._catalog = accounts, ledger, catalog
+        self._metrics = metrics
+        self._signup_credits = signup_credits
+        self._reconcile_after = timedelta(seconds=reconcile_after_s)
+        self._snapshots: OrderedDict[str, Account] = OrderedDict()
+        # Charges (and admin adjustments: ops keyed by their own id, never a twin's) are finished off
+        # the request path: their ledger entries are written and their pending slots cleared in
+        # batches, one insert and one update per account per burst (issue 12). The op is durable in
+        # its account's pending slot from the moment it is applied, so a crash before the batch
+        # leaves it to reconcile ("repaired"), exactly as a crash between the two writes always did.
+        # Reads of the ledger in this process (`ledger`, `audit`, `reconcile`, the admin views)
+        # `settle()` first; another process sees the entry within the batch's round trips.
+        self._to_finish: list[Op] = []
+        self._batch_landed: asyncio.Future[None] | None = None  # of the batch `_to_finish` holds
+        self._finishing: asyncio.Task[None] | None = None
+
+    async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
+                     ref: str | None, request_id: str | None) -> Receipt:
+        """Take `amount` (allowance → gift → balance); InsufficientCredits (402) when short."""
+        require_positive(amount)
+        limit = self._catalog.plan(plan).daily_credits
+        taken: dict[str, int] = {}
+
+        def build(account: Account) -> tuple[Op, Change]:
+            now = utcnow()
+            taken.update(split_charge(account, amount, limit=limit, now=now))
+            op = new_op(user_id, "charge", sources={p: -v for p, v in taken.items()}, ref=ref,
+                     request_id=request_id, meta={"item": kind, "plan": plan, "allowance_day": utc_day(now)})
+            return op, charge_change(account, taken, limit=limit, now=now)
+
+        op = await self._run(user_id, build, once=False, snapshot=True)
+        assert op is not None
+        self._metrics.credits_charged(amount)
+        sources = {p: v for p, v in taken.items() if v}
+        return Receipt(id=op.id, user_id=user_id, amount=amount, sources=sources)
+
+    async def refund(self, receipt: Receipt, *, reason: str, request_id: str | None) -> bool:
+        """Give a charge back to the pots it came from, once; False if already refunded."""
+        charge = await self._ledger.get(receipt.id)
+        if charge is None:  # still parked; look again in the ledger in case it was written meanwhile
+            account = await self._accounts.get(receipt.user_id)
+            charge = account.pending.get(receipt.id) if account else None
+            charge = charge or await self._ledger.get(receipt.id)
+        if charge is None or charge.kind != "charge" or charge.user_id != receipt.user_id:
+            log.warning("refund_unknown_charge", receipt_id=receipt.id)
+            return False
+
+        def build(account: Account) -> tuple[Op, Change]:
+            change, restored = refund_change(account, charge, now=utcnow())
+            lost = {p: -charge.sources.get(p, 0) - restored[p] for p in restored}
+            op = new_op(receipt.user_id, "refund", key=f"refund:{receipt.id}", sources=restored,
+                        ref=receipt.id, request_id=request_id, reason=reason,
+                        meta={"charge_id": receipt.id, "forfeited": {p: v for p, v in lost.items() if v}})
+            return op, change
+
+        op = await self._run(receipt.user_id, build, once=True)
+        if op is not None:
+            self._metrics.credits_refunded(sum(v for v in op.sources.values() if v > 0))
+        return op is not None
+
+    async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool:
+        """Add purchased credits to the balance, once per `ref` (e.g. a PayPal capture)."""
+        return await self._credit(user_id, amount, kind="purchase", ref=ref, request_id=request_id)
+
+    async def grant(self, user_id: str, amount: int, *, ref: str, reason: str | None,
+                    request_id: str | None) -> bool:
+        """Add granted credits to the balance, once per `ref`."""
+        if not isinstance(amount, int) or amount <= 0:
+            raise ValidationFailed(f"A grant is a positive number of credits, not {amount!r}.")
+        return await self._credit(user_id, amount, kind="grant", ref=ref, reason=reason,
+                                  request_id=request_id)
+
+    async def reverse(self, user_id: str, amount: int, *, ref: str, reason: str | None,
+                      request_id: str | None) -> bool:
+        """Take back purchased credits once per `ref` (refunded payment); the balance may go negative."""
+        return await self._credit(user_id, -amount, kind="reversal", ref=ref, reason=reason,
+                                  request_id=request_id)
+
+    async def adjust(self, user_id: str, delta: int, *, admin_id: str | None, reason: str | None,
+                     request_id: str | None) -> Op:
+        """An admin's change of the balance (never below zero); 409 if it would be."""
+        def build(account: Account) -> tuple[Op, Change]:
+            if account.balance + delta < 0:
+                raise Conflict(f"The balance is {account.balance}; it cannot go below zero.")
+            op = new_op(user_id, "admin_adjustment", sources={"balance": delta}, admin_id=admin_id,
+                     reason=reason, request_id=request_id)
+            return op, Change(now=utcnow(), balance=delta, balance_guard=True)
+
+        op = await self._run(user_id, build, once=False)
+        assert op is not None
+        return op
+
+    async def redeem_gift(self, user_id: str, *, code: str, tier: str | None, credits: int | None,
+                          request_id: str | None) -> bool:
+        """Apply a redeemed gift code once: a gift tier (extending an active one) or plain credits."""
+        if tier is None:
+            return await self._credit(user_id, int(credits or 0), kind="gift_code", ref=code,
+                                      request_id=request_id)
+        gift = self._catalog.gift_tier(tier)
+
+        def build(account: Account) -> tuple[Op, Change]:
+            change = gift_change(account, tier=gift.name, credits=gift.credits, days=gift.days, now=utcnow())
+            previous = asdict(account.gift) if account.gift else None
+            op = new_op(user_id, "gift_code", key=f"gift_code:{code}", sources={"gift": gift.credits},
+                        ref=code, request_id=request_id,
+                        meta={"tier": gift.name, "gift_set": True, "previous_gift": previous,
+                              "expires_at": change.gift_set.expires_at})  # type: ignore[union-attr]
+            return op, change
+
+        return await self._run(user_id, build, once=True) is not None
+
+    async def grant_signup(self, user: Any) -> bool:
+        """The signup grant of a new user (UserService on_created hook); once per user."""
+        amount = await self._signup_credits() if self._signup_credits else 0
+        if amount <= 0:
+            return False
+        # the request that created the user (JIT sign-in or the Clerk webhook), as bound for its logs
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        return await self.grant(user.id, amount, ref=f"signup:{user.id}", reason="signup",
+                                request_id=request_id if isinstance(request_id, str) else None)
+
+    async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]:
+        """The contract §3 credits object."""
+        account = await self._accounts.get(user_id, pending=False) or Account(user_id=user_id)
+        now, p = utcnow(), self._catalog.plan(plan)
+        used = min(account.used_today(now), p.daily_credits)
+        gift = account.gift if account.gift_left(now) > 0 else None
+        return {
+            "allowance": {"plan": p.name, "limit": p.daily_credits, "used": used,
+                          "remaining": p.daily_credits - used, "resets_at": isoformat(next_reset(now))},
+            "gift": {"tier": gift.tier, "remaining": gift.remaining, "expires_at": isoformat(gift.expires_at)}
+            if gift else None,
+            "balance": account.balance,
+            "spendable": account.spendable(p.daily_credits, now),
+        }
+
+    async def ledger(self, user_id: str, *, limit: int = 20, cursor: str | None = None
+                     ) -> tuple[list[Op], str | None]:
+        """A page of the user's ledger, newest first, and the next cursor."""
+        await self.settle()
+        rows = await self._ledger.list(user_id, limit=limit + 1, cursor=cursor)
+        return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
+
+    async def audit(self, user_id: str) -> dict[str, Any]:
+        """Balance against the ledger's balance deltas (equal at rest)."""
+        await self.settle()
+        account = await self._accounts.get(user_id) or Account(user_id=user_id)
+        total = await self._ledger.balance_sum(user_id)
+        return {"user_id": user_id, "balance": account.balance, "ledger_balance": total,
+                "pending": len(account.pending), "ok": total == account.balance}
+
+    async def reconcile(self, *, older_than_s: float | None = None) -> dict[str, int]:
+        """Write the ledger entries of ops left pending by a crash (older than the threshold)."""
+        age = self._reconcile_after if older_than_s is None else timedelta(seconds=older_than_s)
+        await self.settle()  # this process's own finished ops are not "left pending"
+        cutoff, counts = utcnow() - age, {"repaired": 0, "cleared": 0, "undone": 0}
+        for account in await self._accounts.with_pending():
+            for op in account.pending.values():
+                if op.at > cutoff:
+                    continue
+                op.balance_after = await self._ledger.balance_sum(op.user_id, up_to_id=op.id) + \
+                    op.sources.get("balance", 0)
+                op.repaired = True
+                outcome = (await self._finish([op]))[0]
+                counts[{"inserted": "repaired", "exists": "cleared", "duplicate_key": "undone"}[outcome]] += 1
+                log.warning("credit_op_reconciled", op_id=op.id, user_id=op.user_id, outcome=outcome)
+        return counts
+
+    async def _credit(self, user_id: str, amount: int, *, kind: str, ref: str, request_id: str | None,
+                      reason: str | None = None) -> bool:
+        require_positive(abs(amount))
+        def build(account: Account) -> tuple[Op, Change]:
+            op = new_op(user_id, kind, key=f"{kind}:{ref}", sources={"balance": amount}, ref=ref,
+                     request_id=request_id, reason=reason)
+            return op, Change(now=utcnow(), balance=amount)
+
+        return await self._run(user_id, build, once=True) is not None
+
+    async def _run(self, user_id: str, build: Build, *, once: bool, snapshot: bool = False) -> Op | None:
+        """Apply the op `build` makes from a read, retrying on a fresh read when a guard lost a race.
+
+        With `snapshot` (charges) the first try may use the account as this process last saw it:
+        a stale view only makes the guarded update fail, and a 402 is only raised on a fresh read.
+        """
+        account = self._snapshots.get(user_id) if snapshot else None
+        for attempt in range(MAX_ATTEMPTS):
+            fresh = account is None
+            if account is None:
+                account = await self._accounts.ensure(user_id)
+            try:
+                made = build(account)
+            except InsufficientCredits:
+                if fresh:
+                    raise
+                account = None
+                continue
+            if made is None:
+                return None
+            op, change = made
+            if once and (op.key in account.pending or await self._ledger.get_by_key(op.key)):
+                return None  # done already, or in flight / awaiting reconcile
+            after = await self._accounts.apply(op, change)
+            if after is not None:
+                self._remember(after)
+                op.balance_after = after.balance
+                if not once:  # keyed by its own id: no twin can take its ledger key
+                    landed = self._finish_later(op)
+                    if len(self._to_finish) > FINISH_BACKLOG:
+                        # Busy: wait for this op's batch, so unfinished ops (parked slots growing the
+                        # account documents) stay bounded however fast charges come.
+                        await asyncio.shield(landed)
+                    return op
+                outcome = await self._finish_safely(op)
+                return op if outcome != "duplicate_key" else None
+            account = None
+            self._snapshots.pop(user_id, None)
+            if attempt > 2:
+                await asyncio.sleep(random.random() * 0.002 * min(attempt, 10))
+        raise Conflict("The credit account is too busy; retry the request.")
+
+    def _remember(self, account: Account) -> None:
+        self._snapshots[account.user_id] = account
+        self._snapshots.move_to_end(account.user_id)
+        if len(self._snapshots) > SNAPSHOTS:
+            self._snapshots.popitem(last=False)
+
+    async def _finish_safely(self, op: Op) -> str:
+        try:
+            return (await self._finish([op]))[0]
+        except Exception:
+            # The account change is durable and parked as pending; reconcile writes the entry.
+            log.exception("credit_ledger_write_deferred", op_id=op.id, user_id=op.user_id)
+            return "deferred"
+
+    async def _finish(self, ops: list[Op]) -> list[str]:
+        """Write the ledger entries of parked ops, then clear their slots (undoing any whose key
+        another op took): the outcome of each. Until both writes are done the ops stay parked."""
+        outcomes = await self._ledger.insert_many(ops)
+        written = []
+        for op, outcome in zip(ops, outcomes, strict=True):
+            if outcome == "duplicate_key":
+                await self._accounts.undo(op)
+                log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
+            else:
+                written.append((op.user_id, op.key))
+        await self._accounts.clear_pending_many(written)
+        return list(outcomes)
+
+    def _finish_later(self, op: Op) -> asyncio.Future[None]:
+        """Queue `op` for the next batch; the future is done once that batch has been written."""
+        loop = asyncio.get_running_loop()
+        self._to_finish.append(op)
+        landed = self._batch_landed
+        if landed is None or landed.get_loop() is not loop:  # one left on a closed loop is forgotten
+            landed = self._batch_landed = loop.create_future()
+        if not self._finishing_here():
+            self._finishing = loop.create_task(self._finish_batches())
+        return landed
+
+    def _finishing_here(self) -> bool:
+        """A finishing task is running on this event loop (one left on a closed loop is forgotten)."""
+        task = self._finishing
+        return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
+
+    async def _finish_batches(self) -> None:
+        while self._to_finish:
+            batch, self._to_finish = self._to_finish, []
+            landed, self._batch_landed = self._batch_landed, None
+            try:
+                await self._finish(batch)
+            except Exception:  # the ops stay parked; reconcile writes or clears what is missing
+                log.exception("credit_ledger_write_deferred", ops=len(batch))
+            finally:
+                if landed is not None and not landed.done() and not landed.get_loop().is_closed():
+                    landed.set_result(None)
+
+    async def settle(self) -> None:
+        """Wait until this process's charges have their ledger entries written and slots cleared."""
+        while self._to_finish or self._finishing_here():
+            if not self._finishing_here():
+                self._finishing = asyncio.get_running_loop().create_task(self._finish_batches())
+            assert self._finishing is not None
+            await asyncio.shield(self._finishing)

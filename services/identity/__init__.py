@@ -1,0 +1,1 @@
+"""Identity: users, authentication, API keys, Muse accounts and sessions."""

@@ -1,0 +1,1 @@
+"""Media: images, videos, their jobs, uploads, shares and pushed job events."""

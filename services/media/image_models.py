@@ -1,0 +1,176 @@
+"""Media job records and inputs: the domain shapes shared by the image and video services, the job
+runner and the repository. An image and a video are one kind of job record (`ImageRecord`): a
+video has a video `kind`, `duration_s`, `fps` and outputs with a poster."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from services.media.ports.images import ASPECT_RATIOS
+from services.media.uploads import CheckedUpload
+from services.platform.errors import AppError
+
+Status = Literal["queued", "in_progress", "completed", "failed", "expired"]
+ACTIVE: tuple[Status, ...] = ("queued", "in_progress")
+TERMINAL: tuple[Status, ...] = ("completed", "failed", "expired")
+Kind = Literal["generate", "edit", "text_to_video", "image_to_video"]
+VIDEO_KINDS: tuple[Kind, ...] = ("text_to_video", "image_to_video")
+
+
+class StoredFile(BaseModel):
+    """A file in our storage: what clients see (url, size, format) and our key to delete it."""
+
+    key: str
+    url: str
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    duration_s: float | None = None  # videos
+    poster_key: str | None = None  # videos: the still shown before playing
+    poster_url: str | None = None
+
+
+class ImageRecord(BaseModel):
+    """One media job (an image or a video) and its results (contract §5/§15 resource, plus private
+    fields)."""
+
+    id: str
+    user_id: str
+    status: Status = "queued"
+    kind: Kind = "generate"
+    prompt: str
+    negative_prompt: str | None = None
+    aspect_ratio: str = "1:1"
+    width: int
+    height: int
+    num_outputs: int = 1
+    seed: int | None = None
+    model: str = "default"
+    provider: str | None = None
+    providers: list[str] | None = None  # restrict the chain (None: configured order)
+    output_format: str = "webp"
+    outputs: list[StoredFile] = Field(default_factory=list)
+    source: StoredFile | None = None
+    mask: StoredFile | None = None
+    error: dict[str, Any] | None = None
+    saved: bool = False
+    expires_at: datetime | None = None
+    credits_charged: int = 0
+    receipt: dict[str, Any] | None = None
+    refunded: bool = False
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    request_id: str | None = None
+    duration_s: float | None = None  # videos
+    fps: int | None = None
+    source_image_id: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Final for a waiting caller: finished, and a failure's refund went through."""
+        return self.status not in ACTIVE and (self.status != "failed" or self.refunded or not self.receipt)
+
+
+class ImageRepository(Protocol):
+    async def create(self, record: ImageRecord) -> None: ...
+    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None: ...
+    async def claim(self, image_id: str) -> ImageRecord | None: ...
+    async def complete(
+        self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str, seed: int | None,
+        extra: dict[str, Any] | None = None,
+    ) -> ImageRecord | None: ...
+    async def fail(
+        self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...]
+    ) -> ImageRecord | None: ...
+    async def release(self, image_id: str) -> ImageRecord | None: ...
+    async def mark_refunded(self, image_id: str) -> ImageRecord | None: ...
+    async def stale(self, *, status: str, before: datetime, limit: int) -> list[ImageRecord]: ...
+    async def unrefunded_failures(self, *, before: datetime, limit: int) -> list[ImageRecord]: ...
+
+
+def problem_of(error: AppError) -> dict[str, Any]:
+    """The problem body stored on a failed record (no stack traces, no provider secrets).
+
+    No HTTP status: the controller adds the status of `code` when it shows the record."""
+    return {
+        "type": error.code.replace("_", "-"),
+        "title": error.title,
+        "code": error.code,
+        "detail": error.detail,
+    }
+
+
+def receipt_data(receipt: Any) -> dict[str, Any]:
+    """A credits Receipt as plain data (to keep it on the record)."""
+    if is_dataclass(receipt) and not isinstance(receipt, type):
+        return asdict(receipt)
+    return dict(receipt)
+
+
+def receipt_from(data: dict[str, Any]) -> Any:
+    """The credits Receipt kept on a record."""
+    from services.credits.service import Receipt
+
+    return Receipt(**data)
+
+
+class GalleryRepository(ImageRepository, Protocol):
+    async def list(
+        self, user_id: str, *, status: str | None, saved: bool | None, limit: int, cursor: str | None
+    ) -> list[ImageRecord]: ...
+    async def save(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
+    async def delete(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
+    async def expiring(self, *, now: datetime, limit: int) -> builtins.list[ImageRecord]: ...
+    async def expire(self, image_id: str) -> ImageRecord | None: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who submits, on which plan, under which request ID."""
+
+    user_id: str
+    plan: str
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class GenerateInput:
+    prompt: str
+    negative_prompt: str | None = None
+    aspect_ratio: str = "1:1"
+    num_outputs: int = 1
+    seed: int | None = None
+    model: str = "default"
+    output_format: str = "webp"
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    prompt: str
+    source_image_id: str | None = None
+    duration_s: int = 5
+    aspect_ratio: str = "16:9"
+    model: str = "default"
+
+
+@dataclass(frozen=True)
+class EditInput:
+    prompt: str
+    image: CheckedUpload
+    mask: CheckedUpload | None = None
+    num_outputs: int = 1
+    seed: int | None = None
+    model: str = "default"
+    output_format: str = "png"
+
+
+def nearest_ratio(width: int, height: int) -> str:
+    """The contract aspect ratio closest to width:height."""
+    return min(ASPECT_RATIOS, key=lambda r: abs(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1] - width / height))

@@ -1,0 +1,124 @@
+"""The worker side of video jobs: the image job runner with video production and storage.
+
+Claiming, failover (its own circuits, `videos:<name>`), failing, refunding exactly once,
+releasing on shutdown and sweeping are `ImageJobRunner`'s; this class only asks the video
+providers and stores each MP4 with its poster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+
+from services.media.image_jobs import ImageJobRunner, Produced
+from services.media.image_models import ImageRecord, StoredFile
+from services.media.ports.storage import StoredObject
+from services.media.ports.videos import VideoProvider, VideoRequest, VideoResult
+from services.platform.errors import AppError, UpstreamError, UpstreamTimeout
+from services.platform.failover import Failover, Failure
+from services.platform.ports.breaker import CircuitBreaker
+
+log = structlog.stdlib.get_logger("muse.video_jobs")
+
+VIDEO_BREAKER_PREFIX = "videos:"
+
+
+def video_breaker_name(provider: str) -> str:
+    """The circuit breaker name of a video provider (`replicate` makes images too)."""
+    return VIDEO_BREAKER_PREFIX + provider
+
+
+def video_chain_error(failures: Sequence[Failure]) -> AppError:
+    """What a video job fails with when no provider produced the video."""
+    if not failures:
+        return UpstreamError("Every video provider is cooling down after repeated failures; try again soon.")
+    if all(f.timed_out for f in failures):
+        return UpstreamTimeout("No video provider answered in time.")
+    details = [str(f.error.detail) if isinstance(f.error, AppError) else str(f.error) for f in failures]
+    return UpstreamError("No video provider could produce this video: " + "; ".join(details))
+
+
+def video_failover(providers: Callable[[], Awaitable[Sequence[VideoProvider]]], *, timeout_s: float,
+                   breaker: CircuitBreaker | None = None) -> Failover[VideoProvider]:
+    """The shared failover mechanism over the video providers (circuits under `videos:<name>`)."""
+    return Failover(label="video", providers=providers, breaker=breaker, failure_types=(UpstreamError,),
+                    is_timeout=lambda exc: isinstance(exc, UpstreamTimeout), per_call_s=timeout_s,
+                    budget_s=timeout_s, breaker_name=video_breaker_name, on_exhausted=video_chain_error)
+
+
+class VideoJobRunner(ImageJobRunner):
+    """Runs one video job (same records, claims, refunds and sweeper as images)."""
+
+    label = "video"
+
+    def __init__(self, *, providers: Callable[[], Awaitable[list[VideoProvider]]],
+                 breaker: CircuitBreaker | None = None, **kwargs: Any) -> None:
+        self._video_providers = providers
+        self._video_breaker = breaker
+        super().__init__(providers=_no_images, breaker=breaker, **kwargs)
+
+    def _set_failover(self, providers: Any, breaker: CircuitBreaker | None) -> None:
+        self.video_chain = video_failover(self._video_providers, timeout_s=self.timeout_s,
+                                          breaker=self._video_breaker)
+
+    def _completion(self, result: Any) -> dict[str, Any]:
+        files = getattr(result, "files", [])
+        return {"fps": files[0].fps} if files else {}
+
+    async def _produce(self, record: ImageRecord) -> Produced:
+        source = (await self._storage.get(StoredObject(record.source.key, record.source.url))
+                  if record.source else None)
+        request = VideoRequest(prompt=record.prompt, aspect_ratio=record.aspect_ratio,
+                               duration_s=int(record.duration_s or 5),
+                               kind="image_to_video" if record.kind == "image_to_video" else "text_to_video",
+                               source=source, seed=record.seed)
+
+        def usable(p: VideoProvider) -> bool:
+            return (record.providers is None or p.name in record.providers) and (
+                request.source is None or p.supports_image)
+
+        if not [p for p in await self.video_chain.chain() if usable(p)]:
+            raise UpstreamError("No video provider is available for this request.")
+
+        async def call(provider: VideoProvider, seconds: float) -> VideoResult:
+            return await provider.generate(request)
+
+        return (await self.video_chain.run(call, only=usable))[1]
+
+    async def _store(self, record: ImageRecord, result: Any) -> list[StoredFile]:
+        stored: list[StoredFile] = []
+        keys: list[str] = []
+        try:
+            for i, file in enumerate(result.files):
+                video = await self._storage.put(file.data, folder=record.user_id, name=f"{record.id}_{i}",
+                                                content_type="video/mp4")
+                keys.append(video.key)
+                poster = await self._storage.put(file.poster, folder=record.user_id,
+                                                 name=f"{record.id}_{i}_poster", content_type="image/webp")
+                keys.append(poster.key)
+                stored.append(StoredFile(key=video.key, url=video.url, width=file.width, height=file.height,
+                                         format="mp4", duration_s=file.duration_s, poster_key=poster.key,
+                                         poster_url=poster.url))
+        except BaseException:
+            for key in keys:
+                await self._delete_key(key)
+            raise
+        return stored
+
+    async def _delete_files(self, files: list[StoredFile]) -> None:
+        for file in files:
+            for key in (file.key, file.poster_key):
+                if key:
+                    await self._delete_key(key)
+
+    async def _delete_key(self, key: str) -> None:
+        try:
+            await self._storage.delete(key)
+        except Exception:  # an orphan file costs storage, never a wrong answer
+            log.warning("video_file_delete_failed", key=key)
+
+
+async def _no_images() -> list[Any]:
+    return []

@@ -1,0 +1,1 @@
+"""Payments: orders, processors, webhooks, reconcile and subscriptions."""
