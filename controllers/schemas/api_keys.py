@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.base import RequestBody
 
-class CreateApiKeyIn(BaseModel):
+
+class CreateApiKeyIn(RequestBody):
     name: str = Field(min_length=1, max_length=100)
 
 

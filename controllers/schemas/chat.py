@@ -6,13 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.base import RequestBody
 
-class MessageIn(BaseModel):
+
+class MessageIn(RequestBody):
     role: Literal["system", "user", "assistant"]
     content: str = Field(min_length=1)
 
 
-class ChatIn(BaseModel):
+class ChatIn(RequestBody):
     messages: list[MessageIn] = Field(min_length=1, max_length=50)
     conversation_id: str | None = None
     # the configured model names are listed in /openapi.json (app/openapi.py resolves the marker)
@@ -67,7 +69,7 @@ class StoredMessageOut(BaseModel):
     created_at: str
 
 
-class RenameIn(BaseModel):
+class RenameIn(RequestBody):
     title: str = Field(min_length=1, max_length=200, pattern=r"\S")
 
 

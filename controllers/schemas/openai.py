@@ -1,18 +1,20 @@
 """Request and response models of the OpenAI-compatible API (contract §12); they feed /openapi.json.
 
-Requests accept OpenAI's shapes and ignore the fields Muse does not use
-(`top_p`, `tools`, `logit_bias`…), as OpenAI-compatible servers commonly do.
+Requests take OpenAI's shapes; a field Muse does not honour is refused by name (400 whose
+`param` names it, controllers/schemas/base.py), never accepted and dropped.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
+from controllers.schemas.base import RequestBody
 
-class TextPart(BaseModel):
+
+class TextPart(RequestBody):
     type: Literal["text"]  # text only: Muse's chat takes no images or audio here
     text: str
 
@@ -22,7 +24,7 @@ SomeText = Annotated[str, Field(pattern=r"\S")]
 PromptPart = Annotated[TextPart, Field(json_schema_extra={"properties": {"text": {"pattern": r"\S"}}})]
 
 
-class PromptMessageIn(BaseModel):
+class PromptMessageIn(RequestBody):
     """A system, developer or user turn: its content must say something."""
 
     role: Literal["system", "developer", "user"]
@@ -30,7 +32,7 @@ class PromptMessageIn(BaseModel):
     name: str | None = None
 
 
-class AssistantMessageIn(BaseModel):
+class AssistantMessageIn(RequestBody):
     """An earlier answer (an empty one is dropped). No tool calling: `tool`/`function` turns are 422."""
 
     role: Literal["assistant"]
@@ -41,7 +43,7 @@ class AssistantMessageIn(BaseModel):
 ChatMessageIn = Annotated[PromptMessageIn | AssistantMessageIn, Field(discriminator="role")]
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(RequestBody):
     include_usage: bool = False
 
 
@@ -49,9 +51,7 @@ class StreamOptions(BaseModel):
 SIZE_SCHEMA: JsonDict = {"pattern": r"^(auto|[1-9][0-9]{0,4}x[1-9][0-9]{0,4})$"}
 
 
-class ChatCompletionIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ChatCompletionIn(RequestBody):
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra={
         "contains": {"properties": {"role": {"enum": ["user", "assistant"]}}}})  # not system turns only
@@ -107,9 +107,7 @@ class ModelList(BaseModel):
     data: list[ModelOut]
 
 
-class ImageGenerationIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ImageGenerationIn(RequestBody):
     prompt: str = Field(min_length=1, max_length=2000)
     model: str | None = Field(default=None, max_length=200)
     n: int | None = Field(default=1, ge=1, le=4)
@@ -119,12 +117,10 @@ class ImageGenerationIn(BaseModel):
     user: str | None = Field(default=None, max_length=256)
 
 
-class ImageEditForm(BaseModel):
+class ImageEditForm(RequestBody):
     """Multipart fields of `POST /v1/images/edits` (`image` and optional `mask` are files).
 
     A form has no null: optional fields are documented without it (an empty field is left out)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     prompt: str = Field(min_length=1, max_length=2000)
     model: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
