@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import pytest
 import sentry_sdk
@@ -61,7 +62,8 @@ async def test_a_500_is_reported_with_its_request_id(servers, tmp_path, sentry):
     settings = make_settings(servers, tmp_path, sentry_dsn=SecretStr(sentry.dsn))
     app = create_app(settings)
     async with app.test_app():
-        app.extensions["container"].credits.plans_controller = ExplodingPlansController()
+        container = app.extensions["container"]
+        container.credits = replace(container.credits, plans_controller=ExplodingPlansController())
         response = await app.test_client().get("/api/v1/plans", headers={"X-Request-ID": "req-boom-1"})
         body = await response.get_json()
         assert response.status_code == 500 and body["code"] == "internal_error"
@@ -102,7 +104,8 @@ async def test_without_a_dsn_nothing_is_sent(servers, tmp_path, sentry):
     settings = make_settings(servers, tmp_path)
     app = create_app(settings)
     async with app.test_app():
-        app.extensions["container"].credits.plans_controller = ExplodingPlansController()
+        container = app.extensions["container"]
+        container.credits = replace(container.credits, plans_controller=ExplodingPlansController())
         response = await app.test_client().get("/api/v1/plans")
         await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert response.status_code == 500
