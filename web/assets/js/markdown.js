@@ -1,7 +1,7 @@
 // A small, safe Markdown renderer for chat answers: it builds DOM nodes (text via
 // textContent), so model output can never inject HTML. Supports paragraphs, headings,
 // fenced code, lists, block quotes, **bold**, *italic*, `code` and http(s) links.
-import { h } from "./ui.js";
+import { append, h } from "./ui.js";
 
 const SAFE_URL = /^(https?:|mailto:)/i;
 
@@ -41,14 +41,14 @@ export function renderMarkdown(source) {
       i++;
       const code = h("code", {}, body.join("\n"));
       if (fence[2]) code.dataset.lang = fence[2];
-      frag.append(h("pre", { tabindex: "0", "aria-label": fence[2] ? `${fence[2]} code` : "code" }, code));
+      append(frag, h("pre", { tabindex: "0", "aria-label": fence[2] ? `${fence[2]} code` : "code" }, code));
       continue;
     }
     if (!line.trim()) { i++; continue; }
     const heading = line.match(/^(#{1,6})\s+(.*)$/);
     if (heading) {
       const level = Math.min(6, heading[1].length + 2);  // page and section headings come first
-      frag.append(h(`h${level}`, {}, inline(heading[2])));
+      append(frag, h(`h${level}`, {}, inline(heading[2])));
       i++;
       continue;
     }
@@ -56,16 +56,16 @@ export function renderMarkdown(source) {
       const ordered = /^\s*\d/.test(line);
       const list = h(ordered ? "ol" : "ul");
       while (i < lines.length && /^\s*([-*+]|\d+[.)])\s+/.test(lines[i])) {
-        list.append(h("li", {}, inline(lines[i].replace(/^\s*([-*+]|\d+[.)])\s+/, ""))));
+        append(list, h("li", {}, inline(lines[i].replace(/^\s*([-*+]|\d+[.)])\s+/, ""))));
         i++;
       }
-      frag.append(list);
+      append(frag, list);
       continue;
     }
     if (line.startsWith(">")) {
       const quote = [];
       while (i < lines.length && lines[i].startsWith(">")) quote.push(lines[i++].replace(/^>\s?/, ""));
-      frag.append(h("blockquote", {}, renderMarkdown(quote.join("\n"))));
+      append(frag, h("blockquote", {}, renderMarkdown(quote.join("\n"))));
       continue;
     }
     const para = [];
@@ -73,8 +73,8 @@ export function renderMarkdown(source) {
       para.push(lines[i++]);
     }
     const p = h("p");
-    para.forEach((text, n) => { if (n) p.append(h("br")); p.append(...inline(text).map((x) => (x instanceof Node ? x : document.createTextNode(x)))); });
-    frag.append(p);
+    para.forEach((text, n) => { if (n) append(p, h("br")); append(p, ...inline(text).map((x) => (x instanceof Node ? x : document.createTextNode(x)))); });
+    append(frag, p);
   }
   return frag;
 }
