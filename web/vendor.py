@@ -81,7 +81,8 @@ def fetch(package: Package, workdir: Path) -> Path:
     tarball = next(workdir.glob(f"{package.name.strip('@').replace('/', '-')}-{package.version}.tgz"))
     digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
     if digest != package.integrity:
-        sys.exit(f"vendor: {package.name}@{package.version} has digest {digest}, expected {package.integrity}")
+        sys.exit(f"vendor: {package.name}@{package.version} has digest {digest}, "
+                 f"expected {package.integrity}")
     return tarball
 
 
@@ -124,7 +125,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for package in PACKAGES:
             count = unpack(fetch(package, Path(tmp)), package)
-            print(f"vendor: {package.name}@{package.version} → {package.target.relative_to(ROOT)}/ ({count} files)")
+            where = package.target.relative_to(ROOT)
+            print(f"vendor: {package.name}@{package.version} → {where}/ ({count} files)")
     for stamp in STAMPS:
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(stamp_text())

@@ -41,7 +41,8 @@ DANGER = """(selector) => {
     }
   }
   for (const a of root.querySelectorAll('a[href]'))
-    if (!/^(https?:|mailto:|\\/[^\\/\\\\]|#)/i.test(a.getAttribute('href'))) bad.push('a href=' + a.getAttribute('href'));
+    if (!/^(https?:|mailto:|\\/[^\\/\\\\]|#)/i.test(a.getAttribute('href')))
+      bad.push('a href=' + a.getAttribute('href'));
   return bad; }"""
 
 
@@ -74,7 +75,8 @@ def test_answers_render_tables_fenced_code_with_highlighting_and_safe_links(page
     assert answer.locator("s").inner_text() == "old" and answer.locator("em").inner_text() == "new"
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     answer.get_by_role("button", name="Copy code").click()
-    assert page.evaluate("navigator.clipboard.readText()") == 'def greet(name):\n    return f"hi {name}"  # say hi'
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == 'def greet(name):\n    return f"hi {name}"  # say hi'
 
 
 def test_dompurify_vectors_through_chat_answers_run_no_script_and_leave_no_javascript_link(page, muse):
@@ -89,7 +91,8 @@ def test_dompurify_vectors_through_chat_answers_run_no_script_and_leave_no_javas
             page.get_by_label("Message", exact=True).fill(f"Vectors, batch {n}")
             page.get_by_role("button", name="Send").click()
             page.locator(".msg.assistant").nth(n).wait_for()
-            page.wait_for_function("() => !document.querySelector('.msg.assistant[aria-busy]')", timeout=30_000)
+            page.wait_for_function("() => !document.querySelector('.msg.assistant[aria-busy]')",
+                                   timeout=30_000)
             page.get_by_role("button", name="Send").wait_for()
     finally:
         muse.gemini.chunk_delay_s = 0.12
