@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     from app.problems import register_problem_handlers
     from app.routes import register_routes
     from middlewares import access_log, auth, body, cors, maintenance, metrics, rate_limit, request_id
+    from middlewares.client_ip import trust_proxies
 
     metrics.install(app)  # first, so its after-request hook runs last (the final status)
     cors.install(app)  # preflights are answered before auth, maintenance and limits
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign,assignment,arg-type]
     _register_lifecycle(app, container, drain)
     instrument_asgi(app)
+    trust_proxies(app, settings.forwarded_allow_ips)  # outermost: every layer sees the client
     return app
 
 

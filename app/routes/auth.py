@@ -19,6 +19,7 @@ from controllers.schemas.accounts import (
     VerifiedOut,
 )
 from middlewares.access import public
+from middlewares.client_ip import client_ip
 from middlewares.policy import policy
 
 bp = Blueprint("auth_local", __name__)
@@ -43,7 +44,7 @@ async def register(data: RegisterIn):
 @validate_response(SessionOut, 200)
 async def login(data: LoginIn):
     """Sign in with email and password; failed attempts are limited per IP and per account."""
-    return await container().accounts_controller.login(data, ip=request.remote_addr or "unknown")
+    return await container().accounts_controller.login(data, ip=client_ip(request))
 
 
 @bp.post("/api/v1/auth/logout")

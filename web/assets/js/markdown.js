@@ -3,7 +3,7 @@
 // for code, and DOMPurify between the HTML they make and the page, so model output can never run
 // script or link to `javascript:`. Without the libraries (`make vendor` not run) answers show as
 // plain text.
-import { h, toast } from "./ui.js";
+import { append, h, swap, toast } from "./ui.js";
 import { t } from "./i18n.js";
 
 const VENDOR = "/assets/vendor";
@@ -92,16 +92,16 @@ export function sanitize(html) {
 export function renderMarkdown(source) {
   const frag = document.createDocumentFragment();
   if (!libs) {
-    frag.append(h("p.plain", {}, String(source)));
+    append(frag, h("p.plain", {}, String(source)));
     return frag;
   }
   if (!md) setUp();
-  frag.append(sanitize(md.render(String(source))));
+  append(frag, sanitize(md.render(String(source))));
   for (const table of frag.querySelectorAll("table")) {
     // A wide table scrolls on its own (and can be scrolled from the keyboard).
     const wrap = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("md.table") });
-    table.replaceWith(wrap);
-    wrap.append(table);
+    swap(table, wrap);
+    append(wrap, table);
   }
   for (const pre of frag.querySelectorAll("pre")) {
     const code = pre.querySelector("code");
@@ -112,8 +112,8 @@ export function renderMarkdown(source) {
     const copy = h("button.copy-code.small", { type: "button" }, t("md.copyCode"));
     copy.addEventListener("click", () => copyText((code?.textContent || "").replace(/\n$/, "")));
     const box = h("div.code-block", {}, lang ? h("span.lang.small", { "aria-hidden": "true" }, lang) : null, copy);
-    pre.replaceWith(box);
-    box.append(pre);
+    swap(pre, box);
+    append(box, pre);
   }
   return frag;
 }
