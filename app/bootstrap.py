@@ -16,7 +16,7 @@ the parts as typed attributes (routes, jobs and commands read
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,7 @@ from repositories.webhook_events import BeanieWebhookEventRepository
 from services.admin.service import AdminService
 from services.admin.stats import AdminStatsService
 from services.chat.cache import ChatCache
+from services.chat.images import ChatImages
 from services.chat.ports import ChatProvider
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
@@ -129,7 +130,7 @@ from services.payments.reconcile import PaymentReconciler
 from services.payments.service import PaymentService
 from services.payments.subscriptions import SubscriptionService
 from services.payments.webhooks import PaymentWebhookService
-from services.platform.catalog import Catalog
+from services.platform.catalog import DEFAULT_PRICES, Catalog
 from services.platform.errors import AppError
 from services.platform.health import HealthService
 from services.platform.housekeeping import HousekeepingService
@@ -424,6 +425,17 @@ class ChatParts:
     chat_controller: ChatController
 
 
+def remote_fetcher(s: Settings) -> Callable[[str], Awaitable[bytes]]:
+    """GET an image URL for describe and chat: the address-pinned fetcher (private addresses refused
+    in production), capped at MAX_UPLOAD_MB."""
+    max_bytes = int(s.max_upload_mb * 1024 * 1024)
+
+    async def fetch_url(url: str) -> bytes:
+        return await fetch_remote_image(url, max_bytes=max_bytes, allow_private=not s.is_production)
+
+    return fetch_url
+
+
 def wire_chat(s: Settings, o: Overrides, core: Core, credits: CreditsParts,
               live: LiveSettingsService, metrics: Metrics) -> ChatParts:
     """Chat providers with failover, the response cache, conversations."""
@@ -437,10 +449,14 @@ def wire_chat(s: Settings, o: Overrides, core: Core, credits: CreditsParts,
         store = RedisKeyValueStore(core.redis)
     cache = ChatCache(store, ttl_s=s.cache_ttl_s)
     catalog = credits.catalog
+    images = ChatImages(storage=o.image_storage or build_storage(s), gallery=BeanieImageRepository(),
+                        fetch=remote_fetcher(s), max_images=s.chat_max_images, max_mb=s.max_upload_mb)
     chat = ChatService(
         providers=providers, conversations=BeanieConversationRepository(), cache=cache, breaker=core.breaker,
         credits=credits.credits, price=lambda: int(catalog.prices["chat"]), models=lambda: catalog.models,
-        live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=metrics)
+        live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=metrics,
+        images=images,
+        image_price=lambda: int(catalog.prices.get("chat_image", DEFAULT_PRICES["chat_image"])))
     streams = ChatStreamService(chat)
 
     def render_problem(error: AppError, request_id: str | None) -> dict[str, Any]:
@@ -485,13 +501,8 @@ def wire_images(s: Settings, o: Overrides, core: Core, credits: CreditsParts, li
         events=core.job_events, ttl_h=s.temp_media_ttl_h, timeout_s=s.image_timeout_s)
     vision = VisionService(providers=chat.chat.chain, credits=credits.credits, catalog=credits.catalog,
                            live_settings=live, breaker=core.breaker, timeout_s=s.ai_timeout_s)
-    max_bytes = int(s.max_upload_mb * 1024 * 1024)
-
-    async def fetch_url(url: str) -> bytes:
-        return await fetch_remote_image(url, max_bytes=max_bytes, allow_private=not s.is_production)
-
     controller = ImagesController(images, vision, max_upload_mb=s.max_upload_mb, status_of=status_of,
-                                  fetch_url=fetch_url)
+                                  fetch_url=remote_fetcher(s))
     openai = OpenAIController(chat.chat, chat.chat_stream, images, credits.catalog,  # /v1 (contract §12)
                               max_upload_mb=s.max_upload_mb, status_of=status_of)
     return ImagesParts(storage, providers, repository, runner, images, vision, controller,
