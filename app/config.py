@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -168,10 +169,14 @@ class Settings(BaseSettings):
     redis_timeout_s: float = 1.0
     mongodb_timeout_s: float = 1.5
     drain_timeout_s: float | None = None
+    # Behind proxies (contract §16): the peers (addresses or CIDRs, `*` for any) whose
+    # X-Forwarded-For / X-Forwarded-Proto are believed; middlewares/client_ip.py.
+    forwarded_allow_ips: Csv = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     @field_validator(
         "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "video_providers",
-        "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids", mode="before"
+        "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids", "forwarded_allow_ips",
+        mode="before"
     )
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
@@ -181,6 +186,19 @@ class Settings(BaseSettings):
     @classmethod
     def _exact_origins(cls, value: list[str]) -> list[str]:
         return [origin.rstrip("/") for origin in value]
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS: {entry!r} is neither an IP address nor a CIDR") from None
+        return value
 
     @field_validator("public_base_url")
     @classmethod

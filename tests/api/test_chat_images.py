@@ -41,10 +41,10 @@ async def gallery_image(app, clerk_id: str, data: bytes) -> str:
     container = app.extensions["container"]
     user = await user_of(app, clerk_id)
     record_id = f"img_{hashlib.sha256(data + clerk_id.encode()).hexdigest()[:12]}"
-    stored = await container.image_storage.put(data, folder=user.id, name=f"{record_id}_0",
+    stored = await container.media.storage.put(data, folder=user.id, name=f"{record_id}_0",
                                                content_type="image/png")
     now = utcnow()
-    await container.image_repository.create(ImageRecord(
+    await container.media.image_repository.create(ImageRecord(
         id=record_id, user_id=user.id, status="completed", prompt="a teal square", width=64, height=48,
         outputs=[StoredFile(key=stored.key, url=stored.url, width=64, height=48, format="png")],
         created_at=now, updated_at=now, expires_at=now + timedelta(hours=1), output_format="png"))
