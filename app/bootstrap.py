@@ -64,6 +64,7 @@ from providers.metrics import RedisMetrics
 from providers.remote_fetch import fetch_remote_image
 from providers.session_tokens import RsaSessionTokenSigner
 from providers.smtp_email import SmtpEmailSender
+from providers.zxcvbn_strength import ZxcvbnStrength
 from repositories.accounts import (
     BeanieAccountRepository,
     BeanieOneTimeTokenRepository,
@@ -404,7 +405,9 @@ def wire_accounts(s: Settings, o: Overrides, core: Core, sessions: SessionsParts
                                       parallelism=s.auth_argon2_parallelism)
         accounts = AccountService(
             BeanieAccountRepository(), BeanieOneTimeTokenRepository(), sessions.sessions, users, hasher,
-            PasswordPolicy(load_common_passwords()), throttle, mailer, base_url=s.public_base_url)
+            PasswordPolicy(load_common_passwords(), strength=ZxcvbnStrength(),
+                           min_score=s.auth_password_min_score),
+            throttle, mailer, base_url=s.public_base_url, require_verified_email=s.require_verified_email)
     return AccountsParts(
         outbox, mailer, accounts,
         AccountsController(accounts, secure_cookie=s.app_env != "development",
