@@ -58,7 +58,8 @@ async def _balance(client, token: str) -> int:
 
 
 async def _grants(app) -> int:
-    return await app.extensions["container"].database.db["credit_ledger"].count_documents({"kind": "grant"})
+    db = app.extensions["container"].platform.database.db
+    return await db["credit_ledger"].count_documents({"kind": "grant"})
 
 
 @pytest.fixture
