@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -52,6 +52,7 @@ class MessageDocument(MuseDocument):
     request_id: str | None = None
     status: str = "complete"
     created_at: datetime = Field(default_factory=utcnow)
+    images: list[dict[str, Any]] = Field(default_factory=list)  # references, never bytes
 
     class Settings:
         name = "messages"
@@ -62,7 +63,7 @@ class MessageDocument(MuseDocument):
             id=self.id, conversation_id=self.conversation_id, role=cast(MessageRole, self.role),
             content=self.content, created_at=self.created_at, provider=self.provider, model=self.model,
             cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id,
-            status=self.status)
+            status=self.status, images=list(self.images))
 
 
 class BeanieConversationRepository:
@@ -135,7 +136,7 @@ class BeanieConversationRepository:
             MessageDocument(
                 id=m.id, conversation_id=conversation_id, position=first + i, role=m.role, content=m.content,
                 provider=m.provider, model=m.model, cached=m.cached, credits_charged=m.credits_charged,
-                request_id=m.request_id, status=m.status, created_at=m.created_at)
+                request_id=m.request_id, status=m.status, created_at=m.created_at, images=m.images)
             for i, m in enumerate(messages)])
 
     async def delete(self, conversation_id: str, *, owner_id: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import document_response, validate_querystring, validate_request, validate_response
 
-from app.openapi import event_stream, problems
+from app.openapi import answers, event_stream, problems
 from app.routes.deps import container
 from controllers.schemas.chat import (
     ChatIn,
@@ -57,6 +57,16 @@ async def list_conversations(query_args: ListQuery):
 async def get_conversation(conversation_id: str):
     """One of the caller's conversations with its messages; another user's is 404."""
     return await container().chat.controller.get(g.principal, conversation_id)
+
+
+@bp.get("/api/v1/conversations/<conversation_id>/messages/<message_id>/images/<index>")
+@require_role(Role.USER)
+@policy()
+@answers(200, description="The image (PNG, JPEG, WebP or GIF).", media="image/*")
+@problems(404)
+async def get_message_image(conversation_id: str, message_id: str, index: str):
+    """Image `index` of a message of one of the caller's conversations; another user's is 404."""
+    return await container().chat.controller.image(g.principal, conversation_id, message_id, index)
 
 
 @bp.patch("/api/v1/conversations/<conversation_id>")

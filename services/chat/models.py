@@ -74,6 +74,7 @@ class StoredMessage:
     request_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     status: str = "complete"  # "stopped": a streamed answer the client stopped reading (kept, charged)
+    images: list[dict[str, Any]] = field(default_factory=list)  # services/chat/images.py `stored_form`
 
 
 class ConversationRepository(Protocol):

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 from services.chat.cache import ChatCache, cache_key
+from services.chat.content import ParsedContent, part_error
+from services.chat.images import ChatImages
 from services.chat.models import (
     ChatInput,
     ChatReply,
@@ -26,7 +29,15 @@ from services.chat.models import (
     StoredMessage,
     title_of,
 )
-from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.chat.ports import (
+    ChatCompletion,
+    ChatImage,
+    ChatMessage,
+    ChatProvider,
+    MessageRole,
+    ProviderError,
+    ProviderTimeout,
+)
 from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
 from services.credits.ports import Credits
@@ -69,7 +80,8 @@ class ChatService:
                  max_chars: int = 32000,
                  history_limit: int = 100,
                  models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
-                 metrics: Metrics = NO_METRICS) -> None:
+                 metrics: Metrics = NO_METRICS, images: ChatImages | None = None,
+                 image_price: Callable[[], int] = lambda: 1) -> None:
         self.providers = providers
         self.metrics = metrics
         self.conversations = conversations
@@ -82,6 +94,8 @@ class ChatService:
         self.timeout_s = timeout_s
         self.max_chars = max_chars
         self.history_limit = history_limit
+        self.images = images  # images in messages (None: text only; services/chat/images.py)
+        self.image_price = image_price
         self.flights: SingleFlight[_Produced] = SingleFlight()
         self.failover: Failover[ChatProvider] = Failover(
             label="chat", providers=self.chain, breaker=breaker, failure_types=(ProviderError,),
@@ -102,12 +116,29 @@ class ChatService:
             if conversation is None:
                 raise NotFound("No such conversation.")
             stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
-            history = [ChatMessage(role=m.role, content=m.content) for m in stored]
+            history = [ChatMessage(role=m.role, content=m.content,
+                                   images=await self._stored_images(m, inp.user_id)) for m in stored]
         context = history + list(inp.messages)
         key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature,
                         max_tokens=inp.max_tokens)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
                         message_id=new_id("msg"), model=model)
+
+    async def read_messages(self, turns: Sequence[tuple[MessageRole, ParsedContent]], *, user_id: str,
+                            openai: bool) -> list[ChatMessage]:
+        """A request's turns as chat messages, their image parts fetched and checked
+        (services/chat/images.py)."""
+        if self.images is None:
+            for _role, parsed in turns:
+                if parsed.images:
+                    raise part_error(parsed.images[0].where, "images are not enabled here.", openai=openai)
+            return [ChatMessage(role=role, content=parsed.text) for role, parsed in turns]
+        return await self.images.messages(turns, user_id=user_id, openai=openai)
+
+    async def _stored_images(self, message: StoredMessage, user_id: str) -> tuple[ChatImage, ...]:
+        if not message.images or self.images is None:
+            return ()
+        return await self.images.load(message.images, user_id=user_id)
 
     def resolve_model(self, name: str, *, role: Role) -> ChatModel:
         """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
@@ -223,8 +254,10 @@ class ChatService:
 
     # --- credits and storage -----------------------------------------------------------
     def charge_of(self, prep: Prepared) -> Charge:
-        """The model's price for this request (ledger ref = message id)."""
+        """The model's price for this request, plus `prices.chat_image` per image the request sends
+        (an image kept in a conversation is not charged again on later turns); ledger ref = message id."""
         price = prep.model.cost(self.price()) if prep.model else self.price()
+        price += self.image_price() * sum(len(m.images) for m in prep.inp.messages)
         return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id)
 
     async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
@@ -250,7 +283,8 @@ class ChatService:
         conversation_id = prep.conversation.id if prep.conversation else new_id("cnv")
         now = utcnow()
         turns = [StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
-                               content=m.content, created_at=now, request_id=inp.request_id)
+                               content=m.content, created_at=now, request_id=inp.request_id,
+                               images=await self._keep(m.images, inp.user_id))
                  for m in inp.messages]
         turns.append(StoredMessage(
             id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
@@ -262,6 +296,11 @@ class ChatService:
         else:
             await self.conversations.append(conversation_id, turns)
         return conversation_id
+
+    async def _keep(self, images: tuple[ChatImage, ...], user_id: str) -> list[dict[str, Any]]:
+        if not images or self.images is None:
+            return []
+        return await self.images.keep(images, user_id=user_id)
 
     # --- conversations -----------------------------------------------------------------
     async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
@@ -288,7 +327,25 @@ class ChatService:
         return conversation
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        """Delete the owner's conversation; another user's is 404."""
+        """Delete the owner's conversation (and the images kept with it); another user's is 404."""
+        forms: list[dict[str, Any]] = []
+        if self.images is not None and await self.conversations.get(conversation_id, owner_id=user_id):
+            forms = [f for m in await self.conversations.messages(conversation_id) for f in m.images]
         if not await self.conversations.delete(conversation_id, owner_id=user_id):
             raise NotFound("No such conversation.")
+        if forms and self.images is not None:
+            await self.images.forget(forms)
+
+    async def message_image(self, user_id: str, conversation_id: str, message_id: str,
+                            index: int) -> tuple[bytes, str]:
+        """(bytes, type) of image `index` of a message of the owner's conversation; 404 otherwise."""
+        _conversation, messages = await self.get_conversation(user_id, conversation_id)
+        message = next((m for m in messages if m.id == message_id), None)
+        if message is None or not 0 <= index < len(message.images) or self.images is None:
+            raise NotFound("No such image in this conversation.")
+        form = message.images[index]
+        data = await self.images.read(form, user_id=user_id)
+        if data is None:
+            raise NotFound("This image is no longer available (it was deleted).")
+        return data, str(form.get("mime") or "application/octet-stream")
 
