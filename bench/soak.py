@@ -265,8 +265,8 @@ async def main() -> int:
             clerk_ids = [f"soak_{n}" for n in range(USERS)]
             async with running_container(servers.settings()) as container:
                 for clerk_id in clerk_ids:  # enough balance for every charge of the run
-                    user = await container.users.ensure_clerk_user(clerk_id)
-                    await container.credits.grant(user.id, 100_000, ref=f"soak-{uuid.uuid4().hex}",
+                    user = await container.identity.users.ensure_clerk_user(clerk_id)
+                    await container.credits.service.grant(user.id, 100_000, ref=f"soak-{uuid.uuid4().hex}",
                                                   reason="soak", request_id=None)
             ports = {"mongo": servers.mongo.port, "redis": servers.redis.port}
             soak = Soak(base, [servers.token(c) for c in clerk_ids], stripe)
@@ -287,8 +287,8 @@ async def main() -> int:
             audits = []
             async with running_container(servers.settings()) as container:
                 for clerk_id in clerk_ids:
-                    user = await container.users.get_by_clerk_id(clerk_id)
-                    audits.append(await container.credits.audit(user.id))
+                    user = await container.identity.users.get_by_clerk_id(clerk_id)
+                    audits.append(await container.credits.service.audit(user.id))
             return report(soak, rows, images, audits, server.poll())
         finally:
             stop_processes([server])
