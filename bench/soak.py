@@ -14,7 +14,8 @@ Every SOAK_INTERVAL_S (default 30) a row: the server's RSS and open file descrip
 tree, from /proc), the TCP connections open to MongoDB and to Redis (from /proc/net/tcp, every
 local process: the server and its worker hold them), Redis's own `connected_clients`, requests
 sent and answered, errors so far. At the end: errors by kind, image jobs by final status, and for
-every user the credits audit (balance = the sum of the ledger's balance deltas). Exit status 1 on any
+every user, once the image jobs are done (up to 300 s) and the server has drained and stopped, the
+credits audit (at rest, the balance = the sum of the ledger's balance deltas). Exit status 1 on any
 error or a ledger that does not match.
 """
 
@@ -30,6 +31,7 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -136,8 +138,7 @@ class Soak:
         try:
             if kind == "me":
                 async with session.get(f"{url}/api/v1/me", headers=headers) as r:
-                    await r.read()
-                    self._check(kind, r.status, 200)
+                    self._check(kind, r.status, 200, await r.read())
             elif kind.startswith("chat"):
                 question = ("What is a lighthouse?" if kind == "chat_cached"
                             else f"Question {uuid.uuid4().hex}")
@@ -145,27 +146,26 @@ class Soak:
                         "stream": kind == "chat_stream"}
                 async with session.post(f"{url}/api/v1/chat", headers=headers, json=body) as r:
                     text = await r.text()
-                    self._check(kind, r.status, 200)
+                    self._check(kind, r.status, 200, text)
                     if kind == "chat_stream" and r.status == 200 and "event: done" not in text:
                         self.errors[f"{kind}: stream without done"] += 1
             elif kind == "image":
                 async with session.post(f"{url}/api/v1/images", headers=headers,
                                         json={"prompt": f"a lighthouse {i}"}) as r:
                     answer = await r.json(content_type=None)
-                    if self._check(kind, r.status, 202):
+                    if self._check(kind, r.status, 202, answer):
                         self.images.append((user, answer["id"]))
             elif kind == "payment":
                 async with session.post(f"{url}/api/v1/payments/checkout", headers=headers,
                                         json={"pack": "credits_100", "provider": "stripe"}) as r:
                     order = await r.json(content_type=None)
-                    if not self._check(kind, r.status, 201):
+                    if not self._check(kind, r.status, 201, order):
                         return
                 self.stripe.pay(self.stripe.session_for(order["payment_id"])["id"])
                 for body, hook_headers in self.stripe.deliveries():
                     async with session.post(f"{url}/api/v1/webhooks/stripe", data=body,
                                             headers=hook_headers) as r:
-                        await r.read()
-                        self._check("payment webhook", r.status, 200)
+                        self._check("payment webhook", r.status, 200, await r.read())
                 self.bought += 1
         except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as error:
             self.errors[f"{kind}: {type(error).__name__}"] += 1
@@ -173,12 +173,19 @@ class Soak:
             self.done += 1
             self.in_flight -= 1
 
-    def _check(self, kind: str, status: int, expected: int) -> bool:
+    def _check(self, kind: str, status: int, expected: int, body: Any) -> bool:
+        """Count the answer; an unexpected status is an error, named by its problem `code`."""
         self.kinds[kind] += 1
-        if status != expected:
-            self.errors[f"{kind}: HTTP {status}"] += 1
-            return False
-        return True
+        if status == expected:
+            return True
+        if isinstance(body, bytes | str):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                body = None
+        code = body.get("code") if isinstance(body, dict) else None
+        self.errors[f"{kind}: HTTP {status}" + (f" {code}" if code else "")] += 1
+        return False
 
     async def run(self, session: aiohttp.ClientSession, seconds: float) -> None:
         """Start one request every 1/RATE s for `seconds` (a start is never skipped for a slow answer)."""
@@ -226,9 +233,9 @@ async def sample_every(soak: Soak, pid: int, ports: dict[str, int], began: float
 
 
 async def image_statuses(session: aiohttp.ClientSession, soak: Soak) -> Counter[str]:
-    """Final status of every image job the soak started (waiting up to 60 s for the queue to drain)."""
+    """Final status of every image job the soak started (waiting up to 300 s for the queue to drain)."""
     statuses: Counter[str] = Counter()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300
     pending = list(soak.images)
     while pending:
         left = []
@@ -284,12 +291,14 @@ async def main() -> int:
                 stop.set()
                 await sampler
                 images = await image_statuses(session, soak)
+            exited = server.poll()
+            stop_processes([server])  # at rest: the server drains (SIGTERM) before the ledger is read
             audits = []
             async with running_container(servers.settings()) as container:
                 for clerk_id in clerk_ids:
                     user = await container.identity.users.get_by_clerk_id(clerk_id)
                     audits.append(await container.credits.service.audit(user.id))
-            return report(soak, rows, images, audits, server.poll())
+            return report(soak, rows, images, audits, exited)
         finally:
             stop_processes([server])
 
