@@ -8,11 +8,13 @@ from typing import Any
 import orjson
 from quart import Response
 
+from controllers.chat_fields import check_options, muse_fail
 from controllers.schemas.chat import (
     ChatIn,
     ListQuery,
     RenameIn,
 )
+from controllers.schemas.chat_options import to_options, tool_calls_of
 from services.chat.models import ChatInput, ChatMessage, Conversation, StoredMessage
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
@@ -29,8 +31,14 @@ def _conversation(c: Conversation) -> dict[str, Any]:
 
 
 def _message(m: StoredMessage) -> dict[str, Any]:
-    return {"id": m.id, "role": m.role, "content": m.content, "provider": m.provider, "model": m.model,
-            "cached": m.cached, "status": m.status, "created_at": isoformat(m.created_at)}
+    out: dict[str, Any] = {
+        "id": m.id, "role": m.role, "content": m.content, "provider": m.provider, "model": m.model,
+        "cached": m.cached, "status": m.status, "created_at": isoformat(m.created_at)}
+    if m.tool_calls:
+        out["tool_calls"] = [call.as_dict() for call in m.tool_calls]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    return out
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -49,11 +57,20 @@ class ChatController:
 
     @staticmethod
     def _input(body: ChatIn, principal: Principal, request_id: str) -> ChatInput:
+        messages = [ChatMessage(role=m.role, content=m.content, tool_calls=tool_calls_of(m.tool_calls),
+                                tool_call_id=m.tool_call_id) for m in body.messages]
+        names = {call.id: call.name for m in messages for call in m.tool_calls}
+        messages = [ChatMessage(role=m.role, content=m.content, tool_call_id=m.tool_call_id,
+                                name=names.get(m.tool_call_id or "")) if m.role == "tool" else m
+                    for m in messages]
+        options = to_options(body)
+        # a tool turn may answer a call of the stored conversation: its pairing is checked only without one
+        check_options(options, messages if body.conversation_id is None else [], muse_fail)
         return ChatInput(
-            user_id=principal.user_id or "", plan=principal.plan,
-            messages=[ChatMessage(role=m.role, content=m.content) for m in body.messages],
+            user_id=principal.user_id or "", plan=principal.plan, messages=messages,
             conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
-            store=body.store, request_id=request_id, role=principal.role)
+            store=body.store, request_id=request_id, role=principal.role, max_tokens=body.max_tokens,
+            options=options)
 
     async def chat(self, body: ChatIn, principal: Principal, request_id: str) -> Any:
         """JSON answer, or an SSE stream when `stream` is true."""
@@ -61,10 +78,13 @@ class ChatController:
         if body.stream:
             return await self._stream(inp)
         reply = await self._chat.complete(inp)
-        return {"id": reply.id, "conversation_id": reply.conversation_id,
-                "message": {"role": "assistant", "content": reply.content}, "provider": reply.provider,
-                "model": reply.model, "cached": reply.cached, "credits_charged": reply.credits_charged,
-                "request_id": reply.request_id}
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.tool_calls:
+            message["tool_calls"] = [call.as_dict() for call in reply.tool_calls]
+        return {"id": reply.id, "conversation_id": reply.conversation_id, "message": message,
+                "provider": reply.provider, "model": reply.model, "cached": reply.cached,
+                "credits_charged": reply.credits_charged, "request_id": reply.request_id,
+                "finish_reason": reply.finish_reason}
 
     async def _stream(self, inp: ChatInput) -> Response:
         meta, events = await self._streams.stream(inp)

@@ -18,11 +18,21 @@ import orjson
 from pydantic import ValidationError
 from quart import Response, request
 
+from controllers.chat_fields import check_options, openai_fail, refuse_fields
 from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
-from controllers.schemas.openai import ChatCompletionIn, ChatMessageIn, ImageEditForm, ImageGenerationIn
+from controllers.schemas.chat_options import to_options, tool_calls_of
+from controllers.schemas.openai import (
+    AssistantMessageIn,
+    ChatCompletionIn,
+    ChatMessageIn,
+    ImageEditForm,
+    ImageGenerationIn,
+    ToolMessageIn,
+)
 from services.chat.models import ChatInput, ChatMessage
 from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from services.chat.options import ToolCall
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
@@ -43,8 +53,8 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
     return headers
 
 
-_ROLES: dict[str, Literal["system", "user", "assistant"]] = {
-    "system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+_ROLES: dict[str, Literal["system", "user", "assistant", "tool"]] = {
+    "system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 
 
 def _text(message: ChatMessageIn, index: int) -> str:
@@ -60,22 +70,49 @@ def _text(message: ChatMessageIn, index: int) -> str:
 
 
 def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
-    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns dropped)."""
+    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns without
+    tool calls dropped; tool calls and tool results kept)."""
     turns: list[ChatMessage] = []
+    names: dict[str, str] = {}
     for index, message in enumerate(body.messages):
-        role = _ROLES.get(message.role)
-        if role is None:
-            raise BadRequest(f"Messages with role {message.role!r} are not supported (no tool calling).",
-                             param=f"messages.{index}.role")
+        role = _ROLES[message.role]
         text = _text(message, index)
-        if not text.strip():
+        calls = tool_calls_of(message.tool_calls) if isinstance(message, AssistantMessageIn) else ()
+        names.update((call.id, call.name) for call in calls)
+        if isinstance(message, ToolMessageIn):
+            turns.append(ChatMessage(role="tool", content=text, tool_call_id=message.tool_call_id,
+                                     name=names.get(message.tool_call_id)))
+            continue
+        if not text.strip() and not calls:
             if message.role == "assistant":
                 continue
             raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
-        turns.append(ChatMessage(role=role, content=text))
+        turns.append(ChatMessage(role=role, content=text, tool_calls=calls))
     if not any(turn.role != "system" for turn in turns):
         raise BadRequest("At least one user or assistant message with content is needed.", param="messages")
     return turns
+
+
+def _message_out(content: str, calls: tuple[ToolCall, ...]) -> dict[str, Any]:
+    """`choices[].message`: content is null when the answer is only tool calls (as OpenAI sends it)."""
+    message: dict[str, Any] = {"role": "assistant", "content": content if content or not calls else None,
+                               "refusal": None}
+    if calls:
+        message["tool_calls"] = [call.as_dict() for call in calls]
+    return message
+
+
+FRAGMENT_CHARS = 32  # argument text per `delta.tool_calls` chunk, as OpenAI streams it in pieces
+
+
+def tool_call_fragments(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A `tool_call` event as OpenAI's stream fragments: index, id and name first, then the arguments."""
+    index, arguments = event["index"], event["arguments"]
+    fragments: list[dict[str, Any]] = [{"index": index, "id": event["id"], "type": "function",
+                                        "function": {"name": event["name"], "arguments": ""}}]
+    fragments += [{"index": index, "function": {"arguments": arguments[at:at + FRAGMENT_CHARS]}}
+                  for at in range(0, len(arguments), FRAGMENT_CHARS)]
+    return fragments
 
 
 def _sse(data: dict[str, Any], *, event: str | None = None) -> bytes:
@@ -101,15 +138,16 @@ class OpenAIController:
 
     # --- chat ----------------------------------------------------------------------------
     def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
-        if body.n not in (None, 1):
-            raise BadRequest("Only n=1 is supported.", param="n")
+        refuse_fields({name: getattr(body, name) for name in body.model_fields_set}, openai_fail)
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
-        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=chat_messages(body),
+        messages, options = chat_messages(body), to_options(body)
+        check_options(options, messages, openai_fail)
+        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=messages,
                          model=body.model, temperature=body.temperature, store=False,
                          request_id=request_id, role=principal.role,
-                         max_tokens=body.max_completion_tokens or body.max_tokens)
+                         max_tokens=body.max_completion_tokens or body.max_tokens, options=options)
 
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
@@ -123,7 +161,7 @@ class OpenAIController:
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,
             "choices": [{"index": 0, "logprobs": None, "finish_reason": reply.finish_reason,
-                         "message": {"role": "assistant", "content": reply.content, "refusal": None}}],
+                         "message": _message_out(reply.content, reply.tool_calls)}],
             "usage": usage.as_dict(), "system_fingerprint": None,
         }
         return answer, 200, muse_headers(charged=reply.credits_charged, cached=reply.cached,
@@ -154,8 +192,12 @@ class OpenAIController:
                     if name == "delta":
                         parts.append(data["content"])
                         yield chunk({"content": data["content"]})
+                    elif name == "tool_call":
+                        parts.append(data["name"] + data["arguments"])
+                        for fragment in tool_call_fragments(data):
+                            yield chunk({"tool_calls": [fragment]})
                     elif name == "done":
-                        finish = data.get("finish_reason", "stop")  # "length": stopped at max_tokens
+                        finish = data.get("finish_reason", "stop")  # "length", "tool_calls"
             yield chunk({}, finish)
             if include_usage:
                 usage = estimate_usage(prompt, "".join(parts)).as_dict()

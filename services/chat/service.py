@@ -26,7 +26,9 @@ from services.chat.models import (
     StoredMessage,
     title_of,
 )
+from services.chat.options import NO_OPTIONS, ChatOptions
 from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.chat.structured import completion_problem
 from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
 from services.credits.ports import Credits
@@ -102,12 +104,30 @@ class ChatService:
             if conversation is None:
                 raise NotFound("No such conversation.")
             stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
-            history = [ChatMessage(role=m.role, content=m.content) for m in stored]
+            history = [ChatMessage(role=m.role, content=m.content, tool_calls=m.tool_calls,
+                                   tool_call_id=m.tool_call_id, name=m.name) for m in stored]
+        self.check_honoured(inp.options)
         context = history + list(inp.messages)
         key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature,
-                        max_tokens=inp.max_tokens)
+                        max_tokens=inp.max_tokens, options=inp.options)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
                         message_id=new_id("msg"), model=model)
+
+    def check_honoured(self, options: ChatOptions) -> None:
+        """422 (400 under /v1) naming the option when no configured provider can honour every option."""
+        missing = [p.unsupported(options) for p in self.providers]
+        if self.providers and all(missing):
+            field = missing[0]
+            msg = f"`{field}` is not supported by any provider of this model; nothing was charged"
+            raise ValidationFailed(f"{msg[0].upper()}{msg[1:]}.",
+                                   errors=[{"loc": ["body", field], "msg": msg}])
+
+    @staticmethod
+    def honours(options: ChatOptions) -> Callable[[ChatProvider], bool]:
+        """The failover's filter: only the providers that honour every option of the request."""
+        if options == NO_OPTIONS:
+            return lambda _provider: True
+        return lambda provider: provider.unsupported(options) is None
 
     def resolve_model(self, name: str, *, role: Role) -> ChatModel:
         """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
@@ -167,7 +187,8 @@ class ChatService:
         return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
                          provider=produced.answer.provider, model=produced.answer.model,
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
-                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason)
+                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason,
+                         tool_calls=produced.answer.tool_calls)
 
     async def _produce(self, prep: Prepared, *, looked: bool = False) -> _Produced:
         """`looked`: the caller has just missed the cache (the lock's double-check covers the rest)."""
@@ -182,7 +203,7 @@ class ChatService:
                                    request_id=prep.inp.request_id) as receipt:
                     answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
                                                    request_id=prep.inp.request_id, model=prep.model,
-                                                   max_tokens=prep.inp.max_tokens)
+                                                   max_tokens=prep.inp.max_tokens, options=prep.inp.options)
             except InsufficientCredits as exc:
                 return _Produced(None, cached=False, receipt=None, refused=exc)
             return _Produced(answer, cached=False, receipt=receipt)
@@ -212,14 +233,19 @@ class ChatService:
 
     async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
                          request_id: str | None, model: ChatModel | None = None,
-                         max_tokens: int | None = None) -> ChatCompletion:
-        """First answer of the chain (services/platform/failover.py): breaker-open providers skipped."""
+                         max_tokens: int | None = None, options: ChatOptions = NO_OPTIONS) -> ChatCompletion:
+        """First whole answer of the chain (services/platform/failover.py): breaker-open providers and
+        those that cannot honour `options` skipped; an answer off its requested JSON form is a failure."""
         async def complete(provider: ChatProvider, seconds: float) -> ChatCompletion:
-            return await provider.complete(messages, temperature=temperature, timeout=seconds,
-                                           request_id=request_id, model=self.model_for(model, provider),
-                                           max_tokens=max_tokens)
+            answer = await provider.complete(messages, temperature=temperature, timeout=seconds,
+                                             request_id=request_id, model=self.model_for(model, provider),
+                                             max_tokens=max_tokens, options=options)
+            problem = completion_problem(answer.content, options, has_tool_calls=bool(answer.tool_calls))
+            if problem is not None:
+                raise ProviderError(provider.name, f"incomplete answer: {problem}")
+            return answer
 
-        return (await self.failover.run(complete))[1]
+        return (await self.failover.run(complete, only=self.honours(options)))[1]
 
     # --- credits and storage -----------------------------------------------------------
     def charge_of(self, prep: Prepared) -> Charge:
@@ -250,12 +276,13 @@ class ChatService:
         conversation_id = prep.conversation.id if prep.conversation else new_id("cnv")
         now = utcnow()
         turns = [StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
-                               content=m.content, created_at=now, request_id=inp.request_id)
+                               content=m.content, created_at=now, request_id=inp.request_id,
+                               tool_calls=m.tool_calls, tool_call_id=m.tool_call_id, name=m.name)
                  for m in inp.messages]
         turns.append(StoredMessage(
             id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
             created_at=now, provider=answer.provider, model=answer.model, cached=cached,
-            credits_charged=charged, request_id=inp.request_id, status=status))
+            credits_charged=charged, request_id=inp.request_id, status=status, tool_calls=answer.tool_calls))
         if prep.conversation is None:
             await self.conversations.create(owner_id=inp.user_id, title=title_of(inp.messages),
                                             conversation_id=conversation_id, messages=turns)
