@@ -9,13 +9,16 @@ import orjson
 from quart import Response
 
 from controllers.schemas.chat import (
+    ActiveIn,
     ChatIn,
     ListQuery,
+    RegenerateIn,
     RenameIn,
 )
 from services.chat.models import ChatInput, ChatMessage, Conversation, StoredMessage
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
+from services.chat.tree import Tree
 from services.platform.clock import isoformat
 from services.platform.errors import AppError
 from services.platform.principal import Principal
@@ -25,12 +28,20 @@ RenderProblem = Callable[[AppError, str | None], dict[str, Any]]  # (error, requ
 
 def _conversation(c: Conversation) -> dict[str, Any]:
     return {"id": c.id, "title": c.title, "message_count": c.message_count,
-            "created_at": isoformat(c.created_at), "updated_at": isoformat(c.updated_at)}
+            "created_at": isoformat(c.created_at), "updated_at": isoformat(c.updated_at), "pinned": c.pinned}
 
 
-def _message(m: StoredMessage) -> dict[str, Any]:
+def _message(m: StoredMessage, tree: Tree) -> dict[str, Any]:
     return {"id": m.id, "role": m.role, "content": m.content, "provider": m.provider, "model": m.model,
-            "cached": m.cached, "status": m.status, "created_at": isoformat(m.created_at)}
+            "cached": m.cached, "status": m.status, "created_at": isoformat(m.created_at),
+            "parent_id": tree.parent_of(m.id), "siblings": tree.siblings(m.id)}
+
+
+def _detail(conversation: Conversation, tree: Tree) -> dict[str, Any]:
+    """The conversation with its active path (contract §21)."""
+    leaf = tree.active_leaf(conversation.active_leaf_id)
+    return {**_conversation(conversation), "active_leaf_id": leaf,
+            "messages": [_message(m, tree) for m in tree.path(leaf)]}
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -53,12 +64,22 @@ class ChatController:
             user_id=principal.user_id or "", plan=principal.plan,
             messages=[ChatMessage(role=m.role, content=m.content) for m in body.messages],
             conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
-            store=body.store, request_id=request_id, role=principal.role)
+            store=body.store, request_id=request_id, role=principal.role, parent_id=body.parent_id)
 
     async def chat(self, body: ChatIn, principal: Principal, request_id: str) -> Any:
         """JSON answer, or an SSE stream when `stream` is true."""
-        inp = self._input(body, principal, request_id)
-        if body.stream:
+        return await self._answer(self._input(body, principal, request_id), stream=body.stream)
+
+    async def regenerate(self, principal: Principal, conversation_id: str, message_id: str,
+                         body: RegenerateIn, request_id: str) -> Any:
+        """Answer an assistant message's question again: a new sibling, charged, the cache not read."""
+        inp = ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=[],
+                        conversation_id=conversation_id, model=body.model, temperature=body.temperature,
+                        request_id=request_id, role=principal.role, regenerate=message_id)
+        return await self._answer(inp, stream=body.stream)
+
+    async def _answer(self, inp: ChatInput, *, stream: bool) -> Any:
+        if stream:
             return await self._stream(inp)
         reply = await self._chat.complete(inp)
         return {"id": reply.id, "conversation_id": reply.conversation_id,
@@ -91,9 +112,12 @@ class ChatController:
         return {"items": [_conversation(c) for c in items], "next_cursor": cursor}
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
-        """One conversation with its messages."""
-        conversation, messages = await self._chat.get_conversation(principal.user_id or "", conversation_id)
-        return {**_conversation(conversation), "messages": [_message(m) for m in messages]}
+        """One conversation with its active path."""
+        return _detail(*await self._chat.get_conversation(principal.user_id or "", conversation_id))
+
+    async def set_active(self, principal: Principal, conversation_id: str, body: ActiveIn) -> dict[str, Any]:
+        """Show another branch."""
+        return _detail(*await self._chat.set_active(principal.user_id or "", conversation_id, body.leaf_id))
 
     async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
         """Retitle one conversation."""
