@@ -7,13 +7,13 @@ import asyncio
 from quart import Quart
 from quart_schema import QuartSchema
 
-from app.bootstrap import Container
 from app.config import Settings, load_settings
 from app.draining import Drain, track_in_flight
 from app.logging import configure_logging, get_logger
 from app.speedups import MuseQuart, OrjsonProvider, cache_type_adapters
 from app.startup import lazy_sdks, preload
 from app.telemetry import configure_telemetry, instrument_asgi
+from app.wiring import Container
 from app.worker import WorkerRunner, worker_drain_s
 
 log = get_logger("muse.app")
@@ -80,8 +80,8 @@ def _register_lifecycle(app: Quart, container: Container, drain: Drain) -> None:
     @app.before_serving
     async def start() -> None:
         await container.start()
-        sdks = preload(lazy_sdks([container.token_verifier, *container.chat_providers,
-                                  *container.image_provider_list, *container.video_provider_list]))
+        sdks = preload(lazy_sdks([container.identity.token_verifier, *container.chat.providers,
+                                  *container.media.image_providers, *container.media.video_providers]))
         if sdks is not None:
             loading.append(sdks)  # held until loaded; nothing waits for it
         if container.settings.run_worker_in_process:

@@ -58,7 +58,7 @@ def install(app: Quart) -> None:
         is_public, min_role = policy_of(view)
         # Unknown routes (404/405) and the docs endpoints are public.
         is_public = is_public or view is None or endpoint in PUBLIC_ENDPOINTS
-        auth = app.extensions["container"].auth
+        auth = app.extensions["container"].identity.auth
         credentials = _credentials(req)
         presented = bool(credentials.token or credentials.rapidapi_secret)
         if presented and not is_public:  # credential guessing is limited per client IP

@@ -25,7 +25,7 @@ bp = Blueprint("subscriptions", __name__)
 @validate_response(SubscriptionOut, 201)
 async def subscribe(data: SubscribeIn):
     """Subscribe to a paid plan through PayPal; approve it at `approve_url`. Accepts `Idempotency-Key`."""
-    return await container().subscriptions_controller.create(g.principal, data)
+    return await container().payments.subscriptions_controller.create(g.principal, data)
 
 
 @bp.get("/api/v1/subscriptions/current")
@@ -34,7 +34,7 @@ async def subscribe(data: SubscribeIn):
 @answers(200, CurrentSubscriptionOut)
 async def current_subscription():
     """The caller's pending, active or suspended subscription, or `null` when there is none."""
-    found = await container().subscriptions_controller.current(g.principal)
+    found = await container().payments.subscriptions_controller.current(g.principal)
     return Response(found.model_dump_json(), content_type="application/json")
 
 
@@ -45,4 +45,4 @@ async def current_subscription():
 @validate_response(SubscriptionOut)
 async def cancel_subscription():
     """Cancel the caller's subscription at PayPal; the plan ends at once."""
-    return await container().subscriptions_controller.cancel(g.principal)
+    return await container().payments.subscriptions_controller.cancel(g.principal)

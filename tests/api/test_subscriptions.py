@@ -23,7 +23,7 @@ async def _subscribe(pay_client, headers, plan="starter"):
 
 
 async def _role_plan(pay_app, user_id):
-    user = await pay_app.extensions["container"].users.get(user_id)
+    user = await pay_app.extensions["container"].identity.users.get(user_id)
     return user.role.name, user.plan
 
 
@@ -78,7 +78,7 @@ async def test_suspended_turns_the_plan_off_and_reactivation_on(pay_app, pay_cli
 
 async def test_an_admin_stays_admin_when_the_subscription_expires(pay_app, pay_client, fake_paypal):
     headers = await auth_headers(pay_app, "boss", role="ADMIN")
-    user_id = (await pay_app.extensions["container"].users.get_by_clerk_id("boss")).id
+    user_id = (await pay_app.extensions["container"].identity.users.get_by_clerk_id("boss")).id
     body = await _subscribe(pay_client, headers, "enterprise")
     sub = fake_paypal.subscriptions[body["paypal_subscription_id"]]
     await _send(pay_client, fake_paypal, _ev("ACTIVATED", sub, "ACTIVE"))

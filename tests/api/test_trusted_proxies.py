@@ -37,7 +37,7 @@ async def limited_local_client(servers, tmp_path):
     app = create_app(settings)
     async with app.test_app():
         yield app.test_client()
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 async def test_five_bad_passwords_from_one_client_behind_the_proxy_do_not_lock_out_another(
@@ -73,7 +73,7 @@ async def proxied_app(servers, tmp_path):
     app = create_app(settings)
     async with app.test_app():
         yield app
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 async def test_the_chain_is_read_right_to_left_through_trusted_hops_only(proxied_app):
@@ -97,7 +97,7 @@ async def test_the_media_bucket_and_the_audit_log_see_the_client_behind_the_prox
     container, client = proxied_app.extensions["container"], proxied_app.test_client()
     from tests.fixtures.images import picture
 
-    stored = await container.image_storage.put(picture(), folder="usr_proxy", name="img_proxy",
+    stored = await container.media.storage.put(picture(), folder="usr_proxy", name="img_proxy",
                                                content_type="image/png")
     first = await client.get("/media/" + stored.key, **_via("10.0.0.5", "198.51.100.30"))
     second = await client.get("/media/" + stored.key, **_via("10.0.0.5", "198.51.100.31"))
