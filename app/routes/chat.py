@@ -72,7 +72,7 @@ async def get_conversation(conversation_id: str):
 async def regenerate_message(conversation_id: str, message_id: str, data: RegenerateIn):
     """Answer an assistant message's question again (contract §21): charged like a chat, the cache not
     read; the new answer is a sibling of the old one and becomes the active leaf."""
-    return await container().chat_controller.regenerate(g.principal, conversation_id, message_id, data,
+    return await container().chat.controller.regenerate(g.principal, conversation_id, message_id, data,
                                                         current_request_id())
 
 
@@ -84,7 +84,7 @@ async def regenerate_message(conversation_id: str, message_id: str, data: Regene
 @validate_response(ConversationDetail)
 async def set_active_branch(conversation_id: str, data: ActiveIn):
     """Show another branch (`{"leaf_id"}`, continued to its newest reply); the active path comes back."""
-    return await container().chat_controller.set_active(g.principal, conversation_id, data)
+    return await container().chat.controller.set_active(g.principal, conversation_id, data)
 
 
 @bp.patch("/api/v1/conversations/<conversation_id>")

@@ -109,7 +109,7 @@ async def test_regenerate_charges_again_bypasses_the_cache_and_keeps_the_old_ans
 async def test_a_conversation_stored_before_branches_reads_as_one_line(chat_app, fake_gemini):
     conversation_id, convo = await two_turns(chat_app, fake_gemini)
     container = chat_app.extensions["container"]
-    db = container.database.client[container.settings.mongodb_db]
+    db = container.platform.database.client[container.settings.mongodb_db]
     # As stored before: no parent ids, no active leaf.
     await db.messages.update_many({"conversation_id": conversation_id}, {"$unset": {"parent_id": ""}})
     await db.conversations.update_one({"_id": conversation_id}, {"$unset": {"active_leaf_id": ""}})
