@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -55,6 +55,7 @@ class MessageDocument(MuseDocument):
     request_id: str | None = None
     status: str = "complete"
     created_at: datetime = Field(default_factory=utcnow)
+    images: list[dict[str, Any]] = Field(default_factory=list)  # references, never bytes
     parent_id: str | None = None  # "": a first message; None: stored before branches (services/chat/tree.py)
 
     class Settings:
@@ -66,7 +67,7 @@ class MessageDocument(MuseDocument):
             id=self.id, conversation_id=self.conversation_id, role=cast(MessageRole, self.role),
             content=self.content, created_at=self.created_at, provider=self.provider, model=self.model,
             cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id,
-            status=self.status, parent_id=self.parent_id)
+            status=self.status, images=list(self.images), parent_id=self.parent_id)
 
 
 class BeanieConversationRepository:
@@ -141,7 +142,8 @@ class BeanieConversationRepository:
             MessageDocument(
                 id=m.id, conversation_id=conversation_id, position=first + i, role=m.role, content=m.content,
                 provider=m.provider, model=m.model, cached=m.cached, credits_charged=m.credits_charged,
-                request_id=m.request_id, status=m.status, created_at=m.created_at, parent_id=m.parent_id)
+                request_id=m.request_id, status=m.status, created_at=m.created_at, images=m.images,
+                parent_id=m.parent_id)
             for i, m in enumerate(messages)])
 
     async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import document_response, validate_querystring, validate_request, validate_response
 
-from app.openapi import event_stream, problems
+from app.openapi import answers, event_stream, problems
 from app.routes.deps import container
 from controllers.schemas.chat import (
     ActiveIn,
@@ -85,6 +85,16 @@ async def regenerate_message(conversation_id: str, message_id: str, data: Regene
 async def set_active_branch(conversation_id: str, data: ActiveIn):
     """Show another branch (`{"leaf_id"}`, continued to its newest reply); the active path comes back."""
     return await container().chat.controller.set_active(g.principal, conversation_id, data)
+
+
+@bp.get("/api/v1/conversations/<conversation_id>/messages/<message_id>/images/<index>")
+@require_role(Role.USER)
+@policy()
+@answers(200, description="The image (PNG, JPEG, WebP or GIF).", media="image/*")
+@problems(404)
+async def get_message_image(conversation_id: str, message_id: str, index: str):
+    """Image `index` of a message of one of the caller's conversations; another user's is 404."""
+    return await container().chat.controller.image(g.principal, conversation_id, message_id, index)
 
 
 @bp.patch("/api/v1/conversations/<conversation_id>")

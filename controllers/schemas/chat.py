@@ -6,10 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.content import content_type
+
+MessageContent = content_type(muse_ids=True, min_text=1)
+
 
 class MessageIn(BaseModel):
     role: Literal["system", "user", "assistant"]
-    content: str = Field(min_length=1)
+    # a string, or text / image_url / image parts (read by services/chat/content.py)
+    content: MessageContent  # type: ignore[valid-type]
 
 
 class ChatIn(BaseModel):
@@ -75,10 +80,17 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+class MessageImageOut(BaseModel):
+    url: str  # read it with the same authentication as the conversation
+    content_type: str
+    image_id: str | None = None  # one of the caller's images; None for an image kept with the conversation
+
+
 class StoredMessageOut(BaseModel):
     id: str
     role: str
     content: str
+    images: list[MessageImageOut] = Field(default_factory=list)
     provider: str | None = None
     model: str | None = None
     cached: bool = False

@@ -78,6 +78,7 @@ class StoredMessage:
     request_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     status: str = "complete"  # "stopped": a streamed answer the client stopped reading (kept, charged)
+    images: list[dict[str, Any]] = field(default_factory=list)  # services/chat/images.py `stored_form`
     parent_id: str | None = None  # "": a first message; None: stored before branches (the previous one)
 
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 from services.chat.cache import ChatCache, cache_key
+from services.chat.content import ParsedContent, part_error
+from services.chat.images import ChatImages
 from services.chat.models import (
     ChatInput,
     ChatReply,
@@ -26,7 +29,15 @@ from services.chat.models import (
     StoredMessage,
     title_of,
 )
-from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.chat.ports import (
+    ChatCompletion,
+    ChatImage,
+    ChatMessage,
+    ChatProvider,
+    MessageRole,
+    ProviderError,
+    ProviderTimeout,
+)
 from services.chat.tree import Tree
 from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
@@ -70,7 +81,8 @@ class ChatService:
                  max_chars: int = 32000,
                  history_limit: int = 100,
                  models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
-                 metrics: Metrics = NO_METRICS) -> None:
+                 metrics: Metrics = NO_METRICS, images: ChatImages | None = None,
+                 image_price: Callable[[], int] = lambda: 1) -> None:
         self.providers = providers
         self.metrics = metrics
         self.conversations = conversations
@@ -83,6 +95,8 @@ class ChatService:
         self.timeout_s = timeout_s
         self.max_chars = max_chars
         self.history_limit = history_limit
+        self.images = images  # images in messages (None: text only; services/chat/images.py)
+        self.image_price = image_price
         self.flights: SingleFlight[_Produced] = SingleFlight()
         self.failover: Failover[ChatProvider] = Failover(
             label="chat", providers=self.chain, breaker=breaker, failure_types=(ProviderError,),
@@ -103,8 +117,10 @@ class ChatService:
             if conversation is None:
                 raise NotFound("No such conversation.")
             tree = Tree(await self.conversations.messages(conversation.id))
-            parent = self._anchor(tree, inp, conversation) or ""
-            history = [ChatMessage(role=m.role, content=m.content)
+            parent = tree.anchor(regenerate=inp.regenerate, parent_id=inp.parent_id,
+                                 active_leaf_id=conversation.active_leaf_id) or ""
+            history = [ChatMessage(role=m.role, content=m.content,
+                                   images=await self._stored_images(m, inp.user_id))
                        for m in tree.path(parent or None)[-self.history_limit:]]
         elif inp.parent_id is not None or inp.regenerate is not None:
             field = "parent_id" if inp.parent_id is not None else "regenerate"
@@ -115,24 +131,21 @@ class ChatService:
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
                         message_id=new_id("msg"), model=model, parent_id=parent)
 
-    @staticmethod
-    def _anchor(tree: Tree, inp: ChatInput, conversation: Conversation) -> str | None:
-        """The message the new turns continue from: the regenerated answer's question, the named
-        parent, or the active leaf."""
-        if inp.regenerate is not None:
-            answer = tree.by_id.get(inp.regenerate)
-            if answer is None:
-                raise NotFound("No such message in this conversation.")
-            if answer.role != "assistant":
-                raise ValidationFailed("Only an assistant's answer can be regenerated.", errors=[
-                    {"loc": ["path", "message_id"], "msg": "not an assistant message"}])
-            return tree.parent_of(answer.id)
-        if inp.parent_id is not None:
-            if inp.parent_id not in tree:
-                raise ValidationFailed(errors=[{"loc": ["body", "parent_id"],
-                                                "msg": "no such message in this conversation"}])
-            return inp.parent_id
-        return tree.active_leaf(conversation.active_leaf_id)
+    async def read_messages(self, turns: Sequence[tuple[MessageRole, ParsedContent]], *, user_id: str,
+                            openai: bool) -> list[ChatMessage]:
+        """A request's turns as chat messages, their image parts fetched and checked
+        (services/chat/images.py)."""
+        if self.images is None:
+            for _role, parsed in turns:
+                if parsed.images:
+                    raise part_error(parsed.images[0].where, "images are not enabled here.", openai=openai)
+            return [ChatMessage(role=role, content=parsed.text) for role, parsed in turns]
+        return await self.images.messages(turns, user_id=user_id, openai=openai)
+
+    async def _stored_images(self, message: StoredMessage, user_id: str) -> tuple[ChatImage, ...]:
+        if not message.images or self.images is None:
+            return ()
+        return await self.images.load(message.images, user_id=user_id)
 
     def resolve_model(self, name: str, *, role: Role) -> ChatModel:
         """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
@@ -262,8 +275,10 @@ class ChatService:
 
     # --- credits and storage -----------------------------------------------------------
     def charge_of(self, prep: Prepared) -> Charge:
-        """The model's price for this request (ledger ref = message id)."""
+        """The model's price for this request, plus `prices.chat_image` per image the request sends
+        (an image kept in a conversation is not charged again on later turns); ledger ref = message id."""
         price = prep.model.cost(self.price()) if prep.model else self.price()
+        price += self.image_price() * sum(len(m.images) for m in prep.inp.messages)
         return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id)
 
     async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
@@ -293,7 +308,7 @@ class ChatService:
         for m in inp.messages:
             turns.append(StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
                                        content=m.content, created_at=now, request_id=inp.request_id,
-                                       parent_id=parent))
+                                       images=await self._keep(m.images, inp.user_id), parent_id=parent))
             parent = turns[-1].id
         turns.append(StoredMessage(
             id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
@@ -305,6 +320,11 @@ class ChatService:
         else:
             await self.conversations.append(conversation_id, turns)
         return conversation_id
+
+    async def _keep(self, images: tuple[ChatImage, ...], user_id: str) -> list[dict[str, Any]]:
+        if not images or self.images is None:
+            return []
+        return await self.images.keep(images, user_id=user_id)
 
     # --- conversations -----------------------------------------------------------------
     async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
@@ -342,7 +362,25 @@ class ChatService:
         return conversation
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        """Delete the owner's conversation; another user's is 404."""
+        """Delete the owner's conversation (and the images kept with it); another user's is 404."""
+        forms: list[dict[str, Any]] = []
+        if self.images is not None and await self.conversations.get(conversation_id, owner_id=user_id):
+            forms = [f for m in await self.conversations.messages(conversation_id) for f in m.images]
         if not await self.conversations.delete(conversation_id, owner_id=user_id):
             raise NotFound("No such conversation.")
+        if forms and self.images is not None:
+            await self.images.forget(forms)
+
+    async def message_image(self, user_id: str, conversation_id: str, message_id: str,
+                            index: int) -> tuple[bytes, str]:
+        """(bytes, type) of image `index` of a message of the owner's conversation; 404 otherwise."""
+        _conversation, tree = await self.get_conversation(user_id, conversation_id)
+        message = tree.by_id.get(message_id)
+        if message is None or not 0 <= index < len(message.images) or self.images is None:
+            raise NotFound("No such image in this conversation.")
+        form = message.images[index]
+        data = await self.images.read(form, user_id=user_id)
+        if data is None:
+            raise NotFound("This image is no longer available (it was deleted).")
+        return data, str(form.get("mime") or "application/octet-stream")
 
