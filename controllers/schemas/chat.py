@@ -25,6 +25,24 @@ class ChatIn(BaseModel):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     stream: bool = False
     store: bool = True
+    parent_id: str | None = Field(default=None, min_length=1, description=(
+        "With `conversation_id`: continue from this message instead of the active leaf (edit and "
+        "re-send starts a branch there); the new answer becomes the active leaf."))
+
+
+class RegenerateIn(BaseModel):
+    """POST /api/v1/conversations/{id}/messages/{message_id}/regenerate."""
+
+    model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    stream: bool = False
+
+
+class ActiveIn(BaseModel):
+    """PUT /api/v1/conversations/{id}/active: the branch to show."""
+
+    leaf_id: str = Field(min_length=1, description="A message of the conversation; the branch continues "
+                         "through it to its newest reply.")
 
 
 class MessageOut(BaseModel):
@@ -54,6 +72,7 @@ class ConversationOut(BaseModel):
     message_count: int
     created_at: str
     updated_at: str
+    pinned: bool = False
 
 
 class ConversationPage(BaseModel):
@@ -77,6 +96,8 @@ class StoredMessageOut(BaseModel):
     cached: bool = False
     status: Literal["complete", "stopped"] = "complete"  # stopped: the client stopped the stream
     created_at: str
+    parent_id: str | None = None  # null: the conversation's first message
+    siblings: list[str] = Field(default_factory=list)  # the alternatives at this place, itself included
 
 
 class RenameIn(BaseModel):
@@ -84,4 +105,5 @@ class RenameIn(BaseModel):
 
 
 class ConversationDetail(ConversationOut):
-    messages: list[StoredMessageOut]
+    active_leaf_id: str | None = None
+    messages: list[StoredMessageOut]  # the active path: the first message down to the active leaf
