@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     auth_argon2_time_cost: int = 3  # argon2id cost (argon2-cffi defaults, RFC 9106 low-memory)
     auth_argon2_memory_kib: int = 65536
     auth_argon2_parallelism: int = 4
+    # zxcvbn score (0-4) a new password needs; the signup grant waits for the confirmed email
+    # (unset: on in production only).
+    auth_password_min_score: int = Field(default=3, ge=0, le=4)
+    auth_require_verified_email: bool | None = None
     smtp_url: SecretStr | None = None
     mail_from: str | None = None
 
@@ -131,6 +135,7 @@ class Settings(BaseSettings):
     cache_ttl_s: int = 86400
     # Chat (issue 5): total input characters; circuit breaker (consecutive failures, cool-down).
     chat_max_chars: int = 32000
+    chat_max_images: int = Field(default=8, ge=0)  # images per chat request (contract §18)
     # Chat models by name, JSON {"pro": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER",
     # "price": 5}}: adds or replaces catalogue entries (null removes one); see services/platform/catalog.py.
     chat_models: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
@@ -239,6 +244,14 @@ class Settings(BaseSettings):
     def local_accounts(self) -> bool:
         """True when Muse's own accounts sign users in (AUTH_PROVIDER=local)."""
         return self.auth_provider == "local"
+
+    @property
+    def require_verified_email(self) -> bool:
+        """AUTH_REQUIRE_VERIFIED_EMAIL, default on in production: no signup grant before the email
+        of a local account is confirmed."""
+        if self.auth_require_verified_email is not None:
+            return self.auth_require_verified_email
+        return self.is_production
 
     @property
     def run_worker_in_process(self) -> bool:

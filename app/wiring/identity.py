@@ -19,6 +19,7 @@ from providers.argon2_hasher import Argon2PasswordHasher
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
 from providers.session_tokens import RsaSessionTokenSigner
 from providers.smtp_email import SmtpEmailSender
+from providers.zxcvbn_strength import ZxcvbnStrength
 from repositories.accounts import (
     BeanieAccountRepository,
     BeanieOneTimeTokenRepository,
@@ -97,9 +98,11 @@ def _accounts(s: Settings, platform: PlatformParts, sessions: SessionService | N
         account=Limit(s.auth_login_account_limit, s.auth_login_account_limit / window))
     hasher = Argon2PasswordHasher(time_cost=s.auth_argon2_time_cost, memory_kib=s.auth_argon2_memory_kib,
                                   parallelism=s.auth_argon2_parallelism)
+    policy = PasswordPolicy(load_common_passwords(), strength=ZxcvbnStrength(),
+                            min_score=s.auth_password_min_score)
     return AccountService(BeanieAccountRepository(), BeanieOneTimeTokenRepository(), sessions, users,
-                          hasher, PasswordPolicy(load_common_passwords()), throttle, mailer,
-                          base_url=s.public_base_url)
+                          hasher, policy, throttle, mailer, base_url=s.public_base_url,
+                          require_verified_email=s.require_verified_email)
 
 
 async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
