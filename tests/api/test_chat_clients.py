@@ -43,11 +43,12 @@ def other(first: str) -> str:
     return "openai" if first == "gemini" else "gemini"
 
 
-def test_the_openai_sdk_runs_a_two_turn_tool_loop(muse_vision, upstreams):
+def test_the_openai_sdk_runs_a_two_turn_tool_loop(muse_vision, upstreams):  # noqa: F811
     muse, first = muse_vision
     client = sdk_for(muse, new_key(muse))
     messages: list[Any] = [{"role": "user", "content": f"Weather in Oslo? {uuid.uuid4().hex}"}]
-    raw = client.chat.completions.with_raw_response.create(model="default", messages=messages, tools=[WEATHER])
+    raw = client.chat.completions.with_raw_response.create(model="default", messages=messages,
+                                                           tools=[WEATHER])
     completion = raw.parse()
     assert raw.headers["X-Muse-Provider"] == first
     choice = completion.choices[0]
@@ -62,7 +63,7 @@ def test_the_openai_sdk_runs_a_two_turn_tool_loop(muse_vision, upstreams):
     assert upstreams[other(first)].count() == 0
 
 
-def test_the_openai_sdk_streams_a_tool_call_and_its_answer(muse_vision, upstreams):
+def test_the_openai_sdk_streams_a_tool_call_and_its_answer(muse_vision, upstreams):  # noqa: F811
     muse, first = muse_vision
     client = sdk_for(muse, new_key(muse))
     messages: list[Any] = [{"role": "user", "content": f"Weather in Rome? {uuid.uuid4().hex}"}]
@@ -81,7 +82,7 @@ def test_the_openai_sdk_streams_a_tool_call_and_its_answer(muse_vision, upstream
     assert text == f"A picture, says {first}."
 
 
-def test_the_openai_sdk_parses_a_pydantic_model(muse_vision, upstreams):
+def test_the_openai_sdk_parses_a_pydantic_model(muse_vision, upstreams):  # noqa: F811
     muse, first = muse_vision
     client = sdk_for(muse, new_key(muse))
     parsed = client.chat.completions.parse(
@@ -95,7 +96,7 @@ def test_the_openai_sdk_parses_a_pydantic_model(muse_vision, upstreams):
         assert sent["generationConfig"]["responseMimeType"] == "application/json"
 
 
-def test_langchain_binds_tools_and_runs_the_loop(muse_vision, upstreams):
+def test_langchain_binds_tools_and_runs_the_loop(muse_vision, upstreams):  # noqa: F811
     from langchain_core.messages import HumanMessage, ToolMessage
     from langchain_core.tools import tool
     from langchain_openai import ChatOpenAI
@@ -119,7 +120,7 @@ def test_langchain_binds_tools_and_runs_the_loop(muse_vision, upstreams):
 
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
-def test_langchain_with_structured_output(muse_vision, upstreams, method):
+def test_langchain_with_structured_output(muse_vision, upstreams, method):  # noqa: F811
     from langchain_openai import ChatOpenAI
 
     muse, _first = muse_vision
@@ -129,10 +130,11 @@ def test_langchain_with_structured_output(muse_vision, upstreams, method):
             fake.json_reply = json.dumps({"title": "Vertigo", "year": 1958})
     structured = model.with_structured_output(Film, method=method)
     film = structured.invoke(f"A film as JSON with title and year {uuid.uuid4().hex}")
-    assert film == (Film(title="Vertigo", year=1958) if method == "json_mode" else Film(title="title", year=1))
+    expected = Film(title="Vertigo", year=1958) if method == "json_mode" else Film(title="title", year=1)
+    assert film == expected
 
 
-def test_the_agents_sdk_calls_a_function_tool(muse_vision, upstreams):
+def test_the_agents_sdk_calls_a_function_tool(muse_vision, upstreams):  # noqa: F811
     from agents import Agent, Runner, function_tool, set_default_openai_api, set_tracing_disabled
 
     muse, first = muse_vision
@@ -169,7 +171,7 @@ def llm_cli(muse: ThreadedMuse, home: Path, key: str, *args: str) -> subprocess.
                           text=True, timeout=60, check=False)
 
 
-def test_the_llm_cli_answers_with_a_schema(muse_vision, upstreams, tmp_path):
+def test_the_llm_cli_answers_with_a_schema(muse_vision, upstreams, tmp_path):  # noqa: F811
     muse, first = muse_vision
     key = new_key(muse)
     done = llm_cli(muse, tmp_path, key, "--schema", "title, year int", "--no-stream",
@@ -181,7 +183,7 @@ def test_the_llm_cli_answers_with_a_schema(muse_vision, upstreams, tmp_path):
         sent["generationConfig"]["responseMimeType"] == "application/json")
 
 
-def test_the_llm_cli_runs_a_tool(muse_vision, upstreams, tmp_path):
+def test_the_llm_cli_runs_a_tool(muse_vision, upstreams, tmp_path):  # noqa: F811
     muse, first = muse_vision
     done = llm_cli(muse, tmp_path, new_key(muse), "-T", "llm_version", "--td", "--no-stream",
                    f"Which llm version is this? {uuid.uuid4().hex}")
