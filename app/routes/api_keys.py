@@ -21,7 +21,7 @@ bp = Blueprint("api_keys", __name__)
 @validate_response(ApiKeyCreatedOut, 201)
 async def create_api_key(data: CreateApiKeyIn):
     """Create an API key; the `key` secret is shown only in this response."""
-    return await container().api_keys_controller.create(g.principal, data)
+    return await container().identity.api_keys_controller.create(g.principal, data)
 
 
 @bp.get("/api/v1/api-keys")
@@ -30,7 +30,7 @@ async def create_api_key(data: CreateApiKeyIn):
 @validate_response(ApiKeyListOut)
 async def list_api_keys():
     """The caller's active API keys (no secrets)."""
-    return await container().api_keys_controller.list(g.principal)
+    return await container().identity.api_keys_controller.list(g.principal)
 
 
 @bp.delete("/api/v1/api-keys/<key_id>")
@@ -38,4 +38,4 @@ async def list_api_keys():
 @policy()
 async def revoke_api_key(key_id: str):
     """Revoke an API key; it stops working at once in every process."""
-    return await container().api_keys_controller.revoke(g.principal, key_id)
+    return await container().identity.api_keys_controller.revoke(g.principal, key_id)

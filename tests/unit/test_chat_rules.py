@@ -43,15 +43,18 @@ class FakeProvider:
         self.name, self.model, self.error, self.calls = name, f"{name}-model", error, 0
 
     async def complete(self, messages, *, temperature, timeout, request_id, model=None,  # noqa: ASYNC109
-                       max_tokens=None):
+                       max_tokens=None, options=None):
         self.calls += 1
         if self.error:
             raise self.error
         return ChatCompletion("hi", self.name, self.model)
 
     def stream(self, messages, *, temperature, timeout, request_id, model=None,  # noqa: ASYNC109
-               max_tokens=None):
+               max_tokens=None, options=None):
         raise NotImplementedError("not used by these rules")
+
+    def unsupported(self, options):
+        return None
 
     async def describe_image(self, image, *, mime, instruction, timeout, request_id):  # noqa: ASYNC109
         raise NotImplementedError("not used by these rules")
@@ -106,7 +109,7 @@ async def test_all_failed_is_504_only_when_every_provider_timed_out(errors, code
 
 def test_factory_orders_providers_by_config_and_falls_back_to_local(tmp_path):
     from app.config import Settings
-    from app.providers import build_chat_providers
+    from app.wiring.adapters import build_chat_providers
 
     def names(**values) -> list[str]:
         settings = Settings(_env_file=None, app_env="test", var_dir=tmp_path, **values)  # type: ignore[call-arg]

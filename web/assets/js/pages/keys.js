@@ -1,6 +1,6 @@
 // API keys: create (secret shown once, with a copy button), list, revoke.
 import { api } from "../api.js";
-import { copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
+import { append, copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
 
 export async function keysPage(main) {
   const name = h("input", { name: "name", required: true, maxlength: "100", placeholder: "e.g. my script" });
@@ -8,7 +8,7 @@ export async function keysPage(main) {
   const created = h("div", { "aria-live": "polite" });
   const table = h("div.table-wrap");
   const form = h("form.card", {}, field("Key name", name), h("div.actions", {}, h("button.primary", { type: "submit" }, "Create key")), errors);
-  main.append(h("h1", {}, "API keys"),
+  append(main, h("h1", {}, "API keys"),
     h("p.muted", {}, "Keys let your own programs call the Muse API as you. Treat them like passwords."),
     form, created, h("h2", {}, "Your keys"), table);
   async function load() {
