@@ -67,13 +67,15 @@ def wire_media(s: Settings, o: Overrides, platform: PlatformParts, credits: Cred
         return await live.enabled(video_providers)
 
     image_jobs = ImageJobRunner(images=image_repository, storage=storage, providers=image_chain,
-                                credits=charges, breaker=platform.breaker, timeout_s=s.image_timeout_s)
+                                credits=charges, breaker=platform.breaker, timeout_s=s.image_timeout_s,
+                                queue=platform.queue, heartbeat_timeout_s=s.job_heartbeat_timeout_s)
     images = ImageService(
         images=image_repository, storage=storage, runner=image_jobs, queue=platform.queue, credits=charges,
         catalog=platform.catalog, live_settings=live, provider_names=[p.name for p in image_providers],
         events=events, ttl_h=s.temp_media_ttl_h, timeout_s=s.image_timeout_s)
     video_jobs = VideoJobRunner(images=video_repository, storage=storage, providers=video_chain,
-                                credits=charges, breaker=platform.breaker, timeout_s=s.video_timeout_s)
+                                credits=charges, breaker=platform.breaker, timeout_s=s.video_timeout_s,
+                                queue=platform.queue, heartbeat_timeout_s=s.job_heartbeat_timeout_s)
     videos = VideoService(
         sources=images, images=video_repository, storage=storage, runner=video_jobs, queue=platform.queue,
         credits=charges, catalog=platform.catalog, live_settings=live,

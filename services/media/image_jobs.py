@@ -17,13 +17,16 @@ provider too): a provider whose circuit is open is skipped without a call.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
 from services.credits.ports import Credits
+from services.media.heartbeat import ClaimLost, Heartbeat
 from services.media.image_models import (
     ACTIVE,
     ImageRecord,
@@ -39,6 +42,7 @@ from services.platform.clock import utcnow
 from services.platform.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
 from services.platform.failover import Failover, Failure
 from services.platform.ports.breaker import CircuitBreaker
+from services.platform.ports.queue import JobQueue
 
 log = structlog.stdlib.get_logger("muse.image_jobs")
 
@@ -77,12 +81,18 @@ class ImageJobRunner:
         timeout_s: float = 120.0,
         sweep_grace_s: float = 30.0,
         queued_grace_s: float = 3600.0,
+        queue: JobQueue | None = None,
+        heartbeat_timeout_s: float = 30.0,
+        worker: str | None = None,
     ) -> None:
         self._images, self._storage = images, storage
         self._credits = credits
         self.timeout_s = timeout_s
         self._set_failover(providers, breaker)
         self._sweep_grace_s, self._queued_grace_s = sweep_grace_s, queued_grace_s
+        # Liveness: a claim beats every third of the timeout; `worker` names this process on it.
+        self._queue, self.heartbeat_timeout_s = queue, heartbeat_timeout_s
+        self._worker = worker or f"{socket.gethostname()}:{os.getpid()}"
 
     def _set_failover(self, providers: Callable[[], Awaitable[list[ImageProvider]]],
                       breaker: CircuitBreaker | None) -> None:
@@ -90,13 +100,17 @@ class ImageJobRunner:
 
     async def run(self, image_id: str) -> Status | None:
         """Claim and do the job; return the final status (None when another worker had it)."""
-        record = await self._images.claim(image_id)
+        record = await self._images.claim(image_id, worker=self._worker)
         if record is None:
             log.info("image_job_not_claimed", image_id=image_id)
             return None
         try:
-            result = await self._produce(record)
-            outputs = await self._store(record, result)
+            async with Heartbeat(self._images, record, interval_s=self.heartbeat_timeout_s / 3) as heart:
+                result = await self._produce(record, heart.dispatching)
+                outputs = await self._store(record, result)
+        except ClaimLost:  # silent too long: re-queued meanwhile, and another worker may have it
+            log.warning("image_job_claim_lost", image_id=image_id)
+            return None
         except asyncio.CancelledError:
             # The worker is shutting down and could not finish: hand the record back (queued) at
             # once; the queue keeps the job, so the next worker runs it (no wait for the sweeper).
@@ -131,7 +145,7 @@ class ImageJobRunner:
         """Record fields a completed job sets beyond its outputs (a video's `fps`)."""
         return {}
 
-    async def _produce(self, record: ImageRecord) -> Produced:
+    async def _produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> Produced:
         source = (
             await self._storage.get(StoredObject(record.source.key, record.source.url))
             if record.source
@@ -156,7 +170,7 @@ class ImageJobRunner:
             return (record.providers is None or p.name in record.providers) and (
                 record.kind == "generate" or p.supports_edit)
 
-        return await produce(self.failover, request, only=usable)
+        return await produce(self.failover, request, only=usable, dispatching=dispatching)
 
     async def _store(self, record: ImageRecord, result: Any) -> list[StoredFile]:
         stored: list[StoredFile] = []
@@ -185,9 +199,12 @@ class ImageJobRunner:
             except Exception:
                 log.warning("image_file_delete_failed", key=file.key)
 
-    async def fail(self, record: ImageRecord, error: AppError, *, statuses: tuple[str, ...] = ACTIVE) -> bool:
-        """Mark the record failed (if still active) and refund its charge; True when this call failed it."""
-        failed = await self._images.fail(record.id, error=problem_of(error), statuses=statuses)
+    async def fail(self, record: ImageRecord, error: AppError, *, statuses: tuple[str, ...] = ACTIVE,
+                   silent_before: datetime | None = None) -> bool:
+        """Mark the record failed (if still active, and silent since `silent_before` when given) and
+        refund its charge; True when this call failed it."""
+        failed = await self._images.fail(record.id, error=problem_of(error), statuses=statuses,
+                                         silent_before=silent_before)
         if failed is None:
             return False
         log.warning("image_job_failed", image_id=record.id, code=error.code, detail=error.detail)
@@ -202,6 +219,28 @@ class ImageJobRunner:
                 request_id=record.request_id,
             )
             await self._images.mark_refunded(record.id)
+
+    async def reap(self) -> dict[str, int]:
+        """Jobs whose worker stopped beating for `heartbeat_timeout_s`: re-queued when nothing was
+        sent to a provider yet, else failed and refunded once (conditional updates: any number of
+        live workers may reap at once)."""
+        cutoff = utcnow() - timedelta(seconds=self.heartbeat_timeout_s)
+        lost = UpstreamTimeout(f"The {self.label} job stopped: its worker went silent.")
+        counts = {"failed": 0, "requeued": 0}
+        for record in await self._images.silent(before=cutoff, limit=100):
+            if record.dispatched_at is None and self._queue is not None:
+                if await self._images.requeue_silent(record.id, before=cutoff) is None:
+                    continue  # it beat, finished or was reaped meanwhile
+                if await self._queue.redeliver(record.id):
+                    counts["requeued"] += 1
+                    log.warning("job_requeued_silent_worker", job_id=record.id, worker=record.claimed_by)
+                    continue
+                counts["failed"] += await self.fail(record, lost, statuses=("queued",))  # the queue lost it
+                continue
+            if await self.fail(record, lost, statuses=("in_progress",), silent_before=cutoff):
+                counts["failed"] += 1
+                log.warning("job_failed_silent_worker", job_id=record.id, worker=record.claimed_by)
+        return counts
 
     async def sweep(self) -> dict[str, int]:
         """Fail jobs whose worker died (in progress past the timeout) and finish pending refunds."""
@@ -242,12 +281,16 @@ def image_failover(providers: Callable[[], Awaitable[Sequence[ImageProvider]]], 
 
 
 async def produce(chain: Failover[ImageProvider], request: ImageRequest, *,
-                  only: Callable[[ImageProvider], bool] | None = None) -> ImageResult:
-    """The first provider's result, in order, within the chain's budget (each its share of what is left)."""
+                  only: Callable[[ImageProvider], bool] | None = None,
+                  dispatching: Callable[[], Awaitable[None]] | None = None) -> ImageResult:
+    """The first provider's result, in order, within the chain's budget (each its share of what is left);
+    `dispatching` is awaited before each provider call."""
     if not [p for p in await chain.chain() if only is None or only(p)]:
         raise UpstreamError("No image provider is available for this request.")
 
     async def call(provider: ImageProvider, seconds: float) -> ImageResult:
+        if dispatching is not None:
+            await dispatching()
         return await (provider.edit if request.kind == "edit" else provider.generate)(request)
 
     return (await chain.run(call, only=only))[1]

@@ -67,7 +67,7 @@ class VideoJobRunner(ImageJobRunner):
         files = getattr(result, "files", [])
         return {"fps": files[0].fps} if files else {}
 
-    async def _produce(self, record: ImageRecord) -> Produced:
+    async def _produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> Produced:
         source = (await self._storage.get(StoredObject(record.source.key, record.source.url))
                   if record.source else None)
         request = VideoRequest(prompt=record.prompt, aspect_ratio=record.aspect_ratio,
@@ -83,6 +83,7 @@ class VideoJobRunner(ImageJobRunner):
             raise UpstreamError("No video provider is available for this request.")
 
         async def call(provider: VideoProvider, seconds: float) -> VideoResult:
+            await dispatching()
             return await provider.generate(request)
 
         return (await self.video_chain.run(call, only=usable))[1]

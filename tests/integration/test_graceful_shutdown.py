@@ -187,7 +187,7 @@ async def test_worker_stop_ends_a_poll_loop_that_swallowed_a_cancellation(settin
         def build(c):
             return _WorkerSwallowingOneCancel(
                 functions=[f for n, f in plain.functions.items() if not n.startswith("cron:")],
-                redis_pool=c.redis, queue_name=c.settings.queue_name, handle_signals=False, poll_delay=0.05,
+                redis_pool=c.platform.redis, queue_name=c.settings.queue_name, handle_signals=False, poll_delay=0.05,
                 ctx={"container": c})
 
         runner = WorkerRunner(container, build)
