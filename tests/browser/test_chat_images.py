@@ -16,6 +16,9 @@ def png(colour: str) -> bytes:
     return out.getvalue()
 
 
+LOADED = "() => [...document.querySelectorAll('.msg.user .msg-images img')].map(i => i.naturalWidth)"
+
+
 def shown_images(page) -> list[int]:
     """The natural widths of the images in the user's messages (0 until one has loaded)."""
     return page.eval_on_selector_all(".msg.user .msg-images img", "imgs => imgs.map(i => i.naturalWidth)")
@@ -38,8 +41,7 @@ def test_attach_an_uploaded_image_see_the_answer_reload_and_it_is_still_there(pa
     page.wait_for_function("document.getElementById('credits-pill').textContent === '23 credits'")
     page.reload()
     page.locator(".msg.assistant").get_by_text("A red rectangle, wide.").wait_for()
-    page.wait_for_function("""() => { const imgs = [...document.querySelectorAll('.msg.user .msg-images img')];
-        return imgs.length === 1 && imgs[0].naturalWidth === 96; }""")
+    page.wait_for_function(f"() => {{ const widths = ({LOADED})(); return widths.length === 1 && widths[0] === 96; }}")
     assert shown_images(page) == [96]
     shoot(page, "chat-image")
 
@@ -59,5 +61,4 @@ def test_pick_a_gallery_image_for_a_message(page, muse):
     assert len(muse.gemini.images) == before + 1
     page.wait_for_url("**/chat/cnv_*")
     page.reload()
-    page.wait_for_function("""() => { const imgs = [...document.querySelectorAll('.msg.user .msg-images img')];
-        return imgs.length === 1 && imgs[0].naturalWidth > 0; }""")
+    page.wait_for_function(f"() => {{ const widths = ({LOADED})(); return widths.length === 1 && widths[0] > 0; }}")
