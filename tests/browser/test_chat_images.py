@@ -41,7 +41,7 @@ def test_attach_an_uploaded_image_see_the_answer_reload_and_it_is_still_there(pa
     page.wait_for_function("document.getElementById('credits-pill').textContent === '23 credits'")
     page.reload()
     page.locator(".msg.assistant").get_by_text("A red rectangle, wide.").wait_for()
-    page.wait_for_function(f"() => {{ const widths = ({LOADED})(); return widths.length === 1 && widths[0] === 96; }}")
+    page.wait_for_function(f"() => {{ const w = ({LOADED})(); return w.length === 1 && w[0] === 96; }}")
     assert shown_images(page) == [96]
     shoot(page, "chat-image")
 
@@ -61,4 +61,4 @@ def test_pick_a_gallery_image_for_a_message(page, muse):
     assert len(muse.gemini.images) == before + 1
     page.wait_for_url("**/chat/cnv_*")
     page.reload()
-    page.wait_for_function(f"() => {{ const widths = ({LOADED})(); return widths.length === 1 && widths[0] > 0; }}")
+    page.wait_for_function(f"() => {{ const w = ({LOADED})(); return w.length === 1 && w[0] > 0; }}")
