@@ -83,6 +83,7 @@ from repositories.idempotency import BeanieIdempotencyRepository
 from repositories.images import BeanieImageRepository, VideoDocument
 from repositories.job_events import RedisJobEvents
 from repositories.job_runs import BeanieJobRunRepository
+from repositories.key_spend import MongoKeySpendRepository
 from repositories.ledger import BeanieLedgerRepository
 from repositories.live_settings import BeanieLiveSettingsRepository
 from repositories.payment_customers import BeanieCustomerRepository
@@ -269,6 +270,7 @@ class CreditsParts:
     ledger: BeanieLedgerRepository
     credits: CreditsService
     gift_codes: GiftCodeService
+    key_spend: MongoKeySpendRepository
     idempotency: IdempotencyService
     plans_controller: PlansController
     credits_controller: CreditsController
@@ -282,11 +284,14 @@ def wire_credits(s: Settings, o: Overrides, live: LiveSettingsService, metrics: 
 
     catalog = o.catalog or Catalog.default(s)
     accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
+    key_spend = MongoKeySpendRepository()
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
-                             reconcile_after_s=s.credits_reconcile_after_s, metrics=metrics)
+                             reconcile_after_s=s.credits_reconcile_after_s, metrics=metrics,
+                             key_spend=key_spend)
     gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
     return CreditsParts(
         catalog=catalog, credit_accounts=accounts, ledger=ledger, credits=credits, gift_codes=gift_codes,
+        key_spend=key_spend,
         idempotency=IdempotencyService(BeanieIdempotencyRepository()),
         plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
                                          payment_providers=list(_payment_factories(s, o))),
@@ -335,8 +340,13 @@ class IdentityParts:
     api_keys_controller: ApiKeysController
 
 
+def _model_names(s: Settings, catalog: Catalog) -> list[str]:
+    """Every model name a request may ask for: chat models, `default` and each image/video provider."""
+    return sorted({"default", *(m.name for m in catalog.models), *s.image_providers, *s.video_providers})
+
+
 async def wire_identity(s: Settings, o: Overrides, core: Core, credits: CreditsService,
-                        sessions: SessionsParts) -> IdentityParts:
+                        sessions: SessionsParts, parts: CreditsParts | None = None) -> IdentityParts:
     """Users, API keys, Clerk sign-in and webhooks, rate limits."""
     secret = s.clerk_secret_key.get_secret_value() if s.clerk_secret_key else None
     jwt_key, dev_tokens = s.clerk_jwt_key, False
@@ -346,8 +356,10 @@ async def wire_identity(s: Settings, o: Overrides, core: Core, credits: CreditsS
     users = UserService(CachedUserRepository(
         BeanieUserRepository(), TombstoneCache(core.redis, prefix=ns + "user:")),
                         admin_clerk_ids=s.admin_user_ids, on_created=[credits.grant_signup])
-    api_keys = ApiKeyService(CachedApiKeyRepository(
-        BeanieApiKeyRepository(), TombstoneCache(core.redis, prefix=ns + "apikey:")))
+    api_keys = ApiKeyService(
+        CachedApiKeyRepository(BeanieApiKeyRepository(), TombstoneCache(core.redis, prefix=ns + "apikey:")),
+        spend=parts.key_spend if parts else None,
+        known_models=(lambda: _model_names(s, parts.catalog)) if parts else None)
     webhook_events = BeanieWebhookEventRepository()
     verifier: TokenVerifier | None = o.token_verifier
     if verifier is None and sessions.sessions is not None and sessions.session_signer is not None:
@@ -821,7 +833,7 @@ class Container:
         self.sessions = sessions.sessions
         self.session_signer = sessions.session_signer
 
-        identity = await wire_identity(s, o, core, credits.credits, sessions)
+        identity = await wire_identity(s, o, core, credits.credits, sessions, credits)
         self.dev_tokens = identity.dev_tokens
         self.users = identity.users
         self.api_keys = identity.api_keys

@@ -13,6 +13,7 @@ from services.identity.ports.identity import ProfileSource, TokenVerifier
 from services.identity.users import User, UserService
 from services.identity.webhooks import clerk_profile
 from services.platform.errors import AccountDisabled, Unauthorized
+from services.platform.key_limits import KeyLimits
 from services.platform.principal import Principal, Role
 
 log = structlog.stdlib.get_logger("muse.auth")
@@ -64,7 +65,7 @@ class AuthService:
         if not creds.token:
             return Principal.anonymous(creds.ip), None
         if creds.token.startswith(API_KEY_MARKER):
-            return await self._api_key(creds.token)
+            return await self._api_key(creds.token, creds.ip)
         return await self._session(creds.token)
 
     async def _session(self, token: str) -> tuple[Principal, User]:
@@ -90,15 +91,15 @@ class AuthService:
                 profile = {k: v for k, v in clerk_profile(data).items() if v is not None} or profile
         return await self._users.ensure_clerk_user(claims["sub"], **profile)
 
-    async def _api_key(self, secret: str) -> tuple[Principal, User]:
-        key = await self._keys.authenticate(secret)
+    async def _api_key(self, secret: str, ip: str) -> tuple[Principal, User]:
+        key = await self._keys.authenticate(secret, ip=ip)
         if key is None:
             raise Unauthorized("The API key is invalid or revoked.")
         user = await self._users.get(key.user_id)
         if user is None:
             raise Unauthorized("The API key is invalid or revoked.")
         _check_enabled(user)
-        return _user_principal(user, kind="api_key", api_key_id=key.id), user
+        return _user_principal(user, kind="api_key", api_key_id=key.id, limits=key.limits), user
 
     async def _rapidapi_user(self, creds: Credentials) -> User:
         assert self._rapidapi_secret is not None
@@ -120,7 +121,8 @@ def _check_enabled(user: User) -> None:
         raise AccountDisabled()
 
 
-def _user_principal(user: User, *, kind: str, api_key_id: str | None = None) -> Principal:
+def _user_principal(user: User, *, kind: str, api_key_id: str | None = None,
+                    limits: KeyLimits | None = None) -> Principal:
     rate_key = f"key:{api_key_id}" if api_key_id else f"user:{user.id}"
     return Principal(
         kind=kind,  # type: ignore[arg-type]
@@ -130,4 +132,5 @@ def _user_principal(user: User, *, kind: str, api_key_id: str | None = None) -> 
         role=user.role,
         plan=user.plan,
         api_key_id=api_key_id,
+        key_limits=limits,
     )

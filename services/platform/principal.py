@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
 
+from services.platform.key_limits import KeyLimits
+
 
 class Role(IntEnum):
     """Ordered roles: a higher role includes every lower one."""
@@ -30,6 +32,7 @@ class Principal:
     role: Role = Role.USER
     plan: str = "free"
     api_key_id: str | None = None
+    key_limits: KeyLimits | None = None  # what an API key may do (scopes, models, caps)
 
     @property
     def is_authenticated(self) -> bool:
