@@ -7,13 +7,13 @@ import asyncio
 from quart import Quart
 from quart_schema import QuartSchema
 
-from app.bootstrap import Container
 from app.config import Settings, load_settings
 from app.draining import Drain, track_in_flight
 from app.logging import configure_logging, get_logger
 from app.speedups import MuseQuart, OrjsonProvider, cache_type_adapters
 from app.startup import lazy_sdks, preload
 from app.telemetry import configure_telemetry, instrument_asgi
+from app.wiring import Container
 from app.worker import WorkerRunner, worker_drain_s
 
 log = get_logger("muse.app")
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     from app.problems import register_problem_handlers
     from app.routes import register_routes
     from middlewares import access_log, auth, body, cors, maintenance, metrics, rate_limit, request_id
+    from middlewares.client_ip import trust_proxies
 
     metrics.install(app)  # first, so its after-request hook runs last (the final status)
     cors.install(app)  # preflights are answered before auth, maintenance and limits
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign,assignment,arg-type]
     _register_lifecycle(app, container, drain)
     instrument_asgi(app)
+    trust_proxies(app, settings.forwarded_allow_ips)  # outermost: every layer sees the client
     return app
 
 
@@ -78,8 +80,8 @@ def _register_lifecycle(app: Quart, container: Container, drain: Drain) -> None:
     @app.before_serving
     async def start() -> None:
         await container.start()
-        sdks = preload(lazy_sdks([container.token_verifier, *container.chat_providers,
-                                  *container.image_provider_list, *container.video_provider_list]))
+        sdks = preload(lazy_sdks([container.identity.token_verifier, *container.chat.providers,
+                                  *container.media.image_providers, *container.media.video_providers]))
         if sdks is not None:
             loading.append(sdks)  # held until loaded; nothing waits for it
         if container.settings.run_worker_in_process:

@@ -12,25 +12,25 @@ from typing import Any
 
 async def generate_image(ctx: dict[str, Any], image_id: str) -> str | None:
     """Claim the image record and run its generation or edit (failover, storage, refund on failure)."""
-    return await ctx["container"].image_jobs.run(image_id)
+    return await ctx["container"].media.image_jobs.run(image_id)
 
 
 async def sweep_images(ctx: dict[str, Any]) -> dict[str, int]:
     """Fail and refund jobs whose worker died; expire unsaved images past their TTL."""
     container = ctx["container"]
-    counts = await container.image_jobs.sweep()
-    counts["expired"] = await container.images.expire_due()
+    counts = await container.media.image_jobs.sweep()
+    counts["expired"] = await container.media.images.expire_due()
     return counts
 
 
 async def generate_video(ctx: dict[str, Any], video_id: str) -> str | None:
     """Claim the video record and run it (failover, storage with a poster, refund on failure)."""
-    return await ctx["container"].video_jobs.run(video_id)
+    return await ctx["container"].media.video_jobs.run(video_id)
 
 
 async def sweep_videos(ctx: dict[str, Any]) -> dict[str, int]:
     """Fail and refund video jobs whose worker died; expire unsaved videos past their TTL."""
     container = ctx["container"]
-    counts = await container.video_jobs.sweep()
-    counts["expired"] = await container.videos.expire_due()
+    counts = await container.media.video_jobs.sweep()
+    counts["expired"] = await container.media.videos.expire_due()
     return counts

@@ -49,7 +49,8 @@ def job(fn: JobFn) -> JobFn:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             request_id=request_id, job=fn.__name__, job_id=ctx.get("job_id"), job_try=ctx.get("job_try"))
-        metrics = getattr(ctx.get("container"), "metrics", NO_METRICS)
+        container = ctx.get("container")
+        metrics = container.platform.metrics if container is not None else NO_METRICS
         parent = propagate.extract(carrier) if carrier else None
         with tracer.start_as_current_span(
                 f"job {fn.__name__}", context=parent, kind=trace.SpanKind.CONSUMER,
@@ -78,7 +79,7 @@ def _outcome(result: Any) -> JobOutcome:
 async def housekeeping(ctx: dict[str, Any]) -> dict[str, Any]:
     """Run the periodic maintenance tasks."""
     rid = structlog.contextvars.get_contextvars().get("request_id")
-    return await ctx["container"].housekeeping.run(request_id=rid)
+    return await ctx["container"].platform.housekeeping.run(request_id=rid)
 
 
 # The job registry: every job the worker runs, declared once. The worker builds its arq

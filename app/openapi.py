@@ -151,15 +151,15 @@ def problems(*statuses: int) -> Callable[[F], F]:
 
 # Choices known only at run time (configured models), marked `x-muse-choices` in request models.
 DYNAMIC_CHOICES: dict[str, Callable[[Any], list[str]]] = {
-    "chat_models": lambda container: [m.name for m in container.catalog.models],
-    "image_models": lambda container: ["default", *(p.name for p in container.image_provider_list)],
-    "video_models": lambda container: ["default", *(p.name for p in container.video_provider_list)],
-    "plans": lambda container: [p.name for p in container.catalog.plans],
+    "chat_models": lambda container: [m.name for m in container.platform.catalog.models],
+    "image_models": lambda container: ["default", *(p.name for p in container.media.image_providers)],
+    "video_models": lambda container: ["default", *(p.name for p in container.media.video_providers)],
+    "plans": lambda container: [p.name for p in container.platform.catalog.plans],
     "subscription_plans": lambda container: [  # plans an enabled payment processor sells
-        p.name for p in container.catalog.plans
-        if any(processor.external_plan_id(p.name) for processor in container.payment_providers)],
-    "credit_packs": lambda container: [p.name for p in container.catalog.credit_packs],
-    "gift_tiers": lambda container: [t.name for t in container.catalog.gift_tiers],
+        p.name for p in container.platform.catalog.plans
+        if any(processor.external_plan_id(p.name) for processor in container.payments.providers)],
+    "credit_packs": lambda container: [p.name for p in container.platform.catalog.credit_packs],
+    "gift_tiers": lambda container: [t.name for t in container.platform.catalog.gift_tiers],
     "providers": lambda container: list(dict.fromkeys(
         [*container.settings.chat_providers, *container.settings.image_providers])),
 }

@@ -10,4 +10,4 @@ from typing import Any
 
 async def reconcile_payments(ctx: dict[str, Any]) -> dict[str, Any]:
     """Capture/credit, mark denied or expire payments that no return or webhook settled."""
-    return await ctx["container"].payment_reconciler.run()
+    return await ctx["container"].payments.reconciler.run()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from quart import Quart, Request, Response, g, request
 
 from middlewares.access import PUBLIC_ENDPOINTS, policy_of
+from middlewares.client_ip import client_ip
 from middlewares.hooks import hooks_of
 from middlewares.policy import policy_declared
 from middlewares.rate_limit import check_auth_blocked, count_auth_failure
@@ -39,7 +40,7 @@ def _credentials(req: Request) -> Credentials:
     # The other RapidAPI headers mean nothing without the secret (and a missing header costs
     # werkzeug an exception per look-up).
     return Credentials(
-        ip=req.remote_addr or "unknown",
+        ip=client_ip(req),
         token=_token(req),
         rapidapi_secret=secret,
         rapidapi_user=headers.get("X-RapidAPI-User") if secret is not None else None,
@@ -59,7 +60,7 @@ def install(app: Quart) -> None:
         is_public, min_role = policy_of(view)
         # Unknown routes (404/405) and the docs endpoints are public.
         is_public = is_public or view is None or endpoint in PUBLIC_ENDPOINTS
-        auth = app.extensions["container"].auth
+        auth = app.extensions["container"].identity.auth
         credentials = _credentials(req)
         presented = bool(credentials.token or credentials.rapidapi_secret)
         if presented and not is_public:  # credential guessing is limited per client IP
@@ -71,7 +72,7 @@ def install(app: Quart) -> None:
                 if presented and isinstance(error, Unauthorized):
                     await count_auth_failure(credentials.ip)
                 raise
-            principal, user = Principal.anonymous(req.remote_addr or "unknown"), None
+            principal, user = Principal.anonymous(credentials.ip), None
         g_ = g._get_current_object()  # type: ignore[attr-defined]
         g_.principal, g_.user = principal, user
         # The key's limits are request-scoped context, like the request ID: the charge guard and

@@ -98,7 +98,7 @@ def idempotent(fn: F) -> F:
         key = request.headers.get(HEADER)
         if key is None:
             return await fn(*args, **kwargs)
-        service = current_app.extensions["container"].idempotency
+        service = current_app.extensions["container"].platform.idempotency
         scope = _scope()
         raw = await request.get_data()
         # key order, spacing, boundary don't matter

@@ -28,7 +28,7 @@ def install(app: Quart) -> None:
         declared = request_policy(app, req.endpoint if req.url_rule else None, req.path, req.method)
         if declared.open_in_maintenance:
             return
-        live = await app.extensions["container"].live_settings.current()
+        live = await app.extensions["container"].platform.live_settings.current()
         if live.maintenance_mode:
             raise Maintenance(headers={"Retry-After": RETRY_AFTER_S})
         feature = declared.feature

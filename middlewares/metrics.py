@@ -48,7 +48,8 @@ def install(app: Quart) -> None:
         seconds = time.perf_counter() - started if started is not None else 0.0
         req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
         route = _route(req.url_rule)
-        app.extensions["container"].metrics.http_request(req.method, route, response.status_code, seconds)
+        metrics = app.extensions["container"].platform.metrics
+        metrics.http_request(req.method, route, response.status_code, seconds)
         name_span(req.method, route)
         return response
 

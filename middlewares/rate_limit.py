@@ -23,7 +23,7 @@ def check_auth_blocked(ip: str) -> None:
     container = current_app.extensions["container"]
     if not container.settings.rate_limits_enabled:
         return
-    decision = container.rate_limiter.auth_blocked(ip)  # in-process: no store call per request
+    decision = container.platform.rate_limiter.auth_blocked(ip)  # in-process: no store call per request
     if decision is not None:
         raise RateLimited(f"Too many failed sign-ins from this address; retry in {decision.retry_after_s} s.",
                           headers=decision.headers())
@@ -36,7 +36,7 @@ async def count_auth_failure(ip: str) -> None:
         return
     try:
         async with asyncio.timeout(STORE_TIMEOUT_S):
-            decision = await container.rate_limiter.auth_failed(ip)
+            decision = await container.platform.rate_limiter.auth_failed(ip)
     except Exception as exc:
         log.warning("rate_limit_unavailable", error=type(exc).__name__)
         return
@@ -61,7 +61,7 @@ def install(app: Quart) -> None:
         declared = request_policy(app, req.endpoint if req.url_rule else None, req.path, req.method)
         if not declared.rate_limited:
             return
-        limiter = container.rate_limiter
+        limiter = container.platform.rate_limiter
         media = declared.rate_bucket == "media"  # its own generous bucket, not the API one
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):

@@ -37,7 +37,7 @@ async def chat(data: ChatIn):
     """Chat with the LLM (Gemini first, OpenAI as fallback); cached answers cost 0 credits.
 
     With `"stream": true` the answer is `text/event-stream`: `meta`, `delta`…, `done` (or `error`)."""
-    return await container().chat_controller.chat(data, g.principal, current_request_id())
+    return await container().chat.controller.chat(data, g.principal, current_request_id())
 
 
 @bp.get("/api/v1/conversations")
@@ -47,7 +47,7 @@ async def chat(data: ChatIn):
 @validate_response(ConversationPage)
 async def list_conversations(query_args: ListQuery):
     """The caller's conversations, newest activity first (`updated_at`; cursor pagination)."""
-    return await container().chat_controller.list(g.principal, query_args)
+    return await container().chat.controller.list(g.principal, query_args)
 
 
 @bp.get("/api/v1/conversations/<conversation_id>")
@@ -56,7 +56,7 @@ async def list_conversations(query_args: ListQuery):
 @validate_response(ConversationDetail)
 async def get_conversation(conversation_id: str):
     """One of the caller's conversations with its messages; another user's is 404."""
-    return await container().chat_controller.get(g.principal, conversation_id)
+    return await container().chat.controller.get(g.principal, conversation_id)
 
 
 @bp.patch("/api/v1/conversations/<conversation_id>")
@@ -66,7 +66,7 @@ async def get_conversation(conversation_id: str):
 @validate_response(ConversationOut)
 async def rename_conversation(conversation_id: str, data: RenameIn):
     """Rename one of the caller's conversations (`{"title"}`); another user's is 404."""
-    return await container().chat_controller.rename(g.principal, conversation_id, data)
+    return await container().chat.controller.rename(g.principal, conversation_id, data)
 
 
 @bp.delete("/api/v1/conversations/<conversation_id>")
@@ -74,4 +74,4 @@ async def rename_conversation(conversation_id: str, data: RenameIn):
 @policy(scope="chat")
 async def delete_conversation(conversation_id: str):
     """Delete one of the caller's conversations (204); another user's is 404."""
-    return await container().chat_controller.delete(g.principal, conversation_id)
+    return await container().chat.controller.delete(g.principal, conversation_id)

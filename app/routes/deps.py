@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import current_app
 
-from app.bootstrap import Container
+from app.wiring import Container
 
 
 def container() -> Container:

@@ -73,8 +73,8 @@ async def test_model_not_allowed_is_403_api_key_model_and_charges_nothing(app, c
                    403, "api_key_model")
     await _problem(await client.post("/api/v1/images", json={"prompt": "a fox"}, headers=_bearer(key)),
                    403, "api_key_model")
-    await container.credits.settle()
-    assert await container.database.db["credit_ledger"].count_documents({"kind": "charge"}) == 0
+    await container.credits.service.settle()
+    assert await container.platform.database.db["credit_ledger"].count_documents({"kind": "charge"}) == 0
 
 
 async def test_client_address_outside_the_networks_is_403_api_key_ip(app, client):
@@ -87,6 +87,13 @@ async def test_client_address_outside_the_networks_is_403_api_key_ip(app, client
         assert response.status_code == status, address
         if status == 403:
             assert (await _problem(response, 403, "api_key_ip"))["detail"].endswith(f"{address}.")
+    # behind a trusted proxy (FORWARDED_ALLOW_IPS, loopback by default) the forwarded client counts;
+    # the same header from an untrusted peer is ignored
+    via_proxy = {**_bearer(key), "X-Forwarded-For": "10.1.3.4"}
+    assert (await client.get("/api/v1/me", headers=via_proxy, scope_base={"client": ("127.0.0.1", 1)})
+            ).status_code == 200
+    spoofed = await client.get("/api/v1/me", headers=via_proxy, scope_base={"client": ("192.168.1.5", 1)})
+    await _problem(spoofed, 403, "api_key_ip")
     # a session of the same user is not bound to the key's networks
     assert (await client.get("/api/v1/me", headers=headers, scope_base={"client": ("192.168.1.5", 1)})
             ).status_code == 200
@@ -128,8 +135,8 @@ async def test_a_hundred_parallel_requests_against_a_cap_of_ten_spend_exactly_te
         client.post("/api/v1/chat", json=_chat(), headers=_bearer(key)) for _ in range(100)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) == 10 and statuses.count(429) == 90, statuses
-    await container.credits.settle()
-    charges = await container.database.db["credit_ledger"].find({"kind": "charge"}).to_list(None)
+    await container.credits.service.settle()
+    charges = await container.platform.database.db["credit_ledger"].find({"kind": "charge"}).to_list(None)
     assert len(charges) == 10 and sum(-c["delta"] for c in charges) == 10
     assert all(c["meta"]["api_key_id"] == key["id"] for c in charges)
     listed = (await (await client.get("/api/v1/api-keys", headers=headers)).get_json())["items"][0]

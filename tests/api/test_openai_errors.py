@@ -105,7 +105,7 @@ async def test_rate_limited_requests_are_429_rate_limit_exceeded_with_retry_afte
     app = create_app(settings)
     async with app.test_app():
         client = app.test_client()
-        await app.extensions["container"].users.ensure_clerk_user("user_v1_rl")
+        await app.extensions["container"].identity.users.ensure_clerk_user("user_v1_rl")
         headers = {"Authorization": f"Bearer {make_token('user_v1_rl')}"}
         statuses = [(await client.get("/v1/models", headers=headers)).status_code for _ in range(2)]
         response = await client.get("/v1/models", headers=headers)
@@ -113,7 +113,7 @@ async def test_rate_limited_requests_are_429_rate_limit_exceeded_with_retry_afte
         assert statuses == [200, 200]
         assert error["code"] == "rate_limit_exceeded" and error["type"] == "rate_limit_error"
         assert int(response.headers["Retry-After"]) >= 1 and response.headers["RateLimit-Remaining"] == "0"
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 async def test_the_openapi_document_describes_the_v1_operations(client):

@@ -114,9 +114,9 @@ def test_insufficient_credits_raise_insufficient_quota_without_retries(muse_http
     key, user_id = new_user(muse_http)
 
     async def drain(container) -> None:
-        spendable = (await container.credits.summary(user_id, plan="free"))["spendable"]
-        await container.credits.charge(user_id, spendable, plan="free", kind="chat",
-                                       ref=f"drain-{uuid.uuid4().hex}", request_id=None)
+        spendable = (await container.credits.service.summary(user_id, plan="free"))["spendable"]
+        await container.credits.service.charge(user_id, spendable, plan="free", kind="chat",
+                                               ref=f"drain-{uuid.uuid4().hex}", request_id=None)
 
     muse_http.call(drain)
     before = muse_http.requests("/v1/chat/completions")

@@ -19,7 +19,7 @@ async def _run_job(pay_app) -> dict:
 
 
 async def _reversals(pay_app, user_id):
-    ops, _ = await pay_app.extensions["container"].credits.ledger(user_id, limit=100)
+    ops, _ = await pay_app.extensions["container"].credits.service.ledger(user_id, limit=100)
     return [op for op in ops if op.kind == "reversal"]
 
 
@@ -177,7 +177,7 @@ async def test_paypal_down_is_retried_next_run_and_batches_are_bounded(pay_app, 
     for checkout in made:
         fake_paypal.approve(checkout["order_id"])
     container = pay_app.extensions["container"]
-    reconciler = PaymentReconciler(container.payment_records, container.payments, older_than_s=0,
+    reconciler = PaymentReconciler(container.payments.records, container.payments.service, older_than_s=0,
                                    expire_after_s=3600, batch=2)
     fake_paypal.fail_next("get_order", 503)
     first = await reconciler.run()

@@ -35,6 +35,6 @@ async def test_catalogue_sections_and_paypal_plan_ids_are_configurable(servers, 
     async with application.test_app():
         body = await (await application.test_client().get("/api/v1/plans")).get_json()
         container = application.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
     assert body["prices"]["chat"] == 2
     assert {p["name"]: p["paypal_plan_id"] for p in body["plans"]}["starter"] == "P-1"

@@ -47,7 +47,7 @@ async def test_concurrent_first_reservations_of_a_month_with_both_caps(container
 
 
 async def test_a_refunded_charge_gives_the_keys_spend_back_and_a_failed_one_takes_none(container):
-    credits, spend = container.credits, MongoKeySpendRepository()
+    credits, spend = container.credits.service, MongoKeySpendRepository()
     await credits.grant("usr_refund", 3, ref="seed", reason=None, request_id=None)
     limits = key_limits.KeyLimits(key_id="key_r", daily_credit_cap=100, monthly_credit_cap=100)
     token = key_limits.bind(limits)

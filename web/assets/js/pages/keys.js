@@ -1,7 +1,7 @@
 // API keys: create (secret shown once, with a copy button) with optional limits, list with last
 // use, spend and limits, change limits, revoke (contract §7, §19).
 import { api } from "../api.js";
-import { copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
+import { append, copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
 
 const SCOPES = ["chat", "images", "videos", "describe", "embeddings"];
 
@@ -59,7 +59,7 @@ export async function keysPage(main) {
   const form = h("form.card", {}, field("Key name", name),
     h("details", {}, h("summary", {}, "Limits (optional)"), limits.el),
     h("div.actions", {}, h("button.primary", { type: "submit" }, "Create key")), errors);
-  main.append(h("h1", {}, "API keys"),
+  append(main, h("h1", {}, "API keys"),
     h("p.muted", {}, "Keys let your own programs call the Muse API as you. Treat them like passwords; cap what each may spend."),
     form, created, h("h2", {}, "Your keys"), table, editor);
 
