@@ -12,7 +12,7 @@ import base64
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -20,9 +20,11 @@ from quart import Response, request
 
 from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
-from controllers.schemas.openai import ChatCompletionIn, ChatMessageIn, ImageEditForm, ImageGenerationIn
-from services.chat.models import ChatInput, ChatMessage
+from controllers.schemas.openai import ChatCompletionIn, ImageEditForm, ImageGenerationIn
+from services.chat.content import ParsedContent, parse_content
+from services.chat.models import ChatInput
 from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from services.chat.ports import MessageRole
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
@@ -43,37 +45,26 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
     return headers
 
 
-_ROLES: dict[str, Literal["system", "user", "assistant"]] = {
+_ROLES: dict[str, MessageRole] = {
     "system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
-def _text(message: ChatMessageIn, index: int) -> str:
-    if message.content is None or isinstance(message.content, str):
-        return message.content or ""
-    texts = []
-    for part in message.content:
-        if part.type != "text":
-            raise BadRequest(f"Content parts of type {part.type!r} are not supported; send text.",
-                             param=f"messages.{index}.content")
-        texts.append(part.text or "")
-    return "\n".join(texts)
-
-
-def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
-    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns dropped)."""
-    turns: list[ChatMessage] = []
+def chat_turns(body: ChatCompletionIn) -> list[tuple[MessageRole, ParsedContent]]:
+    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns dropped),
+    their content parts read (services/chat/content.py: a bad part is a 400 naming it)."""
+    turns: list[tuple[MessageRole, ParsedContent]] = []
     for index, message in enumerate(body.messages):
         role = _ROLES.get(message.role)
         if role is None:
             raise BadRequest(f"Messages with role {message.role!r} are not supported (no tool calling).",
                              param=f"messages.{index}.role")
-        text = _text(message, index)
-        if not text.strip():
+        parsed = parse_content(message.content, ("messages", index, "content"), openai=True)
+        if not parsed.text.strip() and not parsed.images:
             if message.role == "assistant":
                 continue
             raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
-        turns.append(ChatMessage(role=role, content=text))
-    if not any(turn.role != "system" for turn in turns):
+        turns.append((role, parsed))
+    if not any(role != "system" for role, _parsed in turns):
         raise BadRequest("At least one user or assistant message with content is needed.", param="messages")
     return turns
 
@@ -100,13 +91,15 @@ class OpenAIController:
                                             "owned_by": "muse"} for name in names]}
 
     # --- chat ----------------------------------------------------------------------------
-    def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
+    async def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
         if body.n not in (None, 1):
             raise BadRequest("Only n=1 is supported.", param="n")
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
-        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=chat_messages(body),
+        messages = await self._chat.read_messages(chat_turns(body), user_id=principal.user_id or "",
+                                                  openai=True)
+        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=messages,
                          model=body.model, temperature=body.temperature, store=False,
                          request_id=request_id, role=principal.role,
                          max_tokens=body.max_completion_tokens or body.max_tokens)
@@ -114,7 +107,7 @@ class OpenAIController:
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
         """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
-        inp = self._chat_input(body, principal, request_id)
+        inp = await self._chat_input(body, principal, request_id)
         if body.stream:
             return await self._stream(body, inp)
         reply = await self._chat.complete(inp)
@@ -181,6 +174,12 @@ class OpenAIController:
     async def image_generations(self, body: ImageGenerationIn, principal: Principal,
                                 request_id: str) -> Answer:
         """Generate, wait for the job (IMAGE_TIMEOUT_S), answer `{"created", "data"}`."""
+        if body.stream:  # refused before anything is charged: the answer would never be streamed
+            raise BadRequest("Streamed image generation (`stream: true`) is not supported; send the request "
+                             "without `stream` to get the finished images as JSON.", param="stream")
+        if body.partial_images:
+            raise BadRequest("Partial images are not supported (they need `stream: true`); leave "
+                             "`partial_images` out.", param="partial_images")
         model = self._image_model(body.model)
         ratio = aspect_ratio_for_size(body.size)
         if ratio is None:

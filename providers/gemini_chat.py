@@ -34,6 +34,20 @@ def _map_error(exc: Exception) -> ProviderError:
     return ProviderError(NAME, f"{type(exc).__name__}: {exc}")
 
 
+_RESOLUTION = {"low": types.PartMediaResolutionLevel.MEDIA_RESOLUTION_LOW,
+               "high": types.PartMediaResolutionLevel.MEDIA_RESOLUTION_HIGH}
+
+
+def _parts(m: ChatMessage) -> list[types.Part]:
+    """A turn's parts: its images as inline data (OpenAI's `detail` as the part's media resolution),
+    then its text."""
+    parts = [types.Part.from_bytes(data=i.data, mime_type=i.mime,
+                                   media_resolution=_RESOLUTION.get(i.detail or "")) for i in m.images]
+    if m.content or not parts:
+        parts.append(types.Part(text=m.content))
+    return parts
+
+
 class GeminiChatProvider:
     """`ChatProvider` for the Gemini Developer API."""
 
@@ -58,11 +72,8 @@ class GeminiChatProvider:
 
     @staticmethod
     def _contents(turns: list[ChatMessage]) -> list[types.Content]:
-        return [
-            types.Content(role="model" if m.role == "assistant" else "user",
-                          parts=[types.Part(text=m.content)])
-            for m in turns
-        ]
+        return [types.Content(role="model" if m.role == "assistant" else "user", parts=_parts(m))
+                for m in turns]
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,

@@ -25,10 +25,16 @@ class LocalChatProvider:
 
     @staticmethod
     def _answer(messages: list[ChatMessage]) -> str:
-        last = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        digest = hashlib.sha256("\n".join(f"{m.role}:{m.content}" for m in messages).encode()).hexdigest()[:8]
-        snippet = " ".join(last.split())[:200]
-        return f"[local {digest}] You said: {snippet}" if snippet else f"[local {digest}] Hello!"
+        last = next((m for m in reversed(messages) if m.role == "user"), None)
+        digest = hashlib.sha256("\n".join(
+            f"{m.role}:{m.content}" + "".join(f":{i.sha256}" for i in m.images) for m in messages).encode()
+        ).hexdigest()[:8]
+        snippet = " ".join((last.content if last else "").split())[:200]
+        seen = len(last.images) if last else 0
+        saw = f" I saw {seen} image{'s' if seen != 1 else ''}." if seen else ""
+        if snippet:
+            return f"[local {digest}] You said: {snippet}{saw}"
+        return f"[local {digest}]{saw}" if saw else f"[local {digest}] Hello!"
 
     @staticmethod
     def _limited(answer: str, max_tokens: int | None) -> tuple[str, bool]:

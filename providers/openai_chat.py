@@ -42,6 +42,20 @@ def _usage(answer: dict[str, Any]) -> tuple[int, int] | None:
     return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
 
 
+def _wire(m: ChatMessage) -> dict[str, Any]:
+    """A message as the API takes it: images as `image_url` parts with data URLs (OpenAI does not
+    fetch Muse's storage), after the text."""
+    if not m.images:
+        return {"role": m.role, "content": m.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
+    for image in m.images:
+        url: dict[str, Any] = {"url": f"data:{image.mime};base64,{base64.b64encode(image.data).decode()}"}
+        if image.detail:
+            url["detail"] = image.detail
+        parts.append({"type": "image_url", "image_url": url})
+    return {"role": m.role, "content": parts}
+
+
 class OpenAIChatProvider:
     """`ChatProvider` for OpenAI chat completions."""
 
@@ -95,7 +109,7 @@ class OpenAIChatProvider:
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> ChatCompletion:
         """The whole answer to `messages` (finish_reason "length": stopped at `max_tokens`)."""
-        wire = [{"role": m.role, "content": m.content} for m in messages]
+        wire = [_wire(m) for m in messages]
         return await self._complete(wire, temperature, timeout, request_id, model, max_tokens)
 
     async def _complete(self, wire: list[dict[str, Any]], temperature: float | None, timeout: float,
@@ -122,7 +136,7 @@ class OpenAIChatProvider:
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
         """The answer as text deltas (a `LimitReached` last delta when stopped at `max_tokens`)."""
-        wire = [{"role": m.role, "content": m.content} for m in messages]
+        wire = [_wire(m) for m in messages]
 
         async def chunks() -> AsyncIterator[str]:
             source = await with_timeout(NAME, timeout, lambda: self._post(

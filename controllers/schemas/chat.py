@@ -6,10 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.content import content_type
+
+MessageContent = content_type(muse_ids=True, min_text=1)
+
 
 class MessageIn(BaseModel):
     role: Literal["system", "user", "assistant"]
-    content: str = Field(min_length=1)
+    # a string, or text / image_url / image parts (read by services/chat/content.py)
+    content: MessageContent  # type: ignore[valid-type]
 
 
 class ChatIn(BaseModel):
@@ -20,6 +25,24 @@ class ChatIn(BaseModel):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     stream: bool = False
     store: bool = True
+    parent_id: str | None = Field(default=None, min_length=1, description=(
+        "With `conversation_id`: continue from this message instead of the active leaf (edit and "
+        "re-send starts a branch there); the new answer becomes the active leaf."))
+
+
+class RegenerateIn(BaseModel):
+    """POST /api/v1/conversations/{id}/messages/{message_id}/regenerate."""
+
+    model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    stream: bool = False
+
+
+class ActiveIn(BaseModel):
+    """PUT /api/v1/conversations/{id}/active: the branch to show."""
+
+    leaf_id: str = Field(min_length=1, description="A message of the conversation; the branch continues "
+                         "through it to its newest reply.")
 
 
 class MessageOut(BaseModel):
@@ -49,6 +72,7 @@ class ConversationOut(BaseModel):
     message_count: int
     created_at: str
     updated_at: str
+    pinned: bool = False
 
 
 class ConversationPage(BaseModel):
@@ -56,15 +80,24 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+class MessageImageOut(BaseModel):
+    url: str  # read it with the same authentication as the conversation
+    content_type: str
+    image_id: str | None = None  # one of the caller's images; None for an image kept with the conversation
+
+
 class StoredMessageOut(BaseModel):
     id: str
     role: str
     content: str
+    images: list[MessageImageOut] = Field(default_factory=list)
     provider: str | None = None
     model: str | None = None
     cached: bool = False
     status: Literal["complete", "stopped"] = "complete"  # stopped: the client stopped the stream
     created_at: str
+    parent_id: str | None = None  # null: the conversation's first message
+    siblings: list[str] = Field(default_factory=list)  # the alternatives at this place, itself included
 
 
 class RenameIn(BaseModel):
@@ -72,4 +105,5 @@ class RenameIn(BaseModel):
 
 
 class ConversationDetail(ConversationOut):
-    messages: list[StoredMessageOut]
+    active_leaf_id: str | None = None
+    messages: list[StoredMessageOut]  # the active path: the first message down to the active leaf

@@ -11,22 +11,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
+from controllers.schemas.content import content_type
 
-class TextPart(BaseModel):
-    type: Literal["text"]  # text only: Muse's chat takes no images or audio here
-    text: str
-
-
-# What a prompt turn must carry: some text (whitespace alone is not a message).
-SomeText = Annotated[str, Field(pattern=r"\S")]
-PromptPart = Annotated[TextPart, Field(json_schema_extra={"properties": {"text": {"pattern": r"\S"}}})]
+PromptContent = content_type(muse_ids=False)
+AnswerContent = content_type(muse_ids=False, nullable=True)
 
 
 class PromptMessageIn(BaseModel):
-    """A system, developer or user turn: its content must say something."""
+    """A system, developer or user turn: its content (a string, or text and image_url parts) must
+    say something (services/chat/content.py reads the parts and names a bad one)."""
 
     role: Literal["system", "developer", "user"]
-    content: SomeText | Annotated[list[PromptPart], Field(min_length=1)]
+    content: PromptContent  # type: ignore[valid-type]
     name: str | None = None
 
 
@@ -34,7 +30,7 @@ class AssistantMessageIn(BaseModel):
     """An earlier answer (an empty one is dropped). No tool calling: `tool`/`function` turns are 422."""
 
     role: Literal["assistant"]
-    content: str | list[TextPart] | None = None
+    content: AnswerContent = None  # type: ignore[valid-type]
     name: str | None = None
 
 
@@ -117,6 +113,10 @@ class ImageGenerationIn(BaseModel):
     response_format: Literal["url", "b64_json"] | None = "url"
     output_format: Literal["png", "jpeg", "webp"] | None = None
     user: str | None = Field(default=None, max_length=256)
+    # streamed images are not offered (contract §18): `stream: true` or partial images are a 400 naming
+    # the field, before anything is charged
+    stream: bool | None = Field(default=None, json_schema_extra={"enum": [False, None]})
+    partial_images: int | None = Field(default=None, ge=0, le=3, json_schema_extra={"enum": [0, None]})
 
 
 class ImageEditForm(BaseModel):

@@ -27,14 +27,21 @@ class CacheKey:
 
 def cache_key(*, model: str, messages: list[ChatMessage], temperature: float | None,
               max_tokens: int | None = None) -> CacheKey:
-    """Stable hash of everything that shapes the answer (a length limit gives another answer)."""
-    shape: dict[str, object] = {"model": model, "messages": [[m.role, m.content] for m in messages],
+    """Stable hash of everything that shapes the answer (a length limit gives another answer; an
+    image enters by its content hash and `detail`)."""
+    shape: dict[str, object] = {"model": model, "messages": [_message(m) for m in messages],
                                 "temperature": temperature}
     if max_tokens is not None:  # unlimited requests keep the keys they had before limits existed
         shape["max_tokens"] = max_tokens
     payload = json.dumps(shape,
         ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return CacheKey(hashlib.sha256(payload.encode()).hexdigest())
+
+
+def _message(m: ChatMessage) -> list[object]:
+    if not m.images:  # text-only turns keep the keys they had before images existed
+        return [m.role, m.content]
+    return [m.role, m.content, [[i.sha256, i.detail] for i in m.images]]
 
 
 class ChatCache:

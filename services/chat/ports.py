@@ -9,7 +9,7 @@ errors onto `ProviderError` / `ProviderTimeout`; the failover turns them into
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 MessageRole = Literal["system", "user", "assistant"]
@@ -17,11 +17,26 @@ FinishReason = Literal["stop", "length"]
 
 
 @dataclass(frozen=True, slots=True)
+class ChatImage:
+    """An image in a message (vision chat): its checked bytes, type and content hash.
+
+    `ref` is where Muse keeps it once known: "img_…" (one of the caller's images) or the
+    storage key of an image stored with a conversation; None for an image not stored (yet)."""
+
+    data: bytes = field(repr=False)
+    mime: str  # image/png | image/jpeg | image/webp | image/gif
+    sha256: str
+    ref: str | None = None
+    detail: str | None = None  # OpenAI's `detail` ("low" | "high" | "auto"): how closely it is read
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One turn of a conversation."""
+    """One turn of a conversation (a user turn may carry images)."""
 
     role: MessageRole
     content: str
+    images: tuple[ChatImage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

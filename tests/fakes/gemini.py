@@ -7,6 +7,8 @@
     fake.limits                            # generationConfig.maxOutputTokens of each call (None: no limit)
                                            # (a limit below the reply's word count cuts it: MAX_TOKENS)
     fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
+    fake.images                            # (mimeType, bytes) of every inlineData part received, in order
+                                           # (inline data that is not such an image: 400 INVALID_ARGUMENT)
 
 Routes on the `models/{model}:{method}` suffix so `/v1/` and `/v1beta/` both work.
 See tests/fakes/aiohttp_wire.py for the shared knobs (script, delay_s, chunk_delay_s, calls).
@@ -21,6 +23,7 @@ import re
 from aiohttp import web
 
 from tests.fakes.aiohttp_wire import AiohttpWireFake
+from tests.fakes.vision import decode_base64, sniff
 
 _STATUS = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
@@ -43,8 +46,36 @@ class FakeGemini(AiohttpWireFake):
         """The output-token limit each call asked for (None: none)."""
         return [(c.body.get("generationConfig") or {}).get("maxOutputTokens") for c in self.calls]
 
+    @property
+    def images(self) -> list[tuple[str, bytes]]:
+        """(mimeType, bytes) of each inline image part the calls carried."""
+        found = []
+        for call in self.calls:
+            for part in _parts(call.body):
+                if not isinstance(part.get("inlineData"), dict):
+                    continue
+                blob = part["inlineData"]
+                data = decode_base64(str(blob.get("data", "")), urlsafe=True)
+                if data is not None:
+                    found.append((_mime(blob), data))
+        return found
+
     def setup(self, app: web.Application) -> None:
         app.router.add_post("/{version}/models/{target}", self.handle)
+
+    @staticmethod
+    def _bad_image(body: dict) -> web.Response | None:
+        """The API's 400 for inline data it cannot read as the declared image type."""
+        for part in _parts(body):
+            if "inlineData" not in part:
+                continue
+            blob = part["inlineData"] or {}
+            data = decode_base64(str(blob.get("data", "")), urlsafe=True)
+            if data is None or sniff(data) != _mime(blob):
+                error = {"code": 400, "message": "Unable to process input image.",
+                         "status": "INVALID_ARGUMENT"}
+                return web.json_response({"error": error}, status=400)
+        return None
 
     @staticmethod
     def _error(status: int) -> web.Response:
@@ -65,6 +96,8 @@ class FakeGemini(AiohttpWireFake):
             error = {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}
             return web.json_response({"error": error}, status=401)
         call, mode = await self.record(request)
+        if (refused := self._bad_image(call.body)) is not None:
+            return refused
         limit = (call.body.get("generationConfig") or {}).get("maxOutputTokens")
         pieces = words(self.reply)  # one word, one token
         finish = "STOP"
@@ -103,3 +136,15 @@ class FakeGemini(AiohttpWireFake):
             await response.write(f"data: {data}\r\n\r\n".encode())
         await response.write_eof()
         return response
+
+
+def _parts(body: dict) -> list[dict]:
+    """The parts of every content of a request."""
+    return [part for content in body.get("contents") or [] for part in content.get("parts") or []
+            if isinstance(part, dict)]
+
+
+def _mime(blob: dict) -> str:
+    """A blob's type: proto3 JSON accepts the field's own name and its lowerCamelCase form alike
+    (google-genai 3.4 sends `mime_type` inside `inlineData`)."""
+    return str(blob.get("mimeType") or blob.get("mime_type") or "")
