@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.config import Settings
 from app.problems import status_of
-from app.wiring.adapters import build_image_providers, build_storage, build_video_providers
+from app.wiring.adapters import build_image_providers, build_storage, build_video_providers, remote_fetcher
 from app.wiring.chat import ChatParts
 from app.wiring.credits import CreditsParts
 from app.wiring.overrides import Overrides
@@ -15,7 +15,6 @@ from controllers.images import ImagesController, MediaController
 from controllers.shares import SharesController
 from controllers.videos import VideosController
 from providers.instrumented import instrument_images, instrument_videos
-from providers.remote_fetch import fetch_remote_image
 from repositories.images import BeanieImageRepository, VideoDocument
 from repositories.shares import BeanieShareRepository
 from services.media.image_jobs import ImageJobRunner
@@ -82,16 +81,11 @@ def wire_media(s: Settings, o: Overrides, platform: PlatformParts, credits: Cred
         provider_names=[p.name for p in video_providers], events=events, ttl_h=s.temp_media_ttl_h,
         timeout_s=s.video_timeout_s)
     shares = ShareService(BeanieShareRepository(), images, image_repository, base_url=s.public_base_url)
-    max_bytes = int(s.max_upload_mb * 1024 * 1024)
-
-    async def fetch_url(url: str) -> bytes:
-        return await fetch_remote_image(url, max_bytes=max_bytes, allow_private=not s.is_production)
-
     return MediaParts(
         storage=storage, image_providers=image_providers, image_repository=image_repository,
         image_jobs=image_jobs, images=images, video_providers=video_providers,
         video_repository=video_repository, video_jobs=video_jobs, videos=videos, shares=shares,
         images_controller=ImagesController(images, chat.vision, max_upload_mb=s.max_upload_mb,
-                                           status_of=status_of, fetch_url=fetch_url),
+                                           status_of=status_of, fetch_url=remote_fetcher(s)),
         videos_controller=VideosController(videos, status_of=status_of),
         media_controller=MediaController(storage), shares_controller=SharesController(shares))
