@@ -28,7 +28,7 @@ export default {
   "chat.stop": "Stopp",
   "chat.premium": "Premium",
   "chat.needsRole": "(erfordert {role})",
-  "chat.cost": "Jede Antwort kostet {credits} (wiederholte Fragen sind kostenlos)",
+  "chat.cost": "Jede Antwort kostet {credits}, dazu {perImage} pro angehängtem Bild (wiederholte Fragen sind kostenlos)",
   "chat.left": "noch {credits}",
   "chat.start": "Beginne unten eine neue Unterhaltung.",
   "chat.stopped": "Angehalten.",

@@ -28,7 +28,7 @@ export default {
   "chat.stop": "Stop",
   "chat.premium": "premium",
   "chat.needsRole": "(needs {role})",
-  "chat.cost": "Each answer costs {credits} (repeated questions are free)",
+  "chat.cost": "Each answer costs {credits}, plus {perImage} per attached image (repeated questions are free)",
   "chat.left": "{credits} left",
   "chat.start": "Start a new conversation below.",
   "chat.stopped": "Stopped.",

@@ -28,7 +28,7 @@ export default {
   "chat.stop": "Detener",
   "chat.premium": "premium",
   "chat.needsRole": "(requiere {role})",
-  "chat.cost": "Cada respuesta cuesta {credits} (las preguntas repetidas son gratis)",
+  "chat.cost": "Cada respuesta cuesta {credits}, más {perImage} por imagen adjunta (las preguntas repetidas son gratis)",
   "chat.left": "quedan {credits}",
   "chat.start": "Empieza una conversación nueva abajo.",
   "chat.stopped": "Detenido.",

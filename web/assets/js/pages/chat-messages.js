@@ -4,6 +4,7 @@
 import { t } from "../i18n.js";
 import { renderMarkdown } from "../markdown.js";
 import { append, field, h, replace, toast } from "../ui.js";
+import { messageImages } from "./chat-images.js";
 
 export async function copyToClipboard(text) {
   try {
@@ -38,7 +39,7 @@ export function bubble(message, actions = null) {
   append(body, role === "assistant" ? renderMarkdown(content) : h("p.plain", {}, content));
   if (message.status === "stopped") append(body, h("p.muted.small", {}, t("chat.stopped")));
   const who = h("div.who", {}, role === "user" ? t("chat.you") : t("chat.muse"));
-  const el = h(`div.msg.${role}`, { dataset: { id: message.id || "" } }, who, body);
+  const el = h(`div.msg.${role}`, { dataset: { id: message.id || "" } }, who, messageImages(message.images), body);
   const bar = h("div.msg-actions");
   if (actions && message.id) {
     if (role === "assistant") {

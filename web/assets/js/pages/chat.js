@@ -6,6 +6,7 @@ import { renderMarkdown } from "../markdown.js";
 import { hasRole, loadPlans, refreshCredits, state } from "../state.js";
 import { append, errorBox, field, h, replace, showError } from "../ui.js";
 import { bubble, copyToClipboard, drawThread } from "./chat-messages.js";
+import { attachments } from "./chat-images.js";
 import { chatSidebar } from "./chat-sidebar.js";
 
 const SHORTCUTS = [["Enter", "chat.keySend"], ["Shift+Enter", "chat.keyNewline"], ["Escape", "chat.keyStop"],
@@ -23,8 +24,9 @@ export async function chatPage(main, [conversationId], _query, navigate) {
   });
   const messages = h("div.messages", { role: "log", "aria-live": "polite", "aria-label": t("chat.messages") });
   const errors = h("div");
-  const input = h("textarea", { name: "message", rows: 3, required: true, placeholder: t("chat.placeholder"),
+  const input = h("textarea", { name: "message", rows: 3, placeholder: t("chat.placeholder"),
                                 "aria-keyshortcuts": "Shift+Escape" });
+  const attached = attachments();
   const model = h("select", { name: "model" }, plans.models.map((m) => {
     const locked = !hasRole(m.min_role);
     return h("option", { value: m.name, disabled: locked },
@@ -37,13 +39,14 @@ export async function chatPage(main, [conversationId], _query, navigate) {
   const keys = h("details.shortcuts.small", {}, h("summary", {}, t("chat.shortcuts")),
     h("dl", {}, SHORTCUTS.map(([key, label]) => [h("dt", {}, h("kbd", {}, key)), h("dd", {}, t(label))])));
   const form = h("form.composer", {},
-    field(t("chat.message"), input),
+    field(t("chat.message"), input), attached.el,
     h("div.row", {}, field(t("chat.model"), model), h("div.actions", {}, send, stop)), cost, errors, keys);
 
   function updateCost() {
     const offer = plans.models.find((m) => m.name === model.value);
     const left = state.user?.credits?.spendable;
-    cost.textContent = t("chat.cost", { credits: t("credits.count", { count: offer?.price ?? 1 }) }) +
+    cost.textContent = t("chat.cost", { credits: t("credits.count", { count: offer?.price ?? 1 }),
+                                        perImage: plans.prices?.chat_image ?? 1 }) +
       (left !== undefined && left !== null ? ` · ${t("chat.left", { credits: t("credits.count", { count: left }) })}` : "");
   }
   model.addEventListener("change", updateCost);
@@ -87,7 +90,7 @@ export async function chatPage(main, [conversationId], _query, navigate) {
 
   /** Stream an answer: a new question (`question`), an edited one, or a regeneration (`from`: the
    * message replaced from there on). */
-  async function run({ path: endpoint = "/api/v1/chat", payload, from = null, question = null }) {
+  async function run({ path: endpoint = "/api/v1/chat", payload, from = null, question = null, images = null }) {
     if (controller) return;
     showError(errors, null);
     if (!current) replace(messages);
@@ -96,7 +99,7 @@ export async function chatPage(main, [conversationId], _query, navigate) {
       if (at >= 0) [...messages.children].slice(at).forEach((el) => el.remove());
     }
     for (const el of messages.querySelectorAll(".msg-actions")) el.hidden = true;  // no actions mid-answer
-    if (question) append(messages, bubble({ role: "user", content: question }).el);
+    if (question !== null) append(messages, bubble({ role: "user", content: question, images }).el);
     const answer = bubble({ role: "assistant", content: "" });
     append(messages, answer.el);
     answer.el.setAttribute("aria-busy", "true");
@@ -150,11 +153,15 @@ export async function chatPage(main, [conversationId], _query, navigate) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text || controller) return;
+    if (controller) return;
+    if (!text && !attached.count) { input.focus(); return; }
+    const sent = attached.count ? [...(text ? [{ type: "text", text }] : []), ...attached.parts()] : text;
+    const images = attached.shown();
     input.value = "";
+    attached.clear();
     const leaf = path.at(-1)?.id;
-    run({ payload: { messages: [{ role: "user", content: text }], conversation_id: current, model: model.value,
-                     ...(leaf ? { parent_id: leaf } : {}) }, question: text });
+    run({ payload: { messages: [{ role: "user", content: sent }], conversation_id: current, model: model.value,
+                     ...(leaf ? { parent_id: leaf } : {}) }, question: text, images });
   });
   stop.addEventListener("click", () => controller?.abort());
   input.addEventListener("keydown", (event) => {
