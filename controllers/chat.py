@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import orjson
 from quart import Response
 
+from controllers.chat_fields import check_options, muse_fail
 from controllers.schemas.chat import (
     ActiveIn,
     ChatIn,
@@ -15,6 +17,7 @@ from controllers.schemas.chat import (
     RegenerateIn,
     RenameIn,
 )
+from controllers.schemas.chat_options import to_options, tool_calls_of
 from services.chat.content import parse_content, part_error
 from services.chat.models import ChatInput, Conversation, StoredMessage
 from services.chat.service import ChatService
@@ -37,9 +40,15 @@ def _message(m: StoredMessage, tree: Tree) -> dict[str, Any]:
                "content_type": form.get("mime") or "application/octet-stream",
                "image_id": form.get("image_id")}
               for index, form in enumerate(m.images)]
-    return {"id": m.id, "role": m.role, "content": m.content, "images": images, "provider": m.provider,
-            "model": m.model, "cached": m.cached, "status": m.status, "created_at": isoformat(m.created_at),
-            "parent_id": tree.parent_of(m.id), "siblings": tree.siblings(m.id)}
+    out: dict[str, Any] = {
+        "id": m.id, "role": m.role, "content": m.content, "images": images, "provider": m.provider,
+        "model": m.model, "cached": m.cached, "status": m.status, "created_at": isoformat(m.created_at),
+        "parent_id": tree.parent_of(m.id), "siblings": tree.siblings(m.id)}
+    if m.tool_calls:
+        out["tool_calls"] = [call.as_dict() for call in m.tool_calls]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    return out
 
 
 def _detail(conversation: Conversation, tree: Tree) -> dict[str, Any]:
@@ -67,15 +76,24 @@ class ChatController:
         turns = []
         for index, m in enumerate(body.messages):
             parsed = parse_content(m.content, ("messages", index, "content"), openai=False, muse_ids=True)
-            if not parsed.text.strip() and not parsed.images:
+            if not parsed.text.strip() and not parsed.images and not m.tool_calls:
                 raise part_error(("messages", index, "content"), "a message needs some text or an image.",
                                  openai=False)
             turns.append((m.role, parsed))
-        messages = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=False)
+        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=False)
+        calls = [tool_calls_of(m.tool_calls) for m in body.messages]
+        names = {call.id: call.name for made in calls for call in made}
+        messages = [replace(message, tool_calls=made, tool_call_id=m.tool_call_id,
+                            name=names.get(m.tool_call_id or ""))
+                    for message, made, m in zip(read, calls, body.messages, strict=True)]
+        options = to_options(body)
+        # a tool turn may answer a call of the stored conversation: its pairing is checked only without one
+        check_options(options, messages if body.conversation_id is None else [], muse_fail)
         return ChatInput(
             user_id=principal.user_id or "", plan=principal.plan, messages=messages,
             conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
-            store=body.store, request_id=request_id, role=principal.role, parent_id=body.parent_id)
+            store=body.store, request_id=request_id, role=principal.role, parent_id=body.parent_id,
+            max_tokens=body.max_tokens, options=options)
 
     async def chat(self, body: ChatIn, principal: Principal, request_id: str) -> Any:
         """JSON answer, or an SSE stream when `stream` is true."""
@@ -93,10 +111,13 @@ class ChatController:
         if stream:
             return await self._stream(inp)
         reply = await self._chat.complete(inp)
-        return {"id": reply.id, "conversation_id": reply.conversation_id,
-                "message": {"role": "assistant", "content": reply.content}, "provider": reply.provider,
-                "model": reply.model, "cached": reply.cached, "credits_charged": reply.credits_charged,
-                "request_id": reply.request_id}
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.tool_calls:
+            message["tool_calls"] = [call.as_dict() for call in reply.tool_calls]
+        return {"id": reply.id, "conversation_id": reply.conversation_id, "message": message,
+                "provider": reply.provider, "model": reply.model, "cached": reply.cached,
+                "credits_charged": reply.credits_charged, "request_id": reply.request_id,
+                "finish_reason": reply.finish_reason}
 
     async def _stream(self, inp: ChatInput) -> Response:
         meta, events = await self._streams.stream(inp)

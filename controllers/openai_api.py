@@ -12,18 +12,28 @@ import base64
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 from quart import Response, request
 
+from controllers.chat_fields import check_options, openai_fail, refuse_fields
 from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
-from controllers.schemas.openai import ChatCompletionIn, ImageEditForm, ImageGenerationIn
+from controllers.schemas.chat_options import to_options, tool_calls_of
+from controllers.schemas.openai import (
+    AssistantMessageIn,
+    ChatCompletionIn,
+    ImageEditForm,
+    ImageGenerationIn,
+    ToolMessageIn,
+)
 from services.chat.content import ParsedContent, parse_content
 from services.chat.models import ChatInput
 from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from services.chat.options import ToolCall
 from services.chat.ports import MessageRole
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
@@ -46,27 +56,61 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
 
 
 _ROLES: dict[str, MessageRole] = {
-    "system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+    "system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+
+Turn = tuple[MessageRole, ParsedContent]
+ToolFields = dict[str, Any]  # a turn's tool_calls, or a tool turn's tool_call_id and name
 
 
-def chat_turns(body: ChatCompletionIn) -> list[tuple[MessageRole, ParsedContent]]:
-    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns dropped),
-    their content parts read (services/chat/content.py: a bad part is a 400 naming it)."""
-    turns: list[tuple[MessageRole, ParsedContent]] = []
+def chat_turns(body: ChatCompletionIn) -> tuple[list[Turn], list[ToolFields]]:
+    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns without
+    tool calls dropped), their content parts read (services/chat/content.py: a bad part is a 400
+    naming it), and each turn's tool fields (assistant tool calls; a tool result's call id)."""
+    turns: list[Turn] = []
+    tools: list[ToolFields] = []
+    names: dict[str, str] = {}
     for index, message in enumerate(body.messages):
-        role = _ROLES.get(message.role)
-        if role is None:
-            raise BadRequest(f"Messages with role {message.role!r} are not supported (no tool calling).",
-                             param=f"messages.{index}.role")
+        role = _ROLES[message.role]
         parsed = parse_content(message.content, ("messages", index, "content"), openai=True)
-        if not parsed.text.strip() and not parsed.images:
+        if isinstance(message, ToolMessageIn):
+            if parsed.images:
+                raise BadRequest("A tool message's content is text.", param=f"messages.{index}.content")
+            turns.append((role, parsed))
+            tools.append({"tool_call_id": message.tool_call_id, "name": names.get(message.tool_call_id)})
+            continue
+        calls = tool_calls_of(message.tool_calls) if isinstance(message, AssistantMessageIn) else ()
+        names.update((call.id, call.name) for call in calls)
+        if not parsed.text.strip() and not parsed.images and not calls:
             if message.role == "assistant":
                 continue
             raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
         turns.append((role, parsed))
+        tools.append({"tool_calls": calls})
     if not any(role != "system" for role, _parsed in turns):
         raise BadRequest("At least one user or assistant message with content is needed.", param="messages")
-    return turns
+    return turns, tools
+
+
+def _message_out(content: str, calls: tuple[ToolCall, ...]) -> dict[str, Any]:
+    """`choices[].message`: content is null when the answer is only tool calls (as OpenAI sends it)."""
+    message: dict[str, Any] = {"role": "assistant", "content": content if content or not calls else None,
+                               "refusal": None}
+    if calls:
+        message["tool_calls"] = [call.as_dict() for call in calls]
+    return message
+
+
+FRAGMENT_CHARS = 32  # argument text per `delta.tool_calls` chunk, as OpenAI streams it in pieces
+
+
+def tool_call_fragments(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A `tool_call` event as OpenAI's stream fragments: index, id and name first, then the arguments."""
+    index, arguments = event["index"], event["arguments"]
+    fragments: list[dict[str, Any]] = [{"index": index, "id": event["id"], "type": "function",
+                                        "function": {"name": event["name"], "arguments": ""}}]
+    fragments += [{"index": index, "function": {"arguments": arguments[at:at + FRAGMENT_CHARS]}}
+                  for at in range(0, len(arguments), FRAGMENT_CHARS)]
+    return fragments
 
 
 def _sse(data: dict[str, Any], *, event: str | None = None) -> bytes:
@@ -93,17 +137,19 @@ class OpenAIController:
 
     # --- chat ----------------------------------------------------------------------------
     async def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
-        if body.n not in (None, 1):
-            raise BadRequest("Only n=1 is supported.", param="n")
+        refuse_fields({name: getattr(body, name) for name in body.model_fields_set}, openai_fail)
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
-        messages = await self._chat.read_messages(chat_turns(body), user_id=principal.user_id or "",
-                                                  openai=True)
+        turns, tools = chat_turns(body)
+        options = to_options(body)
+        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=True)
+        messages = [replace(message, **fields) for message, fields in zip(read, tools, strict=True)]
+        check_options(options, messages, openai_fail)
         return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=messages,
                          model=body.model, temperature=body.temperature, store=False,
                          request_id=request_id, role=principal.role,
-                         max_tokens=body.max_completion_tokens or body.max_tokens)
+                         max_tokens=body.max_completion_tokens or body.max_tokens, options=options)
 
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
@@ -117,7 +163,7 @@ class OpenAIController:
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,
             "choices": [{"index": 0, "logprobs": None, "finish_reason": reply.finish_reason,
-                         "message": {"role": "assistant", "content": reply.content, "refusal": None}}],
+                         "message": _message_out(reply.content, reply.tool_calls)}],
             "usage": usage.as_dict(), "system_fingerprint": None,
         }
         return answer, 200, muse_headers(charged=reply.credits_charged, cached=reply.cached,
@@ -148,8 +194,12 @@ class OpenAIController:
                     if name == "delta":
                         parts.append(data["content"])
                         yield chunk({"content": data["content"]})
+                    elif name == "tool_call":
+                        parts.append(data["name"] + data["arguments"])
+                        for fragment in tool_call_fragments(data):
+                            yield chunk({"tool_calls": [fragment]})
                     elif name == "done":
-                        finish = data.get("finish_reason", "stop")  # "length": stopped at max_tokens
+                        finish = data.get("finish_reason", "stop")  # "length", "tool_calls"
             yield chunk({}, finish)
             if include_usage:
                 usage = estimate_usage(prompt, "".join(parts)).as_dict()

@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from repositories.documents import MuseDocument
 from services.chat.models import Conversation, StoredMessage
+from services.chat.options import ToolCall
 from services.chat.ports import MessageRole
 from services.platform.clock import utcnow
 from services.platform.ids import new_id
@@ -55,6 +56,9 @@ class MessageDocument(MuseDocument):
     request_id: str | None = None
     status: str = "complete"
     created_at: datetime = Field(default_factory=utcnow)
+    tool_calls: list[dict[str, str]] = Field(default_factory=list)  # {"id", "name", "arguments"}
+    tool_call_id: str | None = None
+    name: str | None = None
     images: list[dict[str, Any]] = Field(default_factory=list)  # references, never bytes
     parent_id: str | None = None  # "": a first message; None: stored before branches (services/chat/tree.py)
 
@@ -67,7 +71,10 @@ class MessageDocument(MuseDocument):
             id=self.id, conversation_id=self.conversation_id, role=cast(MessageRole, self.role),
             content=self.content, created_at=self.created_at, provider=self.provider, model=self.model,
             cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id,
-            status=self.status, images=list(self.images), parent_id=self.parent_id)
+            status=self.status, images=list(self.images), parent_id=self.parent_id,
+            tool_call_id=self.tool_call_id, name=self.name,
+            tool_calls=tuple(ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"])
+                             for c in self.tool_calls))
 
 
 class BeanieConversationRepository:
@@ -143,7 +150,9 @@ class BeanieConversationRepository:
                 id=m.id, conversation_id=conversation_id, position=first + i, role=m.role, content=m.content,
                 provider=m.provider, model=m.model, cached=m.cached, credits_charged=m.credits_charged,
                 request_id=m.request_id, status=m.status, created_at=m.created_at, images=m.images,
-                parent_id=m.parent_id)
+                parent_id=m.parent_id,
+                tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
+                tool_call_id=m.tool_call_id, name=m.name)
             for i, m in enumerate(messages)])
 
     async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:

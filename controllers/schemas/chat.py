@@ -2,27 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import JsonDict
 
+from controllers.chat_fields import fields_doc
+from controllers.schemas.chat_options import OptionsIn, ToolCallIn
 from controllers.schemas.content import content_type
 
 MessageContent = content_type(muse_ids=True, min_text=1)
 
 
 class MessageIn(BaseModel):
-    role: Literal["system", "user", "assistant"]
+    """A turn: a user turn may carry images; an assistant turn may carry `tool_calls` (then its
+    content may be empty); a `tool` turn answers the call `tool_call_id`."""
+
+    role: Literal["system", "user", "assistant", "tool"]
     # a string, or text / image_url / image parts (read by services/chat/content.py)
     content: MessageContent  # type: ignore[valid-type]
+    tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
+    tool_call_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _tool_shape(self) -> MessageIn:
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only assistant messages carry tool_calls")
+        if (self.role == "tool") != (self.tool_call_id is not None):
+            raise ValueError("tool messages, and only they, carry tool_call_id")
+        if self.role == "tool" and not isinstance(self.content, str):
+            raise ValueError("a tool message's content is text")
+        return self
 
 
-class ChatIn(BaseModel):
+_API_FIELDS = {name: doc for name, doc in fields_doc().items() if name in (
+    "temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "max_tokens",
+    "logit_bias", "reasoning_effort", "verbosity", "user", "safety_identifier", "tools", "tool_choice",
+    "parallel_tool_calls", "response_format")}
+
+
+class ChatIn(OptionsIn):
+    model_config = ConfigDict(json_schema_extra={"x-muse-fields": cast(JsonDict, _API_FIELDS)})
+
     messages: list[MessageIn] = Field(min_length=1, max_length=50)
     conversation_id: str | None = None
     # the configured model names are listed in /openapi.json (app/openapi.py resolves the marker)
     model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
     store: bool = True
     parent_id: str | None = Field(default=None, min_length=1, description=(
@@ -45,9 +72,21 @@ class ActiveIn(BaseModel):
                          "through it to its newest reply.")
 
 
+class FunctionCallOut(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"]
+    function: FunctionCallOut
+
+
 class MessageOut(BaseModel):
     role: str
     content: str
+    tool_calls: list[ToolCallOut] | None = None
 
 
 class ChatOut(BaseModel):
@@ -59,6 +98,7 @@ class ChatOut(BaseModel):
     cached: bool
     credits_charged: int
     request_id: str | None
+    finish_reason: Literal["stop", "length", "tool_calls"] = "stop"
 
 
 class ListQuery(BaseModel):
@@ -96,6 +136,8 @@ class StoredMessageOut(BaseModel):
     cached: bool = False
     status: Literal["complete", "stopped"] = "complete"  # stopped: the client stopped the stream
     created_at: str
+    tool_calls: list[ToolCallOut] | None = None  # an assistant turn's calls
+    tool_call_id: str | None = None  # a tool turn: the call it answers
     parent_id: str | None = None  # null: the conversation's first message
     siblings: list[str] = Field(default_factory=list)  # the alternatives at this place, itself included
 

@@ -1,16 +1,18 @@
 """Request and response models of the OpenAI-compatible API (contract §12); they feed /openapi.json.
 
-Requests accept OpenAI's shapes and ignore the fields Muse does not use
-(`top_p`, `tools`, `logit_bias`…), as OpenAI-compatible servers commonly do.
+Requests accept OpenAI's shapes; every field of OpenAI's chat request is declared here and
+either honoured or refused by name (controllers/chat_fields.py, contract §18).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
+from controllers.chat_fields import fields_doc
+from controllers.schemas.chat_options import OptionsIn, ToolCallIn
 from controllers.schemas.content import content_type
 
 PromptContent = content_type(muse_ids=False)
@@ -27,14 +29,24 @@ class PromptMessageIn(BaseModel):
 
 
 class AssistantMessageIn(BaseModel):
-    """An earlier answer (an empty one is dropped). No tool calling: `tool`/`function` turns are 422."""
+    """An earlier answer (an empty one without tool calls is dropped), with the tool calls it made."""
 
     role: Literal["assistant"]
     content: AnswerContent = None  # type: ignore[valid-type]
     name: str | None = None
+    tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
+    refusal: str | None = None
 
 
-ChatMessageIn = Annotated[PromptMessageIn | AssistantMessageIn, Field(discriminator="role")]
+class ToolMessageIn(BaseModel):
+    """The result of a tool call (`tool_call_id` names the call of an earlier assistant turn)."""
+
+    role: Literal["tool"]
+    content: PromptContent  # type: ignore[valid-type]  # text (parts: text only, checked when read)
+    tool_call_id: str = Field(min_length=1, max_length=200)
+
+
+ChatMessageIn = Annotated[PromptMessageIn | AssistantMessageIn | ToolMessageIn, Field(discriminator="role")]
 
 
 class StreamOptions(BaseModel):
@@ -45,8 +57,13 @@ class StreamOptions(BaseModel):
 SIZE_SCHEMA: JsonDict = {"pattern": r"^(auto|[1-9][0-9]{0,4}x[1-9][0-9]{0,4})$"}
 
 
-class ChatCompletionIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+# A refused field: declared (so that it is refused by name with a sentence, not ignored), not documented.
+Refused = SkipJsonSchema[Any]
+
+
+class ChatCompletionIn(OptionsIn):
+    model_config = ConfigDict(extra="ignore",
+                              json_schema_extra={"x-muse-fields": cast(JsonDict, fields_doc())})
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra={
@@ -57,13 +74,39 @@ class ChatCompletionIn(BaseModel):
     n: int | None = Field(default=None, json_schema_extra={"const": 1})  # documented as 1; others 400
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    user: str | None = Field(default=None, max_length=256)
+    logprobs: bool | None = Field(default=None, json_schema_extra={"const": False})  # true: 400
+    modalities: list[str] | None = None  # ["text"] only; audio: 400
+    store: bool | None = Field(default=None, json_schema_extra={"const": False})  # true: 400
+    top_logprobs: Refused = None
+    audio: Refused = None
+    prediction: Refused = None
+    web_search_options: Refused = None
+    functions: Refused = None
+    function_call: Refused = None
+    metadata: Refused = None
+    service_tier: Refused = None
+    prompt_cache_key: Refused = None
+    prompt_cache_retention: Refused = None
+    prompt_cache_options: Refused = None
+    moderation: Refused = None
+
+
+class FunctionCallOut(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"]
+    function: FunctionCallOut
 
 
 class ChatMessageOut(BaseModel):
     role: Literal["assistant"]
-    content: str
+    content: str | None
     refusal: str | None = None
+    tool_calls: list[ToolCallOut] | None = None
 
 
 class ChoiceOut(BaseModel):

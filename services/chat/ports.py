@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-MessageRole = Literal["system", "user", "assistant"]
-FinishReason = Literal["stop", "length"]
+from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
+
+MessageRole = Literal["system", "user", "assistant", "tool"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +34,15 @@ class ChatImage:
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One turn of a conversation (a user turn may carry images)."""
+    """One turn of a conversation: a user turn may carry images; an assistant turn may carry
+    `tool_calls`; a `tool` turn is the result of the call `tool_call_id` (named `name`)."""
 
     role: MessageRole
     content: str
     images: tuple[ChatImage, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None  # a tool turn: the function that answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class ChatCompletion:
     model: str
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
     finish_reason: FinishReason = "stop"  # "length": the provider stopped at `max_tokens` (a whole answer)
+    tool_calls: tuple[ToolCall, ...] = ()  # finish reason "tool_calls": the model asks for these calls
 
 
 class LimitReached(str):
@@ -57,6 +64,9 @@ class LimitReached(str):
     stream that ends without any finish reason, which adapters report as a `ProviderError`."""
 
     __slots__ = ()
+
+
+Delta = str | ToolCall  # a stream's pieces: text, or a whole tool call (relayed as OpenAI's fragments)
 
 
 class ProviderError(Exception):
@@ -82,20 +92,27 @@ class ChatProvider(Protocol):
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
+        options: ChatOptions = NO_OPTIONS,
     ) -> ChatCompletion:
         """The whole answer to `messages` (system turns become the system prompt).
 
         `model` overrides the provider's configured model for this call (premium models);
-        `max_tokens` bounds the answer's length (an answer stopped there has finish reason "length")."""
+        `max_tokens` bounds the answer's length (an answer stopped there has finish reason "length");
+        `options` are the request's other options, all honoured (see `unsupported`)."""
         ...
 
     def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
-    ) -> AsyncIterator[str]:
-        """The answer as text deltas; `timeout` bounds the wait for each chunk.
+        options: ChatOptions = NO_OPTIONS,
+    ) -> AsyncIterator[Delta]:
+        """The answer as text deltas and whole tool calls; `timeout` bounds the wait for each chunk.
 
         A stream stopped at `max_tokens` ends with a `LimitReached` delta."""
+        ...
+
+    def unsupported(self, options: ChatOptions) -> str | None:
+        """The name of the first option this provider cannot honour, or None (it honours them all)."""
         ...
 
     async def describe_image(

@@ -29,6 +29,7 @@ from services.chat.models import (
     StoredMessage,
     title_of,
 )
+from services.chat.options import NO_OPTIONS, ChatOptions
 from services.chat.ports import (
     ChatCompletion,
     ChatImage,
@@ -38,10 +39,12 @@ from services.chat.ports import (
     ProviderError,
     ProviderTimeout,
 )
+from services.chat.structured import completion_problem
 from services.chat.tree import Tree
 from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
 from services.credits.ports import Credits
+from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow
 from services.platform.coalesce import SingleFlight, wait_or_lead
@@ -120,14 +123,16 @@ class ChatService:
             parent = tree.anchor(regenerate=inp.regenerate, parent_id=inp.parent_id,
                                  active_leaf_id=conversation.active_leaf_id) or ""
             history = [ChatMessage(role=m.role, content=m.content,
-                                   images=await self._stored_images(m, inp.user_id))
+                                   images=await self._stored_images(m, inp.user_id), tool_calls=m.tool_calls,
+                                   tool_call_id=m.tool_call_id, name=m.name)
                        for m in tree.path(parent or None)[-self.history_limit:]]
         elif inp.parent_id is not None or inp.regenerate is not None:
             field = "parent_id" if inp.parent_id is not None else "regenerate"
             raise ValidationFailed(errors=[{"loc": ["body", field], "msg": "needs conversation_id"}])
+        self.check_honoured(inp.options)
         context = history + list(inp.messages)
         key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature,
-                        max_tokens=inp.max_tokens)
+                        max_tokens=inp.max_tokens, options=inp.options)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
                         message_id=new_id("msg"), model=model, parent_id=parent)
 
@@ -147,6 +152,22 @@ class ChatService:
             return ()
         return await self.images.load(message.images, user_id=user_id)
 
+    def check_honoured(self, options: ChatOptions) -> None:
+        """422 (400 under /v1) naming the option when no configured provider can honour every option."""
+        missing = [p.unsupported(options) for p in self.providers]
+        if self.providers and all(missing):
+            field = missing[0]
+            msg = f"`{field}` is not supported by any provider of this model; nothing was charged"
+            raise ValidationFailed(f"{msg[0].upper()}{msg[1:]}.",
+                                   errors=[{"loc": ["body", field], "msg": msg}])
+
+    @staticmethod
+    def honours(options: ChatOptions) -> Callable[[ChatProvider], bool]:
+        """The failover's filter: only the providers that honour every option of the request."""
+        if options == NO_OPTIONS:
+            return lambda _provider: True
+        return lambda provider: provider.unsupported(options) is None
+
     def resolve_model(self, name: str, *, role: Role) -> ChatModel:
         """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
         models = list(self.models())
@@ -155,6 +176,7 @@ class ChatService:
             known = ", ".join(repr(m.name) for m in models)
             raise ValidationFailed(f"Unknown model {name!r}; available: {known}.",
                                    errors=[{"loc": ["body", "model"], "msg": f"unknown model {name!r}"}])
+        key_limits.require_model(name)
         if role < Role.parse(model.min_role):
             raise Forbidden(f"The {name!r} model needs the {model.min_role} role (a paid subscription); "
                             "nothing was charged.")
@@ -207,7 +229,8 @@ class ChatService:
         return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
                          provider=produced.answer.provider, model=produced.answer.model,
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
-                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason)
+                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason,
+                         tool_calls=produced.answer.tool_calls)
 
     async def _fresh(self, prep: Prepared) -> _Produced:
         """A charged provider answer that neither reads nor waits for the cache (regenerate)."""
@@ -216,7 +239,7 @@ class ChatService:
                                request_id=prep.inp.request_id) as receipt:
                 answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
                                                request_id=prep.inp.request_id, model=prep.model,
-                                               max_tokens=prep.inp.max_tokens)
+                                               max_tokens=prep.inp.max_tokens, options=prep.inp.options)
         except InsufficientCredits as exc:
             return _Produced(None, cached=False, receipt=None, refused=exc)
         return _Produced(answer, cached=False, receipt=receipt)
@@ -234,7 +257,7 @@ class ChatService:
                                    request_id=prep.inp.request_id) as receipt:
                     answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
                                                    request_id=prep.inp.request_id, model=prep.model,
-                                                   max_tokens=prep.inp.max_tokens)
+                                                   max_tokens=prep.inp.max_tokens, options=prep.inp.options)
             except InsufficientCredits as exc:
                 return _Produced(None, cached=False, receipt=None, refused=exc)
             return _Produced(answer, cached=False, receipt=receipt)
@@ -264,14 +287,19 @@ class ChatService:
 
     async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
                          request_id: str | None, model: ChatModel | None = None,
-                         max_tokens: int | None = None) -> ChatCompletion:
-        """First answer of the chain (services/platform/failover.py): breaker-open providers skipped."""
+                         max_tokens: int | None = None, options: ChatOptions = NO_OPTIONS) -> ChatCompletion:
+        """First whole answer of the chain (services/platform/failover.py): breaker-open providers and
+        those that cannot honour `options` skipped; an answer off its requested JSON form is a failure."""
         async def complete(provider: ChatProvider, seconds: float) -> ChatCompletion:
-            return await provider.complete(messages, temperature=temperature, timeout=seconds,
-                                           request_id=request_id, model=self.model_for(model, provider),
-                                           max_tokens=max_tokens)
+            answer = await provider.complete(messages, temperature=temperature, timeout=seconds,
+                                             request_id=request_id, model=self.model_for(model, provider),
+                                             max_tokens=max_tokens, options=options)
+            problem = completion_problem(answer.content, options, has_tool_calls=bool(answer.tool_calls))
+            if problem is not None:
+                raise ProviderError(provider.name, f"incomplete answer: {problem}")
+            return answer
 
-        return (await self.failover.run(complete))[1]
+        return (await self.failover.run(complete, only=self.honours(options)))[1]
 
     # --- credits and storage -----------------------------------------------------------
     def charge_of(self, prep: Prepared) -> Charge:
@@ -279,7 +307,8 @@ class ChatService:
         (an image kept in a conversation is not charged again on later turns); ledger ref = message id."""
         price = prep.model.cost(self.price()) if prep.model else self.price()
         price += self.image_price() * sum(len(m.images) for m in prep.inp.messages)
-        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id)
+        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id,
+                      model=prep.model.name if prep.model else None)
 
     async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
         """Give the charge back (once)."""
@@ -308,12 +337,14 @@ class ChatService:
         for m in inp.messages:
             turns.append(StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
                                        content=m.content, created_at=now, request_id=inp.request_id,
-                                       images=await self._keep(m.images, inp.user_id), parent_id=parent))
+                                       images=await self._keep(m.images, inp.user_id), parent_id=parent,
+                                       tool_calls=m.tool_calls, tool_call_id=m.tool_call_id, name=m.name))
             parent = turns[-1].id
         turns.append(StoredMessage(
             id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
             created_at=now, provider=answer.provider, model=answer.model, cached=cached,
-            credits_charged=charged, request_id=inp.request_id, status=status, parent_id=parent))
+            credits_charged=charged, request_id=inp.request_id, status=status, parent_id=parent,
+            tool_calls=answer.tool_calls))
         if prep.conversation is None:
             await self.conversations.create(owner_id=inp.user_id, title=title_of(inp.messages),
                                             conversation_id=conversation_id, messages=turns)

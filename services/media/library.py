@@ -24,6 +24,7 @@ from services.media.jobs import JobSettlement
 from services.media.ports.job_events import JobEvents
 from services.media.ports.storage import StorageProvider, StoredObject
 from services.media.uploads import CheckedUpload
+from services.platform import key_limits
 from services.platform.clock import utcnow
 from services.platform.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
 from services.platform.ids import new_id
@@ -80,6 +81,7 @@ class MediaLibrary:
         return ["default", *self._provider_names]
 
     def providers_for(self, model: str) -> list[str] | None:
+        key_limits.require_model(model or "default")
         if model in ("default", "", None):
             return None
         if model not in self._provider_names:
@@ -125,7 +127,8 @@ class MediaLibrary:
     async def submit(self, caller: Caller, record: ImageRecord, *, price: int,
                      ledger_kind: str) -> ImageRecord:
         """Charge, record (queued) and enqueue a job; an enqueue that fails fails the job and refunds it."""
-        charge = Charge(caller.user_id, price, plan=caller.plan, kind=ledger_kind, ref=record.id)
+        charge = Charge(caller.user_id, price, plan=caller.plan, kind=ledger_kind, ref=record.id,
+                        model=record.model or "default")
         async with charged(self._credits, charge, refund_reason=f"{self.noun}_not_recorded",
                            request_id=caller.request_id) as receipt:
             record.credits_charged, record.receipt = price, receipt_data(receipt)

@@ -10,6 +10,11 @@
     fake.images                            # (mimeType, bytes) of every inlineData part received, in order
                                            # (inline data that is not such an image: 400 INVALID_ARGUMENT)
 
+    fake.calls[-1].body                    # what the last call sent (generationConfig, tools, toolConfig…)
+
+With `functionDeclarations` the fake answers a `functionCall` part (unless the contents end with
+`functionResponse` parts or the mode is NONE); with `responseMimeType` application/json it
+answers JSON (tests/fakes/chat_semantics.py; `fake.json_reply` overrides it).
 Routes on the `models/{model}:{method}` suffix so `/v1/` and `/v1beta/` both work.
 See tests/fakes/aiohttp_wire.py for the shared knobs (script, delay_s, chunk_delay_s, calls).
 """
@@ -23,9 +28,16 @@ import re
 from aiohttp import web
 
 from tests.fakes.aiohttp_wire import AiohttpWireFake
+from tests.fakes.chat_semantics import json_text, tool_to_call
 from tests.fakes.vision import decode_base64, sniff
 
 _STATUS = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+def camel_or_snake(node: dict, name: str):
+    """A field by its JSON name or its proto name, both of which the API reads (google-genai 3.4 sends
+    some fields, e.g. `parameters_json_schema`, `thinking_level`, in the proto form)."""
+    return node.get(name, node.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)))
 
 
 def words(text: str) -> list[str]:
@@ -98,8 +110,24 @@ class FakeGemini(AiohttpWireFake):
         call, mode = await self.record(request)
         if (refused := self._bad_image(call.body)) is not None:
             return refused
-        limit = (call.body.get("generationConfig") or {}).get("maxOutputTokens")
-        pieces = words(self.reply)  # one word, one token
+        config = call.body.get("generationConfig") or {}
+        limit = config.get("maxOutputTokens")
+        function_call = self._function_call(call.body)
+        if function_call is not None and mode == "ok":
+            content = {"role": "model", "parts": [{"functionCall": function_call}]}
+            answer = {"candidates": [{"content": content, "finishReason": "STOP"}], "modelVersion": model}
+            if method == "generateContent":
+                return web.json_response(answer)
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(f"data: {json.dumps(answer)}\r\n\r\n".encode())
+            await response.write_eof()
+            return response
+        text = self.reply
+        if config.get("responseMimeType") == "application/json":
+            text = json_text(camel_or_snake(config, "responseJsonSchema") or config.get("responseSchema"),
+                             self.reply, self.json_reply)
+        pieces = words(text)  # one word, one token
         finish = "STOP"
         if limit is not None and limit < len(pieces):
             pieces, finish = pieces[:limit], "MAX_TOKENS"
@@ -116,6 +144,19 @@ class FakeGemini(AiohttpWireFake):
         if method == "streamGenerateContent":
             return await self._stream(request, mode, pieces, finish)
         return web.json_response({"error": {"code": 404, "message": "no such method"}}, status=404)
+
+    @staticmethod
+    def _function_call(body: dict) -> dict | None:
+        declarations = [d for tool in body.get("tools") or [] for d in tool.get("functionDeclarations") or []]
+        tools = [(d["name"], camel_or_snake(d, "parametersJsonSchema") or d.get("parameters") or {})
+                 for d in declarations]
+        calling = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
+        allowed = calling.get("allowedFunctionNames") or []
+        choice = allowed[0] if allowed else calling.get("mode")
+        contents = body.get("contents") or [{}]
+        answered = any("functionResponse" in part for part in contents[-1].get("parts") or [])
+        made = tool_to_call(tools, choice, answered)
+        return None if made is None else {"name": made[0], "args": made[1]}
 
     async def _stream(self, request: web.Request, mode: str, pieces: list[str],
                       finish: str) -> web.StreamResponse:
