@@ -45,7 +45,7 @@ OPENAI_FIELDS: dict[str, tuple[Status, str]] = {
                                     "OpenAI response_format; strict schemas checked"),
     "stream": ("honoured", "server-sent chat.completion.chunk events"),
     "stream_options": ("honoured", "include_usage"),
-    "n": ("limited", "1 only: more than one choice is not offered"),
+    "n": ("limited", "1 to 4 choices, each charged (not cached); streamed: 1 only"),
     "logprobs": ("limited", "false only: log probabilities are not offered"),
     "modalities": ("limited", "[\"text\"] only: audio output is not offered"),
     "store": ("limited", "false only: /v1 chat completions are not stored"),
@@ -65,9 +65,9 @@ OPENAI_FIELDS: dict[str, tuple[Status, str]] = {
 
 # Values of "limited" fields that are honoured (the default behaviour).
 _ALLOWED: dict[str, Callable[[Any], bool]] = {
-    "n": lambda v: v == 1,
+    "n": lambda v: isinstance(v, int) and 1 <= v <= 4,
     "logprobs": lambda v: v is False,
-    "modalities": lambda v: v == ["text"],
+    "modalities": lambda v: all(m == "text" for m in v),
     "store": lambda v: v is False,
 }
 
@@ -98,8 +98,8 @@ def refuse_fields(sent: dict[str, Any], fail: Fail) -> None:
 def check_options(options: ChatOptions, messages: Sequence[ChatMessage], fail: Fail) -> None:
     """Rules across fields: tool_choice names a tool; schemas are JSON schemas; tool turns answer calls."""
     names = [tool.name for tool in options.tools]
-    if options.tool_choice is not None and not options.tools:
-        raise fail("tool_choice", "`tool_choice` needs `tools`.")
+    if options.tool_choice not in (None, "auto", "none") and not options.tools:
+        raise fail("tool_choice", "`tool_choice` asks for a tool call: it needs `tools`.")
     if options.tool_choice not in (None, "auto", "none", "required") and options.tool_choice not in names:
         raise fail("tool_choice", f"`tool_choice` names {options.tool_choice!r}, which is not in `tools`.")
     if len(set(names)) != len(names):

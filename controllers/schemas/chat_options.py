@@ -49,7 +49,7 @@ class JsonSchemaIn(BaseModel):
 
     name: str = Field(default="answer", pattern=_NAME)
     description: str | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    schema_: dict[str, Any] = Field(alias="schema")
     strict: bool | None = False
 
 

@@ -29,7 +29,7 @@ HONOURED_SAMPLES = {
 }
 # A value each refused (or limited) field is refused with.
 REFUSED_SAMPLES = {
-    "n": 3, "logprobs": True, "modalities": ["audio"], "store": True, "top_logprobs": 2,
+    "n": 5, "logprobs": True, "modalities": ["audio"], "store": True, "top_logprobs": 2,
     "audio": {"voice": "alloy", "format": "wav"}, "prediction": {"type": "content", "content": "x"},
     "web_search_options": {"search_context_size": "low"}, "functions": [{"name": "f"}],
     "function_call": "none", "metadata": {"a": "b"}, "service_tier": "priority",
