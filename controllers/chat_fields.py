@@ -46,10 +46,10 @@ OPENAI_FIELDS: dict[str, tuple[Status, str]] = {
     "stream": ("honoured", "server-sent chat.completion.chunk events"),
     "stream_options": ("honoured", "include_usage"),
     "n": ("limited", "1 to 4 choices, each charged (not cached); streamed: 1 only"),
-    "logprobs": ("limited", "false only: log probabilities are not offered"),
+    "logprobs": ("honoured", "OpenAI only: such requests go to the model's OpenAI provider; not streamed"),
     "modalities": ("limited", "[\"text\"] only: audio output is not offered"),
     "store": ("limited", "false only: /v1 chat completions are not stored"),
-    "top_logprobs": ("refused", "log probabilities are not offered"),
+    "top_logprobs": ("honoured", "with logprobs: OpenAI top_logprobs"),
     "audio": ("refused", "audio output is not offered"),
     "prediction": ("refused", "predicted outputs are not offered"),
     "web_search_options": ("refused", "web search is not offered"),
@@ -66,7 +66,6 @@ OPENAI_FIELDS: dict[str, tuple[Status, str]] = {
 # Values of "limited" fields that are honoured (the default behaviour).
 _ALLOWED: dict[str, Callable[[Any], bool]] = {
     "n": lambda v: isinstance(v, int) and 1 <= v <= 4,
-    "logprobs": lambda v: v is False,
     "modalities": lambda v: all(m == "text" for m in v),
     "store": lambda v: v is False,
 }
@@ -108,6 +107,8 @@ def check_options(options: ChatOptions, messages: Sequence[ChatMessage], fail: F
         problem = schema_problem(tool.parameters) if tool.parameters else None
         if problem is not None:
             raise fail(f"tools.{index}.function.parameters", f"Not a JSON schema: {problem}")
+    if options.top_logprobs is not None and not options.logprobs:
+        raise fail("top_logprobs", "`top_logprobs` needs `logprobs: true`.")
     form = options.response_format
     if form is not None and form.type == "json_schema":
         if form.schema is None:

@@ -158,6 +158,9 @@ class OpenAIController:
         if body.stream and (body.n or 1) > 1:
             raise BadRequest("`n` is not supported above 1 when streaming: a stream carries one choice.",
                              param="n")
+        if body.stream and body.logprobs:
+            raise BadRequest("`logprobs` is not supported when streaming; ask without `stream`.",
+                             param="logprobs")
         if body.stream:
             return await self._stream(body, inp)
         if (body.n or 1) > 1:
@@ -166,7 +169,7 @@ class OpenAIController:
             reply = await self._chat.complete(inp)
             answers = [ChatCompletion(content=reply.content, provider=reply.provider, model=reply.model,
                                       usage=reply.usage, finish_reason=reply.finish_reason,
-                                      tool_calls=reply.tool_calls)]
+                                      tool_calls=reply.tool_calls, logprobs=reply.logprobs)]
         prompt = [(m.role, m.content) for m in inp.messages]
         usages = [usage_of(a.usage, prompt, a.content) for a in answers]
         usage = Usage(prompt_tokens=usages[0].prompt_tokens,
@@ -174,7 +177,7 @@ class OpenAIController:
         answer = {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,
-            "choices": [{"index": index, "logprobs": None, "finish_reason": a.finish_reason,
+            "choices": [{"index": index, "logprobs": a.logprobs, "finish_reason": a.finish_reason,
                          "message": _message_out(a.content, a.tool_calls)}
                         for index, a in enumerate(answers)],
             "usage": usage.as_dict(), "system_fingerprint": None,

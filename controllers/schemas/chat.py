@@ -58,7 +58,8 @@ class ChatIn(OptionsIn):
         "x-muse-fields": cast(JsonDict, _API_FIELDS),
         # a branch (`parent_id`) continues a stored conversation
         "if": {"properties": {"parent_id": {"type": "string"}}, "required": ["parent_id"]},
-        "then": {"required": ["conversation_id"], "properties": {"conversation_id": {"type": "string"}}}})
+        "then": {"required": ["conversation_id"],
+                 "properties": {"conversation_id": {"type": "string", "minLength": 1}}}})
 
     messages: list[MessageIn] = Field(min_length=1, max_length=50)
     conversation_id: str | None = None

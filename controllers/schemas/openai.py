@@ -65,9 +65,14 @@ Refused = SkipJsonSchema[Any]
 class ChatCompletionIn(OptionsIn):
     model_config = ConfigDict(extra="ignore", json_schema_extra={
         "x-muse-fields": cast(JsonDict, fields_doc()),
-        # a stream carries one choice
-        "if": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
-        "then": {"properties": {"n": {"anyOf": [{"type": "null"}, {"type": "integer", "maximum": 1}]}}}})
+        "allOf": [
+            # a stream carries one choice, without log probabilities
+            {"if": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
+             "then": {"properties": {"n": {"anyOf": [{"type": "null"}, {"type": "integer", "maximum": 1}]},
+                                     "logprobs": {"enum": [None, False]}}}},
+            {"if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
+             "then": {"required": ["logprobs"], "properties": {"logprobs": {"const": True}}}},
+        ]})
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra={
@@ -78,11 +83,11 @@ class ChatCompletionIn(OptionsIn):
     n: int | None = Field(default=None, json_schema_extra={"minimum": 1, "maximum": 4})  # others 400
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    logprobs: bool | None = Field(default=None, json_schema_extra={"const": False})  # true: 400
+    logprobs: bool | None = None  # OpenAI only (requests with it go there); streamed: refused
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)  # with logprobs
     # text only: "audio" is refused by name (400)
     modalities: list[str] | None = Field(default=None, json_schema_extra={"items": {"enum": ["text"]}})
     store: bool | None = Field(default=None, json_schema_extra={"const": False})  # true: 400
-    top_logprobs: Refused = None
     audio: Refused = None
     prediction: Refused = None
     web_search_options: Refused = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
 
@@ -55,6 +55,7 @@ class ChatCompletion:
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
     finish_reason: FinishReason = "stop"  # "length": the provider stopped at `max_tokens` (a whole answer)
     tool_calls: tuple[ToolCall, ...] = ()  # finish reason "tool_calls": the model asks for these calls
+    logprobs: dict[str, Any] | None = None  # OpenAI's `choices[].logprobs` object, when asked for
 
 
 class LimitReached(str):

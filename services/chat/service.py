@@ -213,7 +213,7 @@ class ChatService:
                          provider=produced.answer.provider, model=produced.answer.model,
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
                          usage=produced.answer.usage, finish_reason=produced.answer.finish_reason,
-                         tool_calls=produced.answer.tool_calls)
+                         tool_calls=produced.answer.tool_calls, logprobs=produced.answer.logprobs)
 
     async def _fresh(self, prep: Prepared) -> _Produced:
         """A charged provider answer that neither reads nor waits for the cache (regenerate)."""

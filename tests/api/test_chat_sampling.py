@@ -96,7 +96,7 @@ async def test_logit_bias_without_a_provider_that_honours_it_is_refused_by_name(
 
 
 @pytest.mark.parametrize("field, value", [
-    ("n", 5), ("logprobs", True), ("top_logprobs", 3), ("audio", {"voice": "alloy", "format": "mp3"}),
+    ("n", 5), ("audio", {"voice": "alloy", "format": "mp3"}),
     ("modalities", ["text", "audio"]), ("prediction", {"type": "content", "content": "x"}),
     ("web_search_options", {}), ("functions", [{"name": "f"}]), ("function_call", "auto"),
     ("service_tier", "flex"), ("store", True), ("metadata", {"k": "v"}),
@@ -156,3 +156,32 @@ async def test_n_above_one_is_refused_when_streaming(chat_app, fake_gemini):
     response, data = await completion(chat_app, ask(n=2, stream=True))
     assert response.status_code == 400 and data["error"]["param"] == "n", data
     assert fake_gemini.count() == 0
+
+
+async def test_logprobs_go_to_openai_and_come_back_in_the_choice(chat_app, fake_gemini, fake_openai):
+    payload = ask(logprobs=True, top_logprobs=1)
+    response, data = await completion(chat_app, payload)
+    assert response.status_code == 200, data
+    assert response.headers["X-Muse-Provider"] == "openai" and fake_gemini.count() == 0
+    sent = fake_openai.calls[-1].body
+    assert (sent["logprobs"], sent["top_logprobs"]) == (True, 1)
+    content = data["choices"][0]["logprobs"]["content"]
+    assert "".join(token["token"] for token in content) == "Hello from OpenAI."
+    assert len(content[0]["top_logprobs"]) == 1
+    again, cached = await completion(chat_app, payload)
+    assert again.headers["X-Muse-Cached"] == "true"
+    assert cached["choices"][0]["logprobs"] == data["choices"][0]["logprobs"]
+    plain, without = await completion(chat_app, {**payload, "logprobs": False, "top_logprobs": None})
+    assert plain.headers["X-Muse-Cached"] == "false" and without["choices"][0]["logprobs"] is None
+
+
+async def test_logprobs_are_refused_when_streaming_or_without_a_provider_that_gives_them(
+        chat_app, chat_app_factory, fake_gemini, fake_openai):
+    response, data = await completion(chat_app, ask(logprobs=True, stream=True))
+    assert response.status_code == 400 and data["error"]["param"] == "logprobs", data
+    response, data = await completion(chat_app, ask(top_logprobs=2))
+    assert response.status_code == 400 and data["error"]["param"] == "top_logprobs", data
+    async with chat_app_factory(chat_providers=["gemini"]) as app:
+        response, data = await completion(app, ask(logprobs=True))
+    assert response.status_code in (400, 422) and data["error"]["param"] == "logprobs", data
+    assert fake_gemini.count() == fake_openai.count() == 0
