@@ -53,7 +53,7 @@ async def list_models():
 
 @bp.post("/v1/chat/completions")
 @require_role(Role.USER)
-@policy(feature="chat")
+@policy(feature="chat", scope="chat")
 @idempotent
 @validate_request(ChatCompletionIn)
 @document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE
@@ -70,7 +70,7 @@ async def chat_completions(data: ChatCompletionIn):
 
 @bp.post("/v1/images/generations")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @idempotent
 @validate_request(ImageGenerationIn)
 @document_response(ImagesOut)
@@ -84,7 +84,7 @@ async def image_generations(data: ImageGenerationIn):
 
 @bp.post("/v1/images/edits")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @idempotent
 @document_request(ImageEditDoc, source=DataSource.FORM_MULTIPART)
 @document_response(ImagesOut)

@@ -45,6 +45,7 @@ from services.chat.tree import Tree
 from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
 from services.credits.ports import Credits
+from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow
 from services.platform.coalesce import SingleFlight, wait_or_lead
@@ -160,6 +161,7 @@ class ChatService:
             known = ", ".join(repr(m.name) for m in models)
             raise ValidationFailed(f"Unknown model {name!r}; available: {known}.",
                                    errors=[{"loc": ["body", "model"], "msg": f"unknown model {name!r}"}])
+        key_limits.require_model(name)
         if role < Role.parse(model.min_role):
             raise Forbidden(f"The {name!r} model needs the {model.min_role} role (a paid subscription); "
                             "nothing was charged.")
@@ -290,7 +292,8 @@ class ChatService:
         (an image kept in a conversation is not charged again on later turns); ledger ref = message id."""
         price = prep.model.cost(self.price()) if prep.model else self.price()
         price += self.image_price() * sum(len(m.images) for m in prep.inp.messages)
-        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id)
+        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id,
+                      model=prep.model.name if prep.model else None)
 
     async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
         """Give the charge back (once)."""

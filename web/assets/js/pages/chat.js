@@ -3,6 +3,7 @@ import { ApiError, api, newIdempotencyKey, streamChat } from "../api.js";
 import { renderMarkdown } from "../markdown.js";
 import { hasRole, loadPlans, refreshCredits, state } from "../state.js";
 import { append, errorBox, field, h, humane, replace, showError, toast } from "../ui.js";
+import { attachments, messageImages } from "./chat-images.js";
 
 export async function chatPage(main, [conversationId]) {
   let current = conversationId || null;
@@ -13,7 +14,8 @@ export async function chatPage(main, [conversationId]) {
     h("a.button.primary", { href: "/chat", "data-link": true }, "New chat"), list);
   const messages = h("div.messages", { role: "log", "aria-live": "polite", "aria-label": "Messages" });
   const errors = h("div");
-  const input = h("textarea", { name: "message", rows: 3, required: true, placeholder: "Ask anything…" });
+  const input = h("textarea", { name: "message", rows: 3, placeholder: "Ask anything…" });
+  const attached = attachments();
   const model = h("select", { name: "model" }, plans.models.map((m) => {
     const locked = !hasRole(m.min_role);
     const premium = m.min_role !== "USER";
@@ -24,13 +26,15 @@ export async function chatPage(main, [conversationId]) {
   const send = h("button.primary", { type: "submit" }, "Send");
   const stop = h("button", { type: "button", hidden: true }, "Stop");
   const form = h("form.composer", {},
-    field("Message", input),
+    field("Message", input), attached.el,
     h("div.row", {}, field("Model", model), h("div.actions", {}, send, stop)), cost, errors);
 
   function updateCost() {
     const offer = plans.models.find((m) => m.name === model.value);
     const left = state.user?.credits?.spendable;
-    cost.textContent = `Each answer costs ${offer?.price ?? 1} credit${offer?.price === 1 ? "" : "s"} (repeated questions are free)` +
+    const perImage = plans.prices?.chat_image ?? 1;
+    cost.textContent = `Each answer costs ${offer?.price ?? 1} credit${offer?.price === 1 ? "" : "s"}, ` +
+      `plus ${perImage} per attached image (repeated questions are free)` +
       (left !== undefined && left !== null ? ` · ${left} credits left` : "");
   }
   model.addEventListener("change", updateCost);
@@ -77,10 +81,11 @@ export async function chatPage(main, [conversationId]) {
     return li;
   }
 
-  function bubble(role, content) {
+  function bubble(role, content, images) {
     const body = h("div.body");
     append(body, role === "assistant" ? renderMarkdown(content) : document.createTextNode(content));
-    const el = h(`div.msg.${role}`, {}, h("div.who", {}, role === "user" ? "You" : "Muse"), body);
+    const el = h(`div.msg.${role}`, {}, h("div.who", {}, role === "user" ? "You" : "Muse"),
+      messageImages(images), body);
     append(messages, el);
     return { el, body };
   }
@@ -94,17 +99,19 @@ export async function chatPage(main, [conversationId]) {
     const convo = await api(`/api/v1/conversations/${current}`);
     main.querySelector("h1").textContent = convo.title;
     document.title = `${convo.title} · Muse`;
-    for (const m of convo.messages) if (m.role !== "system") bubble(m.role, m.content);
+    for (const m of convo.messages) if (m.role !== "system") bubble(m.role, m.content, m.images);
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text) return;
+    if (!text && !attached.count) { input.focus(); return; }
+    const sent = attached.count ? [...(text ? [{ type: "text", text }] : []), ...attached.parts()] : text;
     showError(errors, null);
     if (!current) replace(messages);
-    bubble("user", text);
+    bubble("user", text, attached.shown());
     input.value = "";
+    attached.clear();
     const answer = bubble("assistant", "");
     answer.el.setAttribute("aria-busy", "true");
     let content = "";
@@ -119,7 +126,7 @@ export async function chatPage(main, [conversationId]) {
     stop.hidden = false;
     const key = newIdempotencyKey();
     try {
-      await streamChat({ messages: [{ role: "user", content: text }], conversation_id: current, model: model.value },
+      await streamChat({ messages: [{ role: "user", content: sent }], conversation_id: current, model: model.value },
         { signal: controller.signal, idempotencyKey: key, onEvent(name, data) {
           if (name === "meta" && data.conversation_id && data.conversation_id !== current) {
             current = data.conversation_id;
