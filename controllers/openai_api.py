@@ -137,7 +137,7 @@ class OpenAIController:
                                             "owned_by": "muse"} for name in names]}
 
     # --- chat ----------------------------------------------------------------------------
-    def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
+    def chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
         refuse_fields({name: getattr(body, name) for name in body.model_fields_set}, openai_fail)
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
@@ -152,7 +152,7 @@ class OpenAIController:
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
         """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
-        inp = self._chat_input(body, principal, request_id)
+        inp = self.chat_input(body, principal, request_id)
         if body.stream:
             return await self._stream(body, inp)
         reply = await self._chat.complete(inp)
