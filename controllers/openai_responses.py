@@ -106,7 +106,7 @@ def refuse(body: ResponseCreateIn) -> None:
         raise BadRequest(f"`{name}` is not supported: {why}.", param=name)
 
 
-_TAGS = {"str", "input_text", "input_image", "output_text", "refusal", "text", "json_object", "json_schema"}
+_TAGS = {"str", "input_text", "input_image", "output_text", "refusal"}  # union members, not places
 
 
 def _checked(adapter: TypeAdapter[Any], value: Any, param: str) -> Any:
@@ -114,7 +114,7 @@ def _checked(adapter: TypeAdapter[Any], value: Any, param: str) -> Any:
     try:
         return adapter.validate_python(value)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = max(exc.errors(), key=lambda error: len(error["loc"]))  # the deepest: the union member meant
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]
                         if isinstance(p, int) or (p.isidentifier() and p not in _TAGS))
         raise BadRequest(f"{param + where}: {first['msg']}", param=param + where) from None
