@@ -38,9 +38,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from app.bootstrap import Container
     from app.logging import configure_logging
     from app.startup import startup_done
+    from app.wiring import Container
     from app.worker import run_worker
 
     settings = load_settings(worker_in_process=False)

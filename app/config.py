@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -70,6 +71,10 @@ class Settings(BaseSettings):
     auth_argon2_time_cost: int = 3  # argon2id cost (argon2-cffi defaults, RFC 9106 low-memory)
     auth_argon2_memory_kib: int = 65536
     auth_argon2_parallelism: int = 4
+    # zxcvbn score (0-4) a new password needs; the signup grant waits for the confirmed email
+    # (unset: on in production only).
+    auth_password_min_score: int = Field(default=3, ge=0, le=4)
+    auth_require_verified_email: bool | None = None
     smtp_url: SecretStr | None = None
     mail_from: str | None = None
 
@@ -130,6 +135,7 @@ class Settings(BaseSettings):
     cache_ttl_s: int = 86400
     # Chat (issue 5): total input characters; circuit breaker (consecutive failures, cool-down).
     chat_max_chars: int = 32000
+    chat_max_images: int = Field(default=8, ge=0)  # images per chat request (contract §18)
     # Chat models by name, JSON {"pro": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER",
     # "price": 5}}: adds or replaces catalogue entries (null removes one); see services/platform/catalog.py.
     chat_models: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
@@ -167,10 +173,14 @@ class Settings(BaseSettings):
     redis_timeout_s: float = 1.0
     mongodb_timeout_s: float = 1.5
     drain_timeout_s: float | None = None
+    # Behind proxies (contract §16): the peers (addresses or CIDRs, `*` for any) whose
+    # X-Forwarded-For / X-Forwarded-Proto are believed; middlewares/client_ip.py.
+    forwarded_allow_ips: Csv = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     @field_validator(
         "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "video_providers",
-        "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids", mode="before"
+        "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids", "forwarded_allow_ips",
+        mode="before"
     )
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
@@ -180,6 +190,19 @@ class Settings(BaseSettings):
     @classmethod
     def _exact_origins(cls, value: list[str]) -> list[str]:
         return [origin.rstrip("/") for origin in value]
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS: {entry!r} is neither an IP address nor a CIDR") from None
+        return value
 
     @field_validator("public_base_url")
     @classmethod
@@ -221,6 +244,14 @@ class Settings(BaseSettings):
     def local_accounts(self) -> bool:
         """True when Muse's own accounts sign users in (AUTH_PROVIDER=local)."""
         return self.auth_provider == "local"
+
+    @property
+    def require_verified_email(self) -> bool:
+        """AUTH_REQUIRE_VERIFIED_EMAIL, default on in production: no signup grant before the email
+        of a local account is confirmed."""
+        if self.auth_require_verified_email is not None:
+            return self.auth_require_verified_email
+        return self.is_production
 
     @property
     def run_worker_in_process(self) -> bool:

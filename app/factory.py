@@ -7,13 +7,13 @@ import asyncio
 from quart import Quart
 from quart_schema import QuartSchema
 
-from app.bootstrap import Container
 from app.config import Settings, load_settings
 from app.draining import Drain, track_in_flight
 from app.logging import configure_logging, get_logger
 from app.speedups import MuseQuart, OrjsonProvider, cache_type_adapters
 from app.startup import lazy_sdks, preload
 from app.telemetry import configure_telemetry, instrument_asgi
+from app.wiring import Container
 from app.worker import WorkerRunner, worker_drain_s
 
 log = get_logger("muse.app")
@@ -34,8 +34,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         JSON_SORT_KEYS=False,
         PROPAGATE_EXCEPTIONS=False,
     )
-    app.extensions["container"] = container
-    from app.openapi import MuseOpenAPIProvider, install_docs
+    app.container = container  # routes reach their parts through it (app/routes/deps.py)
+    app.extensions["container"] = container  # tests read parts through their `container` fixture
+    from app.openapi import install_docs, openapi_provider
 
     install_docs(app)
     QuartSchema(
@@ -46,28 +47,44 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
-        openapi_provider_class=MuseOpenAPIProvider,
+        openapi_provider_class=openapi_provider(container),
     )
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, body, cors, maintenance, metrics, rate_limit, request_id
+    from middlewares import (
+        access_log,
+        auth,
+        body,
+        cors,
+        idempotency,
+        maintenance,
+        metrics,
+        rate_limit,
+        request_id,
+    )
+    from middlewares.client_ip import trust_proxies
 
-    metrics.install(app)  # first, so its after-request hook runs last (the final status)
-    cors.install(app)  # preflights are answered before auth, maintenance and limits
+    # Each middleware is given what it needs here; parts are read once the container has started.
+    c, s = container, container.settings
+    limiter = (lambda: c.platform.rate_limiter) if s.rate_limits_enabled else None
+    metrics.install(app, lambda: c.platform.metrics)  # first: its after-request hook runs last (final status)
+    cors.install(app, s.cors_origins)  # preflights are answered before auth, maintenance and limits
     request_id.install(app)
-    maintenance.install(app)
-    auth.install(app)
-    rate_limit.install(app)
+    maintenance.install(app, lambda: c.platform.live_settings)
+    auth.install(app, lambda: c.identity.auth, limiter)
+    rate_limit.install(app, limiter)
     body.install(app)
     access_log.install(app)
-    register_problem_handlers(app)
-    register_routes(app)
+    idempotency.install(app, lambda: c.platform.idempotency)
+    register_problem_handlers(app, base_url=s.public_base_url)
+    register_routes(app, web_app=s.web_app_enabled)
     drain = Drain()
     app.extensions["drain"] = drain
     app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign,assignment,arg-type]
     _register_lifecycle(app, container, drain)
     instrument_asgi(app)
+    trust_proxies(app, settings.forwarded_allow_ips)  # outermost: every layer sees the client
     return app
 
 
@@ -78,8 +95,8 @@ def _register_lifecycle(app: Quart, container: Container, drain: Drain) -> None:
     @app.before_serving
     async def start() -> None:
         await container.start()
-        sdks = preload(lazy_sdks([container.token_verifier, *container.chat_providers,
-                                  *container.image_provider_list, *container.video_provider_list]))
+        sdks = preload(lazy_sdks([container.identity.token_verifier, *container.chat.providers,
+                                  *container.media.image_providers, *container.media.video_providers]))
         if sdks is not None:
             loading.append(sdks)  # held until loaded; nothing waits for it
         if container.settings.run_worker_in_process:

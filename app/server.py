@@ -46,7 +46,8 @@ def _loop() -> str:
 
 
 def config(app: Any, *, host: str, port: int) -> uvicorn.Config:
-    """Uvicorn settings: no access log of its own (Muse logs each request), no proxy-header rewriting."""
+    """Uvicorn settings: no access log of its own (Muse logs each request); proxy headers are read by
+    the app itself (middlewares/client_ip.py, FORWARDED_ALLOW_IPS), not here."""
     return uvicorn.Config(app, host=host, port=port, loop=_loop(), http="httptools", lifespan="on",
                           access_log=False, log_config=None, proxy_headers=False, server_header=False,
                           timeout_graceful_shutdown=GRACEFUL_S, ws="none")

@@ -22,10 +22,11 @@ from arq import cron
 from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
 
-from app.bootstrap import Container
 from app.jobs import JOB_REGISTRY
 from app.startup import lazy_sdks, preload, render_libs
 from app.telemetry import configure_telemetry
+from app.wiring import Container
+from app.wiring.jobs import arq_context
 
 log = structlog.stdlib.get_logger("muse.worker")
 
@@ -48,11 +49,11 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
                         minute=set(spec.cron.minute) if spec.cron.minute is not None else None,
                         unique=spec.cron.unique, run_at_startup=spec.cron.run_at_startup)
                    for spec in JOB_REGISTRY if spec.cron is not None],
-        redis_pool=container.redis,
+        redis_pool=container.platform.redis,
         queue_name=settings.queue_name,
         handle_signals=handle_signals,
         burst=burst,
-        ctx={"container": container},
+        ctx=arq_context(container),
         poll_delay=0.05,
         max_jobs=20,
         job_timeout=max(settings.image_timeout_s * 2, settings.video_timeout_s + 60, 300),
@@ -158,8 +159,8 @@ async def run_worker(container: Container) -> None:
     log.info("worker_started", queue=container.settings.queue_name)
     # The first job of each provider would otherwise wait for its SDK or render libraries (PyAV's
     # first import took 4.8 s on a cold page cache here); load them in a thread meanwhile.
-    media = [*container.image_provider_list, *container.video_provider_list]
-    preload(lazy_sdks([*container.chat_providers, *media]) + render_libs(media))  # asyncio.run joins it
+    media = [*container.media.image_providers, *container.media.video_providers]
+    preload(lazy_sdks([*container.chat.providers, *media]) + render_libs(media))  # asyncio.run joins it
     try:
         await stop.wait()
         log.info("worker_stopping", drain_s=worker_drain_s(container))

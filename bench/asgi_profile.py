@@ -111,8 +111,8 @@ async def main() -> None:
         # let it lapse, or every measured request would miss the user cache as no steady load does.
         await asyncio.sleep(5.5)
         if kind in ("uncached", "stream"):
-            await app.extensions["container"].credits.grant(
-                (await app.extensions["container"].users.ensure_clerk_user("prof_user")).id, 10**8,
+            await app.extensions["container"].credits.service.grant(
+                (await app.extensions["container"].identity.users.ensure_clerk_user("prof_user")).id, 10**8,
                 ref="prof", reason="bench", request_id=None)
         for _ in range(200):
             status = await call(app, method, path, auth, body)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.bootstrap import Container  # noqa: E402
+from app.wiring import Container  # noqa: E402
 from bench.harness import bench_servers, row, run_load, running_container  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "1000"))
@@ -33,7 +33,7 @@ CONCURRENCY = 64
 
 
 async def run(container: Container) -> None:
-    credits, accounts = container.credits, container.credit_accounts
+    credits, accounts = container.credits.service, container.credits.accounts
     lost = {"n": 0}
     apply = accounts.apply
 

@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.bootstrap import Container  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.embedded import EmbeddedServer, free_port, start_mongo, start_redis  # noqa: E402
 from app.logging import configure_logging  # noqa: E402
+from app.wiring import Container  # noqa: E402
 from services.identity.auth_keys import generate_key_pair, mint_token  # noqa: E402
 
 # Settings the benchmarked process must not pick up from the developer's environment.
@@ -247,6 +247,6 @@ async def jit_user(base: str, token: str) -> dict[str, str]:
 async def fund(settings: Settings, clerk_id: str, amount: int) -> None:
     """Grant `amount` balance credits to the user of `clerk_id` (through an in-process Container)."""
     async with running_container(settings) as container:
-        user = await container.users.ensure_clerk_user(clerk_id)
-        await container.credits.grant(user.id, amount, ref=f"bench-{uuid.uuid4().hex}", reason="bench",
-                                      request_id=None)
+        user = await container.identity.users.ensure_clerk_user(clerk_id)
+        await container.credits.service.grant(user.id, amount, ref=f"bench-{uuid.uuid4().hex}",
+                                              reason="bench", request_id=None)

@@ -26,6 +26,12 @@ def admin_id() -> str:
     return principal.user_id or principal.rate_key
 
 
+def actor_ip() -> str | None:
+    """The acting admin's address after trusted proxies (recorded in the audit log)."""
+    principal = g.get("principal")
+    return principal.client_ip if principal is not None else None
+
+
 def settings_body(live: LiveSettings) -> dict[str, Any]:
     """The JSON shape of the live settings."""
     return {**live.editable(), "version": live.version, "updated_at": isoformat(live.updated_at),
@@ -43,7 +49,8 @@ class AdminSettingsController:
     async def update(self, patch: LiveSettingsPatch) -> dict[str, Any]:
         """Apply a partial change (audited) and return the new settings."""
         changes = patch.model_dump(exclude_none=True)
-        live = await self._live.update(changes, admin_id=admin_id(), request_id=current_request_id())
+        live = await self._live.update(changes, admin_id=admin_id(), request_id=current_request_id(),
+                                       ip=actor_ip())
         return settings_body(live)
 
     async def audit_log(self, query: AuditQuery) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controllers.admin_settings import admin_id
+from controllers.admin_settings import actor_ip, admin_id
 from controllers.schemas.admin import CreditAdjustment, UserPatch, UserQuery
 from controllers.schemas.common import ADMIN_LEDGER_FIELDS, entry_out, user_fields
 from middlewares.request_id import current_request_id
@@ -54,13 +54,14 @@ class AdminUsersController:
         """Change role / plan / disabled (audited)."""
         user = await self._admin.update_user(
             user_id, role=Role.parse(patch.role) if patch.role else None, plan=patch.plan,
-            disabled=patch.disabled, admin_id=admin_id(), request_id=current_request_id())
+            disabled=patch.disabled, admin_id=admin_id(), request_id=current_request_id(), ip=actor_ip())
         return user_body(user)
 
     async def adjust_credits(self, user_id: str, body: CreditAdjustment) -> dict[str, Any]:
         """An `admin_adjustment` ledger entry carrying the admin's id."""
         result = await self._admin.adjust_credits(user_id, body.delta, reason=body.reason,
-                                                  admin_id=admin_id(), request_id=current_request_id())
+                                                  admin_id=admin_id(), request_id=current_request_id(),
+                                                  ip=actor_ip())
         return {"entry": ledger_body(result["entry"]), "credits": result["credits"]}
 
     async def stats(self) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import base64
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -25,14 +26,15 @@ from controllers.schemas.chat_options import to_options, tool_calls_of
 from controllers.schemas.openai import (
     AssistantMessageIn,
     ChatCompletionIn,
-    ChatMessageIn,
     ImageEditForm,
     ImageGenerationIn,
     ToolMessageIn,
 )
-from services.chat.models import ChatInput, ChatMessage
+from services.chat.content import ParsedContent, parse_content
+from services.chat.models import ChatInput
 from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
 from services.chat.options import ToolCall
+from services.chat.ports import MessageRole
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
@@ -53,44 +55,40 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
     return headers
 
 
-_ROLES: dict[str, Literal["system", "user", "assistant", "tool"]] = {
+_ROLES: dict[str, MessageRole] = {
     "system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 
-
-def _text(message: ChatMessageIn, index: int) -> str:
-    if message.content is None or isinstance(message.content, str):
-        return message.content or ""
-    texts = []
-    for part in message.content:
-        if part.type != "text":
-            raise BadRequest(f"Content parts of type {part.type!r} are not supported; send text.",
-                             param=f"messages.{index}.content")
-        texts.append(part.text or "")
-    return "\n".join(texts)
+Turn = tuple[MessageRole, ParsedContent]
+ToolFields = dict[str, Any]  # a turn's tool_calls, or a tool turn's tool_call_id and name
 
 
-def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
+def chat_turns(body: ChatCompletionIn) -> tuple[list[Turn], list[ToolFields]]:
     """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns without
-    tool calls dropped; tool calls and tool results kept)."""
-    turns: list[ChatMessage] = []
+    tool calls dropped), their content parts read (services/chat/content.py: a bad part is a 400
+    naming it), and each turn's tool fields (assistant tool calls; a tool result's call id)."""
+    turns: list[Turn] = []
+    tools: list[ToolFields] = []
     names: dict[str, str] = {}
     for index, message in enumerate(body.messages):
         role = _ROLES[message.role]
-        text = _text(message, index)
+        parsed = parse_content(message.content, ("messages", index, "content"), openai=True)
+        if isinstance(message, ToolMessageIn):
+            if parsed.images:
+                raise BadRequest("A tool message's content is text.", param=f"messages.{index}.content")
+            turns.append((role, parsed))
+            tools.append({"tool_call_id": message.tool_call_id, "name": names.get(message.tool_call_id)})
+            continue
         calls = tool_calls_of(message.tool_calls) if isinstance(message, AssistantMessageIn) else ()
         names.update((call.id, call.name) for call in calls)
-        if isinstance(message, ToolMessageIn):
-            turns.append(ChatMessage(role="tool", content=text, tool_call_id=message.tool_call_id,
-                                     name=names.get(message.tool_call_id)))
-            continue
-        if not text.strip() and not calls:
+        if not parsed.text.strip() and not parsed.images and not calls:
             if message.role == "assistant":
                 continue
             raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
-        turns.append(ChatMessage(role=role, content=text, tool_calls=calls))
-    if not any(turn.role != "system" for turn in turns):
+        turns.append((role, parsed))
+        tools.append({"tool_calls": calls})
+    if not any(role != "system" for role, _parsed in turns):
         raise BadRequest("At least one user or assistant message with content is needed.", param="messages")
-    return turns
+    return turns, tools
 
 
 def _message_out(content: str, calls: tuple[ToolCall, ...]) -> dict[str, Any]:
@@ -137,12 +135,15 @@ class OpenAIController:
                                             "owned_by": "muse"} for name in names]}
 
     # --- chat ----------------------------------------------------------------------------
-    def chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
+    async def chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
         refuse_fields({name: getattr(body, name) for name in body.model_fields_set}, openai_fail)
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
-        messages, options = chat_messages(body), to_options(body)
+        turns, tools = chat_turns(body)
+        options = to_options(body)
+        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=True)
+        messages = [replace(message, **fields) for message, fields in zip(read, tools, strict=True)]
         check_options(options, messages, openai_fail)
         return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=messages,
                          model=body.model, temperature=body.temperature, store=False,
@@ -152,7 +153,7 @@ class OpenAIController:
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
         """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
-        inp = self.chat_input(body, principal, request_id)
+        inp = await self.chat_input(body, principal, request_id)
         if body.stream:
             return await self._stream(body, inp)
         reply = await self._chat.complete(inp)
@@ -223,6 +224,12 @@ class OpenAIController:
     async def image_generations(self, body: ImageGenerationIn, principal: Principal,
                                 request_id: str) -> Answer:
         """Generate, wait for the job (IMAGE_TIMEOUT_S), answer `{"created", "data"}`."""
+        if body.stream:  # refused before anything is charged: the answer would never be streamed
+            raise BadRequest("Streamed image generation (`stream: true`) is not supported; send the request "
+                             "without `stream` to get the finished images as JSON.", param="stream")
+        if body.partial_images:
+            raise BadRequest("Partial images are not supported (they need `stream: true`); leave "
+                             "`partial_images` out.", param="partial_images")
         model = self._image_model(body.model)
         ratio = aspect_ratio_for_size(body.size)
         if ratio is None:

@@ -199,7 +199,8 @@ def chat_request(body: ResponseCreateIn, history: list[dict[str, Any]]) -> dict[
     chat: dict[str, Any] = {"model": body.model, "messages": messages}
     if body.tools:
         chat["tools"] = _tools(body)
-    optional = {"tool_choice": _tool_choice(body.tool_choice), "parallel_tool_calls": body.parallel_tool_calls,
+    optional = {"tool_choice": _tool_choice(body.tool_choice),
+                "parallel_tool_calls": body.parallel_tool_calls,
                 "max_completion_tokens": body.max_output_tokens, "temperature": body.temperature,
                 "top_p": body.top_p, "user": body.user, "safety_identifier": body.safety_identifier,
                 "reasoning_effort": body.reasoning.effort if body.reasoning else None}
@@ -246,7 +247,8 @@ class ResponsesController:
         self._openai, self._chat, self._streams, self._log = openai, chat, streams, log
         self._status_of = status_of
 
-    async def create(self, body: ResponseCreateIn, principal: Principal, request_id: str) -> Answer | Response:
+    async def create(self, body: ResponseCreateIn, principal: Principal,
+                     request_id: str) -> Answer | Response:
         """A `response` object, or its typed stream events."""
         refuse(body)
         user_id = principal.user_id or ""
@@ -260,7 +262,7 @@ class ResponsesController:
         except ValidationError as exc:
             first = exc.errors()[0]
             raise BadRequest(f"The input cannot be answered: {first['msg']}.", param="input") from None
-        inp = self._openai.chat_input(parsed, principal, request_id)
+        inp = await self._openai.chat_input(parsed, principal, request_id)
         # what a continuation sends before its input: not these instructions (as OpenAI does)
         draft = _Draft(body, kept=chat["messages"][1 if body.instructions else 0:])
         if body.stream:
@@ -269,7 +271,8 @@ class ResponsesController:
         usage = usage_of(reply.usage, [(m.role, m.content) for m in inp.messages], reply.content)
         output = ([_message_item(reply.content)] if reply.content or not reply.tool_calls else [])
         output += [_call_item(call) for call in reply.tool_calls]
-        answer = draft.finished(output, reply.finish_reason, _usage(usage.prompt_tokens, usage.completion_tokens))
+        answer = draft.finished(output, reply.finish_reason,
+                                _usage(usage.prompt_tokens, usage.completion_tokens))
         await self._keep(draft, answer, user_id, reply.content, reply.tool_calls)
         return answer, 200, muse_headers(charged=reply.credits_charged, cached=reply.cached,
                                          provider=reply.provider)
@@ -310,8 +313,9 @@ class ResponsesController:
                         for chunk in emit.close_message():
                             yield chunk
                         error = error_body(data, inp.request_id, status=self._status_of(data))["error"]
-                        yield emit("response.failed", response=draft.snapshot(
-                            "failed", emit.output, error={"code": error["code"], "message": error["message"]}))
+                        failure = {"code": error["code"], "message": error["message"]}
+                        yield emit("response.failed", response=draft.snapshot("failed", emit.output,
+                                                                              error=failure))
                         return
                     if name == "delta":
                         for chunk in emit.text_delta(data["content"]):
@@ -353,10 +357,13 @@ class _Draft:
         self.created_at = int(time.time())
 
     def snapshot(self, status: str, output: list[dict[str, Any]], *, error: dict[str, Any] | None = None,
-                 usage: dict[str, Any] | None = None, incomplete: dict[str, Any] | None = None) -> dict[str, Any]:
+                 usage: dict[str, Any] | None = None,
+                 incomplete: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response object in `status` with `output` so far (OpenAI's fields, the request echoed)."""
         body = self.body
-        form = body.text.format.model_dump(by_alias=True, exclude_none=True) if body.text and body.text.format \
-            else {"type": "text"}
+        form: dict[str, Any] = {"type": "text"}
+        if body.text and body.text.format:
+            form = body.text.format.model_dump(by_alias=True, exclude_none=True)
         text_out = output_text(output)
         return {
             "id": self.id, "object": "response", "created_at": self.created_at, "status": status,
@@ -375,7 +382,8 @@ class _Draft:
 
     def finished(self, output: list[dict[str, Any]], finish: str, usage: dict[str, Any]) -> dict[str, Any]:
         if finish == "length":
-            return self.snapshot("incomplete", output, usage=usage, incomplete={"reason": "max_output_tokens"})
+            return self.snapshot("incomplete", output, usage=usage,
+                                 incomplete={"reason": "max_output_tokens"})
         return self.snapshot("completed", output, usage=usage)
 
 
@@ -439,8 +447,8 @@ class _Emitter:
         index = len(self.output) - 1
         chunks = [self("response.output_item.added", output_index=index, item=dict(item))]
         for at in range(0, len(call.arguments), self.FRAGMENT):
-            chunks.append(self("response.function_call_arguments.delta", item_id=item["id"], output_index=index,
-                               delta=call.arguments[at:at + self.FRAGMENT]))
+            chunks.append(self("response.function_call_arguments.delta", item_id=item["id"],
+                               output_index=index, delta=call.arguments[at:at + self.FRAGMENT]))
         item.update(arguments=call.arguments, status="completed")
         chunks.append(self("response.function_call_arguments.done", item_id=item["id"], output_index=index,
                            name=call.name, arguments=call.arguments))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controllers.schemas.subscriptions import SubscribeIn
+from controllers.schemas.subscriptions import CurrentSubscriptionOut, SubscribeIn
 from middlewares.request_id import current_request_id
 from services.payments.model import Subscription
 from services.payments.subscriptions import SubscriptionService
@@ -33,9 +33,11 @@ class SubscriptionsController:
                                       provider_name=data.provider)
         return subscription_out(sub), 201
 
-    async def current(self, principal: Principal) -> dict[str, Any]:
-        """The caller's live subscription (404 when none)."""
-        return subscription_out(await self._subs.current(principal.user_id or ""))
+    async def current(self, principal: Principal) -> CurrentSubscriptionOut:
+        """The caller's live subscription, or null when there is none: an ordinary state of an
+        account, not a missing resource (a 404 here was a console error on every Credits load)."""
+        sub = await self._subs.find_current(principal.user_id or "")
+        return CurrentSubscriptionOut.model_validate(subscription_out(sub) if sub else None)
 
     async def cancel(self, principal: Principal) -> dict[str, Any]:
         """Cancel the caller's subscription at its processor."""

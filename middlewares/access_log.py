@@ -7,13 +7,14 @@ import time
 import structlog
 from quart import Quart, Response, g, request
 
+from middlewares.client_ip import client_ip
 from middlewares.hooks import hooks_of
 
 log = structlog.stdlib.get_logger("muse.access")
 
 
 def install(app: Quart) -> None:
-    """Log method, path, status, duration, request ID and principal after each request."""
+    """Log method, path, status, duration, request ID, principal and client address after each request."""
 
     @hooks_of(app).after
     async def access_log(response: Response) -> Response:
@@ -29,5 +30,6 @@ def install(app: Quart) -> None:
             status=response.status_code,
             duration_ms=duration,
             principal=getattr(principal, "rate_key", None) if principal else None,
+            client_ip=client_ip(req),
         )
         return response

@@ -1,7 +1,8 @@
 """OpenAI-shaped chat requests and answers ⇄ google-genai types (contract §18).
 
-Messages: assistant `tool_calls` become `functionCall` parts of a model turn; `tool` turns become
-`functionResponse` parts (named after the call they answer, consecutive results in one turn).
+Messages: images become inline data parts; assistant `tool_calls` become `functionCall` parts of a
+model turn; `tool` turns become `functionResponse` parts (named after the call they answer,
+consecutive results in one turn).
 Options: sampling into `GenerateContentConfig`, `tools` into `functionDeclarations` (the schema as
 `parameters_json_schema`), `tool_choice` into `FunctionCallingConfig` (auto → AUTO, none → NONE,
 required → ANY, a name → ANY with that one allowed), `response_format` into `response_mime_type`
@@ -22,6 +23,23 @@ from services.chat.ports import ChatMessage
 _LEVELS = {"minimal": types.ThinkingLevel.MINIMAL, "low": types.ThinkingLevel.LOW,
            "medium": types.ThinkingLevel.MEDIUM, "high": types.ThinkingLevel.HIGH,
            "xhigh": types.ThinkingLevel.XHIGH}
+
+
+_RESOLUTION = {"low": types.PartMediaResolutionLevel.MEDIA_RESOLUTION_LOW,
+               "high": types.PartMediaResolutionLevel.MEDIA_RESOLUTION_HIGH}
+
+
+def _parts(m: ChatMessage) -> list[types.Part]:
+    """A turn's parts: its images as inline data (OpenAI's `detail` as the part's media resolution),
+    then its text, then its function calls."""
+    parts = [types.Part.from_bytes(data=i.data, mime_type=i.mime,
+                                   media_resolution=_RESOLUTION.get(i.detail or "")) for i in m.images]
+    if m.content or not (parts or m.tool_calls):
+        parts.append(types.Part(text=m.content))
+    parts += [types.Part(function_call=types.FunctionCall(id=call.id, name=call.name,
+                                                          args=_arguments(call.arguments)))
+              for call in m.tool_calls]
+    return parts
 
 
 def unsupported(options: ChatOptions) -> str | None:
@@ -68,12 +86,7 @@ def contents(turns: list[ChatMessage]) -> list[types.Content]:
             else:
                 result.append(types.Content(role="user", parts=[part]))
             continue
-        parts = [types.Part(text=turn.content)] if turn.content else []
-        parts += [types.Part(function_call=types.FunctionCall(id=call.id, name=call.name,
-                                                              args=_arguments(call.arguments)))
-                  for call in turn.tool_calls]
-        result.append(types.Content(role="model" if turn.role == "assistant" else "user",
-                                    parts=parts or [types.Part(text=" ")]))
+        result.append(types.Content(role="model" if turn.role == "assistant" else "user", parts=_parts(turn)))
     return result
 
 

@@ -34,8 +34,9 @@ class LocalChatProvider:
 
     @staticmethod
     def _digest(messages: list[ChatMessage]) -> str:
-        return hashlib.sha256("\n".join(f"{m.role}:{m.content}:{[c.arguments for c in m.tool_calls]}"
-                                         for m in messages).encode()).hexdigest()[:8]
+        text = "\n".join(f"{m.role}:{m.content}" + "".join(f":{i.sha256}" for i in m.images)
+                         + "".join(f":{c.name}{c.arguments}" for c in m.tool_calls) for m in messages)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
 
     def _answer(self, messages: list[ChatMessage], options: ChatOptions = NO_OPTIONS) -> str:
         digest = self._digest(messages)
@@ -44,12 +45,16 @@ class LocalChatProvider:
             if m.role != "tool":
                 break
             results.append(f"{m.name or m.tool_call_id}: {' '.join(m.content.split())[:200]}")
-        last = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        snippet = " ".join(last.split())[:200]
+        last = next((m for m in reversed(messages) if m.role == "user"), None)
+        snippet = " ".join((last.content if last else "").split())[:200]
+        seen = len(last.images) if last else 0
+        saw = f" I saw {seen} image{'s' if seen != 1 else ''}." if seen else ""
         if results:
             text = f"[local {digest}] The tools answered: " + "; ".join(reversed(results))
+        elif snippet:
+            text = f"[local {digest}] You said: {snippet}{saw}"
         else:
-            text = f"[local {digest}] You said: {snippet}" if snippet else f"[local {digest}] Hello!"
+            text = f"[local {digest}]{saw}" if saw else f"[local {digest}] Hello!"
         for stop in options.stop:  # the answer ends before the first stop sequence, as providers do
             text = text.split(stop, 1)[0]
         form = options.response_format

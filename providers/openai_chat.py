@@ -43,14 +43,23 @@ def _usage(answer: dict[str, Any]) -> tuple[int, int] | None:
     return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
 
 
-def wire_message(message: ChatMessage) -> dict[str, Any]:
-    """A chat turn in OpenAI's wire shape (assistant tool calls, tool results)."""
-    wire: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        wire["tool_calls"] = [call.as_dict() for call in message.tool_calls]
-        wire["content"] = message.content or None
-    if message.role == "tool":
-        wire["tool_call_id"] = message.tool_call_id
+def _wire(m: ChatMessage) -> dict[str, Any]:
+    """A message as the API takes it: images as `image_url` parts with data URLs (OpenAI does not
+    fetch Muse's storage), after the text; an assistant turn's tool calls; a tool turn's call id."""
+    wire: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.images:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
+        for image in m.images:
+            url: dict[str, Any] = {"url": f"data:{image.mime};base64,{base64.b64encode(image.data).decode()}"}
+            if image.detail:
+                url["detail"] = image.detail
+            parts.append({"type": "image_url", "image_url": url})
+        wire["content"] = parts
+    if m.tool_calls:
+        wire["tool_calls"] = [call.as_dict() for call in m.tool_calls]
+        wire["content"] = m.content or None
+    if m.role == "tool":
+        wire["tool_call_id"] = m.tool_call_id
     return wire
 
 
@@ -166,7 +175,7 @@ class OpenAIChatProvider:
     ) -> ChatCompletion:
         """The whole answer to `messages` (finish_reason "length": stopped at `max_tokens`;
         "tool_calls": the model asks for function calls)."""
-        wire = [wire_message(m) for m in messages]
+        wire = [_wire(m) for m in messages]
         return await self._complete(wire, temperature, timeout, request_id, model, max_tokens, options)
 
     async def _complete(self, wire: list[dict[str, Any]], temperature: float | None, timeout: float,
@@ -200,7 +209,7 @@ class OpenAIChatProvider:
     ) -> AsyncIterator[Delta]:
         """The answer as text deltas and whole tool calls (put together from their fragments; a
         `LimitReached` last delta when stopped at `max_tokens`)."""
-        wire = [wire_message(m) for m in messages]
+        wire = [_wire(m) for m in messages]
 
         async def chunks() -> AsyncIterator[Delta]:
             source = await with_timeout(NAME, timeout, lambda: self._post(

@@ -118,10 +118,11 @@ class BeanieAccountRepository:
         await self._col.update_one(
             {"_id": account_id}, {"$set": {"password_hash": password_hash, "password_changed_at": at}})
 
-    async def mark_verified(self, account_id: str, *, at: datetime) -> None:
-        """Record that the address was confirmed (the first time only)."""
-        await self._col.update_one({"_id": account_id, "email_verified_at": None},
-                                   {"$set": {"email_verified_at": at}})
+    async def mark_verified(self, account_id: str, *, at: datetime) -> bool:
+        """Record that the address was confirmed (the first time only); True when this call did."""
+        result = await self._col.update_one({"_id": account_id, "email_verified_at": None},
+                                            {"$set": {"email_verified_at": at}})
+        return result.modified_count == 1
 
 
 class BeanieSessionRepository:

@@ -22,6 +22,7 @@ class AuditLogDocument(MuseDocument):
     before: dict[str, Any] = Field(default_factory=dict)
     after: dict[str, Any] = Field(default_factory=dict)
     request_id: str | None = None
+    ip: str | None = None  # the acting client's address (after trusted proxies)
 
     class Settings:
         name = "audit_log"
@@ -37,10 +38,10 @@ class BeanieAuditLogRepository:
     """Append-only audit entries in MongoDB."""
 
     async def record(self, *, actor_id: str, action: str, target: str | None, before: dict[str, Any],
-                     after: dict[str, Any], request_id: str | None) -> str:
+                     after: dict[str, Any], request_id: str | None, ip: str | None = None) -> str:
         """Append one entry; return its id."""
         doc = AuditLogDocument(at=utcnow(), actor_id=actor_id, action=action, target=target,
-                               before=before, after=after, request_id=request_id)
+                               before=before, after=after, request_id=request_id, ip=ip)
         await doc.insert()
         return doc.id
 

@@ -14,6 +14,7 @@ def document_models() -> list[type]:
     from repositories.idempotency import IdempotencyRecordDocument
     from repositories.images import ImageDocument, VideoDocument
     from repositories.job_runs import JobRunDocument
+    from repositories.key_spend import KeySpendDocument
     from repositories.ledger import LedgerEntryDocument
     from repositories.live_settings import LiveSettingsDocument
     from repositories.payment_customers import PaymentCustomerDocument
@@ -29,4 +30,4 @@ def document_models() -> list[type]:
             LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
             AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument,
-            ResponseDocument]
+            KeySpendDocument, ResponseDocument]

@@ -19,10 +19,10 @@ import pytest
 import redis
 
 from app import create_app
-from app.bootstrap import Container
 from app.config import Settings
 from app.embedded import EmbeddedServer, start_mongo, start_redis
 from app.logging import json_formatter
+from app.wiring import Container
 from services.platform.clock import clock
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -81,7 +81,7 @@ async def app_instances(settings: Settings, count: int = 2) -> AsyncIterator[lis
         for application in apps:
             await stack.enter_async_context(application.test_app())
         yield apps
-        await apps[0].extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await apps[0].extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ async def app(settings: Settings) -> AsyncIterator:
     async with application.test_app():
         yield application
         container: Container = application.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from app.commands.common import json_command, run_with_container
+from app.wiring import Container
 from services.platform.errors import ValidationFailed
 from services.platform.live_settings import FLAGS
 
@@ -55,10 +56,10 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     patch = parse_assignments(args.set or [])
 
-    async def work(container: Any) -> dict[str, Any]:
+    async def work(container: Container) -> dict[str, Any]:
         from controllers.admin_settings import settings_body
 
-        service = container.live_settings
+        service = container.platform.live_settings
         live = await service.update(patch, admin_id=cli_actor(), request_id=None) if patch \
             else await service.current()
         return settings_body(live)
@@ -71,11 +72,12 @@ def _promote(args: argparse.Namespace) -> dict[str, Any]:
 
     role = Role.parse(args.role)
 
-    async def work(container: Any) -> dict[str, Any]:
+    async def work(container: Container) -> dict[str, Any]:
         from services.admin.service import resolve_user
 
-        user = await resolve_user(container.users, args.user)
-        user = await container.admin.update_user(user.id, role=role, admin_id=cli_actor(), request_id=None)
+        user = await resolve_user(container.identity.users, args.user)
+        user = await container.admin.service.update_user(user.id, role=role, admin_id=cli_actor(),
+                                                         request_id=None)
         return {"id": user.id, "clerk_id": user.clerk_id, "email": user.email, "role": user.role.name}
 
     return run_with_container(work)

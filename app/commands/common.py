@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from app.bootstrap import Container
 from app.config import load_settings
 from app.logging import configure_logging
+from app.wiring import Container
 from services.platform.errors import AppError
 
 T = TypeVar("T")

@@ -15,14 +15,15 @@ from app.commands.common import (
     rfc3339,
     run_with_container,
 )
+from app.wiring import Container
 from services.platform.clock import isoformat, utcnow
 from services.platform.errors import NotFound
 from services.platform.ids import new_id
 
 
-async def _user(container: Any, ref: str) -> Any:
+async def _user(container: Container, ref: str) -> Any:
     """A user by Muse id (usr_…) or Clerk id."""
-    users = container.users
+    users = container.identity.users
     user = await users.get(ref) if ref.startswith("usr_") else await users.get_by_clerk_id(ref)
     if user is None:
         raise NotFound(f"No user {ref!r}.")
@@ -30,36 +31,36 @@ async def _user(container: Any, ref: str) -> Any:
 
 
 def _grant(args: argparse.Namespace) -> dict[str, Any]:
-    async def work(container: Any) -> dict[str, Any]:
+    async def work(container: Container) -> dict[str, Any]:
         user = await _user(container, args.user)
         ref = args.ref or new_id("cli")
-        granted = await container.credits.grant(user.id, args.amount, ref=ref, reason=args.reason,
-                                                request_id=None)
+        granted = await container.credits.service.grant(user.id, args.amount, ref=ref, reason=args.reason,
+                                                        request_id=None)
         return {"user_id": user.id, "granted": granted, "ref": ref,
-                "credits": await container.credits.summary(user.id, plan=user.plan)}
+                "credits": await container.credits.service.summary(user.id, plan=user.plan)}
 
     return run_with_container(work)
 
 
 def _show(args: argparse.Namespace) -> dict[str, Any]:
-    async def work(container: Any) -> dict[str, Any]:
+    async def work(container: Container) -> dict[str, Any]:
         from controllers.schemas.common import entry_out
 
         user = await _user(container, args.user)
-        items, _ = await container.credits.ledger(user.id, limit=args.limit)
+        items, _ = await container.credits.service.ledger(user.id, limit=args.limit)
         return {"user_id": user.id, "plan": user.plan,
-                "credits": await container.credits.summary(user.id, plan=user.plan),
-                "audit": await container.credits.audit(user.id),
+                "credits": await container.credits.service.summary(user.id, plan=user.plan),
+                "audit": await container.credits.service.audit(user.id),
                 "ledger": [entry_out(op) for op in items]}
 
     return run_with_container(work)
 
 
 def _reconcile(args: argparse.Namespace) -> dict[str, Any]:
-    async def work(container: Any) -> dict[str, Any]:
+    async def work(container: Container) -> dict[str, Any]:
         from app.credit_jobs import reconcile_all
 
-        return await reconcile_all(container, older_than_s=args.older_than)
+        return await reconcile_all(container.credits, container.settings, older_than_s=args.older_than)
 
     return run_with_container(work)
 
@@ -71,9 +72,9 @@ def _create_codes(args: argparse.Namespace) -> dict[str, Any]:
     elif args.days:
         expires_at = utcnow() + timedelta(days=args.days)
 
-    async def work(container: Any) -> dict[str, Any]:
-        codes = await container.gift_codes.create(count=args.count, tier=args.tier, credits=args.credits,
-                                                  expires_at=expires_at, created_by="cli")
+    async def work(container: Container) -> dict[str, Any]:
+        codes = await container.credits.gift_codes.create(
+            count=args.count, tier=args.tier, credits=args.credits, expires_at=expires_at, created_by="cli")
         return {"codes": [c.code for c in codes], "tier": args.tier, "credits": args.credits,
                 "expires_at": isoformat(expires_at)}
 

@@ -11,7 +11,7 @@ from repositories.migrations import migrate
 
 def _migrate(args: argparse.Namespace) -> Any:
     async def work(container: Any) -> Any:
-        return await migrate(container.database.db)
+        return await migrate(container.platform.database.db)
 
     return run_with_container(work)
 

@@ -34,7 +34,7 @@ bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 @validate_response(LiveSettingsOut)
 async def get_settings():
     """The live settings: maintenance mode, feature and provider switches, signup credits."""
-    return await container().admin_settings_controller.get()
+    return await container().admin.settings_controller.get()
 
 
 @bp.patch("/settings")
@@ -44,7 +44,7 @@ async def get_settings():
 @validate_response(LiveSettingsOut)
 async def patch_settings(data: LiveSettingsPatch):
     """Change some live settings; applies in every process within 5 s and is audited."""
-    return await container().admin_settings_controller.update(data)
+    return await container().admin.settings_controller.update(data)
 
 
 @bp.get("/audit-log")
@@ -54,7 +54,7 @@ async def patch_settings(data: LiveSettingsPatch):
 @validate_response(AuditPage)
 async def audit_log(query_args: AuditQuery):
     """Administrative changes, newest first (filter by `action` or `target`)."""
-    return await container().admin_settings_controller.audit_log(query_args)
+    return await container().admin.settings_controller.audit_log(query_args)
 
 
 @bp.get("/users")
@@ -64,7 +64,7 @@ async def audit_log(query_args: AuditQuery):
 @validate_response(UserPage)
 async def list_users(query_args: UserQuery):
     """Search users by id, Clerk id, email or name (`q`), newest first, paginated."""
-    return await container().admin_users_controller.search(query_args)
+    return await container().admin.users_controller.search(query_args)
 
 
 @bp.get("/users/<user_id>")
@@ -73,7 +73,7 @@ async def list_users(query_args: UserQuery):
 @validate_response(AdminUserDetail)
 async def get_user(user_id: str):
     """One user: plan, role, credits, recent ledger entries and recent generations."""
-    return await container().admin_users_controller.detail(user_id)
+    return await container().admin.users_controller.detail(user_id)
 
 
 @bp.patch("/users/<user_id>")
@@ -84,7 +84,7 @@ async def get_user(user_id: str):
 @validate_response(AdminUserOut)
 async def patch_user(user_id: str, data: UserPatch):
     """Change a user's role, plan or disabled flag (audited; a plan brings its role, never demoting ADMIN)."""
-    return await container().admin_users_controller.update(user_id, data)
+    return await container().admin.users_controller.update(user_id, data)
 
 
 @bp.post("/users/<user_id>/credits")
@@ -95,7 +95,7 @@ async def patch_user(user_id: str, data: UserPatch):
 @validate_response(CreditAdjustmentOut)
 async def adjust_credits(user_id: str, data: CreditAdjustment):
     """Adjust a user's balance; a ledger entry of kind `admin_adjustment` records the admin and reason."""
-    return await container().admin_users_controller.adjust_credits(user_id, data)
+    return await container().admin.users_controller.adjust_credits(user_id, data)
 
 
 @bp.get("/stats")
@@ -104,4 +104,4 @@ async def adjust_credits(user_id: str, data: CreditAdjustment):
 @validate_response(StatsOut)
 async def stats():
     """Users, generations, credits, revenue and per-provider calls, failures and circuit state."""
-    return await container().admin_users_controller.stats()
+    return await container().admin.users_controller.stats()

@@ -19,6 +19,7 @@ from controllers.schemas.accounts import (
     VerifiedOut,
 )
 from middlewares.access import public
+from middlewares.client_ip import client_ip
 from middlewares.policy import policy
 
 bp = Blueprint("auth_local", __name__)
@@ -32,7 +33,7 @@ bp = Blueprint("auth_local", __name__)
 @validate_response(SessionOut, 201)
 async def register(data: RegisterIn):
     """Create an account (email, password of 10+ characters, optional name) and sign in."""
-    return await container().accounts_controller.register(data)
+    return await container().identity.accounts_controller.register(data)
 
 
 @bp.post("/api/v1/auth/login")
@@ -43,7 +44,7 @@ async def register(data: RegisterIn):
 @validate_response(SessionOut, 200)
 async def login(data: LoginIn):
     """Sign in with email and password; failed attempts are limited per IP and per account."""
-    return await container().accounts_controller.login(data, ip=request.remote_addr or "unknown")
+    return await container().identity.accounts_controller.login(data, ip=client_ip(request))
 
 
 @bp.post("/api/v1/auth/logout")
@@ -52,7 +53,8 @@ async def login(data: LoginIn):
 @policy()
 async def logout():
     """End the caller's session at once, in every process, and clear the session cookie."""
-    return await container().accounts_controller.logout(session_token(request.headers, request.cookies))
+    token = session_token(request.headers, request.cookies)
+    return await container().identity.accounts_controller.logout(token)
 
 
 @bp.post("/api/v1/auth/refresh")
@@ -62,7 +64,8 @@ async def logout():
 @validate_response(SessionOut, 200)
 async def refresh():
     """A renewed session token (the current one, even expired, from the header or the cookie)."""
-    return await container().accounts_controller.refresh(session_token(request.headers, request.cookies))
+    token = session_token(request.headers, request.cookies)
+    return await container().identity.accounts_controller.refresh(token)
 
 
 @bp.post("/api/v1/auth/verify-email")
@@ -73,7 +76,7 @@ async def refresh():
 @validate_response(VerifiedOut, 200)
 async def verify_email(data: TokenIn):
     """Confirm the email address with the token mailed at registration."""
-    return await container().accounts_controller.verify_email(data)
+    return await container().identity.accounts_controller.verify_email(data)
 
 
 @bp.post("/api/v1/auth/password/forgot")
@@ -84,7 +87,7 @@ async def verify_email(data: TokenIn):
 @validate_response(AcceptedOut, 202)
 async def forgot_password(data: ForgotIn):
     """Mail a password-reset link; always 202, whether or not the account exists."""
-    return await container().accounts_controller.forgot_password(data)
+    return await container().identity.accounts_controller.forgot_password(data)
 
 
 @bp.post("/api/v1/auth/password/reset")
@@ -95,4 +98,4 @@ async def forgot_password(data: ForgotIn):
 @validate_response(SessionOut, 200)
 async def reset_password(data: ResetIn):
     """Set a new password with a single-use reset token (1 h); every other session ends."""
-    return await container().accounts_controller.reset_password(data)
+    return await container().identity.accounts_controller.reset_password(data)

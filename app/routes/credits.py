@@ -21,7 +21,7 @@ bp = Blueprint("credits", __name__)
 @validate_response(CreditsOut)
 async def get_credits():
     """Today's allowance, the gift quota, the balance and what is spendable now."""
-    return await container().credits_controller.summary(g.principal)
+    return await container().credits.controller.summary(g.principal)
 
 
 @bp.get("/api/v1/credits/ledger")
@@ -31,4 +31,4 @@ async def get_credits():
 @validate_response(LedgerPageOut)
 async def get_ledger(query_args: LedgerQuery):
     """The caller's ledger entries, newest first (`?limit=1..100&cursor=`)."""
-    return await container().credits_controller.ledger(g.principal, query_args)
+    return await container().credits.controller.ledger(g.principal, query_args)

@@ -24,7 +24,7 @@ async def dev_token(data: DevTokenIn):
     """Development sign-in: a session token for `user` (optionally with `role`).
 
     Only in APP_ENV=development without Clerk (the app's own development key signs it); 404 otherwise."""
-    return container().dev_controller.token(data)
+    return container().web.dev_controller.token(data)
 
 
 @bp.get("/api/v1/client-config")
@@ -33,4 +33,4 @@ async def dev_token(data: DevTokenIn):
 @validate_response(ClientConfigOut)
 async def client_config():
     """How clients sign in here (`auth.provider`: clerk, local, dev or none) and the upload limit."""
-    return container().dev_controller.client_config()
+    return container().web.dev_controller.client_config()

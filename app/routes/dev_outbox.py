@@ -22,4 +22,4 @@ bp = Blueprint("dev_outbox", __name__)
 async def dev_outbox():
     """Mail Muse kept instead of sending (development only), newest first; `?limit=` up to 200."""
     limit = request.args.get("limit", "50")
-    return await container().dev_outbox_controller.list(int(limit) if limit.isdigit() else 50)
+    return await container().identity.dev_outbox_controller.list(int(limit) if limit.isdigit() else 50)

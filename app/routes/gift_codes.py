@@ -37,7 +37,8 @@ async def redeem_gift_code(data: RedeemIn):
     """Redeem a gift code (case-insensitive); the caller's credits afterwards.
 
     404 unknown code, 409 already redeemed, 410 expired. Accepts `Idempotency-Key`."""
-    return await container().gift_codes_controller.redeem(g.principal, data, request_id=current_request_id())
+    return await container().credits.gift_codes_controller.redeem(g.principal, data,
+                                                                  request_id=current_request_id())
 
 
 @bp.post("/api/v1/admin/gift-codes")
@@ -48,7 +49,7 @@ async def redeem_gift_code(data: RedeemIn):
 @validate_response(GiftCodesOut, 201)
 async def create_gift_codes(data: CreateGiftCodesIn):
     """Create 1..1000 codes carrying a gift tier or plain credits, optionally expiring."""
-    return await container().gift_codes_controller.create(g.principal, data)
+    return await container().credits.gift_codes_controller.create(g.principal, data)
 
 
 @bp.get("/api/v1/admin/gift-codes")
@@ -58,4 +59,4 @@ async def create_gift_codes(data: CreateGiftCodesIn):
 @validate_response(GiftCodePageOut)
 async def list_gift_codes(query_args: GiftCodeQuery):
     """Codes, newest first, with status (active, redeemed, expired), redeemed_by and redeemed_at."""
-    return await container().gift_codes_controller.list(query_args)
+    return await container().credits.gift_codes_controller.list(query_args)

@@ -22,7 +22,7 @@ async def health():
 
     503 with status `degraded` when a dependency is down, `draining` once the process is shutting down."""
     drain = current_app.extensions.get("drain")
-    return await container().health_controller.readiness(draining=bool(drain and drain.draining))
+    return await container().platform.health_controller.readiness(draining=bool(drain and drain.draining))
 
 
 @bp.get("/health/live")
@@ -30,4 +30,4 @@ async def health():
 @policy(open_in_maintenance=True, rate_limited=False)
 async def live():
     """Liveness: the process serves."""
-    return await container().health_controller.liveness()
+    return await container().platform.health_controller.liveness()

@@ -30,7 +30,7 @@ bp = Blueprint("images", __name__)
 
 @bp.post("/api/v1/images")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
 @answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 502, 503, 504)
@@ -41,24 +41,24 @@ async def create_image(data: CreateImageIn):
 
     Charged at submission (`image` price per output), refunded if the job fails.
     With `"wait": true`, waits up to IMAGE_TIMEOUT_S: 201 with the finished image or the failure problem."""
-    return await container().images_controller.create(data, g.principal, current_request_id())
+    return await container().media.images_controller.create(data, g.principal, current_request_id())
 
 
 @bp.get("/api/v1/images")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_querystring(ImageListQuery)
 @validate_response(ImagePage)
 async def list_images(query_args: ImageListQuery):
     """The caller's images, newest first; filters `status` and `saved`; cursor pagination.
 
     Expired images (files deleted) are left out unless `status=expired` is asked for."""
-    return await container().images_controller.list(g.principal, query_args)
+    return await container().media.images_controller.list(g.principal, query_args)
 
 
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
 @answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 404, 502, 503, 504)
@@ -69,12 +69,12 @@ async def edit_image():
 
     Same answers as POST /api/v1/images; `image_edit` price per output. Uploads: PNG/JPEG/WebP,
     at most MAX_UPLOAD_MB (413 / 415 otherwise, nothing stored)."""
-    return await container().images_controller.edit(g.principal, current_request_id())
+    return await container().media.images_controller.edit(g.principal, current_request_id())
 
 
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="describe")
 @problems(402, 404, 502, 503, 504)
 @idempotent
 @request_body(multipart=DescribeForm, json=DescribeJson)
@@ -82,41 +82,41 @@ async def edit_image():
 async def describe_image():
     """Describe a picture with the chat providers' vision (multipart `image`, or JSON
     `source_image_id` / `image_url`); `preset: "fursona"` or a custom `instruction`."""
-    return await container().images_controller.describe(g.principal, current_request_id())
+    return await container().media.images_controller.describe(g.principal, current_request_id())
 
 
 @bp.get("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_response(ImageOut)
 async def get_image(image_id: str):
     """One of the caller's images (poll a job here); another user's image is 404."""
-    return await container().images_controller.get(g.principal, image_id)
+    return await container().media.images_controller.get(g.principal, image_id)
 
 
 @bp.delete("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 async def delete_image(image_id: str):
     """Delete an image and its stored files (204); another user's image is 404."""
-    return await container().images_controller.delete(g.principal, image_id)
+    return await container().media.images_controller.delete(g.principal, image_id)
 
 
 @bp.post("/api/v1/images/<rid:image_id>/save")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_response(ImageOut)
 async def save_image(image_id: str):
     """Keep an image: `saved` true, `expires_at` null; another user's image is 404."""
-    return await container().images_controller.save(g.principal, image_id)
+    return await container().media.images_controller.save(g.principal, image_id)
 
 
 @bp.get("/api/v1/images/<rid:image_id>/events")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @event_stream("`event: status` with the image resource at each status change; ends after a terminal status.")
 async def image_events(image_id: str):
     """The image job's progress, pushed: `text/event-stream` of `event: status` (the resource) as it is,
     then at each status change (queued → in_progress → completed | failed), ending after a terminal
     status. Another user's image is 404."""
-    return await container().images_controller.events(g.principal, image_id)
+    return await container().media.images_controller.events(g.principal, image_id)

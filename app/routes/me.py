@@ -20,7 +20,7 @@ bp = Blueprint("me", __name__)
 @validate_response(MeOut)
 async def me():
     """The caller's account: id, Clerk ID, email, name, role, plan and credits."""
-    return await container().me_controller.me(g.principal, g.get("user"))
+    return await container().identity.me_controller.me(g.principal, g.get("user"))
 
 
 @bp.get("/api/v1/admin/whoami")
@@ -29,4 +29,4 @@ async def me():
 @validate_response(WhoAmIOut)
 async def admin_whoami():
     """The calling administrator's identity (ADMIN only)."""
-    return await container().me_controller.whoami(g.principal)
+    return await container().identity.me_controller.whoami(g.principal)

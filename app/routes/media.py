@@ -18,4 +18,4 @@ bp = Blueprint("media", __name__)
 @answers(200, description="The stored file.", media="application/octet-stream")
 async def media(key: str):
     """A stored image file (local storage only; URLs are unguessable ids)."""
-    return await container().media_controller.serve(key)
+    return await container().media.media_controller.serve(key)

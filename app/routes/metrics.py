@@ -18,4 +18,4 @@ bp = Blueprint("metrics", __name__)
 @hide
 async def metrics():
     """Prometheus text format; `Authorization: Bearer <METRICS_TOKEN>` when that is set."""
-    return await container().metrics_controller.scrape(request.headers.get("Authorization"))
+    return await container().platform.metrics_controller.scrape(request.headers.get("Authorization"))

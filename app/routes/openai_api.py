@@ -48,12 +48,12 @@ def document_errors(fn: F) -> F:
 @document_errors
 async def list_models():
     """OpenAI-compatible model list: every chat model of the catalogue and every image model, by name."""
-    return await container().openai_controller.models()
+    return await container().web.openai_controller.models()
 
 
 @bp.post("/v1/chat/completions")
 @require_role(Role.USER)
-@policy(feature="chat")
+@policy(feature="chat", scope="chat")
 @idempotent
 @validate_request(ChatCompletionIn)
 @document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE
@@ -65,12 +65,12 @@ async def chat_completions(data: ChatCompletionIn):
     `stream: true` answers `text/event-stream` `chat.completion.chunk` lines ending with `data: [DONE]`;
     `stream_options.include_usage` adds a last chunk with `usage`. Headers `X-Muse-Credits-Charged`,
     `X-Muse-Cached`, `X-Muse-Provider`. Nothing is stored as a conversation."""
-    return await container().openai_controller.chat_completions(data, g.principal, current_request_id())
+    return await container().web.openai_controller.chat_completions(data, g.principal, current_request_id())
 
 
 @bp.post("/v1/images/generations")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @idempotent
 @validate_request(ImageGenerationIn)
 @document_response(ImagesOut)
@@ -79,16 +79,16 @@ async def image_generations(data: ImageGenerationIn):
     """OpenAI-compatible image generation: waits up to IMAGE_TIMEOUT_S; `url` or `b64_json` outputs.
 
     `size` (`WIDTHxHEIGHT`) maps to the nearest supported aspect ratio; the image joins the gallery."""
-    return await container().openai_controller.image_generations(data, g.principal, current_request_id())
+    return await container().web.openai_controller.image_generations(data, g.principal, current_request_id())
 
 
 @bp.post("/v1/images/edits")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @idempotent
 @document_request(ImageEditDoc, source=DataSource.FORM_MULTIPART)
 @document_response(ImagesOut)
 @document_errors
 async def image_edits():
     """OpenAI-style image edit (multipart `image`, `prompt`, optional `mask`), answered like generations."""
-    return await container().openai_controller.image_edits(g.principal, current_request_id())
+    return await container().web.openai_controller.image_edits(g.principal, current_request_id())

@@ -34,7 +34,7 @@ async def checkout(data: CheckoutIn):
     """Start buying a credit pack: creates a PayPal order and returns its approve URL.
 
     The price comes from the catalogue, never from the client. Accepts `Idempotency-Key`."""
-    return await container().payments_controller.checkout(g.principal, data)
+    return await container().payments.controller.checkout(g.principal, data)
 
 
 @bp.get("/api/v1/payments/paypal/return")
@@ -49,7 +49,7 @@ async def paypal_return(query_args: ReturnQuery):
     """PayPal sends the buyer here after approval: capture, credit once, 303 to the success URL.
 
     Any failure sends the buyer to CHECKOUT_CANCEL_URL instead."""
-    return await container().payments_controller.paypal_return(query_args)
+    return await container().payments.controller.paypal_return(query_args)
 
 
 @bp.get("/api/v1/payments/paypal/cancel")
@@ -59,7 +59,7 @@ async def paypal_return(query_args: ReturnQuery):
 @validate_querystring(ReturnQuery)
 async def paypal_cancel(query_args: ReturnQuery):
     """PayPal sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""
-    return await container().payments_controller.paypal_cancel(query_args)
+    return await container().payments.controller.paypal_cancel(query_args)
 
 
 @bp.post("/api/v1/payments/<payment_id>/capture")
@@ -74,7 +74,7 @@ async def capture(payment_id: str):
     A 503/504 means PayPal did not answer: retry, it is safe. Status PENDING: PayPal holds the
     money; it is credited once when PayPal completes it. 402 `payment_declined`: PayPal declined
     the capture; the payment is DENIED for good (start a new checkout). Accepts `Idempotency-Key`."""
-    return await container().payments_controller.capture(g.principal, payment_id)
+    return await container().payments.controller.capture(g.principal, payment_id)
 
 
 @bp.get("/api/v1/payments")
@@ -84,4 +84,4 @@ async def capture(payment_id: str):
 @validate_response(PaymentListOut)
 async def list_payments(query_args: ListQuery):
     """The caller's payment history, newest first."""
-    return await container().payments_controller.history(g.principal, query_args)
+    return await container().payments.controller.history(g.principal, query_args)

@@ -19,4 +19,4 @@ bp = Blueprint("plans", __name__)
 @validate_response(PlansOut)
 async def list_plans():
     """Plans (daily allowance, role, PayPal plan), gift tiers, credit packs, prices and chat models."""
-    return await container().plans_controller.list()
+    return await container().credits.plans_controller.list()

@@ -16,23 +16,23 @@ bp = Blueprint("shares", __name__)
 
 @bp.post("/api/v1/images/<image_id>/share")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_response(ShareOut)
 async def share_image(image_id: str):
     """A public link to one finished image: `{"url", "token"}` (the same link on a repeated call).
 
     The page at the URL shows the image and its prompt without sign-in."""
-    return await container().shares_controller.create(g.principal, image_id)
+    return await container().media.shares_controller.create(g.principal, image_id)
 
 
 @bp.delete("/api/v1/images/<image_id>/share")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 async def unshare_image(image_id: str):
     """Revoke the image's public link (204); the link answers 404 at once.
 
     Deleting the image revokes it too."""
-    return await container().shares_controller.delete(g.principal, image_id)
+    return await container().media.shares_controller.delete(g.principal, image_id)
 
 
 @bp.get("/s/<token>")
@@ -43,4 +43,4 @@ async def shared_page(token: str):
     """The public page of a shared image (HTML); 404 once revoked, deleted or expired (a page to a
     browser, problem+json to other clients)."""
     best = request.accept_mimetypes.best_match(["application/problem+json", "application/json", "text/html"])
-    return await container().shares_controller.page(token, wants_html=best == "text/html")
+    return await container().media.shares_controller.page(token, wants_html=best == "text/html")

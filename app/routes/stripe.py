@@ -23,7 +23,7 @@ async def stripe_webhook():
     """Stripe events, verified with `Stripe-Signature` (STRIPE_WEBHOOK_SECRET, 300 s); each event id once.
 
     409: the event cannot apply yet (a refund overtaking its checkout's event); Stripe retries it."""
-    return await container().stripe_controller.receive(await request.get_data(), request.headers)
+    return await container().payments.stripe_controller.receive(await request.get_data(), request.headers)
 
 
 @bp.get("/api/v1/payments/stripe/return")
@@ -34,7 +34,7 @@ async def stripe_webhook():
 @validate_querystring(StripeReturnQuery)
 async def stripe_return(query_args: StripeReturnQuery):
     """Stripe Checkout sends the buyer here (`session_id`): credit once if paid, 303 to the success URL."""
-    return await container().stripe_controller.checkout_return(query_args)
+    return await container().payments.stripe_controller.checkout_return(query_args)
 
 
 @bp.get("/api/v1/payments/stripe/cancel")
@@ -44,7 +44,7 @@ async def stripe_return(query_args: StripeReturnQuery):
 @validate_querystring(StripeReturnQuery)
 async def stripe_cancel(query_args: StripeReturnQuery):
     """Stripe Checkout sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""
-    return await container().stripe_controller.checkout_cancel(query_args)
+    return await container().payments.stripe_controller.checkout_cancel(query_args)
 
 
 @bp.post("/api/v1/billing/portal")
@@ -54,4 +54,4 @@ async def stripe_cancel(query_args: StripeReturnQuery):
 @validate_response(PortalOut)
 async def billing_portal():
     """Stripe's customer portal for the caller: `{"url"}` (404 when they have no Stripe customer)."""
-    return await container().stripe_controller.portal(g.principal)
+    return await container().payments.stripe_controller.portal(g.principal)

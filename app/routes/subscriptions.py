@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, g
+from quart import Blueprint, Response, g
 from quart_schema import validate_request, validate_response
 
-from app.openapi import problems
+from app.openapi import answers, problems
 from app.routes.deps import container
-from controllers.schemas.subscriptions import SubscribeIn, SubscriptionOut
+from controllers.schemas.subscriptions import CurrentSubscriptionOut, SubscribeIn, SubscriptionOut
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
@@ -25,17 +25,17 @@ bp = Blueprint("subscriptions", __name__)
 @validate_response(SubscriptionOut, 201)
 async def subscribe(data: SubscribeIn):
     """Subscribe to a paid plan through PayPal; approve it at `approve_url`. Accepts `Idempotency-Key`."""
-    return await container().subscriptions_controller.create(g.principal, data)
+    return await container().payments.subscriptions_controller.create(g.principal, data)
 
 
 @bp.get("/api/v1/subscriptions/current")
 @require_role(Role.USER)
 @policy()
-@problems(404)
-@validate_response(SubscriptionOut)
+@answers(200, CurrentSubscriptionOut)
 async def current_subscription():
-    """The caller's pending, active or suspended subscription (404 when none)."""
-    return await container().subscriptions_controller.current(g.principal)
+    """The caller's pending, active or suspended subscription, or `null` when there is none."""
+    found = await container().payments.subscriptions_controller.current(g.principal)
+    return Response(found.model_dump_json(), content_type="application/json")
 
 
 @bp.delete("/api/v1/subscriptions/current")
@@ -45,4 +45,4 @@ async def current_subscription():
 @validate_response(SubscriptionOut)
 async def cancel_subscription():
     """Cancel the caller's subscription at PayPal; the plan ends at once."""
-    return await container().subscriptions_controller.cancel(g.principal)
+    return await container().payments.subscriptions_controller.cancel(g.principal)

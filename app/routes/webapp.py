@@ -60,7 +60,7 @@ def _csp(provider: str, publishable_key: str | None) -> str:
 
 def content_security_policy() -> str:
     """The app page's CSP for this deployment's sign-in."""
-    auth = container().dev_controller.client_config()["auth"]
+    auth = container().web.dev_controller.client_config()["auth"]
     return _csp(auth["provider"], auth.get("clerk_publishable_key"))
 
 bp = Blueprint("webapp", __name__)

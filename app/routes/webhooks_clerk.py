@@ -18,4 +18,5 @@ bp = Blueprint("webhooks_clerk", __name__)
 @problems(400, 503)
 async def clerk_webhook():
     """Clerk user events, verified with the Svix signature; each svix-id is processed once."""
-    return await container().clerk_webhooks_controller.receive(await request.get_data(), request.headers)
+    body = await request.get_data()
+    return await container().identity.clerk_webhooks_controller.receive(body, request.headers)

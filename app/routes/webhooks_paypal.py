@@ -18,4 +18,5 @@ bp = Blueprint("webhooks_paypal", __name__)
 @problems(400, 503)
 async def paypal_webhook():
     """PayPal events, verified through PayPal (PAYPAL_WEBHOOK_ID); each event id is processed once."""
-    return await container().paypal_webhooks_controller.receive(await request.get_data(), request.headers)
+    body = await request.get_data()
+    return await container().payments.paypal_webhooks_controller.receive(body, request.headers)

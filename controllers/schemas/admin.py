@@ -62,6 +62,7 @@ class AuditEntryOut(BaseModel):
     before: dict
     after: dict
     request_id: str | None
+    ip: str | None = None
 
 
 class AuditPage(BaseModel):

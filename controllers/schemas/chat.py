@@ -9,14 +9,18 @@ from pydantic.json_schema import JsonDict
 
 from controllers.chat_fields import fields_doc
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn
+from controllers.schemas.content import content_type
+
+MessageContent = content_type(muse_ids=True, min_text=1)
 
 
 class MessageIn(BaseModel):
-    """A turn: an assistant turn may carry `tool_calls` (then its content may be empty); a `tool`
-    turn answers the call `tool_call_id`."""
+    """A turn: a user turn may carry images; an assistant turn may carry `tool_calls` (then its
+    content may be empty); a `tool` turn answers the call `tool_call_id`."""
 
     role: Literal["system", "user", "assistant", "tool"]
-    content: str
+    # a string, or text / image_url / image parts (read by services/chat/content.py)
+    content: MessageContent  # type: ignore[valid-type]
     tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
     tool_call_id: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -26,8 +30,8 @@ class MessageIn(BaseModel):
             raise ValueError("only assistant messages carry tool_calls")
         if (self.role == "tool") != (self.tool_call_id is not None):
             raise ValueError("tool messages, and only they, carry tool_call_id")
-        if not self.content and not self.tool_calls:
-            raise ValueError("content must not be empty")
+        if self.role == "tool" and not isinstance(self.content, str):
+            raise ValueError("a tool message's content is text")
         return self
 
 
@@ -48,6 +52,24 @@ class ChatIn(OptionsIn):
     max_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
     store: bool = True
+    parent_id: str | None = Field(default=None, min_length=1, description=(
+        "With `conversation_id`: continue from this message instead of the active leaf (edit and "
+        "re-send starts a branch there); the new answer becomes the active leaf."))
+
+
+class RegenerateIn(BaseModel):
+    """POST /api/v1/conversations/{id}/messages/{message_id}/regenerate."""
+
+    model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    stream: bool = False
+
+
+class ActiveIn(BaseModel):
+    """PUT /api/v1/conversations/{id}/active: the branch to show."""
+
+    leaf_id: str = Field(min_length=1, description="A message of the conversation; the branch continues "
+                         "through it to its newest reply.")
 
 
 class FunctionCallOut(BaseModel):
@@ -90,6 +112,7 @@ class ConversationOut(BaseModel):
     message_count: int
     created_at: str
     updated_at: str
+    pinned: bool = False
 
 
 class ConversationPage(BaseModel):
@@ -97,10 +120,17 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+class MessageImageOut(BaseModel):
+    url: str  # read it with the same authentication as the conversation
+    content_type: str
+    image_id: str | None = None  # one of the caller's images; None for an image kept with the conversation
+
+
 class StoredMessageOut(BaseModel):
     id: str
     role: str
     content: str
+    images: list[MessageImageOut] = Field(default_factory=list)
     provider: str | None = None
     model: str | None = None
     cached: bool = False
@@ -108,6 +138,8 @@ class StoredMessageOut(BaseModel):
     created_at: str
     tool_calls: list[ToolCallOut] | None = None  # an assistant turn's calls
     tool_call_id: str | None = None  # a tool turn: the call it answers
+    parent_id: str | None = None  # null: the conversation's first message
+    siblings: list[str] = Field(default_factory=list)  # the alternatives at this place, itself included
 
 
 class RenameIn(BaseModel):
@@ -115,4 +147,5 @@ class RenameIn(BaseModel):
 
 
 class ConversationDetail(ConversationOut):
-    messages: list[StoredMessageOut]
+    active_leaf_id: str | None = None
+    messages: list[StoredMessageOut]  # the active path: the first message down to the active leaf

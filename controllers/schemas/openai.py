@@ -13,23 +13,18 @@ from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from controllers.chat_fields import fields_doc
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn
+from controllers.schemas.content import content_type
 
-
-class TextPart(BaseModel):
-    type: Literal["text"]  # text only: Muse's chat takes no images or audio here
-    text: str
-
-
-# What a prompt turn must carry: some text (whitespace alone is not a message).
-SomeText = Annotated[str, Field(pattern=r"\S")]
-PromptPart = Annotated[TextPart, Field(json_schema_extra={"properties": {"text": {"pattern": r"\S"}}})]
+PromptContent = content_type(muse_ids=False)
+AnswerContent = content_type(muse_ids=False, nullable=True)
 
 
 class PromptMessageIn(BaseModel):
-    """A system, developer or user turn: its content must say something."""
+    """A system, developer or user turn: its content (a string, or text and image_url parts) must
+    say something (services/chat/content.py reads the parts and names a bad one)."""
 
     role: Literal["system", "developer", "user"]
-    content: SomeText | Annotated[list[PromptPart], Field(min_length=1)]
+    content: PromptContent  # type: ignore[valid-type]
     name: str | None = None
 
 
@@ -37,7 +32,7 @@ class AssistantMessageIn(BaseModel):
     """An earlier answer (an empty one without tool calls is dropped), with the tool calls it made."""
 
     role: Literal["assistant"]
-    content: str | list[TextPart] | None = None
+    content: AnswerContent = None  # type: ignore[valid-type]
     name: str | None = None
     tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
     refusal: str | None = None
@@ -47,7 +42,7 @@ class ToolMessageIn(BaseModel):
     """The result of a tool call (`tool_call_id` names the call of an earlier assistant turn)."""
 
     role: Literal["tool"]
-    content: str | list[TextPart]
+    content: PromptContent  # type: ignore[valid-type]  # text (parts: text only, checked when read)
     tool_call_id: str = Field(min_length=1, max_length=200)
 
 
@@ -161,6 +156,10 @@ class ImageGenerationIn(BaseModel):
     response_format: Literal["url", "b64_json"] | None = "url"
     output_format: Literal["png", "jpeg", "webp"] | None = None
     user: str | None = Field(default=None, max_length=256)
+    # streamed images are not offered (contract §18): `stream: true` or partial images are a 400 naming
+    # the field, before anything is charged
+    stream: bool | None = Field(default=None, json_schema_extra={"enum": [False, None]})
+    partial_images: int | None = Field(default=None, ge=0, le=3, json_schema_extra={"enum": [0, None]})
 
 
 class ImageEditForm(BaseModel):

@@ -134,7 +134,8 @@ class FormatJsonSchema(BaseModel):
 class TextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format: Annotated[FormatText | FormatJsonObject | FormatJsonSchema, Field(discriminator="type")] | None = None
+    format: Annotated[FormatText | FormatJsonObject | FormatJsonSchema,
+                      Field(discriminator="type")] | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
@@ -152,7 +153,8 @@ class ResponseCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, max_length=200)
-    input: Annotated[str, Field(min_length=1)] | Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)]
+    input: Annotated[str, Field(min_length=1)] | Annotated[list[dict[str, Any]],
+                                                           Field(min_length=1, max_length=500)]
     instructions: str | None = None
     tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
     tool_choice: Literal["auto", "none", "required"] | dict[str, Any] | None = None

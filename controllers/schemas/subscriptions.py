@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from controllers.schemas.payments import ProviderName
 
@@ -24,3 +24,7 @@ class SubscriptionOut(BaseModel):
     current_period_end: str | None = None
     created_at: str
     cancelled_at: str | None = None
+
+
+class CurrentSubscriptionOut(RootModel[SubscriptionOut | None]):
+    """The caller's pending, active or suspended subscription, or `null` when there is none."""

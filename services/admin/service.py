@@ -56,7 +56,8 @@ class AdminService:
         }
 
     async def update_user(self, user_id: str, *, role: Role | None = None, plan: str | None = None,
-                          disabled: bool | None = None, admin_id: str, request_id: str | None) -> User:
+                          disabled: bool | None = None, admin_id: str, request_id: str | None,
+                          ip: str | None = None) -> User:
         """Change role, plan and/or the disabled flag; an admin cannot demote or disable themselves."""
         before = await self._users.get_or_raise(user_id)
         if user_id == admin_id and ((role is not None and role < Role.ADMIN) or disabled):
@@ -73,13 +74,14 @@ class AdminService:
         if changed:
             await self._audit.record(actor_id=admin_id, action="user.update", target=user_id,
                                      before={k: v[0] for k, v in changed.items()},
-                                     after={k: v[1] for k, v in changed.items()}, request_id=request_id)
+                                     after={k: v[1] for k, v in changed.items()}, request_id=request_id,
+                                     ip=ip)
             log.info("admin_user_updated", user_id=user_id, admin_id=admin_id,
                      changes={k: v[1] for k, v in changed.items()})
         return user
 
     async def adjust_credits(self, user_id: str, delta: int, *, reason: str, admin_id: str,
-                             request_id: str | None) -> dict[str, Any]:
+                             request_id: str | None, ip: str | None = None) -> dict[str, Any]:
         """Add (or take, not below zero) purchased-balance credits; ledger kind `admin_adjustment`."""
         if self._credits is None:
             raise NotFound("Credits are not available.")
@@ -91,7 +93,7 @@ class AdminService:
         await self._audit.record(actor_id=admin_id, action="credits.adjust", target=user.id,
                                  before={}, after={"delta": delta, "reason": reason,
                                                    "entry_id": getattr(entry, "id", None)},
-                                 request_id=request_id)
+                                 request_id=request_id, ip=ip)
         return {"entry": entry, "credits": await self._credits.summary(user.id, plan=user.plan)}
 
     async def audit_entries(self, *, action: str | None, target: str | None, limit: int,

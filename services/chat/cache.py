@@ -28,8 +28,11 @@ class CacheKey:
 
 
 def _message_shape(message: ChatMessage) -> list[object]:
-    """[role, content], plus the tool calls / tool result id of a tool loop's turns."""
+    """[role, content], plus images (content hash, detail) and the tool calls / tool result id of a
+    tool loop's turns (text-only turns keep the keys they had before images and tools existed)."""
     shape: list[object] = [message.role, message.content]
+    if message.images:
+        shape.append([[i.sha256, i.detail] for i in message.images])
     if message.tool_calls:
         shape.append([[c.id, c.name, c.arguments] for c in message.tool_calls])
     if message.tool_call_id is not None:
@@ -40,7 +43,7 @@ def _message_shape(message: ChatMessage) -> list[object]:
 def cache_key(*, model: str, messages: list[ChatMessage], temperature: float | None,
               max_tokens: int | None = None, options: ChatOptions | None = None) -> CacheKey:
     """Stable hash of everything that shapes the answer (a length limit, a stop sequence, a seed,
-    tools or an output format give another answer)."""
+    tools or an output format give another answer; an image enters by its content hash and `detail`)."""
     shape: dict[str, object] = {"model": model, "messages": [_message_shape(m) for m in messages],
                                 "temperature": temperature}
     if max_tokens is not None:  # unlimited requests keep the keys they had before limits existed

@@ -30,6 +30,8 @@ class ChatInput:
     role: Role = Role.USER  # premium models need a higher role
     max_tokens: int | None = None  # bound on the answer's length (OpenAI's max_tokens); part of the cache key
     options: ChatOptions = NO_OPTIONS  # sampling, tools, output format (services/chat/options.py)
+    parent_id: str | None = None  # continue from this message (a branch), not the conversation's active leaf
+    regenerate: str | None = None  # an assistant message to answer again (no new turns, the cache not read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     message_count: int = 0
+    active_leaf_id: str | None = None  # the branch shown (None: the newest message)
+    pinned: bool = False
 
 
 @dataclass(slots=True)
@@ -80,6 +84,8 @@ class StoredMessage:
     tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn's function calls
     tool_call_id: str | None = None  # a tool turn: the call it answers
     name: str | None = None  # a tool turn: the function's name
+    images: list[dict[str, Any]] = field(default_factory=list)  # services/chat/images.py `stored_form`
+    parent_id: str | None = None  # "": a first message; None: stored before branches (the previous one)
 
 
 class ConversationRepository(Protocol):
@@ -108,7 +114,11 @@ class ConversationRepository(Protocol):
         ...
 
     async def append(self, conversation_id: str, messages: builtins.list[StoredMessage]) -> None:
-        """Add messages and bump the conversation's counters."""
+        """Add messages, bump the conversation's counters and make the last message the active leaf."""
+        ...
+
+    async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:
+        """Make `leaf_id` the owner's conversation's active leaf; False when not found."""
         ...
 
     async def delete(self, conversation_id: str, *, owner_id: str) -> bool:
@@ -126,6 +136,7 @@ class Prepared:
     key: CacheKey
     message_id: str
     created: bool = False  # the conversation was made by this request
+    parent_id: str = ""  # what the new turns continue from ("": the conversation's start)
     model: ChatModel | None = None  # the resolved catalogue entry
 
 

@@ -9,7 +9,7 @@ errors onto `ProviderError` / `ProviderTimeout`; the failover turns them into
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -20,12 +20,27 @@ FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 @dataclass(frozen=True, slots=True)
+class ChatImage:
+    """An image in a message (vision chat): its checked bytes, type and content hash.
+
+    `ref` is where Muse keeps it once known: "img_…" (one of the caller's images) or the
+    storage key of an image stored with a conversation; None for an image not stored (yet)."""
+
+    data: bytes = field(repr=False)
+    mime: str  # image/png | image/jpeg | image/webp | image/gif
+    sha256: str
+    ref: str | None = None
+    detail: str | None = None  # OpenAI's `detail` ("low" | "high" | "auto"): how closely it is read
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One turn of a conversation: an assistant turn may carry `tool_calls`; a `tool` turn is the
-    result of the call `tool_call_id` (named `name`)."""
+    """One turn of a conversation: a user turn may carry images; an assistant turn may carry
+    `tool_calls`; a `tool` turn is the result of the call `tool_call_id` (named `name`)."""
 
     role: MessageRole
     content: str
+    images: tuple[ChatImage, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None  # a tool turn: the function that answered

@@ -15,8 +15,11 @@ class ResponseNotFound(NotFound):
     """No stored response of the caller has this id."""
 
     def __init__(self, response_id: str, *, param: str | None = None) -> None:
-        extra = {"param": param} if param else {}
-        super().__init__(f"No response with id {response_id!r} was found.", **extra)
+        detail = f"No response with id {response_id!r} was found."
+        if param:
+            super().__init__(detail, param=param)
+        else:
+            super().__init__(detail)
 
 
 class ResponseLog:

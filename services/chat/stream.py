@@ -48,9 +48,11 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
     """Cache hit → replayed stream; else charge, fail over until a provider yields its first delta."""
     prep = await service.prepare(inp)
     # One round trip: the cached answer, or the coalescing lock.
-    hit, held = await service.cache.claim(prep.key, ttl_ms=service.lock_ms)
+    # A regeneration is a new answer: it neither reads the cache nor waits for identical requests.
+    hit, held = ((None, False) if inp.regenerate
+                 else await service.cache.claim(prep.key, ttl_ms=service.lock_ms))
     service.metrics.cache_request("hit" if hit is not None else "miss")
-    if hit is None and not held:
+    if hit is None and not held and not inp.regenerate:
         # Identical requests in flight (any process, JSON or stream): wait for their cache fill.
         held, hit = await claim_or_wait(
             service.cache.store, prep.key.lock, lock_ttl_ms=service.lock_ms,

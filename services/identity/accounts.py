@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -80,17 +80,22 @@ class AccountService:
         mailer: EmailSender,
         *,
         base_url: str,
+        require_verified_email: bool = True,
     ) -> None:
         self._accounts, self._tokens, self._sessions = accounts, tokens, sessions
         self._users, self._hasher, self._policy = users, hasher, policy
         self._throttle, self._mailer, self._base_url = throttle, mailer, base_url
+        # AUTH_REQUIRE_VERIFIED_EMAIL: the signup grant waits for the confirmed address, so
+        # throwaway addresses cannot farm free credits.
+        self._require_verified = require_verified_email
         self._dummy_hash: str | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     async def register(self, email: str, password: str, *, name: str | None = None) -> SignedIn:
-        """A new account, its user (signup grant included) and a first session; Conflict if taken."""
+        """A new account, its user and a first session; Conflict if taken. The signup grant comes with
+        it, or with the confirmed email when AUTH_REQUIRE_VERIFIED_EMAIL is on."""
         email = normalise_email(email)
-        self._policy.check(password, email=email)
+        await asyncio.to_thread(self._policy.check, password, email=email, name=name)
         account_id = new_id("acc")
         account = Account(id=account_id, email=email, password_hash=await self._hasher.hash(password),
                           subject=SUBJECT_PREFIX + account_id, created_at=utcnow())
@@ -133,11 +138,23 @@ class AccountService:
             log.info("session_ended")
 
     async def verify_email(self, token: str) -> Account:
-        """Mark the address of the token's account verified; Gone when the token is not usable."""
+        """Mark the address of the token's account verified (and give the held-back signup grant);
+        Gone when the token is not usable."""
         account = await self._consume(token, "verify_email")
-        await self._accounts.mark_verified(account.id, at=utcnow())
+        await self._confirmed(account)
         log.info("email_verified", account_id=account.id)
         return await self._accounts.get(account.id) or account
+
+    async def _confirmed(self, account: Account) -> None:
+        """The mailbox answered: note it, and welcome the user if this call is the one that did."""
+        newly = await self._accounts.mark_verified(account.id, at=utcnow())
+        if not (newly and self._require_verified):
+            return
+        user = await self._users.get_by_clerk_id(account.subject)
+        if user is None:  # (the register call died before making it) made now, welcomed with it
+            await self._user_of(replace(account, email_verified_at=utcnow()))
+        else:
+            await self._users.welcome(user)
 
     async def forgot_password(self, email: str) -> None:
         """Mail a reset link if the account exists; same answer and timing either way."""
@@ -151,12 +168,12 @@ class AccountService:
 
     async def reset_password(self, token: str, password: str) -> SignedIn:
         """Set a new password with a single-use reset token; every other session ends."""
-        self._policy.check(password)  # a weak password does not spend the token
+        await asyncio.to_thread(self._policy.check, password)  # a weak password does not spend the token
         account = await self._consume(token, "password_reset")
-        self._policy.check(password, email=account.email)
+        await asyncio.to_thread(self._policy.check, password, email=account.email)
         now = utcnow()
         await self._accounts.set_password(account.id, await self._hasher.hash(password), at=now)
-        await self._accounts.mark_verified(account.id, at=now)  # the mailbox answered
+        await self._confirmed(account)  # the mailbox answered
         await self._tokens.discard_all(account.id, purpose="password_reset")
         ended = await self._sessions.end_all(account.id)
         log.info("password_reset", account_id=account.id, sessions_ended=ended)
@@ -168,7 +185,9 @@ class AccountService:
             await asyncio.wait(self._background, timeout=5)
 
     async def _user_of(self, account: Account, *, name: str | None = None) -> User:
-        user = await self._users.ensure_clerk_user(account.subject, email=account.email, name=name)
+        welcome = not self._require_verified or account.email_verified_at is not None
+        user = await self._users.ensure_clerk_user(account.subject, email=account.email, name=name,
+                                                   welcome=welcome)
         if user.disabled:
             raise AccountDisabled()
         return user

@@ -13,6 +13,7 @@ from services.identity.ports.identity import ProfileSource, TokenVerifier
 from services.identity.users import User, UserService
 from services.identity.webhooks import clerk_profile
 from services.platform.errors import AccountDisabled, Unauthorized
+from services.platform.key_limits import KeyLimits
 from services.platform.principal import Principal, Role
 
 log = structlog.stdlib.get_logger("muse.auth")
@@ -22,7 +23,8 @@ RAPIDAPI_PLANS = {"BASIC": "free", "PRO": "starter", "ULTRA": "enterprise", "MEG
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """What a request presented, as read by the auth middleware."""
+    """What a request presented, as read by the auth middleware (`ip`: the client after trusted
+    proxies, middlewares/client_ip.py)."""
 
     ip: str
     token: str | None = None
@@ -60,14 +62,14 @@ class AuthService:
         """The principal of a request (anonymous without credentials); Unauthorized or AccountDisabled."""
         if creds.rapidapi_secret is not None and self._rapidapi_secret is not None:
             user = await self._rapidapi_user(creds)
-            return _user_principal(user, kind="user"), user
+            return _user_principal(user, kind="user", ip=creds.ip), user
         if not creds.token:
             return Principal.anonymous(creds.ip), None
         if creds.token.startswith(API_KEY_MARKER):
-            return await self._api_key(creds.token)
-        return await self._session(creds.token)
+            return await self._api_key(creds.token, ip=creds.ip)
+        return await self._session(creds.token, ip=creds.ip)
 
-    async def _session(self, token: str) -> tuple[Principal, User]:
+    async def _session(self, token: str, *, ip: str) -> tuple[Principal, User]:
         if self._verifier is None:
             raise Unauthorized("Session tokens are not accepted: Clerk is not configured.")
         claims = await self._verifier.verify(token)
@@ -78,7 +80,7 @@ class AuthService:
             if user.role != role:
                 user = await self._users.set_role(user.id, role)
         _check_enabled(user)
-        return _user_principal(user, kind="user"), user
+        return _user_principal(user, kind="user", ip=ip), user
 
     async def _create(self, claims: dict[str, Any]) -> User:
         """Just-in-time creation, with the profile user.created would bring (when Clerk answers)."""
@@ -90,15 +92,15 @@ class AuthService:
                 profile = {k: v for k, v in clerk_profile(data).items() if v is not None} or profile
         return await self._users.ensure_clerk_user(claims["sub"], **profile)
 
-    async def _api_key(self, secret: str) -> tuple[Principal, User]:
-        key = await self._keys.authenticate(secret)
+    async def _api_key(self, secret: str, *, ip: str) -> tuple[Principal, User]:
+        key = await self._keys.authenticate(secret, ip=ip)
         if key is None:
             raise Unauthorized("The API key is invalid or revoked.")
         user = await self._users.get(key.user_id)
         if user is None:
             raise Unauthorized("The API key is invalid or revoked.")
         _check_enabled(user)
-        return _user_principal(user, kind="api_key", api_key_id=key.id), user
+        return _user_principal(user, kind="api_key", api_key_id=key.id, ip=ip, limits=key.limits), user
 
     async def _rapidapi_user(self, creds: Credentials) -> User:
         assert self._rapidapi_secret is not None
@@ -120,7 +122,8 @@ def _check_enabled(user: User) -> None:
         raise AccountDisabled()
 
 
-def _user_principal(user: User, *, kind: str, api_key_id: str | None = None) -> Principal:
+def _user_principal(user: User, *, kind: str, api_key_id: str | None = None,
+                    ip: str | None = None, limits: KeyLimits | None = None) -> Principal:
     rate_key = f"key:{api_key_id}" if api_key_id else f"user:{user.id}"
     return Principal(
         kind=kind,  # type: ignore[arg-type]
@@ -130,4 +133,6 @@ def _user_principal(user: User, *, kind: str, api_key_id: str | None = None) -> 
         role=user.role,
         plan=user.plan,
         api_key_id=api_key_id,
+        client_ip=ip,
+        key_limits=limits,
     )

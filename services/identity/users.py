@@ -89,10 +89,12 @@ class UserService:
         name: str | None = None,
         image_url: str | None = None,
         overwrite: bool = False,
+        welcome: bool = True,
     ) -> User:
         """The user of `clerk_id`, created once if missing (race-safe); `overwrite` refreshes profile fields.
 
-        The on_created hooks run exactly once, in the call that created the user.
+        The on_created hooks (the signup grant) run exactly once, in the call that created the user;
+        with `welcome=False` (an unconfirmed email) they wait for `welcome(user)`.
         """
         profile = {"email": email, "name": name, "image_url": image_url}
         given = {k: v for k, v in profile.items() if v is not None}
@@ -107,10 +109,16 @@ class UserService:
         user, created = await self._users.upsert_by_clerk_id(
             clerk_id, on_insert=on_insert, on_update=on_update)
         if created:
-            log.info("user_created", user_id=user.id, clerk_id=clerk_id)
-            for hook in self.on_created:
-                await hook(user)
+            log.info("user_created", user_id=user.id, clerk_id=clerk_id, welcomed=welcome)
+            if welcome:
+                await self.welcome(user)
         return await self.bootstrap_admin(user)
+
+    async def welcome(self, user: User) -> None:
+        """Run the on_created hooks (the signup grant) for `user`: once, by the creating call or by
+        the one call that confirmed a held-back user's email."""
+        for hook in self.on_created:
+            await hook(user)
 
     async def bootstrap_admin(self, user: User) -> User:
         """Promote a user listed in ADMIN_USER_IDS (a no-op for everyone else)."""

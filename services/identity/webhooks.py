@@ -65,7 +65,9 @@ class ClerkEventService:
         if not isinstance(clerk_id, str) or not clerk_id:
             return
         if kind in ("user.created", "user.updated"):
-            await self._users.ensure_clerk_user(clerk_id, overwrite=True, **clerk_profile(data))
+            profile = clerk_profile(data)
+            await self._users.ensure_clerk_user(clerk_id, overwrite=True, email=profile["email"],
+                                                name=profile["name"], image_url=profile["image_url"])
         elif kind == "user.deleted":  # terminal: later user.created/updated deliveries write nothing
             user, newly = await self._users.delete_clerk_user(clerk_id)
             revoked = await self._keys.revoke_all(user.id)

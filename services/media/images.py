@@ -30,6 +30,7 @@ from services.media.ports.images import dimensions
 from services.media.ports.job_events import JobEvents
 from services.media.ports.storage import StorageProvider, StoredObject
 from services.media.uploads import CheckedUpload
+from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.clock import utcnow
 from services.platform.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
@@ -78,6 +79,7 @@ class ImageService:
         return ["default", *self._provider_names]
 
     def _providers_for(self, model: str) -> list[str] | None:
+        key_limits.require_model(model or "default")
         if model in ("default", "", None):
             return None
         if model not in self._provider_names:
@@ -194,7 +196,8 @@ class ImageService:
     async def _charge_and_enqueue(
         self, caller: Caller, record: ImageRecord, *, price: int, ledger_kind: str
     ) -> ImageRecord:
-        charge = Charge(caller.user_id, price, plan=caller.plan, kind=ledger_kind, ref=record.id)
+        charge = Charge(caller.user_id, price, plan=caller.plan, kind=ledger_kind, ref=record.id,
+                        model=record.model or "default")
         async with charged(self._credits, charge, refund_reason=f"{self.noun}_not_recorded",
                            request_id=caller.request_id) as receipt:
             record.credits_charged, record.receipt = price, receipt_data(receipt)

@@ -1,7 +1,7 @@
 """The payments port: what Muse needs from a payment processor, whichever it is.
 
 Adapters: `providers/paypal.py`, `providers/stripe/`. A processor is one adapter implementing
-`PaymentsProvider`, its webhook route and one wiring line in app/bootstrap.py; the services
+`PaymentsProvider`, its webhook route and one factory in app/wiring/adapters.py; the services
 (`PaymentProviders` in services/payments/providers.py) pick the adapter by name.
 Ids the processor gives (checkout, capture, subscription, its plan ids) are "external ids".
 

@@ -82,6 +82,10 @@ class SubscriptionService:
             "status": info.status or sub.status})
         return updated or sub
 
+    async def find_current(self, user_id: str) -> Subscription | None:
+        """The user's live subscription, or None."""
+        return await self._subs.current_for_user(user_id)
+
     async def current(self, user_id: str) -> Subscription:
         """The user's live subscription; 404 when there is none."""
         sub = await self._subs.current_for_user(user_id)

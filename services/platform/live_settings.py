@@ -106,7 +106,7 @@ class LiveSettingsService:
         self._expires = 0.0
 
     async def update(self, patch: Mapping[str, Any], *, admin_id: str,
-                     request_id: str | None) -> LiveSettings:
+                     request_id: str | None, ip: str | None = None) -> LiveSettings:
         """Apply a partial change, audit it and return the new settings (unchanged → no write)."""
         changes = self._validate(patch)
         for _ in range(5):
@@ -123,7 +123,7 @@ class LiveSettingsService:
                 self._remember(after)
                 await self._audit.record(actor_id=admin_id, action="settings.update", target="live_settings",
                                          before=before.editable(), after=after.editable(),
-                                         request_id=request_id)
+                                         request_id=request_id, ip=ip)
                 log.info("live_settings_updated", admin_id=admin_id, changes=changes, version=after.version)
                 return after
         raise Conflict("The settings changed concurrently; retry.")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
 
+from services.platform.key_limits import KeyLimits
+
 
 class Role(IntEnum):
     """Ordered roles: a higher role includes every lower one."""
@@ -30,6 +32,10 @@ class Principal:
     role: Role = Role.USER
     plan: str = "free"
     api_key_id: str | None = None
+    # The caller's address after trusted proxies (middlewares/client_ip.py): the one that rate
+    # limits, sign-in throttles, API-key IP allowlists, logs and audit use.
+    client_ip: str | None = None
+    key_limits: KeyLimits | None = None  # what an API key may do (scopes, models, caps)
 
     @property
     def is_authenticated(self) -> bool:
@@ -40,4 +46,4 @@ class Principal:
 
     @classmethod
     def anonymous(cls, ip: str) -> Principal:
-        return cls(kind="anonymous", rate_key=f"ip:{ip}")
+        return cls(kind="anonymous", rate_key=f"ip:{ip}", client_ip=ip)

@@ -16,7 +16,7 @@ async def default_limits_app(servers, tmp_path, settings):
     application = create_app(s)
     async with application.test_app():
         yield application
-        await application.extensions["container"].database.client.drop_database(s.mongodb_db)
+        await application.extensions["container"].platform.database.client.drop_database(s.mongodb_db)
 
 
 def _from(ip: str) -> dict:
@@ -51,7 +51,7 @@ async def test_a_gallery_of_forty_thumbnails_does_not_use_the_anonymous_bucket(d
     client = default_limits_app.test_client()
     from tests.fixtures.images import picture
 
-    stored = [await container.image_storage.put(picture(), folder="usr_gallery", name=f"img_thumb{i}",
+    stored = [await container.media.storage.put(picture(), folder="usr_gallery", name=f"img_thumb{i}",
                                                 content_type="image/png") for i in range(40)]
     statuses = [(await client.get("/media/" + obj.key, **_from("192.0.2.55"))).status_code for obj in stored]
     assert statuses == [200] * 40

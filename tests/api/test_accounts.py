@@ -93,7 +93,7 @@ async def test_forgot_answers_202_for_unknown_addresses_and_sends_nothing(local_
         assert response.status_code == 202
         assert await response.get_json() == {"status": "accepted"}
     await asyncio.sleep(0.1)
-    assert await local_app.extensions["container"].outbox.list() == []
+    assert await local_app.extensions["container"].identity.outbox.list() == []
 
 
 async def test_reset_mail_to_one_address_is_limited_to_three_an_hour(local_app, local_client):
@@ -103,8 +103,8 @@ async def test_reset_mail_to_one_address_is_limited_to_three_an_hour(local_app, 
         response = await local_client.post("/api/v1/auth/password/forgot", json={"email": "hoa@example.com"})
         assert response.status_code == 202
     await mailed_token(local_app, "hoa@example.com", "reset")
-    await local_app.extensions["container"].accounts.aclose()
-    mails = await local_app.extensions["container"].outbox.list()
+    await local_app.extensions["container"].identity.accounts.aclose()
+    mails = await local_app.extensions["container"].identity.outbox.list()
     assert [m.subject for m in mails].count("Reset your Muse password") == 3
 
 
@@ -141,7 +141,7 @@ async def test_the_cookie_is_not_secure_in_development(servers, tmp_path):
                                                 json={"email": "dev@example.com", "password": PASSWORD})
         await mailed_token(app, "dev@example.com", "confirm")  # sent in the background
         outbox = await app.test_client().get("/api/v1/dev/outbox")
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert response.status_code == 201
     assert "Secure" not in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
     assert outbox.status_code == 200
@@ -177,7 +177,7 @@ async def test_accounts_are_ordinary_users_keys_admin_and_disabling(local_app, l
     assert (await local_client.get("/api/v1/me", headers=bearer(secret))).status_code == 200
 
     admin = await register(local_client, "root@example.com")
-    await local_app.extensions["container"].users.set_role(admin["user"]["id"], Role.ADMIN)
+    await local_app.extensions["container"].identity.users.set_role(admin["user"]["id"], Role.ADMIN)
     patched = await local_client.patch(f"/api/v1/admin/users/{created['user']['id']}",
                                        json={"disabled": True}, headers=bearer(admin["access_token"]))
     assert patched.status_code == 200

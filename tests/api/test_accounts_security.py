@@ -49,7 +49,7 @@ async def test_wrong_password_and_unknown_email_answer_alike_with_similar_timing
                 body = await response.get_json()
                 bodies[kind].append((response.status_code, response.headers.get("WWW-Authenticate"),
                                      {k: v for k, v in body.items() if k != "request_id"}))
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert bodies["wrong"][0] == bodies["unknown"][0]
     assert len({json.dumps(b, sort_keys=True) for b in bodies["wrong"] + bodies["unknown"]}) == 1
     status, challenge, problem = bodies["wrong"][0]
@@ -126,7 +126,7 @@ async def test_a_registered_user_gets_the_signup_grant_once_under_concurrent_fir
         answers = await asyncio.gather(*requests, *logins)
         assert {r.status_code for r in answers} == {200}
         credits = await (await two.get("/api/v1/credits", headers=bearer(token))).get_json()
-        db = apps[0].extensions["container"].database.db
+        db = apps[0].extensions["container"].platform.database.db
         user_count = await db["users"].count_documents({"email": "ned@example.com"})
         grants = await db["credit_ledger"].count_documents({"kind": "grant"})
     assert user_count == 1 and grants == 1 and credits["balance"] == 50
@@ -145,7 +145,7 @@ async def test_an_account_whose_user_is_missing_gets_one_user_and_one_grant_on_c
         answers = await asyncio.gather(*(c.post(LOGIN, json={"email": "oz@example.com", "password": PASSWORD},
                                                 **_from(f"192.0.2.{i}")) for i, c in enumerate(clients)))
         assert [r.status_code for r in answers] == [200] * 8
-        db = apps[0].extensions["container"].database.db
+        db = apps[0].extensions["container"].platform.database.db
         users = await db["users"].find({"clerk_id": "local:acc_half"}).to_list(10)
         grants = await db["credit_ledger"].count_documents({"kind": "grant", "user_id": users[0]["_id"]})
     assert len(users) == 1 and grants == 1
@@ -171,7 +171,7 @@ async def test_passwords_never_reach_the_logs_or_any_stored_record(local_app, lo
     assert not [s for s in secrets if s in logged]
 
     container = local_app.extensions["container"]
-    db = container.database.db
+    db = container.platform.database.db
     stored = []
     for name in await db.list_collection_names():
         stored += [json.dumps(doc, default=str) for doc in await db[name].find({}).to_list(10_000)]
@@ -180,7 +180,7 @@ async def test_passwords_never_reach_the_logs_or_any_stored_record(local_app, lo
     assert not [s for s in secrets if s in everything]
     account = await db["accounts"].find_one({"email": "pat@example.com"})
     assert account["password_hash"].startswith("$argon2id$")
-    redis = container.redis
+    redis = container.platform.redis
     values = []
     async for key in redis.scan_iter(match=f"muse:{container.settings.mongodb_db}:*"):
         kind = await redis.type(key)

@@ -21,7 +21,7 @@ async def test_admin_reads_the_default_settings(app, client):
 
 async def test_admin_patch_is_stored_audited_and_partial(app, client, container):
     headers = await auth_headers(app, "admin_1", role="ADMIN")
-    admin = await container.users.get_by_clerk_id("admin_1")
+    admin = await container.identity.users.get_by_clerk_id("admin_1")
     response = await client.patch("/api/v1/admin/settings", headers={**headers, "X-Request-ID": "req-set-1"},
                                   json={"images_enabled": False, "signup_credits": 25,
                                         "providers": {"replicate": False}})

@@ -73,12 +73,12 @@ async def _seed(db) -> dict[str, str]:
 
 async def test_stats_match_the_seeded_data_exactly(app, client, container):
     headers = await auth_headers(app, "stats_admin", role="ADMIN")  # the 5th user, created now
-    await _seed(container.database.db)
+    await _seed(container.platform.database.db)
     threshold = container.settings.breaker_failure_threshold
     for _ in range(threshold):
-        await container.breaker.record_failure("gemini")
+        await container.platform.breaker.record_failure("gemini")
     for _ in range(2):
-        await container.breaker.record_success("openai")
+        await container.platform.breaker.record_success("openai")
     await client.patch("/api/v1/admin/settings", headers=headers, json={"providers": {"openai": False}})
 
     response = await client.get("/api/v1/admin/stats", headers=headers)
@@ -111,7 +111,7 @@ async def test_stats_of_an_empty_system(app, client):
 
 async def test_user_detail_lists_recent_generations_newest_first(app, client, container):
     headers = await auth_headers(app, "stats_admin", role="ADMIN")
-    db = container.database.db
+    db = container.platform.database.db
     u = await _seed(db)
     conversation = await db["conversations"].find_one({"owner_id": u["u4"]})
     now = utcnow()

@@ -11,12 +11,13 @@ from tests.fixtures.identity import auth_headers
 
 async def _admin(app) -> tuple[dict[str, str], str]:
     headers = await auth_headers(app, "root_admin", role="ADMIN", email="root@muse.test")
-    user = await app.extensions["container"].users.get_by_clerk_id("root_admin")
+    user = await app.extensions["container"].identity.users.get_by_clerk_id("root_admin")
     return headers, user.id
 
 
 async def _user(app, clerk_id: str, email: str, name: str | None = None):
-    return await app.extensions["container"].users.ensure_clerk_user(clerk_id, email=email, name=name)
+    users = app.extensions["container"].identity.users
+    return await users.ensure_clerk_user(clerk_id, email=email, name=name)
 
 
 async def test_every_admin_route_refuses_a_user_and_an_anonymous_caller(app, client):
@@ -68,8 +69,8 @@ async def test_search_finds_users_by_email_name_and_id_with_pagination(app, clie
 async def test_detail_shows_plan_role_credits_ledger_and_generations(app, client, container):
     headers, _ = await _admin(app)
     user = await _user(app, "clerk_dora", "dora@example.com")
-    receipt = await container.credits.charge(user.id, 2, plan="free", kind="chat", ref="msg_x",
-                                             request_id="r1")
+    receipt = await container.credits.service.charge(user.id, 2, plan="free", kind="chat", ref="msg_x",
+                                                     request_id="r1")
     response = await client.get(f"/api/v1/admin/users/{user.id}", headers=headers)
     body = await response.get_json()
     assert response.status_code == 200

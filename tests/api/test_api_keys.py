@@ -20,7 +20,7 @@ async def test_create_shows_the_key_once_and_stores_only_its_hash(app, client, c
     body = await _create(client, headers)
     assert re.fullmatch(r"mk_live_[A-Za-z0-9_-]{43}", body["key"])
     assert body["id"].startswith("key_") and body["key"].startswith(body["prefix"]) and body["name"] == "ci"
-    raw = await container.database.db["api_keys"].find_one({"_id": body["id"]})
+    raw = await container.platform.database.db["api_keys"].find_one({"_id": body["id"]})
     assert raw["secret_hash"] == hashlib.sha256(body["key"].encode()).hexdigest()
     assert body["key"] not in str(raw)
 
@@ -70,7 +70,7 @@ async def test_revoked_key_is_refused_at_once_by_every_instance(servers, tmp_pat
         assert (await one.get("/api/v1/me", headers=bearer)).status_code == 200
         assert (await two.get("/api/v1/me", headers=bearer)).status_code == 200
         digest = hashlib.sha256(created["key"].encode()).hexdigest()
-        redis = apps[0].extensions["container"].redis
+        redis = apps[0].extensions["container"].platform.redis
         assert await redis.get(f"muse:{settings.mongodb_db}:apikey:{digest}") not in (None, b"-")  # cached
 
         revoked = await one.delete(f"/api/v1/api-keys/{created['id']}", headers=headers)

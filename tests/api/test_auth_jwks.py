@@ -20,7 +20,7 @@ async def test_tokens_verify_through_the_jwks_route_which_is_fetched_once(server
                   for _ in range(3)]
             forged = make_token("user_j", private_pem=generate_key_pair()[0])
             bad = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
-            await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+            await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert [r.status_code for r in ok] == [200, 200, 200]
     assert bad.status_code == 401 and (await bad.get_json())["code"] == "unauthorized"
     # One JWKS fetch for the valid tokens (cached); the forged one forces one key-rotation refetch.
@@ -42,8 +42,8 @@ async def test_just_in_time_users_get_their_clerk_profile(servers, tmp_path):
             known = await client.get("/api/v1/me", headers=_bearer("user_ada"))
             again = await client.get("/api/v1/me", headers=_bearer("user_ada"))
             unknown = await client.get("/api/v1/me", headers=_bearer("user_x"))
-            stored = await app.extensions["container"].users.get_by_clerk_id("user_ada")
-            await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+            stored = await app.extensions["container"].identity.users.get_by_clerk_id("user_ada")
+            await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     body = await known.get_json()
     assert known.status_code == again.status_code == unknown.status_code == 200
     assert body["email"] == "ada@example.com" and body["name"] == "Ada Lovelace"

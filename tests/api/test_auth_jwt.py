@@ -84,7 +84,7 @@ async def test_bad_token_is_a_401_unauthorized_problem(client, container, case):
     assert response.status_code == 401
     assert response.content_type == "application/problem+json"
     assert body["code"] == "unauthorized"
-    assert await container.users.search(None, limit=5) == []  # nothing created
+    assert await container.identity.users.search(None, limit=5) == []  # nothing created
 
 
 async def test_foreign_azp_is_refused_when_authorized_parties_are_set(servers, tmp_path):
@@ -98,7 +98,7 @@ async def test_foreign_azp_is_refused_when_authorized_parties_are_set(servers, t
             "Authorization": f"Bearer {make_token('user_b', azp='https://evil.test')}"})
         missing = await client.get("/api/v1/me", headers={
             "Authorization": f"Bearer {make_token('user_c', azp=None)}"})
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert ok.status_code == 200
     assert foreign.status_code == 401 and (await foreign.get_json())["code"] == "unauthorized"
     assert missing.status_code == 401
@@ -124,7 +124,7 @@ async def test_bad_credentials_on_a_public_route_are_served_anonymously(client):
 async def test_disabled_user_is_403_account_disabled(app, client):
     headers = await auth_headers(app, "user_disabled")
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
-    users = app.extensions["container"].users
+    users = app.extensions["container"].identity.users
     user = await users.get_by_clerk_id("user_disabled")
     await users.set_disabled(user.id, True)
     response = await client.get("/api/v1/me", headers=headers)
@@ -140,14 +140,14 @@ async def test_twenty_concurrent_first_requests_create_one_user(app, client):
         created.append(user.id)
 
     container = app.extensions["container"]
-    container.users.on_created.append(hook)
+    container.identity.users.on_created.append(hook)
     headers = {"Authorization": f"Bearer {make_token('user_race')}"}
     responses = await asyncio.gather(*(client.get("/api/v1/me", headers=headers) for _ in range(20)))
     assert [r.status_code for r in responses] == [200] * 20
     ids = {(await r.get_json())["id"] for r in responses}
     assert len(ids) == 1
     assert created == list(ids)
-    raw = await container.database.db["users"].count_documents({"clerk_id": "user_race"})
+    raw = await container.platform.database.db["users"].count_documents({"clerk_id": "user_race"})
     assert raw == 1
 
 
@@ -157,14 +157,14 @@ async def test_disabling_a_user_takes_effect_at_once_on_another_instance(servers
         one, two = (a.test_client() for a in apps)
         headers = {"Authorization": f"Bearer {make_token('user_flip')}"}
         assert (await one.get("/api/v1/me", headers=headers)).status_code == 200
-        redis = apps[0].extensions["container"].redis
+        redis = apps[0].extensions["container"].platform.redis
         prefix = f"muse:{settings.mongodb_db}:user:"
         await redis.delete(*[k async for k in redis.scan_iter(prefix + "*")])  # creation tombstones expire
         for _ in range(2):  # both instances now serve the user from the shared cache
             assert (await one.get("/api/v1/me", headers=headers)).status_code == 200
             assert (await two.get("/api/v1/me", headers=headers)).status_code == 200
         assert await redis.get(prefix + "clerk:user_flip") not in (None, b"-")
-        users = apps[1].extensions["container"].users
+        users = apps[1].extensions["container"].identity.users
         await users.set_disabled((await users.get_by_clerk_id("user_flip")).id, True)
         after = await one.get("/api/v1/me", headers=headers)
     assert after.status_code == 403 and (await after.get_json())["code"] == "account_disabled"

@@ -14,11 +14,11 @@ def body(text: str = "Hi there", **extra) -> dict:
 
 
 async def user_of(app, clerk_id: str):
-    return await app.extensions["container"].users.ensure_clerk_user(clerk_id)
+    return await app.extensions["container"].identity.users.ensure_clerk_user(clerk_id)
 
 
 async def ledger_kinds(app, user_id: str) -> list[str]:
-    ops, _ = await app.extensions["container"].credits.ledger(user_id, limit=100)
+    ops, _ = await app.extensions["container"].credits.service.ledger(user_id, limit=100)
     return sorted(op.meta.get("item", op.kind) for op in ops if op.kind in ("charge", "refund"))
 
 
@@ -87,7 +87,7 @@ async def test_both_down_is_502_and_the_charge_is_refunded(chat_app, fake_gemini
     assert problem["code"] == "provider_unavailable"
     user = await user_of(chat_app, "alice")
     assert await ledger_kinds(chat_app, user.id) == ["chat", "refund"]
-    ops, _ = await chat_app.extensions["container"].credits.ledger(user.id, limit=100)
+    ops, _ = await chat_app.extensions["container"].credits.service.ledger(user.id, limit=100)
     assert sum(op.delta for op in ops if op.kind in ("charge", "refund")) == 0
 
 
@@ -103,7 +103,7 @@ async def test_open_breaker_skips_the_dead_provider_without_waiting(chat_app, fa
     fake_gemini.mode = "503"
     for i in range(2):  # threshold is 2 in these tests
         assert (await post(chat_app, body(f"warm {i}"))).status_code == 200
-    state = await chat_app.extensions["container"].breaker.state("gemini")
+    state = await chat_app.extensions["container"].platform.breaker.state("gemini")
     assert state["state"] == "open"
     fake_gemini.mode = "hang"
     calls_before = fake_gemini.count()
@@ -312,7 +312,7 @@ async def test_openapi_documents_chat_and_conversations(chat_app):
 
 
 async def test_chat_switched_off_in_live_settings_is_503_feature_disabled(chat_app, fake_gemini):
-    await chat_app.extensions["container"].live_settings.update(
+    await chat_app.extensions["container"].platform.live_settings.update(
         {"chat_enabled": False}, admin_id="usr_admin", request_id=None)
     response = await post(chat_app, body("Anyone?"))
     assert response.status_code == 503

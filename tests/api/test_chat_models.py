@@ -22,8 +22,8 @@ async def post(app, payload: dict, *, clerk_id: str, role: str = "USER"):
 
 async def charges(app, clerk_id: str) -> list[int]:
     container = app.extensions["container"]
-    user = await container.users.ensure_clerk_user(clerk_id)
-    ops, _ = await container.credits.ledger(user.id, limit=100)
+    user = await container.identity.users.ensure_clerk_user(clerk_id)
+    ops, _ = await container.credits.service.ledger(user.id, limit=100)
     return [-sum(op.sources.values()) for op in ops if op.kind == "charge"]  # credits taken per charge
 
 

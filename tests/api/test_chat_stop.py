@@ -108,17 +108,17 @@ async def test_a_stream_dropped_before_its_first_delta_is_refunded_and_unlocked(
     user = await user_of(chat_app, "leaver")
     inp = ChatInput(user_id=user.id, plan="free", messages=[ChatMessage("user", "Leave early")],
                     request_id="rq-leave")
-    meta, stream_events = await container.chat_stream.stream(inp)
+    meta, stream_events = await container.chat.stream.stream(inp)
     assert meta["provider"] == "gemini" and await ledger_kinds(chat_app, user.id) == ["chat"]
-    lock = (await container.chat.prepare(inp)).key.lock
-    assert await container.redis.exists(lock)  # held by this stream until it settles
+    lock = (await container.chat.service.prepare(inp)).key.lock
+    assert await container.platform.redis.exists(lock)  # held by this stream until it settles
     del stream_events
     gc.collect()
     assert await _settled(chat_app, user.id, ["chat", "refund"]) == ["chat", "refund"]
     for _ in range(100):
-        if not await container.redis.exists(lock):
+        if not await container.platform.redis.exists(lock):
             break
         await asyncio.sleep(0.02)
-    assert not await container.redis.exists(lock)
+    assert not await container.platform.redis.exists(lock)
     await asyncio.sleep(0.1)
     assert await ledger_kinds(chat_app, user.id) == ["chat", "refund"]  # exactly once

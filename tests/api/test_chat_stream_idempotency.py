@@ -48,8 +48,8 @@ def _events(raw: bytes) -> list[tuple[str, dict]]:
 
 async def _charges(app, clerk_id: str) -> list[str]:
     container = app.extensions["container"]
-    user = await container.users.ensure_clerk_user(clerk_id)
-    ops, _ = await container.credits.ledger(user.id, limit=100)
+    user = await container.identity.users.ensure_clerk_user(clerk_id)
+    ops, _ = await container.credits.service.ledger(user.id, limit=100)
     return sorted(op.kind for op in ops if op.kind in ("charge", "refund"))
 
 

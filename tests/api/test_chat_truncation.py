@@ -84,14 +84,14 @@ async def test_concurrent_cut_streams_are_each_refunded_exactly_once(chat_app_fa
     async with chat_app_factory(breaker_failure_threshold=100) as app:
         container = app.extensions["container"]
         user = await user_of(app, "alice")
-        before = (await container.credits.summary(user.id, plan="free"))["spendable"]
+        before = (await container.credits.service.summary(user.id, plan="free"))["spendable"]
         responses = await asyncio.gather(*(post(app, body(f"Cut stream {i}", stream=True)) for i in range(8)))
         for response in responses:
             got = events(await response.get_data(as_text=True))
             assert [n for n, _ in got] == ["meta", "delta", "error"]
         kinds = await ledger_kinds(app, user.id)
         assert kinds.count("chat") == 8 and kinds.count("refund") == 8
-        assert (await container.credits.summary(user.id, plan="free"))["spendable"] == before
+        assert (await container.credits.service.summary(user.id, plan="free"))["spendable"] == before
         fake_gemini.mode = "ok"
         again = await (await post(app, body("Cut stream 3"))).get_json()
         assert again["cached"] is False  # nothing truncated was cached

@@ -18,8 +18,8 @@ async def test_credits_need_a_signed_in_caller(client):
 async def test_credits_object_has_the_contract_shape(app, client, container):
     headers = await auth_headers(app, "cred_shape")
     user_id = await _user_id(client, headers)
-    await fund(container.credits, user_id, 120)
-    await container.credits.charge(user_id, 3, plan="free", kind="chat", ref="msg_x", request_id="rq")
+    await fund(container.credits.service, user_id, 120)
+    await container.credits.service.charge(user_id, 3, plan="free", kind="chat", ref="msg_x", request_id="rq")
     body = await (await client.get("/api/v1/credits", headers=headers)).get_json()
     assert body["allowance"]["plan"] == "free" and body["allowance"]["limit"] == 25
     assert body["allowance"]["used"] == 3 and body["allowance"]["remaining"] == 22
@@ -30,10 +30,10 @@ async def test_credits_object_has_the_contract_shape(app, client, container):
 async def test_ledger_pages_newest_first_with_a_cursor(app, client, container):
     headers = await auth_headers(app, "cred_ledger")
     user_id = await _user_id(client, headers)
-    await fund(container.credits, user_id, 5)
+    await fund(container.credits.service, user_id, 5)
     for i in range(4):
-        await container.credits.charge(user_id, 1, plan="free", kind="chat", ref=f"msg_{i}",
-                                       request_id=f"rq{i}")
+        await container.credits.service.charge(user_id, 1, plan="free", kind="chat", ref=f"msg_{i}",
+                                               request_id=f"rq{i}")
     first = await (await client.get("/api/v1/credits/ledger?limit=3", headers=headers)).get_json()
     assert [e["ref"] for e in first["items"]] == ["msg_3", "msg_2", "msg_1"]
     assert first["items"][0]["kind"] == "charge" and first["items"][0]["request_id"] == "rq3"
@@ -47,8 +47,9 @@ async def test_ledger_pages_newest_first_with_a_cursor(app, client, container):
 
 
 async def test_a_new_user_gets_the_signup_grant_once(app, client, container):
-    await container.live_settings.update({"signup_credits": 7}, admin_id="usr_admin", request_id=None)
-    live = await container.live_settings.current()
+    await container.platform.live_settings.update({"signup_credits": 7}, admin_id="usr_admin",
+                                                  request_id=None)
+    live = await container.platform.live_settings.current()
     assert live.signup_credits == 7
     headers = await auth_headers(app, "cred_signup")
     user_id = await _user_id(client, headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import pytest
 import sentry_sdk
@@ -12,7 +13,7 @@ import structlog
 from pydantic import SecretStr
 
 from app import create_app
-from app.bootstrap import Container, Overrides
+from app.wiring import Container, Overrides
 from app.worker import build_worker
 from tests.conftest import make_settings
 from tests.fakes.sentry import FakeSentry
@@ -61,13 +62,14 @@ async def test_a_500_is_reported_with_its_request_id(servers, tmp_path, sentry):
     settings = make_settings(servers, tmp_path, sentry_dsn=SecretStr(sentry.dsn))
     app = create_app(settings)
     async with app.test_app():
-        app.extensions["container"].plans_controller = ExplodingPlansController()
+        container = app.extensions["container"]
+        container.credits = replace(container.credits, plans_controller=ExplodingPlansController())
         response = await app.test_client().get("/api/v1/plans", headers={"X-Request-ID": "req-boom-1"})
         body = await response.get_json()
         assert response.status_code == 500 and body["code"] == "internal_error"
         assert "hunter2" not in await response.get_data(as_text=True)
         events = await _events(sentry, 1)
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert len(events) == 1
     event = events[0]
     assert _tags(event)["request_id"] == "req-boom-1"
@@ -83,14 +85,14 @@ async def test_a_failed_job_is_reported_with_the_request_id_that_started_it(serv
     async with app.test_app():
         async with app.test_request_context("/anything"):
             structlog.contextvars.bind_contextvars(request_id="req-job-boom")
-            await container.queue.enqueue("housekeeping")
+            await container.platform.queue.enqueue("housekeeping")
         structlog.contextvars.clear_contextvars()
         worker = build_worker(container, handle_signals=False, burst=True)
         worker.max_tries = 1
         await worker.async_run()
         await worker.close()
         events = await _events(sentry, 1)
-        await container.database.client.drop_database(settings.mongodb_db)
+        await container.platform.database.client.drop_database(settings.mongodb_db)
     job_events = [e for e in events if _tags(e).get("job") == "housekeeping"]
     assert job_events, events
     assert _tags(job_events[0])["request_id"] == "req-job-boom"
@@ -102,9 +104,10 @@ async def test_without_a_dsn_nothing_is_sent(servers, tmp_path, sentry):
     settings = make_settings(servers, tmp_path)
     app = create_app(settings)
     async with app.test_app():
-        app.extensions["container"].plans_controller = ExplodingPlansController()
+        container = app.extensions["container"]
+        container.credits = replace(container.credits, plans_controller=ExplodingPlansController())
         response = await app.test_client().get("/api/v1/plans")
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert response.status_code == 500
     assert not sentry_sdk.get_client().is_active()
     sentry_sdk.flush(timeout=1)

@@ -76,7 +76,7 @@ async def test_unexpected_exception_is_a_500_problem_without_exception_text(sett
         response = await app.test_client().get("/boom", headers={"X-Request-ID": "trace-500"})
         body = await response.get_json()
         raw = await response.get_data(as_text=True)
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
     assert response.status_code == 500
     assert response.content_type == "application/problem+json"

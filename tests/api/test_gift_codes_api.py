@@ -110,9 +110,10 @@ async def test_50_concurrent_redemptions_of_one_code_succeed_exactly_once(app, c
 
 async def test_a_code_claimed_but_not_credited_is_finished_by_reconcile(app, client, container):
     code = (await _create(app, client, credits=30))[0]["code"]
-    stored = await container.gift_codes._codes.get(code)
-    await container.gift_codes._codes.claim(stored, user_id="usr_crashed", now=utcnow())  # then "crash"
-    assert await container.gift_codes.reconcile(older_than_s=3600) == 0
-    assert await container.gift_codes.reconcile(older_than_s=0) == 1
-    assert await container.gift_codes.reconcile(older_than_s=0) == 0
-    assert (await container.credits.summary("usr_crashed", plan="free"))["balance"] == 30
+    stored = await container.credits.gift_codes._codes.get(code)
+    # then "crash"
+    await container.credits.gift_codes._codes.claim(stored, user_id="usr_crashed", now=utcnow())
+    assert await container.credits.gift_codes.reconcile(older_than_s=3600) == 0
+    assert await container.credits.gift_codes.reconcile(older_than_s=0) == 1
+    assert await container.credits.gift_codes.reconcile(older_than_s=0) == 0
+    assert (await container.credits.service.summary("usr_crashed", plan="free"))["balance"] == 30

@@ -42,8 +42,8 @@ def _test_blueprint() -> Blueprint:
         await asyncio.sleep(0.02)  # long enough for twins to arrive while in flight
         if data.fail:
             raise UpstreamError()
-        receipt = await c().credits.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat",
-                                           ref=data.note, request_id=current_request_id())
+        receipt = await c().credits.service.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat",
+                                                   ref=data.note, request_id=current_request_id())
         return {"receipt": receipt.id, "note": data.note}, 201
 
     @bp.post("/test/stream")
@@ -53,8 +53,8 @@ def _test_blueprint() -> Blueprint:
         """Stream three events, charging one credit (test route)."""
         from app.routes.deps import container as c
 
-        await c().credits.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat", ref=None,
-                                 request_id=current_request_id())
+        await c().credits.service.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat",
+                                         ref=None, request_id=current_request_id())
 
         async def events():
             for i in range(3):
@@ -73,7 +73,7 @@ async def spend_app(settings):
     async with application.test_app():
         yield application
         container = application.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
 
 
 async def _ledger_charges(client, headers) -> int:
@@ -124,11 +124,12 @@ async def test_an_error_answer_is_replayed_but_a_5xx_releases_the_key(spend_app)
     container = spend_app.extensions["container"]
     user_id = (await (await client.get("/api/v1/me", headers=headers)).get_json())["id"]
     for _ in range(25):
-        await container.credits.charge(user_id, 1, plan="free", kind="chat", ref=None, request_id=None)
+        await container.credits.service.charge(user_id, 1, plan="free", kind="chat", ref=None,
+                                               request_id=None)
     keyed = {**headers, "Idempotency-Key": "poor"}
     first = await client.post("/test/spend", json={}, headers=keyed)
     assert first.status_code == 402
-    await fund(container.credits, user_id, 5)
+    await fund(container.credits.service, user_id, 5)
     again = await client.post("/test/spend", json={}, headers=keyed)
     assert again.status_code == 402 and await again.get_data() == await first.get_data()
 
@@ -169,7 +170,7 @@ async def test_1000_concurrent_http_charges_against_50_spendable_succeed_exactly
     client = spend_app.test_client()
     headers = await auth_headers(spend_app, "idem_thousand")
     user_id = (await (await client.get("/api/v1/me", headers=headers)).get_json())["id"]
-    await fund(spend_app.extensions["container"].credits, user_id, 25)  # + 25 allowance
+    await fund(spend_app.extensions["container"].credits.service, user_id, 25)  # + 25 allowance
     responses = await asyncio.gather(*[client.post("/test/spend", json={"note": "c"}, headers=headers)
                                        for _ in range(1000)])
     statuses = [r.status_code for r in responses]
@@ -178,7 +179,7 @@ async def test_1000_concurrent_http_charges_against_50_spendable_succeed_exactly
     assert (await refused.get_json())["code"] == "insufficient_credits"
     credits = await (await client.get("/api/v1/credits", headers=headers)).get_json()
     assert credits["spendable"] == 0 and credits["balance"] == 0
-    audit = await spend_app.extensions["container"].credits.audit(user_id)
+    audit = await spend_app.extensions["container"].credits.service.audit(user_id)
     assert audit["ok"] and audit["ledger_balance"] == 0
 
 

@@ -24,7 +24,7 @@ def _multipart(boundary: str, parts: list[tuple[str, str | None, str, bytes]]) -
 
 
 async def _charged(container, user_id: str) -> int:
-    entries, _ = await container.credits.ledger(user_id, limit=100)
+    entries, _ = await container.credits.service.ledger(user_id, limit=100)
     return -sum(e.delta for e in entries if e.kind == "charge")
 
 
@@ -50,7 +50,7 @@ async def test_a_json_retry_with_reordered_keys_replays_the_202_with_its_locatio
     client, container = images_app.test_client(), images_app.extensions["container"]
     headers = {**await auth_headers(images_app, "fp_json"), "Idempotency-Key": "gen-1",
                "Content-Type": "application/json"}
-    user = await container.users.ensure_clerk_user("fp_json")
+    user = await container.identity.users.ensure_clerk_user("fp_json")
     first = await client.post("/api/v1/images", headers=headers,
                               data=json.dumps({"prompt": "a red fox", "aspect_ratio": "16:9"}))
     assert first.status_code == 202 and first.headers["Location"].endswith((await first.get_json())["id"])
@@ -68,7 +68,7 @@ async def test_a_json_retry_with_reordered_keys_replays_the_202_with_its_locatio
 async def test_a_multipart_upload_retried_with_a_new_boundary_gets_the_first_answer(images_app):
     client, container = images_app.test_client(), images_app.extensions["container"]
     auth = {**await auth_headers(images_app, "fp_upload"), "Idempotency-Key": "edit-1"}
-    user = await container.users.ensure_clerk_user("fp_upload")
+    user = await container.identity.users.ensure_clerk_user("fp_upload")
     image = picture("PNG", (120, 80))
     parts = [("prompt", None, "text/plain; charset=utf-8", b"add a hat"),
              ("image", "IMG_0001.png", "image/png", image)]

@@ -54,14 +54,14 @@ async def test_admin_user_ids_bootstrap_admins(servers, tmp_path):
         root = await client.get("/api/v1/admin/whoami", headers=await auth_headers(app, "user_root"))
         me = await client.get("/api/v1/me", headers=await auth_headers(app, "user_root"))
         plain = await client.get("/api/v1/admin/whoami", headers=await auth_headers(app, "user_plain"))
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert root.status_code == 200
     assert (await me.get_json())["role"] == "ADMIN"
     assert plain.status_code == 403
 
 
 async def test_subscription_changes_never_demote_an_admin(app):
-    users = app.extensions["container"].users
+    users = app.extensions["container"].identity.users
     await auth_headers(app, "user_adm", role="ADMIN")
     admin = await users.get_by_clerk_id("user_adm")
     from services.platform.principal import Role
@@ -88,7 +88,7 @@ async def test_dev_token_command_signs_tokens_the_development_app_accepts(
         client = app.test_client()
         response = await client.get("/api/v1/admin/whoami", headers={"Authorization": f"Bearer {token}"})
         me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert response.status_code == 200
     body = await me.get_json()
     assert body["clerk_id"] == "user_dev" and body["email"] == "dev@muse.test" and body["role"] == "ADMIN"
@@ -119,7 +119,7 @@ async def test_rapidapi_marketplace_requests_map_user_and_plan(servers, tmp_path
         ultra = await client.get("/api/v1/me", headers={**headers, "X-RapidAPI-Subscription": "ULTRA"})
         basic = await client.get("/api/v1/me", headers={**headers, "X-RapidAPI-Subscription": "BASIC"})
         wrong = await client.get("/api/v1/me", headers={**headers, "X-RapidAPI-Proxy-Secret": "nope"})
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     body = await pro.get_json()
     assert pro.status_code == 200
     assert body["clerk_id"] == "rapidapi:acme" and body["plan"] == "starter" and body["role"] == "SUBSCRIBER"
@@ -144,5 +144,5 @@ async def test_an_undeclared_view_is_refused_even_to_admins(servers, tmp_path):
         headers = await auth_headers(app, "user_root", role="ADMIN")
         response = await app.test_client().get("/api/v1/undeclared", headers=headers)
         anonymous = await app.test_client().get("/api/v1/undeclared")
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert response.status_code == 403 and anonymous.status_code == 401

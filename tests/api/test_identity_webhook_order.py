@@ -15,7 +15,7 @@ async def granting_hook_app(servers, tmp_path):
     application = create_app(settings)
     async with application.test_app():
         yield application
-        await application.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await application.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 async def _deliver(app, kind: str, clerk_id: str, msg_id: str, **headers) -> int:
@@ -25,7 +25,7 @@ async def _deliver(app, kind: str, clerk_id: str, msg_id: str, **headers) -> int
 
 
 async def test_a_late_user_updated_after_user_deleted_writes_no_personal_data(granting_hook_app):
-    app, users = granting_hook_app, granting_hook_app.extensions["container"].users
+    app, users = granting_hook_app, granting_hook_app.extensions["container"].identity.users
     assert await _deliver(app, "user.created", "user_gone", "msg_c1") == 200
     assert (await users.get_by_clerk_id("user_gone")).email == "ada@example.com"
     assert await _deliver(app, "user.deleted", "user_gone", "msg_d1") == 200
@@ -34,7 +34,7 @@ async def test_a_late_user_updated_after_user_deleted_writes_no_personal_data(gr
     user = await users.get_by_clerk_id("user_gone")
     assert (user.email, user.name, user.image_url) == (None, None, None)
     assert user.disabled and user.deleted
-    raw = await app.extensions["container"].database.db["users"].find_one({"clerk_id": "user_gone"})
+    raw = await app.extensions["container"].platform.database.db["users"].find_one({"clerk_id": "user_gone"})
     assert "ada@example.com" not in str(raw) and "Lovelace" not in str(raw)
 
 
@@ -42,17 +42,17 @@ async def test_user_deleted_before_user_created_leaves_a_tombstone_without_grant
     app, container = granting_hook_app, granting_hook_app.extensions["container"]
     assert await _deliver(app, "user.deleted", "user_never", "msg_d2") == 200
     assert await _deliver(app, "user.created", "user_never", "msg_c3") == 200
-    user = await container.users.get_by_clerk_id("user_never")
+    user = await container.identity.users.get_by_clerk_id("user_never")
     assert user.deleted and user.disabled and user.email is None
-    entries, _ = await container.credits.ledger(user.id, limit=10)
+    entries, _ = await container.credits.service.ledger(user.id, limit=10)
     assert entries == []  # no signup grant for a user deleted before Muse saw them
-    assert await container.database.db["users"].count_documents({"clerk_id": "user_never"}) == 1
+    assert await container.platform.database.db["users"].count_documents({"clerk_id": "user_never"}) == 1
 
 
 async def test_the_webhooks_signup_grant_carries_the_webhooks_request_id(granting_hook_app):
     app, container = granting_hook_app, granting_hook_app.extensions["container"]
     headers = {"X-Request-ID": "clerk-hook-42"}
     assert await _deliver(app, "user.created", "user_new", "msg_c4", **headers) == 200
-    user = await container.users.get_by_clerk_id("user_new")
-    entries, _ = await container.credits.ledger(user.id, limit=10)
+    user = await container.identity.users.get_by_clerk_id("user_new")
+    entries, _ = await container.credits.service.ledger(user.id, limit=10)
     assert [(e.kind, e.delta, e.request_id) for e in entries] == [("grant", 50, "clerk-hook-42")]

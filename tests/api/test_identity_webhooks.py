@@ -44,18 +44,18 @@ async def hook_app(servers, tmp_path):
     application = create_app(settings)
     async with application.test_app():
         yield application
-        await application.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await application.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 async def _count(app, collection: str) -> int:
-    return await app.extensions["container"].database.db[collection].count_documents({})
+    return await app.extensions["container"].platform.database.db[collection].count_documents({})
 
 
 async def test_valid_user_created_upserts_the_user(hook_app):
     body, headers = signed(_user_event("user.created", "user_hook"))
     response = await hook_app.test_client().post(URL, data=body, headers=headers)
     assert response.status_code == 200
-    user = await hook_app.extensions["container"].users.get_by_clerk_id("user_hook")
+    user = await hook_app.extensions["container"].identity.users.get_by_clerk_id("user_hook")
     assert user.email == "ada@example.com" and user.name == "Ada Lovelace"
     assert user.image_url == "https://img.clerk.test/ada.png"
 
@@ -66,7 +66,7 @@ async def test_user_updated_changes_profile_fields(hook_app):
     await client.post(URL, data=body, headers=headers)
     body, headers = signed(_user_event("user.updated", "user_hook", first_name="Augusta"), msg_id="msg_b")
     assert (await client.post(URL, data=body, headers=headers)).status_code == 200
-    users = hook_app.extensions["container"].users
+    users = hook_app.extensions["container"].identity.users
     assert (await users.get_by_clerk_id("user_hook")).name == "Augusta Lovelace"
     assert await _count(hook_app, "users") == 1
 
@@ -113,7 +113,7 @@ async def test_same_svix_id_twice_is_processed_once(hook_app):
     async def hook(user):
         created.append(user.id)
 
-    hook_app.extensions["container"].users.on_created.append(hook)
+    hook_app.extensions["container"].identity.users.on_created.append(hook)
     body, headers = signed(_user_event("user.created", "user_once"), msg_id="msg_same")
     first = await client.post(URL, data=body, headers=headers)
     # A replay with the same id but a later (re-signed) body must not apply again.
@@ -123,7 +123,7 @@ async def test_same_svix_id_twice_is_processed_once(hook_app):
     assert first.status_code == second.status_code == 200
     assert (await first.get_json())["processed"] is True
     assert (await second.get_json())["processed"] is False
-    users = hook_app.extensions["container"].users
+    users = hook_app.extensions["container"].identity.users
     assert (await users.get_by_clerk_id("user_once")).name == "Ada Lovelace"
     assert len(created) == 1
 
@@ -140,7 +140,7 @@ async def test_user_deleted_disables_revokes_keys_and_anonymises(hook_app):
     deleted = {"type": "user.deleted", "data": {"id": "user_gone", "deleted": True}}
     body, headers = signed(deleted, msg_id="msg_d")
     assert (await client.post(URL, data=body, headers=headers)).status_code == 200
-    user = await hook_app.extensions["container"].users.get_by_clerk_id("user_gone")
+    user = await hook_app.extensions["container"].identity.users.get_by_clerk_id("user_gone")
     assert user.disabled and user.email is None and user.name is None and user.image_url is None
     by_key = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
     by_jwt = await client.get("/api/v1/me", headers=auth)

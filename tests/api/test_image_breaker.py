@@ -84,7 +84,7 @@ async def test_an_open_replicate_circuit_sends_the_next_job_straight_to_openai(
             "consecutive_failures": 0}
         # The OpenAI chat provider's circuit is another one: no chat call was made.
         assert body["providers"]["openai"]["calls"] == 0
-        assert (await container.breaker.state("images:replicate"))["state"] == "open"
+        assert (await container.platform.breaker.state("images:replicate"))["state"] == "open"
 
 
 async def test_after_the_cool_down_one_trial_job_closes_the_circuit_again(
@@ -133,7 +133,7 @@ async def test_chat_failures_of_openai_do_not_open_the_openai_image_circuit(
         client, container = app.test_client(), app.extensions["container"]
         headers = await auth_headers(app, "img_user")
         for _ in range(THRESHOLD):
-            await container.breaker.record_failure("openai")  # the chat provider of that name
+            await container.platform.breaker.record_failure("openai")  # the chat provider of that name
         fake_replicate.mode = "5xx"
         image_id = await _submit(client, headers, "a storm")
         await run_jobs(container)
@@ -151,17 +151,17 @@ async def test_every_image_circuit_open_fails_the_job_without_calls_and_refunds(
     async with started_app(_settings(settings, fake_replicate, fake_openai_images)) as app:
         client, container = app.test_client(), app.extensions["container"]
         headers = await auth_headers(app, "img_user")
-        user = await container.users.ensure_clerk_user("img_user")
+        user = await container.identity.users.ensure_clerk_user("img_user")
         for name in ("images:replicate", "images:openai"):
             for _ in range(THRESHOLD):
-                await container.breaker.record_failure(name)
-        before = (await container.credits.summary(user.id, plan="free"))["spendable"]
+                await container.platform.breaker.record_failure(name)
+        before = (await container.credits.service.summary(user.id, plan="free"))["spendable"]
         image_id = await _submit(client, headers, "nobody home")
         await run_jobs(container)
         failed = await _image(client, headers, image_id)
         assert failed["status"] == "failed" and failed["error"]["code"] == "provider_unavailable"
         assert fake_replicate.creates == 0 and fake_openai_images.generations == 0
-        assert (await container.credits.summary(user.id, plan="free"))["spendable"] == before
+        assert (await container.credits.service.summary(user.id, plan="free"))["spendable"] == before
 
 
 async def test_describe_skips_a_chat_provider_whose_circuit_is_open(chat_app_factory, fake_gemini):

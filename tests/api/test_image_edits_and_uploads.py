@@ -13,7 +13,7 @@ from tests.fixtures.images import image_settings, media_files, picture, run_jobs
 
 async def _user(app, clerk_id: str = "img_user") -> tuple[dict[str, str], str]:
     headers = await auth_headers(app, clerk_id)
-    user = await app.extensions["container"].users.ensure_clerk_user(clerk_id)
+    user = await app.extensions["container"].identity.users.ensure_clerk_user(clerk_id)
     return headers, user.id
 
 
@@ -24,7 +24,7 @@ def _file(data: bytes, name: str, content_type: str = "image/png") -> FileStorag
 async def _nothing_stored(container, user_id: str) -> None:
     assert media_files(container) == []
     assert await ImageDocument.find(ImageDocument.user_id == user_id).count() == 0
-    entries, _ = await container.credits.ledger(user_id, limit=100)
+    entries, _ = await container.credits.service.ledger(user_id, limit=100)
     assert [e for e in entries if e.ref and e.ref.startswith("img_")] == []
 
 
@@ -158,7 +158,7 @@ async def test_describe_fursona_fails_over_across_chat_providers_and_charges_onc
 async def test_describe_refunds_when_no_provider_can_see(images_app):
     client, container = images_app.test_client(), images_app.extensions["container"]
     headers, user_id = await _user(images_app)
-    before = await container.credits.summary(user_id, plan="free")
+    before = await container.credits.service.summary(user_id, plan="free")
     response = await client.post(
         "/api/v1/images/describe",
         headers=headers,
@@ -166,7 +166,7 @@ async def test_describe_refunds_when_no_provider_can_see(images_app):
         files={"image": _file(picture(), "dog.png")},
     )
     assert response.status_code == 502 and (await response.get_json())["code"] == "provider_unavailable"
-    assert (await container.credits.summary(user_id, plan="free"))["spendable"] == before["spendable"]
+    assert (await container.credits.service.summary(user_id, plan="free"))["spendable"] == before["spendable"]
 
 
 async def _no_files(container) -> None:
@@ -189,7 +189,7 @@ async def test_edit_with_an_idempotency_key_is_submitted_once(images_app):
     assert answers[0][0] == answers[1][0] == 202, answers
     assert answers[0][1]["id"] == answers[1][1]["id"]
     assert await ImageDocument.find(ImageDocument.user_id == user_id).count() == 1
-    assert await container.queue.depth() == 1
+    assert await container.platform.queue.depth() == 1
 
 
 async def test_describe_an_image_url_and_one_of_my_images(settings, fake_replicate, fake_cloudinary):

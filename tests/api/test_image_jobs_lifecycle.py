@@ -16,12 +16,12 @@ from tests.fixtures.images import image_settings, run_jobs, started_app
 
 async def _user(app, clerk_id: str = "img_user") -> tuple[dict[str, str], str]:
     headers = await auth_headers(app, clerk_id)
-    user = await app.extensions["container"].users.ensure_clerk_user(clerk_id)
+    user = await app.extensions["container"].identity.users.ensure_clerk_user(clerk_id)
     return headers, user.id
 
 
 async def _refunds(container, user_id: str) -> list:
-    entries, _ = await container.credits.ledger(user_id, limit=100)
+    entries, _ = await container.credits.service.ledger(user_id, limit=100)
     return [e for e in entries if e.kind == "refund"]
 
 
@@ -90,7 +90,7 @@ async def test_two_workers_share_jobs_and_each_job_runs_once(images_app, fake_re
             "status"
         ] == "completed"
     # a duplicate delivery of a finished job does nothing
-    assert await container.image_jobs.run(ids[0]) is None and fake_replicate.creates == 4
+    assert await container.media.image_jobs.run(ids[0]) is None and fake_replicate.creates == 4
 
 
 async def test_sweeper_fails_a_job_whose_worker_died_and_refunds_once(images_app, fake_replicate):
@@ -100,20 +100,20 @@ async def test_sweeper_fails_a_job_whose_worker_died_and_refunds_once(images_app
         await (await client.post("/api/v1/images", headers=headers, json={"prompt": "lost"})).get_json()
     )["id"]
     # A worker claimed it and died: in progress, no live job, nothing finishes it.
-    assert (await container.image_repository.claim(image_id)).status == "in_progress"
-    await container.redis.delete(container.settings.queue_name)
-    assert (await container.image_jobs.sweep())["in_progress"] == 0  # not stale yet
+    assert (await container.media.image_repository.claim(image_id)).status == "in_progress"
+    await container.platform.redis.delete(container.settings.queue_name)
+    assert (await container.media.image_jobs.sweep())["in_progress"] == 0  # not stale yet
     clock.offset = timedelta(seconds=container.settings.image_timeout_s + 31)
-    first = await container.image_jobs.sweep()
-    second = await container.image_jobs.sweep()
+    first = await container.media.image_jobs.sweep()
+    second = await container.media.image_jobs.sweep()
     assert first["in_progress"] == 1 and second["in_progress"] == 0
     failed = await (await client.get(f"/api/v1/images/{image_id}", headers=headers)).get_json()
     assert failed["status"] == "failed" and failed["error"]["code"] == "provider_timeout"
     refunds = await _refunds(container, user_id)
     assert len(refunds) == 1
     # a late duplicate delivery of the job cannot resurrect it or refund again
-    assert await container.image_jobs.run(image_id) is None
-    await container.image_jobs.fail(await container.image_repository.get(image_id), _timeout())
+    assert await container.media.image_jobs.run(image_id) is None
+    await container.media.image_jobs.fail(await container.media.image_repository.get(image_id), _timeout())
     assert len(await _refunds(container, user_id)) == 1 and fake_replicate.creates == 0
 
 
@@ -131,9 +131,9 @@ async def test_same_idempotency_key_twice_makes_one_job_and_one_charge(images_ap
     second = await client.post("/api/v1/images", headers=headers, json={"prompt": "once", "num_outputs": 2})
     assert first.status_code == second.status_code == 202
     assert (await first.get_json()) == (await second.get_json())
-    assert await container.queue.depth() == 1
+    assert await container.platform.queue.depth() == 1
     assert await ImageDocument.find(ImageDocument.user_id == user_id).count() == 1
-    entries, _ = await container.credits.ledger(user_id, limit=100)
+    entries, _ = await container.credits.service.ledger(user_id, limit=100)
     image_id = (await first.get_json())["id"]
     charges = [e for e in entries if e.kind != "refund" and e.ref and e.ref.startswith("img_")]
     assert [e.ref for e in charges] == [image_id] and abs(sum(charges[0].sources.values())) == 2
@@ -159,9 +159,9 @@ async def test_expired_unsaved_media_is_deleted_and_saved_images_are_kept(images
     kept_file = media / saved["outputs"][0]["url"].split("/media/", 1)[1]
     assert temp_file.is_file() and kept_file.is_file()
 
-    assert await container.images.expire_due() == 0  # not yet
+    assert await container.media.images.expire_due() == 0  # not yet
     clock.offset = timedelta(hours=container.settings.temp_media_ttl_h, minutes=1)
-    await container.queue.enqueue(JobName.SWEEP_IMAGES)
+    await container.platform.queue.enqueue(JobName.SWEEP_IMAGES)
     await run_jobs(container)
 
     expired = await (await client.get(f"/api/v1/images/{temp_id}", headers=headers)).get_json()

@@ -12,12 +12,12 @@ FLUX = "black-forest-labs/flux-schnell"
 
 async def _user(app, clerk_id: str = "img_user") -> tuple[dict[str, str], str]:
     headers = await auth_headers(app, clerk_id)
-    user = await app.extensions["container"].users.ensure_clerk_user(clerk_id)
+    user = await app.extensions["container"].identity.users.ensure_clerk_user(clerk_id)
     return headers, user.id
 
 
 async def _ledger(container, user_id: str) -> list:
-    entries, _ = await container.credits.ledger(user_id, limit=100)
+    entries, _ = await container.credits.service.ledger(user_id, limit=100)
     return entries
 
 
@@ -82,13 +82,14 @@ async def test_all_providers_failing_fails_the_job_with_a_problem_and_refunds(
 ):
     client, container = images_app.test_client(), images_app.extensions["container"]
     headers, user_id = await _user(images_app)
-    before = await container.credits.summary(user_id, plan="free")
+    before = await container.credits.service.summary(user_id, plan="free")
     fake_replicate.mode, fake_openai_images.mode = "fail", "5xx"
     response = await client.post(
         "/api/v1/images", headers=headers, json={"prompt": "a storm", "num_outputs": 3}
     )
     image_id = (await response.get_json())["id"]
-    assert (await container.credits.summary(user_id, plan="free"))["spendable"] == before["spendable"] - 3
+    after = await container.credits.service.summary(user_id, plan="free")
+    assert after["spendable"] == before["spendable"] - 3
     await run_jobs(container)
     failed = await (await client.get(f"/api/v1/images/{image_id}", headers=headers)).get_json()
     assert failed["status"] == "failed" and failed["outputs"] == []
@@ -99,7 +100,7 @@ async def test_all_providers_failing_fails_the_job_with_a_problem_and_refunds(
     ]
     kinds = sorted(e.kind for e in await _ledger(container, user_id))
     assert kinds.count("refund") == 1, [(e.kind, e.ref, e.reason) for e in entries]
-    assert (await container.credits.summary(user_id, plan="free"))["spendable"] == before["spendable"]
+    assert (await container.credits.service.summary(user_id, plan="free"))["spendable"] == before["spendable"]
     assert media_files(container) == []
 
 
@@ -203,11 +204,11 @@ async def test_live_settings_switch_images_off_and_skip_a_disabled_provider(
 ):
     client, container = images_app.test_client(), images_app.extensions["container"]
     headers, user_id = await _user(images_app)
-    await container.live_settings.update({"images_enabled": False}, admin_id="adm", request_id=None)
+    await container.platform.live_settings.update({"images_enabled": False}, admin_id="adm", request_id=None)
     off = await client.post("/api/v1/images", headers=headers, json={"prompt": "nope"})
     assert off.status_code == 503 and (await off.get_json())["code"] == "feature_disabled"
     assert [e for e in await _ledger(container, user_id) if e.ref and e.ref.startswith("img_")] == []
-    await container.live_settings.update(
+    await container.platform.live_settings.update(
         {"images_enabled": True, "providers": {"replicate": False}}, admin_id="adm", request_id=None
     )
     image_id = (

@@ -40,15 +40,15 @@ async def _read_to_end(connection, *, timeout_s: float = 10.0) -> bytes:
 async def test_an_sse_client_on_another_web_process_gets_every_status_in_order(settings):
     async with app_instances(video_settings(settings)) as (web, worker_side):
         headers = await auth_headers(web, "sse_user")
-        user = await web.extensions["container"].users.ensure_clerk_user("sse_user")
+        user = await web.extensions["container"].identity.users.ensure_clerk_user("sse_user")
         from services.platform.ids import new_id
 
-        await web.extensions["container"].credits.grant(user.id, 100, ref=new_id("tst"), reason="t",
-                                                        request_id=None)
+        await web.extensions["container"].credits.service.grant(user.id, 100, ref=new_id("tst"), reason="t",
+                                                                request_id=None)
         client = web.test_client()
         video = await (await client.post("/api/v1/videos", headers=headers,
                                          json={"prompt": "pushed", "duration_s": 1})).get_json()
-        web_repo = web.extensions["container"].video_repository
+        web_repo = web.extensions["container"].media.video_repository
         reads_before = web_repo.reads
         async with client.request(f"/api/v1/videos/{video['id']}/events", method="GET",
                                   headers=headers) as connection:
@@ -67,7 +67,7 @@ async def test_an_sse_client_on_another_web_process_gets_every_status_in_order(s
         assert events[-1][1]["outputs"][0]["format"] == "mp4" and events[-1][1]["id"] == video["id"]
         # the web process read the record twice (ownership, then once on subscribing): no polling
         assert web_repo.reads - reads_before == 2
-        assert web.extensions["container"].job_events.received >= 2
+        assert web.extensions["container"].platform.job_events.received >= 2
 
 
 async def test_image_events_of_a_finished_job_send_one_status_and_end(settings):
@@ -93,19 +93,19 @@ async def test_wait_is_woken_by_the_push_within_50ms_without_polling(settings):
         headers, _ = await video_user(app)
         video_id = (await (await client.post("/api/v1/videos", headers=headers,
                                              json={"prompt": "soon", "duration_s": 2})).get_json())["id"]
-        repo = container.video_repository
+        repo = container.media.video_repository
         reads_before = repo.reads
         woke: dict[str, float] = {}
 
         async def waiter():
-            record = await container.videos.wait(video_id, timeout_s=30)
+            record = await container.media.videos.wait(video_id, timeout_s=30)
             woke["at"] = time.monotonic()
             return record
 
         task = asyncio.create_task(waiter())
         await asyncio.sleep(0.1)  # listening now
         assert repo.reads - reads_before == 1 and not task.done()
-        assert await container.video_jobs.run(video_id) == "completed"
+        assert await container.media.video_jobs.run(video_id) == "completed"
         finished_at = time.monotonic()  # just after the completing write (and its publish)
         record = await asyncio.wait_for(task, 5)
         assert record.status == "completed" and record.outputs
@@ -144,11 +144,12 @@ async def test_a_quiet_job_gets_heartbeats_and_wait_ignores_them(settings):
         video_id = (await (await client.post("/api/v1/videos", headers=headers,
                                              json={"prompt": "quiet", "duration_s": 1})).get_json())["id"]
         seen = []
-        async with aclosing(container.videos.follow(video_id, timeout_s=5, heartbeat_s=0.05)) as changes:
+        videos = container.media.videos
+        async with aclosing(videos.follow(video_id, timeout_s=5, heartbeat_s=0.05)) as changes:
             async for record in changes:
                 seen.append(record if record is None else record.status)
                 if len(seen) == 3:
                     break
         assert seen == ["queued", None, None]  # nothing changed: keep-alives, not polls
         # `wait` skips heartbeats and still ends at its deadline with the record as it is
-        assert (await container.videos.wait(video_id, timeout_s=0.2)).status == "queued"
+        assert (await container.media.videos.wait(video_id, timeout_s=0.2)).status == "queued"

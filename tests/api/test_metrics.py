@@ -39,7 +39,7 @@ async def started(settings):
     app = create_app(settings)
     async with app.test_app():
         yield app
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 async def scrape(app, headers: dict | None = None) -> Samples:
@@ -196,5 +196,5 @@ async def test_breaker_open_is_read_at_scrape_time(chat_app, fake_gemini, fake_o
     samples = await scrape(chat_app)
     assert value(samples, "muse_breaker_open", provider="gemini") == 1
     assert value(samples, "muse_breaker_open", provider="openai") == 0
-    await chat_app.extensions["container"].breaker.reset("gemini")
+    await chat_app.extensions["container"].platform.breaker.reset("gemini")
     assert value(await scrape(chat_app), "muse_breaker_open", provider="gemini") == 0

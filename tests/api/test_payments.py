@@ -12,7 +12,7 @@ from tests.fixtures.identity import auth_headers
 async def _user(app, clerk_id="buyer"):
     headers = await auth_headers(app, clerk_id)
     await app.test_client().get("/api/v1/me", headers=headers)  # just-in-time creation
-    user = await app.extensions["container"].users.get_by_clerk_id(clerk_id)
+    user = await app.extensions["container"].identity.users.get_by_clerk_id(clerk_id)
     return headers, user.id
 
 
@@ -23,11 +23,11 @@ async def _checkout(client, headers, pack="credits_100"):
 
 
 async def _balance(app, user_id):
-    return (await app.extensions["container"].credits.summary(user_id, plan="free"))["balance"]
+    return (await app.extensions["container"].credits.service.summary(user_id, plan="free"))["balance"]
 
 
 async def _purchases(app, user_id):
-    ops, _ = await app.extensions["container"].credits.ledger(user_id, limit=100)
+    ops, _ = await app.extensions["container"].credits.service.ledger(user_id, limit=100)
     return [op for op in ops if op.kind == "purchase"]
 
 
@@ -37,7 +37,7 @@ async def _post(client, fake, event):
 
 
 async def _payment(app, payment_id):
-    return await app.extensions["container"].payment_records.get(payment_id)
+    return await app.extensions["container"].payments.records.get(payment_id)
 
 
 async def test_checkout_takes_the_price_from_the_catalogue_and_returns_the_approve_url(
@@ -218,7 +218,8 @@ async def test_refund_webhook_reverses_the_credits_and_flags_a_negative_balance(
     fake_paypal.approve(checkout["order_id"])
     await pay_client.post(f"/api/v1/payments/{checkout['payment_id']}/capture", headers=headers)
     container = pay_app.extensions["container"]
-    await container.credits.charge(user_id, 40, plan="free", kind="chat", ref="spent", request_id=None)
+    await container.credits.service.charge(user_id, 40, plan="free", kind="chat", ref="spent",
+                                           request_id=None)
     spent_from_balance = 100 - await _balance(pay_app, user_id)
     capture_id = (await _payment(pay_app, checkout["payment_id"])).external_capture_id
     event = refund_event(capture_id, {"currency_code": "USD", "value": "4.99"})
@@ -226,18 +227,19 @@ async def test_refund_webhook_reverses_the_credits_and_flags_a_negative_balance(
         response = await pay_client.post("/api/v1/webhooks/paypal", json=event,
                                          headers=fake_paypal.webhook_headers(event))
         assert response.status_code == 200
-    ops, _ = await container.credits.ledger(user_id, limit=100)
+    ops, _ = await container.credits.service.ledger(user_id, limit=100)
     reversals = [op for op in ops if op.kind == "reversal"]
     assert len(reversals) == 1 and reversals[0].delta == -100
     assert await _balance(pay_app, user_id) == -spent_from_balance
     stored = await _payment(pay_app, checkout["payment_id"])
     assert stored.status == "REFUNDED" and stored.reversed_credits == 100
-    flags = await container.payment_records.flags_for(user_id)
+    flags = await container.payments.records.flags_for(user_id)
     assert spent_from_balance > 0 and len(flags) == 1  # 25 came from the allowance, 15 from the balance
     # a negative balance is never drawn from, but other pots still work and purchases pay the debt first
-    await container.credits.charge(user_id, 3, plan="starter", kind="chat", ref="more", request_id=None)
+    await container.credits.service.charge(user_id, 3, plan="starter", kind="chat", ref="more",
+                                           request_id=None)
     assert await _balance(pay_app, user_id) == -spent_from_balance
-    await container.credits.purchase(user_id, 100, ref="later", request_id=None)
+    await container.credits.service.purchase(user_id, 100, ref="later", request_id=None)
     assert await _balance(pay_app, user_id) == 100 - spent_from_balance
 
 

@@ -18,7 +18,7 @@ async def _captured_by_webhook(pay_app, pay_client, fake_paypal, *, value="4.99"
 
 async def _snapshot(pay_app, user_id, payment_id):
     container = pay_app.extensions["container"]
-    ops, _ = await container.credits.ledger(user_id, limit=100)
+    ops, _ = await container.credits.service.ledger(user_id, limit=100)
     return (await _balance(pay_app, user_id), len(ops), (await _payment(pay_app, payment_id)).model_dump())
 
 
@@ -85,7 +85,7 @@ async def test_concurrent_partial_refund_and_reversal_take_back_the_pack_once(
                             event_type="PAYMENT.CAPTURE.REVERSED")
     responses = await asyncio.gather(*(_post(pay_client, fake_paypal, ev) for ev in (partial, reversal)))
     assert [r.status_code for r in responses] == [200, 200]
-    ops, _ = await pay_app.extensions["container"].credits.ledger(user_id, limit=100)
+    ops, _ = await pay_app.extensions["container"].credits.service.ledger(user_id, limit=100)
     deltas = sorted(op.delta for op in ops if op.kind == "reversal")
     assert deltas in ([-50, -50], [-100])  # whichever PayPal event lands first
     assert await _balance(pay_app, user_id) == 0

@@ -19,7 +19,7 @@ async def test_plans_are_public_and_carry_the_contract_defaults(client):
     packs = {p["name"]: p for p in body["credit_packs"]}
     assert set(packs) == {"credits_100", "credits_500", "credits_2000"}
     assert packs["credits_500"]["credits"] == 500 and packs["credits_500"]["currency"] == "USD"
-    assert body["prices"] == {"chat": 1, "image": 1, "image_edit": 2, "image_describe": 1,
+    assert body["prices"] == {"chat": 1, "chat_image": 1, "image": 1, "image_edit": 2, "image_describe": 1,
                               "video_per_second": 10}
 
 
@@ -35,6 +35,6 @@ async def test_catalogue_sections_and_paypal_plan_ids_are_configurable(servers, 
     async with application.test_app():
         body = await (await application.test_client().get("/api/v1/plans")).get_json()
         container = application.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
     assert body["prices"]["chat"] == 2
     assert {p["name"]: p["paypal_plan_id"] for p in body["plans"]}["starter"] == "P-1"

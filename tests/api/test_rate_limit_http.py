@@ -18,7 +18,7 @@ async def _two_instances_split_thirty_requests(settings) -> list[int]:
     async with app_instances(settings) as apps:
         clients = [a.test_client() for a in apps]
         headers = {"Authorization": f"Bearer {make_token('user_bucket')}"}
-        await apps[0].extensions["container"].users.ensure_clerk_user("user_bucket")
+        await apps[0].extensions["container"].identity.users.ensure_clerk_user("user_bucket")
         responses = await asyncio.gather(
             *(clients[i % 2].get("/api/v1/me", headers=headers) for i in range(30)))
     return responses
@@ -51,7 +51,7 @@ async def limited_app(servers, tmp_path):
     application = create_app(settings)
     async with application.test_app():
         yield application
-        await application.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await application.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
 
 
 async def test_anonymous_callers_are_limited_per_ip(limited_app):

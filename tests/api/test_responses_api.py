@@ -80,7 +80,8 @@ def test_previous_response_id_continues_the_callers_own_response_only(muse_http,
 
     other_key, _ = new_user(muse_http)
     with pytest.raises(openai.NotFoundError) as refused:
-        client(muse_http, other_key).responses.create(model="default", input="x", previous_response_id=first.id)
+        client(muse_http, other_key).responses.create(model="default", input="x",
+                                                      previous_response_id=first.id)
     assert refused.value.body["param"] == "previous_response_id"
     with pytest.raises(openai.NotFoundError):
         client(muse_http, other_key).responses.retrieve(first.id)
@@ -112,19 +113,22 @@ def test_a_stream_sends_openais_typed_events(muse_http, sdk_fakes):
 def test_a_function_tool_loop_json_and_streamed(muse_http, sdk_fakes):
     key, _ = new_user(muse_http)
     sdk = client(muse_http, key)
-    first = sdk.responses.create(model="default", input=f"Weather in Lisbon? {uuid.uuid4().hex}", tools=[WEATHER])
+    first = sdk.responses.create(model="default", input=f"Weather in Lisbon? {uuid.uuid4().hex}",
+                                 tools=[WEATHER])
     [call] = [item for item in first.output if item.type == "function_call"]
     assert call.name == "get_weather" and json.loads(call.arguments)["city"]
     declared = sdk_fakes["gemini"].calls[-1].body["tools"][0]["functionDeclarations"]
     assert [d["name"] for d in declared] == ["get_weather"]
 
     result = {"type": "function_call_output", "call_id": call.call_id, "output": '{"temp": 21}'}
-    second = sdk.responses.create(model="default", previous_response_id=first.id, input=[result], tools=[WEATHER])
+    second = sdk.responses.create(model="default", previous_response_id=first.id, input=[result],
+                                  tools=[WEATHER])
     assert second.output_text == "Hello from Gemini."
     parts = [part for turn in sdk_fakes["gemini"].calls[-1].body["contents"] for part in turn["parts"]]
-    assert any("functionResponse" in part and part["functionResponse"]["name"] == "get_weather" for part in parts)
+    assert any(part.get("functionResponse", {}).get("name") == "get_weather" for part in parts)
 
-    with sdk.responses.stream(model="default", input=f"Weather? {uuid.uuid4().hex}", tools=[WEATHER]) as stream:
+    prompt = f"Weather? {uuid.uuid4().hex}"
+    with sdk.responses.stream(model="default", input=prompt, tools=[WEATHER]) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_response()
     assert "response.function_call_arguments.delta" in kinds and kinds[-1] == "response.completed"

@@ -19,7 +19,7 @@ WEBHOOK = "/api/v1/webhooks/stripe"
 async def _user(app, clerk_id="buyer"):
     headers = await auth_headers(app, clerk_id)
     await app.test_client().get("/api/v1/me", headers=headers)  # just-in-time creation
-    user = await app.extensions["container"].users.get_by_clerk_id(clerk_id)
+    user = await app.extensions["container"].identity.users.get_by_clerk_id(clerk_id)
     return headers, user.id
 
 
@@ -30,16 +30,16 @@ async def _checkout(client, headers, pack="credits_100", **extra):
 
 
 async def _balance(app, user_id):
-    return (await app.extensions["container"].credits.summary(user_id, plan="free"))["balance"]
+    return (await app.extensions["container"].credits.service.summary(user_id, plan="free"))["balance"]
 
 
 async def _ledger(app, user_id, kind):
-    ops, _ = await app.extensions["container"].credits.ledger(user_id, limit=100)
+    ops, _ = await app.extensions["container"].credits.service.ledger(user_id, limit=100)
     return [op for op in ops if op.kind == kind]
 
 
 async def _payment(app, payment_id):
-    return await app.extensions["container"].payment_records.get(payment_id)
+    return await app.extensions["container"].payments.records.get(payment_id)
 
 
 async def _deliver(client, fake: FakeStripe, *, twice=False, reverse=False, expect=200):
@@ -55,7 +55,7 @@ async def _deliver(client, fake: FakeStripe, *, twice=False, reverse=False, expe
 
 def _reconciler(app) -> PaymentReconciler:
     container = app.extensions["container"]
-    return PaymentReconciler(container.payment_records, container.payments, older_than_s=0,
+    return PaymentReconciler(container.payments.records, container.payments.service, older_than_s=0,
                              expire_after_s=3600, batch=10)
 
 
@@ -300,7 +300,7 @@ async def test_a_bad_or_stale_signature_is_400_and_nothing_is_written(
     assert response.status_code == 400
     assert (await response.get_json())["code"] == "invalid_webhook"
     container = stripe_app.extensions["container"]
-    assert not await container.webhook_events.seen("stripe", event["id"])
+    assert not await container.identity.webhook_events.seen("stripe", event["id"])
     assert (await _payment(stripe_app, body["payment_id"])).status == "CREATED"
     assert await _balance(stripe_app, user_id) == 0
     good_payload, good_headers = fake_stripe.delivery(event)  # the genuine delivery still counts

@@ -16,7 +16,7 @@ async def _subscribe(client, headers, plan="starter"):
 
 
 async def _role_plan(app, user_id):
-    user = await app.extensions["container"].users.get(user_id)
+    user = await app.extensions["container"].identity.users.get(user_id)
     return user.role.name, user.plan
 
 
@@ -44,7 +44,7 @@ async def test_a_paid_checkout_activates_subscriber_and_plan_in_any_event_order(
     current = await (await stripe_client.get("/api/v1/subscriptions/current", headers=headers)).get_json()
     assert current["status"] == "ACTIVE" and current["provider"] == "stripe"
     assert current["current_period_end"] is not None
-    stored = await stripe_app.extensions["container"].subscriptions.current(user_id)
+    stored = await stripe_app.extensions["container"].payments.subscriptions.current(user_id)
     assert stored.external_id.startswith("sub_")
 
 
@@ -81,7 +81,7 @@ async def test_past_due_suspends_and_a_renewal_restores(stripe_app, stripe_clien
 
 async def test_an_admin_stays_admin_when_the_subscription_is_deleted(stripe_app, stripe_client, fake_stripe):
     headers = await auth_headers(stripe_app, "boss", role="ADMIN")
-    user_id = (await stripe_app.extensions["container"].users.get_by_clerk_id("boss")).id
+    user_id = (await stripe_app.extensions["container"].identity.users.get_by_clerk_id("boss")).id
     body = await _subscribe(stripe_client, headers, "enterprise")
     fake_stripe.pay(fake_stripe.session_for(body["subscription_id"])["id"])
     await _deliver(stripe_client, fake_stripe)

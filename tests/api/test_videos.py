@@ -16,12 +16,12 @@ from tests.fixtures.videos import media_path, started_video_app, video_settings,
 
 
 async def _refunds(container, user_id: str) -> list:
-    entries, _ = await container.credits.ledger(user_id, limit=100)
+    entries, _ = await container.credits.service.ledger(user_id, limit=100)
     return [e for e in entries if e.kind == "refund"]
 
 
 async def _balance(container, user_id: str) -> int:
-    return (await container.credits.summary(user_id, plan="free"))["spendable"]
+    return (await container.credits.service.summary(user_id, plan="free"))["spendable"]
 
 
 async def test_a_local_video_job_completes_with_a_playable_mp4_and_a_poster(settings):
@@ -170,10 +170,10 @@ async def test_a_provider_failure_fails_over_then_refunds_exactly_once(settings,
         assert len(await _refunds(container, user_id)) == 1
         assert await _balance(container, user_id) == before
         # the sweeper, a duplicate delivery and a second failure report refund nothing more
-        await container.video_jobs.sweep()
-        assert await container.video_jobs.run(video_id) is None
-        record = await container.video_repository.get(video_id)
-        assert not await container.video_jobs.fail(record, UpstreamError("again"))
+        await container.media.video_jobs.sweep()
+        assert await container.media.video_jobs.run(video_id) is None
+        record = await container.media.video_repository.get(video_id)
+        assert not await container.media.video_jobs.fail(record, UpstreamError("again"))
         assert len(await _refunds(container, user_id)) == 1 and await _balance(container, user_id) == before
         # the admin stats count the video job and its failure once (not its refund as another failure)
         admin = await auth_headers(app, "vid_admin", role="ADMIN")
@@ -225,7 +225,8 @@ async def test_video_validation_ownership_save_and_delete(settings):
                     {"prompt": "x", "aspect_ratio": "5:4"}, {"prompt": "x", "model": "nope"}):
             response = await client.post("/api/v1/videos", headers=headers, json=bad)
             assert response.status_code == 422, bad
-        assert len((await container.credits.ledger(user_id, limit=100))[0]) == 1  # only the test grant
+        # only the test grant
+        assert len((await container.credits.service.ledger(user_id, limit=100))[0]) == 1
         poor_headers, _ = await video_user(app, "vid_poor", credits=0)
         poor = await client.post("/api/v1/videos", headers=poor_headers,
                                  json={"prompt": "x", "duration_s": 10})

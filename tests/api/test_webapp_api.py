@@ -23,7 +23,7 @@ async def cors_app(servers, tmp_path):
     async with application.test_app():
         yield application
         container = application.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
 
 
 def preflight(origin: str) -> dict[str, str]:
@@ -88,7 +88,7 @@ async def test_dev_token_signs_in_with_the_chosen_role_in_development(servers, t
                  .get_json())["token"]
         me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         bad = await client.post("/api/v1/dev/token", json={"user": "no spaces <here>"})
-        await application.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await application.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert config["auth"]["provider"] == "dev"
     assert (await me.get_json())["role"] == "ADMIN"
     assert bad.status_code == 422
@@ -109,7 +109,7 @@ async def worker_app(servers, tmp_path):
     async with application.test_app():
         yield application
         container = application.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
 
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -188,7 +188,7 @@ async def test_web_app_can_be_switched_off(servers, tmp_path):
     application = create_app(make_settings(servers, tmp_path, web_app_enabled=False))
     async with application.test_app():
         response = await application.test_client().get("/images/img_1")
-        await application.extensions["container"].database.client.drop_database(
+        await application.extensions["container"].platform.database.client.drop_database(
             application.extensions["container"].settings.mongodb_db)
     assert response.status_code == 404
 

@@ -7,6 +7,8 @@
     fake.limits                            # generationConfig.maxOutputTokens of each call (None: no limit)
                                            # (a limit below the reply's word count cuts it: MAX_TOKENS)
     fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
+    fake.images                            # (mimeType, bytes) of every inlineData part received, in order
+                                           # (inline data that is not such an image: 400 INVALID_ARGUMENT)
 
     fake.calls[-1].body                    # what the last call sent (generationConfig, tools, toolConfig…)
 
@@ -27,6 +29,7 @@ from aiohttp import web
 
 from tests.fakes.aiohttp_wire import AiohttpWireFake
 from tests.fakes.chat_semantics import json_text, tool_to_call
+from tests.fakes.vision import decode_base64, sniff
 
 _STATUS = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
@@ -55,8 +58,36 @@ class FakeGemini(AiohttpWireFake):
         """The output-token limit each call asked for (None: none)."""
         return [(c.body.get("generationConfig") or {}).get("maxOutputTokens") for c in self.calls]
 
+    @property
+    def images(self) -> list[tuple[str, bytes]]:
+        """(mimeType, bytes) of each inline image part the calls carried."""
+        found = []
+        for call in self.calls:
+            for part in _parts(call.body):
+                if not isinstance(part.get("inlineData"), dict):
+                    continue
+                blob = part["inlineData"]
+                data = decode_base64(str(blob.get("data", "")), urlsafe=True)
+                if data is not None:
+                    found.append((_mime(blob), data))
+        return found
+
     def setup(self, app: web.Application) -> None:
         app.router.add_post("/{version}/models/{target}", self.handle)
+
+    @staticmethod
+    def _bad_image(body: dict) -> web.Response | None:
+        """The API's 400 for inline data it cannot read as the declared image type."""
+        for part in _parts(body):
+            if "inlineData" not in part:
+                continue
+            blob = part["inlineData"] or {}
+            data = decode_base64(str(blob.get("data", "")), urlsafe=True)
+            if data is None or sniff(data) != _mime(blob):
+                error = {"code": 400, "message": "Unable to process input image.",
+                         "status": "INVALID_ARGUMENT"}
+                return web.json_response({"error": error}, status=400)
+        return None
 
     @staticmethod
     def _error(status: int) -> web.Response:
@@ -77,6 +108,8 @@ class FakeGemini(AiohttpWireFake):
             error = {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}
             return web.json_response({"error": error}, status=401)
         call, mode = await self.record(request)
+        if (refused := self._bad_image(call.body)) is not None:
+            return refused
         config = call.body.get("generationConfig") or {}
         limit = config.get("maxOutputTokens")
         function_call = self._function_call(call.body)
@@ -144,3 +177,15 @@ class FakeGemini(AiohttpWireFake):
             await response.write(f"data: {data}\r\n\r\n".encode())
         await response.write_eof()
         return response
+
+
+def _parts(body: dict) -> list[dict]:
+    """The parts of every content of a request."""
+    return [part for content in body.get("contents") or [] for part in content.get("parts") or []
+            if isinstance(part, dict)]
+
+
+def _mime(blob: dict) -> str:
+    """A blob's type: proto3 JSON accepts the field's own name and its lowerCamelCase form alike
+    (google-genai 3.4 sends `mime_type` inside `inlineData`)."""
+    return str(blob.get("mimeType") or blob.get("mime_type") or "")

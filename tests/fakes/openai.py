@@ -7,6 +7,8 @@
     fake.limits                            # max tokens each call asked for (None: no limit)
                                            # (a limit below the reply's word count cuts it: "length")
     fake.count("/chat/completions")        # calls
+    fake.images                            # (type, bytes) of every image_url part received, in order
+                                           # (an image_url that is not an image data URL: 400, as the API)
     fake.calls[-1].body                    # what the last call sent (tools, stop, seed, response_format…)
 
 With `tools` the fake answers `tool_calls` (finish_reason "tool_calls"; streamed as OpenAI's
@@ -29,6 +31,7 @@ from aiohttp import web
 from tests.fakes.aiohttp_wire import AiohttpWireFake
 from tests.fakes.chat_semantics import json_text, tool_to_call
 from tests.fakes.gemini import words
+from tests.fakes.vision import data_url_image
 
 _CODES = {429: "rate_limit_exceeded", 500: "server_error", 503: "overloaded"}
 
@@ -46,8 +49,34 @@ class FakeOpenAI(AiohttpWireFake):
         """The output-token limit each call asked for (None: none)."""
         return [c.body.get("max_completion_tokens", c.body.get("max_tokens")) for c in self.calls]
 
+    @property
+    def images(self) -> list[tuple[str, bytes]]:
+        """(declared type, bytes) of each image part the calls carried."""
+        found = []
+        for call in self.calls:
+            for part in _parts(call.body):
+                if part.get("type") == "image_url":
+                    image = data_url_image(str((part.get("image_url") or {}).get("url", "")))
+                    if image is not None:
+                        found.append(image)
+        return found
+
     def setup(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self.completions)
+
+    @staticmethod
+    def _bad_image(body: dict) -> web.Response | None:
+        """The API's 400 for an image part it cannot read (Muse sends data URLs only)."""
+        for part in _parts(body):
+            if part.get("type") != "image_url":
+                continue
+            url = str((part.get("image_url") or {}).get("url", ""))
+            detail = (part.get("image_url") or {}).get("detail")
+            if data_url_image(url) is None or detail not in (None, "auto", "low", "high"):
+                error = {"message": "Invalid image.", "type": "invalid_request_error", "param": None,
+                         "code": "invalid_image_format"}
+                return web.json_response({"error": error}, status=400)
+        return None
 
     @staticmethod
     def _error(status: int) -> web.Response:
@@ -59,6 +88,8 @@ class FakeOpenAI(AiohttpWireFake):
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return web.json_response({"error": {"message": "bad key", "code": "invalid_api_key"}}, status=401)
         call, mode = await self.record(request)
+        if (refused := self._bad_image(call.body)) is not None:
+            return refused
         if mode in ("429", "500", "503"):
             return self._error(int(mode))
         if mode == "hang":
@@ -166,3 +197,9 @@ class FakeOpenAI(AiohttpWireFake):
         chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000,
                  "model": model, "choices": [choice]}
         return f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+def _parts(body: dict) -> list[dict]:
+    """The content parts of every message of a request (a string content has none)."""
+    return [part for message in body.get("messages") or [] if isinstance(message.get("content"), list)
+            for part in message["content"] if isinstance(part, dict)]

@@ -84,18 +84,18 @@ async def traffic(app, users: list[str], until: asyncio.Event, answers: list[Ans
 
 async def books_balance(container, user_id: str) -> dict[str, int]:
     """Credits invariants of one user, after the reconcile job repaired interrupted operations."""
-    await container.credits.reconcile(older_than_s=0)
-    audit = await container.credits.audit(user_id)
+    await container.credits.service.reconcile(older_than_s=0)
+    audit = await container.credits.service.audit(user_id)
     assert audit["ok"] and audit["pending"] == 0, audit
-    entries, cursor = await container.credits.ledger(user_id, limit=100)
+    entries, cursor = await container.credits.service.ledger(user_id, limit=100)
     while cursor:
-        more, cursor = await container.credits.ledger(user_id, limit=100, cursor=cursor)
+        more, cursor = await container.credits.service.ledger(user_id, limit=100, cursor=cursor)
         entries += more
     charges = [e for e in entries if e.kind == "charge"]
     refunds = [e for e in entries if e.kind == "refund"]
     assert len({e.ref for e in charges}) == len(charges), "a request was charged twice"
     assert len({e.ref for e in refunds}) == len(refunds), "a charge was refunded twice"
-    summary = await container.credits.summary(user_id, plan="free")
+    summary = await container.credits.service.summary(user_id, plan="free")
     allowance_spent = -sum(e.sources.get("allowance", 0) for e in entries)
     assert summary["allowance"]["used"] == allowance_spent, (summary, allowance_spent)
     return {"charges": len(charges), "net_charges": len(charges) - len(refunds)}
@@ -105,8 +105,8 @@ async def prepare_users(app, users: list[str]) -> dict[str, str]:
     container = app.extensions["container"]
     ids = {}
     for clerk_id in users:
-        user = await container.users.ensure_clerk_user(clerk_id)
-        await fund(container.credits, user.id, 1000)
+        user = await container.identity.users.ensure_clerk_user(clerk_id)
+        await fund(container.credits.service, user.id, 1000)
         ids[clerk_id] = user.id
     return ids
 
@@ -146,7 +146,7 @@ async def test_store_restarted_during_traffic(kind, own_servers, tmp_path, fake_
             "/api/v1/images", headers={"Authorization": f"Bearer {make_token(users[0])}"},
             json={"prompt": "after the storm", "wait": True})
         image_body = await image.get_json()
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
 
     statuses = Counter(a.status for a in answers)
     print(f"\n{kind} restart: down at {down_at:.2f}s, up at {up_at:.2f}s, statuses {dict(statuses)}, "
@@ -198,7 +198,7 @@ async def test_hung_store_answers_within_two_seconds(kind, own_servers, tmp_path
             await asyncio.sleep(0.1)
         resumed_in = time.monotonic() - resumed_at
         container = app.extensions["container"]
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
 
     print(f"\nhung {kind}: {timings}")
     assert all(status != 500 for status, _ in timings.values()), timings
@@ -241,9 +241,9 @@ async def test_provider_hanging_mid_stream_ends_with_error_and_one_refund(
             json={"messages": [{"role": "user", "content": "talk"}], "stream": True})
         text = (await response.get_data()).decode()
         elapsed = time.monotonic() - t0
-        entries, _ = await container.credits.ledger(user, limit=50)
-        audit = await container.credits.audit(user)
-        await container.database.client.drop_database(container.settings.mongodb_db)
+        entries, _ = await container.credits.service.ledger(user, limit=50)
+        audit = await container.credits.service.audit(user)
+        await container.platform.database.client.drop_database(container.settings.mongodb_db)
 
     assert "event: delta" in text and text.rstrip().split("\n")[-2] == "event: error", text
     assert elapsed < 4, elapsed

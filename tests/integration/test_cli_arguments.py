@@ -46,7 +46,8 @@ async def test_the_service_refuses_a_non_positive_grant(container):
 
     for amount in (0, -5):
         with pytest.raises(ValidationFailed):
-            await container.credits.grant("usr_x", amount, ref=f"r{amount}", reason=None, request_id=None)
+            await container.credits.service.grant("usr_x", amount, ref=f"r{amount}", reason=None,
+                                                  request_id=None)
 
 
 def test_public_base_url_follows_port_when_unset(monkeypatch):

@@ -7,7 +7,7 @@ from services.platform.coalesce import claim_or_wait, wait_or_lead
 
 
 async def test_waiter_that_wins_the_lock_after_the_holder_finished_uses_its_result(container):
-    store = RedisKeyValueStore(container.redis)
+    store = RedisKeyValueStore(container.platform.redis)
     lock, entry = "muse:test:lock:race", "muse:test:entry:race"
     assert await store.acquire(lock, ttl_ms=5000)  # another process is leading
     looks = 0
@@ -30,7 +30,7 @@ async def test_waiter_that_wins_the_lock_after_the_holder_finished_uses_its_resu
 
 
 async def test_lead_runs_once_when_nobody_holds_the_lock(container):
-    store = RedisKeyValueStore(container.redis)
+    store = RedisKeyValueStore(container.platform.redis)
     calls = 0
 
     async def lead() -> str:

@@ -15,7 +15,7 @@ def _op(user_id: str, key: str, **sources: int) -> Op:
 
 
 async def test_stale_splits_are_refused_by_the_server(container):
-    accounts, now = container.credit_accounts, utcnow()
+    accounts, now = container.credits.accounts, utcnow()
     await accounts.ensure("usr_guard")
     # balance guard: nothing to take
     assert await accounts.apply(_op("usr_guard", "k1", balance=-1),

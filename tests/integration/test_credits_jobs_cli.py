@@ -8,8 +8,9 @@ import uuid
 from datetime import timedelta
 
 from app.__main__ import main
-from app.bootstrap import Container
 from app.jobs import reconcile_credits
+from app.wiring import Container
+from app.wiring.jobs import arq_context
 from services.credits.service import CreditsService
 from tests.conftest import make_settings
 from tests.fixtures.credits import travel
@@ -17,13 +18,13 @@ from tests.integration.test_credits_reconcile import CrashingLedger
 
 
 async def test_the_periodic_job_repairs_ops_pending_longer_than_the_threshold(container):
-    crashing = CreditsService(container.credit_accounts, CrashingLedger(), container.catalog)
+    crashing = CreditsService(container.credits.accounts, CrashingLedger(), container.platform.catalog)
     await crashing.charge("usr_j", 2, plan="free", kind="chat", ref=None, request_id="rq_j")
-    assert (await reconcile_credits({"container": container, "job_id": "j1"}))["repaired"] == 0
+    assert (await reconcile_credits({**arq_context(container), "job_id": "j1"}))["repaired"] == 0
     travel(timedelta(seconds=container.settings.credits_reconcile_after_s + 1))
-    counts = await reconcile_credits({"container": container, "job_id": "j2"})
+    counts = await reconcile_credits({**arq_context(container), "job_id": "j2"})
     assert counts == {"repaired": 1, "cleared": 0, "undone": 0, "gift_codes": 0}
-    assert (await container.credits.audit("usr_j"))["ok"]
+    assert (await container.credits.service.audit("usr_j"))["ok"]
 
 
 def test_cli_grant_show_reconcile_and_gift_code_creation(servers, tmp_path, monkeypatch, capsys):
@@ -37,7 +38,7 @@ def test_cli_grant_show_reconcile_and_gift_code_creation(servers, tmp_path, monk
     async def make_user() -> str:
         container = Container(settings)
         await container.start()
-        user = await container.users.ensure_clerk_user("cli_user")
+        user = await container.identity.users.ensure_clerk_user("cli_user")
         await container.stop()
         return user.id
 
@@ -63,7 +64,7 @@ def test_cli_grant_show_reconcile_and_gift_code_creation(servers, tmp_path, monk
     async def drop() -> None:
         container = Container(settings)
         await container.start()
-        await container.database.client.drop_database(db)
+        await container.platform.database.client.drop_database(db)
         await container.stop()
 
     asyncio.run(drop())

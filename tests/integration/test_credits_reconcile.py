@@ -41,39 +41,40 @@ class RacyLedger(BeanieLedgerRepository):
 @pytest.fixture
 def crashing(container):
     ledger = CrashingLedger()
-    service = CreditsService(container.credit_accounts, ledger, container.catalog)
+    service = CreditsService(container.credits.accounts, ledger, container.platform.catalog)
     return service, ledger
 
 
 async def test_an_interrupted_charge_is_found_and_repaired_by_reconcile(container, crashing):
     service, ledger = crashing
-    await fund(container.credits, "usr_k", 10)
+    await fund(container.credits.service, "usr_k", 10)
     receipt = await service.charge("usr_k", 30, plan="free", kind="chat", ref="msg_1", request_id="req_k")
     assert receipt.sources == {"allowance": 25, "balance": 5}
-    audit = await container.credits.audit("usr_k")
+    audit = await container.credits.service.audit("usr_k")
     assert audit == {"user_id": "usr_k", "balance": 5, "ledger_balance": 10, "pending": 1, "ok": False}
 
-    assert await container.credits.reconcile(older_than_s=3600) == {"repaired": 0, "cleared": 0, "undone": 0}
-    counts = await container.credits.reconcile(older_than_s=0)
+    nothing = {"repaired": 0, "cleared": 0, "undone": 0}
+    assert await container.credits.service.reconcile(older_than_s=3600) == nothing
+    counts = await container.credits.service.reconcile(older_than_s=0)
     assert counts == {"repaired": 1, "cleared": 0, "undone": 0}
-    audit = await container.credits.audit("usr_k")
+    audit = await container.credits.service.audit("usr_k")
     assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 5
-    entry = await container.ledger.get(receipt.id)
+    entry = await container.credits.ledger.get(receipt.id)
     assert entry.repaired and entry.kind == "charge" and entry.request_id == "req_k" and entry.ref == "msg_1"
     assert entry.sources == {"allowance": -25, "gift": 0, "balance": -5} and entry.balance_after == 5
-    assert await container.credits.reconcile(older_than_s=0) == {"repaired": 0, "cleared": 0, "undone": 0}
+    assert await container.credits.service.reconcile(older_than_s=0) == nothing
 
 
 async def test_a_refund_of_a_charge_still_pending_uses_its_parked_sources(container, crashing):
     service, ledger = crashing
-    await fund(container.credits, "usr_q", 10)
+    await fund(container.credits.service, "usr_q", 10)
     receipt = await service.charge("usr_q", 27, plan="free", kind="chat", ref=None, request_id=None)
     ledger.crash = False
     assert await service.refund(receipt, reason="failed", request_id=None)
     await service.reconcile(older_than_s=0)
-    summary = await container.credits.summary("usr_q", plan="free")
+    summary = await container.credits.service.summary("usr_q", plan="free")
     assert summary["balance"] == 10 and summary["allowance"]["used"] == 0
-    assert (await container.credits.audit("usr_q"))["ok"]
+    assert (await container.credits.service.audit("usr_q"))["ok"]
 
 
 async def test_an_interrupted_purchase_is_not_credited_twice_by_a_retry_or_reconcile(container, crashing):
@@ -81,17 +82,17 @@ async def test_an_interrupted_purchase_is_not_credited_twice_by_a_retry_or_recon
     assert await service.purchase("usr_b", 500, ref="cap_9", request_id=None)  # crashed after the update
     ledger.crash = False
     assert not await service.purchase("usr_b", 500, ref="cap_9", request_id=None)  # parked: not again
-    assert (await container.credits.reconcile(older_than_s=0))["repaired"] == 1
+    assert (await container.credits.service.reconcile(older_than_s=0))["repaired"] == 1
     assert not await service.purchase("usr_b", 500, ref="cap_9", request_id=None)
-    audit = await container.credits.audit("usr_b")
+    audit = await container.credits.service.audit("usr_b")
     assert audit["ok"] and audit["balance"] == 500
 
 
 async def test_a_late_twin_that_slips_past_the_precheck_is_undone(container):
-    racy = CreditsService(container.credit_accounts, RacyLedger(), container.catalog)
+    racy = CreditsService(container.credits.accounts, RacyLedger(), container.platform.catalog)
     assert await racy.purchase("usr_t", 100, ref="cap_t", request_id=None)
     assert not await racy.purchase("usr_t", 100, ref="cap_t", request_id=None)
-    audit = await container.credits.audit("usr_t")
+    audit = await container.credits.service.audit("usr_t")
     assert audit["ok"] and audit["balance"] == 100 and audit["pending"] == 0
 
 
@@ -99,10 +100,10 @@ async def test_signup_grant_is_given_once_per_user(container):
     class NewUser:
         id = "usr_new"
 
-    live = getattr(container, "live_settings", None)
+    live = container.platform.live_settings
     expected = (await live.current()).signup_credits if live else container.settings.signup_credits
-    results = [await container.credits.grant_signup(NewUser()) for _ in range(3)]
-    summary = await container.credits.summary("usr_new", plan="free")
+    results = [await container.credits.service.grant_signup(NewUser()) for _ in range(3)]
+    summary = await container.credits.service.summary("usr_new", plan="free")
     assert summary["balance"] == expected
     assert results.count(True) == (1 if expected > 0 else 0)
 
@@ -134,7 +135,7 @@ class CountingAccounts(BeanieCreditAccountRepository):
 
 async def test_charges_write_their_entries_and_clear_their_slots_in_batches_off_the_request_path(container):
     accounts, ledger = CountingAccounts(), CountingLedger()
-    service = CreditsService(accounts, ledger, container.catalog)
+    service = CreditsService(accounts, ledger, container.platform.catalog)
     await fund(service, "usr_batch", 200)
     ledger.batches.clear()
     accounts.batches.clear()  # the grant's own write: count the charges' only
@@ -154,7 +155,7 @@ async def test_charges_write_their_entries_and_clear_their_slots_in_batches_off_
 
 async def test_a_crash_before_the_deferred_clear_leaves_slots_reconcile_clears_without_undoing(container):
     accounts = CountingAccounts()
-    service = CreditsService(accounts, BeanieLedgerRepository(), container.catalog)
+    service = CreditsService(accounts, BeanieLedgerRepository(), container.platform.catalog)
     await fund(service, "usr_unclear", 40)
     accounts.fail = True  # the charges' clears fail (the grant's went through)
     for _ in range(30):
@@ -163,19 +164,19 @@ async def test_a_crash_before_the_deferred_clear_leaves_slots_reconcile_clears_w
     account = await accounts.get("usr_unclear")
     assert account is not None and len(account.pending) == 30  # the clears failed: the slots stay parked
     assert account.balance == 40 - 5
-    counts = await container.credits.reconcile(older_than_s=0)  # another process's reconcile job
+    counts = await container.credits.service.reconcile(older_than_s=0)  # another process's reconcile job
     assert counts == {"repaired": 0, "cleared": 30, "undone": 0}
-    audit = await container.credits.audit("usr_unclear")
+    audit = await container.credits.service.audit("usr_unclear")
     assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 35
 
 
 async def test_a_batched_clear_finds_a_slot_already_cleared_and_clears_the_rest_once(container):
-    service = container.credits
+    service = container.credits.service
     await fund(service, "usr_half", 10)
     receipts = [await service.charge("usr_half", 1, plan="free", kind="chat", ref=None, request_id=None)
                 for _ in range(3)]
     await service.settle()
-    accounts = container.credit_accounts
+    accounts = container.credits.accounts
     parked = [(r.id, await BeanieLedgerRepository().get(r.id)) for r in receipts]
     for _, op in parked:  # park the three ops again, as if their clears had not run yet
         assert op is not None
@@ -191,35 +192,37 @@ async def test_a_batched_clear_finds_a_slot_already_cleared_and_clears_the_rest_
 
 
 async def test_a_charge_is_in_its_ledger_page_as_soon_as_it_returns(container):
-    await fund(container.credits, "usr_seen", 10)
-    receipt = await container.credits.charge("usr_seen", 3, plan="free", kind="chat", ref="msg_s",
-                                             request_id="req_s")
-    page, _ = await container.credits.ledger("usr_seen", limit=5)  # no explicit settle: the read waits
+    await fund(container.credits.service, "usr_seen", 10)
+    receipt = await container.credits.service.charge("usr_seen", 3, plan="free", kind="chat", ref="msg_s",
+                                                     request_id="req_s")
+    # no explicit settle: the read waits
+    page, _ = await container.credits.service.ledger("usr_seen", limit=5)
     assert page[0].id == receipt.id and page[0].balance_after == 10
 
 
 async def test_a_crash_before_the_batched_ledger_write_is_repaired_by_reconcile(container, crashing):
     service, ledger = crashing
-    await fund(container.credits, "usr_lost", 40)
+    await fund(container.credits.service, "usr_lost", 40)
     receipts = await asyncio.gather(*[service.charge("usr_lost", 1, plan="free", kind="chat", ref=None,
                                                      request_id=None) for _ in range(30)])
     await service.settle()  # the batch failed: every op stays parked in its slot
-    account = await container.credit_accounts.get("usr_lost")
+    account = await container.credits.accounts.get("usr_lost")
     assert account is not None and len(account.pending) == 30 and account.balance == 40 - 5
-    assert [await container.ledger.get(r.id) for r in receipts] == [None] * 30
-    counts = await container.credits.reconcile(older_than_s=0)  # another process's reconcile job
+    assert [await container.credits.ledger.get(r.id) for r in receipts] == [None] * 30
+    counts = await container.credits.service.reconcile(older_than_s=0)  # another process's reconcile job
     assert counts == {"repaired": 30, "cleared": 0, "undone": 0}
-    audit = await container.credits.audit("usr_lost")
+    audit = await container.credits.service.audit("usr_lost")
     assert audit["ok"] and audit["pending"] == 0 and audit["balance"] == 35
-    entries = [await container.ledger.get(r.id) for r in receipts]
+    entries = [await container.credits.ledger.get(r.id) for r in receipts]
     assert all(e is not None and e.repaired and e.kind == "charge" for e in entries)
 
 
 async def test_insert_many_tells_inserted_from_existing_and_from_a_taken_key(container):
     ledger = BeanieLedgerRepository()
-    await fund(container.credits, "usr_many", 10)
-    first = await container.credits.charge("usr_many", 1, plan="free", kind="chat", ref=None, request_id=None)
-    await container.credits.settle()
+    await fund(container.credits.service, "usr_many", 10)
+    first = await container.credits.service.charge("usr_many", 1, plan="free", kind="chat", ref=None,
+                                                   request_id=None)
+    await container.credits.service.settle()
     existing = await ledger.get(first.id)
     assert existing is not None
     fresh = replace(existing, id="led_zz_fresh", key="led_zz_fresh")
@@ -248,7 +251,7 @@ async def test_charges_wait_for_their_batch_once_too_many_are_unwritten(containe
     from services.credits.service import FINISH_BACKLOG
 
     ledger = SlowLedger()
-    service = CreditsService(container.credit_accounts, ledger, container.catalog)
+    service = CreditsService(container.credits.accounts, ledger, container.platform.catalog)
     users = [f"usr_bp_{i}" for i in range(8)]
     for user in users:
         await fund(service, user, 100)
@@ -274,8 +277,8 @@ async def test_charges_wait_for_their_batch_once_too_many_are_unwritten(containe
 
 
 async def test_a_parked_op_leaves_out_what_the_account_says_and_reads_back_whole(container):
-    accounts = container.credit_accounts
-    await fund(container.credits, "usr_park", 10)
+    accounts = container.credits.accounts
+    await fund(container.credits.service, "usr_park", 10)
     charge = new_op("usr_park", "charge", sources={"allowance": 0, "gift": 0, "balance": -2}, ref="msg_p",
                     request_id=None, meta={"item": "chat"})
     refund = new_op("usr_park", "refund", key="refund:led_x", sources={"balance": 2}, ref="led_x",
@@ -297,5 +300,5 @@ async def test_a_parked_op_leaves_out_what_the_account_says_and_reads_back_whole
         assert abs((back.at - op.at).total_seconds()) < 0.001
     pots = await accounts.get("usr_park", pending=False)  # the summary's read: pots only
     assert pots is not None and pots.pending == {} and pots.balance == account.balance
-    summary = await container.credits.summary("usr_park", plan="free")
+    summary = await container.credits.service.summary("usr_park", plan="free")
     assert summary["balance"] == account.balance

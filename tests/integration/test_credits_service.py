@@ -157,7 +157,8 @@ async def test_plan_allowance_follows_the_plan_passed_in(credits):
 async def test_a_charge_from_a_stale_view_still_respects_the_pot_order(container, credits):
     from services.credits.service import CreditsService
 
-    other = CreditsService(container.credit_accounts, container.ledger, container.catalog)  # "process B"
+    # "process B"
+    other = CreditsService(container.credits.accounts, container.credits.ledger, container.platform.catalog)
     await fund(credits, "usr_v", 10)
     receipt = await _spend(credits, "usr_v", 25)  # this process now remembers: allowance used up
     assert await other.refund(receipt, reason="failed", request_id=None)  # B gives the allowance back

@@ -13,6 +13,7 @@ import httpx
 from arq.worker import Worker
 
 from app.embedded import free_port
+from app.wiring.jobs import arq_context
 from app.worker import WorkerRunner, build_worker
 from tests.fixtures.identity import auth_headers, make_token
 from tests.fixtures.images import image_settings, started_app
@@ -105,7 +106,7 @@ async def test_worker_sigterm_finishes_a_running_job(settings, fake_replicate, t
             exit_code = await asyncio.to_thread(worker.wait, 20)
         finally:
             stop(worker)
-        record = await container.image_repository.get(image_id)
+        record = await container.media.image_repository.get(image_id)
     assert exit_code == 0
     assert record.status == "completed"
 
@@ -115,21 +116,21 @@ async def test_worker_sigterm_requeues_a_job_it_cannot_finish_at_once(settings, 
     async with started_app(image_settings(settings, fake_replicate)) as app:
         container, client = app.extensions["container"], app.test_client()
         headers = await auth_headers(app, "drain_requeue")
-        user = await container.users.ensure_clerk_user("drain_requeue")
+        user = await container.identity.users.ensure_clerk_user("drain_requeue")
         image_id = (await (await client.post("/api/v1/images", headers=headers,
                                              json={"prompt": "too slow"})).get_json())["id"]
         env = _worker_env(container.settings, fake_replicate, DRAIN_TIMEOUT_S="0.5")
         first = spawn(["worker"], env, tmp_path / "w1.log")
         try:
             await _until(lambda: fake_replicate.creates >= 1)
-            assert (await container.image_repository.get(image_id)).status == "in_progress"
+            assert (await container.media.image_repository.get(image_id)).status == "in_progress"
             first.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             exit_code = await asyncio.to_thread(first.wait, 20)
             stopped_in = time.monotonic() - signalled
         finally:
             stop(first)
-        record = await container.image_repository.get(image_id)
+        record = await container.media.image_repository.get(image_id)
         assert exit_code == 0 and stopped_in < 10, (exit_code, stopped_in)
         assert record.status == "queued"  # handed back at once, not left for the sweeper
         assert fake_replicate.cancels == 1  # the abandoned prediction was cancelled at Replicate
@@ -139,7 +140,7 @@ async def test_worker_sigterm_requeues_a_job_it_cannot_finish_at_once(settings, 
         try:
             await _until(lambda: fake_replicate.creates >= 2)
             for _ in range(200):
-                record = await container.image_repository.get(image_id)
+                record = await container.media.image_repository.get(image_id)
                 if record.status in ("completed", "failed"):
                     break
                 await asyncio.sleep(0.05)
@@ -147,7 +148,7 @@ async def test_worker_sigterm_requeues_a_job_it_cannot_finish_at_once(settings, 
             second.send_signal(signal.SIGTERM)
             await asyncio.to_thread(second.wait, 20)
             stop(second)
-        entries, _ = await container.credits.ledger(user.id, limit=50)
+        entries, _ = await container.credits.service.ledger(user.id, limit=50)
     assert record.status == "completed"
     assert [e.kind for e in entries].count("charge") == 1
     assert [e.kind for e in entries].count("refund") == 0
@@ -187,8 +188,8 @@ async def test_worker_stop_ends_a_poll_loop_that_swallowed_a_cancellation(settin
         def build(c):
             return _WorkerSwallowingOneCancel(
                 functions=[f for n, f in plain.functions.items() if not n.startswith("cron:")],
-                redis_pool=c.redis, queue_name=c.settings.queue_name, handle_signals=False, poll_delay=0.05,
-                ctx={"container": c})
+                redis_pool=c.platform.redis, queue_name=c.settings.queue_name, handle_signals=False,
+                poll_delay=0.05, ctx=arq_context(c))
 
         runner = WorkerRunner(container, build)
         runner.start()

@@ -17,7 +17,7 @@ async def test_stopping_redis_makes_health_degraded(settings, tmp_path):
             own_redis.kill()
             response = await client.get("/health")
             body = await response.get_json()
-            await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+            await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     finally:
         own_redis.stop()
 

@@ -34,7 +34,7 @@ async def test_killed_worker_process_is_swept_failed_and_refunded_once(settings,
     async with started_app(image_settings(settings, fake_replicate)) as app:
         container, client = app.extensions["container"], app.test_client()
         headers = await auth_headers(app, "crash_user")
-        user = await container.users.ensure_clerk_user("crash_user")
+        user = await container.identity.users.ensure_clerk_user("crash_user")
         image_id = (
             await (await client.post("/api/v1/images", headers=headers, json={"prompt": "doomed"})).get_json()
         )["id"]
@@ -45,15 +45,16 @@ async def test_killed_worker_process_is_swept_failed_and_refunded_once(settings,
                     break
                 await asyncio.sleep(0.05)
             assert fake_replicate.creates == 1
-            assert (await container.image_repository.get(image_id)).status == "in_progress"
+            assert (await container.media.image_repository.get(image_id)).status == "in_progress"
         finally:
             worker.send_signal(signal.SIGKILL)
             await asyncio.to_thread(worker.wait, 10)
 
-        assert (await container.image_jobs.sweep())["in_progress"] == 0  # within the timeout: left alone
+        # within the timeout: left alone
+        assert (await container.media.image_jobs.sweep())["in_progress"] == 0
         clock.offset = timedelta(seconds=container.settings.image_timeout_s + 60)
-        assert (await container.image_jobs.sweep())["in_progress"] == 1
-        assert (await container.image_jobs.sweep())["in_progress"] == 0
+        assert (await container.media.image_jobs.sweep())["in_progress"] == 1
+        assert (await container.media.image_jobs.sweep())["in_progress"] == 0
         failed = await (await client.get(f"/api/v1/images/{image_id}", headers=headers)).get_json()
         assert failed["status"] == "failed" and failed["error"]["code"] == "provider_timeout"
 
@@ -61,12 +62,12 @@ async def test_killed_worker_process_is_swept_failed_and_refunded_once(settings,
         # runs again on a live worker, finds its record failed, and neither calls the provider
         # again nor refunds a second time.
         fake_replicate.mode = "ok"
-        assert await container.redis.delete(f"arq:in-progress:{image_id}") == 1
+        assert await container.platform.redis.delete(f"arq:in-progress:{image_id}") == 1
         completed, _ = await run_jobs(container)  # (a minute cron may run in the same burst)
         assert completed >= 1 and fake_replicate.creates == 1
         again = await (await client.get(f"/api/v1/images/{image_id}", headers=headers)).get_json()
         assert again["status"] == "failed"
-        entries, _ = await container.credits.ledger(user.id, limit=50)
+        entries, _ = await container.credits.service.ledger(user.id, limit=50)
         assert len([e for e in entries if e.kind == "refund"]) == 1
         assert len([e for e in entries if e.kind == "charge"]) == 1
-        assert (await container.credits.audit(user.id))["ok"]
+        assert (await container.credits.service.audit(user.id))["ok"]

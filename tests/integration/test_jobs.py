@@ -11,10 +11,10 @@ from repositories.job_runs import JobRunDocument
 async def test_job_enqueued_in_a_request_logs_that_request_id(app, container, logs):
     async with app.test_request_context("/anything", headers={"X-Request-ID": "req-job-42"}):
         structlog.contextvars.bind_contextvars(request_id="req-job-42")
-        job_id = await container.queue.enqueue("housekeeping")
+        job_id = await container.platform.queue.enqueue("housekeeping")
     structlog.contextvars.clear_contextvars()
     assert job_id is not None
-    assert await container.queue.depth() == 1
+    assert await container.platform.queue.depth() == 1
 
     worker = build_worker(container, handle_signals=False, burst=True)
     await worker.async_run()
@@ -38,10 +38,11 @@ async def test_in_process_worker_runs_jobs_when_enabled(settings):
     application = create_app(settings.model_copy(update={"worker_in_process": True}))
     async with application.test_app():
         container = application.extensions["container"]
-        job_id = await container.queue.enqueue("housekeeping")
+        job_id = await container.platform.queue.enqueue("housekeeping")
         from arq.jobs import Job
 
-        result = await Job(job_id, container.redis, _queue_name=settings.queue_name).result(timeout=10)
-        await container.database.client.drop_database(settings.mongodb_db)
+        job = Job(job_id, container.platform.redis, _queue_name=settings.queue_name)
+        result = await job.result(timeout=10)
+        await container.platform.database.client.drop_database(settings.mongodb_db)
     assert result["failed"] == []
     assert "run_id" in result

@@ -30,7 +30,7 @@ async def _old_shape(db) -> None:
 
 
 async def test_migrate_renames_fields_and_drops_old_indexes_once(container):
-    db = container.database.db
+    db = container.platform.database.db
     await _old_shape(db)
 
     first = await migrate(db)

@@ -61,8 +61,8 @@ async def test_registration_mail_goes_out_over_smtp_and_its_token_verifies(serve
             text = message.get_payload(decode=True).decode()
             token = text.split("token=", 1)[1].split()[0]
             verified = await client.post("/api/v1/auth/verify-email", json={"token": token})
-            assert app.extensions["container"].outbox is None  # nothing kept when SMTP is configured
-            await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+            assert app.extensions["container"].identity.outbox is None  # nothing kept when SMTP is configured
+            await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert envelope.rcpt_tos == ["bea@example.com"] and message["From"] == "Muse <hi@muse.test>"
     assert verified.status_code == 200 and (await verified.get_json())["email_verified"] is True
 
@@ -75,7 +75,7 @@ async def test_registration_succeeds_when_the_mail_server_is_down(servers, tmp_p
     async with app.test_app():
         created = await app.test_client().post("/api/v1/auth/register",
                                                json={"email": "cal@example.com", "password": PASSWORD})
-        await app.extensions["container"].accounts.aclose()
-        await app.extensions["container"].database.client.drop_database(settings.mongodb_db)
+        await app.extensions["container"].identity.accounts.aclose()
+        await app.extensions["container"].platform.database.client.drop_database(settings.mongodb_db)
     assert created.status_code == 201
     assert any(line.get("event") == "mail_failed" for line in logs.lines)

@@ -23,7 +23,7 @@ HEAVY = ("openai", "clerk_backend_api", "httpx", "av", "PIL", "prometheus_client
 
 PROBE = f"""
 import asyncio, json, sys, time
-from app.bootstrap import Container
+from app.wiring import Container
 from app.config import load_settings
 from app.factory import create_app
 
@@ -37,8 +37,8 @@ async def main():
     container = Container(settings)
     await container.start()
     wired = loaded()
-    names = [p.name for p in (*container.chat_providers, *container.image_provider_list,
-                              *container.video_provider_list)]
+    names = [p.name for p in (*container.chat.providers, *container.media.image_providers,
+                              *container.media.video_providers)]
     await container.stop()
     app = create_app(settings)
     async with app.test_app():

@@ -109,7 +109,7 @@ async def test_datetimes_written_updated_and_read_back_are_aware(container, mode
     _assert_aware(await col.find_one_and_update({"_id": doc["_id"]}, {"$set": {"touched": 1}},
                                                 return_document=True), "find_one_and_update")
     _assert_aware(await (await col.aggregate([{"$match": {"_id": doc["_id"]}}])).to_list(), "aggregate")
-    by_name = AwareDatabase(container.database.db)[model.Settings.name]
+    by_name = AwareDatabase(container.platform.database.db)[model.Settings.name]
     _assert_aware(await by_name.find_one({"_id": doc["_id"]}), "by name")
 
     loaded = await model.get(doc["_id"])

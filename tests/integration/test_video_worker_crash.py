@@ -38,17 +38,18 @@ async def test_a_worker_killed_mid_video_job_ends_failed_and_refunded_once(setti
                     break
                 await asyncio.sleep(0.05)
             assert fake_replicate.creates == 1
-            assert (await container.video_repository.get(video_id)).status == "in_progress"
+            assert (await container.media.video_repository.get(video_id)).status == "in_progress"
         finally:
             worker.send_signal(signal.SIGKILL)
             await asyncio.to_thread(worker.wait, 10)
 
-        waiting = asyncio.create_task(container.videos.wait(video_id, timeout_s=20))
+        waiting = asyncio.create_task(container.media.videos.wait(video_id, timeout_s=20))
         await asyncio.sleep(0.1)
-        assert (await container.video_jobs.sweep())["in_progress"] == 0  # within the timeout: left alone
+        # within the timeout: left alone
+        assert (await container.media.video_jobs.sweep())["in_progress"] == 0
         clock.offset = timedelta(seconds=container.settings.video_timeout_s + 60)
-        assert (await container.video_jobs.sweep())["in_progress"] == 1
-        assert (await container.video_jobs.sweep())["in_progress"] == 0
+        assert (await container.media.video_jobs.sweep())["in_progress"] == 1
+        assert (await container.media.video_jobs.sweep())["in_progress"] == 0
         settled = await asyncio.wait_for(waiting, 5)  # a waiter hears the failure (and its refund)
         assert settled.status == "failed" and settled.refunded
         failed = await (await client.get(f"/api/v1/videos/{video_id}", headers=headers)).get_json()
@@ -57,12 +58,12 @@ async def test_a_worker_killed_mid_video_job_ends_failed_and_refunded_once(setti
         # the dead worker's queue entry comes back: a live worker finds the record failed and
         # neither calls the provider again nor refunds a second time
         fake_replicate.mode = "ok"
-        assert await container.redis.delete(f"arq:in-progress:{video_id}") == 1
+        assert await container.platform.redis.delete(f"arq:in-progress:{video_id}") == 1
         completed, _ = await run_jobs(container)
         assert completed >= 1 and fake_replicate.creates == 1
-        assert (await container.video_repository.get(video_id)).status == "failed"
-        entries, _ = await container.credits.ledger(user_id, limit=50)
+        assert (await container.media.video_repository.get(video_id)).status == "failed"
+        entries, _ = await container.credits.service.ledger(user_id, limit=50)
         assert len([e for e in entries if e.kind == "refund"]) == 1
         assert [e.delta for e in entries if e.kind == "refund"] == [30]
         assert len([e for e in entries if e.kind == "charge"]) == 1
-        assert (await container.credits.audit(user_id))["ok"]
+        assert (await container.credits.service.audit(user_id))["ok"]

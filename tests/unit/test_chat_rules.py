@@ -109,7 +109,7 @@ async def test_all_failed_is_504_only_when_every_provider_timed_out(errors, code
 
 def test_factory_orders_providers_by_config_and_falls_back_to_local(tmp_path):
     from app.config import Settings
-    from app.providers import build_chat_providers
+    from app.wiring.adapters import build_chat_providers
 
     def names(**values) -> list[str]:
         settings = Settings(_env_file=None, app_env="test", var_dir=tmp_path, **values)  # type: ignore[call-arg]

@@ -55,8 +55,12 @@ def test_worker_is_built_from_the_registry() -> None:
     class _Settings:
         queue_name, image_timeout_s, video_timeout_s = "q", 60.0, 600.0
 
+    class _Platform:
+        redis = None
+
     class _Container:
-        settings, redis = _Settings(), None
+        settings, platform = _Settings(), _Platform()
+        credits = media = payments = None
 
     worker = build_worker(_Container(), handle_signals=False, burst=True)  # type: ignore[arg-type]
     assert set(worker.functions) == ({s.name for s in JOB_REGISTRY}

@@ -37,7 +37,8 @@ def test_importing_the_app_and_worker_loads_no_provider_sdk():
 
 def test_wiring_openai_and_local_media_providers_loads_no_sdk():
     wire = ("from pydantic import SecretStr; from app.config import Settings; "
-            "from app.providers import build_chat_providers, build_image_providers, build_video_providers; "
+            "from app.wiring.adapters import build_chat_providers, build_image_providers, "
+            "build_video_providers; "
             "s = Settings(openai_api_key=SecretStr('sk-x'), chat_providers=['openai'], "
             "image_providers=['openai', 'local'], video_providers=['local']); "
             "built = [*build_chat_providers(s), *build_image_providers(s), *build_video_providers(s)]; "

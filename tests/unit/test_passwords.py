@@ -42,3 +42,11 @@ def test_the_email_address_is_not_a_password():
 @pytest.mark.parametrize("password", ["correct horse battery staple", "ten chars!", "Tr0ub4dor&3x"])
 def test_long_uncommon_passwords_pass(password):
     PasswordPolicy(COMMON).check(password, email="someone@example.com")
+
+
+def test_zxcvbn_scores_the_first_72_characters_of_a_long_password():
+    from providers.zxcvbn_strength import ZxcvbnStrength
+
+    policy = PasswordPolicy(COMMON, strength=ZxcvbnStrength())
+    assert policy.problem("Tr0ub4dor&3x and a plum tree at dusk " * 27) is None  # 999 characters
+    assert "too easy to guess" in (policy.problem("password1234" + "!" * 80) or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -47,7 +48,24 @@ class AccountRepository(Protocol):
 
     async def set_password(self, account_id: str, password_hash: str, *, at: datetime) -> None: ...
 
-    async def mark_verified(self, account_id: str, *, at: datetime) -> None: ...
+    async def mark_verified(self, account_id: str, *, at: datetime) -> bool:
+        """Note the address confirmed; True when this call did (it was not confirmed before)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Strength:
+    """How guessable a password is: `score` 0 (too guessable) … 4, and why (never the password)."""
+
+    score: int
+    warning: str = ""
+    suggestions: tuple[str, ...] = ()
+
+
+class PasswordStrength(Protocol):
+    """A password strength estimator (providers/zxcvbn_strength.py)."""
+
+    def estimate(self, password: str, *, user_inputs: Sequence[str] = ()) -> Strength: ...
 
 
 class SessionRepository(Protocol):

@@ -11,7 +11,7 @@ class AuditRecorder(Protocol):
     """Records one change."""
 
     async def record(self, *, actor_id: str, action: str, target: str | None, before: dict[str, Any],
-                     after: dict[str, Any], request_id: str | None) -> str: ...
+                     after: dict[str, Any], request_id: str | None, ip: str | None = None) -> str: ...
 
 
 @runtime_checkable

@@ -2,7 +2,7 @@
 // small object { id, render(container, onToken) } so Clerk or Muse's own accounts plug in.
 import { api, ApiError, session } from "./api.js";
 import { clerkSignOut, mountSignIn } from "./clerk.js";
-import { busy, errorBox, field, h, replace, showError, toast } from "./ui.js";
+import { append, busy, errorBox, field, h, replace, showError, toast } from "./ui.js";
 
 const ROLES = ["USER", "SUBSCRIBER", "ADMIN"];
 
@@ -33,7 +33,7 @@ const dev = {
         submit.disabled = false;
       }
     });
-    container.append(form);
+    append(container, form);
   },
 };
 
@@ -83,7 +83,7 @@ const local = {
   render(container, onToken) {
     const email = emailInput();
     const password = passwordInput("current-password");
-    container.append(
+    append(container, 
       accountForm([field("Email", email), field("Password", password)], "Sign in",
         () => api("/api/v1/auth/login", { method: "POST", anonymous: true,
                                           body: { email: email.value.trim(), password: password.value } }),
@@ -99,7 +99,7 @@ export const ACCOUNT_PAGES = {
     const name = h("input", { name: "name", autocomplete: "name", maxlength: "200" });
     const email = emailInput();
     const password = passwordInput("new-password");
-    container.append(
+    append(container, 
       accountForm([field("Name (optional)", name), field("Email", email),
                    field("Password", password, PASSWORD_RULES)], "Create account",
         () => api("/api/v1/auth/register", { method: "POST", anonymous: true, body: {
@@ -114,7 +114,7 @@ export const ACCOUNT_PAGES = {
   "/forgot-password": { title: "Reset your password", render(container) {
     const email = emailInput();
     const note = h("div", { role: "status" });
-    container.append(
+    append(container, 
       h("p", {}, "Enter the email address of your account and we'll mail you a link to choose a new password."),
       accountForm([field("Email", email)], "Send the link",
         () => api("/api/v1/auth/password/forgot", { method: "POST", anonymous: true, body: { email: email.value.trim() } }),
@@ -124,7 +124,7 @@ export const ACCOUNT_PAGES = {
   } },
   "/reset-password": { title: "Choose a new password", render(container, query, onToken) {
     const password = passwordInput("new-password");
-    container.append(
+    append(container, 
       accountForm([field("New password", password, PASSWORD_RULES)], "Save and sign in",
         () => api("/api/v1/auth/password/reset", { method: "POST", anonymous: true,
                                                    body: { token: query.get("token") || "", password: password.value } }),
@@ -133,7 +133,7 @@ export const ACCOUNT_PAGES = {
   } },
   "/verify-email": { title: "Confirm your email", async render(container, query) {
     const status = h("div", { role: "status" }, h("p", {}, "Confirming…"));
-    container.append(status);
+    append(container, status);
     try {
       const answer = await api("/api/v1/auth/verify-email", { method: "POST", anonymous: true,
                                                               body: { token: query.get("token") || "" } });
@@ -141,7 +141,7 @@ export const ACCOUNT_PAGES = {
     } catch (error) {
       replace(status, errorBox(error));
     }
-    container.append(h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to Muse")));
+    append(container, h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to Muse")));
   } },
 };
 

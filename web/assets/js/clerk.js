@@ -3,6 +3,7 @@
 // packages), never from a third-party host. Clerk keeps its one-minute session token fresh; the
 // API module asks it for the token on every call (useTokenSource).
 import { session, useTokenSource } from "./api.js";
+import { append } from "./ui.js";
 
 const UI_SCRIPT = "/assets/vendor/clerk-ui/ui.browser.js";  // @clerk/ui: window.__internal_ClerkUICtor
 const CLERK_SCRIPT = "/assets/vendor/clerk/clerk.browser.js";  // @clerk/clerk-js: window.Clerk
@@ -14,7 +15,7 @@ function addScript(src) {
     element.src = src;
     element.onload = resolve;
     element.onerror = () => reject(new Error("Clerk's sign-in library is not installed on this server (run `make vendor`)."));
-    document.head.append(element);
+    append(document.head, element);
   });
 }
 
@@ -65,7 +66,7 @@ export async function mountSignIn(container, next) {
   }
   const node = document.createElement("div");
   node.className = "clerk-sign-in";
-  container.append(node);
+  append(container, node);
   clerk.mountSignIn(node, { routing: "virtual", forceRedirectUrl: next, signUpForceRedirectUrl: next });
   return () => clerk.unmountSignIn(node);
 }

@@ -3,7 +3,7 @@ import { api, ApiError, onApiError, session, useSessionRenewal } from "./api.js"
 import { ACCOUNT_PAGES, METHODS, signOut } from "./auth.js";
 import { loadClerk } from "./clerk.js";
 import { forgetMe, hasRole, loadClientConfig, loadMe, refreshCredits, state } from "./state.js";
-import { errorBox, h, humane, replace, toast } from "./ui.js";
+import { append, errorBox, h, humane, replace, toast } from "./ui.js";
 import { adminPage } from "./pages/admin.js";
 import { chatPage } from "./pages/chat.js";
 import { checkoutPage } from "./pages/checkout.js";
@@ -97,9 +97,9 @@ async function signInPage(container) {
   const method = METHODS[provider];
   document.title = "Sign in · Muse";
   const box = h(provider === "clerk" ? "div.clerk-box" : "div.card");
-  container.append(h("h1", { tabindex: "-1" }, method ? method.title : "Sign in"), box);
+  append(container, h("h1", { tabindex: "-1" }, method ? method.title : "Sign in"), box);
   if (!method) {
-    box.append(h("p", {}, "No sign-in method is configured on this server. Configure Clerk, ",
+    append(box, h("p", {}, "No sign-in method is configured on this server. Configure Clerk, ",
       "AUTH_PROVIDER=local, or run in development."));
     return null;
   }
@@ -124,12 +124,12 @@ function signedIn(token, expiresIn) {
 async function accountPage(container, [name], query) {
   const page = state.config?.auth?.provider === "local" ? ACCOUNT_PAGES[`/${name}`] : null;
   if (!page) {
-    container.append(h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, "This server has no Muse accounts: ",
+    append(container, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, "This server has no Muse accounts: ",
       h("a", { href: "/sign-in", "data-link": true }, "sign in"), " instead."));
     return;
   }
   const box = h("div.card");
-  container.append(h("h1", { tabindex: "-1" }, page.title), box);
+  append(container, h("h1", { tabindex: "-1" }, page.title), box);
   await page.render(box, query, signedIn);
 }
 
@@ -145,7 +145,7 @@ async function render() {
   const route = ROUTES.find(([pattern]) => pattern.test(path));
   replace(main, view);
   if (!route) {
-    view.append(h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to chat")));
+    append(view, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to chat")));
     return finish();
   }
   const [pattern, page, needsAuth = true, role] = route;
@@ -158,7 +158,7 @@ async function render() {
     renderNav();
     if (ticket !== renders) return;
     if (role && !hasRole(role)) {
-      view.append(h("h1", { tabindex: "-1" }, "Not available"), h("p", {}, "This page is for administrators."));
+      append(view, h("h1", { tabindex: "-1" }, "Not available"), h("p", {}, "This page is for administrators."));
       return finish();
     }
     const params = path.match(pattern).slice(1);

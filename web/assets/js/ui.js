@@ -20,11 +20,24 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-function append(el, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+/** The nodes of `children` (nested arrays flattened; null, undefined and false left out; anything
+ * else as text). The one way the app puts children in the DOM: the DOM's own `append` writes a
+ * null child as the text "null" (tests/unit/test_web_dom_helper.py refuses a bare `.append(`). */
+function nodes(children) {
+  return children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false)
+    .map((child) => (child instanceof Node ? child : document.createTextNode(String(child))));
+}
+
+/** append(el, child, ...): adds the children at the end of `el` (null/undefined/false skipped). */
+export function append(el, ...children) {
+  el.append(...nodes(children));
+  return el;
+}
+
+/** prepend(el, child, ...): adds the children at the start of `el` (null/undefined/false skipped). */
+export function prepend(el, ...children) {
+  el.prepend(...nodes(children));
+  return el;
 }
 
 let uid = 0;
@@ -40,9 +53,14 @@ export function field(labelText, control, hint) {
   return h("div.field", {}, parts);
 }
 
+/** swap(el, child, ...): puts the children in the place of `el` (null/undefined/false skipped). */
+export function swap(el, ...children) {
+  el.replaceWith(...nodes(children));
+  return children;
+}
+
 export function replace(el, ...children) {
-  el.replaceChildren();
-  append(el, children);
+  el.replaceChildren(...nodes(children));
   return el;
 }
 
@@ -83,9 +101,9 @@ export function humane(error) {
 /** An error panel with the request ID for support. */
 export function errorBox(error) {
   const box = h("div.error-box", { role: "alert" }, h("p", {}, humane(error)));
-  if (error.code === "insufficient_credits") box.append(h("p", {}, h("a", { href: "/credits", "data-link": true }, "Get more credits")));
+  if (error.code === "insufficient_credits") append(box, h("p", {}, h("a", { href: "/credits", "data-link": true }, "Get more credits")));
   if (error.requestId) {
-    box.append(h("p.rid.muted", {}, "Request ID for support: ", h("code", {}, error.requestId)));
+    append(box, h("p.rid.muted", {}, "Request ID for support: ", h("code", {}, error.requestId)));
   }
   return box;
 }
@@ -97,7 +115,7 @@ export function showError(slot, error) {
 
 export function toast(text, { bad = false } = {}) {
   const el = h(`div.toast${bad ? ".bad" : ""}`, { role: bad ? "alert" : "status" }, text);
-  document.getElementById("toasts").append(el);
+  append(document.getElementById("toasts"), el);
   setTimeout(() => el.remove(), 5000);
 }
 

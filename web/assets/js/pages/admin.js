@@ -1,15 +1,15 @@
 // Admin console (ADMIN only): stats, provider health, users, gift codes, live settings, audit log.
 import { api } from "../api.js";
 import { loadPlans } from "../state.js";
-import { copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
+import { append, copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
 
 const SECTIONS = [["", "Overview"], ["users", "Users"], ["gift-codes", "Gift codes"], ["settings", "Settings"], ["audit", "Audit log"]];
 
 export async function adminPage(main, [section = "", id]) {
-  main.append(h("h1", {}, "Admin"), h("nav.tabs.sub-nav", { "aria-label": "Admin sections" }, SECTIONS.map(([path, label]) =>
+  append(main, h("h1", {}, "Admin"), h("nav.tabs.sub-nav", { "aria-label": "Admin sections" }, SECTIONS.map(([path, label]) =>
     h("a", { href: `/admin${path ? "/" + path : ""}`, "data-link": true, "aria-current": section === path ? "page" : null }, label))));
   const body = h("div");
-  main.append(body);
+  append(main, body);
   const pages = { "": overview, users: id ? userDetail : users, "gift-codes": giftCodes, settings, audit };
   await (pages[section] || overview)(body, id);
 }
@@ -34,7 +34,7 @@ async function overview(body) {
       .map(([n, p]) => [(p.kinds || []).includes("chat") ? "chat" : (p.kinds || []).join(" + ") || "other", n, p]),
     ...Object.entries(images).map(([n, p]) => ["image", n, p])];
   const revenue = Object.entries(stats.revenue_30d || {});
-  body.append(
+  append(body, 
     h("div.cards", {},
       h("div.card", {}, h("div.muted", {}, "Users"), h("div.stat", {}, String(stats.users.total)),
         h("div.small.muted", {}, `${stats.users.new_24h} new, ${stats.users.active_24h} active in 24 h`)),
@@ -58,7 +58,7 @@ async function users(body) {
   const table = h("div.table-wrap");
   const errors = h("div");
   const form = h("form.row", { role: "search" }, field("Search users", q), h("div.actions", {}, h("button", { type: "submit" }, "Search")));
-  body.append(form, errors, table);
+  append(body, form, errors, table);
   async function load() {
     try {
       const page = await api(`/api/v1/admin/users?${new URLSearchParams(q.value ? { q: q.value } : {})}`);
@@ -98,7 +98,7 @@ async function userDetail(body, id) {
       toast("Balance adjusted.");
     } catch (error) { showError(errors, error); }
   });
-  body.append(h("h2", {}, user.email || user.name || user.clerk_id || user.id),
+  append(body, h("h2", {}, user.email || user.name || user.clerk_id || user.id),
     h("p.muted.small", {}, `${user.id} · joined ${fmtDate(user.created_at)}`), credits, errors, edit, adjust,
     h("h2", {}, "Recent activity"),
     h("div.table-wrap", {}, h("table", {}, h("tbody", {}, (user.generations || []).slice(0, 20).map((g) =>
@@ -117,7 +117,7 @@ async function giftCodes(body) {
   const table = h("div.table-wrap");
   const form = h("form.card", {}, h("div.row", {}, field("Tier", tier), field("Or credits", credits), field("How many", count), field("Redeemable until (optional)", expires)),
     h("div.actions", {}, h("button.primary", { type: "submit" }, "Create codes")), errors);
-  body.append(form, made, h("h2", {}, "Codes"), table);
+  append(body, form, made, h("h2", {}, "Codes"), table);
   let rows = [];
   async function load() {
     const page = await api("/api/v1/admin/gift-codes?limit=100");
@@ -149,7 +149,7 @@ function exportCsv(rows) {
   const quote = (v) => `"${String(v ?? "").replace(/"/g, '""')}"`;
   const csv = [cols.join(","), ...rows.map((r) => cols.map((c) => quote(r[c])).join(","))].join("\n");
   const link = h("a", { href: URL.createObjectURL(new Blob([csv], { type: "text/csv" })), download: "gift-codes.csv" });
-  document.body.append(link);
+  append(document.body, link);
   link.click();
   link.remove();
 }
@@ -183,12 +183,12 @@ async function settings(body) {
       banner.textContent = patch.maintenance_mode ? "Muse is down for maintenance. Please try again in a few minutes." : "";
     } catch (error) { showError(errors, error); }
   });
-  body.append(form);
+  append(body, form);
 }
 
 async function audit(body) {
   const page = await api("/api/v1/admin/audit-log?limit=50");
-  body.append(page.items.length ? h("div.table-wrap", {}, h("table", {},
+  append(body, page.items.length ? h("div.table-wrap", {}, h("table", {},
     h("thead", {}, h("tr", {}, ["When", "Who", "Action", "Target", "Change"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, fmtDate(e.at)), h("td", {}, e.actor_id), h("td", {}, e.action),
       h("td", {}, e.target || "—"), h("td", {}, h("code.small", {}, summarise(e.before, e.after))))))))

@@ -2,7 +2,7 @@
 import { ApiError, api, newIdempotencyKey, streamChat } from "../api.js";
 import { renderMarkdown } from "../markdown.js";
 import { hasRole, loadPlans, refreshCredits, state } from "../state.js";
-import { errorBox, field, h, humane, replace, showError, toast } from "../ui.js";
+import { append, errorBox, field, h, humane, replace, showError, toast } from "../ui.js";
 
 export async function chatPage(main, [conversationId]) {
   let current = conversationId || null;
@@ -35,7 +35,7 @@ export async function chatPage(main, [conversationId]) {
   }
   model.addEventListener("change", updateCost);
 
-  main.append(h("h1.visually-hidden", {}, "Chat"),
+  append(main, h("h1.visually-hidden", {}, "Chat"),
     h("div.chat", {}, sidebar, h("section.thread", { "aria-label": "Conversation" }, messages, form)));
   main.querySelector("h1").className = "muted small";
 
@@ -73,22 +73,22 @@ export async function chatPage(main, [conversationId]) {
         await loadSidebar();
       } catch (error) { toast(humane(error), { bad: true }); }
     });
-    li.append(rename, remove);
+    append(li, rename, remove);
     return li;
   }
 
   function bubble(role, content) {
     const body = h("div.body");
-    body.append(role === "assistant" ? renderMarkdown(content) : document.createTextNode(content));
+    append(body, role === "assistant" ? renderMarkdown(content) : document.createTextNode(content));
     const el = h(`div.msg.${role}`, {}, h("div.who", {}, role === "user" ? "You" : "Muse"), body);
-    messages.append(el);
+    append(messages, el);
     return { el, body };
   }
 
   async function loadThread() {
     replace(messages);
     if (!current) {
-      messages.append(h("p.muted", {}, "Start a new conversation below."));
+      append(messages, h("p.muted", {}, "Start a new conversation below."));
       return;
     }
     const convo = await api(`/api/v1/conversations/${current}`);
@@ -136,7 +136,7 @@ export async function chatPage(main, [conversationId]) {
     } catch (error) {
       paint();
       if (error?.name === "AbortError") {
-        answer.body.append(h("p.muted.small", {}, "Stopped."));
+        append(answer.body, h("p.muted.small", {}, "Stopped."));
       } else {
         if (!content) answer.el.remove();
         showError(errors, error instanceof ApiError ? error : new ApiError({ detail: String(error) }));

@@ -1,7 +1,7 @@
 // Credits: allowance / gift / balance, buy packs, plans and subscription, gift codes, ledger, payments.
 import { api, newIdempotencyKey } from "../api.js";
 import { currentCredits, loadPlans, setCredits } from "../state.js";
-import { field, fmtDate, fmtRelative, h, humane, replace, showError, toast } from "../ui.js";
+import { append, field, fmtDate, fmtRelative, h, humane, replace, showError, toast } from "../ui.js";
 
 /** How each payment processor of GET /plans `payment_providers` is named to people. */
 export const PROCESSOR_NAMES = { paypal: "PayPal", stripe: "Card (Stripe)" };
@@ -37,7 +37,7 @@ export async function creditsPage(main) {
       event.target.disabled = false;
     }
   } }, "Manage card billing")) : null;
-  main.append(h("h1", {}, "Credits"), summary, errors,
+  append(main, h("h1", {}, "Credits"), summary, errors,
     h("h2", {}, "Buy credits"), choice, packs,
     h("h2", {}, "Plans"), planBox, billing,
     h("h2", {}, "Redeem a gift code"), redeem,
@@ -74,8 +74,7 @@ export async function creditsPage(main) {
   }));
 
   async function renderPlans() {
-    let current = null;
-    try { current = await api("/api/v1/subscriptions/current"); } catch (error) { if (error.status !== 404) throw error; }
+    const current = await api("/api/v1/subscriptions/current");  // null: no subscription
     const active = current && !["CANCELLED", "EXPIRED"].includes(current.status) ? current : null;
     replace(planBox,
       active ? h("div.card", {}, h("p", {}, `Your subscription: ${active.plan} (${active.status})`,

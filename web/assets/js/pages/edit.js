@@ -2,7 +2,7 @@
 import { api, newIdempotencyKey } from "../api.js";
 import { renderMarkdown } from "../markdown.js";
 import { loadPlans, refreshCredits, state } from "../state.js";
-import { field, h, replace, showError } from "../ui.js";
+import { append, field, h, prepend, replace, showError } from "../ui.js";
 import { STATUS_TEXT, tile, watchImage } from "./images-common.js";
 
 const ACCEPT = "image/png,image/jpeg,image/webp";
@@ -16,7 +16,7 @@ async function sourcePicker(query) {
   const pick = h("select", { name: "source_image_id" }, h("option", { value: "" }, "— or pick one from your gallery —"));
   try {
     const page = await api("/api/v1/images?status=completed&limit=50");
-    for (const img of page.items) pick.append(h("option", { value: img.id, selected: img.id === query.get("source") }, img.prompt.slice(0, 60)));
+    for (const img of page.items) append(pick, h("option", { value: img.id, selected: img.id === query.get("source") }, img.prompt.slice(0, 60)));
   } catch { /* uploads still work */ }
   const tooBig = (f) => f && f.size > (state.config?.max_upload_mb ?? 10) * 1024 * 1024;
   return {
@@ -47,7 +47,7 @@ export async function editPage(main, _params, query) {
   const form = h("form.card", {}, ...source.controls, field("What to change", prompt),
     field("Mask (optional)", mask, "Transparent areas of the mask are the parts to repaint. " + limitsText()),
     h("p.hint", {}, `Costs ${plans.prices.image_edit} credits.`), h("div.actions", {}, submit), status, errors);
-  main.append(h("h1", {}, "Edit an image"), form, results);
+  append(main, h("h1", {}, "Edit an image"), form, results);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(errors, null);
@@ -61,7 +61,7 @@ export async function editPage(main, _params, query) {
     try {
       const job = await api("/api/v1/images/edits", { method: "POST", form: data, idempotent: true, idempotencyKey: newIdempotencyKey(), signal: controller.signal });
       const done = await watchImage(job.id, { signal: controller.signal, onUpdate: (img) => { status.textContent = STATUS_TEXT[img.status] || img.status; } });
-      results.prepend(tile(done));
+      prepend(results, tile(done));
       status.textContent = done.status === "completed" ? "Done: the edited image is in your gallery." : "The edit failed; your credits were refunded.";
       refreshCredits().catch(() => {});
     } catch (error) {
@@ -91,7 +91,7 @@ export async function describePage(main, _params, query) {
     field("Instruction", instruction, "For example: “List the colours in this picture.”"),
     h("p.hint", {}, `Costs ${plans.prices.image_describe} credit${plans.prices.image_describe === 1 ? "" : "s"}.`),
     h("div.actions", {}, submit), status, errors);
-  main.append(h("h1", {}, "Describe an image"), form, output);
+  append(main, h("h1", {}, "Describe an image"), form, output);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(errors, null);

@@ -1,6 +1,6 @@
 // Gallery: Recent (temporary, with expiry) and Saved tabs, paginated.
 import { api } from "../api.js";
-import { h, showError } from "../ui.js";
+import { append, h, showError } from "../ui.js";
 import { tile } from "./images-common.js";
 
 export async function galleryPage(main, _params, query) {
@@ -8,7 +8,7 @@ export async function galleryPage(main, _params, query) {
   const grid = h("div.grid", { "aria-label": tab === "saved" ? "Saved images" : "Recent images" });
   const errors = h("div");
   const more = h("button", { type: "button", hidden: true }, "Load more");
-  main.append(h("h1", {}, "Gallery"),
+  append(main, h("h1", {}, "Gallery"),
     h("nav.tabs", { "aria-label": "Gallery sections" },
       h("a", { href: "/gallery", "data-link": true, "aria-current": tab === "recent" ? "page" : null }, "Recent"),
       h("a", { href: "/gallery?tab=saved", "data-link": true, "aria-current": tab === "saved" ? "page" : null }, "Saved")),
@@ -22,8 +22,8 @@ export async function galleryPage(main, _params, query) {
     if (cursor) params.set("cursor", cursor);
     try {
       const page = await api(`/api/v1/images?${params}`);
-      grid.append(...page.items.map(tile));
-      if (!grid.children.length) grid.append(h("p.muted", {}, tab === "saved" ? "Nothing saved yet." : "No recent images. Make some in the studio."));
+      append(grid, ...page.items.map(tile));
+      if (!grid.children.length) append(grid, h("p.muted", {}, tab === "saved" ? "Nothing saved yet." : "No recent images. Make some in the studio."));
       cursor = page.next_cursor;
       more.hidden = !cursor;
     } catch (error) { showError(errors, error); }

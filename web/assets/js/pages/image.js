@@ -1,6 +1,6 @@
 // Image detail: the picture at its aspect ratio, metadata, Clone prompt, Save, Share, Download, Delete.
 import { api } from "../api.js";
-import { copyButton, fmtDate, fmtRelative, h, replace, showError, toast } from "../ui.js";
+import { append, copyButton, fmtDate, fmtRelative, h, replace, showError, toast } from "../ui.js";
 import { navigate } from "../main.js";
 import { STATUS_TEXT, watchImage } from "./images-common.js";
 
@@ -12,7 +12,7 @@ export async function imagePage(main, [id]) {
   // What the last action did, said in the page next to the buttons (a floating toast would cover
   // the share link's field on a phone).
   const notice = h("p.notice", { role: "status" });
-  main.append(h("h1", {}, "Image"), view, errors);
+  append(main, h("h1", {}, "Image"), view, errors);
 
   function render() {
     const figures = image.outputs.length ? image.outputs.map((out, i) => h("figure", {},

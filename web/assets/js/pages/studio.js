@@ -1,7 +1,7 @@
 // Image studio: prompt, negative prompt, aspect ratio, outputs, seed, model; live job status.
 import { api, newIdempotencyKey } from "../api.js";
 import { loadPlans, refreshCredits } from "../state.js";
-import { field, h, replace, showError } from "../ui.js";
+import { append, field, h, prepend, replace, showError, swap } from "../ui.js";
 import { STATUS_TEXT, tile, watchImage } from "./images-common.js";
 
 const RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"];
@@ -33,7 +33,7 @@ export async function studioPage(main, _params, query) {
     h("div.row", {}, field("Aspect ratio", ratio), field("Number of images", count), field("Seed (optional)", seed, "Same seed + prompt → similar picture."),
       field("Model", model, "“default” follows the server's provider order."), modelList),
     cost, h("div.actions", {}, submit), status, errors);
-  main.append(h("h1", {}, "Image studio"), form, h("h2", {}, "Results"), results);
+  append(main, h("h1", {}, "Image studio"), form, h("h2", {}, "Results"), results);
   updateCost();
 
   form.addEventListener("submit", async (event) => {
@@ -48,11 +48,11 @@ export async function studioPage(main, _params, query) {
     try {
       const job = await api("/api/v1/images", { method: "POST", body, idempotent: true, idempotencyKey: newIdempotencyKey(), signal: controller.signal });
       const placeholder = tile(job);
-      results.prepend(placeholder);
+      prepend(results, placeholder);
       const done = await watchImage(job.id, { signal: controller.signal, onUpdate: (img) => {
         status.textContent = `${STATUS_TEXT[img.status] || img.status}`;
       } });
-      placeholder.replaceWith(tile(done));
+      swap(placeholder, tile(done));
       if (done.status === "failed") {
         showError(errors, { code: done.error?.code, detail: `${done.error?.detail || "The image could not be made."} Your credits were refunded.`, requestId: done.request_id });
         status.textContent = "Failed.";

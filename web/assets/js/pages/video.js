@@ -1,7 +1,7 @@
 // Video detail: the player (seekable: /media/ answers byte ranges), metadata, Save, Download, Delete;
 // a job still running shows its status live from the server's event stream.
 import { api } from "../api.js";
-import { fmtDate, fmtRelative, h, replace, showError, toast } from "../ui.js";
+import { append, fmtDate, fmtRelative, h, replace, showError, toast } from "../ui.js";
 import { navigate } from "../main.js";
 import { STATUS_TEXT, TERMINAL, watchJob } from "./images-common.js";
 
@@ -10,7 +10,7 @@ export async function videoPage(main, [id]) {
   let video = await api(`/api/v1/videos/${id}`, { signal: controller.signal });
   const errors = h("div");
   const view = h("div");
-  main.append(h("h1", {}, "Video"), view, errors);
+  append(main, h("h1", {}, "Video"), view, errors);
 
   function render() {
     const out = video.outputs[0];

@@ -2,7 +2,7 @@
 // status pushed by the server; your recent and saved videos.
 import { api, newIdempotencyKey } from "../api.js";
 import { loadPlans, refreshCredits } from "../state.js";
-import { field, h, showError } from "../ui.js";
+import { append, field, h, prepend, showError, swap } from "../ui.js";
 import { STATUS_TEXT, videoTile, watchJob } from "./images-common.js";
 
 const RATIOS = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3"];
@@ -31,7 +31,7 @@ export async function videosPage(main, _params, query) {
     h("div.row", {}, field("Start from image (optional)", source, "One of your finished images becomes the first frame."),
       field("Length (seconds)", duration), field("Aspect ratio", ratio)),
     cost, h("div.actions", {}, submit), status, errors);
-  main.append(h("h1", {}, "Videos"), form,
+  append(main, h("h1", {}, "Videos"), form,
     h("nav.tabs", { "aria-label": "Video sections" },
       h("a", { href: "/videos", "data-link": true, "aria-current": tab === "recent" ? "page" : null }, "Recent"),
       h("a", { href: "/videos?tab=saved", "data-link": true, "aria-current": tab === "saved" ? "page" : null }, "Saved")),
@@ -50,8 +50,8 @@ export async function videosPage(main, _params, query) {
       refreshCredits().catch(() => {});
       const placeholder = videoTile(job);
       results.querySelector(":scope > p.muted")?.remove();  // the "no videos yet" note
-      results.prepend(placeholder);
-      const showTile = (video) => results.querySelector(`a[href="/videos/${job.id}"]`)?.replaceWith(videoTile(video));
+      prepend(results, placeholder);
+      const showTile = (video) => { const old = results.querySelector(`a[href="/videos/${job.id}"]`); if (old) swap(old, videoTile(video)); };
       const done = await watchJob("videos", job.id, { signal: controller.signal, onUpdate: (video) => {
         status.textContent = STATUS_TEXT[video.status] || video.status;
         showTile(video);
@@ -79,8 +79,8 @@ export async function videosPage(main, _params, query) {
     if (cursor) params.set("cursor", cursor);
     try {
       const page = await api(`/api/v1/videos?${params}`, { signal: controller.signal });
-      results.append(...page.items.map(videoTile));
-      if (!results.children.length) results.append(h("p.muted", {}, tab === "saved" ? "No saved videos yet." : "No videos yet. Make one above."));
+      append(results, ...page.items.map(videoTile));
+      if (!results.children.length) append(results, h("p.muted", {}, tab === "saved" ? "No saved videos yet." : "No videos yet. Make one above."));
       cursor = page.next_cursor;
       more.hidden = !cursor;
     } catch (error) { if (error?.name !== "AbortError") showError(errors, error); }
@@ -88,7 +88,7 @@ export async function videosPage(main, _params, query) {
   more.addEventListener("click", load);
   try {
     const images = await api("/api/v1/images?status=completed&limit=50", { signal: controller.signal });
-    source.append(...images.items.map((img) => h("option", { value: img.id, selected: img.id === query.get("source_image_id") }, img.prompt.slice(0, 60))));
+    append(source, ...images.items.map((img) => h("option", { value: img.id, selected: img.id === query.get("source_image_id") }, img.prompt.slice(0, 60))));
   } catch { /* image-to-video needs the list; text-to-video still works */ }
   await load();
   return () => controller.abort();

@@ -1,20 +1,21 @@
-"""Adapter factories: which chat, image and storage adapters a configuration selects.
+"""Adapter factories: which chat, image, video, storage and payment adapters a configuration selects.
 
 This is wiring (it reads `Settings`), so it lives in the composition root, not
 in providers/: an adapter never knows about the configuration object.
 Adding a chat provider = one adapter file in providers/ + one entry in `CHAT_ADAPTERS`
-(and the settings fields its configuration names need in app/config.py).
+(and the settings fields its configuration names need in app/config.py); a payment
+processor = one adapter + one entry in `payment_factories`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
 from pydantic import SecretStr
 
-from app.config import Settings
+from app.config import Settings, parse_plan_ids
 from providers.local_chat import LocalChatProvider
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
@@ -22,6 +23,7 @@ from services.chat.ports import ChatProvider
 from services.media.ports.images import ImageProvider
 from services.media.ports.storage import StorageProvider
 from services.media.ports.videos import VideoProvider
+from services.payments.ports import PaymentsProvider
 
 log = structlog.stdlib.get_logger("muse.providers")
 P = TypeVar("P")
@@ -137,6 +139,19 @@ def build_video_providers(settings: Settings) -> list[VideoProvider]:
     return _build_in_order("video", settings.video_providers, VIDEO_ADAPTERS, settings, _local_videos)
 
 
+def remote_fetcher(s: Settings) -> Callable[[str], Awaitable[bytes]]:
+    """GET an image URL (describe, images in chat): the address-pinned fetcher, private addresses
+    refused in production, at most MAX_UPLOAD_MB."""
+    from providers.remote_fetch import fetch_remote_image
+
+    max_bytes = int(s.max_upload_mb * 1024 * 1024)
+
+    async def fetch_url(url: str) -> bytes:
+        return await fetch_remote_image(url, max_bytes=max_bytes, allow_private=not s.is_production)
+
+    return fetch_url
+
+
 def build_storage(settings: Settings) -> StorageProvider:
     """Cloudinary when CLOUDINARY_URL is set, else files under MEDIA_DIR served at /media/."""
     if settings.cloudinary_url:
@@ -145,3 +160,33 @@ def build_storage(settings: Settings) -> StorageProvider:
         return CloudinaryStorage(settings.cloudinary_url.get_secret_value(),
                                  upload_prefix=settings.cloudinary_upload_prefix)
     return LocalStorage(settings.media_dir, base_url=settings.public_base_url)
+
+
+def payment_factories(s: Settings, override: PaymentsProvider | None = None,
+                      ) -> dict[str, Callable[[], PaymentsProvider]]:
+    """The configured payment processors, in PAYMENT_PROVIDERS order (contract §14), unbuilt.
+
+    `override` (a test's adapter) replaces PayPal's."""
+    paypal_secret = s.paypal_client_secret.get_secret_value() if s.paypal_client_secret else None
+    stripe_key = s.stripe_secret_key.get_secret_value() if s.stripe_secret_key else None
+    stripe_hook = s.stripe_webhook_secret.get_secret_value() if s.stripe_webhook_secret else None
+    configured: dict[str, Callable[[], PaymentsProvider]] = {}
+    if s.paypal_client_id and paypal_secret:
+        def paypal() -> PaymentsProvider:
+            from providers.paypal import PayPalPayments  # the SDK is loaded only when configured (issue 12)
+            return PayPalPayments(
+                base_url=s.paypal_base_url, client_id=s.paypal_client_id or "", client_secret=paypal_secret,
+                webhook_id=s.paypal_webhook_id, timeout=s.paypal_timeout_s, plan_ids=s.paypal_plan_map)
+        configured["paypal"] = paypal
+    if stripe_key:
+        def stripe() -> PaymentsProvider:
+            from providers.stripe import StripePayments  # the SDK is loaded only when configured (issue 12)
+            return StripePayments(
+                secret_key=stripe_key, webhook_secret=stripe_hook, base_url=s.stripe_base_url,
+                timeout=s.stripe_timeout_s, price_ids=parse_plan_ids(s.stripe_price_ids))
+        configured["stripe"] = stripe
+    ordered = {name: configured[name] for name in s.payment_providers if name in configured}
+    if override is not None:
+        ordered.pop("paypal", None)
+        return {override.name: lambda: override, **ordered}
+    return ordered

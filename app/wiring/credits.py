@@ -1,0 +1,53 @@
+"""Credits: credit accounts and their ledger, gift codes, plans and packs on sale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.config import Settings
+from app.wiring.adapters import payment_factories
+from app.wiring.overrides import Overrides
+from app.wiring.platform import PlatformParts
+from controllers.credits import CreditsController
+from controllers.gift_codes import GiftCodesController
+from controllers.plans import PlansController
+from repositories.credits import BeanieCreditAccountRepository
+from repositories.gift_codes import BeanieGiftCodeRepository
+from repositories.key_spend import MongoKeySpendRepository
+from repositories.ledger import BeanieLedgerRepository
+from services.credits.gift_codes import GiftCodeService
+from services.credits.service import CreditsService
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditsParts:
+    accounts: BeanieCreditAccountRepository
+    ledger: BeanieLedgerRepository
+    service: CreditsService
+    gift_codes: GiftCodeService
+    key_spend: MongoKeySpendRepository  # what each API key spent (its caps, contract §19)
+    controller: CreditsController
+    plans_controller: PlansController
+    gift_codes_controller: GiftCodesController
+
+    async def aclose(self) -> None:
+        await self.service.settle()  # write the ledger entries of this process's last charges
+
+
+def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsParts:
+    live, catalog = platform.live_settings, platform.catalog
+
+    async def signup_credits() -> int:
+        return (await live.current()).signup_credits  # admin-editable
+
+    accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
+    key_spend = MongoKeySpendRepository()
+    credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
+                             reconcile_after_s=s.credits_reconcile_after_s, metrics=platform.metrics,
+                             key_spend=key_spend)
+    gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
+    return CreditsParts(
+        accounts=accounts, ledger=ledger, service=credits, gift_codes=gift_codes, key_spend=key_spend,
+        controller=CreditsController(credits), gift_codes_controller=GiftCodesController(gift_codes, credits),
+        plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
+                                         payment_providers=list(payment_factories(s, o.payments_provider))))
