@@ -124,13 +124,14 @@ class OpenAIController:
     def __init__(self, chat: ChatService, streams: ChatStreamService, images: ImageService, catalog: Catalog,
                  *, max_upload_mb: float, status_of: Callable[[AppError], int]) -> None:
         self._chat, self._streams, self._images, self._catalog = chat, streams, images, catalog
+        self._library = images.library
         self._status_of = status_of
         self._max_mb = max_upload_mb
         self._created = int(time.time())
 
     async def models(self) -> dict[str, Any]:
         """Every chat model of the catalogue and every image model, by name."""
-        names = dict.fromkeys([m.name for m in self._catalog.models] + self._images.model_names())
+        names = dict.fromkeys([m.name for m in self._catalog.models] + self._library.model_names())
         return {"object": "list", "data": [{"id": name, "object": "model", "created": self._created,
                                             "owned_by": "muse"} for name in names]}
 
@@ -216,7 +217,7 @@ class OpenAIController:
     # --- images --------------------------------------------------------------------------
     def _image_model(self, name: str | None) -> str:
         model = name or "default"
-        if model not in self._images.model_names():
+        if model not in self._library.model_names():
             raise ModelNotFound(f"The image model {model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
         return model
@@ -265,7 +266,7 @@ class OpenAIController:
         return fields, uploads
 
     async def _finished(self, caller: Caller, record: ImageRecord, *, b64: bool) -> Answer:
-        record = await self._images.wait(record.id)
+        record = await self._library.wait(record.id)
         if record.status == "failed":
             raise failure_problem(record)
         if record.status != "completed":
@@ -274,7 +275,7 @@ class OpenAIController:
         data: list[dict[str, Any]] = []
         for index, output in enumerate(record.outputs):
             if b64:
-                upload = await self._images.source_upload(caller, record.id, index=index)
+                upload = await self._library.source_upload(caller, record.id, index=index)
                 data.append({"b64_json": base64.b64encode(upload.data).decode(), "revised_prompt": None})
             else:
                 data.append({"url": output.url, "revised_prompt": None})

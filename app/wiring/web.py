@@ -40,7 +40,7 @@ async def wire_web(s: Settings, platform: PlatformParts, identity: IdentityParts
         private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
         client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
                        "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
-    openai = OpenAIController(chat.service, chat.stream, media.images, platform.catalog,
+    openai = OpenAIController(chat.service, chat.stream, media.image_service, platform.catalog,
                               max_upload_mb=s.max_upload_mb, status_of=status_of)
     responses = ResponsesController(openai, chat.service, chat.stream, ResponseLog(BeanieResponseStore()),
                                     status_of=status_of)
