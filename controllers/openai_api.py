@@ -137,7 +137,7 @@ class OpenAIController:
                                             "owned_by": "muse"} for name in names]}
 
     # --- chat ----------------------------------------------------------------------------
-    async def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
+    async def chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
         refuse_fields({name: getattr(body, name) for name in body.model_fields_set}, openai_fail)
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
@@ -155,7 +155,7 @@ class OpenAIController:
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
         """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
-        inp = await self._chat_input(body, principal, request_id)
+        inp = await self.chat_input(body, principal, request_id)
         if body.stream and (body.n or 1) > 1:
             raise BadRequest("`n` is not supported above 1 when streaming: a stream carries one choice.",
                              param="n")

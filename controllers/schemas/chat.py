@@ -69,9 +69,10 @@ class ChatIn(OptionsIn):
     max_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
     store: bool = True
-    parent_id: str | None = Field(default=None, min_length=1, description=(
+    parent_id: str | None = Field(default=None, max_length=64, description=(
         "With `conversation_id`: continue from this message instead of the active leaf (edit and "
-        "re-send starts a branch there); the new answer becomes the active leaf."))
+        "re-send starts a branch there; `\"\"`: from the start, a new first message); the new answer "
+        "becomes the active leaf."))
 
 
 class RegenerateIn(BaseModel):
