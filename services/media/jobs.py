@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic
 
 import structlog
 
@@ -27,52 +27,21 @@ from services.credits.ports import Credits
 from services.media.image_models import (
     ACTIVE,
     ImageRecord,
-    ImageRepository,
     Status,
-    StoredFile,
     problem_of,
     receipt_from,
 )
+from services.media.ports.jobs import MediaWork, R
+from services.media.ports.records import ImageRepository
 from services.platform.clock import utcnow
 from services.platform.errors import AppError, InternalError, UpstreamTimeout
 
 log = structlog.stdlib.get_logger("muse.image_jobs")  # log lines name the kind: image_job_*, video_job_*
 
 
-class Produced(Protocol):
-    """What a provider chain produced for a job (an `ImageResult`, a `VideoResult`)."""
-
-    @property
-    def provider(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def seed(self) -> int | None: ...
 
 
-R = TypeVar("R", bound=Produced)
 
-
-class MediaWork(Protocol[R]):
-    """What one kind of media job supplies to the core: its provider call and its storage step."""
-
-    label: str  # in refund reasons, errors and logs ("image", "video")
-
-    async def produce(self, record: ImageRecord) -> R:
-        """The result of the first provider of the chain that can do `record` (failover inside)."""
-        ...
-
-    async def store(self, record: ImageRecord, result: R) -> list[StoredFile]:
-        """Store the result's files (none left behind when it fails)."""
-        ...
-
-    def completion(self, result: R) -> dict[str, Any]:
-        """Record fields a completed job sets beyond its outputs (a video's `fps`)."""
-        ...
-
-    async def delete_files(self, files: list[StoredFile]) -> None:
-        """Delete stored files (a job that lost its claim)."""
-        ...
 
 
 class JobSettlement:
