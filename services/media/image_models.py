@@ -65,6 +65,11 @@ class ImageRecord(BaseModel):
     updated_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Worker liveness (contract §16): who runs the job, its last heartbeat, and when its first
+    # provider call began (None: nothing sent yet, so a silent worker's job can be re-queued).
+    claimed_by: str | None = None
+    heartbeat_at: datetime | None = None
+    dispatched_at: datetime | None = None
     request_id: str | None = None
     duration_s: float | None = None  # videos
     fps: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from services.media.image_models import (
@@ -29,8 +30,9 @@ class MediaWork(Protocol[R]):
 
     label: str  # in refund reasons, errors and logs ("image", "video")
 
-    async def produce(self, record: ImageRecord) -> R:
-        """The result of the first provider of the chain that can do `record` (failover inside)."""
+    async def produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> R:
+        """The result of the first provider of the chain that can do `record` (failover inside);
+        `dispatching` is awaited before each provider call (the job's liveness notes the first)."""
         ...
 
     async def store(self, record: ImageRecord, result: R) -> list[StoredFile]:
