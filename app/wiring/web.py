@@ -14,12 +14,16 @@ from app.wiring.media import MediaParts
 from app.wiring.platform import PlatformParts
 from controllers.dev import DevController
 from controllers.openai_api import OpenAIController
+from controllers.openai_responses import ResponsesController
+from repositories.responses import BeanieResponseStore
+from services.chat.responses import ResponseLog
 from services.identity.auth_keys import ensure_dev_key_pair
 
 
 @dataclass(frozen=True, kw_only=True)
 class WebParts:
     openai_controller: OpenAIController
+    responses_controller: ResponsesController
     dev_controller: DevController
 
 
@@ -38,4 +42,6 @@ async def wire_web(s: Settings, platform: PlatformParts, identity: IdentityParts
                        "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
     openai = OpenAIController(chat.service, chat.stream, media.image_service, platform.catalog,
                               max_upload_mb=s.max_upload_mb, status_of=status_of)
-    return WebParts(openai_controller=openai, dev_controller=dev)
+    responses = ResponsesController(openai, chat.service, chat.stream, ResponseLog(BeanieResponseStore()),
+                                    status_of=status_of)
+    return WebParts(openai_controller=openai, responses_controller=responses, dev_controller=dev)
