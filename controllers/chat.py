@@ -83,7 +83,7 @@ class ChatController:
                 raise part_error(("messages", index, "content"), "a message needs some text or an image.",
                                  openai=False)
             turns.append((m.role, parsed))
-        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=False)
+        read = await self._chat.read_messages(turns, user_id=principal.require_user_id(), openai=False)
         calls = [tool_calls_of(m.tool_calls) for m in body.messages]
         names = {call.id: call.name for made in calls for call in made}
         messages = [replace(message, tool_calls=made, tool_call_id=m.tool_call_id,
@@ -93,7 +93,7 @@ class ChatController:
         # a tool turn may answer a call of the stored conversation: its pairing is checked only without one
         check_options(options, messages if body.conversation_id is None else [], muse_fail)
         return ChatInput(
-            user_id=principal.user_id or "", plan=principal.plan, messages=messages,
+            user_id=principal.require_user_id(), plan=principal.plan, messages=messages,
             conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
             store=body.store, request_id=request_id, role=principal.role, parent_id=body.parent_id,
             max_tokens=body.max_tokens, options=options)
@@ -105,7 +105,7 @@ class ChatController:
     async def regenerate(self, principal: Principal, conversation_id: str, message_id: str,
                          body: RegenerateIn, request_id: str) -> Any:
         """Answer an assistant message's question again: a new sibling, charged, the cache not read."""
-        inp = ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=[],
+        inp = ChatInput(user_id=principal.require_user_id(), plan=principal.plan, messages=[],
                         conversation_id=conversation_id, model=body.model, temperature=body.temperature,
                         request_id=request_id, role=principal.role, regenerate=message_id)
         return await self._answer(inp, stream=body.stream)
@@ -142,34 +142,35 @@ class ChatController:
 
     async def list(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
         """A page of the caller's conversations (pinned first), or the matches of a search."""
-        items, cursor = await self._library.list(principal.user_id or "", limit=query.limit,
+        items, cursor = await self._library.list(principal.require_user_id(), limit=query.limit,
                                                  cursor=query.cursor, q=query.q)
         return {"items": [{**_conversation(i.conversation), **({"snippet": i.snippet} if i.snippet else {})}
                           for i in items], "next_cursor": cursor}
 
     async def export(self, principal: Principal, conversation_id: str, query: ExportQuery) -> Response:
         """The active path as a Markdown or JSON attachment."""
-        export = await self._library.export(principal.user_id or "", conversation_id, query.format)
+        export = await self._library.export(principal.require_user_id(), conversation_id, query.format)
         response = Response(export.body, content_type=export.content_type)
         response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
 
     async def delete_all(self, principal: Principal) -> tuple[str, int]:
         """Delete all the caller's conversations."""
-        await self._library.delete_all(principal.user_id or "")
+        await self._library.delete_all(principal.require_user_id())
         return "", 204
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """One conversation with its active path."""
-        return _detail(*await self._chat.get_conversation(principal.user_id or "", conversation_id))
+        return _detail(*await self._chat.get_conversation(principal.require_user_id(), conversation_id))
 
     async def set_active(self, principal: Principal, conversation_id: str, body: ActiveIn) -> dict[str, Any]:
         """Show another branch."""
-        return _detail(*await self._chat.set_active(principal.user_id or "", conversation_id, body.leaf_id))
+        user_id = principal.require_user_id()
+        return _detail(*await self._chat.set_active(user_id, conversation_id, body.leaf_id))
 
     async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
         """Rename and/or pin one conversation."""
-        conversation = await self._library.update(principal.user_id or "", conversation_id,
+        conversation = await self._library.update(principal.require_user_id(), conversation_id,
                                                   title=body.title.strip() if body.title else None,
                                                   pinned=body.pinned)
         return _conversation(conversation)
@@ -179,7 +180,7 @@ class ChatController:
         """The bytes of image `index` (0, 1…) of a stored message (the owner's only)."""
         if not index.isdigit() or len(index) > 3:
             raise NotFound("No such image in this conversation.")
-        data, mime = await self._chat.message_image(principal.user_id or "", conversation_id, message_id,
+        data, mime = await self._chat.message_image(principal.require_user_id(), conversation_id, message_id,
                                                     int(index))
         response = Response(data, content_type=mime)
         response.headers["Cache-Control"] = "private, max-age=3600"
@@ -188,5 +189,5 @@ class ChatController:
 
     async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
         """Delete one conversation."""
-        await self._chat.delete_conversation(principal.user_id or "", conversation_id)
+        await self._chat.delete_conversation(principal.require_user_id(), conversation_id)
         return "", 204
