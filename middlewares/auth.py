@@ -15,8 +15,10 @@ from quart import Quart, Request, Response, g, request
 from middlewares.access import PUBLIC_ENDPOINTS, policy_of
 from middlewares.client_ip import client_ip
 from middlewares.hooks import hooks_of
+from middlewares.policy import policy_declared
 from middlewares.rate_limit import check_auth_blocked, count_auth_failure
 from services.identity.auth import AuthService, Credentials
+from services.platform import key_limits
 from services.platform.errors import AppError, Forbidden, Unauthorized
 from services.platform.principal import Principal
 from services.platform.rate_limit import RateLimiter
@@ -79,12 +81,18 @@ def install(app: Quart, auth_service: Callable[[], AuthService],
             principal, user = Principal.anonymous(credentials.ip), None
         g_ = g._get_current_object()  # type: ignore[attr-defined]
         g_.principal, g_.user = principal, user
+        # The key's limits are request-scoped context, like the request ID: the charge guard and
+        # the model look-ups apply them wherever this request spends (services/platform/key_limits.py).
+        key_limits.bind(principal.key_limits)
         if is_public:
             return
         if not principal.is_authenticated:
             raise Unauthorized()
         if min_role is None or not principal.has_role(min_role):
             raise Forbidden()
+        if principal.key_limits is not None:
+            declared = policy_declared(view)
+            key_limits.require_scope(declared.scope if declared else None)
 
     @hooks.after
     async def challenge(response: Response) -> Response:

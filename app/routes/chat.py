@@ -29,7 +29,7 @@ bp = Blueprint("chat", __name__)
 
 @bp.post("/api/v1/chat")
 @require_role(Role.USER)
-@policy(feature="chat")
+@policy(feature="chat", scope="chat")
 @event_stream("With `\"stream\": true`: `meta`, `delta`…, then `done` (or `error` with a problem).")
 @problems(402, 404, 502, 503, 504)
 @idempotent
@@ -44,7 +44,7 @@ async def chat(data: ChatIn):
 
 @bp.get("/api/v1/conversations")
 @require_role(Role.USER)
-@policy()
+@policy(scope="chat")
 @validate_querystring(ListQuery)
 @validate_response(ConversationPage)
 async def list_conversations(query_args: ListQuery):
@@ -54,7 +54,7 @@ async def list_conversations(query_args: ListQuery):
 
 @bp.get("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="chat")
 @validate_response(ConversationDetail)
 async def get_conversation(conversation_id: str):
     """One of the caller's conversations with its messages; another user's is 404."""
@@ -100,7 +100,7 @@ async def get_message_image(conversation_id: str, message_id: str, index: str):
 
 @bp.patch("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="chat")
 @validate_request(RenameIn)
 @validate_response(ConversationOut)
 async def rename_conversation(conversation_id: str, data: RenameIn):
@@ -110,7 +110,7 @@ async def rename_conversation(conversation_id: str, data: RenameIn):
 
 @bp.delete("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="chat")
 async def delete_conversation(conversation_id: str):
     """Delete one of the caller's conversations (204); another user's is 404."""
     return await container().chat.controller.delete(g.principal, conversation_id)
