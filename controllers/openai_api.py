@@ -30,11 +30,12 @@ from controllers.schemas.openai import (
     ImageGenerationIn,
     ToolMessageIn,
 )
+from services.chat.choices import complete_choices
 from services.chat.content import ParsedContent, parse_content
 from services.chat.models import ChatInput
-from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from services.chat.openai_compat import Usage, aspect_ratio_for_size, estimate_usage, usage_of
 from services.chat.options import ToolCall
-from services.chat.ports import MessageRole
+from services.chat.ports import ChatCompletion, MessageRole
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
@@ -143,10 +144,10 @@ class OpenAIController:
                                 param="model")
         turns, tools = chat_turns(body)
         options = to_options(body)
-        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=True)
+        read = await self._chat.read_messages(turns, user_id=principal.require_user_id(), openai=True)
         messages = [replace(message, **fields) for message, fields in zip(read, tools, strict=True)]
         check_options(options, messages, openai_fail)
-        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=messages,
+        return ChatInput(user_id=principal.require_user_id(), plan=principal.plan, messages=messages,
                          model=body.model, temperature=body.temperature, store=False,
                          request_id=request_id, role=principal.role,
                          max_tokens=body.max_completion_tokens or body.max_tokens, options=options)
@@ -155,15 +156,31 @@ class OpenAIController:
                                request_id: str) -> Answer | Response:
         """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
         inp = await self.chat_input(body, principal, request_id)
+        if body.stream and (body.n or 1) > 1:
+            raise BadRequest("`n` is not supported above 1 when streaming: a stream carries one choice.",
+                             param="n")
+        if body.stream and body.logprobs:
+            raise BadRequest("`logprobs` is not supported when streaming; ask without `stream`.",
+                             param="logprobs")
         if body.stream:
             return await self._stream(body, inp)
-        reply = await self._chat.complete(inp)
-        usage = usage_of(reply.usage, [(m.role, m.content) for m in inp.messages], reply.content)
+        if (body.n or 1) > 1:
+            reply, answers = await complete_choices(self._chat, inp, body.n or 1)
+        else:
+            reply = await self._chat.complete(inp)
+            answers = [ChatCompletion(content=reply.content, provider=reply.provider, model=reply.model,
+                                      usage=reply.usage, finish_reason=reply.finish_reason,
+                                      tool_calls=reply.tool_calls, logprobs=reply.logprobs)]
+        prompt = [(m.role, m.content) for m in inp.messages]
+        usages = [usage_of(a.usage, prompt, a.content) for a in answers]
+        usage = Usage(prompt_tokens=usages[0].prompt_tokens,
+                      completion_tokens=sum(u.completion_tokens for u in usages))
         answer = {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,
-            "choices": [{"index": 0, "logprobs": None, "finish_reason": reply.finish_reason,
-                         "message": _message_out(reply.content, reply.tool_calls)}],
+            "choices": [{"index": index, "logprobs": a.logprobs, "finish_reason": a.finish_reason,
+                         "message": _message_out(a.content, a.tool_calls)}
+                        for index, a in enumerate(answers)],
             "usage": usage.as_dict(), "system_fingerprint": None,
         }
         return answer, 200, muse_headers(charged=reply.credits_charged, cached=reply.cached,
@@ -235,7 +252,7 @@ class OpenAIController:
         ratio = aspect_ratio_for_size(body.size)
         if ratio is None:
             raise BadRequest("`size` must be WIDTHxHEIGHT (e.g. 1024x1024) or auto.", param="size")
-        caller = Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+        caller = Caller(user_id=principal.require_user_id(), plan=principal.plan, request_id=request_id)
         record = await self._images.submit(caller, GenerateInput(
             prompt=body.prompt, aspect_ratio=ratio, num_outputs=body.n or 1, model=model,
             output_format=body.output_format or "png"))
@@ -247,7 +264,7 @@ class OpenAIController:
         if "image" not in uploads:
             raise ValidationFailed(errors=[{"loc": ["image"], "msg": "send an image file"}])
         model = self._image_model(fields.model)
-        caller = Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+        caller = Caller(user_id=principal.require_user_id(), plan=principal.plan, request_id=request_id)
         record = await self._images.submit_edit(caller, EditInput(
             prompt=fields.prompt, image=uploads["image"], mask=uploads.get("mask"), num_outputs=fields.n or 1,
             model=model, output_format=fields.output_format or "png"))

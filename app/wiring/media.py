@@ -15,8 +15,9 @@ from controllers.images import ImagesController, MediaController
 from controllers.shares import SharesController
 from controllers.videos import VideosController
 from providers.instrumented import instrument_images, instrument_videos
-from repositories.images import BeanieImageRepository, VideoDocument
+from repositories.images import BeanieImageRepository
 from repositories.shares import BeanieShareRepository
+from repositories.videos import VideoDocument
 from services.media.image_jobs import ImageJobRunner, ImageWork
 from services.media.images import IMAGES, ImageService
 from services.media.job_events import PublishingRepository
@@ -84,11 +85,13 @@ def wire_media(s: Settings, o: Overrides, platform: PlatformParts, credits: Cred
     return MediaParts(
         storage=storage, image_providers=image_providers, image_repository=image_repository,
         image_jobs=ImageJobRunner(image_work, records=image_repository, credits=credits.service,
-                                  timeout_s=s.image_timeout_s),
+                                  timeout_s=s.image_timeout_s, queue=platform.queue,
+                                  heartbeat_timeout_s=s.job_heartbeat_timeout_s),
         images=images, image_service=image_service, video_providers=video_providers,
         video_repository=video_repository,
         video_jobs=VideoJobRunner(video_work, records=video_repository, credits=credits.service,
-                                  timeout_s=s.video_timeout_s),
+                                  timeout_s=s.video_timeout_s, queue=platform.queue,
+                                  heartbeat_timeout_s=s.job_heartbeat_timeout_s),
         videos=videos, video_service=video_service, shares=shares,
         images_controller=ImagesController(image_service, chat.vision, max_upload_mb=s.max_upload_mb,
                                            status_of=status_of, fetch_url=remote_fetcher(s)),

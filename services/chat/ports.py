@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
+from services.media.image_models import ImageRecord
 
 MessageRole = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls"]
@@ -56,6 +57,7 @@ class ChatCompletion:
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
     finish_reason: FinishReason = "stop"  # "length": the provider stopped at `max_tokens` (a whole answer)
     tool_calls: tuple[ToolCall, ...] = ()  # finish reason "tool_calls": the model asks for these calls
+    logprobs: dict[str, Any] | None = None  # OpenAI's `choices[].logprobs` object, when asked for
 
 
 class LimitReached(str):
@@ -124,6 +126,14 @@ class ChatProvider(Protocol):
 
     async def aclose(self) -> None:
         """Release the SDK's connections."""
+        ...
+
+
+class ImageLookup(Protocol):
+    """The media records of a user (repositories/images.py)."""
+
+    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None:
+        """The record, only if it belongs to `user_id`."""
         ...
 
 

@@ -2,7 +2,7 @@
 once, release, sweep) runs for an image: `ImageWork` asks the image providers with failover and
 stores each output.
 
-The chain shares the chat chain's circuit breaker (providers/breaker.py) under
+The chain shares the chat chain's circuit breaker (repositories/breaker.py) under
 namespaced names (`images:replicate`, `images:openai`: "openai" is a chat
 provider too): a provider whose circuit is open is skipped without a call.
 """
@@ -43,7 +43,7 @@ class ImageWork:
         self._storage = storage
         self.failover = image_failover(providers, timeout_s=timeout_s, breaker=breaker)
 
-    async def produce(self, record: ImageRecord) -> ImageResult:
+    async def produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> ImageResult:
         source = await self._read(record.source)
         mask = await self._read(record.mask)
         request = ImageRequest(
@@ -62,7 +62,7 @@ class ImageWork:
             return (record.providers is None or p.name in record.providers) and (
                 record.kind == "generate" or p.supports_edit)
 
-        return await produce(self.failover, request, only=usable)
+        return await produce(self.failover, request, only=usable, dispatching=dispatching)
 
     async def store(self, record: ImageRecord, result: ImageResult) -> list[StoredFile]:
         stored: list[StoredFile] = []
@@ -114,12 +114,16 @@ def image_failover(providers: Callable[[], Awaitable[Sequence[ImageProvider]]], 
 
 
 async def produce(chain: Failover[ImageProvider], request: ImageRequest, *,
-                  only: Callable[[ImageProvider], bool] | None = None) -> ImageResult:
-    """The first provider's result, in order, within the chain's budget (each its share of what is left)."""
+                  only: Callable[[ImageProvider], bool] | None = None,
+                  dispatching: Callable[[], Awaitable[None]] | None = None) -> ImageResult:
+    """The first provider's result, in order, within the chain's budget (each its share of what is left);
+    `dispatching` is awaited before each provider call."""
     if not [p for p in await chain.chain() if only is None or only(p)]:
         raise UpstreamError("No image provider is available for this request.")
 
     async def call(provider: ImageProvider, seconds: float) -> ImageResult:
+        if dispatching is not None:
+            await dispatching()
         return await (provider.edit if request.kind == "edit" else provider.generate)(request)
 
     return (await chain.run(call, only=only))[1]

@@ -12,67 +12,42 @@ failover) and how to store that result's files. The core does the rest, the same
   service refuses a second refund of a receipt as well). The web side settles a job whose
   enqueue failed with the same `JobSettlement`, without a runner;
 - release on shutdown: a cancelled job hands its record back (queued) for the next worker;
-- sweep: fail and refund jobs whose worker died, finish pending refunds.
+- liveness: a claim beats (`services/media/heartbeat.py`); `reap` fails and refunds once, or
+  re-queues when nothing was sent to a provider, the jobs whose worker went silent;
+- sweep: fail and refund jobs whose worker died (the backstop), finish pending refunds.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from typing import Any, Generic, Protocol, TypeVar
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Generic
 
 import structlog
 
 from services.credits.ports import Credits
+from services.media.heartbeat import ClaimLost, Heartbeat
 from services.media.image_models import (
     ACTIVE,
     ImageRecord,
-    ImageRepository,
     Status,
-    StoredFile,
     problem_of,
     receipt_from,
 )
+from services.media.ports.jobs import MediaWork, R
+from services.media.ports.records import ImageRepository
 from services.platform.clock import utcnow
 from services.platform.errors import AppError, InternalError, UpstreamTimeout
+from services.platform.ports.queue import JobQueue
 
 log = structlog.stdlib.get_logger("muse.image_jobs")  # log lines name the kind: image_job_*, video_job_*
 
 
-class Produced(Protocol):
-    """What a provider chain produced for a job (an `ImageResult`, a `VideoResult`)."""
-
-    @property
-    def provider(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def seed(self) -> int | None: ...
 
 
-R = TypeVar("R", bound=Produced)
 
-
-class MediaWork(Protocol[R]):
-    """What one kind of media job supplies to the core: its provider call and its storage step."""
-
-    label: str  # in refund reasons, errors and logs ("image", "video")
-
-    async def produce(self, record: ImageRecord) -> R:
-        """The result of the first provider of the chain that can do `record` (failover inside)."""
-        ...
-
-    async def store(self, record: ImageRecord, result: R) -> list[StoredFile]:
-        """Store the result's files (none left behind when it fails)."""
-        ...
-
-    def completion(self, result: R) -> dict[str, Any]:
-        """Record fields a completed job sets beyond its outputs (a video's `fps`)."""
-        ...
-
-    async def delete_files(self, files: list[StoredFile]) -> None:
-        """Delete stored files (a job that lost its claim)."""
-        ...
 
 
 class JobSettlement:
@@ -82,10 +57,11 @@ class JobSettlement:
         self._records, self._credits, self.label = records, credits, label
 
     async def fail(self, record: ImageRecord, error: AppError, *,
-                   statuses: tuple[str, ...] = ACTIVE) -> bool:
-        """Mark the record failed (if still in `statuses`) and refund its charge; True when this call
-        failed it."""
-        failed = await self._records.fail(record.id, error=problem_of(error), statuses=statuses)
+                   statuses: tuple[str, ...] = ACTIVE, silent_before: datetime | None = None) -> bool:
+        """Mark the record failed (if still in `statuses`, and silent since `silent_before` when given)
+        and refund its charge; True when this call failed it."""
+        failed = await self._records.fail(record.id, error=problem_of(error), statuses=statuses,
+                                          silent_before=silent_before)
         if failed is None:
             return False
         log.warning(f"{self.label}_job_failed", image_id=record.id, code=error.code, detail=error.detail)
@@ -106,11 +82,15 @@ class MediaJobRunner(Generic[R]):
 
     def __init__(self, work: MediaWork[R], *, records: ImageRepository, credits: Credits,
                  timeout_s: float = 120.0, sweep_grace_s: float = 30.0,
-                 queued_grace_s: float = 3600.0) -> None:
+                 queued_grace_s: float = 3600.0, queue: JobQueue | None = None,
+                 heartbeat_timeout_s: float = 30.0, worker: str | None = None) -> None:
         self.work, self._records = work, records
         self.settlement = JobSettlement(records, credits, label=work.label)
         self.timeout_s = timeout_s
         self._sweep_grace_s, self._queued_grace_s = sweep_grace_s, queued_grace_s
+        # Liveness: a claim beats every third of the timeout; `worker` names this process on it.
+        self._queue, self.heartbeat_timeout_s = queue, heartbeat_timeout_s
+        self._worker = worker or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def label(self) -> str:
@@ -119,13 +99,17 @@ class MediaJobRunner(Generic[R]):
     async def run(self, job_id: str) -> Status | None:
         """Claim and do the job; return the final status (None when another worker had it)."""
         label = self.label
-        record = await self._records.claim(job_id)
+        record = await self._records.claim(job_id, worker=self._worker)
         if record is None:
             log.info(f"{label}_job_not_claimed", image_id=job_id)
             return None
         try:
-            result = await self.work.produce(record)
-            outputs = await self.work.store(record, result)
+            async with Heartbeat(self._records, record, interval_s=self.heartbeat_timeout_s / 3) as heart:
+                result = await self.work.produce(record, heart.dispatching)
+                outputs = await self.work.store(record, result)
+        except ClaimLost:  # silent too long: re-queued meanwhile, and another worker may have it
+            log.warning(f"{label}_job_claim_lost", image_id=job_id)
+            return None
         except asyncio.CancelledError:
             # The worker is shutting down and could not finish: hand the record back (queued) at
             # once; the queue keeps the job, so the next worker runs it (no wait for the sweeper).
@@ -159,6 +143,28 @@ class MediaJobRunner(Generic[R]):
                    statuses: tuple[str, ...] = ACTIVE) -> bool:
         """Mark the record failed (if still active) and refund its charge; True when this call failed it."""
         return await self.settlement.fail(record, error, statuses=statuses)
+
+    async def reap(self) -> dict[str, int]:
+        """Jobs whose worker stopped beating for `heartbeat_timeout_s`: re-queued when nothing was
+        sent to a provider yet, else failed and refunded once (conditional updates: any number of
+        live workers may reap at once)."""
+        cutoff = utcnow() - timedelta(seconds=self.heartbeat_timeout_s)
+        lost = UpstreamTimeout(f"The {self.label} job stopped: its worker went silent.")
+        counts = {"failed": 0, "requeued": 0}
+        for record in await self._records.silent(before=cutoff, limit=100):
+            if record.dispatched_at is None and self._queue is not None:
+                if await self._records.requeue_silent(record.id, before=cutoff) is None:
+                    continue  # it beat, finished or was reaped meanwhile
+                if await self._queue.redeliver(record.id):
+                    counts["requeued"] += 1
+                    log.warning("job_requeued_silent_worker", job_id=record.id, worker=record.claimed_by)
+                    continue
+                counts["failed"] += await self.fail(record, lost, statuses=("queued",))  # the queue lost it
+                continue
+            if await self.settlement.fail(record, lost, statuses=("in_progress",), silent_before=cutoff):
+                counts["failed"] += 1
+                log.warning("job_failed_silent_worker", job_id=record.id, worker=record.claimed_by)
+        return counts
 
     async def sweep(self) -> dict[str, int]:
         """Fail jobs whose worker died (in progress past the timeout) and finish pending refunds."""

@@ -60,7 +60,7 @@ class VideoWork:
     def completion(self, result: VideoResult) -> dict[str, Any]:
         return {"fps": result.files[0].fps} if result.files else {}
 
-    async def produce(self, record: ImageRecord) -> VideoResult:
+    async def produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> VideoResult:
         source = (await self._storage.get(StoredObject(record.source.key, record.source.url))
                   if record.source else None)
         request = VideoRequest(prompt=record.prompt, aspect_ratio=record.aspect_ratio,
@@ -76,6 +76,7 @@ class VideoWork:
             raise UpstreamError("No video provider is available for this request.")
 
         async def call(provider: VideoProvider, seconds: float) -> VideoResult:
+            await dispatching()
             return await provider.generate(request)
 
         return (await self.video_chain.run(call, only=usable))[1]
