@@ -161,7 +161,7 @@ class ChatController:
     async def image(self, principal: Principal, conversation_id: str, message_id: str,
                     index: str) -> Response:
         """The bytes of image `index` (0, 1…) of a stored message (the owner's only)."""
-        if not index.isdigit() or len(index) > 3:
+        if not (index.isascii() and index.isdigit()) or len(index) > 3:  # "³".isdigit() is True
             raise NotFound("No such image in this conversation.")
         data, mime = await self._chat.message_image(principal.require_user_id(), conversation_id, message_id,
                                                     int(index))

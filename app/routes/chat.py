@@ -90,7 +90,8 @@ async def set_active_branch(conversation_id: str, data: ActiveIn):
 @bp.get("/api/v1/conversations/<conversation_id>/messages/<message_id>/images/<index>")
 @require_role(Role.USER)
 @policy()
-@answers(200, description="The image (PNG, JPEG, WebP or GIF).", media="image/*")
+@answers(200, description="The image's bytes (`Content-Type` image/png, image/jpeg, image/webp, image/gif).",
+         media="application/octet-stream")
 @problems(404)
 async def get_message_image(conversation_id: str, message_id: str, index: str):
     """Image `index` of a message of one of the caller's conversations; another user's is 404."""
