@@ -11,7 +11,6 @@ from app.wiring.identity import IdentityParts
 from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
 from controllers.payments import PaymentsController
-from controllers.paypal_webhooks import PayPalWebhooksController
 from controllers.stripe import StripeController
 from controllers.subscriptions import SubscriptionsController
 from repositories.payment_customers import BeanieCustomerRepository
@@ -37,7 +36,6 @@ class PaymentsParts:
     reconciler: PaymentReconciler
     controller: PaymentsController
     subscriptions_controller: SubscriptionsController
-    paypal_webhooks_controller: PayPalWebhooksController
     stripe_controller: StripeController
 
     async def aclose(self) -> None:
@@ -70,5 +68,4 @@ def wire_payments(s: Settings, o: Overrides, platform: PlatformParts, credits: C
                                      batch=s.payments_reconcile_batch),
         controller=PaymentsController(payments, credits.service),
         subscriptions_controller=SubscriptionsController(subscriptions),
-        paypal_webhooks_controller=PayPalWebhooksController(paypal_webhooks),
         stripe_controller=StripeController(stripe_webhooks, payments))
