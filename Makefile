@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install bytecode browser vendor run worker test lint bench bench-all clean
+.PHONY: install bytecode browser vendor run worker test lint bench bench-all soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ bench: $(STAMP) bytecode
 	  || echo "LiteLLM could not be installed: its rows say 'not measured'"
 	$(PY) bench/side_by_side.py
 	$(PY) bench/bench_credits.py
+
+# Issue 27: ten minutes of mixed traffic at a steady rate on `make run`'s stack (not in CI): RSS, open
+# fds, MongoDB and Redis connections every 30 s, errors, and ledger = balance at the end (bench/soak.py;
+# SOAK_SECONDS, SOAK_RATE, SOAK_INTERVAL_S, SOAK_USERS change it).
+soak: $(STAMP) bytecode
+	$(PY) bench/soak.py
 
 bench-all: $(STAMP)
 	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done

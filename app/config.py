@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     cache_ttl_s: int = 86400
     # Chat (issue 5): total input characters; circuit breaker (consecutive failures, cool-down).
     chat_max_chars: int = 32000
+    chat_max_images: int = Field(default=8, ge=0)  # images per chat request (contract §18)
     # Chat models by name, JSON {"pro": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER",
     # "price": 5}}: adds or replaces catalogue entries (null removes one); see services/platform/catalog.py.
     chat_models: dict[str, dict[str, Any] | None] = Field(default_factory=dict)

@@ -34,8 +34,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         JSON_SORT_KEYS=False,
         PROPAGATE_EXCEPTIONS=False,
     )
-    app.extensions["container"] = container
-    from app.openapi import MuseOpenAPIProvider, install_docs
+    app.container = container  # routes reach their parts through it (app/routes/deps.py)
+    app.extensions["container"] = container  # tests read parts through their `container` fixture
+    from app.openapi import install_docs, openapi_provider
 
     install_docs(app)
     QuartSchema(
@@ -46,24 +47,38 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
-        openapi_provider_class=MuseOpenAPIProvider,
+        openapi_provider_class=openapi_provider(container),
     )
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes
-    from middlewares import access_log, auth, body, cors, maintenance, metrics, rate_limit, request_id
+    from middlewares import (
+        access_log,
+        auth,
+        body,
+        cors,
+        idempotency,
+        maintenance,
+        metrics,
+        rate_limit,
+        request_id,
+    )
     from middlewares.client_ip import trust_proxies
 
-    metrics.install(app)  # first, so its after-request hook runs last (the final status)
-    cors.install(app)  # preflights are answered before auth, maintenance and limits
+    # Each middleware is given what it needs here; parts are read once the container has started.
+    c, s = container, container.settings
+    limiter = (lambda: c.platform.rate_limiter) if s.rate_limits_enabled else None
+    metrics.install(app, lambda: c.platform.metrics)  # first: its after-request hook runs last (final status)
+    cors.install(app, s.cors_origins)  # preflights are answered before auth, maintenance and limits
     request_id.install(app)
-    maintenance.install(app)
-    auth.install(app)
-    rate_limit.install(app)
+    maintenance.install(app, lambda: c.platform.live_settings)
+    auth.install(app, lambda: c.identity.auth, limiter)
+    rate_limit.install(app, limiter)
     body.install(app)
     access_log.install(app)
-    register_problem_handlers(app)
-    register_routes(app)
+    idempotency.install(app, lambda: c.platform.idempotency)
+    register_problem_handlers(app, base_url=s.public_base_url)
+    register_routes(app, web_app=s.web_app_enabled)
     drain = Drain()
     app.extensions["drain"] = drain
     app.asgi_app = track_in_flight(app.asgi_app, drain)  # type: ignore[method-assign,assignment,arg-type]

@@ -7,6 +7,9 @@ the job in `muse_jobs_total{kind=<name>, outcome}`: `error` when it raised,
 `failed` when it returned the status "failed" (an image job that failed and
 was refunded), else `success`.
 
+A job function takes the worker's `JobContext` (app/wiring/jobs.py: the typed parts of the
+domains that have jobs) and the job's arguments; `job` reads the context from arq's `ctx`.
+
 `JOB_REGISTRY` is the one list of jobs: each `JobSpec` names a job by its `JobName`
 (`services/platform/ports/queue.py`, the names enqueue calls use), its wrapped function and its
 cron schedule, if any. `app/worker.py` builds the arq functions and cron jobs from it.
@@ -29,8 +32,9 @@ from app.image_jobs import generate_video as _generate_video
 from app.image_jobs import sweep_images as _sweep_images
 from app.image_jobs import sweep_videos as _sweep_videos
 from app.payment_jobs import reconcile_payments as _reconcile_payments
+from app.wiring.jobs import JobContext, context_of
 from repositories.queue import REQUEST_ID_KWARG, TRACE_KWARG
-from services.platform.ports.metrics import NO_METRICS, JobOutcome
+from services.platform.ports.metrics import JobOutcome
 from services.platform.ports.queue import JobName
 
 log = structlog.stdlib.get_logger("muse.jobs")
@@ -39,18 +43,18 @@ tracer = trace.get_tracer("muse.jobs")
 JobFn = Callable[..., Awaitable[Any]]  # arq calls it as (ctx, *args, **kwargs)
 
 
-def job(fn: JobFn) -> JobFn:
-    """Bind the originating request ID to the job's logs and log start and end."""
+def job(fn: Callable[..., Awaitable[Any]]) -> JobFn:
+    """Call `fn(job_context, *args)`; bind the originating request ID to the job's logs, log start and end."""
 
     @functools.wraps(fn)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        context = context_of(ctx)
         request_id = kwargs.pop(REQUEST_ID_KWARG, None)
         carrier = kwargs.pop(TRACE_KWARG, None)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             request_id=request_id, job=fn.__name__, job_id=ctx.get("job_id"), job_try=ctx.get("job_try"))
-        container = ctx.get("container")
-        metrics = container.platform.metrics if container is not None else NO_METRICS
+        metrics = context.platform.metrics
         parent = propagate.extract(carrier) if carrier else None
         with tracer.start_as_current_span(
                 f"job {fn.__name__}", context=parent, kind=trace.SpanKind.CONSUMER,
@@ -59,7 +63,7 @@ def job(fn: JobFn) -> JobFn:
             started = time.perf_counter()
             log.info("job_started")
             try:
-                result = await fn(ctx, *args, **kwargs)
+                result = await fn(context, *args, **kwargs)
             except Exception:
                 metrics.job(fn.__name__, "error")
                 log.exception("job_failed", duration_ms=round((time.perf_counter() - started) * 1000, 2))
@@ -76,10 +80,10 @@ def _outcome(result: Any) -> JobOutcome:
 
 
 @job
-async def housekeeping(ctx: dict[str, Any]) -> dict[str, Any]:
+async def housekeeping(jobs: JobContext) -> dict[str, Any]:
     """Run the periodic maintenance tasks."""
     rid = structlog.contextvars.get_contextvars().get("request_id")
-    return await ctx["container"].platform.housekeeping.run(request_id=rid)
+    return await jobs.platform.housekeeping.run(request_id=rid)
 
 
 # The job registry: every job the worker runs, declared once. The worker builds its arq

@@ -25,7 +25,7 @@ import copy
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quart import Blueprint, Quart
 from quart_schema import hide
@@ -37,6 +37,9 @@ from middlewares.access import policy_of, public
 from middlewares.body import FORM, JSON, MULTIPART, declared_body
 from middlewares.idempotency import IDEMPOTENT_ATTR
 from middlewares.policy import DEFAULT, policy_declared
+
+if TYPE_CHECKING:
+    from app.wiring import Container
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,7 +153,7 @@ def problems(*statuses: int) -> Callable[[F], F]:
 
 
 # Choices known only at run time (configured models), marked `x-muse-choices` in request models.
-DYNAMIC_CHOICES: dict[str, Callable[[Any], list[str]]] = {
+DYNAMIC_CHOICES: dict[str, Callable[[Container], list[str]]] = {
     "chat_models": lambda container: [m.name for m in container.platform.catalog.models],
     "image_models": lambda container: ["default", *(p.name for p in container.media.image_providers)],
     "video_models": lambda container: ["default", *(p.name for p in container.media.video_providers)],
@@ -165,14 +168,14 @@ DYNAMIC_CHOICES: dict[str, Callable[[Any], list[str]]] = {
 }
 
 
-def _choices(name: str, container: Any) -> list[str]:
+def _choices(name: str, container: Container) -> list[str]:
     try:
         return DYNAMIC_CHOICES[name](container)
     except AttributeError:  # a container not started yet (documents generated outside serving)
         return []
 
 
-def _resolve_choices(node: Any, container: Any) -> None:
+def _resolve_choices(node: Any, container: Container) -> None:
     if isinstance(node, dict):
         name = node.get("x-muse-choices")
         if isinstance(name, str) and name in DYNAMIC_CHOICES:
@@ -223,7 +226,10 @@ _SOURCE = {JSON: DataSource.JSON, MULTIPART: DataSource.FORM_MULTIPART, FORM: Da
 
 
 class MuseOpenAPIProvider(OpenAPIProvider):
-    """quart-schema's generator plus a pass that completes each operation from its route's declarations."""
+    """quart-schema's generator plus a pass that completes each operation from its route's declarations
+    (and the choices the running configuration offers, read from `container`)."""
+
+    container: Container
 
     def build_path_parameter(self, name: str, converter: Any) -> dict[str, Any]:
         parameter = super().build_path_parameter(name, converter)
@@ -332,7 +338,7 @@ class MuseOpenAPIProvider(OpenAPIProvider):
             }
             for status, meaning in PROBLEM_STATUSES.items()
         })
-        _resolve_choices(schema, self._app.extensions["container"])
+        _resolve_choices(schema, self.container)
         components.setdefault("securitySchemes", {})["bearer"] = {
             "type": "http", "scheme": "bearer",
             "description": "A Clerk session JWT or a Muse API key (`mk_live_…`).",
@@ -366,6 +372,11 @@ async def docs_asset(name: str):  # type: ignore[no-untyped-def]
     response = await send_from_directory(_swagger_assets(), name)
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+def openapi_provider(container: Container) -> type[MuseOpenAPIProvider]:
+    """The document generator for an app over `container` (quart-schema builds it per app)."""
+    return type("MuseOpenAPIProvider", (MuseOpenAPIProvider,), {"container": container})
 
 
 def install_docs(app: Quart) -> None:

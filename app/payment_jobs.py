@@ -1,13 +1,15 @@
 """Payment job functions for the arq worker: the periodic re-check of open PayPal payments.
 
-Plain coroutines: `app.jobs` wraps them with its `job` decorator in its job registry.
+Plain coroutines over a `JobContext`: `app.jobs` wraps them with its `job` decorator in its job registry.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.wiring.jobs import JobContext
 
-async def reconcile_payments(ctx: dict[str, Any]) -> dict[str, Any]:
+
+async def reconcile_payments(jobs: JobContext) -> dict[str, Any]:
     """Capture/credit, mark denied or expire payments that no return or webhook settled."""
-    return await ctx["container"].payments.reconciler.run()
+    return await jobs.payments.reconciler.run()

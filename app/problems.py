@@ -7,12 +7,13 @@ listed base class (a new `Conflict` subclass answers 409).
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from quart import Quart, Response, current_app, has_request_context, request
+from quart import Quart, Response, has_request_context, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -35,10 +36,14 @@ STATUS_BY_CODE: dict[str, int] = {
     "bad_request": 400,
     "invalid_webhook": 400,
     "unauthorized": 401,
+    "api_key_expired": 401,
     "insufficient_credits": 402,
     "payment_declined": 402,
     "forbidden": 403,
     "account_disabled": 403,
+    "api_key_scope": 403,
+    "api_key_model": 403,
+    "api_key_ip": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
@@ -51,6 +56,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "validation_error": 422,
     "idempotency_mismatch": 422,
     "rate_limited": 429,
+    "api_key_cap_reached": 429,
     "internal_error": 500,
     "provider_unavailable": 502,
     "upstream_retryable": 503,
@@ -94,16 +100,15 @@ def problem_body(error: AppError, *, status: int, base_url: str, request_id: str
     return body
 
 
-def problem_response(error: AppError, *, status: int | None = None) -> Response:
-    """The problem+json response for `error` (`status` defaults to its code's); OpenAI's error
-    envelope under /v1 (contract §12)."""
+def _problem_response(error: AppError, *, base_url: str, status: int | None = None) -> Response:
+    """The problem+json response for `error` (`status` defaults to its code's; its `type` under
+    `base_url`); OpenAI's error envelope under /v1 (contract §12)."""
     status = status if status is not None else status_of(error)
     if has_request_context() and is_openai_path(request.path):
         body = error_body(error, current_request_id(), status=status)
         content_type = "application/json"
     else:
-        settings = current_app.extensions["container"].settings
-        body = problem_body(error, status=status, base_url=settings.public_base_url,
+        body = problem_body(error, status=status, base_url=base_url,
                             request_id=current_request_id())
         content_type = "application/problem+json"
     response = Response(json.dumps(body), status=status, content_type=content_type)
@@ -138,8 +143,9 @@ def _validation_errors(exc: Exception) -> list[dict]:
     return [{"loc": ["body"], "msg": "Malformed request body."}]
 
 
-def register_problem_handlers(app: Quart) -> None:
+def register_problem_handlers(app: Quart, *, base_url: str) -> None:
     """Install the error handlers; no error leaves Muse in another shape."""
+    problem_response = functools.partial(_problem_response, base_url=base_url)
 
     @app.errorhandler(AppError)
     async def app_error(error: AppError) -> Response:

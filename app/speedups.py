@@ -17,16 +17,22 @@ import functools
 import inspect
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask.json.provider import DefaultJSONProvider
 from pydantic import TypeAdapter
 from quart import Quart
 
+if TYPE_CHECKING:
+    from app.wiring import Container
+
 
 class MuseQuart(Quart):
-    """Quart whose `ensure_async` is decided once per plain function (hooks, views)."""
+    """Quart whose `ensure_async` is decided once per plain function (hooks, views); it also
+    carries the process's container (set by the factory), typed, for the routes."""
+
+    container: Container
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,6 +26,7 @@ from app.jobs import JOB_REGISTRY
 from app.startup import lazy_sdks, preload, render_libs
 from app.telemetry import configure_telemetry
 from app.wiring import Container
+from app.wiring.jobs import arq_context
 
 log = structlog.stdlib.get_logger("muse.worker")
 
@@ -53,7 +54,7 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
         queue_name=settings.queue_name,
         handle_signals=handle_signals,
         burst=burst,
-        ctx={"container": container},
+        ctx=arq_context(container),
         poll_delay=0.05,
         max_jobs=20,
         job_timeout=max(settings.image_timeout_s * 2, settings.video_timeout_s + 60, 300),

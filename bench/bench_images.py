@@ -110,8 +110,9 @@ async def main() -> None:
         async with muse_server(env) as base, running_container(servers.settings(queue_name=queue)) as c:
             try:
                 headers = await jit_user(base, servers.token("bench_user"))
-                user = await c.users.ensure_clerk_user("bench_user")
-                await c.credits.grant(user.id, 100_000, ref=new_id("bench"), reason="bench", request_id=None)
+                user = await c.identity.users.ensure_clerk_user("bench_user")
+                await c.credits.service.grant(user.id, 100_000, ref=new_id("bench"), reason="bench",
+                                              request_id=None)
                 await run(base, env, headers, workers)
             finally:
                 stop_processes(workers)

@@ -12,17 +12,30 @@ import base64
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
 from quart import Response, request
 
+from controllers.chat_fields import check_options, openai_fail, refuse_fields
 from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
-from controllers.schemas.openai import ChatCompletionIn, ChatMessageIn, ImageEditForm, ImageGenerationIn
-from services.chat.models import ChatInput, ChatMessage
-from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from controllers.schemas.chat_options import to_options, tool_calls_of
+from controllers.schemas.openai import (
+    AssistantMessageIn,
+    ChatCompletionIn,
+    ImageEditForm,
+    ImageGenerationIn,
+    ToolMessageIn,
+)
+from services.chat.choices import complete_choices
+from services.chat.content import ParsedContent, parse_content
+from services.chat.models import ChatInput
+from services.chat.openai_compat import Usage, aspect_ratio_for_size, estimate_usage, usage_of
+from services.chat.options import ToolCall
+from services.chat.ports import ChatCompletion, MessageRole
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
@@ -43,39 +56,62 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
     return headers
 
 
-_ROLES: dict[str, Literal["system", "user", "assistant"]] = {
-    "system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+_ROLES: dict[str, MessageRole] = {
+    "system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+
+Turn = tuple[MessageRole, ParsedContent]
+ToolFields = dict[str, Any]  # a turn's tool_calls, or a tool turn's tool_call_id and name
 
 
-def _text(message: ChatMessageIn, index: int) -> str:
-    if message.content is None or isinstance(message.content, str):
-        return message.content or ""
-    texts = []
-    for part in message.content:
-        if part.type != "text":
-            raise BadRequest(f"Content parts of type {part.type!r} are not supported; send text.",
-                             param=f"messages.{index}.content")
-        texts.append(part.text or "")
-    return "\n".join(texts)
-
-
-def chat_messages(body: ChatCompletionIn) -> list[ChatMessage]:
-    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns dropped)."""
-    turns: list[ChatMessage] = []
+def chat_turns(body: ChatCompletionIn) -> tuple[list[Turn], list[ToolFields]]:
+    """OpenAI messages as Muse chat turns (`developer` is a system turn; empty assistant turns without
+    tool calls dropped), their content parts read (services/chat/content.py: a bad part is a 400
+    naming it), and each turn's tool fields (assistant tool calls; a tool result's call id)."""
+    turns: list[Turn] = []
+    tools: list[ToolFields] = []
+    names: dict[str, str] = {}
     for index, message in enumerate(body.messages):
-        role = _ROLES.get(message.role)
-        if role is None:
-            raise BadRequest(f"Messages with role {message.role!r} are not supported (no tool calling).",
-                             param=f"messages.{index}.role")
-        text = _text(message, index)
-        if not text.strip():
+        role = _ROLES[message.role]
+        parsed = parse_content(message.content, ("messages", index, "content"), openai=True)
+        if isinstance(message, ToolMessageIn):
+            if parsed.images:
+                raise BadRequest("A tool message's content is text.", param=f"messages.{index}.content")
+            turns.append((role, parsed))
+            tools.append({"tool_call_id": message.tool_call_id, "name": names.get(message.tool_call_id)})
+            continue
+        calls = tool_calls_of(message.tool_calls) if isinstance(message, AssistantMessageIn) else ()
+        names.update((call.id, call.name) for call in calls)
+        if not parsed.text.strip() and not parsed.images and not calls:
             if message.role == "assistant":
                 continue
             raise BadRequest("Message content must not be empty.", param=f"messages.{index}.content")
-        turns.append(ChatMessage(role=role, content=text))
-    if not any(turn.role != "system" for turn in turns):
+        turns.append((role, parsed))
+        tools.append({"tool_calls": calls})
+    if not any(role != "system" for role, _parsed in turns):
         raise BadRequest("At least one user or assistant message with content is needed.", param="messages")
-    return turns
+    return turns, tools
+
+
+def _message_out(content: str, calls: tuple[ToolCall, ...]) -> dict[str, Any]:
+    """`choices[].message`: content is null when the answer is only tool calls (as OpenAI sends it)."""
+    message: dict[str, Any] = {"role": "assistant", "content": content if content or not calls else None,
+                               "refusal": None}
+    if calls:
+        message["tool_calls"] = [call.as_dict() for call in calls]
+    return message
+
+
+FRAGMENT_CHARS = 32  # argument text per `delta.tool_calls` chunk, as OpenAI streams it in pieces
+
+
+def tool_call_fragments(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A `tool_call` event as OpenAI's stream fragments: index, id and name first, then the arguments."""
+    index, arguments = event["index"], event["arguments"]
+    fragments: list[dict[str, Any]] = [{"index": index, "id": event["id"], "type": "function",
+                                        "function": {"name": event["name"], "arguments": ""}}]
+    fragments += [{"index": index, "function": {"arguments": arguments[at:at + FRAGMENT_CHARS]}}
+                  for at in range(0, len(arguments), FRAGMENT_CHARS)]
+    return fragments
 
 
 def _sse(data: dict[str, Any], *, event: str | None = None) -> bytes:
@@ -89,41 +125,62 @@ class OpenAIController:
     def __init__(self, chat: ChatService, streams: ChatStreamService, images: ImageService, catalog: Catalog,
                  *, max_upload_mb: float, status_of: Callable[[AppError], int]) -> None:
         self._chat, self._streams, self._images, self._catalog = chat, streams, images, catalog
+        self._library = images.library
         self._status_of = status_of
         self._max_mb = max_upload_mb
         self._created = int(time.time())
 
     async def models(self) -> dict[str, Any]:
         """Every chat model of the catalogue and every image model, by name."""
-        names = dict.fromkeys([m.name for m in self._catalog.models] + self._images.model_names())
+        names = dict.fromkeys([m.name for m in self._catalog.models] + self._library.model_names())
         return {"object": "list", "data": [{"id": name, "object": "model", "created": self._created,
                                             "owned_by": "muse"} for name in names]}
 
     # --- chat ----------------------------------------------------------------------------
-    def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
-        if body.n not in (None, 1):
-            raise BadRequest("Only n=1 is supported.", param="n")
+    async def chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
+        refuse_fields({name: getattr(body, name) for name in body.model_fields_set}, openai_fail)
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
-        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=chat_messages(body),
+        turns, tools = chat_turns(body)
+        options = to_options(body)
+        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=True)
+        messages = [replace(message, **fields) for message, fields in zip(read, tools, strict=True)]
+        check_options(options, messages, openai_fail)
+        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=messages,
                          model=body.model, temperature=body.temperature, store=False,
                          request_id=request_id, role=principal.role,
-                         max_tokens=body.max_completion_tokens or body.max_tokens)
+                         max_tokens=body.max_completion_tokens or body.max_tokens, options=options)
 
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
         """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
-        inp = self._chat_input(body, principal, request_id)
+        inp = await self.chat_input(body, principal, request_id)
+        if body.stream and (body.n or 1) > 1:
+            raise BadRequest("`n` is not supported above 1 when streaming: a stream carries one choice.",
+                             param="n")
+        if body.stream and body.logprobs:
+            raise BadRequest("`logprobs` is not supported when streaming; ask without `stream`.",
+                             param="logprobs")
         if body.stream:
             return await self._stream(body, inp)
-        reply = await self._chat.complete(inp)
-        usage = usage_of(reply.usage, [(m.role, m.content) for m in inp.messages], reply.content)
+        if (body.n or 1) > 1:
+            reply, answers = await complete_choices(self._chat, inp, body.n or 1)
+        else:
+            reply = await self._chat.complete(inp)
+            answers = [ChatCompletion(content=reply.content, provider=reply.provider, model=reply.model,
+                                      usage=reply.usage, finish_reason=reply.finish_reason,
+                                      tool_calls=reply.tool_calls, logprobs=reply.logprobs)]
+        prompt = [(m.role, m.content) for m in inp.messages]
+        usages = [usage_of(a.usage, prompt, a.content) for a in answers]
+        usage = Usage(prompt_tokens=usages[0].prompt_tokens,
+                      completion_tokens=sum(u.completion_tokens for u in usages))
         answer = {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,
-            "choices": [{"index": 0, "logprobs": None, "finish_reason": reply.finish_reason,
-                         "message": {"role": "assistant", "content": reply.content, "refusal": None}}],
+            "choices": [{"index": index, "logprobs": a.logprobs, "finish_reason": a.finish_reason,
+                         "message": _message_out(a.content, a.tool_calls)}
+                        for index, a in enumerate(answers)],
             "usage": usage.as_dict(), "system_fingerprint": None,
         }
         return answer, 200, muse_headers(charged=reply.credits_charged, cached=reply.cached,
@@ -154,8 +211,12 @@ class OpenAIController:
                     if name == "delta":
                         parts.append(data["content"])
                         yield chunk({"content": data["content"]})
+                    elif name == "tool_call":
+                        parts.append(data["name"] + data["arguments"])
+                        for fragment in tool_call_fragments(data):
+                            yield chunk({"tool_calls": [fragment]})
                     elif name == "done":
-                        finish = data.get("finish_reason", "stop")  # "length": stopped at max_tokens
+                        finish = data.get("finish_reason", "stop")  # "length", "tool_calls"
             yield chunk({}, finish)
             if include_usage:
                 usage = estimate_usage(prompt, "".join(parts)).as_dict()
@@ -173,7 +234,7 @@ class OpenAIController:
     # --- images --------------------------------------------------------------------------
     def _image_model(self, name: str | None) -> str:
         model = name or "default"
-        if model not in self._images.model_names():
+        if model not in self._library.model_names():
             raise ModelNotFound(f"The image model {model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
         return model
@@ -181,6 +242,12 @@ class OpenAIController:
     async def image_generations(self, body: ImageGenerationIn, principal: Principal,
                                 request_id: str) -> Answer:
         """Generate, wait for the job (IMAGE_TIMEOUT_S), answer `{"created", "data"}`."""
+        if body.stream:  # refused before anything is charged: the answer would never be streamed
+            raise BadRequest("Streamed image generation (`stream: true`) is not supported; send the request "
+                             "without `stream` to get the finished images as JSON.", param="stream")
+        if body.partial_images:
+            raise BadRequest("Partial images are not supported (they need `stream: true`); leave "
+                             "`partial_images` out.", param="partial_images")
         model = self._image_model(body.model)
         ratio = aspect_ratio_for_size(body.size)
         if ratio is None:
@@ -216,7 +283,7 @@ class OpenAIController:
         return fields, uploads
 
     async def _finished(self, caller: Caller, record: ImageRecord, *, b64: bool) -> Answer:
-        record = await self._images.wait(record.id)
+        record = await self._library.wait(record.id)
         if record.status == "failed":
             raise failure_problem(record)
         if record.status != "completed":
@@ -225,7 +292,7 @@ class OpenAIController:
         data: list[dict[str, Any]] = []
         for index, output in enumerate(record.outputs):
             if b64:
-                upload = await self._images.source_upload(caller, record.id, index=index)
+                upload = await self._library.source_upload(caller, record.id, index=index)
                 data.append({"b64_json": base64.b64encode(upload.data).decode(), "revised_prompt": None})
             else:
                 data.append({"url": output.url, "revised_prompt": None})

@@ -8,15 +8,20 @@ also walks the URL map.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from quart import Quart, Request, Response, g, request
 
 from middlewares.access import PUBLIC_ENDPOINTS, policy_of
 from middlewares.client_ip import client_ip
 from middlewares.hooks import hooks_of
+from middlewares.policy import policy_declared
 from middlewares.rate_limit import check_auth_blocked, count_auth_failure
-from services.identity.auth import Credentials
+from services.identity.auth import AuthService, Credentials
+from services.platform import key_limits
 from services.platform.errors import AppError, Forbidden, Unauthorized
 from services.platform.principal import Principal
+from services.platform.rate_limit import RateLimiter
 
 
 def _token(req: Request) -> str | None:
@@ -46,8 +51,10 @@ def _credentials(req: Request) -> Credentials:
     )
 
 
-def install(app: Quart) -> None:
-    """Resolve the principal of every request and apply the view's declared policy."""
+def install(app: Quart, auth_service: Callable[[], AuthService],
+            rate_limiter: Callable[[], RateLimiter] | None) -> None:
+    """Resolve the principal of every request and apply the view's declared policy; credential
+    guessing is limited per client IP by `rate_limiter` (None: rate limits off)."""
     hooks = hooks_of(app)
 
     @hooks.before
@@ -58,27 +65,34 @@ def install(app: Quart) -> None:
         is_public, min_role = policy_of(view)
         # Unknown routes (404/405) and the docs endpoints are public.
         is_public = is_public or view is None or endpoint in PUBLIC_ENDPOINTS
-        auth = app.extensions["container"].identity.auth
+        auth = auth_service()
+        limiter = rate_limiter() if rate_limiter is not None else None
         credentials = _credentials(req)
         presented = bool(credentials.token or credentials.rapidapi_secret)
         if presented and not is_public:  # credential guessing is limited per client IP
-            check_auth_blocked(credentials.ip)
+            check_auth_blocked(limiter, credentials.ip)
         try:
             principal, user = await auth.authenticate(credentials)
         except AppError as error:  # bad credentials on a public route: serve it anonymously
             if not is_public:
                 if presented and isinstance(error, Unauthorized):
-                    await count_auth_failure(credentials.ip)
+                    await count_auth_failure(limiter, credentials.ip)
                 raise
             principal, user = Principal.anonymous(credentials.ip), None
         g_ = g._get_current_object()  # type: ignore[attr-defined]
         g_.principal, g_.user = principal, user
+        # The key's limits are request-scoped context, like the request ID: the charge guard and
+        # the model look-ups apply them wherever this request spends (services/platform/key_limits.py).
+        key_limits.bind(principal.key_limits)
         if is_public:
             return
         if not principal.is_authenticated:
             raise Unauthorized()
         if min_role is None or not principal.has_role(min_role):
             raise Forbidden()
+        if principal.key_limits is not None:
+            declared = policy_declared(view)
+            key_limits.require_scope(declared.scope if declared else None)
 
     @hooks.after
     async def challenge(response: Response) -> Response:

@@ -26,7 +26,7 @@ def allowed_origin(origin: str | None, allowed: list[str]) -> str | None:
     return origin if origin in allowed or "*" in allowed else None
 
 
-def install(app: Quart) -> None:
+def install(app: Quart, cors_origins: list[str]) -> None:
     """Answer preflights early and add CORS headers to responses for allowed origins."""
 
     hooks = hooks_of(app)
@@ -37,7 +37,7 @@ def install(app: Quart) -> None:
         if req.method != "OPTIONS" or "Access-Control-Request-Method" not in req.headers:
             return None
         response = Response("", status=204)
-        origin = allowed_origin(req.headers.get("Origin"), app.extensions["container"].settings.cors_origins)
+        origin = allowed_origin(req.headers.get("Origin"), cors_origins)
         if origin:
             response.headers.update({
                 "Access-Control-Allow-Origin": origin,
@@ -51,8 +51,7 @@ def install(app: Quart) -> None:
 
     @hooks.after
     async def add_headers(response: Response) -> Response:
-        settings = app.extensions["container"].settings
-        origin = allowed_origin(request.headers.get("Origin"), settings.cors_origins)
+        origin = allowed_origin(request.headers.get("Origin"), cors_origins)
         if origin and "Access-Control-Allow-Origin" not in response.headers:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"

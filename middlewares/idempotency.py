@@ -20,6 +20,8 @@ and a replay returns the whole stream at once. A stream that breaks (raises,
 the client goes away, or an SSE stream ends with an `event: error`, e.g. the
 provider stopped mid-answer and the charge was refunded) releases the key
 instead of storing a partial body.
+
+`install(app, service)` gives the app its `IdempotencyService` (the factory does it once).
 """
 
 from __future__ import annotations
@@ -29,16 +31,27 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from quart import Response, current_app, g, request
+from quart import Quart, Response, current_app, g, request
 from quart.wrappers.response import IterableBody
 
 from services.platform.errors import AppError
-from services.platform.idempotency import canonical_body, fingerprint
+from services.platform.idempotency import IdempotencyService, canonical_body, fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 HEADER = "Idempotency-Key"
 IDEMPOTENT_ATTR = "_muse_idempotent"  # read by the OpenAPI document (app/openapi.py)
+_SERVICE = "muse.idempotency"  # this middleware's own slot in app.extensions
+
+
+def install(app: Quart, service: Callable[[], IdempotencyService]) -> None:
+    """Give `@idempotent` views of `app` their idempotency service."""
+    app.extensions[_SERVICE] = service
+
+
+def _service() -> IdempotencyService:
+    service: Callable[[], IdempotencyService] = current_app.extensions[_SERVICE]
+    return service()
 
 
 def _scope() -> str:
@@ -98,7 +111,7 @@ def idempotent(fn: F) -> F:
         key = request.headers.get(HEADER)
         if key is None:
             return await fn(*args, **kwargs)
-        service = current_app.extensions["container"].platform.idempotency
+        service = _service()
         scope = _scope()
         raw = await request.get_data()
         # key order, spacing, boundary don't matter

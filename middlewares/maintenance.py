@@ -10,16 +10,19 @@ Each route declares its policy with `@policy(...)` (middlewares/policy.py):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from quart import Quart, request
 
 from middlewares.hooks import hooks_of
 from middlewares.policy import request_policy
 from services.platform.errors import FeatureDisabled, Maintenance
+from services.platform.live_settings import LiveSettingsService
 
 RETRY_AFTER_S = "60"
 
 
-def install(app: Quart) -> None:
+def install(app: Quart, live_settings: Callable[[], LiveSettingsService]) -> None:
     """Refuse requests while in maintenance or when their feature is switched off."""
 
     @hooks_of(app).before
@@ -28,7 +31,7 @@ def install(app: Quart) -> None:
         declared = request_policy(app, req.endpoint if req.url_rule else None, req.path, req.method)
         if declared.open_in_maintenance:
             return
-        live = await app.extensions["container"].platform.live_settings.current()
+        live = await live_settings().current()
         if live.maintenance_mode:
             raise Maintenance(headers={"Retry-After": RETRY_AFTER_S})
         feature = declared.feature

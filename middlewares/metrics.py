@@ -12,12 +12,14 @@ from __future__ import annotations
 import functools
 import re
 import time
+from collections.abc import Callable
 
 from opentelemetry import trace
 from quart import Quart, Response, g, request
 from werkzeug.routing import Rule
 
 from middlewares.hooks import hooks_of
+from services.platform.ports.metrics import Metrics
 
 UNMATCHED = "<unmatched>"
 
@@ -39,7 +41,7 @@ def _label(rule: str) -> str:
     return _CONVERTER.sub(r"<\1>", rule)  # <rid:x> → <x>
 
 
-def install(app: Quart) -> None:
+def install(app: Quart, metrics: Callable[[], Metrics]) -> None:
     """Record every answered request (installed first, so its after-request hook runs last)."""
 
     @hooks_of(app).after
@@ -48,8 +50,7 @@ def install(app: Quart) -> None:
         seconds = time.perf_counter() - started if started is not None else 0.0
         req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
         route = _route(req.url_rule)
-        metrics = app.extensions["container"].platform.metrics
-        metrics.http_request(req.method, route, response.status_code, seconds)
+        metrics().http_request(req.method, route, response.status_code, seconds)
         name_span(req.method, route)
         return response
 

@@ -7,6 +7,7 @@ Every route declares, directly under its access decorator (`@public` / `@require
     @policy(open_in_maintenance=True)           # served during maintenance (admin)
     @policy(open_in_maintenance=True, rate_limited=False)   # health checks, webhooks
     @policy(rate_bucket="media")                # media downloads: their own, larger bucket
+    @policy(scope="images")                     # an API key needs this scope (contract §19)
 
 The maintenance, feature-switch and rate-limit middlewares read it from the matched view;
 a test walks the URL map and fails on a route without it. A request that matches no route
@@ -26,6 +27,7 @@ from quart import Quart
 from werkzeug.exceptions import HTTPException
 
 from middlewares.access import PUBLIC_ENDPOINTS
+from services.platform.key_limits import Scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +44,7 @@ class RoutePolicy:
     open_in_maintenance: bool = False
     rate_limited: bool = True
     rate_bucket: RateBucket = "api"  # "media": the generous bucket for media downloads
+    scope: Scope | None = None  # the API-key scope the route needs (None: any key)
 
 
 DEFAULT = RoutePolicy()
@@ -49,10 +52,11 @@ DOCS = RoutePolicy(open_in_maintenance=True)  # the API docs endpoints quart-sch
 
 
 def policy(*, feature: Feature | None = None, open_in_maintenance: bool = False,
-           rate_limited: bool = True, rate_bucket: RateBucket = "api") -> Callable[[F], F]:
-    """Declare a view's live-settings and rate-limit policy."""
+           rate_limited: bool = True, rate_bucket: RateBucket = "api",
+           scope: Scope | None = None) -> Callable[[F], F]:
+    """Declare a view's live-settings, rate-limit and API-key scope policy."""
     declared = RoutePolicy(feature=feature, open_in_maintenance=open_in_maintenance,
-                           rate_limited=rate_limited, rate_bucket=rate_bucket)
+                           rate_limited=rate_limited, rate_bucket=rate_bucket, scope=scope)
 
     def decorate(fn: F) -> F:
         setattr(fn, POLICY_ATTR, declared)

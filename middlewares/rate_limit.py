@@ -1,42 +1,43 @@
 """Token-bucket rate limiting per principal (after auth); RateLimit-* headers on limited responses.
 
-Routes declaring `@policy(rate_limited=False)` (health checks, webhooks) are never limited."""
+Routes declaring `@policy(rate_limited=False)` (health checks, webhooks) are never limited.
+The limiter is given at install time (None: rate limits off, RATE_LIMITS_ENABLED=false)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
-from quart import Quart, Response, current_app, g, request
+from quart import Quart, Response, g, request
 
 from middlewares.hooks import hooks_of
 from middlewares.policy import request_policy
 from services.platform.errors import RateLimited
+from services.platform.rate_limit import RateLimiter
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
 STORE_TIMEOUT_S = 2.0
 
 
-def check_auth_blocked(ip: str) -> None:
+def check_auth_blocked(limiter: RateLimiter | None, ip: str) -> None:
     """429 before verifying any credential from an IP that has failed authentication too often."""
-    container = current_app.extensions["container"]
-    if not container.settings.rate_limits_enabled:
+    if limiter is None:
         return
-    decision = container.platform.rate_limiter.auth_blocked(ip)  # in-process: no store call per request
+    decision = limiter.auth_blocked(ip)  # in-process: no store call per request
     if decision is not None:
         raise RateLimited(f"Too many failed sign-ins from this address; retry in {decision.retry_after_s} s.",
                           headers=decision.headers())
 
 
-async def count_auth_failure(ip: str) -> None:
+async def count_auth_failure(limiter: RateLimiter | None, ip: str) -> None:
     """Record a failed authentication from `ip`; 429 (instead of 401) once it has failed too often."""
-    container = current_app.extensions["container"]
-    if not container.settings.rate_limits_enabled:
+    if limiter is None:
         return
     try:
         async with asyncio.timeout(STORE_TIMEOUT_S):
-            decision = await container.platform.rate_limiter.auth_failed(ip)
+            decision = await limiter.auth_failed(ip)
     except Exception as exc:
         log.warning("rate_limit_unavailable", error=type(exc).__name__)
         return
@@ -45,23 +46,23 @@ async def count_auth_failure(ip: str) -> None:
                           headers=decision.headers())
 
 
-def install(app: Quart) -> None:
+def install(app: Quart, rate_limiter: Callable[[], RateLimiter] | None) -> None:
     """Take a token before each request; refuse with 429 when the bucket is empty."""
-
     hooks = hooks_of(app)
+    if rate_limiter is None:
+        return
 
     @hooks.before
     async def take_token() -> None:
-        container = app.extensions["container"]
         g_ = g._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
         principal = getattr(g_, "principal", None)
-        if not container.settings.rate_limits_enabled or principal is None:
+        if principal is None:
             return
         req = request._get_current_object()  # type: ignore[attr-defined]
         declared = request_policy(app, req.endpoint if req.url_rule else None, req.path, req.method)
         if not declared.rate_limited:
             return
-        limiter = container.platform.rate_limiter
+        limiter = rate_limiter()
         media = declared.rate_bucket == "media"  # its own generous bucket, not the API one
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from services.chat.ports import ChatMessage, LimitReached, ProviderTimeout
+from services.chat.ports import ChatMessage, Delta, LimitReached, ProviderTimeout
 
 T = TypeVar("T")
 
@@ -39,8 +39,8 @@ async def with_timeout(provider: str, timeout: float, call: Callable[[], Awaitab
         raise map_error(exc) from exc
 
 
-async def timed_stream(provider: str, timeout: float, source: AsyncIterator[str],
-                       *, map_error: ErrorMap | None = None) -> AsyncIterator[str]:
+async def timed_stream(provider: str, timeout: float, source: AsyncIterator[Delta],
+                       *, map_error: ErrorMap | None = None) -> AsyncIterator[Delta]:
     """Yield from `source`: a chunk slower than `timeout` → ProviderTimeout, failures through `map_error`."""
     iterator = aiter(source)
     try:

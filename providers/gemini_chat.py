@@ -9,8 +9,10 @@ from typing import Any
 from google import genai
 from google.genai import errors, types
 
+from providers import gemini_translate as translate
 from providers.chat import split_system, timed_stream, with_timeout
-from services.chat.ports import ChatCompletion, ChatMessage, LimitReached, ProviderError
+from services.chat.options import NO_OPTIONS, ChatOptions
+from services.chat.ports import ChatCompletion, ChatMessage, Delta, FinishReason, LimitReached, ProviderError
 
 NAME = "gemini"
 
@@ -47,65 +49,69 @@ class GeminiChatProvider:
         self._client = genai.Client(api_key=api_key, http_options=types.HttpOptions(**options))
 
     def _config(self, system: str | None, temperature: float | None, timeout: float,
-                request_id: str | None, max_tokens: int | None = None) -> types.GenerateContentConfig:
+                request_id: str | None, max_tokens: int | None = None,
+                options: ChatOptions = NO_OPTIONS) -> types.GenerateContentConfig:
         headers = {"X-Request-ID": request_id} if request_id else None
-        return types.GenerateContentConfig(
-            system_instruction=system,
-            temperature=temperature,
-            max_output_tokens=max_tokens,
-            http_options=types.HttpOptions(headers=headers, timeout=int(timeout * 1000) + 1000),
-        )
+        http = types.HttpOptions(headers=headers, timeout=int(timeout * 1000) + 1000)
+        return translate.config(options, system=system, temperature=temperature, max_tokens=max_tokens,
+                                http=http)
 
     @staticmethod
-    def _contents(turns: list[ChatMessage]) -> list[types.Content]:
-        return [
-            types.Content(role="model" if m.role == "assistant" else "user",
-                          parts=[types.Part(text=m.content)])
-            for m in turns
-        ]
+    def unsupported(options: ChatOptions) -> str | None:
+        """`logit_bias` (and `parallel_tool_calls: false`) have no Gemini equivalent."""
+        return translate.unsupported(options)
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
+        options: ChatOptions = NO_OPTIONS,
     ) -> ChatCompletion:
-        """The whole answer to `messages` (finish reason "length": stopped at `max_tokens`)."""
+        """The whole answer to `messages` (finish reason "length": stopped at `max_tokens`;
+        "tool_calls": Gemini answered `functionCall` parts)."""
         system, turns = split_system(messages)
         used = model or self.model
 
         async def call() -> ChatCompletion:
             response = await self._client.aio.models.generate_content(
-                model=used, contents=self._contents(turns),
-                config=self._config(system, temperature, timeout, request_id, max_tokens))
-            if not response.text:
+                model=used, contents=translate.contents(turns),
+                config=self._config(system, temperature, timeout, request_id, max_tokens, options))
+            text, calls = translate.text_of(response), translate.tool_calls(response)
+            if not text and not calls:
                 raise ProviderError(NAME, "empty answer")
             if not _finished(response):  # a cut answer must not be charged or cached
                 raise ProviderError(NAME, "answer without finishReason (truncated)")
             meta = response.usage_metadata
             usage = ((meta.prompt_token_count, meta.candidates_token_count or 0)
                      if meta is not None and meta.prompt_token_count is not None else None)
-            return ChatCompletion(content=response.text, provider=NAME, model=used, usage=usage,
-                                  finish_reason="length" if _limited(response) else "stop")
+            finish: FinishReason = "tool_calls" if calls else "length" if _limited(response) else "stop"
+            return ChatCompletion(content=text, provider=NAME, model=used, usage=usage,
+                                  finish_reason=finish, tool_calls=tuple(calls))
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
-    ) -> AsyncIterator[str]:
-        """The answer as text deltas (a `LimitReached` last delta when stopped at `max_tokens`)."""
+        options: ChatOptions = NO_OPTIONS,
+    ) -> AsyncIterator[Delta]:
+        """The answer as text deltas and tool calls (a `LimitReached` last delta when stopped at
+        `max_tokens`)."""
         system, turns = split_system(messages)
 
-        async def chunks() -> AsyncIterator[str]:
+        async def chunks() -> AsyncIterator[Delta]:
             models = self._client.aio.models
             source = await with_timeout(NAME, timeout, lambda: models.generate_content_stream(
-                model=model or self.model, contents=self._contents(turns),
-                config=self._config(system, temperature, timeout, request_id, max_tokens)))
+                model=model or self.model, contents=translate.contents(turns),
+                config=self._config(system, temperature, timeout, request_id, max_tokens, options)))
             finished = limited = False  # a clean close without finishReason is a cut stream, not an answer
             async for chunk in source:
                 finished = finished or _finished(chunk)
                 limited = limited or _limited(chunk)
-                if chunk.text:
-                    yield chunk.text
+                text = translate.text_of(chunk)
+                if text:
+                    yield text
+                for tool_call in translate.tool_calls(chunk):
+                    yield tool_call
             if not finished:
                 raise ProviderError(NAME, "stream ended without finishReason (truncated)")
             if limited:

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 
-from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, ProviderTimeout
+from services.chat.options import NO_OPTIONS, ChatOptions
+from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, Delta, ProviderTimeout
 from services.media.ports.images import ImageProvider, ImageRequest, ImageResult
 from services.media.ports.videos import VideoProvider, VideoRequest, VideoResult
 from services.platform.errors import UpstreamTimeout
@@ -81,18 +82,22 @@ class InstrumentedChatProvider(_Instrumented):
 
     async def complete(self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
                        request_id: str | None, model: str | None = None,
-                       max_tokens: int | None = None) -> ChatCompletion:
+                       max_tokens: int | None = None, options: ChatOptions = NO_OPTIONS) -> ChatCompletion:
         return await self._timed("chat", lambda: self._inner.complete(
             messages, temperature=temperature, timeout=timeout, request_id=request_id, model=model,
-            max_tokens=max_tokens))
+            max_tokens=max_tokens, options=options))
 
     def stream(self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
                request_id: str | None, model: str | None = None,
-               max_tokens: int | None = None) -> AsyncIterator[str]:
+               max_tokens: int | None = None, options: ChatOptions = NO_OPTIONS) -> AsyncIterator[Delta]:
         return self._stream(self._inner.stream(messages, temperature=temperature, timeout=timeout,
-                                               request_id=request_id, model=model, max_tokens=max_tokens))
+                                               request_id=request_id, model=model, max_tokens=max_tokens,
+                                               options=options))
 
-    async def _stream(self, source: AsyncIterator[str]) -> AsyncIterator[str]:
+    def unsupported(self, options: ChatOptions) -> str | None:
+        return self._inner.unsupported(options)
+
+    async def _stream(self, source: AsyncIterator[Delta]) -> AsyncIterator[Delta]:
         # The span is not made current: a generator's context would leak into its consumer.
         started, outcome = time.perf_counter(), "cancelled"
         span = self._span("chat", current=False)

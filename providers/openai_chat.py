@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from providers.chat import timed_stream, with_timeout
-from services.chat.ports import ChatCompletion, ChatMessage, LimitReached, ProviderError
+from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
+from services.chat.ports import ChatCompletion, ChatMessage, Delta, LimitReached, ProviderError
 
 if TYPE_CHECKING:  # the SDK itself is imported with the client (~0.4 s of CPU, ~20 MB; issue 12)
     import openai
@@ -42,6 +43,82 @@ def _usage(answer: dict[str, Any]) -> tuple[int, int] | None:
     return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
 
 
+def _wire(m: ChatMessage) -> dict[str, Any]:
+    """A message as the API takes it: images as `image_url` parts with data URLs (OpenAI does not
+    fetch Muse's storage), after the text; an assistant turn's tool calls; a tool turn's call id."""
+    wire: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.images:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
+        for image in m.images:
+            url: dict[str, Any] = {"url": f"data:{image.mime};base64,{base64.b64encode(image.data).decode()}"}
+            if image.detail:
+                url["detail"] = image.detail
+            parts.append({"type": "image_url", "image_url": url})
+        wire["content"] = parts
+    if m.tool_calls:
+        wire["tool_calls"] = [call.as_dict() for call in m.tool_calls]
+        wire["content"] = m.content or None
+    if m.role == "tool":
+        wire["tool_call_id"] = m.tool_call_id
+    return wire
+
+
+def wire_options(options: ChatOptions) -> dict[str, Any]:
+    """The request's options as chat-completions body fields (unset ones left out)."""
+    body: dict[str, Any] = {name: getattr(options, name) for name in (
+        "top_p", "seed", "presence_penalty", "frequency_penalty", "reasoning_effort", "verbosity", "user",
+        "safety_identifier", "parallel_tool_calls") if getattr(options, name) is not None}
+    if options.stop:
+        body["stop"] = list(options.stop)
+    if options.logit_bias:
+        body["logit_bias"] = dict(options.logit_bias)
+    if options.tools:
+        body["tools"] = [tool.as_dict() for tool in options.tools]
+    if options.tool_choice is not None:
+        body["tool_choice"] = (options.tool_choice if options.tool_choice in ("auto", "none", "required")
+                               else {"type": "function", "function": {"name": options.tool_choice}})
+    if options.response_format is not None:
+        body["response_format"] = options.response_format.as_dict()
+    if options.logprobs:
+        body["logprobs"] = True
+        if options.top_logprobs is not None:
+            body["top_logprobs"] = options.top_logprobs
+    return body
+
+
+def _tool_calls(message: dict[str, Any]) -> list[ToolCall]:
+    calls = []
+    for raw in message.get("tool_calls") or []:
+        function = raw.get("function") if isinstance(raw, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            arguments = function.get("arguments")
+            calls.append(ToolCall(id=str(raw.get("id") or ""), name=function["name"],
+                                  arguments=arguments if isinstance(arguments, str) else "{}"))
+    return calls
+
+
+class _Fragments:
+    """Streamed `delta.tool_calls` fragments (index, id, name, argument pieces) put back together."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, str]] = {}
+
+    def add(self, delta: dict[str, Any]) -> None:
+        for raw in delta.get("tool_calls") or []:
+            if not isinstance(raw, dict):
+                continue
+            call = self._calls.setdefault(int(raw.get("index") or 0), {"id": "", "name": "", "arguments": ""})
+            function = raw.get("function")
+            function = function if isinstance(function, dict) else {}
+            call["id"] = raw.get("id") or call["id"]
+            call["name"] = function.get("name") or call["name"]
+            call["arguments"] += function.get("arguments") or ""
+
+    def calls(self) -> list[ToolCall]:
+        return [ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] or "{}")
+                for _, c in sorted(self._calls.items()) if c["name"]]
+
+
 class OpenAIChatProvider:
     """`ChatProvider` for OpenAI chat completions."""
 
@@ -66,9 +143,14 @@ class OpenAIChatProvider:
                                               http_client=openai.DefaultAioHttpClient())
         return self._client
 
+    @staticmethod
+    def unsupported(options: ChatOptions) -> str | None:
+        """OpenAI honours every option Muse accepts."""
+        return None
+
     async def _post(self, messages: list[dict[str, Any]], temperature: float | None, timeout: float,
                     request_id: str | None, model: str | None = None, max_tokens: int | None = None,
-                    *, stream: bool = False) -> Any:
+                    *, stream: bool = False, options: ChatOptions = NO_OPTIONS) -> Any:
         """POST /chat/completions through the SDK's client (its auth, base URL, error types and SSE
         decoding) with a wire-shaped body, answers left as the JSON the API sent (`cast_to=object`).
 
@@ -76,59 +158,70 @@ class OpenAIChatProvider:
         the answer and of every streamed chunk: ~7% and ~10% of an uncached chat's CPU (issue 12)
         for fields this adapter never reads."""
         client = self.client
-        body: dict[str, Any] = {"model": model or self.model, "messages": messages}
+        body: dict[str, Any] = {"model": model or self.model, "messages": messages, **wire_options(options)}
         if temperature is not None:
             body["temperature"] = temperature
         if max_tokens is not None:  # the API's current name (`max_tokens` is deprecated, refused by o-series)
             body["max_completion_tokens"] = max_tokens
-        options: RequestOptions = {"timeout": timeout + 1, "security": {"bearer_auth": True}}
+        sent: RequestOptions = {"timeout": timeout + 1, "security": {"bearer_auth": True}}
         if request_id:
-            options["headers"] = {"X-Request-ID": request_id}
+            sent["headers"] = {"X-Request-ID": request_id}
         if stream:
             body["stream"] = True
-            return await client.post("/chat/completions", body=body, options=options, cast_to=object,
+            return await client.post("/chat/completions", body=body, options=sent, cast_to=object,
                                      stream=True, stream_cls=self._stream_type)
-        return await client.post("/chat/completions", body=body, options=options, cast_to=object)
+        return await client.post("/chat/completions", body=body, options=sent, cast_to=object)
 
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
+        options: ChatOptions = NO_OPTIONS,
     ) -> ChatCompletion:
-        """The whole answer to `messages` (finish_reason "length": stopped at `max_tokens`)."""
-        wire = [{"role": m.role, "content": m.content} for m in messages]
-        return await self._complete(wire, temperature, timeout, request_id, model, max_tokens)
+        """The whole answer to `messages` (finish_reason "length": stopped at `max_tokens`;
+        "tool_calls": the model asks for function calls)."""
+        wire = [_wire(m) for m in messages]
+        return await self._complete(wire, temperature, timeout, request_id, model, max_tokens, options)
 
     async def _complete(self, wire: list[dict[str, Any]], temperature: float | None, timeout: float,
                         request_id: str | None, model: str | None = None,
-                        max_tokens: int | None = None) -> ChatCompletion:
+                        max_tokens: int | None = None, options: ChatOptions = NO_OPTIONS) -> ChatCompletion:
         async def call() -> ChatCompletion:
-            response = await self._post(wire, temperature, timeout, request_id, model, max_tokens)
+            response = await self._post(wire, temperature, timeout, request_id, model, max_tokens,
+                                        options=options)
             choice = _first_choice(response)
             message = choice.get("message") if choice else None
-            content = message.get("content") if isinstance(message, dict) else None
-            if not content or not isinstance(content, str):
+            message = message if isinstance(message, dict) else {}
+            content = message.get("content")
+            content = content if isinstance(content, str) else ""
+            calls = _tool_calls(message)
+            if not content and not calls:
                 raise ProviderError(NAME, "empty answer")
             finish = choice.get("finish_reason") if choice else None
             if not finish:  # a cut answer must not be charged or cached
                 raise ProviderError(NAME, "answer without finish_reason (truncated)")
             return ChatCompletion(content=content, provider=NAME, model=model or self.model,
-                                  usage=_usage(response),
-                                  finish_reason="length" if finish == "length" else "stop")
+                                  usage=_usage(response), tool_calls=tuple(calls),
+                                  logprobs=choice.get("logprobs") if choice and options.logprobs else None,
+                                  finish_reason="tool_calls" if calls else "length" if finish == "length"
+                                  else "stop")
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 
     async def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
-    ) -> AsyncIterator[str]:
-        """The answer as text deltas (a `LimitReached` last delta when stopped at `max_tokens`)."""
-        wire = [{"role": m.role, "content": m.content} for m in messages]
+        options: ChatOptions = NO_OPTIONS,
+    ) -> AsyncIterator[Delta]:
+        """The answer as text deltas and whole tool calls (put together from their fragments; a
+        `LimitReached` last delta when stopped at `max_tokens`)."""
+        wire = [_wire(m) for m in messages]
 
-        async def chunks() -> AsyncIterator[str]:
+        async def chunks() -> AsyncIterator[Delta]:
             source = await with_timeout(NAME, timeout, lambda: self._post(
-                wire, temperature, timeout, request_id, model, max_tokens, stream=True))
+                wire, temperature, timeout, request_id, model, max_tokens, stream=True, options=options))
             finished = False  # the SDK stops on `[DONE]` and on a clean close alike: trust finish_reason
             limited = False
+            fragments = _Fragments()
             async with source:
                 async for chunk in source:
                     choice = _first_choice(chunk)
@@ -141,8 +234,12 @@ class OpenAIChatProvider:
                     content = delta.get("content") if isinstance(delta, dict) else None
                     if content and isinstance(content, str):
                         yield content
+                    if isinstance(delta, dict):
+                        fragments.add(delta)
             if not finished:
                 raise ProviderError(NAME, "stream ended without finish_reason (truncated)")
+            for tool_call in fragments.calls():
+                yield tool_call
             if limited:
                 yield LimitReached("")
 

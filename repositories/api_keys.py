@@ -15,6 +15,7 @@ from repositories.users import TombstoneCache
 from services.identity.api_keys import ApiKey
 from services.platform.clock import isoformat, utcnow
 from services.platform.ids import new_id
+from services.platform.key_limits import SCOPES
 
 
 class ApiKeyDocument(MuseDocument):
@@ -26,6 +27,12 @@ class ApiKeyDocument(MuseDocument):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    scopes: list[str] | None = None  # None: every scope
+    expires_at: datetime | None = None
+    daily_credit_cap: int | None = None
+    monthly_credit_cap: int | None = None
+    models: list[str] | None = None
+    allowed_ips: list[str] | None = None
 
     class Settings:
         name = "api_keys"
@@ -35,10 +42,17 @@ class ApiKeyDocument(MuseDocument):
         ]
 
 
+def _tuple(value: Any) -> tuple[str, ...] | None:
+    return tuple(value) if value is not None else None
+
+
 def _to_key(raw: dict[str, Any]) -> ApiKey:
     return ApiKey(
         id=raw["_id"], user_id=raw["user_id"], name=raw["name"], prefix=raw["prefix"],
         created_at=raw["created_at"], last_used_at=raw.get("last_used_at"), revoked_at=raw.get("revoked_at"),
+        scopes=_tuple(raw.get("scopes")) or SCOPES, expires_at=raw.get("expires_at"),
+        daily_credit_cap=raw.get("daily_credit_cap"), monthly_credit_cap=raw.get("monthly_credit_cap"),
+        models=_tuple(raw.get("models")), allowed_ips=_tuple(raw.get("allowed_ips")),
     )
 
 
@@ -49,11 +63,21 @@ class BeanieApiKeyRepository:
     def _col(self):
         return ApiKeyDocument.get_pymongo_collection()
 
-    async def create(self, *, user_id: str, name: str, prefix: str, secret_hash: str) -> ApiKey:
+    async def create(self, *, user_id: str, name: str, prefix: str, secret_hash: str,
+                     limits: dict[str, Any] | None = None) -> ApiKey:
         """Store a new key record."""
-        doc = ApiKeyDocument(user_id=user_id, name=name, prefix=prefix, secret_hash=secret_hash)
+        doc = ApiKeyDocument(user_id=user_id, name=name, prefix=prefix, secret_hash=secret_hash,
+                             **(limits or {}))
         await doc.insert()
         return _to_key(doc.model_dump(by_alias=True))
+
+    async def update(self, key_id: str, *, user_id: str, changes: dict[str, Any]) -> ApiKey | None:
+        """Set limits of a user's active key; the key as it is now, None when not theirs or revoked."""
+        flt = {"_id": key_id, "user_id": user_id, "revoked_at": None}
+        if changes:
+            await self._col.update_one(flt, {"$set": changes})
+        raw = await self._col.find_one(flt)
+        return _to_key(raw) if raw else None
 
     async def get_active_by_hash(self, secret_hash: str) -> ApiKey | None:
         """The unrevoked key with this hash, or None."""
@@ -97,11 +121,16 @@ def _dump(key: ApiKey) -> str:
 def _load(raw: bytes) -> ApiKey:
     data = json.loads(raw)
     for field in _DATES:
-        data[field] = datetime.fromisoformat(data[field].replace("Z", "+00:00")) if data[field] else None
+        value = data.get(field)
+        data[field] = datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    for field in _LISTS:
+        data[field] = _tuple(data.get(field))
+    data["scopes"] = data["scopes"] or SCOPES
     return ApiKey(**data)
 
 
-_DATES = ("created_at", "last_used_at", "revoked_at")
+_DATES = ("created_at", "last_used_at", "revoked_at", "expires_at")
+_LISTS = ("scopes", "models", "allowed_ips")
 
 
 class CachedApiKeyRepository:
@@ -111,9 +140,18 @@ class CachedApiKeyRepository:
     def __init__(self, inner: BeanieApiKeyRepository, cache: TombstoneCache) -> None:
         self._inner, self._cache = inner, cache
 
-    async def create(self, *, user_id: str, name: str, prefix: str, secret_hash: str) -> ApiKey:
+    async def create(self, *, user_id: str, name: str, prefix: str, secret_hash: str,
+                     limits: dict[str, Any] | None = None) -> ApiKey:
         """Store a new key record."""
-        return await self._inner.create(user_id=user_id, name=name, prefix=prefix, secret_hash=secret_hash)
+        return await self._inner.create(user_id=user_id, name=name, prefix=prefix, secret_hash=secret_hash,
+                                        limits=limits)
+
+    async def update(self, key_id: str, *, user_id: str, changes: dict[str, Any]) -> ApiKey | None:
+        """Change a key's limits and tombstone its cache entry (every process reads the new limits)."""
+        key = await self._inner.update(key_id, user_id=user_id, changes=changes)
+        if key is not None:
+            await self._cache.invalidate(*await self._inner.hashes(key_id=key_id))
+        return key
 
     async def get_active_by_hash(self, secret_hash: str) -> ApiKey | None:
         """The unrevoked key with this hash, or None."""

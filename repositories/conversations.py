@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from repositories.documents import MuseDocument
 from services.chat.models import Conversation, StoredMessage
+from services.chat.options import ToolCall
 from services.chat.ports import MessageRole
 from services.platform.clock import utcnow
 from services.platform.ids import new_id
@@ -29,6 +30,8 @@ class ConversationDocument(MuseDocument):
     updated_at: datetime = Field(default_factory=utcnow)
     # Activity order is kept as epoch ms: nx-27017 returns a `$set` datetime as a string.
     updated_ms: int = Field(default_factory=lambda: _ms(utcnow()))
+    active_leaf_id: str | None = None  # None (also every conversation stored before branches): the newest
+    pinned: bool = False
 
     class Settings:
         name = "conversations"
@@ -36,7 +39,8 @@ class ConversationDocument(MuseDocument):
 
     def to_domain(self) -> Conversation:
         return Conversation(id=self.id, owner_id=self.owner_id, title=self.title, created_at=self.created_at,
-                            updated_at=self.updated_at, message_count=self.message_count)
+                            updated_at=self.updated_at, message_count=self.message_count,
+                            active_leaf_id=self.active_leaf_id, pinned=self.pinned)
 
 
 class MessageDocument(MuseDocument):
@@ -52,6 +56,11 @@ class MessageDocument(MuseDocument):
     request_id: str | None = None
     status: str = "complete"
     created_at: datetime = Field(default_factory=utcnow)
+    tool_calls: list[dict[str, str]] = Field(default_factory=list)  # {"id", "name", "arguments"}
+    tool_call_id: str | None = None
+    name: str | None = None
+    images: list[dict[str, Any]] = Field(default_factory=list)  # references, never bytes
+    parent_id: str | None = None  # "": a first message; None: stored before branches (services/chat/tree.py)
 
     class Settings:
         name = "messages"
@@ -62,7 +71,10 @@ class MessageDocument(MuseDocument):
             id=self.id, conversation_id=self.conversation_id, role=cast(MessageRole, self.role),
             content=self.content, created_at=self.created_at, provider=self.provider, model=self.model,
             cached=self.cached, credits_charged=self.credits_charged, request_id=self.request_id,
-            status=self.status)
+            status=self.status, images=list(self.images), parent_id=self.parent_id,
+            tool_call_id=self.tool_call_id, name=self.name,
+            tool_calls=tuple(ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"])
+                             for c in self.tool_calls))
 
 
 class BeanieConversationRepository:
@@ -72,7 +84,8 @@ class BeanieConversationRepository:
                      messages: list[StoredMessage] | None = None) -> Conversation:
         """A new conversation, with its first messages when given (two writes, no update)."""
         messages = messages or []
-        doc = ConversationDocument(owner_id=owner_id, title=title, message_count=len(messages))
+        doc = ConversationDocument(owner_id=owner_id, title=title, message_count=len(messages),
+                                   active_leaf_id=messages[-1].id if messages else None)
         if conversation_id:
             doc.id = conversation_id
         await doc.insert_fields()
@@ -122,7 +135,8 @@ class BeanieConversationRepository:
         # Reserve positions atomically so concurrent appends never interleave within a turn.
         updated = await ConversationDocument.get_pymongo_collection().find_one_and_update(
             {"_id": conversation_id},
-            {"$inc": {"message_count": len(messages)}, "$set": {"updated_at": now, "updated_ms": _ms(now)}},
+            {"$inc": {"message_count": len(messages)},
+             "$set": {"updated_at": now, "updated_ms": _ms(now), "active_leaf_id": messages[-1].id}},
             return_document=ReturnDocument.AFTER)
         first = (updated or {}).get("message_count", len(messages)) - len(messages)
         await self._insert(conversation_id, messages, first=first)
@@ -135,8 +149,17 @@ class BeanieConversationRepository:
             MessageDocument(
                 id=m.id, conversation_id=conversation_id, position=first + i, role=m.role, content=m.content,
                 provider=m.provider, model=m.model, cached=m.cached, credits_charged=m.credits_charged,
-                request_id=m.request_id, status=m.status, created_at=m.created_at)
+                request_id=m.request_id, status=m.status, created_at=m.created_at, images=m.images,
+                parent_id=m.parent_id,
+                tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
+                tool_call_id=m.tool_call_id, name=m.name)
             for i, m in enumerate(messages)])
+
+    async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:
+        """Make `leaf_id` the active leaf (activity order unchanged); False when not found."""
+        result = await ConversationDocument.get_pymongo_collection().update_one(
+            {"_id": conversation_id, "owner_id": owner_id}, {"$set": {"active_leaf_id": leaf_id}})
+        return result.matched_count > 0
 
     async def delete(self, conversation_id: str, *, owner_id: str) -> bool:
         """Delete the conversation and its messages."""

@@ -14,10 +14,12 @@ def document_models() -> list[type]:
     from repositories.idempotency import IdempotencyRecordDocument
     from repositories.images import ImageDocument, VideoDocument
     from repositories.job_runs import JobRunDocument
+    from repositories.key_spend import KeySpendDocument
     from repositories.ledger import LedgerEntryDocument
     from repositories.live_settings import LiveSettingsDocument
     from repositories.payment_customers import PaymentCustomerDocument
     from repositories.payments import AccountFlagDocument, PaymentDocument, SubscriptionDocument
+    from repositories.responses import ResponseDocument
     from repositories.shares import ShareLinkDocument
     from repositories.users import UserDocument
     from repositories.webhook_events import WebhookEventDocument
@@ -27,4 +29,5 @@ def document_models() -> list[type]:
             JobRunDocument, UserDocument, ApiKeyDocument, WebhookEventDocument,
             LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
-            AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument]
+            AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument,
+            KeySpendDocument, ResponseDocument]

@@ -60,7 +60,7 @@ def _reconcile(args: argparse.Namespace) -> dict[str, Any]:
     async def work(container: Container) -> dict[str, Any]:
         from app.credit_jobs import reconcile_all
 
-        return await reconcile_all(container, older_than_s=args.older_than)
+        return await reconcile_all(container.credits, container.settings, older_than_s=args.older_than)
 
     return run_with_container(work)
 

@@ -13,8 +13,8 @@ class ResourceIdConverter(BaseConverter):
     regex = r"[a-z]{2,5}_[A-Za-z0-9_-]{1,64}"
 
 
-def register_routes(app: Quart) -> None:
-    """Register every blueprint."""
+def register_routes(app: Quart, *, web_app: bool) -> None:
+    """Register every blueprint (the web app's too when `web_app`)."""
     app.url_map.converters["rid"] = ResourceIdConverter
     from app.routes.admin import bp as admin
     from app.routes.api_keys import bp as api_keys
@@ -30,6 +30,7 @@ def register_routes(app: Quart) -> None:
     from app.routes.media import bp as media
     from app.routes.metrics import bp as metrics
     from app.routes.openai_api import bp as openai_api
+    from app.routes.openai_responses import bp as openai_responses
     from app.routes.payments import bp as payments
     from app.routes.plans import bp as plans
     from app.routes.shares import bp as shares
@@ -42,9 +43,9 @@ def register_routes(app: Quart) -> None:
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
                       plans, credits, gift_codes, auth_local, dev_outbox, openai_api, metrics, dev, shares,
-                      stripe, videos):
+                      stripe, videos, openai_responses):
         app.register_blueprint(blueprint)
-    if app.extensions["container"].settings.web_app_enabled:
+    if web_app:
         from app.routes.webapp import bp as webapp
 
         app.register_blueprint(webapp)

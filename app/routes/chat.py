@@ -5,15 +5,17 @@ from __future__ import annotations
 from quart import Blueprint, g
 from quart_schema import document_response, validate_querystring, validate_request, validate_response
 
-from app.openapi import event_stream, problems
+from app.openapi import answers, event_stream, problems
 from app.routes.deps import container
 from controllers.schemas.chat import (
+    ActiveIn,
     ChatIn,
     ChatOut,
     ConversationDetail,
     ConversationOut,
     ConversationPage,
     ListQuery,
+    RegenerateIn,
     RenameIn,
 )
 from middlewares.access import require_role
@@ -27,7 +29,7 @@ bp = Blueprint("chat", __name__)
 
 @bp.post("/api/v1/chat")
 @require_role(Role.USER)
-@policy(feature="chat")
+@policy(feature="chat", scope="chat")
 @event_stream("With `\"stream\": true`: `meta`, `delta`…, then `done` (or `error` with a problem).")
 @problems(402, 404, 502, 503, 504)
 @idempotent
@@ -42,7 +44,7 @@ async def chat(data: ChatIn):
 
 @bp.get("/api/v1/conversations")
 @require_role(Role.USER)
-@policy()
+@policy(scope="chat")
 @validate_querystring(ListQuery)
 @validate_response(ConversationPage)
 async def list_conversations(query_args: ListQuery):
@@ -52,16 +54,52 @@ async def list_conversations(query_args: ListQuery):
 
 @bp.get("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="chat")
 @validate_response(ConversationDetail)
 async def get_conversation(conversation_id: str):
     """One of the caller's conversations with its messages; another user's is 404."""
     return await container().chat.controller.get(g.principal, conversation_id)
 
 
-@bp.patch("/api/v1/conversations/<conversation_id>")
+@bp.post("/api/v1/conversations/<conversation_id>/messages/<message_id>/regenerate")
+@require_role(Role.USER)
+@policy(feature="chat")
+@event_stream("With `\"stream\": true`: `meta`, `delta`…, then `done` (or `error` with a problem).")
+@problems(402, 404, 502, 503, 504)
+@idempotent
+@validate_request(RegenerateIn)
+@document_response(ChatOut)  # documented, not validated: `stream` answers are SSE Response objects
+async def regenerate_message(conversation_id: str, message_id: str, data: RegenerateIn):
+    """Answer an assistant message's question again (contract §21): charged like a chat, the cache not
+    read; the new answer is a sibling of the old one and becomes the active leaf."""
+    return await container().chat.controller.regenerate(g.principal, conversation_id, message_id, data,
+                                                        current_request_id())
+
+
+@bp.put("/api/v1/conversations/<conversation_id>/active")
 @require_role(Role.USER)
 @policy()
+@problems(404)
+@validate_request(ActiveIn)
+@validate_response(ConversationDetail)
+async def set_active_branch(conversation_id: str, data: ActiveIn):
+    """Show another branch (`{"leaf_id"}`, continued to its newest reply); the active path comes back."""
+    return await container().chat.controller.set_active(g.principal, conversation_id, data)
+
+
+@bp.get("/api/v1/conversations/<conversation_id>/messages/<message_id>/images/<index>")
+@require_role(Role.USER)
+@policy()
+@answers(200, description="The image (PNG, JPEG, WebP or GIF).", media="image/*")
+@problems(404)
+async def get_message_image(conversation_id: str, message_id: str, index: str):
+    """Image `index` of a message of one of the caller's conversations; another user's is 404."""
+    return await container().chat.controller.image(g.principal, conversation_id, message_id, index)
+
+
+@bp.patch("/api/v1/conversations/<conversation_id>")
+@require_role(Role.USER)
+@policy(scope="chat")
 @validate_request(RenameIn)
 @validate_response(ConversationOut)
 async def rename_conversation(conversation_id: str, data: RenameIn):
@@ -71,7 +109,7 @@ async def rename_conversation(conversation_id: str, data: RenameIn):
 
 @bp.delete("/api/v1/conversations/<conversation_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="chat")
 async def delete_conversation(conversation_id: str):
     """Delete one of the caller's conversations (204); another user's is 404."""
     return await container().chat.controller.delete(g.principal, conversation_id)

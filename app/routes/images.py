@@ -30,7 +30,7 @@ bp = Blueprint("images", __name__)
 
 @bp.post("/api/v1/images")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
 @answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 502, 503, 504)
@@ -46,7 +46,7 @@ async def create_image(data: CreateImageIn):
 
 @bp.get("/api/v1/images")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_querystring(ImageListQuery)
 @validate_response(ImagePage)
 async def list_images(query_args: ImageListQuery):
@@ -58,7 +58,7 @@ async def list_images(query_args: ImageListQuery):
 
 @bp.post("/api/v1/images/edits")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @answers(202, ImageOut, description="Queued: poll the Location.", headers=("Location",))
 @answers(201, ImageOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 404, 502, 503, 504)
@@ -74,7 +74,7 @@ async def edit_image():
 
 @bp.post("/api/v1/images/describe")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="describe")
 @problems(402, 404, 502, 503, 504)
 @idempotent
 @request_body(multipart=DescribeForm, json=DescribeJson)
@@ -87,7 +87,7 @@ async def describe_image():
 
 @bp.get("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_response(ImageOut)
 async def get_image(image_id: str):
     """One of the caller's images (poll a job here); another user's image is 404."""
@@ -96,7 +96,7 @@ async def get_image(image_id: str):
 
 @bp.delete("/api/v1/images/<rid:image_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 async def delete_image(image_id: str):
     """Delete an image and its stored files (204); another user's image is 404."""
     return await container().media.images_controller.delete(g.principal, image_id)
@@ -104,7 +104,7 @@ async def delete_image(image_id: str):
 
 @bp.post("/api/v1/images/<rid:image_id>/save")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_response(ImageOut)
 async def save_image(image_id: str):
     """Keep an image: `saved` true, `expires_at` null; another user's image is 404."""
@@ -113,7 +113,7 @@ async def save_image(image_id: str):
 
 @bp.get("/api/v1/images/<rid:image_id>/events")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @event_stream("`event: status` with the image resource at each status change; ends after a terminal status.")
 async def image_events(image_id: str):
     """The image job's progress, pushed: `text/event-stream` of `event: status` (the resource) as it is,

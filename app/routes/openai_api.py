@@ -34,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ERROR_STATUSES = (400, 401, 402, 403, 404, 409, 422, 429, 502, 503, 504)
 
 
-def _document_errors(fn: F) -> F:
+def document_errors(fn: F) -> F:
     """Document OpenAI's error envelope for the statuses a /v1 operation can answer."""
     for status in _ERROR_STATUSES:
         fn = document_response(ErrorOut, status)(fn)
@@ -45,7 +45,7 @@ def _document_errors(fn: F) -> F:
 @require_role(Role.USER)
 @policy()
 @validate_response(ModelList)
-@_document_errors
+@document_errors
 async def list_models():
     """OpenAI-compatible model list: every chat model of the catalogue and every image model, by name."""
     return await container().web.openai_controller.models()
@@ -53,12 +53,12 @@ async def list_models():
 
 @bp.post("/v1/chat/completions")
 @require_role(Role.USER)
-@policy(feature="chat")
+@policy(feature="chat", scope="chat")
 @idempotent
 @validate_request(ChatCompletionIn)
 @document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE
 @event_stream("With `\"stream\": true`: `data: {chat.completion.chunk}` lines ending with `data: [DONE]`.")
-@_document_errors
+@document_errors
 async def chat_completions(data: ChatCompletionIn):
     """OpenAI-compatible chat completion, through Muse's chat service (credits, cache, failover).
 
@@ -70,11 +70,11 @@ async def chat_completions(data: ChatCompletionIn):
 
 @bp.post("/v1/images/generations")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @idempotent
 @validate_request(ImageGenerationIn)
 @document_response(ImagesOut)
-@_document_errors
+@document_errors
 async def image_generations(data: ImageGenerationIn):
     """OpenAI-compatible image generation: waits up to IMAGE_TIMEOUT_S; `url` or `b64_json` outputs.
 
@@ -84,11 +84,11 @@ async def image_generations(data: ImageGenerationIn):
 
 @bp.post("/v1/images/edits")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="images")
 @idempotent
 @document_request(ImageEditDoc, source=DataSource.FORM_MULTIPART)
 @document_response(ImagesOut)
-@_document_errors
+@document_errors
 async def image_edits():
     """OpenAI-style image edit (multipart `image`, `prompt`, optional `mask`), answered like generations."""
     return await container().web.openai_controller.image_edits(g.principal, current_request_id())

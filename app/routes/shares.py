@@ -16,7 +16,7 @@ bp = Blueprint("shares", __name__)
 
 @bp.post("/api/v1/images/<image_id>/share")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 @validate_response(ShareOut)
 async def share_image(image_id: str):
     """A public link to one finished image: `{"url", "token"}` (the same link on a repeated call).
@@ -27,7 +27,7 @@ async def share_image(image_id: str):
 
 @bp.delete("/api/v1/images/<image_id>/share")
 @require_role(Role.USER)
-@policy()
+@policy(scope="images")
 async def unshare_image(image_id: str):
     """Revoke the image's public link (204); the link answers 404 at once.
 

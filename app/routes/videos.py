@@ -19,7 +19,7 @@ bp = Blueprint("videos", __name__)
 
 @bp.post("/api/v1/videos")
 @require_role(Role.USER)
-@policy(feature="images")
+@policy(feature="images", scope="videos")
 @answers(202, VideoOut, description="Queued: follow the Location (or its `/events`).", headers=("Location",))
 @answers(201, VideoOut, description="Finished (with `wait: true`).", headers=("Location",))
 @problems(402, 404, 502, 503, 504)
@@ -35,7 +35,7 @@ async def create_video(data: CreateVideoIn):
 
 @bp.get("/api/v1/videos")
 @require_role(Role.USER)
-@policy()
+@policy(scope="videos")
 @validate_querystring(VideoListQuery)
 @validate_response(VideoPage)
 async def list_videos(query_args: VideoListQuery):
@@ -45,7 +45,7 @@ async def list_videos(query_args: VideoListQuery):
 
 @bp.get("/api/v1/videos/<rid:video_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="videos")
 @validate_response(VideoOut)
 async def get_video(video_id: str):
     """One of the caller's videos; another user's video is 404."""
@@ -54,7 +54,7 @@ async def get_video(video_id: str):
 
 @bp.delete("/api/v1/videos/<rid:video_id>")
 @require_role(Role.USER)
-@policy()
+@policy(scope="videos")
 async def delete_video(video_id: str):
     """Delete a video and its stored files (204); another user's video is 404."""
     return await container().media.videos_controller.delete(g.principal, video_id)
@@ -62,7 +62,7 @@ async def delete_video(video_id: str):
 
 @bp.post("/api/v1/videos/<rid:video_id>/save")
 @require_role(Role.USER)
-@policy()
+@policy(scope="videos")
 @validate_response(VideoOut)
 async def save_video(video_id: str):
     """Keep a video: `saved` true, `expires_at` null; another user's video is 404."""
@@ -71,7 +71,7 @@ async def save_video(video_id: str):
 
 @bp.get("/api/v1/videos/<rid:video_id>/events")
 @require_role(Role.USER)
-@policy()
+@policy(scope="videos")
 @event_stream("`event: status` with the video resource at each status change; ends after a terminal status.")
 async def video_events(video_id: str):
     """The video job's progress, pushed: `text/event-stream` of `event: status` (the resource) as it is,

@@ -9,7 +9,7 @@ processor = one adapter + one entry in `payment_factories`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
@@ -137,6 +137,19 @@ VIDEO_ADAPTERS: dict[str, Callable[[Settings], VideoProvider | None]] = {
 def build_video_providers(settings: Settings) -> list[VideoProvider]:
     """Providers in VIDEO_PROVIDERS order; those without a key are left out; `local` when none remain."""
     return _build_in_order("video", settings.video_providers, VIDEO_ADAPTERS, settings, _local_videos)
+
+
+def remote_fetcher(s: Settings) -> Callable[[str], Awaitable[bytes]]:
+    """GET an image URL (describe, images in chat): the address-pinned fetcher, private addresses
+    refused in production, at most MAX_UPLOAD_MB."""
+    from providers.remote_fetch import fetch_remote_image
+
+    max_bytes = int(s.max_upload_mb * 1024 * 1024)
+
+    async def fetch_url(url: str) -> bytes:
+        return await fetch_remote_image(url, max_bytes=max_bytes, allow_private=not s.is_production)
+
+    return fetch_url
 
 
 def build_storage(settings: Settings) -> StorageProvider:

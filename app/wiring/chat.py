@@ -7,7 +7,7 @@ from typing import Any
 
 from app.config import Settings
 from app.problems import problem_body, status_of
-from app.wiring.adapters import build_chat_providers
+from app.wiring.adapters import build_chat_providers, build_storage, remote_fetcher
 from app.wiring.credits import CreditsParts
 from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
@@ -15,11 +15,14 @@ from controllers.chat import ChatController
 from providers.instrumented import instrument_chat
 from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
 from repositories.conversations import BeanieConversationRepository
+from repositories.images import BeanieImageRepository
 from services.chat.cache import ChatCache
+from services.chat.images import ChatImages
 from services.chat.ports import ChatProvider
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.chat.vision import VisionService
+from services.platform.catalog import DEFAULT_PRICES
 from services.platform.errors import AppError
 from services.platform.ports.cache import KeyValueStore
 
@@ -52,11 +55,15 @@ def wire_chat(s: Settings, o: Overrides, platform: PlatformParts, credits: Credi
         store = RedisKeyValueStore(platform.redis)
     cache = ChatCache(store, ttl_s=s.cache_ttl_s)
     catalog, live = platform.catalog, platform.live_settings
+    images = ChatImages(storage=o.image_storage or build_storage(s), gallery=BeanieImageRepository(),
+                        fetch=remote_fetcher(s), max_images=s.chat_max_images, max_mb=s.max_upload_mb)
     chat = ChatService(
         providers=providers, conversations=BeanieConversationRepository(), cache=cache,
         breaker=platform.breaker,
         credits=credits.service, price=lambda: int(catalog.prices["chat"]), models=lambda: catalog.models,
-        live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=platform.metrics)
+        live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=platform.metrics,
+        images=images,
+        image_price=lambda: int(catalog.prices.get("chat_image", DEFAULT_PRICES["chat_image"])))
     streams = ChatStreamService(chat)
 
     def render_problem(error: AppError, request_id: str | None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from controllers.gift_codes import GiftCodesController
 from controllers.plans import PlansController
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.gift_codes import BeanieGiftCodeRepository
+from repositories.key_spend import MongoKeySpendRepository
 from repositories.ledger import BeanieLedgerRepository
 from services.credits.gift_codes import GiftCodeService
 from services.credits.service import CreditsService
@@ -24,6 +25,7 @@ class CreditsParts:
     ledger: BeanieLedgerRepository
     service: CreditsService
     gift_codes: GiftCodeService
+    key_spend: MongoKeySpendRepository  # what each API key spent (its caps, contract §19)
     controller: CreditsController
     plans_controller: PlansController
     gift_codes_controller: GiftCodesController
@@ -39,11 +41,13 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
         return (await live.current()).signup_credits  # admin-editable
 
     accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
+    key_spend = MongoKeySpendRepository()
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
-                             reconcile_after_s=s.credits_reconcile_after_s, metrics=platform.metrics)
+                             reconcile_after_s=s.credits_reconcile_after_s, metrics=platform.metrics,
+                             key_spend=key_spend)
     gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
     return CreditsParts(
-        accounts=accounts, ledger=ledger, service=credits, gift_codes=gift_codes,
+        accounts=accounts, ledger=ledger, service=credits, gift_codes=gift_codes, key_spend=key_spend,
         controller=CreditsController(credits), gift_codes_controller=GiftCodesController(gift_codes, credits),
         plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
                                          payment_providers=list(payment_factories(s, o.payments_provider))))

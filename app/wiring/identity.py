@@ -42,6 +42,7 @@ from services.identity.ports.identity import TokenVerifier
 from services.identity.sessions import SessionService, SessionVerifier
 from services.identity.users import UserService
 from services.identity.webhooks import ClerkEventService
+from services.platform.catalog import Catalog
 from services.platform.rate_limit import Limit
 
 
@@ -105,6 +106,11 @@ def _accounts(s: Settings, platform: PlatformParts, sessions: SessionService | N
                           require_verified_email=s.require_verified_email)
 
 
+def _model_names(s: Settings, catalog: Catalog) -> list[str]:
+    """Every model name a request may ask for: chat models, `default` and each image/video provider."""
+    return sorted({"default", *(m.name for m in catalog.models), *s.image_providers, *s.video_providers})
+
+
 async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
                         credits: CreditsParts) -> IdentityParts:
     sessions, signer = await _sessions(s, platform)
@@ -116,8 +122,9 @@ async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
     users = UserService(CachedUserRepository(
         BeanieUserRepository(), TombstoneCache(platform.redis, prefix=ns + "user:")),
                         admin_clerk_ids=s.admin_user_ids, on_created=[credits.service.grant_signup])
-    api_keys = ApiKeyService(CachedApiKeyRepository(
-        BeanieApiKeyRepository(), TombstoneCache(platform.redis, prefix=ns + "apikey:")))
+    key_cache = TombstoneCache(platform.redis, prefix=ns + "apikey:")
+    api_keys = ApiKeyService(CachedApiKeyRepository(BeanieApiKeyRepository(), key_cache),
+                             spend=credits.key_spend, known_models=lambda: _model_names(s, platform.catalog))
     webhook_events = BeanieWebhookEventRepository()
     verifier: TokenVerifier | None = o.token_verifier
     if verifier is None and sessions is not None and signer is not None:

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.platform.key_limits import Scope
 
 
-class CreateApiKeyIn(BaseModel):
+class ApiKeyLimitsIn(BaseModel):
+    """An API key's limits (contract §19); on PATCH only the fields sent change, `null` clears one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scopes: list[Scope] | None = Field(default=None, max_length=5,
+                                       description="Routes the key may call (default: all).")
+    expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339, in the future.")
+    daily_credit_cap: int | None = Field(default=None, ge=0, le=10**9,
+                                         description="Credits per UTC day.")
+    monthly_credit_cap: int | None = Field(default=None, ge=0, le=10**9,
+                                           description="Credits per UTC month.")
+    models: list[str] | None = Field(default=None, max_length=100,
+                                     description="Allowed catalogue model names (default: all).")
+    allowed_ips: list[str] | None = Field(default=None, max_length=100,
+                                          description="Client networks (CIDR) the key may be used from.")
+
+
+class CreateApiKeyIn(ApiKeyLimitsIn):
     name: str = Field(min_length=1, max_length=100)
+
+
+class PatchApiKeyIn(ApiKeyLimitsIn):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class ApiKeyOut(BaseModel):
@@ -15,6 +39,14 @@ class ApiKeyOut(BaseModel):
     prefix: str
     created_at: str
     last_used_at: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    expires_at: str | None = None
+    daily_credit_cap: int | None = None
+    monthly_credit_cap: int | None = None
+    models: list[str] | None = None
+    allowed_ips: list[str] | None = None
+    spent_today: int = 0
+    spent_this_month: int = 0
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
@@ -24,3 +56,4 @@ class ApiKeyCreatedOut(ApiKeyOut):
 class ApiKeyListOut(BaseModel):
     items: list[ApiKeyOut]
     next_cursor: str | None = None
+

@@ -1,44 +1,53 @@
 """Request and response models of the OpenAI-compatible API (contract §12); they feed /openapi.json.
 
-Requests accept OpenAI's shapes and ignore the fields Muse does not use
-(`top_p`, `tools`, `logit_bias`…), as OpenAI-compatible servers commonly do.
+Requests accept OpenAI's shapes; every field of OpenAI's chat request is declared here and
+either honoured or refused by name (controllers/chat_fields.py, contract §18).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
+from controllers.chat_fields import fields_doc
+from controllers.schemas.chat_options import OptionsIn, ToolCallIn
+from controllers.schemas.content import content_type, text_content_type
 
-class TextPart(BaseModel):
-    type: Literal["text"]  # text only: Muse's chat takes no images or audio here
-    text: str
-
-
-# What a prompt turn must carry: some text (whitespace alone is not a message).
-SomeText = Annotated[str, Field(pattern=r"\S")]
-PromptPart = Annotated[TextPart, Field(json_schema_extra={"properties": {"text": {"pattern": r"\S"}}})]
+PromptContent = content_type(muse_ids=False)
+ToolContent = text_content_type()
+AnswerContent = content_type(muse_ids=False, nullable=True)
 
 
 class PromptMessageIn(BaseModel):
-    """A system, developer or user turn: its content must say something."""
+    """A system, developer or user turn: its content (a string, or text and image_url parts) must
+    say something (services/chat/content.py reads the parts and names a bad one)."""
 
     role: Literal["system", "developer", "user"]
-    content: SomeText | Annotated[list[PromptPart], Field(min_length=1)]
+    content: PromptContent  # type: ignore[valid-type]
     name: str | None = None
 
 
 class AssistantMessageIn(BaseModel):
-    """An earlier answer (an empty one is dropped). No tool calling: `tool`/`function` turns are 422."""
+    """An earlier answer (an empty one without tool calls is dropped), with the tool calls it made."""
 
     role: Literal["assistant"]
-    content: str | list[TextPart] | None = None
+    content: AnswerContent = None  # type: ignore[valid-type]
     name: str | None = None
+    tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
+    refusal: str | None = None
 
 
-ChatMessageIn = Annotated[PromptMessageIn | AssistantMessageIn, Field(discriminator="role")]
+class ToolMessageIn(BaseModel):
+    """The result of a tool call (`tool_call_id` names the call of an earlier assistant turn)."""
+
+    role: Literal["tool"]
+    content: ToolContent  # type: ignore[valid-type]
+    tool_call_id: str = Field(min_length=1, max_length=200)
+
+
+ChatMessageIn = Annotated[PromptMessageIn | AssistantMessageIn | ToolMessageIn, Field(discriminator="role")]
 
 
 class StreamOptions(BaseModel):
@@ -49,8 +58,21 @@ class StreamOptions(BaseModel):
 SIZE_SCHEMA: JsonDict = {"pattern": r"^(auto|[1-9][0-9]{0,4}x[1-9][0-9]{0,4})$"}
 
 
-class ChatCompletionIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+# A refused field: declared (so that it is refused by name with a sentence, not ignored), not documented.
+Refused = SkipJsonSchema[Any]
+
+
+class ChatCompletionIn(OptionsIn):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={
+        "x-muse-fields": cast(JsonDict, fields_doc()),
+        "allOf": [
+            # a stream carries one choice, without log probabilities
+            {"if": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
+             "then": {"properties": {"n": {"anyOf": [{"type": "null"}, {"type": "integer", "maximum": 1}]},
+                                     "logprobs": {"enum": [None, False]}}}},
+            {"if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
+             "then": {"required": ["logprobs"], "properties": {"logprobs": {"const": True}}}},
+        ]})
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra={
@@ -58,16 +80,43 @@ class ChatCompletionIn(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, json_schema_extra={"const": 1})  # documented as 1; others 400
+    n: int | None = Field(default=None, json_schema_extra={"minimum": 1, "maximum": 4})  # others 400
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    user: str | None = Field(default=None, max_length=256)
+    logprobs: bool | None = None  # OpenAI only (requests with it go there); streamed: refused
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)  # with logprobs
+    # text only: "audio" is refused by name (400)
+    modalities: list[str] | None = Field(default=None, json_schema_extra={"items": {"enum": ["text"]}})
+    store: bool | None = Field(default=None, json_schema_extra={"const": False})  # true: 400
+    audio: Refused = None
+    prediction: Refused = None
+    web_search_options: Refused = None
+    functions: Refused = None
+    function_call: Refused = None
+    metadata: Refused = None
+    service_tier: Refused = None
+    prompt_cache_key: Refused = None
+    prompt_cache_retention: Refused = None
+    prompt_cache_options: Refused = None
+    moderation: Refused = None
+
+
+class FunctionCallOut(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"]
+    function: FunctionCallOut
 
 
 class ChatMessageOut(BaseModel):
     role: Literal["assistant"]
-    content: str
+    content: str | None
     refusal: str | None = None
+    tool_calls: list[ToolCallOut] | None = None
 
 
 class ChoiceOut(BaseModel):
@@ -117,6 +166,10 @@ class ImageGenerationIn(BaseModel):
     response_format: Literal["url", "b64_json"] | None = "url"
     output_format: Literal["png", "jpeg", "webp"] | None = None
     user: str | None = Field(default=None, max_length=256)
+    # streamed images are not offered (contract §18): `stream: true` or partial images are a 400 naming
+    # the field, before anything is charged
+    stream: bool | None = Field(default=None, json_schema_extra={"enum": [False, None]})
+    partial_images: int | None = Field(default=None, ge=0, le=3, json_schema_extra={"enum": [0, None]})
 
 
 class ImageEditForm(BaseModel):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.chat.cache import CacheKey
+from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
 from services.chat.ports import ChatMessage as ChatMessage  # re-exported: controllers build inputs with it
 from services.chat.ports import FinishReason, MessageRole
 from services.platform.catalog import ChatModel
@@ -28,6 +29,9 @@ class ChatInput:
     request_id: str | None = None
     role: Role = Role.USER  # premium models need a higher role
     max_tokens: int | None = None  # bound on the answer's length (OpenAI's max_tokens); part of the cache key
+    options: ChatOptions = NO_OPTIONS  # sampling, tools, output format (services/chat/options.py)
+    parent_id: str | None = None  # continue from this message (a branch), not the conversation's active leaf
+    regenerate: str | None = None  # an assistant message to answer again (no new turns, the cache not read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,9 @@ class ChatReply:
     credits_charged: int
     request_id: str | None
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens as the provider reported them
-    finish_reason: FinishReason = "stop"  # "length": stopped at `max_tokens`
+    finish_reason: FinishReason = "stop"  # "length": stopped at `max_tokens`; "tool_calls": see tool_calls
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -56,6 +62,8 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     message_count: int = 0
+    active_leaf_id: str | None = None  # the branch shown (None: the newest message)
+    pinned: bool = False
 
 
 @dataclass(slots=True)
@@ -74,6 +82,11 @@ class StoredMessage:
     request_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     status: str = "complete"  # "stopped": a streamed answer the client stopped reading (kept, charged)
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn's function calls
+    tool_call_id: str | None = None  # a tool turn: the call it answers
+    name: str | None = None  # a tool turn: the function's name
+    images: list[dict[str, Any]] = field(default_factory=list)  # services/chat/images.py `stored_form`
+    parent_id: str | None = None  # "": a first message; None: stored before branches (the previous one)
 
 
 class ConversationRepository(Protocol):
@@ -102,7 +115,11 @@ class ConversationRepository(Protocol):
         ...
 
     async def append(self, conversation_id: str, messages: builtins.list[StoredMessage]) -> None:
-        """Add messages and bump the conversation's counters."""
+        """Add messages, bump the conversation's counters and make the last message the active leaf."""
+        ...
+
+    async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:
+        """Make `leaf_id` the owner's conversation's active leaf; False when not found."""
         ...
 
     async def delete(self, conversation_id: str, *, owner_id: str) -> bool:
@@ -120,12 +137,13 @@ class Prepared:
     key: CacheKey
     message_id: str
     created: bool = False  # the conversation was made by this request
+    parent_id: str = ""  # what the new turns continue from ("": the conversation's start)
     model: ChatModel | None = None  # the resolved catalogue entry
 
 
 def title_of(messages: list[ChatMessage], *, limit: int = 80) -> str:
     """A title from the first user message (whitespace collapsed, cut at a word)."""
-    text = next((m.content for m in messages if m.role == "user"), "") or "New conversation"
+    text = next((m.content for m in messages if m.role == "user" and m.content), "") or "New conversation"
     text = " ".join(text.split())
     if len(text) <= limit:
         return text

@@ -9,19 +9,41 @@ errors onto `ProviderError` / `ProviderTimeout`; the failover turns them into
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
-MessageRole = Literal["system", "user", "assistant"]
-FinishReason = Literal["stop", "length"]
+from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
+
+MessageRole = Literal["system", "user", "assistant", "tool"]
+FinishReason = Literal["stop", "length", "tool_calls"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatImage:
+    """An image in a message (vision chat): its checked bytes, type and content hash.
+
+    `ref` is where Muse keeps it once known: "img_…" (one of the caller's images) or the
+    storage key of an image stored with a conversation; None for an image not stored (yet)."""
+
+    data: bytes = field(repr=False)
+    mime: str  # image/png | image/jpeg | image/webp | image/gif
+    sha256: str
+    ref: str | None = None
+    detail: str | None = None  # OpenAI's `detail` ("low" | "high" | "auto"): how closely it is read
 
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One turn of a conversation."""
+    """One turn of a conversation: a user turn may carry images; an assistant turn may carry
+    `tool_calls`; a `tool` turn is the result of the call `tool_call_id` (named `name`)."""
 
     role: MessageRole
     content: str
+    images: tuple[ChatImage, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None  # a tool turn: the function that answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +55,8 @@ class ChatCompletion:
     model: str
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
     finish_reason: FinishReason = "stop"  # "length": the provider stopped at `max_tokens` (a whole answer)
+    tool_calls: tuple[ToolCall, ...] = ()  # finish reason "tool_calls": the model asks for these calls
+    logprobs: dict[str, Any] | None = None  # OpenAI's `choices[].logprobs` object, when asked for
 
 
 class LimitReached(str):
@@ -42,6 +66,9 @@ class LimitReached(str):
     stream that ends without any finish reason, which adapters report as a `ProviderError`."""
 
     __slots__ = ()
+
+
+Delta = str | ToolCall  # a stream's pieces: text, or a whole tool call (relayed as OpenAI's fragments)
 
 
 class ProviderError(Exception):
@@ -67,20 +94,27 @@ class ChatProvider(Protocol):
     async def complete(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
+        options: ChatOptions = NO_OPTIONS,
     ) -> ChatCompletion:
         """The whole answer to `messages` (system turns become the system prompt).
 
         `model` overrides the provider's configured model for this call (premium models);
-        `max_tokens` bounds the answer's length (an answer stopped there has finish reason "length")."""
+        `max_tokens` bounds the answer's length (an answer stopped there has finish reason "length");
+        `options` are the request's other options, all honoured (see `unsupported`)."""
         ...
 
     def stream(
         self, messages: list[ChatMessage], *, temperature: float | None, timeout: float,
         request_id: str | None, model: str | None = None, max_tokens: int | None = None,
-    ) -> AsyncIterator[str]:
-        """The answer as text deltas; `timeout` bounds the wait for each chunk.
+        options: ChatOptions = NO_OPTIONS,
+    ) -> AsyncIterator[Delta]:
+        """The answer as text deltas and whole tool calls; `timeout` bounds the wait for each chunk.
 
         A stream stopped at `max_tokens` ends with a `LimitReached` delta."""
+        ...
+
+    def unsupported(self, options: ChatOptions) -> str | None:
+        """The name of the first option this provider cannot honour, or None (it honours them all)."""
         ...
 
     async def describe_image(
@@ -91,4 +125,34 @@ class ChatProvider(Protocol):
 
     async def aclose(self) -> None:
         """Release the SDK's connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A `/v1/responses` answer kept for `previous_response_id`, retrieval and deletion (contract §12).
+
+    `body` is the response object as answered; `history` the conversation up to and including this
+    answer, as chat-completions messages (what a continuation sends before its own input)."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    body: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+class ResponseStore(Protocol):
+    """Persistence of stored responses, always scoped to their owner."""
+
+    async def insert(self, response: StoredResponse) -> None:
+        """Keep `response`."""
+        ...
+
+    async def get(self, response_id: str, *, user_id: str) -> StoredResponse | None:
+        """The owner's response with this id, or None (another user's is None too)."""
+        ...
+
+    async def delete(self, response_id: str, *, user_id: str) -> bool:
+        """Delete the owner's response; False when there was none."""
         ...

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 from services.chat.cache import ChatCache, cache_key
+from services.chat.content import ParsedContent, part_error
+from services.chat.images import ChatImages
 from services.chat.models import (
     ChatInput,
     ChatReply,
@@ -26,10 +29,23 @@ from services.chat.models import (
     StoredMessage,
     title_of,
 )
-from services.chat.ports import ChatCompletion, ChatMessage, ChatProvider, ProviderError, ProviderTimeout
+from services.chat.options import NO_OPTIONS, ChatOptions
+from services.chat.ports import (
+    ChatCompletion,
+    ChatImage,
+    ChatMessage,
+    ChatProvider,
+    MessageRole,
+    ProviderError,
+    ProviderTimeout,
+)
+from services.chat.routing import check_honoured, honours
+from services.chat.structured import completion_problem
+from services.chat.tree import Tree
 from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
 from services.credits.ports import Credits
+from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow
 from services.platform.coalesce import SingleFlight, wait_or_lead
@@ -69,7 +85,8 @@ class ChatService:
                  max_chars: int = 32000,
                  history_limit: int = 100,
                  models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
-                 metrics: Metrics = NO_METRICS) -> None:
+                 metrics: Metrics = NO_METRICS, images: ChatImages | None = None,
+                 image_price: Callable[[], int] = lambda: 1) -> None:
         self.providers = providers
         self.metrics = metrics
         self.conversations = conversations
@@ -82,6 +99,8 @@ class ChatService:
         self.timeout_s = timeout_s
         self.max_chars = max_chars
         self.history_limit = history_limit
+        self.images = images  # images in messages (None: text only; services/chat/images.py)
+        self.image_price = image_price
         self.flights: SingleFlight[_Produced] = SingleFlight()
         self.failover: Failover[ChatProvider] = Failover(
             label="chat", providers=self.chain, breaker=breaker, failure_types=(ProviderError,),
@@ -96,18 +115,43 @@ class ChatService:
             msg = f"total content is {total} characters; at most {self.max_chars}"
             raise ValidationFailed(errors=[{"loc": ["body", "messages"], "msg": msg}])
         await self._check_enabled()
-        conversation, history = None, []
+        conversation, history, parent = None, [], ""
         if inp.conversation_id:
             conversation = await self.conversations.get(inp.conversation_id, owner_id=inp.user_id)
             if conversation is None:
                 raise NotFound("No such conversation.")
-            stored = await self.conversations.messages(conversation.id, limit=self.history_limit)
-            history = [ChatMessage(role=m.role, content=m.content) for m in stored]
+            tree = Tree(await self.conversations.messages(conversation.id))
+            parent = tree.anchor(regenerate=inp.regenerate, parent_id=inp.parent_id,
+                                 active_leaf_id=conversation.active_leaf_id) or ""
+            history = [ChatMessage(role=m.role, content=m.content,
+                                   images=await self._stored_images(m, inp.user_id), tool_calls=m.tool_calls,
+                                   tool_call_id=m.tool_call_id, name=m.name)
+                       for m in tree.path(parent or None)[-self.history_limit:]]
+        elif inp.parent_id is not None or inp.regenerate is not None:
+            field = "parent_id" if inp.parent_id is not None else "regenerate"
+            raise ValidationFailed(errors=[{"loc": ["body", field], "msg": "needs conversation_id"}])
+        check_honoured(self.providers, inp.options)
         context = history + list(inp.messages)
         key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature,
-                        max_tokens=inp.max_tokens)
+                        max_tokens=inp.max_tokens, options=inp.options)
         return Prepared(inp=inp, conversation=conversation, context=context, key=key,
-                        message_id=new_id("msg"), model=model)
+                        message_id=new_id("msg"), model=model, parent_id=parent)
+
+    async def read_messages(self, turns: Sequence[tuple[MessageRole, ParsedContent]], *, user_id: str,
+                            openai: bool) -> list[ChatMessage]:
+        """A request's turns as chat messages, their image parts fetched and checked
+        (services/chat/images.py)."""
+        if self.images is None:
+            for _role, parsed in turns:
+                if parsed.images:
+                    raise part_error(parsed.images[0].where, "images are not enabled here.", openai=openai)
+            return [ChatMessage(role=role, content=parsed.text) for role, parsed in turns]
+        return await self.images.messages(turns, user_id=user_id, openai=openai)
+
+    async def _stored_images(self, message: StoredMessage, user_id: str) -> tuple[ChatImage, ...]:
+        if not message.images or self.images is None:
+            return ()
+        return await self.images.load(message.images, user_id=user_id)
 
     def resolve_model(self, name: str, *, role: Role) -> ChatModel:
         """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
@@ -117,6 +161,7 @@ class ChatService:
             known = ", ".join(repr(m.name) for m in models)
             raise ValidationFailed(f"Unknown model {name!r}; available: {known}.",
                                    errors=[{"loc": ["body", "model"], "msg": f"unknown model {name!r}"}])
+        key_limits.require_model(name)
         if role < Role.parse(model.min_role):
             raise Forbidden(f"The {name!r} model needs the {model.min_role} role (a paid subscription); "
                             "nothing was charged.")
@@ -146,9 +191,11 @@ class ChatService:
     async def complete(self, inp: ChatInput) -> ChatReply:
         """Answer one request (JSON mode)."""
         prep = await self.prepare(inp)
-        hit = await self.cache.get(prep.key)
+        hit = None if inp.regenerate else await self.cache.get(prep.key)  # a regeneration is a new answer
         self.metrics.cache_request("hit" if hit is not None else "miss")
-        if hit is not None:  # the common fast path: no flight, no lock
+        if inp.regenerate:
+            produced, shared = await self._fresh(prep), False
+        elif hit is not None:  # the common fast path: no flight, no lock
             produced, shared = _Produced(hit, cached=True, receipt=None), False
         else:
             produced, shared = await self.flights.run(prep.key.digest,
@@ -167,7 +214,20 @@ class ChatService:
         return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
                          provider=produced.answer.provider, model=produced.answer.model,
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
-                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason)
+                         usage=produced.answer.usage, finish_reason=produced.answer.finish_reason,
+                         tool_calls=produced.answer.tool_calls, logprobs=produced.answer.logprobs)
+
+    async def _fresh(self, prep: Prepared) -> _Produced:
+        """A charged provider answer that neither reads nor waits for the cache (regenerate)."""
+        try:
+            async with charged(self.credits, self.charge_of(prep), refund_reason="provider_failed",
+                               request_id=prep.inp.request_id) as receipt:
+                answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
+                                               request_id=prep.inp.request_id, model=prep.model,
+                                               max_tokens=prep.inp.max_tokens, options=prep.inp.options)
+        except InsufficientCredits as exc:
+            return _Produced(None, cached=False, receipt=None, refused=exc)
+        return _Produced(answer, cached=False, receipt=receipt)
 
     async def _produce(self, prep: Prepared, *, looked: bool = False) -> _Produced:
         """`looked`: the caller has just missed the cache (the lock's double-check covers the rest)."""
@@ -182,7 +242,7 @@ class ChatService:
                                    request_id=prep.inp.request_id) as receipt:
                     answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
                                                    request_id=prep.inp.request_id, model=prep.model,
-                                                   max_tokens=prep.inp.max_tokens)
+                                                   max_tokens=prep.inp.max_tokens, options=prep.inp.options)
             except InsufficientCredits as exc:
                 return _Produced(None, cached=False, receipt=None, refused=exc)
             return _Produced(answer, cached=False, receipt=receipt)
@@ -212,20 +272,28 @@ class ChatService:
 
     async def call_chain(self, messages: list[ChatMessage], *, temperature: float | None,
                          request_id: str | None, model: ChatModel | None = None,
-                         max_tokens: int | None = None) -> ChatCompletion:
-        """First answer of the chain (services/platform/failover.py): breaker-open providers skipped."""
+                         max_tokens: int | None = None, options: ChatOptions = NO_OPTIONS) -> ChatCompletion:
+        """First whole answer of the chain (services/platform/failover.py): breaker-open providers and
+        those that cannot honour `options` skipped; an answer off its requested JSON form is a failure."""
         async def complete(provider: ChatProvider, seconds: float) -> ChatCompletion:
-            return await provider.complete(messages, temperature=temperature, timeout=seconds,
-                                           request_id=request_id, model=self.model_for(model, provider),
-                                           max_tokens=max_tokens)
+            answer = await provider.complete(messages, temperature=temperature, timeout=seconds,
+                                             request_id=request_id, model=self.model_for(model, provider),
+                                             max_tokens=max_tokens, options=options)
+            problem = completion_problem(answer.content, options, has_tool_calls=bool(answer.tool_calls))
+            if problem is not None:
+                raise ProviderError(provider.name, f"incomplete answer: {problem}")
+            return answer
 
-        return (await self.failover.run(complete))[1]
+        return (await self.failover.run(complete, only=honours(options)))[1]
 
     # --- credits and storage -----------------------------------------------------------
     def charge_of(self, prep: Prepared) -> Charge:
-        """The model's price for this request (ledger ref = message id)."""
+        """The model's price for this request, plus `prices.chat_image` per image the request sends
+        (an image kept in a conversation is not charged again on later turns); ledger ref = message id."""
         price = prep.model.cost(self.price()) if prep.model else self.price()
-        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id)
+        price += self.image_price() * sum(len(m.images) for m in prep.inp.messages)
+        return Charge(prep.inp.user_id, price, plan=prep.inp.plan, kind="chat", ref=prep.message_id,
+                      model=prep.model.name if prep.model else None)
 
     async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
         """Give the charge back (once)."""
@@ -249,19 +317,30 @@ class ChatService:
             return prep.conversation.id if prep.conversation else None
         conversation_id = prep.conversation.id if prep.conversation else new_id("cnv")
         now = utcnow()
-        turns = [StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
-                               content=m.content, created_at=now, request_id=inp.request_id)
-                 for m in inp.messages]
+        turns: list[StoredMessage] = []
+        parent = prep.parent_id  # each turn continues from the one before it
+        for m in inp.messages:
+            turns.append(StoredMessage(id=new_id("msg"), conversation_id=conversation_id, role=m.role,
+                                       content=m.content, created_at=now, request_id=inp.request_id,
+                                       images=await self._keep(m.images, inp.user_id), parent_id=parent,
+                                       tool_calls=m.tool_calls, tool_call_id=m.tool_call_id, name=m.name))
+            parent = turns[-1].id
         turns.append(StoredMessage(
             id=prep.message_id, conversation_id=conversation_id, role="assistant", content=answer.content,
             created_at=now, provider=answer.provider, model=answer.model, cached=cached,
-            credits_charged=charged, request_id=inp.request_id, status=status))
+            credits_charged=charged, request_id=inp.request_id, status=status, parent_id=parent,
+            tool_calls=answer.tool_calls))
         if prep.conversation is None:
             await self.conversations.create(owner_id=inp.user_id, title=title_of(inp.messages),
                                             conversation_id=conversation_id, messages=turns)
         else:
             await self.conversations.append(conversation_id, turns)
         return conversation_id
+
+    async def _keep(self, images: tuple[ChatImage, ...], user_id: str) -> list[dict[str, Any]]:
+        if not images or self.images is None:
+            return []
+        return await self.images.keep(images, user_id=user_id)
 
     # --- conversations -----------------------------------------------------------------
     async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
@@ -272,13 +351,24 @@ class ChatService:
         items = items[:limit]
         return items, (items[-1].id if more and items else None)
 
-    async def get_conversation(self, user_id: str, conversation_id: str
-                               ) -> tuple[Conversation, list[StoredMessage]]:
-        """The owner's conversation with its messages; another user's is 404."""
+    async def get_conversation(self, user_id: str, conversation_id: str) -> tuple[Conversation, Tree]:
+        """The owner's conversation with its message tree; another user's is 404."""
         conversation = await self.conversations.get(conversation_id, owner_id=user_id)
         if conversation is None:
             raise NotFound("No such conversation.")
-        return conversation, await self.conversations.messages(conversation.id)
+        return conversation, Tree(await self.conversations.messages(conversation.id))
+
+    async def set_active(self, user_id: str, conversation_id: str, leaf_id: str) -> tuple[Conversation, Tree]:
+        """Show the branch through `leaf_id` (continued to its newest leaf); 422 for a message not in it."""
+        conversation, tree = await self.get_conversation(user_id, conversation_id)
+        if leaf_id not in tree:
+            raise ValidationFailed(errors=[{"loc": ["body", "leaf_id"],
+                                            "msg": "no such message in this conversation"}])
+        leaf = tree.newest_leaf(leaf_id)
+        if not await self.conversations.set_active(conversation_id, owner_id=user_id, leaf_id=leaf):
+            raise NotFound("No such conversation.")
+        conversation.active_leaf_id = leaf
+        return conversation, tree
 
     async def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> Conversation:
         """Retitle the owner's conversation; another user's is 404."""
@@ -288,7 +378,25 @@ class ChatService:
         return conversation
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        """Delete the owner's conversation; another user's is 404."""
+        """Delete the owner's conversation (and the images kept with it); another user's is 404."""
+        forms: list[dict[str, Any]] = []
+        if self.images is not None and await self.conversations.get(conversation_id, owner_id=user_id):
+            forms = [f for m in await self.conversations.messages(conversation_id) for f in m.images]
         if not await self.conversations.delete(conversation_id, owner_id=user_id):
             raise NotFound("No such conversation.")
+        if forms and self.images is not None:
+            await self.images.forget(forms)
+
+    async def message_image(self, user_id: str, conversation_id: str, message_id: str,
+                            index: int) -> tuple[bytes, str]:
+        """(bytes, type) of image `index` of a message of the owner's conversation; 404 otherwise."""
+        _conversation, tree = await self.get_conversation(user_id, conversation_id)
+        message = tree.by_id.get(message_id)
+        if message is None or not 0 <= index < len(message.images) or self.images is None:
+            raise NotFound("No such image in this conversation.")
+        form = message.images[index]
+        data = await self.images.read(form, user_id=user_id)
+        if data is None:
+            raise NotFound("This image is no longer available (it was deleted).")
+        return data, str(form.get("mime") or "application/octet-stream")
 

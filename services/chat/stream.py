@@ -10,15 +10,19 @@ from typing import Any
 import structlog
 
 from services.chat.models import ChatInput, Prepared
+from services.chat.options import ToolCall
 from services.chat.ports import (
     ChatCompletion,
     ChatProvider,
+    Delta,
     FinishReason,
     LimitReached,
     ProviderError,
     ProviderTimeout,
 )
+from services.chat.routing import honours
 from services.chat.service import ChatService
+from services.chat.structured import completion_problem
 from services.credits.charging import charged
 from services.credits.model import Receipt
 from services.platform.coalesce import claim_or_wait
@@ -45,9 +49,11 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
     """Cache hit → replayed stream; else charge, fail over until a provider yields its first delta."""
     prep = await service.prepare(inp)
     # One round trip: the cached answer, or the coalescing lock.
-    hit, held = await service.cache.claim(prep.key, ttl_ms=service.lock_ms)
+    # A regeneration is a new answer: it neither reads the cache nor waits for identical requests.
+    hit, held = ((None, False) if inp.regenerate
+                 else await service.cache.claim(prep.key, ttl_ms=service.lock_ms))
     service.metrics.cache_request("hit" if hit is not None else "miss")
-    if hit is None and not held:
+    if hit is None and not held and not inp.regenerate:
         # Identical requests in flight (any process, JSON or stream): wait for their cache fill.
         held, hit = await claim_or_wait(
             service.cache.store, prep.key.lock, lock_ttl_ms=service.lock_ms,
@@ -144,13 +150,15 @@ def _meta(prep: Prepared, provider: str, model: str, *, cached: bool, charged: i
             "cached": cached, "credits_charged": charged}
 
 
-async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvider, str, AsyncIterator[str]]:
-    """The chat failover up to the first delta; the success is recorded once the stream ends well."""
-    async def first_delta(provider: ChatProvider, seconds: float) -> tuple[str, AsyncIterator[str]]:
+async def _first_delta(service: ChatService, prep: Prepared
+                       ) -> tuple[ChatProvider, Delta, AsyncIterator[Delta]]:
+    """The chat failover up to the first delta (text or a tool call); the success is recorded once
+    the stream ends well. Providers that cannot honour the request's options are skipped."""
+    async def first_delta(provider: ChatProvider, seconds: float) -> tuple[Delta, AsyncIterator[Delta]]:
         source = aiter(provider.stream(list(prep.context), temperature=prep.inp.temperature,
                                        timeout=seconds, request_id=prep.inp.request_id,
                                        model=service.model_for(prep.model, provider),
-                                       max_tokens=prep.inp.max_tokens))
+                                       max_tokens=prep.inp.max_tokens, options=prep.inp.options))
         try:
             first = await anext(source)
             if isinstance(first, LimitReached) and not first:  # stopped before any text: no answer
@@ -159,42 +167,67 @@ async def _first_delta(service: ChatService, prep: Prepared) -> tuple[ChatProvid
         except StopAsyncIteration:
             raise ProviderError(provider.name, "empty stream") from None
 
-    provider, (first, rest) = await service.failover.run(first_delta, record_success=False)
+    provider, (first, rest) = await service.failover.run(first_delta, record_success=False,
+                                                         only=honours(prep.inp.options))
     return provider, first, rest
 
 
+def tool_call_event(index: int, call: ToolCall) -> Event:
+    """The `tool_call` event of a stream (contract §18)."""
+    return "tool_call", {"index": index, "id": call.id, "name": call.name, "arguments": call.arguments}
+
+
 async def _replay(service: ChatService, prep: Prepared, hit: ChatCompletion) -> AsyncIterator[Event]:
-    for piece in re.findall(r"\S+\s*|\s+", hit.content) or [hit.content]:
-        yield "delta", {"content": piece}
+    if hit.content or not hit.tool_calls:
+        for piece in re.findall(r"\S+\s*|\s+", hit.content) or [hit.content]:
+            yield "delta", {"content": piece}
+    for index, call in enumerate(hit.tool_calls):
+        yield tool_call_event(index, call)
     conversation_id = await service.store(prep, hit, cached=True, charged=0)
     yield "done", _done(prep.message_id, conversation_id, 0, hit.finish_reason)
 
 
 def _done(message_id: str, conversation_id: str | None, charged: int, finish: FinishReason) -> dict[str, Any]:
-    """The `done` event; `finish_reason` only when the answer stopped at `max_tokens`."""
+    """The `done` event; `finish_reason` only when it is not "stop" (`max_tokens`, tool calls)."""
     done: dict[str, Any] = {"id": message_id, "conversation_id": conversation_id, "credits_charged": charged}
-    if finish == "length":
+    if finish != "stop":
         done["finish_reason"] = finish
     return done
 
 
-async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: str,
-                 rest: AsyncIterator[str], receipt: Receipt,
+async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, first: Delta,
+                 rest: AsyncIterator[Delta], receipt: Receipt,
                  release: _CacheLock) -> AsyncGenerator[Event, None]:
-    parts = [first]
-    finish: FinishReason = "length" if isinstance(first, LimitReached) else "stop"
+    parts: list[str] = []
+    calls: list[ToolCall] = []
+    finish: FinishReason = "stop"
     outcome = "abandoned"  # until the first delta has been handed to the client
+
+    def take(delta: Delta) -> Event | None:
+        nonlocal finish
+        if isinstance(delta, ToolCall):
+            calls.append(delta)
+            return tool_call_event(len(calls) - 1, delta)
+        if isinstance(delta, LimitReached):
+            finish = "length"
+        if not delta:
+            return None
+        parts.append(delta)
+        return "delta", {"content": delta}
+
     try:
-        yield "delta", {"content": first}
+        event = take(first)
+        if event is not None:
+            yield event
         outcome = "stopped"  # the client has an answer from here on: leaving early is the Stop button
         try:
             async for delta in rest:
-                if isinstance(delta, LimitReached):
-                    finish = "length"
-                if not delta:
-                    continue
-                parts.append(delta)
-                yield "delta", {"content": delta}
+                event = take(delta)
+                if event is not None:
+                    yield event
+            problem = completion_problem("".join(parts), prep.inp.options, has_tool_calls=bool(calls))
+            if problem is not None:
+                raise ProviderError(provider.name, f"incomplete answer: {problem}")
         except ProviderError as exc:
             outcome = "failed"
             timed_out = isinstance(exc, ProviderTimeout)
@@ -202,30 +235,33 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
             await service.refund(receipt, prep, reason="stream_broken")
             if prep.created and prep.conversation is not None:
                 await service.conversations.delete(prep.conversation.id, owner_id=prep.inp.user_id)
+            incomplete = str(exc).partition("incomplete answer: ")[2]
             yield "error", UpstreamError(
+                f"The answer was incomplete ({incomplete}); the charge was refunded." if incomplete else
                 "The provider stopped answering mid-stream; the charge was refunded.")
             return
         outcome = "done"
         await service.failover.succeeded(provider)
         answer = ChatCompletion(content="".join(parts), provider=provider.name,
-                                model=service.model_for(prep.model, provider), finish_reason=finish)
+                                model=service.model_for(prep.model, provider),
+                                finish_reason="tool_calls" if calls else finish, tool_calls=tuple(calls))
         await release.publish(answer)
         charged = receipt.amount
         conversation_id = await service.store(prep, answer, cached=False, charged=charged)
-        yield "done", _done(prep.message_id, conversation_id, charged, finish)
+        yield "done", _done(prep.message_id, conversation_id, charged, answer.finish_reason)
     finally:
         await release()
         if outcome == "abandoned":  # gone before any answer reached it: nothing was served
             await service.refund(receipt, prep, reason="client_disconnected")
         elif outcome == "stopped":
-            await _keep_stopped(service, prep, provider, "".join(parts), receipt)
+            await _keep_stopped(service, prep, provider, "".join(parts), receipt, tuple(calls))
         close = getattr(rest, "aclose", None)
         if close is not None:
             await close()
 
 
 async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProvider, partial: str,
-                        receipt: Receipt) -> None:
+                        receipt: Receipt, calls: tuple[ToolCall, ...] = ()) -> None:
     """The client stopped reading after deltas reached it: it was served, so the charge stands.
 
     The partial answer is kept in the conversation marked `stopped` (it is what the user saw),
@@ -233,7 +269,7 @@ async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProv
     """
     log.info("chat_stream_stopped", provider=provider.name, chars=len(partial), charged=receipt.amount)
     answer = ChatCompletion(content=partial, provider=provider.name,
-                            model=service.model_for(prep.model, provider))
+                            model=service.model_for(prep.model, provider), tool_calls=calls)
     try:
         await service.store(prep, answer, cached=False, charged=receipt.amount, status="stopped")
     except Exception as exc:  # noqa: BLE001 - the charge is already right; a lost transcript must not mask it

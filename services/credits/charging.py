@@ -29,6 +29,7 @@ class Charge:
     plan: str | None
     kind: str
     ref: str | None
+    model: str | None = None  # the catalogue name asked for (API-key model limits, usage by model)
 
 
 @asynccontextmanager
@@ -36,7 +37,7 @@ async def charged(credits: Credits, charge: Charge, *, refund_reason: str,
                   request_id: str | None) -> AsyncIterator[Receipt]:
     """Charge on entry; refund (once) and re-raise when the block fails."""
     receipt = await credits.charge(charge.user_id, charge.amount, plan=charge.plan, kind=charge.kind,
-                                   ref=charge.ref, request_id=request_id)
+                                   ref=charge.ref, request_id=request_id, model=charge.model)
     try:
         yield receipt
     except BaseException:

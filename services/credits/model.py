@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.platform.clock import utcnow
+from services.platform.clock import isoformat, utcnow
 from services.platform.errors import InsufficientCredits
 from services.platform.ids import new_id
 
@@ -193,6 +193,13 @@ def new_op(user_id: str, kind: str, *, key: str | None = None, sources: dict[str
     full = {"allowance": 0, "gift": 0, "balance": 0, **sources}
     return Op(id=op_id, key=key or op_id, user_id=user_id, kind=kind, at=utcnow(),
               delta=sum(full.values()), sources=full, **fields)
+
+
+def refunded_usage(charge: Op) -> dict[str, Any]:
+    """What a refund's ledger entry says about the charge it gives back, so the entry alone
+    places it in the usage rollup: the charge's item, model, API key, time and amount."""
+    usage = {k: charge.meta[k] for k in ("item", "model", "api_key_id") if charge.meta.get(k) is not None}
+    return {"charge": {**usage, "at": isoformat(charge.at), "amount": -charge.delta}}
 
 
 def require_positive(amount: int) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from services.credits.model import Account, Change, Op, Receipt
 
@@ -17,7 +18,7 @@ class Credits(Protocol):
     """Charges for generations, purchases and reversals for payments, adjustments for admins."""
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
-                     ref: str | None, request_id: str | None) -> Receipt:
+                     ref: str | None, request_id: str | None, model: str | None = None) -> Receipt:
         """Take `amount` (allowance → gift → balance); InsufficientCredits when short."""
         ...
 
@@ -66,3 +67,21 @@ class LedgerRepository(Protocol):
     async def get_by_key(self, key: str) -> Op | None: ...
     async def list(self, user_id: str, *, limit: int, cursor: str | None = None) -> builtins.list[Op]: ...
     async def balance_sum(self, user_id: str, *, up_to_id: str | None = None) -> int: ...
+
+
+@runtime_checkable
+class KeySpend(Protocol):
+    """What each API key spent per UTC day and month; reservations against its caps are atomic."""
+
+    async def reserve(self, key_id: str, amount: int, *, at: datetime, daily_cap: int | None,
+                      monthly_cap: int | None) -> Literal["day", "month"] | None:
+        """Count `amount` unless that passes a cap: None, or the period whose cap refused it."""
+        ...
+
+    async def release(self, key_id: str, amount: int, *, at: datetime) -> None:
+        """Give back `amount` counted on the day and month of `at`."""
+        ...
+
+    async def spent(self, key_ids: builtins.list[str], *, at: datetime) -> dict[str, tuple[int, int]]:
+        """(spent on the day of `at`, spent in its month) of each key."""
+        ...

@@ -17,7 +17,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -32,14 +32,16 @@ from services.credits.model import (
     new_op,
     next_reset,
     refund_change,
+    refunded_usage,
     require_positive,
     split_charge,
     utc_day,
 )
-from services.credits.ports import CreditAccountRepository, LedgerRepository
+from services.credits.ports import CreditAccountRepository, KeySpend, LedgerRepository
+from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.clock import isoformat, utcnow
-from services.platform.errors import Conflict, InsufficientCredits, ValidationFailed
+from services.platform.errors import ApiKeyCapReached, Conflict, InsufficientCredits, ValidationFailed
 from services.platform.ports.metrics import NO_METRICS, Metrics
 
 __all__ = ["CreditsService", "Receipt"]
@@ -59,8 +61,10 @@ class CreditsService:
 
     def __init__(self, accounts: CreditAccountRepository, ledger: LedgerRepository, catalog: Catalog, *,
                  signup_credits: Callable[[], Awaitable[int]] | None = None,
-                 reconcile_after_s: float = 60.0, metrics: Metrics = NO_METRICS) -> None:
+                 reconcile_after_s: float = 60.0, metrics: Metrics = NO_METRICS,
+                 key_spend: KeySpend | None = None) -> None:
         self._accounts, self._ledger, self._catalog = accounts, ledger, catalog
+        self._key_spend = key_spend
         self._metrics = metrics
         self._signup_credits = signup_credits
         self._reconcile_after = timedelta(seconds=reconcile_after_s)
@@ -77,24 +81,62 @@ class CreditsService:
         self._finishing: asyncio.Task[None] | None = None
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
-                     ref: str | None, request_id: str | None) -> Receipt:
-        """Take `amount` (allowance → gift → balance); InsufficientCredits (402) when short."""
+                     ref: str | None, request_id: str | None, model: str | None = None) -> Receipt:
+        """Take `amount` (allowance → gift → balance); InsufficientCredits (402) when short.
+
+        Through an API key (key_limits.current()): 403 `api_key_model` for a model it may not use,
+        429 `api_key_cap_reached` when `amount` would pass its daily or monthly cap (reserved
+        atomically before the charge, given back if the charge fails or is refunded)."""
         require_positive(amount)
         limit = self._catalog.plan(plan).daily_credits
         taken: dict[str, int] = {}
+        key = key_limits.current()
+        if key is not None and model is not None:
+            key_limits.require_model(model)
+        reserved_at = await self._reserve(key, amount) if key is not None else None
+        meta: dict[str, Any] = {"item": kind, "plan": plan}
+        if model is not None:
+            meta["model"] = model
+        if key is not None:
+            meta["api_key_id"] = key.key_id
+        if reserved_at is not None:
+            meta["spend_at"] = isoformat(reserved_at)
 
         def build(account: Account) -> tuple[Op, Change]:
             now = utcnow()
             taken.update(split_charge(account, amount, limit=limit, now=now))
             op = new_op(user_id, "charge", sources={p: -v for p, v in taken.items()}, ref=ref,
-                     request_id=request_id, meta={"item": kind, "plan": plan, "allowance_day": utc_day(now)})
+                     request_id=request_id, meta={**meta, "allowance_day": utc_day(now)})
             return op, charge_change(account, taken, limit=limit, now=now)
 
-        op = await self._run(user_id, build, once=False, snapshot=True)
+        try:
+            op = await self._run(user_id, build, once=False, snapshot=True)
+        except BaseException:
+            if reserved_at is not None and key is not None and self._key_spend is not None:
+                await self._key_spend.release(key.key_id, amount, at=reserved_at)
+            raise
         assert op is not None
         self._metrics.credits_charged(amount)
         sources = {p: v for p, v in taken.items() if v}
         return Receipt(id=op.id, user_id=user_id, amount=amount, sources=sources)
+
+    async def _reserve(self, key: key_limits.KeyLimits, amount: int) -> Any:
+        """Count `amount` against the key's caps (the time counted at), or 429 `api_key_cap_reached`."""
+        if self._key_spend is None:
+            return None
+        now = utcnow()
+        refused = await self._key_spend.reserve(key.key_id, amount, at=now, daily_cap=key.daily_credit_cap,
+                                                monthly_cap=key.monthly_credit_cap)
+        if refused is None:
+            return now
+        cap = key.daily_credit_cap if refused == "day" else key.monthly_credit_cap
+        until = key_limits.next_day(now) if refused == "day" else key_limits.next_month(now)
+        period = "today (UTC)" if refused == "day" else "this month (UTC)"
+        raise ApiKeyCapReached(
+            f"This API key's {'daily' if refused == 'day' else 'monthly'} cap of {cap} credits is reached "
+            f"{period}; this request costs {amount}.",
+            headers={"Retry-After": str(max(1, int((until - now).total_seconds()) + 1))},
+            cap=refused, limit=cap, resets_at=isoformat(until))
 
     async def refund(self, receipt: Receipt, *, reason: str, request_id: str | None) -> bool:
         """Give a charge back to the pots it came from, once; False if already refunded."""
@@ -112,12 +154,19 @@ class CreditsService:
             lost = {p: -charge.sources.get(p, 0) - restored[p] for p in restored}
             op = new_op(receipt.user_id, "refund", key=f"refund:{receipt.id}", sources=restored,
                         ref=receipt.id, request_id=request_id, reason=reason,
-                        meta={"charge_id": receipt.id, "forfeited": {p: v for p, v in lost.items() if v}})
+                        meta={"charge_id": receipt.id, "forfeited": {p: v for p, v in lost.items() if v},
+                              **refunded_usage(charge)})
             return op, change
 
         op = await self._run(receipt.user_id, build, once=True)
         if op is not None:
             self._metrics.credits_refunded(sum(v for v in op.sources.values() if v > 0))
+            key_id = charge.meta.get("api_key_id")
+            if key_id and self._key_spend is not None:  # the key may spend it again
+                spent_at = charge.meta.get("spend_at")
+                at = datetime.fromisoformat(spent_at.replace("Z", "+00:00")) if isinstance(spent_at, str) \
+                    else charge.at
+                await self._key_spend.release(str(key_id), -charge.delta, at=at)
         return op is not None
 
     async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool:

@@ -1,19 +1,27 @@
-"""Muse API keys (contract §7): `mk_live_` secrets, stored only as SHA-256 hashes.
+"""Muse API keys (contract §7, §19): `mk_live_` secrets, stored only as SHA-256 hashes, with limits.
 
-Lookups are never cached, so a revoked key is refused by every process on its next request.
+A key may carry scopes, an expiry, daily and monthly spend caps (credits, UTC day and month),
+allowed models and allowed client networks (CIDRs). Expiry and networks are checked here when
+the key authenticates; scopes, models and caps through `services.platform.key_limits`. A change
+(PATCH) or a revocation invalidates the cached record, so every process applies it at once.
 """
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import ipaddress
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from services.credits.ports import KeySpend
 from services.platform.clock import utcnow
-from services.platform.errors import NotFound
+from services.platform.errors import ApiKeyExpired, ApiKeyIp, NotFound, ValidationFailed
+from services.platform.key_limits import SCOPES, KeyLimits
 
 API_KEY_MARKER = "mk_"
 LIVE_PREFIX = "mk_live_"
@@ -32,12 +40,66 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    scopes: tuple[str, ...] = SCOPES
+    expires_at: datetime | None = None
+    daily_credit_cap: int | None = None
+    monthly_credit_cap: int | None = None
+    models: tuple[str, ...] | None = None
+    allowed_ips: tuple[str, ...] | None = None
+
+    @property
+    def limits(self) -> KeyLimits:
+        """What requests through this key may do (request-scoped, see key_limits)."""
+        return KeyLimits(key_id=self.id, scopes=frozenset(self.scopes),
+                         models=frozenset(self.models) if self.models is not None else None,
+                         daily_credit_cap=self.daily_credit_cap, monthly_credit_cap=self.monthly_credit_cap)
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def allows_ip(self, ip: str) -> bool:
+        """Whether the client address `ip` is in one of the allowed networks (no list: any)."""
+        if self.allowed_ips is None:
+            return True
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in ipaddress.ip_network(net, strict=False) for net in self.allowed_ips)
+
+
+LIMIT_FIELDS = ("scopes", "expires_at", "daily_credit_cap", "monthly_credit_cap", "models", "allowed_ips")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChanges:
+    """Limits to set on a key: only the fields named in `fields` change (None clears a limit)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> set[str]:
+        return set(self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUsage:
+    """A key with what it spent in the current UTC day and month."""
+
+    key: ApiKey
+    spent_today: int
+    spent_this_month: int
 
 
 class ApiKeyRepository(Protocol):
     """Storage of API key records."""
 
-    async def create(self, *, user_id: str, name: str, prefix: str, secret_hash: str) -> ApiKey: ...
+    async def create(self, *, user_id: str, name: str, prefix: str, secret_hash: str,
+                     limits: dict[str, Any] | None = None) -> ApiKey: ...
+
+    async def update(self, key_id: str, *, user_id: str, changes: dict[str, Any]) -> ApiKey | None: ...
 
     async def get_active_by_hash(self, secret_hash: str) -> ApiKey | None: ...
 
@@ -55,24 +117,84 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class ApiKeyService:
-    """Create, list, revoke and authenticate API keys."""
+def _invalid(loc: str, msg: str) -> ValidationFailed:
+    return ValidationFailed(f"{loc}: {msg}", errors=[{"loc": ["body", loc], "msg": msg}])
 
-    def __init__(self, keys: ApiKeyRepository) -> None:
+
+class ApiKeyService:
+    """Create, list, change, revoke and authenticate API keys."""
+
+    def __init__(self, keys: ApiKeyRepository, *, spend: KeySpend | None = None,
+                 known_models: Callable[[], Iterable[str]] | None = None) -> None:
         self._keys = keys
+        self._spend = spend
+        self._known_models = known_models
         self._touched: dict[str, float] = {}
 
-    async def create(self, user_id: str, *, name: str) -> tuple[ApiKey, str]:
+    def _checked(self, changes: KeyChanges) -> dict[str, Any]:
+        """The limits in `changes`, normalised; 422 naming the field when one is not acceptable."""
+        out = dict(changes.values)
+        if "scopes" in out:
+            scopes = out["scopes"]
+            if scopes is None:
+                out["scopes"] = list(SCOPES)
+            else:
+                unknown = sorted(set(scopes) - set(SCOPES))
+                if unknown:
+                    raise _invalid("scopes", f"unknown scopes {unknown}; use {list(SCOPES)}")
+                if not scopes:
+                    raise _invalid("scopes", "at least one scope")
+                out["scopes"] = sorted(set(scopes))
+        if out.get("expires_at") is not None and out["expires_at"] <= utcnow():
+            raise _invalid("expires_at", "must be in the future")
+        for cap in ("daily_credit_cap", "monthly_credit_cap"):
+            if out.get(cap) is not None and out[cap] < 0:
+                raise _invalid(cap, "must be 0 or more")
+        if out.get("models") is not None:
+            known = set(self._known_models()) if self._known_models else None
+            unknown = sorted(set(out["models"]) - known) if known is not None else []
+            if unknown:
+                raise _invalid("models", f"unknown models {unknown}; known: {sorted(known or [])}")
+            out["models"] = sorted(set(out["models"]))
+        if out.get("allowed_ips") is not None:
+            nets = []
+            for value in out["allowed_ips"]:
+                try:
+                    nets.append(str(ipaddress.ip_network(value, strict=False)))
+                except ValueError:
+                    raise _invalid("allowed_ips", f"{value!r} is not an IP address or CIDR network") from None
+            out["allowed_ips"] = nets
+        return out
+
+    async def create(self, user_id: str, *, name: str,
+                     limits: KeyChanges | None = None) -> tuple[ApiKey, str]:
         """A new key and its secret (shown once)."""
+        checked = self._checked(limits or KeyChanges())
         secret = LIVE_PREFIX + secrets.token_urlsafe(32)
         key = await self._keys.create(
-            user_id=user_id, name=name, prefix=secret[:PREFIX_LEN], secret_hash=hash_secret(secret)
+            user_id=user_id, name=name, prefix=secret[:PREFIX_LEN], secret_hash=hash_secret(secret),
+            limits=checked or None,
         )
         return key, secret
+
+    async def update(self, user_id: str, key_id: str, changes: KeyChanges) -> KeyUsage:
+        """Change a key's limits (every process applies them on the key's next request)."""
+        key = await self._keys.update(key_id, user_id=user_id, changes=self._checked(changes))
+        if key is None:
+            raise NotFound("No such API key.")
+        return (await self._with_spend([key]))[0]
 
     async def list(self, user_id: str) -> list[ApiKey]:
         """The user's active keys, newest first."""
         return await self._keys.list_for_user(user_id)
+
+    async def list_with_spend(self, user_id: str) -> builtins.list[KeyUsage]:
+        """The user's active keys with what each spent today and this month (UTC)."""
+        return await self._with_spend(await self._keys.list_for_user(user_id))
+
+    async def _with_spend(self, keys: builtins.list[ApiKey]) -> builtins.list[KeyUsage]:
+        spent = await self._spend.spent([k.id for k in keys], at=utcnow()) if self._spend and keys else {}
+        return [KeyUsage(k, *spent.get(k.id, (0, 0))) for k in keys]
 
     async def revoke(self, user_id: str, key_id: str) -> None:
         """Revoke one of the user's keys; NotFound when it is not theirs or already revoked."""
@@ -83,12 +205,17 @@ class ApiKeyService:
         """Revoke every key of a user; how many."""
         return await self._keys.revoke_all(user_id, at=utcnow())
 
-    async def authenticate(self, secret: str) -> ApiKey | None:
-        """The active key with this secret, or None."""
+    async def authenticate(self, secret: str, *, ip: str | None = None) -> ApiKey | None:
+        """The active key with this secret, or None; 401 `api_key_expired` past its expiry,
+        403 `api_key_ip` from a client address outside its networks."""
         if not secret.startswith(LIVE_PREFIX) or len(secret) > 200:
             return None
         key = await self._keys.get_active_by_hash(hash_secret(secret))
         if key is not None:
+            if key.expired(utcnow()):
+                raise ApiKeyExpired(f"This API key expired at {key.expires_at:%Y-%m-%dT%H:%M:%SZ}.")
+            if ip is not None and not key.allows_ip(ip):
+                raise ApiKeyIp(f"This API key may not be used from {ip}.")
             now = time.monotonic()
             if now - self._touched.get(key.id, 0.0) > LAST_USED_EVERY_S:
                 self._touched[key.id] = now

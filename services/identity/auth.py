@@ -13,6 +13,7 @@ from services.identity.ports.identity import ProfileSource, TokenVerifier
 from services.identity.users import User, UserService
 from services.identity.webhooks import clerk_profile
 from services.platform.errors import AccountDisabled, Unauthorized
+from services.platform.key_limits import KeyLimits
 from services.platform.principal import Principal, Role
 
 log = structlog.stdlib.get_logger("muse.auth")
@@ -92,14 +93,14 @@ class AuthService:
         return await self._users.ensure_clerk_user(claims["sub"], **profile)
 
     async def _api_key(self, secret: str, *, ip: str) -> tuple[Principal, User]:
-        key = await self._keys.authenticate(secret)
+        key = await self._keys.authenticate(secret, ip=ip)
         if key is None:
             raise Unauthorized("The API key is invalid or revoked.")
         user = await self._users.get(key.user_id)
         if user is None:
             raise Unauthorized("The API key is invalid or revoked.")
         _check_enabled(user)
-        return _user_principal(user, kind="api_key", api_key_id=key.id, ip=ip), user
+        return _user_principal(user, kind="api_key", api_key_id=key.id, ip=ip, limits=key.limits), user
 
     async def _rapidapi_user(self, creds: Credentials) -> User:
         assert self._rapidapi_secret is not None
@@ -122,7 +123,7 @@ def _check_enabled(user: User) -> None:
 
 
 def _user_principal(user: User, *, kind: str, api_key_id: str | None = None,
-                    ip: str | None = None) -> Principal:
+                    ip: str | None = None, limits: KeyLimits | None = None) -> Principal:
     rate_key = f"key:{api_key_id}" if api_key_id else f"user:{user.id}"
     return Principal(
         kind=kind,  # type: ignore[arg-type]
@@ -133,4 +134,5 @@ def _user_principal(user: User, *, kind: str, api_key_id: str | None = None,
         plan=user.plan,
         api_key_id=api_key_id,
         client_ip=ip,
+        key_limits=limits,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from services.platform.errors import PayloadTooLarge, UnsupportedMediaType
 
 ALLOWED = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+WITH_GIF = {**ALLOWED, "GIF": "image/gif"}  # images in chat messages (contract §18)
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,14 @@ def check_size(size: int, *, max_mb: float) -> None:
         raise PayloadTooLarge(f"The upload is {size} bytes; the limit is {max_mb:g} MB.", limit_bytes=limit)
 
 
-def check_image(data: bytes, *, max_mb: float) -> CheckedUpload:
-    """The upload when it is within the size limit and decodes as PNG, JPEG or WebP."""
+def check_image(data: bytes, *, max_mb: float, formats: dict[str, str] = ALLOWED) -> CheckedUpload:
+    """The upload when it is within the size limit and decodes as one of `formats` (PNG, JPEG
+    or WebP unless told otherwise)."""
     from PIL import Image, UnidentifiedImageError  # here, not at start-up (issue 12)
 
     check_size(len(data), max_mb=max_mb)
     if not data:
-        raise UnsupportedMediaType("The upload is empty; send a PNG, JPEG or WebP image.")
+        raise UnsupportedMediaType(f"The upload is empty; send a {_names(formats)} image.")
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format or ""
@@ -43,7 +45,12 @@ def check_image(data: bytes, *, max_mb: float) -> CheckedUpload:
             width, height = img.size
             img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise UnsupportedMediaType("The upload is not a readable PNG, JPEG or WebP image.") from exc
-    if fmt not in ALLOWED:
-        raise UnsupportedMediaType(f"Images must be PNG, JPEG or WebP (got {fmt or 'unknown'}).")
-    return CheckedUpload(data=data, format=fmt.lower(), content_type=ALLOWED[fmt], width=width, height=height)
+        raise UnsupportedMediaType(f"The upload is not a readable {_names(formats)} image.") from exc
+    if fmt not in formats:
+        raise UnsupportedMediaType(f"Images must be {_names(formats)} (got {fmt or 'unknown'}).")
+    return CheckedUpload(data=data, format=fmt.lower(), content_type=formats[fmt], width=width, height=height)
+
+
+def _names(formats: dict[str, str]) -> str:
+    names = [{"WEBP": "WebP"}.get(f, f) for f in formats]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]

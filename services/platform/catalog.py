@@ -87,7 +87,8 @@ class ModelOffer(BaseModel):
     price: int
 
 
-DEFAULT_PRICES = {"chat": 1, "image": 1, "image_edit": 2, "image_describe": 1, "video_per_second": 10}
+DEFAULT_PRICES = {"chat": 1, "chat_image": 1, "image": 1, "image_edit": 2, "image_describe": 1,
+                  "video_per_second": 10}  # chat_image: per image in a chat request (contract §18)
 
 
 def default_chat_models(*, gemini: str = "gemini-2.5-flash", openai: str = "gpt-4o-mini") -> list[ChatModel]:

@@ -6,9 +6,11 @@ its HTTP status and renders RFC 9457 `application/problem+json`.
     ├── BadRequest (bad_request)
     │   └── InvalidWebhook (invalid_webhook)
     ├── Unauthorized (unauthorized)
+    │   └── ApiKeyExpired (api_key_expired)
     ├── InsufficientCredits (insufficient_credits)
     ├── Forbidden (forbidden)
-    │   └── AccountDisabled (account_disabled)
+    │   ├── AccountDisabled (account_disabled)
+    │   └── ApiKeyScope, ApiKeyModel, ApiKeyIp (api_key_scope, api_key_model, api_key_ip)
     ├── NotFound (not_found)
     ├── MethodNotAllowed (method_not_allowed)
     ├── Conflict (conflict)
@@ -20,6 +22,7 @@ its HTTP status and renders RFC 9457 `application/problem+json`.
     ├── ValidationFailed (validation_error)
     │   └── IdempotencyMismatch (idempotency_mismatch)
     ├── RateLimited (rate_limited)
+    │   └── ApiKeyCapReached (api_key_cap_reached)
     ├── UpstreamError (provider_unavailable)
     │   ├── UpstreamTimeout (provider_timeout)
     │   └── UpstreamRetryable (upstream_retryable) – try again later
@@ -67,6 +70,11 @@ class Unauthorized(AppError):
     default_detail = "A valid credential is required."
 
 
+class ApiKeyExpired(Unauthorized):
+    code, title = "api_key_expired", "API key expired"
+    default_detail = "This API key has expired."
+
+
 class InsufficientCredits(AppError):
     code, title = "insufficient_credits", "Insufficient credits"
 
@@ -79,6 +87,18 @@ class Forbidden(AppError):
 class AccountDisabled(Forbidden):
     code, title = "account_disabled", "Account disabled"
     default_detail = "This account is disabled."
+
+
+class ApiKeyScope(Forbidden):
+    code, title = "api_key_scope", "Outside the API key's scopes"
+
+
+class ApiKeyModel(Forbidden):
+    code, title = "api_key_model", "Model not allowed for this API key"
+
+
+class ApiKeyIp(Forbidden):
+    code, title = "api_key_ip", "Client address not allowed for this API key"
 
 
 class NotFound(AppError):
@@ -135,6 +155,10 @@ class IdempotencyMismatch(AppError):
 
 class RateLimited(AppError):
     code, title = "rate_limited", "Too many requests"
+
+
+class ApiKeyCapReached(RateLimited):
+    code, title = "api_key_cap_reached", "API key spend cap reached"
 
 
 class UpstreamError(AppError):

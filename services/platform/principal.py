@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
 
+from services.platform.key_limits import KeyLimits
+
 
 class Role(IntEnum):
     """Ordered roles: a higher role includes every lower one."""
@@ -33,6 +35,7 @@ class Principal:
     # The caller's address after trusted proxies (middlewares/client_ip.py): the one that rate
     # limits, sign-in throttles, API-key IP allowlists, logs and audit use.
     client_ip: str | None = None
+    key_limits: KeyLimits | None = None  # what an API key may do (scopes, models, caps)
 
     @property
     def is_authenticated(self) -> bool:

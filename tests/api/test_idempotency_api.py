@@ -42,8 +42,8 @@ def _test_blueprint() -> Blueprint:
         await asyncio.sleep(0.02)  # long enough for twins to arrive while in flight
         if data.fail:
             raise UpstreamError()
-        receipt = await c().credits.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat",
-                                           ref=data.note, request_id=current_request_id())
+        receipt = await c().credits.service.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat",
+                                                   ref=data.note, request_id=current_request_id())
         return {"receipt": receipt.id, "note": data.note}, 201
 
     @bp.post("/test/stream")
@@ -53,8 +53,8 @@ def _test_blueprint() -> Blueprint:
         """Stream three events, charging one credit (test route)."""
         from app.routes.deps import container as c
 
-        await c().credits.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat", ref=None,
-                                 request_id=current_request_id())
+        await c().credits.service.charge(g.principal.user_id, 1, plan=g.principal.plan, kind="chat",
+                                         ref=None, request_id=current_request_id())
 
         async def events():
             for i in range(3):

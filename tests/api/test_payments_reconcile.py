@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from app.jobs import reconcile_payments
+from app.wiring.jobs import arq_context
 from app.worker import build_worker
 from services.payments.reconcile import PaymentReconciler
 from tests.api.test_payments import _balance, _checkout, _payment, _post, _purchases, _user
@@ -15,7 +16,7 @@ from tests.fixtures.credits import travel
 
 
 async def _run_job(pay_app) -> dict:
-    return await reconcile_payments({"container": pay_app.extensions["container"], "job_id": "t"})
+    return await reconcile_payments({**arq_context(pay_app.extensions["container"]), "job_id": "t"})
 
 
 async def _reversals(pay_app, user_id):
@@ -192,7 +193,7 @@ async def test_job_is_a_registered_cron_and_skips_without_paypal(container):
     worker = build_worker(container, handle_signals=False, burst=True)
     assert "cron:payments_reconcile" in {c.name for c in worker.cron_jobs}
     await worker.close()
-    assert (await reconcile_payments({"container": container}))["skipped"] is True
+    assert (await reconcile_payments(arq_context(container)))["skipped"] is True
 
 
 async def test_denial_racing_a_capture_leaves_nothing_credited(pay_app, pay_client, fake_paypal):

@@ -13,7 +13,10 @@ benchmark. Subclasses register routes in `setup(app)`; tests steer behaviour:
     fake.script = ["503", "ok"]      # one mode per call, consumed first (then `mode`)
     fake.delay_s = 0.2               # wait before answering (coalescing tests)
     fake.chunk_delay_s = 0.01        # pause between streamed chunks
+    fake.json_reply = "not json"     # the answer of JSON-mode requests (None: JSON fitting their schema)
     fake.calls                       # list of Call(path, body, headers), one per request
+                                     # (tests assert on it that a parameter reached the provider)
+    Tools: a request with tools is answered with a call (see tests/fakes/chat_semantics.py).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class AiohttpWireFake:
         self.chunk_delay_s = 0.0
         self.hang_s = 60.0
         self.cut_after: int | None = None
+        self.json_reply: str | None = None  # the answer of JSON-mode requests (None: JSON fitting the schema)
         self.calls: list[Call] = []
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -101,6 +105,7 @@ class AiohttpWireFake:
         self.calls.clear()
         self.script.clear()
         self.mode, self.delay_s, self.chunk_delay_s, self.cut_after = "ok", 0.0, 0.0, None
+        self.json_reply = None
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> AiohttpWireFake:

@@ -7,7 +7,14 @@
     fake.limits                            # generationConfig.maxOutputTokens of each call (None: no limit)
                                            # (a limit below the reply's word count cuts it: MAX_TOKENS)
     fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
+    fake.images                            # (mimeType, bytes) of every inlineData part received, in order
+                                           # (inline data that is not such an image: 400 INVALID_ARGUMENT)
 
+    fake.calls[-1].body                    # what the last call sent (generationConfig, tools, toolConfig…)
+
+With `functionDeclarations` the fake answers a `functionCall` part (unless the contents end with
+`functionResponse` parts or the mode is NONE); with `responseMimeType` application/json it
+answers JSON (tests/fakes/chat_semantics.py; `fake.json_reply` overrides it).
 Routes on the `models/{model}:{method}` suffix so `/v1/` and `/v1beta/` both work.
 See tests/fakes/aiohttp_wire.py for the shared knobs (script, delay_s, chunk_delay_s, calls).
 """
@@ -21,8 +28,16 @@ import re
 from aiohttp import web
 
 from tests.fakes.aiohttp_wire import AiohttpWireFake
+from tests.fakes.chat_semantics import json_text, tool_to_call
+from tests.fakes.vision import decode_base64, sniff
 
 _STATUS = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+def camel_or_snake(node: dict, name: str):
+    """A field by its JSON name or its proto name, both of which the API reads (google-genai 3.4 sends
+    some fields, e.g. `parameters_json_schema`, `thinking_level`, in the proto form)."""
+    return node.get(name, node.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)))
 
 
 def words(text: str) -> list[str]:
@@ -43,8 +58,36 @@ class FakeGemini(AiohttpWireFake):
         """The output-token limit each call asked for (None: none)."""
         return [(c.body.get("generationConfig") or {}).get("maxOutputTokens") for c in self.calls]
 
+    @property
+    def images(self) -> list[tuple[str, bytes]]:
+        """(mimeType, bytes) of each inline image part the calls carried."""
+        found = []
+        for call in self.calls:
+            for part in _parts(call.body):
+                if not isinstance(part.get("inlineData"), dict):
+                    continue
+                blob = part["inlineData"]
+                data = decode_base64(str(blob.get("data", "")), urlsafe=True)
+                if data is not None:
+                    found.append((_mime(blob), data))
+        return found
+
     def setup(self, app: web.Application) -> None:
         app.router.add_post("/{version}/models/{target}", self.handle)
+
+    @staticmethod
+    def _bad_image(body: dict) -> web.Response | None:
+        """The API's 400 for inline data it cannot read as the declared image type."""
+        for part in _parts(body):
+            if "inlineData" not in part:
+                continue
+            blob = part["inlineData"] or {}
+            data = decode_base64(str(blob.get("data", "")), urlsafe=True)
+            if data is None or sniff(data) != _mime(blob):
+                error = {"code": 400, "message": "Unable to process input image.",
+                         "status": "INVALID_ARGUMENT"}
+                return web.json_response({"error": error}, status=400)
+        return None
 
     @staticmethod
     def _error(status: int) -> web.Response:
@@ -65,8 +108,26 @@ class FakeGemini(AiohttpWireFake):
             error = {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}
             return web.json_response({"error": error}, status=401)
         call, mode = await self.record(request)
-        limit = (call.body.get("generationConfig") or {}).get("maxOutputTokens")
-        pieces = words(self.reply)  # one word, one token
+        if (refused := self._bad_image(call.body)) is not None:
+            return refused
+        config = call.body.get("generationConfig") or {}
+        limit = config.get("maxOutputTokens")
+        function_call = self._function_call(call.body)
+        if function_call is not None and mode == "ok":
+            content = {"role": "model", "parts": [{"functionCall": function_call}]}
+            answer = {"candidates": [{"content": content, "finishReason": "STOP"}], "modelVersion": model}
+            if method == "generateContent":
+                return web.json_response(answer)
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(f"data: {json.dumps(answer)}\r\n\r\n".encode())
+            await response.write_eof()
+            return response
+        text = self.reply
+        if config.get("responseMimeType") == "application/json":
+            text = json_text(camel_or_snake(config, "responseJsonSchema") or config.get("responseSchema"),
+                             self.reply, self.json_reply)
+        pieces = words(text)  # one word, one token
         finish = "STOP"
         if limit is not None and limit < len(pieces):
             pieces, finish = pieces[:limit], "MAX_TOKENS"
@@ -83,6 +144,19 @@ class FakeGemini(AiohttpWireFake):
         if method == "streamGenerateContent":
             return await self._stream(request, mode, pieces, finish)
         return web.json_response({"error": {"code": 404, "message": "no such method"}}, status=404)
+
+    @staticmethod
+    def _function_call(body: dict) -> dict | None:
+        declarations = [d for tool in body.get("tools") or [] for d in tool.get("functionDeclarations") or []]
+        tools = [(d["name"], camel_or_snake(d, "parametersJsonSchema") or d.get("parameters") or {})
+                 for d in declarations]
+        calling = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
+        allowed = calling.get("allowedFunctionNames") or []
+        choice = allowed[0] if allowed else calling.get("mode")
+        contents = body.get("contents") or [{}]
+        answered = any("functionResponse" in part for part in contents[-1].get("parts") or [])
+        made = tool_to_call(tools, choice, answered)
+        return None if made is None else {"name": made[0], "args": made[1]}
 
     async def _stream(self, request: web.Request, mode: str, pieces: list[str],
                       finish: str) -> web.StreamResponse:
@@ -103,3 +177,15 @@ class FakeGemini(AiohttpWireFake):
             await response.write(f"data: {data}\r\n\r\n".encode())
         await response.write_eof()
         return response
+
+
+def _parts(body: dict) -> list[dict]:
+    """The parts of every content of a request."""
+    return [part for content in body.get("contents") or [] for part in content.get("parts") or []
+            if isinstance(part, dict)]
+
+
+def _mime(blob: dict) -> str:
+    """A blob's type: proto3 JSON accepts the field's own name and its lowerCamelCase form alike
+    (google-genai 3.4 sends `mime_type` inside `inlineData`)."""
+    return str(blob.get("mimeType") or blob.get("mime_type") or "")

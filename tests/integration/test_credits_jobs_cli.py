@@ -10,6 +10,7 @@ from datetime import timedelta
 from app.__main__ import main
 from app.jobs import reconcile_credits
 from app.wiring import Container
+from app.wiring.jobs import arq_context
 from services.credits.service import CreditsService
 from tests.conftest import make_settings
 from tests.fixtures.credits import travel
@@ -19,9 +20,9 @@ from tests.integration.test_credits_reconcile import CrashingLedger
 async def test_the_periodic_job_repairs_ops_pending_longer_than_the_threshold(container):
     crashing = CreditsService(container.credits.accounts, CrashingLedger(), container.platform.catalog)
     await crashing.charge("usr_j", 2, plan="free", kind="chat", ref=None, request_id="rq_j")
-    assert (await reconcile_credits({"container": container, "job_id": "j1"}))["repaired"] == 0
+    assert (await reconcile_credits({**arq_context(container), "job_id": "j1"}))["repaired"] == 0
     travel(timedelta(seconds=container.settings.credits_reconcile_after_s + 1))
-    counts = await reconcile_credits({"container": container, "job_id": "j2"})
+    counts = await reconcile_credits({**arq_context(container), "job_id": "j2"})
     assert counts == {"repaired": 1, "cleared": 0, "undone": 0, "gift_codes": 0}
     assert (await container.credits.service.audit("usr_j"))["ok"]
 

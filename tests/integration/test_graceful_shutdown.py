@@ -13,6 +13,7 @@ import httpx
 from arq.worker import Worker
 
 from app.embedded import free_port
+from app.wiring.jobs import arq_context
 from app.worker import WorkerRunner, build_worker
 from tests.fixtures.identity import auth_headers, make_token
 from tests.fixtures.images import image_settings, started_app
@@ -187,8 +188,8 @@ async def test_worker_stop_ends_a_poll_loop_that_swallowed_a_cancellation(settin
         def build(c):
             return _WorkerSwallowingOneCancel(
                 functions=[f for n, f in plain.functions.items() if not n.startswith("cron:")],
-                redis_pool=c.platform.redis, queue_name=c.settings.queue_name, handle_signals=False, poll_delay=0.05,
-                ctx={"container": c})
+                redis_pool=c.platform.redis, queue_name=c.settings.queue_name, handle_signals=False,
+                poll_delay=0.05, ctx=arq_context(c))
 
         runner = WorkerRunner(container, build)
         runner.start()

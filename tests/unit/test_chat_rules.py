@@ -43,15 +43,18 @@ class FakeProvider:
         self.name, self.model, self.error, self.calls = name, f"{name}-model", error, 0
 
     async def complete(self, messages, *, temperature, timeout, request_id, model=None,  # noqa: ASYNC109
-                       max_tokens=None):
+                       max_tokens=None, options=None):
         self.calls += 1
         if self.error:
             raise self.error
         return ChatCompletion("hi", self.name, self.model)
 
     def stream(self, messages, *, temperature, timeout, request_id, model=None,  # noqa: ASYNC109
-               max_tokens=None):
+               max_tokens=None, options=None):
         raise NotImplementedError("not used by these rules")
+
+    def unsupported(self, options):
+        return None
 
     async def describe_image(self, image, *, mime, instruction, timeout, request_id):  # noqa: ASYNC109
         raise NotImplementedError("not used by these rules")

@@ -1,0 +1,136 @@
+"""The chat request options shared by `POST /v1/chat/completions` and `POST /api/v1/chat` (contract §18).
+
+OpenAI's shapes for sampling, tools (`tools`, `tool_choice`, `parallel_tool_calls`, assistant
+`tool_calls`) and structured output (`response_format`). `to_options` turns them into the
+service's `ChatOptions`; every field here reaches the provider that answers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.chat.options import ChatOptions, ResponseFormat, Tool, ToolCall
+
+_NAME = r"^[a-zA-Z0-9_-]{1,64}$"  # OpenAI's rule for function names
+
+
+class FunctionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=_NAME)
+    description: str | None = Field(default=None, max_length=4000)
+    parameters: dict[str, Any] | None = None  # a JSON schema of the arguments (checked)
+    strict: bool | None = None
+
+
+class ToolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function"]  # hosted tools (web search, …) are not offered
+    function: FunctionIn
+
+
+class NamedFunction(BaseModel):
+    name: str = Field(pattern=_NAME)
+
+
+class NamedToolChoice(BaseModel):
+    type: Literal["function"]
+    function: NamedFunction
+
+
+ToolChoiceIn = Literal["auto", "none", "required"] | NamedToolChoice
+
+
+class JsonSchemaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(default="answer", pattern=_NAME)
+    description: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = False
+
+
+class TextFormat(BaseModel):
+    type: Literal["text"]
+
+
+class JsonObjectFormat(BaseModel):
+    type: Literal["json_object"]
+
+
+class JsonSchemaFormat(BaseModel):
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaIn
+
+
+ResponseFormatIn = Annotated[TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
+
+
+class CalledFunction(BaseModel):
+    name: str = Field(pattern=_NAME)
+    arguments: str = Field(default="{}", max_length=100_000)  # JSON text, as OpenAI sends it
+
+
+class ToolCallIn(BaseModel):
+    """A call an earlier assistant turn made (sent back in a tool loop)."""
+
+    id: str = Field(min_length=1, max_length=200)
+    type: Literal["function"] = "function"
+    function: CalledFunction
+
+
+def tool_calls_of(calls: list[ToolCallIn] | None) -> tuple[ToolCall, ...]:
+    """The service's tool calls of an assistant turn."""
+    return tuple(ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments) for c in calls or ())
+
+
+Stop = str | Annotated[list[str], Field(max_length=4)]
+
+
+class OptionsIn(BaseModel):
+    """The option fields, as both chat bodies declare them."""
+
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    stop: Stop | None = None
+    seed: int | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+    user: str | None = Field(default=None, max_length=256)
+    safety_identifier: str | None = Field(default=None, max_length=256)
+    tools: list[ToolIn] | None = Field(default=None, max_length=128)
+    tool_choice: ToolChoiceIn | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormatIn | None = None
+
+
+def response_format_of(body: OptionsIn) -> ResponseFormat | None:
+    form = body.response_format
+    if form is None or isinstance(form, TextFormat):
+        return None
+    if isinstance(form, JsonObjectFormat):
+        return ResponseFormat(type="json_object")
+    spec = form.json_schema
+    return ResponseFormat(type="json_schema", name=spec.name, schema=spec.schema_, strict=bool(spec.strict))
+
+
+def to_options(body: OptionsIn) -> ChatOptions:
+    """The service's options of a chat body (shape checks beyond the types: controllers/chat_fields.py)."""
+    tools = tuple(Tool(name=t.function.name, description=t.function.description,
+                       parameters=t.function.parameters or {}, strict=t.function.strict)
+                  for t in body.tools or ())
+    choice = body.tool_choice
+    stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
+    return ChatOptions(
+        top_p=body.top_p, stop=stop, seed=body.seed, presence_penalty=body.presence_penalty,
+        frequency_penalty=body.frequency_penalty,
+        logit_bias=tuple(sorted((body.logit_bias or {}).items())), reasoning_effort=body.reasoning_effort,
+        verbosity=body.verbosity, user=body.user, safety_identifier=body.safety_identifier, tools=tools,
+        tool_choice=choice.function.name if isinstance(choice, NamedToolChoice) else choice,
+        parallel_tool_calls=body.parallel_tool_calls, response_format=response_format_of(body),
+        logprobs=bool(getattr(body, "logprobs", False)), top_logprobs=getattr(body, "top_logprobs", None))

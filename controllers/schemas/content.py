@@ -1,0 +1,50 @@
+"""The content of a chat message as both APIs document it: a string or a list of content parts.
+
+The parts are read by services/chat/content.py, which names a bad part in plain words
+(`messages.0.content.1: …`); the schema here only says "a string or a list" (so pydantic's
+union internals never reach a client) and documents the part shapes for /openapi.json.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, WithJsonSchema
+
+_TEXT = {"type": "object", "required": ["type", "text"], "additionalProperties": False,
+         "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
+_IMAGE_URL = {
+    "type": "object", "required": ["type", "image_url"], "additionalProperties": False,
+    "description": "An image: a data: URL, an http(s) URL (public addresses only) or one of your images as "
+                   "muse://images/img_…; PNG, JPEG, WebP or GIF, at most MAX_UPLOAD_MB, at most "
+                   "CHAT_MAX_IMAGES per request, each priced `prices.chat_image` credits.",
+    "properties": {"type": {"const": "image_url"}, "image_url": {
+        "type": "object", "required": ["url"], "additionalProperties": False,
+        "properties": {"url": {"type": "string", "minLength": 1},
+                       "detail": {"enum": ["auto", "low", "high"]}}}}}
+_IMAGE_ID = {"type": "object", "required": ["type", "image_id"], "additionalProperties": False,
+             "description": "One of your images by id (/api/v1 only).",
+             "properties": {"type": {"const": "image"}, "image_id": {"type": "string", "pattern": "^img_"},
+                            "detail": {"enum": ["auto", "low", "high"]}}}
+
+
+def _string_or_list(value: Any) -> Any:
+    if isinstance(value, str | list) or value is None:
+        return value
+    raise ValueError("content must be a string or a list of content parts")
+
+
+def text_content_type() -> Any:
+    """A `tool` turn's content: a string or text parts (a tool result carries no images)."""
+    shapes = [{"type": "string"}, {"type": "array", "minItems": 1, "items": _TEXT}]
+    return Annotated[Any, AfterValidator(_string_or_list), WithJsonSchema({"anyOf": shapes})]
+
+
+def content_type(*, muse_ids: bool, nullable: bool = False, min_text: int = 0) -> Any:
+    """The annotated type of `content`: checked to be a string or a list, documented with its parts."""
+    parts = [_TEXT, _IMAGE_URL, *([_IMAGE_ID] if muse_ids else [])]
+    text: dict[str, Any] = {"type": "string", **({"minLength": min_text} if min_text else {})}
+    shapes: list[dict[str, Any]] = [text, {"type": "array", "minItems": 1, "items": {"oneOf": parts}}]
+    if nullable:
+        shapes.append({"type": "null"})
+    return Annotated[Any, AfterValidator(_string_or_list), WithJsonSchema({"anyOf": shapes})]
