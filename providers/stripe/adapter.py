@@ -49,9 +49,9 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 def _code(exc: stripe.StripeError) -> str | None:
     """Stripe's error code (the SDK leaves `code` unset on an IdempotencyError; the body has it)."""
-    body = exc.json_body if isinstance(exc.json_body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    return exc.code or error.get("code")
+    body: dict[str, Any] = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error")
+    return exc.code or (error.get("code") if isinstance(error, dict) else None)
 
 
 def _raise_for(exc: stripe.StripeError, what: str) -> None:

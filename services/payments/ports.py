@@ -238,6 +238,10 @@ class SubscriptionRepository(Protocol):
 
     async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
 
+    async def list_live(self, *, limit: int, cursor: str | None) -> list[Subscription]:
+        """Live subscriptions (LIVE_SUBSCRIPTION) that have a processor id, by id, after `cursor`."""
+        ...
+
 
 @runtime_checkable
 class CustomerRepository(Protocol):

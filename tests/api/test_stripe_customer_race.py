@@ -31,7 +31,8 @@ async def test_simultaneous_first_checkouts_on_two_servers_share_one_customer_th
         assert len(fake_stripe.customers) == 1
         customer = next(iter(fake_stripe.customers))
         assert {fake_stripe.sessions[b["order_id"]]["customer"] for b in bodies} == {customer}
-        keys = {r["headers"]["idempotency-key"] for r in fake_stripe.requests if r["kind"] == "create_customer"}
+        keys = {r["headers"]["idempotency-key"] for r in fake_stripe.requests
+                if r["kind"] == "create_customer"}
         assert len(keys) == 1
 
 
