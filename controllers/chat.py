@@ -13,12 +13,14 @@ from controllers.chat_fields import check_options, muse_fail
 from controllers.schemas.chat import (
     ActiveIn,
     ChatIn,
+    ExportQuery,
     ListQuery,
     RegenerateIn,
     RenameIn,
 )
 from controllers.schemas.chat_options import to_options, tool_calls_of
 from services.chat.content import parse_content, part_error
+from services.chat.library import ConversationLibrary
 from services.chat.models import ChatInput, Conversation, StoredMessage
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
@@ -66,9 +68,10 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 class ChatController:
     """HTTP ⇄ ChatService."""
 
-    def __init__(self, chat: ChatService, streams: ChatStreamService, *,
+    def __init__(self, chat: ChatService, streams: ChatStreamService, *, library: ConversationLibrary,
                  render_problem: RenderProblem) -> None:
         self._chat = chat
+        self._library = library
         self._streams = streams
         self._render_problem = render_problem
 
@@ -80,7 +83,7 @@ class ChatController:
                 raise part_error(("messages", index, "content"), "a message needs some text or an image.",
                                  openai=False)
             turns.append((m.role, parsed))
-        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=False)
+        read = await self._chat.read_messages(turns, user_id=principal.require_user_id(), openai=False)
         calls = [tool_calls_of(m.tool_calls) for m in body.messages]
         names = {call.id: call.name for made in calls for call in made}
         messages = [replace(message, tool_calls=made, tool_call_id=m.tool_call_id,
@@ -90,7 +93,7 @@ class ChatController:
         # a tool turn may answer a call of the stored conversation: its pairing is checked only without one
         check_options(options, messages if body.conversation_id is None else [], muse_fail)
         return ChatInput(
-            user_id=principal.user_id or "", plan=principal.plan, messages=messages,
+            user_id=principal.require_user_id(), plan=principal.plan, messages=messages,
             conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
             store=body.store, request_id=request_id, role=principal.role, parent_id=body.parent_id,
             max_tokens=body.max_tokens, options=options)
@@ -102,7 +105,7 @@ class ChatController:
     async def regenerate(self, principal: Principal, conversation_id: str, message_id: str,
                          body: RegenerateIn, request_id: str) -> Any:
         """Answer an assistant message's question again: a new sibling, charged, the cache not read."""
-        inp = ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=[],
+        inp = ChatInput(user_id=principal.require_user_id(), plan=principal.plan, messages=[],
                         conversation_id=conversation_id, model=body.model, temperature=body.temperature,
                         request_id=request_id, role=principal.role, regenerate=message_id)
         return await self._answer(inp, stream=body.stream)
@@ -138,31 +141,46 @@ class ChatController:
         return response
 
     async def list(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
-        """A page of the caller's conversations."""
-        items, cursor = await self._chat.list_conversations(principal.user_id or "", limit=query.limit,
-                                                            cursor=query.cursor)
-        return {"items": [_conversation(c) for c in items], "next_cursor": cursor}
+        """A page of the caller's conversations (pinned first), or the matches of a search."""
+        items, cursor = await self._library.list(principal.require_user_id(), limit=query.limit,
+                                                 cursor=query.cursor, q=query.q)
+        return {"items": [{**_conversation(i.conversation), **({"snippet": i.snippet} if i.snippet else {})}
+                          for i in items], "next_cursor": cursor}
+
+    async def export(self, principal: Principal, conversation_id: str, query: ExportQuery) -> Response:
+        """The active path as a Markdown or JSON attachment."""
+        export = await self._library.export(principal.require_user_id(), conversation_id, query.format)
+        response = Response(export.body, content_type=export.content_type)
+        response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        return response
+
+    async def delete_all(self, principal: Principal) -> tuple[str, int]:
+        """Delete all the caller's conversations."""
+        await self._library.delete_all(principal.require_user_id())
+        return "", 204
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """One conversation with its active path."""
-        return _detail(*await self._chat.get_conversation(principal.user_id or "", conversation_id))
+        return _detail(*await self._chat.get_conversation(principal.require_user_id(), conversation_id))
 
     async def set_active(self, principal: Principal, conversation_id: str, body: ActiveIn) -> dict[str, Any]:
         """Show another branch."""
-        return _detail(*await self._chat.set_active(principal.user_id or "", conversation_id, body.leaf_id))
+        user_id = principal.require_user_id()
+        return _detail(*await self._chat.set_active(user_id, conversation_id, body.leaf_id))
 
     async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
-        """Retitle one conversation."""
-        conversation = await self._chat.rename_conversation(principal.user_id or "", conversation_id,
-                                                            body.title.strip())
+        """Rename and/or pin one conversation."""
+        conversation = await self._library.update(principal.require_user_id(), conversation_id,
+                                                  title=body.title.strip() if body.title else None,
+                                                  pinned=body.pinned)
         return _conversation(conversation)
 
     async def image(self, principal: Principal, conversation_id: str, message_id: str,
                     index: str) -> Response:
         """The bytes of image `index` (0, 1…) of a stored message (the owner's only)."""
-        if not index.isdigit() or len(index) > 3:
+        if not (index.isascii() and index.isdigit()) or len(index) > 3:  # "³".isdigit() is True
             raise NotFound("No such image in this conversation.")
-        data, mime = await self._chat.message_image(principal.user_id or "", conversation_id, message_id,
+        data, mime = await self._chat.message_image(principal.require_user_id(), conversation_id, message_id,
                                                     int(index))
         response = Response(data, content_type=mime)
         response.headers["Cache-Control"] = "private, max-age=3600"
@@ -171,5 +189,5 @@ class ChatController:
 
     async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
         """Delete one conversation."""
-        await self._chat.delete_conversation(principal.user_id or "", conversation_id)
+        await self._chat.delete_conversation(principal.require_user_id(), conversation_id)
         return "", 204

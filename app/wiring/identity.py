@@ -17,6 +17,7 @@ from controllers.dev_outbox import DevOutboxController
 from controllers.me import MeController
 from providers.argon2_hasher import Argon2PasswordHasher
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
+from providers.dev_keys import ensure_dev_key_pair
 from providers.session_tokens import RsaSessionTokenSigner
 from providers.smtp_email import SmtpEmailSender
 from providers.zxcvbn_strength import ZxcvbnStrength
@@ -34,7 +35,6 @@ from repositories.webhook_events import BeanieWebhookEventRepository
 from services.identity.accounts import AccountService
 from services.identity.api_keys import ApiKeyService
 from services.identity.auth import AuthService
-from services.identity.auth_keys import ensure_dev_key_pair
 from services.identity.login_throttle import LoginThrottle
 from services.identity.passwords import PasswordPolicy, load_common_passwords
 from services.identity.ports.email import EmailSender
@@ -57,6 +57,7 @@ class IdentityParts:
     token_verifier: TokenVerifier | None
     auth: AuthService
     clerk_events: ClerkEventService
+    clerk_users: ClerkUsersClient | None  # Clerk's Backend API (profiles; deletion, contract §20)
     outbox: RedisOutbox | None
     mailer: EmailSender | None
     accounts: AccountService | None
@@ -146,6 +147,7 @@ async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
     return IdentityParts(
         dev_tokens=dev_tokens, users=users, api_keys=api_keys, webhook_events=webhook_events,
         sessions=sessions, session_signer=signer, token_verifier=verifier, clerk_events=clerk_events,
+        clerk_users=profiles,
         outbox=outbox, mailer=mailer, accounts=accounts,
         auth=AuthService(users, api_keys, verifier, rapidapi_secret=rapid, dev_claims=dev_tokens,
                          profiles=profiles),

@@ -9,10 +9,9 @@ from services.media.image_models import (
     GenerateInput,
     ImageRecord,
     StoredFile,
-    nearest_ratio,
 )
 from services.media.library import MediaLibrary, MediaType
-from services.media.ports.images import dimensions
+from services.media.ports.images import dimensions, nearest_ratio
 from services.media.ports.storage import StorageProvider
 from services.platform.catalog import Catalog
 from services.platform.ports.queue import JobName
@@ -78,13 +77,8 @@ class ImageService:
                         content_type=upload.content_type,
                         private=True,  # an upload is the user's own photo: never publicly fetchable
                     )
-                    file = StoredFile(
-                        key=obj.key,
-                        url=obj.url,
-                        width=upload.width,
-                        height=upload.height,
-                        format=upload.format,
-                    )
+                    file = StoredFile(key=obj.key, url=obj.url, width=upload.width, height=upload.height,
+                                      format=upload.format)
                     stored.append(file)
                     setattr(record, role, file)
             return await self.library.submit(

@@ -20,11 +20,12 @@ failover) and how to store that result's files. The core does the rest, the same
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import structlog
 
@@ -33,54 +34,27 @@ from services.media.heartbeat import ClaimLost, Heartbeat
 from services.media.image_models import (
     ACTIVE,
     ImageRecord,
-    ImageRepository,
     Status,
-    StoredFile,
     problem_of,
     receipt_from,
 )
+from services.media.ports.jobs import MediaWork, R
+from services.media.ports.records import ImageRepository
 from services.platform.clock import utcnow
-from services.platform.errors import AppError, InternalError, UpstreamTimeout
+from services.platform.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
+from services.platform.failover import Failover, Failure
+from services.platform.ports.breaker import CircuitBreaker
+from services.platform.ports.named import Named
 from services.platform.ports.queue import JobQueue
+
+P = TypeVar("P", bound=Named)
 
 log = structlog.stdlib.get_logger("muse.image_jobs")  # log lines name the kind: image_job_*, video_job_*
 
 
-class Produced(Protocol):
-    """What a provider chain produced for a job (an `ImageResult`, a `VideoResult`)."""
-
-    @property
-    def provider(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def seed(self) -> int | None: ...
 
 
-R = TypeVar("R", bound=Produced)
 
-
-class MediaWork(Protocol[R]):
-    """What one kind of media job supplies to the core: its provider call and its storage step."""
-
-    label: str  # in refund reasons, errors and logs ("image", "video")
-
-    async def produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> R:
-        """The result of the first provider of the chain that can do `record` (failover inside);
-        `dispatching` is awaited before each provider call (the job's liveness notes the first)."""
-        ...
-
-    async def store(self, record: ImageRecord, result: R) -> list[StoredFile]:
-        """Store the result's files (none left behind when it fails)."""
-        ...
-
-    def completion(self, result: R) -> dict[str, Any]:
-        """Record fields a completed job sets beyond its outputs (a video's `fps`)."""
-        ...
-
-    async def delete_files(self, files: list[StoredFile]) -> None:
-        """Delete stored files (a job that lost its claim)."""
-        ...
 
 
 class JobSettlement:
@@ -215,3 +189,24 @@ class MediaJobRunner(Generic[R]):
         if any(counts.values()):
             log.info(f"{self.label}_sweep_done", **counts)
         return counts
+
+
+def chain_error(noun: str, failures: Sequence[Failure]) -> AppError:
+    """What a media job fails with when no provider of its kind (`noun`: image, video) produced it."""
+    if not failures:
+        return UpstreamError(f"Every {noun} provider is cooling down after repeated failures; "
+                             "try again soon.")
+    if all(f.timed_out for f in failures):
+        return UpstreamTimeout(f"No {noun} provider answered in time.")
+    details = [str(f.error.detail) if isinstance(f.error, AppError) else str(f.error) for f in failures]
+    return UpstreamError(f"No {noun} provider could produce this {noun}: " + "; ".join(details))
+
+
+def media_failover(noun: str, providers: Callable[[], Awaitable[Sequence[P]]], *, timeout_s: float,
+                   breaker: CircuitBreaker | None, breaker_name: Callable[[str], str]) -> Failover[P]:
+    """The failover of a kind's providers: one `timeout_s` budget for the whole chain, circuits under
+    `breaker_name(<provider>)`."""
+    return Failover(label=noun, providers=providers, breaker=breaker, failure_types=(UpstreamError,),
+                    is_timeout=lambda exc: isinstance(exc, UpstreamTimeout), per_call_s=timeout_s,
+                    budget_s=timeout_s, breaker_name=breaker_name,
+                    on_exhausted=functools.partial(chain_error, noun))
