@@ -20,6 +20,7 @@ def document_models() -> list[type]:
     from repositories.payment_customers import PaymentCustomerDocument
     from repositories.payments import AccountFlagDocument, PaymentDocument, SubscriptionDocument
     from repositories.shares import ShareLinkDocument
+    from repositories.usage import UsageDailyDocument
     from repositories.users import UserDocument
     from repositories.webhook_events import WebhookEventDocument
 
@@ -29,4 +30,4 @@ def document_models() -> list[type]:
             LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
             AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument,
-            KeySpendDocument]
+            KeySpendDocument, UsageDailyDocument]
