@@ -173,6 +173,8 @@ class Settings(BaseSettings):
     redis_timeout_s: float = 1.0
     mongodb_timeout_s: float = 1.5
     drain_timeout_s: float | None = None
+    # Worker liveness: a running job beats every third of this; silent this long → reaped.
+    job_heartbeat_timeout_s: float = Field(default=30.0, gt=0)
     # Behind proxies (contract §16): the peers (addresses or CIDRs, `*` for any) whose
     # X-Forwarded-For / X-Forwarded-Proto are believed; middlewares/client_ip.py.
     forwarded_allow_ips: Csv = Field(default_factory=lambda: ["127.0.0.1", "::1"])

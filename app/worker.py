@@ -31,6 +31,7 @@ from app.wiring.jobs import arq_context
 log = structlog.stdlib.get_logger("muse.worker")
 
 RESTART_PAUSE_S = 1.0
+REAP_EVERY_MAX_S = 5.0  # how often a live worker looks for jobs whose worker went silent
 CANCEL_RETRY_S = 0.5  # a supervision loop still running this long after a cancel is cancelled again
 CANCEL_ATTEMPTS = 20
 
@@ -62,6 +63,11 @@ def build_worker(container: Container, *, handle_signals: bool, burst: bool = Fa
     )
 
 
+def reap_interval_s(heartbeat_timeout_s: float) -> float:
+    """How often a worker reaps: a third of JOB_HEARTBEAT_TIMEOUT_S, at most every 5 s."""
+    return min(REAP_EVERY_MAX_S, max(0.2, heartbeat_timeout_s / 3))
+
+
 def worker_drain_s(container: Container) -> float:
     """How long running jobs may go on after SIGTERM: DRAIN_TIMEOUT_S, else IMAGE_TIMEOUT_S."""
     settings = container.settings
@@ -77,10 +83,31 @@ class WorkerRunner:
         self._workers: list[Worker] = []
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._reaper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Run the supervision loop in the background."""
+        """Run the supervision loop, and the reaper of silent workers' jobs, in the background."""
         self._task = asyncio.create_task(self._supervise())
+        self._reaper = asyncio.create_task(self._reap())
+
+    async def _reap(self) -> None:
+        """Every few seconds: fail and refund (or re-queue) the jobs of workers that stopped beating
+        (contract §16); every live worker does it, the records' conditional updates decide."""
+        media = self._container.media
+        every = reap_interval_s(self._container.settings.job_heartbeat_timeout_s)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), every)
+            if self._stopping.is_set():
+                return
+            for runner in (media.image_jobs, media.video_jobs):
+                try:
+                    counts = await runner.reap()
+                except Exception as exc:  # a store outage: the next round tries again
+                    log.warning("job_reap_failed", error=type(exc).__name__)
+                    continue
+                if any(counts.values()):
+                    log.info("jobs_reaped", kind=runner.label, **counts)
 
     async def _supervise(self) -> None:
         while not self._stopping.is_set():
@@ -105,6 +132,8 @@ class WorkerRunner:
     async def stop(self, drain_s: float = 0.0) -> None:
         """Stop taking jobs; wait up to `drain_s` for running ones; cancel (and so re-queue) the rest."""
         self._stopping.set()
+        if self._reaper is not None:
+            await _cancel_until_done(self._reaper)
         for worker in self._workers:
             worker.allow_pick_jobs = False
         running = self._running_tasks()

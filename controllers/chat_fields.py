@@ -45,11 +45,11 @@ OPENAI_FIELDS: dict[str, tuple[Status, str]] = {
                                     "OpenAI response_format; strict schemas checked"),
     "stream": ("honoured", "server-sent chat.completion.chunk events"),
     "stream_options": ("honoured", "include_usage"),
-    "n": ("limited", "1 only: more than one choice is not offered"),
-    "logprobs": ("limited", "false only: log probabilities are not offered"),
+    "n": ("limited", "1 to 4 choices, each charged (not cached); streamed: 1 only"),
+    "logprobs": ("honoured", "OpenAI only: such requests go to the model's OpenAI provider; not streamed"),
     "modalities": ("limited", "[\"text\"] only: audio output is not offered"),
     "store": ("limited", "false only: /v1 chat completions are not stored"),
-    "top_logprobs": ("refused", "log probabilities are not offered"),
+    "top_logprobs": ("honoured", "with logprobs: OpenAI top_logprobs"),
     "audio": ("refused", "audio output is not offered"),
     "prediction": ("refused", "predicted outputs are not offered"),
     "web_search_options": ("refused", "web search is not offered"),
@@ -65,9 +65,8 @@ OPENAI_FIELDS: dict[str, tuple[Status, str]] = {
 
 # Values of "limited" fields that are honoured (the default behaviour).
 _ALLOWED: dict[str, Callable[[Any], bool]] = {
-    "n": lambda v: v == 1,
-    "logprobs": lambda v: v is False,
-    "modalities": lambda v: v == ["text"],
+    "n": lambda v: isinstance(v, int) and 1 <= v <= 4,
+    "modalities": lambda v: all(m == "text" for m in v),
     "store": lambda v: v is False,
 }
 
@@ -98,8 +97,8 @@ def refuse_fields(sent: dict[str, Any], fail: Fail) -> None:
 def check_options(options: ChatOptions, messages: Sequence[ChatMessage], fail: Fail) -> None:
     """Rules across fields: tool_choice names a tool; schemas are JSON schemas; tool turns answer calls."""
     names = [tool.name for tool in options.tools]
-    if options.tool_choice is not None and not options.tools:
-        raise fail("tool_choice", "`tool_choice` needs `tools`.")
+    if options.tool_choice not in (None, "auto", "none") and not options.tools:
+        raise fail("tool_choice", "`tool_choice` asks for a tool call: it needs `tools`.")
     if options.tool_choice not in (None, "auto", "none", "required") and options.tool_choice not in names:
         raise fail("tool_choice", f"`tool_choice` names {options.tool_choice!r}, which is not in `tools`.")
     if len(set(names)) != len(names):
@@ -108,6 +107,8 @@ def check_options(options: ChatOptions, messages: Sequence[ChatMessage], fail: F
         problem = schema_problem(tool.parameters) if tool.parameters else None
         if problem is not None:
             raise fail(f"tools.{index}.function.parameters", f"Not a JSON schema: {problem}")
+    if options.top_logprobs is not None and not options.logprobs:
+        raise fail("top_logprobs", "`top_logprobs` needs `logprobs: true`.")
     form = options.response_format
     if form is not None and form.type == "json_schema":
         if form.schema is None:

@@ -115,6 +115,7 @@ class ImagesController:
         fetch_url: Any = None,
     ) -> None:
         self._images, self._vision = images, vision
+        self._library = images.library  # the images' gallery, waiting and events
         self._status_of = status_of
         self._max_mb = max_upload_mb
         self._fetch_url = fetch_url
@@ -122,7 +123,7 @@ class ImagesController:
     async def _answer(self, record: ImageRecord, wait: bool) -> tuple[dict[str, Any], int, dict[str, str]]:
         location = {"Location": f"/api/v1/images/{record.id}"}
         if wait:
-            record = await self._images.wait(record.id)
+            record = await self._library.wait(record.id)
             if record.status == "failed":
                 raise failure_problem(record)
             if record.status == "completed":
@@ -165,7 +166,7 @@ class ImagesController:
         if "image" in uploads:
             return uploads["image"]
         if source_image_id:
-            return await self._images.source_upload(caller, source_image_id)
+            return await self._library.source_upload(caller, source_image_id)
         if url_accepted and image_url and self._fetch_url is not None:
             return check_image(await self._fetch_url(image_url), max_mb=self._max_mb)
         wanted = "an image file, source_image_id or image_url" if url_accepted \
@@ -218,7 +219,7 @@ class ImagesController:
 
     async def list(self, principal: Principal, query: ImageListQuery) -> dict[str, Any]:
         """A page of the caller's images."""
-        items, next_cursor = await self._images.list(
+        items, next_cursor = await self._library.list(
             principal.user_id or "",
             status=query.status,
             saved=query.saved,
@@ -229,20 +230,20 @@ class ImagesController:
 
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
         """One of the caller's images."""
-        return resource(await self._images.get(principal.user_id or "", image_id), self._status_of)
+        return resource(await self._library.get(principal.user_id or "", image_id), self._status_of)
 
     async def delete(self, principal: Principal, image_id: str) -> tuple[str, int]:
         """204 once the record and its files are gone."""
-        await self._images.delete(principal.user_id or "", image_id)
+        await self._library.delete(principal.user_id or "", image_id)
         return "", 204
 
     async def save(self, principal: Principal, image_id: str) -> dict[str, Any]:
         """The image, now saved (no expiry)."""
-        return resource(await self._images.save(principal.user_id or "", image_id), self._status_of)
+        return resource(await self._library.save(principal.user_id or "", image_id), self._status_of)
 
     async def events(self, principal: Principal, image_id: str) -> Response:
         """The image job's status changes as server-sent events."""
-        return await status_stream(self._images, lambda r: resource(r, self._status_of),
+        return await status_stream(self._library, lambda r: resource(r, self._status_of),
                                    principal.user_id or "", image_id)
 
 

@@ -16,13 +16,13 @@ from quart import Response
 
 from controllers.chat import sse
 from services.media.image_models import TERMINAL, ImageRecord
-from services.media.images import ImageService
+from services.media.library import MediaLibrary
 
 STREAM_GRACE_S = 60.0  # past the job's budget the sweeper fails it; the stream outlives that
 HEARTBEAT_S = 15.0  # a comment line when nothing changed for this long (proxies keep the stream open)
 
 
-async def status_stream(service: ImageService, render: Callable[[ImageRecord], dict[str, Any]],
+async def status_stream(service: MediaLibrary, render: Callable[[ImageRecord], dict[str, Any]],
                         user_id: str, job_id: str) -> Response:
     """The event stream of one of the user's jobs (404 before streaming for another user's job)."""
     await service.get(user_id, job_id)

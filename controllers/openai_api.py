@@ -30,11 +30,12 @@ from controllers.schemas.openai import (
     ImageGenerationIn,
     ToolMessageIn,
 )
+from services.chat.choices import complete_choices
 from services.chat.content import ParsedContent, parse_content
 from services.chat.models import ChatInput
-from services.chat.openai_compat import aspect_ratio_for_size, estimate_usage, usage_of
+from services.chat.openai_compat import Usage, aspect_ratio_for_size, estimate_usage, usage_of
 from services.chat.options import ToolCall
-from services.chat.ports import MessageRole
+from services.chat.ports import ChatCompletion, MessageRole
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
@@ -124,18 +125,19 @@ class OpenAIController:
     def __init__(self, chat: ChatService, streams: ChatStreamService, images: ImageService, catalog: Catalog,
                  *, max_upload_mb: float, status_of: Callable[[AppError], int]) -> None:
         self._chat, self._streams, self._images, self._catalog = chat, streams, images, catalog
+        self._library = images.library
         self._status_of = status_of
         self._max_mb = max_upload_mb
         self._created = int(time.time())
 
     async def models(self) -> dict[str, Any]:
         """Every chat model of the catalogue and every image model, by name."""
-        names = dict.fromkeys([m.name for m in self._catalog.models] + self._images.model_names())
+        names = dict.fromkeys([m.name for m in self._catalog.models] + self._library.model_names())
         return {"object": "list", "data": [{"id": name, "object": "model", "created": self._created,
                                             "owned_by": "muse"} for name in names]}
 
     # --- chat ----------------------------------------------------------------------------
-    async def _chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
+    async def chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:
         refuse_fields({name: getattr(body, name) for name in body.model_fields_set}, openai_fail)
         if self._catalog.chat_model(body.model) is None:
             raise ModelNotFound(f"The model {body.model!r} does not exist; GET /v1/models lists the models.",
@@ -153,16 +155,32 @@ class OpenAIController:
     async def chat_completions(self, body: ChatCompletionIn, principal: Principal,
                                request_id: str) -> Answer | Response:
         """A `chat.completion` object, or a stream of `chat.completion.chunk` events ending in `[DONE]`."""
-        inp = await self._chat_input(body, principal, request_id)
+        inp = await self.chat_input(body, principal, request_id)
+        if body.stream and (body.n or 1) > 1:
+            raise BadRequest("`n` is not supported above 1 when streaming: a stream carries one choice.",
+                             param="n")
+        if body.stream and body.logprobs:
+            raise BadRequest("`logprobs` is not supported when streaming; ask without `stream`.",
+                             param="logprobs")
         if body.stream:
             return await self._stream(body, inp)
-        reply = await self._chat.complete(inp)
-        usage = usage_of(reply.usage, [(m.role, m.content) for m in inp.messages], reply.content)
+        if (body.n or 1) > 1:
+            reply, answers = await complete_choices(self._chat, inp, body.n or 1)
+        else:
+            reply = await self._chat.complete(inp)
+            answers = [ChatCompletion(content=reply.content, provider=reply.provider, model=reply.model,
+                                      usage=reply.usage, finish_reason=reply.finish_reason,
+                                      tool_calls=reply.tool_calls, logprobs=reply.logprobs)]
+        prompt = [(m.role, m.content) for m in inp.messages]
+        usages = [usage_of(a.usage, prompt, a.content) for a in answers]
+        usage = Usage(prompt_tokens=usages[0].prompt_tokens,
+                      completion_tokens=sum(u.completion_tokens for u in usages))
         answer = {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model,
-            "choices": [{"index": 0, "logprobs": None, "finish_reason": reply.finish_reason,
-                         "message": _message_out(reply.content, reply.tool_calls)}],
+            "choices": [{"index": index, "logprobs": a.logprobs, "finish_reason": a.finish_reason,
+                         "message": _message_out(a.content, a.tool_calls)}
+                        for index, a in enumerate(answers)],
             "usage": usage.as_dict(), "system_fingerprint": None,
         }
         return answer, 200, muse_headers(charged=reply.credits_charged, cached=reply.cached,
@@ -216,7 +234,7 @@ class OpenAIController:
     # --- images --------------------------------------------------------------------------
     def _image_model(self, name: str | None) -> str:
         model = name or "default"
-        if model not in self._images.model_names():
+        if model not in self._library.model_names():
             raise ModelNotFound(f"The image model {model!r} does not exist; GET /v1/models lists the models.",
                                 param="model")
         return model
@@ -265,7 +283,7 @@ class OpenAIController:
         return fields, uploads
 
     async def _finished(self, caller: Caller, record: ImageRecord, *, b64: bool) -> Answer:
-        record = await self._images.wait(record.id)
+        record = await self._library.wait(record.id)
         if record.status == "failed":
             raise failure_problem(record)
         if record.status != "completed":
@@ -274,7 +292,7 @@ class OpenAIController:
         data: list[dict[str, Any]] = []
         for index, output in enumerate(record.outputs):
             if b64:
-                upload = await self._images.source_upload(caller, record.id, index=index)
+                upload = await self._library.source_upload(caller, record.id, index=index)
                 data.append({"b64_json": base64.b64encode(upload.data).decode(), "revised_prompt": None})
             else:
                 data.append({"url": output.url, "revised_prompt": None})

@@ -34,6 +34,7 @@ class VideosController:
 
     def __init__(self, videos: VideoService, *, status_of: StatusOf) -> None:
         self._videos, self._status_of = videos, status_of
+        self._library = videos.library  # the videos' gallery, waiting and events
 
     def _render(self, record: ImageRecord) -> dict[str, Any]:
         return video_resource(record, self._status_of)
@@ -46,7 +47,7 @@ class VideosController:
         record = await self._videos.submit_video(_caller(principal, request_id), inp)
         location = {"Location": f"/api/v1/videos/{record.id}"}
         if data.wait:
-            record = await self._videos.wait(record.id)
+            record = await self._library.wait(record.id)
             if record.status == "failed":
                 problem = failure_problem(record)
                 problem.extra.pop("image_id", None)
@@ -58,24 +59,24 @@ class VideosController:
 
     async def list(self, principal: Principal, query: VideoListQuery) -> dict[str, Any]:
         """A page of the caller's videos."""
-        items, next_cursor = await self._videos.list(
+        items, next_cursor = await self._library.list(
             principal.user_id or "", status=query.status, saved=query.saved, limit=query.limit,
             cursor=query.cursor)
         return {"items": [self._render(r) for r in items], "next_cursor": next_cursor}
 
     async def get(self, principal: Principal, video_id: str) -> dict[str, Any]:
         """One of the caller's videos."""
-        return self._render(await self._videos.get(principal.user_id or "", video_id))
+        return self._render(await self._library.get(principal.user_id or "", video_id))
 
     async def delete(self, principal: Principal, video_id: str) -> tuple[str, int]:
         """204 once the record and its files are gone."""
-        await self._videos.delete(principal.user_id or "", video_id)
+        await self._library.delete(principal.user_id or "", video_id)
         return "", 204
 
     async def save(self, principal: Principal, video_id: str) -> dict[str, Any]:
         """The video, now saved (no expiry)."""
-        return self._render(await self._videos.save(principal.user_id or "", video_id))
+        return self._render(await self._library.save(principal.user_id or "", video_id))
 
     async def events(self, principal: Principal, video_id: str) -> Response:
         """The video job's status changes as server-sent events."""
-        return await status_stream(self._videos, self._render, principal.user_id or "", video_id)
+        return await status_stream(self._library, self._render, principal.user_id or "", video_id)

@@ -48,6 +48,8 @@ def unsupported(options: ChatOptions) -> str | None:
         return "logit_bias"
     if options.verbosity is not None:
         return "verbosity"
+    if options.logprobs:  # Gemini's logprobsResult is not translated to OpenAI's shape
+        return "logprobs"
     if options.parallel_tool_calls is False and options.tools:  # Gemini may answer several calls at once
         return "parallel_tool_calls"
     return None

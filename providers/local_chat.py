@@ -28,9 +28,9 @@ class LocalChatProvider:
 
     @staticmethod
     def unsupported(options: ChatOptions) -> str | None:
-        """None: the answer is deterministic, so sampling options cannot change it; tools, stop
-        sequences and JSON output are honoured."""
-        return None
+        """`logprobs` (no model, no probabilities); every other option is honoured: the answer is
+        deterministic, so sampling options cannot change it; tools, stop sequences and JSON are."""
+        return "logprobs" if options.logprobs else None
 
     @staticmethod
     def _digest(messages: list[ChatMessage]) -> str:

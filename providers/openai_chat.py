@@ -79,6 +79,10 @@ def wire_options(options: ChatOptions) -> dict[str, Any]:
                                else {"type": "function", "function": {"name": options.tool_choice}})
     if options.response_format is not None:
         body["response_format"] = options.response_format.as_dict()
+    if options.logprobs:
+        body["logprobs"] = True
+        if options.top_logprobs is not None:
+            body["top_logprobs"] = options.top_logprobs
     return body
 
 
@@ -197,6 +201,7 @@ class OpenAIChatProvider:
                 raise ProviderError(NAME, "answer without finish_reason (truncated)")
             return ChatCompletion(content=content, provider=NAME, model=model or self.model,
                                   usage=_usage(response), tool_calls=tuple(calls),
+                                  logprobs=choice.get("logprobs") if choice and options.logprobs else None,
                                   finish_reason="tool_calls" if calls else "length" if finish == "length"
                                   else "stop")
 

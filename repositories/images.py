@@ -47,6 +47,9 @@ class MediaDocument(MuseDocument):
     updated_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    claimed_by: str | None = None
+    heartbeat_at: datetime | None = None
+    dispatched_at: datetime | None = None
     request_id: str | None = None
     duration_s: float | None = None
     fps: int | None = None
@@ -56,6 +59,7 @@ class MediaDocument(MuseDocument):
 _INDEXES = [
     [("user_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)],
     [("status", pymongo.ASCENDING), ("started_at", pymongo.ASCENDING)],
+    [("status", pymongo.ASCENDING), ("heartbeat_at", pymongo.ASCENDING)],
     [("saved", pymongo.ASCENDING), ("expires_at", pymongo.ASCENDING)],
 ]
 
@@ -106,10 +110,38 @@ class BeanieImageRepository:
         raw = await self._col.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
         return _record(raw)
 
-    async def claim(self, image_id: str) -> ImageRecord | None:
-        """queued → in_progress; None when the record is not queued (claimed elsewhere or finished)."""
+    async def claim(self, image_id: str, *, worker: str | None = None) -> ImageRecord | None:
+        """queued → in_progress with a first heartbeat; None when the record is not queued (claimed
+        elsewhere or finished)."""
+        now = utcnow()
         return await self._transition(
-            {"_id": image_id, "status": "queued"}, {"$set": {"status": "in_progress", "started_at": utcnow()}}
+            {"_id": image_id, "status": "queued"},
+            {"$set": {"status": "in_progress", "started_at": now, "heartbeat_at": now, "claimed_by": worker,
+                      "dispatched_at": None}},
+        )
+
+    async def beat(self, image_id: str, *, started_at: datetime | None, dispatched: bool = False) -> bool:
+        """Renew the heartbeat of the claim that started at `started_at` (and note its first provider
+        call when `dispatched`); False when that claim is over (finished, reaped, re-claimed)."""
+        now = utcnow()
+        fields: dict[str, Any] = {"heartbeat_at": now}
+        if dispatched:
+            fields["dispatched_at"] = now
+        result = await self._col.update_one(
+            {"_id": image_id, "status": "in_progress", "started_at": started_at}, {"$set": fields})
+        return result.matched_count == 1
+
+    async def silent(self, *, before: datetime, limit: int) -> list[ImageRecord]:
+        """In-progress records whose last heartbeat is older than `before` (their worker stopped)."""
+        cursor = self._col.find({"status": "in_progress", "heartbeat_at": {"$lt": before}}).limit(limit)
+        return [r for r in [_record(raw) async for raw in cursor] if r]
+
+    async def requeue_silent(self, image_id: str, *, before: datetime) -> ImageRecord | None:
+        """in_progress → queued for a silent claim that sent nothing to a provider; None otherwise."""
+        return await self._transition(
+            {"_id": image_id, "status": "in_progress", "heartbeat_at": {"$lt": before},
+             "dispatched_at": None},
+            {"$set": {"status": "queued", "started_at": None, "heartbeat_at": None, "claimed_by": None}},
         )
 
     async def complete(
@@ -135,18 +167,27 @@ class BeanieImageRepository:
         )
 
     async def fail(
-        self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...]
+        self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...],
+        silent_before: datetime | None = None,
     ) -> ImageRecord | None:
-        """(one of `statuses`) → failed; the record when this call made the change."""
+        """(one of `statuses`) → failed; the record when this call made the change. With
+        `silent_before`, only while its last heartbeat is older than that (a worker that beat
+        meanwhile keeps its job)."""
+        query: dict[str, Any] = {"_id": image_id, "status": {"$in": list(statuses)}}
+        if silent_before is not None:
+            # (nx-27017 matches nothing for `$in` next to a `$lt` on a date; one status is equality)
+            query["status"] = statuses[0] if len(statuses) == 1 else query["status"]
+            query["heartbeat_at"] = {"$lt": silent_before}
         return await self._transition(
-            {"_id": image_id, "status": {"$in": list(statuses)}},
+            query,
             {"$set": {"status": "failed", "error": error, "finished_at": utcnow()}},
         )
 
     async def release(self, image_id: str) -> ImageRecord | None:
         """in_progress → queued (a worker stopping before the job finished); None when not in progress."""
         return await self._transition(
-            {"_id": image_id, "status": "in_progress"}, {"$set": {"status": "queued", "started_at": None}}
+            {"_id": image_id, "status": "in_progress"},
+            {"$set": {"status": "queued", "started_at": None, "heartbeat_at": None, "claimed_by": None}},
         )
 
     async def mark_refunded(self, image_id: str) -> ImageRecord | None:

@@ -19,6 +19,7 @@ def document_models() -> list[type]:
     from repositories.live_settings import LiveSettingsDocument
     from repositories.payment_customers import PaymentCustomerDocument
     from repositories.payments import AccountFlagDocument, PaymentDocument, SubscriptionDocument
+    from repositories.responses import ResponseDocument
     from repositories.shares import ShareLinkDocument
     from repositories.usage import UsageDailyDocument
     from repositories.users import UserDocument
@@ -30,4 +31,4 @@ def document_models() -> list[type]:
             LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
             AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument,
-            KeySpendDocument, UsageDailyDocument]
+            KeySpendDocument, ResponseDocument, UsageDailyDocument]

@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 from opentelemetry import propagate
 
 REQUEST_ID_KWARG = "muse_request_id"
@@ -35,3 +36,9 @@ class ArqJobQueue:
     async def depth(self) -> int:
         """How many jobs wait in the queue."""
         return int(await self._redis.zcard(self.queue_name))
+
+    async def redeliver(self, job_id: str) -> bool:
+        """Drop the in-progress mark a dead worker left on `job_id` (arq would keep it for the job
+        timeout), so the next poll of a live worker runs the job; False when it is not queued."""
+        await self._redis.delete(in_progress_key_prefix + job_id)
+        return await self._redis.zscore(self.queue_name, job_id) is not None

@@ -30,6 +30,7 @@ def register_routes(app: Quart, *, web_app: bool) -> None:
     from app.routes.media import bp as media
     from app.routes.metrics import bp as metrics
     from app.routes.openai_api import bp as openai_api
+    from app.routes.openai_responses import bp as openai_responses
     from app.routes.payments import bp as payments
     from app.routes.plans import bp as plans
     from app.routes.shares import bp as shares
@@ -42,7 +43,7 @@ def register_routes(app: Quart, *, web_app: bool) -> None:
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
                       plans, credits, gift_codes, auth_local, dev_outbox, openai_api, metrics, dev, shares,
-                      stripe, videos):
+                      stripe, videos, openai_responses):
         app.register_blueprint(blueprint)
     if web_app:
         from app.routes.webapp import bp as webapp

@@ -34,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ERROR_STATUSES = (400, 401, 402, 403, 404, 409, 422, 429, 502, 503, 504)
 
 
-def _document_errors(fn: F) -> F:
+def document_errors(fn: F) -> F:
     """Document OpenAI's error envelope for the statuses a /v1 operation can answer."""
     for status in _ERROR_STATUSES:
         fn = document_response(ErrorOut, status)(fn)
@@ -45,7 +45,7 @@ def _document_errors(fn: F) -> F:
 @require_role(Role.USER)
 @policy()
 @validate_response(ModelList)
-@_document_errors
+@document_errors
 async def list_models():
     """OpenAI-compatible model list: every chat model of the catalogue and every image model, by name."""
     return await container().web.openai_controller.models()
@@ -58,7 +58,7 @@ async def list_models():
 @validate_request(ChatCompletionIn)
 @document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE
 @event_stream("With `\"stream\": true`: `data: {chat.completion.chunk}` lines ending with `data: [DONE]`.")
-@_document_errors
+@document_errors
 async def chat_completions(data: ChatCompletionIn):
     """OpenAI-compatible chat completion, through Muse's chat service (credits, cache, failover).
 
@@ -74,7 +74,7 @@ async def chat_completions(data: ChatCompletionIn):
 @idempotent
 @validate_request(ImageGenerationIn)
 @document_response(ImagesOut)
-@_document_errors
+@document_errors
 async def image_generations(data: ImageGenerationIn):
     """OpenAI-compatible image generation: waits up to IMAGE_TIMEOUT_S; `url` or `b64_json` outputs.
 
@@ -88,7 +88,7 @@ async def image_generations(data: ImageGenerationIn):
 @idempotent
 @document_request(ImageEditDoc, source=DataSource.FORM_MULTIPART)
 @document_response(ImagesOut)
-@_document_errors
+@document_errors
 async def image_edits():
     """OpenAI-style image edit (multipart `image`, `prompt`, optional `mask`), answered like generations."""
     return await container().web.openai_controller.image_edits(g.principal, current_request_id())

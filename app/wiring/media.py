@@ -17,15 +17,16 @@ from controllers.videos import VideosController
 from providers.instrumented import instrument_images, instrument_videos
 from repositories.images import BeanieImageRepository, VideoDocument
 from repositories.shares import BeanieShareRepository
-from services.media.image_jobs import ImageJobRunner
-from services.media.images import ImageService
+from services.media.image_jobs import ImageJobRunner, ImageWork
+from services.media.images import IMAGES, ImageService
 from services.media.job_events import PublishingRepository
+from services.media.library import MediaLibrary, MediaType
 from services.media.ports.images import ImageProvider
 from services.media.ports.storage import StorageProvider
 from services.media.ports.videos import VideoProvider
 from services.media.shares import ShareService
-from services.media.video_jobs import VideoJobRunner
-from services.media.videos import VideoService
+from services.media.video_jobs import VideoJobRunner, VideoWork
+from services.media.videos import VIDEOS, VideoService
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,12 +34,14 @@ class MediaParts:
     storage: StorageProvider
     image_providers: list[ImageProvider]
     image_repository: PublishingRepository
-    image_jobs: ImageJobRunner
-    images: ImageService
+    image_jobs: ImageJobRunner  # the worker side: the job core with image work
+    images: MediaLibrary  # the web side: submit, wait, follow, gallery, expiry
+    image_service: ImageService  # generate and edit submissions
     video_providers: list[VideoProvider]
     video_repository: PublishingRepository
     video_jobs: VideoJobRunner
-    videos: VideoService
+    videos: MediaLibrary
+    video_service: VideoService
     shares: ShareService
     images_controller: ImagesController
     videos_controller: VideosController
@@ -50,14 +53,12 @@ def wire_media(s: Settings, o: Overrides, platform: PlatformParts, credits: Cred
                chat: ChatParts) -> MediaParts:
     storage = o.image_storage or build_storage(s)
     live, metrics, events = platform.live_settings, platform.metrics, platform.job_events
-    charges = credits.service
     image_providers = instrument_images(
         list(o.image_providers) if o.image_providers is not None else build_image_providers(s), metrics)
     video_providers = instrument_videos(
         list(o.video_providers) if o.video_providers is not None else build_video_providers(s), metrics)
-    image_repository = PublishingRepository(BeanieImageRepository(), events, topic=ImageService.topic)
-    video_repository = PublishingRepository(BeanieImageRepository(VideoDocument), events,
-                                            topic=VideoService.topic)
+    image_repository = PublishingRepository(BeanieImageRepository(), events, topic=IMAGES.topic)
+    video_repository = PublishingRepository(BeanieImageRepository(VideoDocument), events, topic=VIDEOS.topic)
 
     async def image_chain() -> list[ImageProvider]:
         return await live.enabled(image_providers)
@@ -65,25 +66,33 @@ def wire_media(s: Settings, o: Overrides, platform: PlatformParts, credits: Cred
     async def video_chain() -> list[VideoProvider]:
         return await live.enabled(video_providers)
 
-    image_jobs = ImageJobRunner(images=image_repository, storage=storage, providers=image_chain,
-                                credits=charges, breaker=platform.breaker, timeout_s=s.image_timeout_s)
-    images = ImageService(
-        images=image_repository, storage=storage, runner=image_jobs, queue=platform.queue, credits=charges,
-        catalog=platform.catalog, live_settings=live, provider_names=[p.name for p in image_providers],
-        events=events, ttl_h=s.temp_media_ttl_h, timeout_s=s.image_timeout_s)
-    video_jobs = VideoJobRunner(images=video_repository, storage=storage, providers=video_chain,
-                                credits=charges, breaker=platform.breaker, timeout_s=s.video_timeout_s)
-    videos = VideoService(
-        sources=images, images=video_repository, storage=storage, runner=video_jobs, queue=platform.queue,
-        credits=charges, catalog=platform.catalog, live_settings=live,
-        provider_names=[p.name for p in video_providers], events=events, ttl_h=s.temp_media_ttl_h,
-        timeout_s=s.video_timeout_s)
+    def library(media: MediaType, records: PublishingRepository, names: list[str],
+                timeout_s: float) -> MediaLibrary:
+        return MediaLibrary(media, records=records, storage=storage, queue=platform.queue,
+                            credits=credits.service, provider_names=names, events=events, live_settings=live,
+                            ttl_h=s.temp_media_ttl_h, timeout_s=timeout_s)
+
+    image_work = ImageWork(storage=storage, providers=image_chain, breaker=platform.breaker,
+                           timeout_s=s.image_timeout_s)
+    video_work = VideoWork(storage=storage, providers=video_chain, breaker=platform.breaker,
+                           timeout_s=s.video_timeout_s)
+    images = library(IMAGES, image_repository, [p.name for p in image_providers], s.image_timeout_s)
+    videos = library(VIDEOS, video_repository, [p.name for p in video_providers], s.video_timeout_s)
+    image_service = ImageService(images, storage=storage, catalog=platform.catalog)
+    video_service = VideoService(videos, sources=images, storage=storage, catalog=platform.catalog)
     shares = ShareService(BeanieShareRepository(), images, image_repository, base_url=s.public_base_url)
     return MediaParts(
         storage=storage, image_providers=image_providers, image_repository=image_repository,
-        image_jobs=image_jobs, images=images, video_providers=video_providers,
-        video_repository=video_repository, video_jobs=video_jobs, videos=videos, shares=shares,
-        images_controller=ImagesController(images, chat.vision, max_upload_mb=s.max_upload_mb,
+        image_jobs=ImageJobRunner(image_work, records=image_repository, credits=credits.service,
+                                  timeout_s=s.image_timeout_s, queue=platform.queue,
+                                  heartbeat_timeout_s=s.job_heartbeat_timeout_s),
+        images=images, image_service=image_service, video_providers=video_providers,
+        video_repository=video_repository,
+        video_jobs=VideoJobRunner(video_work, records=video_repository, credits=credits.service,
+                                  timeout_s=s.video_timeout_s, queue=platform.queue,
+                                  heartbeat_timeout_s=s.job_heartbeat_timeout_s),
+        videos=videos, video_service=video_service, shares=shares,
+        images_controller=ImagesController(image_service, chat.vision, max_upload_mb=s.max_upload_mb,
                                            status_of=status_of, fetch_url=remote_fetcher(s)),
-        videos_controller=VideosController(videos, status_of=status_of),
+        videos_controller=VideosController(video_service, status_of=status_of),
         media_controller=MediaController(storage), shares_controller=SharesController(shares))

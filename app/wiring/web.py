@@ -14,12 +14,16 @@ from app.wiring.media import MediaParts
 from app.wiring.platform import PlatformParts
 from controllers.dev import DevController
 from controllers.openai_api import OpenAIController
+from controllers.openai_responses import ResponsesController
+from repositories.responses import BeanieResponseStore
+from services.chat.responses import ResponseLog
 from services.identity.auth_keys import ensure_dev_key_pair
 
 
 @dataclass(frozen=True, kw_only=True)
 class WebParts:
     openai_controller: OpenAIController
+    responses_controller: ResponsesController
     dev_controller: DevController
 
 
@@ -36,6 +40,8 @@ async def wire_web(s: Settings, platform: PlatformParts, identity: IdentityParts
         private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
         client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
                        "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
-    openai = OpenAIController(chat.service, chat.stream, media.images, platform.catalog,
+    openai = OpenAIController(chat.service, chat.stream, media.image_service, platform.catalog,
                               max_upload_mb=s.max_upload_mb, status_of=status_of)
-    return WebParts(openai_controller=openai, dev_controller=dev)
+    responses = ResponsesController(openai, chat.service, chat.stream, ResponseLog(BeanieResponseStore()),
+                                    status_of=status_of)
+    return WebParts(openai_controller=openai, responses_controller=responses, dev_controller=dev)

@@ -14,9 +14,21 @@ from controllers.schemas.content import content_type
 MessageContent = content_type(muse_ids=True, min_text=1)
 
 
+_MESSAGE_RULES: JsonDict = {"allOf": [
+    {"if": {"properties": {"role": {"const": "tool"}}},
+     "then": {"required": ["tool_call_id"], "properties": {"tool_call_id": {"type": "string"},
+                                                           "content": {"type": "string"}}},
+     "else": {"properties": {"tool_call_id": {"type": "null"}}}},
+    {"if": {"properties": {"role": {"const": "assistant"}}},
+     "else": {"properties": {"tool_calls": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}}}},
+]}
+
+
 class MessageIn(BaseModel):
     """A turn: a user turn may carry images; an assistant turn may carry `tool_calls` (then its
     content may be empty); a `tool` turn answers the call `tool_call_id`."""
+
+    model_config = ConfigDict(json_schema_extra=_MESSAGE_RULES)
 
     role: Literal["system", "user", "assistant", "tool"]
     # a string, or text / image_url / image parts (read by services/chat/content.py)
@@ -42,7 +54,12 @@ _API_FIELDS = {name: doc for name, doc in fields_doc().items() if name in (
 
 
 class ChatIn(OptionsIn):
-    model_config = ConfigDict(json_schema_extra={"x-muse-fields": cast(JsonDict, _API_FIELDS)})
+    model_config = ConfigDict(json_schema_extra={
+        "x-muse-fields": cast(JsonDict, _API_FIELDS),
+        # a branch (`parent_id`) continues a stored conversation
+        "if": {"properties": {"parent_id": {"type": "string"}}, "required": ["parent_id"]},
+        "then": {"required": ["conversation_id"],
+                 "properties": {"conversation_id": {"type": "string", "minLength": 1}}}})
 
     messages: list[MessageIn] = Field(min_length=1, max_length=50)
     conversation_id: str | None = None
@@ -52,9 +69,10 @@ class ChatIn(OptionsIn):
     max_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
     store: bool = True
-    parent_id: str | None = Field(default=None, min_length=1, description=(
+    parent_id: str | None = Field(default=None, max_length=64, description=(
         "With `conversation_id`: continue from this message instead of the active leaf (edit and "
-        "re-send starts a branch there); the new answer becomes the active leaf."))
+        "re-send starts a branch there; `\"\"`: from the start, a new first message); the new answer "
+        "becomes the active leaf."))
 
 
 class RegenerateIn(BaseModel):

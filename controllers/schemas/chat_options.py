@@ -49,7 +49,7 @@ class JsonSchemaIn(BaseModel):
 
     name: str = Field(default="answer", pattern=_NAME)
     description: str | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    schema_: dict[str, Any] = Field(alias="schema")
     strict: bool | None = False
 
 
@@ -132,4 +132,5 @@ def to_options(body: OptionsIn) -> ChatOptions:
         logit_bias=tuple(sorted((body.logit_bias or {}).items())), reasoning_effort=body.reasoning_effort,
         verbosity=body.verbosity, user=body.user, safety_identifier=body.safety_identifier, tools=tools,
         tool_choice=choice.function.name if isinstance(choice, NamedToolChoice) else choice,
-        parallel_tool_calls=body.parallel_tool_calls, response_format=response_format_of(body))
+        parallel_tool_calls=body.parallel_tool_calls, response_format=response_format_of(body),
+        logprobs=bool(getattr(body, "logprobs", False)), top_logprobs=getattr(body, "top_logprobs", None))

@@ -34,6 +34,12 @@ def _string_or_list(value: Any) -> Any:
     raise ValueError("content must be a string or a list of content parts")
 
 
+def text_content_type() -> Any:
+    """A `tool` turn's content: a string or text parts (a tool result carries no images)."""
+    shapes = [{"type": "string"}, {"type": "array", "minItems": 1, "items": _TEXT}]
+    return Annotated[Any, AfterValidator(_string_or_list), WithJsonSchema({"anyOf": shapes})]
+
+
 def content_type(*, muse_ids: bool, nullable: bool = False, min_text: int = 0) -> Any:
     """The annotated type of `content`: checked to be a string or a list, documented with its parts."""
     parts = [_TEXT, _IMAGE_URL, *([_IMAGE_ID] if muse_ids else [])]

@@ -13,9 +13,10 @@ from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from controllers.chat_fields import fields_doc
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn
-from controllers.schemas.content import content_type
+from controllers.schemas.content import content_type, text_content_type
 
 PromptContent = content_type(muse_ids=False)
+ToolContent = text_content_type()
 AnswerContent = content_type(muse_ids=False, nullable=True)
 
 
@@ -42,7 +43,7 @@ class ToolMessageIn(BaseModel):
     """The result of a tool call (`tool_call_id` names the call of an earlier assistant turn)."""
 
     role: Literal["tool"]
-    content: PromptContent  # type: ignore[valid-type]  # text (parts: text only, checked when read)
+    content: ToolContent  # type: ignore[valid-type]
     tool_call_id: str = Field(min_length=1, max_length=200)
 
 
@@ -62,8 +63,16 @@ Refused = SkipJsonSchema[Any]
 
 
 class ChatCompletionIn(OptionsIn):
-    model_config = ConfigDict(extra="ignore",
-                              json_schema_extra={"x-muse-fields": cast(JsonDict, fields_doc())})
+    model_config = ConfigDict(extra="ignore", json_schema_extra={
+        "x-muse-fields": cast(JsonDict, fields_doc()),
+        "allOf": [
+            # a stream carries one choice, without log probabilities
+            {"if": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
+             "then": {"properties": {"n": {"anyOf": [{"type": "null"}, {"type": "integer", "maximum": 1}]},
+                                     "logprobs": {"enum": [None, False]}}}},
+            {"if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
+             "then": {"required": ["logprobs"], "properties": {"logprobs": {"const": True}}}},
+        ]})
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra={
@@ -71,13 +80,14 @@ class ChatCompletionIn(OptionsIn):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, json_schema_extra={"const": 1})  # documented as 1; others 400
+    n: int | None = Field(default=None, json_schema_extra={"minimum": 1, "maximum": 4})  # others 400
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    logprobs: bool | None = Field(default=None, json_schema_extra={"const": False})  # true: 400
-    modalities: list[str] | None = None  # ["text"] only; audio: 400
+    logprobs: bool | None = None  # OpenAI only (requests with it go there); streamed: refused
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)  # with logprobs
+    # text only: "audio" is refused by name (400)
+    modalities: list[str] | None = Field(default=None, json_schema_extra={"items": {"enum": ["text"]}})
     store: bool | None = Field(default=None, json_schema_extra={"const": False})  # true: 400
-    top_logprobs: Refused = None
     audio: Refused = None
     prediction: Refused = None
     web_search_options: Refused = None

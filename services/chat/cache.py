@@ -87,7 +87,8 @@ class ChatCache:
             calls = tuple(ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"])
                           for c in data.get("tool_calls") or ())
             return ChatCompletion(content=data["content"], provider=data["provider"], model=data["model"],
-                                  usage=usage, finish_reason=finish, tool_calls=calls)
+                                  usage=usage, finish_reason=finish, tool_calls=calls,
+                                  logprobs=data.get("logprobs"))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -96,7 +97,7 @@ class ChatCache:
         value = json.dumps({"content": answer.content, "provider": answer.provider, "model": answer.model,
                             "usage": answer.usage, "finish_reason": answer.finish_reason,
                             "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments}
-                                           for c in answer.tool_calls]})
+                                           for c in answer.tool_calls], "logprobs": answer.logprobs})
         if unlock:
             await self.store.set_and_release(key.entry, value, ttl_s=self.ttl_s, lock_key=key.lock)
         else:

@@ -49,6 +49,7 @@ class ChatReply:
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens as the provider reported them
     finish_reason: FinishReason = "stop"  # "length": stopped at `max_tokens`; "tool_calls": see tool_calls
     tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

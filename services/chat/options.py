@@ -89,17 +89,21 @@ class ChatOptions:
     tool_choice: ToolMode | str | None = None  # a mode, or the name of the one function to call
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
+    logprobs: bool = False  # the answer's token log probabilities (OpenAI's `logprobs` object)
+    top_logprobs: int | None = None
 
     def cache_shape(self) -> dict[str, Any]:
         """The options that can change an answer, set ones only (requests without any keep their keys)."""
         shape: dict[str, Any] = {}
         for name in ("top_p", "seed", "presence_penalty", "frequency_penalty", "reasoning_effort",
-                     "verbosity", "tool_choice", "parallel_tool_calls"):
+                     "verbosity", "tool_choice", "parallel_tool_calls", "top_logprobs"):
             value = getattr(self, name)
             if value is not None:
                 shape[name] = value
         if self.stop:
             shape["stop"] = list(self.stop)
+        if self.logprobs:
+            shape["logprobs"] = True
         if self.logit_bias:
             shape["logit_bias"] = [list(pair) for pair in self.logit_bias]
         if self.tools:

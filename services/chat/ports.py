@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
 
@@ -55,6 +56,7 @@ class ChatCompletion:
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, when the provider reports them
     finish_reason: FinishReason = "stop"  # "length": the provider stopped at `max_tokens` (a whole answer)
     tool_calls: tuple[ToolCall, ...] = ()  # finish reason "tool_calls": the model asks for these calls
+    logprobs: dict[str, Any] | None = None  # OpenAI's `choices[].logprobs` object, when asked for
 
 
 class LimitReached(str):
@@ -123,4 +125,34 @@ class ChatProvider(Protocol):
 
     async def aclose(self) -> None:
         """Release the SDK's connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A `/v1/responses` answer kept for `previous_response_id`, retrieval and deletion (contract §12).
+
+    `body` is the response object as answered; `history` the conversation up to and including this
+    answer, as chat-completions messages (what a continuation sends before its own input)."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    body: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+class ResponseStore(Protocol):
+    """Persistence of stored responses, always scoped to their owner."""
+
+    async def insert(self, response: StoredResponse) -> None:
+        """Keep `response`."""
+        ...
+
+    async def get(self, response_id: str, *, user_id: str) -> StoredResponse | None:
+        """The owner's response with this id, or None (another user's is None too)."""
+        ...
+
+    async def delete(self, response_id: str, *, user_id: str) -> bool:
+        """Delete the owner's response; False when there was none."""
         ...

@@ -39,6 +39,7 @@ from services.chat.ports import (
     ProviderError,
     ProviderTimeout,
 )
+from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem
 from services.chat.tree import Tree
 from services.credits.charging import Charge, charged
@@ -129,7 +130,7 @@ class ChatService:
         elif inp.parent_id is not None or inp.regenerate is not None:
             field = "parent_id" if inp.parent_id is not None else "regenerate"
             raise ValidationFailed(errors=[{"loc": ["body", field], "msg": "needs conversation_id"}])
-        self.check_honoured(inp.options)
+        check_honoured(self.providers, inp.options)
         context = history + list(inp.messages)
         key = cache_key(model=self._model_key(model), messages=context, temperature=inp.temperature,
                         max_tokens=inp.max_tokens, options=inp.options)
@@ -151,22 +152,6 @@ class ChatService:
         if not message.images or self.images is None:
             return ()
         return await self.images.load(message.images, user_id=user_id)
-
-    def check_honoured(self, options: ChatOptions) -> None:
-        """422 (400 under /v1) naming the option when no configured provider can honour every option."""
-        missing = [p.unsupported(options) for p in self.providers]
-        if self.providers and all(missing):
-            field = missing[0]
-            msg = f"`{field}` is not supported by any provider of this model; nothing was charged"
-            raise ValidationFailed(f"{msg[0].upper()}{msg[1:]}.",
-                                   errors=[{"loc": ["body", field], "msg": msg}])
-
-    @staticmethod
-    def honours(options: ChatOptions) -> Callable[[ChatProvider], bool]:
-        """The failover's filter: only the providers that honour every option of the request."""
-        if options == NO_OPTIONS:
-            return lambda _provider: True
-        return lambda provider: provider.unsupported(options) is None
 
     def resolve_model(self, name: str, *, role: Role) -> ChatModel:
         """The catalogue entry called `name`: 422 when unknown, 403 when `role` is below its `min_role`."""
@@ -230,7 +215,7 @@ class ChatService:
                          provider=produced.answer.provider, model=produced.answer.model,
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
                          usage=produced.answer.usage, finish_reason=produced.answer.finish_reason,
-                         tool_calls=produced.answer.tool_calls)
+                         tool_calls=produced.answer.tool_calls, logprobs=produced.answer.logprobs)
 
     async def _fresh(self, prep: Prepared) -> _Produced:
         """A charged provider answer that neither reads nor waits for the cache (regenerate)."""
@@ -299,7 +284,7 @@ class ChatService:
                 raise ProviderError(provider.name, f"incomplete answer: {problem}")
             return answer
 
-        return (await self.failover.run(complete, only=self.honours(options)))[1]
+        return (await self.failover.run(complete, only=honours(options)))[1]
 
     # --- credits and storage -----------------------------------------------------------
     def charge_of(self, prep: Prepared) -> Charge:

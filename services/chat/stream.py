@@ -20,6 +20,7 @@ from services.chat.ports import (
     ProviderError,
     ProviderTimeout,
 )
+from services.chat.routing import honours
 from services.chat.service import ChatService
 from services.chat.structured import completion_problem
 from services.credits.charging import charged
@@ -167,7 +168,7 @@ async def _first_delta(service: ChatService, prep: Prepared
             raise ProviderError(provider.name, "empty stream") from None
 
     provider, (first, rest) = await service.failover.run(first_delta, record_success=False,
-                                                         only=service.honours(prep.inp.options))
+                                                         only=honours(prep.inp.options))
     return provider, first, rest
 
 

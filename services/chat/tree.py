@@ -77,6 +77,8 @@ class Tree:
                 raise ValidationFailed("Only an assistant's answer can be regenerated.", errors=[
                     {"loc": ["path", "message_id"], "msg": "not an assistant message"}])
             return self.parent_of(answer.id)
+        if parent_id == "":  # a new first message
+            return None
         if parent_id is not None:
             if parent_id not in self:
                 raise ValidationFailed(errors=[{"loc": ["body", "parent_id"],

@@ -46,17 +46,27 @@ class PublishingRepository:
         self.reads += 1
         return await self._inner.get(image_id, user_id=user_id)
 
-    async def claim(self, image_id: str) -> ImageRecord | None:
-        return await self._publish(await self._inner.claim(image_id))
+    async def claim(self, image_id: str, *, worker: str | None = None) -> ImageRecord | None:
+        return await self._publish(await self._inner.claim(image_id, worker=worker))
+
+    async def beat(self, image_id: str, *, started_at: datetime | None, dispatched: bool = False) -> bool:
+        return await self._inner.beat(image_id, started_at=started_at, dispatched=dispatched)  # not a change
+
+    async def silent(self, *, before: datetime, limit: int) -> builtins.list[ImageRecord]:
+        return await self._inner.silent(before=before, limit=limit)
+
+    async def requeue_silent(self, image_id: str, *, before: datetime) -> ImageRecord | None:
+        return await self._publish(await self._inner.requeue_silent(image_id, before=before))
 
     async def complete(self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str,
                        seed: int | None, extra: dict[str, Any] | None = None) -> ImageRecord | None:
         return await self._publish(await self._inner.complete(
             image_id, outputs=outputs, provider=provider, model=model, seed=seed, extra=extra))
 
-    async def fail(self, image_id: str, *, error: dict[str, Any],
-                   statuses: tuple[str, ...]) -> ImageRecord | None:
-        return await self._publish(await self._inner.fail(image_id, error=error, statuses=statuses))
+    async def fail(self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...],
+                   silent_before: datetime | None = None) -> ImageRecord | None:
+        return await self._publish(await self._inner.fail(image_id, error=error, statuses=statuses,
+                                                          silent_before=silent_before))
 
     async def release(self, image_id: str) -> ImageRecord | None:
         return await self._publish(await self._inner.release(image_id))

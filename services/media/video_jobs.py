@@ -1,8 +1,6 @@
-"""The worker side of video jobs: the image job runner with video production and storage.
-
-Claiming, failover (its own circuits, `videos:<name>`), failing, refunding exactly once,
-releasing on shutdown and sweeping are `ImageJobRunner`'s; this class only asks the video
-providers and stores each MP4 with its poster.
+"""Video jobs: what the media job core (services/media/jobs.py: claim, complete, fail and refund
+once, release, sweep) runs for a video: `VideoWork` asks the video providers with failover (its
+own circuits, `videos:<name>`) and stores each MP4 with its poster.
 """
 
 from __future__ import annotations
@@ -12,9 +10,9 @@ from typing import Any
 
 import structlog
 
-from services.media.image_jobs import ImageJobRunner, Produced
 from services.media.image_models import ImageRecord, StoredFile
-from services.media.ports.storage import StoredObject
+from services.media.jobs import MediaJobRunner
+from services.media.ports.storage import StorageProvider, StoredObject
 from services.media.ports.videos import VideoProvider, VideoRequest, VideoResult
 from services.platform.errors import AppError, UpstreamError, UpstreamTimeout
 from services.platform.failover import Failover, Failure
@@ -48,26 +46,21 @@ def video_failover(providers: Callable[[], Awaitable[Sequence[VideoProvider]]], 
                     budget_s=timeout_s, breaker_name=video_breaker_name, on_exhausted=video_chain_error)
 
 
-class VideoJobRunner(ImageJobRunner):
-    """Runs one video job (same records, claims, refunds and sweeper as images)."""
+class VideoWork:
+    """Video jobs for the job core (services/media/jobs.py): ask the video providers with failover
+    (circuits under `videos:<name>`), store each MP4 with its poster."""
 
     label = "video"
 
-    def __init__(self, *, providers: Callable[[], Awaitable[list[VideoProvider]]],
-                 breaker: CircuitBreaker | None = None, **kwargs: Any) -> None:
-        self._video_providers = providers
-        self._video_breaker = breaker
-        super().__init__(providers=_no_images, breaker=breaker, **kwargs)
+    def __init__(self, *, storage: StorageProvider, providers: Callable[[], Awaitable[list[VideoProvider]]],
+                 breaker: CircuitBreaker | None = None, timeout_s: float = 120.0) -> None:
+        self._storage = storage
+        self.video_chain = video_failover(providers, timeout_s=timeout_s, breaker=breaker)
 
-    def _set_failover(self, providers: Any, breaker: CircuitBreaker | None) -> None:
-        self.video_chain = video_failover(self._video_providers, timeout_s=self.timeout_s,
-                                          breaker=self._video_breaker)
+    def completion(self, result: VideoResult) -> dict[str, Any]:
+        return {"fps": result.files[0].fps} if result.files else {}
 
-    def _completion(self, result: Any) -> dict[str, Any]:
-        files = getattr(result, "files", [])
-        return {"fps": files[0].fps} if files else {}
-
-    async def _produce(self, record: ImageRecord) -> Produced:
+    async def produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> VideoResult:
         source = (await self._storage.get(StoredObject(record.source.key, record.source.url))
                   if record.source else None)
         request = VideoRequest(prompt=record.prompt, aspect_ratio=record.aspect_ratio,
@@ -83,11 +76,12 @@ class VideoJobRunner(ImageJobRunner):
             raise UpstreamError("No video provider is available for this request.")
 
         async def call(provider: VideoProvider, seconds: float) -> VideoResult:
+            await dispatching()
             return await provider.generate(request)
 
         return (await self.video_chain.run(call, only=usable))[1]
 
-    async def _store(self, record: ImageRecord, result: Any) -> list[StoredFile]:
+    async def store(self, record: ImageRecord, result: VideoResult) -> list[StoredFile]:
         stored: list[StoredFile] = []
         keys: list[str] = []
         try:
@@ -107,7 +101,7 @@ class VideoJobRunner(ImageJobRunner):
             raise
         return stored
 
-    async def _delete_files(self, files: list[StoredFile]) -> None:
+    async def delete_files(self, files: list[StoredFile]) -> None:
         for file in files:
             for key in (file.key, file.poster_key):
                 if key:
@@ -120,5 +114,4 @@ class VideoJobRunner(ImageJobRunner):
             log.warning("video_file_delete_failed", key=key)
 
 
-async def _no_images() -> list[Any]:
-    return []
+VideoJobRunner = MediaJobRunner[VideoResult]

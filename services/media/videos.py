@@ -1,19 +1,17 @@
-"""Video use cases (contract §15): submit text-to-video and image-to-video jobs.
+"""Video submission (contract §15): text-to-video and image-to-video jobs, priced per second.
 
-A video is a media job like an image: `VideoService` is the image service (waiting and
-following by pushed events, the gallery, save, delete, temp-media expiry, charge → record →
-enqueue with the refund owned by the job runner) with its own submission, priced per second.
+A video is a media job like an image: waiting and following by pushed events, the gallery, save,
+delete, temp-media expiry and charge → record → enqueue are the media library's
+(services/media/library.py), running it is the job core's (services/media/jobs.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.media.image_models import Caller, ImageRecord, StoredFile, VideoInput
-from services.media.images import ImageService
+from services.media.library import MediaLibrary, MediaType
+from services.media.ports.storage import StorageProvider
 from services.media.ports.videos import video_size
 from services.platform.catalog import Catalog
-from services.platform.errors import FeatureDisabled
 from services.platform.ports.queue import JobName
 
 PRICE_KIND = "video_per_second"
@@ -25,30 +23,24 @@ def video_price(catalog: Catalog, duration_s: int) -> int:
     return int(catalog.prices.get(PRICE_KIND, DEFAULT_PRICE_PER_SECOND)) * duration_s
 
 
-class VideoService(ImageService):
-    """Everything the video routes do; the worker side is `VideoJobRunner`."""
+VIDEOS = MediaType(noun="video", topic="videos", id_prefix="vid", job=JobName.GENERATE_VIDEO,
+                   disabled="Video generation is disabled for now.")
 
-    noun = "video"
-    topic = "videos"
-    id_prefix = "vid"
 
-    def __init__(self, *, sources: ImageService, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._sources = sources  # the user's images, for image-to-video
+class VideoService:
+    """Submits video jobs through the videos' library; the source of an image-to-video job is one
+    of the user's images (`sources`, the images' library)."""
 
-    async def _enqueue(self, record: ImageRecord) -> None:
-        await self._queue.enqueue(JobName.GENERATE_VIDEO, record.id, job_id=record.id)
-
-    async def _check_enabled(self) -> None:
-        if self._live is not None and not (await self._live.current()).images_enabled:
-            raise FeatureDisabled("Video generation is disabled for now.")
+    def __init__(self, library: MediaLibrary, *, sources: MediaLibrary, storage: StorageProvider,
+                 catalog: Catalog) -> None:
+        self.library, self._sources, self._storage, self._catalog = library, sources, storage, catalog
 
     async def submit_video(self, caller: Caller, inp: VideoInput) -> ImageRecord:
         """Charge (per second), record (queued) and enqueue a video job; the source image is copied."""
-        await self._check_enabled()
-        providers = self._providers_for(inp.model)
+        await self.library.check_enabled()
+        providers = self.library.providers_for(inp.model)
         width, height = video_size(inp.aspect_ratio)
-        record = self._new_record(
+        record = self.library.new_record(
             caller, kind="image_to_video" if inp.source_image_id else "text_to_video", prompt=inp.prompt,
             aspect_ratio=inp.aspect_ratio, width=width, height=height, num_outputs=1, model=inp.model,
             providers=providers, output_format="mp4", duration_s=inp.duration_s,
@@ -62,9 +54,8 @@ class VideoService(ImageService):
                                 format=upload.format)
             record.source = stored
         try:
-            return await self._charge_and_enqueue(caller, record, price=video_price(self._catalog,
-                                                                                    inp.duration_s),
-                                                  ledger_kind="video")
+            return await self.library.submit(caller, record, price=video_price(self._catalog, inp.duration_s),
+                                             ledger_kind="video")
         except BaseException:
             if stored is not None:
                 await self._storage.delete(stored.key)

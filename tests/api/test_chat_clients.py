@@ -135,7 +135,7 @@ def test_langchain_with_structured_output(muse_vision, upstreams, method):  # no
 
 
 def test_the_agents_sdk_calls_a_function_tool(muse_vision, upstreams):  # noqa: F811
-    from agents import Agent, Runner, function_tool, set_default_openai_api, set_tracing_disabled
+    from agents import Agent, Runner, function_tool, set_tracing_disabled
 
     muse, first = muse_vision
     called: list[str] = []
@@ -146,7 +146,6 @@ def test_the_agents_sdk_calls_a_function_tool(muse_vision, upstreams):  # noqa: 
         called.append(city)
         return f"sunny in {city}"
 
-    set_default_openai_api("chat_completions")
     set_tracing_disabled(True)
     client = openai.AsyncOpenAI(api_key=new_key(muse), base_url=muse.base_url + "/v1", max_retries=0)
     from agents import OpenAIChatCompletionsModel

@@ -25,11 +25,11 @@ HONOURED_SAMPLES = {
     "tools": [TOOL], "tool_choice": "auto", "parallel_tool_calls": True,
     "response_format": {"type": "json_object"}, "stream": False, "stream_options": {"include_usage": True},
     # limited fields: their honoured value
-    "n": 1, "logprobs": False, "modalities": ["text"], "store": False,
+    "logprobs": True, "top_logprobs": 2, "n": 1, "modalities": ["text"], "store": False,
 }
 # A value each refused (or limited) field is refused with.
 REFUSED_SAMPLES = {
-    "n": 3, "logprobs": True, "modalities": ["audio"], "store": True, "top_logprobs": 2,
+    "n": 5, "modalities": ["audio"], "store": True,
     "audio": {"voice": "alloy", "format": "wav"}, "prediction": {"type": "content", "content": "x"},
     "web_search_options": {"search_context_size": "low"}, "functions": [{"name": "f"}],
     "function_call": "none", "metadata": {"a": "b"}, "service_tier": "priority",
@@ -38,10 +38,10 @@ REFUSED_SAMPLES = {
 }
 # Fields a field needs beside it (OpenAI refuses tool_choice without tools too).
 COMPANIONS = {"tool_choice": {"tools": [TOOL]}, "parallel_tool_calls": {"tools": [TOOL]},
-              "stream_options": {"stream": True}}
+              "stream_options": {"stream": True}, "top_logprobs": {"logprobs": True}}
 # Where a honoured field shows in what the provider received (OpenAI's body, by name).
 SENT_AS = {"max_tokens": "max_completion_tokens", "stream": None, "stream_options": None, "n": None,
-           "logprobs": None, "modalities": None, "store": None}
+           "modalities": None, "store": None}
 
 
 def sdk_fields() -> list[str]:

@@ -96,7 +96,7 @@ async def test_logit_bias_without_a_provider_that_honours_it_is_refused_by_name(
 
 
 @pytest.mark.parametrize("field, value", [
-    ("n", 2), ("logprobs", True), ("top_logprobs", 3), ("audio", {"voice": "alloy", "format": "mp3"}),
+    ("n", 5), ("audio", {"voice": "alloy", "format": "mp3"}),
     ("modalities", ["text", "audio"]), ("prediction", {"type": "content", "content": "x"}),
     ("web_search_options", {}), ("functions", [{"name": "f"}]), ("function_call", "auto"),
     ("service_tier", "flex"), ("store", True), ("metadata", {"k": "v"}),
@@ -125,3 +125,63 @@ async def test_api_v1_chat_sends_sampling_fields_to_the_provider(chat_app, fake_
     config = fake_gemini.calls[-1].body["generationConfig"]
     assert (config["topP"], config["stopSequences"], config["seed"], config["maxOutputTokens"]) == (
         0.4, ["X"], 3, 20)
+
+
+async def test_n_choices_are_each_charged_and_asked_of_the_provider(chat_app, fake_gemini):
+    from tests.api.test_chat_api import ledger_kinds, user_of
+
+    response, data = await completion(chat_app, ask(n=3), clerk_id="chooser")
+    assert response.status_code == 200, data
+    assert [c["index"] for c in data["choices"]] == [0, 1, 2]
+    assert {c["message"]["content"] for c in data["choices"]} == {"Hello from Gemini."}
+    assert response.headers["X-Muse-Credits-Charged"] == "3" and fake_gemini.count() == 3
+    user = await user_of(chat_app, "chooser")
+    ops, _ = await chat_app.extensions["container"].credits.service.ledger(user.id, limit=10)
+    assert sum(-op.delta for op in ops if op.kind == "charge") == 3
+    assert await ledger_kinds(chat_app, user.id) == ["chat"]
+
+
+async def test_n_choices_are_refunded_whole_when_one_cannot_be_had(chat_app, fake_gemini, fake_openai):
+    fake_gemini.script.extend(["ok", "503"])  # the second choice fails over ...
+    fake_openai.mode = "500"  # ... and finds no provider
+    response, data = await completion(chat_app, ask(n=2), clerk_id="unlucky")
+    assert response.status_code == 502, data
+    from tests.api.test_chat_api import ledger_kinds, user_of
+
+    user = await user_of(chat_app, "unlucky")
+    assert await ledger_kinds(chat_app, user.id) == ["chat", "refund"]
+
+
+async def test_n_above_one_is_refused_when_streaming(chat_app, fake_gemini):
+    response, data = await completion(chat_app, ask(n=2, stream=True))
+    assert response.status_code == 400 and data["error"]["param"] == "n", data
+    assert fake_gemini.count() == 0
+
+
+async def test_logprobs_go_to_openai_and_come_back_in_the_choice(chat_app, fake_gemini, fake_openai):
+    payload = ask(logprobs=True, top_logprobs=1)
+    response, data = await completion(chat_app, payload)
+    assert response.status_code == 200, data
+    assert response.headers["X-Muse-Provider"] == "openai" and fake_gemini.count() == 0
+    sent = fake_openai.calls[-1].body
+    assert (sent["logprobs"], sent["top_logprobs"]) == (True, 1)
+    content = data["choices"][0]["logprobs"]["content"]
+    assert "".join(token["token"] for token in content) == "Hello from OpenAI."
+    assert len(content[0]["top_logprobs"]) == 1
+    again, cached = await completion(chat_app, payload)
+    assert again.headers["X-Muse-Cached"] == "true"
+    assert cached["choices"][0]["logprobs"] == data["choices"][0]["logprobs"]
+    plain, without = await completion(chat_app, {**payload, "logprobs": False, "top_logprobs": None})
+    assert plain.headers["X-Muse-Cached"] == "false" and without["choices"][0]["logprobs"] is None
+
+
+async def test_logprobs_are_refused_when_streaming_or_without_a_provider_that_gives_them(
+        chat_app, chat_app_factory, fake_gemini, fake_openai):
+    response, data = await completion(chat_app, ask(logprobs=True, stream=True))
+    assert response.status_code == 400 and data["error"]["param"] == "logprobs", data
+    response, data = await completion(chat_app, ask(top_logprobs=2))
+    assert response.status_code == 400 and data["error"]["param"] == "top_logprobs", data
+    async with chat_app_factory(chat_providers=["gemini"]) as app:
+        response, data = await completion(app, ask(logprobs=True))
+    assert response.status_code in (400, 422) and data["error"]["param"] == "logprobs", data
+    assert fake_gemini.count() == fake_openai.count() == 0

@@ -139,7 +139,7 @@ async def test_bad_tool_requests_are_400_naming_the_field(chat_app, fake_gemini)
     cases = [
         ({"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "nope"}}},
          "tool_choice"),
-        ({"tool_choice": "auto"}, "tool_choice"),
+        ({"tool_choice": "required"}, "tool_choice"),
         ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "objekt"}}}]},
          "tools.0.function.parameters"),
     ]

@@ -146,3 +146,17 @@ async def test_bad_branch_requests_are_refused_by_name_and_change_nothing(chat_a
     assert after["messages"] == convo["messages"] and after["message_count"] == 4
     user = await user_of(chat_app, "alice")
     assert await ledger_kinds(chat_app, user.id) == ["chat", "chat"]
+
+
+async def test_editing_the_first_question_starts_a_new_first_message(chat_app, fake_gemini):
+    conversation_id, before = await two_turns(chat_app, fake_gemini)
+    q1 = before["messages"][0]["id"]
+    fake_gemini.reply = "Fresh start."
+    status, data = await call(chat_app, "POST", "/api/v1/chat", json=ask(
+        "A different first question", conversation_id=conversation_id, parent_id=""))
+    assert status == 200, data
+    assert sent_texts(fake_gemini) == ["A different first question"]
+    after = await thread(chat_app, conversation_id)
+    assert [m["content"] for m in after["messages"]] == ["A different first question", "Fresh start."]
+    first = after["messages"][0]
+    assert first["parent_id"] is None and first["siblings"] == [q1, first["id"]]

@@ -5,10 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from app.worker import build_worker
 from repositories.images import ImageDocument
+from services.media.image_models import Caller, GenerateInput
+from services.media.images import IMAGES, ImageService
+from services.media.library import MediaLibrary
 from services.platform.clock import clock
+from services.platform.errors import ServiceUnavailable
 from services.platform.ports.queue import JobName
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, run_jobs, started_app
@@ -173,3 +180,40 @@ async def test_expired_unsaved_media_is_deleted_and_saved_images_are_kept(images
     listed = await (await client.get("/api/v1/images", headers=headers)).get_json()
     assert [i["id"] for i in listed["items"]] == [kept_id]
     assert (await client.post(f"/api/v1/images/{temp_id}/save", headers=headers)).status_code == 410
+
+
+class RefusingQueue:
+    """A job queue whose broker is down: every enqueue raises."""
+
+    def __init__(self) -> None:
+        self.tried: list[str] = []
+
+    async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
+                      defer_s: float | None = None, **kwargs: Any) -> str | None:
+        self.tried.append(function)
+        raise ConnectionError("the broker is down")
+
+    async def depth(self) -> int:
+        return 0
+
+
+async def test_an_enqueue_that_fails_is_failed_and_refunded_once_on_the_web_side(settings, fake_replicate):
+    async with started_app(image_settings(settings, fake_replicate)) as app:
+        container = app.extensions["container"]
+        _, user_id = await _user(app)
+        media, queue = container.media, RefusingQueue()
+        # the library alone (no job runner exists here): its own settlement fails and refunds the job
+        library = MediaLibrary(IMAGES, records=media.image_repository, storage=media.storage, queue=queue,
+                               credits=container.credits.service, provider_names=["replicate"],
+                               events=container.platform.job_events)
+        images = ImageService(library, storage=media.storage, catalog=container.platform.catalog)
+        before = (await container.credits.service.summary(user_id, plan="free"))["spendable"]
+        with pytest.raises(ServiceUnavailable):
+            await images.submit(Caller(user_id=user_id, plan="free", request_id="rq_down"),
+                                GenerateInput(prompt="a harbour"))
+        assert queue.tried == [JobName.GENERATE_IMAGE]
+        rows, _ = await library.list(user_id)
+        states = [(r.status, r.refunded, r.error["code"]) for r in rows]
+        assert states == [("failed", True, "service_unavailable")]
+        assert len(await _refunds(container, user_id)) == 1
+        assert (await container.credits.service.summary(user_id, plan="free"))["spendable"] == before

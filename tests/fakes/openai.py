@@ -118,10 +118,17 @@ class FakeOpenAI(AiohttpWireFake):
         if mode == "drop":
             self.drop(request)
             return web.Response()
+        logprobs = None
+        if call.body.get("logprobs"):  # one entry per token (a word here), with its alternatives
+            top = call.body.get("top_logprobs") or 0
+            logprobs = {"refusal": None, "content": [
+                {"token": piece, "logprob": -0.5, "bytes": list(piece.encode()),
+                 "top_logprobs": [{"token": piece, "logprob": -0.5, "bytes": list(piece.encode())}][:top]}
+                for piece in pieces]}
         return web.json_response({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(pieces)},
-                         "finish_reason": None if mode == "cut" else finish}],
+                         "logprobs": logprobs, "finish_reason": None if mode == "cut" else finish}],
             "usage": {"prompt_tokens": 5, "completion_tokens": len(pieces), "total_tokens": 5 + len(pieces)},
         })
 

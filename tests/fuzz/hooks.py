@@ -5,6 +5,9 @@ where JSON Schema cannot say what a valid request is, and keep every request on 
   body is a 422 `idempotency_mismatch` by contract), so each case gets a unique key.
 - uploads (`image`, `mask`): the bytes must decode as PNG/JPEG/WebP (else 415): a real PNG is sent.
 - `image_url`: points at a picture Muse itself serves, so no generated URL is ever fetched.
+- chat bodies (`tools`, `tool_choice`, `response_format`, `tool` turns; contract §18): a correct
+  client names only tools it sends, sends JSON schemas that are JSON schemas, and answers only
+  tool calls it was given; `chat_client_fixes` makes a generated body do the same.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if case.headers and "Idempotency-Key" in case.headers:
         case.headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4().hex}"
     body = case.body
+    if isinstance(body, dict) and case.path in ("/v1/chat/completions", "/api/v1/chat"):
+        chat_client_fixes(body)
     if isinstance(body, dict):
         for name in ("image", "mask"):
             value = body.get(name)
@@ -54,6 +59,44 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
                 body[name] = PNG
         if isinstance(body.get("image_url"), str):
             body["image_url"] = f"{BASE_URL}/docs/assets/favicon-32x32.png"
+
+
+def chat_client_fixes(body: dict[str, Any]) -> None:
+    """What JSON Schema cannot say about a chat body, done as a correct client does it."""
+    from services.chat.structured import schema_problem
+
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    names: list[str] = []
+    for index, tool in enumerate(tools):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict):
+            continue
+        if isinstance(function.get("name"), str) and function["name"] in names:
+            function["name"] = f"t{index}"  # tool names are unique
+        names.append(function.get("name"))
+        if isinstance(function.get("parameters"), dict) and schema_problem(function["parameters"]):
+            function["parameters"] = {"type": "object"}
+    choice = body.get("tool_choice")
+    named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    if (choice == "required" and not names) or (isinstance(choice, dict) and named not in names):
+        body["tool_choice"] = "auto"
+    form = body.get("response_format")
+    spec = form.get("json_schema") if isinstance(form, dict) else None
+    if isinstance(spec, dict) and isinstance(spec.get("schema"), dict) and schema_problem(spec["schema"]):
+        spec["schema"] = {"type": "object"}
+    called: list[str] = []
+    for message in body.get("messages") if isinstance(body.get("messages"), list) else []:
+        if not isinstance(message, dict):
+            continue
+        calls = message.get("tool_calls") if isinstance(message.get("tool_calls"), list) else []
+        called += [c["id"] for c in calls if isinstance(c, dict) and isinstance(c.get("id"), str)]
+        if message.get("role") == "tool" and message.get("tool_call_id") not in called:
+            if called:
+                message["tool_call_id"] = called[-1]  # a result answers a call that was made
+            else:
+                message["role"] = "user"
+                message.pop("tool_call_id", None)
+                message["content"] = message.get("content") or "a question"
 
 
 @schemathesis.hook

@@ -11,6 +11,7 @@ from providers.local_chat import LocalChatProvider
 from providers.openai_chat import OpenAIChatProvider
 from services.chat.openai_compat import estimate_tokens
 from services.chat.ports import ChatMessage, LimitReached, ProviderError, ProviderTimeout
+from tests.fixtures.images import picture
 
 MESSAGES = [
     ChatMessage("system", "You are terse."),
@@ -125,7 +126,7 @@ async def test_a_whole_answer_without_a_finish_reason_is_a_provider_error(
 
 
 async def test_vision_sends_the_image_inline(gemini, openai_provider, fake_gemini, fake_openai):
-    png = b"\x89PNG fake bytes"
+    png = picture("PNG")  # the wire fakes read image bytes as the APIs do: a real picture
     answer = await gemini.describe_image(png, mime="image/png", instruction="Describe", timeout=2,
                                          request_id=None)
     assert answer.content == "Hello from Gemini."

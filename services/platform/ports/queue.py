@@ -30,3 +30,8 @@ class JobQueue(Protocol):
     async def depth(self) -> int:
         """How many jobs wait in the queue."""
         ...
+
+    async def redeliver(self, job_id: str) -> bool:
+        """Make a job whose worker died available to a live worker at once; False when the queue no
+        longer holds it."""
+        ...

@@ -165,10 +165,11 @@ export async function api(path, { method = "GET", body, form, idempotent = false
 /**
  * POST a chat request with `stream: true` and read its server-sent events with a stream
  * reader (EventSource cannot send Authorization). Calls onEvent(name, data) per event.
- * Abort with `signal` (the Stop button).
+ * Abort with `signal` (the Stop button). `path`: another endpoint that streams as chat does
+ * (POST /api/v1/conversations/{id}/messages/{message_id}/regenerate).
  */
-export async function streamChat(payload, { onEvent, signal, idempotencyKey } = {}) {
-  const response = await api("/api/v1/chat", {
+export async function streamChat(payload, { onEvent, signal, idempotencyKey, path = "/api/v1/chat" } = {}) {
+  const response = await api(path, {
     method: "POST", body: { ...payload, stream: true }, idempotent: true, idempotencyKey, signal, raw: true,
   });
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

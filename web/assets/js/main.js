@@ -162,7 +162,7 @@ async function render() {
       return finish();
     }
     const params = path.match(pattern).slice(1);
-    const pageCleanup = (await page(view, params, new URLSearchParams(location.search))) || null;
+    const pageCleanup = (await page(view, params, new URLSearchParams(location.search), navigate)) || null;
     if (ticket !== renders) { pageCleanup?.(); return; }
     cleanup = pageCleanup;
   } catch (error) {

@@ -1,114 +1,111 @@
-// Chat: conversations sidebar (newest activity first, rename, delete) and a streamed thread.
+// Chat: the conversations sidebar (chat-sidebar.js) and a streamed thread (chat-messages.js) with
+// regenerate, edit and re-send, switching between alternatives, stop and keyboard shortcuts.
 import { ApiError, api, newIdempotencyKey, streamChat } from "../api.js";
+import { t } from "../i18n.js";
 import { renderMarkdown } from "../markdown.js";
 import { hasRole, loadPlans, refreshCredits, state } from "../state.js";
-import { append, errorBox, field, h, humane, replace, showError, toast } from "../ui.js";
+import { append, errorBox, field, h, replace, showError } from "../ui.js";
+import { bubble, copyToClipboard, drawThread } from "./chat-messages.js";
+import { attachments } from "./chat-images.js";
+import { chatSidebar } from "./chat-sidebar.js";
 
-export async function chatPage(main, [conversationId]) {
+const SHORTCUTS = [["Enter", "chat.keySend"], ["Shift+Enter", "chat.keyNewline"], ["Escape", "chat.keyStop"],
+  ["Shift+Escape", "chat.keyFocus"], ["Alt+C", "chat.keyCopy"], ["Alt+R", "chat.keyRegenerate"],
+  ["Alt+N", "chat.keyNew"]];
+
+export async function chatPage(main, [conversationId], _query, navigate) {
   let current = conversationId || null;
   let controller = null;
+  let path = [];  // the active path as the API returned it
   const plans = await loadPlans();
-  const list = h("ul", { "aria-label": "Conversations" });
-  const sidebar = h("nav.sidebar", { "aria-label": "Conversations" },
-    h("a.button.primary", { href: "/chat", "data-link": true }, "New chat"), list);
-  const messages = h("div.messages", { role: "log", "aria-live": "polite", "aria-label": "Messages" });
+  const { sidebar, load: loadSidebar } = chatSidebar({
+    current: () => current,
+    onDeleted(id) { if (id === current) { history.pushState(null, "", "/chat"); current = null; path = []; replace(messages); } },
+  });
+  const messages = h("div.messages", { role: "log", "aria-live": "polite", "aria-label": t("chat.messages") });
   const errors = h("div");
-  const input = h("textarea", { name: "message", rows: 3, required: true, placeholder: "Ask anything…" });
+  const input = h("textarea", { name: "message", rows: 3, placeholder: t("chat.placeholder"),
+                                "aria-keyshortcuts": "Shift+Escape" });
+  const attached = attachments();
   const model = h("select", { name: "model" }, plans.models.map((m) => {
     const locked = !hasRole(m.min_role);
-    const premium = m.min_role !== "USER";
     return h("option", { value: m.name, disabled: locked },
-      `${m.name}${premium ? " ★ premium" : ""} · ${m.price} credit${m.price === 1 ? "" : "s"}${locked ? ` (needs ${m.min_role})` : ""}`);
+      `${m.name}${m.min_role !== "USER" ? ` ★ ${t("chat.premium")}` : ""} · ${t("credits.count", { count: m.price })}` +
+      (locked ? ` ${t("chat.needsRole", { role: m.min_role })}` : ""));
   }));
   const cost = h("p.hint", { id: "chat-cost" });
-  const send = h("button.primary", { type: "submit" }, "Send");
-  const stop = h("button", { type: "button", hidden: true }, "Stop");
+  const send = h("button.primary", { type: "submit", "aria-keyshortcuts": "Enter" }, t("chat.send"));
+  const stop = h("button", { type: "button", hidden: true, "aria-keyshortcuts": "Escape" }, t("chat.stop"));
+  const keys = h("details.shortcuts.small", {}, h("summary", {}, t("chat.shortcuts")),
+    h("dl", {}, SHORTCUTS.map(([key, label]) => [h("dt", {}, h("kbd", {}, key)), h("dd", {}, t(label))])));
   const form = h("form.composer", {},
-    field("Message", input),
-    h("div.row", {}, field("Model", model), h("div.actions", {}, send, stop)), cost, errors);
+    field(t("chat.message"), input), attached.el,
+    h("div.row", {}, field(t("chat.model"), model), h("div.actions", {}, send, stop)), cost, errors, keys);
 
   function updateCost() {
     const offer = plans.models.find((m) => m.name === model.value);
     const left = state.user?.credits?.spendable;
-    cost.textContent = `Each answer costs ${offer?.price ?? 1} credit${offer?.price === 1 ? "" : "s"} (repeated questions are free)` +
-      (left !== undefined && left !== null ? ` · ${left} credits left` : "");
+    cost.textContent = t("chat.cost", { credits: t("credits.count", { count: offer?.price ?? 1 }),
+                                        perImage: plans.prices?.chat_image ?? 1 }) +
+      (left !== undefined && left !== null ? ` · ${t("chat.left", { credits: t("credits.count", { count: left }) })}` : "");
   }
   model.addEventListener("change", updateCost);
 
-  append(main, h("h1.visually-hidden", {}, "Chat"),
-    h("div.chat", {}, sidebar, h("section.thread", { "aria-label": "Conversation" }, messages, form)));
+  append(main, h("h1.visually-hidden", {}, t("chat.title")),
+    h("div.chat", {}, sidebar, h("section.thread", { "aria-label": t("chat.conversation") }, messages, form)));
   main.querySelector("h1").className = "muted small";
 
-  async function loadSidebar() {
-    const page = await api("/api/v1/conversations?limit=50");
-    replace(list, page.items.length ? page.items.map(item) : h("li.muted.small", {}, "No conversations yet."));
+  const actions = {
+    onSwitch: (leafId) => act(async () => show(await api(`/api/v1/conversations/${current}/active`,
+                                                            { method: "PUT", body: { leaf_id: leafId } }))),
+    onRegenerate: (message) => run({
+      path: `/api/v1/conversations/${current}/messages/${message.id}/regenerate`,
+      payload: { model: model.value }, from: message.id }),
+    onEdit: (message, text) => run({
+      payload: { messages: [{ role: "user", content: text }], conversation_id: current, parent_id: message.parent_id ?? "",
+                 model: model.value }, from: message.id, question: text }),
+  };
+
+  async function act(fn) {
+    showError(errors, null);
+    try { await fn(); } catch (error) { showError(errors, error); }
   }
 
-  function item(c) {
-    const link = h("a", { href: `/chat/${c.id}`, "data-link": true, title: c.title,
-                          "aria-current": c.id === current ? "page" : null }, c.title);
-    const li = h("li", { dataset: { id: c.id } }, link);
-    const rename = h("button", { type: "button", "aria-label": `Rename “${c.title}”` }, "Rename");
-    const remove = h("button.danger", { type: "button", "aria-label": `Delete “${c.title}”` }, "Delete");
-    rename.addEventListener("click", () => {
-      const title = h("input", { value: c.title, "aria-label": "New title", maxlength: "200", required: true });
-      const renameForm = h("form", {}, title, h("button", { type: "submit" }, "Save"));
-      renameForm.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        try {
-          await api(`/api/v1/conversations/${c.id}`, { method: "PATCH", body: { title: title.value } });
-          await loadSidebar();
-        } catch (error) { toast(humane(error), { bad: true }); }
-      });
-      replace(li, renameForm);
-      title.focus();
-      title.select();
-    });
-    remove.addEventListener("click", async () => {
-      if (!confirm(`Delete “${c.title}”?`)) return;
-      try {
-        await api(`/api/v1/conversations/${c.id}`, { method: "DELETE" });
-        toast("Conversation deleted.");
-        if (c.id === current) { history.pushState(null, "", "/chat"); current = null; replace(messages); }
-        await loadSidebar();
-      } catch (error) { toast(humane(error), { bad: true }); }
-    });
-    append(li, rename, remove);
-    return li;
-  }
-
-  function bubble(role, content) {
-    const body = h("div.body");
-    append(body, role === "assistant" ? renderMarkdown(content) : document.createTextNode(content));
-    const el = h(`div.msg.${role}`, {}, h("div.who", {}, role === "user" ? "You" : "Muse"), body);
-    append(messages, el);
-    return { el, body };
+  function show(convo) {
+    path = convo.messages;
+    main.querySelector("h1").textContent = convo.title;
+    document.title = `${convo.title} · Muse`;
+    drawThread(messages, path, actions);
   }
 
   async function loadThread() {
     replace(messages);
+    path = [];
     if (!current) {
-      append(messages, h("p.muted", {}, "Start a new conversation below."));
+      append(messages, h("p.muted", {}, t("chat.start")));
       return;
     }
-    const convo = await api(`/api/v1/conversations/${current}`);
-    main.querySelector("h1").textContent = convo.title;
-    document.title = `${convo.title} · Muse`;
-    for (const m of convo.messages) if (m.role !== "system") bubble(m.role, m.content);
+    show(await api(`/api/v1/conversations/${current}`));
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (!text) return;
+  /** Stream an answer: a new question (`question`), an edited one, or a regeneration (`from`: the
+   * message replaced from there on). */
+  async function run({ path: endpoint = "/api/v1/chat", payload, from = null, question = null, images = null }) {
+    if (controller) return;
     showError(errors, null);
     if (!current) replace(messages);
-    bubble("user", text);
-    input.value = "";
-    const answer = bubble("assistant", "");
+    if (from) {  // the replaced message and what followed it leave the screen
+      const at = [...messages.children].findIndex((el) => el.dataset.id === from);
+      if (at >= 0) [...messages.children].slice(at).forEach((el) => el.remove());
+    }
+    for (const el of messages.querySelectorAll(".msg-actions")) el.hidden = true;  // no actions mid-answer
+    if (question !== null) append(messages, bubble({ role: "user", content: question, images }).el);
+    const answer = bubble({ role: "assistant", content: "" });
+    append(messages, answer.el);
     answer.el.setAttribute("aria-busy", "true");
     let content = "";
     let frame = 0;
+    let finished = false;
     const paint = () => {  // a direct call also cancels a queued frame, which would wipe the notes below
       if (frame) cancelAnimationFrame(frame);
       frame = 0;
@@ -117,10 +114,9 @@ export async function chatPage(main, [conversationId]) {
     controller = new AbortController();
     send.disabled = true;
     stop.hidden = false;
-    const key = newIdempotencyKey();
     try {
-      await streamChat({ messages: [{ role: "user", content: text }], conversation_id: current, model: model.value },
-        { signal: controller.signal, idempotencyKey: key, onEvent(name, data) {
+      await streamChat(payload, { path: endpoint, signal: controller.signal, idempotencyKey: newIdempotencyKey(),
+        onEvent(name, data) {
           if (name === "meta" && data.conversation_id && data.conversation_id !== current) {
             current = data.conversation_id;
             history.replaceState(null, "", `/chat/${current}`);
@@ -130,13 +126,14 @@ export async function chatPage(main, [conversationId]) {
             if (!frame) frame = requestAnimationFrame(paint);
           } else if (name === "done") {
             answer.el.dataset.credits = data.credits_charged;
+            finished = true;
           }
         } });
       paint();
     } catch (error) {
       paint();
       if (error?.name === "AbortError") {
-        append(answer.body, h("p.muted.small", {}, "Stopped."));
+        append(answer.body, h("p.muted.small", {}, t("chat.stopped")));
       } else {
         if (!content) answer.el.remove();
         showError(errors, error instanceof ApiError ? error : new ApiError({ detail: String(error) }));
@@ -147,17 +144,44 @@ export async function chatPage(main, [conversationId]) {
       send.disabled = false;
       stop.hidden = true;
       input.focus();
-      await Promise.all([loadSidebar(), refreshCredits().then(updateCost)]).catch(() => {});
+      // A whole answer: the thread again from the API, with the ids its actions need.
+      await Promise.all([finished && current ? loadThread() : null, loadSidebar(),
+                         refreshCredits().then(updateCost)]).catch(() => {});
     }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (controller) return;
+    if (!text && !attached.count) { input.focus(); return; }
+    const sent = attached.count ? [...(text ? [{ type: "text", text }] : []), ...attached.parts()] : text;
+    const images = attached.shown();
+    input.value = "";
+    attached.clear();
+    const leaf = path.at(-1)?.id;
+    run({ payload: { messages: [{ role: "user", content: sent }], conversation_id: current, model: model.value,
+                     ...(leaf ? { parent_id: leaf } : {}) }, question: text, images });
   });
   stop.addEventListener("click", () => controller?.abort());
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
   });
 
+  function onKey(event) {
+    if (event.key === "Escape" && event.shiftKey) { event.preventDefault(); input.focus(); return; }
+    if (event.key === "Escape" && controller) { event.preventDefault(); controller.abort(); return; }
+    if (!event.altKey || event.ctrlKey || event.metaKey) return;
+    const last = path.filter((m) => m.role === "assistant").at(-1);
+    if (event.code === "KeyC" && last) { event.preventDefault(); copyToClipboard(last.content); }
+    else if (event.code === "KeyR" && last && !controller) { event.preventDefault(); actions.onRegenerate(last); }
+    else if (event.code === "KeyN") { event.preventDefault(); navigate("/chat"); }
+  }
+  document.addEventListener("keydown", onKey);
+
   updateCost();
   await Promise.all([loadSidebar(), loadThread()]);
-  return () => controller?.abort();
+  return () => { controller?.abort(); document.removeEventListener("keydown", onKey); };
 }
 
 export { errorBox };

@@ -1,0 +1,213 @@
+"""Request models of OpenAI's Responses API under /v1 (contract §12); they feed /openapi.json.
+
+Every field of OpenAI's `responses.create` is declared: honoured, or refused by name with a
+sentence (controllers/openai_responses.py `RESPONSE_FIELDS`). Input items and tools are checked
+item by item there, so that an error names `input[2].content[0].type`, not a union's internals.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
+
+Refused = SkipJsonSchema[Any]  # declared so that it is refused by name, not documented
+
+
+class InputTextPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["input_text"]
+    text: str
+
+
+class InputImagePart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["input_image"]
+    image_url: str | None = None  # a data: URL, an https URL or muse://images/img_…
+    file_id: Refused = None
+    detail: Literal["auto", "low", "high"] = "auto"
+
+
+class OutputTextPart(BaseModel):
+    """Text of an earlier answer, as an output message item carries it (sent back by clients)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["output_text"]
+    text: str
+    annotations: list[Any] = Field(default_factory=list, max_length=0)  # Muse answers carry none
+    logprobs: list[Any] | None = None
+
+
+class RefusalPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["refusal"]
+    refusal: str
+
+
+ContentPart = Annotated[InputTextPart | InputImagePart | OutputTextPart | RefusalPart,
+                        Field(discriminator="type")]
+
+
+class MessageItem(BaseModel):
+    """A turn: `role` and text or parts (`id`/`status` of an earlier output item are accepted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["message"] = "message"
+    role: Literal["user", "system", "developer", "assistant"]
+    content: str | list[ContentPart]
+    id: str | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class FunctionCallItem(BaseModel):
+    """A function call of an earlier answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function_call"]
+    call_id: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=_NAME)
+    arguments: str = Field(max_length=100_000)
+    id: str | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class FunctionCallOutputItem(BaseModel):
+    """The result of a function call (`call_id` names it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function_call_output"]
+    call_id: str = Field(min_length=1, max_length=200)
+    output: str | list[InputTextPart]
+    id: str | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class FunctionToolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function"]
+    name: str = Field(pattern=_NAME)
+    description: str | None = Field(default=None, max_length=4000)
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class FunctionChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function"]
+    name: str = Field(pattern=_NAME)
+
+
+class FormatText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["text"]
+
+
+class FormatJsonObject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["json_object"]
+
+
+class FormatJsonSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["json_schema"]
+    name: str = Field(pattern=_NAME)
+    schema_: dict[str, Any] = Field(alias="schema")
+    description: str | None = None
+    strict: bool | None = None
+
+
+class TextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Annotated[FormatText | FormatJsonObject | FormatJsonSchema,
+                      Field(discriminator="type")] | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+
+
+class ReasoningIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    summary: Refused = None
+    generate_summary: Refused = None
+
+
+class ResponseCreateIn(BaseModel):
+    """`POST /v1/responses`: OpenAI's request; `input` items and `tools` are checked one by one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=200)
+    input: Annotated[str, Field(min_length=1)] | Annotated[list[dict[str, Any]],
+                                                           Field(min_length=1, max_length=500)]
+    instructions: str | None = None
+    tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
+    tool_choice: Literal["auto", "none", "required"] | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    text: TextIn | None = None
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    stream: bool | None = False
+    store: bool | None = True
+    previous_response_id: str | None = Field(default=None, max_length=100)
+    metadata: dict[str, Annotated[str, Field(max_length=512)]] | None = Field(default=None, max_length=16)
+    user: str | None = Field(default=None, max_length=256)
+    safety_identifier: str | None = Field(default=None, max_length=256)
+    include: list[str] | None = None
+    reasoning: ReasoningIn | None = None
+    truncation: Literal["disabled", "auto"] | None = None
+    # Refused by name (declared, not documented): see RESPONSE_FIELDS.
+    background: Refused = None
+    conversation: Refused = None
+    prompt: Refused = None
+    prompt_cache_key: Refused = None
+    prompt_cache_retention: Refused = None
+    prompt_cache_options: Refused = None
+    service_tier: Refused = None
+    top_logprobs: Refused = None
+    max_tool_calls: Refused = None
+    stream_options: Refused = None
+    context_management: Refused = None
+    moderation: Refused = None
+    access_programs: Refused = None
+    background_options: Refused = None
+    image: Refused = None
+
+
+class ResponseOut(BaseModel):
+    """A `response` object (documented, not validated: streamed answers are typed SSE events)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: Literal["response"]
+    created_at: int
+    status: Literal["completed", "incomplete", "failed", "in_progress"]
+    model: str
+    output: list[dict[str, Any]]
+    output_text: str
+    usage: dict[str, Any] | None = None
+    previous_response_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class ResponseDeletedOut(BaseModel):
+    id: str
+    object: Literal["response"]
+    deleted: bool
