@@ -46,7 +46,7 @@ CONCURRENCY = 32
 
 def recording_cost_us(n: int = 200_000) -> tuple[float, float]:
     """Microseconds per (http_request + cache_request) with the Redis-backed recorder and the no-op one."""
-    from providers.metrics import RedisMetrics
+    from repositories.metrics import RedisMetrics
     from services.platform.ports.metrics import NoMetrics
 
     results = []

@@ -34,7 +34,7 @@ from app.config import Settings  # noqa: E402
 from app.embedded import EmbeddedServer, free_port, start_mongo, start_redis  # noqa: E402
 from app.logging import configure_logging  # noqa: E402
 from app.wiring import Container  # noqa: E402
-from services.identity.auth_keys import generate_key_pair, mint_token  # noqa: E402
+from providers.dev_keys import generate_key_pair, mint_token  # noqa: E402
 
 # Settings the benchmarked process must not pick up from the developer's environment.
 _UNSET = ("CLERK_AUTHORIZED_PARTIES", "CLERK_SECRET_KEY", "UPSTASH_REDIS_REST_URL")

@@ -50,7 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.embedded import free_port, start_mongo, start_redis  # noqa: E402
-from services.identity.auth_keys import generate_key_pair, mint_token  # noqa: E402
+from providers.dev_keys import generate_key_pair, mint_token  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))

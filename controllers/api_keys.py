@@ -39,13 +39,13 @@ class ApiKeysController:
 
     async def create(self, principal: Principal, data: CreateApiKeyIn) -> tuple[dict[str, Any], int]:
         """A new key; the secret appears only in this response."""
-        key, secret = await self._keys.create(principal.user_id or "", name=data.name,
+        key, secret = await self._keys.create(principal.require_user_id(), name=data.name,
                                               limits=_changes(data))
         return {**_out(key), "key": secret}, 201
 
     async def list(self, principal: Principal) -> dict[str, Any]:
         """The caller's active keys (no secrets), with last use and spend."""
-        keys = await self._keys.list_with_spend(principal.user_id or "")
+        keys = await self._keys.list_with_spend(principal.require_user_id())
         return {"items": [_usage_out(k) for k in keys], "next_cursor": None}
 
     async def update(self, principal: Principal, key_id: str, data: PatchApiKeyIn) -> dict[str, Any]:
@@ -53,9 +53,9 @@ class ApiKeysController:
         changes = _changes(data)
         if "name" in data.model_fields_set and data.name is not None:
             changes = KeyChanges({**changes.values, "name": data.name})
-        return _usage_out(await self._keys.update(principal.user_id or "", key_id, changes))
+        return _usage_out(await self._keys.update(principal.require_user_id(), key_id, changes))
 
     async def revoke(self, principal: Principal, key_id: str) -> tuple[str, int]:
         """Revoke a key of the caller's."""
-        await self._keys.revoke(principal.user_id or "", key_id)
+        await self._keys.revoke(principal.require_user_id(), key_id)
         return "", 204

@@ -80,7 +80,7 @@ class ChatController:
                 raise part_error(("messages", index, "content"), "a message needs some text or an image.",
                                  openai=False)
             turns.append((m.role, parsed))
-        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=False)
+        read = await self._chat.read_messages(turns, user_id=principal.require_user_id(), openai=False)
         calls = [tool_calls_of(m.tool_calls) for m in body.messages]
         names = {call.id: call.name for made in calls for call in made}
         messages = [replace(message, tool_calls=made, tool_call_id=m.tool_call_id,
@@ -90,7 +90,7 @@ class ChatController:
         # a tool turn may answer a call of the stored conversation: its pairing is checked only without one
         check_options(options, messages if body.conversation_id is None else [], muse_fail)
         return ChatInput(
-            user_id=principal.user_id or "", plan=principal.plan, messages=messages,
+            user_id=principal.require_user_id(), plan=principal.plan, messages=messages,
             conversation_id=body.conversation_id, model=body.model, temperature=body.temperature,
             store=body.store, request_id=request_id, role=principal.role, parent_id=body.parent_id,
             max_tokens=body.max_tokens, options=options)
@@ -102,7 +102,7 @@ class ChatController:
     async def regenerate(self, principal: Principal, conversation_id: str, message_id: str,
                          body: RegenerateIn, request_id: str) -> Any:
         """Answer an assistant message's question again: a new sibling, charged, the cache not read."""
-        inp = ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=[],
+        inp = ChatInput(user_id=principal.require_user_id(), plan=principal.plan, messages=[],
                         conversation_id=conversation_id, model=body.model, temperature=body.temperature,
                         request_id=request_id, role=principal.role, regenerate=message_id)
         return await self._answer(inp, stream=body.stream)
@@ -139,21 +139,22 @@ class ChatController:
 
     async def list(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
         """A page of the caller's conversations."""
-        items, cursor = await self._chat.list_conversations(principal.user_id or "", limit=query.limit,
+        items, cursor = await self._chat.list_conversations(principal.require_user_id(), limit=query.limit,
                                                             cursor=query.cursor)
         return {"items": [_conversation(c) for c in items], "next_cursor": cursor}
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """One conversation with its active path."""
-        return _detail(*await self._chat.get_conversation(principal.user_id or "", conversation_id))
+        return _detail(*await self._chat.get_conversation(principal.require_user_id(), conversation_id))
 
     async def set_active(self, principal: Principal, conversation_id: str, body: ActiveIn) -> dict[str, Any]:
         """Show another branch."""
-        return _detail(*await self._chat.set_active(principal.user_id or "", conversation_id, body.leaf_id))
+        user_id = principal.require_user_id()
+        return _detail(*await self._chat.set_active(user_id, conversation_id, body.leaf_id))
 
     async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
         """Retitle one conversation."""
-        conversation = await self._chat.rename_conversation(principal.user_id or "", conversation_id,
+        conversation = await self._chat.rename_conversation(principal.require_user_id(), conversation_id,
                                                             body.title.strip())
         return _conversation(conversation)
 
@@ -162,7 +163,7 @@ class ChatController:
         """The bytes of image `index` (0, 1…) of a stored message (the owner's only)."""
         if not index.isdigit() or len(index) > 3:
             raise NotFound("No such image in this conversation.")
-        data, mime = await self._chat.message_image(principal.user_id or "", conversation_id, message_id,
+        data, mime = await self._chat.message_image(principal.require_user_id(), conversation_id, message_id,
                                                     int(index))
         response = Response(data, content_type=mime)
         response.headers["Cache-Control"] = "private, max-age=3600"
@@ -171,5 +172,5 @@ class ChatController:
 
     async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
         """Delete one conversation."""
-        await self._chat.delete_conversation(principal.user_id or "", conversation_id)
+        await self._chat.delete_conversation(principal.require_user_id(), conversation_id)
         return "", 204

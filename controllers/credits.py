@@ -16,10 +16,10 @@ class CreditsController:
 
     async def summary(self, principal: Principal) -> dict[str, Any]:
         """The caller's credits object."""
-        return await self._credits.summary(principal.user_id or "", plan=principal.plan)
+        return await self._credits.summary(principal.require_user_id(), plan=principal.plan)
 
     async def ledger(self, principal: Principal, query: LedgerQuery) -> dict[str, Any]:
         """A page of the caller's ledger, newest first."""
-        items, cursor = await self._credits.ledger(principal.user_id or "", limit=query.limit,
+        items, cursor = await self._credits.ledger(principal.require_user_id(), limit=query.limit,
                                                    cursor=query.cursor)
         return {"items": [entry_out(op) for op in items], "next_cursor": cursor}

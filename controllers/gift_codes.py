@@ -21,8 +21,8 @@ class GiftCodesController:
 
     async def redeem(self, principal: Principal, data: RedeemIn, *, request_id: str | None) -> dict[str, Any]:
         """Redeem a code for the caller; their credits object afterwards."""
-        await self._codes.redeem(principal.user_id or "", data.code, request_id=request_id)
-        return await self._credits.summary(principal.user_id or "", plan=principal.plan)
+        await self._codes.redeem(principal.require_user_id(), data.code, request_id=request_id)
+        return await self._credits.summary(principal.require_user_id(), plan=principal.plan)
 
     async def create(self, principal: Principal, data: CreateGiftCodesIn) -> tuple[dict[str, Any], int]:
         """Create codes (admin)."""

@@ -90,7 +90,7 @@ def failure_problem(record: ImageRecord) -> AppError:
 
 
 def _caller(principal: Principal, request_id: str) -> Caller:
-    return Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+    return Caller(user_id=principal.require_user_id(), plan=principal.plan, request_id=request_id)
 
 
 def _fields(model: type[BaseModel], raw: dict[str, Any]) -> Any:
@@ -220,7 +220,7 @@ class ImagesController:
     async def list(self, principal: Principal, query: ImageListQuery) -> dict[str, Any]:
         """A page of the caller's images."""
         items, next_cursor = await self._library.list(
-            principal.user_id or "",
+            principal.require_user_id(),
             status=query.status,
             saved=query.saved,
             limit=query.limit,
@@ -230,21 +230,21 @@ class ImagesController:
 
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
         """One of the caller's images."""
-        return resource(await self._library.get(principal.user_id or "", image_id), self._status_of)
+        return resource(await self._library.get(principal.require_user_id(), image_id), self._status_of)
 
     async def delete(self, principal: Principal, image_id: str) -> tuple[str, int]:
         """204 once the record and its files are gone."""
-        await self._library.delete(principal.user_id or "", image_id)
+        await self._library.delete(principal.require_user_id(), image_id)
         return "", 204
 
     async def save(self, principal: Principal, image_id: str) -> dict[str, Any]:
         """The image, now saved (no expiry)."""
-        return resource(await self._library.save(principal.user_id or "", image_id), self._status_of)
+        return resource(await self._library.save(principal.require_user_id(), image_id), self._status_of)
 
     async def events(self, principal: Principal, image_id: str) -> Response:
         """The image job's status changes as server-sent events."""
         return await status_stream(self._library, lambda r: resource(r, self._status_of),
-                                   principal.user_id or "", image_id)
+                                   principal.require_user_id(), image_id)
 
 
 class MediaController:

@@ -19,7 +19,7 @@ class MeController:
     async def me(self, principal: Principal, user: User | None = None) -> dict[str, Any]:
         """The caller's user record (as resolved by auth when given) with their credits object."""
         if user is None or user.id != principal.user_id:
-            user = await self._users.get_or_raise(principal.user_id or "")
+            user = await self._users.get_or_raise(principal.require_user_id())
         summary = await self._credits.summary(user.id, plan=user.plan)
         return {**user_fields(user), "credits": summary}
 

@@ -144,10 +144,10 @@ class OpenAIController:
                                 param="model")
         turns, tools = chat_turns(body)
         options = to_options(body)
-        read = await self._chat.read_messages(turns, user_id=principal.user_id or "", openai=True)
+        read = await self._chat.read_messages(turns, user_id=principal.require_user_id(), openai=True)
         messages = [replace(message, **fields) for message, fields in zip(read, tools, strict=True)]
         check_options(options, messages, openai_fail)
-        return ChatInput(user_id=principal.user_id or "", plan=principal.plan, messages=messages,
+        return ChatInput(user_id=principal.require_user_id(), plan=principal.plan, messages=messages,
                          model=body.model, temperature=body.temperature, store=False,
                          request_id=request_id, role=principal.role,
                          max_tokens=body.max_completion_tokens or body.max_tokens, options=options)
@@ -252,7 +252,7 @@ class OpenAIController:
         ratio = aspect_ratio_for_size(body.size)
         if ratio is None:
             raise BadRequest("`size` must be WIDTHxHEIGHT (e.g. 1024x1024) or auto.", param="size")
-        caller = Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+        caller = Caller(user_id=principal.require_user_id(), plan=principal.plan, request_id=request_id)
         record = await self._images.submit(caller, GenerateInput(
             prompt=body.prompt, aspect_ratio=ratio, num_outputs=body.n or 1, model=model,
             output_format=body.output_format or "png"))
@@ -264,7 +264,7 @@ class OpenAIController:
         if "image" not in uploads:
             raise ValidationFailed(errors=[{"loc": ["image"], "msg": "send an image file"}])
         model = self._image_model(fields.model)
-        caller = Caller(user_id=principal.user_id or "", plan=principal.plan, request_id=request_id)
+        caller = Caller(user_id=principal.require_user_id(), plan=principal.plan, request_id=request_id)
         record = await self._images.submit_edit(caller, EditInput(
             prompt=fields.prompt, image=uploads["image"], mask=uploads.get("mask"), num_outputs=fields.n or 1,
             model=model, output_format=fields.output_format or "png"))

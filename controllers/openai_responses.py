@@ -25,6 +25,7 @@ from controllers.schemas.openai import ChatCompletionIn
 from controllers.schemas.responses import (
     FunctionCallItem,
     FunctionCallOutputItem,
+    FunctionChoice,
     FunctionToolIn,
     InputImagePart,
     InputTextPart,
@@ -137,18 +138,24 @@ def _content(content: str | list[Any], param: str) -> str | list[dict[str, Any]]
     return [_part(part, f"{param}[{index}]") for index, part in enumerate(content)]
 
 
-def input_messages(items: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _item(raw: BaseModel | dict[str, Any], index: int) -> BaseModel:
+    if isinstance(raw, BaseModel):
+        return raw
+    kind = raw.get("type", "message")
+    adapter = _ITEMS.get(kind) if isinstance(kind, str) else None
+    if adapter is None:
+        raise BadRequest(f"Input items of type {kind!r} are not supported; send message, function_call "
+                         "and function_call_output items.", param=f"input[{index}].type")
+    return _checked(adapter, raw, f"input[{index}]")  # type: ignore[no-any-return]
+
+
+def input_messages(items: str | list[Any]) -> list[dict[str, Any]]:
     """The input as chat-completions messages: consecutive function calls join one assistant turn."""
     if isinstance(items, str):
         return [{"role": "user", "content": items}]
     messages: list[dict[str, Any]] = []
     for index, raw in enumerate(items):
-        kind = raw.get("type", "message")
-        adapter = _ITEMS.get(kind) if isinstance(kind, str) else None
-        if adapter is None:
-            raise BadRequest(f"Input items of type {kind!r} are not supported; send message, function_call "
-                             "and function_call_output items.", param=f"input[{index}].type")
-        item = _checked(adapter, raw, f"input[{index}]")
+        item = _item(raw, index)
         if isinstance(item, FunctionCallItem):
             call = {"id": item.call_id, "type": "function",
                     "function": {"name": item.name, "arguments": item.arguments}}
@@ -160,7 +167,7 @@ def input_messages(items: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif isinstance(item, FunctionCallOutputItem):
             output = item.output if isinstance(item.output, str) else "".join(p.text for p in item.output)
             messages.append({"role": "tool", "tool_call_id": item.call_id, "content": output})
-        else:
+        elif isinstance(item, MessageItem):
             content = _content(item.content, f"input[{index}].content")
             if item.role == "assistant" and isinstance(content, list):
                 content = "".join(part.get("text", "") for part in content)
@@ -171,19 +178,20 @@ def input_messages(items: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _tools(body: ResponseCreateIn) -> list[dict[str, Any]]:
     tools = []
     for index, raw in enumerate(body.tools or ()):
-        kind = raw.get("type")
-        if kind != "function":
-            raise BadRequest(f"The hosted tool {kind!r} is not offered; send function tools.",
+        if isinstance(raw, dict) and raw.get("type") != "function":
+            raise BadRequest(f"The hosted tool {raw.get('type')!r} is not offered; send function tools.",
                              param=f"tools[{index}].type")
-        tool = _checked(_TOOL, raw, f"tools[{index}]")
+        tool = raw if isinstance(raw, FunctionToolIn) else _checked(_TOOL, raw, f"tools[{index}]")
         function = tool.model_dump(exclude={"type"}, exclude_none=True)
         tools.append({"type": "function", "function": function})
     return tools
 
 
-def _tool_choice(choice: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+def _tool_choice(choice: str | FunctionChoice | dict[str, Any] | None) -> str | dict[str, Any] | None:
     if choice is None or isinstance(choice, str):
         return choice
+    if isinstance(choice, FunctionChoice):
+        return {"type": "function", "function": {"name": choice.name}}
     if choice.get("type") == "function" and isinstance(choice.get("name"), str) and set(choice) == {
             "type", "name"}:
         return {"type": "function", "function": {"name": choice["name"]}}
@@ -365,6 +373,8 @@ class _Draft:
         if body.text and body.text.format:
             form = body.text.format.model_dump(by_alias=True, exclude_none=True)
         text_out = output_text(output)
+        echo = body.model_dump(mode="json", by_alias=True, include={"tools", "tool_choice"},
+                               exclude_none=True)
         return {
             "id": self.id, "object": "response", "created_at": self.created_at, "status": status,
             "background": False, "error": error, "incomplete_details": incomplete,
@@ -375,8 +385,8 @@ class _Draft:
             "reasoning": {"effort": body.reasoning.effort if body.reasoning else None, "summary": None},
             "store": body.store is not False, "temperature": body.temperature, "top_p": body.top_p,
             "text": {"format": form, "verbosity": body.text.verbosity if body.text else None},
-            "tool_choice": body.tool_choice if body.tool_choice is not None else "auto",
-            "tools": body.tools or [], "truncation": "disabled", "usage": usage, "user": body.user,
+            "tool_choice": echo.get("tool_choice", "auto"), "tools": echo.get("tools", []),
+            "truncation": "disabled", "usage": usage, "user": body.user,
             "metadata": body.metadata or {},
         }
 

@@ -35,14 +35,14 @@ class PaymentsController:
 
     async def checkout(self, principal: Principal, data: CheckoutIn):
         """201 with the checkout URL (PayPal: approve URL) of a new payment."""
-        p = await self._payments.checkout(principal.user_id or "", data.pack, request_id=current_request_id(),
-                                          provider_name=data.provider)
+        p = await self._payments.checkout(principal.require_user_id(), data.pack,
+                                          request_id=current_request_id(), provider_name=data.provider)
         return {"payment_id": p.id, "provider": p.provider, "checkout_url": p.approve_url,
                 "order_id": p.external_id, "approve_url": p.approve_url, "status": "CREATED"}, 201
 
     async def capture(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         """Capture (mobile): COMPLETED with the credits added and the new credits object."""
-        user_id = principal.user_id or ""
+        user_id = principal.require_user_id()
         payment = await self._payments.get_for_user(payment_id, user_id)
         payment = await self._payments.capture(payment, request_id=current_request_id())
         completed = payment.status in ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
@@ -61,7 +61,7 @@ class PaymentsController:
 
     async def history(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
         """The caller's payments, newest first, paginated."""
-        items = await self._payments.history(principal.user_id or "", limit=query.limit + 1,
+        items = await self._payments.history(principal.require_user_id(), limit=query.limit + 1,
                                              cursor=query.cursor)
         page = items[: query.limit]
         return {"items": [payment_out(p) for p in page],

@@ -72,12 +72,12 @@ class SharesController:
 
     async def create(self, principal: Principal, image_id: str) -> dict[str, Any]:
         """The image's public link."""
-        link = await self._shares.share(principal.user_id or "", image_id)
+        link = await self._shares.share(principal.require_user_id(), image_id)
         return {"url": self._shares.url(link.token), "token": link.token}
 
     async def delete(self, principal: Principal, image_id: str) -> tuple[str, int]:
         """Revoke the image's link."""
-        await self._shares.revoke(principal.user_id or "", image_id)
+        await self._shares.revoke(principal.require_user_id(), image_id)
         return "", 204
 
     async def page(self, token: str, *, wants_html: bool) -> Response:

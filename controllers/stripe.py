@@ -38,4 +38,4 @@ class StripeController:
 
     async def portal(self, principal: Principal) -> dict[str, Any]:
         """The caller's billing portal URL (404 without a customer)."""
-        return {"url": await self._payments.portal(principal.user_id or "")}
+        return {"url": await self._payments.portal(principal.require_user_id())}

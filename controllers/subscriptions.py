@@ -29,16 +29,16 @@ class SubscriptionsController:
 
     async def create(self, principal: Principal, data: SubscribeIn):
         """201 with the checkout URL (PayPal: approve URL)."""
-        sub = await self._subs.create(principal.user_id or "", data.plan, request_id=current_request_id(),
+        sub = await self._subs.create(principal.require_user_id(), data.plan, request_id=current_request_id(),
                                       provider_name=data.provider)
         return subscription_out(sub), 201
 
     async def current(self, principal: Principal) -> CurrentSubscriptionOut:
         """The caller's live subscription, or null when there is none: an ordinary state of an
         account, not a missing resource (a 404 here was a console error on every Credits load)."""
-        sub = await self._subs.find_current(principal.user_id or "")
+        sub = await self._subs.find_current(principal.require_user_id())
         return CurrentSubscriptionOut.model_validate(subscription_out(sub) if sub else None)
 
     async def cancel(self, principal: Principal) -> dict[str, Any]:
         """Cancel the caller's subscription at its processor."""
-        return subscription_out(await self._subs.cancel_current(principal.user_id or ""))
+        return subscription_out(await self._subs.cancel_current(principal.require_user_id()))

@@ -60,23 +60,23 @@ class VideosController:
     async def list(self, principal: Principal, query: VideoListQuery) -> dict[str, Any]:
         """A page of the caller's videos."""
         items, next_cursor = await self._library.list(
-            principal.user_id or "", status=query.status, saved=query.saved, limit=query.limit,
+            principal.require_user_id(), status=query.status, saved=query.saved, limit=query.limit,
             cursor=query.cursor)
         return {"items": [self._render(r) for r in items], "next_cursor": next_cursor}
 
     async def get(self, principal: Principal, video_id: str) -> dict[str, Any]:
         """One of the caller's videos."""
-        return self._render(await self._library.get(principal.user_id or "", video_id))
+        return self._render(await self._library.get(principal.require_user_id(), video_id))
 
     async def delete(self, principal: Principal, video_id: str) -> tuple[str, int]:
         """204 once the record and its files are gone."""
-        await self._library.delete(principal.user_id or "", video_id)
+        await self._library.delete(principal.require_user_id(), video_id)
         return "", 204
 
     async def save(self, principal: Principal, video_id: str) -> dict[str, Any]:
         """The video, now saved (no expiry)."""
-        return self._render(await self._library.save(principal.user_id or "", video_id))
+        return self._render(await self._library.save(principal.require_user_id(), video_id))
 
     async def events(self, principal: Principal, video_id: str) -> Response:
         """The video job's status changes as server-sent events."""
-        return await status_stream(self._library, self._render, principal.user_id or "", video_id)
+        return await status_stream(self._library, self._render, principal.require_user_id(), video_id)

@@ -56,7 +56,7 @@ class MediaDocument(MuseDocument):
     source_image_id: str | None = None
 
 
-_INDEXES = [
+MEDIA_INDEXES = [
     [("user_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)],
     [("status", pymongo.ASCENDING), ("started_at", pymongo.ASCENDING)],
     [("status", pymongo.ASCENDING), ("heartbeat_at", pymongo.ASCENDING)],
@@ -67,13 +67,7 @@ _INDEXES = [
 class ImageDocument(MediaDocument):
     class Settings:
         name = "images"
-        indexes = _INDEXES
-
-
-class VideoDocument(MediaDocument):
-    class Settings:
-        name = "videos"
-        indexes = _INDEXES
+        indexes = MEDIA_INDEXES
 
 
 def _record(raw: dict[str, Any] | None) -> ImageRecord | None:
@@ -85,7 +79,8 @@ def _record(raw: dict[str, Any] | None) -> ImageRecord | None:
 
 
 class BeanieImageRepository:
-    """The `images` collection (or `videos`, with `document=VideoDocument`: the same records)."""
+    """The `images` collection (or `videos`, with `document=VideoDocument` of repositories/videos.py:
+    the same records)."""
 
     def __init__(self, document: type[MediaDocument] = ImageDocument) -> None:
         self._document = document

@@ -12,7 +12,7 @@ def document_models() -> list[type]:
     from repositories.credits import CreditAccountDocument
     from repositories.gift_codes import GiftCodeDocument
     from repositories.idempotency import IdempotencyRecordDocument
-    from repositories.images import ImageDocument, VideoDocument
+    from repositories.images import ImageDocument
     from repositories.job_runs import JobRunDocument
     from repositories.key_spend import KeySpendDocument
     from repositories.ledger import LedgerEntryDocument
@@ -23,6 +23,7 @@ def document_models() -> list[type]:
     from repositories.shares import ShareLinkDocument
     from repositories.usage import UsageDailyDocument
     from repositories.users import UserDocument
+    from repositories.videos import VideoDocument
     from repositories.webhook_events import WebhookEventDocument
 
     return [ConversationDocument, MessageDocument,

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the token, or refuse outside development."""
-    from services.identity.auth_keys import ensure_dev_key_pair, mint_token
+    from providers.dev_keys import ensure_dev_key_pair, mint_token
 
     settings = load_settings()
     if settings.app_env != "development":

@@ -17,6 +17,7 @@ from controllers.dev_outbox import DevOutboxController
 from controllers.me import MeController
 from providers.argon2_hasher import Argon2PasswordHasher
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
+from providers.dev_keys import ensure_dev_key_pair
 from providers.session_tokens import RsaSessionTokenSigner
 from providers.smtp_email import SmtpEmailSender
 from providers.zxcvbn_strength import ZxcvbnStrength
@@ -34,7 +35,6 @@ from repositories.webhook_events import BeanieWebhookEventRepository
 from services.identity.accounts import AccountService
 from services.identity.api_keys import ApiKeyService
 from services.identity.auth import AuthService
-from services.identity.auth_keys import ensure_dev_key_pair
 from services.identity.login_throttle import LoginThrottle
 from services.identity.passwords import PasswordPolicy, load_common_passwords
 from services.identity.ports.email import EmailSender

@@ -15,8 +15,9 @@ from controllers.images import ImagesController, MediaController
 from controllers.shares import SharesController
 from controllers.videos import VideosController
 from providers.instrumented import instrument_images, instrument_videos
-from repositories.images import BeanieImageRepository, VideoDocument
+from repositories.images import BeanieImageRepository
 from repositories.shares import BeanieShareRepository
+from repositories.videos import VideoDocument
 from services.media.image_jobs import ImageJobRunner, ImageWork
 from services.media.images import IMAGES, ImageService
 from services.media.job_events import PublishingRepository

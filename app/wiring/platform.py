@@ -13,14 +13,14 @@ from app.config import Settings
 from app.wiring.overrides import Overrides
 from controllers.health import HealthController
 from controllers.metrics import MetricsController
-from providers.breaker import RedisCircuitBreaker
-from providers.metrics import RedisMetrics
 from repositories.audit_log import BeanieAuditLogRepository
+from repositories.breaker import RedisCircuitBreaker
 from repositories.database import MongoDatabase
 from repositories.idempotency import BeanieIdempotencyRepository
 from repositories.job_events import RedisJobEvents
 from repositories.job_runs import BeanieJobRunRepository
 from repositories.live_settings import BeanieLiveSettingsRepository
+from repositories.metrics import RedisMetrics
 from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
 from repositories.redis_client import connect_redis

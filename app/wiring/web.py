@@ -15,9 +15,9 @@ from app.wiring.platform import PlatformParts
 from controllers.dev import DevController
 from controllers.openai_api import OpenAIController
 from controllers.openai_responses import ResponsesController
+from providers.dev_keys import DevTokenMinter, ensure_dev_key_pair
 from repositories.responses import BeanieResponseStore
 from services.chat.responses import ResponseLog
-from services.identity.auth_keys import ensure_dev_key_pair
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,8 +36,9 @@ async def wire_web(s: Settings, platform: PlatformParts, identity: IdentityParts
     provider = "local" if s.local_accounts else "clerk" if clerk else "none"
     if identity.dev_tokens and provider != "local":
         provider = "dev"
+    azp = s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None
     dev = DevController(
-        private_pem, azp=s.clerk_authorized_parties[0] if s.clerk_authorized_parties else None,
+        DevTokenMinter(private_pem, azp=azp) if private_pem is not None else None,
         client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
                        "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
     openai = OpenAIController(chat.service, chat.stream, media.image_service, platform.catalog,

@@ -25,10 +25,12 @@ class InputTextPart(BaseModel):
 
 
 class InputImagePart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # `image_url` is what Muse honours (documented as required); `file_id` is refused by name
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["type", "image_url"]})
 
     type: Literal["input_image"]
-    image_url: str | None = None  # a data: URL, an https URL or muse://images/img_…
+    image_url: str | None = Field(default=None, json_schema_extra={  # a data: URL, https or muse://images/…
+        "anyOf": [{"type": "string", "minLength": 1}]})
     file_id: Refused = None
     detail: Literal["auto", "low", "high"] = "auto"
 
@@ -147,17 +149,22 @@ class ReasoningIn(BaseModel):
     generate_summary: Refused = None
 
 
+InputItem = MessageItem | FunctionCallItem | FunctionCallOutputItem
+Undocumented = SkipJsonSchema[dict[str, Any]]  # checked by hand, so that the error names the place
+
+
 class ResponseCreateIn(BaseModel):
     """`POST /v1/responses`: OpenAI's request; `input` items and `tools` are checked one by one."""
 
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, max_length=200)
-    input: Annotated[str, Field(min_length=1)] | Annotated[list[dict[str, Any]],
+    # Items and tools Muse does not offer are not documented; they are refused by name (400).
+    input: Annotated[str, Field(min_length=1)] | Annotated[list[InputItem | Undocumented],
                                                            Field(min_length=1, max_length=500)]
     instructions: str | None = None
-    tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
-    tool_choice: Literal["auto", "none", "required"] | dict[str, Any] | None = None
+    tools: list[FunctionToolIn | Undocumented] | None = Field(default=None, max_length=128)
+    tool_choice: Literal["auto", "none", "required"] | FunctionChoice | Undocumented | None = None
     parallel_tool_calls: bool | None = None
     text: TextIn | None = None
     max_output_tokens: int | None = Field(default=None, ge=1)
@@ -169,9 +176,12 @@ class ResponseCreateIn(BaseModel):
     metadata: dict[str, Annotated[str, Field(max_length=512)]] | None = Field(default=None, max_length=16)
     user: str | None = Field(default=None, max_length=256)
     safety_identifier: str | None = Field(default=None, max_length=256)
-    include: list[str] | None = None
+    # Limited fields: documented with the values honoured; others are refused by name.
+    include: list[str] | None = Field(default=None, json_schema_extra={
+        "anyOf": [{"type": "array", "items": {"type": "string"}, "maxItems": 0}, {"type": "null"}]})
     reasoning: ReasoningIn | None = None
-    truncation: Literal["disabled", "auto"] | None = None
+    truncation: Literal["disabled", "auto"] | None = Field(default=None, json_schema_extra={
+        "anyOf": [{"const": "disabled"}, {"type": "null"}]})
     # Refused by name (declared, not documented): see RESPONSE_FIELDS.
     background: Refused = None
     conversation: Refused = None

@@ -15,14 +15,13 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import structlog
 
 from services.chat.content import MUSE_IMAGE_PREFIX, ImageSource, ParsedContent, part_error
-from services.chat.ports import ChatImage, ChatMessage, MessageRole
-from services.media.image_models import ImageRecord
+from services.chat.ports import ChatImage, ChatMessage, ImageLookup, MessageRole
 from services.media.ports.storage import StorageProvider, StoredObject
 from services.media.uploads import WITH_GIF, check_image
 from services.platform.errors import AppError, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -32,12 +31,6 @@ log = structlog.stdlib.get_logger("muse.chat.images")
 Fetch = Callable[[str], Awaitable[bytes]]  # GET an image URL (providers/remote_fetch.py), size-capped
 
 
-class ImageLookup(Protocol):
-    """The media records of a user (repositories/images.py)."""
-
-    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None:
-        """The record, only if it belongs to `user_id`."""
-        ...
 
 
 def stored_form(image: ChatImage) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.media.image_models import nearest_ratio
+from services.media.ports.images import nearest_ratio
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 3

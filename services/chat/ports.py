@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
+from services.media.image_models import ImageRecord
 
 MessageRole = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls"]
@@ -125,6 +126,14 @@ class ChatProvider(Protocol):
 
     async def aclose(self) -> None:
         """Release the SDK's connections."""
+        ...
+
+
+class ImageLookup(Protocol):
+    """The media records of a user (repositories/images.py)."""
+
+    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None:
+        """The record, only if it belongs to `user_id`."""
         ...
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
-from pydantic import BaseModel
-
+# These live with their port (in the domain's ports); imported from here too.
+from services.credits.ports import GiftCode as GiftCode
+from services.credits.ports import GiftCodeRepository as GiftCodeRepository
 from services.credits.service import CreditsService
 from services.platform.catalog import Catalog
-from services.platform.clock import isoformat, utcnow
+from services.platform.clock import utcnow
 from services.platform.errors import Conflict, Gone, NotFound, ValidationFailed
 from services.platform.ids import new_id
 
@@ -24,39 +24,8 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 GROUPS, GROUP = 4, 4
 
 
-class GiftCode(BaseModel):
-    code: str
-    gid: str
-    tier: str | None = None
-    credits: int | None = None
-    expires_at: datetime | None = None
-    created_at: datetime
-    created_by: str | None = None
-    redeemed_by: str | None = None
-    redeemed_at: datetime | None = None
-    credited: bool = False
-
-    def status(self, now: datetime) -> str:
-        """redeemed, expired or active."""
-        if self.redeemed_by:
-            return "redeemed"
-        return "expired" if self.expires_at and self.expires_at <= now else "active"
-
-    def public(self, now: datetime) -> dict[str, Any]:
-        """The admin view of a code."""
-        return {"code": self.code, "tier": self.tier, "credits": self.credits, "status": self.status(now),
-                "expires_at": isoformat(self.expires_at), "created_at": isoformat(self.created_at),
-                "created_by": self.created_by, "redeemed_by": self.redeemed_by,
-                "redeemed_at": isoformat(self.redeemed_at)}
 
 
-class GiftCodeRepository(Protocol):
-    async def create_many(self, codes: list[GiftCode]) -> None: ...
-    async def get(self, code: str) -> GiftCode | None: ...
-    async def claim(self, code: GiftCode, *, user_id: str, now: datetime) -> GiftCode | None: ...
-    async def mark_credited(self, code: str) -> None: ...
-    async def uncredited(self, *, redeemed_before: datetime, limit: int = 500) -> list[GiftCode]: ...
-    async def list(self, *, limit: int, cursor: str | None = None) -> list[GiftCode]: ...
 
 
 def new_code() -> str:

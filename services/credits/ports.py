@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from pydantic import BaseModel
+
 from services.credits.model import Account, Change, Op, Receipt
+from services.platform.clock import isoformat
 
 
 @runtime_checkable
@@ -86,3 +89,38 @@ class KeySpend(Protocol):
     async def spent(self, key_ids: builtins.list[str], *, at: datetime) -> dict[str, tuple[int, int]]:
         """(spent on the day of `at`, spent in its month) of each key."""
         ...
+
+
+class GiftCode(BaseModel):
+    code: str
+    gid: str
+    tier: str | None = None
+    credits: int | None = None
+    expires_at: datetime | None = None
+    created_at: datetime
+    created_by: str | None = None
+    redeemed_by: str | None = None
+    redeemed_at: datetime | None = None
+    credited: bool = False
+
+    def status(self, now: datetime) -> str:
+        """redeemed, expired or active."""
+        if self.redeemed_by:
+            return "redeemed"
+        return "expired" if self.expires_at and self.expires_at <= now else "active"
+
+    def public(self, now: datetime) -> dict[str, Any]:
+        """The admin view of a code."""
+        return {"code": self.code, "tier": self.tier, "credits": self.credits, "status": self.status(now),
+                "expires_at": isoformat(self.expires_at), "created_at": isoformat(self.created_at),
+                "created_by": self.created_by, "redeemed_by": self.redeemed_by,
+                "redeemed_at": isoformat(self.redeemed_at)}
+
+
+class GiftCodeRepository(Protocol):
+    async def create_many(self, codes: list[GiftCode]) -> None: ...
+    async def get(self, code: str) -> GiftCode | None: ...
+    async def claim(self, code: GiftCode, *, user_id: str, now: datetime) -> GiftCode | None: ...
+    async def mark_credited(self, code: str) -> None: ...
+    async def uncredited(self, *, redeemed_before: datetime, limit: int = 500) -> list[GiftCode]: ...
+    async def list(self, *, limit: int, cursor: str | None = None) -> list[GiftCode]: ...

@@ -16,7 +16,8 @@ from types import TracebackType
 
 import structlog
 
-from services.media.image_models import ImageRecord, ImageRepository
+from services.media.image_models import ImageRecord
+from services.media.ports.records import ImageRepository
 
 log = structlog.stdlib.get_logger("muse.heartbeat")
 

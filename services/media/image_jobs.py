@@ -2,7 +2,7 @@
 once, release, sweep) runs for an image: `ImageWork` asks the image providers with failover and
 stores each output.
 
-The chain shares the chat chain's circuit breaker (providers/breaker.py) under
+The chain shares the chat chain's circuit breaker (repositories/breaker.py) under
 namespaced names (`images:replicate`, `images:openai`: "openai" is a chat
 provider too): a provider whose circuit is open is skipped without a call.
 """

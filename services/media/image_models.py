@@ -4,14 +4,12 @@ video has a video `kind`, `duration_s`, `fps` and outputs with a poster."""
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.media.ports.images import ASPECT_RATIOS
 from services.media.uploads import CheckedUpload
 from services.platform.errors import AppError
 
@@ -83,25 +81,6 @@ class ImageRecord(BaseModel):
         return self.status not in ACTIVE and (self.status != "failed" or self.refunded or not self.receipt)
 
 
-class ImageRepository(Protocol):
-    async def create(self, record: ImageRecord) -> None: ...
-    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None: ...
-    async def claim(self, image_id: str, *, worker: str | None = None) -> ImageRecord | None: ...
-    async def beat(self, image_id: str, *, started_at: datetime | None, dispatched: bool = False) -> bool: ...
-    async def silent(self, *, before: datetime, limit: int) -> list[ImageRecord]: ...
-    async def requeue_silent(self, image_id: str, *, before: datetime) -> ImageRecord | None: ...
-    async def complete(
-        self, image_id: str, *, outputs: list[StoredFile], provider: str, model: str, seed: int | None,
-        extra: dict[str, Any] | None = None,
-    ) -> ImageRecord | None: ...
-    async def fail(
-        self, image_id: str, *, error: dict[str, Any], statuses: tuple[str, ...],
-        silent_before: datetime | None = None,
-    ) -> ImageRecord | None: ...
-    async def release(self, image_id: str) -> ImageRecord | None: ...
-    async def mark_refunded(self, image_id: str) -> ImageRecord | None: ...
-    async def stale(self, *, status: str, before: datetime, limit: int) -> list[ImageRecord]: ...
-    async def unrefunded_failures(self, *, before: datetime, limit: int) -> list[ImageRecord]: ...
 
 
 def problem_of(error: AppError) -> dict[str, Any]:
@@ -130,14 +109,6 @@ def receipt_from(data: dict[str, Any]) -> Any:
     return Receipt(**data)
 
 
-class GalleryRepository(ImageRepository, Protocol):
-    async def list(
-        self, user_id: str, *, status: str | None, saved: bool | None, limit: int, cursor: str | None
-    ) -> list[ImageRecord]: ...
-    async def save(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
-    async def delete(self, image_id: str, *, user_id: str) -> ImageRecord | None: ...
-    async def expiring(self, *, now: datetime, limit: int) -> builtins.list[ImageRecord]: ...
-    async def expire(self, image_id: str) -> ImageRecord | None: ...
 
 
 @dataclass(frozen=True)
@@ -178,8 +149,3 @@ class EditInput:
     seed: int | None = None
     model: str = "default"
     output_format: str = "png"
-
-
-def nearest_ratio(width: int, height: int) -> str:
-    """The contract aspect ratio closest to width:height."""
-    return min(ASPECT_RATIOS, key=lambda r: abs(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1] - width / height))

@@ -9,10 +9,9 @@ from services.media.image_models import (
     GenerateInput,
     ImageRecord,
     StoredFile,
-    nearest_ratio,
 )
 from services.media.library import MediaLibrary, MediaType
-from services.media.ports.images import dimensions
+from services.media.ports.images import dimensions, nearest_ratio
 from services.media.ports.storage import StorageProvider
 from services.platform.catalog import Catalog
 from services.platform.ports.queue import JobName

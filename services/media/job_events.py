@@ -16,8 +16,9 @@ from typing import Any
 
 import structlog
 
-from services.media.image_models import GalleryRepository, ImageRecord, StoredFile
+from services.media.image_models import ImageRecord, StoredFile
 from services.media.ports.job_events import RESYNC, JobEvents
+from services.media.ports.records import GalleryRepository
 
 log = structlog.stdlib.get_logger("muse.job_events")
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic
 
 import structlog
 
@@ -33,12 +32,12 @@ from services.media.heartbeat import ClaimLost, Heartbeat
 from services.media.image_models import (
     ACTIVE,
     ImageRecord,
-    ImageRepository,
     Status,
-    StoredFile,
     problem_of,
     receipt_from,
 )
+from services.media.ports.jobs import MediaWork, R
+from services.media.ports.records import ImageRepository
 from services.platform.clock import utcnow
 from services.platform.errors import AppError, InternalError, UpstreamTimeout
 from services.platform.ports.queue import JobQueue
@@ -46,41 +45,9 @@ from services.platform.ports.queue import JobQueue
 log = structlog.stdlib.get_logger("muse.image_jobs")  # log lines name the kind: image_job_*, video_job_*
 
 
-class Produced(Protocol):
-    """What a provider chain produced for a job (an `ImageResult`, a `VideoResult`)."""
-
-    @property
-    def provider(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def seed(self) -> int | None: ...
 
 
-R = TypeVar("R", bound=Produced)
 
-
-class MediaWork(Protocol[R]):
-    """What one kind of media job supplies to the core: its provider call and its storage step."""
-
-    label: str  # in refund reasons, errors and logs ("image", "video")
-
-    async def produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> R:
-        """The result of the first provider of the chain that can do `record` (failover inside);
-        `dispatching` is awaited before each provider call (the job's liveness notes the first)."""
-        ...
-
-    async def store(self, record: ImageRecord, result: R) -> list[StoredFile]:
-        """Store the result's files (none left behind when it fails)."""
-        ...
-
-    def completion(self, result: R) -> dict[str, Any]:
-        """Record fields a completed job sets beyond its outputs (a video's `fps`)."""
-        ...
-
-    async def delete_files(self, files: list[StoredFile]) -> None:
-        """Delete stored files (a job that lost its claim)."""
-        ...
 
 
 class JobSettlement:

@@ -18,10 +18,11 @@ import structlog
 
 from services.credits.charging import Charge, charged
 from services.credits.ports import Credits
-from services.media.image_models import Caller, GalleryRepository, ImageRecord, receipt_data
+from services.media.image_models import Caller, ImageRecord, receipt_data
 from services.media.job_events import follow
 from services.media.jobs import JobSettlement
 from services.media.ports.job_events import JobEvents
+from services.media.ports.records import GalleryRepository
 from services.media.ports.storage import StorageProvider, StoredObject
 from services.media.uploads import CheckedUpload
 from services.platform import key_limits

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from typing import Protocol
 
 from services.media.image_models import ImageRecord
-from services.media.ports.shares import ShareLink, ShareRepository
+from services.media.ports.shares import ImageFinder, ImageLookup, ShareLink, ShareRepository
 from services.platform.clock import utcnow
 from services.platform.errors import NotFound
 
 TOKEN_BYTES = 24  # 192 random bits (the contract asks for at least 128)
 
 
-class ImageLookup(Protocol):
-    """What sharing needs from the image service."""
-
-    async def get(self, user_id: str, image_id: str) -> ImageRecord:
-        """One of the user's images; NotFound otherwise."""
-        ...
 
 
-class ImageFinder(Protocol):
-    """Reading any image by id (the public page has no user)."""
-
-    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None:
-        """The image, or None."""
-        ...
 
 
 class ShareService:

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from services.payments.model import Payment, Refund, Subscription
 from services.platform.errors import PaymentRejected as PaymentRejected  # the port's refusal error
+from services.platform.principal import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,3 +249,9 @@ class CustomerRepository(Protocol):
     async def add(self, user_id: str, provider: str, external_id: str) -> str:
         """Store the customer id; when one is already stored (a race), that one is returned."""
         ...
+
+
+class Users(Protocol):
+    """The part of the user service subscriptions use."""
+
+    async def set_plan(self, user_id: str, plan: str, *, role: Role | None = None) -> object: ...

@@ -9,13 +9,12 @@ CANCELLED and EXPIRED are final: a late ACTIVATED or renewal does not revive the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 import structlog
 
 from services.payments.customers import PaymentCustomers
 from services.payments.model import Subscription
-from services.payments.ports import SubscriptionRepository
+from services.payments.ports import SubscriptionRepository, Users
 from services.payments.providers import PaymentProviders
 from services.platform.catalog import Catalog
 from services.platform.clock import utcnow
@@ -28,10 +27,6 @@ log = structlog.stdlib.get_logger("muse.subscriptions")
 FINAL = ("CANCELLED", "EXPIRED")
 
 
-class Users(Protocol):
-    """The part of the user service subscriptions use."""
-
-    async def set_plan(self, user_id: str, plan: str, *, role: Role | None = None) -> object: ...
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -10,40 +10,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 from urllib.parse import parse_qsl
-
-from pydantic import BaseModel
 
 from services.platform.clock import utcnow
 from services.platform.errors import IdempotencyInFlight, IdempotencyMismatch, ValidationFailed
+
+# These live with their port (in the domain's ports); imported from here too.
+from services.platform.ports.idempotency import IdempotencyRecord as IdempotencyRecord
+from services.platform.ports.idempotency import IdempotencyRepository as IdempotencyRepository
 
 TTL = timedelta(hours=24)
 LOCK = timedelta(minutes=5)  # an in-flight claim older than this belongs to a dead request
 
 
-class IdempotencyRecord(BaseModel):
-    id: str
-    scope: str
-    key: str
-    fingerprint: str
-    state: str = "in_flight"
-    status: int | None = None
-    body: str | None = None
-    content_type: str | None = None
-    location: str | None = None  # the `Location` header of a 201/202, replayed with the body
-    created_at: datetime
-    locked_until: datetime
-    expires_at: datetime
 
 
-class IdempotencyRepository(Protocol):
-    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None: ...
-    async def take_over(self, record: IdempotencyRecord, *, now: datetime) -> bool: ...
-    async def complete(self, record_id: str, *, status: int, body: str, content_type: str,
-                       location: str | None = None) -> None: ...
-    async def release(self, record_id: str) -> None: ...
 
 
 def canonical_body(content_type: str | None, body: bytes) -> bytes:

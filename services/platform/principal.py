@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
 
+from services.platform.errors import Unauthorized
 from services.platform.key_limits import KeyLimits
 
 
@@ -43,6 +44,13 @@ class Principal:
 
     def has_role(self, role: Role) -> bool:
         return self.is_authenticated and self.role >= role
+
+    def require_user_id(self) -> str:
+        """The caller's user id, for the routes that act for a user (`@require_role(Role.USER)` and up);
+        401 for a principal without one (such a route never lets one through)."""
+        if self.user_id is None:
+            raise Unauthorized()
+        return self.user_id
 
     @classmethod
     def anonymous(cls, ip: str) -> Principal:

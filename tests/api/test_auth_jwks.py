@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import create_app
-from services.identity.auth_keys import DEV_KID, generate_key_pair
+from providers.dev_keys import DEV_KID, generate_key_pair
 from tests.conftest import make_settings
 from tests.fakes.clerk import FakeClerkApi, clerk_user
 from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM, make_token

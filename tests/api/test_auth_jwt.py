@@ -12,7 +12,7 @@ import time
 import pytest
 
 from app import create_app
-from services.identity.auth_keys import generate_key_pair
+from providers.dev_keys import generate_key_pair
 from tests.conftest import app_instances, make_settings
 from tests.fixtures.identity import TEST_JWT_PUBLIC_PEM, auth_headers, make_token
 

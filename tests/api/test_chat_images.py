@@ -253,3 +253,26 @@ async def test_private_addresses_are_refused_in_production(allowed, tmp_path: Pa
         await images.resolve([ImageSource(where, url="http://127.0.0.1:9/a.png")], user_id="u", openai=False)
     assert refused.value.extra["errors"][0]["loc"] == ["body", *where]
     assert "public address" in refused.value.detail
+
+
+async def test_an_image_charge_is_refunded_whole_when_every_provider_fails(chat_app, fake_gemini,
+                                                                         fake_openai):
+    fake_gemini.mode = fake_openai.mode = "503"
+    two = (data_url(picture()), data_url(picture("JPEG"), "image/jpeg"))
+    response = await post(chat_app, with_image("Nobody answers", *two))
+    assert response.status_code == 502
+    user = await user_of(chat_app, "alice")
+    ops, _ = await chat_app.extensions["container"].credits.service.ledger(user.id, limit=100)
+    moves = sorted(op.delta for op in ops if op.kind in ("charge", "refund"))
+    assert moves == [-3, 3]  # chat 1 + 2 images, taken once and given back once
+
+
+async def test_a_stream_broken_midway_refunds_the_image_price_too(chat_app, fake_gemini):
+    fake_gemini.reply = "one two three four five six"
+    fake_gemini.mode, fake_gemini.cut_after = "drop", 2
+    response = await post(chat_app, with_image("Break", data_url(picture()), stream=True))
+    got = events(await response.get_data(as_text=True))
+    assert got[-1][0] == "error"
+    user = await user_of(chat_app, "alice")
+    ops, _ = await chat_app.extensions["container"].credits.service.ledger(user.id, limit=100)
+    assert sorted(op.delta for op in ops if op.kind in ("charge", "refund")) == [-2, 2]

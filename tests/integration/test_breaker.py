@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from providers.breaker import RedisCircuitBreaker
+from repositories.breaker import RedisCircuitBreaker
 from services.platform.clock import clock
 
 

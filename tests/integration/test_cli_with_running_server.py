@@ -11,7 +11,7 @@ import sys
 import httpx
 
 from app.embedded import free_port
-from services.identity.auth_keys import ensure_dev_key_pair, mint_token
+from providers.dev_keys import ensure_dev_key_pair, mint_token
 from tests.integration.test_graceful_shutdown import ROOT, spawn, stop, wait_http
 
 

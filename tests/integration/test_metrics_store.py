@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from providers.metrics import RedisMetrics
+from repositories.metrics import RedisMetrics
 
 
 def samples(text: str) -> dict:

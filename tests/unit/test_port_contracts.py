@@ -16,7 +16,6 @@ from typing import Any, Protocol
 import pytest
 
 from providers.argon2_hasher import Argon2PasswordHasher
-from providers.breaker import RedisCircuitBreaker
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
 from providers.cloudinary_storage import CloudinaryStorage
 from providers.gemini_chat import GeminiChatProvider
@@ -24,7 +23,6 @@ from providers.instrumented import InstrumentedChatProvider, InstrumentedImagePr
 from providers.local_chat import LocalChatProvider
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
-from providers.metrics import RedisMetrics
 from providers.openai_chat import OpenAIChatProvider
 from providers.openai_images import OpenAIImageProvider
 from providers.paypal import PayPalPayments
@@ -41,6 +39,7 @@ from repositories.accounts import (
 from repositories.admin_stats import MongoAdminStatsRepository
 from repositories.api_keys import BeanieApiKeyRepository, CachedApiKeyRepository
 from repositories.audit_log import BeanieAuditLogRepository
+from repositories.breaker import RedisCircuitBreaker
 from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
 from repositories.conversations import BeanieConversationRepository
 from repositories.credits import BeanieCreditAccountRepository
@@ -51,6 +50,7 @@ from repositories.images import BeanieImageRepository
 from repositories.job_runs import BeanieJobRunRepository
 from repositories.ledger import BeanieLedgerRepository
 from repositories.live_settings import BeanieLiveSettingsRepository
+from repositories.metrics import RedisMetrics
 from repositories.payment_customers import BeanieCustomerRepository
 from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
 from repositories.queue import ArqJobQueue
@@ -74,8 +74,8 @@ from services.identity.ports.accounts import (
 from services.identity.ports.email import EmailSender, Outbox
 from services.identity.ports.identity import ProfileSource, TokenVerifier, WebhookVerifier
 from services.identity.users import UserRepository
-from services.media.image_models import GalleryRepository
 from services.media.ports.images import ImageProvider
+from services.media.ports.records import GalleryRepository
 from services.media.ports.storage import StorageProvider
 from services.payments.ports import (
     CustomerRepository,

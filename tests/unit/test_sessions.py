@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
+from providers.dev_keys import generate_key_pair
 from providers.session_tokens import RsaSessionTokenSigner
-from services.identity.auth_keys import generate_key_pair
 from services.identity.ports.accounts import Account, SessionRecord
 from services.identity.sessions import LOCAL_ISSUER, SessionService, SessionVerifier
 from services.platform.errors import Unauthorized

@@ -28,3 +28,10 @@ class WebhookVerifier(Protocol):
     """Checks a signed webhook delivery and returns its event (raises `InvalidWebhook`)."""
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]: ...
+
+
+class DevTokens(Protocol):
+    """Development sign-in (APP_ENV=development without Clerk): session tokens shaped like Clerk's,
+    signed with the development key pair (`providers/dev_keys.py`)."""
+
+    def mint(self, subject: str, *, ttl_s: int, email: str | None, muse_role: str | None) -> str: ...

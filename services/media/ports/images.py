@@ -88,3 +88,8 @@ class ImageProvider(Protocol):
     async def generate(self, request: ImageRequest) -> ImageResult: ...
 
     async def edit(self, request: ImageRequest) -> ImageResult: ...
+
+
+def nearest_ratio(width: int, height: int) -> str:
+    """The contract aspect ratio closest to width:height."""
+    return min(ASPECT_RATIOS, key=lambda r: abs(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1] - width / height))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from services.media.image_models import ImageRecord
+
 
 @dataclass(frozen=True)
 class ShareLink:
@@ -30,4 +32,20 @@ class ShareRepository(Protocol):
 
     async def delete_for_image(self, image_id: str, *, owner_id: str) -> bool:
         """Revoke the image's link; False when it had none."""
+        ...
+
+
+class ImageLookup(Protocol):
+    """What sharing needs from the image service."""
+
+    async def get(self, user_id: str, image_id: str) -> ImageRecord:
+        """One of the user's images; NotFound otherwise."""
+        ...
+
+
+class ImageFinder(Protocol):
+    """Reading any image by id (the public page has no user)."""
+
+    async def get(self, image_id: str, *, user_id: str | None = None) -> ImageRecord | None:
+        """The image, or None."""
         ...

@@ -3,7 +3,7 @@
 closed ──N consecutive failures──► open (skipped for a cool-down)
 open ──cool-down over──► half_open: exactly one caller gets a trial call;
     success → closed, failure → open again. The Redis implementation is
-`providers/breaker.py`; the failover (`services/platform/failover.py`) is its user.
+`repositories/breaker.py`; the failover (`services/platform/failover.py`) is its user.
 """
 
 from __future__ import annotations

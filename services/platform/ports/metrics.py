@@ -2,7 +2,7 @@
 
 Services, the job wrapper, the provider wrappers and the HTTP middleware call
 a `Metrics`; the Prometheus implementation (shared by every process through
-Redis) lives in `providers/metrics.py`. `NoMetrics` is used when metrics are
+Redis) lives in `repositories/metrics.py`. `NoMetrics` is used when metrics are
 switched off (`METRICS_ENABLED=false`) and in unit tests.
 
 Recording is synchronous and must stay cheap: it runs on the request path.

@@ -59,3 +59,14 @@ def mint_token(
     payload.update({k: v for k, v in claims.items()})
     payload = {k: v for k, v in payload.items() if v is not None}
     return jwt.encode(payload, private_pem, algorithm="RS256", headers={"kid": DEV_KID})
+
+
+class DevTokenMinter:
+    """`DevTokens` over a private key: tokens for the development sign-in (`POST /api/v1/dev/token`)."""
+
+    def __init__(self, private_pem: str, *, azp: str | None) -> None:
+        self._private_pem, self._azp = private_pem, azp
+
+    def mint(self, subject: str, *, ttl_s: int, email: str | None, muse_role: str | None) -> str:
+        return mint_token(self._private_pem, subject, ttl_s=ttl_s, azp=self._azp, email=email,
+                          muse_role=muse_role)
