@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -192,7 +193,8 @@ def report(rows: list[dict[str, Any]], *, first: str, last: str, group_by: str) 
 class UsageService:
     """The caller's usage report, from the rollup (one index-backed read)."""
 
-    def __init__(self, rollup: UsageRollup, settle: Any = None) -> None:
+    def __init__(self, rollup: UsageRollup,
+                 settle: Callable[[], Awaitable[None]] | None = None) -> None:
         self._rollup = rollup
         self._settle = settle  # waits for this process's batched ledger entries (and their rollup)
 
