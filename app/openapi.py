@@ -5,7 +5,8 @@ operation from what the route already declares for the runtime, so a new route i
 by the same decorators that make it work:
 
 - `@public` / `@require_role` (middlewares/access.py) → `security` (bearer, or none) and 401/403;
-- `@idempotent` → the `Idempotency-Key` header and 409/422;
+- `@idempotent` → the `Idempotency-Key` header and 409/422; `@required_headers` → required header
+  parameters (a webhook's signature headers);
 - request bodies (middlewares/body.py: `@validate_request`, `@request_body`) → every media type
   (JSON, multipart) with its schema, and 413/415/422;
 - path parameters → 404; a querystring model → 422; rate limiting → 429 with `Retry-After`
@@ -22,12 +23,13 @@ Every problem is `application/problem+json` with the `Problem` schema; every ope
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from quart import Blueprint, Quart
+from quart import Blueprint, Quart, request
 from quart_schema import hide
 from quart_schema.openapi import OpenAPIProvider
 from quart_schema.validation import QUART_SCHEMA_QUERYSTRING_ATTRIBUTE, DataSource
@@ -37,6 +39,7 @@ from middlewares.access import policy_of, public
 from middlewares.body import FORM, JSON, MULTIPART, declared_body
 from middlewares.idempotency import IDEMPOTENT_ATTR
 from middlewares.policy import DEFAULT, policy_declared
+from services.platform.errors import InvalidWebhook
 
 if TYPE_CHECKING:
     from app.wiring import Container
@@ -44,18 +47,25 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 ANSWERS_ATTR = "_muse_answers"
+HEADERS_ATTR = "_muse_required_headers"
 PROBLEMS_ATTR = "_muse_problems"
 PROBLEM_JSON = "application/problem+json"
 # The error body of the OpenAI-compatible /v1 operations (contract section 12).
 OPENAI_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "title": "OpenAIError",
     "required": ["error"],
     "properties": {
-        "error": {"type": "object", "required": ["message", "type"], "properties": {
-            "message": {"type": "string"}, "type": {"type": "string"},
-            "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}}},
+        "error": {"$ref": "#/components/schemas/OpenAIErrorDetail"},
         "request_id": {"type": ["string", "null"]},
     },
+}
+OPENAI_ERROR_DETAIL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "OpenAIErrorDetail",
+    "required": ["message", "type"],
+    "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                   "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}},
 }
 UPLOAD_TYPES = "image/png, image/jpeg, image/webp"
 EVENT_STREAM = "text/event-stream"
@@ -93,7 +103,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "request_id": {"type": ["string", "null"]},
         "errors": {
             "type": "array",
-            "items": {"type": "object", "properties": {"loc": {"type": "array"}, "msg": {"type": "string"}}},
+            "items": {"type": "object", "title": "ProblemError", "required": ["loc", "msg"], "properties": {
+                "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                        "description": "Where: field names and list indexes."},
+                "msg": {"type": "string"}}},
         },
     },
     "additionalProperties": True,
@@ -152,6 +165,25 @@ def problems(*statuses: int) -> Callable[[F], F]:
     return lambda fn: _merge_attr(fn, PROBLEMS_ATTR, dict.fromkeys(statuses, True))
 
 
+def required_headers(*headers: tuple[str, str]) -> Callable[[F], F]:
+    """Headers (name, description) a webhook delivery cannot go without (its signature): documented as
+    `required: true` header parameters, so a generated client asks for them, and checked by the same
+    declaration: a delivery missing one answers 400 `invalid_webhook` naming it, before anything else
+    (whether or not the processor is configured here)."""
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        async def view(*args: Any, **kwargs: Any) -> Any:
+            missing = [name for name, _ in headers if not request.headers.get(name)]
+            if missing:
+                raise InvalidWebhook(f"Missing header{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+                                     "this is not a signed delivery.")
+            return await fn(*args, **kwargs)
+
+        setattr(view, HEADERS_ATTR, [*getattr(fn, HEADERS_ATTR, []), *headers])
+        return view  # type: ignore[return-value]
+    return decorate
+
+
 # Choices known only at run time (configured models), marked `x-muse-choices` in request models.
 DYNAMIC_CHOICES: dict[str, Callable[[Container], list[str]]] = {
     "chat_models": lambda container: [m.name for m in container.platform.catalog.models],
@@ -202,7 +234,7 @@ def _ref(kind: str, name: str) -> dict[str, str]:
 
 def _problem_statuses(view: Callable[..., Any], rule: Rule, method: str, path: str) -> set[int]:
     is_public, _ = policy_of(view)
-    found = {500}
+    found = {500, 503}  # 503 `service_unavailable`: a store that does not answer in time (contract §16)
     if not is_public:
         found |= {401, 403}
     declared = policy_declared(view) or DEFAULT
@@ -238,6 +270,21 @@ class MuseOpenAPIProvider(OpenAPIProvider):
             parameter["schema"]["pattern"] = f"^{regex}$"
         return parameter
 
+    def build_response_object(self, model: type[Any], headers_model: type[Any] | None
+                              ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """quart-schema's answer, its object schema named in components (a `$ref`), not inlined.
+
+        Inlined, the same model under two statuses (201 and 202 of `POST /api/v1/images`) or two
+        operations is two anonymous schemas to a client generator: duplicate or invalid models."""
+        response, definitions = super().build_response_object(model, headers_model)
+        media = response["content"][JSON]
+        schema = media["schema"]
+        if schema.get("type") == "object" and "properties" in schema and isinstance(model, type):
+            name = model.__name__
+            definitions[name] = schema
+            media["schema"] = _ref("schemas", name)
+        return response, definitions
+
     def build_paths(self, rule: Rule) -> tuple[dict, dict]:
         paths, components = super().build_paths(rule)
         view = self._app.view_functions[rule.endpoint]
@@ -258,8 +305,12 @@ class MuseOpenAPIProvider(OpenAPIProvider):
         op["parameters"] = [*op.get("parameters", []), _ref("parameters", "XRequestID")]
         if getattr(view, IDEMPOTENT_ATTR, False):
             op["parameters"].append(_ref("parameters", "IdempotencyKey"))
+        for name, description in getattr(view, HEADERS_ATTR, []):
+            op["parameters"].append({"name": name, "in": "header", "required": True,
+                                     "description": description,
+                                     "schema": {"type": "string", "minLength": 1}})
 
-        declared = declared_body(view) if method in ("POST", "PUT", "PATCH") else {}
+        declared = declared_body(view) if method in ("POST", "PUT", "PATCH", "DELETE") else {}
         if declared:
             content: dict[str, Any] = {}
             for media, model in declared.items():
@@ -272,7 +323,7 @@ class MuseOpenAPIProvider(OpenAPIProvider):
                         if prop.get("format") == "binary" or any(
                             p.get("format") == "binary" for p in prop.get("anyOf", []))}
                 content.update(body["content"])
-            op["requestBody"] = {"required": True, "content": content}
+            op["requestBody"] = {"required": method != "DELETE", "content": content}  # a DELETE's is optional
 
         responses: dict[Any, Any] = {str(k): v for k, v in op.get("responses", {}).items()}
         for status, entry in getattr(view, ANSWERS_ATTR, {}).items():
@@ -329,6 +380,7 @@ class MuseOpenAPIProvider(OpenAPIProvider):
             for status, meaning in PROBLEM_STATUSES.items()
         }
         components["schemas"]["OpenAIError"] = OPENAI_ERROR_SCHEMA
+        components["schemas"]["OpenAIErrorDetail"] = OPENAI_ERROR_DETAIL_SCHEMA
         components["responses"].update({
             f"OpenAIError{status}": {
                 "description": f"{meaning} (OpenAI's error envelope, contract section 12)",

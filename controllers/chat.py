@@ -13,12 +13,14 @@ from controllers.chat_fields import check_options, muse_fail
 from controllers.schemas.chat import (
     ActiveIn,
     ChatIn,
+    ExportQuery,
     ListQuery,
     RegenerateIn,
     RenameIn,
 )
 from controllers.schemas.chat_options import to_options, tool_calls_of
 from services.chat.content import parse_content, part_error
+from services.chat.library import ConversationLibrary
 from services.chat.models import ChatInput, Conversation, StoredMessage
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
@@ -66,9 +68,10 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 class ChatController:
     """HTTP ⇄ ChatService."""
 
-    def __init__(self, chat: ChatService, streams: ChatStreamService, *,
+    def __init__(self, chat: ChatService, streams: ChatStreamService, *, library: ConversationLibrary,
                  render_problem: RenderProblem) -> None:
         self._chat = chat
+        self._library = library
         self._streams = streams
         self._render_problem = render_problem
 
@@ -138,10 +141,23 @@ class ChatController:
         return response
 
     async def list(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
-        """A page of the caller's conversations."""
-        items, cursor = await self._chat.list_conversations(principal.require_user_id(), limit=query.limit,
-                                                            cursor=query.cursor)
-        return {"items": [_conversation(c) for c in items], "next_cursor": cursor}
+        """A page of the caller's conversations (pinned first), or the matches of a search."""
+        items, cursor = await self._library.list(principal.require_user_id(), limit=query.limit,
+                                                 cursor=query.cursor, q=query.q)
+        return {"items": [{**_conversation(i.conversation), **({"snippet": i.snippet} if i.snippet else {})}
+                          for i in items], "next_cursor": cursor}
+
+    async def export(self, principal: Principal, conversation_id: str, query: ExportQuery) -> Response:
+        """The active path as a Markdown or JSON attachment."""
+        export = await self._library.export(principal.require_user_id(), conversation_id, query.format)
+        response = Response(export.body, content_type=export.content_type)
+        response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        return response
+
+    async def delete_all(self, principal: Principal) -> tuple[str, int]:
+        """Delete all the caller's conversations."""
+        await self._library.delete_all(principal.require_user_id())
+        return "", 204
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """One conversation with its active path."""
@@ -153,15 +169,16 @@ class ChatController:
         return _detail(*await self._chat.set_active(user_id, conversation_id, body.leaf_id))
 
     async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
-        """Retitle one conversation."""
-        conversation = await self._chat.rename_conversation(principal.require_user_id(), conversation_id,
-                                                            body.title.strip())
+        """Rename and/or pin one conversation."""
+        conversation = await self._library.update(principal.require_user_id(), conversation_id,
+                                                  title=body.title.strip() if body.title else None,
+                                                  pinned=body.pinned)
         return _conversation(conversation)
 
     async def image(self, principal: Principal, conversation_id: str, message_id: str,
                     index: str) -> Response:
         """The bytes of image `index` (0, 1…) of a stored message (the owner's only)."""
-        if not index.isdigit() or len(index) > 3:
+        if not (index.isascii() and index.isdigit()) or len(index) > 3:  # "³".isdigit() is True
             raise NotFound("No such image in this conversation.")
         data, mime = await self._chat.message_image(principal.require_user_id(), conversation_id, message_id,
                                                     int(index))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from pydantic import Field
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel, ReturnDocument
 
 from repositories.documents import MuseDocument
 from services.chat.models import Conversation, StoredMessage
@@ -35,7 +35,8 @@ class ConversationDocument(MuseDocument):
 
     class Settings:
         name = "conversations"
-        indexes = [IndexModel([("owner_id", ASCENDING), ("updated_ms", DESCENDING)])]
+        indexes = [IndexModel([("owner_id", ASCENDING), ("updated_ms", DESCENDING)]),
+                   IndexModel([("title", TEXT)], name="title_text")]  # search (contract §21)
 
     def to_domain(self) -> Conversation:
         return Conversation(id=self.id, owner_id=self.owner_id, title=self.title, created_at=self.created_at,
@@ -64,7 +65,8 @@ class MessageDocument(MuseDocument):
 
     class Settings:
         name = "messages"
-        indexes = [IndexModel([("conversation_id", ASCENDING), ("position", ASCENDING)])]
+        indexes = [IndexModel([("conversation_id", ASCENDING), ("position", ASCENDING)]),
+                   IndexModel([("content", TEXT)], name="content_text")]  # search (contract §21)
 
     def to_domain(self) -> StoredMessage:
         return StoredMessage(
@@ -97,13 +99,17 @@ class BeanieConversationRepository:
         doc = await ConversationDocument.find_one({"_id": conversation_id, "owner_id": owner_id})
         return doc.to_domain() if doc else None
 
-    async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> builtins.list[Conversation]:
-        """Newest activity first (`updated_ms`, then id), keyset-paginated after the cursor's conversation."""
+    async def list(self, *, owner_id: str, limit: int, cursor: str | None,
+                   pinned: bool | None = None) -> builtins.list[Conversation]:
+        """Newest activity first (`updated_ms`, then id), keyset-paginated after the cursor's conversation;
+        only the pinned ones (True) or only the others (False) when `pinned` is given."""
         query: dict = {"owner_id": owner_id}
+        if pinned is not None:
+            query["pinned"] = True if pinned else {"$ne": True}
         if cursor:
             after = await ConversationDocument.find_one({"_id": cursor, "owner_id": owner_id})
             ms = after.updated_ms if after else 0
-            query = {"$and": [{"owner_id": owner_id}, {"$or": [
+            query = {"$and": [dict(query), {"$or": [
                 {"updated_ms": {"$lt": ms}}, {"updated_ms": ms, "_id": {"$lt": cursor}}]}]}
         docs = await ConversationDocument.find(query).sort(
             [("updated_ms", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
@@ -154,6 +160,46 @@ class BeanieConversationRepository:
                 tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
                 tool_call_id=m.tool_call_id, name=m.name)
             for i, m in enumerate(messages)])
+
+    async def update(self, conversation_id: str, *, owner_id: str, changes: dict[str, object]
+                     ) -> Conversation | None:
+        """Set `title` and/or `pinned` (activity order unchanged); None when not found."""
+        updated = await ConversationDocument.get_pymongo_collection().find_one_and_update(
+            {"_id": conversation_id, "owner_id": owner_id}, {"$set": changes},
+            return_document=ReturnDocument.AFTER)
+        return await self.get(conversation_id, owner_id=owner_id) if updated else None
+
+    async def search(self, *, owner_id: str, text: str, limit: int
+                     ) -> builtins.list[tuple[Conversation, StoredMessage | None]]:
+        """The owner's conversations whose title or a message matches `text` (the text indexes),
+        newest activity first, each with its best-matching message (None: the title matched)."""
+        mine = await ConversationDocument.get_pymongo_collection().find(
+            {"owner_id": owner_id}, {"_id": 1}).to_list()
+        ids = [d["_id"] for d in mine]
+        if not ids:
+            return []
+        best: dict[str, StoredMessage] = {}
+        hits = await MessageDocument.find(
+            {"$text": {"$search": text}, "conversation_id": {"$in": ids}}).to_list()
+        for hit in hits:
+            best.setdefault(hit.conversation_id, hit.to_domain())
+        titled = await ConversationDocument.get_pymongo_collection().find(
+            {"owner_id": owner_id, "$text": {"$search": text}}, {"_id": 1}).to_list()
+        found = set(best) | {d["_id"] for d in titled}
+        docs = await ConversationDocument.find({"_id": {"$in": sorted(found)}, "owner_id": owner_id}).sort(
+            [("updated_ms", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()  # type: ignore[list-item]
+        return [(d.to_domain(), best.get(d.id)) for d in docs]
+
+    async def delete_all(self, *, owner_id: str) -> builtins.list[str]:
+        """Delete every conversation of the owner and their messages; the ids deleted."""
+        mine = await ConversationDocument.get_pymongo_collection().find(
+            {"owner_id": owner_id}, {"_id": 1}).to_list()
+        ids = [d["_id"] for d in mine]
+        if ids:
+            await ConversationDocument.get_pymongo_collection().delete_many(
+                {"_id": {"$in": ids}, "owner_id": owner_id})
+            await MessageDocument.get_pymongo_collection().delete_many({"conversation_id": {"$in": ids}})
+        return ids
 
     async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:
         """Make `leaf_id` the active leaf (activity order unchanged); False when not found."""

@@ -14,6 +14,7 @@ from controllers.schemas.chat import (
     ConversationDetail,
     ConversationOut,
     ConversationPage,
+    ExportQuery,
     ListQuery,
     RegenerateIn,
     RenameIn,
@@ -90,7 +91,8 @@ async def set_active_branch(conversation_id: str, data: ActiveIn):
 @bp.get("/api/v1/conversations/<conversation_id>/messages/<message_id>/images/<index>")
 @require_role(Role.USER)
 @policy()
-@answers(200, description="The image (PNG, JPEG, WebP or GIF).", media="image/*")
+@answers(200, description="The image's bytes (`Content-Type` image/png, image/jpeg, image/webp, image/gif).",
+         media="application/octet-stream")
 @problems(404)
 async def get_message_image(conversation_id: str, message_id: str, index: str):
     """Image `index` of a message of one of the caller's conversations; another user's is 404."""
@@ -105,6 +107,27 @@ async def get_message_image(conversation_id: str, message_id: str, index: str):
 async def rename_conversation(conversation_id: str, data: RenameIn):
     """Rename one of the caller's conversations (`{"title"}`); another user's is 404."""
     return await container().chat.controller.rename(g.principal, conversation_id, data)
+
+
+@bp.get("/api/v1/conversations/<conversation_id>/export")
+@require_role(Role.USER)
+@policy()
+@answers(200, description="The active path as a Markdown (`format=md`) or JSON (`format=json`) attachment.",
+         media="text/markdown")
+@problems(404)
+@validate_querystring(ExportQuery)
+async def export_conversation(conversation_id: str, query_args: ExportQuery):
+    """Export one of the caller's conversations (its active path) as Markdown or JSON (contract §21)."""
+    return await container().chat.controller.export(g.principal, conversation_id, query_args)
+
+
+@bp.delete("/api/v1/conversations")
+@require_role(Role.USER)
+@policy()
+@answers(204, description="All of the caller's conversations are deleted.")
+async def delete_all_conversations():
+    """Delete all of the caller's conversations and their messages (204)."""
+    return await container().chat.controller.delete_all(g.principal)
 
 
 @bp.delete("/api/v1/conversations/<conversation_id>")

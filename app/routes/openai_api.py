@@ -11,12 +11,11 @@ from typing import Any, TypeVar
 from quart import Blueprint, g
 from quart_schema import DataSource, document_request, document_response, validate_request, validate_response
 
-from app.openapi import event_stream
+from app.openapi import event_stream, problems
 from app.routes.deps import container
 from controllers.schemas.openai import (
     ChatCompletionIn,
     ChatCompletionOut,
-    ErrorOut,
     ImageEditDoc,
     ImageGenerationIn,
     ImagesOut,
@@ -35,10 +34,9 @@ _ERROR_STATUSES = (400, 401, 402, 403, 404, 409, 422, 429, 502, 503, 504)
 
 
 def document_errors(fn: F) -> F:
-    """Document OpenAI's error envelope for the statuses a /v1 operation can answer."""
-    for status in _ERROR_STATUSES:
-        fn = document_response(ErrorOut, status)(fn)
-    return fn
+    """Document OpenAI's error envelope for the statuses a /v1 operation can answer (each a
+    reference to the one `OpenAIError<status>` answer of the document, app/openapi.py)."""
+    return problems(*_ERROR_STATUSES)(fn)
 
 
 @bp.get("/v1/models")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, g, request
 from quart_schema import validate_querystring, validate_response
 
-from app.openapi import answers, problems
+from app.openapi import answers, problems, required_headers
 from app.routes.deps import container
 from controllers.schemas.payments import PortalOut, StripeReturnQuery
 from middlewares.access import public, require_role
@@ -16,6 +16,8 @@ bp = Blueprint("stripe", __name__)
 
 
 @bp.post("/api/v1/webhooks/stripe")
+@required_headers(("Stripe-Signature",
+                   "`t=<time>,v1=<hex HMAC-SHA256 of t.body>` with STRIPE_WEBHOOK_SECRET."))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
 @problems(400, 409, 503)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, request
 
-from app.openapi import problems
+from app.openapi import problems, required_headers
 from app.routes.deps import container
 from middlewares.access import public
 from middlewares.policy import policy
@@ -13,6 +13,10 @@ bp = Blueprint("webhooks_clerk", __name__)
 
 
 @bp.post("/api/v1/webhooks/clerk")
+@required_headers(("svix-id", "The delivery's ID (each is processed once)."),
+                  ("svix-timestamp", "Seconds since the epoch; at most 5 minutes old."),
+                  ("svix-signature",
+                   "`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` with CLERK_WEBHOOK_SECRET."))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
 @problems(400, 503)

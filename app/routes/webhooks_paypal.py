@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, request
 
-from app.openapi import problems
+from app.openapi import problems, required_headers
 from app.routes.deps import container
 from middlewares.access import public
 from middlewares.policy import policy
@@ -13,6 +13,9 @@ bp = Blueprint("webhooks_paypal", __name__)
 
 
 @bp.post("/api/v1/webhooks/paypal")
+@required_headers(*((name, "PayPal's transmission header, verified with PayPal (PAYPAL_WEBHOOK_ID).")
+                    for name in ("PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME",
+                                 "PAYPAL-TRANSMISSION-SIG", "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO")))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
 @problems(400, 503)

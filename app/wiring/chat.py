@@ -18,6 +18,7 @@ from repositories.conversations import BeanieConversationRepository
 from repositories.images import BeanieImageRepository
 from services.chat.cache import ChatCache
 from services.chat.images import ChatImages
+from services.chat.library import ConversationLibrary
 from services.chat.ports import ChatProvider
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
@@ -73,4 +74,5 @@ def wire_chat(s: Settings, o: Overrides, platform: PlatformParts, credits: Credi
         providers=providers, cache=cache, service=chat, stream=streams,
         vision=VisionService(providers=chat.chain, credits=credits.service, catalog=catalog,
                              live_settings=live, breaker=platform.breaker, timeout_s=s.ai_timeout_s),
-        controller=ChatController(chat, streams, render_problem=render_problem))
+        controller=ChatController(chat, streams, library=ConversationLibrary(chat),
+                                  render_problem=render_problem))

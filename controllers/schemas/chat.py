@@ -122,6 +122,13 @@ class ChatOut(BaseModel):
 class ListQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = None
+    q: str | None = Field(default=None, max_length=200, description=(
+        "Search the titles and message text (a text index: whole words, any case); the best `limit` "
+        "matches, newest activity first, each with a `snippet`; no further page."))
+
+
+class ExportQuery(BaseModel):
+    format: Literal["md", "json"] = "md"
 
 
 class ConversationOut(BaseModel):
@@ -131,6 +138,7 @@ class ConversationOut(BaseModel):
     created_at: str
     updated_at: str
     pinned: bool = False
+    snippet: str | None = None  # search results only: the text around the first match
 
 
 class ConversationPage(BaseModel):
@@ -161,7 +169,10 @@ class StoredMessageOut(BaseModel):
 
 
 class RenameIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    """PATCH /api/v1/conversations/{id}: rename and/or pin (pinned ones list first)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
+    pinned: bool | None = None
 
 
 class ConversationDetail(ConversationOut):

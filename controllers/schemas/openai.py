@@ -6,6 +6,7 @@ either honoured or refused by name (controllers/chat_fields.py, contract §18).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,16 @@ PromptContent = content_type(muse_ids=False)
 ToolContent = text_content_type()
 AnswerContent = content_type(muse_ids=False, nullable=True)
 
+
+
+def _only(kind: str, value: object) -> Callable[[dict[str, Any]], None]:
+    """Document the one value accepted besides null (others are refused by name) as
+    `anyOf: [{"const": value}, null]`, a form client generators read (an `enum` holding null next to
+    `anyOf` made openapi-python-client drop the whole operation, issue 27)."""
+    def patch(schema: dict[str, Any]) -> None:
+        schema.pop("enum", None)
+        schema["anyOf"] = [{"type": kind, "const": value}, {"type": "null"}]
+    return patch
 
 class PromptMessageIn(BaseModel):
     """A system, developer or user turn: its content (a string, or text and image_url parts) must
@@ -168,8 +179,8 @@ class ImageGenerationIn(BaseModel):
     user: str | None = Field(default=None, max_length=256)
     # streamed images are not offered (contract §18): `stream: true` or partial images are a 400 naming
     # the field, before anything is charged
-    stream: bool | None = Field(default=None, json_schema_extra={"enum": [False, None]})
-    partial_images: int | None = Field(default=None, ge=0, le=3, json_schema_extra={"enum": [0, None]})
+    stream: bool | None = Field(default=None, json_schema_extra=_only("boolean", False))
+    partial_images: int | None = Field(default=None, ge=0, le=3, json_schema_extra=_only("integer", 0))
 
 
 class ImageEditForm(BaseModel):

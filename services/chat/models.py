@@ -101,8 +101,10 @@ class ConversationRepository(Protocol):
         """The owner's conversation, or None (also for another owner's)."""
         ...
 
-    async def list(self, *, owner_id: str, limit: int, cursor: str | None) -> list[Conversation]:
-        """Newest activity first; `cursor` is the last id of the previous page."""
+    async def list(self, *, owner_id: str, limit: int, cursor: str | None,
+                   pinned: bool | None = None) -> list[Conversation]:
+        """Newest activity first; `cursor` is the last id of the previous page; only the pinned
+        (True) or the unpinned (False) ones when `pinned` is given."""
         ...
 
     async def rename(self, conversation_id: str, *, owner_id: str, title: str) -> Conversation | None:
@@ -116,6 +118,21 @@ class ConversationRepository(Protocol):
 
     async def append(self, conversation_id: str, messages: builtins.list[StoredMessage]) -> None:
         """Add messages, bump the conversation's counters and make the last message the active leaf."""
+        ...
+
+    async def update(self, conversation_id: str, *, owner_id: str, changes: dict[str, object]
+                     ) -> Conversation | None:
+        """Set `title` and/or `pinned`; None when not found (or another owner's)."""
+        ...
+
+    async def search(self, *, owner_id: str, text: str, limit: int
+                     ) -> builtins.list[tuple[Conversation, StoredMessage | None]]:
+        """Conversations whose title or a message matches `text` (a text index), newest activity
+        first, each with a matching message (None: the title matched)."""
+        ...
+
+    async def delete_all(self, *, owner_id: str) -> builtins.list[str]:
+        """Delete all the owner's conversations and their messages; the ids deleted."""
         ...
 
     async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:
