@@ -57,6 +57,7 @@ class IdentityParts:
     token_verifier: TokenVerifier | None
     auth: AuthService
     clerk_events: ClerkEventService
+    clerk_users: ClerkUsersClient | None  # Clerk's Backend API (profiles; deletion, contract §20)
     outbox: RedisOutbox | None
     mailer: EmailSender | None
     accounts: AccountService | None
@@ -146,6 +147,7 @@ async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
     return IdentityParts(
         dev_tokens=dev_tokens, users=users, api_keys=api_keys, webhook_events=webhook_events,
         sessions=sessions, session_signer=signer, token_verifier=verifier, clerk_events=clerk_events,
+        clerk_users=profiles,
         outbox=outbox, mailer=mailer, accounts=accounts,
         auth=AuthService(users, api_keys, verifier, rapidapi_secret=rapid, dev_claims=dev_tokens,
                          profiles=profiles),

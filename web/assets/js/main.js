@@ -4,6 +4,7 @@ import { ACCOUNT_PAGES, METHODS, signOut } from "./auth.js";
 import { loadClerk } from "./clerk.js";
 import { forgetMe, hasRole, loadClientConfig, loadMe, refreshCredits, state } from "./state.js";
 import { append, errorBox, h, humane, replace, toast } from "./ui.js";
+import { myAccountPage } from "./pages/account.js";
 import { adminPage } from "./pages/admin.js";
 import { chatPage } from "./pages/chat.js";
 import { checkoutPage } from "./pages/checkout.js";
@@ -19,7 +20,8 @@ import { videosPage } from "./pages/videos.js";
 const main = document.getElementById("main");
 const NAV = [
   ["/chat", "Chat"], ["/studio", "Studio"], ["/gallery", "Gallery"], ["/videos", "Videos"], ["/edit", "Edit"],
-  ["/describe", "Describe"], ["/credits", "Credits"], ["/keys", "API keys"], ["/admin", "Admin", "ADMIN"],
+  ["/describe", "Describe"], ["/credits", "Credits"], ["/keys", "API keys"], ["/account", "Account"],
+  ["/admin", "Admin", "ADMIN"],
 ];
 const ROUTES = [
   [/^\/sign-in$/, signInPage, false],
@@ -35,6 +37,7 @@ const ROUTES = [
   [/^\/credits$/, creditsPage],
   [/^\/checkout\/(success|cancel)$/, checkoutPage],
   [/^\/keys$/, keysPage],
+  [/^\/account$/, myAccountPage],
   [/^\/admin(?:\/([\w-]+)(?:\/([\w-]+))?)?$/, adminPage, true, "ADMIN"],
 ];
 
