@@ -7,6 +7,7 @@ from quart import Blueprint, request
 from app.openapi import problems, required_headers
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.body import raw_body
 from middlewares.policy import policy
 
 bp = Blueprint("webhooks_paypal", __name__)
@@ -18,6 +19,7 @@ bp = Blueprint("webhooks_paypal", __name__)
                                  "PAYPAL-TRANSMISSION-SIG", "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO")))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
+@raw_body
 @problems(400, 503)
 async def paypal_webhook():
     """PayPal events, verified through PayPal (PAYPAL_WEBHOOK_ID); each event id is processed once."""
