@@ -20,6 +20,7 @@ from services.payments.ports import PaymentsProvider
 from services.payments.providers import PaymentProviders
 from services.payments.reconcile import PaymentReconciler
 from services.payments.service import PaymentService
+from services.payments.subscription_reconcile import SubscriptionReconciler
 from services.payments.subscriptions import SubscriptionService
 from services.payments.webhooks import PaymentWebhookService
 
@@ -34,6 +35,7 @@ class PaymentsParts:
     paypal_webhooks: PaymentWebhookService
     stripe_webhooks: PaymentWebhookService
     reconciler: PaymentReconciler
+    subscription_reconciler: SubscriptionReconciler
     controller: PaymentsController
     subscriptions_controller: SubscriptionsController
     stripe_controller: StripeController
@@ -53,7 +55,8 @@ def wire_payments(s: Settings, o: Overrides, platform: PlatformParts, credits: C
                               api_base=f"{s.public_base_url}/api/v1/payments",
                               success_redirect=s.checkout_success_url, cancel_redirect=s.checkout_cancel_url,
                               portal_return_url=f"{s.public_base_url}/")
-    subscriptions = SubscriptionService(BeanieSubscriptionRepository(), providers, catalog, identity.users,
+    subscription_records = BeanieSubscriptionRepository()
+    subscriptions = SubscriptionService(subscription_records, providers, catalog, identity.users,
                                         customers, return_url=s.checkout_success_url,
                                         cancel_url=s.checkout_cancel_url)
     paypal = providers.find(o.payments_provider.name if o.payments_provider else "paypal")
@@ -66,6 +69,7 @@ def wire_payments(s: Settings, o: Overrides, platform: PlatformParts, credits: C
         reconciler=PaymentReconciler(records, payments, older_than_s=s.payments_reconcile_after_s,
                                      expire_after_s=s.payments_expire_after_s,
                                      batch=s.payments_reconcile_batch),
+        subscription_reconciler=SubscriptionReconciler(subscription_records, subscriptions),
         controller=PaymentsController(payments, credits.service),
         subscriptions_controller=SubscriptionsController(subscriptions),
         stripe_controller=StripeController(stripe_webhooks, payments))
