@@ -11,7 +11,6 @@ from app.wiring.identity import IdentityParts
 from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
 from controllers.payments import PaymentsController
-from controllers.paypal_webhooks import PayPalWebhooksController
 from controllers.stripe import StripeController
 from controllers.subscriptions import SubscriptionsController
 from repositories.payment_customers import BeanieCustomerRepository
@@ -39,7 +38,6 @@ class PaymentsParts:
     subscription_reconciler: SubscriptionReconciler
     controller: PaymentsController
     subscriptions_controller: SubscriptionsController
-    paypal_webhooks_controller: PayPalWebhooksController
     stripe_controller: StripeController
 
     async def aclose(self) -> None:
@@ -74,5 +72,4 @@ def wire_payments(s: Settings, o: Overrides, platform: PlatformParts, credits: C
         subscription_reconciler=SubscriptionReconciler(subscription_records, subscriptions),
         controller=PaymentsController(payments, credits.service),
         subscriptions_controller=SubscriptionsController(subscriptions),
-        paypal_webhooks_controller=PayPalWebhooksController(paypal_webhooks),
         stripe_controller=StripeController(stripe_webhooks, payments))
