@@ -10,7 +10,7 @@ function loadChart() {
     const script = h("script", { src: "/assets/vendor/chartjs/chart.js" });
     script.addEventListener("load", () => resolve(window.Chart));
     script.addEventListener("error", () => { chartLibrary = null; reject(new Error("chart library")); });
-    document.head.append(script);
+    append(document.head, script);
   });
   return chartLibrary;
 }
@@ -68,7 +68,7 @@ export async function usagePage(main) {
       const text = await api(`/api/v1/usage?${period()}&group_by=day`, { accept: "text/csv" });
       const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })),
                             download: `muse-usage-${days.value}-days.csv` });
-      document.body.append(link);
+      append(document.body, link);
       link.click();
       link.remove();
     } catch (error) { showError(errors, error); }
