@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from quart import Response
 
-from controllers.openai_api import Answer, OpenAIController, muse_headers
+from controllers.openai_api import Answer, OpenAIController, event_stream, muse_headers
 from controllers.openai_errors import error_body
 from controllers.schemas.openai import ChatCompletionIn
 from controllers.schemas.responses import (
@@ -347,13 +347,7 @@ class ResponsesController:
             kind = "response.incomplete" if answer["status"] == "incomplete" else "response.completed"
             yield emit(kind, response=answer)
 
-        response = Response(stream(), content_type="text/event-stream")
-        response.headers.update(muse_headers(charged=int(meta.get("credits_charged", 0)),
-                                             cached=bool(meta["cached"]), provider=meta["provider"]))
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"
-        response.timeout = None
-        return response
+        return event_stream(stream(), meta)
 
 
 class _Draft:

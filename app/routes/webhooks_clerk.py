@@ -24,5 +24,5 @@ bp = Blueprint("webhooks_clerk", __name__)
 @problems(400, 503)
 async def clerk_webhook():
     """Clerk user events, verified with the Svix signature; each svix-id is processed once."""
-    body = await request.get_data()
-    return await container().identity.clerk_webhooks_controller.receive(body, request.headers)
+    processed = await container().identity.clerk_events.receive(await request.get_data(), request.headers)
+    return {"received": True, "processed": processed}  # 200 also for a delivery already processed

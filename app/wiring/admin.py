@@ -42,7 +42,8 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                               provider_kinds=kinds, image_providers=[p.name for p in media.image_providers],
                               settle=credits.service.settle)
     erasure = AccountErasure(identity.users, identity.api_keys, chat.service, [media.images, media.videos],
-                             media.shares, accounts=identity.accounts, clerk=identity.clerk_users)
+                             media.shares, chat.responses, accounts=identity.accounts,
+                             clerk=identity.clerk_users)
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats,
                       erasure=erasure, erasure_controller=ErasureController(erasure),
                       settings_controller=AdminSettingsController(live, admin),

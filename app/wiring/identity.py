@@ -12,7 +12,6 @@ from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
 from controllers.accounts import AccountsController
 from controllers.api_keys import ApiKeysController
-from controllers.clerk_webhooks import ClerkWebhooksController
 from controllers.dev_outbox import DevOutboxController
 from controllers.me import MeController
 from providers.argon2_hasher import Argon2PasswordHasher
@@ -63,7 +62,6 @@ class IdentityParts:
     accounts: AccountService | None
     me_controller: MeController
     api_keys_controller: ApiKeysController
-    clerk_webhooks_controller: ClerkWebhooksController
     accounts_controller: AccountsController
     dev_outbox_controller: DevOutboxController
 
@@ -152,7 +150,6 @@ async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
         auth=AuthService(users, api_keys, verifier, rapidapi_secret=rapid, dev_claims=dev_tokens,
                          profiles=profiles),
         me_controller=MeController(users, credits.service), api_keys_controller=ApiKeysController(api_keys),
-        clerk_webhooks_controller=ClerkWebhooksController(clerk_events),
         accounts_controller=AccountsController(accounts, secure_cookie=s.app_env != "development",
                                                cookie_max_age_s=s.auth_session_ttl_s),
         dev_outbox_controller=DevOutboxController(outbox, enabled=s.app_env == "development"))

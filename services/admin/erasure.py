@@ -6,8 +6,8 @@ In order, so that a failure part-way never leaves an account that still signs in
 3. at once, in every process: the user is disabled and anonymised (no email, name or picture), every
    API key revoked, every session of a Muse account ended and the account removed (its email can
    sign up again: a new user);
-4. the user's data: conversations (with the images kept in them), images and videos (records and
-   stored files, expired ones too), share links.
+4. the user's data: conversations (with the images kept in them), stored `/v1/responses` answers,
+   images and videos (records and stored files, expired ones too), share links.
 The ledger and payments stay for accounting, under the user id only. The anonymised user record
 stays as a tombstone under its sign-in subject, so a still-valid session token or a late Clerk
 webhook of the deleted user cannot bring it back.
@@ -57,6 +57,10 @@ class ShareLinks(Protocol):
     async def revoke_all(self, user_id: str) -> int: ...
 
 
+class StoredResponses(Protocol):
+    async def delete_all(self, user_id: str) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Erased:
     """What one deletion removed."""
@@ -67,21 +71,24 @@ class Erased:
     conversations: int
     media: int
     shares: int
+    responses: int
 
     def as_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "status": "deleted",
                 "deleted": {"api_keys": self.api_keys, "sessions": self.sessions,
-                            "conversations": self.conversations, "media": self.media, "shares": self.shares}}
+                            "conversations": self.conversations, "media": self.media, "shares": self.shares,
+                            "responses": self.responses}}
 
 
 class AccountErasure:
     """Deletes accounts (the caller's own, or any as an admin)."""
 
     def __init__(self, users: UserService, api_keys: ApiKeyService, conversations: Conversations,
-                 media: list[MediaRecords], shares: ShareLinks, *, accounts: OwnAccounts | None,
-                 clerk: UserDeleter | None) -> None:
+                 media: list[MediaRecords], shares: ShareLinks, responses: StoredResponses, *,
+                 accounts: OwnAccounts | None, clerk: UserDeleter | None) -> None:
         self._users, self._keys, self._conversations = users, api_keys, conversations
         self._media, self._shares, self._accounts, self._clerk = media, shares, accounts, clerk
+        self._responses = responses
 
     async def delete_own(self, user_id: str, *, password: str | None) -> Erased:
         """The caller deletes their account; a Muse account must give its password."""
@@ -109,11 +116,12 @@ class AccountErasure:
         keys = await self._keys.revoke_all(user.id)
         sessions = await self._accounts.close(user.clerk_id) if own and self._accounts is not None else 0
         conversations = await self._delete_conversations(user.id)
+        responses = await self._responses.delete_all(user.id)
         media = 0
         for records in self._media:
             media += await self._delete_media(records, user.id)
         shares = await self._shares.revoke_all(user.id)
-        erased = Erased(user.id, keys, sessions, conversations, media, shares)
+        erased = Erased(user.id, keys, sessions, conversations, media, shares, responses)
         log.info("account_deleted", **erased.as_dict()["deleted"], user_id=user.id)
         return erased
 

@@ -19,11 +19,13 @@ def _clerk_settings(servers, tmp_path, fake: FakeClerkApi):
 
 
 async def _use_everything(app, headers) -> dict:
-    """A conversation, a finished image with its files, a share link and an API key."""
+    """A conversation, a stored /v1 response, a finished image with its files, a share link and an API key."""
     client, container = app.test_client(), app.extensions["container"]
     chat = await client.post("/api/v1/chat", headers=headers,
                              json={"messages": [{"role": "user", "content": "hi"}]})
     assert chat.status_code == 200, await chat.get_data()
+    response = await client.post("/v1/responses", headers=headers, json={"model": "default", "input": "hi"})
+    assert response.status_code == 200, await response.get_data()
     image = await client.post("/api/v1/images", headers=headers, json={"prompt": "a red fox"})
     assert image.status_code == 202
     image_id = (await image.get_json())["id"]
@@ -58,7 +60,7 @@ async def test_delete_me_deletes_at_clerk_revokes_everywhere_removes_files_and_k
             body = await answer.get_json()
             assert body["user_id"] == user.id and body["status"] == "deleted"
             assert body["deleted"] == {"api_keys": 1, "sessions": 0, "conversations": 1, "media": 1,
-                                       "shares": 1}
+                                       "shares": 1, "responses": 1}
             assert "DELETE /v1/users/user_gone" in fake.paths and "user_gone" not in fake.users
             for app in (one, two):  # the session token and the API key stop working in every process
                 for creds in (headers, key_headers):
@@ -71,6 +73,7 @@ async def test_delete_me_deletes_at_clerk_revokes_everywhere_removes_files_and_k
             assert (gone.email, gone.name, gone.image_url) == (None, None, None)
             db = container.platform.database.db
             assert await db["conversations"].count_documents({"owner_id": user.id}) == 0
+            assert await db["responses"].count_documents({"user_id": user.id}) == 0
             assert await db["images"].count_documents({"user_id": user.id}) == 0
             assert await db["api_keys"].count_documents({"user_id": user.id, "revoked_at": None}) == 0
             ledger_after, _ = await container.credits.service.ledger(user.id, limit=100)
