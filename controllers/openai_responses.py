@@ -259,7 +259,7 @@ class ResponsesController:
                      request_id: str) -> Answer | Response:
         """A `response` object, or its typed stream events."""
         refuse(body)
-        user_id = principal.user_id or ""
+        user_id = principal.require_user_id()
         history: list[dict[str, Any]] = []
         if body.previous_response_id:
             previous = await self._log.get(user_id, body.previous_response_id, param="previous_response_id")
@@ -287,11 +287,11 @@ class ResponsesController:
 
     async def retrieve(self, principal: Principal, response_id: str) -> dict[str, Any]:
         """The caller's stored response."""
-        return (await self._log.get(principal.user_id or "", response_id)).body
+        return (await self._log.get(principal.require_user_id(), response_id)).body
 
     async def delete(self, principal: Principal, response_id: str) -> dict[str, Any]:
         """Delete the caller's stored response."""
-        await self._log.delete(principal.user_id or "", response_id)
+        await self._log.delete(principal.require_user_id(), response_id)
         return {"id": response_id, "object": "response", "deleted": True}
 
     async def _keep(self, draft: _Draft, answer: dict[str, Any], user_id: str, content: str,

@@ -13,6 +13,7 @@ import { describePage, editPage } from "./pages/edit.js";
 import { galleryPage } from "./pages/gallery.js";
 import { imagePage } from "./pages/image.js";
 import { keysPage } from "./pages/keys.js";
+import { usagePage } from "./pages/usage.js";
 import { studioPage } from "./pages/studio.js";
 import { videoPage } from "./pages/video.js";
 import { videosPage } from "./pages/videos.js";
@@ -20,7 +21,7 @@ import { videosPage } from "./pages/videos.js";
 const main = document.getElementById("main");
 const NAV = [
   ["/chat", "Chat"], ["/studio", "Studio"], ["/gallery", "Gallery"], ["/videos", "Videos"], ["/edit", "Edit"],
-  ["/describe", "Describe"], ["/credits", "Credits"], ["/keys", "API keys"], ["/account", "Account"],
+  ["/describe", "Describe"], ["/credits", "Credits"], ["/usage", "Usage"], ["/keys", "API keys"], ["/account", "Account"],
   ["/admin", "Admin", "ADMIN"],
 ];
 const ROUTES = [
@@ -37,6 +38,7 @@ const ROUTES = [
   [/^\/credits$/, creditsPage],
   [/^\/checkout\/(success|cancel)$/, checkoutPage],
   [/^\/keys$/, keysPage],
+  [/^\/usage$/, usagePage],
   [/^\/account$/, myAccountPage],
   [/^\/admin(?:\/([\w-]+)(?:\/([\w-]+))?)?$/, adminPage, true, "ADMIN"],
 ];
