@@ -124,7 +124,6 @@ async def export_conversation(conversation_id: str, query_args: ExportQuery):
 @bp.delete("/api/v1/conversations")
 @require_role(Role.USER)
 @policy()
-@answers(204, description="All of the caller's conversations are deleted.")
 async def delete_all_conversations():
     """Delete all of the caller's conversations and their messages (204)."""
     return await container().chat.controller.delete_all(g.principal)

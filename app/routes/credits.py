@@ -9,7 +9,7 @@ from app.openapi import answers
 from app.routes.deps import container
 from controllers.schemas.common import CreditsOut
 from controllers.schemas.credits import LedgerPageOut, LedgerQuery
-from controllers.schemas.usage import UsageOut, UsageQuery
+from controllers.schemas.usage import UsageQuery, UsageReportOut
 from middlewares.access import require_role
 from middlewares.policy import policy
 from services.platform.principal import Role
@@ -40,7 +40,7 @@ async def get_ledger(query_args: LedgerQuery):
 @require_role(Role.USER)
 @policy()
 @validate_querystring(UsageQuery)
-@answers(200, UsageOut, description="The report (JSON), or its rows as CSV with `Accept: text/csv`.")
+@answers(200, UsageReportOut, description="The report (JSON), or its rows as CSV with `Accept: text/csv`.")
 async def get_usage(query_args: UsageQuery):
     """The caller's usage per UTC day, kind, model or API key (`?from&to&group_by`; at most 366 days):
     requests, credits net of refunds, refunded credits, tokens, images and video seconds, with totals.
@@ -50,4 +50,4 @@ async def get_usage(query_args: UsageQuery):
     if wants_csv:
         body, status, headers = answer
         return Response(body, status=status, headers=headers)
-    return UsageOut.model_validate(answer).model_dump(by_alias=True)
+    return UsageReportOut.model_validate(answer).model_dump(by_alias=True)

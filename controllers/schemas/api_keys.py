@@ -11,12 +11,12 @@ from services.platform.key_limits import Scope
 class ApiKeyLimitsIn(RequestBody):
     """An API key's limits (contract §19); on PATCH only the fields sent change, `null` clears one."""
 
-    scopes: list[Scope] | None = Field(default=None, max_length=5,
+    scopes: list[Scope] | None = Field(default=None, min_length=1, max_length=5,
                                        description="Routes the key may call (default: all).")
     expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339, in the future.")
-    daily_credit_cap: int | None = Field(default=None, ge=0, le=10**9,
+    daily_credit_cap: int | None = Field(default=None, ge=0, le=10**9, strict=True,
                                          description="Credits per UTC day.")
-    monthly_credit_cap: int | None = Field(default=None, ge=0, le=10**9,
+    monthly_credit_cap: int | None = Field(default=None, ge=0, le=10**9, strict=True,
                                            description="Credits per UTC month.")
     models: list[str] | None = Field(default=None, max_length=100,
                                      description="Allowed catalogue model names (default: all).")

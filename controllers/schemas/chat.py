@@ -10,9 +10,9 @@ from pydantic.json_schema import JsonDict
 from controllers.chat_fields import fields_doc
 from controllers.schemas.base import RequestBody
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn
-from controllers.schemas.content import content_type
+from controllers.schemas.content import content_type, text_only_schema
 
-MessageContent = content_type(muse_ids=True, min_text=1)
+MessageContent = content_type(muse_ids=True, nonblank=True)
 
 
 _MESSAGE_RULES: JsonDict = {"allOf": [
@@ -20,6 +20,8 @@ _MESSAGE_RULES: JsonDict = {"allOf": [
      "then": {"required": ["tool_call_id"], "properties": {"tool_call_id": {"type": "string"},
                                                            "content": {"type": "string"}}},
      "else": {"properties": {"tool_call_id": {"type": "null"}}}},
+    {"if": {"properties": {"role": {"const": "user"}}},
+     "else": {"properties": {"content": text_only_schema()}}},
     {"if": {"properties": {"role": {"const": "assistant"}}},
      "else": {"properties": {"tool_calls": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}}}},
 ]}

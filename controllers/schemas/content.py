@@ -40,10 +40,16 @@ def text_content_type() -> Any:
     return Annotated[Any, AfterValidator(_string_or_list), WithJsonSchema({"anyOf": shapes})]
 
 
-def content_type(*, muse_ids: bool, nullable: bool = False, min_text: int = 0) -> Any:
-    """The annotated type of `content`: checked to be a string or a list, documented with its parts."""
+def text_only_schema() -> dict[str, Any]:
+    """What a turn other than a user's may hold: text (images are accepted in user turns only)."""
+    return {"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT}, {"type": "null"}]}
+
+
+def content_type(*, muse_ids: bool, nullable: bool = False, nonblank: bool = False) -> Any:
+    """The annotated type of `content`: checked to be a string or a list, documented with its parts
+    (`nonblank`: a string must say something, whitespace alone is refused)."""
     parts = [_TEXT, _IMAGE_URL, *([_IMAGE_ID] if muse_ids else [])]
-    text: dict[str, Any] = {"type": "string", **({"minLength": min_text} if min_text else {})}
+    text: dict[str, Any] = {"type": "string", **({"pattern": r"\S"} if nonblank else {})}
     shapes: list[dict[str, Any]] = [text, {"type": "array", "minItems": 1, "items": {"oneOf": parts}}]
     if nullable:
         shapes.append({"type": "null"})

@@ -18,7 +18,7 @@ from controllers.schemas.base import RequestBody
 from controllers.schemas.chat_options import OptionsIn, SdkEcho, ToolCallIn
 from controllers.schemas.content import content_type, text_content_type
 
-PromptContent = content_type(muse_ids=False)
+PromptContent = content_type(muse_ids=False, nonblank=True)
 ToolContent = text_content_type()
 AnswerContent = content_type(muse_ids=False, nullable=True)
 
@@ -70,7 +70,8 @@ class StreamOptions(RequestBody):
 
 
 # `size` as documented (`WIDTHxHEIGHT` or `auto`); anything else is a 400 naming `size`.
-SIZE_SCHEMA: JsonDict = {"pattern": r"^(auto|[1-9][0-9]{0,4}x[1-9][0-9]{0,4})$"}
+_SIZE = r"^(auto|[1-9][0-9]{0,4}x[1-9][0-9]{0,4})$"
+SIZE_SCHEMA: JsonDict = {"pattern": _SIZE}
 
 
 # A refused field: declared (so that it is refused by name with a sentence, not ignored), not documented.
@@ -196,7 +197,9 @@ class ImageEditForm(RequestBody):
     prompt: str = Field(min_length=1, max_length=2000)
     model: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
     n: Annotated[int, Field(ge=1, le=4)] | SkipJsonSchema[None] = 1
-    size: str | SkipJsonSchema[None] = Field(default=None, max_length=32, json_schema_extra=SIZE_SCHEMA)
+    # checked like generations' `size` (an edit keeps the uploaded image's size, as the README says)
+    size: str | SkipJsonSchema[None] = Field(default=None, max_length=32, pattern=_SIZE,
+                                             json_schema_extra=SIZE_SCHEMA)
     response_format: Literal["url", "b64_json"] | SkipJsonSchema[None] = "url"
     output_format: Literal["png", "jpeg", "webp"] | SkipJsonSchema[None] = None
     user: str | SkipJsonSchema[None] = Field(default=None, max_length=256)

@@ -64,7 +64,7 @@ class MessageItem(BaseModel):
 
     type: Literal["message"] = "message"
     role: Literal["user", "system", "developer", "assistant"]
-    content: str | list[ContentPart]
+    content: Annotated[str, Field(pattern=r"\S")] | Annotated[list[ContentPart], Field(min_length=1)]
     id: str | None = None
     status: Literal["in_progress", "completed", "incomplete"] | None = None
 
@@ -161,7 +161,7 @@ class ResponseCreateIn(BaseModel):
     model: str = Field(min_length=1, max_length=200)
     # Items and tools Muse does not offer are not documented; they are refused by name (400).
     input: Annotated[str, Field(min_length=1)] | Annotated[list[InputItem | Undocumented],
-                                                           Field(min_length=1, max_length=500)]
+                                                           Field(min_length=1, max_length=200)]
     instructions: str | None = None
     tools: list[FunctionToolIn | Undocumented] | None = Field(default=None, max_length=128)
     tool_choice: Literal["auto", "none", "required"] | FunctionChoice | Undocumented | None = None

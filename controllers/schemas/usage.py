@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 class UsageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: str | None = Field(default=None, alias="from", description="First UTC day, YYYY-MM-DD "
-                              "(default: 29 days before `to`).")
-    to: str | None = Field(default=None, description="Last UTC day, YYYY-MM-DD (default: today); "
-                           "at most 366 days after `from`.")
+    from_: str | None = Field(default=None, alias="from", json_schema_extra={"format": "date"},
+                              description="First UTC day, YYYY-MM-DD (default: 29 days before `to`).")
+    to: str | None = Field(default=None, json_schema_extra={"format": "date"},
+                           description="Last UTC day, YYYY-MM-DD (default: today); at most 366 days "
+                           "after `from`.")
     group_by: Literal["day", "kind", "model", "api_key"] = "day"
 
 
@@ -31,7 +32,7 @@ class UsageRow(UsageCounters):
     key: str | None = Field(description="The day, kind, model or API key id (null: none, e.g. a session).")
 
 
-class UsageOut(BaseModel):
+class UsageReportOut(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
 
     from_: str = Field(alias="from")
