@@ -148,7 +148,8 @@ def test_screenshots_of_every_page_in_both_themes_and_in_german(page, muse):
     finally:
         muse.gemini.chunk_delay_s = 0.12
     for theme, lang in (("light", "en"), ("dark", "en"), ("dark", "de"), ("light", "es")):
-        page.evaluate(f"localStorage.setItem('muse.theme', '{theme}'); localStorage.setItem('muse.lang', '{lang}')")
+        page.evaluate("([theme, lang]) => { localStorage.setItem('muse.theme', theme); "
+                      "localStorage.setItem('muse.lang', lang); }", [theme, lang])
         for path in [chat_url.split(muse.url)[1], *PAGES[1:], "/admin"]:
             page.goto(path)
             page.locator("main h1").first.wait_for()
