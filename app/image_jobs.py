@@ -7,7 +7,11 @@ registry (so this module does not import `app.jobs`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.wiring.jobs import JobContext
+from services.media.jobs import MediaJobRunner
+from services.media.library import MediaLibrary
 
 
 async def generate_image(jobs: JobContext, image_id: str) -> str | None:
@@ -17,9 +21,7 @@ async def generate_image(jobs: JobContext, image_id: str) -> str | None:
 
 async def sweep_images(jobs: JobContext) -> dict[str, int]:
     """Fail and refund jobs whose worker died; expire unsaved images past their TTL."""
-    counts = await jobs.media.image_jobs.sweep()
-    counts["expired"] = await jobs.media.images.expire_due()
-    return counts
+    return await _sweep(jobs.media.image_jobs, jobs.media.images)
 
 
 async def generate_video(jobs: JobContext, video_id: str) -> str | None:
@@ -29,6 +31,10 @@ async def generate_video(jobs: JobContext, video_id: str) -> str | None:
 
 async def sweep_videos(jobs: JobContext) -> dict[str, int]:
     """Fail and refund video jobs whose worker died; expire unsaved videos past their TTL."""
-    counts = await jobs.media.video_jobs.sweep()
-    counts["expired"] = await jobs.media.videos.expire_due()
+    return await _sweep(jobs.media.video_jobs, jobs.media.videos)
+
+
+async def _sweep(runner: MediaJobRunner[Any], library: MediaLibrary) -> dict[str, int]:
+    counts = await runner.sweep()
+    counts["expired"] = await library.expire_due()
     return counts

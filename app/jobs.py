@@ -32,6 +32,7 @@ from app.image_jobs import generate_video as _generate_video
 from app.image_jobs import sweep_images as _sweep_images
 from app.image_jobs import sweep_videos as _sweep_videos
 from app.payment_jobs import reconcile_payments as _reconcile_payments
+from app.payment_jobs import reconcile_subscriptions as _reconcile_subscriptions
 from app.wiring.jobs import JobContext, context_of
 from repositories.queue import REQUEST_ID_KWARG, TRACE_KWARG
 from services.platform.ports.metrics import JobOutcome
@@ -114,6 +115,7 @@ generate_video = job(_generate_video)
 sweep_videos = job(_sweep_videos)
 reconcile_credits = job(_reconcile_credits)
 reconcile_payments = job(_reconcile_payments)
+reconcile_subscriptions = job(_reconcile_subscriptions)
 
 JOB_REGISTRY: tuple[JobSpec, ...] = (
     JobSpec(JobName.HOUSEKEEPING, housekeeping,
@@ -126,4 +128,6 @@ JOB_REGISTRY: tuple[JobSpec, ...] = (
             Cron("cron:credits_reconcile", minute=frozenset(range(2, 60, 5)))),
     JobSpec(JobName.RECONCILE_PAYMENTS, reconcile_payments,
             Cron("cron:payments_reconcile", minute=frozenset(range(4, 60, 5)))),
+    JobSpec(JobName.RECONCILE_SUBSCRIPTIONS, reconcile_subscriptions,
+            Cron("cron:subscriptions_reconcile", minute=frozenset({7, 37}))),
 )

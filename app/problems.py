@@ -17,7 +17,8 @@ from quart import Quart, Response, has_request_context, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from controllers.openai_errors import error_body, is_openai_path
+from controllers.openai_errors import error_body, is_openai_path, openai_status
+from controllers.schemas.base import failure, problem_errors
 from middlewares.request_id import current_request_id
 from services.platform.errors import (
     AppError,
@@ -105,6 +106,7 @@ def _problem_response(error: AppError, *, base_url: str, status: int | None = No
     `base_url`); OpenAI's error envelope under /v1 (contract §12)."""
     status = status if status is not None else status_of(error)
     if has_request_context() and is_openai_path(request.path):
+        status = openai_status(status)
         body = error_body(error, current_request_id(), status=status)
         content_type = "application/json"
     else:
@@ -131,18 +133,6 @@ def backing_service_down(error: BaseException) -> str | None:
     return None
 
 
-# pydantic names the model class in these messages ("… instance of ChatIn"): say it in API terms.
-_NOT_AN_OBJECT = {"model_type", "model_attributes_type", "dataclass_type", "dict_type"}
-
-
-def _validation_errors(exc: Exception) -> list[dict]:
-    if isinstance(exc, ValidationError):
-        return [{"loc": list(e["loc"]) or ["body"],
-                 "msg": "Input should be a JSON object" if e["type"] in _NOT_AN_OBJECT else e["msg"]}
-                for e in exc.errors(include_url=False)]
-    return [{"loc": ["body"], "msg": "Malformed request body."}]
-
-
 def register_problem_handlers(app: Quart, *, base_url: str) -> None:
     """Install the error handlers; no error leaves Muse in another shape."""
     problem_response = functools.partial(_problem_response, base_url=base_url)
@@ -153,7 +143,10 @@ def register_problem_handlers(app: Quart, *, base_url: str) -> None:
 
     @app.errorhandler(RequestSchemaValidationError)
     async def schema_error(error: RequestSchemaValidationError) -> Response:
-        return problem_response(ValidationFailed(errors=_validation_errors(error.validation_error)))
+        exc = error.validation_error
+        if isinstance(exc, ValidationError):
+            return problem_response(failure(problem_errors(exc)))
+        return problem_response(failure([{"loc": ["body"], "msg": "Malformed request body."}]))
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from quart import Response, request
 
 from controllers.job_events import status_stream
+from controllers.schemas.base import failure, validate_fields
 from controllers.schemas.images import CreateImageIn, DescribeFields, EditFields, ImageListQuery
 from services.chat.vision import VisionService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
@@ -93,13 +93,17 @@ def _caller(principal: Principal, request_id: str) -> Caller:
     return Caller(user_id=principal.require_user_id(), plan=principal.plan, request_id=request_id)
 
 
-def _fields(model: type[BaseModel], raw: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate({k: v for k, v in raw.items() if v not in ("", None)})
-    except ValidationError as exc:
-        raise ValidationFailed(
-            errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
-        ) from exc
+def _given(raw: dict[str, Any]) -> dict[str, Any]:
+    """The fields actually given (a form has no null: an empty field is left out)."""
+    return {k: v for k, v in raw.items() if v not in ("", None)}
+
+
+def refuse_unknown_files(names: Any, taken: tuple[str, ...]) -> None:
+    """422 naming each uploaded file part the endpoint does not take."""
+    unknown = [name for name in names if name not in taken]
+    if unknown:
+        raise failure([{"loc": [name], "msg": f"Unknown field `{name}`: this endpoint does not take it."}
+                       for name in unknown])
 
 
 class ImagesController:
@@ -136,8 +140,10 @@ class ImagesController:
         record = await self._images.submit(_caller(principal, request_id), inp)
         return await self._answer(record, data.wait)
 
-    async def _multipart(self) -> tuple[dict[str, Any], dict[str, CheckedUpload]]:
-        """Form or JSON fields, and the checked uploaded files (checked before anything is stored)."""
+    async def _multipart(self, files_taken: tuple[str, ...]
+                         ) -> tuple[dict[str, Any], dict[str, CheckedUpload]]:
+        """Form or JSON fields, and the checked uploaded files `files_taken` (checked before anything
+        is stored; another file part is refused by name)."""
         if request.content_length is not None:
             check_size(request.content_length - 64 * 1024, max_mb=self._max_mb)  # headroom for form fields
         if request.mimetype == "application/json":
@@ -146,9 +152,10 @@ class ImagesController:
                 raise ValidationFailed(errors=[{"loc": ["body"], "msg": "Input should be a JSON object"}])
             return body, {}
         form, files = await request.form, await request.files
+        refuse_unknown_files(files.keys(), files_taken)
         fields: dict[str, Any] = {k: v for k, v in form.items()}
         uploads = {}
-        for name in ("image", "mask"):
+        for name in files_taken:
             if name in files:
                 uploads[name] = check_image(files[name].read(), max_mb=self._max_mb)
         if "wait" in fields:
@@ -175,8 +182,8 @@ class ImagesController:
 
     async def edit(self, principal: Principal, request_id: str):  # type: ignore[no-untyped-def]
         """An edit job from an uploaded `image` or `source_image_id`, with an optional `mask`."""
-        fields, uploads = await self._multipart()
-        data: EditFields = _fields(EditFields, fields)
+        fields, uploads = await self._multipart(("image", "mask"))
+        data: EditFields = validate_fields(EditFields, _given(fields))
         caller = _caller(principal, request_id)
         image = await self._source_image(caller, uploads, data.source_image_id)
         record = await self._images.submit_edit(
@@ -197,8 +204,8 @@ class ImagesController:
         """A description of an uploaded image, one of the caller's images, or an image URL."""
         if self._vision is None:
             raise UpstreamError("No vision provider is configured.")
-        fields, uploads = await self._multipart()
-        data: DescribeFields = _fields(DescribeFields, fields)
+        fields, uploads = await self._multipart(("image",))
+        data: DescribeFields = validate_fields(DescribeFields, _given(fields))
         caller = _caller(principal, request_id)
         image = await self._source_image(caller, uploads, data.source_image_id, url_accepted=True,
                                          image_url=data.image_url)

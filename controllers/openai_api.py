@@ -16,12 +16,12 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from quart import Response, request
 
 from controllers.chat_fields import check_options, openai_fail, refuse_fields
-from controllers.images import failure_problem
+from controllers.images import failure_problem, refuse_unknown_files
 from controllers.openai_errors import ModelNotFound, error_body
+from controllers.schemas.base import validate_fields
 from controllers.schemas.chat_options import to_options, tool_calls_of
 from controllers.schemas.openai import (
     AssistantMessageIn,
@@ -274,7 +274,8 @@ class OpenAIController:
         if request.content_length is not None:
             check_size(request.content_length - 64 * 1024, max_mb=self._max_mb)  # headroom for form fields
         form, files = await request.form, await request.files
-        fields = _validated(ImageEditForm, {k: v for k, v in form.items() if v != ""})
+        fields = validate_fields(ImageEditForm, {k: v for k, v in form.items() if v != ""})
+        refuse_unknown_files({name.removesuffix("[]") for name in files}, ("image", "mask"))
         uploads: dict[str, CheckedUpload] = {}
         for name in ("image", "mask"):
             file = files.get(name) or files.get(f"{name}[]")  # the SDK sends `image[]` for a list
@@ -298,12 +299,3 @@ class OpenAIController:
                 data.append({"url": output.url, "revised_prompt": None})
         headers = muse_headers(charged=record.credits_charged, cached=False, provider=record.provider)
         return {"created": int(record.created_at.timestamp()), "data": data}, 200, headers
-
-
-def _validated(model: type[ImageEditForm], raw: dict[str, Any]) -> ImageEditForm:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ValidationFailed(errors=[{"loc": list(e["loc"]), "msg": e["msg"]}
-                                       for e in exc.errors(include_url=False)]) from exc
-

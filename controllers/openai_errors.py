@@ -1,11 +1,11 @@
 """OpenAI's error envelope for everything under /v1 (contract §12).
 
-`{"error": {"message", "type", "param", "code"}, "request_id"}` with the same
-HTTP status as the /api/v1 problem. The SDKs raise by status and read `code`:
-401 → `invalid_api_key`, 402 → `insufficient_quota`, 404 on a model →
-`model_not_found`, 400/422 → `invalid_request_error`, 429 →
-`rate_limit_exceeded`; other problems keep Muse's code (`provider_timeout`,
-`maintenance`, `idempotency_mismatch`…).
+`{"error": {"message", "type", "param", "code"}, "request_id"}` with OpenAI's own statuses,
+so the SDKs' exception classes and retry rules behave as they do against OpenAI: an invalid or
+unsupported parameter is 400 (never 422, which /api/v1 answers), `param` naming it. The SDKs
+raise by status and read `code`: 401 → `invalid_api_key`, 402 → `insufficient_quota`, 404 on a
+model → `model_not_found`, 400 → `invalid_request_error`, 429 → `rate_limit_exceeded`; other
+problems keep Muse's code (`provider_timeout`, `maintenance`, `idempotency_mismatch`…).
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ def is_openai_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
+def openai_status(status: int) -> int:
+    """The status /v1 answers for a problem whose /api/v1 status is `status`."""
+    return 400 if status == 422 else status
+
+
 def _type(status: int) -> str:
     if status == 402:
         return "insufficient_quota"
@@ -55,9 +60,9 @@ def _param_and_message(error: AppError) -> tuple[str | None, str]:
     loc = [str(part) for part in first.get("loc", []) if part not in ("body", "form")]
     param = ".".join(loc) or None
     detail = str(first.get("msg", ""))
-    if not param and detail and detail in message:  # the detail already says it
-        return None, message
-    return param, f"{message} {param + ': ' if param else ''}{detail}".strip()
+    if not param:
+        return None, message if detail in message else f"{message} {detail}".strip()
+    return param, detail if loc[-1] in detail else f"Invalid `{param}`: {detail}"
 
 
 def error_body(error: AppError, request_id: str | None, *, status: int) -> dict[str, Any]:

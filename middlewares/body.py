@@ -11,18 +11,27 @@ Before such a view runs, a body of another media type (or none) answers 415
 `unsupported_media_type`, and a JSON body is parsed once, strictly: empty,
 not UTF-8, malformed or nested too deeply answers 422 `validation_error` with a
 detail, never a 500. `MuseRequest.get_json` applies the same rules wherever it is called.
+
+Every field a client sends is honoured or refused by name: a declared body model (and every
+model nested in it) refuses unknown fields (controllers/schemas/base.py `RequestBody`), which
+`check_models` verifies for every route before the app serves; a JSON object sent to a route
+that takes no body is refused field by field, unless the view reads its raw bytes (`@raw_body`,
+signed webhooks).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, RootModel
 from quart import Quart, Request, current_app, request
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE, DataSource
 from werkzeug.datastructures import Headers
 
+from controllers.schemas.base import failure
 from middlewares.hooks import hooks_of
 from services.platform.errors import UnsupportedMediaType, ValidationFailed
 
@@ -32,6 +41,7 @@ JSON = "application/json"
 MULTIPART = "multipart/form-data"
 FORM = "application/x-www-form-urlencoded"
 BODY_ATTR = "_muse_request_body"
+RAW_ATTR = "_muse_raw_body"
 _SOURCES = {DataSource.JSON: JSON, DataSource.FORM_MULTIPART: MULTIPART, DataSource.FORM: FORM}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -47,6 +57,12 @@ def request_body(*, json: type | None = None, multipart: type | None = None,
         return fn
 
     return decorate
+
+
+def raw_body(fn: F) -> F:
+    """Mark a view that reads its body as bytes itself (a signed webhook): its fields are not checked."""
+    setattr(fn, RAW_ATTR, True)
+    return fn
 
 
 def declared_body(view: Callable[..., Any] | None) -> dict[str, type]:
@@ -142,6 +158,41 @@ class MuseRequest(Request):
         raise _invalid("The request body is not valid JSON.")
 
 
+def _nested_models(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for arg in typing.get_args(annotation):
+        yield from _nested_models(arg)
+
+
+def lax_models(model: type) -> list[str]:
+    """The models in `model` (itself and every model in its fields) that would accept unknown fields."""
+    lax: list[str] = []
+    seen: set[type] = set()
+    pending: list[type] = [model]
+    while pending:
+        current = pending.pop()
+        if current in seen or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        seen.add(current)
+        if not issubclass(current, RootModel) and current.model_config.get("extra") != "forbid":
+            lax.append(current.__name__)
+        for field in current.model_fields.values():
+            pending.extend(_nested_models(field.annotation))
+    return sorted(lax)
+
+
+def check_models(app: Quart) -> None:
+    """Refuse to serve a route whose body model would accept (and drop) fields it does not declare."""
+    for rule in app.url_map.iter_rules():
+        for media, model in declared_body(app.view_functions.get(rule.endpoint)).items():
+            lax = lax_models(model)
+            if lax:
+                raise TypeError(f"{rule.rule} ({media}): {', '.join(lax)} would drop unknown fields; "
+                                "derive request models from controllers.schemas.base.RequestBody")
+
+
 def _media_matches(req: Request, declared: dict[str, type]) -> bool:
     if JSON in declared and req.is_json:
         return True
@@ -153,8 +204,13 @@ async def check_body() -> None:
     req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
     if req.method not in _BODY_METHODS:
         return
-    declared = declared_body(current_app.view_functions.get(req.endpoint or ""))
+    view = current_app.view_functions.get(req.endpoint or "") if req.url_rule is not None else None
+    if view is None:  # no route matched (404/405 follow)
+        return
+    declared = declared_body(view)
     if not declared:
+        if req.is_json and not getattr(view, RAW_ATTR, False):
+            await _no_fields(req)
         return
     if not _media_matches(req, declared):
         sent = req.mimetype or "no Content-Type"
@@ -163,7 +219,17 @@ async def check_body() -> None:
         await req.get_json()
 
 
+async def _no_fields(req: Request) -> None:
+    """A route that takes no body refuses the fields of a JSON object sent to it."""
+    value = await req.get_json(silent=True)
+    if isinstance(value, dict) and value:
+        raise failure([{"loc": [name], "msg": f"Unknown field `{name}`: this endpoint takes no body."}
+                       for name in value])
+
+
 def install(app: Quart) -> None:
-    """Use MuseRequest and check bodies before the view (after authentication and rate limits)."""
+    """Use MuseRequest and check bodies before the view (after authentication and rate limits);
+    check every route's body models once before serving."""
     app.request_class = MuseRequest
     hooks_of(app).before(check_body)
+    app.before_serving(lambda: check_models(app))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from services.platform.errors import InvalidWebhook, Unauthorized, UpstreamRetryable
+from services.platform.errors import InvalidWebhook, Unauthorized, UpstreamError, UpstreamRetryable
 
 if TYPE_CHECKING:  # the SDK (with httpx) is imported on first verification, not at start-up (issue 12)
     from clerk_backend_api.security.types import TokenVerificationErrorReason, VerifyTokenOptions
@@ -156,3 +156,22 @@ class ClerkUsersClient:
             log.warning("clerk_user_fetch_failed", clerk_id=clerk_id, error=type(exc).__name__)
             return None
         return user.model_dump(mode="json")
+
+    async def delete_user(self, clerk_id: str) -> None:
+        """Delete the user at Clerk (`DELETE /v1/users/{id}` through the SDK); a user Clerk does not know
+        is already gone. UpstreamError when Clerk cannot be reached or refuses."""
+        from clerk_backend_api import models
+
+        try:
+            async with asyncio.timeout(self._timeout + 1):
+                await self._sdk.users.delete_async(user_id=clerk_id)
+        except models.ClerkErrors as exc:
+            if exc.raw_response.status_code == 404:
+                return
+            log.warning("clerk_user_delete_failed", clerk_id=clerk_id, status=exc.raw_response.status_code)
+            raise UpstreamError("Clerk refused to delete the account; nothing was deleted.") from exc
+        except Exception as exc:
+            log.warning("clerk_user_delete_failed", clerk_id=clerk_id, error=type(exc).__name__)
+            raise UpstreamError("Clerk could not be reached to delete the account; nothing was deleted.") \
+                from exc
+        log.info("clerk_user_deleted", clerk_id=clerk_id)

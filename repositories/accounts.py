@@ -118,6 +118,12 @@ class BeanieAccountRepository:
         await self._col.update_one(
             {"_id": account_id}, {"$set": {"password_hash": password_hash, "password_changed_at": at}})
 
+    async def delete(self, account_id: str) -> bool:
+        """Remove the account (its email is free again); False when there was none."""
+        result = await self._col.delete_one({"_id": account_id})
+        await OneTimeTokenDocument.get_pymongo_collection().delete_many({"account_id": account_id})
+        return result.deleted_count == 1
+
     async def mark_verified(self, account_id: str, *, at: datetime) -> bool:
         """Record that the address was confirmed (the first time only); True when this call did."""
         result = await self._col.update_one({"_id": account_id, "email_verified_at": None},

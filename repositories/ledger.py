@@ -38,7 +38,17 @@ class LedgerEntryDocument(MuseDocument):
             pymongo.IndexModel([("key", pymongo.ASCENDING)], unique=True, name="ledger_key_unique"),
             [("user_id", pymongo.ASCENDING), ("at", pymongo.DESCENDING)],
             [("kind", pymongo.ASCENDING), ("at", pymongo.DESCENDING)],
+            pymongo.IndexModel([("unrolled", pymongo.ASCENDING)], name="unrolled", sparse=True),
         ]
+
+
+def _doc(op: Op) -> dict[str, Any]:
+    """The entry's document; a charge or refund is marked `unrolled` until the usage rollup counted it
+    (repositories/usage.py)."""
+    doc = op_to_doc(op)
+    if op.kind in ("charge", "refund"):
+        doc["unrolled"] = True
+    return doc
 
 
 class BeanieLedgerRepository:
@@ -51,7 +61,7 @@ class BeanieLedgerRepository:
     async def insert(self, op: Op) -> Inserted:
         """Write the entry of `op`: 'inserted', 'exists' (same id) or 'duplicate_key' (key taken)."""
         try:
-            await self._col.insert_one(op_to_doc(op))
+            await self._col.insert_one(_doc(op))
             return "inserted"
         except DuplicateKeyError:
             same = await self._col.find_one({"_id": op.id}, {"_id": 1})
@@ -62,7 +72,7 @@ class BeanieLedgerRepository:
         if len(ops) == 1:
             return [await self.insert(ops[0])]
         try:
-            await self._col.insert_many([op_to_doc(op) for op in ops], ordered=False)
+            await self._col.insert_many([_doc(op) for op in ops], ordered=False)
             return ["inserted"] * len(ops)
         except BulkWriteError as exc:
             errors = {e["index"]: e for e in exc.details.get("writeErrors", [])}

@@ -21,6 +21,7 @@ def document_models() -> list[type]:
     from repositories.payments import AccountFlagDocument, PaymentDocument, SubscriptionDocument
     from repositories.responses import ResponseDocument
     from repositories.shares import ShareLinkDocument
+    from repositories.usage import UsageDailyDocument
     from repositories.users import UserDocument
     from repositories.videos import VideoDocument
     from repositories.webhook_events import WebhookEventDocument
@@ -31,4 +32,4 @@ def document_models() -> list[type]:
             LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
             AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument,
-            KeySpendDocument, ResponseDocument]
+            KeySpendDocument, ResponseDocument, UsageDailyDocument]

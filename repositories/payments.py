@@ -232,6 +232,14 @@ class BeanieSubscriptionRepository:
             return_document=ReturnDocument.AFTER)
         return _subscription(raw)
 
+    async def list_live(self, *, limit: int, cursor: str | None) -> list[Subscription]:
+        """Live subscriptions that have a processor id, by id, after `cursor` (the reconcile's pages)."""
+        flt: dict[str, Any] = {"status": {"$in": list(LIVE_SUBSCRIPTION)}, "external_id": {"$ne": None}}
+        if cursor:
+            flt["_id"] = {"$gt": cursor}
+        raws = await self._col.find(flt).sort("_id", pymongo.ASCENDING).limit(limit).to_list(limit)
+        return [sub for sub in (_subscription(raw) for raw in raws) if sub is not None]
+
     async def count_active(self, user_id: str, *, excluding: str | None = None) -> int:
         """How many ACTIVE subscriptions the user has (other than `excluding`)."""
         flt: dict[str, Any] = {"user_id": user_id, "status": "ACTIVE"}

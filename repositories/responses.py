@@ -49,3 +49,8 @@ class BeanieResponseStore:
         """Delete the owner's response; False when there was none."""
         result = await ResponseDocument.find({"_id": response_id, "user_id": user_id}).delete()
         return bool(result and result.deleted_count)
+
+    async def delete_all(self, user_id: str) -> int:
+        """Delete every response of the user; how many there were."""
+        result = await ResponseDocument.find({"user_id": user_id}).delete()
+        return result.deleted_count if result else 0

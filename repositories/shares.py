@@ -49,6 +49,11 @@ class BeanieShareRepository:
         doc = await ShareLinkDocument.find_one({"_id": token})
         return doc.to_domain() if doc else None
 
+    async def delete_for_owner(self, owner_id: str) -> int:
+        """Revoke every link of the owner's images; how many."""
+        result = await ShareLinkDocument.find({"owner_id": owner_id}).delete()
+        return result.deleted_count if result else 0
+
     async def delete_for_image(self, image_id: str, *, owner_id: str) -> bool:
         """Revoke the image's link; False when it had none."""
         result = await ShareLinkDocument.find({"image_id": image_id, "owner_id": owner_id}).delete()

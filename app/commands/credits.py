@@ -1,4 +1,5 @@
-"""`python -m app credits grant|show|reconcile` and `python -m app gift-codes create`."""
+"""`python -m app credits grant|show|reconcile`, `python -m app gift-codes create` and
+`python -m app subscriptions reconcile`."""
 
 from __future__ import annotations
 
@@ -84,8 +85,15 @@ def _create_codes(args: argparse.Namespace) -> dict[str, Any]:
 _run = partial(json_command, prefix="error")  # a JSON-printing handler; errors as "error: ..."
 
 
+def _reconcile_subscriptions(args: argparse.Namespace) -> dict[str, Any]:
+    async def work(container: Container) -> dict[str, Any]:
+        return await container.payments.subscription_reconciler.run()
+
+    return run_with_container(work)
+
+
 def register(subparsers: Any) -> None:
-    """Add the `credits` and `gift-codes` commands."""
+    """Add the `credits`, `gift-codes` and `subscriptions` commands."""
     credits = subparsers.add_parser("credits", help="inspect and change credit accounts")
     sub = credits.add_subparsers(dest="credits_command", required=True)
     grant = sub.add_parser("grant", help="grant balance credits to a user (once per --ref)")
@@ -115,3 +123,9 @@ def register(subparsers: Any) -> None:
     expiry.add_argument("--expires-at", type=rfc3339, help="RFC 3339 time")
     expiry.add_argument("--days", type=positive_float, help="valid for this many days")
     create.set_defaults(handler=_run(_create_codes))
+
+    subs = subparsers.add_parser("subscriptions", help="plan subscriptions at PayPal and Stripe")
+    subs_sub = subs.add_subparsers(dest="subscriptions_command", required=True)
+    check = subs_sub.add_parser("reconcile",
+                                help="bring subscriptions, plans and roles in line with the processors")
+    check.set_defaults(handler=_run(_reconcile_subscriptions))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, g
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from app.openapi import problems
+from app.openapi import answers, problems
 from app.routes.deps import container
 from controllers.schemas.admin import (
     AdminUserDetail,
@@ -21,6 +21,7 @@ from controllers.schemas.admin import (
     UserPatch,
     UserQuery,
 )
+from controllers.schemas.identity import AccountDeletedOut
 from middlewares.access import require_role
 from middlewares.policy import policy
 from services.platform.principal import Role
@@ -85,6 +86,16 @@ async def get_user(user_id: str):
 async def patch_user(user_id: str, data: UserPatch):
     """Change a user's role, plan or disabled flag (audited; a plan brings its role, never demoting ADMIN)."""
     return await container().admin.users_controller.update(user_id, data)
+
+
+@bp.delete("/users/<user_id>")
+@require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
+@problems(502)
+@answers(202, AccountDeletedOut, description="Deleted, as `DELETE /api/v1/me` does (no password asked).")
+async def delete_user(user_id: str):
+    """Delete a user's account for good, as the user can (contract §20; audited in the log)."""
+    return await container().admin.erasure_controller.delete_user(g.principal, user_id)
 
 
 @bp.post("/users/<user_id>/credits")

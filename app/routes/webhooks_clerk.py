@@ -7,6 +7,7 @@ from quart import Blueprint, request
 from app.openapi import problems, required_headers
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.body import raw_body
 from middlewares.policy import policy
 
 bp = Blueprint("webhooks_clerk", __name__)
@@ -19,8 +20,9 @@ bp = Blueprint("webhooks_clerk", __name__)
                    "`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` with CLERK_WEBHOOK_SECRET."))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
+@raw_body
 @problems(400, 503)
 async def clerk_webhook():
     """Clerk user events, verified with the Svix signature; each svix-id is processed once."""
-    body = await request.get_data()
-    return await container().identity.clerk_webhooks_controller.receive(body, request.headers)
+    processed = await container().identity.clerk_events.receive(await request.get_data(), request.headers)
+    return {"received": True, "processed": processed}  # 200 also for a delivery already processed

@@ -7,7 +7,9 @@ from quart import Blueprint, request
 from app.openapi import problems, required_headers
 from app.routes.deps import container
 from middlewares.access import public
+from middlewares.body import raw_body
 from middlewares.policy import policy
+from middlewares.request_id import current_request_id
 
 bp = Blueprint("webhooks_paypal", __name__)
 
@@ -18,8 +20,11 @@ bp = Blueprint("webhooks_paypal", __name__)
                                  "PAYPAL-TRANSMISSION-SIG", "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO")))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
+@raw_body
 @problems(400, 503)
 async def paypal_webhook():
     """PayPal events, verified through PayPal (PAYPAL_WEBHOOK_ID); each event id is processed once."""
     body = await request.get_data()
-    return await container().payments.paypal_webhooks_controller.receive(body, request.headers)
+    processed = await container().payments.paypal_webhooks.receive(body, request.headers,
+                                                                   request_id=current_request_id())
+    return {"received": True, "processed": processed}  # 200 also for a delivery already processed

@@ -1,17 +1,20 @@
-"""Admin: users and roles, credit adjustments, live settings, stats."""
+"""Admin: users and roles, credit adjustments, live settings, stats, account deletion (contract §20)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from app.wiring.adapters import CHAT_ADAPTERS, IMAGE_ADAPTERS
+from app.wiring.chat import ChatParts
 from app.wiring.credits import CreditsParts
 from app.wiring.identity import IdentityParts
 from app.wiring.media import MediaParts
 from app.wiring.platform import PlatformParts
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
+from controllers.erasure import ErasureController
 from repositories.admin_stats import MongoAdminStatsRepository
+from services.admin.erasure import AccountErasure
 from services.admin.service import AdminService
 from services.admin.stats import AdminStatsService
 
@@ -23,9 +26,11 @@ class AdminParts:
     stats: AdminStatsService
     settings_controller: AdminSettingsController
     users_controller: AdminUsersController
+    erasure: AccountErasure
+    erasure_controller: ErasureController
 
 
-def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts,
+def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts, chat: ChatParts,
                media: MediaParts) -> AdminParts:
     catalog, live, known = platform.catalog, platform.live_settings, platform.known_providers
     stats_repository = MongoAdminStatsRepository(platform.database.db)
@@ -36,6 +41,10 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
     stats = AdminStatsService(stats_repository, live, providers=known, breaker=platform.breaker,
                               provider_kinds=kinds, image_providers=[p.name for p in media.image_providers],
                               settle=credits.service.settle)
+    erasure = AccountErasure(identity.users, identity.api_keys, chat.service, [media.images, media.videos],
+                             media.shares, chat.responses, accounts=identity.accounts,
+                             clerk=identity.clerk_users)
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats,
+                      erasure=erasure, erasure_controller=ErasureController(erasure),
                       settings_controller=AdminSettingsController(live, admin),
                       users_controller=AdminUsersController(admin, stats))

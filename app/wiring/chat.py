@@ -16,10 +16,12 @@ from providers.instrumented import instrument_chat
 from repositories.chat_cache import RedisKeyValueStore, UpstashKeyValueStore
 from repositories.conversations import BeanieConversationRepository
 from repositories.images import BeanieImageRepository
+from repositories.responses import BeanieResponseStore
 from services.chat.cache import ChatCache
 from services.chat.images import ChatImages
 from services.chat.library import ConversationLibrary
 from services.chat.ports import ChatProvider
+from services.chat.responses import ResponseLog
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.chat.vision import VisionService
@@ -35,6 +37,7 @@ class ChatParts:
     service: ChatService
     stream: ChatStreamService
     vision: VisionService
+    responses: ResponseLog  # stored /v1/responses answers
     controller: ChatController
 
     async def aclose(self) -> None:
@@ -72,6 +75,7 @@ def wire_chat(s: Settings, o: Overrides, platform: PlatformParts, credits: Credi
 
     return ChatParts(
         providers=providers, cache=cache, service=chat, stream=streams,
+        responses=ResponseLog(BeanieResponseStore()),
         vision=VisionService(providers=chat.chain, credits=credits.service, catalog=catalog,
                              live_settings=live, breaker=platform.breaker, timeout_s=s.ai_timeout_s),
         controller=ChatController(chat, streams, library=ConversationLibrary(chat),

@@ -11,12 +11,15 @@ from app.wiring.platform import PlatformParts
 from controllers.credits import CreditsController
 from controllers.gift_codes import GiftCodesController
 from controllers.plans import PlansController
+from controllers.usage import UsageController
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.gift_codes import BeanieGiftCodeRepository
 from repositories.key_spend import MongoKeySpendRepository
 from repositories.ledger import BeanieLedgerRepository
+from repositories.usage import MongoUsageRollup
 from services.credits.gift_codes import GiftCodeService
 from services.credits.service import CreditsService
+from services.credits.usage import UsageService
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +29,8 @@ class CreditsParts:
     service: CreditsService
     gift_codes: GiftCodeService
     key_spend: MongoKeySpendRepository  # what each API key spent (its caps, contract §19)
+    usage: UsageService  # usage per user from the daily rollup (contract §19)
+    usage_controller: UsageController
     controller: CreditsController
     plans_controller: PlansController
     gift_codes_controller: GiftCodesController
@@ -41,13 +46,15 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
         return (await live.current()).signup_credits  # admin-editable
 
     accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
-    key_spend = MongoKeySpendRepository()
+    key_spend, rollup = MongoKeySpendRepository(), MongoUsageRollup()
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
                              reconcile_after_s=s.credits_reconcile_after_s, metrics=platform.metrics,
-                             key_spend=key_spend)
+                             key_spend=key_spend, usage=rollup)
     gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
+    usage = UsageService(rollup, settle=credits.settle)
     return CreditsParts(
         accounts=accounts, ledger=ledger, service=credits, gift_codes=gift_codes, key_spend=key_spend,
+        usage=usage, usage_controller=UsageController(usage),
         controller=CreditsController(credits), gift_codes_controller=GiftCodesController(gift_codes, credits),
         plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
                                          payment_providers=list(payment_factories(s, o.payments_provider))))

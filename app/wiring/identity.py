@@ -12,7 +12,6 @@ from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
 from controllers.accounts import AccountsController
 from controllers.api_keys import ApiKeysController
-from controllers.clerk_webhooks import ClerkWebhooksController
 from controllers.dev_outbox import DevOutboxController
 from controllers.me import MeController
 from providers.argon2_hasher import Argon2PasswordHasher
@@ -57,12 +56,12 @@ class IdentityParts:
     token_verifier: TokenVerifier | None
     auth: AuthService
     clerk_events: ClerkEventService
+    clerk_users: ClerkUsersClient | None  # Clerk's Backend API (profiles; deletion, contract §20)
     outbox: RedisOutbox | None
     mailer: EmailSender | None
     accounts: AccountService | None
     me_controller: MeController
     api_keys_controller: ApiKeysController
-    clerk_webhooks_controller: ClerkWebhooksController
     accounts_controller: AccountsController
     dev_outbox_controller: DevOutboxController
 
@@ -146,11 +145,11 @@ async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
     return IdentityParts(
         dev_tokens=dev_tokens, users=users, api_keys=api_keys, webhook_events=webhook_events,
         sessions=sessions, session_signer=signer, token_verifier=verifier, clerk_events=clerk_events,
+        clerk_users=profiles,
         outbox=outbox, mailer=mailer, accounts=accounts,
         auth=AuthService(users, api_keys, verifier, rapidapi_secret=rapid, dev_claims=dev_tokens,
                          profiles=profiles),
         me_controller=MeController(users, credits.service), api_keys_controller=ApiKeysController(api_keys),
-        clerk_webhooks_controller=ClerkWebhooksController(clerk_events),
         accounts_controller=AccountsController(accounts, secure_cookie=s.app_env != "development",
                                                cookie_max_age_s=s.auth_session_ttl_s),
         dev_outbox_controller=DevOutboxController(outbox, enabled=s.app_env == "development"))

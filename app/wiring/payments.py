@@ -11,7 +11,6 @@ from app.wiring.identity import IdentityParts
 from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
 from controllers.payments import PaymentsController
-from controllers.paypal_webhooks import PayPalWebhooksController
 from controllers.stripe import StripeController
 from controllers.subscriptions import SubscriptionsController
 from repositories.payment_customers import BeanieCustomerRepository
@@ -21,6 +20,7 @@ from services.payments.ports import PaymentsProvider
 from services.payments.providers import PaymentProviders
 from services.payments.reconcile import PaymentReconciler
 from services.payments.service import PaymentService
+from services.payments.subscription_reconcile import SubscriptionReconciler
 from services.payments.subscriptions import SubscriptionService
 from services.payments.webhooks import PaymentWebhookService
 
@@ -35,9 +35,9 @@ class PaymentsParts:
     paypal_webhooks: PaymentWebhookService
     stripe_webhooks: PaymentWebhookService
     reconciler: PaymentReconciler
+    subscription_reconciler: SubscriptionReconciler
     controller: PaymentsController
     subscriptions_controller: SubscriptionsController
-    paypal_webhooks_controller: PayPalWebhooksController
     stripe_controller: StripeController
 
     async def aclose(self) -> None:
@@ -55,7 +55,8 @@ def wire_payments(s: Settings, o: Overrides, platform: PlatformParts, credits: C
                               api_base=f"{s.public_base_url}/api/v1/payments",
                               success_redirect=s.checkout_success_url, cancel_redirect=s.checkout_cancel_url,
                               portal_return_url=f"{s.public_base_url}/")
-    subscriptions = SubscriptionService(BeanieSubscriptionRepository(), providers, catalog, identity.users,
+    subscription_records = BeanieSubscriptionRepository()
+    subscriptions = SubscriptionService(subscription_records, providers, catalog, identity.users,
                                         customers, return_url=s.checkout_success_url,
                                         cancel_url=s.checkout_cancel_url)
     paypal = providers.find(o.payments_provider.name if o.payments_provider else "paypal")
@@ -68,7 +69,7 @@ def wire_payments(s: Settings, o: Overrides, platform: PlatformParts, credits: C
         reconciler=PaymentReconciler(records, payments, older_than_s=s.payments_reconcile_after_s,
                                      expire_after_s=s.payments_expire_after_s,
                                      batch=s.payments_reconcile_batch),
+        subscription_reconciler=SubscriptionReconciler(subscription_records, subscriptions),
         controller=PaymentsController(payments, credits.service),
         subscriptions_controller=SubscriptionsController(subscriptions),
-        paypal_webhooks_controller=PayPalWebhooksController(paypal_webhooks),
         stripe_controller=StripeController(stripe_webhooks, payments))

@@ -16,8 +16,6 @@ from controllers.dev import DevController
 from controllers.openai_api import OpenAIController
 from controllers.openai_responses import ResponsesController
 from providers.dev_keys import DevTokenMinter, ensure_dev_key_pair
-from repositories.responses import BeanieResponseStore
-from services.chat.responses import ResponseLog
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +41,5 @@ async def wire_web(s: Settings, platform: PlatformParts, identity: IdentityParts
                        "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
     openai = OpenAIController(chat.service, chat.stream, media.image_service, platform.catalog,
                               max_upload_mb=s.max_upload_mb, status_of=status_of)
-    responses = ResponsesController(openai, chat.service, chat.stream, ResponseLog(BeanieResponseStore()),
-                                    status_of=status_of)
+    responses = ResponsesController(openai, chat.service, chat.stream, chat.responses, status_of=status_of)
     return WebParts(openai_controller=openai, responses_controller=responses, dev_controller=dev)

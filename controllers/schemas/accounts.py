@@ -4,29 +4,30 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr
 
+from controllers.schemas.base import RequestBody
 from controllers.schemas.common import UserOut
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(RequestBody):
     email: str = Field(min_length=3, max_length=320)
     password: SecretStr = Field(max_length=4096)
     name: str | None = Field(default=None, max_length=200)
 
 
-class LoginIn(BaseModel):
+class LoginIn(RequestBody):
     email: str = Field(min_length=1, max_length=320)
     password: SecretStr = Field(max_length=4096)
 
 
-class TokenIn(BaseModel):
+class TokenIn(RequestBody):
     token: str = Field(min_length=1, max_length=512)
 
 
-class ForgotIn(BaseModel):
+class ForgotIn(RequestBody):
     email: str = Field(min_length=1, max_length=320)
 
 
-class ResetIn(BaseModel):
+class ResetIn(RequestBody):
     token: str = Field(min_length=1, max_length=512)
     password: SecretStr = Field(max_length=4096)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
+from controllers.schemas.base import RequestBody
 from controllers.schemas.common import AdminLedgerEntryOut, CreditsOut, UserOut
 from services.platform.live_settings import MAX_SIGNUP_CREDITS
 
@@ -33,10 +34,8 @@ class LiveSettingsOut(BaseModel):
     updated_by: str | None
 
 
-class LiveSettingsPatch(BaseModel):
+class LiveSettingsPatch(RequestBody):
     """A partial change; omitted (or null) fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     maintenance_mode: StrictBool | None = None
     chat_enabled: StrictBool | None = None
@@ -107,10 +106,8 @@ class AdminUserDetail(AdminUserOut):
     generations: list[GenerationOut]
 
 
-class UserPatch(BaseModel):
+class UserPatch(RequestBody):
     """Change a user's role, plan and/or disabled flag (omitted fields stay)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     role: Literal["USER", "SUBSCRIBER", "ADMIN"] | None = None
     plan: str | None = Field(default=None, min_length=1, max_length=64,
@@ -118,10 +115,8 @@ class UserPatch(BaseModel):
     disabled: StrictBool | None = None
 
 
-class CreditAdjustment(BaseModel):
+class CreditAdjustment(RequestBody):
     """Add (positive) or remove (negative) balance credits, with a reason for the ledger."""
-
-    model_config = ConfigDict(extra="forbid")
 
     delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000), BeforeValidator(_json_integer)] = Field(
         json_schema_extra={"not": {"const": 0}})

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
+from controllers.schemas.base import RequestBody
 from services.platform.key_limits import Scope
 
 
-class ApiKeyLimitsIn(BaseModel):
+class ApiKeyLimitsIn(RequestBody):
     """An API key's limits (contract §19); on PATCH only the fields sent change, `null` clears one."""
-
-    model_config = ConfigDict(extra="forbid")
 
     scopes: list[Scope] | None = Field(default=None, max_length=5,
                                        description="Routes the key may call (default: all).")

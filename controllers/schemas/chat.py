@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonDict
 
 from controllers.chat_fields import fields_doc
+from controllers.schemas.base import RequestBody
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn
 from controllers.schemas.content import content_type
 
@@ -24,7 +25,7 @@ _MESSAGE_RULES: JsonDict = {"allOf": [
 ]}
 
 
-class MessageIn(BaseModel):
+class MessageIn(RequestBody):
     """A turn: a user turn may carry images; an assistant turn may carry `tool_calls` (then its
     content may be empty); a `tool` turn answers the call `tool_call_id`."""
 
@@ -75,7 +76,7 @@ class ChatIn(OptionsIn):
         "becomes the active leaf."))
 
 
-class RegenerateIn(BaseModel):
+class RegenerateIn(RequestBody):
     """POST /api/v1/conversations/{id}/messages/{message_id}/regenerate."""
 
     model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
@@ -83,7 +84,7 @@ class RegenerateIn(BaseModel):
     stream: bool = False
 
 
-class ActiveIn(BaseModel):
+class ActiveIn(RequestBody):
     """PUT /api/v1/conversations/{id}/active: the branch to show."""
 
     leaf_id: str = Field(min_length=1, description="A message of the conversation; the branch continues "
@@ -168,7 +169,7 @@ class StoredMessageOut(BaseModel):
     siblings: list[str] = Field(default_factory=list)  # the alternatives at this place, itself included
 
 
-class RenameIn(BaseModel):
+class RenameIn(RequestBody):
     """PATCH /api/v1/conversations/{id}: rename and/or pin (pinned ones list first)."""
 
     title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")

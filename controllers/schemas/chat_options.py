@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from controllers.schemas.base import RequestBody
 from services.chat.options import ChatOptions, ResponseFormat, Tool, ToolCall
 
 _NAME = r"^[a-zA-Z0-9_-]{1,64}$"  # OpenAI's rule for function names
 
 
-class FunctionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FunctionIn(RequestBody):
 
     name: str = Field(pattern=_NAME)
     description: str | None = Field(default=None, max_length=4000)
@@ -25,18 +26,17 @@ class FunctionIn(BaseModel):
     strict: bool | None = None
 
 
-class ToolIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ToolIn(RequestBody):
 
     type: Literal["function"]  # hosted tools (web search, …) are not offered
     function: FunctionIn
 
 
-class NamedFunction(BaseModel):
+class NamedFunction(RequestBody):
     name: str = Field(pattern=_NAME)
 
 
-class NamedToolChoice(BaseModel):
+class NamedToolChoice(RequestBody):
     type: Literal["function"]
     function: NamedFunction
 
@@ -44,8 +44,8 @@ class NamedToolChoice(BaseModel):
 ToolChoiceIn = Literal["auto", "none", "required"] | NamedToolChoice
 
 
-class JsonSchemaIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class JsonSchemaIn(RequestBody):
+    model_config = ConfigDict(populate_by_name=True)
 
     name: str = Field(default="answer", pattern=_NAME)
     description: str | None = None
@@ -53,15 +53,15 @@ class JsonSchemaIn(BaseModel):
     strict: bool | None = False
 
 
-class TextFormat(BaseModel):
+class TextFormat(RequestBody):
     type: Literal["text"]
 
 
-class JsonObjectFormat(BaseModel):
+class JsonObjectFormat(RequestBody):
     type: Literal["json_object"]
 
 
-class JsonSchemaFormat(BaseModel):
+class JsonSchemaFormat(RequestBody):
     type: Literal["json_schema"]
     json_schema: JsonSchemaIn
 
@@ -69,17 +69,25 @@ class JsonSchemaFormat(BaseModel):
 ResponseFormatIn = Annotated[TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
 
 
-class CalledFunction(BaseModel):
+# An earlier answer sent back is often the openai SDK's own object dumped (`messages.append(final
+# .choices[0].message)`), which carries fields of the SDK's making: they are recognised by name as
+# part of that echo (what they say is already in `arguments` and the list order), not refused.
+SdkEcho = SkipJsonSchema[Any]
+
+
+class CalledFunction(RequestBody):
     name: str = Field(pattern=_NAME)
     arguments: str = Field(default="{}", max_length=100_000)  # JSON text, as OpenAI sends it
+    parsed_arguments: SdkEcho = None  # the SDK's parse() of `arguments`
 
 
-class ToolCallIn(BaseModel):
+class ToolCallIn(RequestBody):
     """A call an earlier assistant turn made (sent back in a tool loop)."""
 
     id: str = Field(min_length=1, max_length=200)
     type: Literal["function"] = "function"
     function: CalledFunction
+    index: SdkEcho = None  # a streamed call's position, as the SDK's stream helper keeps it
 
 
 def tool_calls_of(calls: list[ToolCallIn] | None) -> tuple[ToolCall, ...]:
@@ -90,7 +98,7 @@ def tool_calls_of(calls: list[ToolCallIn] | None) -> tuple[ToolCall, ...]:
 Stop = str | Annotated[list[str], Field(max_length=4)]
 
 
-class OptionsIn(BaseModel):
+class OptionsIn(RequestBody):
     """The option fields, as both chat bodies declare them."""
 
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)

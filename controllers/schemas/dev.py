@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.base import RequestBody
 
-class DevTokenIn(BaseModel):
+
+class DevTokenIn(RequestBody):
     user: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")
     role: Literal["USER", "SUBSCRIBER", "ADMIN"] | None = None
     email: str | None = Field(default=None, max_length=254)

@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, RootModel, field_validator
 
+from controllers.schemas.base import RequestBody
 
-class RedeemIn(BaseModel):
+
+class RedeemIn(RequestBody):
     code: str = Field(min_length=1, max_length=64, description="Case-insensitive; dashes optional.")
 
 
@@ -19,7 +21,7 @@ def _rfc3339(value: Any) -> Any:
     return value
 
 
-class CreateGiftCodesIn(BaseModel):
+class CreateGiftCodesIn(RequestBody):
     tier: str | None = Field(default=None, description="A gift tier of the catalogue, e.g. gift_999.")
     credits: int | None = Field(default=None, gt=0, description="Plain balance credits instead of a tier.")
     count: int = Field(default=1, ge=1, le=1000)
@@ -31,7 +33,7 @@ class CreateGiftCodesIn(BaseModel):
         return _rfc3339(value)
 
 
-class _CodesOptions(BaseModel):
+class _CodesOptions(RequestBody):
     count: int = Field(default=1, ge=1, le=1000)
     expires_at: datetime | None = Field(default=None, description="Last moment the code can be redeemed.")
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
+from controllers.schemas.base import RequestBody
+
 AspectRatio = Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]
 
 
@@ -14,7 +16,7 @@ AspectRatio = Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]
 IMAGE_MODELS: dict[str, Any] = {"x-muse-choices": "image_models"}
 
 
-class CreateImageIn(BaseModel):
+class CreateImageIn(RequestBody):
     prompt: str = Field(min_length=1, max_length=2000)
     negative_prompt: str | None = Field(default=None, max_length=2000)
     aspect_ratio: AspectRatio = "1:1"
@@ -25,7 +27,7 @@ class CreateImageIn(BaseModel):
     wait: bool = False
 
 
-class EditFields(BaseModel):
+class EditFields(RequestBody):
     prompt: str = Field(min_length=1, max_length=2000)
     source_image_id: str | None = None
     num_outputs: int = Field(default=1, ge=1, le=4)
@@ -35,7 +37,7 @@ class EditFields(BaseModel):
     wait: bool = False
 
 
-class DescribeFields(BaseModel):
+class DescribeFields(RequestBody):
     source_image_id: str | None = None
     image_url: str | None = Field(default=None, max_length=2048)
     preset: Literal["fursona", "describe"] | None = None
@@ -91,7 +93,7 @@ class DescribeOut(BaseModel):
     credits_charged: int
 
 
-class EditForm(BaseModel):
+class EditForm(RequestBody):
     """Multipart form of `POST /api/v1/images/edits` (the documented upload; `source_image_id` may
     replace the file, see the JSON form)."""
 
@@ -105,7 +107,7 @@ class EditForm(BaseModel):
     wait: bool = False
 
 
-class EditJson(BaseModel):
+class EditJson(RequestBody):
     """JSON body of `POST /api/v1/images/edits`: edit one of the caller's images."""
 
     source_image_id: str = Field(min_length=1)
@@ -117,12 +119,12 @@ class EditJson(BaseModel):
     wait: bool = False
 
 
-class _DescribeOptions(BaseModel):
+class _DescribeOptions(RequestBody):
     preset: Literal["fursona", "describe"] | None = None
     instruction: str | None = Field(default=None, max_length=2000)
 
 
-class DescribeForm(BaseModel):
+class DescribeForm(RequestBody):
     """Multipart form of `POST /api/v1/images/describe`: an uploaded picture (form fields are never null)."""
 
     image: bytes = Field(description="PNG, JPEG or WebP file")

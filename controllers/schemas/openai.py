@@ -1,7 +1,8 @@
 """Request and response models of the OpenAI-compatible API (contract §12); they feed /openapi.json.
 
 Requests accept OpenAI's shapes; every field of OpenAI's chat request is declared here and
-either honoured or refused by name (controllers/chat_fields.py, contract §18).
+either honoured or refused by name (controllers/chat_fields.py, contract §18); a field OpenAI's
+request does not have either is refused by name too (controllers/schemas/base.py `RequestBody`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from controllers.chat_fields import fields_doc
-from controllers.schemas.chat_options import OptionsIn, ToolCallIn
+from controllers.schemas.base import RequestBody
+from controllers.schemas.chat_options import OptionsIn, SdkEcho, ToolCallIn
 from controllers.schemas.content import content_type, text_content_type
 
 PromptContent = content_type(muse_ids=False)
@@ -31,7 +33,8 @@ def _only(kind: str, value: object) -> Callable[[dict[str, Any]], None]:
         schema["anyOf"] = [{"type": kind, "const": value}, {"type": "null"}]
     return patch
 
-class PromptMessageIn(BaseModel):
+
+class PromptMessageIn(RequestBody):
     """A system, developer or user turn: its content (a string, or text and image_url parts) must
     say something (services/chat/content.py reads the parts and names a bad one)."""
 
@@ -40,7 +43,7 @@ class PromptMessageIn(BaseModel):
     name: str | None = None
 
 
-class AssistantMessageIn(BaseModel):
+class AssistantMessageIn(RequestBody):
     """An earlier answer (an empty one without tool calls is dropped), with the tool calls it made."""
 
     role: Literal["assistant"]
@@ -48,9 +51,10 @@ class AssistantMessageIn(BaseModel):
     name: str | None = None
     tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
     refusal: str | None = None
+    parsed: SdkEcho = None  # the SDK's parse() of a structured answer (its text is `content`)
 
 
-class ToolMessageIn(BaseModel):
+class ToolMessageIn(RequestBody):
     """The result of a tool call (`tool_call_id` names the call of an earlier assistant turn)."""
 
     role: Literal["tool"]
@@ -61,7 +65,7 @@ class ToolMessageIn(BaseModel):
 ChatMessageIn = Annotated[PromptMessageIn | AssistantMessageIn | ToolMessageIn, Field(discriminator="role")]
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(RequestBody):
     include_usage: bool = False
 
 
@@ -74,7 +78,7 @@ Refused = SkipJsonSchema[Any]
 
 
 class ChatCompletionIn(OptionsIn):
-    model_config = ConfigDict(extra="ignore", json_schema_extra={
+    model_config = ConfigDict(json_schema_extra={
         "x-muse-fields": cast(JsonDict, fields_doc()),
         "allOf": [
             # a stream carries one choice, without log probabilities
@@ -167,9 +171,7 @@ class ModelList(BaseModel):
     data: list[ModelOut]
 
 
-class ImageGenerationIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ImageGenerationIn(RequestBody):
     prompt: str = Field(min_length=1, max_length=2000)
     model: str | None = Field(default=None, max_length=200)
     n: int | None = Field(default=1, ge=1, le=4)
@@ -183,12 +185,10 @@ class ImageGenerationIn(BaseModel):
     partial_images: int | None = Field(default=None, ge=0, le=3, json_schema_extra=_only("integer", 0))
 
 
-class ImageEditForm(BaseModel):
+class ImageEditForm(RequestBody):
     """Multipart fields of `POST /v1/images/edits` (`image` and optional `mask` are files).
 
     A form has no null: optional fields are documented without it (an empty field is left out)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     prompt: str = Field(min_length=1, max_length=2000)
     model: str | SkipJsonSchema[None] = Field(default=None, max_length=200)

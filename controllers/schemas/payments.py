@@ -6,13 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.base import RequestBody
 from controllers.schemas.common import CreditsOut
 
 # The processors Muse has adapters for; which are enabled is PAYMENT_PROVIDERS (GET /api/v1/plans).
 ProviderName = Literal["paypal", "stripe"]
 
 
-class CheckoutIn(BaseModel):
+class CheckoutIn(RequestBody):
     pack: str = Field(min_length=1, max_length=64, examples=["credits_500"],
                       json_schema_extra={"x-muse-choices": "credit_packs"})
     provider: ProviderName | None = Field(default=None, description="Default: the first enabled processor.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, RootModel
 
+from controllers.schemas.base import RequestBody
 from controllers.schemas.payments import ProviderName
 
 
-class SubscribeIn(BaseModel):
+class SubscribeIn(RequestBody):
     plan: str = Field(min_length=1, max_length=64, examples=["starter"],
                       json_schema_extra={"x-muse-choices": "subscription_plans"})
     provider: ProviderName | None = Field(default=None, description="Default: the first enabled processor.")

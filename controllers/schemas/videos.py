@@ -6,13 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.base import RequestBody
 from controllers.schemas.images import AspectRatio, ImageListQuery
 
 # the configured video models are listed in /openapi.json (app/openapi.py resolves the marker)
 VIDEO_MODELS: dict[str, Any] = {"x-muse-choices": "video_models"}
 
 
-class CreateVideoIn(BaseModel):
+class CreateVideoIn(RequestBody):
     prompt: str = Field(min_length=1, max_length=2000)
     source_image_id: str | None = Field(default=None, min_length=1, max_length=64,
                                         description="one of the caller's completed images: image-to-video")

@@ -9,6 +9,7 @@ transport errors are mapped onto `services.platform.errors` here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -37,11 +38,20 @@ from services.platform.errors import (
 log = structlog.stdlib.get_logger("muse.stripe")
 T = TypeVar("T")
 TOLERANCE_S = 300
+# Waits before sending again a request whose Idempotency-Key Stripe is still working on (~6 s in all).
+KEY_IN_USE_PAUSES_S = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 
 def _plain(obj: Any) -> dict[str, Any]:
     """A StripeObject as plain JSON data."""
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _code(exc: stripe.StripeError) -> str | None:
+    """Stripe's error code (the SDK leaves `code` unset on an IdempotencyError; the body has it)."""
+    body: dict[str, Any] = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error")
+    return exc.code or (error.get("code") if isinstance(error, dict) else None)
 
 
 def _raise_for(exc: stripe.StripeError, what: str) -> None:
@@ -79,12 +89,21 @@ class StripePayments:
         await self._http.close_async()
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await call()
-        except stripe.StripeError as exc:
-            log.warning("stripe_error", what=what, status=exc.http_status, code=exc.code)
-            _raise_for(exc, what)
-            raise  # unreachable
+        """The SDK call, its errors mapped; a request whose Idempotency-Key is still in progress at
+        Stripe (409 `idempotency_key_in_use`, e.g. two first checkouts of one user creating its
+        customer at once) is sent again after a pause until Stripe replays the first one's answer."""
+        for pause in (*KEY_IN_USE_PAUSES_S, None):
+            try:
+                return await call()
+            except stripe.StripeError as exc:
+                if _code(exc) == "idempotency_key_in_use" and pause is not None:
+                    log.info("stripe_idempotency_key_in_use", what=what, retry_in_s=pause)
+                    await asyncio.sleep(pause)
+                    continue
+                log.warning("stripe_error", what=what, status=exc.http_status, code=exc.code)
+                _raise_for(exc, what)
+                raise  # unreachable
+        raise AssertionError("unreachable")
 
     # -- checkouts ---------------------------------------------------------------------------
 

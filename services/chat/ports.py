@@ -165,3 +165,7 @@ class ResponseStore(Protocol):
     async def delete(self, response_id: str, *, user_id: str) -> bool:
         """Delete the owner's response; False when there was none."""
         ...
+
+    async def delete_all(self, user_id: str) -> int:
+        """Delete every response of the user (account deletion); how many there were."""
+        ...

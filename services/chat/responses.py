@@ -43,3 +43,7 @@ class ResponseLog:
         """Delete the caller's response, else `ResponseNotFound`."""
         if not await self._store.delete(response_id, user_id=user_id):
             raise ResponseNotFound(response_id)
+
+    async def delete_all(self, user_id: str) -> int:
+        """Delete every stored response of the user (account deletion); how many there were."""
+        return await self._store.delete_all(user_id)

@@ -237,15 +237,7 @@ class ChatService:
                 return _Produced(hit, cached=True, receipt=None)
 
         async def lead() -> _Produced:
-            try:
-                async with charged(self.credits, self.charge_of(prep), refund_reason="provider_failed",
-                                   request_id=prep.inp.request_id) as receipt:
-                    answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
-                                                   request_id=prep.inp.request_id, model=prep.model,
-                                                   max_tokens=prep.inp.max_tokens, options=prep.inp.options)
-            except InsufficientCredits as exc:
-                return _Produced(None, cached=False, receipt=None, refused=exc)
-            return _Produced(answer, cached=False, receipt=receipt)
+            return await self._fresh(prep)  # the leader asks the provider (charged), as a regenerate does
 
         async def check() -> _Produced | None:
             found = await self.cache.get(prep.key)

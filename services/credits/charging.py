@@ -30,6 +30,7 @@ class Charge:
     kind: str
     ref: str | None
     model: str | None = None  # the catalogue name asked for (API-key model limits, usage by model)
+    units: dict[str, int] | None = None  # usage counted with the charge: {"images": n} / {"video_seconds": s}
 
 
 @asynccontextmanager
@@ -37,7 +38,8 @@ async def charged(credits: Credits, charge: Charge, *, refund_reason: str,
                   request_id: str | None) -> AsyncIterator[Receipt]:
     """Charge on entry; refund (once) and re-raise when the block fails."""
     receipt = await credits.charge(charge.user_id, charge.amount, plan=charge.plan, kind=charge.kind,
-                                   ref=charge.ref, request_id=request_id, model=charge.model)
+                                   ref=charge.ref, request_id=request_id, model=charge.model,
+                                   units=charge.units)
     try:
         yield receipt
     except BaseException:

@@ -21,7 +21,8 @@ class Credits(Protocol):
     """Charges for generations, purchases and reversals for payments, adjustments for admins."""
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
-                     ref: str | None, request_id: str | None, model: str | None = None) -> Receipt:
+                     ref: str | None, request_id: str | None, model: str | None = None,
+                     units: dict[str, int] | None = None) -> Receipt:
         """Take `amount` (allowance → gift → balance); InsufficientCredits when short."""
         ...
 

@@ -38,6 +38,7 @@ from services.credits.model import (
     utc_day,
 )
 from services.credits.ports import CreditAccountRepository, KeySpend, LedgerRepository
+from services.credits.usage import UsageRollup
 from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.clock import isoformat, utcnow
@@ -62,9 +63,10 @@ class CreditsService:
     def __init__(self, accounts: CreditAccountRepository, ledger: LedgerRepository, catalog: Catalog, *,
                  signup_credits: Callable[[], Awaitable[int]] | None = None,
                  reconcile_after_s: float = 60.0, metrics: Metrics = NO_METRICS,
-                 key_spend: KeySpend | None = None) -> None:
+                 key_spend: KeySpend | None = None, usage: UsageRollup | None = None) -> None:
         self._accounts, self._ledger, self._catalog = accounts, ledger, catalog
         self._key_spend = key_spend
+        self._usage = usage  # the daily usage rollup, fed as ledger entries land
         self._metrics = metrics
         self._signup_credits = signup_credits
         self._reconcile_after = timedelta(seconds=reconcile_after_s)
@@ -81,7 +83,8 @@ class CreditsService:
         self._finishing: asyncio.Task[None] | None = None
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
-                     ref: str | None, request_id: str | None, model: str | None = None) -> Receipt:
+                     ref: str | None, request_id: str | None, model: str | None = None,
+                     units: dict[str, int] | None = None) -> Receipt:
         """Take `amount` (allowance → gift → balance); InsufficientCredits (402) when short.
 
         Through an API key (key_limits.current()): 403 `api_key_model` for a model it may not use,
@@ -97,6 +100,8 @@ class CreditsService:
         meta: dict[str, Any] = {"item": kind, "plan": plan}
         if model is not None:
             meta["model"] = model
+        if units:
+            meta["units"] = units
         if key is not None:
             meta["api_key_id"] = key.key_id
         if reserved_at is not None:
@@ -275,6 +280,8 @@ class CreditsService:
                 outcome = (await self._finish([op]))[0]
                 counts[{"inserted": "repaired", "exists": "cleared", "duplicate_key": "undone"}[outcome]] += 1
                 log.warning("credit_op_reconciled", op_id=op.id, user_id=op.user_id, outcome=outcome)
+        if self._usage is not None and (rolled := await self._usage.repair(older_than=cutoff)):
+            log.warning("usage_rollup_repaired", entries=rolled)
         return counts
 
     async def _credit(self, user_id: str, amount: int, *, kind: str, ref: str, request_id: str | None,
@@ -347,6 +354,7 @@ class CreditsService:
         """Write the ledger entries of parked ops, then clear their slots (undoing any whose key
         another op took): the outcome of each. Until both writes are done the ops stay parked."""
         outcomes = await self._ledger.insert_many(ops)
+        await self._roll_up([op for op, outcome in zip(ops, outcomes, strict=True) if outcome == "inserted"])
         written = []
         for op, outcome in zip(ops, outcomes, strict=True):
             if outcome == "duplicate_key":
@@ -356,6 +364,15 @@ class CreditsService:
                 written.append((op.user_id, op.key))
         await self._accounts.clear_pending_many(written)
         return list(outcomes)
+
+    async def _roll_up(self, ops: list[Op]) -> None:
+        """Count freshly written entries in the usage rollup; a failure leaves them marked for repair."""
+        if self._usage is None or not ops:
+            return
+        try:
+            await self._usage.roll(ops)
+        except Exception:
+            log.exception("usage_rollup_deferred", ops=len(ops))
 
     def _finish_later(self, op: Op) -> asyncio.Future[None]:
         """Queue `op` for the next batch; the future is done once that batch has been written."""

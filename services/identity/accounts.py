@@ -179,6 +179,30 @@ class AccountService:
         log.info("password_reset", account_id=account.id, sessions_ended=ended)
         return SignedIn(await self._sessions.start(account), await self._user_of(account))
 
+    async def check_password(self, subject: str, password: str | None) -> None:
+        """Re-authentication before an irreversible step: the password of the account behind `subject`
+        (a user's `clerk_id`, `local:acc_…`); Unauthorized (the sign-in message) when it is wrong."""
+        account = await self._accounts.get(subject.removeprefix(SUBJECT_PREFIX)) \
+            if subject.startswith(SUBJECT_PREFIX) else None
+        stored = account.password_hash if account is not None else await self._dummy()
+        if not password or not await self._hasher.verify(stored, password) or account is None:
+            raise Unauthorized("The password is not right.")
+
+    async def close(self, subject: str) -> int:
+        """End every session of the account behind `subject` (at once, in every process) and remove the
+        account, so its email can sign up anew as a new user; the number of sessions ended."""
+        if not subject.startswith(SUBJECT_PREFIX):
+            return 0
+        account_id = subject.removeprefix(SUBJECT_PREFIX)
+        ended = await self._sessions.end_all(account_id)
+        await self._accounts.delete(account_id)
+        log.info("account_closed", account_id=account_id, sessions_ended=ended)
+        return ended
+
+    def owns(self, subject: str) -> bool:
+        """True when `subject` is one of Muse's own accounts (not a Clerk user)."""
+        return subject.startswith(SUBJECT_PREFIX)
+
     async def aclose(self) -> None:
         """Wait (briefly) for mail still being sent."""
         if self._background:

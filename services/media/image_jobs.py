@@ -15,11 +15,11 @@ from typing import Any
 import structlog
 
 from services.media.image_models import ImageRecord, StoredFile
-from services.media.jobs import MediaJobRunner
+from services.media.jobs import MediaJobRunner, media_failover
 from services.media.ports.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
 from services.media.ports.storage import StorageProvider, StoredObject
-from services.platform.errors import AppError, UpstreamError, UpstreamTimeout
-from services.platform.failover import Failover, Failure
+from services.platform.errors import UpstreamError
+from services.platform.failover import Failover
 from services.platform.ports.breaker import CircuitBreaker
 
 log = structlog.stdlib.get_logger("muse.image_jobs")
@@ -94,23 +94,10 @@ class ImageWork:
 ImageJobRunner = MediaJobRunner[ImageResult]
 
 
-def image_chain_error(failures: Sequence[Failure]) -> AppError:
-    """What an image job fails with when no provider produced the image."""
-    if not failures:
-        return UpstreamError("Every image provider is cooling down after repeated failures; try again soon.")
-    if all(f.timed_out for f in failures):
-        return UpstreamTimeout("No image provider answered in time.")
-    details = [str(f.error.detail) if isinstance(f.error, AppError) else str(f.error) for f in failures]
-    return UpstreamError("No image provider could produce this image: " + "; ".join(details))
-
-
 def image_failover(providers: Callable[[], Awaitable[Sequence[ImageProvider]]], *, timeout_s: float,
                    breaker: CircuitBreaker | None = None) -> Failover[ImageProvider]:
-    """The shared failover for image providers: one `timeout_s` budget for the whole chain,
-    circuits under `images:<name>`."""
-    return Failover(label="image", providers=providers, breaker=breaker, failure_types=(UpstreamError,),
-                    is_timeout=lambda exc: isinstance(exc, UpstreamTimeout), per_call_s=timeout_s,
-                    budget_s=timeout_s, breaker_name=breaker_name, on_exhausted=image_chain_error)
+    """The shared failover for image providers (circuits under `images:<name>`)."""
+    return media_failover("image", providers, timeout_s=timeout_s, breaker=breaker, breaker_name=breaker_name)
 
 
 async def produce(chain: Failover[ImageProvider], request: ImageRequest, *,

@@ -77,13 +77,8 @@ class ImageService:
                         content_type=upload.content_type,
                         private=True,  # an upload is the user's own photo: never publicly fetchable
                     )
-                    file = StoredFile(
-                        key=obj.key,
-                        url=obj.url,
-                        width=upload.width,
-                        height=upload.height,
-                        format=upload.format,
-                    )
+                    file = StoredFile(key=obj.key, url=obj.url, width=upload.width, height=upload.height,
+                                      format=upload.format)
                     stored.append(file)
                     setattr(record, role, file)
             return await self.library.submit(

@@ -20,10 +20,12 @@ failover) and how to store that result's files. The core does the rest, the same
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Generic
+from typing import Generic, TypeVar
 
 import structlog
 
@@ -39,8 +41,13 @@ from services.media.image_models import (
 from services.media.ports.jobs import MediaWork, R
 from services.media.ports.records import ImageRepository
 from services.platform.clock import utcnow
-from services.platform.errors import AppError, InternalError, UpstreamTimeout
+from services.platform.errors import AppError, InternalError, UpstreamError, UpstreamTimeout
+from services.platform.failover import Failover, Failure
+from services.platform.ports.breaker import CircuitBreaker
+from services.platform.ports.named import Named
 from services.platform.ports.queue import JobQueue
+
+P = TypeVar("P", bound=Named)
 
 log = structlog.stdlib.get_logger("muse.image_jobs")  # log lines name the kind: image_job_*, video_job_*
 
@@ -182,3 +189,24 @@ class MediaJobRunner(Generic[R]):
         if any(counts.values()):
             log.info(f"{self.label}_sweep_done", **counts)
         return counts
+
+
+def chain_error(noun: str, failures: Sequence[Failure]) -> AppError:
+    """What a media job fails with when no provider of its kind (`noun`: image, video) produced it."""
+    if not failures:
+        return UpstreamError(f"Every {noun} provider is cooling down after repeated failures; "
+                             "try again soon.")
+    if all(f.timed_out for f in failures):
+        return UpstreamTimeout(f"No {noun} provider answered in time.")
+    details = [str(f.error.detail) if isinstance(f.error, AppError) else str(f.error) for f in failures]
+    return UpstreamError(f"No {noun} provider could produce this {noun}: " + "; ".join(details))
+
+
+def media_failover(noun: str, providers: Callable[[], Awaitable[Sequence[P]]], *, timeout_s: float,
+                   breaker: CircuitBreaker | None, breaker_name: Callable[[str], str]) -> Failover[P]:
+    """The failover of a kind's providers: one `timeout_s` budget for the whole chain, circuits under
+    `breaker_name(<provider>)`."""
+    return Failover(label=noun, providers=providers, breaker=breaker, failure_types=(UpstreamError,),
+                    is_timeout=lambda exc: isinstance(exc, UpstreamTimeout), per_call_s=timeout_s,
+                    budget_s=timeout_s, breaker_name=breaker_name,
+                    on_exhausted=functools.partial(chain_error, noun))

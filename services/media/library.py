@@ -128,8 +128,10 @@ class MediaLibrary:
     async def submit(self, caller: Caller, record: ImageRecord, *, price: int,
                      ledger_kind: str) -> ImageRecord:
         """Charge, record (queued) and enqueue a job; an enqueue that fails fails the job and refunds it."""
+        units = {"video_seconds": int(record.duration_s or 0)} if ledger_kind == "video" \
+            else {"images": record.num_outputs}
         charge = Charge(caller.user_id, price, plan=caller.plan, kind=ledger_kind, ref=record.id,
-                        model=record.model or "default")
+                        model=record.model or "default", units=units)
         async with charged(self._credits, charge, refund_reason=f"{self.noun}_not_recorded",
                            request_id=caller.request_id) as receipt:
             record.credits_charged, record.receipt = price, receipt_data(receipt)

@@ -36,6 +36,10 @@ class ShareService:
             token=secrets.token_urlsafe(TOKEN_BYTES), image_id=record.id, owner_id=user_id,
             created_at=utcnow()))
 
+    async def revoke_all(self, user_id: str) -> int:
+        """Remove every link of the user's images (account deletion); how many."""
+        return await self._links.delete_for_owner(user_id)
+
     async def revoke(self, user_id: str, image_id: str) -> None:
         """Remove the image's link (idempotent); another user's image is 404."""
         await self._images.get(user_id, image_id)

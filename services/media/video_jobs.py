@@ -11,11 +11,11 @@ from typing import Any
 import structlog
 
 from services.media.image_models import ImageRecord, StoredFile
-from services.media.jobs import MediaJobRunner
+from services.media.jobs import MediaJobRunner, media_failover
 from services.media.ports.storage import StorageProvider, StoredObject
 from services.media.ports.videos import VideoProvider, VideoRequest, VideoResult
-from services.platform.errors import AppError, UpstreamError, UpstreamTimeout
-from services.platform.failover import Failover, Failure
+from services.platform.errors import UpstreamError
+from services.platform.failover import Failover
 from services.platform.ports.breaker import CircuitBreaker
 
 log = structlog.stdlib.get_logger("muse.video_jobs")
@@ -28,22 +28,11 @@ def video_breaker_name(provider: str) -> str:
     return VIDEO_BREAKER_PREFIX + provider
 
 
-def video_chain_error(failures: Sequence[Failure]) -> AppError:
-    """What a video job fails with when no provider produced the video."""
-    if not failures:
-        return UpstreamError("Every video provider is cooling down after repeated failures; try again soon.")
-    if all(f.timed_out for f in failures):
-        return UpstreamTimeout("No video provider answered in time.")
-    details = [str(f.error.detail) if isinstance(f.error, AppError) else str(f.error) for f in failures]
-    return UpstreamError("No video provider could produce this video: " + "; ".join(details))
-
-
 def video_failover(providers: Callable[[], Awaitable[Sequence[VideoProvider]]], *, timeout_s: float,
                    breaker: CircuitBreaker | None = None) -> Failover[VideoProvider]:
-    """The shared failover mechanism over the video providers (circuits under `videos:<name>`)."""
-    return Failover(label="video", providers=providers, breaker=breaker, failure_types=(UpstreamError,),
-                    is_timeout=lambda exc: isinstance(exc, UpstreamTimeout), per_call_s=timeout_s,
-                    budget_s=timeout_s, breaker_name=video_breaker_name, on_exhausted=video_chain_error)
+    """The shared failover for video providers (circuits under `videos:<name>`)."""
+    return media_failover("video", providers, timeout_s=timeout_s, breaker=breaker,
+                          breaker_name=video_breaker_name)
 
 
 class VideoWork:

@@ -239,6 +239,10 @@ class SubscriptionRepository(Protocol):
 
     async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
 
+    async def list_live(self, *, limit: int, cursor: str | None) -> list[Subscription]:
+        """Live subscriptions (LIVE_SUBSCRIPTION) that have a processor id, by id, after `cursor`."""
+        ...
+
 
 @runtime_checkable
 class CustomerRepository(Protocol):
@@ -251,7 +255,16 @@ class CustomerRepository(Protocol):
         ...
 
 
+class PlanHolder(Protocol):
+    """What subscriptions read of a user."""
+
+    plan: str
+    role: Role
+
+
 class Users(Protocol):
     """The part of the user service subscriptions use."""
+
+    async def get(self, user_id: str) -> PlanHolder | None: ...
 
     async def set_plan(self, user_id: str, plan: str, *, role: Role | None = None) -> object: ...

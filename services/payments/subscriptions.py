@@ -123,6 +123,45 @@ class SubscriptionService:
                 log.warning("subscription_refresh_failed", external_id=external_id, error=str(exc))
         return await self._set_status(sub, "ACTIVE", **fields)
 
+    async def reconcile(self, sub: Subscription) -> str:
+        """Bring one subscription (and its user's plan and role) in line with its processor; the
+        outcome: `changed`, `roles` (only the user was out of line), `unchanged` or `skipped`."""
+        adapter = self._providers.find(sub.provider)
+        if adapter is None or not sub.external_id:
+            return "skipped"  # its processor is no longer configured: nothing to ask
+        try:
+            info = await adapter.get_subscription(sub.external_id)
+        except NotFound:
+            log.info("subscription_unknown_at_processor", subscription_id=sub.id, provider=sub.provider)
+            await self._set_status(sub, "EXPIRED")
+            return "changed"
+        status = info.status or sub.status
+        if status != sub.status or (info.id != sub.external_id and status != "APPROVAL_PENDING"):
+            period = _parse_time(info.next_billing_time)
+            extra = {"current_period_end": period} if period else {}
+            external = info.id if status != "APPROVAL_PENDING" else sub.external_id
+            await self._set_status(sub, status, external_id=external, **extra)
+            log.info("subscription_reconciled", subscription_id=sub.id, before=sub.status, after=status)
+            return "changed"
+        return "roles" if await self._user_out_of_line(sub) else "unchanged"
+
+    async def _user_out_of_line(self, sub: Subscription) -> bool:
+        """Re-apply the plan and role `sub` gives when the user's differ; True when they did."""
+        user = await self._users.get(sub.user_id)
+        if user is None:
+            return False
+        if sub.status == "ACTIVE":
+            wrong = user.plan != sub.plan or (user.role < Role.SUBSCRIBER)
+        elif sub.status == "SUSPENDED":
+            wrong = user.plan != self._catalog.default_plan and \
+                await self._subs.count_active(sub.user_id, excluding=sub.id) == 0
+        else:
+            return False
+        if wrong:
+            await self._sync_user(sub)
+            log.info("subscription_user_realigned", subscription_id=sub.id, user_id=sub.user_id)
+        return wrong
+
     async def _find(self, provider: str, external_id: str, custom_id: str | None) -> Subscription | None:
         sub = await self._subs.get_by_external_id(provider, external_id)
         if sub is None and custom_id:

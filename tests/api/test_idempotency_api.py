@@ -6,10 +6,10 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from pydantic import BaseModel
 from quart import Blueprint, Response, g
 
 from app import create_app
+from controllers.schemas.base import RequestBody
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.request_id import current_request_id
@@ -21,7 +21,7 @@ from tests.fixtures.identity import auth_headers
 calls = {"n": 0}
 
 
-class SpendIn(BaseModel):
+class SpendIn(RequestBody):
     note: str = ""
     fail: bool = False
 

@@ -7,14 +7,8 @@ import io
 from quart.datastructures import FileStorage
 
 from repositories.images import ImageDocument
-from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, media_files, picture, run_jobs, started_app
-
-
-async def _user(app, clerk_id: str = "img_user") -> tuple[dict[str, str], str]:
-    headers = await auth_headers(app, clerk_id)
-    user = await app.extensions["container"].identity.users.ensure_clerk_user(clerk_id)
-    return headers, user.id
+from tests.fixtures.images import image_user as _user
 
 
 def _file(data: bytes, name: str, content_type: str = "image/png") -> FileStorage:

@@ -17,14 +17,8 @@ from services.media.library import MediaLibrary
 from services.platform.clock import clock
 from services.platform.errors import ServiceUnavailable
 from services.platform.ports.queue import JobName
-from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import image_settings, run_jobs, started_app
-
-
-async def _user(app, clerk_id: str = "img_user") -> tuple[dict[str, str], str]:
-    headers = await auth_headers(app, clerk_id)
-    user = await app.extensions["container"].identity.users.ensure_clerk_user(clerk_id)
-    return headers, user.id
+from tests.fixtures.images import image_user as _user
 
 
 async def _refunds(container, user_id: str) -> list:

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fixtures.identity import auth_headers
+from tests.fixtures.images import image_user as _user
 from tests.fixtures.images import media_files, run_jobs
 
 FLUX = "black-forest-labs/flux-schnell"
-
-
-async def _user(app, clerk_id: str = "img_user") -> tuple[dict[str, str], str]:
-    headers = await auth_headers(app, clerk_id)
-    user = await app.extensions["container"].identity.users.ensure_clerk_user(clerk_id)
-    return headers, user.id
 
 
 async def _ledger(container, user_id: str) -> list:

@@ -281,6 +281,6 @@ def test_idempotency_key_replays_the_first_answer(muse_http, sdk_fakes):
                                                              extra_headers=headers)
     assert again.headers["Idempotent-Replayed"] == "true" and again.parse().id == first.parse().id
     assert sdk_fakes["gemini"].count("generateContent") == 1
-    with pytest.raises(openai.UnprocessableEntityError) as caught:  # same key, another body
+    with pytest.raises(openai.BadRequestError) as caught:  # same key, another body: 400 under /v1, never 422
         client.chat.completions.create(model="default", messages=ask(), extra_headers=headers)
     assert caught.value.code == "idempotency_mismatch" and caught.value.type == "invalid_request_error"

@@ -43,8 +43,13 @@ async def _payment(app, payment_id):
 async def test_checkout_takes_the_price_from_the_catalogue_and_returns_the_approve_url(
         pay_app, pay_client, fake_paypal):
     headers, user_id = await _user(pay_app)
-    response = await pay_client.post("/api/v1/payments/checkout", headers=headers,
+    tampered = await pay_client.post("/api/v1/payments/checkout", headers=headers,
                                      json={"pack": "credits_500", "amount": "0.01", "price": "0.01"})
+    problem = await tampered.get_json()  # a price of the client's is refused by name, never used
+    assert tampered.status_code == 422 and [e["loc"] for e in problem["errors"]] == [["amount"], ["price"]]
+    assert not [r for r in fake_paypal.requests if r["kind"] == "create_order"]
+    response = await pay_client.post("/api/v1/payments/checkout", headers=headers,
+                                     json={"pack": "credits_500"})
     body = await response.get_json()
     assert response.status_code == 201
     assert body["status"] == "CREATED" and body["payment_id"].startswith("pay_")

@@ -62,7 +62,11 @@ def _reconciler(app) -> PaymentReconciler:
 async def test_checkout_prices_from_the_catalogue_and_reuses_one_customer(
         stripe_app, stripe_client, fake_stripe):
     headers, user_id = await _user(stripe_app)
-    body = await _checkout(stripe_client, headers, "credits_500", amount="0.01")
+    tampered = await stripe_client.post("/api/v1/payments/checkout", headers=headers,
+                                        json={"pack": "credits_500", "amount": "0.01"})
+    assert tampered.status_code == 422  # a price of the client's is refused by name, never used
+    assert (await tampered.get_json())["errors"][0]["loc"] == ["amount"] and not fake_stripe.sessions
+    body = await _checkout(stripe_client, headers, "credits_500")
     assert body["provider"] == "stripe" and body["payment_id"].startswith("pay_")
     session = fake_stripe.sessions[body["order_id"]]
     assert body["checkout_url"] == session["url"] and body["status"] == "CREATED"

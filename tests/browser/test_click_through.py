@@ -22,7 +22,7 @@ def _muse_process(servers, tmp_path_factory):
         yield started
 
 BAD_TEXT = re.compile(r"\b(null|undefined|NaN)\b|\[object Object\]")
-NAV = ["Chat", "Studio", "Gallery", "Videos", "Edit", "Describe", "Credits", "API keys", "Admin"]
+NAV = ["Chat", "Studio", "Gallery", "Videos", "Edit", "Describe", "Credits", "API keys", "Account", "Admin"]
 ADMIN_SECTIONS = ["Overview", "Users", "Gift codes", "Settings", "Audit log"]
 
 

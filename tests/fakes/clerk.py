@@ -1,4 +1,4 @@
-"""A wire fake of Clerk's Backend API: `GET /v1/jwks` and `GET /v1/users/{id}`.
+"""A wire fake of Clerk's Backend API: `GET /v1/jwks`, `GET /v1/users/{id}` and `DELETE /v1/users/{id}`.
 
 Serves the given public keys as a JWKS and the given users (the full object the
 SDK validates), checks `Authorization: Bearer <secret>`, counts calls and can fail
@@ -63,10 +63,10 @@ class FakeClerkApi(FakeHTTPServer):
         self._failures.append(status)
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
-        if method != "GET":
+        if method not in ("GET", "DELETE") or (method == "DELETE" and not path.startswith("/v1/users/")):
             return self.json(501, {"errors": [{"code": "unsupported_method"}]})
         self.calls += 1
-        self.paths.append(path)
+        self.paths.append(path if method == "GET" else f"DELETE {path}")
         if self._failures:
             return self.json(self._failures.pop(0), {"errors": [{"code": "server_error"}]})
         if headers.get("Authorization") != f"Bearer {self.secret}":
@@ -74,6 +74,9 @@ class FakeClerkApi(FakeHTTPServer):
         if path == "/v1/jwks":
             return self.json(200, self.jwks)
         user = self.users.get(path.removeprefix("/v1/users/"))
+        if path.startswith("/v1/users/") and user is not None and method == "DELETE":
+            del self.users[user["id"]]  # as Clerk: the user is gone (DeletedObject)
+            return self.json(200, {"id": user["id"], "object": "user", "deleted": True})
         if path.startswith("/v1/users/") and user is not None:
             return self.json(200, user)
         return self.json(404, {"errors": [{"message": "not found", "long_message": "not found",

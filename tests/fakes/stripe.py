@@ -8,6 +8,9 @@ with `pay()`; money moving later with `refund()`, `dispute()`, `renew()`, `updat
 `deliveries()` signs them like Stripe (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`)
 and can send them twice, reversed (out of order) or stale. Failures on demand: `fail_next`
 (any status, 429 included), `hang_next` (answer late, optionally after doing the work).
+Idempotency as Stripe does it: a key's answer is saved when its request finishes, and a second
+request with a key still in progress answers 409 `idempotency_key_in_use` (`key_conflicts` counts
+them; `hang_next(kind, after_work=True)` keeps a request in progress).
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ class FakeStripe(FakeHTTPServer):
         self.hangs: dict[str, list[_Hang]] = {}
         self.outbox: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []  # every event ever queued (a retry resends one of them)
+        self.in_flight: set[tuple[str, str]] = set()  # (kind, Idempotency-Key) of requests in progress
+        self.key_conflicts = 0  # 409 idempotency_key_in_use answers given
 
     # -- control -----------------------------------------------------------------------------
     def fail_next(self, kind: str, status: int = 500, times: int = 1) -> None:
@@ -224,17 +229,28 @@ class FakeStripe(FakeHTTPServer):
         if headers.get("authorization") != f"Bearer {SECRET_KEY}":
             return 401, _error("invalid_request_error", "Invalid API Key provided.", code=None), {}
         key = headers.get("idempotency-key")
-        replayed = {}
         with self.lock:
             if key and (kind, key) in self.replies:
-                result, replayed = self.replies[(kind, key)], {"Idempotent-Replayed": "true"}
-            else:
-                result = getattr(self, f"_do_{kind}")(path, params)
+                result = self.replies[(kind, key)]
+                return result[0], result[1], {"Idempotent-Replayed": "true"}
+            if key and (kind, key) in self.in_flight:
+                self.key_conflicts += 1
+                return 409, _error("idempotency_error", "There is currently another in-progress request "
+                                   "using this Stripe-Idempotency-Key. Please try again later.",
+                                   code="idempotency_key_in_use"), {}
+            if key:
+                self.in_flight.add((kind, key))
+            result = getattr(self, f"_do_{kind}")(path, params)
+        try:
+            if hang and hang.after_work:
+                self.release.wait(hang.seconds)
+        finally:
+            with self.lock:  # the answer is saved once the request is done, as Stripe saves it
                 if key and result[0] < 300:
                     self.replies[(kind, key)] = result
-        if hang and hang.after_work:
-            self.release.wait(hang.seconds)
-        return result[0], result[1], replayed
+                if key:
+                    self.in_flight.discard((kind, key))
+        return result[0], result[1], {}
 
     def _do_create_customer(self, path: str, params: dict[str, Any]) -> tuple[int, Any]:
         customer = {"id": _new("cus"), "object": "customer", "email": params.get("email"),

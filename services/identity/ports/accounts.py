@@ -52,6 +52,10 @@ class AccountRepository(Protocol):
         """Note the address confirmed; True when this call did (it was not confirmed before)."""
         ...
 
+    async def delete(self, account_id: str) -> bool:
+        """Remove the account and its one-time tokens (its email is free again); False if none."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Strength:

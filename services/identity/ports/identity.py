@@ -1,6 +1,7 @@
 """Identity ports: session-token verification, user profiles and signed webhooks (Clerk first).
 
-Implementations: `providers/clerk.py` (`ClerkTokenVerifier`, `ClerkUsersClient`, `ClerkWebhookVerifier`).
+Implementations: `providers/clerk.py` (`ClerkTokenVerifier`, `ClerkUsersClient` (profiles, deletion),
+`ClerkWebhookVerifier`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ class ProfileSource(Protocol):
     """Reads a user's profile at the identity provider (None when unknown)."""
 
     async def get_user(self, clerk_id: str) -> dict[str, Any] | None: ...
+
+
+@runtime_checkable
+class UserDeleter(Protocol):
+    """Deletes a user at the identity provider (account deletion); an unknown user is already gone.
+    Raises `UpstreamError` when the provider cannot be reached or refuses."""
+
+    async def delete_user(self, clerk_id: str) -> None: ...
 
 
 @runtime_checkable

@@ -30,6 +30,10 @@ class ShareRepository(Protocol):
         """The link with this token, or None."""
         ...
 
+    async def delete_for_owner(self, owner_id: str) -> int:
+        """Revoke every link of the owner's images (account deletion); how many."""
+        ...
+
     async def delete_for_image(self, image_id: str, *, owner_id: str) -> bool:
         """Revoke the image's link; False when it had none."""
         ...

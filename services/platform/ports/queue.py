@@ -16,6 +16,7 @@ class JobName:
     SWEEP_VIDEOS: Final = "sweep_videos"
     RECONCILE_CREDITS: Final = "reconcile_credits"
     RECONCILE_PAYMENTS: Final = "reconcile_payments"
+    RECONCILE_SUBSCRIPTIONS: Final = "reconcile_subscriptions"
 
 
 @runtime_checkable

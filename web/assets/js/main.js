@@ -5,6 +5,7 @@ import { loadClerk } from "./clerk.js";
 import { forgetMe, hasRole, loadClientConfig, loadMe, refreshCredits, state } from "./state.js";
 import { append, errorBox, h, humane, replace, toast } from "./ui.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
+import { myAccountPage } from "./pages/account.js";
 import { adminPage } from "./pages/admin.js";
 import { chatPage } from "./pages/chat.js";
 import { checkoutPage } from "./pages/checkout.js";
@@ -43,7 +44,7 @@ function renderPrefs() {
 const NAV = [
   ["/chat", "nav.chat"], ["/studio", "nav.studio"], ["/gallery", "nav.gallery"], ["/videos", "nav.videos"],
   ["/edit", "nav.edit"], ["/describe", "nav.describe"], ["/credits", "nav.credits"], ["/keys", "nav.keys"],
-  ["/admin", "nav.admin", "ADMIN"],
+  ["/account", "nav.account"], ["/admin", "nav.admin", "ADMIN"],
 ];
 const ROUTES = [
   [/^\/sign-in$/, signInPage, false],
@@ -59,6 +60,7 @@ const ROUTES = [
   [/^\/credits$/, creditsPage],
   [/^\/checkout\/(success|cancel)$/, checkoutPage],
   [/^\/keys$/, keysPage],
+  [/^\/account$/, myAccountPage],
   [/^\/admin(?:\/([\w-]+)(?:\/([\w-]+))?)?$/, adminPage, true, "ADMIN"],
 ];
 

@@ -77,4 +77,5 @@ export default {
   "nav.keys": "API-Schlüssel",
   "nav.admin": "Admin",
   "nav.signOut": "Abmelden",
+  "nav.account": "Konto",
 };

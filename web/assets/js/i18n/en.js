@@ -77,4 +77,5 @@ export default {
   "nav.keys": "API keys",
   "nav.admin": "Admin",
   "nav.signOut": "Sign out",
+  "nav.account": "Account",
 };

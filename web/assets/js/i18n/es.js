@@ -77,4 +77,5 @@ export default {
   "nav.keys": "Claves API",
   "nav.admin": "Admin",
   "nav.signOut": "Cerrar sesión",
+  "nav.account": "Cuenta",
 };
