@@ -17,7 +17,7 @@ from quart import Quart, Response, has_request_context, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from controllers.openai_errors import error_body, is_openai_path, openai_status
+from controllers.openai_errors import error_body, is_openai_path, openai_headers, openai_status
 from controllers.schemas.base import failure, problem_errors
 from middlewares.request_id import current_request_id
 from services.platform.errors import (
@@ -105,16 +105,18 @@ def _problem_response(error: AppError, *, base_url: str, status: int | None = No
     """The problem+json response for `error` (`status` defaults to its code's; its `type` under
     `base_url`); OpenAI's error envelope under /v1 (contract §12)."""
     status = status if status is not None else status_of(error)
+    headers = error.headers
     if has_request_context() and is_openai_path(request.path):
-        status = openai_status(status)
+        status = openai_status(error, status)
         body = error_body(error, current_request_id(), status=status)
         content_type = "application/json"
+        headers = {**headers, **openai_headers(error)}
     else:
         body = problem_body(error, status=status, base_url=base_url,
                             request_id=current_request_id())
         content_type = "application/problem+json"
     response = Response(json.dumps(body), status=status, content_type=content_type)
-    for name, value in error.headers.items():
+    for name, value in headers.items():
         response.headers[name] = value
     return response
 

@@ -31,7 +31,7 @@ class ErasureController:
     async def delete_me(self, principal: Principal, raw: bytes) -> tuple[dict[str, Any], int]:
         """202: the caller's account is deleted."""
         body = delete_me_body(raw)
-        erased = await self._erasure.delete_own(principal.user_id or "", password=body.password)
+        erased = await self._erasure.delete_own(principal.require_user_id(), password=body.password)
         return erased.as_dict(), 202
 
     async def delete_user(self, principal: Principal, user_id: str) -> tuple[dict[str, Any], int]:

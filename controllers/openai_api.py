@@ -56,6 +56,18 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
     return headers
 
 
+def event_stream(body: AsyncIterator[bytes], meta: dict[str, Any]) -> Response:
+    """A streamed /v1 answer (`text/event-stream`, never buffered or timed out) with the `X-Muse-*`
+    headers of its `meta` event."""
+    response = Response(body, content_type="text/event-stream")
+    response.headers.update(muse_headers(charged=int(meta.get("credits_charged", 0)),
+                                         cached=bool(meta["cached"]), provider=meta["provider"]))
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.timeout = None
+    return response
+
+
 _ROLES: dict[str, MessageRole] = {
     "system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 
@@ -223,13 +235,7 @@ class OpenAIController:
                 yield _sse({**base, "choices": [], "usage": usage})
             yield b"data: [DONE]\n\n"
 
-        response = Response(stream(), content_type="text/event-stream")
-        response.headers.update(muse_headers(charged=int(meta.get("credits_charged", 0)),
-                                             cached=bool(meta["cached"]), provider=meta["provider"]))
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"
-        response.timeout = None
-        return response
+        return event_stream(stream(), meta)
 
     # --- images --------------------------------------------------------------------------
     def _image_model(self, name: str | None) -> str:

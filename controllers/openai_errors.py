@@ -1,10 +1,14 @@
 """OpenAI's error envelope for everything under /v1 (contract §12).
 
 `{"error": {"message", "type", "param", "code"}, "request_id"}` with OpenAI's own statuses,
-so the SDKs' exception classes and retry rules behave as they do against OpenAI: an invalid or
-unsupported parameter is 400 (never 422, which /api/v1 answers), `param` naming it. The SDKs
-raise by status and read `code`: 401 → `invalid_api_key`, 402 → `insufficient_quota`, 404 on a
-model → `model_not_found`, 400 → `invalid_request_error`, 429 → `rate_limit_exceeded`; other
+so the SDKs' exception classes and retry rules behave as they do against OpenAI:
+- an invalid or unsupported parameter is 400 `invalid_request_error` (never 422, which /api/v1
+  answers), `param` naming it;
+- out of credits is OpenAI's quota answer, 429 with type and code `insufficient_quota` (402 under
+  /api/v1) and `x-should-retry: false`: the SDKs raise `RateLimitError` at once, without retrying;
+- 503 is retried by the SDKs: a transient one (maintenance, a store not answering) carries
+  `Retry-After`, a feature switched off `x-should-retry: false`.
+Codes: 401 `invalid_api_key`, 404 on a model `model_not_found`, 429 `rate_limit_exceeded`; other
 problems keep Muse's code (`provider_timeout`, `maintenance`, `idempotency_mismatch`…).
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.platform.errors import AppError, NotFound
+from services.platform.errors import AppError, FeatureDisabled, InsufficientCredits, NotFound
 
 PREFIX = "/v1"
 
@@ -36,13 +40,25 @@ def is_openai_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def openai_status(status: int) -> int:
-    """The status /v1 answers for a problem whose /api/v1 status is `status`."""
+SHOULD_RETRY = "x-should-retry"
+# Answers a retry cannot change: the SDKs must raise them at once (they retry 429 and 5xx otherwise).
+_FINAL = (InsufficientCredits, FeatureDisabled)
+
+
+def openai_status(error: AppError, status: int) -> int:
+    """The status /v1 answers for `error`, whose /api/v1 status is `status`."""
+    if isinstance(error, InsufficientCredits):
+        return 429
     return 400 if status == 422 else status
 
 
-def _type(status: int) -> str:
-    if status == 402:
+def openai_headers(error: AppError) -> dict[str, str]:
+    """Headers OpenAI's SDKs read to decide on a retry (`x-should-retry: false` for a final answer)."""
+    return {SHOULD_RETRY: "false"} if isinstance(error, _FINAL) else {}
+
+
+def _type(error: AppError, status: int) -> str:
+    if isinstance(error, InsufficientCredits):
         return "insufficient_quota"
     if status == 403:
         return "permission_error"
@@ -69,6 +85,6 @@ def error_body(error: AppError, request_id: str | None, *, status: int) -> dict[
     """The OpenAI error envelope of `error` (`status`: its HTTP status, from app/problems.py)."""
     param, message = _param_and_message(error)
     param = error.extra.get("param", param)
-    return {"error": {"message": message, "type": _type(status), "param": param,
+    return {"error": {"message": message, "type": _type(error, status), "param": param,
                       "code": _CODES.get(error.code, error.code)},
             "request_id": request_id}

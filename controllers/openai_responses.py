@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from quart import Response
 
-from controllers.openai_api import Answer, OpenAIController, muse_headers
+from controllers.openai_api import Answer, OpenAIController, event_stream, muse_headers
 from controllers.openai_errors import error_body
 from controllers.schemas.openai import ChatCompletionIn
 from controllers.schemas.responses import (
@@ -259,7 +259,7 @@ class ResponsesController:
                      request_id: str) -> Answer | Response:
         """A `response` object, or its typed stream events."""
         refuse(body)
-        user_id = principal.user_id or ""
+        user_id = principal.require_user_id()
         history: list[dict[str, Any]] = []
         if body.previous_response_id:
             previous = await self._log.get(user_id, body.previous_response_id, param="previous_response_id")
@@ -287,11 +287,11 @@ class ResponsesController:
 
     async def retrieve(self, principal: Principal, response_id: str) -> dict[str, Any]:
         """The caller's stored response."""
-        return (await self._log.get(principal.user_id or "", response_id)).body
+        return (await self._log.get(principal.require_user_id(), response_id)).body
 
     async def delete(self, principal: Principal, response_id: str) -> dict[str, Any]:
         """Delete the caller's stored response."""
-        await self._log.delete(principal.user_id or "", response_id)
+        await self._log.delete(principal.require_user_id(), response_id)
         return {"id": response_id, "object": "response", "deleted": True}
 
     async def _keep(self, draft: _Draft, answer: dict[str, Any], user_id: str, content: str,
@@ -347,13 +347,7 @@ class ResponsesController:
             kind = "response.incomplete" if answer["status"] == "incomplete" else "response.completed"
             yield emit(kind, response=answer)
 
-        response = Response(stream(), content_type="text/event-stream")
-        response.headers.update(muse_headers(charged=int(meta.get("credits_charged", 0)),
-                                             cached=bool(meta["cached"]), provider=meta["provider"]))
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"
-        response.timeout = None
-        return response
+        return event_stream(stream(), meta)
 
 
 class _Draft:

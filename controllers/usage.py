@@ -15,7 +15,7 @@ class UsageController:
 
     async def usage(self, principal: Principal, query: UsageQuery, *, csv: bool) -> Any:
         """The caller's usage between two UTC days, grouped by day, kind, model or API key."""
-        report = await self._usage.usage(principal.user_id or "", first=query.from_, last=query.to,
+        report = await self._usage.usage(principal.require_user_id(), first=query.from_, last=query.to,
                                          group_by=query.group_by)
         if csv:
             name = f"muse-usage-{report.first}-{report.last}-{report.group_by}.csv"

@@ -10,9 +10,10 @@ Place it directly under the access decorator and above quart-schema's validation
 
 Without the header the view runs as usual. With it, the key is claimed for
 the principal (MongoDB, 24 h): the first response with status < 500 (errors
-included) is stored and replayed byte for byte, with `Idempotent-Replayed:
-true`; a different method/path/query/body → 422 `idempotency_mismatch`; while
-the first request still runs → 409 `idempotency_in_flight`. A 5xx or an
+included) is stored and replayed byte for byte, with the same `Location`,
+`X-Muse-*` and `x-should-retry` headers and `Idempotent-Replayed: true`; a
+different method/path/query/body → 422 `idempotency_mismatch` (400 under /v1);
+while the first request still runs → 409 `idempotency_in_flight`. A 5xx or an
 unexpected exception releases the key so the client can retry. A streamed
 answer (e.g. SSE) is passed through chunk by chunk as it is produced while a
 copy accumulates; the copy is stored once the stream has been sent in full,
@@ -33,6 +34,7 @@ from typing import Any, TypeVar
 
 from quart import Quart, Response, current_app, g, request
 from quart.wrappers.response import IterableBody
+from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from services.platform.errors import AppError
 from services.platform.idempotency import IdempotencyService, canonical_body, fingerprint
@@ -67,6 +69,12 @@ def _ends_in_error(content_type: str, body: bytes) -> bool:
     return any(line.strip() == b"event: error" for line in last.splitlines())
 
 
+def replayed_headers(response: Response | WerkzeugResponse) -> dict[str, str]:
+    """The headers of `response` that its replays repeat (`Location`, `X-Muse-*`, `x-should-retry`)."""
+    return {name: value for name, value in response.headers.items()
+            if name.lower() in ("location", "x-should-retry") or name.lower().startswith("x-muse-")}
+
+
 def _served(content_type: str, body: bytes) -> bool:
     """An SSE stream that delivered at least one `delta` (the chat service charges it when stopped)."""
     return content_type.startswith("text/event-stream") and b"event: delta" in body
@@ -76,6 +84,7 @@ def _tee(response: Response, service: Any, scope: str, key: str) -> None:
     """Forward each chunk as it comes while keeping a copy; store it once the stream ended well."""
     source, status = response.response, response.status_code
     content_type = response.content_type or "application/octet-stream"
+    headers = replayed_headers(response)
 
     async def stream() -> Any:
         chunks: list[bytes] = []
@@ -96,7 +105,7 @@ def _tee(response: Response, service: Any, scope: str, key: str) -> None:
                 # whole, or stopped by the client after an answer reached it (charged): a retry with
                 # this key replays what was sent instead of charging again
                 await service.complete(scope, key, status=status, content_type=content_type,
-                                       body=whole.decode(errors="replace"))
+                                       body=whole.decode(errors="replace"), headers=headers)
             else:  # broken, failed, or abandoned before any answer: let a retry run again
                 await service.abandon(scope, key)
 
@@ -122,6 +131,7 @@ def idempotent(fn: F) -> F:
             replay = Response(stored.body or "", status=stored.status, content_type=stored.content_type)
             if stored.location:
                 replay.headers["Location"] = stored.location
+            replay.headers.update(stored.headers)
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
         try:
@@ -140,7 +150,7 @@ def idempotent(fn: F) -> F:
         await service.complete(scope, key, status=response.status_code,
                                body=await response.get_data(as_text=True),  # type: ignore[misc]
                                content_type=response.content_type or "application/json",
-                               location=response.headers.get("Location"))
+                               headers=replayed_headers(response))
         return response
 
     setattr(view, IDEMPOTENT_ATTR, True)

@@ -21,7 +21,8 @@ class IdempotencyRecordDocument(MuseDocument):
     status: int | None = None
     body: str | None = None
     content_type: str | None = None
-    location: str | None = None
+    location: str | None = None  # records stored before `headers`
+    headers: dict[str, str] = {}
     created_at: datetime
     locked_until: datetime
     expires_at: datetime
@@ -68,11 +69,11 @@ class BeanieIdempotencyRepository:
         return await self.claim(record) is None
 
     async def complete(self, record_id: str, *, status: int, body: str, content_type: str,
-                       location: str | None = None) -> None:
+                       headers: dict[str, str]) -> None:
         """Store the response to replay."""
         await self._col.update_one({"_id": record_id, "state": "in_flight"}, {"$set": {
             "state": "done", "status": status, "body": body, "content_type": content_type,
-            "location": location}})
+            "headers": headers}})
 
     async def release(self, record_id: str) -> None:
         """Drop an in-flight record so the request can be retried."""

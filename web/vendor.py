@@ -10,6 +10,7 @@ only the files named below are unpacked (with the licence):
     web/assets/vendor/markdown-it/markdown-it.js     markdown-it: CommonMark + tables (chat answers)
     web/assets/vendor/dompurify/purify.js            DOMPurify: the HTML sanitizer after markdown-it
     web/assets/vendor/highlight/highlight.js         highlight.js (common languages): code blocks
+    web/assets/vendor/chartjs/chart.js               Chart.js (UMD: window.Chart): the usage charts
     tests/browser/vendor/axe-core/axe.min.js         axe-core: accessibility audits, for tests only
 
 The output is not committed (≈4.5 MB); the same versions always give the same files. To upgrade,
@@ -61,6 +62,9 @@ PACKAGES = [
     Package("@highlightjs/cdn-assets", "11.12.0",
             "sha512-KvOKXODaiFmId9xaq3xc5xCL66wVLUuOngDbO9B/kewbFTqdGbn2nJxNhN3H5R1cgDTVj6R8vH0zgiNDEGjpDw==",
             VENDOR / "highlight", {r"es/highlight\.min\.js": "highlight.js"}),
+    Package("chart.js", "4.6.2",
+            "sha512-xachB+pPHjp0syJi7llUBA1w3kMYl6NF3o7eVrvjnWCT+IB2zMaF2pX5UYDiwbbfsioFEIRnAjreNOMsGj5TIA==",
+            VENDOR / "chartjs", {r"dist/chart\.umd\.min\.js": "chart.js"}),
     Package("axe-core", "4.14.1",
             "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
             TEST_VENDOR / "axe-core", {r"axe\.min\.js": ""}),

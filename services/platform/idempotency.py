@@ -116,10 +116,10 @@ class IdempotencyService:
         return existing
 
     async def complete(self, scope: str, key: str, *, status: int, body: str, content_type: str,
-                       location: str | None = None) -> None:
-        """Store the first response for replay (with its `Location` header, if any)."""
+                       headers: dict[str, str] | None = None) -> None:
+        """Store the first response for replay, with the `headers` a replay repeats."""
         await self._records.complete(self.record_id(scope, key), status=status, body=body,
-                                     content_type=content_type, location=location)
+                                     content_type=content_type, headers=headers or {})
 
     async def abandon(self, scope: str, key: str) -> None:
         """Forget an unfinished claim (the request failed in a retryable way)."""

@@ -89,14 +89,21 @@ async def test_premium_models_need_a_subscription(app, client):
 async def test_maintenance_and_feature_switches_answer_503(app, client):
     headers = await auth_headers(app, "user_v1_switches")
     await set_live(app, chat_enabled=False, images_enabled=False)
-    error = await envelope(await client.post(CHAT, json=HELLO, headers=headers), 503)
+    response = await client.post(CHAT, json=HELLO, headers=headers)
+    error = await envelope(response, 503)
     assert error["code"] == "feature_disabled" and error["type"] == "server_error"
+    # switched off is not transient: the SDKs must not retry it (OpenAI's header), nor wait for it
+    assert response.headers["x-should-retry"] == "false" and "Retry-After" not in response.headers
     generate = await client.post("/v1/images/generations", json={"prompt": "a cat"}, headers=headers)
     assert (await envelope(generate, 503))["code"] == "feature_disabled"
+    assert generate.headers["x-should-retry"] == "false"
     assert (await client.get("/v1/models", headers=headers)).status_code == 200  # reading stays open
     await set_live(app, maintenance_mode=True)
     response = await client.get("/v1/models", headers=headers)
     assert (await envelope(response, 503))["code"] == "maintenance" and response.headers["Retry-After"]
+    assert "x-should-retry" not in response.headers  # transient: retried after Retry-After
+    api = await client.get("/api/v1/me", headers=headers)  # /api/v1 keeps its own answer
+    assert api.status_code == 503 and "x-should-retry" not in api.headers
 
 
 async def test_rate_limited_requests_are_429_rate_limit_exceeded_with_retry_after(servers, tmp_path):

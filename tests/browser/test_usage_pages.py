@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import httpx
 
 from tests.browser.conftest import shoot, sign_in
@@ -48,3 +52,28 @@ def test_a_key_with_limits_shows_its_spend_and_its_limits_change(page, muse, wat
     capped = httpx.post(f"{muse.url}/api/v1/chat", headers=bearer,
                         json={"messages": [{"role": "user", "content": "and another"}]})
     assert capped.status_code == 429 and capped.json()["code"] == "api_key_cap_reached"
+
+
+def test_the_usage_page_draws_its_charts_and_downloads_the_csv(page, muse, watch):
+    token = muse.token("user_usage_page")
+    for n in range(3):
+        answer = muse.call("POST", "/api/v1/chat", token,
+                           json={"messages": [{"role": "user", "content": f"q{n}"}]})
+        assert answer.status_code == 200, answer.text
+    sign_in(page, "user_usage_page")
+    page.get_by_role("link", name="Usage", exact=True).click()
+    page.get_by_text("3 credits spent").wait_for()
+    for canvas in ("#usage-days", "#usage-kinds"):
+        drawn = page.evaluate("""(sel) => { const c = document.querySelector(sel);
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return [c.width, n]; }""", canvas)
+        assert drawn[0] > 0 and drawn[1] > 500, (canvas, drawn)  # painted pixels
+    page.get_by_role("cell", name="3", exact=True).first.wait_for()
+    shoot(page, "usage")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").click()
+    text = Path(info.value.path()).read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and rows[-1]["credits"] == "3" and rows[-1]["requests"] == "3"
+    assert list(rows[0]) == ["key", "requests", "credits", "refunded_credits", "tokens_in", "tokens_out",
+                             "images", "video_seconds"]

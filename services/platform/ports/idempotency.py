@@ -17,7 +17,8 @@ class IdempotencyRecord(BaseModel):
     status: int | None = None
     body: str | None = None
     content_type: str | None = None
-    location: str | None = None  # the `Location` header of a 201/202, replayed with the body
+    location: str | None = None  # the `Location` of a 201/202 in records stored before `headers`
+    headers: dict[str, str] = {}  # the response headers replayed with the body (Location, X-Muse-*)
     created_at: datetime
     locked_until: datetime
     expires_at: datetime
@@ -27,5 +28,5 @@ class IdempotencyRepository(Protocol):
     async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None: ...
     async def take_over(self, record: IdempotencyRecord, *, now: datetime) -> bool: ...
     async def complete(self, record_id: str, *, status: int, body: str, content_type: str,
-                       location: str | None = None) -> None: ...
+                       headers: dict[str, str]) -> None: ...
     async def release(self, record_id: str) -> None: ...

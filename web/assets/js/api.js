@@ -92,8 +92,8 @@ async function toError(response, requestId) {
   });
 }
 
-function headersFor({ json, idempotencyKey, requestId, token }) {
-  const headers = { "X-Request-ID": requestId, Accept: "application/json, application/problem+json" };
+function headersFor({ json, idempotencyKey, requestId, token, accept }) {
+  const headers = { "X-Request-ID": requestId, Accept: accept || "application/json, application/problem+json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
@@ -109,10 +109,11 @@ const sleep = (ms, signal) => new Promise((resolve, reject) => {
  * Call the API. `body` is sent as JSON, `form` as multipart. `idempotent: true` adds an
  * Idempotency-Key (pass `idempotencyKey` to reuse one on a retry); `anonymous: true` sends no
  * token (public reads count against the client's address, not the user). GETs wait out a short
- * Retry-After (429) once. Resolves to the parsed JSON (null for 204).
+ * Retry-After (429) once. `accept` asks for another media type (e.g. `text/csv`, resolved as text).
+ * Resolves to the parsed JSON (null for 204).
  */
 export async function api(path, { method = "GET", body, form, idempotent = false, idempotencyKey,
-                                  signal, raw = false, anonymous = false } = {}) {
+                                  signal, raw = false, anonymous = false, accept } = {}) {
   const key = idempotent ? (idempotencyKey || newIdempotencyKey()) : null;
   const renewable = renewer && !anonymous && !isAuthCall(path);
   if (renewable && session.token && session.expiresAt && session.expiresAt - Date.now() < RENEW_BEFORE_MS) {
@@ -126,7 +127,7 @@ export async function api(path, { method = "GET", body, form, idempotent = false
     try {
       const token = await bearer(anonymous, fresh);
       response = await fetch(path, {
-        method, signal, headers: headersFor({ json: body !== undefined, idempotencyKey: key, requestId, token }),
+        method, signal, headers: headersFor({ json: body !== undefined, idempotencyKey: key, requestId, token, accept }),
         body: body !== undefined ? JSON.stringify(body) : form,
       });
     } catch (exc) {

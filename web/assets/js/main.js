@@ -14,6 +14,7 @@ import { describePage, editPage } from "./pages/edit.js";
 import { galleryPage } from "./pages/gallery.js";
 import { imagePage } from "./pages/image.js";
 import { keysPage } from "./pages/keys.js";
+import { usagePage } from "./pages/usage.js";
 import { studioPage } from "./pages/studio.js";
 import { videoPage } from "./pages/video.js";
 import { videosPage } from "./pages/videos.js";
@@ -43,8 +44,8 @@ function renderPrefs() {
 }
 const NAV = [
   ["/chat", "nav.chat"], ["/studio", "nav.studio"], ["/gallery", "nav.gallery"], ["/videos", "nav.videos"],
-  ["/edit", "nav.edit"], ["/describe", "nav.describe"], ["/credits", "nav.credits"], ["/keys", "nav.keys"],
-  ["/account", "nav.account"], ["/admin", "nav.admin", "ADMIN"],
+  ["/edit", "nav.edit"], ["/describe", "nav.describe"], ["/credits", "nav.credits"], ["/usage", "nav.usage"],
+  ["/keys", "nav.keys"], ["/account", "nav.account"], ["/admin", "nav.admin", "ADMIN"],
 ];
 const ROUTES = [
   [/^\/sign-in$/, signInPage, false],
@@ -60,6 +61,7 @@ const ROUTES = [
   [/^\/credits$/, creditsPage],
   [/^\/checkout\/(success|cancel)$/, checkoutPage],
   [/^\/keys$/, keysPage],
+  [/^\/usage$/, usagePage],
   [/^\/account$/, myAccountPage],
   [/^\/admin(?:\/([\w-]+)(?:\/([\w-]+))?)?$/, adminPage, true, "ADMIN"],
 ];

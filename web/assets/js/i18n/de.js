@@ -78,4 +78,5 @@ export default {
   "nav.admin": "Admin",
   "nav.signOut": "Abmelden",
   "nav.account": "Konto",
+  "nav.usage": "Nutzung",
 };

@@ -78,4 +78,5 @@ export default {
   "nav.admin": "Admin",
   "nav.signOut": "Sign out",
   "nav.account": "Account",
+  "nav.usage": "Usage",
 };

@@ -78,4 +78,5 @@ export default {
   "nav.admin": "Admin",
   "nav.signOut": "Cerrar sesión",
   "nav.account": "Cuenta",
+  "nav.usage": "Uso",
 };
