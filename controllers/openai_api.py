@@ -43,7 +43,7 @@ from services.media.images import ImageService
 from services.media.uploads import CheckedUpload, check_image, check_size
 from services.platform.catalog import Catalog
 from services.platform.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
-from services.platform.principal import Principal
+from services.platform.principal import Principal, Role
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 
@@ -142,11 +142,34 @@ class OpenAIController:
         self._max_mb = max_upload_mb
         self._created = int(time.time())
 
-    async def models(self) -> dict[str, Any]:
-        """Every chat model of the catalogue and every image model, by name."""
-        names = dict.fromkeys([m.name for m in self._catalog.models] + self._library.model_names())
-        return {"object": "list", "data": [{"id": name, "object": "model", "created": self._created,
-                                            "owned_by": "muse"} for name in names]}
+    def _offered(self, principal: Principal) -> dict[str, dict[str, Any]]:
+        """The models the caller can use, by id, each with what it answers (`capabilities`): the chat
+        models their role allows (a premium model needs its `min_role`), and every image model."""
+        offered: dict[str, dict[str, Any]] = {}
+
+        def add(name: str, capability: str) -> None:
+            entry = offered.setdefault(name, {"id": name, "object": "model", "created": self._created,
+                                              "owned_by": "muse", "capabilities": []})
+            entry["capabilities"].append(capability)
+
+        for model in self._catalog.models:
+            if principal.role >= Role.parse(model.min_role):
+                add(model.name, "chat")
+        for name in self._library.model_names():
+            add(name, "images")
+        return offered
+
+    async def models(self, principal: Principal) -> dict[str, Any]:
+        """Exactly the models the caller can use (contract §12), each with its `capabilities`."""
+        return {"object": "list", "data": list(self._offered(principal).values())}
+
+    async def model(self, principal: Principal, model_id: str) -> dict[str, Any]:
+        """One model the caller can use; 404 `model_not_found` otherwise."""
+        found = self._offered(principal).get(model_id)
+        if found is None:
+            raise ModelNotFound(f"The model {model_id!r} does not exist or you do not have access to it; "
+                                "GET /v1/models lists yours.", param="model")
+        return found
 
     # --- chat ----------------------------------------------------------------------------
     async def chat_input(self, body: ChatCompletionIn, principal: Principal, request_id: str) -> ChatInput:

@@ -20,6 +20,7 @@ from controllers.schemas.openai import (
     ImageGenerationIn,
     ImagesOut,
     ModelList,
+    ModelOut,
 )
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
@@ -45,8 +46,19 @@ def document_errors(fn: F) -> F:
 @validate_response(ModelList)
 @document_errors
 async def list_models():
-    """OpenAI-compatible model list: every chat model of the catalogue and every image model, by name."""
-    return await container().web.openai_controller.models()
+    """Exactly the models the caller can use: the chat models their role allows and every image model,
+    each with its `capabilities` (`chat`, `images`)."""
+    return await container().web.openai_controller.models(g.principal)
+
+
+@bp.get("/v1/models/<path:model_id>")
+@require_role(Role.USER)
+@policy()
+@validate_response(ModelOut)
+@document_errors
+async def retrieve_model(model_id: str):
+    """One model the caller can use (as listed by GET /v1/models); 404 `model_not_found` otherwise."""
+    return await container().web.openai_controller.model(g.principal, model_id)
 
 
 @bp.post("/v1/chat/completions")

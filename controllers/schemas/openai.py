@@ -164,6 +164,9 @@ class ModelOut(BaseModel):
     object: Literal["model"]
     created: int
     owned_by: str
+    capabilities: list[Literal["chat", "images", "embeddings"]] = Field(description=(
+        "What the model answers: `chat` (POST /v1/chat/completions, /v1/responses), `images` "
+        "(POST /v1/images/generations and /edits)."))
 
 
 class ModelList(BaseModel):

@@ -39,7 +39,8 @@ def test_the_sdk_lists_every_chat_and_image_model(muse_http):
     key, _ = new_user(muse_http)
     models = sdk(muse_http, key).models.list()
     ids = [m.id for m in models.data]
-    assert {"default", "pro", "replicate"} <= set(ids) and len(ids) == len(set(ids))
+    assert {"default", "replicate"} <= set(ids) and len(ids) == len(set(ids))
+    assert "pro" not in ids  # a premium model is not offered to a free user (tests/api/test_openai_models.py)
     assert all(m.object == "model" and m.owned_by == "muse" and m.created > 0 for m in models.data)
 
 
