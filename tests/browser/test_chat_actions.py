@@ -4,8 +4,6 @@ regenerate it (the old one kept as an alternative), edit a question and re-send 
 
 from __future__ import annotations
 
-import re
-
 from tests.browser.conftest import sign_in
 
 
