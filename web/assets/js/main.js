@@ -4,6 +4,7 @@ import { ACCOUNT_PAGES, METHODS, signOut } from "./auth.js";
 import { loadClerk } from "./clerk.js";
 import { forgetMe, hasRole, loadClientConfig, loadMe, refreshCredits, state } from "./state.js";
 import { append, errorBox, h, humane, replace, toast } from "./ui.js";
+import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { myAccountPage } from "./pages/account.js";
 import { adminPage } from "./pages/admin.js";
 import { chatPage } from "./pages/chat.js";
@@ -19,10 +20,32 @@ import { videoPage } from "./pages/video.js";
 import { videosPage } from "./pages/videos.js";
 
 const main = document.getElementById("main");
+const THEME_KEY = "muse.theme";
+
+/** The theme: "system" follows prefers-color-scheme; "light" or "dark" as chosen (kept in localStorage). */
+function applyTheme(theme) {
+  if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+function storedTheme() { try { return localStorage.getItem(THEME_KEY) || "system"; } catch { return "system"; } }
+applyTheme(storedTheme());
+
+function renderPrefs() {
+  const theme = h("select", { name: "theme", "aria-label": t("theme") },
+    ["system", "light", "dark"].map((value) => h("option", { value, selected: storedTheme() === value }, t(`theme.${value}`))));
+  theme.addEventListener("change", () => {
+    try { localStorage.setItem(THEME_KEY, theme.value); } catch { /* storage off */ }
+    applyTheme(theme.value);
+  });
+  const lang = h("select", { name: "language", "aria-label": t("language") },
+    LANGUAGES.map(([value, label]) => h("option", { value, lang: value, selected: language() === value }, label)));
+  lang.addEventListener("change", () => { setLanguage(lang.value); renderPrefs(); renderNav(); render(); });
+  replace(document.getElementById("prefs"), theme, lang);
+}
 const NAV = [
-  ["/chat", "Chat"], ["/studio", "Studio"], ["/gallery", "Gallery"], ["/videos", "Videos"], ["/edit", "Edit"],
-  ["/describe", "Describe"], ["/credits", "Credits"], ["/usage", "Usage"], ["/keys", "API keys"], ["/account", "Account"],
-  ["/admin", "Admin", "ADMIN"],
+  ["/chat", "nav.chat"], ["/studio", "nav.studio"], ["/gallery", "nav.gallery"], ["/videos", "nav.videos"],
+  ["/edit", "nav.edit"], ["/describe", "nav.describe"], ["/credits", "nav.credits"], ["/usage", "nav.usage"],
+  ["/keys", "nav.keys"], ["/account", "nav.account"], ["/admin", "nav.admin", "ADMIN"],
 ];
 const ROUTES = [
   [/^\/sign-in$/, signInPage, false],
@@ -56,14 +79,14 @@ function renderNav() {
   if (!state.user) { replace(nav); replace(account); return; }
   const path = location.pathname;
   replace(nav, h("ul", {}, NAV.filter(([, , role]) => !role || hasRole(role)).map(([href, label]) =>
-    h("li", {}, h("a", { href, "data-link": true, "aria-current": path === href || path.startsWith(href + "/") || (href === "/gallery" && path.startsWith("/images/")) ? "page" : null }, label)))));
+    h("li", {}, h("a", { href, "data-link": true, "aria-current": path === href || path.startsWith(href + "/") || (href === "/gallery" && path.startsWith("/images/")) ? "page" : null }, t(label))))));
   const credits = state.user.credits;
   replace(account,
     h("a.pill", { id: "credits-pill", href: "/credits", "data-link": true, title: "Spendable credits" },
       credits ? `${credits.spendable} credits` : "credits"),
     h("span.muted", {}, `${state.user.email || state.user.clerk_id || "signed in"} · ${state.user.role}`),
     h("button", { type: "button", onclick: async () => { forgetMe(); await signOut(); state.user = null; navigate("/sign-in"); } },
-      "Sign out"));
+      t("nav.signOut")));
 }
 
 function showMaintenance(on) {
@@ -218,5 +241,6 @@ window.__museNav = renderNav;
     replace(main, errorBox(error));
     return;
   }
+  renderPrefs();
   render();
 })();

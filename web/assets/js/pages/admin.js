@@ -45,7 +45,7 @@ async function overview(body) {
     h("div.cards.wide", {}, bars("Generations in 24 h", Object.entries(stats.generations)),
       bars("Provider calls", providerRows.map(([k, n, p]) => [`${k}:${n}`, p.calls || 0]))),
     h("h2", {}, "Provider health"),
-    h("div.table-wrap", {}, h("table", {},
+    h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" }, h("table", {},
       h("thead", {}, h("tr", {}, ["Kind", "Provider", "Circuit", "Enabled", "Calls", "Failures"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, providerRows.map(([k, n, p]) => h("tr", {}, h("td", {}, k), h("td", {}, n),
         h("td", {}, p.state === "closed" ? "✔ closed" : `⚠ ${p.state}`), h("td", {}, p.enabled === false ? "off" : "on"),
@@ -55,7 +55,7 @@ async function overview(body) {
 
 async function users(body) {
   const q = h("input", { type: "search", name: "q", placeholder: "email, name or ID" });
-  const table = h("div.table-wrap");
+  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
   const errors = h("div");
   const form = h("form.row", { role: "search" }, field("Search users", q), h("div.actions", {}, h("button", { type: "submit" }, "Search")));
   append(body, form, errors, table);
@@ -101,7 +101,7 @@ async function userDetail(body, id) {
   append(body, h("h2", {}, user.email || user.name || user.clerk_id || user.id),
     h("p.muted.small", {}, `${user.id} · joined ${fmtDate(user.created_at)}`), credits, errors, edit, adjust,
     h("h2", {}, "Recent activity"),
-    h("div.table-wrap", {}, h("table", {}, h("tbody", {}, (user.generations || []).slice(0, 20).map((g) =>
+    h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" }, h("table", {}, h("tbody", {}, (user.generations || []).slice(0, 20).map((g) =>
       h("tr", {}, h("td", {}, g.type), h("td", {}, g.prompt || g.model || ""), h("td", {}, g.status || ""), h("td", {}, fmtDate(g.created_at))))))));
 }
 
@@ -114,7 +114,7 @@ async function giftCodes(body) {
   const expires = h("input", { type: "date", name: "expires_at" });
   const errors = h("div");
   const made = h("div", { "aria-live": "polite" });
-  const table = h("div.table-wrap");
+  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
   const form = h("form.card", {}, h("div.row", {}, field("Tier", tier), field("Or credits", credits), field("How many", count), field("Redeemable until (optional)", expires)),
     h("div.actions", {}, h("button.primary", { type: "submit" }, "Create codes")), errors);
   append(body, form, made, h("h2", {}, "Codes"), table);
@@ -188,7 +188,7 @@ async function settings(body) {
 
 async function audit(body) {
   const page = await api("/api/v1/admin/audit-log?limit=50");
-  append(body, page.items.length ? h("div.table-wrap", {}, h("table", {},
+  append(body, page.items.length ? h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" }, h("table", {},
     h("thead", {}, h("tr", {}, ["When", "Who", "Action", "Target", "Change"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, fmtDate(e.at)), h("td", {}, e.actor_id), h("td", {}, e.action),
       h("td", {}, e.target || "—"), h("td", {}, h("code.small", {}, summarise(e.before, e.after))))))))

@@ -14,8 +14,8 @@ export async function creditsPage(main) {
   const errors = h("div");
   const packs = h("div.cards");
   const planBox = h("div");
-  const ledger = h("div.table-wrap");
-  const payments = h("div.table-wrap");
+  const ledger = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
+  const payments = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
   const code = h("input", { name: "code", required: true, autocomplete: "off", placeholder: "XXXX-XXXX-XXXX-XXXX", maxlength: "64" });
   const redeemErrors = h("div");
   const redeem = h("form.card", {}, field("Gift code", code, "Letters and digits; dashes and case don't matter."),

@@ -42,7 +42,7 @@ export async function editPage(main, _params, query) {
   const mask = h("input", { type: "file", name: "mask", accept: ACCEPT });
   const status = h("p", { role: "status", "aria-live": "polite" });
   const errors = h("div");
-  const results = h("div.grid", { "aria-label": "Edited images" });
+  const results = h("div.grid", { role: "region", "aria-label": "Edited images" });
   const submit = h("button.primary", { type: "submit" }, "Edit image");
   const form = h("form.card", {}, ...source.controls, field("What to change", prompt),
     field("Mask (optional)", mask, "Transparent areas of the mask are the parts to repaint. " + limitsText()),

@@ -5,7 +5,7 @@ import { tile } from "./images-common.js";
 
 export async function galleryPage(main, _params, query) {
   const tab = query.get("tab") === "saved" ? "saved" : "recent";
-  const grid = h("div.grid", { "aria-label": tab === "saved" ? "Saved images" : "Recent images" });
+  const grid = h("div.grid", { role: "region", "aria-label": tab === "saved" ? "Saved images" : "Recent images" });
   const errors = h("div");
   const more = h("button", { type: "button", hidden: true }, "Load more");
   append(main, h("h1", {}, "Gallery"),

@@ -54,7 +54,7 @@ export async function keysPage(main) {
   const limits = limitInputs();
   const errors = h("div");
   const created = h("div", { "aria-live": "polite" });
-  const table = h("div.table-wrap");
+  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
   const editor = h("div", { "aria-live": "polite" });
   const form = h("form.card", {}, field("Key name", name),
     h("details", {}, h("summary", {}, "Limits (optional)"), limits.el),

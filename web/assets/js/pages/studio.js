@@ -21,7 +21,7 @@ export async function studioPage(main, _params, query) {
   const cost = h("p.hint", { "aria-live": "polite" });
   const status = h("p", { role: "status", "aria-live": "polite" });
   const errors = h("div");
-  const results = h("div.grid", { "aria-label": "Results" });
+  const results = h("div.grid", { role: "region", "aria-label": "Results" });
   const submit = h("button.primary", { type: "submit" }, "Generate");
   const updateCost = () => {
     const n = Math.max(1, Math.min(4, Number(count.value) || 1));

@@ -20,7 +20,7 @@ export async function videosPage(main, _params, query) {
   const cost = h("p.hint", { "aria-live": "polite" });
   const status = h("p", { role: "status", "aria-live": "polite" });
   const errors = h("div");
-  const results = h("div.grid", { "aria-label": tab === "saved" ? "Saved videos" : "Your videos" });
+  const results = h("div.grid", { role: "region", "aria-label": tab === "saved" ? "Saved videos" : "Your videos" });
   const more = h("button", { type: "button", hidden: true }, "Load more");
   const submit = h("button.primary", { type: "submit" }, "Make video");
   const seconds = () => Math.max(1, Math.min(10, Math.round(Number(duration.value) || 5)));
