@@ -14,7 +14,7 @@ import openai
 import pytest
 from openai.types.responses.response_create_params import ResponseCreateParamsBase
 
-from controllers.openai_responses import RESPONSE_FIELDS
+from controllers.responses_request import RESPONSE_FIELDS
 from controllers.schemas.responses import ResponseCreateIn
 
 pytestmark = pytest.mark.usefixtures("sdk_fakes")
