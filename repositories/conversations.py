@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel, ReturnDocument
+from pymongo.errors import OperationFailure
 
 from repositories.documents import MuseDocument
 from services.chat.models import Conversation, StoredMessage
@@ -35,14 +36,30 @@ class ConversationDocument(MuseDocument):
 
     class Settings:
         name = "conversations"
-        indexes = [IndexModel([("owner_id", ASCENDING), ("updated_ms", DESCENDING)]),
-                   IndexModel([("title", TEXT)], name="title_text")]  # search (contract §21)
+        indexes = [IndexModel([("owner_id", ASCENDING), ("updated_ms", DESCENDING)])]  # text: see below
 
     def to_domain(self) -> Conversation:
         return Conversation(id=self.id, owner_id=self.owner_id, title=self.title, created_at=self.created_at,
                             updated_at=self.updated_at, message_count=self.message_count,
                             active_leaf_id=self.active_leaf_id, pinned=self.pinned)
 
+
+# The search indexes (contract §21), created apart from Beanie's list: nx-27017 (the embedded
+# development server) does not list text indexes, so Beanie would create them again at every start,
+# and creating one again over stored documents fails there ("constraint failed"): a second process
+# (a worker beside `make run`, a restart) could not start. MongoDB itself answers an existing
+# identical index as a no-op.
+TEXT_INDEXES = (("conversations", "title", "title_text"), ("messages", "content", "content_text"))
+
+
+async def ensure_text_indexes(db: Any) -> None:
+    """Create the search indexes, leaving one that exists as it is."""
+    for collection, field, name in TEXT_INDEXES:
+        try:
+            await db[collection].create_index([(field, TEXT)], name=name)
+        except OperationFailure as exc:
+            if "constraint failed" not in str(exc):  # nx-27017's answer for an index it already has
+                raise
 
 class MessageDocument(MuseDocument):
     id: str = Field(default_factory=lambda: new_id("msg"))  # type: ignore[assignment]  # our ids are strings
@@ -65,8 +82,7 @@ class MessageDocument(MuseDocument):
 
     class Settings:
         name = "messages"
-        indexes = [IndexModel([("conversation_id", ASCENDING), ("position", ASCENDING)]),
-                   IndexModel([("content", TEXT)], name="content_text")]  # search (contract §21)
+        indexes = [IndexModel([("conversation_id", ASCENDING), ("position", ASCENDING)])]  # text: see below
 
     def to_domain(self) -> StoredMessage:
         return StoredMessage(

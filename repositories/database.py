@@ -12,6 +12,7 @@ import pymongo
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
+from repositories.conversations import ensure_text_indexes
 from repositories.models import document_models
 
 STARTUP_TIMEOUT_S = 30.0
@@ -33,6 +34,7 @@ class MongoDatabase:
         """Initialise Beanie and create every index."""
         with pymongo.timeout(STARTUP_TIMEOUT_S):
             await init_beanie(database=self.db, document_models=document_models())
+            await ensure_text_indexes(self.db)
 
     async def ping(self) -> None:
         """Round-trip to the server."""
