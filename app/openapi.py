@@ -149,7 +149,7 @@ def _merge_attr(fn: F, name: str, update: dict[Any, Any]) -> F:
 
 
 def answers(status: int, model: type | None = None, *, description: str = "",
-            headers: Iterable[str] = (), media: str = JSON) -> Callable[[F], F]:
+            headers: Iterable[str] = (), media: str | tuple[str, ...] = JSON) -> Callable[[F], F]:
     """Document a success answer the view returns itself (201/202/204/303…); stackable."""
     entry = {"model": model, "description": description, "headers": tuple(headers), "media": media}
     return lambda fn: _merge_attr(fn, ANSWERS_ATTR, {status: entry})
@@ -357,6 +357,10 @@ class MuseOpenAPIProvider(OpenAPIProvider):
                 response["description"] = f"{before} {entry['description']}".strip()
         elif entry["media"] == JSON:
             response.setdefault("content", {})[JSON] = {"schema": {"type": "object"}}
+        elif isinstance(entry["media"], tuple):  # one of several types (e.g. an export's formats)
+            for media in entry["media"]:
+                response.setdefault("content", {})[media] = {"schema": {"type": "object"}} if media == JSON \
+                    else {"schema": {"type": "string", "format": "binary"}}
         elif entry["media"]:
             response.setdefault("content", {})[entry["media"]] = {"schema": {"type": "string",
                                                                              "format": "binary"}}

@@ -113,7 +113,7 @@ async def rename_conversation(conversation_id: str, data: RenameIn):
 @require_role(Role.USER)
 @policy()
 @answers(200, description="The active path as a Markdown (`format=md`) or JSON (`format=json`) attachment.",
-         media="text/markdown")
+         media=("text/markdown", "application/json"))
 @problems(404)
 @validate_querystring(ExportQuery)
 async def export_conversation(conversation_id: str, query_args: ExportQuery):

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, Field
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from controllers.schemas.base import RequestBody
 from services.platform.key_limits import Scope
+
+
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):  # JSON true/false is no number of credits (pydantic would read 1/0)
+        raise ValueError("a whole number of credits, not true or false")
+    return value
+
+
+Count = Annotated[int, Field(ge=0, le=10**9), BeforeValidator(_not_a_boolean)]
 
 
 class ApiKeyLimitsIn(RequestBody):
@@ -14,9 +25,9 @@ class ApiKeyLimitsIn(RequestBody):
     scopes: list[Scope] | None = Field(default=None, min_length=1, max_length=5,
                                        description="Routes the key may call (default: all).")
     expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339, in the future.")
-    daily_credit_cap: int | None = Field(default=None, ge=0, le=10**9, strict=True,
+    daily_credit_cap: Count | None = Field(default=None,
                                          description="Credits per UTC day.")
-    monthly_credit_cap: int | None = Field(default=None, ge=0, le=10**9, strict=True,
+    monthly_credit_cap: Count | None = Field(default=None,
                                            description="Credits per UTC month.")
     models: list[str] | None = Field(default=None, max_length=100,
                                      description="Allowed catalogue model names (default: all).")

@@ -57,10 +57,17 @@ ContentPart = Annotated[InputTextPart | InputImagePart | OutputTextPart | Refusa
                         Field(discriminator="type")]
 
 
+# Images are accepted in user turns only (the chat rule); documented so.
+_IMAGES_IN_USER_TURNS_ONLY: dict[str, Any] = {"allOf": [{
+    "if": {"properties": {"role": {"const": "user"}}},
+    "else": {"properties": {"content": {"anyOf": [{"type": "string"}, {"type": "array", "items": {
+        "not": {"required": ["type"], "properties": {"type": {"const": "input_image"}}}}}]}}}}]}
+
+
 class MessageItem(BaseModel):
     """A turn: `role` and text or parts (`id`/`status` of an earlier output item are accepted)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_IMAGES_IN_USER_TURNS_ONLY)
 
     type: Literal["message"] = "message"
     role: Literal["user", "system", "developer", "assistant"]

@@ -92,8 +92,15 @@ def chat_client_fixes(body: dict[str, Any]) -> None:
     spec = form.get("json_schema") if isinstance(form, dict) else None
     if isinstance(spec, dict) and isinstance(spec.get("schema"), dict) and schema_problem(spec["schema"]):
         spec["schema"] = {"type": "object"}
+    messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+    def says(m: Any) -> bool:
+        return isinstance(m, dict) and (m.get("role") in ("user", "tool") or (
+            m.get("role") == "assistant" and bool(m.get("content") or m.get("tool_calls"))))
+
+    if messages and not any(says(m) for m in messages):
+        messages.append({"role": "user", "content": "a question"})  # a chat asks something
     called: list[str] = []
-    for message in body.get("messages") if isinstance(body.get("messages"), list) else []:
+    for message in messages:
         if not isinstance(message, dict):
             continue
         parts = message.get("content") if isinstance(message.get("content"), list) else None

@@ -94,7 +94,9 @@ def _run(muse: dict[str, str], token: str, seed: int) -> tuple[int, str]:
            "MUSE_FUZZ_BASE_URL": muse["url"], "NO_PROXY": "127.0.0.1,localhost"}
     st = Path(sys.executable).parent / "st"
     cmd = [str(st), "--config-file", str(ROOT / "tests/fuzz/schemathesis.toml"), "--no-color", "run",
-           f"{muse['url']}/openapi.json", "--checks", "all", "--max-examples", EXAMPLES,
+           f"{muse['url']}/openapi.json", "--checks", "all",
+           "--exclude-checks", "positive_data_acceptance",  # off for now: tests/fuzz/schemathesis.toml
+           "--max-examples", EXAMPLES,
            "--seed", str(seed), "--request-timeout", "20", "--header", f"Authorization: Bearer {token}",
            # deleting the fuzzing account (contract §20) would end the run: tests/api/test_account_deletion.py
            *EXCLUDED]
