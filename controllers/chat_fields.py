@@ -27,7 +27,7 @@ OPENAI_FIELDS: dict[str, tuple[Status, str]] = {
     "temperature": ("honoured", "Gemini temperature; OpenAI temperature"),
     "top_p": ("honoured", "Gemini topP; OpenAI top_p"),
     "stop": ("honoured", "up to 4 strings: Gemini stopSequences; OpenAI stop"),
-    "seed": ("honoured", "Gemini seed; OpenAI seed"),
+    "seed": ("honoured", "Gemini seed; OpenAI seed (32-bit: Gemini's range)"),
     "presence_penalty": ("honoured", "Gemini presencePenalty; OpenAI presence_penalty"),
     "frequency_penalty": ("honoured", "Gemini frequencyPenalty; OpenAI frequency_penalty"),
     "max_tokens": ("honoured", "Gemini maxOutputTokens; OpenAI max_completion_tokens"),

@@ -19,6 +19,11 @@ from services.platform.errors import ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 
+# Integers a client sends are bounded (tests/api/test_openapi_document.py): token counts and seeds
+# reach providers' int32 fields (Gemini's `seed`, `max_output_tokens`), credits a BSON int64.
+INT32_MAX = 2**31 - 1
+
+
 class RequestBody(BaseModel):
     """A request body (or a part of one): fields it does not declare are refused by name."""
 

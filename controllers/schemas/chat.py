@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonDict
 
 from controllers.chat_fields import fields_doc
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import INT32_MAX, RequestBody
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn
 from controllers.schemas.content import content_type, text_only_schema
 
@@ -69,7 +69,7 @@ class ChatIn(OptionsIn):
     # the configured model names are listed in /openapi.json (app/openapi.py resolves the marker)
     model: str = Field(default="default", json_schema_extra={"x-muse-choices": "chat_models"})
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=INT32_MAX)
     stream: bool = False
     store: bool = True
     parent_id: str | None = Field(default=None, max_length=64, description=(

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import INT32_MAX, RequestBody
 from services.chat.options import ChatOptions, ResponseFormat, Tool, ToolCall
 
 _NAME = r"^[a-zA-Z0-9_-]{1,64}$"  # OpenAI's rule for function names
@@ -103,7 +103,7 @@ class OptionsIn(RequestBody):
 
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     stop: Stop | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-INT32_MAX - 1, le=INT32_MAX)  # Gemini's is an int32
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None

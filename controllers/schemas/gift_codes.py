@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, RootModel, field_validator
 
 from controllers.schemas.base import RequestBody
 
+MAX_GIFT_CREDITS = 1_000_000  # per code (a tier is of the catalogue)
+
 
 class RedeemIn(RequestBody):
     code: str = Field(min_length=1, max_length=64, description="Case-insensitive; dashes optional.")
@@ -23,7 +25,8 @@ def _rfc3339(value: Any) -> Any:
 
 class CreateGiftCodesIn(RequestBody):
     tier: str | None = Field(default=None, description="A gift tier of the catalogue, e.g. gift_999.")
-    credits: int | None = Field(default=None, gt=0, description="Plain balance credits instead of a tier.")
+    credits: int | None = Field(default=None, gt=0, le=MAX_GIFT_CREDITS,
+                                description="Plain balance credits instead of a tier.")
     count: int = Field(default=1, ge=1, le=1000)
     expires_at: datetime | None = Field(default=None, description="Last moment the code can be redeemed.")
 
@@ -44,7 +47,7 @@ class TierCodesIn(_CodesOptions):
 
 
 class CreditCodesIn(_CodesOptions):
-    credits: int = Field(gt=0, description="Plain balance credits.")
+    credits: int = Field(gt=0, le=MAX_GIFT_CREDITS, description="Plain balance credits.")
 
 
 class CreateGiftCodesDoc(RootModel[TierCodesIn | CreditCodesIn]):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from controllers.chat_fields import fields_doc
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import INT32_MAX, RequestBody
 from controllers.schemas.chat_options import OptionsIn, SdkEcho, ToolCallIn
 from controllers.schemas.content import content_type, text_content_type
 
@@ -94,8 +94,8 @@ class ChatCompletionIn(OptionsIn):
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra={
         "contains": {"properties": {"role": {"enum": ["user", "assistant"]}}}})  # not system turns only
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=INT32_MAX)
     n: int | None = Field(default=None, json_schema_extra={"minimum": 1, "maximum": 4})  # others 400
     stream: bool | None = False
     stream_options: StreamOptions | None = None

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from controllers.schemas.base import INT32_MAX
+
 _NAME = r"^[a-zA-Z0-9_-]{1,64}$"
 
 Refused = SkipJsonSchema[Any]  # declared so that it is refused by name, not documented
@@ -174,7 +176,7 @@ class ResponseCreateIn(BaseModel):
     tool_choice: Literal["auto", "none", "required"] | FunctionChoice | Undocumented | None = None
     parallel_tool_calls: bool | None = None
     text: TextIn | None = None
-    max_output_tokens: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1, le=INT32_MAX)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     stream: bool | None = False
