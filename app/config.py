@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.platform.prices import check_prices
+
 ROOT = Path(__file__).resolve().parent.parent
 
 Csv = Annotated[list[str], NoDecode]
@@ -144,6 +146,10 @@ class Settings(BaseSettings):
     temp_media_ttl_h: float = 24.0
     max_upload_mb: float = 10.0
     rate_limits_enabled: bool = True
+    # Provider cost (contract §19): USD per provider model, JSON {"gemini-2.5-flash": {"input_per_1m":
+    # 0.3, "output_per_1m": 2.5}, "gpt-image-1": {"per_image": 0.04}, "veo-3": {"per_video_second": 0.4}}
+    # (a key may be "<provider>/<model>"); the live setting `provider_prices` overrides it per model.
+    provider_prices: dict[str, dict[str, float] | None] = Field(default_factory=dict)
     # Per-plan bucket overrides as JSON, e.g. {"free": [10, 1.0]} (burst, refill per second).
     rate_limit_plans: dict[str, tuple[int, float]] = Field(default_factory=dict)
 
@@ -187,6 +193,15 @@ class Settings(BaseSettings):
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
+
+    @field_validator("provider_prices")
+    @classmethod
+    def _prices(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _table, errors = check_prices(value)
+        if errors:
+            where = ".".join(str(p) for p in errors[0]["loc"])
+            raise ValueError(f"PROVIDER_PRICES: {where}: {errors[0]['msg']}")
+        return value
 
     @field_validator("cors_origins")
     @classmethod

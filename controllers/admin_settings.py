@@ -49,6 +49,9 @@ class AdminSettingsController:
     async def update(self, patch: LiveSettingsPatch) -> dict[str, Any]:
         """Apply a partial change (audited) and return the new settings."""
         changes = patch.model_dump(exclude_none=True)
+        if patch.provider_prices is not None:  # a null model drops its live price: keep it as None
+            changes["provider_prices"] = {m: p.model_dump(exclude_none=True) if p is not None else None
+                                          for m, p in patch.provider_prices.items()}
         live = await self._live.update(changes, admin_id=admin_id(), request_id=current_request_id(),
                                        ip=actor_ip())
         return settings_body(live)

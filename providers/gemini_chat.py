@@ -12,9 +12,25 @@ from google.genai import errors, types
 from providers import gemini_translate as translate
 from providers.chat import split_system, timed_stream, with_timeout
 from services.chat.options import NO_OPTIONS, ChatOptions
-from services.chat.ports import ChatCompletion, ChatMessage, Delta, FinishReason, LimitReached, ProviderError
+from services.chat.ports import (
+    ChatCompletion,
+    ChatMessage,
+    Delta,
+    FinishReason,
+    LimitReached,
+    ProviderError,
+    StreamUsage,
+)
 
 NAME = "gemini"
+
+
+def _usage(response: types.GenerateContentResponse) -> tuple[int, int] | None:
+    """(prompt, answer) tokens from `usageMetadata` (thinking tokens are billed as output), or None."""
+    meta = response.usage_metadata
+    if meta is None or meta.prompt_token_count is None:
+        return None
+    return meta.prompt_token_count, (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)
 
 
 def _finished(response: types.GenerateContentResponse) -> bool:
@@ -80,9 +96,7 @@ class GeminiChatProvider:
                 raise ProviderError(NAME, "empty answer")
             if not _finished(response):  # a cut answer must not be charged or cached
                 raise ProviderError(NAME, "answer without finishReason (truncated)")
-            meta = response.usage_metadata
-            usage = ((meta.prompt_token_count, meta.candidates_token_count or 0)
-                     if meta is not None and meta.prompt_token_count is not None else None)
+            usage = _usage(response)
             finish: FinishReason = "tool_calls" if calls else "length" if _limited(response) else "stop"
             return ChatCompletion(content=text, provider=NAME, model=used, usage=usage,
                                   finish_reason=finish, tool_calls=tuple(calls))
@@ -104,7 +118,9 @@ class GeminiChatProvider:
                 model=model or self.model, contents=translate.contents(turns),
                 config=self._config(system, temperature, timeout, request_id, max_tokens, options)))
             finished = limited = False  # a clean close without finishReason is a cut stream, not an answer
+            usage = None  # each chunk's usageMetadata counts the stream so far; the last one is the whole
             async for chunk in source:
+                usage = _usage(chunk) or usage
                 finished = finished or _finished(chunk)
                 limited = limited or _limited(chunk)
                 text = translate.text_of(chunk)
@@ -114,6 +130,8 @@ class GeminiChatProvider:
                     yield tool_call
             if not finished:
                 raise ProviderError(NAME, "stream ended without finishReason (truncated)")
+            if usage is not None:  # before the end mark: a stream stopped at max_tokens ends with it
+                yield StreamUsage(*usage)
             if limited:
                 yield LimitReached("")
 
@@ -135,7 +153,8 @@ class GeminiChatProvider:
                 raise ProviderError(NAME, "empty answer")
             if not _finished(response):
                 raise ProviderError(NAME, "answer without finishReason (truncated)")
-            return ChatCompletion(content=response.text, provider=NAME, model=self.model)
+            return ChatCompletion(content=response.text, provider=NAME, model=self.model,
+                                  usage=_usage(response))
 
         return await with_timeout(NAME, timeout, call, map_error=_map_error)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from providers.chat import timed_stream, with_timeout
 from services.chat.options import NO_OPTIONS, ChatOptions, ToolCall
-from services.chat.ports import ChatCompletion, ChatMessage, Delta, LimitReached, ProviderError
+from services.chat.ports import ChatCompletion, ChatMessage, Delta, LimitReached, ProviderError, StreamUsage
 
 if TYPE_CHECKING:  # the SDK itself is imported with the client (~0.4 s of CPU, ~20 MB; issue 12)
     import openai
@@ -166,8 +166,9 @@ class OpenAIChatProvider:
         sent: RequestOptions = {"timeout": timeout + 1, "security": {"bearer_auth": True}}
         if request_id:
             sent["headers"] = {"X-Request-ID": request_id}
-        if stream:
+        if stream:  # the last chunk then reports the tokens used (no choices), as a whole answer does
             body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
             return await client.post("/chat/completions", body=body, options=sent, cast_to=object,
                                      stream=True, stream_cls=self._stream_type)
         return await client.post("/chat/completions", body=body, options=sent, cast_to=object)
@@ -222,8 +223,10 @@ class OpenAIChatProvider:
             finished = False  # the SDK stops on `[DONE]` and on a clean close alike: trust finish_reason
             limited = False
             fragments = _Fragments()
+            usage = None
             async with source:
                 async for chunk in source:
+                    usage = (_usage(chunk) if isinstance(chunk, dict) else None) or usage
                     choice = _first_choice(chunk)
                     if choice is None:
                         continue
@@ -240,6 +243,8 @@ class OpenAIChatProvider:
                 raise ProviderError(NAME, "stream ended without finish_reason (truncated)")
             for tool_call in fragments.calls():
                 yield tool_call
+            if usage is not None:  # before the end mark: a stream stopped at max_tokens ends with it
+                yield StreamUsage(*usage)
             if limited:
                 yield LimitReached("")
 

@@ -56,6 +56,9 @@ DEFINITIONS = (
                "outcome (success, error, timeout, cancelled).", "counter", ("kind", "provider", "outcome")),
     Definition("muse_provider_latency_seconds", "Latency of AI provider calls (whole stream for streamed "
                "chat).", "histogram", ("kind", "provider"), PROVIDER_BUCKETS),
+    Definition("muse_provider_cost_usd", "What AI provider calls cost in USD (price table: PROVIDER_PRICES "
+               "and the live setting provider_prices), by provider and model.", "counter",
+               ("provider", "model")),
     Definition("muse_cache_requests", "Chat requests by response-cache result (hit, miss).", "counter",
                ("result",)),
     Definition("muse_credits_charged", "Credits taken by charges.", "counter"),
@@ -106,6 +109,9 @@ class RedisMetrics:
         self._add(("muse_provider_calls_total", (kind, provider, outcome)))
         self._observe("muse_provider_latency_seconds", (kind, provider), seconds, PROVIDER_BUCKETS,
                       _PROVIDER_BUCKET_LABELS)
+
+    def provider_cost(self, provider: str, model: str, usd: float) -> None:
+        self._add(("muse_provider_cost_usd_total", (provider, model)), usd)
 
     def cache_request(self, result: CacheResult) -> None:
         self._add(("muse_cache_requests_total", (result,)))

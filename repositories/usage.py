@@ -46,7 +46,8 @@ class UsageDailyDocument(MuseDocument):
     class Settings:
         name = "usage_daily"
         indexes = [pymongo.IndexModel([("user_id", pymongo.ASCENDING), ("day", pymongo.ASCENDING)],
-                                      name="user_day")]
+                                      name="user_day"),
+                   pymongo.IndexModel([("day", pymongo.ASCENDING)], name="day")]  # admin analytics
 
 
 def _park(op_id: str) -> str:
@@ -80,6 +81,16 @@ class MongoUsageRollup:
         await self._ledger.update_many({"_id": {"$in": ids}}, {"$unset": {"unrolled": ""}})
         for bucket, entries in rows.values():
             await self._col.update_one({"_id": bucket.id}, {"$unset": {_park(i): "" for i, _ in entries}})
+
+    async def add(self, bucket: Bucket, inc: dict[str, int], *, ref: str) -> None:
+        """Count usage that is not a ledger entry (provider tokens and cost) once per `ref`."""
+        await self._count(bucket, [(ref, fields(bucket, inc))])
+        await self._col.update_one({"_id": bucket.id}, {"$unset": {_park(ref): ""}})
+
+    async def days(self, *, first: str, last: str) -> list[dict[str, Any]]:
+        """Every user's day documents for days first..last (admin analytics): the `day` index."""
+        flt = {"$and": [{"day": {"$gte": first}}, {"day": {"$lte": last}}]}
+        return await self._col.find(flt).to_list(None)
 
     async def _count(self, bucket: Bucket, entries: list[tuple[str, dict[str, int]]]) -> None:
         if len(entries) > 1 and await self._upsert(bucket, entries):

@@ -21,6 +21,7 @@ from controllers.schemas.admin import (
     UserPatch,
     UserQuery,
 )
+from controllers.schemas.analytics import AnalyticsOut, AnalyticsQuery
 from controllers.schemas.identity import AccountDeletedOut
 from middlewares.access import require_role
 from middlewares.policy import policy
@@ -116,3 +117,15 @@ async def adjust_credits(user_id: str, data: CreditAdjustment):
 async def stats():
     """Users, generations, credits, revenue and per-provider calls, failures and circuit state."""
     return await container().admin.users_controller.stats()
+
+
+@bp.get("/analytics")
+@require_role(Role.ADMIN)
+@policy(open_in_maintenance=True)
+@validate_querystring(AnalyticsQuery)
+@answers(200, AnalyticsOut, description="Per UTC day, plan and model; the users who cost the most.")
+async def analytics(query_args: AnalyticsQuery):
+    """Revenue (captured payments less refunds, PayPal and Stripe), provider cost (the price table),
+    margin, credits spent and active users per UTC day (`?from&to`, at most 366 days), by plan and
+    by model, and the top users by provider cost."""
+    return await container().admin.analytics_controller.analytics(query_args)

@@ -10,10 +10,13 @@ from app.wiring.credits import CreditsParts
 from app.wiring.identity import IdentityParts
 from app.wiring.media import MediaParts
 from app.wiring.platform import PlatformParts
+from controllers.admin_analytics import AdminAnalyticsController
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
 from controllers.erasure import ErasureController
+from repositories.admin_analytics import MongoAnalyticsRepository
 from repositories.admin_stats import MongoAdminStatsRepository
+from services.admin.analytics import AnalyticsService
 from services.admin.erasure import AccountErasure
 from services.admin.service import AdminService
 from services.admin.stats import AdminStatsService
@@ -28,6 +31,8 @@ class AdminParts:
     users_controller: AdminUsersController
     erasure: AccountErasure
     erasure_controller: ErasureController
+    analytics: AnalyticsService
+    analytics_controller: AdminAnalyticsController
 
 
 def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts, chat: ChatParts,
@@ -44,7 +49,10 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
     erasure = AccountErasure(identity.users, identity.api_keys, chat.service, [media.images, media.videos],
                              media.shares, chat.responses, accounts=identity.accounts,
                              clerk=identity.clerk_users)
-    return AdminParts(stats_repository=stats_repository, service=admin, stats=stats,
+    analytics = AnalyticsService(MongoAnalyticsRepository(platform.database.db, credits.rollup),
+                                 settle=credits.service.settle)
+    return AdminParts(stats_repository=stats_repository, service=admin, stats=stats, analytics=analytics,
+                      analytics_controller=AdminAnalyticsController(analytics),
                       erasure=erasure, erasure_controller=ErasureController(erasure),
                       settings_controller=AdminSettingsController(live, admin),
                       users_controller=AdminUsersController(admin, stats))

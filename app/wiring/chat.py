@@ -66,7 +66,7 @@ def wire_chat(s: Settings, o: Overrides, platform: PlatformParts, credits: Credi
         breaker=platform.breaker,
         credits=credits.service, price=lambda: int(catalog.prices["chat"]), models=lambda: catalog.models,
         live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=platform.metrics,
-        images=images,
+        images=images, meter=credits.meter,
         image_price=lambda: int(catalog.prices.get("chat_image", DEFAULT_PRICES["chat_image"])))
     streams = ChatStreamService(chat)
 
@@ -77,6 +77,7 @@ def wire_chat(s: Settings, o: Overrides, platform: PlatformParts, credits: Credi
         providers=providers, cache=cache, service=chat, stream=streams,
         responses=ResponseLog(BeanieResponseStore()),
         vision=VisionService(providers=chat.chain, credits=credits.service, catalog=catalog,
-                             live_settings=live, breaker=platform.breaker, timeout_s=s.ai_timeout_s),
+                             live_settings=live, breaker=platform.breaker, timeout_s=s.ai_timeout_s,
+                             meter=credits.meter),
         controller=ChatController(chat, streams, library=ConversationLibrary(chat),
                                   render_problem=render_problem))

@@ -18,6 +18,7 @@ from repositories.key_spend import MongoKeySpendRepository
 from repositories.ledger import BeanieLedgerRepository
 from repositories.usage import MongoUsageRollup
 from services.credits.gift_codes import GiftCodeService
+from services.credits.metering import ProviderMeter
 from services.credits.service import CreditsService
 from services.credits.usage import UsageService
 
@@ -30,6 +31,8 @@ class CreditsParts:
     gift_codes: GiftCodeService
     key_spend: MongoKeySpendRepository  # what each API key spent (its caps, contract §19)
     usage: UsageService  # usage per user from the daily rollup (contract §19)
+    rollup: MongoUsageRollup
+    meter: ProviderMeter  # provider usage and cost, priced by PROVIDER_PRICES and `provider_prices`
     usage_controller: UsageController
     controller: CreditsController
     plans_controller: PlansController
@@ -52,9 +55,15 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
                              key_spend=key_spend, usage=rollup)
     gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
     usage = UsageService(rollup, settle=credits.settle)
+    configured = {model: prices for model, prices in s.provider_prices.items() if prices}
+
+    async def prices() -> dict[str, dict[str, float]]:
+        return {**configured, **(await live.current()).provider_prices}  # live prices win per model
+
+    meter = ProviderMeter(rollup, prices, metrics=platform.metrics)
     return CreditsParts(
         accounts=accounts, ledger=ledger, service=credits, gift_codes=gift_codes, key_spend=key_spend,
-        usage=usage, usage_controller=UsageController(usage),
+        usage=usage, rollup=rollup, meter=meter, usage_controller=UsageController(usage),
         controller=CreditsController(credits), gift_codes_controller=GiftCodesController(gift_codes, credits),
         plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
                                          payment_providers=list(payment_factories(s, o.payments_provider))))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints
 
 from controllers.schemas.base import RequestBody
 from controllers.schemas.common import AdminLedgerEntryOut, CreditsOut, UserOut
-from services.platform.live_settings import MAX_SIGNUP_CREDITS
+from services.platform.live_settings import MAX_PRICED_MODELS, MAX_SIGNUP_CREDITS
+from services.platform.prices import MAX_MODEL_NAME, MAX_PRICE
 
 
 def _json_integer(value: Any) -> Any:
@@ -23,12 +24,28 @@ def _json_integer(value: Any) -> Any:
 SignupCredits = Annotated[int, Field(ge=0, le=MAX_SIGNUP_CREDITS), BeforeValidator(_json_integer)]
 
 
+Usd = Annotated[float, Field(ge=0, le=MAX_PRICE, allow_inf_nan=False)]
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MODEL_NAME)]
+
+
+class ModelPrices(RequestBody):
+    """USD a provider model costs (contract §19); omitted units cost nothing."""
+
+    input_per_1m: Usd | None = Field(default=None, description="USD per 1M input (prompt) tokens.")
+    output_per_1m: Usd | None = Field(default=None, description="USD per 1M output tokens.")
+    per_image: Usd | None = Field(default=None, description="USD per image produced.")
+    per_video_second: Usd | None = Field(default=None, description="USD per second of video produced.")
+
+
 class LiveSettingsOut(BaseModel):
     maintenance_mode: bool
     chat_enabled: bool
     images_enabled: bool
     signup_credits: int
     providers: dict[str, bool]
+    provider_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Live USD prices per provider model (input_per_1m, output_per_1m, "
+                                          "per_image, per_video_second), over PROVIDER_PRICES.")
     version: int
     updated_at: str | None
     updated_by: str | None
@@ -43,6 +60,10 @@ class LiveSettingsPatch(RequestBody):
     signup_credits: SignupCredits | None = None
     providers: dict[str, StrictBool] | None = Field(
         default=None, json_schema_extra={"x-muse-key-choices": "providers"})
+    provider_prices: dict[ModelName, ModelPrices | None] | None = Field(
+        default=None, max_length=MAX_PRICED_MODELS,
+        description="USD prices per provider model (`<model>` or `<provider>/<model>`), merged per model "
+                    "over the live ones; null for a model drops its live price (PROVIDER_PRICES applies).")
 
 
 class AuditQuery(BaseModel):

@@ -34,6 +34,8 @@ async def complete_choices(chat: ChatService, inp: ChatInput, n: int
         finally:
             for task in tasks:  # one choice failing cancels the others
                 task.cancel()
+    for index, answer in enumerate(answers):
+        await chat.meter_answer(replace(prep, message_id=f"{prep.message_id}:{index}"), answer, answer.usage)
     first = answers[0]
     reply = ChatReply(
         id=prep.message_id, conversation_id=None, content=first.content, provider=first.provider,

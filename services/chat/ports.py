@@ -69,7 +69,18 @@ class LimitReached(str):
     __slots__ = ()
 
 
-Delta = str | ToolCall  # a stream's pieces: text, or a whole tool call (relayed as OpenAI's fragments)
+@dataclass(frozen=True, slots=True)
+class StreamUsage:
+    """A stream's last piece when the provider reports what it used: (prompt, completion) tokens.
+
+    Not relayed to clients: the chat stream records it (provider usage and cost, contract §19)."""
+
+    tokens_in: int
+    tokens_out: int
+
+
+# a stream's pieces: text, a whole tool call (relayed as OpenAI's fragments), or the usage at the end
+Delta = str | ToolCall | StreamUsage
 
 
 class ProviderError(Exception):

@@ -29,6 +29,7 @@ from services.chat.models import (
     StoredMessage,
     title_of,
 )
+from services.chat.openai_compat import estimate_usage
 from services.chat.options import NO_OPTIONS, ChatOptions
 from services.chat.ports import (
     ChatCompletion,
@@ -43,6 +44,7 @@ from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem
 from services.chat.tree import Tree
 from services.credits.charging import Charge, charged
+from services.credits.metering import NO_METER, Attribution, Meter, ProviderUsage
 from services.credits.model import Receipt
 from services.credits.ports import Credits
 from services.platform import key_limits
@@ -86,8 +88,9 @@ class ChatService:
                  history_limit: int = 100,
                  models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
                  metrics: Metrics = NO_METRICS, images: ChatImages | None = None,
-                 image_price: Callable[[], int] = lambda: 1) -> None:
+                 image_price: Callable[[], int] = lambda: 1, meter: Meter = NO_METER) -> None:
         self.providers = providers
+        self.meter = meter  # provider usage and cost in the usage rollup (contract §19)
         self.metrics = metrics
         self.conversations = conversations
         self.cache = cache
@@ -227,7 +230,20 @@ class ChatService:
                                                max_tokens=prep.inp.max_tokens, options=prep.inp.options)
         except InsufficientCredits as exc:
             return _Produced(None, cached=False, receipt=None, refused=exc)
+        await self.meter_answer(prep, answer, answer.usage)
         return _Produced(answer, cached=False, receipt=receipt)
+
+    async def meter_answer(self, prep: Prepared, answer: ChatCompletion,
+                           usage: tuple[int, int] | None) -> None:
+        """Record what a provider answer used (its reported tokens, else the estimate) and cost."""
+        if usage is None:
+            calls = "".join(c.name + c.arguments for c in answer.tool_calls)
+            estimate = estimate_usage([(m.role, m.content) for m in prep.context], answer.content + calls)
+            usage = (estimate.prompt_tokens, estimate.completion_tokens)
+        who = Attribution(user_id=prep.inp.user_id, kind="chat", plan=prep.inp.plan, ref=prep.message_id,
+                          model=prep.model.name if prep.model else None)
+        await self.meter.record(who, ProviderUsage(answer.provider, answer.model, tokens_in=usage[0],
+                                                   tokens_out=usage[1]))
 
     async def _produce(self, prep: Prepared, *, looked: bool = False) -> _Produced:
         """`looked`: the caller has just missed the cache (the lock's double-check covers the rest)."""

@@ -19,6 +19,7 @@ from services.chat.ports import (
     LimitReached,
     ProviderError,
     ProviderTimeout,
+    StreamUsage,
 )
 from services.chat.routing import honours
 from services.chat.service import ChatService
@@ -161,7 +162,8 @@ async def _first_delta(service: ChatService, prep: Prepared
                                        max_tokens=prep.inp.max_tokens, options=prep.inp.options))
         try:
             first = await anext(source)
-            if isinstance(first, LimitReached) and not first:  # stopped before any text: no answer
+            if isinstance(first, StreamUsage) or (isinstance(first, LimitReached) and not first):
+                # usage alone, or stopped before any text: no answer
                 raise ProviderError(provider.name, "empty answer (stopped at max_tokens)")
             return first, source
         except StopAsyncIteration:
@@ -202,9 +204,13 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
     calls: list[ToolCall] = []
     finish: FinishReason = "stop"
     outcome = "abandoned"  # until the first delta has been handed to the client
+    usage: tuple[int, int] | None = None  # as the provider reported it at the end (else estimated)
 
     def take(delta: Delta) -> Event | None:
-        nonlocal finish
+        nonlocal finish, usage
+        if isinstance(delta, StreamUsage):
+            usage = (delta.tokens_in, delta.tokens_out)
+            return None
         if isinstance(delta, ToolCall):
             calls.append(delta)
             return tool_call_event(len(calls) - 1, delta)
@@ -246,6 +252,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                                 model=service.model_for(prep.model, provider),
                                 finish_reason="tool_calls" if calls else finish, tool_calls=tuple(calls))
         await release.publish(answer)
+        await service.meter_answer(prep, answer, usage)
         charged = receipt.amount
         conversation_id = await service.store(prep, answer, cached=False, charged=charged)
         yield "done", _done(prep.message_id, conversation_id, charged, answer.finish_reason)
@@ -254,14 +261,15 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
         if outcome == "abandoned":  # gone before any answer reached it: nothing was served
             await service.refund(receipt, prep, reason="client_disconnected")
         elif outcome == "stopped":
-            await _keep_stopped(service, prep, provider, "".join(parts), receipt, tuple(calls))
+            await _keep_stopped(service, prep, provider, "".join(parts), receipt, tuple(calls), usage)
         close = getattr(rest, "aclose", None)
         if close is not None:
             await close()
 
 
 async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProvider, partial: str,
-                        receipt: Receipt, calls: tuple[ToolCall, ...] = ()) -> None:
+                        receipt: Receipt, calls: tuple[ToolCall, ...] = (),
+                        usage: tuple[int, int] | None = None) -> None:
     """The client stopped reading after deltas reached it: it was served, so the charge stands.
 
     The partial answer is kept in the conversation marked `stopped` (it is what the user saw),
@@ -271,6 +279,7 @@ async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProv
     answer = ChatCompletion(content=partial, provider=provider.name,
                             model=service.model_for(prep.model, provider), tool_calls=calls)
     try:
+        await service.meter_answer(prep, answer, usage)  # the provider answered this much (estimated)
         await service.store(prep, answer, cached=False, charged=receipt.amount, status="stopped")
     except Exception as exc:  # noqa: BLE001 - the charge is already right; a lost transcript must not mask it
         log.warning("chat_stopped_store_failed", error=type(exc).__name__)

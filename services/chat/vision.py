@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import structlog
 
+from services.chat.openai_compat import estimate_tokens
 from services.chat.ports import ChatCompletion, ChatProvider, ProviderError, ProviderTimeout
 from services.credits.charging import Charge, charged
+from services.credits.metering import NO_METER, Attribution, Meter, ProviderUsage
 from services.credits.ports import Credits
 from services.media.uploads import CheckedUpload
 from services.platform.catalog import Catalog
@@ -75,8 +77,10 @@ class VisionService:
         live_settings: LiveSettingsService | None = None,
         breaker: CircuitBreaker | None = None,
         timeout_s: float = 30.0,
+        meter: Meter = NO_METER,
     ) -> None:
         self._credits, self._catalog, self._live = credits, catalog, live_settings
+        self._meter = meter
         self.timeout_s = timeout_s
         self.failover: Failover[ChatProvider] = Failover(
             label="vision", providers=providers, breaker=breaker, failure_types=(ProviderError,),
@@ -101,6 +105,12 @@ class VisionService:
         charge = Charge(user_id, price, plan=plan, kind="image_describe", ref=new_id("dsc"))
         async with charged(self._credits, charge, refund_reason="describe_failed", request_id=request_id):
             answer = await self._ask(image, prompt, request_id=request_id)
+        # the provider's counts, else estimated (the local provider)
+        tokens = answer.usage or (estimate_tokens(prompt), estimate_tokens(answer.content))
+        await self._meter.record(Attribution(user_id=user_id, kind="image_describe", model=None, plan=plan,
+                                             ref=str(charge.ref)),
+                                 ProviderUsage(answer.provider, answer.model, tokens_in=tokens[0],
+                                               tokens_out=tokens[1]))
         return Description(answer.content, answer.provider, answer.model, price)
 
     async def _ask(self, image: CheckedUpload, prompt: str, *, request_id: str | None) -> ChatCompletion:

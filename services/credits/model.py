@@ -198,7 +198,8 @@ def new_op(user_id: str, kind: str, *, key: str | None = None, sources: dict[str
 def refunded_usage(charge: Op) -> dict[str, Any]:
     """What a refund's ledger entry says about the charge it gives back, so the entry alone
     places it in the usage rollup: the charge's item, model, API key, time and amount."""
-    usage = {k: charge.meta[k] for k in ("item", "model", "api_key_id") if charge.meta.get(k) is not None}
+    usage = {k: charge.meta[k] for k in ("item", "model", "api_key_id", "plan")
+             if charge.meta.get(k) is not None}
     return {"charge": {**usage, "at": isoformat(charge.at), "amount": -charge.delta}}
 
 

@@ -43,6 +43,7 @@ class Bucket:
     kind: str
     model: str = ""  # "" when the entry names none
     api_key: str = ""  # "" for sessions (not an API key)
+    plan: str = ""  # the plan charged under (admin analytics by plan)
 
     @property
     def id(self) -> str:
@@ -58,15 +59,16 @@ def _escape(value: str) -> str:
     return value.replace("%", "%25").replace(".", "%2E").replace("$", "%24").replace("|", "%7C")
 
 
-def _unescape(value: str) -> str:
+def unescape(value: str) -> str:
+    """A value as it was before `_escape` (field names back to catalogue names, keys, plans)."""
     return value.replace("%7C", "|").replace("%24", "$").replace("%2E", ".").replace("%25", "%")
 
 
 def fields(bucket: Bucket, inc: dict[str, int]) -> dict[str, int]:
     """The flat counters of a day's document that `inc` adds to: `t|<counter>` (the day's total) and
-    `<kind|model|key>|<value>|<counter>` for each grouping."""
+    `<kind|model|key|plan>|<value>|<counter>` for each grouping."""
     out: dict[str, int] = {}
-    values = {"kind": bucket.kind, "model": bucket.model, "key": bucket.api_key}
+    values = {"kind": bucket.kind, "model": bucket.model, "key": bucket.api_key, "plan": bucket.plan}
     for name, amount in inc.items():
         out[f"t|{name}"] = out.get(f"t|{name}", 0) + amount
         for prefix, value in values.items():
@@ -85,7 +87,8 @@ def contribution(op: Op) -> tuple[Bucket, dict[str, int]] | None:
     if op.kind == "charge":
         meta = op.meta
         bucket = Bucket(op.user_id, utc_day(op.at), str(meta.get("item") or "unknown"),
-                        str(meta.get("model") or ""), str(meta.get("api_key_id") or ""))
+                        str(meta.get("model") or ""), str(meta.get("api_key_id") or ""),
+                        str(meta.get("plan") or ""))
         units = meta.get("units") or {}
         inc = {"requests": 1, "credits": -op.delta}
         inc.update({k: int(v) for k, v in units.items() if k in COUNTERS and v})
@@ -96,7 +99,7 @@ def contribution(op: Op) -> tuple[Bucket, dict[str, int]] | None:
         day = at[:10] if isinstance(at, str) and len(at) >= 10 else utc_day(op.at)
         amount = int(charge.get("amount", op.delta))
         bucket = Bucket(op.user_id, day, str(charge.get("item") or "unknown"), str(charge.get("model") or ""),
-                        str(charge.get("api_key_id") or ""))
+                        str(charge.get("api_key_id") or ""), str(charge.get("plan") or ""))
         return bucket, {"credits": -amount, "refunded_credits": amount}
     return None
 
@@ -182,7 +185,7 @@ def report(rows: list[dict[str, Any]], *, first: str, last: str, group_by: str) 
                     acc = grouped.setdefault(str(row["day"]), dict.fromkeys(COUNTERS, 0))
                     acc[parts[1]] += int(value or 0)
             elif prefix is not None and parts[0] == prefix and len(parts) == 3 and parts[2] in totals:
-                acc = grouped.setdefault(_unescape(parts[1]), dict.fromkeys(COUNTERS, 0))
+                acc = grouped.setdefault(unescape(parts[1]), dict.fromkeys(COUNTERS, 0))
                 acc[parts[2]] += int(value or 0)
     keys = sorted(grouped) if group_by == "day" else \
         sorted(grouped, key=lambda k: (-grouped[k]["credits"], k))

@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from services.credits.metering import ProviderUsage
 from services.media.image_models import ImageRecord, StoredFile
 from services.media.jobs import MediaJobRunner, media_failover
 from services.media.ports.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
@@ -42,6 +43,10 @@ class ImageWork:
                  breaker: CircuitBreaker | None = None, timeout_s: float = 120.0) -> None:
         self._storage = storage
         self.failover = image_failover(providers, timeout_s=timeout_s, breaker=breaker)
+
+    def metered(self, record: ImageRecord, result: ImageResult) -> tuple[str, ProviderUsage]:
+        kind = "image_edit" if record.kind == "edit" else "image"
+        return kind, ProviderUsage(result.provider, result.model, images=len(result.files))
 
     async def produce(self, record: ImageRecord, dispatching: Callable[[], Awaitable[None]]) -> ImageResult:
         source = await self._read(record.source)

@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from services.credits.metering import NO_METER, Attribution, Meter
 from services.credits.ports import Credits
 from services.media.heartbeat import ClaimLost, Heartbeat
 from services.media.image_models import (
@@ -90,8 +91,10 @@ class MediaJobRunner(Generic[R]):
     def __init__(self, work: MediaWork[R], *, records: ImageRepository, credits: Credits,
                  timeout_s: float = 120.0, sweep_grace_s: float = 30.0,
                  queued_grace_s: float = 3600.0, queue: JobQueue | None = None,
-                 heartbeat_timeout_s: float = 30.0, worker: str | None = None) -> None:
+                 heartbeat_timeout_s: float = 30.0, worker: str | None = None,
+                 meter: Meter = NO_METER) -> None:
         self.work, self._records = work, records
+        self._meter = meter  # provider usage and cost (contract §19)
         self.settlement = JobSettlement(records, credits, label=work.label)
         self.timeout_s = timeout_s
         self._sweep_grace_s, self._queued_grace_s = sweep_grace_s, queued_grace_s
@@ -136,6 +139,9 @@ class MediaJobRunner(Generic[R]):
             await self.work.delete_files(outputs)
             return None
         log.info(f"{label}_job_completed", image_id=job_id, provider=result.provider, outputs=len(outputs))
+        kind, usage = self.work.metered(record, result)
+        await self._meter.record(Attribution(user_id=record.user_id, kind=kind, model=record.model, plan=None,
+                                             ref=record.id), usage)
         return "completed"
 
     async def _release(self, job_id: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 
+from services.credits.metering import ProviderUsage
 from services.media.image_models import ImageRecord, StoredFile
 from services.media.jobs import MediaJobRunner, media_failover
 from services.media.ports.storage import StorageProvider, StoredObject
@@ -45,6 +46,10 @@ class VideoWork:
                  breaker: CircuitBreaker | None = None, timeout_s: float = 120.0) -> None:
         self._storage = storage
         self.video_chain = video_failover(providers, timeout_s=timeout_s, breaker=breaker)
+
+    def metered(self, record: ImageRecord, result: VideoResult) -> tuple[str, ProviderUsage]:
+        seconds = round(sum(f.duration_s for f in result.files))
+        return "video", ProviderUsage(result.provider, result.model, video_seconds=seconds)
 
     def completion(self, result: VideoResult) -> dict[str, Any]:
         return {"fps": result.files[0].fps} if result.files else {}

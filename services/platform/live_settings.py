@@ -22,12 +22,14 @@ from services.platform.errors import Conflict, ValidationFailed
 from services.platform.ports.audit import AuditRecorder
 from services.platform.ports.live_settings import LiveSettingsRepository
 from services.platform.ports.named import Named
+from services.platform.prices import check_prices
 
 log = structlog.stdlib.get_logger("muse.live_settings")
 
 FLAGS = ("maintenance_mode", "chat_enabled", "images_enabled")
-EDITABLE = (*FLAGS, "signup_credits", "providers")
+EDITABLE = (*FLAGS, "signup_credits", "providers", "provider_prices")
 MAX_SIGNUP_CREDITS = 1_000_000
+MAX_PRICED_MODELS = 200
 _PROVIDER_NAME = re.compile(r"[a-z0-9_-]{1,32}")
 
 
@@ -41,6 +43,8 @@ class LiveSettings(BaseModel):
     images_enabled: bool = True
     signup_credits: int = Field(default=0, ge=0)
     providers: dict[str, bool] = Field(default_factory=dict)
+    # USD per provider model over PROVIDER_PRICES (services/credits/metering.py): input_per_1m, ...
+    provider_prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     version: int = 0
     updated_at: datetime | None = None
     updated_by: str | None = None
@@ -112,8 +116,10 @@ class LiveSettingsService:
         for _ in range(5):
             before = self._merge(await self._repo.get())
             values = before.editable()
-            values.update({k: v for k, v in changes.items() if k != "providers"})
+            values.update({k: v for k, v in changes.items() if k not in ("providers", "provider_prices")})
             values["providers"] = {**before.providers, **changes.get("providers", {})}
+            prices = {**before.provider_prices, **changes.get("provider_prices", {})}
+            values["provider_prices"] = {k: v for k, v in prices.items() if v}  # {} or null: no live price
             if values == before.editable():
                 self._remember(before)
                 return before
@@ -158,6 +164,12 @@ class LiveSettingsService:
                                    "msg": f"must be an integer 0..{MAX_SIGNUP_CREDITS}"})
             elif key == "providers" and isinstance(value, Mapping):
                 changes[key] = self._validate_providers(value, errors)
+            elif key == "provider_prices":
+                table, wrong = check_prices(value)
+                errors += [{**e, "loc": ["body", key, *e["loc"]]} for e in wrong]
+                if len(table) > MAX_PRICED_MODELS:
+                    errors.append({"loc": ["body", key], "msg": f"at most {MAX_PRICED_MODELS} models"})
+                changes[key] = table
             else:
                 errors.append({"loc": ["body", key], "msg": "not a live setting"})
         if errors:

@@ -34,8 +34,10 @@ async def test_usage_by_day_kind_model_and_key_net_of_refunds(app, client, conta
     body = await (await client.get("/api/v1/usage", headers=headers)).get_json()
     assert body["group_by"] == "day" and body["to"] == today
     assert body["from"] == (utcnow().date() - timedelta(days=29)).isoformat()
-    assert body["totals"] == {"requests": 4, "credits": 3, "refunded_credits": 2, "tokens_in": 0,
-                              "tokens_out": 0, "images": 2, "video_seconds": 0}
+    tokens = {k: body["totals"].pop(k) for k in ("tokens_in", "tokens_out")}
+    assert body["totals"] == {"requests": 4, "credits": 3, "refunded_credits": 2, "images": 2,
+                              "video_seconds": 0}
+    assert tokens["tokens_in"] > 0 and tokens["tokens_out"] > 0  # the local provider's estimates
     assert [row["key"] for row in body["rows"]] == [today]
 
     kinds = await (await client.get("/api/v1/usage?group_by=kind", headers=headers)).get_json()

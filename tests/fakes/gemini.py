@@ -13,7 +13,9 @@
     fake.calls[-1].body                    # what the last call sent (generationConfig, tools, toolConfig…)
 
 With `functionDeclarations` the fake answers a `functionCall` part (unless the contents end with
-`functionResponse` parts or the mode is NONE); with `responseMimeType` application/json it
+`functionResponse` parts or the mode is NONE); every answer and every streamed chunk carries
+`usageMetadata` (one token per word of the prompt's texts and of the answer so far, as the API
+counts a stream up to each chunk); with `responseMimeType` application/json it
 answers JSON (tests/fakes/chat_semantics.py; `fake.json_reply` overrides it).
 Routes on the `models/{model}:{method}` suffix so `/v1/` and `/v1beta/` both work.
 See tests/fakes/aiohttp_wire.py for the shared knobs (script, delay_s, chunk_delay_s, calls).
@@ -96,11 +98,21 @@ class FakeGemini(AiohttpWireFake):
         return web.json_response(body, status=status)
 
     @staticmethod
-    def _chunk(text: str, *, last: bool = False, finish: str = "STOP") -> dict:
+    def _chunk(text: str, *, last: bool = False, finish: str = "STOP", usage: dict | None = None) -> dict:
         candidate: dict = {"content": {"role": "model", "parts": [{"text": text}]}}
         if last:
             candidate["finishReason"] = finish
-        return {"candidates": [candidate]}
+        return {"candidates": [candidate], **({"usageMetadata": usage} if usage else {})}
+
+    @staticmethod
+    def _usage(body: dict, answered: int) -> dict:
+        """Gemini's `usageMetadata`: one token per word of the prompt's texts and of the answer so far
+        (a stream's every chunk counts the whole prompt and the answer up to it, as the API does)."""
+        turns = [*(body.get("contents") or []), body.get("systemInstruction") or {}]
+        texts = [p.get("text") or "" for c in turns for p in c.get("parts") or []]
+        prompt = sum(len(words(t)) for t in texts)
+        return {"promptTokenCount": prompt, "candidatesTokenCount": answered,
+                "totalTokenCount": prompt + answered}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["target"].partition(":")
@@ -115,7 +127,8 @@ class FakeGemini(AiohttpWireFake):
         function_call = self._function_call(call.body)
         if function_call is not None and mode == "ok":
             content = {"role": "model", "parts": [{"functionCall": function_call}]}
-            answer = {"candidates": [{"content": content, "finishReason": "STOP"}], "modelVersion": model}
+            answer = {"candidates": [{"content": content, "finishReason": "STOP"}], "modelVersion": model,
+                      "usageMetadata": self._usage(call.body, 7)}
             if method == "generateContent":
                 return web.json_response(answer)
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -139,10 +152,11 @@ class FakeGemini(AiohttpWireFake):
             if mode == "drop":
                 self.drop(request)
                 return web.Response()
-            body = {**self._chunk("".join(pieces), last=mode != "cut", finish=finish), "modelVersion": model}
+            body = {**self._chunk("".join(pieces), last=mode != "cut", finish=finish,
+                                  usage=self._usage(call.body, len(pieces))), "modelVersion": model}
             return web.json_response(body)
         if method == "streamGenerateContent":
-            return await self._stream(request, mode, pieces, finish)
+            return await self._stream(request, mode, pieces, finish, call.body)
         return web.json_response({"error": {"code": 404, "message": "no such method"}}, status=404)
 
     @staticmethod
@@ -159,7 +173,7 @@ class FakeGemini(AiohttpWireFake):
         return None if made is None else {"name": made[0], "args": made[1]}
 
     async def _stream(self, request: web.Request, mode: str, pieces: list[str],
-                      finish: str) -> web.StreamResponse:
+                      finish: str, body: dict) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -173,7 +187,8 @@ class FakeGemini(AiohttpWireFake):
                 return response
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
-            data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1, finish=finish))
+            data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1, finish=finish,
+                                          usage=self._usage(body, index + 1)))
             await response.write(f"data: {data}\r\n\r\n".encode())
         await response.write_eof()
         return response

@@ -11,6 +11,9 @@
                                            # (an image_url that is not an image data URL: 400, as the API)
     fake.calls[-1].body                    # what the last call sent (tools, stop, seed, response_format…)
 
+Every answer reports `usage` (prompt_tokens 5, one completion token per word); a stream sends it in a
+last chunk without choices when asked (`stream_options.include_usage`), as the API does.
+
 With `tools` the fake answers `tool_calls` (finish_reason "tool_calls"; streamed as OpenAI's
 `delta.tool_calls` fragments: index, id and name first, then the arguments in pieces) unless the
 messages end with a `tool` result or `tool_choice` is "none"; with `response_format` JSON it
@@ -114,7 +117,7 @@ class FakeOpenAI(AiohttpWireFake):
             await response.write_eof()
             return response
         if call.body.get("stream"):
-            return await self._stream(request, mode, model, pieces, finish)
+            return await self._stream(request, mode, model, pieces, finish, call.body)
         if mode == "drop":
             self.drop(request)
             return web.Response()
@@ -173,12 +176,13 @@ class FakeOpenAI(AiohttpWireFake):
             piece = {"index": 0, "function": {"arguments": arguments[at:at + 5]}}
             await response.write(self._chunk(model, {"tool_calls": [piece]}, None))
         await response.write(self._chunk(model, {}, "tool_calls"))
+        await self._usage_chunk(response, body, model, 7)
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
 
     async def _stream(self, request: web.Request, mode: str, model: str, pieces: list[str],
-                      finish: str) -> web.StreamResponse:
+                      finish: str, body: dict) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -194,9 +198,20 @@ class FakeOpenAI(AiohttpWireFake):
                 await asyncio.sleep(self.chunk_delay_s)
             await response.write(self._chunk(model, {"content": piece}, None))
         await response.write(self._chunk(model, {}, finish))
+        await self._usage_chunk(response, body, model, len(pieces))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+    @staticmethod
+    async def _usage_chunk(response: web.StreamResponse, body: dict, model: str, completion: int) -> None:
+        """With `stream_options.include_usage`, the API's last chunk: no choices, the request's usage."""
+        if not (body.get("stream_options") or {}).get("include_usage"):
+            return
+        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000,
+                 "model": model, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": completion,
+                                          "total_tokens": 5 + completion}}
+        await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
     @staticmethod
     def _chunk(model: str, delta: dict, finish_reason: str | None) -> bytes:

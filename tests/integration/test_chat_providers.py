@@ -10,7 +10,7 @@ from providers.gemini_chat import GeminiChatProvider
 from providers.local_chat import LocalChatProvider
 from providers.openai_chat import OpenAIChatProvider
 from services.chat.openai_compat import estimate_tokens
-from services.chat.ports import ChatMessage, LimitReached, ProviderError, ProviderTimeout
+from services.chat.ports import ChatMessage, LimitReached, ProviderError, ProviderTimeout, StreamUsage
 from tests.fixtures.images import picture
 
 MESSAGES = [
@@ -81,9 +81,10 @@ async def test_hanging_provider_times_out_on_time(gemini, openai_provider, fake_
 async def test_streams_yield_deltas_in_order(gemini, openai_provider, fake_gemini, fake_openai):
     fake_gemini.reply = fake_openai.reply = "one two three four five"
     fake_gemini.chunk_delay_s = fake_openai.chunk_delay_s = 0.01
-    for provider in (gemini, openai_provider):
+    for provider, prompt in ((gemini, 13), (openai_provider, 5)):  # the fakes' prompt token counts
         deltas = [d async for d in provider.stream(MESSAGES, temperature=0.5, timeout=2, request_id="r")]
-        assert deltas == ["one ", "two ", "three ", "four ", "five"]
+        # the tokens each API reported (Gemini: every chunk's usageMetadata; OpenAI: its last chunk)
+        assert deltas == ["one ", "two ", "three ", "four ", "five", StreamUsage(prompt, 5)]
     assert fake_gemini.calls[0].path.endswith(":streamGenerateContent")
     assert fake_openai.calls[0].body["stream"] is True
 
@@ -169,7 +170,8 @@ async def test_a_length_stop_is_a_whole_answer_but_no_finish_reason_is_still_tru
         assert (answer.content, answer.finish_reason) == ("one two ", "length")
         deltas = [d async for d in provider.stream(MESSAGES, temperature=None, timeout=2, request_id=None,
                                                    max_tokens=2)]
-        assert "".join(deltas) == "one two " and isinstance(deltas[-1], LimitReached)
+        text = [d for d in deltas if not isinstance(d, StreamUsage)]
+        assert "".join(text) == "one two " and isinstance(deltas[-1], LimitReached)
     assert fake_gemini.limits == [2, 2] and fake_openai.limits == [2, 2]
     fake_gemini.mode = fake_openai.mode = "cut"
     for provider in (gemini, openai_provider):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from services.credits.metering import ProviderUsage
 from services.media.image_models import (
     ImageRecord,
     StoredFile,
@@ -41,6 +42,10 @@ class MediaWork(Protocol[R]):
 
     def completion(self, result: R) -> dict[str, Any]:
         """Record fields a completed job sets beyond its outputs (a video's `fps`)."""
+        ...
+
+    def metered(self, record: ImageRecord, result: R) -> tuple[str, ProviderUsage]:
+        """The job's ledger kind and what its provider call used (images, video seconds): its cost."""
         ...
 
     async def delete_files(self, files: list[StoredFile]) -> None:

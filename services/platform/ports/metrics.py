@@ -30,6 +30,9 @@ class Metrics(Protocol):
                       seconds: float) -> None:
         """One call to an AI provider (chat, vision or image), with its outcome and latency."""
 
+    def provider_cost(self, provider: str, model: str, usd: float) -> None:
+        """What a provider call cost in USD (the price table's figure), by provider and model."""
+
     def cache_request(self, result: CacheResult) -> None:
         """One chat request answered from the response cache (hit) or not (miss)."""
 
@@ -51,6 +54,9 @@ class NoMetrics:
 
     def provider_call(self, kind: ProviderKind, provider: str, outcome: ProviderOutcome,
                       seconds: float) -> None:
+        return None
+
+    def provider_cost(self, provider: str, model: str, usd: float) -> None:
         return None
 
     def cache_request(self, result: CacheResult) -> None:
