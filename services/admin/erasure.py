@@ -20,10 +20,17 @@ from typing import Any
 
 import structlog
 
-from services.admin.ports import Conversations, MediaRecords, OwnAccounts, ShareLinks, StoredResponses
-from services.identity.api_keys import ApiKeyService
+from services.admin.ports import (
+    ApiKeys,
+    Conversations,
+    MediaRecords,
+    OwnAccounts,
+    ShareLinks,
+    StoredResponses,
+    Users,
+)
 from services.identity.ports.identity import UserDeleter
-from services.identity.users import User, UserService
+from services.identity.ports.users import User
 from services.platform.errors import NotFound, ValidationFailed
 
 log = structlog.stdlib.get_logger("muse.erasure")
@@ -52,7 +59,7 @@ class Erased:
 class AccountErasure:
     """Deletes accounts (the caller's own, or any as an admin)."""
 
-    def __init__(self, users: UserService, api_keys: ApiKeyService, conversations: Conversations,
+    def __init__(self, users: Users, api_keys: ApiKeys, conversations: Conversations,
                  media: list[MediaRecords], shares: ShareLinks, responses: StoredResponses, *,
                  accounts: OwnAccounts | None, clerk: UserDeleter | None) -> None:
         self._users, self._keys, self._conversations = users, api_keys, conversations
