@@ -16,10 +16,11 @@ webhook of the deleted user cannot bring it back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
+from services.admin.ports import Conversations, MediaRecords, OwnAccounts, ShareLinks, StoredResponses
 from services.identity.api_keys import ApiKeyService
 from services.identity.ports.identity import UserDeleter
 from services.identity.users import User, UserService
@@ -27,38 +28,6 @@ from services.platform.errors import NotFound, ValidationFailed
 
 log = structlog.stdlib.get_logger("muse.erasure")
 PAGE = 100
-
-
-class OwnAccounts(Protocol):
-    """Muse's own accounts (services/identity/accounts.py `AccountService`)."""
-
-    def owns(self, subject: str) -> bool: ...
-
-    async def check_password(self, subject: str, password: str | None) -> None: ...
-
-    async def close(self, subject: str) -> int: ...
-
-
-class Conversations(Protocol):
-    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
-                                 ) -> tuple[list[Any], str | None]: ...
-
-    async def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
-
-
-class MediaRecords(Protocol):
-    async def list(self, user_id: str, *, status: str | None = None, saved: bool | None = None,
-                   limit: int = 20, cursor: str | None = None) -> tuple[list[Any], str | None]: ...
-
-    async def delete(self, user_id: str, image_id: str) -> None: ...
-
-
-class ShareLinks(Protocol):
-    async def revoke_all(self, user_id: str) -> int: ...
-
-
-class StoredResponses(Protocol):
-    async def delete_all(self, user_id: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
