@@ -52,7 +52,9 @@ def _frame(text: str) -> str:
     return f"{name} ({short.split(':')[0]})"
 
 
-def top_frames(collapsed: Path, n: int = 12, total_n: int = 20) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
+def top_frames(
+    collapsed: Path, n: int = 12, total_n: int = 20
+) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
     """Samples in all, the top `n` frames by own samples and by inclusive samples."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
