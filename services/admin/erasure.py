@@ -15,17 +15,25 @@ account that still pays:
 5. the user's data: conversations (with the images kept in them), stored `/v1/responses` answers,
    images and videos (records and stored files, expired ones too), share links.
 The ledger and payments stay for accounting, under the user id only. The anonymised user record
-stays as a tombstone under its sign-in subject, so a still-valid session token or a late Clerk
+stays as a tombstone under the digest of its sign-in subject, so a still-valid session token or a late Clerk
 webhook of the deleted user cannot bring it back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
+from services.admin.ports import (
+    Conversations,
+    MediaRecords,
+    OwnAccounts,
+    ShareLinks,
+    StoredResponses,
+    Subscriptions,
+)
 from services.identity.api_keys import ApiKeyService
 from services.identity.ports.identity import UserDeleter
 from services.identity.users import User, UserService
@@ -33,44 +41,6 @@ from services.platform.errors import NotFound, ValidationFailed
 
 log = structlog.stdlib.get_logger("muse.erasure")
 PAGE = 100
-
-
-class OwnAccounts(Protocol):
-    """Muse's own accounts (services/identity/accounts.py `AccountService`)."""
-
-    def owns(self, subject: str) -> bool: ...
-
-    async def check_password(self, subject: str, password: str | None) -> None: ...
-
-    async def close(self, subject: str) -> int: ...
-
-
-class Conversations(Protocol):
-    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
-                                 ) -> tuple[list[Any], str | None]: ...
-
-    async def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
-
-
-class MediaRecords(Protocol):
-    async def list(self, user_id: str, *, status: str | None = None, saved: bool | None = None,
-                   limit: int = 20, cursor: str | None = None) -> tuple[list[Any], str | None]: ...
-
-    async def delete(self, user_id: str, image_id: str) -> None: ...
-
-
-class ShareLinks(Protocol):
-    async def revoke_all(self, user_id: str) -> int: ...
-
-
-class Subscriptions(Protocol):
-    """services/payments/subscriptions.py `SubscriptionService`."""
-
-    async def cancel_all(self, user_id: str, *, reason: str) -> int: ...
-
-
-class StoredResponses(Protocol):
-    async def delete_all(self, user_id: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

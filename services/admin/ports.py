@@ -1,4 +1,5 @@
-"""Read models for the admin API (`repositories/admin_stats.py`)."""
+"""Ports of the admin domain: the read models of the admin API (`repositories/admin_stats.py`) and
+what account deletion (services/admin/erasure.py) needs from the other domains."""
 
 from __future__ import annotations
 
@@ -21,3 +22,43 @@ class StatsRepository(Protocol):
 class UserActivity(Protocol):
     async def recent_ledger(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
     async def recent_generations(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
+
+
+# Account deletion (services/admin/erasure.py): what it needs from the other domains.
+
+class OwnAccounts(Protocol):
+    """Muse's own accounts (services/identity/accounts.py `AccountService`)."""
+
+    def owns(self, subject: str) -> bool: ...
+
+    async def check_password(self, subject: str, password: str | None) -> None: ...
+
+    async def close(self, subject: str) -> int: ...
+
+
+class Conversations(Protocol):
+    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
+                                 ) -> tuple[list[Any], str | None]: ...
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
+
+
+class MediaRecords(Protocol):
+    async def list(self, user_id: str, *, status: str | None = None, saved: bool | None = None,
+                   limit: int = 20, cursor: str | None = None) -> tuple[list[Any], str | None]: ...
+
+    async def delete(self, user_id: str, image_id: str) -> None: ...
+
+
+class ShareLinks(Protocol):
+    async def revoke_all(self, user_id: str) -> int: ...
+
+
+class Subscriptions(Protocol):
+    """services/payments/subscriptions.py `SubscriptionService`."""
+
+    async def cancel_all(self, user_id: str, *, reason: str) -> int: ...
+
+
+class StoredResponses(Protocol):
+    async def delete_all(self, user_id: str) -> int: ...

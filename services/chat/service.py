@@ -23,10 +23,7 @@ from services.chat.images import ChatImages
 from services.chat.models import (
     ChatInput,
     ChatReply,
-    Conversation,
-    ConversationRepository,
     Prepared,
-    StoredMessage,
     title_of,
 )
 from services.chat.options import NO_OPTIONS, ChatOptions
@@ -35,9 +32,12 @@ from services.chat.ports import (
     ChatImage,
     ChatMessage,
     ChatProvider,
+    Conversation,
+    ConversationRepository,
     MessageRole,
     ProviderError,
     ProviderTimeout,
+    StoredMessage,
 )
 from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem

@@ -124,3 +124,20 @@ class GiftCodeRepository(Protocol):
     async def mark_credited(self, code: str) -> None: ...
     async def uncredited(self, *, redeemed_before: datetime, limit: int = 500) -> list[GiftCode]: ...
     async def list(self, *, limit: int, cursor: str | None = None) -> list[GiftCode]: ...
+
+
+@runtime_checkable
+class UsageRollup(Protocol):
+    """The daily usage rollup, kept exact per ledger entry (crash-safe and idempotent)."""
+
+    async def roll(self, ops: builtins.list[Op]) -> None:
+        """Add the contributions of freshly written ledger entries (each counted once)."""
+        ...
+
+    async def repair(self, *, older_than: datetime) -> int:
+        """Roll up entries a crash left unrolled (written before `older_than`); how many."""
+        ...
+
+    async def rows(self, user_id: str, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
+        """The user's day documents for the UTC days first..last (inclusive): `day` and the counters."""
+        ...

@@ -58,8 +58,7 @@ from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
 from repositories.users import BeanieUserRepository, CachedUserRepository
 from repositories.webhook_events import BeanieWebhookEventRepository
 from services.admin.ports import StatsRepository, UserActivity
-from services.chat.models import ConversationRepository
-from services.chat.ports import ChatProvider
+from services.chat.ports import ChatProvider, ConversationRepository
 from services.credits.gift_codes import GiftCodeRepository
 from services.credits.ports import CreditAccountRepository, Credits, LedgerRepository
 from services.credits.service import CreditsService
