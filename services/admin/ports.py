@@ -85,5 +85,11 @@ class ShareLinks(Protocol):
     async def revoke_all(self, user_id: str) -> int: ...
 
 
+class Subscriptions(Protocol):
+    """services/payments/subscriptions.py `SubscriptionService`."""
+
+    async def cancel_all(self, user_id: str, *, reason: str) -> int: ...
+
+
 class StoredResponses(Protocol):
     async def delete_all(self, user_id: str) -> int: ...
