@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from repositories.documents import AwareDatabase
 from repositories.usage import MongoUsageRollup
-from services.admin.analytics import PaidPayment
+from services.admin.ports import PaidPayment
 from services.payments.model import SETTLED
 
 

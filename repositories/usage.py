@@ -29,8 +29,8 @@ from pymongo.errors import DuplicateKeyError
 from repositories.credits import op_from_doc
 from repositories.documents import MuseDocument
 from repositories.ledger import LedgerEntryDocument
-from services.credits.model import Op
-from services.credits.usage import Bucket, contribution, fields
+from services.credits.model import Bucket, Op
+from services.credits.usage import contribution, fields
 
 REPAIR_BATCH = 1000
 

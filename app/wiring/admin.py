@@ -9,6 +9,7 @@ from app.wiring.chat import ChatParts
 from app.wiring.credits import CreditsParts
 from app.wiring.identity import IdentityParts
 from app.wiring.media import MediaParts
+from app.wiring.payments import PaymentsParts
 from app.wiring.platform import PlatformParts
 from controllers.admin_analytics import AdminAnalyticsController
 from controllers.admin_settings import AdminSettingsController
@@ -36,7 +37,7 @@ class AdminParts:
 
 
 def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts, chat: ChatParts,
-               media: MediaParts) -> AdminParts:
+               media: MediaParts, payments: PaymentsParts) -> AdminParts:
     catalog, live, known = platform.catalog, platform.live_settings, platform.known_providers
     stats_repository = MongoAdminStatsRepository(platform.database.db)
     admin = AdminService(identity.users, platform.audit_log, stats_repository, credits=credits.service,
@@ -47,7 +48,8 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                               provider_kinds=kinds, image_providers=[p.name for p in media.image_providers],
                               settle=credits.service.settle)
     erasure = AccountErasure(identity.users, identity.api_keys, chat.service, [media.images, media.videos],
-                             media.shares, chat.responses, accounts=identity.accounts,
+                             media.shares, chat.responses, subscriptions=payments.subscriptions,
+                             accounts=identity.accounts,
                              clerk=identity.clerk_users)
     analytics = AnalyticsService(MongoAnalyticsRepository(platform.database.db, credits.rollup),
                                  settle=credits.service.settle)

@@ -18,47 +18,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from services.credits.metering import COST, MICRO
-from services.credits.usage import period, unescape
+from services.admin.ports import AnalyticsRepository
+from services.credits.model import COST, MICRO, period, unescape
 
 TOP_USERS = 10
 CENT = Decimal("0.000001")
-
-
-@dataclass(frozen=True, slots=True)
-class PaidPayment:
-    """A settled payment: who paid, what was captured when, and its refunds (amount, when)."""
-
-    user_id: str
-    completed_at: datetime
-    amount: Decimal
-    currency: str
-    refunds: tuple[tuple[Decimal, datetime], ...] = ()
-
-
-class AnalyticsRepository(Protocol):
-    """The reads behind the analytics (repositories/admin_analytics.py)."""
-
-    async def usage_days(self, *, first: str, last: str) -> list[dict[str, Any]]:
-        """Every user's usage rollup documents for the UTC days first..last."""
-        ...
-
-    async def payments(self, *, since: datetime, until: datetime) -> list[PaidPayment]:
-        """Settled payments captured, or refunded, in [since, until)."""
-        ...
-
-    async def plans(self, user_ids: list[str]) -> dict[str, str]:
-        """The plan of each user (users not found are left out)."""
-        ...
-
-    async def emails(self, user_ids: list[str]) -> dict[str, str]:
-        """The email of each user that has one."""
-        ...
 
 
 def _usd(value: Decimal) -> float:

@@ -1,9 +1,15 @@
-"""Read models for the admin API (`repositories/admin_stats.py`)."""
+"""Ports of the admin domain: the read models of the admin API (`repositories/admin_stats.py`) and
+what account deletion (services/admin/erasure.py) needs from the other domains."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
+
+from services.identity.ports.users import User
+from services.platform.principal import Role
 
 
 @runtime_checkable
@@ -21,3 +27,105 @@ class StatsRepository(Protocol):
 class UserActivity(Protocol):
     async def recent_ledger(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
     async def recent_generations(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
+
+
+# What user management and account deletion need from the identity domain (its
+# services/identity/users.py `UserService` and api_keys.py `ApiKeyService`).
+
+class Users(Protocol):
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def get_or_raise(self, user_id: str) -> User: ...
+
+    async def get_by_clerk_id(self, clerk_id: str) -> User | None: ...
+
+    async def ensure_clerk_user(self, clerk_id: str) -> User: ...
+
+    async def search(self, q: str | None = None, limit: int = 20, cursor: str | None = None
+                     ) -> list[User]: ...
+
+    async def set_role(self, user_id: str, role: Role) -> User: ...
+
+    async def set_plan(self, user_id: str, plan: str, *, role: Role | None = None) -> User: ...
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> User: ...
+
+    async def anonymise(self, user_id: str) -> User: ...
+
+
+class ApiKeys(Protocol):
+    async def revoke_all(self, user_id: str) -> int: ...
+
+
+# Account deletion (services/admin/erasure.py): what it needs from the other domains.
+
+class OwnAccounts(Protocol):
+    """Muse's own accounts (services/identity/accounts.py `AccountService`)."""
+
+    def owns(self, subject: str) -> bool: ...
+
+    async def check_password(self, subject: str, password: str | None) -> None: ...
+
+    async def close(self, subject: str) -> int: ...
+
+
+class Conversations(Protocol):
+    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
+                                 ) -> tuple[list[Any], str | None]: ...
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
+
+
+class MediaRecords(Protocol):
+    async def list(self, user_id: str, *, status: str | None = None, saved: bool | None = None,
+                   limit: int = 20, cursor: str | None = None) -> tuple[list[Any], str | None]: ...
+
+    async def delete(self, user_id: str, image_id: str) -> None: ...
+
+
+class ShareLinks(Protocol):
+    async def revoke_all(self, user_id: str) -> int: ...
+
+
+class Subscriptions(Protocol):
+    """services/payments/subscriptions.py `SubscriptionService`."""
+
+    async def cancel_all(self, user_id: str, *, reason: str) -> int: ...
+
+
+class StoredResponses(Protocol):
+    async def delete_all(self, user_id: str) -> int: ...
+
+
+# Admin analytics (services/admin/analytics.py; repositories/admin_analytics.py)
+
+
+@dataclass(frozen=True, slots=True)
+class PaidPayment:
+    """A settled payment: who paid, what was captured when, and its refunds (amount, when)."""
+
+    user_id: str
+    completed_at: datetime
+    amount: Decimal
+    currency: str
+    refunds: tuple[tuple[Decimal, datetime], ...] = ()
+
+
+class AnalyticsRepository(Protocol):
+    """The reads behind the analytics (repositories/admin_analytics.py)."""
+
+    async def usage_days(self, *, first: str, last: str) -> list[dict[str, Any]]:
+        """Every user's usage rollup documents for the UTC days first..last."""
+        ...
+
+    async def payments(self, *, since: datetime, until: datetime) -> list[PaidPayment]:
+        """Settled payments captured, or refunded, in [since, until)."""
+        ...
+
+    async def plans(self, user_ids: list[str]) -> dict[str, str]:
+        """The plan of each user (users not found are left out)."""
+        ...
+
+    async def emails(self, user_ids: list[str]) -> dict[str, str]:
+        """The email of each user that has one."""
+        ...

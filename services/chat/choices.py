@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from services.chat.metering import meter_answer
 from services.chat.models import ChatInput, ChatReply
 from services.chat.ports import ChatCompletion
 from services.chat.service import ChatService
-from services.credits.charging import charged
+from services.credits.ports import charged
 
 MAX_CHOICES = 4
 
@@ -35,7 +36,8 @@ async def complete_choices(chat: ChatService, inp: ChatInput, n: int
             for task in tasks:  # one choice failing cancels the others
                 task.cancel()
     for index, answer in enumerate(answers):
-        await chat.meter_answer(replace(prep, message_id=f"{prep.message_id}:{index}"), answer, answer.usage)
+        each = replace(prep, message_id=f"{prep.message_id}:{index}")
+        await meter_answer(chat.meter, each, answer, answer.usage)
     first = answers[0]
     reply = ChatReply(
         id=prep.message_id, conversation_id=None, content=first.content, provider=first.provider,

@@ -20,33 +20,31 @@ import structlog
 from services.chat.cache import ChatCache, cache_key
 from services.chat.content import ParsedContent, part_error
 from services.chat.images import ChatImages
+from services.chat.metering import meter_answer
 from services.chat.models import (
     ChatInput,
     ChatReply,
-    Conversation,
-    ConversationRepository,
     Prepared,
-    StoredMessage,
     title_of,
 )
-from services.chat.openai_compat import estimate_usage
 from services.chat.options import NO_OPTIONS, ChatOptions
 from services.chat.ports import (
     ChatCompletion,
     ChatImage,
     ChatMessage,
     ChatProvider,
+    Conversation,
+    ConversationRepository,
     MessageRole,
     ProviderError,
     ProviderTimeout,
+    StoredMessage,
 )
 from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem
 from services.chat.tree import Tree
-from services.credits.charging import Charge, charged
-from services.credits.metering import NO_METER, Attribution, Meter, ProviderUsage
 from services.credits.model import Receipt
-from services.credits.ports import Credits
+from services.credits.ports import NO_METER, Charge, Credits, Meter, charged
 from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow
@@ -230,20 +228,8 @@ class ChatService:
                                                max_tokens=prep.inp.max_tokens, options=prep.inp.options)
         except InsufficientCredits as exc:
             return _Produced(None, cached=False, receipt=None, refused=exc)
-        await self.meter_answer(prep, answer, answer.usage)
+        await meter_answer(self.meter, prep, answer, answer.usage)
         return _Produced(answer, cached=False, receipt=receipt)
-
-    async def meter_answer(self, prep: Prepared, answer: ChatCompletion,
-                           usage: tuple[int, int] | None) -> None:
-        """Record what a provider answer used (its reported tokens, else the estimate) and cost."""
-        if usage is None:
-            calls = "".join(c.name + c.arguments for c in answer.tool_calls)
-            estimate = estimate_usage([(m.role, m.content) for m in prep.context], answer.content + calls)
-            usage = (estimate.prompt_tokens, estimate.completion_tokens)
-        who = Attribution(user_id=prep.inp.user_id, kind="chat", plan=prep.inp.plan, ref=prep.message_id,
-                          model=prep.model.name if prep.model else None)
-        await self.meter.record(who, ProviderUsage(answer.provider, answer.model, tokens_in=usage[0],
-                                                   tokens_out=usage[1]))
 
     async def _produce(self, prep: Prepared, *, looked: bool = False) -> _Produced:
         """`looked`: the caller has just missed the cache (the lock's double-check covers the rest)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from services.chat.metering import meter_answer
 from services.chat.models import ChatInput, Prepared
 from services.chat.options import ToolCall
 from services.chat.ports import (
@@ -24,8 +25,8 @@ from services.chat.ports import (
 from services.chat.routing import honours
 from services.chat.service import ChatService
 from services.chat.structured import completion_problem
-from services.credits.charging import charged
 from services.credits.model import Receipt
+from services.credits.ports import charged
 from services.platform.coalesce import claim_or_wait
 from services.platform.errors import UpstreamError
 from services.platform.failover import Failure
@@ -252,7 +253,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
                                 model=service.model_for(prep.model, provider),
                                 finish_reason="tool_calls" if calls else finish, tool_calls=tuple(calls))
         await release.publish(answer)
-        await service.meter_answer(prep, answer, usage)
+        await meter_answer(service.meter, prep, answer, usage)
         charged = receipt.amount
         conversation_id = await service.store(prep, answer, cached=False, charged=charged)
         yield "done", _done(prep.message_id, conversation_id, charged, answer.finish_reason)
@@ -279,7 +280,7 @@ async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProv
     answer = ChatCompletion(content=partial, provider=provider.name,
                             model=service.model_for(prep.model, provider), tool_calls=calls)
     try:
-        await service.meter_answer(prep, answer, usage)  # the provider answered this much (estimated)
+        await meter_answer(service.meter, prep, answer, usage)  # what the provider answered (estimated)
         await service.store(prep, answer, cached=False, charged=receipt.amount, status="stopped")
     except Exception as exc:  # noqa: BLE001 - the charge is already right; a lost transcript must not mask it
         log.warning("chat_stopped_store_failed", error=type(exc).__name__)

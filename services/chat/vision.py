@@ -13,10 +13,7 @@ import structlog
 
 from services.chat.openai_compat import estimate_tokens
 from services.chat.ports import ChatCompletion, ChatProvider, ProviderError, ProviderTimeout
-from services.credits.charging import Charge, charged
-from services.credits.metering import NO_METER, Attribution, Meter, ProviderUsage
-from services.credits.ports import Credits
-from services.media.uploads import CheckedUpload
+from services.credits.ports import NO_METER, Attribution, Charge, Credits, Meter, ProviderUsage, charged
 from services.platform.catalog import Catalog
 from services.platform.errors import (
     AppError,
@@ -29,6 +26,7 @@ from services.platform.failover import Failover, Failure
 from services.platform.ids import new_id
 from services.platform.live_settings import LiveSettingsService
 from services.platform.ports.breaker import CircuitBreaker
+from services.platform.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.vision")
 

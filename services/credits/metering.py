@@ -16,13 +16,12 @@ analytics read cost, credits and users from the same documents. A record is coun
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
 
 import structlog
 
-from services.credits.usage import Bucket
+from services.credits.model import COST, MICRO, Bucket
+from services.credits.ports import Attribution, ProviderUsage, UsageCounter
 from services.platform import key_limits
 from services.platform.clock import utcnow
 from services.platform.ports.metrics import NO_METRICS, Metrics
@@ -30,32 +29,6 @@ from services.platform.prices import PRICE_FIELDS
 
 log = structlog.stdlib.get_logger("muse.metering")
 
-MICRO = Decimal(1_000_000)
-COST = "cost_micro_usd"  # the rollup counter of provider cost
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderUsage:
-    """What one provider call used, as the provider reported it (or estimated for the local one)."""
-
-    provider: str
-    model: str  # the provider's model id (what the price table names)
-    tokens_in: int = 0
-    tokens_out: int = 0
-    images: int = 0
-    video_seconds: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Attribution:
-    """Whose request a provider call served: the user's rollup row it is counted in."""
-
-    user_id: str
-    kind: str  # chat | image | image_edit | image_describe | video | embedding
-    model: str | None  # the catalogue name asked for
-    plan: str | None
-    ref: str  # unique per provider call counted (the message, job or request id)
-    api_key: str | None = None  # None: the API key bound to this request, if any
 
 
 class PriceTable:
@@ -75,14 +48,6 @@ class PriceTable:
         p = {k: Decimal(str(price.get(k, 0))) for k in PRICE_FIELDS}
         return (p["input_per_1m"] * usage.tokens_in / MICRO + p["output_per_1m"] * usage.tokens_out / MICRO
                 + p["per_image"] * usage.images + p["per_video_second"] * usage.video_seconds)
-
-
-class UsageCounter(Protocol):
-    """The rollup's once-per-ref counting of usage that is not a ledger entry (repositories/usage.py)."""
-
-    async def add(self, bucket: Bucket, inc: dict[str, int], *, ref: str) -> None:
-        """Add `inc` to the bucket's day row, once per `ref`."""
-        ...
 
 
 class ProviderMeter:
@@ -125,19 +90,3 @@ class ProviderMeter:
         return cost
 
 
-class NoMeter:
-    """Records nothing (tests and tools that build services without the rollup)."""
-
-    async def record(self, who: Attribution, usage: ProviderUsage) -> Decimal:
-        return Decimal(0)
-
-
-class Meter(Protocol):
-    """What services record provider usage through."""
-
-    async def record(self, who: Attribution, usage: ProviderUsage) -> Decimal:
-        """Count one provider call; its cost in USD."""
-        ...
-
-
-NO_METER: Meter = NoMeter()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from services.platform.clock import isoformat, utcnow
-from services.platform.errors import InsufficientCredits
+from services.platform.errors import InsufficientCredits, ValidationFailed
 from services.platform.ids import new_id
 
 POTS = ("allowance", "gift", "balance")
@@ -207,3 +208,61 @@ def require_positive(amount: int) -> None:
     """Amounts moved are positive integers (signs come from the op kind)."""
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError(f"credit amounts are positive integers, not {amount!r}")
+
+# --- usage (contract §19): the daily rollup's rows and the periods reports cover ------------------
+
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+MICRO = Decimal(1_000_000)
+COST = "cost_micro_usd"  # the rollup counter of provider cost (whole micro-dollars)
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One row of the rollup: a user's usage of one kind, model and API key on one UTC day."""
+
+    user_id: str
+    day: str
+    kind: str
+    model: str = ""  # "" when the entry names none
+    api_key: str = ""  # "" for sessions (not an API key)
+    plan: str = ""  # the plan charged under (admin analytics by plan)
+
+    @property
+    def id(self) -> str:
+        """The rollup document it belongs to: one per user and day."""
+        return f"{self.user_id}|{self.day}"
+
+
+def escape(value: str) -> str:
+    """A value safe inside a field name (no `.`, `$` or `|`)."""
+    return value.replace("%", "%25").replace(".", "%2E").replace("$", "%24").replace("|", "%7C")
+
+
+def unescape(value: str) -> str:
+    """A value as it was before `_escape` (field names back to catalogue names, keys, plans)."""
+    return value.replace("%7C", "|").replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a date YYYY-MM-DD.",
+                               errors=[{"loc": ["query", name], "msg": "a date YYYY-MM-DD"}]) from None
+
+
+def period(first: str | None, last: str | None) -> tuple[str, str]:
+    """The UTC days asked for (default: the last 30 days to today); 422 when reversed or > 366 days."""
+    today = utcnow().date()
+    end = _day(last, "to") or today
+    start = _day(first, "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise ValidationFailed("from is after to.", errors=[{"loc": ["query", "from"], "msg": "after to"}])
+    if (end - start).days + 1 > MAX_DAYS:
+        msg = f"at most {MAX_DAYS} days from `from`"
+        raise ValidationFailed(f"At most {MAX_DAYS} days at a time.",
+                               errors=[{"loc": ["query", "to"], "msg": msg}])
+    return start.isoformat(), end.isoformat()

@@ -1,4 +1,5 @@
-"""The credits port: what other services need from the credit ledger (charge, refund, purchase, ...).
+"""The credits port: what other services need from the credit ledger (charge, refund, purchase, ...),
+and the one charge guard (`charged`) they charge through.
 
 Implemented by `services.credits.service.CreditsService`; unit tests use hand-written fakes.
 """
@@ -6,13 +7,16 @@ Implemented by `services.credits.service.CreditsService`; unit tests use hand-wr
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from services.credits.model import Account, Change, Op, Receipt
+from services.credits.model import Account, Bucket, Change, Op, Receipt
 from services.platform.clock import isoformat
 
 
@@ -124,3 +128,113 @@ class GiftCodeRepository(Protocol):
     async def mark_credited(self, code: str) -> None: ...
     async def uncredited(self, *, redeemed_before: datetime, limit: int = 500) -> list[GiftCode]: ...
     async def list(self, *, limit: int, cursor: str | None = None) -> list[GiftCode]: ...
+
+
+@runtime_checkable
+class UsageRollup(Protocol):
+    """The daily usage rollup, kept exact per ledger entry (crash-safe and idempotent)."""
+
+    async def roll(self, ops: builtins.list[Op]) -> None:
+        """Add the contributions of freshly written ledger entries (each counted once)."""
+        ...
+
+    async def repair(self, *, older_than: datetime) -> int:
+        """Roll up entries a crash left unrolled (written before `older_than`); how many."""
+        ...
+
+    async def rows(self, user_id: str, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
+        """The user's day documents for the UTC days first..last (inclusive): `day` and the counters."""
+        ...
+
+
+# The one charge → run → refund-on-failure guard used wherever a generation is charged.
+#
+#     async with charged(credits, Charge(user_id, price, plan=..., kind="chat", ref=msg_id),
+#                        refund_reason="provider_failed", request_id=rid) as receipt:
+#         answer = await run()
+#
+# The charge happens on entry (InsufficientCredits leaves nothing to refund);
+# any exception inside the block, cancellation included, refunds it once and
+# propagates. A block that hands the receipt on (a stream still being relayed,
+# an image job recorded for the worker) leaves the later refund to its new owner.
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What to charge: `amount` credits of `user_id` for one `kind` of generation (ledger ref `ref`)."""
+
+    user_id: str
+    amount: int
+    plan: str | None
+    kind: str
+    ref: str | None
+    model: str | None = None  # the catalogue name asked for (API-key model limits, usage by model)
+    units: dict[str, int] | None = None  # usage counted with the charge: {"images": n} / {"video_seconds": s}
+
+
+@asynccontextmanager
+async def charged(credits: Credits, charge: Charge, *, refund_reason: str,
+                  request_id: str | None) -> AsyncIterator[Receipt]:
+    """Charge on entry; refund (once) and re-raise when the block fails."""
+    receipt = await credits.charge(charge.user_id, charge.amount, plan=charge.plan, kind=charge.kind,
+                                   ref=charge.ref, request_id=request_id, model=charge.model,
+                                   units=charge.units)
+    try:
+        yield receipt
+    except BaseException:
+        await credits.refund(receipt, reason=refund_reason, request_id=request_id)
+        raise
+
+
+# Provider usage and cost (contract §19): what services record each provider call through
+# (services/credits/metering.py `ProviderMeter` prices and counts it).
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderUsage:
+    """What one provider call used, as the provider reported it (or estimated for the local one)."""
+
+    provider: str
+    model: str  # the provider's model id (what the price table names)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    images: int = 0
+    video_seconds: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Whose request a provider call served: the user's rollup row it is counted in."""
+
+    user_id: str
+    kind: str  # chat | image | image_edit | image_describe | video | embedding
+    model: str | None  # the catalogue name asked for
+    plan: str | None
+    ref: str  # unique per provider call counted (the message, job or request id)
+    api_key: str | None = None  # None: the API key bound to this request, if any
+
+
+class UsageCounter(Protocol):
+    """The rollup's once-per-ref counting of usage that is not a ledger entry (repositories/usage.py)."""
+
+    async def add(self, bucket: Bucket, inc: dict[str, int], *, ref: str) -> None:
+        """Add `inc` to the bucket's day row, once per `ref`."""
+        ...
+
+
+class NoMeter:
+    """Records nothing (tests and tools that build services without the rollup)."""
+
+    async def record(self, who: Attribution, usage: ProviderUsage) -> Decimal:
+        return Decimal(0)
+
+
+class Meter(Protocol):
+    """What services record provider usage through."""
+
+    async def record(self, who: Attribution, usage: ProviderUsage) -> Decimal:
+        """Count one provider call; its cost in USD."""
+        ...
+
+
+NO_METER: Meter = NoMeter()

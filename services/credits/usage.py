@@ -13,16 +13,14 @@ whenever the refund lands.
 
 from __future__ import annotations
 
-import builtins
 import csv
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
-from services.credits.model import Op, utc_day
-from services.platform.clock import utcnow
+from services.credits.model import Bucket, Op, escape, period, unescape, utc_day
+from services.credits.ports import UsageRollup
 from services.platform.errors import ValidationFailed
 
 GroupBy = Literal["day", "kind", "model", "api_key"]
@@ -30,38 +28,9 @@ GROUPS: tuple[str, ...] = ("day", "kind", "model", "api_key")
 COUNTERS: tuple[str, ...] = ("requests", "credits", "refunded_credits", "tokens_in", "tokens_out",
                              "images", "video_seconds")
 KINDS = ("chat", "image", "image_edit", "image_describe", "video", "embedding")
-MAX_DAYS = 366
-DEFAULT_DAYS = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """One row of the rollup: a user's usage of one kind, model and API key on one UTC day."""
-
-    user_id: str
-    day: str
-    kind: str
-    model: str = ""  # "" when the entry names none
-    api_key: str = ""  # "" for sessions (not an API key)
-    plan: str = ""  # the plan charged under (admin analytics by plan)
-
-    @property
-    def id(self) -> str:
-        """The rollup document it belongs to: one per user and day."""
-        return f"{self.user_id}|{self.day}"
 
 
 DIMENSIONS = {"kind": "kind", "model": "model", "api_key": "key"}  # group_by → field prefix
-
-
-def _escape(value: str) -> str:
-    """A value safe inside a field name (no `.`, `$` or `|`)."""
-    return value.replace("%", "%25").replace(".", "%2E").replace("$", "%24").replace("|", "%7C")
-
-
-def unescape(value: str) -> str:
-    """A value as it was before `_escape` (field names back to catalogue names, keys, plans)."""
-    return value.replace("%7C", "|").replace("%24", "$").replace("%2E", ".").replace("%25", "%")
 
 
 def fields(bucket: Bucket, inc: dict[str, int]) -> dict[str, int]:
@@ -72,7 +41,7 @@ def fields(bucket: Bucket, inc: dict[str, int]) -> dict[str, int]:
     for name, amount in inc.items():
         out[f"t|{name}"] = out.get(f"t|{name}", 0) + amount
         for prefix, value in values.items():
-            field_name = f"{prefix}|{_escape(value)}|{name}"
+            field_name = f"{prefix}|{escape(value)}|{name}"
             out[field_name] = out.get(field_name, 0) + amount
     return out
 
@@ -104,23 +73,6 @@ def contribution(op: Op) -> tuple[Bucket, dict[str, int]] | None:
     return None
 
 
-@runtime_checkable
-class UsageRollup(Protocol):
-    """The daily usage rollup, kept exact per ledger entry (crash-safe and idempotent)."""
-
-    async def roll(self, ops: builtins.list[Op]) -> None:
-        """Add the contributions of freshly written ledger entries (each counted once)."""
-        ...
-
-    async def repair(self, *, older_than: datetime) -> int:
-        """Roll up entries a crash left unrolled (written before `older_than`); how many."""
-        ...
-
-    async def rows(self, user_id: str, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
-        """The user's day documents for the UTC days first..last (inclusive): `day` and the counters."""
-        ...
-
-
 @dataclass(slots=True)
 class UsageReport:
     """`GET /api/v1/usage`: rows grouped by one dimension, and their totals."""
@@ -142,30 +94,6 @@ class UsageReport:
         for row in self.rows:
             writer.writerow([row["key"] if row["key"] is not None else "", *(row[c] for c in COUNTERS)])
         return out.getvalue()
-
-
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{name} must be a date YYYY-MM-DD.",
-                               errors=[{"loc": ["query", name], "msg": "a date YYYY-MM-DD"}]) from None
-
-
-def period(first: str | None, last: str | None) -> tuple[str, str]:
-    """The UTC days asked for (default: the last 30 days to today); 422 when reversed or > 366 days."""
-    today = utcnow().date()
-    end = _day(last, "to") or today
-    start = _day(first, "from") or end - timedelta(days=DEFAULT_DAYS - 1)
-    if start > end:
-        raise ValidationFailed("from is after to.", errors=[{"loc": ["query", "from"], "msg": "after to"}])
-    if (end - start).days + 1 > MAX_DAYS:
-        msg = f"at most {MAX_DAYS} days from `from`"
-        raise ValidationFailed(f"At most {MAX_DAYS} days at a time.",
-                               errors=[{"loc": ["query", "to"], "msg": msg}])
-    return start.isoformat(), end.isoformat()
 
 
 def report(rows: list[dict[str, Any]], *, first: str, last: str, group_by: str) -> UsageReport:

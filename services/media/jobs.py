@@ -29,8 +29,7 @@ from typing import Generic, TypeVar
 
 import structlog
 
-from services.credits.metering import NO_METER, Attribution, Meter
-from services.credits.ports import Credits
+from services.credits.ports import NO_METER, Attribution, Credits, Meter
 from services.media.heartbeat import ClaimLost, Heartbeat
 from services.media.image_models import (
     ACTIVE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from services.credits.metering import ProviderUsage
+from services.credits.ports import ProviderUsage
 from services.media.image_models import (
     ImageRecord,
     StoredFile,
