@@ -10,8 +10,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from repositories.documents import AwareDatabase
-from repositories.usage import MongoUsageRollup
 from services.admin.ports import PaidPayment
+from services.credits.ports import RollupStore
 from services.payments.model import SETTLED
 
 
@@ -34,7 +34,7 @@ def _when(value: Any) -> datetime | None:
 
 
 class MongoAnalyticsRepository:
-    def __init__(self, db: AsyncDatabase, rollup: MongoUsageRollup) -> None:
+    def __init__(self, db: AsyncDatabase, rollup: RollupStore) -> None:
         self._db, self._rollup = AwareDatabase(db), rollup
 
     async def usage_days(self, *, first: str, last: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 def document_models() -> list[type]:
     """Every Beanie document of Muse; add new ones here (each derives from MuseDocument)."""
     from repositories.accounts import AccountDocument, OneTimeTokenDocument, SessionDocument
+    from repositories.alerts import BudgetAlertDocument
     from repositories.api_keys import ApiKeyDocument
     from repositories.audit_log import AuditLogDocument
     from repositories.conversations import ConversationDocument, MessageDocument
@@ -32,4 +33,4 @@ def document_models() -> list[type]:
             LiveSettingsDocument, AuditLogDocument, ImageDocument, VideoDocument,
             PaymentDocument, SubscriptionDocument, AccountFlagDocument, ShareLinkDocument,
             AccountDocument, SessionDocument, OneTimeTokenDocument, PaymentCustomerDocument,
-            KeySpendDocument, ResponseDocument, UsageDailyDocument]
+            KeySpendDocument, ResponseDocument, UsageDailyDocument, BudgetAlertDocument]

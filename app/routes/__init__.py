@@ -17,6 +17,7 @@ def register_routes(app: Quart, *, web_app: bool) -> None:
     """Register every blueprint (the web app's too when `web_app`)."""
     app.url_map.converters["rid"] = ResourceIdConverter
     from app.routes.admin import bp as admin
+    from app.routes.alerts import bp as alerts
     from app.routes.api_keys import bp as api_keys
     from app.routes.auth import bp as auth_local
     from app.routes.chat import bp as chat
@@ -43,7 +44,7 @@ def register_routes(app: Quart, *, web_app: bool) -> None:
     for blueprint in (health, chat, me, api_keys, webhooks_clerk,
                       payments, subscriptions, webhooks_paypal, admin, images, media,
                       plans, credits, gift_codes, auth_local, dev_outbox, openai_api, metrics, dev, shares,
-                      stripe, videos, openai_responses):
+                      stripe, videos, openai_responses, alerts):
         app.register_blueprint(blueprint)
     if web_app:
         from app.routes.webapp import bp as webapp

@@ -14,9 +14,12 @@ from app.wiring.platform import PlatformParts
 from controllers.admin_analytics import AdminAnalyticsController
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
+from controllers.alerts import AlertsController
 from controllers.erasure import ErasureController
 from repositories.admin_analytics import MongoAnalyticsRepository
 from repositories.admin_stats import MongoAdminStatsRepository
+from repositories.alerts import MongoAlertStore
+from services.admin.alerts import BudgetAlerts
 from services.admin.analytics import AnalyticsService
 from services.admin.erasure import AccountErasure
 from services.admin.service import AdminService
@@ -34,10 +37,12 @@ class AdminParts:
     erasure_controller: ErasureController
     analytics: AnalyticsService
     analytics_controller: AdminAnalyticsController
+    alerts: BudgetAlerts
+    alerts_controller: AlertsController
 
 
 def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts, chat: ChatParts,
-               media: MediaParts, payments: PaymentsParts) -> AdminParts:
+               media: MediaParts, payments: PaymentsParts, *, base_url: str = "") -> AdminParts:
     catalog, live, known = platform.catalog, platform.live_settings, platform.known_providers
     stats_repository = MongoAdminStatsRepository(platform.database.db)
     admin = AdminService(identity.users, platform.audit_log, stats_repository, credits=credits.service,
@@ -53,7 +58,11 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                              clerk=identity.clerk_users)
     analytics = AnalyticsService(MongoAnalyticsRepository(platform.database.db, credits.rollup),
                                  settle=credits.service.settle)
+    alerts = BudgetAlerts(MongoAlertStore(), credits.rollup, identity.users, identity.mailer,
+                          base_url=base_url)
+    credits.rollup.watchers.append(alerts.usage_moved)  # budget alerts are checked as usage lands
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats, analytics=analytics,
+                      alerts=alerts, alerts_controller=AlertsController(alerts),
                       analytics_controller=AdminAnalyticsController(analytics),
                       erasure=erasure, erasure_controller=ErasureController(erasure),
                       settings_controller=AdminSettingsController(live, admin),

@@ -19,6 +19,7 @@ from repositories.ledger import BeanieLedgerRepository
 from repositories.usage import MongoUsageRollup
 from services.credits.gift_codes import GiftCodeService
 from services.credits.metering import ProviderMeter
+from services.credits.ports import WatchedRollup
 from services.credits.service import CreditsService
 from services.credits.usage import UsageService
 
@@ -31,7 +32,7 @@ class CreditsParts:
     gift_codes: GiftCodeService
     key_spend: MongoKeySpendRepository  # what each API key spent (its caps, contract §19)
     usage: UsageService  # usage per user from the daily rollup (contract §19)
-    rollup: MongoUsageRollup
+    rollup: WatchedRollup  # MongoUsageRollup, telling budget alerts what moved
     meter: ProviderMeter  # provider usage and cost, priced by PROVIDER_PRICES and `provider_prices`
     usage_controller: UsageController
     controller: CreditsController
@@ -49,7 +50,7 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
         return (await live.current()).signup_credits  # admin-editable
 
     accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
-    key_spend, rollup = MongoKeySpendRepository(), MongoUsageRollup()
+    key_spend, rollup = MongoKeySpendRepository(), WatchedRollup(MongoUsageRollup())
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
                              reconcile_after_s=s.credits_reconcile_after_s, metrics=platform.metrics,
                              key_spend=key_spend, usage=rollup)

@@ -129,3 +129,36 @@ class AnalyticsRepository(Protocol):
     async def emails(self, user_ids: list[str]) -> dict[str, str]:
         """The email of each user that has one."""
         ...
+
+
+# Budget alerts (services/admin/alerts.py; repositories/alerts.py)
+
+
+@runtime_checkable
+class AlertStore(Protocol):
+    """Budget alert thresholds and their once-per-period notices (one document per owner:
+    `user:<id>`, or `service`), and the service's provider cost per UTC day."""
+
+    async def get(self, owner: str) -> dict[str, Any] | None:
+        """`threshold`, `by` (who set it), `notified` (the last period noticed), `notified_at`."""
+        ...
+
+    async def thresholds(self, owners: list[str]) -> dict[str, float]:
+        """The thresholds set among `owners` (one query)."""
+        ...
+
+    async def set(self, owner: str, threshold: float | None, *, by: str) -> None:
+        """Set (None: remove) the threshold; a new threshold may notify again this period."""
+        ...
+
+    async def claim(self, owner: str, period: str) -> bool:
+        """True for exactly one caller per owner and period (atomic): the one who sends the notice."""
+        ...
+
+    async def add_cost(self, day: str, micro_usd: int) -> int:
+        """Add to the service's provider cost of `day`; the day's total after it (atomic)."""
+        ...
+
+    async def cost(self, day: str) -> int:
+        """The service's provider cost of `day` so far (micro-dollars)."""
+        ...

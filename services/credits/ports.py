@@ -7,17 +7,20 @@ Implemented by `services.credits.service.CreditsService`; unit tests use hand-wr
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
+import structlog
 from pydantic import BaseModel
 
-from services.credits.model import Account, Bucket, Change, Op, Receipt
+from services.credits.model import COST, Account, Bucket, Change, Op, Receipt
 from services.platform.clock import isoformat
+
+_log = structlog.stdlib.get_logger("muse.usage")
 
 
 @runtime_checkable
@@ -238,3 +241,54 @@ class Meter(Protocol):
 
 
 NO_METER: Meter = NoMeter()
+
+
+@runtime_checkable
+class RollupStore(UsageRollup, UsageCounter, Protocol):
+    """The whole rollup (repositories/usage.py `MongoUsageRollup`): ledger entries, other usage,
+    reports, and every user's days (admin analytics)."""
+
+    async def days(self, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
+        """Every user's day documents for the UTC days first..last."""
+        ...
+
+
+UsageWatcher = Callable[[builtins.set[str], dict[str, int]], Awaitable[None]]  # (users moved, cost by day)
+
+
+class WatchedRollup:
+    """The usage rollup telling its watchers what moved: which users' usage (ledger entries rolled
+    up) and how much provider cost per day (budget alerts, services/admin/alerts.py). A watcher's
+    failure is logged, never raised: counting usage must not fail for an alert."""
+
+    def __init__(self, inner: RollupStore) -> None:
+        self._inner = inner
+        self.watchers: builtins.list[UsageWatcher] = []  # registered by the composition root
+
+    async def repair(self, *, older_than: datetime) -> int:
+        return await self._inner.repair(older_than=older_than)
+
+    async def rows(self, user_id: str, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
+        return await self._inner.rows(user_id, first=first, last=last)
+
+    async def days(self, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
+        return await self._inner.days(first=first, last=last)
+
+    async def roll(self, ops: builtins.list[Op]) -> None:
+        await self._inner.roll(ops)
+        users = {op.user_id for op in ops if op.kind in ("charge", "refund")}
+        if users:
+            await self._tell(users, {})
+
+    async def add(self, bucket: Bucket, inc: dict[str, int], *, ref: str) -> None:
+        await self._inner.add(bucket, inc, ref=ref)
+        cost = inc.get(COST, 0)
+        if cost:
+            await self._tell(set(), {bucket.day: cost})
+
+    async def _tell(self, users: builtins.set[str], cost: dict[str, int]) -> None:
+        for watcher in self.watchers:
+            try:
+                await watcher(users, cost)
+            except Exception as exc:  # noqa: BLE001 - see the class docstring
+                _log.warning("usage_watcher_failed", error=type(exc).__name__)
