@@ -15,6 +15,7 @@ import { galleryPage } from "./pages/gallery.js";
 import { imagePage } from "./pages/image.js";
 import { keysPage } from "./pages/keys.js";
 import { usagePage } from "./pages/usage.js";
+import { showBudgetBanner } from "./alerts.js";
 import { studioPage } from "./pages/studio.js";
 import { videoPage } from "./pages/video.js";
 import { videosPage } from "./pages/videos.js";
@@ -184,6 +185,7 @@ async function render() {
   try {
     if (needsAuth && !state.user) await loadUser();
     renderNav();
+    if (needsAuth && state.user) showBudgetBanner();  // not awaited: the page does not wait for it
     if (ticket !== renders) return;
     if (role && !hasRole(role)) {
       append(view, h("h1", { tabindex: "-1" }, "Not available"), h("p", {}, "This page is for administrators."));

@@ -79,4 +79,13 @@ export default {
   "nav.signOut": "Abmelden",
   "nav.account": "Konto",
   "nav.usage": "Nutzung",
+  "alerts.title": "Budgetwarnung",
+  "alerts.monthly": "E-Mail an mich, wenn meine Credits diesen Monat diesen Wert erreichen",
+  "alerts.hint": "Eine E-Mail pro Monat (UTC); leer lassen für keine Warnung.",
+  "alerts.save": "Warnung speichern",
+  "alerts.saved": "Warnung gespeichert.",
+  "alerts.none": "Keine Warnung gesetzt.",
+  "alerts.state": "{spent} von {limit} Credits diesen Monat verbraucht.",
+  "alerts.userCrossed": "Du hast diesen Monat {spent} Credits verbraucht, mehr als deine Warnung bei {limit}.",
+  "alerts.serviceCrossed": "Die Anbieterkosten heute betragen {cost}, mehr als die Warnung bei {limit}.",
 };

@@ -79,4 +79,13 @@ export default {
   "nav.signOut": "Sign out",
   "nav.account": "Account",
   "nav.usage": "Usage",
+  "alerts.title": "Budget alert",
+  "alerts.monthly": "Email me when my credits this month reach",
+  "alerts.hint": "One email a month (UTC); leave it empty for no alert.",
+  "alerts.save": "Save alert",
+  "alerts.saved": "Alert saved.",
+  "alerts.none": "No alert set.",
+  "alerts.state": "{spent} of {limit} credits used this month.",
+  "alerts.userCrossed": "You have used {spent} credits this month, past your alert at {limit}.",
+  "alerts.serviceCrossed": "Provider cost today is {cost}, past the alert at {limit}.",
 };

@@ -79,4 +79,13 @@ export default {
   "nav.signOut": "Cerrar sesión",
   "nav.account": "Cuenta",
   "nav.usage": "Uso",
+  "alerts.title": "Alerta de presupuesto",
+  "alerts.monthly": "Envíame un correo cuando mis créditos de este mes lleguen a",
+  "alerts.hint": "Un correo al mes (UTC); déjalo vacío para no tener alerta.",
+  "alerts.save": "Guardar alerta",
+  "alerts.saved": "Alerta guardada.",
+  "alerts.none": "Sin alerta.",
+  "alerts.state": "{spent} de {limit} créditos usados este mes.",
+  "alerts.userCrossed": "Has usado {spent} créditos este mes, por encima de tu alerta de {limit}.",
+  "alerts.serviceCrossed": "El coste de los proveedores hoy es {cost}, por encima de la alerta de {limit}.",
 };

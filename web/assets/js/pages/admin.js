@@ -1,16 +1,17 @@
 // Admin console (ADMIN only): stats, provider health, users, gift codes, live settings, audit log.
 import { api } from "../api.js";
+import { analytics } from "./admin-analytics.js";
 import { loadPlans } from "../state.js";
 import { append, copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
 
-const SECTIONS = [["", "Overview"], ["users", "Users"], ["gift-codes", "Gift codes"], ["settings", "Settings"], ["audit", "Audit log"]];
+const SECTIONS = [["", "Overview"], ["analytics", "Analytics"], ["users", "Users"], ["gift-codes", "Gift codes"], ["settings", "Settings"], ["audit", "Audit log"]];
 
 export async function adminPage(main, [section = "", id]) {
   append(main, h("h1", {}, "Admin"), h("nav.tabs.sub-nav", { "aria-label": "Admin sections" }, SECTIONS.map(([path, label]) =>
     h("a", { href: `/admin${path ? "/" + path : ""}`, "data-link": true, "aria-current": section === path ? "page" : null }, label))));
   const body = h("div");
   append(main, body);
-  const pages = { "": overview, users: id ? userDetail : users, "gift-codes": giftCodes, settings, audit };
+  const pages = { "": overview, analytics, users: id ? userDetail : users, "gift-codes": giftCodes, settings, audit };
   await (pages[section] || overview)(body, id);
 }
 

@@ -1,21 +1,10 @@
 // Usage (contract §19): credits per UTC day and by kind as charts (Chart.js, vendored from npm,
 // served by Muse), a table per day, and the CSV download of the same rows.
 import { api } from "../api.js";
+import { budgetCard } from "../alerts.js";
+import { COLOURS, loadChart } from "../charts.js";
 import { append, field, h, replace, showError } from "../ui.js";
 
-let chartLibrary = null;
-/** Chart.js's UMD bundle, loaded once from Muse itself (`script-src 'self'`). */
-function loadChart() {
-  chartLibrary ??= new Promise((resolve, reject) => {
-    const script = h("script", { src: "/assets/vendor/chartjs/chart.js" });
-    script.addEventListener("load", () => resolve(window.Chart));
-    script.addEventListener("error", () => { chartLibrary = null; reject(new Error("chart library")); });
-    append(document.head, script);
-  });
-  return chartLibrary;
-}
-
-const COLOURS = ["#5b47e0", "#e0476b", "#2a9d8f", "#e9a23b", "#3b82f6", "#8d99ae"];
 const isoDay = (date) => date.toISOString().slice(0, 10);
 
 export async function usagePage(main) {
@@ -74,5 +63,6 @@ export async function usagePage(main) {
     } catch (error) { showError(errors, error); }
   });
   days.addEventListener("change", load);
+  append(main, await budgetCard());
   await load();
 }
