@@ -17,8 +17,8 @@ from app.wiring.overrides import Overrides
 from app.wiring.payments import PaymentsParts, wire_payments
 from app.wiring.platform import PlatformParts, wire_platform
 from app.wiring.web import WebParts, wire_web
-from services.media.image_jobs import breaker_name
-from services.media.video_jobs import video_breaker_name
+from services.media.ports.images import breaker_name
+from services.media.ports.videos import video_breaker_name
 
 log = structlog.stdlib.get_logger("muse.wiring")
 

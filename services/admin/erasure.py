@@ -27,16 +27,17 @@ from typing import Any
 import structlog
 
 from services.admin.ports import (
+    ApiKeys,
     Conversations,
     MediaRecords,
     OwnAccounts,
     ShareLinks,
     StoredResponses,
     Subscriptions,
+    Users,
 )
-from services.identity.api_keys import ApiKeyService
 from services.identity.ports.identity import UserDeleter
-from services.identity.users import User, UserService
+from services.identity.ports.users import User
 from services.platform.errors import NotFound, ValidationFailed
 
 log = structlog.stdlib.get_logger("muse.erasure")
@@ -66,7 +67,7 @@ class Erased:
 class AccountErasure:
     """Deletes accounts (the caller's own, or any as an admin)."""
 
-    def __init__(self, users: UserService, api_keys: ApiKeyService, conversations: Conversations,
+    def __init__(self, users: Users, api_keys: ApiKeys, conversations: Conversations,
                  media: list[MediaRecords], shares: ShareLinks, responses: StoredResponses, *,
                  subscriptions: Subscriptions, accounts: OwnAccounts | None,
                  clerk: UserDeleter | None) -> None:
