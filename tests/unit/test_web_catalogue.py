@@ -14,7 +14,7 @@ JS = ROOT / "web" / "assets" / "js"
 LANGUAGES = ("en", "de", "es")
 PARTS = ("", "-app", "-media", "-account")
 # Codes the web app makes itself (api.js, auth.js) besides those of the API
-APP_CODES = {"network_error", "password_rules", "email_invalid"}
+APP_CODES = {"network_error", "password_rules", "email_invalid", "login_failed"}
 
 
 def catalogue(lang: str) -> dict[str, object]:

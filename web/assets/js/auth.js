@@ -49,6 +49,8 @@ function devOutboxNote() {  // development only: mail is kept in the outbox inst
 
 /** The 422 password rule (or any other field error) as one plain sentence. */
 function accountError(error) {
+  // A 401 of an account form is a wrong email or password (there is no session yet to end)
+  if (error?.code === "unauthorized") return new ApiError({ ...error, code: "login_failed" });
   const fieldErrors = error?.code === "validation_error" ? (error.errors || []) : [];
   const password = fieldErrors.find((e) => (e.loc || []).includes("password"));
   if (password) return new ApiError({ ...error, code: "password_rules", detail: password.msg });

@@ -85,6 +85,7 @@ export default {
   "problem.provider_timeout": "Der KI-Anbieter hat zu lange gebraucht. Dir wurde nichts berechnet; bitte versuche es erneut.",
   "problem.network_error": "Muse ist nicht erreichbar. Prüfe deine Verbindung und versuche es erneut.",
   "problem.password_rules": "Wähle ein anderes Passwort: mindestens 10 Zeichen und kein gängiges.",
+  "problem.login_failed": "E-Mail-Adresse oder Passwort ist falsch.",
   "problem.email_invalid": "Gib eine gültige E-Mail-Adresse ein, etwa name@example.com.",
   "role.user": "Benutzer",
   "role.subscriber": "Abonnent",

@@ -87,6 +87,7 @@ export default {
   "problem.provider_timeout": "The AI provider took too long. You were not charged; please try again.",
   "problem.network_error": "Muse could not be reached. Check your connection and try again.",
   "problem.password_rules": "Choose another password: at least 10 characters, and not a common one.",
+  "problem.login_failed": "The email or password is incorrect.",
   "problem.email_invalid": "Enter a valid email address, like name@example.com.",
   "role.user": "User",
   "role.subscriber": "Subscriber",

@@ -85,6 +85,7 @@ export default {
   "problem.provider_timeout": "El proveedor de IA tardó demasiado. No se te cobró; inténtalo de nuevo.",
   "problem.network_error": "No se pudo conectar con Muse. Comprueba tu conexión e inténtalo de nuevo.",
   "problem.password_rules": "Elige otra contraseña: al menos 10 caracteres y que no sea común.",
+  "problem.login_failed": "El correo o la contraseña no son correctos.",
   "problem.email_invalid": "Escribe un correo válido, como nombre@example.com.",
   "role.user": "Usuario",
   "role.subscriber": "Suscriptor",
