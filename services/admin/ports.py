@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from services.identity.ports.users import User
+from services.platform.principal import Role
+
 
 @runtime_checkable
 class StatsRepository(Protocol):
@@ -22,6 +25,34 @@ class StatsRepository(Protocol):
 class UserActivity(Protocol):
     async def recent_ledger(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
     async def recent_generations(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
+
+
+# What user management and account deletion need from the identity domain (its
+# services/identity/users.py `UserService` and api_keys.py `ApiKeyService`).
+
+class Users(Protocol):
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def get_or_raise(self, user_id: str) -> User: ...
+
+    async def get_by_clerk_id(self, clerk_id: str) -> User | None: ...
+
+    async def ensure_clerk_user(self, clerk_id: str) -> User: ...
+
+    async def search(self, q: str | None = None, limit: int = 20, cursor: str | None = None
+                     ) -> list[User]: ...
+
+    async def set_role(self, user_id: str, role: Role) -> User: ...
+
+    async def set_plan(self, user_id: str, plan: str, *, role: Role | None = None) -> User: ...
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> User: ...
+
+    async def anonymise(self, user_id: str) -> User: ...
+
+
+class ApiKeys(Protocol):
+    async def revoke_all(self, user_id: str) -> int: ...
 
 
 # Account deletion (services/admin/erasure.py): what it needs from the other domains.
@@ -52,6 +83,12 @@ class MediaRecords(Protocol):
 
 class ShareLinks(Protocol):
     async def revoke_all(self, user_id: str) -> int: ...
+
+
+class Subscriptions(Protocol):
+    """services/payments/subscriptions.py `SubscriptionService`."""
+
+    async def cancel_all(self, user_id: str, *, reason: str) -> int: ...
 
 
 class StoredResponses(Protocol):

@@ -42,9 +42,8 @@ from services.chat.ports import (
 from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem
 from services.chat.tree import Tree
-from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
-from services.credits.ports import Credits
+from services.credits.ports import Charge, Credits, charged
 from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow
