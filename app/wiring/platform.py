@@ -73,7 +73,9 @@ class PlatformParts:
 async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], list[str]]) -> PlatformParts:
     """`breaker_names` is read at scrape time (the provider lists are wired later)."""
     assert s.mongodb_uri and s.redis_url, "Container.start() fills them (embedded servers) when unset"
-    database = o.database or MongoDatabase(s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s)
+    database = o.database or MongoDatabase(
+        s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s,
+        max_pool_size=s.mongodb_max_pool_size, max_idle_s=s.mongodb_max_idle_s)
     await database.init()
     redis = o.redis or connect_redis(s.redis_url, timeout_s=s.redis_timeout_s)  # bounded, fails fast
     namespace = f"muse:{s.mongodb_db}:"
