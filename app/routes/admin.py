@@ -96,7 +96,8 @@ async def patch_user(user_id: str, data: UserPatch):
 @answers(202, AccountDeletedOut, description="Deleted, as `DELETE /api/v1/me` does (no password asked).")
 async def delete_user(user_id: str):
     """Delete a user's account for good, as the user can (contract §20; audited in the log)."""
-    return await container().admin.erasure_controller.delete_user(g.principal, user_id)
+    erased = await container().admin.erasure.delete_user(user_id, admin_id=g.principal.user_id)
+    return erased.as_dict(), 202
 
 
 @bp.post("/users/<user_id>/credits")
@@ -128,4 +129,5 @@ async def analytics(query_args: AnalyticsQuery):
     """Revenue (captured payments less refunds, PayPal and Stripe), provider cost (the price table),
     margin, credits spent and active users per UTC day (`?from&to`, at most 366 days), by plan and
     by model, and the top users by provider cost."""
-    return await container().admin.analytics_controller.analytics(query_args)
+    body = await container().admin.analytics.analytics(first=query_args.from_, last=query_args.to)
+    return AnalyticsOut.model_validate(body).model_dump(by_alias=True)

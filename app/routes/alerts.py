@@ -20,7 +20,7 @@ bp = Blueprint("alerts", __name__)
 @validate_response(UserAlertOut)
 async def get_my_alerts():
     """The caller's budget alert (`monthly_credits`), this UTC month's spend and whether it is reached."""
-    return await container().admin.alerts_controller.mine(g.principal)
+    return await container().admin.alerts.user_alert(g.principal.require_user_id())
 
 
 @bp.put("/api/v1/me/alerts")
@@ -31,7 +31,7 @@ async def get_my_alerts():
 async def put_my_alerts(data: UserAlertIn):
     """Set the caller's budget alert: one email a UTC month when the credits spent reach
     `monthly_credits` (null clears it; a new threshold may email again this month)."""
-    return await container().admin.alerts_controller.set_mine(g.principal, data)
+    return await container().admin.alerts.set_user_alert(g.principal.require_user_id(), data.monthly_credits)
 
 
 @bp.get("/api/v1/admin/alerts")
@@ -40,7 +40,7 @@ async def put_my_alerts(data: UserAlertIn):
 @validate_response(ServiceAlertOut)
 async def get_service_alerts():
     """The service-wide budget alert (`daily_provider_cost_usd`) and today's provider cost."""
-    return await container().admin.alerts_controller.service()
+    return await container().admin.alerts.service_alert()
 
 
 @bp.put("/api/v1/admin/alerts")
@@ -51,4 +51,5 @@ async def get_service_alerts():
 async def put_service_alerts(data: ServiceAlertIn):
     """Set the service-wide budget alert: one email a UTC day, to the admin who set it, when the
     provider cost (the price table) reaches `daily_provider_cost_usd` (null clears it)."""
-    return await container().admin.alerts_controller.set_service(g.principal, data)
+    return await container().admin.alerts.set_service_alert(g.principal.require_user_id(),
+                                                           data.daily_provider_cost_usd)

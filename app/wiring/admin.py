@@ -11,11 +11,8 @@ from app.wiring.identity import IdentityParts
 from app.wiring.media import MediaParts
 from app.wiring.payments import PaymentsParts
 from app.wiring.platform import PlatformParts
-from controllers.admin_analytics import AdminAnalyticsController
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
-from controllers.alerts import AlertsController
-from controllers.erasure import ErasureController
 from repositories.admin_analytics import MongoAnalyticsRepository
 from repositories.admin_stats import MongoAdminStatsRepository
 from repositories.alerts import MongoAlertStore
@@ -34,11 +31,8 @@ class AdminParts:
     settings_controller: AdminSettingsController
     users_controller: AdminUsersController
     erasure: AccountErasure
-    erasure_controller: ErasureController
     analytics: AnalyticsService
-    analytics_controller: AdminAnalyticsController
     alerts: BudgetAlerts
-    alerts_controller: AlertsController
 
 
 def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts, chat: ChatParts,
@@ -62,8 +56,6 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                           base_url=base_url)
     credits.rollup.watchers.append(alerts.usage_moved)  # budget alerts are checked as usage lands
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats, analytics=analytics,
-                      alerts=alerts, alerts_controller=AlertsController(alerts),
-                      analytics_controller=AdminAnalyticsController(analytics),
-                      erasure=erasure, erasure_controller=ErasureController(erasure),
+                      alerts=alerts, erasure=erasure,
                       settings_controller=AdminSettingsController(live, admin),
                       users_controller=AdminUsersController(admin, stats))
