@@ -41,11 +41,11 @@ from services.chat.stream import ChatStreamService
 from services.embeddings.service import EmbeddingService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.media.images import ImageService
-from services.media.uploads import CheckedUpload, check_image, check_size
 from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
 from services.platform.principal import Principal
+from services.platform.uploads import CheckedUpload, check_image, check_size
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 

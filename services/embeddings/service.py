@@ -20,8 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from services.credits.charging import Charge, charged
-from services.credits.ports import Credits
+from services.credits.ports import Charge, Credits, charged
 from services.embeddings.cache import (
     CachedEmbeddings,
     EmbeddingCache,
