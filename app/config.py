@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     # process drains on SIGTERM (unset: AI_TIMEOUT_S for web, IMAGE_TIMEOUT_S for a worker).
     redis_timeout_s: float = 1.0
     mongodb_timeout_s: float = 1.5
+    # MongoDB pool: at most this many connections per process (more operations in flight wait for
+    # one, within MONGODB_TIMEOUT_S); one idle this long is closed, so a latency spike's connections
+    # do not stay for the life of the process (`make soak` saw 2 → 72 without these).
+    mongodb_max_pool_size: int = Field(default=20, ge=1, le=1000)
+    mongodb_max_idle_s: float = Field(default=60.0, gt=0, le=86400)
     drain_timeout_s: float | None = None
     # Worker liveness: a running job beats every third of this; silent this long → reaped.
     job_heartbeat_timeout_s: float = Field(default=30.0, gt=0)

@@ -16,10 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from quart import Response, request
+from quart import Response
 
 from controllers.chat_fields import check_options, openai_fail, refuse_fields
-from controllers.images import failure_problem, refuse_unknown_files
+from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
 from controllers.schemas.base import validate_fields
 from controllers.schemas.chat_options import to_options, tool_calls_of
@@ -30,6 +30,7 @@ from controllers.schemas.openai import (
     ImageGenerationIn,
     ToolMessageIn,
 )
+from controllers.uploads import checked_files, read_form
 from services.chat.choices import complete_choices
 from services.chat.content import ParsedContent, parse_content
 from services.chat.models import ChatInput
@@ -45,7 +46,7 @@ from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
 from services.platform.principal import Principal
-from services.platform.uploads import CheckedUpload, check_image, check_size
+from services.platform.uploads import CheckedUpload
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 
@@ -311,17 +312,9 @@ class OpenAIController:
         return await self._finished(caller, record, b64=fields.response_format == "b64_json")
 
     async def _multipart(self) -> tuple[ImageEditForm, dict[str, CheckedUpload]]:
-        if request.content_length is not None:
-            check_size(request.content_length - 64 * 1024, max_mb=self._max_mb)  # headroom for form fields
-        form, files = await request.form, await request.files
+        form, files = await read_form(self._max_mb)
         fields = validate_fields(ImageEditForm, {k: v for k, v in form.items() if v != ""})
-        refuse_unknown_files({name.removesuffix("[]") for name in files}, ("image", "mask"))
-        uploads: dict[str, CheckedUpload] = {}
-        for name in ("image", "mask"):
-            file = files.get(name) or files.get(f"{name}[]")  # the SDK sends `image[]` for a list
-            if file is not None:
-                uploads[name] = check_image(file.read(), max_mb=self._max_mb)
-        return fields, uploads
+        return fields, checked_files(files, ("image", "mask"), max_mb=self._max_mb, list_parts=True)
 
     async def _finished(self, caller: Caller, record: ImageRecord, *, b64: bool) -> Answer:
         record = await self._library.wait(record.id)
