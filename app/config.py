@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     # MongoDB pool: at most this many connections per process (more operations in flight wait for
     # one, within MONGODB_TIMEOUT_S); one idle this long is closed, so a latency spike's connections
     # do not stay for the life of the process (`make soak` saw 2 → 72 without these).
-    mongodb_max_pool_size: int = Field(default=20, ge=1, le=1000)
+    mongodb_max_pool_size: int = Field(default=100, ge=1, le=1000)
     mongodb_max_idle_s: float = Field(default=60.0, gt=0, le=86400)
     drain_timeout_s: float | None = None
     # Worker liveness: a running job beats every third of this; silent this long → reaped.
