@@ -12,7 +12,6 @@ from arq.connections import ArqRedis
 from app.config import Settings
 from app.wiring.overrides import Overrides
 from controllers.health import HealthController
-from controllers.metrics import MetricsController
 from repositories.audit_log import BeanieAuditLogRepository
 from repositories.breaker import RedisCircuitBreaker
 from repositories.database import MongoDatabase
@@ -52,7 +51,6 @@ class PlatformParts:
     health_controller: HealthController
     metrics: Metrics
     metrics_service: MetricsService
-    metrics_controller: MetricsController
     known_providers: list[str]
     audit_log: BeanieAuditLogRepository
     live_settings: LiveSettingsService
@@ -110,7 +108,8 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
                 local_cache_gauge(lambda: local_copies.counts)])
     # Admin-editable switches (maintenance, features, providers) and their audit log.
     builtin = ["gemini", "openai", "replicate", "local"]
-    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers, *builtin]))
+    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers,
+                                *s.embedding_providers, *builtin]))
     audit_log = BeanieAuditLogRepository()
     live_settings = LiveSettingsService(
         BeanieLiveSettingsRepository(), audit_log,
@@ -123,7 +122,7 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
         job_events=RedisJobEvents(redis, channel=f"{namespace}job-events"), local_copies=local_copies,
         housekeeping=o.housekeeping or HousekeepingService(job_runs), health=health,
         health_controller=HealthController(health), metrics=metrics, metrics_service=metrics_service,
-        metrics_controller=MetricsController(metrics_service), known_providers=known, audit_log=audit_log,
+        known_providers=known, audit_log=audit_log,
         live_settings=live_settings, catalog=o.catalog or Catalog.default(s),
         idempotency=IdempotencyService(BeanieIdempotencyRepository()),
         rate_limiter=RateLimiter(buckets, limits_from(s.rate_limit_plans), prefix=namespace + "rl:"))
