@@ -60,18 +60,18 @@ export async function serviceBudgetCard() {
   const status = h("p.muted", { "aria-live": "polite" });
   const show = (alert) => {
     input.value = alert.daily_provider_cost_usd ?? "";
-    replace(status, `${fmtNumber(alert.cost_today_usd, { style: "currency", currency: "USD" })} today`);
+    replace(status, t("alerts.costToday", { cost: fmtNumber(alert.cost_today_usd, { style: "currency", currency: "USD" }) }));
   };
-  const form = h("form.card", { "aria-label": "Daily provider cost alert" }, h("h2", {}, "Daily provider cost alert"),
-    field("Email me when today's provider cost (USD) reaches", input), status, errors,
-    h("div.actions", {}, h("button", { type: "submit" }, "Save alert")));
+  const form = h("form.card", { "aria-label": t("alerts.serviceTitle") }, h("h2", {}, t("alerts.serviceTitle")),
+    field(t("alerts.daily"), input), status, errors,
+    h("div.actions", {}, h("button", { type: "submit" }, t("alerts.save"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(errors, null);
     try {
       const value = input.value.trim() === "" ? null : Number(input.value);
       show(await api("/api/v1/admin/alerts", { method: "PUT", body: { daily_provider_cost_usd: value } }));
-      toast("Alert saved.");
+      toast(t("alerts.saved"));
       showBudgetBanner();
     } catch (error) { showError(errors, error); }
   });
