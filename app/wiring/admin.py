@@ -15,7 +15,6 @@ from app.wiring.payments import PaymentsParts
 from app.wiring.platform import PlatformParts
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
-from controllers.erasure import ErasureController
 from controllers.exports import ExportController
 from providers.zip_archives import ZipArchiveStore
 from repositories.admin_stats import MongoAdminStatsRepository
@@ -35,7 +34,6 @@ class AdminParts:
     settings_controller: AdminSettingsController
     users_controller: AdminUsersController
     erasure: AccountErasure
-    erasure_controller: ErasureController
     export: DataExport
     export_controller: ExportController
 
@@ -57,8 +55,7 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                              exports=export, accounts=identity.accounts,
                              clerk=identity.clerk_users)
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats,
-                      erasure=erasure, erasure_controller=ErasureController(erasure),
-                      export=export, export_controller=ExportController(export),
+                      erasure=erasure, export=export, export_controller=ExportController(export),
                       settings_controller=AdminSettingsController(live, admin),
                       users_controller=AdminUsersController(admin, stats))
 
