@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 RUNNING = ("queued", "in_progress")
 # Each file of the archive, in the order written (the job's progress counts them).
@@ -27,3 +27,9 @@ class ExportJob(BaseModel):
     updated_at: datetime
     completed_at: datetime | None = None
     expires_at: datetime | None = None
+
+    @field_validator("created_at", "updated_at", "completed_at", "expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        """Stored datetimes may come back naive (UTC): always compare aware ones."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
