@@ -107,8 +107,10 @@ def _accounts(s: Settings, platform: PlatformParts, sessions: SessionService | N
 
 
 def _model_names(s: Settings, catalog: Catalog) -> list[str]:
-    """Every model name a request may ask for: chat models, `default` and each image/video provider."""
-    return sorted({"default", *(m.name for m in catalog.models), *s.image_providers, *s.video_providers})
+    """Every model name a request may ask for: chat models, `default` and each image/video provider,
+    and the embedding models."""
+    return sorted({"default", *(m.name for m in catalog.models), *s.image_providers, *s.video_providers,
+                   *(m.name for m in catalog.embedding_models)})
 
 
 async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,

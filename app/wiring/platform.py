@@ -108,7 +108,8 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
                 local_cache_gauge(lambda: local_copies.counts)])
     # Admin-editable switches (maintenance, features, providers) and their audit log.
     builtin = ["gemini", "openai", "replicate", "local"]
-    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers, *builtin]))
+    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers,
+                                *s.embedding_providers, *builtin]))
     audit_log = BeanieAuditLogRepository()
     live_settings = LiveSettingsService(
         BeanieLiveSettingsRepository(), audit_log,
