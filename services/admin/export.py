@@ -50,6 +50,8 @@ class DataExport:
                 await self._queue.enqueue(JobName.EXPORT_DATA, job.id, job_id=job.id)
                 log.info("export_queued", export_id=job.id, user_id=user_id)
                 return job
+            if holder == job.id:
+                continue  # the holder released the lock meanwhile: take it now
             running = await self._exports.get(holder)
             if running is not None and running.status in RUNNING and now - running.updated_at < STALE_AFTER:
                 await self._exports.delete(job.id)
