@@ -5,6 +5,10 @@ where JSON Schema cannot say what a valid request is, and keep every request on 
   body is a 422 `idempotency_mismatch` by contract), so each case gets a unique key.
 - uploads (`image`, `mask`): the bytes must decode as PNG/JPEG/WebP (else 415): a real PNG is sent.
 - `image_url`: points at a picture Muse itself serves, so no generated URL is ever fetched.
+- image parts of chat turns (`image_url.url`, `input_image.image_url`): the document gives their
+  forms (a `pattern`); a correct client sends an image in them, so a generated `data:` URL carries a
+  real PNG and an http(s) URL points at Muse's own picture (nothing leaves this machine), and it
+  sends at most `CHAT_MAX_IMAGES` (8) per request (a sum over turns, which no schema can bound).
 - chat bodies (`tools`, `tool_choice`, `response_format`, `tool` turns; contract §18): a correct
   client names only tools it sends, sends JSON schemas that are JSON schemas, and answers only
   tool calls it was given; `chat_client_fixes` makes a generated body do the same.
@@ -15,6 +19,7 @@ where JSON Schema cannot say what a valid request is, and keep every request on 
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import uuid
@@ -54,6 +59,8 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     body = case.body
     if isinstance(body, dict) and case.path in ("/v1/chat/completions", "/api/v1/chat"):
         chat_client_fixes(body)
+    if isinstance(body, dict) and case.path in ("/v1/chat/completions", "/api/v1/chat", "/v1/responses"):
+        image_client_fixes(body)
     if isinstance(body, dict) and case.path == "/v1/responses":
         tools = body.get("tools") if isinstance(body.get("tools"), list) else []
         if body.get("tool_choice") not in (None, "auto", "none") and not tools:
@@ -117,6 +124,40 @@ def chat_client_fixes(body: dict[str, Any]) -> None:
                 message["role"] = "user"
                 message.pop("tool_call_id", None)
                 message["content"] = message.get("content") or "a question"
+
+
+CHAT_MAX_IMAGES = 8  # the default, which the fuzzed process runs with
+PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
+
+
+def _image_url(url: str) -> str:
+    """The image a correct client sends in place of a generated URL of the same documented form."""
+    if url.startswith("data:"):
+        return PNG_DATA_URL
+    if url.startswith(("http://", "https://")):
+        return f"{BASE_URL}/docs/assets/favicon-32x32.png"
+    return url  # muse://images/…: one of the caller's images, or a 404 naming the part
+
+
+def image_client_fixes(body: dict[str, Any]) -> None:
+    """Image parts of a chat body (messages or Responses input items) as a correct client sends them."""
+    turns = body.get("messages", body.get("input"))
+    count = 0
+    for turn in turns if isinstance(turns, list) else ():
+        parts = turn.get("content") if isinstance(turn, dict) else None
+        for index, part in enumerate(parts if isinstance(parts, list) else ()):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind not in ("image_url", "image", "input_image"):
+                continue
+            count += 1
+            if count > CHAT_MAX_IMAGES:
+                parts[index] = {"type": "input_text" if kind == "input_image" else "text", "text": "a picture"}
+                continue
+            spec = part.get("image_url")
+            if isinstance(spec, dict) and isinstance(spec.get("url"), str):
+                spec["url"] = _image_url(spec["url"])
+            elif kind == "input_image" and isinstance(spec, str):
+                part["image_url"] = _image_url(spec)
 
 
 def key_and_usage_fixes(case: Any) -> None:
