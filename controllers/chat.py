@@ -21,7 +21,8 @@ from controllers.schemas.chat import (
 from controllers.schemas.chat_options import to_options, tool_calls_of
 from services.chat.content import parse_content, part_error
 from services.chat.library import ConversationLibrary
-from services.chat.models import ChatInput, Conversation, StoredMessage
+from services.chat.models import ChatInput
+from services.chat.ports import Conversation, StoredMessage
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.chat.tree import Tree

@@ -13,7 +13,6 @@ from controllers.schemas.images import CreateImageIn, DescribeFields, EditFields
 from services.chat.vision import VisionService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.media.images import ImageService
-from services.media.uploads import CheckedUpload, check_image, check_size
 from services.platform.clock import isoformat
 from services.platform.errors import (
     AppError,
@@ -23,6 +22,7 @@ from services.platform.errors import (
     ValidationFailed,
 )
 from services.platform.principal import Principal
+from services.platform.uploads import CheckedUpload, check_image, check_size
 
 _PROBLEMS: dict[str, type[AppError]] = {
     "provider_unavailable": UpstreamError,

@@ -40,10 +40,10 @@ from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.media.images import ImageService
-from services.media.uploads import CheckedUpload, check_image, check_size
 from services.platform.catalog import Catalog
 from services.platform.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
 from services.platform.principal import Principal, Role
+from services.platform.uploads import CheckedUpload, check_image, check_size
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 

@@ -11,9 +11,8 @@ from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel, ReturnDocument
 from pymongo.errors import OperationFailure
 
 from repositories.documents import MuseDocument
-from services.chat.models import Conversation, StoredMessage
 from services.chat.options import ToolCall
-from services.chat.ports import MessageRole
+from services.chat.ports import Conversation, MessageRole, StoredMessage
 from services.platform.clock import utcnow
 from services.platform.ids import new_id
 

@@ -240,6 +240,12 @@ class BeanieSubscriptionRepository:
         raws = await self._col.find(flt).sort("_id", pymongo.ASCENDING).limit(limit).to_list(limit)
         return [sub for sub in (_subscription(raw) for raw in raws) if sub is not None]
 
+    async def list_live_for_user(self, user_id: str) -> list[Subscription]:
+        """Every live subscription of one user (pending checkouts included), oldest first."""
+        flt: dict[str, Any] = {"user_id": user_id, "status": {"$in": list(LIVE_SUBSCRIPTION)}}
+        raws = await self._col.find(flt).sort("_id", pymongo.ASCENDING).to_list(None)
+        return [sub for sub in (_subscription(raw) for raw in raws) if sub is not None]
+
     async def count_active(self, user_id: str, *, excluding: str | None = None) -> int:
         """How many ACTIVE subscriptions the user has (other than `excluding`)."""
         flt: dict[str, Any] = {"user_id": user_id, "status": "ACTIVE"}

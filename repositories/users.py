@@ -11,7 +11,7 @@ from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from services.identity.users import User
+from services.identity.users import User, erased_subject
 from services.platform.clock import utcnow
 from services.platform.ids import new_id
 from services.platform.principal import Role
@@ -62,8 +62,10 @@ class BeanieUserRepository:
         return _to_user(raw) if raw else None
 
     async def get_by_clerk_id(self, clerk_id: str) -> User | None:
-        """The user with this Clerk ID, or None."""
+        """The user with this Clerk ID (or the deleted user it was: its digest), or None."""
         raw = await self._col.find_one({"clerk_id": clerk_id})
+        if raw is None:
+            raw = await self._col.find_one({"clerk_id": erased_subject(clerk_id)})
         return _to_user(raw) if raw else None
 
     async def upsert_by_clerk_id(
@@ -72,7 +74,8 @@ class BeanieUserRepository:
         """Create or update the user of `clerk_id`; True when this call inserted it.
 
         A deleted user is never updated (the filter excludes it; the upsert's insert then
-        collides on the unique Clerk ID), so its anonymisation is terminal."""
+        collides on the unique Clerk ID, or finds its digest: before and after inserting, so a
+        deletion racing this call wins either way), so its anonymisation is terminal."""
         now = utcnow()
         on_update = _to_mongo(on_update)
         insert_only = {k: v for k, v in _to_mongo(on_insert).items() if k not in on_update}
@@ -81,7 +84,11 @@ class BeanieUserRepository:
             "$set": {"updated_at": now, **on_update},
         }
         # update_one (not findAndModify): the embedded nx-27017 applies $setOnInsert only there.
+        erased = erased_subject(clerk_id)
         for _ in range(5):
+            tombstone = await self._col.find_one({"clerk_id": erased})
+            if tombstone is not None:
+                return _to_user(tombstone), False
             try:
                 # `$in [False, None]` (missing or false), not `$ne: True`: nx-27017 ignores $ne in updates
                 result = await self._col.update_one({"clerk_id": clerk_id, "deleted": {"$in": [False, None]}},
@@ -91,6 +98,11 @@ class BeanieUserRepository:
                 if existing is not None and existing.get("deleted"):
                     return _to_user(existing), False  # deleted at Clerk: nothing is written back
                 continue  # a concurrent upsert inserted it first: ours becomes an update
+            if result.upserted_id is not None and erased != clerk_id:
+                tombstone = await self._col.find_one({"clerk_id": erased})
+                if tombstone is not None:  # deleted (and its subject erased) while we inserted
+                    await self._col.delete_one({"_id": result.upserted_id})
+                    return _to_user(tombstone), False
             raw = await self._col.find_one({"clerk_id": clerk_id})
             return _to_user(raw), result.upserted_id is not None
         raise RuntimeError(f"could not upsert user {clerk_id}")
@@ -194,9 +206,11 @@ class CachedUserRepository:
 
     async def update(self, user_id: str, fields: dict[str, Any]) -> User | None:
         """Set `fields` on a user; the updated user, or None when missing."""
+        before = await self._inner.get(user_id) if "clerk_id" in fields else None
         user = await self._inner.update(user_id, fields)
         if user is not None:
-            await self._cache.invalidate(f"id:{user.id}", f"clerk:{user.clerk_id}")
+            stale = [f"clerk:{before.clerk_id}"] if before is not None else []
+            await self._cache.invalidate(f"id:{user.id}", f"clerk:{user.clerk_id}", *stale)
         return user
 
     async def search(self, q: str | None, *, limit: int, cursor: str | None) -> list[User]:

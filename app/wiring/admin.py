@@ -9,6 +9,7 @@ from app.wiring.chat import ChatParts
 from app.wiring.credits import CreditsParts
 from app.wiring.identity import IdentityParts
 from app.wiring.media import MediaParts
+from app.wiring.payments import PaymentsParts
 from app.wiring.platform import PlatformParts
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
@@ -31,7 +32,7 @@ class AdminParts:
 
 
 def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts, chat: ChatParts,
-               media: MediaParts) -> AdminParts:
+               media: MediaParts, payments: PaymentsParts) -> AdminParts:
     catalog, live, known = platform.catalog, platform.live_settings, platform.known_providers
     stats_repository = MongoAdminStatsRepository(platform.database.db)
     admin = AdminService(identity.users, platform.audit_log, stats_repository, credits=credits.service,
@@ -42,7 +43,8 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                               provider_kinds=kinds, image_providers=[p.name for p in media.image_providers],
                               settle=credits.service.settle)
     erasure = AccountErasure(identity.users, identity.api_keys, chat.service, [media.images, media.videos],
-                             media.shares, chat.responses, accounts=identity.accounts,
+                             media.shares, chat.responses, subscriptions=payments.subscriptions,
+                             accounts=identity.accounts,
                              clerk=identity.clerk_users)
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats,
                       erasure=erasure, erasure_controller=ErasureController(erasure),

@@ -17,8 +17,8 @@ from app.wiring.overrides import Overrides
 from app.wiring.payments import PaymentsParts, wire_payments
 from app.wiring.platform import PlatformParts, wire_platform
 from app.wiring.web import WebParts, wire_web
-from services.media.image_jobs import breaker_name
-from services.media.video_jobs import video_breaker_name
+from services.media.ports.images import breaker_name
+from services.media.ports.videos import video_breaker_name
 
 log = structlog.stdlib.get_logger("muse.wiring")
 
@@ -58,9 +58,9 @@ class Container:
         self.identity = identity = await wire_identity(s, o, platform, credits)
         self.chat = chat = wire_chat(s, o, platform, credits)
         self.media = media = wire_media(s, o, platform, credits, chat)
-        self.payments = wire_payments(s, o, platform, credits, identity)
+        self.payments = payments = wire_payments(s, o, platform, credits, identity)
         self.web = await wire_web(s, platform, identity, chat, media)
-        self.admin = wire_admin(platform, credits, identity, chat, media)
+        self.admin = wire_admin(platform, credits, identity, chat, media, payments)
         self.started = True
 
     def _breaker_names(self) -> list[str]:  # read at scrape time, once the providers are wired

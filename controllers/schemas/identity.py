@@ -32,6 +32,8 @@ class DeletedCounts(BaseModel):
     conversations: int
     media: int
     shares: int
+    responses: int
+    subscriptions: int
 
 
 class AccountDeletedOut(BaseModel):

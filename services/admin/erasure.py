@@ -1,64 +1,47 @@
 """Account deletion (contract §20): a user (or an admin for them) deletes an account for good.
 
-In order, so that a failure part-way never leaves an account that still signs in:
+In order, so that a failure part-way never leaves an account that still signs in, nor a deleted
+account that still pays:
 1. re-authentication: Muse's own accounts give their password (Clerk users are signed in at Clerk);
-2. Clerk users are deleted at Clerk through its SDK (a refusal stops here: nothing was changed);
-3. at once, in every process: the user is disabled and anonymised (no email, name or picture), every
+2. every live subscription (pending checkouts too) is cancelled at its processor (PayPal, Stripe).
+   A processor that refuses or is down stops the deletion there (502/503, the account untouched, the
+   subscriptions cancelled so far stay cancelled): the user (or admin) retries; a deleted user never
+   keeps a paying subscription;
+3. Clerk users are deleted at Clerk through its SDK (a refusal stops here: nothing was changed);
+4. at once, in every process: the user is disabled and anonymised (no email, name, picture or
+   identity-provider id: only a one-way digest of it stays, see UserService.anonymise), every
    API key revoked, every session of a Muse account ended and the account removed (its email can
    sign up again: a new user);
-4. the user's data: conversations (with the images kept in them), stored `/v1/responses` answers,
+5. the user's data: conversations (with the images kept in them), stored `/v1/responses` answers,
    images and videos (records and stored files, expired ones too), share links.
 The ledger and payments stay for accounting, under the user id only. The anonymised user record
-stays as a tombstone under its sign-in subject, so a still-valid session token or a late Clerk
+stays as a tombstone under the digest of its sign-in subject, so a still-valid session token or a late Clerk
 webhook of the deleted user cannot bring it back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from services.identity.api_keys import ApiKeyService
+from services.admin.ports import (
+    ApiKeys,
+    Conversations,
+    MediaRecords,
+    OwnAccounts,
+    ShareLinks,
+    StoredResponses,
+    Subscriptions,
+    Users,
+)
 from services.identity.ports.identity import UserDeleter
-from services.identity.users import User, UserService
+from services.identity.ports.users import User
 from services.platform.errors import NotFound, ValidationFailed
 
 log = structlog.stdlib.get_logger("muse.erasure")
 PAGE = 100
-
-
-class OwnAccounts(Protocol):
-    """Muse's own accounts (services/identity/accounts.py `AccountService`)."""
-
-    def owns(self, subject: str) -> bool: ...
-
-    async def check_password(self, subject: str, password: str | None) -> None: ...
-
-    async def close(self, subject: str) -> int: ...
-
-
-class Conversations(Protocol):
-    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
-                                 ) -> tuple[list[Any], str | None]: ...
-
-    async def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
-
-
-class MediaRecords(Protocol):
-    async def list(self, user_id: str, *, status: str | None = None, saved: bool | None = None,
-                   limit: int = 20, cursor: str | None = None) -> tuple[list[Any], str | None]: ...
-
-    async def delete(self, user_id: str, image_id: str) -> None: ...
-
-
-class ShareLinks(Protocol):
-    async def revoke_all(self, user_id: str) -> int: ...
-
-
-class StoredResponses(Protocol):
-    async def delete_all(self, user_id: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +55,25 @@ class Erased:
     media: int
     shares: int
     responses: int
+    subscriptions: int
 
     def as_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "status": "deleted",
                 "deleted": {"api_keys": self.api_keys, "sessions": self.sessions,
                             "conversations": self.conversations, "media": self.media, "shares": self.shares,
-                            "responses": self.responses}}
+                            "responses": self.responses, "subscriptions": self.subscriptions}}
 
 
 class AccountErasure:
     """Deletes accounts (the caller's own, or any as an admin)."""
 
-    def __init__(self, users: UserService, api_keys: ApiKeyService, conversations: Conversations,
+    def __init__(self, users: Users, api_keys: ApiKeys, conversations: Conversations,
                  media: list[MediaRecords], shares: ShareLinks, responses: StoredResponses, *,
-                 accounts: OwnAccounts | None, clerk: UserDeleter | None) -> None:
+                 subscriptions: Subscriptions, accounts: OwnAccounts | None,
+                 clerk: UserDeleter | None) -> None:
         self._users, self._keys, self._conversations = users, api_keys, conversations
         self._media, self._shares, self._accounts, self._clerk = media, shares, accounts, clerk
-        self._responses = responses
+        self._responses, self._subscriptions = responses, subscriptions
 
     async def delete_own(self, user_id: str, *, password: str | None) -> Erased:
         """The caller deletes their account; a Muse account must give its password."""
@@ -110,6 +95,8 @@ class AccountErasure:
 
     async def _erase(self, user: User) -> Erased:
         own = self._accounts is not None and self._accounts.owns(user.clerk_id)
+        # UpstreamError/FeatureDisabled: stop before anything else changes (the caller retries)
+        subscriptions = await self._subscriptions.cancel_all(user.id, reason="Account deleted")
         if not own and self._clerk is not None and not user.clerk_id.startswith("rapidapi:"):
             await self._clerk.delete_user(user.clerk_id)  # UpstreamError: nothing changed yet
         await self._users.anonymise(user.id)
@@ -121,7 +108,7 @@ class AccountErasure:
         for records in self._media:
             media += await self._delete_media(records, user.id)
         shares = await self._shares.revoke_all(user.id)
-        erased = Erased(user.id, keys, sessions, conversations, media, shares, responses)
+        erased = Erased(user.id, keys, sessions, conversations, media, shares, responses, subscriptions)
         log.info("account_deleted", **erased.as_dict()["deleted"], user_id=user.id)
         return erased
 

@@ -1,9 +1,13 @@
-"""Read models for the admin API (`repositories/admin_stats.py`)."""
+"""Ports of the admin domain: the read models of the admin API (`repositories/admin_stats.py`) and
+what account deletion (services/admin/erasure.py) needs from the other domains."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+from services.identity.ports.users import User
+from services.platform.principal import Role
 
 
 @runtime_checkable
@@ -21,3 +25,71 @@ class StatsRepository(Protocol):
 class UserActivity(Protocol):
     async def recent_ledger(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
     async def recent_generations(self, user_id: str, *, limit: int) -> list[dict[str, Any]]: ...
+
+
+# What user management and account deletion need from the identity domain (its
+# services/identity/users.py `UserService` and api_keys.py `ApiKeyService`).
+
+class Users(Protocol):
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def get_or_raise(self, user_id: str) -> User: ...
+
+    async def get_by_clerk_id(self, clerk_id: str) -> User | None: ...
+
+    async def ensure_clerk_user(self, clerk_id: str) -> User: ...
+
+    async def search(self, q: str | None = None, limit: int = 20, cursor: str | None = None
+                     ) -> list[User]: ...
+
+    async def set_role(self, user_id: str, role: Role) -> User: ...
+
+    async def set_plan(self, user_id: str, plan: str, *, role: Role | None = None) -> User: ...
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> User: ...
+
+    async def anonymise(self, user_id: str) -> User: ...
+
+
+class ApiKeys(Protocol):
+    async def revoke_all(self, user_id: str) -> int: ...
+
+
+# Account deletion (services/admin/erasure.py): what it needs from the other domains.
+
+class OwnAccounts(Protocol):
+    """Muse's own accounts (services/identity/accounts.py `AccountService`)."""
+
+    def owns(self, subject: str) -> bool: ...
+
+    async def check_password(self, subject: str, password: str | None) -> None: ...
+
+    async def close(self, subject: str) -> int: ...
+
+
+class Conversations(Protocol):
+    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
+                                 ) -> tuple[list[Any], str | None]: ...
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
+
+
+class MediaRecords(Protocol):
+    async def list(self, user_id: str, *, status: str | None = None, saved: bool | None = None,
+                   limit: int = 20, cursor: str | None = None) -> tuple[list[Any], str | None]: ...
+
+    async def delete(self, user_id: str, image_id: str) -> None: ...
+
+
+class ShareLinks(Protocol):
+    async def revoke_all(self, user_id: str) -> int: ...
+
+
+class Subscriptions(Protocol):
+    """services/payments/subscriptions.py `SubscriptionService`."""
+
+    async def cancel_all(self, user_id: str, *, reason: str) -> int: ...
+
+
+class StoredResponses(Protocol):
+    async def delete_all(self, user_id: str) -> int: ...

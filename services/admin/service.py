@@ -7,9 +7,9 @@ from typing import Any
 
 import structlog
 
-from services.admin.ports import UserActivity
+from services.admin.ports import UserActivity, Users
 from services.credits.ports import Credits
-from services.identity.users import User, UserService
+from services.identity.ports.users import User
 from services.platform.errors import Conflict, NotFound, ValidationFailed
 from services.platform.ports.audit import AuditLog
 from services.platform.principal import Role
@@ -19,7 +19,7 @@ log = structlog.stdlib.get_logger("muse.admin")
 DETAIL_ITEMS = 10
 
 
-async def resolve_user(users: UserService, ref: str) -> User:
+async def resolve_user(users: Users, ref: str) -> User:
     """A user by Muse id (`usr_…`) or by Clerk id (created just in time, like a first sign-in)."""
     if ref.startswith("usr_"):
         return await users.get_or_raise(ref)
@@ -29,7 +29,7 @@ async def resolve_user(users: UserService, ref: str) -> User:
 class AdminService:
     """What an administrator can do to users; every change lands in the audit log."""
 
-    def __init__(self, users: UserService, audit: AuditLog, activity: UserActivity, *,
+    def __init__(self, users: Users, audit: AuditLog, activity: UserActivity, *,
                  credits: Credits | None = None, plan_role: Callable[[str], str] | None = None) -> None:
         self._users, self._audit, self._activity = users, audit, activity
         self._credits, self._plan_role = credits, plan_role

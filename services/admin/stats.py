@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.admin.ports import StatsRepository
-from services.media.image_jobs import breaker_name as image_breaker_name
+from services.media.ports.images import breaker_name as image_breaker_name
 from services.platform.clock import isoformat, utcnow
 from services.platform.live_settings import LiveSettingsService
 from services.platform.ports.breaker import CircuitBreaker

@@ -14,7 +14,7 @@ from dataclasses import replace
 from services.chat.models import ChatInput, ChatReply
 from services.chat.ports import ChatCompletion
 from services.chat.service import ChatService
-from services.credits.charging import charged
+from services.credits.ports import charged
 
 MAX_CHOICES = 4
 

@@ -24,8 +24,8 @@ import structlog
 from services.chat.content import MUSE_IMAGE_PREFIX, ImageSource, ParsedContent, part_error
 from services.chat.ports import ChatImage, ChatMessage, ImageLookup, MessageRole
 from services.media.ports.storage import StorageProvider, StoredObject
-from services.media.uploads import WITH_GIF, check_image
 from services.platform.errors import AppError, NotFound, PayloadTooLarge, UnsupportedMediaType
+from services.platform.uploads import WITH_GIF, check_image
 
 log = structlog.stdlib.get_logger("muse.chat.images")
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from services.chat.models import Conversation, StoredMessage
+from services.chat.ports import Conversation, StoredMessage
 from services.chat.service import ChatService
 from services.platform.clock import isoformat
 from services.platform.errors import NotFound

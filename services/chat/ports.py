@@ -8,6 +8,7 @@ errors onto `ProviderError` / `ProviderTimeout`; the failover turns them into
 # ruff: noqa: ASYNC109  (the port's `timeout` is also handed to the SDK, not only awaited)
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -168,4 +169,98 @@ class ResponseStore(Protocol):
 
     async def delete_all(self, user_id: str) -> int:
         """Delete every response of the user (account deletion); how many there were."""
+        ...
+
+
+# Conversations: their records and their repository (repositories/conversations.py).
+
+@dataclass(slots=True)
+class Conversation:
+    """A stored conversation (owner-scoped)."""
+
+    id: str
+    owner_id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    message_count: int = 0
+    active_leaf_id: str | None = None  # the branch shown (None: the newest message)
+    pinned: bool = False
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    """A stored message of a conversation."""
+
+    id: str
+    conversation_id: str
+    role: MessageRole
+    content: str
+    created_at: datetime
+    provider: str | None = None
+    model: str | None = None
+    cached: bool = False
+    credits_charged: int = 0
+    request_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    status: str = "complete"  # "stopped": a streamed answer the client stopped reading (kept, charged)
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn's function calls
+    tool_call_id: str | None = None  # a tool turn: the call it answers
+    name: str | None = None  # a tool turn: the function's name
+    images: list[dict[str, Any]] = field(default_factory=list)  # services/chat/images.py `stored_form`
+    parent_id: str | None = None  # "": a first message; None: stored before branches (the previous one)
+
+
+class ConversationRepository(Protocol):
+    """Persistence of conversations and their messages."""
+
+    async def create(self, *, owner_id: str, title: str, conversation_id: str | None = None,
+                     messages: list[StoredMessage] | None = None) -> Conversation:
+        """A new conversation (with `conversation_id` and first `messages` when given)."""
+        ...
+
+    async def get(self, conversation_id: str, *, owner_id: str) -> Conversation | None:
+        """The owner's conversation, or None (also for another owner's)."""
+        ...
+
+    async def list(self, *, owner_id: str, limit: int, cursor: str | None,
+                   pinned: bool | None = None) -> list[Conversation]:
+        """Newest activity first; `cursor` is the last id of the previous page; only the pinned
+        (True) or the unpinned (False) ones when `pinned` is given."""
+        ...
+
+    async def rename(self, conversation_id: str, *, owner_id: str, title: str) -> Conversation | None:
+        """Retitle the owner's conversation; None when not found (or another owner's)."""
+        ...
+
+    async def messages(self, conversation_id: str, *, limit: int | None = None
+                       ) -> builtins.list[StoredMessage]:
+        """Messages oldest first (the last `limit` when given)."""
+        ...
+
+    async def append(self, conversation_id: str, messages: builtins.list[StoredMessage]) -> None:
+        """Add messages, bump the conversation's counters and make the last message the active leaf."""
+        ...
+
+    async def update(self, conversation_id: str, *, owner_id: str, changes: dict[str, object]
+                     ) -> Conversation | None:
+        """Set `title` and/or `pinned`; None when not found (or another owner's)."""
+        ...
+
+    async def search(self, *, owner_id: str, text: str, limit: int
+                     ) -> builtins.list[tuple[Conversation, StoredMessage | None]]:
+        """Conversations whose title or a message matches `text` (a text index), newest activity
+        first, each with a matching message (None: the title matched)."""
+        ...
+
+    async def delete_all(self, *, owner_id: str) -> builtins.list[str]:
+        """Delete all the owner's conversations and their messages; the ids deleted."""
+        ...
+
+    async def set_active(self, conversation_id: str, *, owner_id: str, leaf_id: str) -> bool:
+        """Make `leaf_id` the owner's conversation's active leaf; False when not found."""
+        ...
+
+    async def delete(self, conversation_id: str, *, owner_id: str) -> bool:
+        """Delete the owner's conversation and its messages; False when not found."""
         ...

@@ -23,10 +23,7 @@ from services.chat.images import ChatImages
 from services.chat.models import (
     ChatInput,
     ChatReply,
-    Conversation,
-    ConversationRepository,
     Prepared,
-    StoredMessage,
     title_of,
 )
 from services.chat.options import NO_OPTIONS, ChatOptions
@@ -35,16 +32,18 @@ from services.chat.ports import (
     ChatImage,
     ChatMessage,
     ChatProvider,
+    Conversation,
+    ConversationRepository,
     MessageRole,
     ProviderError,
     ProviderTimeout,
+    StoredMessage,
 )
 from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem
 from services.chat.tree import Tree
-from services.credits.charging import Charge, charged
 from services.credits.model import Receipt
-from services.credits.ports import Credits
+from services.credits.ports import Charge, Credits, charged
 from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow

@@ -23,8 +23,8 @@ from services.chat.ports import (
 from services.chat.routing import honours
 from services.chat.service import ChatService
 from services.chat.structured import completion_problem
-from services.credits.charging import charged
 from services.credits.model import Receipt
+from services.credits.ports import charged
 from services.platform.coalesce import claim_or_wait
 from services.platform.errors import UpstreamError
 from services.platform.failover import Failure

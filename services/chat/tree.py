@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.chat.models import StoredMessage
+from services.chat.ports import StoredMessage
 from services.platform.errors import Conflict, NotFound
 
 

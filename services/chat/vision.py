@@ -12,9 +12,7 @@ from dataclasses import dataclass
 import structlog
 
 from services.chat.ports import ChatCompletion, ChatProvider, ProviderError, ProviderTimeout
-from services.credits.charging import Charge, charged
-from services.credits.ports import Credits
-from services.media.uploads import CheckedUpload
+from services.credits.ports import Charge, Credits, charged
 from services.platform.catalog import Catalog
 from services.platform.errors import (
     AppError,
@@ -27,6 +25,7 @@ from services.platform.failover import Failover, Failure
 from services.platform.ids import new_id
 from services.platform.live_settings import LiveSettingsService
 from services.platform.ports.breaker import CircuitBreaker
+from services.platform.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.vision")
 

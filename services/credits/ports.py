@@ -1,4 +1,5 @@
-"""The credits port: what other services need from the credit ledger (charge, refund, purchase, ...).
+"""The credits port: what other services need from the credit ledger (charge, refund, purchase, ...),
+and the one charge guard (`charged`) they charge through.
 
 Implemented by `services.credits.service.CreditsService`; unit tests use hand-written fakes.
 """
@@ -6,7 +7,9 @@ Implemented by `services.credits.service.CreditsService`; unit tests use hand-wr
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -124,3 +127,59 @@ class GiftCodeRepository(Protocol):
     async def mark_credited(self, code: str) -> None: ...
     async def uncredited(self, *, redeemed_before: datetime, limit: int = 500) -> list[GiftCode]: ...
     async def list(self, *, limit: int, cursor: str | None = None) -> list[GiftCode]: ...
+
+
+@runtime_checkable
+class UsageRollup(Protocol):
+    """The daily usage rollup, kept exact per ledger entry (crash-safe and idempotent)."""
+
+    async def roll(self, ops: builtins.list[Op]) -> None:
+        """Add the contributions of freshly written ledger entries (each counted once)."""
+        ...
+
+    async def repair(self, *, older_than: datetime) -> int:
+        """Roll up entries a crash left unrolled (written before `older_than`); how many."""
+        ...
+
+    async def rows(self, user_id: str, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
+        """The user's day documents for the UTC days first..last (inclusive): `day` and the counters."""
+        ...
+
+
+# The one charge → run → refund-on-failure guard used wherever a generation is charged.
+#
+#     async with charged(credits, Charge(user_id, price, plan=..., kind="chat", ref=msg_id),
+#                        refund_reason="provider_failed", request_id=rid) as receipt:
+#         answer = await run()
+#
+# The charge happens on entry (InsufficientCredits leaves nothing to refund);
+# any exception inside the block, cancellation included, refunds it once and
+# propagates. A block that hands the receipt on (a stream still being relayed,
+# an image job recorded for the worker) leaves the later refund to its new owner.
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What to charge: `amount` credits of `user_id` for one `kind` of generation (ledger ref `ref`)."""
+
+    user_id: str
+    amount: int
+    plan: str | None
+    kind: str
+    ref: str | None
+    model: str | None = None  # the catalogue name asked for (API-key model limits, usage by model)
+    units: dict[str, int] | None = None  # usage counted with the charge: {"images": n} / {"video_seconds": s}
+
+
+@asynccontextmanager
+async def charged(credits: Credits, charge: Charge, *, refund_reason: str,
+                  request_id: str | None) -> AsyncIterator[Receipt]:
+    """Charge on entry; refund (once) and re-raise when the block fails."""
+    receipt = await credits.charge(charge.user_id, charge.amount, plan=charge.plan, kind=charge.kind,
+                                   ref=charge.ref, request_id=request_id, model=charge.model,
+                                   units=charge.units)
+    try:
+        yield receipt
+    except BaseException:
+        await credits.refund(receipt, reason=refund_reason, request_id=request_id)
+        raise

@@ -37,8 +37,7 @@ from services.credits.model import (
     split_charge,
     utc_day,
 )
-from services.credits.ports import CreditAccountRepository, KeySpend, LedgerRepository
-from services.credits.usage import UsageRollup
+from services.credits.ports import CreditAccountRepository, KeySpend, LedgerRepository, UsageRollup
 from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.clock import isoformat, utcnow

@@ -13,15 +13,15 @@ whenever the refund lands.
 
 from __future__ import annotations
 
-import builtins
 import csv
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from datetime import date, timedelta
+from typing import Any, Literal
 
 from services.credits.model import Op, utc_day
+from services.credits.ports import UsageRollup
 from services.platform.clock import utcnow
 from services.platform.errors import ValidationFailed
 
@@ -99,23 +99,6 @@ def contribution(op: Op) -> tuple[Bucket, dict[str, int]] | None:
                         str(charge.get("api_key_id") or ""))
         return bucket, {"credits": -amount, "refunded_credits": amount}
     return None
-
-
-@runtime_checkable
-class UsageRollup(Protocol):
-    """The daily usage rollup, kept exact per ledger entry (crash-safe and idempotent)."""
-
-    async def roll(self, ops: builtins.list[Op]) -> None:
-        """Add the contributions of freshly written ledger entries (each counted once)."""
-        ...
-
-    async def repair(self, *, older_than: datetime) -> int:
-        """Roll up entries a crash left unrolled (written before `older_than`); how many."""
-        ...
-
-    async def rows(self, user_id: str, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
-        """The user's day documents for the UTC days first..last (inclusive): `day` and the counters."""
-        ...
 
 
 @dataclass(slots=True)

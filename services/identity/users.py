@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -17,6 +18,16 @@ log = structlog.stdlib.get_logger("muse.users")
 
 OnCreated = Callable[["User"], Awaitable[Any]]
 ERASED: dict[str, Any] = {"email": None, "name": None, "image_url": None}
+ERASED_PREFIX = "erased:"
+
+
+def erased_subject(clerk_id: str) -> str:
+    """What a deleted user keeps of its sign-in subject (Clerk ID, `muse:`/`rapidapi:` subject): a
+    one-way SHA-256 digest, enough to recognise a late webhook or a still-valid token of that subject
+    (and refuse it) but not to tell who it was."""
+    if clerk_id.startswith(ERASED_PREFIX):
+        return clerk_id
+    return ERASED_PREFIX + hashlib.sha256(clerk_id.encode()).hexdigest()
 
 
 
@@ -114,8 +125,10 @@ class UserService:
         return await self._update(user_id, {"disabled": disabled})
 
     async def anonymise(self, user_id: str) -> User:
-        """Disable the user and erase personal fields (the Clerk ID stays so replays stay idempotent)."""
-        return await self._update(user_id, {"disabled": True, "deleted": True, **ERASED})
+        """Disable the user and erase personal fields; the sign-in subject becomes its digest."""
+        user = await self.get_or_raise(user_id)
+        return await self._update(user_id, {"disabled": True, "deleted": True, **ERASED,
+                                            "clerk_id": erased_subject(user.clerk_id)})
 
     async def delete_clerk_user(self, clerk_id: str) -> tuple[User, bool]:
         """Mark the user of `clerk_id` deleted and anonymised, in one atomic write; True if newly deleted.
@@ -127,6 +140,8 @@ class UserService:
         gone = {"disabled": True, "deleted": True, **ERASED}
         user, _created = await self._users.upsert_by_clerk_id(
             clerk_id, on_insert={"role": Role.USER, "plan": "free", **gone}, on_update=gone)
+        if not user.clerk_id.startswith(ERASED_PREFIX):  # then the Clerk ID itself goes (a digest stays)
+            user = await self._update(user.id, {"clerk_id": erased_subject(clerk_id)})
         return user, before is None or not before.deleted
 
     async def search(self, q: str | None = None, limit: int = 20, cursor: str | None = None) -> list[User]:

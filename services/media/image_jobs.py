@@ -16,21 +16,13 @@ import structlog
 
 from services.media.image_models import ImageRecord, StoredFile
 from services.media.jobs import MediaJobRunner, media_failover
-from services.media.ports.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult
+from services.media.ports.images import CONTENT_TYPES, ImageProvider, ImageRequest, ImageResult, breaker_name
 from services.media.ports.storage import StorageProvider, StoredObject
 from services.platform.errors import UpstreamError
 from services.platform.failover import Failover
 from services.platform.ports.breaker import CircuitBreaker
 
 log = structlog.stdlib.get_logger("muse.image_jobs")
-
-BREAKER_PREFIX = "images:"
-
-
-def breaker_name(provider: str) -> str:
-    """The circuit breaker name of an image provider (distinct from a chat provider of the same name)."""
-    return BREAKER_PREFIX + provider
-
 
 class ImageWork:
     """Image jobs for the job core (services/media/jobs.py): generate or edit with failover, store each

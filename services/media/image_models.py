@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.media.uploads import CheckedUpload
+from services.credits.model import Receipt
 from services.platform.errors import AppError
+from services.platform.uploads import CheckedUpload
 
 Status = Literal["queued", "in_progress", "completed", "failed", "expired"]
 ACTIVE: tuple[Status, ...] = ("queued", "in_progress")
@@ -104,8 +105,6 @@ def receipt_data(receipt: Any) -> dict[str, Any]:
 
 def receipt_from(data: dict[str, Any]) -> Any:
     """The credits Receipt kept on a record."""
-    from services.credits.service import Receipt
-
     return Receipt(**data)
 
 

@@ -16,21 +16,20 @@ from typing import Any
 
 import structlog
 
-from services.credits.charging import Charge, charged
-from services.credits.ports import Credits
+from services.credits.ports import Charge, Credits, charged
 from services.media.image_models import Caller, ImageRecord, receipt_data
 from services.media.job_events import follow
 from services.media.jobs import JobSettlement
 from services.media.ports.job_events import JobEvents
 from services.media.ports.records import GalleryRepository
 from services.media.ports.storage import StorageProvider, StoredObject
-from services.media.uploads import CheckedUpload
 from services.platform import key_limits
 from services.platform.clock import utcnow
 from services.platform.errors import FeatureDisabled, Gone, NotFound, ServiceUnavailable, ValidationFailed
 from services.platform.ids import new_id
 from services.platform.live_settings import LiveSettingsService
 from services.platform.ports.queue import JobQueue
+from services.platform.uploads import CheckedUpload
 
 log = structlog.stdlib.get_logger("muse.images")
 

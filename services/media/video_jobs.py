@@ -13,20 +13,12 @@ import structlog
 from services.media.image_models import ImageRecord, StoredFile
 from services.media.jobs import MediaJobRunner, media_failover
 from services.media.ports.storage import StorageProvider, StoredObject
-from services.media.ports.videos import VideoProvider, VideoRequest, VideoResult
+from services.media.ports.videos import VideoProvider, VideoRequest, VideoResult, video_breaker_name
 from services.platform.errors import UpstreamError
 from services.platform.failover import Failover
 from services.platform.ports.breaker import CircuitBreaker
 
 log = structlog.stdlib.get_logger("muse.video_jobs")
-
-VIDEO_BREAKER_PREFIX = "videos:"
-
-
-def video_breaker_name(provider: str) -> str:
-    """The circuit breaker name of a video provider (`replicate` makes images too)."""
-    return VIDEO_BREAKER_PREFIX + provider
-
 
 def video_failover(providers: Callable[[], Awaitable[Sequence[VideoProvider]]], *, timeout_s: float,
                    breaker: CircuitBreaker | None = None) -> Failover[VideoProvider]:

@@ -239,6 +239,10 @@ class SubscriptionRepository(Protocol):
 
     async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
 
+    async def list_live_for_user(self, user_id: str) -> list[Subscription]:
+        """Every live subscription of one user (pending checkouts included)."""
+        ...
+
     async def list_live(self, *, limit: int, cursor: str | None) -> list[Subscription]:
         """Live subscriptions (LIVE_SUBSCRIPTION) that have a processor id, by id, after `cursor`."""
         ...

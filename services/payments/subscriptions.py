@@ -96,6 +96,19 @@ class SubscriptionService:
             await self._providers.get(sub.provider).cancel_subscription(sub.external_id, reason=reason)
         return await self._set_status(sub, "CANCELLED")
 
+    async def cancel_all(self, user_id: str, *, reason: str) -> int:
+        """Cancel every live subscription of the user (pending checkouts too) at its processor, then here;
+        how many. A processor that refuses or is down raises (UpstreamError) for that subscription: the
+        caller (account deletion) stops, and a retry cancels what is still live."""
+        count = 0
+        for sub in await self._subs.list_live_for_user(user_id):
+            if sub.external_id:
+                await self._providers.get(sub.provider).cancel_subscription(sub.external_id, reason=reason)
+            await self._set_status(sub, "CANCELLED")
+            log.info("subscription_cancelled", subscription_id=sub.id, user_id=user_id, reason=reason)
+            count += 1
+        return count
+
     async def apply_event(self, external_id: str, status: str, *, provider: str, custom_id: str | None = None,
                           next_billing_time: str | None = None) -> Subscription | None:
         """A subscription status event of `provider`: record the status and switch the plan/role."""

@@ -60,7 +60,7 @@ async def test_delete_me_deletes_at_clerk_revokes_everywhere_removes_files_and_k
             body = await answer.get_json()
             assert body["user_id"] == user.id and body["status"] == "deleted"
             assert body["deleted"] == {"api_keys": 1, "sessions": 0, "conversations": 1, "media": 1,
-                                       "shares": 1, "responses": 1}
+                                       "shares": 1, "responses": 1, "subscriptions": 0}
             assert "DELETE /v1/users/user_gone" in fake.paths and "user_gone" not in fake.users
             for app in (one, two):  # the session token and the API key stop working in every process
                 for creds in (headers, key_headers):

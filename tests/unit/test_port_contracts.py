@@ -57,13 +57,15 @@ from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
 from repositories.users import BeanieUserRepository, CachedUserRepository
 from repositories.webhook_events import BeanieWebhookEventRepository
-from services.admin.ports import StatsRepository, UserActivity
-from services.chat.models import ConversationRepository
-from services.chat.ports import ChatProvider
+from services.admin.ports import ApiKeys as AdminApiKeys
+from services.admin.ports import OwnAccounts, StatsRepository, UserActivity
+from services.admin.ports import Users as AdminUsers
+from services.chat.ports import ChatProvider, ConversationRepository
 from services.credits.gift_codes import GiftCodeRepository
 from services.credits.ports import CreditAccountRepository, Credits, LedgerRepository
 from services.credits.service import CreditsService
-from services.identity.api_keys import ApiKeyRepository
+from services.identity.accounts import AccountService
+from services.identity.api_keys import ApiKeyRepository, ApiKeyService
 from services.identity.ports.accounts import (
     AccountRepository,
     OneTimeTokenRepository,
@@ -73,7 +75,7 @@ from services.identity.ports.accounts import (
 )
 from services.identity.ports.email import EmailSender, Outbox
 from services.identity.ports.identity import ProfileSource, TokenVerifier, WebhookVerifier
-from services.identity.users import UserRepository
+from services.identity.users import UserRepository, UserService
 from services.media.ports.images import ImageProvider
 from services.media.ports.records import GalleryRepository
 from services.media.ports.storage import StorageProvider
@@ -134,6 +136,7 @@ ADAPTERS: list[tuple[type, type]] = [
     (BeanieSessionRepository, SessionRepository), (CachedSessionRepository, SessionRepository),
     # services/ behind a port other services use
     (CreditsService, Credits),
+    (UserService, AdminUsers), (ApiKeyService, AdminApiKeys), (AccountService, OwnAccounts),
 ]
 
 FAKES: list[tuple[type, type]] = [

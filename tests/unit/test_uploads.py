@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.media.uploads import check_image
 from services.platform.errors import PayloadTooLarge, UnsupportedMediaType
+from services.platform.uploads import check_image
 from tests.fixtures.images import picture
 
 

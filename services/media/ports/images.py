@@ -21,6 +21,16 @@ OutputFormat = Literal["webp", "png", "jpeg"]
 CONTENT_TYPES = {"webp": "image/webp", "png": "image/png", "jpeg": "image/jpeg"}
 
 
+# The chat chain's circuit breaker is shared under namespaced names (`images:openai`: "openai" is a
+# chat provider too); the admin statistics read them.
+BREAKER_PREFIX = "images:"
+
+
+def breaker_name(provider: str) -> str:
+    """The circuit breaker name of an image provider (distinct from a chat provider of the same name)."""
+    return BREAKER_PREFIX + provider
+
+
 def dimensions(aspect_ratio: str) -> tuple[int, int]:
     """(width, height) in pixels for an aspect ratio of the contract."""
     return ASPECT_RATIOS[aspect_ratio]

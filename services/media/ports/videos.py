@@ -19,6 +19,14 @@ MIN_DURATION_S, MAX_DURATION_S, DEFAULT_DURATION_S = 1, 10, 5
 VideoKind = Literal["text_to_video", "image_to_video"]
 
 
+VIDEO_BREAKER_PREFIX = "videos:"
+
+
+def video_breaker_name(provider: str) -> str:
+    """The circuit breaker name of a video provider (`replicate` makes images too)."""
+    return VIDEO_BREAKER_PREFIX + provider
+
+
 def video_size(aspect_ratio: str) -> tuple[int, int]:
     """(width, height) in pixels of a video of `aspect_ratio` (a contract aspect ratio)."""
     return VIDEO_SIZES[aspect_ratio]
