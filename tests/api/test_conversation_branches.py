@@ -135,7 +135,8 @@ async def test_bad_branch_requests_are_refused_by_name_and_change_nothing(chat_a
     assert status == 422 and problem["errors"][0]["loc"] == ["body", "parent_id"]
     base = f"/api/v1/conversations/{conversation_id}"
     status, problem = await call(chat_app, "POST", f"{base}/messages/{q1}/regenerate", json={})
-    assert status == 409 and problem["code"] == "conflict" and problem["errors"][0]["loc"] == ["path", "message_id"]
+    assert status == 409 and problem["code"] == "conflict"
+    assert problem["errors"][0]["loc"] == ["path", "message_id"]
     status, _ = await call(chat_app, "POST", f"{base}/messages/msg_nope/regenerate", json={})
     assert status == 404
     status, problem = await call(chat_app, "PUT", f"{base}/active", json={"leaf_id": "msg_nope"})

@@ -27,8 +27,8 @@ def _text(text: str) -> dict[str, Any]:
 
 
 CASES: list[tuple[str, dict[str, Any], bool]] = [
-    ("/v1/chat/completions", {"messages": [{"role": "user", "content": [_text("What colour?"), _image(PNG)]}]},
-     True),
+    ("/v1/chat/completions",
+     {"messages": [{"role": "user", "content": [_text("What colour?"), _image(PNG)]}]}, True),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"},
                                            {"role": "assistant", "content": [_text("Look"), _image(PNG)]},
                                            {"role": "user", "content": "And?"}]}, False),

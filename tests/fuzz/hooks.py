@@ -11,7 +11,8 @@ where JSON Schema cannot say what a valid request is, and keep every request on 
   sends at most `CHAT_MAX_IMAGES` (8) per request (a sum over turns, which no schema can bound).
 - chat bodies (`tools`, `tool_choice`, `response_format`, `tool` turns; contract §18): a correct
   client names only tools it sends, sends JSON schemas that are JSON schemas, and answers only
-  tool calls it was given; `chat_client_fixes` makes a generated body do the same.
+  tool calls it was given; `chat_client_fixes` makes a generated body do the same
+  (`responses_client_fixes` for a Responses body).
 - API-key limits (contract §19): a correct client names catalogue models, a future `expires_at`
   and networks in `allowed_ips`; `/api/v1/usage` asks for a period of at most 366 days, `from`
   before `to` (`key_and_usage_fixes`).
@@ -62,9 +63,7 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if isinstance(body, dict) and case.path in ("/v1/chat/completions", "/api/v1/chat", "/v1/responses"):
         image_client_fixes(body)
     if isinstance(body, dict) and case.path == "/v1/responses":
-        tools = body.get("tools") if isinstance(body.get("tools"), list) else []
-        if body.get("tool_choice") not in (None, "auto", "none") and not tools:
-            body["tool_choice"] = "auto"  # a correct client asks for a tool call only with tools
+        responses_client_fixes(body)
     key_and_usage_fixes(case)
     if isinstance(body, dict):
         for name in ("image", "mask"):
@@ -126,6 +125,42 @@ def chat_client_fixes(body: dict[str, Any]) -> None:
                 message["content"] = message.get("content") or "a question"
 
 
+def responses_client_fixes(body: dict[str, Any]) -> None:
+    """A Responses body as a correct client sends it: a tool call only asked for with tools, and a
+    `function_call_output` only for a call the input made (a reference no schema can express)."""
+    from services.chat.structured import schema_problem
+
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    names: list[str] = []
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            continue
+        if tool.get("name") in names:
+            tool["name"] = f"t{index}"  # tool names are unique
+        names.append(tool.get("name"))
+        if isinstance(tool.get("parameters"), dict) and schema_problem(tool["parameters"]):
+            tool["parameters"] = {"type": "object"}
+    choice = body.get("tool_choice")
+    if (choice == "required" and not names) or (isinstance(choice, dict) and choice.get("name") not in names):
+        body["tool_choice"] = "auto"  # a correct client asks for a tool call only with that tool
+    text = body.get("text")
+    form = text.get("format") if isinstance(text, dict) else None
+    if isinstance(form, dict) and isinstance(form.get("schema"), dict) and schema_problem(form["schema"]):
+        form["schema"] = {"type": "object"}
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    called: list[str] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call" and isinstance(item.get("call_id"), str):
+            called.append(item["call_id"])
+        elif item.get("type") == "function_call_output" and item.get("call_id") not in called:
+            if called:
+                item["call_id"] = called[-1]
+            else:
+                items[index] = {"type": "message", "role": "user", "content": "a question"}
+
+
 CHAT_MAX_IMAGES = 8  # the default, which the fuzzed process runs with
 PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
 
@@ -151,7 +186,8 @@ def image_client_fixes(body: dict[str, Any]) -> None:
                 continue
             count += 1
             if count > CHAT_MAX_IMAGES:
-                parts[index] = {"type": "input_text" if kind == "input_image" else "text", "text": "a picture"}
+                text = "input_text" if kind == "input_image" else "text"
+                parts[index] = {"type": text, "text": "a picture"}
                 continue
             spec = part.get("image_url")
             if isinstance(spec, dict) and isinstance(spec.get("url"), str):
