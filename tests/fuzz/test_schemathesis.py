@@ -5,7 +5,8 @@ servers, with the offline providers; schemathesis (pinned, CLI) runs every phase
 coverage, fuzzing, stateful) and all checks, once with a USER token and once with an ADMIN token.
 The run must find nothing: no 500, no undocumented status, no schema-valid request rejected, no
 invalid one accepted. 502/503/504 are documented answers (tests/fuzz/schemathesis.toml).
-Per-operation examples: `MUSE_FUZZ_EXAMPLES` (default 15, issue 27); `MUSE_FUZZ_SEED` (default 19) to try others.
+Per-operation examples: `MUSE_FUZZ_EXAMPLES` (default 15, issue 27); `MUSE_FUZZ_SEED` (default 19)
+to try other seeds.
 """
 
 from __future__ import annotations
