@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     # Chat models by name, JSON {"pro": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER",
     # "price": 5}}: adds or replaces catalogue entries (null removes one); see services/platform/catalog.py.
     chat_models: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    # Embeddings (contract §12): the provider `embed-default` uses (the first configured one of this
+    # list, `local` when none), and embedding models by name, JSON {"name": {"provider": "openai",
+    # "model": "text-embedding-3-large", "min_role": "SUBSCRIBER"}} (null removes one).
+    embedding_providers: Csv = Field(default_factory=lambda: ["gemini", "openai"])
+    embedding_models: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     breaker_failure_threshold: int = 3
     breaker_cooldown_s: float = 30.0
     temp_media_ttl_h: float = 24.0
@@ -172,6 +177,11 @@ class Settings(BaseSettings):
     # process drains on SIGTERM (unset: AI_TIMEOUT_S for web, IMAGE_TIMEOUT_S for a worker).
     redis_timeout_s: float = 1.0
     mongodb_timeout_s: float = 1.5
+    # MongoDB pool: at most this many connections per process (more operations in flight wait for
+    # one, within MONGODB_TIMEOUT_S); one idle this long is closed, so a latency spike's connections
+    # do not stay for the life of the process (`make soak` saw 2 → 72 without these).
+    mongodb_max_pool_size: int = Field(default=20, ge=1, le=1000)
+    mongodb_max_idle_s: float = Field(default=60.0, gt=0, le=86400)
     drain_timeout_s: float | None = None
     # Worker liveness: a running job beats every third of this; silent this long → reaped.
     job_heartbeat_timeout_s: float = Field(default=30.0, gt=0)
@@ -181,7 +191,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "clerk_authorized_parties", "admin_user_ids", "chat_providers", "image_providers", "video_providers",
-        "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids", "forwarded_allow_ips",
+        "embedding_providers", "paypal_plan_ids", "cors_origins", "payment_providers", "stripe_price_ids",
+        "forwarded_allow_ips",
         mode="before"
     )
     @classmethod

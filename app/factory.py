@@ -96,7 +96,8 @@ def _register_lifecycle(app: Quart, container: Container, drain: Drain) -> None:
     async def start() -> None:
         await container.start()
         sdks = preload(lazy_sdks([container.identity.token_verifier, *container.chat.providers,
-                                  *container.media.image_providers, *container.media.video_providers]))
+                                  *container.media.image_providers, *container.media.video_providers,
+                                  *container.embeddings.providers]))
         if sdks is not None:
             loading.append(sdks)  # held until loaded; nothing waits for it
         if container.settings.run_worker_in_process:

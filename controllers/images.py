@@ -8,8 +8,9 @@ from typing import Any
 from quart import Response, request
 
 from controllers.job_events import status_stream
-from controllers.schemas.base import failure, validate_fields
+from controllers.schemas.base import validate_fields
 from controllers.schemas.images import CreateImageIn, DescribeFields, EditFields, ImageListQuery
+from controllers.uploads import check_length, checked_files, read_form
 from services.chat.vision import VisionService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.media.images import ImageService
@@ -22,7 +23,7 @@ from services.platform.errors import (
     ValidationFailed,
 )
 from services.platform.principal import Principal
-from services.platform.uploads import CheckedUpload, check_image, check_size
+from services.platform.uploads import CheckedUpload, check_image
 
 _PROBLEMS: dict[str, type[AppError]] = {
     "provider_unavailable": UpstreamError,
@@ -98,14 +99,6 @@ def _given(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if v not in ("", None)}
 
 
-def refuse_unknown_files(names: Any, taken: tuple[str, ...]) -> None:
-    """422 naming each uploaded file part the endpoint does not take."""
-    unknown = [name for name in names if name not in taken]
-    if unknown:
-        raise failure([{"loc": [name], "msg": f"Unknown field `{name}`: this endpoint does not take it."}
-                       for name in unknown])
-
-
 class ImagesController:
     """Thin HTTP layer over ImageService and VisionService."""
 
@@ -144,20 +137,14 @@ class ImagesController:
                          ) -> tuple[dict[str, Any], dict[str, CheckedUpload]]:
         """Form or JSON fields, and the checked uploaded files `files_taken` (checked before anything
         is stored; another file part is refused by name)."""
-        if request.content_length is not None:
-            check_size(request.content_length - 64 * 1024, max_mb=self._max_mb)  # headroom for form fields
+        check_length(self._max_mb)
         if request.mimetype == "application/json":
             body = await request.get_json(silent=True)
             if not isinstance(body, dict):
                 raise ValidationFailed(errors=[{"loc": ["body"], "msg": "Input should be a JSON object"}])
             return body, {}
-        form, files = await request.form, await request.files
-        refuse_unknown_files(files.keys(), files_taken)
-        fields: dict[str, Any] = {k: v for k, v in form.items()}
-        uploads = {}
-        for name in files_taken:
-            if name in files:
-                uploads[name] = check_image(files[name].read(), max_mb=self._max_mb)
+        fields, files = await read_form(self._max_mb)
+        uploads = checked_files(files, files_taken, max_mb=self._max_mb)
         if "wait" in fields:
             flag = str(fields["wait"]).strip().lower()
             if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):

@@ -16,10 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from quart import Response, request
+from quart import Response
 
 from controllers.chat_fields import check_options, openai_fail, refuse_fields
-from controllers.images import failure_problem, refuse_unknown_files
+from controllers.images import failure_problem
 from controllers.openai_errors import ModelNotFound, error_body
 from controllers.schemas.base import validate_fields
 from controllers.schemas.chat_options import to_options, tool_calls_of
@@ -30,6 +30,7 @@ from controllers.schemas.openai import (
     ImageGenerationIn,
     ToolMessageIn,
 )
+from controllers.uploads import checked_files, read_form
 from services.chat.choices import complete_choices
 from services.chat.content import ParsedContent, parse_content
 from services.chat.models import ChatInput
@@ -38,12 +39,14 @@ from services.chat.options import ToolCall
 from services.chat.ports import ChatCompletion, MessageRole
 from services.chat.service import ChatService
 from services.chat.stream import ChatStreamService
+from services.embeddings.service import EmbeddingService
 from services.media.image_models import Caller, EditInput, GenerateInput, ImageRecord
 from services.media.images import ImageService
+from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.errors import AppError, BadRequest, UpstreamTimeout, ValidationFailed
-from services.platform.principal import Principal, Role
-from services.platform.uploads import CheckedUpload, check_image, check_size
+from services.platform.principal import Principal
+from services.platform.uploads import CheckedUpload
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 
@@ -135,37 +138,46 @@ class OpenAIController:
     """HTTP ⇄ ChatService / ImageService in OpenAI's shapes."""
 
     def __init__(self, chat: ChatService, streams: ChatStreamService, images: ImageService, catalog: Catalog,
-                 *, max_upload_mb: float, status_of: Callable[[AppError], int]) -> None:
+                 *, max_upload_mb: float, status_of: Callable[[AppError], int],
+                 embeddings: EmbeddingService | None = None) -> None:
         self._chat, self._streams, self._images, self._catalog = chat, streams, images, catalog
+        self._embeddings = embeddings
         self._library = images.library
         self._status_of = status_of
         self._max_mb = max_upload_mb
         self._created = int(time.time())
 
-    def _offered(self, principal: Principal) -> dict[str, dict[str, Any]]:
-        """The models the caller can use, by id, each with what it answers (`capabilities`): the chat
-        models their role allows (a premium model needs its `min_role`), and every image model."""
+    async def _offered(self, principal: Principal) -> dict[str, dict[str, Any]]:
+        """The models the caller can use now, by id, each with what it answers (`capabilities`): the chat
+        models their role allows, the image models and the embedding models, leaving out what a live
+        switch turned off (a feature or a provider), a provider not configured here, and what the
+        caller's API key may not use (its scopes and models)."""
         offered: dict[str, dict[str, Any]] = {}
+        limits = key_limits.current()
 
-        def add(name: str, capability: str) -> None:
-            entry = offered.setdefault(name, {"id": name, "object": "model", "created": self._created,
-                                              "owned_by": "muse", "capabilities": []})
-            entry["capabilities"].append(capability)
+        def add(names: list[str], capability: str, scope: str) -> None:
+            if limits is not None and scope not in limits.scopes:
+                return
+            for name in names:
+                if limits is not None and limits.models is not None and name not in limits.models:
+                    continue
+                entry = offered.setdefault(name, {"id": name, "object": "model", "created": self._created,
+                                                  "owned_by": "muse", "capabilities": []})
+                entry["capabilities"].append(capability)
 
-        for model in self._catalog.models:
-            if principal.role >= Role.parse(model.min_role):
-                add(model.name, "chat")
-        for name in self._library.model_names():
-            add(name, "images")
+        add(await self._chat.offered_models(principal.role), "chat", "chat")
+        add(await self._library.offered_models(), "images", "images")
+        if self._embeddings is not None:
+            add(await self._embeddings.offered(principal.role), "embeddings", "embeddings")
         return offered
 
     async def models(self, principal: Principal) -> dict[str, Any]:
         """Exactly the models the caller can use (contract §12), each with its `capabilities`."""
-        return {"object": "list", "data": list(self._offered(principal).values())}
+        return {"object": "list", "data": list((await self._offered(principal)).values())}
 
     async def model(self, principal: Principal, model_id: str) -> dict[str, Any]:
         """One model the caller can use; 404 `model_not_found` otherwise."""
-        found = self._offered(principal).get(model_id)
+        found = (await self._offered(principal)).get(model_id)
         if found is None:
             raise ModelNotFound(f"The model {model_id!r} does not exist or you do not have access to it; "
                                 "GET /v1/models lists yours.", param="model")
@@ -300,17 +312,9 @@ class OpenAIController:
         return await self._finished(caller, record, b64=fields.response_format == "b64_json")
 
     async def _multipart(self) -> tuple[ImageEditForm, dict[str, CheckedUpload]]:
-        if request.content_length is not None:
-            check_size(request.content_length - 64 * 1024, max_mb=self._max_mb)  # headroom for form fields
-        form, files = await request.form, await request.files
+        form, files = await read_form(self._max_mb)
         fields = validate_fields(ImageEditForm, {k: v for k, v in form.items() if v != ""})
-        refuse_unknown_files({name.removesuffix("[]") for name in files}, ("image", "mask"))
-        uploads: dict[str, CheckedUpload] = {}
-        for name in ("image", "mask"):
-            file = files.get(name) or files.get(f"{name}[]")  # the SDK sends `image[]` for a list
-            if file is not None:
-                uploads[name] = check_image(file.read(), max_mb=self._max_mb)
-        return fields, uploads
+        return fields, checked_files(files, ("image", "mask"), max_mb=self._max_mb, list_parts=True)
 
     async def _finished(self, caller: Caller, record: ImageRecord, *, b64: bool) -> Answer:
         record = await self._library.wait(record.id)

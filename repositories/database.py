@@ -4,6 +4,11 @@ Every operation is bounded (client-side operation timeout, `timeoutMS`, default 
 `MONGODB_TIMEOUT_S`): a hung or unreachable server makes an operation raise a PyMongo
 timeout/connection error quickly (rendered as 503 `service_unavailable`) instead of waiting
 for the operating system. Start-up work (index creation) gets a longer budget.
+
+The pool is bounded (`maxPoolSize`, MONGODB_MAX_POOL_SIZE) and prunes idle connections
+(`maxIdleTimeMS`, MONGODB_MAX_IDLE_S): PyMongo otherwise opens a connection per operation in
+flight (up to 100) and keeps each for the life of the process, so every latency spike left its
+connections (and file descriptors) behind for good.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ STARTUP_TIMEOUT_S = 30.0
 class MongoDatabase:
     """Owns the client; `init` registers the documents and creates their indexes."""
 
-    def __init__(self, uri: str, name: str, *, timeout_s: float = 2.0) -> None:
+    def __init__(self, uri: str, name: str, *, timeout_s: float = 2.0, max_pool_size: int = 20,
+                 max_idle_s: float = 60.0) -> None:
         ms = max(1, int(timeout_s * 1000))
         self.client: AsyncMongoClient = AsyncMongoClient(
             uri, tz_aware=True, timeoutMS=ms, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
+            maxPoolSize=max_pool_size, minPoolSize=0, maxIdleTimeMS=max(1, int(max_idle_s * 1000)),
             appname="muse",
         )
         self.name = name

@@ -11,6 +11,7 @@ from pydantic import Field
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
+from repositories.local_copies import LocalCopies, encode_keys
 from services.identity.users import User, erased_subject
 from services.platform.clock import utcnow
 from services.platform.ids import new_id
@@ -139,37 +140,74 @@ class TombstoneCache:
     tombstone after changing MongoDB. A reader that loaded the old value before the
     write can therefore never re-install it, so the next request after a write
     always sees it, in every process. Redis errors fall back to the database.
+
+    With `local` (repositories/local_copies.py), what a look-up finds is also kept in this
+    process's memory while it listens to the invalidation channel, and each invalidation is
+    published there in the same pipeline as its tombstones: every process drops the entry.
     """
 
     TOMBSTONE = b"-"
+    MAX_PENDING = 10_000
 
-    def __init__(self, redis: Any, *, prefix: str, ttl_s: int = 60, tombstone_s: int = 5) -> None:
+    def __init__(self, redis: Any, *, prefix: str, ttl_s: int = 60, tombstone_s: int = 5,
+                 local: LocalCopies | None = None) -> None:
         self._redis, self._prefix, self._ttl, self._tomb_ttl = redis, prefix, ttl_s, tombstone_s
+        self._local = local
+        # keys missed here, with the generation of `local` when the look-up began (the oldest one)
+        self._pending: dict[str, int] = {}
 
     async def get(self, key: str) -> bytes | None:
         """The cached value, or None on a miss, a tombstone or a Redis error."""
+        full = self._prefix + key
+        local = self._local
+        since = 0
+        if local is not None:
+            copy = local.get(full)
+            if copy is not None:
+                return copy
+            since = local.generation
         try:
-            value = await self._redis.get(self._prefix + key)
+            value = await self._redis.get(full)
         except Exception:
             return None
-        return None if value in (None, self.TOMBSTONE) else value
+        if value in (None, self.TOMBSTONE):
+            if local is not None:
+                if len(self._pending) >= self.MAX_PENDING:
+                    self._pending.clear()
+                self._pending[full] = min(self._pending.get(full, since), since)
+            return None
+        if local is not None:
+            local.install(full, value, since)
+        return value
 
     async def fill(self, key: str, value: str) -> None:
         """Cache `value` unless the key holds anything (a value or a tombstone)."""
+        full = self._prefix + key
+        if self._local is not None:
+            since = self._pending.pop(full, None)
+            if since is not None:
+                self._local.install(full, value.encode(), since)
         try:
-            await self._redis.set(self._prefix + key, value, ex=self._ttl, nx=True)
+            await self._redis.set(full, value, ex=self._ttl, nx=True)
         except Exception:
             pass
 
     async def invalidate(self, *keys: str) -> None:
-        """Replace entries with tombstones (after the database write)."""
+        """Replace entries with tombstones (after the database write) and tell every process."""
+        fulls = [self._prefix + key for key in keys]
+        if self._local is not None:
+            self._local.drop(fulls)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.set(self._prefix + key, self.TOMBSTONE, ex=self._tomb_ttl)
+                for full in fulls:
+                    pipe.set(full, self.TOMBSTONE, ex=self._tomb_ttl)
+                if self._local is not None:
+                    pipe.publish(self._local.channel, encode_keys(fulls))
                 await pipe.execute()
         except Exception:
             pass
+        if self._local is not None:  # a look-up that raced the pipeline installs nothing either
+            self._local.drop(fulls, counted=False)
 
 
 class CachedUserRepository:

@@ -95,7 +95,8 @@ async def patch_user(user_id: str, data: UserPatch):
 @answers(202, AccountDeletedOut, description="Deleted, as `DELETE /api/v1/me` does (no password asked).")
 async def delete_user(user_id: str):
     """Delete a user's account for good, as the user can (contract §20; audited in the log)."""
-    return await container().admin.erasure_controller.delete_user(g.principal, user_id)
+    erased = await container().admin.erasure.delete_user(user_id, admin_id=g.principal.user_id)
+    return erased.as_dict(), 202
 
 
 @bp.post("/users/<user_id>/credits")

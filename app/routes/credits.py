@@ -7,7 +7,7 @@ from quart_schema import validate_querystring, validate_response
 
 from app.openapi import answers
 from app.routes.deps import container
-from controllers.schemas.common import CreditsOut
+from controllers.schemas.common import CreditsOut, entry_out
 from controllers.schemas.credits import LedgerPageOut, LedgerQuery
 from controllers.schemas.usage import UsageQuery, UsageReportOut
 from middlewares.access import require_role
@@ -23,7 +23,7 @@ bp = Blueprint("credits", __name__)
 @validate_response(CreditsOut)
 async def get_credits():
     """Today's allowance, the gift quota, the balance and what is spendable now."""
-    return await container().credits.controller.summary(g.principal)
+    return await container().credits.service.summary(g.principal.require_user_id(), plan=g.principal.plan)
 
 
 @bp.get("/api/v1/credits/ledger")
@@ -33,7 +33,9 @@ async def get_credits():
 @validate_response(LedgerPageOut)
 async def get_ledger(query_args: LedgerQuery):
     """The caller's ledger entries, newest first (`?limit=1..100&cursor=`)."""
-    return await container().credits.controller.ledger(g.principal, query_args)
+    items, cursor = await container().credits.service.ledger(g.principal.require_user_id(),
+                                                             limit=query_args.limit, cursor=query_args.cursor)
+    return {"items": [entry_out(op) for op in items], "next_cursor": cursor}
 
 
 @bp.get("/api/v1/usage")
@@ -46,8 +48,11 @@ async def get_usage(query_args: UsageQuery):
     requests, credits net of refunds, refunded credits, tokens, images and video seconds, with totals.
     `Accept: text/csv` answers the same rows as CSV."""
     wants_csv = request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
-    answer = await container().credits.usage_controller.usage(g.principal, query_args, csv=wants_csv)
+    report = await container().credits.usage.usage(g.principal.require_user_id(), first=query_args.from_,
+                                                   last=query_args.to, group_by=query_args.group_by)
     if wants_csv:
-        body, status, headers = answer
-        return Response(body, status=status, headers=headers)
-    return UsageReportOut.model_validate(answer).model_dump(by_alias=True)
+        name = f"muse-usage-{report.first}-{report.last}-{report.group_by}.csv"
+        headers = {"Content-Type": "text/csv; charset=utf-8",
+                   "Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(report.as_csv(), status=200, headers=headers)
+    return UsageReportOut.model_validate(report.as_dict()).model_dump(by_alias=True)

@@ -21,6 +21,7 @@ from middlewares.body import request_body
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
 from middlewares.request_id import current_request_id
+from services.platform.clock import utcnow
 from services.platform.principal import Role
 
 bp = Blueprint("gift_codes", __name__)
@@ -37,8 +38,9 @@ async def redeem_gift_code(data: RedeemIn):
     """Redeem a gift code (case-insensitive); the caller's credits afterwards.
 
     404 unknown code, 409 already redeemed, 410 expired. Accepts `Idempotency-Key`."""
-    return await container().credits.gift_codes_controller.redeem(g.principal, data,
-                                                                  request_id=current_request_id())
+    credits = container().credits
+    await credits.gift_codes.redeem(g.principal.require_user_id(), data.code, request_id=current_request_id())
+    return await credits.service.summary(g.principal.require_user_id(), plan=g.principal.plan)
 
 
 @bp.post("/api/v1/admin/gift-codes")
@@ -49,7 +51,11 @@ async def redeem_gift_code(data: RedeemIn):
 @validate_response(GiftCodesOut, 201)
 async def create_gift_codes(data: CreateGiftCodesIn):
     """Create 1..1000 codes carrying a gift tier or plain credits, optionally expiring."""
-    return await container().credits.gift_codes_controller.create(g.principal, data)
+    codes = await container().credits.gift_codes.create(
+        count=data.count, tier=data.tier, credits=data.credits, expires_at=data.expires_at,
+        created_by=g.principal.user_id)
+    now = utcnow()
+    return {"codes": [c.public(now) for c in codes]}, 201
 
 
 @bp.get("/api/v1/admin/gift-codes")
@@ -59,4 +65,7 @@ async def create_gift_codes(data: CreateGiftCodesIn):
 @validate_response(GiftCodePageOut)
 async def list_gift_codes(query_args: GiftCodeQuery):
     """Codes, newest first, with status (active, redeemed, expired), redeemed_by and redeemed_at."""
-    return await container().credits.gift_codes_controller.list(query_args)
+    codes = container().credits.gift_codes
+    items, cursor = await codes.list(limit=query_args.limit, cursor=query_args.cursor)
+    now = utcnow()
+    return {"items": [c.public(now) for c in items], "next_cursor": cursor}

@@ -7,6 +7,7 @@ from quart_schema import validate_response
 
 from app.openapi import answers, problems
 from app.routes.deps import container
+from controllers.erasure import delete_me_body
 from controllers.schemas.identity import AccountDeletedOut, DeleteMeIn, MeOut, WhoAmIOut
 from middlewares.access import require_role
 from middlewares.body import request_body
@@ -36,7 +37,9 @@ async def delete_me():
     Muse's own accounts send `{"password"}`. Sessions and API keys stop working at once; the
     conversations, images, videos (with their files) and share links are deleted; the user is
     anonymised; the ledger and payments stay for accounting under the user id only."""
-    return await container().admin.erasure_controller.delete_me(g.principal, await request.get_data())
+    body = delete_me_body(await request.get_data())
+    erased = await container().admin.erasure.delete_own(g.principal.require_user_id(), password=body.password)
+    return erased.as_dict(), 202
 
 
 @bp.get("/api/v1/admin/whoami")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 from quart_schema import hide
 
 from app.routes.deps import container
@@ -18,4 +18,6 @@ bp = Blueprint("metrics", __name__)
 @hide
 async def metrics():
     """Prometheus text format; `Authorization: Bearer <METRICS_TOKEN>` when that is set."""
-    return await container().platform.metrics_controller.scrape(request.headers.get("Authorization"))
+    scrape = container().platform.metrics_service.scrape
+    body, content_type = await scrape(request.headers.get("Authorization"))
+    return Response(body, status=200, content_type=content_type)

@@ -13,6 +13,7 @@ from quart_schema import DataSource, document_request, document_response, valida
 
 from app.openapi import event_stream, problems
 from app.routes.deps import container
+from controllers.schemas.embeddings import EmbeddingsIn, EmbeddingsOut
 from controllers.schemas.openai import (
     ChatCompletionIn,
     ChatCompletionOut,
@@ -102,3 +103,19 @@ async def image_generations(data: ImageGenerationIn):
 async def image_edits():
     """OpenAI-style image edit (multipart `image`, `prompt`, optional `mask`), answered like generations."""
     return await container().web.openai_controller.image_edits(g.principal, current_request_id())
+
+
+@bp.post("/v1/embeddings")
+@require_role(Role.USER)
+@policy(scope="embeddings")
+@idempotent
+@validate_request(EmbeddingsIn)
+@document_response(EmbeddingsOut)  # documented, not validated: millions of floats for a large batch
+@document_errors
+async def embeddings(data: EmbeddingsIn):
+    """OpenAI-compatible embeddings of a catalogue embedding model (one provider per model, no failover).
+
+    `input`: a text or up to 2048 texts; `dimensions`; `encoding_format` `float` or `base64`. Priced
+    per 1 000 input tokens (`embedding_per_1k`, rounded up), cached. Headers `X-Muse-Credits-Charged`,
+    `X-Muse-Cached`, `X-Muse-Provider`."""
+    return await container().web.embeddings_controller.create(data, g.principal, current_request_id())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, g, request
+from quart import Blueprint, g, redirect, request
 from quart_schema import validate_querystring, validate_response
 
 from app.openapi import answers, problems, required_headers
@@ -11,6 +11,7 @@ from controllers.schemas.payments import PortalOut, StripeReturnQuery
 from middlewares.access import public, require_role
 from middlewares.body import raw_body
 from middlewares.policy import policy
+from middlewares.request_id import current_request_id
 from services.platform.principal import Role
 
 bp = Blueprint("stripe", __name__)
@@ -27,7 +28,9 @@ async def stripe_webhook():
     """Stripe events, verified with `Stripe-Signature` (STRIPE_WEBHOOK_SECRET, 300 s); each event id once.
 
     409: the event cannot apply yet (a refund overtaking its checkout's event); Stripe retries it."""
-    return await container().payments.stripe_controller.receive(await request.get_data(), request.headers)
+    processed = await container().payments.stripe_webhooks.receive(await request.get_data(), request.headers,
+                                                                   request_id=current_request_id())
+    return {"received": True, "processed": processed}
 
 
 @bp.get("/api/v1/payments/stripe/return")
@@ -38,7 +41,9 @@ async def stripe_webhook():
 @validate_querystring(StripeReturnQuery)
 async def stripe_return(query_args: StripeReturnQuery):
     """Stripe Checkout sends the buyer here (`session_id`): credit once if paid, 303 to the success URL."""
-    return await container().payments.stripe_controller.checkout_return(query_args)
+    target = await container().payments.service.return_redirect("stripe", query_args.session_id,
+                                                                request_id=current_request_id())
+    return redirect(target, 303)
 
 
 @bp.get("/api/v1/payments/stripe/cancel")
@@ -48,7 +53,9 @@ async def stripe_return(query_args: StripeReturnQuery):
 @validate_querystring(StripeReturnQuery)
 async def stripe_cancel(query_args: StripeReturnQuery):
     """Stripe Checkout sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""
-    return await container().payments.stripe_controller.checkout_cancel(query_args)
+    target = await container().payments.service.cancel_redirect("stripe", query_args.session_id,
+                                                                payment_id=query_args.payment_id)
+    return redirect(target, 303)
 
 
 @bp.post("/api/v1/billing/portal")
@@ -58,4 +65,4 @@ async def stripe_cancel(query_args: StripeReturnQuery):
 @validate_response(PortalOut)
 async def billing_portal():
     """Stripe's customer portal for the caller: `{"url"}` (404 when they have no Stripe customer)."""
-    return await container().payments.stripe_controller.portal(g.principal)
+    return {"url": await container().payments.service.portal(g.principal.require_user_id())}

@@ -8,9 +8,11 @@ from quart_schema import validate_request, validate_response
 from app.openapi import answers, problems
 from app.routes.deps import container
 from controllers.schemas.subscriptions import CurrentSubscriptionOut, SubscribeIn, SubscriptionOut
+from controllers.subscriptions import subscription_out
 from middlewares.access import require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
+from middlewares.request_id import current_request_id
 from services.platform.principal import Role
 
 bp = Blueprint("subscriptions", __name__)
@@ -25,7 +27,10 @@ bp = Blueprint("subscriptions", __name__)
 @validate_response(SubscriptionOut, 201)
 async def subscribe(data: SubscribeIn):
     """Subscribe to a paid plan through PayPal; approve it at `approve_url`. Accepts `Idempotency-Key`."""
-    return await container().payments.subscriptions_controller.create(g.principal, data)
+    sub = await container().payments.subscriptions.create(g.principal.require_user_id(), data.plan,
+                                                          request_id=current_request_id(),
+                                                          provider_name=data.provider)
+    return subscription_out(sub), 201
 
 
 @bp.get("/api/v1/subscriptions/current")
@@ -34,7 +39,8 @@ async def subscribe(data: SubscribeIn):
 @answers(200, CurrentSubscriptionOut)
 async def current_subscription():
     """The caller's pending, active or suspended subscription, or `null` when there is none."""
-    found = await container().payments.subscriptions_controller.current(g.principal)
+    sub = await container().payments.subscriptions.find_current(g.principal.require_user_id())
+    found = CurrentSubscriptionOut.model_validate(subscription_out(sub) if sub else None)
     return Response(found.model_dump_json(), content_type="application/json")
 
 
@@ -45,4 +51,5 @@ async def current_subscription():
 @validate_response(SubscriptionOut)
 async def cancel_subscription():
     """Cancel the caller's subscription at PayPal; the plan ends at once."""
-    return await container().payments.subscriptions_controller.cancel(g.principal)
+    sub = await container().payments.subscriptions.cancel_current(g.principal.require_user_id())
+    return subscription_out(sub)

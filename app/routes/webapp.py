@@ -23,7 +23,8 @@ WEB_DIR = ROOT / "web"
 APP_ROUTES = ("/", "/sign-in", "/sign-up", "/forgot-password", "/reset-password", "/verify-email",
               "/chat", "/chat/<path:rest>", "/studio", "/gallery", "/images/<path:rest>", "/edit",
               "/videos", "/videos/<path:rest>",
-              "/describe", "/credits", "/checkout/<path:rest>", "/keys", "/admin", "/admin/<path:rest>")
+              "/describe", "/credits", "/checkout/<path:rest>", "/keys", "/usage", "/account", "/admin",
+              "/admin/<path:rest>")
 
 # Only Muse's own origin: scripts, styles, API calls; pictures and videos also from https (Cloudinary).
 CSP = ("default-src 'self'; img-src 'self' data: blob: https:; media-src 'self' blob: https:; "

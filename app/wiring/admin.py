@@ -13,7 +13,6 @@ from app.wiring.payments import PaymentsParts
 from app.wiring.platform import PlatformParts
 from controllers.admin_settings import AdminSettingsController
 from controllers.admin_users import AdminUsersController
-from controllers.erasure import ErasureController
 from repositories.admin_stats import MongoAdminStatsRepository
 from services.admin.erasure import AccountErasure
 from services.admin.service import AdminService
@@ -28,7 +27,6 @@ class AdminParts:
     settings_controller: AdminSettingsController
     users_controller: AdminUsersController
     erasure: AccountErasure
-    erasure_controller: ErasureController
 
 
 def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: IdentityParts, chat: ChatParts,
@@ -47,6 +45,6 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                              accounts=identity.accounts,
                              clerk=identity.clerk_users)
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats,
-                      erasure=erasure, erasure_controller=ErasureController(erasure),
+                      erasure=erasure,
                       settings_controller=AdminSettingsController(live, admin),
                       users_controller=AdminUsersController(admin, stats))

@@ -11,6 +11,7 @@ from app.embedded import EmbeddedStack, start_missing
 from app.wiring.admin import AdminParts, wire_admin
 from app.wiring.chat import ChatParts, wire_chat
 from app.wiring.credits import CreditsParts, wire_credits
+from app.wiring.embeddings import EmbeddingParts, wire_embeddings
 from app.wiring.identity import IdentityParts, wire_identity
 from app.wiring.media import MediaParts, wire_media
 from app.wiring.overrides import Overrides
@@ -33,6 +34,7 @@ class Container:
     credits: CreditsParts
     identity: IdentityParts
     chat: ChatParts
+    embeddings: EmbeddingParts
     media: MediaParts
     payments: PaymentsParts
     web: WebParts
@@ -57,9 +59,10 @@ class Container:
         self.credits = credits = wire_credits(s, o, platform)
         self.identity = identity = await wire_identity(s, o, platform, credits)
         self.chat = chat = wire_chat(s, o, platform, credits)
+        self.embeddings = embeddings = wire_embeddings(s, o, platform, credits, store=chat.cache.store)
         self.media = media = wire_media(s, o, platform, credits, chat)
         self.payments = payments = wire_payments(s, o, platform, credits, identity)
-        self.web = await wire_web(s, platform, identity, chat, media)
+        self.web = await wire_web(s, platform, identity, chat, media, embeddings)
         self.admin = wire_admin(platform, credits, identity, chat, media, payments)
         self.started = True
 
@@ -75,6 +78,7 @@ class Container:
         self.started = False
         await self.credits.aclose()
         await self.chat.aclose()
+        await self.embeddings.aclose()
         await self.identity.aclose()
         await self.payments.aclose()
         await self.platform.aclose()

@@ -8,10 +8,7 @@ from app.config import Settings
 from app.wiring.adapters import payment_factories
 from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
-from controllers.credits import CreditsController
-from controllers.gift_codes import GiftCodesController
 from controllers.plans import PlansController
-from controllers.usage import UsageController
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.gift_codes import BeanieGiftCodeRepository
 from repositories.key_spend import MongoKeySpendRepository
@@ -30,10 +27,7 @@ class CreditsParts:
     gift_codes: GiftCodeService
     key_spend: MongoKeySpendRepository  # what each API key spent (its caps, contract §19)
     usage: UsageService  # usage per user from the daily rollup (contract §19)
-    usage_controller: UsageController
-    controller: CreditsController
     plans_controller: PlansController
-    gift_codes_controller: GiftCodesController
 
     async def aclose(self) -> None:
         await self.service.settle()  # write the ledger entries of this process's last charges
@@ -54,7 +48,5 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
     usage = UsageService(rollup, settle=credits.settle)
     return CreditsParts(
         accounts=accounts, ledger=ledger, service=credits, gift_codes=gift_codes, key_spend=key_spend,
-        usage=usage, usage_controller=UsageController(usage),
-        controller=CreditsController(credits), gift_codes_controller=GiftCodesController(gift_codes, credits),
-        plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
+        usage=usage, plans_controller=PlansController(catalog, paypal_plan_ids=s.paypal_plan_map,
                                          payment_providers=list(payment_factories(s, o.payments_provider))))

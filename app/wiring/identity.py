@@ -80,7 +80,8 @@ async def _sessions(s: Settings, platform: PlatformParts) -> Sessions:
     if pem is None:  # outside production (which requires AUTH_JWT_PRIVATE_KEY): the var/ key pair
         pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
     signer = RsaSessionTokenSigner(pem)
-    cache = TombstoneCache(platform.redis, prefix=f"{platform.namespace}session:")
+    cache = TombstoneCache(platform.redis, prefix=f"{platform.namespace}session:",
+                           local=platform.local_copies)
     sessions = SessionService(CachedSessionRepository(BeanieSessionRepository(), cache), signer,
                               access_ttl_s=s.auth_access_token_ttl_s, session_ttl_s=s.auth_session_ttl_s)
     return sessions, signer
@@ -106,8 +107,10 @@ def _accounts(s: Settings, platform: PlatformParts, sessions: SessionService | N
 
 
 def _model_names(s: Settings, catalog: Catalog) -> list[str]:
-    """Every model name a request may ask for: chat models, `default` and each image/video provider."""
-    return sorted({"default", *(m.name for m in catalog.models), *s.image_providers, *s.video_providers})
+    """Every model name a request may ask for: chat models, `default` and each image/video provider,
+    and the embedding models."""
+    return sorted({"default", *(m.name for m in catalog.models), *s.image_providers, *s.video_providers,
+                   *(m.name for m in catalog.embedding_models)})
 
 
 async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
@@ -119,9 +122,10 @@ async def wire_identity(s: Settings, o: Overrides, platform: PlatformParts,
         jwt_key, dev_tokens = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[1], True
     ns = platform.namespace
     users = UserService(CachedUserRepository(
-        BeanieUserRepository(), TombstoneCache(platform.redis, prefix=ns + "user:")),
+        BeanieUserRepository(),
+        TombstoneCache(platform.redis, prefix=ns + "user:", local=platform.local_copies)),
                         admin_clerk_ids=s.admin_user_ids, on_created=[credits.service.grant_signup])
-    key_cache = TombstoneCache(platform.redis, prefix=ns + "apikey:")
+    key_cache = TombstoneCache(platform.redis, prefix=ns + "apikey:", local=platform.local_copies)
     api_keys = ApiKeyService(CachedApiKeyRepository(BeanieApiKeyRepository(), key_cache),
                              spend=credits.key_spend, known_models=lambda: _model_names(s, platform.catalog))
     webhook_events = BeanieWebhookEventRepository()

@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 
 from repositories.database import MongoDatabase
 from services.chat.ports import ChatProvider
+from services.embeddings.ports import EmbeddingProvider
 from services.identity.ports.email import EmailSender
 from services.identity.ports.identity import TokenVerifier
 from services.media.ports.images import ImageProvider
@@ -32,6 +33,7 @@ class Overrides:
     redis: ArqRedis | None = None
     breaker: CircuitBreaker | None = None
     chat_providers: Sequence[ChatProvider] | None = None
+    embedding_providers: Sequence[EmbeddingProvider] | None = None
     image_providers: Sequence[ImageProvider] | None = None
     image_storage: StorageProvider | None = None
     video_providers: Sequence[VideoProvider] | None = None

@@ -11,8 +11,6 @@ from app.wiring.identity import IdentityParts
 from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
 from controllers.payments import PaymentsController
-from controllers.stripe import StripeController
-from controllers.subscriptions import SubscriptionsController
 from repositories.payment_customers import BeanieCustomerRepository
 from repositories.payments import BeaniePaymentRepository, BeanieSubscriptionRepository
 from services.payments.customers import PaymentCustomers
@@ -37,8 +35,6 @@ class PaymentsParts:
     reconciler: PaymentReconciler
     subscription_reconciler: SubscriptionReconciler
     controller: PaymentsController
-    subscriptions_controller: SubscriptionsController
-    stripe_controller: StripeController
 
     async def aclose(self) -> None:
         stripe = self.providers.find("stripe")
@@ -70,6 +66,4 @@ def wire_payments(s: Settings, o: Overrides, platform: PlatformParts, credits: C
                                      expire_after_s=s.payments_expire_after_s,
                                      batch=s.payments_reconcile_batch),
         subscription_reconciler=SubscriptionReconciler(subscription_records, subscriptions),
-        controller=PaymentsController(payments, credits.service),
-        subscriptions_controller=SubscriptionsController(subscriptions),
-        stripe_controller=StripeController(stripe_webhooks, payments))
+        controller=PaymentsController(payments, credits.service))

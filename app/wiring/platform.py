@@ -12,7 +12,6 @@ from arq.connections import ArqRedis
 from app.config import Settings
 from app.wiring.overrides import Overrides
 from controllers.health import HealthController
-from controllers.metrics import MetricsController
 from repositories.audit_log import BeanieAuditLogRepository
 from repositories.breaker import RedisCircuitBreaker
 from repositories.database import MongoDatabase
@@ -20,6 +19,7 @@ from repositories.idempotency import BeanieIdempotencyRepository
 from repositories.job_events import RedisJobEvents
 from repositories.job_runs import BeanieJobRunRepository
 from repositories.live_settings import BeanieLiveSettingsRepository
+from repositories.local_copies import LocalCopies
 from repositories.metrics import RedisMetrics
 from repositories.queue import ArqJobQueue
 from repositories.rate_limit import RedisBucketStore, UpstashBucketStore
@@ -29,7 +29,7 @@ from services.platform.health import HealthService
 from services.platform.housekeeping import HousekeepingService
 from services.platform.idempotency import IdempotencyService
 from services.platform.live_settings import LiveSettings, LiveSettingsService
-from services.platform.metrics import MetricsService, breaker_gauge, queue_depth_gauge
+from services.platform.metrics import MetricsService, breaker_gauge, local_cache_gauge, queue_depth_gauge
 from services.platform.ports.breaker import CircuitBreaker
 from services.platform.ports.jobs import Housekeeping
 from services.platform.ports.metrics import Metrics, NoMetrics
@@ -45,12 +45,12 @@ class PlatformParts:
     breaker: CircuitBreaker
     job_runs: BeanieJobRunRepository
     job_events: RedisJobEvents  # media job changes pushed to every process (contract §15)
+    local_copies: LocalCopies  # in-process copies of cached users, keys, sessions (pushed invalidation)
     housekeeping: Housekeeping
     health: HealthService
     health_controller: HealthController
     metrics: Metrics
     metrics_service: MetricsService
-    metrics_controller: MetricsController
     known_providers: list[str]
     audit_log: BeanieAuditLogRepository
     live_settings: LiveSettingsService
@@ -63,6 +63,7 @@ class PlatformParts:
             await self.metrics.stop()  # flushes this process's last increments
         await self.rate_limiter.close()
         await self.job_events.aclose()
+        await self.local_copies.aclose()
         await self.redis.aclose()
         await self.database.close()
 
@@ -70,7 +71,9 @@ class PlatformParts:
 async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], list[str]]) -> PlatformParts:
     """`breaker_names` is read at scrape time (the provider lists are wired later)."""
     assert s.mongodb_uri and s.redis_url, "Container.start() fills them (embedded servers) when unset"
-    database = o.database or MongoDatabase(s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s)
+    database = o.database or MongoDatabase(
+        s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s,
+        max_pool_size=s.mongodb_max_pool_size, max_idle_s=s.mongodb_max_idle_s)
     await database.init()
     redis = o.redis or connect_redis(s.redis_url, timeout_s=s.redis_timeout_s)  # bounded, fails fast
     namespace = f"muse:{s.mongodb_db}:"
@@ -87,6 +90,8 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
     async def queue_check() -> dict[str, Any]:
         return {"depth": await queue.depth()}
 
+    local_copies = LocalCopies(redis, channel=f"{namespace}invalidate")
+    local_copies.start()  # used once the channel's subscription is confirmed
     health = HealthService({"mongo": database.ping, "redis": redis_check, "queue": queue_check},
                            version=s.version)
     # Prometheus counters (flushed to Redis, so /metrics shows every process) and gauges.
@@ -99,10 +104,12 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
         token=s.metrics_token.get_secret_value() if s.metrics_token else None,
         serve_without_token=not s.is_production,
         gauges=[queue_depth_gauge(queue.depth),
-                breaker_gauge(lambda name: breaker.state(name), breaker_names)])
+                breaker_gauge(lambda name: breaker.state(name), breaker_names),
+                local_cache_gauge(lambda: local_copies.counts)])
     # Admin-editable switches (maintenance, features, providers) and their audit log.
     builtin = ["gemini", "openai", "replicate", "local"]
-    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers, *builtin]))
+    known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers,
+                                *s.embedding_providers, *builtin]))
     audit_log = BeanieAuditLogRepository()
     live_settings = LiveSettingsService(
         BeanieLiveSettingsRepository(), audit_log,
@@ -112,10 +119,10 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
                else RedisBucketStore(redis))
     return PlatformParts(
         database=database, redis=redis, namespace=namespace, queue=queue, breaker=breaker, job_runs=job_runs,
-        job_events=RedisJobEvents(redis, channel=f"{namespace}job-events"),
+        job_events=RedisJobEvents(redis, channel=f"{namespace}job-events"), local_copies=local_copies,
         housekeeping=o.housekeeping or HousekeepingService(job_runs), health=health,
         health_controller=HealthController(health), metrics=metrics, metrics_service=metrics_service,
-        metrics_controller=MetricsController(metrics_service), known_providers=known, audit_log=audit_log,
+        known_providers=known, audit_log=audit_log,
         live_settings=live_settings, catalog=o.catalog or Catalog.default(s),
         idempotency=IdempotencyService(BeanieIdempotencyRepository()),
         rate_limiter=RateLimiter(buckets, limits_from(s.rate_limit_plans), prefix=namespace + "rl:"))

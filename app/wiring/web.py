@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.problems import status_of
 from app.wiring.chat import ChatParts
+from app.wiring.embeddings import EmbeddingParts
 from app.wiring.identity import IdentityParts
 from app.wiring.media import MediaParts
 from app.wiring.platform import PlatformParts
 from controllers.dev import DevController
 from controllers.openai_api import OpenAIController
+from controllers.openai_embeddings import EmbeddingsController
 from controllers.openai_responses import ResponsesController
 from providers.dev_keys import DevTokenMinter, ensure_dev_key_pair
 
@@ -22,11 +24,12 @@ from providers.dev_keys import DevTokenMinter, ensure_dev_key_pair
 class WebParts:
     openai_controller: OpenAIController
     responses_controller: ResponsesController
+    embeddings_controller: EmbeddingsController
     dev_controller: DevController
 
 
 async def wire_web(s: Settings, platform: PlatformParts, identity: IdentityParts, chat: ChatParts,
-                   media: MediaParts) -> WebParts:
+                   media: MediaParts, embeddings: EmbeddingParts) -> WebParts:
     private_pem = None
     if identity.dev_tokens:
         private_pem = (await asyncio.to_thread(ensure_dev_key_pair, s.var_dir))[0]
@@ -40,6 +43,8 @@ async def wire_web(s: Settings, platform: PlatformParts, identity: IdentityParts
         client_config={"app_env": s.app_env, "max_upload_mb": s.max_upload_mb,
                        "auth": {"provider": provider, "clerk_publishable_key": s.clerk_publishable_key}})
     openai = OpenAIController(chat.service, chat.stream, media.image_service, platform.catalog,
-                              max_upload_mb=s.max_upload_mb, status_of=status_of)
+                              embeddings=embeddings.service, max_upload_mb=s.max_upload_mb,
+                              status_of=status_of)
     responses = ResponsesController(openai, chat.service, chat.stream, chat.responses, status_of=status_of)
-    return WebParts(openai_controller=openai, responses_controller=responses, dev_controller=dev)
+    return WebParts(openai_controller=openai, responses_controller=responses, dev_controller=dev,
+                    embeddings_controller=EmbeddingsController(embeddings.service))

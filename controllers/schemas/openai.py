@@ -185,7 +185,7 @@ class ModelOut(BaseModel):
     owned_by: str
     capabilities: list[Literal["chat", "images", "embeddings"]] = Field(description=(
         "What the model answers: `chat` (POST /v1/chat/completions, /v1/responses), `images` "
-        "(POST /v1/images/generations and /edits)."))
+        "(POST /v1/images/generations and /edits), `embeddings` (POST /v1/embeddings)."))
 
 
 class ModelList(BaseModel):

@@ -81,8 +81,7 @@ class ChatService:
     def __init__(self, *, providers: list[ChatProvider], conversations: ConversationRepository,
                  cache: ChatCache, breaker: CircuitBreaker, credits: Credits, price: Callable[[], int],
                  live_settings: LiveSettingsService | None = None, timeout_s: float = 30.0,
-                 max_chars: int = 32000,
-                 history_limit: int = 100,
+                 max_chars: int = 32000, history_limit: int = 100,
                  models: Callable[[], Sequence[ChatModel]] = lambda: DEFAULT_MODELS,
                  metrics: Metrics = NO_METRICS, images: ChatImages | None = None,
                  image_price: Callable[[], int] = lambda: 1) -> None:
@@ -179,6 +178,13 @@ class ChatService:
             raise FeatureDisabled("Chat is disabled for now.")
         if not await self.chain():
             raise FeatureDisabled("Every chat provider is switched off for now.")
+
+    async def offered_models(self, role: Role) -> list[str]:
+        """The chat models `role` can use now: none while chat or every chat provider is switched off."""
+        live = await self.live_settings.current() if self.live_settings is not None else None
+        if (live is not None and not live.chat_enabled) or not await self.chain():
+            return []
+        return [m.name for m in self.models() if role >= Role.parse(m.min_role)]
 
     async def chain(self) -> list[ChatProvider]:
         """Providers in order, without those switched off in live settings."""

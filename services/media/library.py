@@ -80,6 +80,17 @@ class MediaLibrary:
         """The models clients may ask for: `default` (the configured chain) and each provider."""
         return ["default", *self._provider_names]
 
+    async def offered_models(self) -> list[str]:
+        """The models clients can use now: none while images are switched off; `default` while any
+        provider is on, and each provider that is on."""
+        if self._live is None:
+            return self.model_names()
+        live = await self._live.current()
+        if not live.images_enabled:
+            return []
+        enabled = [name for name in self._provider_names if live.provider_enabled(name)]
+        return ["default", *enabled] if enabled else []
+
     def providers_for(self, model: str) -> list[str] | None:
         key_limits.require_model(model or "default")
         if model in ("default", "", None):

@@ -5,6 +5,8 @@ Configurable: `CATALOG_JSON` replaces whole sections (`plans`, `gift_tiers`,
 the catalogue: the processor's adapter maps plan names to them (`PAYPAL_PLAN_IDS`). `CHAT_MODELS` (JSON
 `{"name": {"gemini": "...", "openai": "...", "min_role": "SUBSCRIBER", "price": 5}}`)
 adds or replaces chat models by name (`null` removes one); a `default` model must remain.
+Embedding models (contract §12) are the `embedding_models` section, `EMBEDDING_MODELS` applied by
+name the same way (services/platform/embedding_models.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from services.platform.embedding_models import EmbeddingModel, default_embedding_models, embedding_models
 from services.platform.errors import NotFound, ValidationFailed
 from services.platform.principal import Role
 
@@ -88,7 +91,8 @@ class ModelOffer(BaseModel):
 
 
 DEFAULT_PRICES = {"chat": 1, "chat_image": 1, "image": 1, "image_edit": 2, "image_describe": 1,
-                  "video_per_second": 10}  # chat_image: per image in a chat request (contract §18)
+                  "video_per_second": 10,  # chat_image: per image in a chat request (contract §18)
+                  "embedding_per_1k": 1}  # per 1 000 input tokens of /v1/embeddings, rounded up (§12)
 
 
 def default_chat_models(*, gemini: str = "gemini-2.5-flash", openai: str = "gpt-4o-mini") -> list[ChatModel]:
@@ -144,6 +148,7 @@ class Catalog(BaseModel):
     credit_packs: list[CreditPack] = Field(default_factory=_default_packs)
     prices: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     models: list[ChatModel] = Field(default_factory=default_chat_models)
+    embedding_models: list[EmbeddingModel] = Field(default_factory=default_embedding_models)
     default_plan: str = "free"
 
     @model_validator(mode="after")
@@ -160,6 +165,7 @@ class Catalog(BaseModel):
         if raw:
             data = json.loads(raw)
         data["models"] = _chat_models(settings, data.get("models"))
+        data["embedding_models"] = embedding_models(settings, data.get("embedding_models"))
         return cls.model_validate(data)
 
     def plan(self, name: str | None) -> Plan:
@@ -199,6 +205,10 @@ class Catalog(BaseModel):
     def chat_model(self, name: str) -> ChatModel | None:
         """The chat model called `name`, if any."""
         return next((m for m in self.models if m.name == name), None)
+
+    def embedding_model(self, name: str) -> EmbeddingModel | None:
+        """The embedding model called `name`, if any."""
+        return next((m for m in self.embedding_models if m.name == name), None)
 
     def chat_price(self, model: ChatModel) -> int:
         """Credits for one answer of `model` (its own price, else the `chat` price)."""

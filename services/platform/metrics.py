@@ -86,3 +86,15 @@ def breaker_gauge(state: Callable[[str], Awaitable[Mapping[str, object]]], names
                       "image providers are named images:<provider>.", ("provider",), samples)]
 
     return read
+
+
+def local_cache_gauge(counts: Callable[[], Mapping[str, int]]) -> GaugeSource:
+    """`muse_local_cache_events{event}`: the scraped process's in-process cache events since it started."""
+
+    async def read() -> Sequence[Gauge]:
+        samples: dict[tuple[str, ...], float] = {(event,): float(n) for event, n in counts().items()}
+        return [Gauge("muse_local_cache_events", "In-process copies of cached users, API keys and sessions, "
+                      "events since this process started: hit, miss, install, invalidation (pushed over "
+                      "Redis), flush (connection lost or regained).", ("event",), samples)]
+
+    return read

@@ -20,7 +20,7 @@ async def test_plans_are_public_and_carry_the_contract_defaults(client):
     assert set(packs) == {"credits_100", "credits_500", "credits_2000"}
     assert packs["credits_500"]["credits"] == 500 and packs["credits_500"]["currency"] == "USD"
     assert body["prices"] == {"chat": 1, "chat_image": 1, "image": 1, "image_edit": 2, "image_describe": 1,
-                              "video_per_second": 10}
+                              "video_per_second": 10, "embedding_per_1k": 1}
 
 
 async def test_catalogue_sections_and_paypal_plan_ids_are_configurable(servers, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -182,6 +183,24 @@ async def test_app_routes_answer_the_app_html_and_maintenance_keeps_them_up(app,
     assert (await client.get("/gallery")).status_code == 200
     assert (await client.get("/api/v1/client-config")).status_code == 200
     assert (await client.get("/api/v1/plans")).status_code == 503
+
+
+MAIN_JS = Path(__file__).resolve().parents[2] / "web" / "assets" / "js" / "main.js"
+
+
+async def test_every_view_of_the_browser_router_is_served_on_a_direct_load(client):
+    """A reload (or a shared link) of any page of the app answers its HTML: each first path segment
+    of main.js's ROUTES (/usage and /account were 404 on a reload)."""
+    import re
+
+    main_js = MAIN_JS.read_text()  # noqa: ASYNC240 (a small file, read once)
+    table = main_js[main_js.index("const ROUTES"):main_js.index("];", main_js.index("const ROUTES"))]
+    segments = {name for group in re.findall(r"\[/\^\\/\(?([\w|-]+)", table) for name in group.split("|")}
+    assert {"chat", "usage", "account", "admin", "sign-up", "verify-email"} <= segments, segments
+    for segment in sorted(segments):
+        path = f"/{segment}/x" if segment in ("images", "videos", "checkout") else f"/{segment}"
+        response = await client.get(path)
+        assert response.status_code == 200 and "text/html" in response.content_type, segment
 
 
 async def test_web_app_can_be_switched_off(servers, tmp_path):

@@ -11,6 +11,7 @@
                                            # (inline data that is not such an image: 400 INVALID_ARGUMENT)
 
     fake.calls[-1].body                    # what the last call sent (generationConfig, tools, toolConfig…)
+    fake.count("batchEmbedContents")       # embeddings calls (tests/fakes/embeddings.py: vectors, failures)
 
 With `functionDeclarations` the fake answers a `functionCall` part (unless the contents end with
 `functionResponse` parts or the mode is NONE); with `responseMimeType` application/json it
@@ -29,6 +30,7 @@ from aiohttp import web
 
 from tests.fakes.aiohttp_wire import AiohttpWireFake
 from tests.fakes.chat_semantics import json_text, tool_to_call
+from tests.fakes.embeddings import gemini_embed
 from tests.fakes.vision import decode_base64, sniff
 
 _STATUS = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
@@ -89,6 +91,10 @@ class FakeGemini(AiohttpWireFake):
                 return web.json_response({"error": error}, status=400)
         return None
 
+    def error_response(self, status: int) -> web.Response:
+        """The API's error answer for `status` (the embeddings endpoint fails the same way)."""
+        return self._error(status)
+
     @staticmethod
     def _error(status: int) -> web.Response:
         status_name = _STATUS.get(status, "UNKNOWN")
@@ -107,6 +113,8 @@ class FakeGemini(AiohttpWireFake):
         if request.headers.get("x-goog-api-key") != self.api_key:
             error = {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}
             return web.json_response({"error": error}, status=401)
+        if method in ("batchEmbedContents", "embedContent"):
+            return await gemini_embed(self, request, model, method)
         call, mode = await self.record(request)
         if (refused := self._bad_image(call.body)) is not None:
             return refused

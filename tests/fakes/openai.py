@@ -10,6 +10,7 @@
     fake.images                            # (type, bytes) of every image_url part received, in order
                                            # (an image_url that is not an image data URL: 400, as the API)
     fake.calls[-1].body                    # what the last call sent (tools, stop, seed, response_format…)
+    fake.count("/embeddings")              # embeddings calls (tests/fakes/embeddings.py: vectors, failures)
 
 With `tools` the fake answers `tool_calls` (finish_reason "tool_calls"; streamed as OpenAI's
 `delta.tool_calls` fragments: index, id and name first, then the arguments in pieces) unless the
@@ -30,6 +31,7 @@ from aiohttp import web
 
 from tests.fakes.aiohttp_wire import AiohttpWireFake
 from tests.fakes.chat_semantics import json_text, tool_to_call
+from tests.fakes.embeddings import openai_embed
 from tests.fakes.gemini import words
 from tests.fakes.vision import data_url_image
 
@@ -63,6 +65,7 @@ class FakeOpenAI(AiohttpWireFake):
 
     def setup(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self.completions)
+        app.router.add_post("/v1/embeddings", lambda request: openai_embed(self, request))
 
     @staticmethod
     def _bad_image(body: dict) -> web.Response | None:
@@ -77,6 +80,10 @@ class FakeOpenAI(AiohttpWireFake):
                          "code": "invalid_image_format"}
                 return web.json_response({"error": error}, status=400)
         return None
+
+    def error_response(self, status: int) -> web.Response:
+        """The API's error answer for `status` (the embeddings endpoint fails the same way)."""
+        return self._error(status)
 
     @staticmethod
     def _error(status: int) -> web.Response:

@@ -19,11 +19,14 @@ from providers.argon2_hasher import Argon2PasswordHasher
 from providers.clerk import ClerkTokenVerifier, ClerkUsersClient, ClerkWebhookVerifier
 from providers.cloudinary_storage import CloudinaryStorage
 from providers.gemini_chat import GeminiChatProvider
+from providers.gemini_embeddings import GeminiEmbeddingProvider
 from providers.instrumented import InstrumentedChatProvider, InstrumentedImageProvider
 from providers.local_chat import LocalChatProvider
+from providers.local_embeddings import LocalEmbeddingProvider
 from providers.local_images import LocalImageProvider
 from providers.local_storage import LocalStorage
 from providers.openai_chat import OpenAIChatProvider
+from providers.openai_embeddings import OpenAIEmbeddingProvider
 from providers.openai_images import OpenAIImageProvider
 from providers.paypal import PayPalPayments
 from providers.replicate_images import ReplicateImageProvider
@@ -64,6 +67,7 @@ from services.chat.ports import ChatProvider, ConversationRepository
 from services.credits.gift_codes import GiftCodeRepository
 from services.credits.ports import CreditAccountRepository, Credits, LedgerRepository
 from services.credits.service import CreditsService
+from services.embeddings.ports import EmbeddingProvider
 from services.identity.accounts import AccountService
 from services.identity.api_keys import ApiKeyRepository, ApiKeyService
 from services.identity.ports.accounts import (
@@ -108,6 +112,8 @@ ADAPTERS: list[tuple[type, type]] = [
     (GeminiChatProvider, ChatProvider), (OpenAIChatProvider, ChatProvider), (LocalChatProvider, ChatProvider),
     (ReplicateImageProvider, ImageProvider), (OpenAIImageProvider, ImageProvider),
     (LocalImageProvider, ImageProvider),
+    (GeminiEmbeddingProvider, EmbeddingProvider), (OpenAIEmbeddingProvider, EmbeddingProvider),
+    (LocalEmbeddingProvider, EmbeddingProvider),
     (CloudinaryStorage, StorageProvider), (LocalStorage, StorageProvider),
     (PayPalPayments, PaymentsProvider), (StripePayments, PaymentsProvider),
     (InstrumentedChatProvider, ChatProvider), (InstrumentedImageProvider, ImageProvider),

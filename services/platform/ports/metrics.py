@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-ProviderKind = Literal["chat", "vision", "image", "video"]
+ProviderKind = Literal["chat", "vision", "image", "video", "embedding"]
 ProviderOutcome = Literal["success", "error", "timeout", "cancelled"]
 CacheResult = Literal["hit", "miss"]
 JobOutcome = Literal["success", "failed", "error"]

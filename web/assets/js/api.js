@@ -132,8 +132,7 @@ export async function api(path, { method = "GET", body, form, idempotent = false
       });
     } catch (exc) {
       if (exc?.name === "AbortError") throw exc;
-      const error = new ApiError({ detail: "Muse could not be reached. Check your connection and try again.",
-                                   requestId });
+      const error = new ApiError({ requestId });  // network_error: the catalogue says it in words
       listeners.forEach((fn) => fn(error));
       throw error;
     }

@@ -2,23 +2,24 @@
 // small object { id, render(container, onToken) } so Clerk or Muse's own accounts plug in.
 import { api, ApiError, session } from "./api.js";
 import { clerkSignOut, mountSignIn } from "./clerk.js";
+import { t, tValue } from "./i18n.js";
 import { append, busy, errorBox, field, h, replace, showError, toast } from "./ui.js";
 
 const ROLES = ["USER", "SUBSCRIBER", "ADMIN"];
 
 const dev = {
   id: "dev",
-  title: "Development sign-in",
+  title: "auth.devTitle",
   render(container, onToken) {
     const user = h("input", { name: "user", required: true, autocomplete: "username", value: "user_dev",
                               pattern: "[A-Za-z0-9_.:@\\-]{1,64}" });
-    const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r }, r)));
+    const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r }, tValue("role", r))));
     const errors = h("div");
-    const submit = h("button.primary", { type: "submit" }, "Sign in");
+    const submit = h("button.primary", { type: "submit" }, t("auth.signIn"));
     const form = h("form", { "aria-describedby": "dev-note" },
-      h("p.hint", { id: "dev-note" }, "Development only: any user ID signs in, with the role you pick."),
-      field("User ID", user, "Letters, digits and _ . : @ - (up to 64)."),
-      field("Role", role),
+      h("p.hint", { id: "dev-note" }, t("auth.devNote")),
+      field(t("auth.userId"), user, t("auth.userIdHint")),
+      field(t("auth.role"), role),
       h("div.actions", {}, submit), errors);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -38,21 +39,23 @@ const dev = {
 };
 
 /** Muse's own accounts (contract §17), when the server has AUTH_PROVIDER=local. */
-const PASSWORD_RULES = "At least 10 characters, and not a common password.";
+const PASSWORD_RULES = () => t("auth.passwordRules");
 
 function devOutboxNote() {  // development only: mail is kept in the outbox instead of being sent
   if (window.__museAppEnv !== "development") return null;
-  return h("p.hint", {}, "Development: mail is not sent; read it in the ",
-    h("a", { href: "/api/v1/dev/outbox", target: "_blank", rel: "noopener" }, "dev outbox"), ".");
+  return h("p.hint", {}, t("auth.devMail"), " ",
+    h("a", { href: "/api/v1/dev/outbox", target: "_blank", rel: "noopener" }, t("auth.devOutbox")));
 }
 
 /** The 422 password rule (or any other field error) as one plain sentence. */
 function accountError(error) {
+  // A 401 of an account form is a wrong email or password (there is no session yet to end)
+  if (error?.code === "unauthorized") return new ApiError({ ...error, code: "login_failed" });
   const fieldErrors = error?.code === "validation_error" ? (error.errors || []) : [];
   const password = fieldErrors.find((e) => (e.loc || []).includes("password"));
   if (password) return new ApiError({ ...error, code: "password_rules", detail: password.msg });
   const email = fieldErrors.find((e) => (e.loc || []).includes("email"));
-  if (email) return new ApiError({ ...error, code: "email_invalid", detail: "Enter a valid email address, like name@example.com." });
+  if (email) return new ApiError({ ...error, code: "email_invalid", detail: "" });
   return error;
 }
 
@@ -79,76 +82,76 @@ const signedIn = (onToken) => (answer) => onToken(answer.access_token, answer.ex
 
 const local = {
   id: "local",
-  title: "Sign in",
+  title: "auth.signIn",
   render(container, onToken) {
     const email = emailInput();
     const password = passwordInput("current-password");
     append(container, 
-      accountForm([field("Email", email), field("Password", password)], "Sign in",
+      accountForm([field(t("auth.email"), email), field(t("auth.password"), password)], t("auth.signIn"),
         () => api("/api/v1/auth/login", { method: "POST", anonymous: true,
                                           body: { email: email.value.trim(), password: password.value } }),
         signedIn(onToken)),
-      h("p", {}, "New to Muse? ", h("a", { href: "/sign-up", "data-link": true }, "Create an account"), " · ",
-        h("a", { href: "/forgot-password", "data-link": true }, "Forgot your password?")));
+      h("p", {}, t("auth.newHere"), " ", h("a", { href: "/sign-up", "data-link": true }, t("auth.createAccount")), " · ",
+        h("a", { href: "/forgot-password", "data-link": true }, t("auth.forgot"))));
   },
 };
 
 /** Pages of Muse's own accounts besides sign-in: render(container, query, onToken) each. */
 export const ACCOUNT_PAGES = {
-  "/sign-up": { title: "Create your account", render(container, query, onToken) {
+  "/sign-up": { title: "auth.signUpTitle", render(container, query, onToken) {
     const name = h("input", { name: "name", autocomplete: "name", maxlength: "200" });
     const email = emailInput();
     const password = passwordInput("new-password");
     append(container, 
-      accountForm([field("Name (optional)", name), field("Email", email),
-                   field("Password", password, PASSWORD_RULES)], "Create account",
+      accountForm([field(t("auth.nameOptional"), name), field(t("auth.email"), email),
+                   field(t("auth.password"), password, PASSWORD_RULES())], t("auth.create"),
         () => api("/api/v1/auth/register", { method: "POST", anonymous: true, body: {
           email: email.value.trim(), password: password.value, ...(name.value.trim() ? { name: name.value.trim() } : {}) } }),
         (answer) => {
-          toast("Welcome to Muse. We've sent you a link to confirm your email address.");
+          toast(t("auth.welcome"));
           signedIn(onToken)(answer);
         }),
-      h("p", {}, "Already have an account? ", h("a", { href: "/sign-in", "data-link": true }, "Sign in")),
+      h("p", {}, t("auth.haveAccount"), " ", h("a", { href: "/sign-in", "data-link": true }, t("auth.signIn"))),
       devOutboxNote());
   } },
-  "/forgot-password": { title: "Reset your password", render(container) {
+  "/forgot-password": { title: "auth.forgotTitle", render(container) {
     const email = emailInput();
     const note = h("div", { role: "status" });
     append(container, 
-      h("p", {}, "Enter the email address of your account and we'll mail you a link to choose a new password."),
-      accountForm([field("Email", email)], "Send the link",
+      h("p", {}, t("auth.forgotIntro")),
+      accountForm([field(t("auth.email"), email)], t("auth.sendLink"),
         () => api("/api/v1/auth/password/forgot", { method: "POST", anonymous: true, body: { email: email.value.trim() } }),
-        () => replace(note, h("p", {}, `If an account exists for ${email.value.trim()}, a link is on its way. It works for one hour.`))),
+        () => replace(note, h("p", {}, t("auth.linkSent", { email: email.value.trim() })))),
       note, devOutboxNote(),
-      h("p", {}, h("a", { href: "/sign-in", "data-link": true }, "Back to sign in")));
+      h("p", {}, h("a", { href: "/sign-in", "data-link": true }, t("auth.backToSignIn"))));
   } },
-  "/reset-password": { title: "Choose a new password", render(container, query, onToken) {
+  "/reset-password": { title: "auth.resetTitle", render(container, query, onToken) {
     const password = passwordInput("new-password");
     append(container, 
-      accountForm([field("New password", password, PASSWORD_RULES)], "Save and sign in",
+      accountForm([field(t("auth.newPassword"), password, PASSWORD_RULES())], t("auth.saveAndSignIn"),
         () => api("/api/v1/auth/password/reset", { method: "POST", anonymous: true,
                                                    body: { token: query.get("token") || "", password: password.value } }),
-        (answer) => { toast("Your password is changed; other sessions were signed out."); signedIn(onToken)(answer); }),
-      h("p", {}, h("a", { href: "/forgot-password", "data-link": true }, "Ask for a new link")));
+        (answer) => { toast(t("auth.passwordChanged")); signedIn(onToken)(answer); }),
+      h("p", {}, h("a", { href: "/forgot-password", "data-link": true }, t("auth.newLink"))));
   } },
-  "/verify-email": { title: "Confirm your email", async render(container, query) {
-    const status = h("div", { role: "status" }, h("p", {}, "Confirming…"));
+  "/verify-email": { title: "auth.verifyTitle", async render(container, query) {
+    const status = h("div", { role: "status" }, h("p", {}, t("auth.confirming")));
     append(container, status);
     try {
       const answer = await api("/api/v1/auth/verify-email", { method: "POST", anonymous: true,
                                                               body: { token: query.get("token") || "" } });
-      replace(status, h("p", {}, `${answer.email} is confirmed. Thank you.`));
+      replace(status, h("p", {}, t("auth.confirmed", { email: answer.email })));
     } catch (error) {
       replace(status, errorBox(error));
     }
-    append(container, h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to Muse")));
+    append(container, h("p", {}, h("a", { href: "/chat", "data-link": true }, t("auth.goToMuse"))));
   } },
 };
 
 /** Clerk (CLERK_PUBLISHABLE_KEY): Clerk's own sign-in component, from Clerk's library served by Muse. */
 const clerk = {
   id: "clerk",
-  title: "Sign in",
+  title: "auth.signIn",
   async render(container, onToken, next) {
     return mountSignIn(container, next);
   },

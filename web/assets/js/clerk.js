@@ -3,6 +3,7 @@
 // packages), never from a third-party host. Clerk keeps its one-minute session token fresh; the
 // API module asks it for the token on every call (useTokenSource).
 import { session, useTokenSource } from "./api.js";
+import { t } from "./i18n.js";
 import { append } from "./ui.js";
 
 const UI_SCRIPT = "/assets/vendor/clerk-ui/ui.browser.js";  // @clerk/ui: window.__internal_ClerkUICtor
@@ -14,7 +15,7 @@ function addScript(src) {
     const element = document.createElement("script");
     element.src = src;
     element.onload = resolve;
-    element.onerror = () => reject(new Error("Clerk's sign-in library is not installed on this server (run `make vendor`)."));
+    element.onerror = () => reject(new Error(t("auth.clerkMissing")));
     append(document.head, element);
   });
 }

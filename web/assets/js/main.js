@@ -4,7 +4,7 @@ import { ACCOUNT_PAGES, METHODS, signOut } from "./auth.js";
 import { loadClerk } from "./clerk.js";
 import { forgetMe, hasRole, loadClientConfig, loadMe, refreshCredits, state } from "./state.js";
 import { append, errorBox, h, humane, replace, toast } from "./ui.js";
-import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
+import { LANGUAGES, language, setLanguage, t, tValue } from "./i18n.js";
 import { myAccountPage } from "./pages/account.js";
 import { adminPage } from "./pages/admin.js";
 import { chatPage } from "./pages/chat.js";
@@ -38,8 +38,8 @@ function renderPrefs() {
     applyTheme(theme.value);
   });
   const lang = h("select", { name: "language", "aria-label": t("language") },
-    LANGUAGES.map(([value, label]) => h("option", { value, lang: value, selected: language() === value }, label)));
-  lang.addEventListener("change", () => { setLanguage(lang.value); renderPrefs(); renderNav(); render(); });
+    LANGUAGES.map(([value, label]) => h("option", { value, lang: value, translate: "no", selected: language() === value }, label)));
+  lang.addEventListener("change", () => { setLanguage(lang.value); renderChrome(); renderPrefs(); renderNav(); render(); });
   replace(document.getElementById("prefs"), theme, lang);
 }
 const NAV = [
@@ -73,6 +73,13 @@ export function navigate(url, { replace: replaceState = false } = {}) {
   render();
 }
 
+/** The page's own texts outside the views (index.html's skip link, the header's labels). */
+function renderChrome() {
+  document.querySelector("a.skip").textContent = t("page.skip");
+  document.getElementById("nav").setAttribute("aria-label", t("nav.main"));
+  document.querySelector("a.brand").setAttribute("translate", "no");
+}
+
 function renderNav() {
   const nav = document.getElementById("nav");
   const account = document.getElementById("account");
@@ -82,9 +89,11 @@ function renderNav() {
     h("li", {}, h("a", { href, "data-link": true, "aria-current": path === href || path.startsWith(href + "/") || (href === "/gallery" && path.startsWith("/images/")) ? "page" : null }, t(label))))));
   const credits = state.user.credits;
   replace(account,
-    h("a.pill", { id: "credits-pill", href: "/credits", "data-link": true, title: "Spendable credits" },
-      credits ? `${credits.spendable} credits` : "credits"),
-    h("span.muted", {}, `${state.user.email || state.user.clerk_id || "signed in"} · ${state.user.role}`),
+    h("a.pill", { id: "credits-pill", href: "/credits", "data-link": true, title: t("header.spendable") },
+      credits ? t("credits.count", { count: credits.spendable }) : t("header.credits")),
+    h("span.muted", {}, state.user.email || state.user.clerk_id
+      ? h("span", { translate: "no" }, state.user.email || state.user.clerk_id) : t("header.signedIn"),
+      " · ", tValue("role", state.user.role)),
     h("button", { type: "button", onclick: async () => { forgetMe(); await signOut(); state.user = null; navigate("/sign-in"); } },
       t("nav.signOut")));
 }
@@ -93,7 +102,7 @@ function showMaintenance(on) {
   state.maintenance = on;
   const banner = document.getElementById("banner");
   banner.hidden = !on;
-  banner.textContent = on ? "Muse is down for maintenance. Please try again in a few minutes." : "";
+  banner.textContent = on ? t("problem.maintenance") : "";
 }
 
 onApiError((error) => {
@@ -123,12 +132,11 @@ async function loadUser() {
 async function signInPage(container) {
   const provider = state.config?.auth?.provider || "none";
   const method = METHODS[provider];
-  document.title = "Sign in · Muse";
+  document.title = `${t("auth.signIn")} · Muse`;
   const box = h(provider === "clerk" ? "div.clerk-box" : "div.card");
-  append(container, h("h1", { tabindex: "-1" }, method ? method.title : "Sign in"), box);
+  append(container, h("h1", { tabindex: "-1" }, t(method ? method.title : "auth.signIn")), box);
   if (!method) {
-    append(box, h("p", {}, "No sign-in method is configured on this server. Configure Clerk, ",
-      "AUTH_PROVIDER=local, or run in development."));
+    append(box, h("p", {}, t("auth.noMethod")));
     return null;
   }
   state.user = null;
@@ -152,12 +160,12 @@ function signedIn(token, expiresIn) {
 async function accountPage(container, [name], query) {
   const page = state.config?.auth?.provider === "local" ? ACCOUNT_PAGES[`/${name}`] : null;
   if (!page) {
-    append(container, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, "This server has no Muse accounts: ",
-      h("a", { href: "/sign-in", "data-link": true }, "sign in"), " instead."));
+    append(container, h("h1", { tabindex: "-1" }, t("page.notFound")), h("p", {}, t("auth.noAccounts"), " ",
+      h("a", { href: "/sign-in", "data-link": true }, t("auth.signInInstead"))));
     return;
   }
   const box = h("div.card");
-  append(container, h("h1", { tabindex: "-1" }, page.title), box);
+  append(container, h("h1", { tabindex: "-1" }, t(page.title)), box);
   await page.render(box, query, signedIn);
 }
 
@@ -173,7 +181,7 @@ async function render() {
   const route = ROUTES.find(([pattern]) => pattern.test(path));
   replace(main, view);
   if (!route) {
-    append(view, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "/chat", "data-link": true }, "Go to chat")));
+    append(view, h("h1", { tabindex: "-1" }, t("page.notFound")), h("p", {}, h("a", { href: "/chat", "data-link": true }, t("page.goToChat"))));
     return finish();
   }
   const [pattern, page, needsAuth = true, role] = route;
@@ -186,7 +194,7 @@ async function render() {
     renderNav();
     if (ticket !== renders) return;
     if (role && !hasRole(role)) {
-      append(view, h("h1", { tabindex: "-1" }, "Not available"), h("p", {}, "This page is for administrators."));
+      append(view, h("h1", { tabindex: "-1" }, t("page.notAvailable")), h("p", {}, t("page.adminsOnly")));
       return finish();
     }
     const params = path.match(pattern).slice(1);
@@ -196,7 +204,7 @@ async function render() {
   } catch (error) {
     if (!(error instanceof ApiError)) console.error(error);  // a bug: keep it visible to developers
     if (error?.name === "AbortError" || ticket !== renders) return;
-    const heading = error?.code === "maintenance" ? "Down for maintenance" : "Something went wrong";
+    const heading = t(error?.code === "maintenance" ? "page.maintenance" : "page.wrong");
     replace(view, h("h1", { tabindex: "-1" }, heading), errorBox(error instanceof ApiError ? error : new ApiError({ code: "internal_error", detail: String(error?.message || error) })));
   }
   finish();
@@ -241,6 +249,7 @@ window.__museNav = renderNav;
     replace(main, errorBox(error));
     return;
   }
+  renderChrome();
   renderPrefs();
   render();
 })();

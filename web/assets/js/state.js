@@ -5,6 +5,7 @@
 // for this tab's session for a few minutes, the signed-in user (/me) for half a minute, and a
 // page that needs the credits takes them from a /me answer that is only seconds old.
 import { api, session } from "./api.js";
+import { t } from "./i18n.js";
 
 export const state = { config: null, user: null, plans: null, maintenance: false };
 
@@ -72,7 +73,7 @@ export function setCredits(credits) {
     remember("muse.me", state.user, session.token || "", userFetchedAt || Date.now());
   }
   const pill = document.getElementById("credits-pill");
-  if (pill) pill.textContent = `${credits.spendable} credits`;
+  if (pill) pill.textContent = t("credits.count", { count: credits.spendable });
   return credits;
 }
 

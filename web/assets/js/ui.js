@@ -1,4 +1,6 @@
 // Small DOM helpers. Text always goes in through textContent: no HTML strings anywhere.
+import { ApiError } from "./api.js";
+import { has, t } from "./i18n.js";
 
 /** h("button.primary", {onclick, type: "submit"}, "Save") → an element. */
 export function h(tag, attrs = {}, ...children) {
@@ -64,46 +66,38 @@ export function replace(el, ...children) {
   return el;
 }
 
-const MESSAGES = {
-  insufficient_credits: "You don't have enough credits for this.",
-  maintenance: "Muse is down for maintenance. Please try again in a few minutes.",
-  unauthorized: "Your session has ended. Please sign in again.",
-  forbidden: "You don't have access to this.",
-  not_found: "We couldn't find that. It may have been deleted.",
-  payload_too_large: "That file is too large.",
-  unsupported_media_type: "That file type isn't supported. Use a PNG, JPEG or WebP picture.",
-  provider_unavailable: "The AI provider is unavailable right now. You were not charged; please try again.",
-  provider_timeout: "The AI provider took too long. You were not charged; please try again.",
-  network_error: "Muse could not be reached. Check your connection and try again.",
-  internal_error: "Something went wrong on our side.",
-};
-
-/** A sentence a person can act on, for an ApiError (or any error). */
+/**
+ * A sentence a person can act on, in their language, for an error: Muse's problem `code` mapped to
+ * the catalogue's `problem.<code>` (Muse's own titles and details stay English: errorBox shows the
+ * detail beneath, marked as English). An error the app made itself (no `status`) carries its own,
+ * already translated, `detail`.
+ */
 export function humane(error) {
   if (!error) return "";
-  switch (error.code) {
-    case "rate_limited":
-      return `You're going a little fast. Please wait ${error.retryAfter ?? 1} s and try again.`;
-    case "insufficient_credits":
-      return `${MESSAGES.insufficient_credits} ${error.detail || ""} Buy a pack or wait for your daily allowance to reset.`.trim();
-    case "feature_disabled":
-      return error.detail || "This feature is switched off for now.";
-    case "validation_error": {
-      const items = (error.errors || []).map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".")}: ${e.msg}`);
-      return `Please check the form. ${items.join("; ")}`.trim();
-    }
-    default:
-      return MESSAGES[error.code] && !error.detail ? MESSAGES[error.code]
-        : error.detail || MESSAGES[error.code] || error.title || error.message || "Something went wrong.";
+  if (!(error instanceof ApiError) && error.detail) return error.detail;
+  const code = error.code || "internal_error";
+  if (code === "rate_limited") return t("problem.rate_limited", { seconds: error.retryAfter ?? 1 });
+  if (has(`problem.${code}`)) return t(`problem.${code}`);
+  return /^http_4/.test(code) ? t("problem.bad_request") : t("problem.internal_error");
+}
+
+/** Muse's own (English) detail of a server error, when it says more than the code's message. */
+function serverDetail(error) {
+  if (!(error instanceof ApiError)) return null;
+  if (error.code === "validation_error" && error.errors?.length) {
+    return error.errors.map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".")}: ${e.msg}`).join("; ");
   }
+  return error.detail || null;
 }
 
 /** An error panel with the request ID for support. */
 export function errorBox(error) {
   const box = h("div.error-box", { role: "alert" }, h("p", {}, humane(error)));
-  if (error.code === "insufficient_credits") append(box, h("p", {}, h("a", { href: "/credits", "data-link": true }, "Get more credits")));
+  const detail = serverDetail(error);
+  if (detail) append(box, h("p.small", { lang: "en", translate: "no" }, detail));
+  if (error.code === "insufficient_credits") append(box, h("p", {}, h("a", { href: "/credits", "data-link": true }, t("error.moreCredits"))));
   if (error.requestId) {
-    append(box, h("p.rid.muted", {}, "Request ID for support: ", h("code", {}, error.requestId)));
+    append(box, h("p.rid.muted", {}, t("error.requestId"), " ", h("code", { translate: "no" }, error.requestId)));
   }
   return box;
 }
@@ -119,36 +113,20 @@ export function toast(text, { bad = false } = {}) {
   setTimeout(() => el.remove(), 5000);
 }
 
-export function copyButton(getText, label = "Copy") {
+export function copyButton(getText, label = t("chat.copy")) {
   const button = h("button", { type: "button" }, label);
   button.addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(getText());
-      toast("Copied to the clipboard.");
+      toast(t("copied"));
     } catch {
-      toast("Couldn't copy: select the text and copy it yourself.", { bad: true });
+      toast(t("copyFailed"), { bad: true });
     }
   });
   return button;
 }
 
-export function fmtDate(iso) {
-  if (!iso) return "—";
-  const date = new Date(iso);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-/** "in 3 h", "in 12 min", "5 d ago". */
-export function fmtRelative(iso) {
-  if (!iso) return "";
-  const diff = (new Date(iso).getTime() - Date.now()) / 1000;
-  const abs = Math.abs(diff);
-  const [value, unit] = abs < 90 ? [Math.round(abs), "s"] : abs < 5400 ? [Math.round(abs / 60), "min"]
-    : abs < 172800 ? [Math.round(abs / 3600), "h"] : [Math.round(abs / 86400), "d"];
-  return diff >= 0 ? `in ${value} ${unit}` : `${value} ${unit} ago`;
-}
-
-export function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
+export { fmtDate, fmtNumber, fmtRelative } from "./i18n.js";
 
 /** A busy state for a button while `fn` runs. */
 export async function busy(button, fn) {

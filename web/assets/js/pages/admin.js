@@ -1,13 +1,14 @@
 // Admin console (ADMIN only): stats, provider health, users, gift codes, live settings, audit log.
 import { api } from "../api.js";
 import { loadPlans } from "../state.js";
-import { append, copyButton, field, fmtDate, h, replace, showError, toast } from "../ui.js";
+import { t, tValue } from "../i18n.js";
+import { append, copyButton, field, fmtDate, fmtNumber, h, replace, showError, toast } from "../ui.js";
 
-const SECTIONS = [["", "Overview"], ["users", "Users"], ["gift-codes", "Gift codes"], ["settings", "Settings"], ["audit", "Audit log"]];
+const SECTIONS = [["", "admin.overview"], ["users", "admin.users"], ["gift-codes", "admin.giftCodes"], ["settings", "admin.settings"], ["audit", "admin.audit"]];
 
 export async function adminPage(main, [section = "", id]) {
-  append(main, h("h1", {}, "Admin"), h("nav.tabs.sub-nav", { "aria-label": "Admin sections" }, SECTIONS.map(([path, label]) =>
-    h("a", { href: `/admin${path ? "/" + path : ""}`, "data-link": true, "aria-current": section === path ? "page" : null }, label))));
+  append(main, h("h1", {}, t("nav.admin")), h("nav.tabs.sub-nav", { "aria-label": t("admin.sections") }, SECTIONS.map(([path, label]) =>
+    h("a", { href: `/admin${path ? "/" + path : ""}`, "data-link": true, "aria-current": section === path ? "page" : null }, t(label)))));
   const body = h("div");
   append(main, body);
   const pages = { "": overview, users: id ? userDetail : users, "gift-codes": giftCodes, settings, audit };
@@ -20,7 +21,7 @@ function bars(title, entries) {
     entries.map(([label, value]) => {
       const bar = h("div.bar", { role: "presentation" });
       bar.style.width = `${(100 * value) / max}%`;
-      return h("div.barrow", {}, h("span.small", {}, label), h("div", {}, bar), h("span.small", {}, String(value)));
+      return h("div.barrow", {}, h("span.small", {}, label), h("div", {}, bar), h("span.small", {}, fmtNumber(value)));
     }));
 }
 
@@ -36,36 +37,37 @@ async function overview(body) {
   const revenue = Object.entries(stats.revenue_30d || {});
   append(body, 
     h("div.cards", {},
-      h("div.card", {}, h("div.muted", {}, "Users"), h("div.stat", {}, String(stats.users.total)),
-        h("div.small.muted", {}, `${stats.users.new_24h} new, ${stats.users.active_24h} active in 24 h`)),
-      h("div.card", {}, h("div.muted", {}, "Credits spent (24 h)"), h("div.stat", {}, String(stats.credits.spent_24h)),
-        h("div.small.muted", {}, `${stats.credits.purchased_30d} purchased in 30 d`)),
-      revenue.map(([cur, r]) => h("div.card", {}, h("div.muted", {}, `Revenue 30 d (${cur})`), h("div.stat", {}, r.net),
-        h("div.small.muted", {}, `${r.payments} payments, ${r.refunded} refunded`)))),
-    h("div.cards.wide", {}, bars("Generations in 24 h", Object.entries(stats.generations)),
-      bars("Provider calls", providerRows.map(([k, n, p]) => [`${k}:${n}`, p.calls || 0]))),
-    h("h2", {}, "Provider health"),
-    h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["Kind", "Provider", "Circuit", "Enabled", "Calls", "Failures"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, providerRows.map(([k, n, p]) => h("tr", {}, h("td", {}, k), h("td", {}, n),
-        h("td", {}, p.state === "closed" ? "✔ closed" : `⚠ ${p.state}`), h("td", {}, p.enabled === false ? "off" : "on"),
-        h("td", {}, String(p.calls ?? 0)), h("td", {}, String(p.failures ?? 0))))))),
-    h("p.muted.small", {}, `Generated ${fmtDate(stats.generated_at)}`));
+      h("div.card", {}, h("div.muted", {}, t("admin.users")), h("div.stat", {}, fmtNumber(stats.users.total)),
+        h("div.small.muted", {}, t("admin.usersNew", { new: stats.users.new_24h, active: stats.users.active_24h }))),
+      h("div.card", {}, h("div.muted", {}, t("admin.spent24")), h("div.stat", {}, fmtNumber(stats.credits.spent_24h)),
+        h("div.small.muted", {}, t("admin.purchased30", { n: stats.credits.purchased_30d }))),
+      revenue.map(([cur, r]) => h("div.card", {}, h("div.muted", {}, t("admin.revenue", { currency: cur })),
+        h("div.stat", {}, fmtNumber(Number(r.net), { style: "currency", currency: cur })),
+        h("div.small.muted", {}, t("admin.revenueNote", { payments: r.payments, refunded: r.refunded }))))),
+    h("div.cards.wide", {}, bars(t("admin.generations"), Object.entries(stats.generations).map(([k, v]) => [tValue("generations", k), v])),
+      bars(t("admin.providerCalls"), providerRows.map(([k, n, p]) => [[tValue("providerKind", k), ":", h("span", { translate: "no" }, n)], p.calls || 0]))),
+    h("h2", {}, t("admin.health")),
+    h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("admin.health") }, h("table", {},
+      h("thead", {}, h("tr", {}, ["media.kind", "media.provider", "admin.circuit", "admin.enabled", "admin.calls", "admin.failures"].map((c) => h("th", { scope: "col" }, t(c))))),
+      h("tbody", {}, providerRows.map(([k, n, p]) => h("tr", {}, h("td", {}, tValue("providerKind", k)), h("td", { translate: "no" }, n),
+        h("td", {}, p.state === "closed" ? `✔ ${t("circuit.closed")}` : `⚠ ${tValue("circuit", p.state)}`), h("td", {}, t(p.enabled === false ? "admin.off" : "admin.on")),
+        h("td", {}, fmtNumber(p.calls ?? 0)), h("td", {}, fmtNumber(p.failures ?? 0))))))),
+    h("p.muted.small", {}, t("admin.generatedAt", { date: fmtDate(stats.generated_at) })));
 }
 
 async function users(body) {
-  const q = h("input", { type: "search", name: "q", placeholder: "email, name or ID" });
-  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
+  const q = h("input", { type: "search", name: "q", placeholder: t("admin.searchPlaceholder") });
+  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("admin.users") });
   const errors = h("div");
-  const form = h("form.row", { role: "search" }, field("Search users", q), h("div.actions", {}, h("button", { type: "submit" }, "Search")));
+  const form = h("form.row", { role: "search" }, field(t("admin.searchUsers"), q), h("div.actions", {}, h("button", { type: "submit" }, t("admin.search"))));
   append(body, form, errors, table);
   async function load() {
     try {
       const page = await api(`/api/v1/admin/users?${new URLSearchParams(q.value ? { q: q.value } : {})}`);
-      replace(table, h("table", {}, h("thead", {}, h("tr", {}, ["User", "Role", "Plan", "Status", "Joined"].map((t) => h("th", { scope: "col" }, t)))),
+      replace(table, h("table", {}, h("thead", {}, h("tr", {}, ["admin.user", "auth.role", "admin.plan", "video.status", "admin.joined"].map((c) => h("th", { scope: "col" }, t(c))))),
         h("tbody", {}, page.items.map((u) => h("tr", {},
-          h("td", {}, h("a", { href: `/admin/users/${u.id}`, "data-link": true }, u.email || u.name || u.clerk_id || u.id)),
-          h("td", {}, u.role), h("td", {}, u.plan), h("td", {}, u.disabled ? "disabled" : "active"), h("td", {}, fmtDate(u.created_at)))))));
+          h("td", {}, h("a", { href: `/admin/users/${u.id}`, "data-link": true, translate: "no" }, u.email || u.name || u.clerk_id || u.id)),
+          h("td", {}, tValue("role", u.role)), h("td", { translate: "no" }, u.plan), h("td", {}, t(u.disabled ? "status.disabled" : "status.active")), h("td", {}, fmtDate(u.created_at)))))));
     } catch (error) { showError(errors, error); }
   }
   form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
@@ -75,57 +77,58 @@ async function users(body) {
 async function userDetail(body, id) {
   const [user, plans] = await Promise.all([api(`/api/v1/admin/users/${id}`), loadPlans()]);
   const errors = h("div");
-  const role = h("select", { name: "role" }, ["USER", "SUBSCRIBER", "ADMIN"].map((r) => h("option", { value: r, selected: r === user.role }, r)));
-  const plan = h("select", { name: "plan" }, plans.plans.map((p) => h("option", { value: p.name, selected: p.name === user.plan }, p.name)));
+  const role = h("select", { name: "role" }, ["USER", "SUBSCRIBER", "ADMIN"].map((r) => h("option", { value: r, selected: r === user.role }, tValue("role", r))));
+  const plan = h("select", { name: "plan" }, plans.plans.map((p) => h("option", { value: p.name, selected: p.name === user.plan, translate: "no" }, p.name)));
   const disabled = h("input", { type: "checkbox", name: "disabled", checked: user.disabled });
-  const edit = h("form.card", {}, h("div.row", {}, field("Role", role), field("Plan", plan)),
-    h("label.inline", {}, disabled, "Disabled (cannot sign in or use keys)"), h("div.actions", {}, h("button.primary", { type: "submit" }, "Save changes")));
+  const edit = h("form.card", {}, h("div.row", {}, field(t("auth.role"), role), field(t("admin.plan"), plan)),
+    h("label.inline", {}, disabled, t("admin.disabledLabel")), h("div.actions", {}, h("button.primary", { type: "submit" }, t("admin.saveChanges"))));
   edit.addEventListener("submit", async (event) => {
     event.preventDefault();
-    try { await api(`/api/v1/admin/users/${id}`, { method: "PATCH", body: { role: role.value, plan: plan.value, disabled: disabled.checked } }); toast("User updated."); }
+    try { await api(`/api/v1/admin/users/${id}`, { method: "PATCH", body: { role: role.value, plan: plan.value, disabled: disabled.checked } }); toast(t("admin.userUpdated")); }
     catch (error) { showError(errors, error); }
   });
   const delta = h("input", { type: "number", name: "delta", required: true, step: "1" });
   const reason = h("input", { name: "reason", required: true, maxlength: "500" });
-  const adjust = h("form.card", {}, h("div.row", {}, field("Credits (+/−)", delta), field("Reason", reason)),
-    h("div.actions", {}, h("button", { type: "submit" }, "Adjust balance")));
-  const credits = h("p", {}, user.credits ? `Balance ${user.credits.balance}, spendable ${user.credits.spendable}` : "");
+  const adjust = h("form.card", {}, h("div.row", {}, field(t("admin.delta"), delta), field(t("credits.reason"), reason)),
+    h("div.actions", {}, h("button", { type: "submit" }, t("admin.adjust"))));
+  const balanceText = (c) => t("admin.balance", { balance: c.balance, spendable: c.spendable });
+  const credits = h("p", {}, user.credits ? balanceText(user.credits) : "");
   adjust.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
       const out = await api(`/api/v1/admin/users/${id}/credits`, { method: "POST", body: { delta: Number(delta.value), reason: reason.value } });
-      credits.textContent = `Balance ${out.credits.balance}, spendable ${out.credits.spendable}`;
-      toast("Balance adjusted.");
+      credits.textContent = balanceText(out.credits);
+      toast(t("admin.adjusted"));
     } catch (error) { showError(errors, error); }
   });
-  append(body, h("h2", {}, user.email || user.name || user.clerk_id || user.id),
-    h("p.muted.small", {}, `${user.id} · joined ${fmtDate(user.created_at)}`), credits, errors, edit, adjust,
-    h("h2", {}, "Recent activity"),
-    h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" }, h("table", {}, h("tbody", {}, (user.generations || []).slice(0, 20).map((g) =>
-      h("tr", {}, h("td", {}, g.type), h("td", {}, g.prompt || g.model || ""), h("td", {}, g.status || ""), h("td", {}, fmtDate(g.created_at))))))));
+  append(body, h("h2", { translate: "no" }, user.email || user.name || user.clerk_id || user.id),
+    h("p.muted.small", {}, h("span", { translate: "no" }, user.id), " · ", t("admin.joinedAt", { date: fmtDate(user.created_at) })), credits, errors, edit, adjust,
+    h("h2", {}, t("admin.recent")),
+    h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("admin.recent") }, h("table", {}, h("tbody", {}, (user.generations || []).slice(0, 20).map((g) =>
+      h("tr", {}, h("td", {}, tValue("usageKind", g.type)), h("td", { translate: "no" }, g.prompt || g.model || ""), h("td", {}, g.status ? tValue("status", g.status) : ""), h("td", {}, fmtDate(g.created_at))))))));
 }
 
 async function giftCodes(body) {
   const plans = await loadPlans();
-  const tier = h("select", { name: "tier" }, h("option", { value: "" }, "— plain credits —"),
-    plans.gift_tiers.map((t) => h("option", { value: t.name }, `${t.name} (${t.credits} credits, ${t.days} days)`)));
+  const tier = h("select", { name: "tier" }, h("option", { value: "" }, t("admin.plainCredits")),
+    plans.gift_tiers.map((g) => h("option", { value: g.name }, t("admin.tierOption", { name: g.name, credits: t("credits.count", { count: g.credits }), days: g.days }))));
   const credits = h("input", { type: "number", name: "credits", min: "1" });
   const count = h("input", { type: "number", name: "count", min: "1", max: "1000", value: "1", required: true });
   const expires = h("input", { type: "date", name: "expires_at" });
   const errors = h("div");
   const made = h("div", { "aria-live": "polite" });
-  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
-  const form = h("form.card", {}, h("div.row", {}, field("Tier", tier), field("Or credits", credits), field("How many", count), field("Redeemable until (optional)", expires)),
-    h("div.actions", {}, h("button.primary", { type: "submit" }, "Create codes")), errors);
-  append(body, form, made, h("h2", {}, "Codes"), table);
+  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("admin.codes") });
+  const form = h("form.card", {}, h("div.row", {}, field(t("admin.tier"), tier), field(t("admin.orCredits"), credits), field(t("admin.howMany"), count), field(t("admin.until"), expires)),
+    h("div.actions", {}, h("button.primary", { type: "submit" }, t("admin.createCodes"))), errors);
+  append(body, form, made, h("h2", {}, t("admin.codes")), table);
   let rows = [];
   async function load() {
     const page = await api("/api/v1/admin/gift-codes?limit=100");
     rows = page.items;
-    replace(table, h("div.actions", {}, h("button", { type: "button", onclick: () => exportCsv(rows) }, "Export CSV")),
-      h("table", {}, h("thead", {}, h("tr", {}, ["Code", "Tier / credits", "Status", "Redeemed by", "Redeemed", "Created"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows.map((c) => h("tr", {}, h("td", {}, h("code", {}, c.code)), h("td", {}, c.tier || String(c.credits)), h("td", {}, c.status),
-          h("td", {}, c.redeemed_by || "—"), h("td", {}, fmtDate(c.redeemed_at)), h("td", {}, fmtDate(c.created_at)))))));
+    replace(table, h("div.actions", {}, h("button", { type: "button", onclick: () => exportCsv(rows) }, t("admin.exportCsv"))),
+      h("table", {}, h("thead", {}, h("tr", {}, ["admin.code", "admin.tierCredits", "video.status", "admin.redeemedBy", "admin.redeemedAt", "media.created"].map((c) => h("th", { scope: "col" }, t(c))))),
+        h("tbody", {}, rows.map((c) => h("tr", {}, h("td", {}, h("code", { translate: "no" }, c.code)), h("td", {}, c.tier ? h("span", { translate: "no" }, c.tier) : fmtNumber(c.credits)), h("td", {}, tValue("status", c.status)),
+          h("td", { translate: "no" }, c.redeemed_by || "—"), h("td", {}, fmtDate(c.redeemed_at)), h("td", {}, fmtDate(c.created_at)))))));
   }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -136,8 +139,8 @@ async function giftCodes(body) {
     try {
       const out = await api("/api/v1/admin/gift-codes", { method: "POST", body: payload });
       const text = out.codes.map((c) => c.code).join("\n");
-      replace(made, h("div.card", { role: "status" }, h("p", {}, `${out.codes.length} code(s) created:`), h("pre", { "aria-label": "New gift codes" }, text),
-        copyButton(() => text, "Copy codes")));
+      replace(made, h("div.card", { role: "status" }, h("p", {}, t("admin.codesCreated", { count: out.codes.length })), h("pre", { "aria-label": t("admin.newCodes"), translate: "no" }, text),
+        copyButton(() => text, t("admin.copyCodes"))));
       await load();
     } catch (error) { showError(errors, error); }
   });
@@ -159,15 +162,15 @@ async function settings(body) {
   const errors = h("div");
   const box = (name, checked, label) => h("label.inline", {}, h("input", { type: "checkbox", name, checked }), label);
   const signup = h("input", { type: "number", name: "signup_credits", min: "0", value: String(live.signup_credits) });
-  const metaText = (v) => `Version ${v.version}, last changed ${fmtDate(v.updated_at)} by ${v.updated_by || "—"}. Changes apply everywhere within seconds.`;
+  const metaText = (v) => t("admin.settingsMeta", { version: v.version, date: fmtDate(v.updated_at), who: v.updated_by || "—" });
   const meta = h("p.muted.small", { "aria-live": "polite" }, metaText(live));
   const form = h("form.card", {},
-    h("fieldset", {}, h("legend", {}, "Service"),
-      box("maintenance_mode", live.maintenance_mode, "Maintenance mode (everyone but admins gets a maintenance message)"),
-      box("chat_enabled", live.chat_enabled, "Chat enabled"), box("images_enabled", live.images_enabled, "Images enabled")),
-    h("fieldset", {}, h("legend", {}, "Providers"), Object.entries(live.providers).map(([n, on]) => box(`provider:${n}`, on, n))),
-    field("Credits granted to each new user", signup),
-    h("div.actions", {}, h("button.primary", { type: "submit" }, "Save settings")),
+    h("fieldset", {}, h("legend", {}, t("admin.service")),
+      box("maintenance_mode", live.maintenance_mode, t("admin.maintenance")),
+      box("chat_enabled", live.chat_enabled, t("admin.chatEnabled")), box("images_enabled", live.images_enabled, t("admin.imagesEnabled"))),
+    h("fieldset", {}, h("legend", {}, t("admin.providers")), Object.entries(live.providers).map(([n, on]) => box(`provider:${n}`, on, h("span", { translate: "no" }, n)))),
+    field(t("admin.signupCredits"), signup),
+    h("div.actions", {}, h("button.primary", { type: "submit" }, t("admin.saveSettings"))),
     meta, errors);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -177,10 +180,10 @@ async function settings(body) {
     try {
       const saved = await api("/api/v1/admin/settings", { method: "PATCH", body: patch });
       meta.textContent = metaText(saved);
-      toast("Settings saved.");
+      toast(t("admin.settingsSaved"));
       const banner = document.getElementById("banner");
       banner.hidden = !patch.maintenance_mode;
-      banner.textContent = patch.maintenance_mode ? "Muse is down for maintenance. Please try again in a few minutes." : "";
+      banner.textContent = patch.maintenance_mode ? t("problem.maintenance") : "";
     } catch (error) { showError(errors, error); }
   });
   append(body, form);
@@ -188,11 +191,11 @@ async function settings(body) {
 
 async function audit(body) {
   const page = await api("/api/v1/admin/audit-log?limit=50");
-  append(body, page.items.length ? h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["When", "Who", "Action", "Target", "Change"].map((t) => h("th", { scope: "col" }, t)))),
-    h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, fmtDate(e.at)), h("td", {}, e.actor_id), h("td", {}, e.action),
-      h("td", {}, e.target || "—"), h("td", {}, h("code.small", {}, summarise(e.before, e.after))))))))
-    : h("p.muted", {}, "No admin actions yet."));
+  append(body, page.items.length ? h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("admin.audit") }, h("table", {},
+    h("thead", {}, h("tr", {}, ["credits.when", "admin.who", "admin.action", "admin.target", "credits.change"].map((c) => h("th", { scope: "col" }, t(c))))),
+    h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, fmtDate(e.at)), h("td", { translate: "no" }, e.actor_id), h("td", { translate: "no" }, e.action),
+      h("td", { translate: "no" }, e.target || "—"), h("td", {}, h("code.small", { translate: "no" }, summarise(e.before, e.after))))))))
+    : h("p.muted", {}, t("admin.noActions")));
 }
 
 function summarise(before, after) {

@@ -2,6 +2,7 @@
 // images (sent by id), shown in the thread; a stored conversation's images are read with the token
 // (they are never at a public URL).
 import { api } from "../api.js";
+import { t } from "../i18n.js";
 import { append, h, replace, toast } from "../ui.js";
 
 const TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
@@ -20,29 +21,29 @@ export function attachments() {
   let chosen = [];  // {part, src, label}
   const file = h("input.visually-hidden", { type: "file", accept: TYPES.join(","), multiple: true,
                                              id: "chat-attach-file" });
-  const upload = h("label.button", { for: "chat-attach-file" }, "Attach image");
-  const pick = h("button", { type: "button", "aria-expanded": "false" }, "From gallery");
-  const list = h("ul.attachments", { "aria-label": "Attached images" });
-  const picker = h("div.picker", { hidden: true, role: "group", "aria-label": "Your images" });
+  const upload = h("label.button", { for: "chat-attach-file" }, t("chat.attach"));
+  const pick = h("button", { type: "button", "aria-expanded": "false" }, t("chat.fromGallery"));
+  const list = h("ul.attachments", { "aria-label": t("chat.attached") });
+  const picker = h("div.picker", { hidden: true, role: "group", "aria-label": t("chat.yourImages") });
   const el = h("div.attach", {}, h("div.actions", {}, upload, file, pick), list, picker);
 
   function render() {
     replace(list, chosen.map((item, index) => {
-      const remove = h("button", { type: "button", "aria-label": `Remove ${item.label}` }, "×");
+      const remove = h("button", { type: "button", "aria-label": t("chat.removeImage", { label: item.label }) }, "×");
       remove.addEventListener("click", () => { chosen.splice(index, 1); render(); });
       return h("li", {}, h("img", { src: item.src, alt: item.label }), remove);
     }));
   }
 
   function add(item) {
-    if (chosen.length >= MAX_IMAGES) { toast(`At most ${MAX_IMAGES} images per message.`, { bad: true }); return; }
+    if (chosen.length >= MAX_IMAGES) { toast(t("chat.maxImages", { count: MAX_IMAGES }), { bad: true }); return; }
     chosen.push(item);
     render();
   }
 
   file.addEventListener("change", async () => {
     for (const f of file.files) {
-      if (!TYPES.includes(f.type)) { toast(`${f.name}: send a PNG, JPEG, WebP or GIF image.`, { bad: true }); continue; }
+      if (!TYPES.includes(f.type)) { toast(t("chat.imageType", { name: f.name }), { bad: true }); continue; }
       const url = await readAsDataUrl(f);
       add({ part: { type: "image_url", image_url: { url } }, src: url, label: f.name });
     }
@@ -54,12 +55,12 @@ export function attachments() {
     picker.hidden = !open;
     pick.setAttribute("aria-expanded", String(open));
     if (!open) return;
-    replace(picker, h("p.muted.small", {}, "Loading your images…"));
+    replace(picker, h("p.muted.small", {}, t("chat.loadingImages")));
     try {
       const page = await api("/api/v1/images?limit=24&status=completed");
       const tiles = page.items.filter((image) => image.outputs?.length).map((image) => {
         const label = image.prompt || image.id;
-        const choose = h("button", { type: "button", "aria-label": `Attach “${label}”` },
+        const choose = h("button", { type: "button", "aria-label": t("chat.attachOf", { label }) },
           h("img", { src: image.outputs[0].url, alt: "" }));
         choose.addEventListener("click", () => {
           add({ part: { type: "image", image_id: image.id }, src: image.outputs[0].url, label });
@@ -68,9 +69,9 @@ export function attachments() {
         });
         return choose;
       });
-      replace(picker, tiles.length ? tiles : h("p.muted.small", {}, "No images yet. Make some in the studio."));
+      replace(picker, tiles.length ? tiles : h("p.muted.small", {}, t("chat.noImages")));
     } catch (error) {
-      replace(picker, h("p.muted.small", {}, "Your images could not be loaded."));
+      replace(picker, h("p.muted.small", {}, t("chat.imagesFailed")));
     }
   });
 
@@ -89,13 +90,13 @@ export function messageImages(images) {
   if (!images?.length) return null;
   const figure = h("div.msg-images");
   for (const [index, image] of images.entries()) {
-    const img = h("img", { alt: image.label || `Attached image ${index + 1}` });
+    const img = h("img", { alt: image.label || t("chat.attachedN", { n: index + 1 }) });
     append(figure, img);
     if (image.src) { img.src = image.src; continue; }
     api(image.url, { raw: true })
       .then((response) => response.blob())
       .then((blob) => { img.src = URL.createObjectURL(blob); })
-      .catch(() => { img.alt = "This image is no longer available."; });
+      .catch(() => { img.alt = t("chat.imageGone"); });
   }
   return figure;
 }

@@ -37,6 +37,7 @@ export function bubble(message, actions = null) {
   const { role, content } = message;
   const body = h("div.body");
   append(body, role === "assistant" ? renderMarkdown(content) : h("p.plain", {}, content));
+  body.setAttribute("translate", "no");  // the person's and the model's words, not the app's
   if (message.status === "stopped") append(body, h("p.muted.small", {}, t("chat.stopped")));
   const who = h("div.who", {}, role === "user" ? t("chat.you") : t("chat.muse"));
   const el = h(`div.msg.${role}`, { dataset: { id: message.id || "" } }, who, messageImages(message.images), body);

@@ -37,9 +37,9 @@ export function chatSidebar({ current, onDeleted }) {
 
   function item(c) {
     const link = h("a", { href: `/chat/${c.id}`, "data-link": true, title: c.title,
-                          "aria-current": c.id === current() ? "page" : null }, c.title);
+                          "aria-current": c.id === current() ? "page" : null, translate: "no" }, c.title);
     const li = h("li", { dataset: { id: c.id } }, link,
-      c.snippet ? h("p.snippet.small.muted", {}, c.snippet) : null);
+      c.snippet ? h("p.snippet.small.muted", { translate: "no" }, c.snippet) : null);
     const pin = h("button", { type: "button", "aria-pressed": c.pinned ? "true" : "false",
                               "aria-label": t(c.pinned ? "chat.unpinOf" : "chat.pinOf", { title: c.title }) },
       c.pinned ? t("chat.unpin") : t("chat.pin"));

@@ -29,7 +29,7 @@ export async function chatPage(main, [conversationId], _query, navigate) {
   const attached = attachments();
   const model = h("select", { name: "model" }, plans.models.map((m) => {
     const locked = !hasRole(m.min_role);
-    return h("option", { value: m.name, disabled: locked },
+    return h("option", { value: m.name, disabled: locked, translate: "no" },
       `${m.name}${m.min_role !== "USER" ? ` ★ ${t("chat.premium")}` : ""} · ${t("credits.count", { count: m.price })}` +
       (locked ? ` ${t("chat.needsRole", { role: m.min_role })}` : ""));
   }));
@@ -37,7 +37,7 @@ export async function chatPage(main, [conversationId], _query, navigate) {
   const send = h("button.primary", { type: "submit", "aria-keyshortcuts": "Enter" }, t("chat.send"));
   const stop = h("button", { type: "button", hidden: true, "aria-keyshortcuts": "Escape" }, t("chat.stop"));
   const keys = h("details.shortcuts.small", {}, h("summary", {}, t("chat.shortcuts")),
-    h("dl", {}, SHORTCUTS.map(([key, label]) => [h("dt", {}, h("kbd", {}, key)), h("dd", {}, t(label))])));
+    h("dl", {}, SHORTCUTS.map(([key, label]) => [h("dt", {}, key.split("+").map((k, i) => [i ? "+" : "", h("kbd", {}, t(`key.${k}`))])), h("dd", {}, t(label))])));
   const form = h("form.composer", {},
     field(t("chat.message"), input), attached.el,
     h("div.row", {}, field(t("chat.model"), model), h("div.actions", {}, send, stop)), cost, errors, keys);
@@ -73,7 +73,9 @@ export async function chatPage(main, [conversationId], _query, navigate) {
 
   function show(convo) {
     path = convo.messages;
-    main.querySelector("h1").textContent = convo.title;
+    const heading = main.querySelector("h1");
+    heading.textContent = convo.title;
+    heading.setAttribute("translate", "no");  // the conversation's own title
     document.title = `${convo.title} · Muse`;
     drawThread(messages, path, actions);
   }

@@ -1,10 +1,13 @@
 // Credits: allowance / gift / balance, buy packs, plans and subscription, gift codes, ledger, payments.
 import { api, newIdempotencyKey } from "../api.js";
 import { currentCredits, loadPlans, setCredits } from "../state.js";
-import { append, field, fmtDate, fmtRelative, h, humane, replace, showError, toast } from "../ui.js";
+import { t, tValue } from "../i18n.js";
+import { append, field, fmtDate, fmtNumber, fmtRelative, h, replace, showError, toast } from "../ui.js";
 
 /** How each payment processor of GET /plans `payment_providers` is named to people. */
-export const PROCESSOR_NAMES = { paypal: "PayPal", stripe: "Card (Stripe)" };
+/** How a payment processor of GET /plans `payment_providers` is named to people (a brand stays as it is). */
+export const processorName = (name) => (name === "stripe" ? t("credits.card") : name === "paypal" ? "PayPal" : name);
+const processorLabel = (name) => (name === "stripe" ? t("credits.card") : h("span", { translate: "no" }, processorName(name)));
 
 export async function creditsPage(main) {
   const plans = await loadPlans();
@@ -14,33 +17,33 @@ export async function creditsPage(main) {
   const errors = h("div");
   const packs = h("div.cards");
   const planBox = h("div");
-  const ledger = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
-  const payments = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Table" });
-  const code = h("input", { name: "code", required: true, autocomplete: "off", placeholder: "XXXX-XXXX-XXXX-XXXX", maxlength: "64" });
+  const ledger = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("credits.history") });
+  const payments = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("credits.payments") });
+  const code = h("input", { name: "code", required: true, autocomplete: "off", placeholder: "XXXX-XXXX-XXXX-XXXX", maxlength: "64", translate: "no" });  // a format, not words
   const redeemErrors = h("div");
-  const redeem = h("form.card", {}, field("Gift code", code, "Letters and digits; dashes and case don't matter."),
-    h("div.actions", {}, h("button.primary", { type: "submit" }, "Redeem")), redeemErrors);
+  const redeem = h("form.card", {}, field(t("credits.giftCode"), code, t("credits.giftCodeHint")),
+    h("div.actions", {}, h("button.primary", { type: "submit" }, t("credits.redeem"))), redeemErrors);
   // History and payments load when opened: a page load spends few of the plan's requests.
-  const history = h("details.section", {}, h("summary", {}, h("h2", {}, "History")), ledger);
-  const paid = h("details.section", {}, h("summary", {}, h("h2", {}, "Payments")), payments);
-  const choice = processors.length > 1 ? h("fieldset.card", {}, h("legend", {}, "Pay with"),
+  const history = h("details.section", {}, h("summary", {}, h("h2", {}, t("credits.history"))), ledger);
+  const paid = h("details.section", {}, h("summary", {}, h("h2", {}, t("credits.payments"))), payments);
+  const choice = processors.length > 1 ? h("fieldset.card", {}, h("legend", {}, t("credits.payWith")),
     processors.map((name, i) => h("label.inline", {}, h("input", {
       type: "radio", name: "processor", value: name, checked: i === 0,
       onchange: () => { processor = name; },
-    }), ` ${PROCESSOR_NAMES[name] || name}`))) : null;
+    }), " ", processorLabel(name)))) : null;
   const billing = processors.includes("stripe") ? h("div.actions", {}, h("button", { type: "button", onclick: async (event) => {
     event.target.disabled = true;
     try { location.assign((await api("/api/v1/billing/portal", { method: "POST" })).url); }
     catch (error) {
       showError(errors, error.status === 404
-        ? { ...error, detail: "You have no card billing account yet: it is made with your first card payment." } : error);
+        ? { detail: t("credits.noBilling"), requestId: error.requestId } : error);
       event.target.disabled = false;
     }
-  } }, "Manage card billing")) : null;
-  append(main, h("h1", {}, "Credits"), summary, errors,
-    h("h2", {}, "Buy credits"), choice, packs,
-    h("h2", {}, "Plans"), planBox, billing,
-    h("h2", {}, "Redeem a gift code"), redeem,
+  } }, t("credits.manageBilling"))) : null;
+  append(main, h("h1", {}, t("nav.credits")), summary, errors,
+    h("h2", {}, t("credits.buy")), choice, packs,
+    h("h2", {}, t("credits.plans")), planBox, billing,
+    h("h2", {}, t("credits.redeemTitle")), redeem,
     history, paid);
   const onOpen = (details, load) => details.addEventListener("toggle", () => {
     if (details.open) load().catch((error) => showError(errors, error));
@@ -50,17 +53,18 @@ export async function creditsPage(main) {
 
   function renderSummary(c) {
     replace(summary,
-      h("div.card", {}, h("div.muted", {}, `Daily allowance (${c.allowance.plan})`), h("div.stat", { "data-testid": "allowance" }, `${c.allowance.remaining} / ${c.allowance.limit}`),
-        h("div.small.muted", {}, `Resets ${fmtRelative(c.allowance.resets_at)} (${fmtDate(c.allowance.resets_at)})`)),
-      h("div.card", {}, h("div.muted", {}, "Gift"), h("div.stat", {}, c.gift ? String(c.gift.remaining) : "—"),
-        h("div.small.muted", {}, c.gift ? `${c.gift.tier}, expires ${fmtDate(c.gift.expires_at)}` : "No active gift")),
-      h("div.card", {}, h("div.muted", {}, "Balance"), h("div.stat", { "data-testid": "balance" }, String(c.balance)),
-        h("div.small.muted", {}, "Purchased and granted credits; never expire")),
-      h("div.card", {}, h("div.muted", {}, "Spendable now"), h("div.stat", { "data-testid": "spendable" }, String(c.spendable))));
+      h("div.card", {}, h("div.muted", {}, t("credits.allowance", { plan: c.allowance.plan })), h("div.stat", { "data-testid": "allowance" }, `${fmtNumber(c.allowance.remaining)} / ${fmtNumber(c.allowance.limit)}`),
+        h("div.small.muted", {}, t("credits.resets", { when: fmtRelative(c.allowance.resets_at), date: fmtDate(c.allowance.resets_at) }))),
+      h("div.card", {}, h("div.muted", {}, t("credits.gift")), h("div.stat", {}, c.gift ? fmtNumber(c.gift.remaining) : "—"),
+        h("div.small.muted", {}, c.gift ? t("credits.giftExpires", { tier: c.gift.tier, date: fmtDate(c.gift.expires_at) }) : t("credits.noGift"))),
+      h("div.card", {}, h("div.muted", {}, t("credits.balance")), h("div.stat", { "data-testid": "balance" }, fmtNumber(c.balance)),
+        h("div.small.muted", {}, t("credits.balanceNote"))),
+      h("div.card", {}, h("div.muted", {}, t("credits.spendable")), h("div.stat", { "data-testid": "spendable" }, fmtNumber(c.spendable))));
   }
 
   replace(packs, plans.credit_packs.map((pack) => {
-    const buy = h("button.primary", { type: "button" }, `Buy ${pack.credits} credits — ${pack.price} ${pack.currency}`);
+    const price = fmtNumber(Number(pack.price), { style: "currency", currency: pack.currency });
+    const buy = h("button.primary", { type: "button" }, t("credits.buyPack", { credits: t("credits.count", { count: pack.credits }), price }));
     const keys = {};  // a retry of the same purchase (same pack, same processor) reuses its key
     buy.addEventListener("click", async () => {
       buy.disabled = true;
@@ -70,24 +74,24 @@ export async function creditsPage(main) {
         location.assign(order.approve_url || order.checkout_url);
       } catch (error) { showError(errors, error); buy.disabled = false; }
     });
-    return h("div.card", {}, h("div.stat", {}, String(pack.credits)), h("p.muted", {}, `credits for ${pack.price} ${pack.currency}`), buy);
+    return h("div.card", {}, h("div.stat", {}, fmtNumber(pack.credits)), h("p.muted", {}, t("credits.packFor", { count: pack.credits, price })), buy);
   }));
 
   async function renderPlans() {
     const current = await api("/api/v1/subscriptions/current");  // null: no subscription
     const active = current && !["CANCELLED", "EXPIRED"].includes(current.status) ? current : null;
     replace(planBox,
-      active ? h("div.card", {}, h("p", {}, `Your subscription: ${active.plan} (${active.status})`,
-        active.current_period_end ? `, renews ${fmtDate(active.current_period_end)}` : ""),
-        active.status === "APPROVAL_PENDING" && (active.approve_url || active.checkout_url) ? h("a.button", { href: active.approve_url || active.checkout_url }, `Finish at ${PROCESSOR_NAMES[active.provider] || "the payment provider"}`) : null,
+      active ? h("div.card", {}, h("p", {}, t("credits.subscription", { plan: active.plan, status: tValue("status", active.status) }),
+        active.current_period_end ? t("credits.renews", { date: fmtDate(active.current_period_end) }) : ""),
+        active.status === "APPROVAL_PENDING" && (active.approve_url || active.checkout_url) ? h("a.button", { href: active.approve_url || active.checkout_url }, t("credits.finishAt", { provider: active.provider ? processorName(active.provider) : t("credits.theProvider") })) : null,
         h("button.danger", { type: "button", onclick: async (event) => {
-          if (!confirm("Cancel your subscription?")) return;
-          try { await api("/api/v1/subscriptions/current", { method: "DELETE" }); toast("Subscription cancelled."); renderPlans(); }
+          if (!confirm(t("credits.confirmCancel"))) return;
+          try { await api("/api/v1/subscriptions/current", { method: "DELETE" }); toast(t("credits.cancelledToast")); renderPlans(); }
           catch (error) { showError(errors, error); event.target.disabled = false; }
-        } }, "Cancel subscription")) : null,
+        } }, t("credits.cancel"))) : null,
       h("div.cards", {}, plans.plans.map((plan) => h("div.card", {},
-        h("h3", {}, plan.name), h("p", {}, `${plan.daily_credits} credits a day`),
-        h("p.muted", {}, plan.interval ? `${plan.price_usd} USD / ${plan.interval}` : "Free"),
+        h("h3", { translate: "no" }, plan.name), h("p", {}, t("credits.perDay", { count: plan.daily_credits })),
+        h("p.muted", {}, plan.interval ? t("credits.planPrice", { price: fmtNumber(Number(plan.price_usd), { style: "currency", currency: "USD" }), interval: tValue("interval", plan.interval) }) : t("credits.free")),
         plan.interval && !active ? h("button", { type: "button", onclick: async (event) => {
           event.target.disabled = true;
           try {
@@ -95,28 +99,29 @@ export async function creditsPage(main) {
             const sub = await api("/api/v1/subscriptions", { method: "POST", body, idempotent: true });
             location.assign(sub.approve_url || sub.checkout_url);
           } catch (error) { showError(errors, error); event.target.disabled = false; }
-        } }, `Subscribe to ${plan.name}`) : null))));
+        } }, t("credits.subscribe", { plan: plan.name })) : null))));
   }
 
   async function renderLedger() {
-    replace(ledger, h("p.muted", {}, "Loading…"));
+    replace(ledger, h("p.muted", {}, t("page.loading")));
     const page = await api("/api/v1/credits/ledger?limit=20");
-    replace(ledger, page.items.length ? h("table", {}, h("caption.muted.small", {}, "Latest 20 changes"),
-      h("thead", {}, h("tr", {}, ["When", "Change", "Kind", "Balance after", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, fmtDate(e.at)), h("td", {}, e.delta > 0 ? `+${e.delta}` : String(e.delta)),
-        h("td", {}, e.kind), h("td", {}, String(e.balance_after ?? "")), h("td", {}, e.reason || e.ref || "")))))
-      : h("p.muted", {}, "No credit changes yet."));
+    replace(ledger, page.items.length ? h("table", {}, h("caption.muted.small", {}, t("credits.latest")),
+      h("thead", {}, h("tr", {}, ["credits.when", "credits.change", "media.kind", "credits.balanceAfter", "credits.reason"].map((c) => h("th", { scope: "col" }, t(c))))),
+      h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, fmtDate(e.at)), h("td", {}, fmtNumber(e.delta, { signDisplay: "exceptZero" })),
+        h("td", {}, tValue("ledger", e.kind)), h("td", {}, e.balance_after === null || e.balance_after === undefined ? "" : fmtNumber(e.balance_after)),
+        h("td", { translate: "no" }, e.reason || e.ref || "")))))
+      : h("p.muted", {}, t("credits.noChanges")));
   }
 
   async function renderPayments() {
-    replace(payments, h("p.muted", {}, "Loading…"));
+    replace(payments, h("p.muted", {}, t("page.loading")));
     const page = await api("/api/v1/payments?limit=20");
     replace(payments, page.items.length ? h("table", {},
-      h("thead", {}, h("tr", {}, ["When", "Pack", "Amount", "Paid with", "Status"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, page.items.map((p) => h("tr", {}, h("td", {}, fmtDate(p.created_at)), h("td", {}, `${p.pack} (${p.credits})`),
-        h("td", {}, `${p.amount} ${p.currency}`), h("td", {}, PROCESSOR_NAMES[p.provider] || p.provider || ""),
-        h("td", {}, p.status)))))
-      : h("p.muted", {}, "No payments yet."));
+      h("thead", {}, h("tr", {}, ["credits.when", "credits.pack", "credits.amount", "credits.paidWith", "video.status"].map((c) => h("th", { scope: "col" }, t(c))))),
+      h("tbody", {}, page.items.map((p) => h("tr", {}, h("td", {}, fmtDate(p.created_at)), h("td", {}, h("span", { translate: "no" }, p.pack), ` (${fmtNumber(p.credits)})`),
+        h("td", {}, fmtNumber(Number(p.amount), { style: "currency", currency: p.currency })), h("td", {}, p.provider ? processorLabel(p.provider) : ""),
+        h("td", {}, tValue("status", p.status))))))
+      : h("p.muted", {}, t("credits.noPayments")));
   }
 
   redeem.addEventListener("submit", async (event) => {
@@ -126,15 +131,14 @@ export async function creditsPage(main) {
       const credits = await api("/api/v1/gift-codes/redeem", { method: "POST", body: { code: code.value.trim() } });
       renderSummary(setCredits(credits));  // the answer carries the credits: no second read
       code.value = "";
-      toast("Gift code redeemed.");
+      toast(t("credits.redeemed"));
       if (history.open) renderLedger().catch(() => {});
     } catch (error) {
-      const messages = { 404: "That code doesn't exist. Check it for typos.", 409: "That code was already redeemed.", 410: "That code has expired." };
-      showError(redeemErrors, messages[error.status] ? { ...error, detail: messages[error.status], requestId: error.requestId, code: error.code } : error);
+      const messages = { 404: "credits.codeUnknown", 409: "credits.codeUsed", 410: "credits.codeExpired" };
+      showError(redeemErrors, messages[error.status] ? { detail: t(messages[error.status]), requestId: error.requestId, code: error.code } : error);
     }
   });
 
   renderSummary(await currentCredits());
   await renderPlans().catch((error) => showError(errors, error));
-  void humane;
 }

@@ -2,33 +2,34 @@
 import { api, newIdempotencyKey } from "../api.js";
 import { renderMarkdown } from "../markdown.js";
 import { loadPlans, refreshCredits, state } from "../state.js";
-import { append, field, h, prepend, replace, showError } from "../ui.js";
-import { STATUS_TEXT, tile, watchImage } from "./images-common.js";
+import { t } from "../i18n.js";
+import { append, field, fmtNumber, h, prepend, replace, showError } from "../ui.js";
+import { statusText, tile, watchImage } from "./images-common.js";
 
 const ACCEPT = "image/png,image/jpeg,image/webp";
 
 function limitsText() {
-  return `PNG, JPEG or WebP, up to ${state.config?.max_upload_mb ?? 10} MB.`;
+  return t("edit.limits", { mb: state.config?.max_upload_mb ?? 10 });
 }
 
 async function sourcePicker(query) {
   const file = h("input", { type: "file", name: "image", accept: ACCEPT });
-  const pick = h("select", { name: "source_image_id" }, h("option", { value: "" }, "— or pick one from your gallery —"));
+  const pick = h("select", { name: "source_image_id" }, h("option", { value: "" }, t("edit.pickNone")));
   try {
     const page = await api("/api/v1/images?status=completed&limit=50");
-    for (const img of page.items) append(pick, h("option", { value: img.id, selected: img.id === query.get("source") }, img.prompt.slice(0, 60)));
+    for (const img of page.items) append(pick, h("option", { value: img.id, selected: img.id === query.get("source"), translate: "no" }, img.prompt.slice(0, 60)));
   } catch { /* uploads still work */ }
   const tooBig = (f) => f && f.size > (state.config?.max_upload_mb ?? 10) * 1024 * 1024;
   return {
-    controls: [field("Picture to use", file, limitsText()), field("Or an image from your gallery", pick)],
+    controls: [field(t("edit.picture"), file, limitsText()), field(t("edit.orGallery"), pick)],
     /** Adds the source to `form`; returns an error text when there is none or it is too big. */
     addTo(form) {
       const f = file.files[0];
       if (f) {
-        if (tooBig(f)) return `That file is ${(f.size / 1048576).toFixed(1)} MB; the limit is ${state.config?.max_upload_mb ?? 10} MB.`;
+        if (tooBig(f)) return t("edit.tooBig", { size: fmtNumber(f.size / 1048576, { maximumFractionDigits: 1 }), mb: state.config?.max_upload_mb ?? 10 });
         form.append("image", f);
       } else if (pick.value) form.append("source_image_id", pick.value);
-      else return "Choose a picture to upload or one from your gallery.";
+      else return t("edit.noSource");
       return null;
     },
   };
@@ -42,12 +43,12 @@ export async function editPage(main, _params, query) {
   const mask = h("input", { type: "file", name: "mask", accept: ACCEPT });
   const status = h("p", { role: "status", "aria-live": "polite" });
   const errors = h("div");
-  const results = h("div.grid", { role: "region", "aria-label": "Edited images" });
-  const submit = h("button.primary", { type: "submit" }, "Edit image");
-  const form = h("form.card", {}, ...source.controls, field("What to change", prompt),
-    field("Mask (optional)", mask, "Transparent areas of the mask are the parts to repaint. " + limitsText()),
-    h("p.hint", {}, `Costs ${plans.prices.image_edit} credits.`), h("div.actions", {}, submit), status, errors);
-  append(main, h("h1", {}, "Edit an image"), form, results);
+  const results = h("div.grid", { role: "region", "aria-label": t("edit.results") });
+  const submit = h("button.primary", { type: "submit" }, t("edit.submit"));
+  const form = h("form.card", {}, ...source.controls, field(t("edit.what"), prompt),
+    field(t("edit.mask"), mask, `${t("edit.maskHint")} ${limitsText()}`),
+    h("p.hint", {}, t("media.costs", { credits: t("credits.count", { count: plans.prices.image_edit }) })), h("div.actions", {}, submit), status, errors);
+  append(main, h("h1", {}, t("edit.title")), form, results);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(errors, null);
@@ -57,12 +58,12 @@ export async function editPage(main, _params, query) {
     data.append("prompt", prompt.value.trim());
     if (mask.files[0]) data.append("mask", mask.files[0]);
     submit.disabled = true;
-    status.textContent = "Uploading…";
+    status.textContent = t("edit.uploading");
     try {
       const job = await api("/api/v1/images/edits", { method: "POST", form: data, idempotent: true, idempotencyKey: newIdempotencyKey(), signal: controller.signal });
-      const done = await watchImage(job.id, { signal: controller.signal, onUpdate: (img) => { status.textContent = STATUS_TEXT[img.status] || img.status; } });
+      const done = await watchImage(job.id, { signal: controller.signal, onUpdate: (img) => { status.textContent = statusText(img.status); } });
       prepend(results, tile(done));
-      status.textContent = done.status === "completed" ? "Done: the edited image is in your gallery." : "The edit failed; your credits were refunded.";
+      status.textContent = t(done.status === "completed" ? "edit.done" : "edit.failed");
       refreshCredits().catch(() => {});
     } catch (error) {
       if (error?.name !== "AbortError") { status.textContent = ""; showError(errors, error); }
@@ -82,16 +83,16 @@ export async function describePage(main, _params, query) {
   custom.addEventListener("change", toggle);
   const status = h("p", { role: "status", "aria-live": "polite" });
   const errors = h("div");
-  const output = h("div.card", { hidden: true, "aria-label": "Description" });
-  const submit = h("button.primary", { type: "submit" }, "Describe");
+  const output = h("div.card", { hidden: true, "aria-label": t("describe.description") });
+  const submit = h("button.primary", { type: "submit" }, t("nav.describe"));
   const form = h("form.card", {}, ...source.controls,
-    h("fieldset", {}, h("legend", {}, "What kind of description"),
-      h("label.inline", {}, fursona, "Fursona: the animal character this picture suggests"),
-      h("label.inline", {}, custom, "My own instruction")),
-    field("Instruction", instruction, "For example: “List the colours in this picture.”"),
-    h("p.hint", {}, `Costs ${plans.prices.image_describe} credit${plans.prices.image_describe === 1 ? "" : "s"}.`),
+    h("fieldset", {}, h("legend", {}, t("describe.kind")),
+      h("label.inline", {}, fursona, t("describe.fursona")),
+      h("label.inline", {}, custom, t("describe.custom"))),
+    field(t("describe.instruction"), instruction, t("describe.instructionHint")),
+    h("p.hint", {}, t("media.costs", { credits: t("credits.count", { count: plans.prices.image_describe }) })),
     h("div.actions", {}, submit), status, errors);
-  append(main, h("h1", {}, "Describe an image"), form, output);
+  append(main, h("h1", {}, t("describe.title")), form, output);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(errors, null);
@@ -100,13 +101,14 @@ export async function describePage(main, _params, query) {
     if (problem) { showError(errors, { code: "validation_error", detail: problem, errors: [{ loc: [], msg: problem }] }); return; }
     if (custom.checked) data.append("instruction", instruction.value.trim()); else data.append("preset", "fursona");
     submit.disabled = true;
-    status.textContent = "Looking at the picture…";
+    status.textContent = t("describe.looking");
     try {
       const answer = await api("/api/v1/images/describe", { method: "POST", form: data, idempotent: true });
       output.hidden = false;
-      replace(output, h("h2", {}, "Description"), renderMarkdown(answer.description),
-        h("p.muted.small", {}, `${answer.provider} · ${answer.model} · ${answer.credits_charged} credit${answer.credits_charged === 1 ? "" : "s"}`));
-      status.textContent = "Done.";
+      replace(output, h("h2", {}, t("describe.description")), h("div", { translate: "no" }, renderMarkdown(answer.description)),
+        h("p.muted.small", {}, h("span", { translate: "no" }, `${answer.provider} · ${answer.model}`), " · ",
+          t("credits.count", { count: answer.credits_charged })));
+      status.textContent = t("describe.done");
       refreshCredits().catch(() => {});
     } catch (error) { status.textContent = ""; showError(errors, error); }
     finally { submit.disabled = false; }

@@ -1,8 +1,9 @@
 // Image detail: the picture at its aspect ratio, metadata, Clone prompt, Save, Share, Download, Delete.
 import { api } from "../api.js";
-import { append, copyButton, fmtDate, fmtRelative, h, replace, showError, toast } from "../ui.js";
+import { t, tValue } from "../i18n.js";
+import { append, copyButton, fmtDate, fmtNumber, fmtRelative, h, replace, showError, toast } from "../ui.js";
 import { navigate } from "../main.js";
-import { STATUS_TEXT, watchImage } from "./images-common.js";
+import { statusText, watchImage } from "./images-common.js";
 
 export async function imagePage(main, [id]) {
   const controller = new AbortController();
@@ -12,28 +13,28 @@ export async function imagePage(main, [id]) {
   // What the last action did, said in the page next to the buttons (a floating toast would cover
   // the share link's field on a phone).
   const notice = h("p.notice", { role: "status" });
-  append(main, h("h1", {}, "Image"), view, errors);
+  append(main, h("h1", {}, t("image.title")), view, errors);
 
   function render() {
     const figures = image.outputs.length ? image.outputs.map((out, i) => h("figure", {},
-      h("img", { src: out.url, alt: image.prompt, width: out.width || image.width, height: out.height || image.height }),
-      image.outputs.length > 1 ? h("figcaption.muted.small", {}, `Image ${i + 1} of ${image.outputs.length}`) : null))
-      : h("p", { role: "status" }, STATUS_TEXT[image.status] || image.status, image.error?.detail ? ` — ${image.error.detail}` : "");
+      h("img", { src: out.url, alt: image.prompt, width: out.width || image.width, height: out.height || image.height, translate: "no" }),
+      image.outputs.length > 1 ? h("figcaption.muted.small", {}, t("image.nOfTotal", { n: i + 1, total: image.outputs.length })) : null))
+      : h("p", { role: "status" }, statusText(image.status), image.error?.detail ? [" — ", h("span", { lang: "en", translate: "no" }, image.error.detail)] : "");
     const clone = new URLSearchParams({ prompt: image.prompt, aspect_ratio: image.aspect_ratio, num_outputs: String(image.num_outputs) });
     if (image.negative_prompt) clone.set("negative_prompt", image.negative_prompt);
     if (image.seed !== null && image.seed !== undefined) clone.set("seed", String(image.seed));
-    const save = h("button", { type: "button", disabled: image.saved || image.status !== "completed" }, image.saved ? "Saved" : "Save");
-    const share = h("button", { type: "button", disabled: image.status !== "completed" }, "Share");
-    const del = h("button.danger", { type: "button" }, "Delete");
+    const save = h("button", { type: "button", disabled: image.saved || image.status !== "completed" }, t(image.saved ? "media.saved" : "media.save"));
+    const share = h("button", { type: "button", disabled: image.status !== "completed" }, t("image.share"));
+    const del = h("button.danger", { type: "button" }, t("chat.delete"));
     const shareBox = h("div");
     const actions = h("div.actions", {},
-      h("a.button", { href: `/studio?${clone}`, "data-link": true }, "Clone prompt"), save, share,
-      image.outputs[0] ? h("a.button", { href: image.outputs[0].url, download: `${image.id}.${image.outputs[0].format || "png"}` }, "Download") : null,
+      h("a.button", { href: `/studio?${clone}`, "data-link": true }, t("media.clone")), save, share,
+      image.outputs[0] ? h("a.button", { href: image.outputs[0].url, download: `${image.id}.${image.outputs[0].format || "png"}` }, t("media.download")) : null,
       del);
     save.addEventListener("click", async () => {
       try {
         image = await api(`/api/v1/images/${image.id}/save`, { method: "POST" });
-        notice.textContent = "Saved: it will not expire.";
+        notice.textContent = t("media.savedNote");
         render();
       }
       catch (error) { showError(errors, error); }
@@ -41,46 +42,46 @@ export async function imagePage(main, [id]) {
     share.addEventListener("click", async () => {
       try {
         const link = await api(`/api/v1/images/${image.id}/share`, { method: "POST" });
-        const url = h("input.secret", { value: link.url, readonly: true, "aria-label": "Public link" });
-        const stop = h("button", { type: "button" }, "Stop sharing");
+        const url = h("input.secret", { value: link.url, readonly: true, "aria-label": t("image.publicLink") });
+        const stop = h("button", { type: "button" }, t("image.stopSharing"));
         stop.addEventListener("click", async () => {
           try {
             await api(`/api/v1/images/${image.id}/share`, { method: "DELETE" });
             replace(shareBox);
-            notice.textContent = "Stopped sharing: the link no longer works.";
+            notice.textContent = t("image.stoppedSharing");
             share.focus();
           }
           catch (error) { showError(errors, error); }
         });
         notice.textContent = "";
-        replace(shareBox, h("div.card", {}, h("p", {}, "Anyone with this link can see the image and its prompt:"),
-          url, h("div.actions", {}, copyButton(() => link.url, "Copy link"), h("a.button", { href: link.url, target: "_blank", rel: "noopener" }, "Open"), stop)));
+        replace(shareBox, h("div.card", {}, h("p", {}, t("image.shareNote")),
+          url, h("div.actions", {}, copyButton(() => link.url, t("image.copyLink")), h("a.button", { href: link.url, target: "_blank", rel: "noopener" }, t("image.open")), stop)));
         url.focus();
         url.select();
       } catch (error) { showError(errors, error); }
     });
     del.addEventListener("click", async () => {
-      if (!confirm("Delete this image? Its files and any share link are removed.")) return;
-      try { await api(`/api/v1/images/${image.id}`, { method: "DELETE" }); toast("Image deleted."); navigate("/gallery"); }
+      if (!confirm(t("image.confirmDelete"))) return;
+      try { await api(`/api/v1/images/${image.id}`, { method: "DELETE" }); toast(t("image.deleted")); navigate("/gallery"); }
       catch (error) { showError(errors, error); }
     });
-    const details = h("details", {}, h("summary", {}, "Prompt details"),
+    const details = h("details", {}, h("summary", {}, t("image.promptDetails")),
       h("dl.meta", {},
-        h("dt", {}, "Prompt"), h("dd", {}, image.prompt),
-        h("dt", {}, "Negative prompt"), h("dd", {}, image.negative_prompt || "—"),
-        h("dt", {}, "Seed"), h("dd", {}, image.seed ?? "random")));
+        h("dt", {}, t("media.prompt")), h("dd", { translate: "no" }, image.prompt),
+        h("dt", {}, t("media.negative")), h("dd", { translate: "no" }, image.negative_prompt || "—"),
+        h("dt", {}, t("media.seed")), h("dd", {}, image.seed ?? t("image.random"))));
     details.open = true;
     replace(view, h("div.detail", {},
       h("div", {}, figures),
       h("div", {}, actions, notice, shareBox,
         h("dl.meta", {},
-          h("dt", {}, "Size"), h("dd", {}, `${image.width}×${image.height} (${image.aspect_ratio})`),
-          h("dt", {}, "Model"), h("dd", {}, image.model),
-          h("dt", {}, "Provider"), h("dd", {}, image.provider || "—"),
-          h("dt", {}, "Kind"), h("dd", {}, image.kind),
-          h("dt", {}, "Created"), h("dd", {}, fmtDate(image.created_at)),
-          h("dt", {}, "Expires"), h("dd", {}, image.saved ? "Never (saved)" : image.expires_at ? `${fmtDate(image.expires_at)} (${fmtRelative(image.expires_at)})` : "—"),
-          h("dt", {}, "Credits"), h("dd", {}, String(image.credits_charged))),
+          h("dt", {}, t("media.size")), h("dd", {}, `${image.width}×${image.height} (${image.aspect_ratio})`),
+          h("dt", {}, t("chat.model")), h("dd", { translate: "no" }, image.model),
+          h("dt", {}, t("media.provider")), h("dd", { translate: "no" }, image.provider || "—"),
+          h("dt", {}, t("media.kind")), h("dd", {}, tValue("kind", image.kind)),
+          h("dt", {}, t("media.created")), h("dd", {}, fmtDate(image.created_at)),
+          h("dt", {}, t("media.expires")), h("dd", {}, image.saved ? t("media.never") : image.expires_at ? `${fmtDate(image.expires_at)} (${fmtRelative(image.expires_at)})` : "—"),
+          h("dt", {}, t("nav.credits")), h("dd", {}, fmtNumber(image.credits_charged))),
         details)));
   }
   render();

@@ -1,8 +1,9 @@
 // Image studio: prompt, negative prompt, aspect ratio, outputs, seed, model; live job status.
 import { api, newIdempotencyKey } from "../api.js";
 import { loadPlans, refreshCredits } from "../state.js";
+import { t } from "../i18n.js";
 import { append, field, h, prepend, replace, showError, swap } from "../ui.js";
-import { STATUS_TEXT, tile, watchImage } from "./images-common.js";
+import { statusText, tile, watchImage } from "./images-common.js";
 
 const RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"];
 
@@ -21,26 +22,26 @@ export async function studioPage(main, _params, query) {
   const cost = h("p.hint", { "aria-live": "polite" });
   const status = h("p", { role: "status", "aria-live": "polite" });
   const errors = h("div");
-  const results = h("div.grid", { role: "region", "aria-label": "Results" });
-  const submit = h("button.primary", { type: "submit" }, "Generate");
+  const results = h("div.grid", { role: "region", "aria-label": t("studio.results") });
+  const submit = h("button.primary", { type: "submit" }, t("studio.generate"));
   const updateCost = () => {
     const n = Math.max(1, Math.min(4, Number(count.value) || 1));
-    cost.textContent = `Costs ${n * plans.prices.image} credit${n * plans.prices.image === 1 ? "" : "s"} (${plans.prices.image} per image).`;
+    cost.textContent = t("studio.cost", { credits: t("credits.count", { count: n * plans.prices.image }), each: plans.prices.image });
   };
   count.addEventListener("input", updateCost);
   const form = h("form.card", {},
-    field("Prompt", prompt), field("Negative prompt (optional)", negative, "What to keep out of the picture."),
-    h("div.row", {}, field("Aspect ratio", ratio), field("Number of images", count), field("Seed (optional)", seed, "Same seed + prompt → similar picture."),
-      field("Model", model, "“default” follows the server's provider order."), modelList),
+    field(t("media.prompt"), prompt), field(t("studio.negative"), negative, t("studio.negativeHint")),
+    h("div.row", {}, field(t("media.ratio"), ratio), field(t("studio.count"), count), field(t("studio.seed"), seed, t("studio.seedHint")),
+      field(t("chat.model"), model, t("studio.modelHint")), modelList),
     cost, h("div.actions", {}, submit), status, errors);
-  append(main, h("h1", {}, "Image studio"), form, h("h2", {}, "Results"), results);
+  append(main, h("h1", {}, t("studio.title")), form, h("h2", {}, t("studio.results")), results);
   updateCost();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(errors, null);
     submit.disabled = true;
-    status.textContent = "Submitting…";
+    status.textContent = t("media.submitting");
     const body = { prompt: prompt.value.trim(), aspect_ratio: ratio.value, num_outputs: Number(count.value) || 1,
                    model: model.value.trim() || "default" };
     if (negative.value.trim()) body.negative_prompt = negative.value.trim();
@@ -50,14 +51,14 @@ export async function studioPage(main, _params, query) {
       const placeholder = tile(job);
       prepend(results, placeholder);
       const done = await watchImage(job.id, { signal: controller.signal, onUpdate: (img) => {
-        status.textContent = `${STATUS_TEXT[img.status] || img.status}`;
+        status.textContent = statusText(img.status);
       } });
       swap(placeholder, tile(done));
       if (done.status === "failed") {
-        showError(errors, { code: done.error?.code, detail: `${done.error?.detail || "The image could not be made."} Your credits were refunded.`, requestId: done.request_id });
-        status.textContent = "Failed.";
+        showError(errors, { code: done.error?.code, detail: t("studio.failed"), requestId: done.request_id });
+        status.textContent = t("status.failed");
       } else {
-        status.textContent = `Done: ${done.outputs.length} image${done.outputs.length === 1 ? "" : "s"} ready.`;
+        status.textContent = t("studio.done", { count: done.outputs.length });
       }
       refreshCredits().catch(() => {});
     } catch (error) {
