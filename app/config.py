@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     cloudinary_url: SecretStr | None = None
     cloudinary_upload_prefix: str | None = None
     media_dir: Path = ROOT / "var" / "media"
+    # Data exports (contract §20): where the worker writes the zip archives (web processes read them:
+    # one host or a shared volume) and how long a finished one is kept.
+    export_dir: Path = ROOT / "var" / "exports"
+    export_ttl_s: float = Field(default=86400.0, gt=0, le=30 * 86400)
 
     paypal_client_id: str | None = None
     paypal_client_secret: SecretStr | None = None
@@ -180,7 +184,7 @@ class Settings(BaseSettings):
     # MongoDB pool: at most this many connections per process (more operations in flight wait for
     # one, within MONGODB_TIMEOUT_S); one idle this long is closed, so a latency spike's connections
     # do not stay for the life of the process (`make soak` saw 2 → 72 without these).
-    mongodb_max_pool_size: int = Field(default=20, ge=1, le=1000)
+    mongodb_max_pool_size: int = Field(default=100, ge=1, le=1000)
     mongodb_max_idle_s: float = Field(default=60.0, gt=0, le=86400)
     drain_timeout_s: float | None = None
     # Worker liveness: a running job beats every third of this; silent this long → reaped.

@@ -26,7 +26,7 @@ STARTUP_TIMEOUT_S = 30.0
 class MongoDatabase:
     """Owns the client; `init` registers the documents and creates their indexes."""
 
-    def __init__(self, uri: str, name: str, *, timeout_s: float = 2.0, max_pool_size: int = 20,
+    def __init__(self, uri: str, name: str, *, timeout_s: float = 2.0, max_pool_size: int = 100,
                  max_idle_s: float = 60.0) -> None:
         ms = max(1, int(timeout_s * 1000))
         self.client: AsyncMongoClient = AsyncMongoClient(

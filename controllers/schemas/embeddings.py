@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from controllers.schemas.base import RequestBody
 from services.embeddings.service import MAX_INPUTS
@@ -12,6 +12,12 @@ from services.platform.embedding_models import MAX_DIMENSIONS
 
 MAX_INPUT_CHARS = 32768  # 8 192 tokens of about 4 characters: OpenAI's per-input limit
 Text = Annotated[str, Field(min_length=1, max_length=MAX_INPUT_CHARS, pattern=r"\S")]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true/false is no size (pydantic would read 1/0)
+        raise ValueError("Input should be a valid integer")
+    return value
 
 
 def _is_tokens(value: Any) -> bool:
@@ -32,6 +38,9 @@ def _check_text(text: Any, where: str) -> None:
         raise ValueError(f"{where} has {len(text)} characters; at most {MAX_INPUT_CHARS}")
 
 
+Dimensions = Annotated[int, Field(ge=1, le=MAX_DIMENSIONS), BeforeValidator(_not_a_boolean)]
+
+
 class EmbeddingsIn(RequestBody):
     """OpenAI's embeddings request: every field honoured (README: /v1/embeddings fields)."""
 
@@ -40,7 +49,7 @@ class EmbeddingsIn(RequestBody):
     input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)] = Field(description=(
         "A text, or a list of at most 2048 texts (one vector each, in order). Token arrays are refused "
         "by name: send the text. A model may take fewer tokens per input (gemini-embedding-001: 2048)."))
-    dimensions: int | None = Field(default=None, ge=1, le=MAX_DIMENSIONS, description=(
+    dimensions: Dimensions | None = Field(default=None, description=(
         "The vectors' size, within the model's range (text-embedding-3-small 1–1536, "
         "gemini-embedding-001 128–3072); default the model's native size."))
     encoding_format: Literal["float", "base64"] | None = Field(default="float", description=(

@@ -87,3 +87,21 @@ async def test_a_model_is_answered_only_by_its_configured_provider(servers, tmp_
         assert response.status_code == 403
         container: Container = application.extensions["container"]
         await container.platform.database.client.drop_database(settings.mongodb_db)
+
+
+async def test_malformed_input_is_a_named_400_never_a_500(app, client):
+    headers = {**await auth_headers(app, "user_emb_malformed"), "Content-Type": "application/json"}
+    bodies = [
+        (b'{"model": "embed-default", "input": "\\ud800 lone surrogate"}', "input"),
+        (b'{"model": "embed-default", "input": ["ok", 3]}', "input"),
+        (b'{"model": "embed-default", "input": []}', "input"),
+        (b'{"model": "embed-default", "input": "x", "dimensions": 99999}', "dimensions"),
+        (b'{"model": "embed-default", "input": "x", "dimensions": 2000}', "dimensions"),  # local: 1-1024
+        (b'{"model": "embed-default", "input": "x", "dimensions": true}', "dimensions"),
+        (b'{"input": "x"}', "model"),
+    ]
+    for raw, param in bodies:
+        response = await client.post(PATH, data=raw, headers=headers)
+        body = await response.get_json()
+        assert response.status_code == 400, (raw, body)
+        assert body["error"]["param"].split(".")[0] == param, (raw, body)

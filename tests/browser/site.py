@@ -27,9 +27,9 @@ class Site:
         """Every signed-in page, each with its data (an admin's view: the admin pages too)."""
         return [f"/chat/{self.conversation}", "/studio", "/gallery", "/gallery?tab=saved",
                 f"/images/{self.image}", "/videos", f"/videos/{self.video}", "/edit", "/describe", "/credits",
-                "/usage", "/keys", "/account", "/checkout/cancel", "/admin", "/admin/users",
-                f"/admin/users/{self.user_id}", "/admin/gift-codes", "/admin/settings", "/admin/audit",
-                "/checkout/nowhere"]
+                "/usage", "/keys", "/account", "/checkout/cancel", "/admin", "/admin/analytics",
+                "/admin/users", f"/admin/users/{self.user_id}", "/admin/gift-codes", "/admin/settings",
+                "/admin/audit", "/checkout/nowhere"]
 
 
 def _ok(answer: httpx.Response) -> dict:

@@ -64,6 +64,8 @@ export default {
   "edit.limits": "PNG, JPEG oder WebP, bis zu {mb} MB.",
   "edit.pickNone": "— oder eines aus deiner Galerie wählen —",
   "edit.picture": "Zu verwendendes Bild",
+  "edit.chooseFile": "Datei wählen…",
+  "edit.noFile": "Keine Datei gewählt",
   "edit.orGallery": "Oder ein Bild aus deiner Galerie",
   "edit.tooBig": "Diese Datei hat {size} MB; erlaubt sind {mb} MB.",
   "edit.noSource": "Wähle ein Bild zum Hochladen oder eines aus deiner Galerie.",

@@ -65,6 +65,8 @@ export default {
   "edit.limits": "PNG, JPEG or WebP, up to {mb} MB.",
   "edit.pickNone": "— or pick one from your gallery —",
   "edit.picture": "Picture to use",
+  "edit.chooseFile": "Choose a file…",
+  "edit.noFile": "No file chosen",
   "edit.orGallery": "Or an image from your gallery",
   "edit.tooBig": "That file is {size} MB; the limit is {mb} MB.",
   "edit.noSource": "Choose a picture to upload or one from your gallery.",

@@ -64,6 +64,8 @@ export default {
   "edit.limits": "PNG, JPEG o WebP, hasta {mb} MB.",
   "edit.pickNone": "— o elige una de tu galería —",
   "edit.picture": "Imagen que usar",
+  "edit.chooseFile": "Elegir un archivo…",
+  "edit.noFile": "Ningún archivo elegido",
   "edit.orGallery": "O una imagen de tu galería",
   "edit.tooBig": "Ese archivo ocupa {size} MB; el límite es {mb} MB.",
   "edit.noSource": "Elige una imagen para subir o una de tu galería.",

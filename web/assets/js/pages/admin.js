@@ -43,7 +43,7 @@ async function overview(body) {
         h("div.small.muted", {}, t("admin.purchased30", { n: stats.credits.purchased_30d }))),
       revenue.map(([cur, r]) => h("div.card", {}, h("div.muted", {}, t("admin.revenue", { currency: cur })),
         h("div.stat", {}, fmtNumber(Number(r.net), { style: "currency", currency: cur })),
-        h("div.small.muted", {}, t("admin.revenueNote", { payments: r.payments, refunded: r.refunded }))))),
+        h("div.small.muted", {}, t("admin.revenueNote", { payments: r.payments, refunded: fmtNumber(Number(r.refunded), { style: "currency", currency: cur }) }))))),
     h("div.cards.wide", {}, bars(t("admin.generations"), Object.entries(stats.generations).map(([k, v]) => [tValue("generations", k), v])),
       bars(t("admin.providerCalls"), providerRows.map(([k, n, p]) => [[tValue("providerKind", k), ":", h("span", { translate: "no" }, n)], p.calls || 0]))),
     h("h2", {}, t("admin.health")),
@@ -198,7 +198,11 @@ async function audit(body) {
     : h("p.muted", {}, t("admin.noActions")));
 }
 
+/** A value of an audit entry as JSON; "—" for none (JSON.stringify(undefined) is undefined, which
+ * showed as the word "undefined" in the screenshots). */
+const shown = (value) => (value === undefined || value === null ? "—" : JSON.stringify(value));
+
 function summarise(before, after) {
   return Object.keys(after || {}).filter((k) => JSON.stringify(before?.[k]) !== JSON.stringify(after[k]))
-    .map((k) => `${k}: ${JSON.stringify(before?.[k])} → ${JSON.stringify(after[k])}`).join("; ") || "—";
+    .map((k) => `${k}: ${shown(before?.[k])} → ${shown(after[k])}`).join("; ") || "—";
 }

@@ -40,7 +40,7 @@ export async function chatPage(main, [conversationId], _query, navigate) {
     h("dl", {}, SHORTCUTS.map(([key, label]) => [h("dt", {}, key.split("+").map((k, i) => [i ? "+" : "", h("kbd", {}, t(`key.${k}`))])), h("dd", {}, t(label))])));
   const form = h("form.composer", {},
     field(t("chat.message"), input), attached.el,
-    h("div.row", {}, field(t("chat.model"), model), h("div.actions", {}, send, stop)), cost, errors, keys);
+    h("div.row", {}, field(t("chat.model"), model), h("div.actions", {}, send, stop)), cost, errors);
 
   function updateCost() {
     const offer = plans.models.find((m) => m.name === model.value);
@@ -52,7 +52,9 @@ export async function chatPage(main, [conversationId], _query, navigate) {
   model.addEventListener("change", updateCost);
 
   append(main, h("h1.visually-hidden", {}, t("chat.title")),
-    h("div.chat", {}, sidebar, h("section.thread", { "aria-label": t("chat.conversation") }, messages, form)));
+    h("div.chat", {}, sidebar, h("section.thread", { "aria-label": t("chat.conversation") }, messages, form, keys)));
+  // The shortcuts list sits below the composer, not in it: opened inside the sticky composer it
+  // covered the conversation (seen in the screenshots).
   main.querySelector("h1").className = "muted small";
 
   const actions = {

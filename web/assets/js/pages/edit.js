@@ -8,6 +8,24 @@ import { statusText, tile, watchImage } from "./images-common.js";
 
 const ACCEPT = "image/png,image/jpeg,image/webp";
 
+/**
+ * A file field in the app's language: the browser's own file input writes "Choose File / No file
+ * chosen" in the browser's language (seen in the German screenshots), so it is kept for screen
+ * readers and the keyboard only, and a button-styled label and the chosen name show instead.
+ */
+function fileField(labelText, input, hint) {
+  input.classList.add("visually-hidden");
+  const chosen = h("span.muted.small", { translate: "no" });
+  const none = h("span.muted.small", {}, t("edit.noFile"));
+  input.addEventListener("change", () => {
+    chosen.textContent = input.files[0]?.name || "";
+    none.hidden = Boolean(input.files[0]);
+  });
+  const [label, ...rest] = field(labelText, input, hint).children;
+  return h("div.field", {}, label,
+    h("div.actions.file", {}, h("label.button", { for: input.id }, t("edit.chooseFile")), none, chosen), rest);
+}
+
 function limitsText() {
   return t("edit.limits", { mb: state.config?.max_upload_mb ?? 10 });
 }
@@ -21,7 +39,7 @@ async function sourcePicker(query) {
   } catch { /* uploads still work */ }
   const tooBig = (f) => f && f.size > (state.config?.max_upload_mb ?? 10) * 1024 * 1024;
   return {
-    controls: [field(t("edit.picture"), file, limitsText()), field(t("edit.orGallery"), pick)],
+    controls: [fileField(t("edit.picture"), file, limitsText()), field(t("edit.orGallery"), pick)],
     /** Adds the source to `form`; returns an error text when there is none or it is too big. */
     addTo(form) {
       const f = file.files[0];
@@ -46,7 +64,7 @@ export async function editPage(main, _params, query) {
   const results = h("div.grid", { role: "region", "aria-label": t("edit.results") });
   const submit = h("button.primary", { type: "submit" }, t("edit.submit"));
   const form = h("form.card", {}, ...source.controls, field(t("edit.what"), prompt),
-    field(t("edit.mask"), mask, `${t("edit.maskHint")} ${limitsText()}`),
+    fileField(t("edit.mask"), mask, `${t("edit.maskHint")} ${limitsText()}`),
     h("p.hint", {}, t("media.costs", { credits: t("credits.count", { count: plans.prices.image_edit }) })), h("div.actions", {}, submit), status, errors);
   append(main, h("h1", {}, t("edit.title")), form, results);
   form.addEventListener("submit", async (event) => {

@@ -25,7 +25,7 @@ export async function usagePage(main) {
   const totals = h("p.muted", { "aria-live": "polite" });
   const dayCanvas = h("canvas", { role: "img", "aria-label": t("usage.perDayChart"), id: "usage-days" });
   const kindCanvas = h("canvas", { role: "img", "aria-label": t("usage.byKind"), id: "usage-kinds" });
-  const table = h("div.table-wrap");
+  const table = h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": t("usage.perDay") });
   const download = h("button", { type: "button" }, t("usage.csv"));
   append(main, h("h1", {}, t("nav.usage")),
     h("div.card", {}, field(t("usage.period"), days), h("div.actions", {}, download), errors),
