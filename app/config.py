@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     cloudinary_url: SecretStr | None = None
     cloudinary_upload_prefix: str | None = None
     media_dir: Path = ROOT / "var" / "media"
+    # Data exports (contract §20): where the worker writes the zip archives (web processes read them:
+    # one host or a shared volume) and how long a finished one is kept.
+    export_dir: Path = ROOT / "var" / "exports"
+    export_ttl_s: float = Field(default=86400.0, gt=0, le=30 * 86400)
 
     paypal_client_id: str | None = None
     paypal_client_secret: SecretStr | None = None

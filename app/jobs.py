@@ -81,6 +81,18 @@ def _outcome(result: Any) -> JobOutcome:
 
 
 @job
+async def export_data(jobs: JobContext, export_id: str) -> str:
+    """Write one data export's zip archive (contract §20)."""
+    return await jobs.admin.export.run(export_id)
+
+
+@job
+async def sweep_exports(jobs: JobContext) -> int:
+    """Delete data export archives past their 24 h."""
+    return await jobs.admin.export.sweep()
+
+
+@job
 async def housekeeping(jobs: JobContext) -> dict[str, Any]:
     """Run the periodic maintenance tasks."""
     rid = structlog.contextvars.get_contextvars().get("request_id")
@@ -130,4 +142,7 @@ JOB_REGISTRY: tuple[JobSpec, ...] = (
             Cron("cron:payments_reconcile", minute=frozenset(range(4, 60, 5)))),
     JobSpec(JobName.RECONCILE_SUBSCRIPTIONS, reconcile_subscriptions,
             Cron("cron:subscriptions_reconcile", minute=frozenset({7, 37}))),
+    JobSpec(JobName.EXPORT_DATA, export_data),
+    JobSpec(JobName.SWEEP_EXPORTS, sweep_exports,
+            Cron("cron:exports", minute=frozenset(range(9, 60, 10)))),
 )

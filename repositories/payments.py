@@ -240,6 +240,11 @@ class BeanieSubscriptionRepository:
         raws = await self._col.find(flt).sort("_id", pymongo.ASCENDING).limit(limit).to_list(limit)
         return [sub for sub in (_subscription(raw) for raw in raws) if sub is not None]
 
+    async def list_for_user(self, user_id: str) -> list[Subscription]:
+        """Every subscription of one user, oldest first (the data export)."""
+        raws = await self._col.find({"user_id": user_id}).sort("_id", pymongo.ASCENDING).to_list(None)
+        return [sub for sub in (_subscription(raw) for raw in raws) if sub is not None]
+
     async def list_live_for_user(self, user_id: str) -> list[Subscription]:
         """Every live subscription of one user (pending checkouts included), oldest first."""
         flt: dict[str, Any] = {"user_id": user_id, "status": {"$in": list(LIVE_SUBSCRIPTION)}}

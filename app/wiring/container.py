@@ -63,8 +63,7 @@ class Container:
         self.media = media = wire_media(s, o, platform, credits, chat)
         self.payments = payments = wire_payments(s, o, platform, credits, identity)
         self.web = await wire_web(s, platform, identity, chat, media, embeddings)
-        self.admin = wire_admin(platform, credits, identity, chat, media, payments,
-                                base_url=s.public_base_url)
+        self.admin = wire_admin(platform, credits, identity, chat, media, payments, s)
         self.started = True
 
     def _breaker_names(self) -> list[str]:  # read at scrape time, once the providers are wired

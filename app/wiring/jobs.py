@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.config import Settings
+from app.wiring.admin import AdminParts
 from app.wiring.container import Container
 from app.wiring.credits import CreditsParts
 from app.wiring.media import MediaParts
@@ -30,12 +31,13 @@ class JobContext:
     credits: CreditsParts
     media: MediaParts
     payments: PaymentsParts
+    admin: AdminParts
 
 
 def job_context(container: Container) -> JobContext:
     """The JobContext of a started container."""
     return JobContext(settings=container.settings, platform=container.platform, credits=container.credits,
-                      media=container.media, payments=container.payments)
+                      media=container.media, payments=container.payments, admin=container.admin)
 
 
 def arq_context(container: Container) -> dict[str, Any]:

@@ -11,21 +11,31 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, WithJsonSchema
 
-_TEXT = {"type": "object", "required": ["type", "text"], "additionalProperties": False,
-         "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
-_IMAGE_URL = {
+_TEXT: dict[str, Any] = {"type": "object", "required": ["type", "text"], "additionalProperties": False,
+                         "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
+# The forms services/chat/images.py reads (anything else is refused naming the part): a data: URL
+# (its bytes must be a PNG, JPEG, WebP or GIF image, else 415), an http(s) URL (fetched; public
+# addresses only in production) or one of the caller's images as muse://images/img_… (404 if none).
+IMAGE_URL_PATTERN = r"^(data:[^,]*,|https?://|muse://images/)"
+_IMAGE_URL: dict[str, Any] = {
     "type": "object", "required": ["type", "image_url"], "additionalProperties": False,
     "description": "An image: a data: URL, an http(s) URL (public addresses only) or one of your images as "
                    "muse://images/img_…; PNG, JPEG, WebP or GIF, at most MAX_UPLOAD_MB, at most "
-                   "CHAT_MAX_IMAGES per request, each priced `prices.chat_image` credits.",
+                   "CHAT_MAX_IMAGES per request, each priced `prices.chat_image` credits; in user turns "
+                   "only.",
     "properties": {"type": {"const": "image_url"}, "image_url": {
         "type": "object", "required": ["url"], "additionalProperties": False,
-        "properties": {"url": {"type": "string", "minLength": 1},
+        "properties": {"url": {"type": "string", "minLength": 1, "pattern": IMAGE_URL_PATTERN},
                        "detail": {"enum": ["auto", "low", "high"]}}}}}
-_IMAGE_ID = {"type": "object", "required": ["type", "image_id"], "additionalProperties": False,
-             "description": "One of your images by id (/api/v1 only).",
-             "properties": {"type": {"const": "image"}, "image_id": {"type": "string", "pattern": "^img_"},
-                            "detail": {"enum": ["auto", "low", "high"]}}}
+_IMAGE_ID: dict[str, Any] = {
+    "type": "object", "required": ["type", "image_id"], "additionalProperties": False,
+    "description": "One of your images by id (/api/v1 only; 404 if there is none).",
+    "properties": {"type": {"const": "image"}, "image_id": {"type": "string", "pattern": "^img_"},
+                   "detail": {"enum": ["auto", "low", "high"]}}}
+# A list of parts says something when one of its text parts has a non-blank text or it has an image
+# (services/chat: a turn whose joined text is blank, without images, is refused naming it).
+_SAYS = {"type": "object", "required": ["type", "text"],
+         "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": r"\S"}}}
 
 
 def _string_or_list(value: Any) -> Any:
@@ -45,12 +55,27 @@ def text_only_schema() -> dict[str, Any]:
     return {"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT}, {"type": "null"}]}
 
 
-def content_type(*, muse_ids: bool, nullable: bool = False, nonblank: bool = False) -> Any:
+def says_something() -> dict[str, Any]:
+    """A content (string or parts) that is not blank: non-blank text, or an image part."""
+    kinds = [{"required": ["type"], "properties": {"type": {"enum": ["image_url", "image"]}}}]
+    return {"anyOf": [{"type": "string", "pattern": r"\S"},
+                      {"type": "array", "contains": {"anyOf": [_SAYS, *kinds]}}]}
+
+
+def content_type(*, images: bool = True, muse_ids: bool = False, nullable: bool = False,
+                 nonblank: bool = False) -> Any:
     """The annotated type of `content`: checked to be a string or a list, documented with its parts
-    (`nonblank`: a string must say something, whitespace alone is refused)."""
-    parts = [_TEXT, _IMAGE_URL, *([_IMAGE_ID] if muse_ids else [])]
+    (`images`: image parts are accepted, in user turns; `muse_ids`: also `{"type": "image"}` parts;
+    `nonblank`: the content must say something, whitespace alone is refused)."""
+    pictures = [_IMAGE_URL, *([_IMAGE_ID] if muse_ids else [])] if images else []
+    parts: list[dict[str, Any]] = [_TEXT, *pictures]
     text: dict[str, Any] = {"type": "string", **({"pattern": r"\S"} if nonblank else {})}
-    shapes: list[dict[str, Any]] = [text, {"type": "array", "minItems": 1, "items": {"oneOf": parts}}]
+    listed: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"oneOf": parts} if images else _TEXT}
+    if nonblank:
+        kinds = [p["properties"]["type"] for p in parts[1:]]
+        listed["contains"] = {"anyOf": [_SAYS, *({"required": ["type"], "properties": {"type": k}}
+                                                 for k in kinds)]} if kinds else _SAYS
+    shapes: list[dict[str, Any]] = [text, listed]
     if nullable:
         shapes.append({"type": "null"})
     return Annotated[Any, AfterValidator(_string_or_list), WithJsonSchema({"anyOf": shapes})]

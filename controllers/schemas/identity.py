@@ -43,3 +43,26 @@ class AccountDeletedOut(BaseModel):
     user_id: str
     status: str
     deleted: DeletedCounts
+
+
+class ExportProgress(BaseModel):
+    sections_done: int = Field(ge=0, le=6, description="Files of the archive written so far.")
+    sections_total: int = Field(ge=6, le=6)
+    items: int = Field(ge=0, le=2**53, description="Records written so far.")
+
+
+class ExportOut(BaseModel):
+    """A data export (contract §20): queued → in_progress → completed (downloadable until
+    `expires_at`, 24 h) | failed; `expired` once its archive was deleted."""
+
+    id: str = Field(max_length=64)
+    object: str = Field(max_length=16)
+    status: str = Field(max_length=16, description="queued, in_progress, completed, failed or expired")
+    progress: ExportProgress
+    files: list[str] = Field(max_length=6, description="The archive's files, in the order written.")
+    size_bytes: int | None = Field(default=None, ge=0, le=2**53)
+    download_url: str | None = Field(default=None, max_length=128)
+    error: str | None = Field(default=None, max_length=200)
+    created_at: str = Field(max_length=40)
+    completed_at: str | None = Field(default=None, max_length=40)
+    expires_at: str | None = Field(default=None, max_length=40)

@@ -16,11 +16,12 @@ from pydantic.json_schema import JsonDict, SkipJsonSchema
 from controllers.chat_fields import fields_doc
 from controllers.schemas.base import INT32_MAX, RequestBody
 from controllers.schemas.chat_options import OptionsIn, SdkEcho, ToolCallIn
-from controllers.schemas.content import content_type, text_content_type
+from controllers.schemas.content import content_type, says_something, text_content_type
 
-PromptContent = content_type(muse_ids=False, nonblank=True)
+UserContent = content_type(nonblank=True)
+SystemContent = content_type(images=False, nonblank=True)
 ToolContent = text_content_type()
-AnswerContent = content_type(muse_ids=False, nullable=True)
+AnswerContent = content_type(images=False, nullable=True)  # images are accepted in user turns only
 
 
 
@@ -34,12 +35,20 @@ def _only(kind: str, value: object) -> Callable[[dict[str, Any]], None]:
     return patch
 
 
-class PromptMessageIn(RequestBody):
-    """A system, developer or user turn: its content (a string, or text and image_url parts) must
-    say something (services/chat/content.py reads the parts and names a bad one)."""
+class SystemMessageIn(RequestBody):
+    """A system or developer turn: its content (a string, or text parts) must say something."""
 
-    role: Literal["system", "developer", "user"]
-    content: PromptContent  # type: ignore[valid-type]
+    role: Literal["system", "developer"]
+    content: SystemContent  # type: ignore[valid-type]
+    name: str | None = None
+
+
+class UserMessageIn(RequestBody):
+    """A user turn: its content (a string, or text and image_url parts) must say something
+    (services/chat/content.py reads the parts and names a bad one)."""
+
+    role: Literal["user"]
+    content: UserContent  # type: ignore[valid-type]
     name: str | None = None
 
 
@@ -62,7 +71,16 @@ class ToolMessageIn(RequestBody):
     tool_call_id: str = Field(min_length=1, max_length=200)
 
 
-ChatMessageIn = Annotated[PromptMessageIn | AssistantMessageIn | ToolMessageIn, Field(discriminator="role")]
+ChatMessageIn = Annotated[SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn,
+                          Field(discriminator="role")]
+# A request asks something: a user or tool turn, or an assistant turn with text or tool calls (an
+# empty assistant turn is dropped; system turns alone are refused).
+_ASKS: JsonDict = {"anyOf": [
+    {"required": ["role"], "properties": {"role": {"enum": ["user", "tool"]}}},
+    {"required": ["role", "tool_calls"], "properties": {"role": {"const": "assistant"},
+                                                         "tool_calls": {"type": "array", "minItems": 1}}},
+    {"required": ["role", "content"], "properties": {"role": {"const": "assistant"},
+                                                     "content": says_something()}}]}
 
 
 class StreamOptions(RequestBody):
@@ -92,7 +110,7 @@ class ChatCompletionIn(OptionsIn):
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra={
-        "contains": {"properties": {"role": {"enum": ["user", "assistant"]}}}})  # not system turns only
+        "contains": _ASKS})
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1, le=INT32_MAX)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=INT32_MAX)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from controllers.schemas.base import INT32_MAX
+from controllers.schemas.content import IMAGE_URL_PATTERN
 
 _NAME = r"^[a-zA-Z0-9_-]{1,64}$"
 
@@ -32,7 +33,7 @@ class InputImagePart(BaseModel):
 
     type: Literal["input_image"]
     image_url: str | None = Field(default=None, json_schema_extra={  # a data: URL, https or muse://images/…
-        "anyOf": [{"type": "string", "minLength": 1}]})
+        "anyOf": [{"type": "string", "minLength": 1, "pattern": IMAGE_URL_PATTERN}]})
     file_id: Refused = None
     detail: Literal["auto", "low", "high"] = "auto"
 
@@ -66,6 +67,15 @@ _IMAGES_IN_USER_TURNS_ONLY: dict[str, Any] = {"allOf": [{
         "not": {"required": ["type"], "properties": {"type": {"const": "input_image"}}}}}]}}}}]}
 
 
+# A turn says something: a part with non-blank text, or an image (a blank turn is refused naming it).
+_SAYS: dict[str, Any] = {"anyOf": [
+    {"required": ["type", "text"], "properties": {"type": {"enum": ["input_text", "output_text"]},
+                                                  "text": {"type": "string", "pattern": r"\S"}}},
+    {"required": ["type", "refusal"], "properties": {"type": {"const": "refusal"},
+                                                     "refusal": {"type": "string", "pattern": r"\S"}}},
+    {"required": ["type"], "properties": {"type": {"const": "input_image"}}}]}
+
+
 class MessageItem(BaseModel):
     """A turn: `role` and text or parts (`id`/`status` of an earlier output item are accepted)."""
 
@@ -73,7 +83,8 @@ class MessageItem(BaseModel):
 
     type: Literal["message"] = "message"
     role: Literal["user", "system", "developer", "assistant"]
-    content: Annotated[str, Field(pattern=r"\S")] | Annotated[list[ContentPart], Field(min_length=1)]
+    content: Annotated[str, Field(pattern=r"\S")] | Annotated[list[ContentPart], Field(
+        min_length=1, json_schema_extra={"contains": _SAYS})]
     id: str | None = None
     status: Literal["in_progress", "completed", "incomplete"] | None = None
 

@@ -13,7 +13,7 @@ account that still pays:
    API key revoked, every session of a Muse account ended and the account removed (its email can
    sign up again: a new user);
 5. the user's data: conversations (with the images kept in them), stored `/v1/responses` answers,
-   images and videos (records and stored files, expired ones too), share links.
+   images and videos (records and stored files, expired ones too), share links, data exports.
 The ledger and payments stay for accounting, under the user id only. The anonymised user record
 stays as a tombstone under the digest of its sign-in subject, so a still-valid session token or a late Clerk
 webhook of the deleted user cannot bring it back.
@@ -29,6 +29,7 @@ import structlog
 from services.admin.ports import (
     ApiKeys,
     Conversations,
+    Exports,
     MediaRecords,
     OwnAccounts,
     ShareLinks,
@@ -69,11 +70,11 @@ class AccountErasure:
 
     def __init__(self, users: Users, api_keys: ApiKeys, conversations: Conversations,
                  media: list[MediaRecords], shares: ShareLinks, responses: StoredResponses, *,
-                 subscriptions: Subscriptions, accounts: OwnAccounts | None,
+                 subscriptions: Subscriptions, exports: Exports, accounts: OwnAccounts | None,
                  clerk: UserDeleter | None) -> None:
         self._users, self._keys, self._conversations = users, api_keys, conversations
         self._media, self._shares, self._accounts, self._clerk = media, shares, accounts, clerk
-        self._responses, self._subscriptions = responses, subscriptions
+        self._responses, self._subscriptions, self._exports = responses, subscriptions, exports
 
     async def delete_own(self, user_id: str, *, password: str | None) -> Erased:
         """The caller deletes their account; a Muse account must give its password."""
@@ -108,6 +109,7 @@ class AccountErasure:
         for records in self._media:
             media += await self._delete_media(records, user.id)
         shares = await self._shares.revoke_all(user.id)
+        await self._exports.delete_all(user.id)  # archives and records
         erased = Erased(user.id, keys, sessions, conversations, media, shares, responses, subscriptions)
         log.info("account_deleted", **erased.as_dict()["deleted"], user_id=user.id)
         return erased

@@ -1,13 +1,17 @@
 """Ports of the admin domain: the read models of the admin API (`repositories/admin_stats.py`) and
-what account deletion (services/admin/erasure.py) needs from the other domains."""
+what account deletion (services/admin/erasure.py) and the data export (services/admin/export.py)
+need from the other domains."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from services.admin.export_model import ExportJob
 from services.identity.ports.users import User
 from services.platform.principal import Role
 
@@ -93,6 +97,12 @@ class Subscriptions(Protocol):
     async def cancel_all(self, user_id: str, *, reason: str) -> int: ...
 
 
+class Exports(Protocol):
+    """services/admin/export.py `DataExport`."""
+
+    async def delete_all(self, user_id: str) -> int: ...
+
+
 class StoredResponses(Protocol):
     async def delete_all(self, user_id: str) -> int: ...
 
@@ -162,3 +172,65 @@ class AlertStore(Protocol):
     async def cost(self, day: str) -> int:
         """The service's provider cost of `day` so far (micro-dollars)."""
         ...
+
+
+# -- data export (services/admin/export.py) ------------------------------------------------------
+
+class ExportRepository(Protocol):
+    """Export jobs (`repositories/exports.py`) and the one-running-export-per-user lock."""
+
+    async def create(self, job: ExportJob) -> None: ...
+
+    async def get(self, export_id: str) -> ExportJob | None: ...
+
+    async def update(self, export_id: str, fields: dict[str, Any], *,
+                     only_if_status: tuple[str, ...] | None = None) -> ExportJob | None: ...
+
+    async def lock(self, user_id: str, export_id: str) -> str | None:
+        """Take the user's export lock for `export_id`; None when taken, else the holder's export id."""
+        ...
+
+    async def unlock(self, user_id: str, export_id: str) -> None:
+        """Release the lock if `export_id` holds it."""
+        ...
+
+    async def due(self, *, now: datetime, limit: int) -> list[ExportJob]:
+        """Exports whose `expires_at` has passed (and not yet deleted)."""
+        ...
+
+    async def for_user(self, user_id: str) -> list[ExportJob]: ...
+
+    async def delete(self, export_id: str) -> None: ...
+
+
+class Paged(Protocol):
+    """A page of records and the next cursor (None at the end)."""
+
+    async def __call__(self, user_id: str, *, limit: int,
+                       cursor: str | None) -> tuple[list[Any], str | None]: ...
+
+
+class ArchiveWriter(Protocol):
+    async def add(self, name: str, chunks: AsyncIterator[bytes]) -> None:
+        """One member of the archive, written chunk by chunk (never whole in memory)."""
+        ...
+
+
+class ArchiveStore(Protocol):
+    """Zip archives by id (`providers/zip_archives.py`)."""
+
+    def create(self, archive_id: str) -> AbstractAsyncContextManager[ArchiveWriter]:
+        """Write an archive; it appears (whole) only when the block ends without an error."""
+        ...
+
+    def size(self, archive_id: str) -> int | None: ...
+
+    def read(self, archive_id: str) -> AsyncIterator[bytes]: ...
+
+    async def delete(self, archive_id: str) -> bool: ...
+
+
+class ExportSources(Protocol):
+    """Where each file of the archive comes from: pages of the user's records, as JSON-ready dicts."""
+
+    def sections(self, user_id: str) -> list[tuple[str, Callable[[], AsyncIterator[dict[str, Any]]]]]: ...

@@ -359,11 +359,11 @@ class ChatService:
         return conversation, Tree(await self.conversations.messages(conversation.id))
 
     async def set_active(self, user_id: str, conversation_id: str, leaf_id: str) -> tuple[Conversation, Tree]:
-        """Show the branch through `leaf_id` (continued to its newest leaf); 422 for a message not in it."""
+        """Show the branch through `leaf_id` (continued to its newest leaf); 404 for a message not in it."""
         conversation, tree = await self.get_conversation(user_id, conversation_id)
         if leaf_id not in tree:
-            raise ValidationFailed(errors=[{"loc": ["body", "leaf_id"],
-                                            "msg": "no such message in this conversation"}])
+            raise NotFound("No such message in this conversation.", errors=[
+                {"loc": ["body", "leaf_id"], "msg": "no such message in this conversation"}])
         leaf = tree.newest_leaf(leaf_id)
         if not await self.conversations.set_active(conversation_id, owner_id=user_id, leaf_id=leaf):
             raise NotFound("No such conversation.")

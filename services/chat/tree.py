@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.chat.ports import StoredMessage
-from services.platform.errors import NotFound, ValidationFailed
+from services.platform.errors import Conflict, NotFound
 
 
 class Tree:
@@ -68,20 +68,21 @@ class Tree:
     def anchor(self, *, regenerate: str | None, parent_id: str | None,
                active_leaf_id: str | None) -> str | None:
         """What new turns continue from: a regenerated answer's question, the named parent, or the
-        active leaf. 404 for an answer not in the conversation, 422 naming what else is wrong."""
+        active leaf. 404 for a message not in the conversation (a state, not a malformed request), 409
+        for regenerating a message that is not an answer; each naming the field."""
         if regenerate is not None:
             answer = self.by_id.get(regenerate)
             if answer is None:
                 raise NotFound("No such message in this conversation.")
             if answer.role != "assistant":
-                raise ValidationFailed("Only an assistant's answer can be regenerated.", errors=[
+                raise Conflict("Only an assistant's answer can be regenerated.", errors=[
                     {"loc": ["path", "message_id"], "msg": "not an assistant message"}])
             return self.parent_of(answer.id)
         if parent_id == "":  # a new first message
             return None
         if parent_id is not None:
             if parent_id not in self:
-                raise ValidationFailed(errors=[{"loc": ["body", "parent_id"],
-                                                "msg": "no such message in this conversation"}])
+                raise NotFound("No such message in this conversation.", errors=[
+                    {"loc": ["body", "parent_id"], "msg": "no such message in this conversation"}])
             return parent_id
         return self.active_leaf(active_leaf_id)

@@ -239,6 +239,10 @@ class SubscriptionRepository(Protocol):
 
     async def count_active(self, user_id: str, *, excluding: str | None = None) -> int: ...
 
+    async def list_for_user(self, user_id: str) -> list[Subscription]:
+        """Every subscription of one user."""
+        ...
+
     async def list_live_for_user(self, user_id: str) -> list[Subscription]:
         """Every live subscription of one user (pending checkouts included)."""
         ...

@@ -96,6 +96,10 @@ class SubscriptionService:
             await self._providers.get(sub.provider).cancel_subscription(sub.external_id, reason=reason)
         return await self._set_status(sub, "CANCELLED")
 
+    async def list_for_user(self, user_id: str) -> list[Subscription]:
+        """Every subscription of the user, ended ones too (the data export)."""
+        return await self._subs.list_for_user(user_id)
+
     async def cancel_all(self, user_id: str, *, reason: str) -> int:
         """Cancel every live subscription of the user (pending checkouts too) at its processor, then here;
         how many. A processor that refuses or is down raises (UpstreamError) for that subscription: the

@@ -123,20 +123,24 @@ async def test_a_conversation_stored_before_branches_reads_as_one_line(chat_app,
 
 
 async def test_bad_branch_requests_are_refused_by_name_and_change_nothing(chat_app, fake_gemini):
+    """A well-formed id that names no message of the conversation is a 404 (a state, like an unknown
+    conversation: the OpenAPI document cannot say which ids exist), regenerating a question a 409;
+    the problem names the field either way. Only a malformed request is a 422."""
     conversation_id, convo = await two_turns(chat_app, fake_gemini)
     q1 = convo["messages"][0]["id"]
     status, problem = await call(chat_app, "POST", "/api/v1/chat", json=ask(
         "x", conversation_id=conversation_id, parent_id="msg_nope"))
-    assert status == 422 and problem["errors"][0]["loc"] == ["body", "parent_id"]
+    assert status == 404 and problem["errors"][0]["loc"] == ["body", "parent_id"]
     status, problem = await call(chat_app, "POST", "/api/v1/chat", json=ask("x", parent_id=q1))
     assert status == 422 and problem["errors"][0]["loc"] == ["body", "parent_id"]
     base = f"/api/v1/conversations/{conversation_id}"
     status, problem = await call(chat_app, "POST", f"{base}/messages/{q1}/regenerate", json={})
-    assert status == 422 and problem["errors"][0]["loc"] == ["path", "message_id"]
+    assert status == 409 and problem["code"] == "conflict"
+    assert problem["errors"][0]["loc"] == ["path", "message_id"]
     status, _ = await call(chat_app, "POST", f"{base}/messages/msg_nope/regenerate", json={})
     assert status == 404
     status, problem = await call(chat_app, "PUT", f"{base}/active", json={"leaf_id": "msg_nope"})
-    assert status == 422 and problem["errors"][0]["loc"] == ["body", "leaf_id"]
+    assert status == 404 and problem["errors"][0]["loc"] == ["body", "leaf_id"]
     a2 = convo["messages"][-1]["id"]
     status, _ = await call(chat_app, "POST", f"{base}/messages/{a2}/regenerate", json={}, who="mallory")
     assert status == 404

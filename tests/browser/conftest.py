@@ -93,7 +93,8 @@ def run_muse(servers, tmp_path_factory, **extra_env: str) -> Iterator[tuple[subp
     env.update({
         "APP_ENV": "development", "MONGODB_URI": servers["mongodb_uri"], "REDIS_URL": servers["redis_url"],
         "MONGODB_DB": f"t_browser_{uuid.uuid4().hex[:8]}", "VAR_DIR": str(base / "var"),
-        "MEDIA_DIR": str(base / "media"), "QUEUE_NAME": f"muse:queue:b{uuid.uuid4().hex[:6]}",
+        "MEDIA_DIR": str(base / "media"), "EXPORT_DIR": str(base / "exports"),
+        "QUEUE_NAME": f"muse:queue:b{uuid.uuid4().hex[:6]}",
         "WORKER_IN_PROCESS": "true", "RATE_LIMITS_ENABLED": "false", "LOG_LEVEL": "WARNING",
         "GEMINI_API_KEY": gemini.api_key, "GEMINI_BASE_URL": gemini.url, "CHAT_PROVIDERS": "gemini",
         "IMAGE_PROVIDERS": "local", "AI_TIMEOUT_S": "10", "IMAGE_TIMEOUT_S": "20",

@@ -5,9 +5,14 @@ where JSON Schema cannot say what a valid request is, and keep every request on 
   body is a 422 `idempotency_mismatch` by contract), so each case gets a unique key.
 - uploads (`image`, `mask`): the bytes must decode as PNG/JPEG/WebP (else 415): a real PNG is sent.
 - `image_url`: points at a picture Muse itself serves, so no generated URL is ever fetched.
+- image parts of chat turns (`image_url.url`, `input_image.image_url`): the document gives their
+  forms (a `pattern`); a correct client sends an image in them, so a generated `data:` URL carries a
+  real PNG and an http(s) URL points at Muse's own picture (nothing leaves this machine), and it
+  sends at most `CHAT_MAX_IMAGES` (8) per request (a sum over turns, which no schema can bound).
 - chat bodies (`tools`, `tool_choice`, `response_format`, `tool` turns; contract §18): a correct
   client names only tools it sends, sends JSON schemas that are JSON schemas, and answers only
-  tool calls it was given; `chat_client_fixes` makes a generated body do the same.
+  tool calls it was given; `chat_client_fixes` makes a generated body do the same
+  (`responses_client_fixes` for a Responses body).
 - API-key limits (contract §19): a correct client names catalogue models, a future `expires_at`
   and networks in `allowed_ips`; `/api/v1/usage` asks for a period of at most 366 days, `from`
   before `to` (`key_and_usage_fixes`).
@@ -15,6 +20,7 @@ where JSON Schema cannot say what a valid request is, and keep every request on 
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import uuid
@@ -54,10 +60,10 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     body = case.body
     if isinstance(body, dict) and case.path in ("/v1/chat/completions", "/api/v1/chat"):
         chat_client_fixes(body)
+    if isinstance(body, dict) and case.path in ("/v1/chat/completions", "/api/v1/chat", "/v1/responses"):
+        image_client_fixes(body)
     if isinstance(body, dict) and case.path == "/v1/responses":
-        tools = body.get("tools") if isinstance(body.get("tools"), list) else []
-        if body.get("tool_choice") not in (None, "auto", "none") and not tools:
-            body["tool_choice"] = "auto"  # a correct client asks for a tool call only with tools
+        responses_client_fixes(body)
     key_and_usage_fixes(case)
     if isinstance(body, dict):
         for name in ("image", "mask"):
@@ -117,6 +123,77 @@ def chat_client_fixes(body: dict[str, Any]) -> None:
                 message["role"] = "user"
                 message.pop("tool_call_id", None)
                 message["content"] = message.get("content") or "a question"
+
+
+def responses_client_fixes(body: dict[str, Any]) -> None:
+    """A Responses body as a correct client sends it: a tool call only asked for with tools, and a
+    `function_call_output` only for a call the input made (a reference no schema can express)."""
+    from services.chat.structured import schema_problem
+
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    names: list[str] = []
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            continue
+        if tool.get("name") in names:
+            tool["name"] = f"t{index}"  # tool names are unique
+        names.append(tool.get("name"))
+        if isinstance(tool.get("parameters"), dict) and schema_problem(tool["parameters"]):
+            tool["parameters"] = {"type": "object"}
+    choice = body.get("tool_choice")
+    if (choice == "required" and not names) or (isinstance(choice, dict) and choice.get("name") not in names):
+        body["tool_choice"] = "auto"  # a correct client asks for a tool call only with that tool
+    text = body.get("text")
+    form = text.get("format") if isinstance(text, dict) else None
+    if isinstance(form, dict) and isinstance(form.get("schema"), dict) and schema_problem(form["schema"]):
+        form["schema"] = {"type": "object"}
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    called: list[str] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call" and isinstance(item.get("call_id"), str):
+            called.append(item["call_id"])
+        elif item.get("type") == "function_call_output" and item.get("call_id") not in called:
+            if called:
+                item["call_id"] = called[-1]
+            else:
+                items[index] = {"type": "message", "role": "user", "content": "a question"}
+
+
+CHAT_MAX_IMAGES = 8  # the default, which the fuzzed process runs with
+PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
+
+
+def _image_url(url: str) -> str:
+    """The image a correct client sends in place of a generated URL of the same documented form."""
+    if url.startswith("data:"):
+        return PNG_DATA_URL
+    if url.startswith(("http://", "https://")):
+        return f"{BASE_URL}/docs/assets/favicon-32x32.png"
+    return url  # muse://images/…: one of the caller's images, or a 404 naming the part
+
+
+def image_client_fixes(body: dict[str, Any]) -> None:
+    """Image parts of a chat body (messages or Responses input items) as a correct client sends them."""
+    turns = body.get("messages", body.get("input"))
+    count = 0
+    for turn in turns if isinstance(turns, list) else ():
+        parts = turn.get("content") if isinstance(turn, dict) else None
+        for index, part in enumerate(parts if isinstance(parts, list) else ()):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind not in ("image_url", "image", "input_image"):
+                continue
+            count += 1
+            if count > CHAT_MAX_IMAGES:
+                text = "input_text" if kind == "input_image" else "text"
+                parts[index] = {"type": text, "text": "a picture"}
+                continue
+            spec = part.get("image_url")
+            if isinstance(spec, dict) and isinstance(spec.get("url"), str):
+                spec["url"] = _image_url(spec["url"])
+            elif kind == "input_image" and isinstance(spec, str):
+                part["image_url"] = _image_url(spec)
 
 
 def key_and_usage_fixes(case: Any) -> None:

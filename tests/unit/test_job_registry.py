@@ -69,7 +69,7 @@ def test_worker_is_built_from_the_registry() -> None:
 
     class _Container:
         settings, platform = _Settings(), _Platform()
-        credits = media = payments = None
+        credits = media = payments = admin = None
 
     worker = build_worker(_Container(), handle_signals=False, burst=True)  # type: ignore[arg-type]
     assert set(worker.functions) == ({s.name for s in JOB_REGISTRY}

@@ -17,6 +17,8 @@ class JobName:
     RECONCILE_CREDITS: Final = "reconcile_credits"
     RECONCILE_PAYMENTS: Final = "reconcile_payments"
     RECONCILE_SUBSCRIPTIONS: Final = "reconcile_subscriptions"
+    EXPORT_DATA: Final = "export_data"
+    SWEEP_EXPORTS: Final = "sweep_exports"
 
 
 @runtime_checkable
