@@ -72,3 +72,11 @@ def validate_fields(model: type[M], raw: Any) -> M:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise failure(problem_errors(exc)) from exc
+
+
+# "Says something": a character that is not whitespace as Python's str.strip() sees it. Spelled as a
+# class of literal characters, since a JSON Schema pattern is ECMA-262, whose `\S` counts U+001C-U+001F
+# and U+0085 as text (Python strips them) and U+FEFF as space (Python keeps it).
+PY_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) \
+    + "\u2028\u2029\u202f\u205f\u3000"
+NONBLANK = f"[^{PY_SPACE}]"

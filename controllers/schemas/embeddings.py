@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import NONBLANK, RequestBody
 from services.embeddings.service import MAX_INPUTS
 from services.platform.embedding_models import MAX_DIMENSIONS
 
 MAX_INPUT_CHARS = 32768  # 8 192 tokens of about 4 characters: OpenAI's per-input limit
-Text = Annotated[str, Field(min_length=1, max_length=MAX_INPUT_CHARS, pattern=r"\S")]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_INPUT_CHARS, pattern=NONBLANK)]
 
 
 def _not_a_boolean(value: Any) -> Any:
