@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonDict
 
 from controllers.chat_fields import fields_doc
-from controllers.schemas.base import INT32_MAX, RequestBody
+from controllers.schemas.base import INT32_MAX, NONBLANK, RequestBody
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn
 from controllers.schemas.content import content_type, text_only_schema
 
@@ -174,7 +174,7 @@ class StoredMessageOut(BaseModel):
 class RenameIn(RequestBody):
     """PATCH /api/v1/conversations/{id}: rename and/or pin (pinned ones list first)."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=NONBLANK)
     pinned: bool | None = None
 
 

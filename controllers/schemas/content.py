@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, WithJsonSchema
 
+from controllers.schemas.base import NONBLANK
+
 _TEXT: dict[str, Any] = {"type": "object", "required": ["type", "text"], "additionalProperties": False,
                          "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
 # The forms services/chat/images.py reads (anything else is refused naming the part): a data: URL
@@ -35,7 +37,7 @@ _IMAGE_ID: dict[str, Any] = {
 # A list of parts says something when one of its text parts has a non-blank text or it has an image
 # (services/chat: a turn whose joined text is blank, without images, is refused naming it).
 _SAYS = {"type": "object", "required": ["type", "text"],
-         "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": r"\S"}}}
+         "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": NONBLANK}}}
 
 
 def _string_or_list(value: Any) -> Any:
@@ -58,7 +60,7 @@ def text_only_schema() -> dict[str, Any]:
 def says_something() -> dict[str, Any]:
     """A content (string or parts) that is not blank: non-blank text, or an image part."""
     kinds = [{"required": ["type"], "properties": {"type": {"enum": ["image_url", "image"]}}}]
-    return {"anyOf": [{"type": "string", "pattern": r"\S"},
+    return {"anyOf": [{"type": "string", "pattern": NONBLANK},
                       {"type": "array", "contains": {"anyOf": [_SAYS, *kinds]}}]}
 
 
@@ -69,7 +71,7 @@ def content_type(*, images: bool = True, muse_ids: bool = False, nullable: bool 
     `nonblank`: the content must say something, whitespace alone is refused)."""
     pictures = [_IMAGE_URL, *([_IMAGE_ID] if muse_ids else [])] if images else []
     parts: list[dict[str, Any]] = [_TEXT, *pictures]
-    text: dict[str, Any] = {"type": "string", **({"pattern": r"\S"} if nonblank else {})}
+    text: dict[str, Any] = {"type": "string", **({"pattern": NONBLANK} if nonblank else {})}
     listed: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"oneOf": parts} if images else _TEXT}
     if nonblank:
         kinds = [p["properties"]["type"] for p in parts[1:]]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from controllers.schemas.base import INT32_MAX
+from controllers.schemas.base import INT32_MAX, NONBLANK
 from controllers.schemas.content import IMAGE_URL_PATTERN
 
 _NAME = r"^[a-zA-Z0-9_-]{1,64}$"
@@ -70,9 +70,9 @@ _IMAGES_IN_USER_TURNS_ONLY: dict[str, Any] = {"allOf": [{
 # A turn says something: a part with non-blank text, or an image (a blank turn is refused naming it).
 _SAYS: dict[str, Any] = {"anyOf": [
     {"required": ["type", "text"], "properties": {"type": {"enum": ["input_text", "output_text"]},
-                                                  "text": {"type": "string", "pattern": r"\S"}}},
+                                                  "text": {"type": "string", "pattern": NONBLANK}}},
     {"required": ["type", "refusal"], "properties": {"type": {"const": "refusal"},
-                                                     "refusal": {"type": "string", "pattern": r"\S"}}},
+                                                     "refusal": {"type": "string", "pattern": NONBLANK}}},
     {"required": ["type"], "properties": {"type": {"const": "input_image"}}}]}
 
 
@@ -83,7 +83,7 @@ class MessageItem(BaseModel):
 
     type: Literal["message"] = "message"
     role: Literal["user", "system", "developer", "assistant"]
-    content: Annotated[str, Field(pattern=r"\S")] | Annotated[list[ContentPart], Field(
+    content: Annotated[str, Field(pattern=NONBLANK)] | Annotated[list[ContentPart], Field(
         min_length=1, json_schema_extra={"contains": _SAYS})]
     id: str | None = None
     status: Literal["in_progress", "completed", "incomplete"] | None = None

@@ -24,3 +24,12 @@ def _patterns(node: object) -> list[str]:
 
 def test_embeddings_input_documents_that_pattern():
     assert set(_patterns(EmbeddingsIn.model_json_schema())) == {NONBLANK}
+
+
+def test_no_request_body_documents_an_ecma_space_class():
+    from controllers.schemas.chat import ChatIn, RenameIn
+    from controllers.schemas.openai import ChatCompletionIn
+    from controllers.schemas.responses import ResponseCreateIn
+
+    for model in (ChatIn, RenameIn, ChatCompletionIn, ResponseCreateIn):
+        assert not [p for p in _patterns(model.model_json_schema()) if "\\S" in p or "\\s" in p], model
