@@ -47,6 +47,7 @@ export default {
   "usageKind.describe": "Beschreibungen",
   "usageKind.video": "Videos",
   "usageKind.videos": "Videos",
+  "usageKind.embedding": "Embeddings",
   "usageKind.embeddings": "Embeddings",
   "usageKind.edit": "Bildbearbeitungen",
   "credits.card": "Karte (Stripe)",

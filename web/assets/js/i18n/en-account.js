@@ -47,6 +47,7 @@ export default {
   "usageKind.describe": "Descriptions",
   "usageKind.video": "Videos",
   "usageKind.videos": "Videos",
+  "usageKind.embedding": "Embeddings",
   "usageKind.embeddings": "Embeddings",
   "usageKind.edit": "Image edits",
   "credits.card": "Card (Stripe)",

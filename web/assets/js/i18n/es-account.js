@@ -47,6 +47,7 @@ export default {
   "usageKind.describe": "Descripciones",
   "usageKind.video": "Vídeos",
   "usageKind.videos": "Vídeos",
+  "usageKind.embedding": "Embeddings",
   "usageKind.embeddings": "Embeddings",
   "usageKind.edit": "Ediciones de imagen",
   "credits.card": "Tarjeta (Stripe)",
