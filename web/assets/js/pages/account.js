@@ -101,7 +101,7 @@ async function saveArchive(job, errors) {
     const response = await api(job.download_url, { raw: true, accept: "application/zip" });
     const url = URL.createObjectURL(await response.blob());
     const link = h("a", { href: url, download: `muse-export-${job.id}.zip`, hidden: true });
-    document.body.append(link);
+    append(document.body, link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
