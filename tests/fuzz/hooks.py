@@ -15,7 +15,7 @@ where JSON Schema cannot say what a valid request is, and keep every request on 
   (`responses_client_fixes` for a Responses body).
 - API-key limits (contract §19): a correct client names catalogue models, a future `expires_at`
   and networks in `allowed_ips`; `/api/v1/usage` asks for a period of at most 366 days, `from`
-  before `to` (`key_and_usage_fixes`).
+  before `to` (`key_and_usage_fixes`; usage and admin analytics).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def key_and_usage_fixes(case: Any) -> None:
                     networks.append("127.0.0.1/32")
             body["allowed_ips"] = networks
     query = case.query
-    if case.path == "/api/v1/usage" and isinstance(query, dict):
+    if case.path in ("/api/v1/usage", "/api/v1/admin/analytics") and isinstance(query, dict):
         days = []
         for name in ("from", "to"):
             try:
