@@ -134,14 +134,13 @@ class LocalCopies:
             finally:
                 self._ready.clear()
                 self._flush()
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(pubsub.aclose())
+                with contextlib.suppress(Exception):  # bounded: a stuck close must not hang a stop
+                    await asyncio.wait_for(pubsub.aclose(), 1.0)
 
     async def aclose(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait({self._task}, timeout=2.0)  # bounded (a CLI's stop hung on it)
         self._task = None
         self._ready.clear()
         self._flush()
