@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.paypal import CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, FakePayPal
@@ -87,6 +88,10 @@ def run_muse(servers, tmp_path_factory, **extra_env: str) -> Iterator[tuple[subp
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     base = tmp_path_factory.mktemp("browser-muse")
+    # each module's Muse starts on a flushed Redis, as each API test does (tests/conftest.py `settings`):
+    # the chat cache is shared by users, so a module asking what an earlier one asked got free answers
+    with redis.Redis.from_url(servers["redis_url"]) as client:
+        client.flushdb()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(
         ("MONGODB_", "REDIS_", "CLERK_", "GEMINI_", "OPENAI_", "REPLICATE_", "PAYPAL_", "STRIPE_",
          "CLOUDINARY_", "PAYMENT_"))}
