@@ -44,7 +44,7 @@ from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem
 from services.chat.tree import Tree
 from services.credits.model import Receipt
-from services.credits.ports import NO_METER, Charge, Credits, Meter, charged
+from services.credits.ports import NO_METER, Charge, Credits, Meter, charged_call
 from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow
@@ -232,12 +232,12 @@ class ChatService:
     async def _fresh(self, prep: Prepared) -> _Produced:
         """A charged provider answer that neither reads nor waits for the cache (regenerate)."""
         await settle_owed()  # the rate-limit token before the charge
-        try:
-            async with charged(self.credits, self.charge_of(prep), refund_reason="provider_failed",
-                               request_id=prep.inp.request_id) as receipt:
-                answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
-                                               request_id=prep.inp.request_id, model=prep.model,
-                                               max_tokens=prep.inp.max_tokens, options=prep.inp.options)
+        inp = prep.inp
+        try:  # the provider call alongside the charge when the balance covers it well (issue 28)
+            answer, receipt = await charged_call(self.credits, self.charge_of(prep), lambda: self.call_chain(
+                prep.context, temperature=inp.temperature, request_id=inp.request_id, model=prep.model,
+                max_tokens=inp.max_tokens, options=inp.options), refund_reason="provider_failed",
+                request_id=inp.request_id)
         except InsufficientCredits as exc:
             return _Produced(None, cached=False, receipt=None, refused=exc)
         await meter_answer(self.meter, prep, answer, answer.usage)
