@@ -20,6 +20,7 @@ from controllers.schemas.chat import (
 )
 from controllers.schemas.chat_options import to_options, tool_calls_of
 from services.chat.content import parse_content, part_error
+from services.chat.conversations import ConversationService
 from services.chat.library import ConversationLibrary
 from services.chat.models import ChatInput
 from services.chat.ports import Conversation, StoredMessage
@@ -67,11 +68,12 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 
 class ChatController:
-    """HTTP ⇄ ChatService."""
+    """HTTP ⇄ ChatService, ConversationService and ConversationLibrary."""
 
-    def __init__(self, chat: ChatService, streams: ChatStreamService, *, library: ConversationLibrary,
-                 render_problem: RenderProblem) -> None:
+    def __init__(self, chat: ChatService, streams: ChatStreamService, *, conversations: ConversationService,
+                 library: ConversationLibrary, render_problem: RenderProblem) -> None:
         self._chat = chat
+        self._conversations = conversations
         self._library = library
         self._streams = streams
         self._render_problem = render_problem
@@ -162,12 +164,13 @@ class ChatController:
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """One conversation with its active path."""
-        return _detail(*await self._chat.get_conversation(principal.require_user_id(), conversation_id))
+        user_id = principal.require_user_id()
+        return _detail(*await self._conversations.get_conversation(user_id, conversation_id))
 
     async def set_active(self, principal: Principal, conversation_id: str, body: ActiveIn) -> dict[str, Any]:
         """Show another branch."""
         user_id = principal.require_user_id()
-        return _detail(*await self._chat.set_active(user_id, conversation_id, body.leaf_id))
+        return _detail(*await self._conversations.set_active(user_id, conversation_id, body.leaf_id))
 
     async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
         """Rename and/or pin one conversation."""
@@ -181,8 +184,8 @@ class ChatController:
         """The bytes of image `index` (0, 1…) of a stored message (the owner's only)."""
         if not (index.isascii() and index.isdigit()) or len(index) > 3:  # "³".isdigit() is True
             raise NotFound("No such image in this conversation.")
-        data, mime = await self._chat.message_image(principal.require_user_id(), conversation_id, message_id,
-                                                    int(index))
+        data, mime = await self._conversations.message_image(principal.require_user_id(), conversation_id,
+                                                             message_id, int(index))
         response = Response(data, content_type=mime)
         response.headers["Cache-Control"] = "private, max-age=3600"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -190,5 +193,5 @@ class ChatController:
 
     async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
         """Delete one conversation."""
-        await self._chat.delete_conversation(principal.require_user_id(), conversation_id)
+        await self._conversations.delete_conversation(principal.require_user_id(), conversation_id)
         return "", 204
