@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from quart import Response
 
 from controllers.chat_fields import check_options, muse_fail
@@ -19,6 +18,7 @@ from controllers.schemas.chat import (
     RenameIn,
 )
 from controllers.schemas.chat_options import to_options, tool_calls_of
+from controllers.sse import sse, stream_response
 from services.chat.content import parse_content, part_error
 from services.chat.conversations import ConversationService
 from services.chat.library import ConversationLibrary
@@ -60,11 +60,6 @@ def _detail(conversation: Conversation, tree: Tree) -> dict[str, Any]:
     leaf = tree.active_leaf(conversation.active_leaf_id)
     return {**_conversation(conversation), "active_leaf_id": leaf,
             "messages": [_message(m, tree) for m in tree.path(leaf)]}
-
-
-def sse(event: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event (compact UTF-8 JSON by orjson: a few events per streamed answer)."""
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 class ChatController:
@@ -137,11 +132,7 @@ class ChatController:
                 else:
                     yield sse(name, data)
 
-        response = Response(body(), content_type="text/event-stream")
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"
-        response.timeout = None
-        return response
+        return stream_response(body())
 
     async def list(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
         """A page of the caller's conversations (pinned first), or the matches of a search."""
