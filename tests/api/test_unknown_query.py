@@ -18,6 +18,7 @@ import pytest
 from quart_schema.validation import QUART_SCHEMA_QUERYSTRING_ATTRIBUTE
 
 from middlewares.query import FOREIGN_ATTR, declared_query, is_api_path, refusals
+from tests.api.test_unknown_fields import _named as named_in_body
 from tests.fixtures.identity import auth_headers
 
 UNKNOWN = "muse_no_such_param"
@@ -39,13 +40,10 @@ def api_routes(app) -> list[tuple[str, str, object]]:
 
 async def _named(response, path: str, name: str = UNKNOWN, *, unknown: bool = True) -> None:
     """The answer refuses the query parameter `name` by name, in the shape of its API."""
-    body = await response.get_json()
-    if path.startswith("/v1/"):
-        assert response.status_code == 400, (path, body)
-        error = body["error"]
-        assert error["type"] == "invalid_request_error" and error["param"] == name, (path, body)
-        assert name in error["message"], (path, body)
+    if path.startswith("/v1/"):  # OpenAI's envelope, exactly as for a body field
+        await named_in_body(response, path, name)
         return
+    body = await response.get_json()
     assert response.status_code == 422, (path, response.status_code, body)
     assert response.content_type == "application/problem+json"
     assert body["code"] == "validation_error", (path, body)
