@@ -9,6 +9,7 @@ from app.routes.deps import container
 from middlewares.access import public
 from middlewares.body import raw_body
 from middlewares.policy import policy
+from middlewares.query import foreign_query
 
 bp = Blueprint("webhooks_clerk", __name__)
 
@@ -21,6 +22,7 @@ bp = Blueprint("webhooks_clerk", __name__)
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
 @raw_body
+@foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 503)
 async def clerk_webhook():
     """Clerk user events, verified with the Svix signature; each svix-id is processed once."""

@@ -9,6 +9,7 @@ from app.routes.deps import container
 from middlewares.access import public
 from middlewares.body import raw_body
 from middlewares.policy import policy
+from middlewares.query import foreign_query
 from middlewares.request_id import current_request_id
 
 bp = Blueprint("webhooks_paypal", __name__)
@@ -21,6 +22,7 @@ bp = Blueprint("webhooks_paypal", __name__)
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
 @raw_body
+@foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 503)
 async def paypal_webhook():
     """PayPal events, verified through PayPal (PAYPAL_WEBHOOK_ID); each event id is processed once."""

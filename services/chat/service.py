@@ -33,7 +33,6 @@ from services.chat.ports import (
     ChatImage,
     ChatMessage,
     ChatProvider,
-    Conversation,
     ConversationRepository,
     MessageRole,
     ProviderError,
@@ -78,7 +77,7 @@ class _Produced:
 
 
 class ChatService:
-    """The chat use cases (complete, stream, conversations)."""
+    """The chat use cases (complete, stream); the stored conversations are services/chat/conversations.py."""
 
     def __init__(self, *, providers: list[ChatProvider], conversations: ConversationRepository,
                  cache: ChatCache, breaker: CircuitBreaker, credits: Credits, price: Callable[[], int],
@@ -352,62 +351,3 @@ class ChatService:
         if not images or self.images is None:
             return []
         return await self.images.keep(images, user_id=user_id)
-
-    # --- conversations -----------------------------------------------------------------
-    async def list_conversations(self, user_id: str, *, limit: int, cursor: str | None
-                                 ) -> tuple[list[Conversation], str | None]:
-        """One page, newest first, and the next cursor."""
-        items = await self.conversations.list(owner_id=user_id, limit=limit + 1, cursor=cursor)
-        more = len(items) > limit
-        items = items[:limit]
-        return items, (items[-1].id if more and items else None)
-
-    async def get_conversation(self, user_id: str, conversation_id: str) -> tuple[Conversation, Tree]:
-        """The owner's conversation with its message tree; another user's is 404."""
-        conversation = await self.conversations.get(conversation_id, owner_id=user_id)
-        if conversation is None:
-            raise NotFound("No such conversation.")
-        return conversation, Tree(await self.conversations.messages(conversation.id))
-
-    async def set_active(self, user_id: str, conversation_id: str, leaf_id: str) -> tuple[Conversation, Tree]:
-        """Show the branch through `leaf_id` (continued to its newest leaf); 404 for a message not in it."""
-        conversation, tree = await self.get_conversation(user_id, conversation_id)
-        if leaf_id not in tree:
-            raise NotFound("No such message in this conversation.", errors=[
-                {"loc": ["body", "leaf_id"], "msg": "no such message in this conversation"}])
-        leaf = tree.newest_leaf(leaf_id)
-        if not await self.conversations.set_active(conversation_id, owner_id=user_id, leaf_id=leaf):
-            raise NotFound("No such conversation.")
-        conversation.active_leaf_id = leaf
-        return conversation, tree
-
-    async def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> Conversation:
-        """Retitle the owner's conversation; another user's is 404."""
-        conversation = await self.conversations.rename(conversation_id, owner_id=user_id, title=title)
-        if conversation is None:
-            raise NotFound("No such conversation.")
-        return conversation
-
-    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        """Delete the owner's conversation (and the images kept with it); another user's is 404."""
-        forms: list[dict[str, Any]] = []
-        if self.images is not None and await self.conversations.get(conversation_id, owner_id=user_id):
-            forms = [f for m in await self.conversations.messages(conversation_id) for f in m.images]
-        if not await self.conversations.delete(conversation_id, owner_id=user_id):
-            raise NotFound("No such conversation.")
-        if forms and self.images is not None:
-            await self.images.forget(forms)
-
-    async def message_image(self, user_id: str, conversation_id: str, message_id: str,
-                            index: int) -> tuple[bytes, str]:
-        """(bytes, type) of image `index` of a message of the owner's conversation; 404 otherwise."""
-        _conversation, tree = await self.get_conversation(user_id, conversation_id)
-        message = tree.by_id.get(message_id)
-        if message is None or not 0 <= index < len(message.images) or self.images is None:
-            raise NotFound("No such image in this conversation.")
-        form = message.images[index]
-        data = await self.images.read(form, user_id=user_id)
-        if data is None:
-            raise NotFound("This image is no longer available (it was deleted).")
-        return data, str(form.get("mime") or "application/octet-stream")
-
