@@ -192,6 +192,11 @@ class Settings(BaseSettings):
     # do not stay for the life of the process (`make soak` saw 2 → 72 without these).
     mongodb_max_pool_size: int = Field(default=100, ge=1, le=1000)
     mongodb_max_idle_s: float = Field(default=60.0, gt=0, le=86400)
+    # Redis pool, the same two bounds (redis-py keeps every connection it ever opened): at most
+    # this many per process (a command beyond them waits for one, within REDIS_TIMEOUT_S; the two
+    # pub/sub subscribers hold one each, hence at least 4); one idle this long is closed.
+    redis_max_connections: int = Field(default=100, ge=4, le=10000)
+    redis_max_idle_s: float = Field(default=60.0, gt=0, le=86400)
     drain_timeout_s: float | None = None
     # Worker liveness: a running job beats every third of this; silent this long → reaped.
     job_heartbeat_timeout_s: float = Field(default=30.0, gt=0)

@@ -11,16 +11,23 @@ back is therefore noticed within `cooldown_s`, without restarting anything.
 
 Each use decides what a failure means (the README's table): caches and limits fail open,
 the job queue fails closed.
+
+The pool is bounded and pruned (`PrunedConnectionPool`): redis-py opens one connection per command
+in flight and keeps every one it ever opened for the life of the process (no idle timeout exists
+in redis-py: redis/redis-py#3430, #2992), so each latency spike's connections stayed (`make soak`:
+2 → 24 Redis connections in ten minutes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -72,9 +79,69 @@ class GuardedRedis(ArqRedis):
         return result
 
 
-def connect_redis(url: str, *, timeout_s: float = 1.0, cooldown_s: float = 1.0) -> GuardedRedis:
-    """A guarded client for `url`: connect and socket timeouts of `timeout_s`, no retries."""
-    client = GuardedRedis.from_url(
-        url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, health_check_interval=30)
+class PrunedConnectionPool(BlockingConnectionPool):
+    """redis-py's blocking pool (at most `max_connections`: a command beyond them waits for one to be
+    released) that also closes the connections idle in it for longer than `max_idle_s`.
+
+    A connection is idle from its release to the pool; a task of the pool's event loop (started by
+    the first command, stopped by `disconnect`, which the client's `aclose` calls) removes the idle
+    ones from the pool every `min(max_idle_s, 10) / 2` seconds and closes them. The next command
+    beyond the connections left opens a new one, as after any other disconnection."""
+
+    def __init__(self, *, max_idle_s: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_idle_s = max_idle_s
+        self._idle_since: dict[AbstractConnection, float] = {}
+        self._pruner: asyncio.Task[None] | None = None
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
+        loop = asyncio.get_running_loop()
+        if self._pruner is None or self._pruner.done() or self._pruner.get_loop() is not loop:
+            self._pruner = loop.create_task(self._prune_forever(), name="redis-pool-pruner")
+        return await super().get_connection(*args, **kwargs)
+
+    async def release(self, connection: AbstractConnection) -> None:
+        self._idle_since[connection] = time.monotonic()  # before it can be taken again
+        await super().release(connection)
+
+    async def prune_idle(self) -> int:
+        """Close the connections idle for longer than `max_idle_s`; how many were closed."""
+        cutoff = time.monotonic() - self.max_idle_s
+        idle = [c for c in self._available_connections if self._idle_since.get(c, cutoff + 1) <= cutoff]
+        for connection in idle:  # out of the pool before the first await: no command can take one now
+            self._available_connections.remove(connection)
+            self._idle_since.pop(connection, None)
+        await asyncio.gather(*(c.disconnect() for c in idle), return_exceptions=True)
+        return len(idle)
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(self.max_idle_s, 10.0) / 2)
+            if closed := await self.prune_idle():
+                log.debug("redis_pool_pruned", closed=closed, kept=len(self._available_connections),
+                          in_use=len(self._in_use_connections))
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        pruner, self._pruner = self._pruner, None
+        if pruner is not None and not pruner.done():
+            if pruner.get_loop() is asyncio.get_running_loop():
+                pruner.cancel()
+                await asyncio.wait([pruner])
+            else:  # its loop is gone (a test's): nothing runs it any more
+                with contextlib.suppress(RuntimeError):
+                    pruner.cancel()
+        await super().disconnect(inuse_connections)
+
+
+def connect_redis(url: str, *, timeout_s: float = 1.0, cooldown_s: float = 1.0, max_connections: int = 100,
+                  max_idle_s: float = 60.0) -> GuardedRedis:
+    """A guarded client for `url`: connect and socket timeouts of `timeout_s`, no retries; its pool holds
+    at most `max_connections` and closes those idle for `max_idle_s` (REDIS_MAX_CONNECTIONS,
+    REDIS_MAX_IDLE_S). Waiting for a connection counts within the command's `timeout_s`."""
+    pool = PrunedConnectionPool.from_url(
+        url, max_idle_s=max_idle_s, max_connections=max_connections, timeout=timeout_s,
+        socket_connect_timeout=timeout_s, socket_timeout=timeout_s, health_check_interval=30)
+    client = GuardedRedis(pool)
+    client.auto_close_connection_pool = True  # it owns its pool: `aclose` closes it (as `from_pool` does)
     client.guard = RedisGuard(timeout_s=timeout_s, cooldown_s=cooldown_s)
     return client

@@ -10,6 +10,7 @@ from controllers.schemas.webhooks import ClerkEvent
 from middlewares.access import public
 from middlewares.body import signed_body
 from middlewares.policy import policy
+from middlewares.query import foreign_query
 
 bp = Blueprint("webhooks_clerk", __name__)
 
@@ -22,6 +23,7 @@ bp = Blueprint("webhooks_clerk", __name__)
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
 @signed_body(ClerkEvent)
+@foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 503)
 async def clerk_webhook():
     """Clerk user events, verified with the Svix signature; each svix-id is processed once."""

@@ -10,6 +10,7 @@ from controllers.schemas.webhooks import PayPalEvent
 from middlewares.access import public
 from middlewares.body import signed_body
 from middlewares.policy import policy
+from middlewares.query import foreign_query
 from middlewares.request_id import current_request_id
 
 bp = Blueprint("webhooks_paypal", __name__)
@@ -22,6 +23,7 @@ bp = Blueprint("webhooks_paypal", __name__)
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
 @signed_body(PayPalEvent)
+@foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 503)
 async def paypal_webhook():
     """PayPal events, verified through PayPal (PAYPAL_WEBHOOK_ID); each event id is processed once."""

@@ -75,7 +75,9 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
         s.mongodb_uri, s.mongodb_db, timeout_s=s.mongodb_timeout_s,
         max_pool_size=s.mongodb_max_pool_size, max_idle_s=s.mongodb_max_idle_s)
     await database.init()
-    redis = o.redis or connect_redis(s.redis_url, timeout_s=s.redis_timeout_s)  # bounded, fails fast
+    redis = o.redis or connect_redis(  # bounded, fails fast, its pool bounded and pruned
+        s.redis_url, timeout_s=s.redis_timeout_s, max_connections=s.redis_max_connections,
+        max_idle_s=s.redis_max_idle_s)
     namespace = f"muse:{s.mongodb_db}:"
     queue = ArqJobQueue(redis, s.queue_name)
     breaker = o.breaker or RedisCircuitBreaker(
