@@ -48,6 +48,7 @@ from app.openapi_components import (
     SSE_EVENT,
     UPLOAD_TYPES,
 )
+from controllers.schemas.chat_options import HONOURED_PROBES
 from middlewares.access import policy_of, public
 from middlewares.body import FORM, JSON, MULTIPART, declared_body, signed_model
 from middlewares.idempotency import IDEMPOTENT_ATTR
@@ -129,8 +130,21 @@ def _choices(name: str, container: Container) -> list[str]:
         return []
 
 
+def _honoured(field: str, container: Container) -> bool:
+    """Whether a configured chat provider honours `field` (none configured: nothing is refused by it)."""
+    try:
+        providers = container.chat.providers
+    except AttributeError:
+        return True
+    return not providers or any(p.unsupported(HONOURED_PROBES[field]) is None for p in providers)
+
+
 def _resolve_choices(node: Any, container: Container) -> None:
     if isinstance(node, dict):
+        field = node.get("x-muse-unless-honoured")
+        if isinstance(field, str) and field in HONOURED_PROBES and _honoured(field, container):
+            node.pop("if", None)
+            node.pop("then", None)  # a provider honours it: any documented value is taken
         name = node.get("x-muse-choices")
         if isinstance(name, str) and name in DYNAMIC_CHOICES:
             values = _choices(name, container)

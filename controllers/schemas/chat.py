@@ -9,7 +9,7 @@ from pydantic.json_schema import JsonDict
 
 from controllers.chat_fields import fields_doc
 from controllers.schemas.base import INT32_MAX, NONBLANK, RequestBody
-from controllers.schemas.chat_options import OptionsIn, ToolCallIn
+from controllers.schemas.chat_options import OptionsIn, ToolCallIn, unless_honoured
 from controllers.schemas.content import content_type, text_only_schema
 
 MessageContent = content_type(muse_ids=True, nonblank=True)
@@ -62,7 +62,8 @@ class ChatIn(OptionsIn):
         # a branch (`parent_id`) continues a stored conversation
         "if": {"properties": {"parent_id": {"type": "string"}}, "required": ["parent_id"]},
         "then": {"required": ["conversation_id"],
-                 "properties": {"conversation_id": {"type": "string", "minLength": 1}}}})
+                 "properties": {"conversation_id": {"type": "string", "minLength": 1}}},
+        "allOf": [unless_honoured("logit_bias"), unless_honoured("verbosity")]})
 
     messages: list[MessageIn] = Field(min_length=1, max_length=50)
     conversation_id: str | None = None

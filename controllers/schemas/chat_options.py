@@ -97,6 +97,26 @@ def tool_calls_of(calls: list[ToolCallIn] | None) -> tuple[ToolCall, ...]:
 
 Stop = str | Annotated[list[str], Field(max_length=4)]
 
+# Options a chat provider may not honour (`ChatProvider.unsupported`): when no configured provider
+# honours one, Muse refuses it by name (services/chat/routing.py), so /openapi.json says so: each
+# body's `allOf` carries `unless_honoured(field)`, which app/openapi.py keeps only in that case.
+HONOURED_PROBES: dict[str, ChatOptions] = {
+    "logprobs": ChatOptions(logprobs=True),
+    "logit_bias": ChatOptions(logit_bias=(("1", 1.0),)),
+    "verbosity": ChatOptions(verbosity="low"),
+}
+_OFF: dict[str, dict[str, Any]] = {  # the field's values that ask nothing of a provider
+    "logprobs": {"enum": [None, False]},
+    "logit_bias": {"anyOf": [{"type": "null"}, {"type": "object", "maxProperties": 0}]},
+    "verbosity": {"type": "null"},
+}
+
+
+def unless_honoured(field: str) -> dict[str, Any]:
+    """An `allOf` member: `field`, when sent, asks nothing of a provider (`x-muse-unless-honoured`)."""
+    return {"x-muse-unless-honoured": field, "if": {"required": [field]},
+            "then": {"properties": {field: _OFF[field]}}}
+
 
 class OptionsIn(RequestBody):
     """The option fields, as both chat bodies declare them."""

@@ -15,7 +15,7 @@ from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from controllers.chat_fields import fields_doc
 from controllers.schemas.base import INT32_MAX, RequestBody
-from controllers.schemas.chat_options import OptionsIn, SdkEcho, ToolCallIn
+from controllers.schemas.chat_options import OptionsIn, SdkEcho, ToolCallIn, unless_honoured
 from controllers.schemas.content import content_type, says_something, text_content_type
 
 UserContent = content_type(nonblank=True)
@@ -106,6 +106,7 @@ class ChatCompletionIn(OptionsIn):
                                      "logprobs": {"enum": [None, False]}}}},
             {"if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
              "then": {"required": ["logprobs"], "properties": {"logprobs": {"const": True}}}},
+            *(unless_honoured(field) for field in ("logprobs", "logit_bias", "verbosity")),
         ]})
 
     model: str = Field(min_length=1, max_length=200)

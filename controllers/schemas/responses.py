@@ -76,6 +76,13 @@ _SAYS: dict[str, Any] = {"anyOf": [
     {"required": ["type"], "properties": {"type": {"const": "input_image"}}}]}
 
 
+# A request asks something: a user or assistant turn, or a function call or its output (system and
+# developer turns alone are refused: "At least one user or assistant message").
+_ASKS: dict[str, Any] = {"anyOf": [
+    {"required": ["role"], "properties": {"role": {"enum": ["user", "assistant"]}}},
+    {"required": ["type"], "properties": {"type": {"enum": ["function_call", "function_call_output"]}}}]}
+
+
 class MessageItem(BaseModel):
     """A turn: `role` and text or parts (`id`/`status` of an earlier output item are accepted)."""
 
@@ -180,8 +187,8 @@ class ResponseCreateIn(BaseModel):
 
     model: str = Field(min_length=1, max_length=200)
     # Items and tools Muse does not offer are not documented; they are refused by name (400).
-    input: Annotated[str, Field(min_length=1)] | Annotated[list[InputItem | Undocumented],
-                                                           Field(min_length=1, max_length=200)]
+    input: Annotated[str, Field(min_length=1)] | Annotated[list[InputItem | Undocumented], Field(
+        min_length=1, max_length=200, json_schema_extra={"contains": _ASKS})]
     instructions: str | None = None
     tools: list[FunctionToolIn | Undocumented] | None = Field(default=None, max_length=128)
     tool_choice: Literal["auto", "none", "required"] | FunctionChoice | Undocumented | None = None

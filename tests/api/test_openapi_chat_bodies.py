@@ -2,7 +2,7 @@
 body is valid by /openapi.json exactly when Muse does not refuse it as malformed (400 under /v1,
 422 under /api/v1). Each pair below was a schema-valid body that Muse refused (images in an
 assistant or system turn, an image URL of no accepted form, a turn of blank text parts, a request
-of system turns only), or is its accepted counterpart."""
+of system turns only, an option no configured provider honours), or is its accepted counterpart."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("/v1/responses", {"input": [{"role": "user", "content": [{"type": "input_text", "text": " "}]}]}, False),
     ("/v1/responses", {"input": [{"role": "user", "content": [
         {"type": "input_text", "text": "What colour?"}, {"type": "input_image", "image_url": PNG}]}]}, True),
+    ("/v1/responses", {"input": [{"role": "system", "type": "message", "content": "Be brief."}]}, False),
+    ("/v1/responses", {"input": [{"role": "developer", "content": "Be brief."},
+                                 {"role": "assistant", "content": "Hello."}]}, True),
+    # OpenAI (configured here) honours every option: each is documented as taken
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"}], "logprobs": True}, True),
+    ("/api/v1/chat", {"messages": [{"role": "user", "content": "Hi"}], "verbosity": "low"}, True),
 ]
 
 
@@ -70,3 +76,29 @@ async def test_a_chat_body_is_documented_valid_exactly_when_muse_takes_it(chat_a
     assert refused != valid, (response.status_code, await response.get_data(as_text=True))
     if valid:
         assert response.status_code == 200
+
+
+# With Gemini alone, an option it cannot honour (logprobs, logit_bias, verbosity) is refused by name
+# (services/chat/routing.py): the document takes only the values that ask nothing of a provider.
+GEMINI_ONLY: list[tuple[str, dict[str, Any], bool]] = [
+    ("/v1/chat/completions", {"logprobs": True}, False),
+    ("/v1/chat/completions", {"logprobs": False}, True),
+    ("/v1/chat/completions", {"logit_bias": {"50256": -100}}, False),
+    ("/api/v1/chat", {"verbosity": "low"}, False),
+    ("/api/v1/chat", {"logit_bias": {}}, True),
+]
+
+
+@pytest.mark.parametrize(("path", "options", "valid"), GEMINI_ONLY)
+async def test_an_option_no_provider_honours_is_documented_as_refused(chat_app_factory, fake_gemini, path,
+                                                                      options, valid):
+    async with chat_app_factory(chat_providers=["gemini"]) as app:
+        client = app.test_client()
+        body = {"model": "default", "messages": [{"role": "user", "content": "Hi"}], **options}
+        errors = [e.message[:200] for e in (await _validator(client, path)).iter_errors(body)]
+        assert (not errors) == valid, errors
+        response = await client.post(path, json=body, headers=await auth_headers(app, "alice"))
+        assert (response.status_code == 200) == valid, await response.get_data(as_text=True)
+        if not valid:
+            assert response.status_code in (400, 422)
+            assert next(iter(options)) in await response.get_data(as_text=True)  # refused by name
