@@ -13,10 +13,11 @@ slow answer does not slow the schedule) from SOAK_USERS users (default 8), in a 
 Every SOAK_INTERVAL_S (default 30) a row: the server's RSS and open file descriptors (its process
 tree, from /proc), the TCP connections open to MongoDB and to Redis (from /proc/net/tcp, every
 local process: the server and its worker hold them), Redis's own `connected_clients`, requests
-sent and answered, errors so far. At the end: errors by kind, image jobs by final status, and for
-every user, once the image jobs are done (up to 300 s) and the server has drained and stopped, the
-credits audit (at rest, the balance = the sum of the ledger's balance deltas). Exit status 1 on any
-error or a ledger that does not match.
+sent and answered, errors so far, and the host's 1-minute load average (the machine may be
+shared: a latency spike reads differently at load 9 on 2 cores). At the end: errors by kind, image
+jobs by final status, and for every user, once the image jobs are done (up to 300 s) and the server
+has drained and stopped, the credits audit (at rest, the balance = the sum of the ledger's balance
+deltas). Exit status 1 on any error or a ledger that does not match.
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ class Soak:
 async def sample_every(soak: Soak, pid: int, ports: dict[str, int], began: float, rows: list[dict],
                        stop: asyncio.Event) -> None:
     header = (f"{'t (s)':>6} {'RSS MB':>8} {'fds':>5} {'mongo conns':>12} {'redis conns':>12} "
-              f"{'redis clients':>14} {'sent':>7} {'answered':>9} {'errors':>7}")
+              f"{'redis clients':>14} {'sent':>7} {'answered':>9} {'errors':>7} {'load 1m':>8}")
     print(header, flush=True)
     final = False
     while True:
@@ -218,10 +219,11 @@ async def sample_every(soak: Soak, pid: int, ports: dict[str, int], began: float
         row = {"t": round(time.monotonic() - began), "rss_mb": round(rss_mb(pids), 1), "fds": open_fds(pids),
                "mongo": connections_to(ports["mongo"]), "redis": connections_to(ports["redis"]),
                "redis_clients": redis_clients(ports["redis"]) - 1, "sent": soak.sent, "answered": soak.done,
-               "errors": sum(soak.errors.values())}
+               "errors": sum(soak.errors.values()), "load": round(os.getloadavg()[0], 2)}
         rows.append(row)
         print(f"{row['t']:>6} {row['rss_mb']:>8} {row['fds']:>5} {row['mongo']:>12} {row['redis']:>12} "
-              f"{row['redis_clients']:>14} {row['sent']:>7} {row['answered']:>9} {row['errors']:>7}",
+              f"{row['redis_clients']:>14} {row['sent']:>7} {row['answered']:>9} {row['errors']:>7} "
+              f"{row['load']:>8}",
               flush=True)
         if final:
             return
@@ -312,6 +314,9 @@ def report(soak: Soak, rows: list[dict], images: Counter[str], audits: list[dict
           f"(max {max(r['rss_mb'] for r in rows)}); fds: {first['fds']} → {last['fds']} "
           f"(max {max(r['fds'] for r in rows)}); MongoDB connections {first['mongo']} → {last['mongo']}; "
           f"Redis connections {first['redis']} → {last['redis']}")
+    if "load" in first:
+        print(f"load average (1 min): {first['load']} at start, {last['load']} at the end "
+              f"(max {max(r['load'] for r in rows)}; {os.cpu_count()} cores)")
     errors = sum(soak.errors.values()) + sum(n for s, n in images.items() if s != "completed")
     print(f"errors: {errors}" + (f" {dict(soak.errors)}" if soak.errors else ""))
     bad = [a for a in audits if not a["ok"]]
