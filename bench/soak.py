@@ -26,6 +26,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -45,6 +46,7 @@ SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
 RATE = float(os.environ.get("SOAK_RATE", "20"))
 INTERVAL = float(os.environ.get("SOAK_INTERVAL_S", "30"))
 USERS = int(os.environ.get("SOAK_USERS", "8"))
+LOG = Path(__file__).resolve().parent.parent / "var" / "soak-server.log"
 IN_FLIGHT = 128  # at most this many requests at once; a start beyond it counts as `overloaded`
 # the mix, in the order it repeats (20 starts): chat 9 (4 cached, 3 new, 2 streamed), /me 6,
 # images 3, payments 2
@@ -268,7 +270,9 @@ async def main() -> int:
                    CHECKOUT_CANCEL_URL=f"{base}/checkout/cancel")
         migrate = spawn(["migrate"], env)
         migrate.wait(120)
-        server = spawn(["serve", "--port", str(port)], env)
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        server_log = LOG.open("wb")  # the server's log lines (WARNING and above), read at the end
+        server = spawn(["serve", "--port", str(port)], env, output=server_log)
         try:
             await wait_http(base + "/health/live")
             clerk_ids = [f"soak_{n}" for n in range(USERS)]
@@ -300,12 +304,31 @@ async def main() -> int:
                 for clerk_id in clerk_ids:
                     user = await container.identity.users.get_by_clerk_id(clerk_id)
                     audits.append(await container.credits.service.audit(user.id))
-            return report(soak, rows, images, audits, exited)
+            server_log.close()
+            return report(soak, rows, images, audits, exited, server_events(LOG))
         finally:
             stop_processes([server])
+            server_log.close()
 
 
-def report(soak: Soak, rows: list[dict], images: Counter[str], audits: list[dict], exited: int | None) -> int:
+def server_events(path: Path) -> Counter[str]:
+    """The server's warnings and errors by event (and the store or error they name)."""
+    events: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:  # arq's own lines: "  1.91s ! img_…:generate_image failed, ExecutionTimeout: …"
+            failed = re.search(r":(\w+) failed, (\w+)", line)
+            events[f"arq: {failed[1]} failed ({failed[2]})" if failed else "(other lines)"] += 1
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
+            named = " ".join(f"{k}={entry[k]}" for k in ("store", "error", "job_type") if k in entry)
+            events[f"{entry['level']} {entry.get('event')}" + (f" ({named})" if named else "")] += 1
+    return events
+
+
+def report(soak: Soak, rows: list[dict], images: Counter[str], audits: list[dict], exited: int | None,
+           events: Counter[str] | None = None) -> int:
     first, last = rows[0], rows[-1]
     print(f"\nrequests: {soak.sent} sent, {soak.done} answered; by kind {dict(sorted(soak.kinds.items()))}")
     print(f"credit packs bought through Stripe webhooks: {soak.bought}")
@@ -323,6 +346,8 @@ def report(soak: Soak, rows: list[dict], images: Counter[str], audits: list[dict
     print(f"ledger = balance: {'ok' if not bad else 'MISMATCH'} for {len(audits) - len(bad)} of "
           f"{len(audits)} users"
           + (f" {json.dumps(bad)}" if bad else ""))
+    if events:
+        print(f"server warnings and errors ({LOG}): {dict(events.most_common())}")
     if exited is not None:
         print(f"the server exited during the soak (status {exited})")
     return 1 if errors or bad or exited is not None else 0
