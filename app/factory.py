@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         idempotency,
         maintenance,
         metrics,
+        query,
         rate_limit,
         request_id,
     )
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     maintenance.install(app, lambda: c.platform.live_settings)
     auth.install(app, lambda: c.identity.auth, limiter)
     rate_limit.install(app, limiter)
+    query.install(app)  # unknown or repeated query parameters refused by name (before the body is read)
     body.install(app)
     access_log.install(app)
     idempotency.install(app, lambda: c.platform.idempotency)

@@ -15,10 +15,11 @@ import structlog
 from pydantic import ValidationError
 from quart import Quart, Response, has_request_context, request
 from quart_schema import RequestSchemaValidationError
+from quart_schema.validation import QuerystringValidationError
 from werkzeug.exceptions import HTTPException
 
 from controllers.openai_errors import error_body, is_openai_path, openai_headers, openai_status
-from controllers.schemas.base import failure, problem_errors
+from controllers.schemas.base import failure, problem_errors, query_errors
 from middlewares.request_id import current_request_id
 from services.platform.errors import (
     AppError,
@@ -146,9 +147,13 @@ def register_problem_handlers(app: Quart, *, base_url: str) -> None:
     @app.errorhandler(RequestSchemaValidationError)
     async def schema_error(error: RequestSchemaValidationError) -> Response:
         exc = error.validation_error
+        in_query = isinstance(error, QuerystringValidationError)  # located as `["query", name]`
         if isinstance(exc, ValidationError):
-            return problem_response(failure(problem_errors(exc)))
-        return problem_response(failure([{"loc": ["body"], "msg": "Malformed request body."}]))
+            errors = problem_errors(exc)
+            return problem_response(failure(query_errors(errors) if in_query else errors))
+        where = "query string" if in_query else "request body"
+        return problem_response(failure([{"loc": ["query" if in_query else "body"],
+                                          "msg": f"Malformed {where}."}]))
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from quart import Response
 
 from controllers.chat_fields import check_options, muse_fail
@@ -19,7 +18,9 @@ from controllers.schemas.chat import (
     RenameIn,
 )
 from controllers.schemas.chat_options import to_options, tool_calls_of
+from controllers.sse import sse, stream_response
 from services.chat.content import parse_content, part_error
+from services.chat.conversations import ConversationService
 from services.chat.library import ConversationLibrary
 from services.chat.models import ChatInput
 from services.chat.ports import Conversation, StoredMessage
@@ -61,17 +62,13 @@ def _detail(conversation: Conversation, tree: Tree) -> dict[str, Any]:
             "messages": [_message(m, tree) for m in tree.path(leaf)]}
 
 
-def sse(event: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event (compact UTF-8 JSON by orjson: a few events per streamed answer)."""
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-
-
 class ChatController:
-    """HTTP ⇄ ChatService."""
+    """HTTP ⇄ ChatService, ConversationService and ConversationLibrary."""
 
-    def __init__(self, chat: ChatService, streams: ChatStreamService, *, library: ConversationLibrary,
-                 render_problem: RenderProblem) -> None:
+    def __init__(self, chat: ChatService, streams: ChatStreamService, *, conversations: ConversationService,
+                 library: ConversationLibrary, render_problem: RenderProblem) -> None:
         self._chat = chat
+        self._conversations = conversations
         self._library = library
         self._streams = streams
         self._render_problem = render_problem
@@ -135,11 +132,7 @@ class ChatController:
                 else:
                     yield sse(name, data)
 
-        response = Response(body(), content_type="text/event-stream")
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"
-        response.timeout = None
-        return response
+        return stream_response(body())
 
     async def list(self, principal: Principal, query: ListQuery) -> dict[str, Any]:
         """A page of the caller's conversations (pinned first), or the matches of a search."""
@@ -162,12 +155,13 @@ class ChatController:
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """One conversation with its active path."""
-        return _detail(*await self._chat.get_conversation(principal.require_user_id(), conversation_id))
+        user_id = principal.require_user_id()
+        return _detail(*await self._conversations.get_conversation(user_id, conversation_id))
 
     async def set_active(self, principal: Principal, conversation_id: str, body: ActiveIn) -> dict[str, Any]:
         """Show another branch."""
         user_id = principal.require_user_id()
-        return _detail(*await self._chat.set_active(user_id, conversation_id, body.leaf_id))
+        return _detail(*await self._conversations.set_active(user_id, conversation_id, body.leaf_id))
 
     async def rename(self, principal: Principal, conversation_id: str, body: RenameIn) -> dict[str, Any]:
         """Rename and/or pin one conversation."""
@@ -181,8 +175,8 @@ class ChatController:
         """The bytes of image `index` (0, 1…) of a stored message (the owner's only)."""
         if not (index.isascii() and index.isdigit()) or len(index) > 3:  # "³".isdigit() is True
             raise NotFound("No such image in this conversation.")
-        data, mime = await self._chat.message_image(principal.require_user_id(), conversation_id, message_id,
-                                                    int(index))
+        data, mime = await self._conversations.message_image(principal.require_user_id(), conversation_id,
+                                                             message_id, int(index))
         response = Response(data, content_type=mime)
         response.headers["Cache-Control"] = "private, max-age=3600"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -190,5 +184,5 @@ class ChatController:
 
     async def delete(self, principal: Principal, conversation_id: str) -> tuple[str, int]:
         """Delete one conversation."""
-        await self._chat.delete_conversation(principal.require_user_id(), conversation_id)
+        await self._conversations.delete_conversation(principal.require_user_id(), conversation_id)
         return "", 204

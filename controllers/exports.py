@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import aclosing
 from typing import Any
 
 from quart import Response
 
-from controllers.chat import sse
+from controllers.sse import status_events, stream_response
 from services.admin.export import DataExport
 from services.admin.export_model import RUNNING, SECTIONS, ExportJob
 from services.platform.clock import isoformat
@@ -47,19 +45,8 @@ class ExportController:
         """`event: status` with the export as it is, then at each change, until it ends."""
         user_id = principal.require_user_id()
         await self._export.get(user_id, export_id)
-
-        async def body() -> AsyncIterator[bytes]:
-            async with aclosing(self._export.follow(user_id, export_id, timeout_s=STREAM_S)) as jobs:
-                async for job in jobs:
-                    yield sse("status", render(job))
-                    if job.status not in RUNNING:
-                        return
-
-        response = Response(body(), content_type="text/event-stream")
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"
-        response.timeout = None
-        return response
+        changes = self._export.follow(user_id, export_id, timeout_s=STREAM_S)
+        return stream_response(status_events(changes, render, finished=lambda job: job.status not in RUNNING))
 
     async def download(self, principal: Principal, export_id: str) -> Response:
         """The archive (`application/zip`, an attachment), streamed; the owner only."""

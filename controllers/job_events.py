@@ -8,13 +8,12 @@ sweeper's grace: the client may reconnect).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
+from collections.abc import Callable
 from typing import Any
 
 from quart import Response
 
-from controllers.chat import sse
+from controllers.sse import status_events, stream_response
 from services.media.image_models import TERMINAL, ImageRecord
 from services.media.library import MediaLibrary
 
@@ -26,24 +25,7 @@ async def status_stream(service: MediaLibrary, render: Callable[[ImageRecord], d
                         user_id: str, job_id: str) -> Response:
     """The event stream of one of the user's jobs (404 before streaming for another user's job)."""
     await service.get(user_id, job_id)
-
-    async def body() -> AsyncIterator[bytes]:
-        last: str | None = None
-        changes = service.follow(job_id, user_id=user_id, timeout_s=service.timeout_s + STREAM_GRACE_S,
-                                 heartbeat_s=HEARTBEAT_S)
-        async with aclosing(changes) as records:
-            async for record in records:
-                if record is None:
-                    yield b": keep-alive\n\n"
-                    continue
-                if record.status != last:
-                    last = record.status
-                    yield sse("status", render(record))
-                if record.status in TERMINAL:
-                    return
-
-    response = Response(body(), content_type="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    response.timeout = None
-    return response
+    changes = service.follow(job_id, user_id=user_id, timeout_s=service.timeout_s + STREAM_GRACE_S,
+                             heartbeat_s=HEARTBEAT_S)
+    return stream_response(status_events(changes, render, finished=lambda record: record.status in TERMINAL,
+                                         key=lambda record: record.status))

@@ -30,6 +30,7 @@ from controllers.schemas.openai import (
     ImageGenerationIn,
     ToolMessageIn,
 )
+from controllers.sse import stream_response
 from controllers.uploads import checked_files, read_form
 from services.chat.choices import complete_choices
 from services.chat.content import ParsedContent, parse_content
@@ -62,12 +63,9 @@ def muse_headers(*, charged: int, cached: bool, provider: str | None) -> dict[st
 def event_stream(body: AsyncIterator[bytes], meta: dict[str, Any]) -> Response:
     """A streamed /v1 answer (`text/event-stream`, never buffered or timed out) with the `X-Muse-*`
     headers of its `meta` event."""
-    response = Response(body, content_type="text/event-stream")
+    response = stream_response(body)
     response.headers.update(muse_headers(charged=int(meta.get("credits_charged", 0)),
                                          cached=bool(meta["cached"]), provider=meta["provider"]))
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    response.timeout = None
     return response
 
 

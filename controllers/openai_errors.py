@@ -73,7 +73,8 @@ def _param_and_message(error: AppError) -> tuple[str | None, str]:
     if not errors:
         return None, message
     first = errors[0]
-    loc = [str(part) for part in first.get("loc", []) if part not in ("body", "form")]
+    loc = [str(part) for part in first.get("loc", [])]
+    loc = loc[1:] if loc[:1] in (["body"], ["form"], ["query"]) else loc  # where it was sent
     param = ".".join(loc) or None
     detail = str(first.get("msg", ""))
     if not param:

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
+from repositories.pubsub import listen
 from services.media.ports.job_events import RESYNC
 
 log = structlog.stdlib.get_logger("muse.job_events")
@@ -109,33 +110,13 @@ class RedisJobEvents:
             self._task = asyncio.get_running_loop().create_task(self._listen(), name="job-events")
 
     async def _listen(self) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                first = await pubsub.get_message(timeout=self._ready_timeout_s)  # the confirmation
-                if first is None or first.get("type") != "subscribe":
-                    raise ConnectionError("no subscription confirmation")
-                if delay > 0.1:  # reconnected: events may have been missed meanwhile
-                    self._broadcast_resync()
-                self._ready.set()
-                delay = 0.1
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                    if message is not None and message.get("type") == "message":
-                        self._dispatch(message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._ready.clear()
-                log.warning("job_events_connection_lost", error=type(exc).__name__, retry_s=delay)
+        def connected(reconnected: bool) -> None:
+            if reconnected:  # events may have been missed meanwhile
                 self._broadcast_resync()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(pubsub.aclose())
+
+        await listen(self._redis, self.channel, ready=self._ready, confirm_s=self._ready_timeout_s,
+                     on_message=self._dispatch, on_connected=connected, on_lost=self._broadcast_resync,
+                     log=log, lost_event="job_events_connection_lost")
 
     def _dispatch(self, raw: Any) -> None:
         self.received += 1

@@ -30,6 +30,8 @@ from typing import Any
 
 import structlog
 
+from repositories.pubsub import listen
+
 log = structlog.stdlib.get_logger("muse.local_copies")
 
 MAX_ENTRIES = 20_000
@@ -106,36 +108,17 @@ class LocalCopies:
         return self.ready
 
     async def _listen(self) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                first = await pubsub.get_message(timeout=self._ready_timeout_s)  # the confirmation
-                if first is None or first.get("type") != "subscribe":
-                    raise ConnectionError("no subscription confirmation")
-                self._flush()  # whatever happened while not listening: start empty
-                self._ready.set()
-                delay = 0.1
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                    if message is not None and message.get("type") == "message":
-                        keys = _keys(message["data"])
-                        if keys is None:  # unreadable: whatever it invalidated, drop everything
-                            self._flush()
-                        else:
-                            self.drop(keys)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("local_copies_connection_lost", error=type(exc).__name__, retry_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            finally:
-                self._ready.clear()
-                self._flush()
-                with contextlib.suppress(Exception):  # bounded: a stuck close must not hang a stop
-                    await asyncio.wait_for(pubsub.aclose(), 1.0)
+        # whatever happens while not listening: copies are not used, and start empty once listening again
+        await listen(self._redis, self.channel, ready=self._ready, confirm_s=self._ready_timeout_s,
+                     on_message=self._invalidate, on_connected=lambda _reconnected: self._flush(),
+                     on_lost=self._flush, log=log, lost_event="local_copies_connection_lost")
+
+    def _invalidate(self, data: Any) -> None:
+        keys = _keys(data)
+        if keys is None:  # unreadable: whatever it invalidated, drop everything
+            self._flush()
+        else:
+            self.drop(keys)
 
     async def aclose(self) -> None:
         if self._task is not None:

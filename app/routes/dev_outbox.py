@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, request
-from quart_schema import validate_response
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_response
 
 from app.openapi import problems
 from app.routes.deps import container
-from controllers.schemas.dev import OutboxOut
+from controllers.schemas.dev import OutboxOut, OutboxQuery
 from middlewares.access import public
 from middlewares.policy import policy
 
@@ -19,7 +19,7 @@ bp = Blueprint("dev_outbox", __name__)
 @problems(404)  # outside development
 @policy(open_in_maintenance=True)
 @validate_response(OutboxOut)
-async def dev_outbox():
+@validate_querystring(OutboxQuery)
+async def dev_outbox(query_args: OutboxQuery):
     """Mail Muse kept instead of sending (development only), newest first; `?limit=` up to 200."""
-    limit = request.args.get("limit", "50")
-    return await container().identity.dev_outbox_controller.list(int(limit) if limit.isdigit() else 50)
+    return await container().identity.dev_outbox_controller.list(query_args.limit)

@@ -18,6 +18,7 @@ from controllers.schemas.payments import (
 from middlewares.access import public, require_role
 from middlewares.idempotency import idempotent
 from middlewares.policy import policy
+from middlewares.query import foreign_query
 from services.platform.principal import Role
 
 bp = Blueprint("payments", __name__)
@@ -44,6 +45,7 @@ async def checkout(data: CheckoutIn):
          media="")
 
 
+@foreign_query  # PayPal sends the buyer here and appends its own parameters
 @validate_querystring(ReturnQuery)
 async def paypal_return(query_args: ReturnQuery):
     """PayPal sends the buyer here after approval: capture, credit once, 303 to the success URL.
@@ -56,6 +58,7 @@ async def paypal_return(query_args: ReturnQuery):
 @public
 @policy()
 @answers(303, description="To CHECKOUT_CANCEL_URL.", headers=("Location",), media="")
+@foreign_query  # PayPal sends the buyer here and appends its own parameters
 @validate_querystring(ReturnQuery)
 async def paypal_cancel(query_args: ReturnQuery):
     """PayPal sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""

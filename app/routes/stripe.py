@@ -8,9 +8,11 @@ from quart_schema import validate_querystring, validate_response
 from app.openapi import answers, problems, required_headers
 from app.routes.deps import container
 from controllers.schemas.payments import PortalOut, StripeReturnQuery
+from controllers.schemas.webhooks import StripeEvent
 from middlewares.access import public, require_role
-from middlewares.body import raw_body
+from middlewares.body import signed_body
 from middlewares.policy import policy
+from middlewares.query import foreign_query
 from middlewares.request_id import current_request_id
 from services.platform.principal import Role
 
@@ -22,7 +24,8 @@ bp = Blueprint("stripe", __name__)
                    "`t=<time>,v1=<hex HMAC-SHA256 of t.body>` with STRIPE_WEBHOOK_SECRET."))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
-@raw_body
+@signed_body(StripeEvent)
+@foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 409, 503)
 async def stripe_webhook():
     """Stripe events, verified with `Stripe-Signature` (STRIPE_WEBHOOK_SECRET, 300 s); each event id once.
@@ -38,6 +41,7 @@ async def stripe_webhook():
 @policy()
 @answers(303, description="To CHECKOUT_SUCCESS_URL (or the cancel URL on failure).", headers=("Location",),
          media="")
+@foreign_query  # Stripe sends the buyer here: the URL is the provider's, not a client's
 @validate_querystring(StripeReturnQuery)
 async def stripe_return(query_args: StripeReturnQuery):
     """Stripe Checkout sends the buyer here (`session_id`): credit once if paid, 303 to the success URL."""
@@ -50,6 +54,7 @@ async def stripe_return(query_args: StripeReturnQuery):
 @public
 @policy()
 @answers(303, description="To CHECKOUT_CANCEL_URL.", headers=("Location",), media="")
+@foreign_query  # Stripe sends the buyer here: the URL is the provider's, not a client's
 @validate_querystring(StripeReturnQuery)
 async def stripe_cancel(query_args: StripeReturnQuery):
     """Stripe Checkout sends the buyer here after cancelling: mark it cancelled, 303 to the cancel URL."""

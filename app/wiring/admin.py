@@ -56,8 +56,9 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
                               provider_kinds=kinds, image_providers=[p.name for p in media.image_providers],
                               settle=credits.service.settle)
     export = _wire_export(settings, platform, credits, identity, chat, media, payments)
-    erasure = AccountErasure(identity.users, identity.api_keys, chat.service, [media.images, media.videos],
-                             media.shares, chat.responses, subscriptions=payments.subscriptions,
+    erasure = AccountErasure(identity.users, identity.api_keys, chat.conversations,
+                             [media.images, media.videos], media.shares, chat.responses,
+                             subscriptions=payments.subscriptions,
                              exports=export, accounts=identity.accounts,
                              clerk=identity.clerk_users)
     analytics = AnalyticsService(MongoAnalyticsRepository(platform.database.db, credits.rollup),
@@ -77,14 +78,14 @@ def _wire_export(s: Settings, platform: PlatformParts, credits: CreditsParts, id
                  media: MediaParts, payments: PaymentsParts) -> DataExport:
     """The data export (contract §20): its sections read through each domain's service, page by page."""
     async def messages(user_id: str, conversation_id: str) -> list[Any]:
-        return (await chat.service.get_conversation(user_id, conversation_id))[1].messages
+        return (await chat.conversations.get_conversation(user_id, conversation_id))[1].messages
 
     async def payment_pages(user_id: str, *, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
         page = await payments.service.history(user_id, limit=limit, cursor=cursor)
         return page, (page[-1].id if len(page) == limit else None)
 
     sources = AccountSources(
-        profile=identity.users.get_or_raise, conversations=chat.service.list_conversations,
+        profile=identity.users.get_or_raise, conversations=chat.conversations.list_conversations,
         conversation_messages=messages, media=[media.images.list, media.videos.list],
         ledger=credits.service.ledger, payments=payment_pages,
         subscriptions=payments.subscriptions.list_for_user, api_keys=identity.api_keys.list)

@@ -18,6 +18,7 @@ from repositories.conversations import BeanieConversationRepository
 from repositories.images import BeanieImageRepository
 from repositories.responses import BeanieResponseStore
 from services.chat.cache import ChatCache
+from services.chat.conversations import ConversationService
 from services.chat.images import ChatImages
 from services.chat.library import ConversationLibrary
 from services.chat.ports import ChatProvider
@@ -35,6 +36,7 @@ class ChatParts:
     providers: list[ChatProvider]
     cache: ChatCache
     service: ChatService
+    conversations: ConversationService  # the stored conversations (list, read, branch, delete)
     stream: ChatStreamService
     vision: VisionService
     responses: ResponseLog  # stored /v1/responses answers
@@ -61,8 +63,10 @@ def wire_chat(s: Settings, o: Overrides, platform: PlatformParts, credits: Credi
     catalog, live = platform.catalog, platform.live_settings
     images = ChatImages(storage=o.image_storage or build_storage(s), gallery=BeanieImageRepository(),
                         fetch=remote_fetcher(s), max_images=s.chat_max_images, max_mb=s.max_upload_mb)
+    stored = BeanieConversationRepository()
+    conversations = ConversationService(stored, images)
     chat = ChatService(
-        providers=providers, conversations=BeanieConversationRepository(), cache=cache,
+        providers=providers, conversations=stored, cache=cache,
         breaker=platform.breaker,
         credits=credits.service, price=lambda: int(catalog.prices["chat"]), models=lambda: catalog.models,
         live_settings=live, timeout_s=s.ai_timeout_s, max_chars=s.chat_max_chars, metrics=platform.metrics,
@@ -74,10 +78,10 @@ def wire_chat(s: Settings, o: Overrides, platform: PlatformParts, credits: Credi
         return problem_body(error, status=status_of(error), base_url=s.public_base_url, request_id=request_id)
 
     return ChatParts(
-        providers=providers, cache=cache, service=chat, stream=streams,
+        providers=providers, cache=cache, service=chat, conversations=conversations, stream=streams,
         responses=ResponseLog(BeanieResponseStore()),
         vision=VisionService(providers=chat.chain, credits=credits.service, catalog=catalog,
                              live_settings=live, breaker=platform.breaker, timeout_s=s.ai_timeout_s,
                              meter=credits.meter),
-        controller=ChatController(chat, streams, library=ConversationLibrary(chat),
-                                  render_problem=render_problem))
+        controller=ChatController(chat, streams, conversations=conversations,
+                                  library=ConversationLibrary(conversations), render_problem=render_problem))

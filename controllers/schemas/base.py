@@ -51,9 +51,10 @@ def problem_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def unknown_fields(errors: list[dict[str, Any]]) -> list[str]:
-    """The dotted locations of the unknown fields among `errors`."""
-    return [".".join(str(part) for part in error["loc"]) for error in errors
-            if str(error.get("msg", "")).startswith("Unknown field `")]
+    """The dotted locations of the unknown fields among `errors` (a query parameter's without its
+    leading `query`)."""
+    return [".".join(str(part) for part in error["loc"][1 if error["loc"][:1] == ["query"] else 0:])
+            for error in errors if str(error.get("msg", "")).startswith("Unknown field `")]
 
 
 def failure(errors: list[dict[str, Any]]) -> ValidationFailed:
@@ -64,6 +65,12 @@ def failure(errors: list[dict[str, Any]]) -> ValidationFailed:
     detail = (f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}." if unknown
               else None)
     return ValidationFailed(detail, errors=errors)
+
+
+def query_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`errors` of a query model, located as query parameters (`loc: ["query", name]`)."""
+    return [{**error, "loc": ["query", *error["loc"]] if error["loc"] != ["body"] else ["query"]}
+            for error in errors]
 
 
 def validate_fields(model: type[M], raw: Any) -> M:

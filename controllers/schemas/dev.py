@@ -30,6 +30,10 @@ class ClientConfigOut(BaseModel):
     max_upload_mb: float
 
 
+class OutboxQuery(BaseModel):
+    limit: int = Field(default=50, ge=1, le=200, description="How many messages, newest first.")
+
+
 class OutboxMessageOut(BaseModel):
     id: str
     to: str

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from services.chat.conversations import ConversationService
 from services.chat.ports import Conversation, StoredMessage
-from services.chat.service import ChatService
 from services.platform.clock import isoformat
 from services.platform.errors import NotFound
 
@@ -45,11 +45,11 @@ def snippet(text: str, query: str, *, size: int = SNIPPET_CHARS) -> str:
 
 
 class ConversationLibrary:
-    """Conversation listing, search, pin, export and delete-all over the chat service's store."""
+    """Conversation listing, search, pin, export and delete-all over the conversation service's store."""
 
-    def __init__(self, chat: ChatService) -> None:
-        self.chat = chat
-        self.conversations = chat.conversations
+    def __init__(self, service: ConversationService) -> None:
+        self.service = service
+        self.conversations = service.conversations
 
     async def list(self, user_id: str, *, limit: int, cursor: str | None, q: str | None
                    ) -> tuple[list[Listed], str | None]:
@@ -81,7 +81,7 @@ class ConversationLibrary:
 
     async def export(self, user_id: str, conversation_id: str, fmt: Literal["md", "json"]) -> Export:
         """The active path as a Markdown or JSON file."""
-        conversation, tree = await self.chat.get_conversation(user_id, conversation_id)
+        conversation, tree = await self.service.get_conversation(user_id, conversation_id)
         path = [m for m in tree.path(tree.active_leaf(conversation.active_leaf_id)) if m.role != "system"]
         name = re.sub(r"[^\w-]+", "-", conversation.title.lower()).strip("-")[:60] or conversation.id
         if fmt == "json":
@@ -99,7 +99,7 @@ class ConversationLibrary:
 
     async def delete_all(self, user_id: str) -> None:
         """Delete all the caller's conversations (and the images kept with them)."""
-        images = self.chat.images
+        images = self.service.images
         forms: list[dict[str, Any]] = []
         if images is not None:
             for listed in await self.conversations.list(owner_id=user_id, limit=10_000, cursor=None):

@@ -63,7 +63,7 @@ def test_a_completion_answers_with_usage_and_muse_headers(muse_http, sdk_fakes):
     assert raw.headers["X-Muse-Provider"] == "gemini" and raw.headers["X-Request-ID"]
     assert sdk_fakes["gemini"].count("generateContent") == 1
     conversations, _ = muse_http.call(
-        lambda c: c.chat.service.list_conversations(user_id, limit=5, cursor=None))
+        lambda c: c.chat.conversations.list_conversations(user_id, limit=5, cursor=None))
     assert conversations == []  # nothing is stored as a conversation
 
 
@@ -83,7 +83,8 @@ def test_a_stream_is_read_with_the_sdk_iterator_and_ends_with_usage(muse_http, s
     assert last.usage.completion_tokens > 0 and last.usage.total_tokens == (
         last.usage.prompt_tokens + last.usage.completion_tokens)
     assert all(c.usage is None for c in chunks[:-1])
-    assert muse_http.call(lambda c: c.chat.service.list_conversations(user_id, limit=5, cursor=None))[0] == []
+    listed = muse_http.call(lambda c: c.chat.conversations.list_conversations(user_id, limit=5, cursor=None))
+    assert listed[0] == []
 
 
 def test_a_stream_without_include_usage_has_no_usage_chunk(muse_http):

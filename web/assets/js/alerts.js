@@ -25,56 +25,49 @@ export async function showBudgetBanner() {
   replace(banner, lines.join(" "));
 }
 
-/** The caller's monthly credits alert: a card with its form. */
-export async function budgetCard() {
-  const input = h("input", { type: "number", name: "monthly_credits", min: "1", max: "1000000000", step: "1", inputmode: "numeric" });
+/** A card with the form of one alert: `name` is the threshold field of the alert at `path`, shown
+ * in `input`; `describe(alert)` is the status line under it. */
+async function alertCard({ title, label, hint, input, path, name, describe }) {
   const errors = h("div");
   const status = h("p.muted", { "aria-live": "polite" });
   const show = (alert) => {
-    input.value = alert.monthly_credits ?? "";
-    replace(status, alert.monthly_credits == null ? t("alerts.none")
-      : t("alerts.state", { spent: alert.spent_this_month, limit: alert.monthly_credits }));
+    input.value = alert[name] ?? "";
+    replace(status, describe(alert));
   };
-  const form = h("form.card", { "aria-label": t("alerts.title") },
-    h("h2", {}, t("alerts.title")),
-    field(t("alerts.monthly"), input, t("alerts.hint")), status, errors,
+  const form = h("form.card", { "aria-label": title }, h("h2", {}, title),
+    field(label, input, hint), status, errors,
     h("div.actions", {}, h("button", { type: "submit" }, t("alerts.save"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(errors, null);
     try {
       const value = input.value.trim() === "" ? null : Number(input.value);
-      show(await api("/api/v1/me/alerts", { method: "PUT", body: { monthly_credits: value } }));
+      show(await api(path, { method: "PUT", body: { [name]: value } }));
       toast(t("alerts.saved"));
       showBudgetBanner();
     } catch (error) { showError(errors, error); }
   });
-  try { show(await api("/api/v1/me/alerts")); } catch (error) { showError(errors, error); }
+  try { show(await api(path)); } catch (error) { showError(errors, error); }
   return form;
+}
+
+/** The caller's monthly credits alert: a card with its form. */
+export async function budgetCard() {
+  return alertCard({
+    title: t("alerts.title"), label: t("alerts.monthly"), hint: t("alerts.hint"), path: "/api/v1/me/alerts",
+    name: "monthly_credits",
+    input: h("input", { type: "number", name: "monthly_credits", min: "1", max: "1000000000", step: "1", inputmode: "numeric" }),
+    describe: (alert) => (alert.monthly_credits == null ? t("alerts.none")
+      : t("alerts.state", { spent: alert.spent_this_month, limit: alert.monthly_credits })),
+  });
 }
 
 /** The service-wide daily provider cost alert (admin analytics). */
 export async function serviceBudgetCard() {
-  const input = h("input", { type: "number", name: "daily_provider_cost_usd", min: "0.01", step: "0.01", inputmode: "decimal" });
-  const errors = h("div");
-  const status = h("p.muted", { "aria-live": "polite" });
-  const show = (alert) => {
-    input.value = alert.daily_provider_cost_usd ?? "";
-    replace(status, t("alerts.costToday", { cost: fmtNumber(alert.cost_today_usd, { style: "currency", currency: "USD" }) }));
-  };
-  const form = h("form.card", { "aria-label": t("alerts.serviceTitle") }, h("h2", {}, t("alerts.serviceTitle")),
-    field(t("alerts.daily"), input), status, errors,
-    h("div.actions", {}, h("button", { type: "submit" }, t("alerts.save"))));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    showError(errors, null);
-    try {
-      const value = input.value.trim() === "" ? null : Number(input.value);
-      show(await api("/api/v1/admin/alerts", { method: "PUT", body: { daily_provider_cost_usd: value } }));
-      toast(t("alerts.saved"));
-      showBudgetBanner();
-    } catch (error) { showError(errors, error); }
+  return alertCard({
+    title: t("alerts.serviceTitle"), label: t("alerts.daily"), path: "/api/v1/admin/alerts",
+    name: "daily_provider_cost_usd",
+    input: h("input", { type: "number", name: "daily_provider_cost_usd", min: "0.01", step: "0.01", inputmode: "decimal" }),
+    describe: (alert) => t("alerts.costToday", { cost: fmtNumber(alert.cost_today_usd, { style: "currency", currency: "USD" }) }),
   });
-  try { show(await api("/api/v1/admin/alerts")); } catch (error) { showError(errors, error); }
-  return form;
 }
