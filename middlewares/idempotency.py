@@ -38,6 +38,7 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from services.platform.errors import AppError
 from services.platform.idempotency import IdempotencyService, canonical_body, fingerprint
+from services.platform.rate_limit import settle_owed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,6 +121,7 @@ def idempotent(fn: F) -> F:
         key = request.headers.get(HEADER)
         if key is None:
             return await fn(*args, **kwargs)
+        await settle_owed()  # the rate-limit token before any record (a refusal leaves none)
         service = _service()
         scope = _scope()
         raw = await request.get_data()

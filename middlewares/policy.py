@@ -8,6 +8,7 @@ Every route declares, directly under its access decorator (`@public` / `@require
     @policy(open_in_maintenance=True, rate_limited=False)   # health checks, webhooks
     @policy(rate_bucket="media")                # media downloads: their own, larger bucket
     @policy(scope="images")                     # an API key needs this scope (contract §19)
+    @policy(rate_take="owed")                   # the view's first store round trip takes the token
 
 The maintenance, feature-switch and rate-limit middlewares read it from the matched view;
 a test walks the URL map and fails on a route without it. A request that matches no route
@@ -19,6 +20,7 @@ to it), else the default — so `/api/v1/webhooks/<unknown>` stays open during m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -28,11 +30,13 @@ from werkzeug.exceptions import HTTPException
 
 from middlewares.access import PUBLIC_ENDPOINTS
 from services.platform.key_limits import Scope
+from services.platform.rate_limit import settle_owed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 Feature = Literal["chat", "images"]
 RateBucket = Literal["api", "media"]
+RateTake = Literal["before", "owed"]
 POLICY_ATTR = "_muse_policy"
 
 
@@ -45,6 +49,10 @@ class RoutePolicy:
     rate_limited: bool = True
     rate_bucket: RateBucket = "api"  # "media": the generous bucket for media downloads
     scope: Scope | None = None  # the API-key scope the route needs (None: any key)
+    # "owed": the rate-limit token is taken by the view's first store round trip (the chat cache's
+    # first look: services/platform/rate_limit.py `OwedTake`), else after the view; "before": by the
+    # middleware, in a round trip of its own
+    rate_take: RateTake = "before"
 
 
 DEFAULT = RoutePolicy()
@@ -53,16 +61,35 @@ DOCS = RoutePolicy(open_in_maintenance=True)  # the API docs endpoints quart-sch
 
 def policy(*, feature: Feature | None = None, open_in_maintenance: bool = False,
            rate_limited: bool = True, rate_bucket: RateBucket = "api",
-           scope: Scope | None = None) -> Callable[[F], F]:
+           scope: Scope | None = None, rate_take: RateTake = "before") -> Callable[[F], F]:
     """Declare a view's live-settings, rate-limit and API-key scope policy."""
     declared = RoutePolicy(feature=feature, open_in_maintenance=open_in_maintenance,
-                           rate_limited=rate_limited, rate_bucket=rate_bucket, scope=scope)
+                           rate_limited=rate_limited, rate_bucket=rate_bucket, scope=scope,
+                           rate_take=rate_take)
 
     def decorate(fn: F) -> F:
+        if rate_take == "owed":
+            fn = _settling(fn)
         setattr(fn, POLICY_ATTR, declared)
         return fn
 
     return decorate
+
+
+def _settling(fn: F) -> F:
+    """`fn`, then the request's owed rate-limit token if nothing in it took the token (a refusal
+    answers 429 in place of the view's answer or error, as when the middleware took it first)."""
+    @functools.wraps(fn)
+    async def view(*args: Any, **kwargs: Any) -> Any:
+        try:
+            answer = await fn(*args, **kwargs)
+        except Exception:
+            await settle_owed()  # raises the 429 when refused (the view's error is then moot)
+            raise
+        await settle_owed()
+        return answer
+
+    return view  # type: ignore[return-value]
 
 
 def policy_declared(view: Callable[..., Any] | None) -> RoutePolicy | None:

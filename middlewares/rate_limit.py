@@ -14,7 +14,7 @@ from quart import Quart, Response, g, request
 from middlewares.hooks import hooks_of
 from middlewares.policy import request_policy
 from services.platform.errors import RateLimited
-from services.platform.rate_limit import RateLimiter
+from services.platform.rate_limit import RateLimiter, owe, refused
 
 log = structlog.stdlib.get_logger("muse.rate_limit")
 
@@ -55,6 +55,7 @@ def install(app: Quart, rate_limiter: Callable[[], RateLimiter] | None) -> None:
     @hooks.before
     async def take_token() -> None:
         g_ = g._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        owe(None)
         principal = getattr(g_, "principal", None)
         if principal is None:
             return
@@ -63,6 +64,10 @@ def install(app: Quart, rate_limiter: Callable[[], RateLimiter] | None) -> None:
         if not declared.rate_limited:
             return
         limiter = rate_limiter()
+        if declared.rate_take == "owed":  # the view's first store round trip carries it (see OwedTake)
+            g_.rate_owed = owed = limiter.owe(principal)
+            owe(owed)
+            return
         media = declared.rate_bucket == "media"  # its own generous bucket, not the API one
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):
@@ -72,13 +77,15 @@ def install(app: Quart, rate_limiter: Callable[[], RateLimiter] | None) -> None:
             return
         g_.rate_decision = decision
         if not decision.allowed:
-            raise RateLimited(
-                f"Too many requests; retry in {decision.retry_after_s} s.", headers=decision.headers()
-            )
+            raise refused(decision)
 
     @hooks.after
     async def add_headers(response: Response) -> Response:
-        decision = g.get("rate_decision")
+        g_ = g._get_current_object()  # type: ignore[attr-defined]
+        decision = g_.get("rate_decision")
+        owed = g_.get("rate_owed")
+        if owed is not None:
+            decision = owed.decision
         if decision is not None:
             for name, value in decision.headers().items():
                 response.headers[name] = value

@@ -14,6 +14,9 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from repositories.rate_limit import TAKE_BODY, parse_take
+from services.platform.ports.rate_limit import Take
+
 log = structlog.stdlib.get_logger("muse.chat_cache")
 
 
@@ -25,6 +28,28 @@ if value then return {1, value} end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return {0, 1} end
 return {0, 0}
 """
+
+
+# The request's rate-limit token and its first cache look in one round trip (issue 28): the bucket
+# (KEYS[1], ARGV[1..3]) as repositories/rate_limit.py takes it; only when allowed, GET_OR_ACQUIRE on
+# KEYS[2] and KEYS[3] (lock TTL ARGV[4]). A refused request touches neither the entry nor the lock.
+TAKE_AND_CLAIM = "pcall(redis.replicate_commands)\n" + TAKE_BODY + """
+if allowed == 0 then return {0, tostring(tokens), 0, 0} end
+local value = redis.call('GET', KEYS[2])
+if value then return {1, tostring(tokens), 1, value} end
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then return {1, tostring(tokens), 0, 1} end
+return {1, tostring(tokens), 0, 0}
+"""
+
+
+def _taken(reply: Any) -> tuple[tuple[bool, float] | None, str | None, bool]:
+    taken = parse_take(reply[:2])
+    value, held = _claimed(reply[2:])
+    return taken, value, held
+
+
+def _take_args(take: Take, key: str, lock_key: str, ttl_ms: int) -> tuple[list[str], list[Any]]:
+    return [take.key, key, lock_key], [take.burst, take.refill_per_s, take.cost, max(1, int(ttl_ms))]
 
 
 def _claimed(reply: Any) -> tuple[str | None, bool]:
@@ -45,6 +70,7 @@ class RedisKeyValueStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._get_or_acquire = redis.register_script(GET_OR_ACQUIRE)
+        self._take_and_claim = redis.register_script(TAKE_AND_CLAIM)  # EVALSHA, loaded again on NOSCRIPT
 
     async def get(self, key: str) -> str | None:
         """The value at `key`, or None (also when Redis does not answer)."""
@@ -83,6 +109,16 @@ class RedisKeyValueStore:
         except RedisError as exc:
             log.warning("chat_cache_unavailable", op="get_or_acquire", error=type(exc).__name__)
             return None, True
+
+    async def take_and_claim(self, take: Take, key: str, lock_key: str, *, ttl_ms: int
+                             ) -> tuple[tuple[bool, float] | None, str | None, bool]:
+        """One script: the rate-limit take, then (allowed) the value or the lock; fails open."""
+        keys, args = _take_args(take, key, lock_key, ttl_ms)
+        try:
+            return _taken(await self._take_and_claim(keys=keys, args=args))
+        except RedisError as exc:
+            log.warning("chat_cache_unavailable", op="take_and_claim", error=type(exc).__name__)
+            return None, None, True
 
     async def set_and_release(self, key: str, value: str, *, ttl_s: int, lock_key: str) -> None:
         """SET EX and DEL in one pipeline (skipped when Redis does not answer: the lock expires)."""
@@ -139,6 +175,14 @@ class UpstashKeyValueStore:
         reply = await self._call("get_or_acquire", lambda: self._client.eval(
             GET_OR_ACQUIRE, keys=[key, lock_key], args=[max(1, int(ttl_ms))]), None)
         return (None, True) if reply is None else _claimed(reply)
+
+    async def take_and_claim(self, take: Take, key: str, lock_key: str, *, ttl_ms: int
+                             ) -> tuple[tuple[bool, float] | None, str | None, bool]:
+        """The same script over REST (EVAL); (None, None, True) when Upstash does not answer."""
+        keys, args = _take_args(take, key, lock_key, ttl_ms)
+        reply = await self._call("take_and_claim",
+                                 lambda: self._client.eval(TAKE_AND_CLAIM, keys=keys, args=args), None)
+        return (None, None, True) if reply is None else _taken(reply)
 
     async def set_and_release(self, key: str, value: str, *, ttl_s: int, lock_key: str) -> None:
         """SET EX then DEL in one REST pipeline."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-TAKE_SCRIPT = """
-pcall(redis.replicate_commands)
+# The bucket's refill and take, on KEYS[1] with ARGV[1..3] (burst, refill/s, cost): sets `allowed` and
+# `tokens`. Shared by TAKE_SCRIPT and the chat cache's take-and-claim (repositories/chat_cache.py).
+TAKE_BODY = """
 local key = KEYS[1]
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -33,11 +34,12 @@ if rate > 0 then
   ttl = math.ceil(burst / rate) + 1
 end
 redis.call('EXPIRE', key, ttl)
-return {allowed, tostring(tokens)}
 """
+TAKE_SCRIPT = "pcall(redis.replicate_commands)\n" + TAKE_BODY + "return {allowed, tostring(tokens)}\n"
 
 
-def _parse(reply: Any) -> tuple[bool, float]:
+def parse_take(reply: Any) -> tuple[bool, float]:
+    """(allowed, tokens left) from a script's {allowed, tokens} reply."""
     allowed, tokens = reply[0], reply[1]
     if isinstance(tokens, bytes):
         tokens = tokens.decode()
@@ -52,7 +54,7 @@ class RedisBucketStore:
 
     async def take(self, key: str, *, burst: int, refill_per_s: float, cost: int = 1) -> tuple[bool, float]:
         """Atomically refill and take `cost` tokens."""
-        return _parse(await self._script(keys=[key], args=[burst, refill_per_s, cost]))
+        return parse_take(await self._script(keys=[key], args=[burst, refill_per_s, cost]))
 
 
 class UpstashBucketStore:
@@ -68,7 +70,7 @@ class UpstashBucketStore:
     async def take(self, key: str, *, burst: int, refill_per_s: float, cost: int = 1) -> tuple[bool, float]:
         """Atomically refill and take `cost` tokens."""
         reply = await self._client.eval(TAKE_SCRIPT, keys=[key], args=[burst, refill_per_s, cost])  # type: ignore[list-item]
-        return _parse(reply)
+        return parse_take(reply)
 
     async def close(self) -> None:
         """Close the HTTP client."""

@@ -30,7 +30,7 @@ bp = Blueprint("chat", __name__)
 
 @bp.post("/api/v1/chat")
 @require_role(Role.USER)
-@policy(feature="chat", scope="chat")
+@policy(feature="chat", scope="chat", rate_take="owed")
 @event_stream("With `\"stream\": true`: `meta`, `delta`…, then `done` (or `error` with a problem).")
 @problems(402, 404, 502, 503, 504)
 @idempotent

@@ -64,7 +64,7 @@ async def retrieve_model(model_id: str):
 
 @bp.post("/v1/chat/completions")
 @require_role(Role.USER)
-@policy(feature="chat", scope="chat")
+@policy(feature="chat", scope="chat", rate_take="owed")
 @idempotent
 @validate_request(ChatCompletionIn)
 @document_response(ChatCompletionOut)  # documented, not validated: `stream` answers are SSE

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from services.chat.options import ChatOptions, ToolCall
 from services.chat.ports import ChatCompletion, ChatMessage, FinishReason
 from services.platform.ports.cache import KeyValueStore
+from services.platform.rate_limit import owed_take
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,14 @@ class ChatCache:
         return self._parse(await self.store.get(key.entry))
 
     async def claim(self, key: CacheKey, *, ttl_ms: int) -> tuple[ChatCompletion | None, bool]:
-        """(answer, False) on a hit; else (None, held) after trying the coalescing lock (one round trip)."""
-        raw, held = await self.store.get_or_acquire(key.entry, key.lock, ttl_ms=ttl_ms)
+        """(answer, False) on a hit; else (None, held) after trying the coalescing lock (one round trip,
+        which also carries the request's owed rate-limit token: 429 when refused, nothing touched)."""
+        owed = owed_take()
+        if owed is None:
+            raw, held = await self.store.get_or_acquire(key.entry, key.lock, ttl_ms=ttl_ms)
+        else:
+            taken, raw, held = await self.store.take_and_claim(owed.take, key.entry, key.lock, ttl_ms=ttl_ms)
+            owed.record(taken)
         answer = self._parse(raw)
         if raw is not None and answer is None:  # a broken entry: a miss, and the lock was not tried
             return None, await self.store.acquire(key.lock, ttl_ms=ttl_ms)

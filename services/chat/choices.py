@@ -16,6 +16,7 @@ from services.chat.models import ChatInput, ChatReply
 from services.chat.ports import ChatCompletion
 from services.chat.service import ChatService
 from services.credits.ports import charged
+from services.platform.rate_limit import settle_owed
 
 MAX_CHOICES = 4
 
@@ -24,6 +25,7 @@ async def complete_choices(chat: ChatService, inp: ChatInput, n: int
                            ) -> tuple[ChatReply, list[ChatCompletion]]:
     """(the reply of the first choice, all `n` answers); charged `n` times the price."""
     prep = await chat.prepare(inp)
+    await settle_owed()  # the rate-limit token before the charge (no cache look carries it here)
     one = chat.charge_of(prep)
     async with charged(chat.credits, replace(one, amount=one.amount * n), refund_reason="provider_failed",
                        request_id=inp.request_id) as receipt:

@@ -43,7 +43,7 @@ from services.chat.routing import check_honoured, honours
 from services.chat.structured import completion_problem
 from services.chat.tree import Tree
 from services.credits.model import Receipt
-from services.credits.ports import NO_METER, Charge, Credits, Meter, charged
+from services.credits.ports import NO_METER, Charge, Credits, Meter, charged_call
 from services.platform import key_limits
 from services.platform.catalog import ChatModel
 from services.platform.clock import utcnow
@@ -61,6 +61,7 @@ from services.platform.live_settings import LiveSettingsService
 from services.platform.ports.breaker import CircuitBreaker
 from services.platform.ports.metrics import NO_METRICS, Metrics
 from services.platform.principal import Role
+from services.platform.rate_limit import settle_owed
 
 log = structlog.stdlib.get_logger("muse.chat")
 
@@ -197,7 +198,9 @@ class ChatService:
     async def complete(self, inp: ChatInput) -> ChatReply:
         """Answer one request (JSON mode)."""
         prep = await self.prepare(inp)
-        hit = None if inp.regenerate else await self.cache.get(prep.key)  # a regeneration is a new answer
+        # One round trip (issue 28): the request's rate-limit token, the cached answer, else the
+        # coalescing lock. A regeneration is a new answer: it neither reads the cache nor waits.
+        hit, held = (None, False) if inp.regenerate else await self.cache.claim(prep.key, ttl_ms=self.lock_ms)
         self.metrics.cache_request("hit" if hit is not None else "miss")
         if inp.regenerate:
             produced, shared = await self._fresh(prep), False
@@ -205,7 +208,9 @@ class ChatService:
             produced, shared = _Produced(hit, cached=True, receipt=None), False
         else:
             produced, shared = await self.flights.run(prep.key.digest,
-                                                      lambda: self._produce(prep, looked=True))
+                                                      lambda: self._produce(prep, first=held))
+            if shared and held:  # the lock was released between our look and our joining its flight
+                await self.cache.store.release(prep.key.lock)
         if produced.refused is not None:
             if not shared:
                 raise produced.refused
@@ -225,23 +230,25 @@ class ChatService:
 
     async def _fresh(self, prep: Prepared) -> _Produced:
         """A charged provider answer that neither reads nor waits for the cache (regenerate)."""
-        try:
-            async with charged(self.credits, self.charge_of(prep), refund_reason="provider_failed",
-                               request_id=prep.inp.request_id) as receipt:
-                answer = await self.call_chain(prep.context, temperature=prep.inp.temperature,
-                                               request_id=prep.inp.request_id, model=prep.model,
-                                               max_tokens=prep.inp.max_tokens, options=prep.inp.options)
+        await settle_owed()  # the rate-limit token before the charge
+        inp = prep.inp
+        try:  # the provider call alongside the charge when the balance covers it well (issue 28)
+            answer, receipt = await charged_call(self.credits, self.charge_of(prep), lambda: self.call_chain(
+                prep.context, temperature=inp.temperature, request_id=inp.request_id, model=prep.model,
+                max_tokens=inp.max_tokens, options=inp.options), refund_reason="provider_failed",
+                request_id=inp.request_id)
         except InsufficientCredits as exc:
             return _Produced(None, cached=False, receipt=None, refused=exc)
         await meter_answer(self.meter, prep, answer, answer.usage)
         return _Produced(answer, cached=False, receipt=receipt)
 
-    async def _produce(self, prep: Prepared, *, looked: bool = False) -> _Produced:
-        """`looked`: the caller has just missed the cache (the lock's double-check covers the rest)."""
-        if not looked:
+    async def _produce(self, prep: Prepared, *, first: bool | None = None) -> _Produced:
+        """`first`: the caller's own claim just missed the cache, holding the lock or not; None: look here."""
+        if first is None:
             hit = await self.cache.get(prep.key)
             if hit is not None:
                 return _Produced(hit, cached=True, receipt=None)
+        looked = [first] if first is not None else []
 
         async def lead() -> _Produced:
             return await self._fresh(prep)  # the leader asks the provider (charged), as a regenerate does
@@ -251,6 +258,8 @@ class ChatService:
             return _Produced(found, cached=True, receipt=None) if found else None
 
         async def claim() -> tuple[_Produced | None, bool]:
+            if looked:
+                return None, looked.pop()
             found, held = await self.cache.claim(prep.key, ttl_ms=self.lock_ms)
             return (_Produced(found, cached=True, receipt=None) if found else None), held
 
@@ -300,6 +309,7 @@ class ChatService:
 
     async def ensure_conversation(self, prep: Prepared) -> str | None:
         """Create the conversation up front (streaming announces its id in `meta`)."""
+        await settle_owed()  # the rate-limit token before anything is stored
         if prep.inp.store and prep.conversation is None:
             prep.conversation = await self.conversations.create(
                 owner_id=prep.inp.user_id, title=title_of(prep.inp.messages))
@@ -312,6 +322,7 @@ class ChatService:
 
         `status` is "complete", or "stopped" for a streamed answer the client stopped reading."""
         inp = prep.inp
+        await settle_owed()
         if not inp.store:
             return prep.conversation.id if prep.conversation else None
         conversation_id = prep.conversation.id if prep.conversation else new_id("cnv")

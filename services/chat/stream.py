@@ -30,6 +30,7 @@ from services.credits.ports import charged
 from services.platform.coalesce import claim_or_wait
 from services.platform.errors import UpstreamError
 from services.platform.failover import Failure
+from services.platform.rate_limit import settle_owed
 
 log = structlog.stdlib.get_logger("muse.chat")
 
@@ -50,7 +51,9 @@ class ChatStreamService:
 async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, Any], AsyncIterator[Event]]:
     """Cache hit → replayed stream; else charge, fail over until a provider yields its first delta."""
     prep = await service.prepare(inp)
-    # One round trip: the cached answer, or the coalescing lock.
+    if inp.regenerate:
+        await settle_owed()  # no cache look carries the rate-limit token
+    # One round trip: the rate-limit token, the cached answer, or the coalescing lock.
     # A regeneration is a new answer: it neither reads the cache nor waits for identical requests.
     hit, held = ((None, False) if inp.regenerate
                  else await service.cache.claim(prep.key, ttl_ms=service.lock_ms))

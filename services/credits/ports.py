@@ -6,13 +6,14 @@ Implemented by `services.credits.service.CreditsService`; unit tests use hand-wr
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import structlog
 from pydantic import BaseModel
@@ -31,6 +32,11 @@ class Credits(Protocol):
                      ref: str | None, request_id: str | None, model: str | None = None,
                      units: dict[str, int] | None = None) -> Receipt:
         """Take `amount` (allowance → gift → balance); InsufficientCredits when short."""
+        ...
+
+    def covers(self, user_id: str, amount: int, *, plan: str | None, times: int) -> bool:
+        """Whether this process's last view of the account could pay `times` × `amount` (a hint for
+        overlapping a charge with its work: the charge itself stays guarded)."""
         ...
 
     async def refund(self, receipt: Receipt, *, reason: str, request_id: str | None) -> bool:
@@ -185,6 +191,40 @@ async def charged(credits: Credits, charge: Charge, *, refund_reason: str,
     try:
         yield receipt
     except BaseException:
+        await credits.refund(receipt, reason=refund_reason, request_id=request_id)
+        raise
+
+
+OVERLAP_COVER = 5  # a charge runs alongside its work when the last-seen spendable covers 5× its amount
+_log = structlog.stdlib.get_logger("muse.credits")
+T = TypeVar("T")
+
+
+async def charged_call(credits: Credits, charge: Charge, work: Callable[[], Awaitable[T]], *,
+                       refund_reason: str, request_id: str | None,
+                       cover: int = OVERLAP_COVER) -> tuple[T, Receipt]:
+    """(what `work` returned, the charge's receipt): as `charged`, but `work` starts while the guarded
+    charge runs when this process last saw the account able to pay `cover` times the amount
+    (issue 28); strictly charge-then-work otherwise. Either way nothing is returned uncharged: a
+    charge that fails (402, a cap, the store down) cancels `work` and raises; a `work` that fails is
+    refunded (once) and re-raised."""
+    if not credits.covers(charge.user_id, charge.amount, plan=charge.plan, times=cover):
+        async with charged(credits, charge, refund_reason=refund_reason, request_id=request_id) as receipt:
+            return await work(), receipt
+    running = asyncio.ensure_future(work())
+    try:
+        receipt = await credits.charge(charge.user_id, charge.amount, plan=charge.plan, kind=charge.kind,
+                                       ref=charge.ref, request_id=request_id, model=charge.model,
+                                       units=charge.units)
+    except BaseException as exc:
+        running.cancel()  # before anything reaches the client
+        await asyncio.gather(running, return_exceptions=True)
+        _log.info("charge_overlapped_refused", user_id=charge.user_id, error=type(exc).__name__)
+        raise
+    try:
+        return await running, receipt
+    except BaseException:
+        running.cancel()
         await credits.refund(receipt, reason=refund_reason, request_id=request_id)
         raise
 

@@ -116,6 +116,14 @@ class CreditsService:
         sources = {p: v for p, v in taken.items() if v}
         return Receipt(id=op.id, user_id=user_id, amount=amount, sources=sources)
 
+    def covers(self, user_id: str, amount: int, *, plan: str | None, times: int) -> bool:
+        """Whether the account as this process last saw it (its last charge's result) could pay
+        `times` × `amount`; False when unseen. A hint only: the charge stays guarded."""
+        account = self._snapshots.get(user_id)
+        if account is None:
+            return False
+        return account.spendable(self._catalog.plan(plan).daily_credits, utcnow()) >= amount * times
+
     async def _reserve(self, key: key_limits.KeyLimits, amount: int) -> Any:
         """Count `amount` against the key's caps (the time counted at), or 429 `api_key_cap_reached`."""
         if self._key_spend is None:

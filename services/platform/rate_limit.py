@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 
-from services.platform.ports.rate_limit import BucketStore
+import structlog
+
+from services.platform.errors import RateLimited
+from services.platform.ports.rate_limit import BucketStore, Take
 from services.platform.principal import Principal
+
+log = structlog.stdlib.get_logger("muse.rate_limit")
+
+STORE_TIMEOUT_S = 2.0  # a store that does not answer within this fails open
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +107,17 @@ class RateLimiter:
         return decide(limit, allowed=allowed, tokens=tokens, cost=cost)
 
 
+    def owe(self, principal: Principal, *, cost: int = 1) -> OwedTake:
+        """The token this principal's request owes, to be taken with its first store round trip."""
+        limit = self.limit_for(principal)
+        take = Take(self._prefix + principal.rate_key, limit.burst, limit.refill_per_s, cost)
+        return OwedTake(self, take, limit)
+
+    async def take(self, take: Take) -> tuple[bool, float]:
+        """Run one take on its own (an owed take that found no round trip to ride with)."""
+        return await self._store.take(take.key, burst=take.burst, refill_per_s=take.refill_per_s,
+                                      cost=take.cost)
+
     async def hit_media(self, principal: Principal) -> Decision:
         """Take a token from the principal's media bucket (separate from its API bucket)."""
         return await self._take("media:" + principal.rate_key, self._limits["media"])
@@ -144,3 +164,76 @@ def decide(limit: Limit, *, allowed: bool, tokens: float, cost: int = 1) -> Deci
     else:  # no refill: nothing comes back within any useful horizon
         reset = retry = 3600
     return Decision(allowed, limit.burst, max(0, math.floor(tokens)), reset, retry)
+
+
+def refused(decision: Decision) -> RateLimited:
+    """The 429 of a refused take, with its RateLimit-* and Retry-After headers."""
+    return RateLimited(f"Too many requests; retry in {decision.retry_after_s} s.", headers=decision.headers())
+
+
+class OwedTake:
+    """A request's rate-limit token, owed until the first store round trip of its view carries it
+    (issue 28: one round trip for the take and the chat cache's first look, not two).
+
+    Views that declare it (`@policy(rate_take="owed")`) owe the take from the middleware on; the
+    first of these settles it: the chat cache's first look (`take_and_claim`, one script), or
+    `settle()` alone, which every step with an effect (idempotency records, charges, stored
+    conversations) calls first, and the middleware calls after the view (so a request refused
+    at the end is answered 429 as before, and a view that never reached the store still takes
+    its token). A refused take raises the same 429 the middleware raises; a store that does not
+    answer fails open, as before."""
+
+    __slots__ = ("_limiter", "take", "limit", "decision", "unavailable")
+
+    def __init__(self, limiter: RateLimiter, take: Take, limit: Limit) -> None:
+        self._limiter, self.take, self.limit = limiter, take, limit
+        self.decision: Decision | None = None
+        self.unavailable = False
+
+    @property
+    def settled(self) -> bool:
+        return self.decision is not None or self.unavailable
+
+    def record(self, taken: tuple[bool, float] | None) -> None:
+        """The outcome of a round trip that carried the take (None: the store did not answer)."""
+        if taken is None:
+            self.unavailable = True
+            log.warning("rate_limit_unavailable", error="store_unavailable")
+            return
+        allowed, tokens = taken
+        self.decision = decide(self.limit, allowed=allowed, tokens=tokens, cost=self.take.cost)
+        if not allowed:
+            raise refused(self.decision)
+
+    async def settle(self) -> None:
+        """Take the token now, alone, unless a round trip already carried it; 429 when refused."""
+        if self.settled:
+            return
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT_S):
+                taken: tuple[bool, float] | None = await self._limiter.take(self.take)
+        except Exception as exc:  # the limiter's store is down: fail open, /health reports it
+            log.warning("rate_limit_unavailable", error=type(exc).__name__)
+            taken = None
+        self.record(taken)
+
+
+_owed: ContextVar[OwedTake | None] = ContextVar("muse_owed_take", default=None)
+
+
+def owe(take: OwedTake | None) -> None:
+    """Make `take` the current request's owed token (the rate-limit middleware; None: nothing owed)."""
+    _owed.set(take)
+
+
+def owed_take() -> OwedTake | None:
+    """The current request's token while it is still owed (None once settled, or when nothing is)."""
+    take = _owed.get()
+    return None if take is None or take.settled else take
+
+
+async def settle_owed() -> None:
+    """Settle the current request's owed token, if any (429 when refused). A no-op once settled."""
+    take = _owed.get()
+    if take is not None and not take.settled:
+        await take.settle()

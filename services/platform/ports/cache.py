@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from services.platform.ports.rate_limit import Take
+
 
 @runtime_checkable
 class KeyValueStore(Protocol):
@@ -35,4 +37,12 @@ class KeyValueStore(Protocol):
 
     async def set_and_release(self, key: str, value: str, *, ttl_s: int, lock_key: str) -> None:
         """`set(key, value)` and `release(lock_key)` in one round trip."""
+        ...
+
+    async def take_and_claim(self, take: Take, key: str, lock_key: str, *, ttl_ms: int
+                             ) -> tuple[tuple[bool, float] | None, str | None, bool]:
+        """In one atomic step (one round trip): the rate-limit `take` (its bucket refilled, `cost` tokens
+        taken when there are enough), then, only when it was allowed, `get_or_acquire`.
+        ((allowed, tokens left), value, held); (None, None, True) when the store does not answer
+        (fail open, as `get_or_acquire` and the rate limiter do)."""
         ...

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """One token-bucket take, to be run by a store together with another command (one round trip)."""
+
+    key: str  # the bucket's full key (prefix included)
+    burst: int
+    refill_per_s: float
+    cost: int = 1
 
 
 @runtime_checkable

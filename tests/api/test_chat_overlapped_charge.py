@@ -1,0 +1,102 @@
+"""The charge overlapped with the provider call (issue 28): never an answer uncharged, never a charge
+kept for an answer not given. Real MongoDB-wire server and Redis, the providers' wire fakes.
+
+A process starts the provider call alongside the guarded charge when its last view of the account
+covers 5× the price (services/credits/ports.py `charged_call`), else charges first. The account's
+true state may be behind that view (another process spent it): the charge's guard decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from app import create_app
+from tests.fixtures.identity import auth_headers
+
+
+def body(text: str) -> dict:
+    return {"messages": [{"role": "user", "content": text}], "store": False}
+
+
+async def spendable(app, user) -> int:
+    return (await app.extensions["container"].credits.service.summary(user.id, plan=user.plan))["spendable"]
+
+
+async def kept_charges(app, user_id: str) -> dict[str, int]:
+    """The ledger's charges not refunded: their ref (the answer's message id) → amount."""
+    ops, cursor = await app.extensions["container"].credits.service.ledger(user_id, limit=500)
+    assert cursor is None
+    refunded = {op.meta.get("charge_id") for op in ops if op.kind == "refund"}
+    return {op.ref: -op.delta for op in ops if op.kind == "charge" and op.id not in refunded}
+
+
+async def test_a_charge_refused_while_the_call_runs_cancels_it_and_answers_402(
+        chat_app_factory, fake_gemini, caplog):
+    async with chat_app_factory(signup_credits=40) as app:
+        c = app.extensions["container"]
+        user = await c.identity.users.ensure_clerk_user("ovl_stale")
+        auth = await auth_headers(app, "ovl_stale")
+        client = app.test_client()
+        warm = await client.post("/api/v1/chat", json=body("warm-up"), headers=auth)
+        assert warm.status_code == 200  # this process now holds the account as that charge left it
+        assert c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
+        # Another process spends everything: this one's view is stale and still covers 5× the price.
+        # (Both stay open to the end: the documents are bound to the last client opened.)
+        other = create_app(c.settings.model_copy())
+        async with other.test_app():
+            rest = await spendable(other, user)
+            await other.extensions["container"].credits.service.charge(
+                user.id, rest, plan=user.plan, kind="chat", ref="elsewhere", request_id=None)
+            assert c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
+            fake_gemini.delay_s = 0.5  # the call is still running when the guarded charge fails
+            with caplog.at_level(logging.INFO):
+                refused = await client.post("/api/v1/chat", json=body("after it ran out"), headers=auth)
+            assert refused.status_code == 402, await refused.get_data()
+            assert (await refused.get_json())["code"] == "insufficient_credits"
+            assert any("charge_overlapped_refused" in str(r.msg) for r in caplog.records)  # it did overlap
+            assert await spendable(app, user) == 0
+            kept = await kept_charges(app, user.id)
+            assert set(kept) == {(await warm.get_json())["id"], "elsewhere"}
+            # the next request sees the account as it is: charged first, refused, no provider call
+            fake_gemini.delay_s = 0.0
+            before = fake_gemini.count()
+            again = await client.post("/api/v1/chat", json=body("still nothing"), headers=auth)
+            assert again.status_code == 402 and fake_gemini.count() == before
+            audit = await c.credits.service.audit(user.id)
+            assert audit["balance"] == audit["ledger_balance"], audit
+            await c.credits.service.settle()
+
+
+async def test_a_burst_that_runs_the_balance_out_with_failing_calls_keeps_charges_and_answers_equal(
+        chat_app_factory, fake_gemini, fake_openai):
+    async with chat_app_factory(signup_credits=30, breaker_failure_threshold=10_000) as app:
+        c = app.extensions["container"]
+        user = await c.identity.users.ensure_clerk_user("ovl_burst")
+        auth = await auth_headers(app, "ovl_burst")
+        client = app.test_client()
+        assert (await client.post("/api/v1/chat", json=body("warm-up"), headers=auth)).status_code == 200
+        start = await spendable(app, user)
+        assert start >= 10 and c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
+        # Gemini always fails (each request fails over to OpenAI); OpenAI fails one call in three.
+        fake_gemini.mode = "500"
+        fake_openai.script = deque(["ok", "ok", "500"] * 100)
+        fake_gemini.delay_s = fake_openai.delay_s = 0.02
+        answers = await asyncio.gather(*(client.post("/api/v1/chat", json=body(f"burst {i}"), headers=auth)
+                                         for i in range(start + 20)))
+        statuses = [a.status_code for a in answers]
+        assert set(statuses) <= {200, 402, 502}, statuses
+        assert 200 in statuses and 402 in statuses and 502 in statuses, statuses
+        given = {}
+        for answer in answers:
+            if answer.status_code == 200:
+                data = await answer.get_json()
+                given[data["id"]] = data["credits_charged"]
+        kept = await kept_charges(app, user.id)
+        warm_up = {ref for ref in kept if ref not in given}
+        assert len(warm_up) == 1  # every other kept charge is an answer given, and each answer is charged
+        assert {ref: amount for ref, amount in kept.items() if ref not in warm_up} == given
+        assert await spendable(app, user) == start - sum(given.values())
+        audit = await c.credits.service.audit(user.id)
+        assert audit["balance"] == audit["ledger_balance"], audit
