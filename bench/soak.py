@@ -317,11 +317,16 @@ def server_events(path: Path) -> Counter[str]:
     for line in path.read_text(errors="replace").splitlines():
         try:
             entry = json.loads(line)
-        except ValueError:  # arq's own lines: "  1.91s ! img_…:generate_image failed, ExecutionTimeout: …"
-            failed = re.search(r":(\w+) failed, (\w+)", line)
-            events[f"arq: {failed[1]} failed ({failed[2]})" if failed else "(other lines)"] += 1
+        except ValueError:
+            events["(not a JSON line)"] += 1
             continue
-        if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
+        if not isinstance(entry, dict):
+            continue
+        # arq's own lines: "  1.91s ! img_…:generate_image failed, ExecutionTimeout: …"
+        failed = re.search(r":(\w+) failed, (\w+)", str(entry.get("event")))
+        if failed:
+            events[f"{entry.get('level')} arq: {failed[1]} failed ({failed[2]})"] += 1
+        elif entry.get("level") in ("warning", "error", "critical"):
             named = " ".join(f"{k}={entry[k]}" for k in ("store", "error", "job_type") if k in entry)
             events[f"{entry['level']} {entry.get('event')}" + (f" ({named})" if named else "")] += 1
     return events
