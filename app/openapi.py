@@ -49,7 +49,7 @@ from app.openapi_components import (
     UPLOAD_TYPES,
 )
 from middlewares.access import policy_of, public
-from middlewares.body import FORM, JSON, MULTIPART, declared_body
+from middlewares.body import FORM, JSON, MULTIPART, declared_body, signed_model
 from middlewares.idempotency import IDEMPOTENT_ATTR
 from middlewares.policy import DEFAULT, policy_declared
 from middlewares.query import FOREIGN_ATTR, is_api_path
@@ -168,6 +168,8 @@ def _problem_statuses(view: Callable[..., Any], rule: Rule, method: str, path: s
         found.add(404)
     if declared_body(view) and method in ("POST", "PUT", "PATCH"):
         found |= {413, 415, 422}
+    if signed_model(view) is not None:
+        found.add(413)  # MAX_CONTENT_LENGTH bounds every body; a webhook's other refusals are its 400
     if getattr(view, QUART_SCHEMA_QUERYSTRING_ATTRIBUTE, None) is not None or (
             is_api_path(path) and not getattr(view, FOREIGN_ATTR, False)):  # an unknown query parameter
         found.add(422)
@@ -247,6 +249,10 @@ class MuseOpenAPIProvider(OpenAPIProvider):
                             p.get("format") == "binary" for p in prop.get("anyOf", []))}
                 content.update(body["content"])
             op["requestBody"] = {"required": method != "DELETE", "content": content}  # a DELETE's is optional
+        elif (event := signed_model(view)) is not None:  # a webhook: the event its sender signs
+            body, defs = self.build_request_body(event, DataSource.JSON)
+            components.update(defs)
+            op["requestBody"] = {"required": True, "content": body["content"]}
 
         responses: dict[Any, Any] = {str(k): v for k, v in op.get("responses", {}).items()}
         for status, entry in getattr(view, ANSWERS_ATTR, {}).items():

@@ -42,6 +42,7 @@ MULTIPART = "multipart/form-data"
 FORM = "application/x-www-form-urlencoded"
 BODY_ATTR = "_muse_request_body"
 RAW_ATTR = "_muse_raw_body"
+SIGNED_ATTR = "_muse_signed_body"
 _SOURCES = {DataSource.JSON: JSON, DataSource.FORM_MULTIPART: MULTIPART, DataSource.FORM: FORM}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -63,6 +64,21 @@ def raw_body(fn: F) -> F:
     """Mark a view that reads its body as bytes itself (a signed webhook): its fields are not checked."""
     setattr(fn, RAW_ATTR, True)
     return fn
+
+
+def signed_body(model: type) -> Callable[[F], F]:
+    """A webhook's body: read as bytes by the view (`raw_body`, its signature covers them) and
+    documented as `model`, the event its sender delivers (app/openapi.py)."""
+    def decorate(fn: F) -> F:
+        setattr(fn, SIGNED_ATTR, model)
+        return raw_body(fn)
+
+    return decorate
+
+
+def signed_model(view: Callable[..., Any] | None) -> type | None:
+    """The documented event of a view declared with `signed_body`, else None."""
+    return getattr(view, SIGNED_ATTR, None)
 
 
 def declared_body(view: Callable[..., Any] | None) -> dict[str, type]:

@@ -8,8 +8,9 @@ from quart_schema import validate_querystring, validate_response
 from app.openapi import answers, problems, required_headers
 from app.routes.deps import container
 from controllers.schemas.payments import PortalOut, StripeReturnQuery
+from controllers.schemas.webhooks import StripeEvent
 from middlewares.access import public, require_role
-from middlewares.body import raw_body
+from middlewares.body import signed_body
 from middlewares.policy import policy
 from middlewares.query import foreign_query
 from middlewares.request_id import current_request_id
@@ -23,7 +24,7 @@ bp = Blueprint("stripe", __name__)
                    "`t=<time>,v1=<hex HMAC-SHA256 of t.body>` with STRIPE_WEBHOOK_SECRET."))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
-@raw_body
+@signed_body(StripeEvent)
 @foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 409, 503)
 async def stripe_webhook():

@@ -6,8 +6,9 @@ from quart import Blueprint, request
 
 from app.openapi import problems, required_headers
 from app.routes.deps import container
+from controllers.schemas.webhooks import ClerkEvent
 from middlewares.access import public
-from middlewares.body import raw_body
+from middlewares.body import signed_body
 from middlewares.policy import policy
 from middlewares.query import foreign_query
 
@@ -21,7 +22,7 @@ bp = Blueprint("webhooks_clerk", __name__)
                    "`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` with CLERK_WEBHOOK_SECRET."))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
-@raw_body
+@signed_body(ClerkEvent)
 @foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 503)
 async def clerk_webhook():

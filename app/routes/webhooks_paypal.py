@@ -6,8 +6,9 @@ from quart import Blueprint, request
 
 from app.openapi import problems, required_headers
 from app.routes.deps import container
+from controllers.schemas.webhooks import PayPalEvent
 from middlewares.access import public
-from middlewares.body import raw_body
+from middlewares.body import signed_body
 from middlewares.policy import policy
 from middlewares.query import foreign_query
 from middlewares.request_id import current_request_id
@@ -21,7 +22,7 @@ bp = Blueprint("webhooks_paypal", __name__)
                                  "PAYPAL-TRANSMISSION-SIG", "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO")))
 @public
 @policy(open_in_maintenance=True, rate_limited=False)
-@raw_body
+@signed_body(PayPalEvent)
 @foreign_query  # the provider's delivery: its signed body is what counts
 @problems(400, 503)
 async def paypal_webhook():
