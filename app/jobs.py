@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from arq.worker import Retry
 from opentelemetry import propagate, trace
 
 from app.credit_jobs import reconcile_credits as _reconcile_credits
@@ -65,6 +66,11 @@ def job(fn: Callable[..., Awaitable[Any]]) -> JobFn:
             log.info("job_started")
             try:
                 result = await fn(context, *args, **kwargs)
+            except Retry as retry:  # nothing was done; arq runs the job again later (up to max_tries)
+                metrics.job(fn.__name__, "error")
+                log.warning("job_retried", defer_s=retry.defer_score and retry.defer_score / 1000,
+                            cause=type(retry.__cause__).__name__ if retry.__cause__ else None)
+                raise
             except Exception:
                 metrics.job(fn.__name__, "error")
                 log.exception("job_failed", duration_ms=round((time.perf_counter() - started) * 1000, 2))

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 
@@ -95,10 +95,11 @@ def bench_servers(prefix: str = "muse-bench-") -> Iterator[BenchServers]:
             mongo.stop()
 
 
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    """`python -m app <args>` in the background, output discarded."""
+def spawn(args: list[str], env: dict[str, str], output: IO[bytes] | None = None) -> subprocess.Popen:
+    """`python -m app <args>` in the background, its output (log lines) to `output` or discarded."""
     return subprocess.Popen([sys.executable, "-m", "app", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=output or subprocess.DEVNULL, stderr=subprocess.STDOUT if output else
+                            subprocess.DEVNULL)
 
 
 def stop_processes(processes: list[subprocess.Popen]) -> None:

@@ -13,10 +13,11 @@ slow answer does not slow the schedule) from SOAK_USERS users (default 8), in a 
 Every SOAK_INTERVAL_S (default 30) a row: the server's RSS and open file descriptors (its process
 tree, from /proc), the TCP connections open to MongoDB and to Redis (from /proc/net/tcp, every
 local process: the server and its worker hold them), Redis's own `connected_clients`, requests
-sent and answered, errors so far. At the end: errors by kind, image jobs by final status, and for
-every user, once the image jobs are done (up to 300 s) and the server has drained and stopped, the
-credits audit (at rest, the balance = the sum of the ledger's balance deltas). Exit status 1 on any
-error or a ledger that does not match.
+sent and answered, errors so far, and the host's 1-minute load average (the machine may be
+shared: a latency spike reads differently at load 9 on 2 cores). At the end: errors by kind, image
+jobs by final status, and for every user, once the image jobs are done (up to 300 s) and the server
+has drained and stopped, the credits audit (at rest, the balance = the sum of the ledger's balance
+deltas). Exit status 1 on any error or a ledger that does not match.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -44,6 +46,7 @@ SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
 RATE = float(os.environ.get("SOAK_RATE", "20"))
 INTERVAL = float(os.environ.get("SOAK_INTERVAL_S", "30"))
 USERS = int(os.environ.get("SOAK_USERS", "8"))
+LOG = Path(__file__).resolve().parent.parent / "var" / "soak-server.log"
 IN_FLIGHT = 128  # at most this many requests at once; a start beyond it counts as `overloaded`
 # the mix, in the order it repeats (20 starts): chat 9 (4 cached, 3 new, 2 streamed), /me 6,
 # images 3, payments 2
@@ -210,7 +213,7 @@ class Soak:
 async def sample_every(soak: Soak, pid: int, ports: dict[str, int], began: float, rows: list[dict],
                        stop: asyncio.Event) -> None:
     header = (f"{'t (s)':>6} {'RSS MB':>8} {'fds':>5} {'mongo conns':>12} {'redis conns':>12} "
-              f"{'redis clients':>14} {'sent':>7} {'answered':>9} {'errors':>7}")
+              f"{'redis clients':>14} {'sent':>7} {'answered':>9} {'errors':>7} {'load 1m':>8}")
     print(header, flush=True)
     final = False
     while True:
@@ -218,10 +221,11 @@ async def sample_every(soak: Soak, pid: int, ports: dict[str, int], began: float
         row = {"t": round(time.monotonic() - began), "rss_mb": round(rss_mb(pids), 1), "fds": open_fds(pids),
                "mongo": connections_to(ports["mongo"]), "redis": connections_to(ports["redis"]),
                "redis_clients": redis_clients(ports["redis"]) - 1, "sent": soak.sent, "answered": soak.done,
-               "errors": sum(soak.errors.values())}
+               "errors": sum(soak.errors.values()), "load": round(os.getloadavg()[0], 2)}
         rows.append(row)
         print(f"{row['t']:>6} {row['rss_mb']:>8} {row['fds']:>5} {row['mongo']:>12} {row['redis']:>12} "
-              f"{row['redis_clients']:>14} {row['sent']:>7} {row['answered']:>9} {row['errors']:>7}",
+              f"{row['redis_clients']:>14} {row['sent']:>7} {row['answered']:>9} {row['errors']:>7} "
+              f"{row['load']:>8}",
               flush=True)
         if final:
             return
@@ -266,7 +270,9 @@ async def main() -> int:
                    CHECKOUT_CANCEL_URL=f"{base}/checkout/cancel")
         migrate = spawn(["migrate"], env)
         migrate.wait(120)
-        server = spawn(["serve", "--port", str(port)], env)
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        server_log = LOG.open("wb")  # the server's log lines (WARNING and above), read at the end
+        server = spawn(["serve", "--port", str(port)], env, output=server_log)
         try:
             await wait_http(base + "/health/live")
             clerk_ids = [f"soak_{n}" for n in range(USERS)]
@@ -298,12 +304,36 @@ async def main() -> int:
                 for clerk_id in clerk_ids:
                     user = await container.identity.users.get_by_clerk_id(clerk_id)
                     audits.append(await container.credits.service.audit(user.id))
-            return report(soak, rows, images, audits, exited)
+            server_log.close()
+            return report(soak, rows, images, audits, exited, server_events(LOG))
         finally:
             stop_processes([server])
+            server_log.close()
 
 
-def report(soak: Soak, rows: list[dict], images: Counter[str], audits: list[dict], exited: int | None) -> int:
+def server_events(path: Path) -> Counter[str]:
+    """The server's warnings and errors by event (and the store or error they name)."""
+    events: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            events["(not a JSON line)"] += 1
+            continue
+        if not isinstance(entry, dict):
+            continue
+        # arq's own lines: "  1.91s ! img_…:generate_image failed, ExecutionTimeout: …"
+        failed = re.search(r":(\w+) failed, (\w+)", str(entry.get("event")))
+        if failed:
+            events[f"{entry.get('level')} arq: {failed[1]} failed ({failed[2]})"] += 1
+        elif entry.get("level") in ("warning", "error", "critical"):
+            named = " ".join(f"{k}={entry[k]}" for k in ("store", "error", "job_type") if k in entry)
+            events[f"{entry['level']} {entry.get('event')}" + (f" ({named})" if named else "")] += 1
+    return events
+
+
+def report(soak: Soak, rows: list[dict], images: Counter[str], audits: list[dict], exited: int | None,
+           events: Counter[str] | None = None) -> int:
     first, last = rows[0], rows[-1]
     print(f"\nrequests: {soak.sent} sent, {soak.done} answered; by kind {dict(sorted(soak.kinds.items()))}")
     print(f"credit packs bought through Stripe webhooks: {soak.bought}")
@@ -312,12 +342,17 @@ def report(soak: Soak, rows: list[dict], images: Counter[str], audits: list[dict
           f"(max {max(r['rss_mb'] for r in rows)}); fds: {first['fds']} → {last['fds']} "
           f"(max {max(r['fds'] for r in rows)}); MongoDB connections {first['mongo']} → {last['mongo']}; "
           f"Redis connections {first['redis']} → {last['redis']}")
+    if "load" in first:
+        print(f"load average (1 min): {first['load']} at start, {last['load']} at the end "
+              f"(max {max(r['load'] for r in rows)}; {os.cpu_count()} cores)")
     errors = sum(soak.errors.values()) + sum(n for s, n in images.items() if s != "completed")
     print(f"errors: {errors}" + (f" {dict(soak.errors)}" if soak.errors else ""))
     bad = [a for a in audits if not a["ok"]]
     print(f"ledger = balance: {'ok' if not bad else 'MISMATCH'} for {len(audits) - len(bad)} of "
           f"{len(audits)} users"
           + (f" {json.dumps(bad)}" if bad else ""))
+    if events:
+        print(f"server warnings and errors ({LOG}): {dict(events.most_common())}")
     if exited is not None:
         print(f"the server exited during the soak (status {exited})")
     return 1 if errors or bad or exited is not None else 0

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints
 
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import CURSOR_MAX, RequestBody
 from controllers.schemas.common import AdminLedgerEntryOut, CreditsOut, UserOut
 from services.platform.live_settings import MAX_PRICED_MODELS, MAX_SIGNUP_CREDITS
 from services.platform.prices import MAX_MODEL_NAME, MAX_PRICE
@@ -67,10 +67,10 @@ class LiveSettingsPatch(RequestBody):
 
 
 class AuditQuery(BaseModel):
-    action: str | None = None
-    target: str | None = None
+    action: str | None = Field(default=None, max_length=100)
+    target: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)
 
 
 class AuditEntryOut(BaseModel):
@@ -93,7 +93,7 @@ class AuditPage(BaseModel):
 class UserQuery(BaseModel):
     q: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)
 
 
 class AdminUserOut(UserOut):

@@ -22,6 +22,8 @@ M = TypeVar("M", bound=BaseModel)
 # Integers a client sends are bounded (tests/api/test_openapi_document.py): token counts and seeds
 # reach providers' int32 fields (Gemini's `seed`, `max_output_tokens`), credits a BSON int64.
 INT32_MAX = 2**31 - 1
+# A page cursor is the `next_cursor` of the page before (an id); query strings are bounded too.
+CURSOR_MAX = 200
 
 
 class RequestBody(BaseModel):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonDict
 
 from controllers.chat_fields import fields_doc
-from controllers.schemas.base import INT32_MAX, NONBLANK, RequestBody
+from controllers.schemas.base import CURSOR_MAX, INT32_MAX, NONBLANK, RequestBody
 from controllers.schemas.chat_options import OptionsIn, ToolCallIn, unless_honoured
 from controllers.schemas.content import content_type, text_only_schema
 
@@ -125,7 +125,7 @@ class ChatOut(BaseModel):
 
 class ListQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)
     q: str | None = Field(default=None, max_length=200, description=(
         "Search the titles and message text (a text index: whole words, any case); the best `limit` "
         "matches, newest activity first, each with a `snippet`; no further page."))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from controllers.schemas.base import CURSOR_MAX
 from controllers.schemas.common import LedgerEntryOut
 
 
 class LedgerQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)
 
 
 class LedgerPageOut(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, RootModel, field_validator
 
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import CURSOR_MAX, RequestBody
 
 MAX_GIFT_CREDITS = 1_000_000  # per code (a tier is of the catalogue)
 
@@ -72,7 +72,7 @@ class GiftCodesOut(BaseModel):
 
 class GiftCodeQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)
 
 
 class GiftCodePageOut(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import CURSOR_MAX, RequestBody
 
 AspectRatio = Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]
 
@@ -83,7 +83,7 @@ class ImageListQuery(BaseModel):
     status: Literal["queued", "in_progress", "completed", "failed", "expired"] | None = None
     saved: bool | None = None
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)
 
 
 class DescribeOut(BaseModel):

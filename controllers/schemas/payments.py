@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from controllers.schemas.base import RequestBody
+from controllers.schemas.base import CURSOR_MAX, RequestBody
 from controllers.schemas.common import CreditsOut
 
 # The processors Muse has adapters for; which are enabled is PAYMENT_PROVIDERS (GET /api/v1/plans).
@@ -36,8 +36,8 @@ class CaptureOut(BaseModel):
 
 
 class ReturnQuery(BaseModel):
-    token: str | None = None
-    PayerID: str | None = None  # noqa: N815 (PayPal's name)
+    token: str | None = Field(default=None, max_length=64)  # PayPal's order id
+    PayerID: str | None = Field(default=None, max_length=64)  # noqa: N815 (PayPal's name)
 
 
 class PaymentOut(BaseModel):
@@ -69,4 +69,4 @@ class PortalOut(BaseModel):
 
 class ListQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX)

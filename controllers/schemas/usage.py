@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class UsageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: str | None = Field(default=None, alias="from", json_schema_extra={"format": "date"},
+    from_: str | None = Field(default=None, alias="from", max_length=10, json_schema_extra={"format": "date"},
                               description="First UTC day, YYYY-MM-DD (default: 29 days before `to`).")
-    to: str | None = Field(default=None, json_schema_extra={"format": "date"},
+    to: str | None = Field(default=None, max_length=10, json_schema_extra={"format": "date"},
                            description="Last UTC day, YYYY-MM-DD (default: today); at most 366 days "
                            "after `from`.")
     group_by: Literal["day", "kind", "model", "api_key"] = "day"

@@ -52,6 +52,14 @@ P = TypeVar("P", bound=Named)
 log = structlog.stdlib.get_logger("muse.image_jobs")  # log lines name the kind: image_job_*, video_job_*
 
 
+class JobNotStarted(Exception):
+    """A job's record could not be claimed (its store did not answer): nothing was done and the record
+    is still queued, so the queue must run the job again later (failing it would leave the record
+    queued, the credits held, until the sweeper's `queued_grace_s`: an hour; `make soak` found them).
+    A claim that took effect although its answer was lost looks like a silent worker's: `reap`
+    re-queues it (nothing was sent to a provider), so run it again after that."""
+
+
 
 
 
@@ -108,7 +116,11 @@ class MediaJobRunner(Generic[R]):
     async def run(self, job_id: str) -> Status | None:
         """Claim and do the job; return the final status (None when another worker had it)."""
         label = self.label
-        record = await self._records.claim(job_id, worker=self._worker)
+        try:
+            record = await self._records.claim(job_id, worker=self._worker)
+        except Exception as exc:
+            log.warning(f"{label}_job_not_started", image_id=job_id, error=type(exc).__name__)
+            raise JobNotStarted(f"The {label} job {job_id} was not claimed: {type(exc).__name__}") from exc
         if record is None:
             log.info(f"{label}_job_not_claimed", image_id=job_id)
             return None

@@ -79,12 +79,13 @@ async def test_a_burst_that_runs_the_balance_out_with_failing_calls_keeps_charge
         assert (await client.post("/api/v1/chat", json=body("warm-up"), headers=auth)).status_code == 200
         start = await spendable(app, user)
         assert start >= 10 and c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
-        # Gemini always fails (each request fails over to OpenAI); OpenAI fails one call in three.
+        # Gemini always fails (each request fails over to OpenAI); OpenAI fails one call in three:
+        # 2 × start + 30 requests answer more than `start` times, so the balance runs out mid-burst.
         fake_gemini.mode = "500"
         fake_openai.script = deque(["ok", "ok", "500"] * 100)
         fake_gemini.delay_s = fake_openai.delay_s = 0.02
         answers = await asyncio.gather(*(client.post("/api/v1/chat", json=body(f"burst {i}"), headers=auth)
-                                         for i in range(start + 20)))
+                                         for i in range(2 * start + 30)))
         statuses = [a.status_code for a in answers]
         assert set(statuses) <= {200, 402, 502}, statuses
         assert 200 in statuses and 402 in statuses and 502 in statuses, statuses

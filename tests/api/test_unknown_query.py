@@ -168,6 +168,24 @@ async def test_the_document_lists_the_query_parameters_and_the_refusal(app, clie
                 assert "422" in operation["responses"], (method, path)
 
 
+async def test_every_query_string_a_client_sends_is_bounded(client):
+    """Like bodies' fields: a string parameter has a maxLength (or is one of an enum) in the document."""
+    document = await (await client.get("/openapi.json")).get_json()
+    unbounded = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query":
+                    continue
+                schema = parameter["schema"]
+                for option in [schema, *schema.get("anyOf", [])]:
+                    if option.get("type") == "string" and "maxLength" not in option and "enum" not in option:
+                        unbounded.append(f"{method.upper()} {path} ?{parameter['name']}")
+    assert unbounded == []
+    long_token = await client.get("/api/v1/payments/paypal/cancel", query_string={"token": "x" * 65})
+    assert long_token.status_code == 422  # declared parameters of a foreign route are still validated
+
+
 def test_refusals_count_repeats_only_of_single_valued_names():
     from werkzeug.datastructures import MultiDict
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.browser.conftest import shoot, sign_in
 
@@ -38,7 +39,7 @@ def test_attach_an_uploaded_image_see_the_answer_reload_and_it_is_still_there(pa
     assert page.get_by_role("list", name="Attached images").get_by_role("img").count() == 0  # cleared
     assert muse.gemini.images[-1] == ("image/png", picture)  # the bytes reached the provider
     page.wait_for_url("**/chat/cnv_*")
-    page.wait_for_function("document.getElementById('credits-pill').textContent === '23 credits'")
+    expect(page.locator("#credits-pill")).to_have_text("23 credits", timeout=15_000)
     page.reload()
     page.locator(".msg.assistant").get_by_text("A red rectangle, wide.").wait_for()
     page.wait_for_function(f"() => {{ const w = ({LOADED})(); return w.length === 1 && w[0] === 96; }}")

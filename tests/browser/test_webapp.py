@@ -7,6 +7,7 @@ import re
 
 import httpx
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, shoot, sign_in
 
@@ -37,7 +38,7 @@ def test_dev_sign_in_then_a_streamed_answer_appears_progressively_and_lands_in_t
     page.wait_for_url(re.compile(r"/chat/cnv_\w+"))
     sidebar = page.get_by_role("navigation", name="Conversations")
     sidebar.get_by_role("link", name="Tell me something bold", exact=True).wait_for()
-    page.wait_for_function("document.getElementById('credits-pill').textContent === '24 credits'")
+    expect(page.locator("#credits-pill")).to_have_text("24 credits", timeout=15_000)
     page.reload()  # the URL of the conversation survives a reload
     page.locator(".msg.assistant").get_by_text("slowly").wait_for()
     shoot(page, "chat")

@@ -18,6 +18,7 @@ async def _spend(credits, user_id, n=1, plan="free"):
     return await credits.charge(user_id, n, plan=plan, kind="chat", ref=None, request_id="req_t")
 
 
+@pytest.mark.burst
 async def test_1000_concurrent_charges_against_50_spendable_succeed_exactly_50_times(credits):
     await fund(credits, "usr_c", 25)  # + 25 free daily allowance = 50 spendable
     results = await asyncio.gather(*[_spend(credits, "usr_c") for _ in range(1000)], return_exceptions=True)

@@ -24,7 +24,7 @@ def test_a_short_soak_answers_every_kind_and_ends_with_the_ledger_equal_to_the_b
                           text=True, timeout=300)
     out = done.stdout
     assert done.returncode == 0, (out + done.stderr)[-4000:]
-    rows = [line.split() for line in out.splitlines() if re.fullmatch(r"\s*\d+(\s+[\d.]+){8}\s*", line)]
+    rows = [line.split() for line in out.splitlines() if re.fullmatch(r"\s*\d+(\s+[\d.]+){9}\s*", line)]
     assert len(rows) >= 4, out  # t=0, every 4 s, and one at the end
     assert all(float(r[1]) > 20 and int(r[2]) > 5 for r in rows), out  # RSS MB, fds of a live server
     assert int(rows[-1][3]) >= 1 and int(rows[-1][4]) >= 1, out  # it holds MongoDB and Redis connections
