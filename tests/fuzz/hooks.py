@@ -273,6 +273,8 @@ def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
     if multipart and nulls and "Schema-violating" in (failure.title or ""):
         return False
     # The document gives each upload part `encoding.contentType: image/png, image/jpeg, image/webp`;
-    # schemathesis checks the body against the JSON Schema only and may upload a PDF or GIF from its
-    # file dictionary: Muse's 415 for those is the documented answer, not a rejected valid request.
+    # schemathesis checks the body against the JSON Schema only and uploads random bytes as the file
+    # (its `Binary` is a str, so the hook's real-image swap cannot reach it without the changed body
+    # being judged again as schema-violating): Muse's 415 for bytes that are no image is the
+    # documented answer, not a rejected valid request.
     return not (multipart and response.status_code == 415 and "Schema-valid" in (failure.title or ""))
