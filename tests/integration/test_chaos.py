@@ -15,7 +15,7 @@ import os
 import signal
 import time
 from collections import Counter
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -27,18 +27,6 @@ from tests.fakes.gemini import FakeGemini
 from tests.fixtures.chat import chat_settings
 from tests.fixtures.credits import fund
 from tests.fixtures.identity import make_token
-
-
-@pytest.fixture
-def own_servers(tmp_path):
-    """A MongoDB-wire server and a Redis for this test alone (restarted and frozen at will)."""
-    servers = {"mongo": start_mongo(tmp_path / "own-mongo"), "redis": start_redis(tmp_path / "own-redis",
-                                                                                  persist=False)}
-    yield servers
-    for server in servers.values():
-        with suppress(ProcessLookupError):
-            os.kill(server.process.pid, signal.SIGCONT)
-        server.stop()
 
 
 @asynccontextmanager

@@ -11,27 +11,11 @@ import asyncio
 import os
 import signal
 import time
-from contextlib import suppress
-
-import pytest
 
 from app import create_app
-from app.embedded import start_mongo, start_redis
 from tests.conftest import make_settings
 from tests.fixtures.identity import auth_headers
 from tests.fixtures.images import run_jobs
-
-
-@pytest.fixture
-def own_servers(tmp_path):
-    """A MongoDB-wire server and a Redis for this test alone (MongoDB is frozen)."""
-    servers = {"mongo": start_mongo(tmp_path / "own-mongo"), "redis": start_redis(tmp_path / "own-redis",
-                                                                                  persist=False)}
-    yield servers
-    for server in servers.values():
-        with suppress(ProcessLookupError):
-            os.kill(server.process.pid, signal.SIGCONT)
-        server.stop()
 
 
 async def test_a_job_whose_claim_times_out_is_retried_and_completes_once_mongodb_answers(

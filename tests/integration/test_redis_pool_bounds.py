@@ -28,6 +28,28 @@ def _clients_named(probe: redis_sync.Redis, name: str) -> int:
     return sum(1 for client in probe.client_list() if client.get("name") == name)
 
 
+class _Peak:
+    """The most connections named `name` seen while the `async with` body ran, polled every `every_s`."""
+
+    def __init__(self, probe: redis_sync.Redis, name: str, every_s: float) -> None:
+        self._probe, self._name, self._every_s = probe, name, every_s
+        self.most = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            self.most = max(self.most, await asyncio.to_thread(_clients_named, self._probe, self._name))
+            await asyncio.sleep(self._every_s)
+
+    async def __aenter__(self) -> _Peak:
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
 async def _count_falls_to(probe: redis_sync.Redis, name: str, target: int, within_s: float) -> int:
     """The connection count once it is at most `target`, or the last count after `within_s`."""
     deadline = time.monotonic() + within_s
@@ -43,20 +65,12 @@ async def test_a_burst_opens_at_most_max_connections_and_idle_ones_are_closed(se
     probe = redis_sync.Redis.from_url(servers["redis_url"])
     client = connect_redis(url, timeout_s=10.0, max_connections=6, max_idle_s=1.0)
     try:
-        peak = 0
-
-        async def watch() -> None:
-            nonlocal peak
-            while True:
-                peak = max(peak, await asyncio.to_thread(_clients_named, probe, name))
-                await asyncio.sleep(0.05)
-
-        watcher = asyncio.create_task(watch())
         key = f"pool-test:{uuid.uuid4().hex}"
-        # 24 commands that each hold their connection 0.3 s (BLPOP on an empty list): all in flight at once
-        answers = await asyncio.gather(*(client.blpop([key], timeout=0.3) for _ in range(24)))
-        after_burst = await asyncio.to_thread(_clients_named, probe, name)
-        watcher.cancel()
+        async with _Peak(probe, name, every_s=0.05) as seen:
+            # 24 commands each holding their connection 0.3 s (BLPOP on an empty list), all at once
+            answers = await asyncio.gather(*(client.blpop([key], timeout=0.3) for _ in range(24)))
+            after_burst = await asyncio.to_thread(_clients_named, probe, name)
+        peak = seen.most
         assert answers == [None] * 24  # every command was answered (the 19th waited for a released one)
         assert 2 <= max(peak, after_burst) <= 6, (peak, after_burst)  # several opened, never past the bound
         assert after_burst >= 2, after_burst  # kept while not idle long enough (a pool, not one per command)
@@ -85,21 +99,13 @@ async def test_the_app_pool_is_bounded_by_its_settings_and_prunes_after_a_burst_
             headers = await auth_headers(app, "user_redis_pool")
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
             before = await _count_falls_to(probe, name, 3, within_s=5)  # its two subscribers and a spare
-            peak = 0
-
-            async def watch() -> None:
-                nonlocal peak
-                while True:
-                    peak = max(peak, await asyncio.to_thread(_clients_named, probe, name))
-                    await asyncio.sleep(0.02)
-
-            watcher = asyncio.create_task(watch())
             codes: set[int] = set()
-            for _ in range(3):  # three spikes of requests that each use Redis (rate limits, caches)
-                answers = await asyncio.gather(*(client.get("/api/v1/me", headers=headers)
-                                                 for _ in range(40)))
-                codes |= {a.status_code for a in answers}
-            watcher.cancel()
+            async with _Peak(probe, name, every_s=0.02) as seen:
+                for _ in range(3):  # three spikes of requests that each use Redis (rate limits, caches)
+                    answers = await asyncio.gather(*(client.get("/api/v1/me", headers=headers)
+                                                     for _ in range(40)))
+                    codes |= {a.status_code for a in answers}
+            peak = seen.most
             assert codes == {200}, codes
             assert peak <= 6, (before, peak)  # REDIS_MAX_CONNECTIONS, however many requests were in flight
             after = await _count_falls_to(probe, name, before, within_s=15)
