@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controllers.schemas.usage import PeriodQuery
 
-class AnalyticsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: str | None = Field(default=None, alias="from", max_length=10, json_schema_extra={"format": "date"},
-                              description="First UTC day, YYYY-MM-DD (default: 29 days before `to`).")
-    to: str | None = Field(default=None, max_length=10, json_schema_extra={"format": "date"},
-                           description="Last UTC day, YYYY-MM-DD (default: today); at most 366 days "
-                           "after `from`.")
+class AnalyticsQuery(PeriodQuery):
+    pass
 
 
 class AnalyticsDay(BaseModel):

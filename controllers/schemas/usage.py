@@ -7,7 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class UsageQuery(BaseModel):
+class PeriodQuery(BaseModel):
+    """A period of UTC days (`from`, `to`): the usage report's and the admin analytics'."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     from_: str | None = Field(default=None, alias="from", max_length=10, json_schema_extra={"format": "date"},
@@ -15,6 +17,9 @@ class UsageQuery(BaseModel):
     to: str | None = Field(default=None, max_length=10, json_schema_extra={"format": "date"},
                            description="Last UTC day, YYYY-MM-DD (default: today); at most 366 days "
                            "after `from`.")
+
+
+class UsageQuery(PeriodQuery):
     group_by: Literal["day", "kind", "model", "api_key"] = "day"
 
 
