@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 import structlog
@@ -51,8 +51,9 @@ def json_formatter() -> logging.Formatter:
     )
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Route structlog and stdlib logging to JSON lines on stdout."""
+def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging to JSON lines on `stream` (stdout: a server's logs; a CLI
+    command whose answer is its stdout logs to stderr)."""
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -63,7 +64,7 @@ def configure_logging(level: str = "INFO") -> None:
     for existing in list(root.handlers):
         if getattr(existing, "_muse", False) or type(existing) is logging.StreamHandler:
             root.removeHandler(existing)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(json_formatter())
     handler._muse = True  # type: ignore[attr-defined]
     root.addHandler(handler)

@@ -21,7 +21,7 @@ T = TypeVar("T")
 def run_with_container(work: Callable[[Container], Awaitable[T]], **overrides: Any) -> T:
     """Start a container (no worker), run `work` with it, stop it."""
     settings = load_settings(worker_in_process=False, log_level="WARNING", **overrides)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, stream=sys.stderr)  # stdout is the command's answer (JSON)
 
     async def main() -> T:
         container = Container(settings)

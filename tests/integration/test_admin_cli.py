@@ -74,3 +74,20 @@ def test_assignments_parse_to_a_settings_patch(items, expected):
 def test_bad_assignments_are_refused(item):
     with pytest.raises(ValidationFailed):
         parse_assignments([item])
+
+
+def test_a_commands_stdout_is_its_answer_and_its_logs_go_to_stderr(cli_env, capsys):
+    """A warning logged while a command runs (the CI rehearsal: the local copies' Redis connection
+    lost and retried) went to stdout, into the JSON answer a script parses."""
+    import structlog
+
+    from app.commands.common import run_with_container
+
+    async def work(container) -> dict:
+        structlog.stdlib.get_logger("muse.test").warning("something_to_say", detail="x")
+        return {"ok": True}
+
+    assert run_with_container(work) == {"ok": True}
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert '"event":"something_to_say"' in captured.err
