@@ -17,10 +17,10 @@ from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel
-from quart import Response, request
+from quart import Blueprint, Request, Response, request
 
 from app.speedups import MuseQuart, OrjsonProvider
-from middlewares.body import MuseRequest
+from middlewares.body import MuseRequest, _blueprints_of
 
 
 def make_app() -> MuseQuart:
@@ -150,3 +150,39 @@ def test_orjson_answers_are_the_stdlib_providers_bytes():
     assert fast.dumps({"p": Point(x=1, label="a")}, **compact) == '{"p":{"label":"a","x":1}}'
     for other in ({}, {"indent": 2}):  # other forms: the stdlib encoder's
         assert fast.dumps({"b": 1, "a": [1]}, **other) == stdlib.dumps({"b": 1, "a": [1]}, **other)
+
+
+async def test_blueprints_are_worked_out_once_per_endpoint_with_quarts_meaning():
+    app = MuseQuart("nested")
+    app.request_class = MuseRequest
+    parent, child = Blueprint("parent", __name__), Blueprint("child", __name__)
+    seen: list[tuple[list[str], list[str]]] = []
+    ran: list[str] = []
+
+    @child.get("/leaf")
+    async def leaf() -> str:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        seen.append((req.blueprints, Request.blueprints.fget(req)))  # type: ignore[attr-defined]
+        raise KeyError("refused")
+
+    @child.errorhandler(KeyError)
+    async def refused(error: KeyError) -> tuple[str, int]:  # found through the request's blueprints
+        return "child handled", 418
+
+    @parent.before_request
+    async def parent_hook() -> None:
+        ran.append("parent")
+
+    parent.register_blueprint(child, url_prefix="/child")
+    app.register_blueprint(parent, url_prefix="/parent")
+    for _ in range(3):
+        status, body = await call(app, "GET", "/parent/child/leaf", [])
+        assert (status, body) == (418, b"child handled")
+    status, _ = await call(app, "GET", "/nowhere", [])
+    assert status == 404
+    assert ran == ["parent"] * 3
+    assert seen == [(["parent.child", "parent"], ["parent.child", "parent"])] * 3
+    assert _blueprints_of.cache_info().currsize >= 1
+    before = _blueprints_of.cache_info().misses
+    await call(app, "GET", "/parent/child/leaf", [])
+    assert _blueprints_of.cache_info().misses == before  # worked out once for the endpoint
