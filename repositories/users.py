@@ -210,16 +210,32 @@ class TombstoneCache:
             self._local.drop(fulls, counted=False)
 
 
+PARSED_ENTRIES = 1024  # parsed cache entries kept per process (a few hundred KB)
+
+
 class CachedUserRepository:
-    """BeanieUserRepository with Redis-cached lookups by id and Clerk ID (writes invalidate)."""
+    """BeanieUserRepository with Redis-cached lookups by id and Clerk ID (writes invalidate).
+
+    A cached entry is parsed once: the same bytes give the same (immutable) user, so every request
+    that finds an entry shares its parse; a changed user is another entry, parsed anew. Nothing is
+    answered from here that the cache did not just return (no time-based keeping)."""
 
     def __init__(self, inner: BeanieUserRepository, cache: TombstoneCache) -> None:
         self._inner, self._cache = inner, cache
+        self._parsed: dict[bytes | str, User] = {}
+
+    def _parse(self, raw: bytes | str) -> User:
+        user = self._parsed.get(raw)
+        if user is None:
+            user = self._parsed[raw] = User.model_validate_json(raw)
+            if len(self._parsed) > PARSED_ENTRIES:  # oldest parse out first
+                del self._parsed[next(iter(self._parsed))]
+        return user
 
     async def _cached(self, key: str, load) -> User | None:
         raw = await self._cache.get(key)
         if raw is not None:
-            return User.model_validate_json(raw)
+            return self._parse(raw)
         user = await load()
         if user is not None:
             await self._cache.fill(key, user.model_dump_json())

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from services.platform.principal import Role
 
 
 class User(BaseModel):
-    """A Muse user (mirrors a Clerk user, or a marketplace caller)."""
+    """A Muse user (mirrors a Clerk user, or a marketplace caller); immutable, so one parsed copy of a
+    cached entry can serve every request that finds it (repositories/users.py)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: str
     clerk_id: str
