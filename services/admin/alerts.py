@@ -13,6 +13,7 @@ while a threshold is reached (`crossed` in the GET answers).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -40,8 +41,10 @@ class BudgetAlerts:
     """Thresholds, what has been spent against them, and the notices."""
 
     def __init__(self, store: AlertStore, rollup: UsageRollup, users: Users,
-                 mailer: EmailSender | None, *, base_url: str = "", cache_s: float = 2.0) -> None:
+                 mailer: EmailSender | None, *, base_url: str = "", cache_s: float = 2.0,
+                 settle: Callable[[], Awaitable[None]] | None = None) -> None:
         self._store, self._rollup, self._users, self._mailer = store, rollup, users, mailer
+        self._settle = settle  # waits for this process's batched ledger entries and provider usage
         self._base_url = base_url
         self._cache_s = cache_s
         self._service: tuple[float, float | None] = (0.0, None)  # (read at, threshold USD)
@@ -49,6 +52,8 @@ class BudgetAlerts:
     # --- the user's monthly credits ------------------------------------------------------
     async def user_alert(self, user_id: str) -> dict[str, Any]:
         """`monthly_credits` (None: no alert), this month's spend, whether it is reached."""
+        if self._settle is not None:
+            await self._settle()
         doc = await self._store.get(_user(user_id)) or {}
         month, spent = await self._spent_this_month(user_id)
         threshold = doc.get("threshold")
@@ -72,6 +77,8 @@ class BudgetAlerts:
 
     # --- the service's daily provider cost -------------------------------------------------
     async def service_alert(self) -> dict[str, Any]:
+        if self._settle is not None:
+            await self._settle()
         doc = await self._store.get(SERVICE) or {}
         today = utcnow().date().isoformat()
         cost = await self._store.cost(today)
