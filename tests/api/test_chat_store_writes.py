@@ -1,6 +1,7 @@
 """The MongoDB commands of an uncached chat (issue 28): a provider call's usage and cost ride the
 credits' ledger batches (services/credits/ledger_writer.py), counted in the same rollup upsert as the
-batch's ledger entries, so metering adds no MongoDB command of its own, on or off the request path.
+batch's ledger entries, so metering adds no MongoDB command of its own, on or off the request path;
+and the budget-alert thresholds a batch is checked against are not read from MongoDB each batch.
 
 Counted on the real test database with a PyMongo command listener, filtered to this test's database.
 """
@@ -8,6 +9,7 @@ Counted on the real test database with a PyMongo command listener, filtered to t
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 
@@ -67,8 +69,12 @@ async def test_a_burst_of_chats_meters_its_provider_usage_in_the_ledger_batches(
                 *(client.post("/api/v1/chat", json=_ask(f"burst {i}"), headers=auth) for i in range(n)))
             assert [a.status_code for a in answers] == [200] * n
 
+        started = time.monotonic()
         seen = await _counted(app, ask)
+        elapsed = time.monotonic() - started
         assert seen[("findAndModify", "credit_accounts")] >= n, seen  # each charge is its own guarded write
+        # budget-alert thresholds: re-read at most every 2 s per process (before: once a batch)
+        assert seen[("find", "budget_alerts")] <= 1 + elapsed / 2, (seen, elapsed)
         # The user's day row: one upsert and one unset a batch, for the batch's entries and metered calls
         # together. Before, each call's usage was one more upsert and unset of its own (2n at least).
         assert seen[("update", "usage_daily")] <= n, seen
