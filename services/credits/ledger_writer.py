@@ -38,8 +38,9 @@ class LedgerWriter:
 
     @property
     def backlog(self) -> int:
-        """Charges and provider usage queued for the next batch."""
-        return len(self._to_finish) + len(self._to_count)
+        """Charges queued for the next batch (parked in their accounts until written; provider usage
+        queued beside them parks nothing and is bounded by the requests in flight)."""
+        return len(self._to_finish)
 
     async def finish_safely(self, op: Op) -> str:
         try:
