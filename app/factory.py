@@ -27,7 +27,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     container = container or Container(settings)
 
     app = MuseQuart("muse", static_folder=None)
-    app.json = OrjsonProvider(app)
     cache_type_adapters()
     app.config.update(
         MAX_CONTENT_LENGTH=int((settings.max_upload_mb + 1) * 1024 * 1024),
@@ -49,6 +48,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         openapi_provider_class=openapi_provider(container),
     )
+    app.json = OrjsonProvider(app)  # after Quart-Schema, which sets its own (stdlib) provider
 
     from app.problems import register_problem_handlers
     from app.routes import register_routes

@@ -39,9 +39,26 @@ def _dumps(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+class JsonLineFormatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's `ProcessorFormatter`, writing a structlog event without an exception directly.
+
+    Such an event reaches the handler complete (the shared processors ran in the logger), so the
+    formatter's copy of the record, its processors (meta removal, exception formatting: nothing to
+    do) and the stdlib `Formatter` pass (`%(message)s`) give exactly `_dumps(event)`: one access log
+    line per request paid for all of that. Everything else (stdlib loggers, exceptions) goes the
+    formatter's way."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = record.msg
+        if (type(event) is dict and "_logger" in record.__dict__ and "exc_info" not in event
+                and not record.exc_info and not record.stack_info):
+            return _dumps(event)
+        return super().format(record)
+
+
 def json_formatter() -> logging.Formatter:
     """The formatter every handler of the process uses (JSON, tracebacks as text)."""
-    return structlog.stdlib.ProcessorFormatter(
+    return JsonLineFormatter(
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

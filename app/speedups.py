@@ -3,16 +3,23 @@
 - Quart-Schema converts every dict or list a view returns with `TypeAdapter(type(value))`,
   building a new pydantic adapter (its core schema) on every response (~0.3 ms here); the
   adapters are cached per type instead (`cache_type_adapters`).
-- Response JSON is written by orjson (`OrjsonProvider`), with the stdlib provider's meaning:
-  dates as HTTP dates (Flask's rule), non-string keys allowed, anything orjson refuses
-  (ints past 64 bits, `indent`/`sort_keys` requests) handed to the stdlib encoder.
+- Response JSON is written by orjson (`OrjsonProvider`), with the stdlib provider's meaning and
+  bytes: dates as HTTP dates (Flask's rule), keys sorted, non-ASCII escaped (by the stdlib
+  encoder), anything orjson refuses (ints past 64 bits, `indent` requests) handed to the stdlib
+  encoder. The factory installs it after Quart-Schema, which replaces `app.json` with its own.
 - Quart calls `ensure_async` on every hook and view of every request, and each call asks
   `inspect.iscoroutinefunction` (~14 times a request); `MuseQuart` remembers the answer per
   function (Quart documents `ensure_async` as the method to override).
+- Quart bounds the sending of each response (`RESPONSE_TIMEOUT`) with `asyncio.wait_for`, which on
+  Python 3.11 runs the send in a task of its own: a third task per request beside Quart's receiver
+  and handler. `MuseASGIHTTPConnection` bounds it with `asyncio.timeout` in the handler's task (the
+  same limit, the same `TimeoutError` swallowed); `MuseRequest.get_data` does the same for the body
+  (middlewares/body.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import weakref
@@ -22,17 +29,42 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from flask.json.provider import DefaultJSONProvider
 from pydantic import TypeAdapter
-from quart import Quart
+from pydantic_core import to_jsonable_python
+from quart import Quart, Request, Response
+from quart.asgi import ASGIHTTPConnection, _handle_exception
+from quart.typing import ASGISendCallable
 
 if TYPE_CHECKING:
     from app.wiring import Container
 
 
+class MuseASGIHTTPConnection(ASGIHTTPConnection):
+    """Quart's HTTP connection, sending the response within `RESPONSE_TIMEOUT` in the handler's task."""
+
+    async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
+        """Quart's `handle_request`, with `asyncio.timeout` in place of `asyncio.wait_for`."""
+        try:
+            response = await self.app.handle_request(request)
+        except Exception as error:
+            response = await _handle_exception(self.app, error)
+        if isinstance(response, Response) and response.timeout != Ellipsis:
+            timeout = response.timeout
+        else:
+            timeout = self.app.config["RESPONSE_TIMEOUT"]
+        try:
+            async with asyncio.timeout(timeout):
+                await self._send_response(send, response)
+        except TimeoutError:
+            pass
+
+
 class MuseQuart(Quart):
-    """Quart whose `ensure_async` is decided once per plain function (hooks, views); it also
-    carries the process's container (set by the factory), typed, for the routes."""
+    """Quart whose `ensure_async` is decided once per plain function (hooks, views) and whose
+    responses are sent without a task of their own; it also carries the process's container (set
+    by the factory), typed, for the routes."""
 
     container: Container
+    asgi_http_class = MuseASGIHTTPConnection
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,7 +81,10 @@ class MuseQuart(Quart):
             made = self._made_async[func] = super().ensure_async(func)
         return made
 
-_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+# dates and dataclasses through `default` (Flask's HTTP dates; dataclass fields sorted as the stdlib does)
+_ORJSON_OPTIONS = (orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                   | orjson.OPT_PASSTHROUGH_DATACLASS)
+_COMPACT = {"separators": (",", ":")}
 
 
 @functools.lru_cache(maxsize=512)
@@ -75,13 +110,29 @@ def cache_type_adapters() -> None:
 
 
 class OrjsonProvider(DefaultJSONProvider):
-    """Quart's JSON provider, serialising with orjson (falls back to the stdlib encoder)."""
+    """Quart's JSON provider, serialising with orjson to the stdlib provider's bytes (falls back to it).
+
+    Keys are sorted when `sort_keys` says so (Flask's default); an answer that is not pure ASCII goes
+    to the stdlib encoder, which escapes it (`ensure_ascii`, Flask's default); values neither knows
+    (pydantic models) are converted as Quart-Schema's provider converts them. Only float spelling may
+    differ (`1e-05` is written `0.00001`: the same number)."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        """Flask's conversions (HTTP dates, decimals, UUIDs, dataclasses), then pydantic's."""
+        try:
+            return DefaultJSONProvider.default(o)
+        except TypeError:
+            return to_jsonable_python(o)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        if not self.sort_keys and set(kwargs) <= {"separators"} and kwargs.get("separators", (",", ":")) == (
-                ",", ":"):
+        if kwargs == _COMPACT:  # what `response()` asks for out of debug mode
+            option = _ORJSON_OPTIONS | orjson.OPT_SORT_KEYS if self.sort_keys else _ORJSON_OPTIONS
             try:
-                return orjson.dumps(obj, default=self.default, option=_ORJSON_OPTIONS).decode()
+                out = orjson.dumps(obj, default=self.default, option=option)
             except TypeError:  # orjson.JSONEncodeError: e.g. an int past 64 bits
                 pass
+            else:
+                if out.isascii() or not self.ensure_ascii:
+                    return out.decode()
         return super().dumps(obj, **kwargs)

@@ -21,6 +21,7 @@ signed webhooks).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import typing
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from pydantic import BaseModel, RootModel
 from quart import Quart, Request, current_app, request
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE, DataSource
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import RequestTimeout
 
 from controllers.schemas.base import failure
 from middlewares.hooks import hooks_of
@@ -145,13 +147,30 @@ class LookupHeaders(Headers):
 
 
 class MuseRequest(Request):
-    """Quart's request whose JSON parsing never raises anything but a problem, and whose headers
-    answer look-ups of missing names without an exception (`LookupHeaders`)."""
+    """Quart's request whose JSON parsing never raises anything but a problem, whose headers
+    answer look-ups of missing names without an exception (`LookupHeaders`), and whose body is
+    awaited within `BODY_TIMEOUT` without a task of its own."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if type(self.headers) is Headers:  # Quart builds a plain `Headers` per request: same data
             self.headers.__class__ = LookupHeaders
+
+    async def get_data(  # type: ignore[override]
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> str | bytes:
+        """Quart's `get_data`, bounded by `asyncio.timeout` where Quart's `asyncio.wait_for` runs the
+        wait in a new task (on Python 3.11) even when the whole body has already arrived."""
+        if parse_form_data:
+            await self._load_form_data()
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                raw = await self.body
+        except TimeoutError as exc:
+            raise RequestTimeout() from exc
+        if not cache:
+            self.body.clear()
+        return raw.decode() if as_text else raw
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         if cache and self._cached_json[silent] is not Ellipsis:

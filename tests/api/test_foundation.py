@@ -7,6 +7,7 @@ import re
 from quart import Blueprint
 
 from app import create_app
+from app.speedups import OrjsonProvider
 from middlewares.access import public
 
 
@@ -109,3 +110,10 @@ async def test_openapi_document_is_3_1_and_docs_page_serves(client):
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "openapi.json" in await docs.get_data(as_text=True)
+
+
+async def test_answers_are_encoded_by_the_orjson_provider(app, client):
+    # Quart-Schema installs its own stdlib provider: the factory's must be set after it
+    assert type(app.json) is OrjsonProvider
+    response = await client.get("/health/live")
+    assert response.status_code == 200 and (await response.get_json()) is not None
