@@ -119,12 +119,15 @@ class Start:
     cpu_s: float  # user + system CPU of the process by then
 
 
-async def time_starts(env: dict[str, str], n: int, port: Callable[[], int]) -> list[Start]:
-    """Start `python -m app serve` `n` times, one after the other, each until /health/live answers."""
+async def time_starts(
+    env: dict[str, str], n: int, port: Callable[[], int], cwd: Path = ROOT
+) -> list[Start]:
+    """Start `python -m app serve` (of the code in `cwd`) `n` times, one after the other, each until
+    /health/live answers."""
     found: list[Start] = []
     for _ in range(n):
         muse_port = port()
-        proc = spawn([sys.executable, "-m", "app", "serve", "--port", str(muse_port)], env)
+        proc = spawn([sys.executable, "-m", "app", "serve", "--port", str(muse_port)], env, cwd=cwd)
         try:
             wall = await wait_up(f"http://127.0.0.1:{muse_port}/health/live", proc, limit_s=60)
             found.append(Start(wall, tree_cpu_s(proc.pid)))

@@ -66,7 +66,7 @@ def targets(
     rss_mb: dict[str, float],
     started_s: float,
     first_me_s: float,
-    starts: list[Start],
+    starts: dict[str, list[Start]],
 ) -> None:
     def have(*keys: str) -> bool:
         return all(k in results for k in keys)
@@ -123,7 +123,9 @@ def targets(
                 f"{_range([f.cpu_us for f in results[peer]], '.0f')} µs"
             )
     muse_rss = rss_mb.get("muse", float("nan"))
-    peers_rss = "; ".join(f"{name} {mb:.0f} MB" for name, mb in rss_mb.items() if name != "muse")
+    named = {"baseline": "before"}
+    others = {named.get(name, name): mb for name, mb in rss_mb.items() if name != "muse"}
+    peers_rss = "; ".join(f"{name} {mb:.0f} MB" for name, mb in others.items())
     print(
         f"- Muse worker RSS after the load: {muse_rss:.0f} MB — goal ≤ 130 MB "
         f"{'MET' if muse_rss <= 130 else 'not met'}" + (f" ({peers_rss})" if peers_rss else "")
@@ -154,9 +156,10 @@ def targets(
         f"- first request served after start (spawn → GET /health/live 200): {started_s * 1000:.0f} ms; "
         f"first GET /api/v1/me after that: {first_me_s * 1000:.0f} ms"
     )
-    if starts:
-        walls = [s.wall_s * 1000 for s in starts]
-        print(
-            f"- first request served after start, {len(starts)} more starts after the load: "
-            f"{_range(walls, '.0f')} ms, CPU used by then {median([s.cpu_s * 1000 for s in starts]):.0f} ms"
-        )
+    for name, label in (("muse", ""), ("baseline", "before: ")):
+        if starts.get(name):
+            walls, cpus = [s.wall_s * 1000 for s in starts[name]], [s.cpu_s * 1000 for s in starts[name]]
+            print(
+                f"- {label}first request served after start, {len(walls)} more starts after the load "
+                f"(interleaved): {_range(walls, '.0f')} ms, CPU used by then {_range(cpus, '.0f')} ms"
+            )

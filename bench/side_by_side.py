@@ -26,7 +26,8 @@ used by then; the project's bytecode is compiled first, as `make bytecode` and d
     BENCH_PROFILE=/tmp/muse.prof   # Muse under cProfile (figures then not comparable)
     BENCH_PYSPY=/tmp/spy           # after the rounds, py-spy over the uncached and cache-hit chat: top frames
     BENCH_BASELINE=/tmp/muse-main  # a checkout of the code before: its Muse runs the Muse scenarios too
-                                   # ("before: ..." rows, after/before ratios; same stack, own database)
+                                   # ("before: ..." rows, after/before ratios, its RSS after the load and
+                                   # its starts, interleaved with Muse's; same stack, own database)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from app.embedded import free_port, start_mongo, start_redis  # noqa: E402
 from bench.sbs_peers import LITELLM_KEY, portkey_headers, start_litellm, start_portkey  # noqa: E402
 from bench.sbs_processes import (  # noqa: E402
     Server,
+    Start,
     compile_bytecode,
     grant,
     muse_env,
@@ -268,8 +270,8 @@ async def run(
         muse.base + "/api/v1/me", proc, limit_s=10, headers={"Authorization": f"Bearer {token}"}
     )
     await grant(env, "bench_user", 100_000_000)
+    base_env = {**env, "MONGODB_DB": env["MONGODB_DB"] + "_before"}
     if BASELINE is not None:
-        base_env = {**env, "MONGODB_DB": env["MONGODB_DB"] + "_before"}
         migrated = subprocess.run(  # noqa: ASYNC221
             [sys.executable, "-m", "app", "migrate"], cwd=BASELINE, env=base_env, capture_output=True
         )
@@ -334,10 +336,16 @@ async def run(
             )
     profiles = sample_profiles(servers, plan, tmp) if os.environ.get("BENCH_PYSPY") else []
     rss_mb = {
-        name: tree_rss_mb(servers[name].pid) for name in ("muse", "portkey", "litellm") if name in servers
+        name: tree_rss_mb(servers[name].pid)
+        for name in ("muse", "baseline", "portkey", "litellm")
+        if name in servers
     }
     streaming = await ttfd(bases, token, TTFD_N, LITELLM_KEY) if not ONLY or "ttfd" in ONLY else {}
-    starts = await time_starts(env, STARTS, port)
+    starts: dict[str, list[Start]] = {"muse": [], "baseline": []}
+    for _ in range(STARTS):  # interleaved with the baseline's, so both see the same machine
+        starts["muse"] += await time_starts(env, 1, port)
+        if BASELINE is not None:
+            starts["baseline"] += await time_starts(base_env, 1, port, cwd=BASELINE)
     print()
     print(
         f"wrk -t1, {SECONDS:g} s per run, {ROUNDS} interleaved rounds, medians; {os.cpu_count()} CPUs; "

@@ -5,11 +5,16 @@ open ──cool-down over──► half_open: exactly one process gets a trial c
     success → closed, failure → open again for another cool-down.
 
 Also keeps per-provider `calls` / `failures` counters (admin stats read
-`state(name)`). Time comes from `services.platform.clock.utcnow` so tests can time-travel.
+`state(name)`). A success while this process last read the circuit closed is not a round trip of
+its own: successes are counted in process and written together within `closed_cache_s`, before
+this process's next failure of that provider, and before a `state` read here. So another process's
+failures may count as consecutive across this process's successes of the last `closed_cache_s`.
+Time comes from `services.platform.clock.utcnow` so tests can time-travel.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +29,10 @@ from services.platform.ports.breaker import BreakerState, CircuitState
 log = structlog.stdlib.get_logger("muse.breaker")
 
 _FAILURE = """
+if tonumber(ARGV[3]) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'calls', tonumber(ARGV[3]))
+  redis.call('HSET', KEYS[1], 'consecutive', 0)
+end
 local n = redis.call('HINCRBY', KEYS[1], 'consecutive', 1)
 redis.call('HINCRBY', KEYS[1], 'failures', 1)
 redis.call('HINCRBY', KEYS[1], 'calls', 1)
@@ -35,7 +44,7 @@ return n
 """
 
 _SUCCESS = """
-redis.call('HINCRBY', KEYS[1], 'calls', 1)
+redis.call('HINCRBY', KEYS[1], 'calls', tonumber(ARGV[1]))
 redis.call('HSET', KEYS[1], 'consecutive', 0)
 redis.call('HDEL', KEYS[1], 'opened_until')
 redis.call('DEL', KEYS[2])
@@ -61,6 +70,11 @@ class RedisCircuitBreaker:
         # recorded by another process is seen at most `closed_cache_s` later.
         self._closed_cache_s = closed_cache_s
         self._closed_until: dict[str, float] = {}
+        # Successes while this process sees the circuit closed (issue 28): counted here and written
+        # in one script call within `closed_cache_s` (or before this process's next failure, or a
+        # `state` read here), not one round trip a provider call.
+        self._deferred: dict[str, int] = {}
+        self._flushing: asyncio.Task[None] | None = None
         self.threshold = threshold
         self.cooldown_s = cooldown_s
         self._trial_ttl_ms = int(trial_ttl_s * 1000)
@@ -92,23 +106,45 @@ class RedisCircuitBreaker:
             return True
 
     async def record_success(self, name: str) -> None:
-        """A call succeeded: close the circuit (not recorded when Redis does not answer)."""
+        """A call succeeded: close the circuit (not recorded when Redis does not answer). While this
+        process last read the circuit closed, the success is deferred (see `_deferred`)."""
+        if self._closed_cache_s and time.monotonic() < self._closed_until.get(name, 0.0):
+            self._deferred[name] = self._deferred.get(name, 0) + 1
+            if self._flushing is None or self._flushing.done():
+                self._flushing = asyncio.get_running_loop().create_task(self._flush_later())
+            return
+        await self._write_success(name, 1 + self._deferred.pop(name, 0))
+
+    async def _write_success(self, name: str, calls: int) -> None:
         try:
-            await self._success(keys=self._keys(name))
+            await self._success(keys=self._keys(name), args=[calls])
         except RedisError:
             pass
 
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._closed_cache_s)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the deferred successes now."""
+        deferred, self._deferred = self._deferred, {}
+        for name, calls in deferred.items():
+            await self._write_success(name, calls)
+
     async def record_failure(self, name: str) -> None:
-        """A call failed: count it and open the circuit at the threshold (not recorded when Redis is down)."""
+        """A call failed: count it and open the circuit at the threshold (not recorded when Redis is down).
+        This process's deferred successes of `name` came first: they are written with it."""
         until = utcnow().timestamp() + self.cooldown_s
         self._closed_until.pop(name, None)
+        before = self._deferred.pop(name, 0)
         try:
-            await self._failure(keys=self._keys(name), args=[self.threshold, repr(until)])
+            await self._failure(keys=self._keys(name), args=[self.threshold, repr(until), before])
         except RedisError:
             pass
 
     async def state(self, name: str) -> BreakerState:
         """`{"state": closed|open|half_open, "consecutive_failures", "calls", "failures", "open_until"}`."""
+        await self.flush()
         try:
             raw = await self._redis.hgetall(self._keys(name)[0])  # type: ignore[misc]
         except RedisError:
@@ -135,4 +171,5 @@ class RedisCircuitBreaker:
     async def reset(self, name: str) -> None:
         """Forget everything about `name` (admin/tests)."""
         self._closed_until.pop(name, None)
+        self._deferred.pop(name, None)
         await self._redis.delete(*self._keys(name))

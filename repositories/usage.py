@@ -20,6 +20,7 @@ names). Reads are one index-backed query by (user_id, day).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from repositories.credits import op_from_doc
 from repositories.documents import MuseDocument
 from repositories.ledger import LedgerEntryDocument
 from services.credits.model import Bucket, Op
+from services.credits.ports import Counted
 from services.credits.usage import contribution, fields
 
 REPAIR_BATCH = 1000
@@ -65,27 +67,27 @@ class MongoUsageRollup:
     def _ledger(self):
         return LedgerEntryDocument.get_pymongo_collection()
 
-    async def roll(self, ops: list[Op]) -> None:
-        """Count freshly written ledger entries (each once, whatever is repeated)."""
+    async def roll(self, ops: list[Op], counted: Sequence[Counted] = ()) -> None:
+        """Count freshly written ledger entries and `counted` provider usage (each once, whatever is
+        repeated): one upsert per row for all of them."""
         rows: dict[str, tuple[Bucket, list[tuple[str, dict[str, int]]]]] = {}
+        ids = []
         for op in ops:
             found = contribution(op)
             if found is not None:
                 bucket, inc = found
                 rows.setdefault(bucket.id, (bucket, []))[1].append((op.id, fields(bucket, inc)))
+                ids.append(op.id)
+        for one in counted:
+            rows.setdefault(one.bucket.id, (one.bucket, []))[1].append((one.ref, fields(one.bucket, one.inc)))
         if not rows:
             return
         for bucket, entries in rows.values():
             await self._count(bucket, entries)
-        ids = [op_id for _, entries in rows.values() for op_id, _ in entries]
-        await self._ledger.update_many({"_id": {"$in": ids}}, {"$unset": {"unrolled": ""}})
+        if ids:
+            await self._ledger.update_many({"_id": {"$in": ids}}, {"$unset": {"unrolled": ""}})
         for bucket, entries in rows.values():
             await self._col.update_one({"_id": bucket.id}, {"$unset": {_park(i): "" for i, _ in entries}})
-
-    async def add(self, bucket: Bucket, inc: dict[str, int], *, ref: str) -> None:
-        """Count usage that is not a ledger entry (provider tokens and cost) once per `ref`."""
-        await self._count(bucket, [(ref, fields(bucket, inc))])
-        await self._col.update_one({"_id": bucket.id}, {"$unset": {_park(ref): ""}})
 
     async def days(self, *, first: str, last: str) -> list[dict[str, Any]]:
         """Every user's day documents for days first..last (admin analytics): the `day` index."""

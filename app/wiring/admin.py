@@ -64,7 +64,7 @@ def wire_admin(platform: PlatformParts, credits: CreditsParts, identity: Identit
     analytics = AnalyticsService(MongoAnalyticsRepository(platform.database.db, credits.rollup),
                                  settle=credits.service.settle)
     alerts = BudgetAlerts(MongoAlertStore(), credits.rollup, identity.users, identity.mailer,
-                          base_url=settings.public_base_url)
+                          base_url=settings.public_base_url, settle=credits.service.settle)
     credits.rollup.watchers.append(alerts.usage_moved)  # budget alerts are checked as usage lands
     return AdminParts(stats_repository=stats_repository, service=admin, stats=stats, analytics=analytics,
                       alerts=alerts, erasure=erasure, export=export,

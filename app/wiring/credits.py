@@ -55,7 +55,7 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
     async def prices() -> dict[str, dict[str, float]]:
         return {**configured, **(await live.current()).provider_prices}  # live prices win per model
 
-    meter = ProviderMeter(rollup, prices, metrics=platform.metrics)
+    meter = ProviderMeter(credits, prices, metrics=platform.metrics)  # counted with the ledger batches
     return CreditsParts(
         accounts=accounts, ledger=ledger, service=credits, gift_codes=gift_codes, key_spend=key_spend,
         usage=usage, rollup=rollup, meter=meter,

@@ -61,6 +61,8 @@ class PlatformParts:
     async def aclose(self) -> None:
         if isinstance(self.metrics, RedisMetrics):
             await self.metrics.stop()  # flushes this process's last increments
+        if isinstance(self.breaker, RedisCircuitBreaker):
+            await self.breaker.flush()  # this process's deferred provider successes
         await self.rate_limiter.close()
         await self.job_events.aclose()
         await self.local_copies.aclose()

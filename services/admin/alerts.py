@@ -6,13 +6,17 @@ period (the UTC month; the UTC day), one email goes out through the mail port: t
 the admin who set the service's threshold. Exactly one per period, whatever the concurrency: the
 sender is whoever wins the store's atomic claim of (owner, period). Checks run as usage lands
 (services/credits/ports.py `WatchedRollup`: after ledger entries are rolled up, and after each
-provider call's cost is counted), off the request path of the charge. The web app shows a banner
+provider call's cost is counted), off the request path of the charge; the thresholds they compare
+with are re-read at most every 2 s per process (a threshold set in another process applies here
+within 2 s; one set here at once). The web app shows a banner
 while a threshold is reached (`crossed` in the GET answers).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +34,7 @@ log = structlog.stdlib.get_logger("muse.alerts")
 MAX_MONTHLY_CREDITS = 1_000_000_000
 MAX_DAILY_COST_USD = 1_000_000
 SERVICE = "service"
+MAX_CACHED_THRESHOLDS = 10_000
 
 
 def _user(user_id: str) -> str:
@@ -40,15 +45,23 @@ class BudgetAlerts:
     """Thresholds, what has been spent against them, and the notices."""
 
     def __init__(self, store: AlertStore, rollup: UsageRollup, users: Users,
-                 mailer: EmailSender | None, *, base_url: str = "", cache_s: float = 2.0) -> None:
+                 mailer: EmailSender | None, *, base_url: str = "", cache_s: float = 2.0,
+                 settle: Callable[[], Awaitable[None]] | None = None) -> None:
         self._store, self._rollup, self._users, self._mailer = store, rollup, users, mailer
+        self._settle = settle  # waits for this process's batched ledger entries and provider usage
         self._base_url = base_url
         self._cache_s = cache_s
         self._service: tuple[float, float | None] = (0.0, None)  # (read at, threshold USD)
+        # owner → (read at, threshold or None): the thresholds checked as usage lands, re-read at most
+        # every `cache_s` (a ledger batch asked MongoDB each time, issue 28). Set here: forgotten at
+        # once; set in another process: seen within `cache_s`. A threshold grants nothing.
+        self._thresholds: OrderedDict[str, tuple[float, float | None]] = OrderedDict()
 
     # --- the user's monthly credits ------------------------------------------------------
     async def user_alert(self, user_id: str) -> dict[str, Any]:
         """`monthly_credits` (None: no alert), this month's spend, whether it is reached."""
+        if self._settle is not None:
+            await self._settle()
         doc = await self._store.get(_user(user_id)) or {}
         month, spent = await self._spent_this_month(user_id)
         threshold = doc.get("threshold")
@@ -61,6 +74,7 @@ class BudgetAlerts:
             raise ValidationFailed(errors=[{"loc": ["body", "monthly_credits"],
                                             "msg": f"1..{MAX_MONTHLY_CREDITS}"}])
         await self._store.set(_user(user_id), monthly_credits, by=user_id)
+        self._thresholds.pop(_user(user_id), None)
         await self.usage_moved({user_id}, {})  # already past it: the notice goes now
         return await self.user_alert(user_id)
 
@@ -72,6 +86,8 @@ class BudgetAlerts:
 
     # --- the service's daily provider cost -------------------------------------------------
     async def service_alert(self) -> dict[str, Any]:
+        if self._settle is not None:
+            await self._settle()
         doc = await self._store.get(SERVICE) or {}
         today = utcnow().date().isoformat()
         cost = await self._store.cost(today)
@@ -95,11 +111,24 @@ class BudgetAlerts:
             self._service = (time.monotonic(), threshold)
         return threshold
 
+    async def _user_thresholds(self, owners: list[str]) -> dict[str, float]:
+        """The thresholds set among `owners`: from this process's copy, the stale ones in one query."""
+        now, copy = time.monotonic(), self._thresholds
+        stale = [o for o in owners if o not in copy or now - copy[o][0] > self._cache_s]
+        if stale:
+            found = await self._store.thresholds(stale)
+            for owner in stale:
+                self._thresholds[owner] = (now, found.get(owner))
+                self._thresholds.move_to_end(owner)
+            while len(self._thresholds) > MAX_CACHED_THRESHOLDS:
+                self._thresholds.popitem(last=False)
+        return {o: t for o in owners if (t := self._thresholds.get(o, (0.0, None))[1]) is not None}
+
     # --- checks as usage lands (a WatchedRollup watcher) ------------------------------------
     async def usage_moved(self, user_ids: set[str], cost: dict[str, int]) -> None:
         """Notify the users (and the service) whose threshold this usage reached, once a period."""
         if user_ids:
-            thresholds = await self._store.thresholds([_user(u) for u in sorted(user_ids)])
+            thresholds = await self._user_thresholds([_user(u) for u in sorted(user_ids)])
             for owner, threshold in thresholds.items():
                 user_id = owner.removeprefix("user:")
                 month, spent = await self._spent_this_month(user_id)

@@ -3,18 +3,26 @@
 An answer that does not is an incomplete answer: the provider's call counts as failed
 (`ProviderError`), so the failover tries the next provider before anything was sent, the
 charge is refunded when none answers, and it is never cached. Schemas are checked with
-`jsonschema` (the Draft 2020-12 validator, as OpenAI's structured outputs use).
+`jsonschema` (the Draft 2020-12 validator, as OpenAI's structured outputs use), imported on
+the first schema checked: with `referencing`, `rpds` and its bundled meta-schemas it is ~70 ms of
+start-up and ~2 MB of every process, for the few requests that send a schema (issue 28).
 """
 
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from services.chat.options import ChatOptions, ResponseFormat, Tool
+
+
+@cache
+def _draft() -> Any:
+    """jsonschema's Draft 2020-12 validator class, imported on first use."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator
 
 
 def _refs(node: Any) -> list[str]:
@@ -28,8 +36,10 @@ def _refs(node: Any) -> list[str]:
 
 def schema_problem(schema: dict[str, Any]) -> str | None:
     """Why `schema` is not a usable JSON schema, or None (references must stay inside it: none fetched)."""
+    from jsonschema.exceptions import SchemaError  # on first use too, as _draft() imports it
+
     try:
-        Draft202012Validator.check_schema(schema)
+        _draft().check_schema(schema)
     except SchemaError as exc:
         return str(exc.message)
     remote = next((ref for ref in _refs(schema) if not ref.startswith("#")), None)
@@ -47,7 +57,7 @@ def answer_problem(content: str, form: ResponseFormat) -> str | None:
     if form.type == "json_object" and not isinstance(value, dict):
         return "the answer is JSON but not an object"
     if form.type == "json_schema" and form.strict and form.schema is not None:
-        error = next(iter(Draft202012Validator(form.schema).iter_errors(value)), None)
+        error = next(iter(_draft()(form.schema).iter_errors(value)), None)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "the answer"
             return f"the answer does not fit the schema at {where}: {error.message}"
@@ -69,4 +79,4 @@ def fits(tool: Tool, arguments: str) -> bool:
         return False
     if not isinstance(value, dict):
         return False
-    return not tool.parameters or Draft202012Validator(tool.parameters).is_valid(value)
+    return not tool.parameters or _draft()(tool.parameters).is_valid(value)

@@ -1,5 +1,7 @@
 """The ledger side of a credit op: write the entries of applied ops, clear their pending slots, feed
-the usage rollup; for charges, in batches off the request path.
+the usage rollup; for charges, in batches off the request path. Provider usage (tokens and cost,
+services/credits/metering.py) rides the same batches: it is counted in the same rollup rows, in the
+same upserts, as the batch's ledger entries (issue 28: no MongoDB write of its own per request).
 
 Charges (and admin adjustments: ops keyed by their own id, never a twin's) are finished off the
 request path: their ledger entries are written and their pending slots cleared in batches, one
@@ -7,7 +9,8 @@ insert and one update per account per burst (issue 12). The op is durable in its
 slot from the moment it is applied, so a crash before the batch leaves it to reconcile ("repaired"),
 exactly as a crash between the two writes always did. Reads of the ledger in this process (`ledger`,
 `audit`, `reconcile`, the admin views) `settle()` first; another process sees the entry within the
-batch's round trips.
+batch's round trips. Provider usage queued in a process that then crashes is not counted: it is
+analytics (what the provider cost), never credits, and a batch is milliseconds long.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import asyncio
 import structlog
 
 from services.credits.model import Op
-from services.credits.ports import CreditAccountRepository, LedgerRepository, UsageRollup
+from services.credits.ports import Counted, CreditAccountRepository, LedgerRepository, UsageRollup
 
 log = structlog.stdlib.get_logger("muse.credits")
 
@@ -29,12 +32,14 @@ class LedgerWriter:
                  usage: UsageRollup | None) -> None:
         self._accounts, self._ledger, self._usage = accounts, ledger, usage
         self._to_finish: list[Op] = []
+        self._to_count: list[Counted] = []
         self._batch_landed: asyncio.Future[None] | None = None  # of the batch `_to_finish` holds
         self._finishing: asyncio.Task[None] | None = None
 
     @property
     def backlog(self) -> int:
-        """Charges queued for the next batch."""
+        """Charges queued for the next batch (parked in their accounts until written; provider usage
+        queued beside them parks nothing and is bounded by the requests in flight)."""
         return len(self._to_finish)
 
     async def finish_safely(self, op: Op) -> str:
@@ -45,11 +50,13 @@ class LedgerWriter:
             log.exception("credit_ledger_write_deferred", op_id=op.id, user_id=op.user_id)
             return "deferred"
 
-    async def finish(self, ops: list[Op]) -> list[str]:
+    async def finish(self, ops: list[Op], counted: list[Counted] | None = None) -> list[str]:
         """Write the ledger entries of parked ops, then clear their slots (undoing any whose key
-        another op took): the outcome of each. Until both writes are done the ops stay parked."""
-        outcomes = await self._ledger.insert_many(ops)
-        await self._roll_up([op for op, outcome in zip(ops, outcomes, strict=True) if outcome == "inserted"])
+        another op took): the outcome of each. Until both writes are done the ops stay parked.
+        `counted` provider usage is rolled up with the entries written."""
+        outcomes = await self._ledger.insert_many(ops) if ops else []
+        await self._roll_up([op for op, outcome in zip(ops, outcomes, strict=True) if outcome == "inserted"],
+                            counted or [])
         written = []
         for op, outcome in zip(ops, outcomes, strict=True):
             if outcome == "duplicate_key":
@@ -57,22 +64,39 @@ class LedgerWriter:
                 log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
             else:
                 written.append((op.user_id, op.key))
-        await self._accounts.clear_pending_many(written)
+        if written:
+            await self._accounts.clear_pending_many(written)
         return list(outcomes)
 
-    async def _roll_up(self, ops: list[Op]) -> None:
-        """Count freshly written entries in the usage rollup; a failure leaves them marked for repair."""
-        if self._usage is None or not ops:
+    async def _roll_up(self, ops: list[Op], counted: list[Counted]) -> None:
+        """Count freshly written entries (a failure leaves them marked for repair) and provider usage
+        (a failure loses it, logged) in the usage rollup."""
+        if self._usage is None or not (ops or counted):
             return
         try:
-            await self._usage.roll(ops)
+            await self._usage.roll(ops, counted)
         except Exception:
             log.exception("usage_rollup_deferred", ops=len(ops))
+            if counted:
+                log.warning("provider_usage_not_recorded", calls=len(counted))
 
     def finish_later(self, op: Op) -> asyncio.Future[None]:
         """Queue `op` for the next batch; the future is done once that batch has been written."""
-        loop = asyncio.get_running_loop()
         self._to_finish.append(op)
+        return self._next_batch()
+
+    def count_later(self, counted: Counted) -> asyncio.Future[None]:
+        """Queue provider usage for the next batch (services/credits/ports.py `UsageCounter`)."""
+        if self._usage is None:  # nothing to count in (tests and tools without the rollup)
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        self._to_count.append(counted)
+        return self._next_batch()
+
+    def _next_batch(self) -> asyncio.Future[None]:
+        """The future of the batch being queued, with a task to write it."""
+        loop = asyncio.get_running_loop()
         landed = self._batch_landed
         if landed is None or landed.get_loop() is not loop:  # one left on a closed loop is forgotten
             landed = self._batch_landed = loop.create_future()
@@ -86,11 +110,12 @@ class LedgerWriter:
         return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
 
     async def _finish_batches(self) -> None:
-        while self._to_finish:
+        while self._to_finish or self._to_count:
             batch, self._to_finish = self._to_finish, []
+            counted, self._to_count = self._to_count, []
             landed, self._batch_landed = self._batch_landed, None
             try:
-                await self.finish(batch)
+                await self.finish(batch, counted)
             except Exception:  # the ops stay parked; reconcile writes or clears what is missing
                 log.exception("credit_ledger_write_deferred", ops=len(batch))
             finally:
@@ -98,8 +123,9 @@ class LedgerWriter:
                     landed.set_result(None)
 
     async def settle(self) -> None:
-        """Wait until this process's charges have their ledger entries written and slots cleared."""
-        while self._to_finish or self._finishing_here():
+        """Wait until this process's charges have their ledger entries written and slots cleared, and
+        its provider usage is counted."""
+        while self._to_finish or self._to_count or self._finishing_here():
             if not self._finishing_here():
                 self._finishing = asyncio.get_running_loop().create_task(self._finish_batches())
             assert self._finishing is not None

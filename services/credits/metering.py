@@ -10,18 +10,21 @@ a model without a price costs 0 (and is logged once per process).
 Costs are kept in the rollup as whole micro-dollars (`cost_micro_usd`: exact integer sums), on the
 user's day document of the request (by kind, catalogue model, API key and plan), so the admin
 analytics read cost, credits and users from the same documents. A record is counted once per
-`ref` (the rollup's parking scheme), whatever is repeated.
+`ref` (the rollup's parking scheme), whatever is repeated. Counts ride the credits' ledger batches
+(services/credits/ledger_writer.py): a provider call adds no MongoDB write of its own, and readers
+of the rollup in this process settle first, as they do for the ledger.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 
 import structlog
 
 from services.credits.model import COST, MICRO, Bucket
-from services.credits.ports import Attribution, ProviderUsage, UsageCounter
+from services.credits.ports import Attribution, Counted, ProviderUsage, UsageCounter
 from services.platform import key_limits
 from services.platform.clock import utcnow
 from services.platform.ports.metrics import NO_METRICS, Metrics
@@ -63,8 +66,9 @@ class ProviderMeter:
         """The price table in force (configuration overlaid by live settings)."""
         return PriceTable(await self._prices())
 
-    async def record(self, who: Attribution, usage: ProviderUsage) -> Decimal:
-        """Count one provider call of `who`'s request; its cost in USD (0 without a price)."""
+    async def record(self, who: Attribution, usage: ProviderUsage, *, wait: bool = False) -> Decimal:
+        """Count one provider call of `who`'s request with the next ledger batch (off the request
+        path; `wait`: until it is written); its cost in USD (0 without a price)."""
         cost = (await self.table()).cost(usage)
         if cost is None:
             cost = Decimal(0)
@@ -83,10 +87,7 @@ class ProviderMeter:
                COST: int((cost * MICRO).to_integral_value())}
         inc = {k: v for k, v in inc.items() if v}
         if inc:
-            try:
-                await self._counter.add(bucket, inc, ref=f"u:{who.ref}:{usage.provider}")
-            except Exception as exc:  # noqa: BLE001 - usage is counted after the answer; never fail it
-                log.warning("provider_usage_not_recorded", error=type(exc).__name__, ref=who.ref)
+            landed = self._counter.count_later(Counted(bucket, inc, ref=f"u:{who.ref}:{usage.provider}"))
+            if wait:
+                await asyncio.shield(landed)
         return cost
-
-

@@ -143,8 +143,9 @@ class GiftCodeRepository(Protocol):
 class UsageRollup(Protocol):
     """The daily usage rollup, kept exact per ledger entry (crash-safe and idempotent)."""
 
-    async def roll(self, ops: builtins.list[Op]) -> None:
-        """Add the contributions of freshly written ledger entries (each counted once)."""
+    async def roll(self, ops: builtins.list[Op], counted: Sequence[Counted] = ()) -> None:
+        """Add the contributions of freshly written ledger entries and of `counted` usage that is not
+        a ledger entry (provider tokens and cost), each counted once."""
         ...
 
     async def repair(self, *, older_than: datetime) -> int:
@@ -257,26 +258,38 @@ class Attribution:
     api_key: str | None = None  # None: the API key bound to this request, if any
 
 
-class UsageCounter(Protocol):
-    """The rollup's once-per-ref counting of usage that is not a ledger entry (repositories/usage.py)."""
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """Usage that is not a ledger entry (a provider call's tokens and cost): `inc` added to the
+    bucket's day row, once per `ref`."""
 
-    async def add(self, bucket: Bucket, inc: dict[str, int], *, ref: str) -> None:
-        """Add `inc` to the bucket's day row, once per `ref`."""
+    bucket: Bucket
+    inc: dict[str, int]
+    ref: str
+
+
+class UsageCounter(Protocol):
+    """Where provider usage is counted: with the next ledger batch (services/credits/ledger_writer.py)."""
+
+    def count_later(self, counted: Counted) -> asyncio.Future[None]:
+        """Queue `counted` for the next batch; the future is done once that batch has been written
+        (a failed batch is logged, never raised)."""
         ...
 
 
 class NoMeter:
     """Records nothing (tests and tools that build services without the rollup)."""
 
-    async def record(self, who: Attribution, usage: ProviderUsage) -> Decimal:
+    async def record(self, who: Attribution, usage: ProviderUsage, *, wait: bool = False) -> Decimal:
         return Decimal(0)
 
 
 class Meter(Protocol):
     """What services record provider usage through."""
 
-    async def record(self, who: Attribution, usage: ProviderUsage) -> Decimal:
-        """Count one provider call; its cost in USD."""
+    async def record(self, who: Attribution, usage: ProviderUsage, *, wait: bool = False) -> Decimal:
+        """Count one provider call, with the next ledger batch (`wait`: until it is written); its
+        cost in USD."""
         ...
 
 
@@ -284,7 +297,7 @@ NO_METER: Meter = NoMeter()
 
 
 @runtime_checkable
-class RollupStore(UsageRollup, UsageCounter, Protocol):
+class RollupStore(UsageRollup, Protocol):
     """The whole rollup (repositories/usage.py `MongoUsageRollup`): ledger entries, other usage,
     reports, and every user's days (admin analytics)."""
 
@@ -314,17 +327,15 @@ class WatchedRollup:
     async def days(self, *, first: str, last: str) -> builtins.list[dict[str, Any]]:
         return await self._inner.days(first=first, last=last)
 
-    async def roll(self, ops: builtins.list[Op]) -> None:
-        await self._inner.roll(ops)
+    async def roll(self, ops: builtins.list[Op], counted: Sequence[Counted] = ()) -> None:
+        await self._inner.roll(ops, counted)
         users = {op.user_id for op in ops if op.kind in ("charge", "refund")}
-        if users:
-            await self._tell(users, {})
-
-    async def add(self, bucket: Bucket, inc: dict[str, int], *, ref: str) -> None:
-        await self._inner.add(bucket, inc, ref=ref)
-        cost = inc.get(COST, 0)
-        if cost:
-            await self._tell(set(), {bucket.day: cost})
+        cost: dict[str, int] = {}
+        for one in counted:
+            if one.inc.get(COST):
+                cost[one.bucket.day] = cost.get(one.bucket.day, 0) + one.inc[COST]
+        if users or cost:
+            await self._tell(users, cost)
 
     async def _tell(self, users: builtins.set[str], cost: dict[str, int]) -> None:
         for watcher in self.watchers:

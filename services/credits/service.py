@@ -38,7 +38,7 @@ from services.credits.model import (
     split_charge,
     utc_day,
 )
-from services.credits.ports import CreditAccountRepository, KeySpend, LedgerRepository, UsageRollup
+from services.credits.ports import Counted, CreditAccountRepository, KeySpend, LedgerRepository, UsageRollup
 from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.clock import isoformat, utcnow
@@ -341,6 +341,11 @@ class CreditsService:
         if len(self._snapshots) > SNAPSHOTS:
             self._snapshots.popitem(last=False)
 
+    def count_later(self, counted: Counted) -> asyncio.Future[None]:
+        """Count provider usage with the next ledger batch (the `UsageCounter` port)."""
+        return self._writer.count_later(counted)
+
     async def settle(self) -> None:
-        """Wait until this process's charges have their ledger entries written and slots cleared."""
+        """Wait until this process's charges have their ledger entries written and slots cleared,
+        and its provider usage is counted."""
         await self._writer.settle()

