@@ -51,10 +51,10 @@ class BudgetAlerts:
         self._settle = settle  # waits for this process's batched ledger entries and provider usage
         self._base_url = base_url
         self._cache_s = cache_s
-        self._service: tuple[float, float | None] = (0.0, None)  # (read at, threshold USD)
-        # owner → (read at, threshold or None): the thresholds checked as usage lands, re-read at most
-        # every `cache_s` (a ledger batch asked MongoDB each time, issue 28). Set here: forgotten at
-        # once; set in another process: seen within `cache_s`. A threshold grants nothing.
+        # owner → (read at, threshold or None): the users' and the service's thresholds checked as
+        # usage lands, re-read at most every `cache_s` (a ledger batch asked MongoDB each time, issue
+        # 28). Set here: forgotten at once; set in another process: seen within `cache_s`. A threshold
+        # grants nothing.
         self._thresholds: OrderedDict[str, tuple[float, float | None]] = OrderedDict()
 
     # --- the user's monthly credits ------------------------------------------------------
@@ -99,19 +99,11 @@ class BudgetAlerts:
 
     async def set_service_alert(self, admin_id: str, usd: float | None) -> dict[str, Any]:
         await self._store.set(SERVICE, usd, by=admin_id)
-        self._service = (0.0, None)
+        self._thresholds.pop(SERVICE, None)
         await self.usage_moved(set(), {utcnow().date().isoformat(): 0})
         return await self.service_alert()
 
-    async def _service_threshold(self) -> float | None:
-        read_at, threshold = self._service
-        if time.monotonic() - read_at > self._cache_s:
-            doc = await self._store.get(SERVICE) or {}
-            threshold = doc.get("threshold")
-            self._service = (time.monotonic(), threshold)
-        return threshold
-
-    async def _user_thresholds(self, owners: list[str]) -> dict[str, float]:
+    async def _thresholds_of(self, owners: list[str]) -> dict[str, float]:
         """The thresholds set among `owners`: from this process's copy, the stale ones in one query."""
         now, copy = time.monotonic(), self._thresholds
         stale = [o for o in owners if o not in copy or now - copy[o][0] > self._cache_s]
@@ -128,7 +120,7 @@ class BudgetAlerts:
     async def usage_moved(self, user_ids: set[str], cost: dict[str, int]) -> None:
         """Notify the users (and the service) whose threshold this usage reached, once a period."""
         if user_ids:
-            thresholds = await self._user_thresholds([_user(u) for u in sorted(user_ids)])
+            thresholds = await self._thresholds_of([_user(u) for u in sorted(user_ids)])
             for owner, threshold in thresholds.items():
                 user_id = owner.removeprefix("user:")
                 month, spent = await self._spent_this_month(user_id)
@@ -136,7 +128,7 @@ class BudgetAlerts:
                     await self._notify_user(user_id, month, spent, int(threshold))
         for day, micro in cost.items():
             total = await self._store.add_cost(day, micro) if micro else await self._store.cost(day)
-            usd = await self._service_threshold()
+            usd = (await self._thresholds_of([SERVICE])).get(SERVICE)
             today = day == utcnow().date().isoformat()
             reached = today and usd is not None and total >= usd * 1_000_000
             if reached and usd is not None and await self._store.claim(SERVICE, day):
