@@ -34,7 +34,7 @@ class CreditsParts:
     plans_controller: PlansController
 
     async def aclose(self) -> None:
-        await self.service.settle()  # write the ledger entries of this process's last charges
+        await self.service.aclose()  # the ledger entries of its last charges; its owed refunds
 
 
 def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsParts:
@@ -47,7 +47,10 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
     key_spend, rollup = MongoKeySpendRepository(), WatchedRollup(MongoUsageRollup())
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
                              reconcile_after_s=s.credits_reconcile_after_s, metrics=platform.metrics,
-                             key_spend=key_spend, usage=rollup)
+                             key_spend=key_spend, usage=rollup,
+                             # a charge write cut without an answer is settled once it cannot land any
+                             # more: the store bounds each op by its timeout (timeoutMS, sent as maxTimeMS)
+                             in_doubt_s=2 * s.mongodb_timeout_s + 1)
     gift_codes = GiftCodeService(BeanieGiftCodeRepository(), credits, catalog)
     usage = UsageService(rollup, settle=credits.settle)
     configured = {model: prices for model, prices in s.provider_prices.items() if prices}

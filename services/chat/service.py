@@ -221,7 +221,13 @@ class ChatService:
             produced = _Produced(produced.answer, cached=True, receipt=None)
         assert produced.answer is not None
         charged = produced.receipt.amount if produced.receipt is not None else 0
-        conversation_id = await self.store(prep, produced.answer, cached=produced.cached, charged=charged)
+        try:
+            conversation_id = await self.store(prep, produced.answer, cached=produced.cached, charged=charged)
+        except BaseException:  # the client gets an error, not the answer: nothing was served
+            if produced.receipt is not None:
+                await self.credits.refund_or_owe(produced.receipt, reason="store_failed",
+                                                 request_id=inp.request_id)
+            raise
         return ChatReply(id=prep.message_id, conversation_id=conversation_id, content=produced.answer.content,
                          provider=produced.answer.provider, model=produced.answer.model,
                          cached=produced.cached, credits_charged=charged, request_id=inp.request_id,
@@ -304,8 +310,8 @@ class ChatService:
                       model=prep.model.name if prep.model else None)
 
     async def refund(self, receipt: Receipt, prep: Prepared, *, reason: str) -> None:
-        """Give the charge back (once)."""
-        await self.credits.refund(receipt, reason=reason, request_id=prep.inp.request_id)
+        """Give the charge back (once; owed and retried while the store does not answer)."""
+        await self.credits.refund_or_owe(receipt, reason=reason, request_id=prep.inp.request_id)
 
     async def ensure_conversation(self, prep: Prepared) -> str | None:
         """Create the conversation up front (streaming announces its id in `meta`)."""

@@ -43,6 +43,11 @@ class Credits(Protocol):
         """Give a charge back to the pots it came from, once; False if already refunded."""
         ...
 
+    async def refund_or_owe(self, receipt: Receipt, *, reason: str, request_id: str | None) -> None:
+        """Refund, or owe the refund and retry it until it lands when the store does not answer
+        (the refund of a request that failed: its own error stands)."""
+        ...
+
     async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool:
         """Add purchased credits, once per `ref`."""
         ...
@@ -164,9 +169,10 @@ class UsageRollup(Protocol):
 #         answer = await run()
 #
 # The charge happens on entry (InsufficientCredits leaves nothing to refund);
-# any exception inside the block, cancellation included, refunds it once and
-# propagates. A block that hands the receipt on (a stream still being relayed,
-# an image job recorded for the worker) leaves the later refund to its new owner.
+# any exception inside the block, cancellation included, refunds it once (owed and
+# retried while the store does not answer) and propagates. A block that hands the
+# receipt on (a stream still being relayed, an image job recorded for the worker)
+# leaves the later refund to its new owner.
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +198,7 @@ async def charged(credits: Credits, charge: Charge, *, refund_reason: str,
     try:
         yield receipt
     except BaseException:
-        await credits.refund(receipt, reason=refund_reason, request_id=request_id)
+        await credits.refund_or_owe(receipt, reason=refund_reason, request_id=request_id)
         raise
 
 
@@ -226,7 +232,7 @@ async def charged_call(credits: Credits, charge: Charge, work: Callable[[], Awai
         return await running, receipt
     except BaseException:
         running.cancel()
-        await credits.refund(receipt, reason=refund_reason, request_id=request_id)
+        await credits.refund_or_owe(receipt, reason=refund_reason, request_id=request_id)
         raise
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -22,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from services.credits.key_caps import reserve_key_spend
 from services.credits.ledger_writer import LedgerWriter
 from services.credits.model import (
     Account,
@@ -38,11 +40,12 @@ from services.credits.model import (
     split_charge,
     utc_day,
 )
+from services.credits.owed import Owed, OwedRefunds
 from services.credits.ports import Counted, CreditAccountRepository, KeySpend, LedgerRepository, UsageRollup
 from services.platform import key_limits
 from services.platform.catalog import Catalog
 from services.platform.clock import isoformat, utcnow
-from services.platform.errors import ApiKeyCapReached, Conflict, InsufficientCredits, ValidationFailed
+from services.platform.errors import Conflict, InsufficientCredits, ValidationFailed
 from services.platform.ports.metrics import NO_METRICS, Metrics
 
 __all__ = ["CreditsService", "Receipt"]
@@ -63,7 +66,8 @@ class CreditsService:
     def __init__(self, accounts: CreditAccountRepository, ledger: LedgerRepository, catalog: Catalog, *,
                  signup_credits: Callable[[], Awaitable[int]] | None = None,
                  reconcile_after_s: float = 60.0, metrics: Metrics = NO_METRICS,
-                 key_spend: KeySpend | None = None, usage: UsageRollup | None = None) -> None:
+                 key_spend: KeySpend | None = None, usage: UsageRollup | None = None,
+                 in_doubt_s: float = 5.0) -> None:
         self._accounts, self._ledger, self._catalog = accounts, ledger, catalog
         self._key_spend = key_spend
         self._usage = usage  # the daily usage rollup, fed as ledger entries land
@@ -72,6 +76,9 @@ class CreditsService:
         self._reconcile_after = timedelta(seconds=reconcile_after_s)
         self._snapshots: OrderedDict[str, Account] = OrderedDict()
         self._writer = LedgerWriter(accounts, ledger, usage)  # services/credits/ledger_writer.py
+        # refunds (and charges in doubt) the store could not take: services/credits/owed.py
+        self._owed = OwedRefunds(self._pay_owed, in_doubt_s=in_doubt_s)
+        self._refunding: set[asyncio.Task[None]] = set()
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
                      ref: str | None, request_id: str | None, model: str | None = None,
@@ -87,7 +94,7 @@ class CreditsService:
         key = key_limits.current()
         if key is not None and model is not None:
             key_limits.require_model(model)
-        reserved_at = await self._reserve(key, amount) if key is not None else None
+        reserved_at = await reserve_key_spend(self._key_spend, key, amount) if key is not None else None
         meta: dict[str, Any] = {"item": kind, "plan": plan}
         if model is not None:
             meta["model"] = model
@@ -124,31 +131,54 @@ class CreditsService:
             return False
         return account.spendable(self._catalog.plan(plan).daily_credits, utcnow()) >= amount * times
 
-    async def _reserve(self, key: key_limits.KeyLimits, amount: int) -> Any:
-        """Count `amount` against the key's caps (the time counted at), or 429 `api_key_cap_reached`."""
-        if self._key_spend is None:
-            return None
-        now = utcnow()
-        refused = await self._key_spend.reserve(key.key_id, amount, at=now, daily_cap=key.daily_credit_cap,
-                                                monthly_cap=key.monthly_credit_cap)
-        if refused is None:
-            return now
-        cap = key.daily_credit_cap if refused == "day" else key.monthly_credit_cap
-        until = key_limits.next_day(now) if refused == "day" else key_limits.next_month(now)
-        period = "today (UTC)" if refused == "day" else "this month (UTC)"
-        raise ApiKeyCapReached(
-            f"This API key's {'daily' if refused == 'day' else 'monthly'} cap of {cap} credits is reached "
-            f"{period}; this request costs {amount}.",
-            headers={"Retry-After": str(max(1, int((until - now).total_seconds()) + 1))},
-            cap=refused, limit=cap, resets_at=isoformat(until))
-
     async def refund(self, receipt: Receipt, *, reason: str, request_id: str | None) -> bool:
         """Give a charge back to the pots it came from, once; False if already refunded."""
+        return await self._refund(receipt, reason=reason, request_id=request_id)
+
+    async def refund_or_owe(self, receipt: Receipt, *, reason: str, request_id: str | None) -> None:
+        """Refund now or, when the store does not answer, owe the refund and retry it until it lands
+        (services/credits/owed.py). A cancelled caller leaves the refund running."""
+        async def refund() -> None:
+            try:
+                await self._refund(receipt, reason=reason, request_id=request_id)
+            except Exception as exc:  # noqa: BLE001 - kept and retried; the caller's own error stands
+                log.warning("credit_refund_failed", receipt_id=receipt.id, error=type(exc).__name__)
+                self._owed.owe(Owed(receipt, reason, request_id, void=False))
+
+        task = asyncio.get_running_loop().create_task(refund())
+        self._refunding.add(task)
+        task.add_done_callback(self._refunding.discard)
+        await asyncio.shield(task)
+
+    @property
+    def owed(self) -> int:
+        """How many refunds this process owes (the store did not answer when they fell due)."""
+        return len(self._owed)
+
+    async def _find_charge(self, receipt: Receipt) -> Op | None:
         charge = await self._ledger.get(receipt.id)
         if charge is None:  # still parked; look again in the ledger in case it was written meanwhile
             account = await self._accounts.get(receipt.user_id)
             charge = account.pending.get(receipt.id) if account else None
             charge = charge or await self._ledger.get(receipt.id)
+        return charge
+
+    async def _pay_owed(self, owed: Owed, older_than: float) -> bool:
+        """Pay an owed refund (services/credits/owed.py `Pay`). A void releases no API-key spend:
+        the failed charge released its reservation."""
+        if owed.void:
+            charge = await self._find_charge(owed.receipt)
+            if charge is None:  # it never landed, once it can no longer be in flight
+                return time.monotonic() - owed.since >= older_than
+            await self._refund(owed.receipt, reason=owed.reason, request_id=owed.request_id, charge=charge,
+                               release_key=False)
+            return True
+        await self._refund(owed.receipt, reason=owed.reason, request_id=owed.request_id)
+        return True
+
+    async def _refund(self, receipt: Receipt, *, reason: str, request_id: str | None,
+                      charge: Op | None = None, release_key: bool = True) -> bool:
+        charge = charge or await self._find_charge(receipt)
         if charge is None or charge.kind != "charge" or charge.user_id != receipt.user_id:
             log.warning("refund_unknown_charge", receipt_id=receipt.id)
             return False
@@ -166,7 +196,7 @@ class CreditsService:
         if op is not None:
             self._metrics.credits_refunded(sum(v for v in op.sources.values() if v > 0))
             key_id = charge.meta.get("api_key_id")
-            if key_id and self._key_spend is not None:  # the key may spend it again
+            if key_id and release_key and self._key_spend is not None:  # the key may spend it again
                 spent_at = charge.meta.get("spend_at")
                 at = datetime.fromisoformat(spent_at.replace("Z", "+00:00")) if isinstance(spent_at, str) \
                     else charge.at
@@ -268,6 +298,7 @@ class CreditsService:
         """Write the ledger entries of ops left pending by a crash (older than the threshold)."""
         age = self._reconcile_after if older_than_s is None else timedelta(seconds=older_than_s)
         await self.settle()  # this process's own finished ops are not "left pending"
+        await self._owed.pay_due(older_than=age.total_seconds())  # voids older than the threshold too
         cutoff, counts = utcnow() - age, {"repaired": 0, "cleared": 0, "undone": 0}
         for account in await self._accounts.with_pending():
             for op in account.pending.values():
@@ -316,7 +347,14 @@ class CreditsService:
             op, change = made
             if once and (op.key in account.pending or await self._ledger.get_by_key(op.key)):
                 return None  # done already, or in flight / awaiting reconcile
-            after = await self._accounts.apply(op, change)
+            try:
+                after = await self._accounts.apply(op, change)
+            except BaseException:  # no answer (the store, or the caller, went away): it may have landed
+                if op.kind == "charge":
+                    self._owed.owe(Owed(Receipt(id=op.id, user_id=user_id, amount=-op.delta,
+                                                sources={p: -v for p, v in op.sources.items() if v}),
+                                        "charge_in_doubt", op.request_id, void=True))
+                raise
             if after is not None:
                 self._remember(after)
                 op.balance_after = after.balance
@@ -347,5 +385,13 @@ class CreditsService:
 
     async def settle(self) -> None:
         """Wait until this process's charges have their ledger entries written and slots cleared,
-        and its provider usage is counted."""
+        and its provider usage is counted; one round over its owed refunds."""
         await self._writer.settle()
+        if len(self._owed):
+            await self._owed.pay_due(older_than=self._owed.in_doubt_s)
+
+    async def aclose(self) -> None:
+        """At shutdown: settle, and name the refunds still owed (lost with this process)."""
+        await self.settle()
+        await asyncio.gather(*self._refunding, return_exceptions=True)
+        self._owed.forget()

@@ -12,7 +12,10 @@ import asyncio
 import logging
 from collections import deque
 
+from pymongo.errors import ServerSelectionTimeoutError
+
 from app import create_app
+from repositories.conversations import BeanieConversationRepository
 from tests.fixtures.identity import auth_headers
 
 
@@ -101,3 +104,30 @@ async def test_a_burst_that_runs_the_balance_out_with_failing_calls_keeps_charge
         assert await spendable(app, user) == start - sum(given.values())
         audit = await c.credits.service.audit(user.id)
         assert audit["balance"] == audit["ledger_balance"], audit
+
+
+class UnreachableConversations(BeanieConversationRepository):
+    """The real conversation repository behind a store that stopped answering for conversation writes."""
+
+    async def create(self, **kwargs):
+        raise ServerSelectionTimeoutError("the store did not answer the conversation write")
+
+    async def append(self, conversation_id, messages):
+        raise ServerSelectionTimeoutError("the store did not answer the conversation write")
+
+
+async def test_an_answer_that_could_not_be_stored_is_a_503_that_keeps_no_charge(chat_app):
+    c = chat_app.extensions["container"]
+    user = await c.identity.users.ensure_clerk_user("ovl_unstored")
+    auth = await auth_headers(chat_app, "ovl_unstored")
+    client = chat_app.test_client()
+    before = await spendable(chat_app, user)
+    c.chat.service.conversations = UnreachableConversations()
+    failed = await client.post("/api/v1/chat", headers=auth,
+                               json={"messages": [{"role": "user", "content": "keep this one"}]})
+    assert failed.status_code == 503, await failed.get_data()
+    assert (await failed.get_json())["code"] == "service_unavailable"
+    assert await spendable(chat_app, user) == before  # the client got no answer: nothing is kept
+    assert await kept_charges(chat_app, user.id) == {}
+    ops, _ = await c.credits.service.ledger(user.id, limit=10)
+    assert [op.reason for op in ops if op.kind == "refund"] == ["store_failed"]
