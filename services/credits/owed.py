@@ -73,8 +73,7 @@ class OwedRefunds:
         while self._owed:
             await asyncio.sleep(BACKOFF_S[min(step, len(BACKOFF_S) - 1)])
             step += 1
-            if await self.pay_due(older_than=self.in_doubt_s):
-                log.warning("credit_refunds_still_owed", owed=len(self._owed))
+            await self.pay_due(older_than=self.in_doubt_s)
 
     async def pay_due(self, *, older_than: float) -> int:
         """One round over the owed refunds, after any round already running: how many stay owed.

@@ -391,7 +391,9 @@ class CreditsService:
             await self._owed.pay_due(older_than=self._owed.in_doubt_s)
 
     async def aclose(self) -> None:
-        """At shutdown: settle, and name the refunds still owed (lost with this process)."""
+        """At shutdown: the refunds under way, then settle, then name the refunds still owed (lost with
+        this process)."""
+        loop = asyncio.get_running_loop()  # (a task on a closed loop is gone)
+        await asyncio.gather(*(t for t in self._refunding if t.get_loop() is loop), return_exceptions=True)
         await self.settle()
-        await asyncio.gather(*self._refunding, return_exceptions=True)
         self._owed.forget()
