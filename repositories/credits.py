@@ -9,17 +9,23 @@ leaves the op in `pending`, which `reconcile` turns into the missing entry.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
+import bson
 import pymongo
+import structlog
 from pydantic import Field
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
+from repositories.local_copies import LocalCopies, encode_keys
 from services.credits.model import Account, Change, Gift, Op, key_slot
+
+log = structlog.stdlib.get_logger("muse.credits")
 
 
 class CreditAccountDocument(MuseDocument):
@@ -239,3 +245,79 @@ class BeanieCreditAccountRepository:
         docs = await self._col.find({"pending_count": {"$gt": 0}}).limit(limit).to_list()
         return [_account(d) for d in docs]
 
+
+
+NO_ACCOUNT = b"-"  # the copy of an account never touched
+
+
+class CopiedCreditAccountRepository(BeanieCreditAccountRepository):
+    """The account repository whose reads of the pots alone (`get(pending=False)`: what `/api/v1/me`
+    shows) are answered from this process's copy (repositories/local_copies.py), kept coherent by
+    invalidations pushed to every process.
+
+    Every write here (apply, undo) drops the account's copy in this process and PUBLISHes its key,
+    once per event-loop turn for all the accounts changed in it, when the write returned or failed
+    (a write that failed may have landed). A guarded update that matched nothing changed nothing.
+    Reads with the parked ops (`get`, `ensure`), and every guarded write, still go to MongoDB: the
+    copy only ever answers what an account looks like, never whether it can pay."""
+
+    def __init__(self, copies: LocalCopies, redis: Any, *, prefix: str) -> None:
+        self._copies, self._redis, self._prefix = copies, redis, prefix
+        self._to_publish: set[str] = set()
+        self._publishing: asyncio.Task[None] | None = None
+
+    async def get(self, user_id: str, *, pending: bool = True) -> Account | None:
+        if pending:
+            return await super().get(user_id)
+        key = self._prefix + user_id
+        raw = self._copies.get(key)
+        if raw is not None:
+            return None if raw == NO_ACCOUNT else _account(bson.decode(raw))
+        since = self._copies.generation
+        doc = await self._col.find_one({"_id": user_id}, {"pending": 0})
+        # an account never touched is kept as such: `ensure` creates it empty (what it shows already)
+        # and the first op that changes it drops the copy
+        self._copies.install(key, bson.encode(doc) if doc else NO_ACCOUNT, since)
+        return _account(doc) if doc else None
+
+    async def apply(self, op: Op, change: Change) -> Account | None:
+        changed = True
+        try:
+            after = await super().apply(op, change)
+            changed = after is not None
+            return after
+        finally:
+            if changed:
+                self._changed(op.user_id)
+
+    async def undo(self, op: Op) -> None:
+        try:
+            await super().undo(op)
+        finally:
+            self._changed(op.user_id)
+
+    def _changed(self, user_id: str) -> None:
+        key = self._prefix + user_id
+        self._copies.drop([key])
+        self._to_publish.add(key)
+        loop = asyncio.get_running_loop()
+        task = self._publishing
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._publishing = loop.create_task(self._publish())
+
+    async def _publish(self) -> None:
+        await asyncio.sleep(0)  # the accounts changed in this turn of the loop: one message
+        while self._to_publish:
+            keys, self._to_publish = sorted(self._to_publish), set()
+            try:
+                await self._redis.publish(self._copies.channel, encode_keys(keys))
+            except Exception as exc:  # noqa: BLE001 - Redis down: the other processes' listeners are
+                # down too, and a process not listening neither keeps nor uses copies
+                log.warning("account_copies_publish_failed", accounts=len(keys), error=type(exc).__name__)
+            self._copies.drop(keys, counted=False)  # a look-up that raced the publish keeps nothing
+
+    async def aclose(self) -> None:
+        """Publish what is still to be published (a CLI command's change reaches the web processes)."""
+        task = self._publishing
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait({task}, timeout=2.0)

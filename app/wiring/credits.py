@@ -9,7 +9,7 @@ from app.wiring.adapters import payment_factories
 from app.wiring.overrides import Overrides
 from app.wiring.platform import PlatformParts
 from controllers.plans import PlansController
-from repositories.credits import BeanieCreditAccountRepository
+from repositories.credits import CopiedCreditAccountRepository
 from repositories.gift_codes import BeanieGiftCodeRepository
 from repositories.key_spend import MongoKeySpendRepository
 from repositories.ledger import BeanieLedgerRepository
@@ -23,7 +23,7 @@ from services.credits.usage import UsageService
 
 @dataclass(frozen=True, kw_only=True)
 class CreditsParts:
-    accounts: BeanieCreditAccountRepository
+    accounts: CopiedCreditAccountRepository
     ledger: BeanieLedgerRepository
     service: CreditsService
     gift_codes: GiftCodeService
@@ -35,6 +35,7 @@ class CreditsParts:
 
     async def aclose(self) -> None:
         await self.service.aclose()  # the ledger entries of its last charges; its owed refunds
+        await self.accounts.aclose()  # the last changes told to every process
 
 
 def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsParts:
@@ -43,7 +44,10 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
     async def signup_credits() -> int:
         return (await live.current()).signup_credits  # admin-editable
 
-    accounts, ledger = BeanieCreditAccountRepository(), BeanieLedgerRepository()
+    # the pots /me shows, answered from this process's copy (pushed invalidation), issue 28
+    accounts = CopiedCreditAccountRepository(platform.local_copies, platform.redis,
+                                             prefix=f"{platform.namespace}account:")
+    ledger = BeanieLedgerRepository()
     key_spend, rollup = MongoKeySpendRepository(), WatchedRollup(MongoUsageRollup())
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,
                              reconcile_after_s=s.credits_reconcile_after_s, metrics=platform.metrics,

@@ -2,8 +2,8 @@
 
 Two real Muse processes (`python -m app serve`) on the tests' Redis and MongoDB. Process A has
 the user and the key in its in-process copies (its /metrics shows hits); a role change, a key
-revoke and a disable made through process B are each seen by A's next requests, the first one
-sent within 50 ms of B's answer, and never unseen afterwards.
+revoke, a disable and a change of another user's credits made through process B are each seen by A's
+next requests, the first one sent within 50 ms of B's answer, and never unseen afterwards.
 """
 
 from __future__ import annotations
@@ -108,7 +108,26 @@ async def test_role_change_key_revoke_and_disable_reach_the_other_process_within
                 return (await http.get(f"{a}/api/v1/me", headers=user)).status_code == 403
 
             took_disable = await _seen_within(user_refused, at)
-        took = {"role": took_role, "revoke": took_revoke, "disable": took_disable}
+
+            # 4. credits: an admin's adjustment of another user's balance made through B; A answers
+            # that user's /me from its copy of the account until the change reaches it
+            payer = {"Authorization": f"Bearer {make_token('coherence_payer')}"}
+            payer_id = (await http.get(f"{b}/api/v1/me", headers=payer)).json()["id"]
+            hits_before = _local_hits((await http.get(f"{a}/metrics")).text)
+            balance = (await http.get(f"{a}/api/v1/me", headers=payer)).json()["credits"]["balance"]
+            await _warm(http, f"{a}/api/v1/me", payer)
+            assert _local_hits((await http.get(f"{a}/metrics")).text) - hits_before >= 10  # user + account
+            adjusted = await http.post(f"{b}/api/v1/admin/users/{payer_id}/credits", headers=admin,
+                                       json={"delta": 25, "reason": "coherence"})
+            assert adjusted.status_code in (200, 201), adjusted.text
+            at = time.monotonic()
+
+            async def balance_moved() -> bool:
+                me = (await http.get(f"{a}/api/v1/me", headers=payer)).json()
+                return me["credits"]["balance"] == balance + 25
+
+            took_credits = await _seen_within(balance_moved, at)
+        took = {"role": took_role, "revoke": took_revoke, "disable": took_disable, "credits": took_credits}
         assert all(seconds <= WITHIN_S for seconds in took.values()), took
     finally:
         for proc in procs:
