@@ -9,23 +9,19 @@ leaves the op in `pending`, which `reconcile` turns into the missing entry.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import bson
 import pymongo
-import structlog
 from pydantic import Field
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from repositories.documents import MuseDocument
-from repositories.local_copies import LocalCopies, encode_keys
+from repositories.local_copies import LocalCopies
 from services.credits.model import Account, Change, Gift, Op, key_slot
-
-log = structlog.stdlib.get_logger("muse.credits")
 
 
 class CreditAccountDocument(MuseDocument):
@@ -255,16 +251,15 @@ class CopiedCreditAccountRepository(BeanieCreditAccountRepository):
     shows) are answered from this process's copy (repositories/local_copies.py), kept coherent by
     invalidations pushed to every process.
 
-    Every write here (apply, undo) drops the account's copy in this process and PUBLISHes its key,
-    once per event-loop turn for all the accounts changed in it, when the write returned or failed
-    (a write that failed may have landed). A guarded update that matched nothing changed nothing.
+    Every write here (apply, undo) announces the account's key (`LocalCopies.announce`: dropped in this
+    process, PUBLISHed once per event-loop turn for all the keys announced in it), whether the write
+    returned or failed (a write that failed may have landed); a guarded update that matched nothing
+    changed nothing.
     Reads with the parked ops (`get`, `ensure`), and every guarded write, still go to MongoDB: the
     copy only ever answers what an account looks like, never whether it can pay."""
 
-    def __init__(self, copies: LocalCopies, redis: Any, *, prefix: str) -> None:
-        self._copies, self._redis, self._prefix = copies, redis, prefix
-        self._to_publish: set[str] = set()
-        self._publishing: asyncio.Task[None] | None = None
+    def __init__(self, copies: LocalCopies, *, prefix: str) -> None:
+        self._copies, self._prefix = copies, prefix
 
     async def get(self, user_id: str, *, pending: bool = True) -> Account | None:
         if pending:
@@ -297,27 +292,4 @@ class CopiedCreditAccountRepository(BeanieCreditAccountRepository):
             self._changed(op.user_id)
 
     def _changed(self, user_id: str) -> None:
-        key = self._prefix + user_id
-        self._copies.drop([key])
-        self._to_publish.add(key)
-        loop = asyncio.get_running_loop()
-        task = self._publishing
-        if task is None or task.done() or task.get_loop() is not loop:
-            self._publishing = loop.create_task(self._publish())
-
-    async def _publish(self) -> None:
-        await asyncio.sleep(0)  # the accounts changed in this turn of the loop: one message
-        while self._to_publish:
-            keys, self._to_publish = sorted(self._to_publish), set()
-            try:
-                await self._redis.publish(self._copies.channel, encode_keys(keys))
-            except Exception as exc:  # noqa: BLE001 - Redis down: the other processes' listeners are
-                # down too, and a process not listening neither keeps nor uses copies
-                log.warning("account_copies_publish_failed", accounts=len(keys), error=type(exc).__name__)
-            self._copies.drop(keys, counted=False)  # a look-up that raced the publish keeps nothing
-
-    async def aclose(self) -> None:
-        """Publish what is still to be published (a CLI command's change reaches the web processes)."""
-        task = self._publishing
-        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
-            await asyncio.wait({task}, timeout=2.0)
+        self._copies.announce([self._prefix + user_id])

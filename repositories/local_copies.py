@@ -7,6 +7,8 @@ there, on one condition: this process is subscribed to the deployment's invalida
 - Every write that tombstones a Redis entry also PUBLISHes its key, in the same pipeline; each
   process's listener drops that key from its copies as the message arrives (well under a
   millisecond on one host; the two-process test requires 50 ms).
+- A write with no Redis entry to tombstone (a credit account, kept only here) `announce`s its key:
+  dropped here at once, PUBLISHed once per event-loop turn with every key announced in that turn.
 - Copies are used only while the subscription is confirmed. When the connection is lost, the
   copies are dropped and not used; when it is back (subscription confirmed again) they start
   empty. A change made while a process was not listening is therefore never served from a copy.
@@ -49,6 +51,8 @@ class LocalCopies:
         self.generation = 0
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._announced: set[str] = set()  # keys to PUBLISH at the end of this event-loop turn
+        self._announcing: asyncio.Task[None] | None = None
         self.counts = {"hit": 0, "miss": 0, "install": 0, "invalidation": 0, "flush": 0}
 
     @property
@@ -88,6 +92,27 @@ class LocalCopies:
         if counted:
             self.counts["invalidation"] += len(keys)
 
+    def announce(self, keys: list[str]) -> None:
+        """Drop `keys` here and tell every process, for a write that keeps no Redis entry to tombstone
+        (the credit accounts): one PUBLISH per event-loop turn for every key announced in it."""
+        self.drop(keys)
+        self._announced.update(keys)
+        loop = asyncio.get_running_loop()
+        task = self._announcing
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._announcing = loop.create_task(self._publish_announced())
+
+    async def _publish_announced(self) -> None:
+        await asyncio.sleep(0)  # the keys announced in this turn of the loop: one message
+        while self._announced:
+            keys, self._announced = sorted(self._announced), set()
+            try:
+                await self._redis.publish(self.channel, encode_keys(keys))
+            except Exception as exc:  # noqa: BLE001 - Redis down: the other processes' listeners are
+                # down too, and a process not listening neither keeps nor uses copies
+                log.warning("local_copies_publish_failed", keys=len(keys), error=type(exc).__name__)
+            self.drop(keys, counted=False)  # a look-up that raced the publish keeps nothing
+
     def _flush(self) -> None:
         self.generation += 1
         self._entries.clear()
@@ -120,7 +145,14 @@ class LocalCopies:
         else:
             self.drop(keys)
 
+    async def published(self) -> None:
+        """Wait (at most 2 s) until what was announced in this event loop is published."""
+        announcing, loop = self._announcing, asyncio.get_running_loop()
+        if announcing is not None and not announcing.done() and announcing.get_loop() is loop:
+            await asyncio.wait({announcing}, timeout=2.0)
+
     async def aclose(self) -> None:
+        await self.published()  # what is announced still reaches the other processes
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=2.0)  # bounded (a CLI's stop hung on it)

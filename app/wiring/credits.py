@@ -23,7 +23,7 @@ from services.credits.usage import UsageService
 
 @dataclass(frozen=True, kw_only=True)
 class CreditsParts:
-    accounts: CopiedCreditAccountRepository
+    accounts: CopiedCreditAccountRepository  # the pots /me shows from this process's copy
     ledger: BeanieLedgerRepository
     service: CreditsService
     gift_codes: GiftCodeService
@@ -35,7 +35,6 @@ class CreditsParts:
 
     async def aclose(self) -> None:
         await self.service.aclose()  # the ledger entries of its last charges; its owed refunds
-        await self.accounts.aclose()  # the last changes told to every process
 
 
 def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsParts:
@@ -45,8 +44,7 @@ def wire_credits(s: Settings, o: Overrides, platform: PlatformParts) -> CreditsP
         return (await live.current()).signup_credits  # admin-editable
 
     # the pots /me shows, answered from this process's copy (pushed invalidation), issue 28
-    accounts = CopiedCreditAccountRepository(platform.local_copies, platform.redis,
-                                             prefix=f"{platform.namespace}account:")
+    accounts = CopiedCreditAccountRepository(platform.local_copies, prefix=f"{platform.namespace}account:")
     ledger = BeanieLedgerRepository()
     key_spend, rollup = MongoKeySpendRepository(), WatchedRollup(MongoUsageRollup())
     credits = CreditsService(accounts, ledger, catalog, signup_credits=signup_credits,

@@ -116,7 +116,9 @@ async def test_role_change_key_revoke_and_disable_reach_the_other_process_within
             hits_before = _local_hits((await http.get(f"{a}/metrics")).text)
             balance = (await http.get(f"{a}/api/v1/me", headers=payer)).json()["credits"]["balance"]
             await _warm(http, f"{a}/api/v1/me", payer)
-            assert _local_hits((await http.get(f"{a}/metrics")).text) - hits_before >= 10  # user + account
+            # 5 of the user, 4 or 5 of the account (whose first copy may fall to its own creation's
+            # announcement): at least 3 come from the account's copy
+            assert _local_hits((await http.get(f"{a}/metrics")).text) - hits_before >= 8
             adjusted = await http.post(f"{b}/api/v1/admin/users/{payer_id}/credits", headers=admin,
                                        json={"delta": 25, "reason": "coherence"})
             assert adjusted.status_code in (200, 201), adjusted.text
