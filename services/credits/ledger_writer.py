@@ -53,19 +53,31 @@ class LedgerWriter:
     async def finish(self, ops: list[Op], counted: list[Counted] | None = None) -> list[str]:
         """Write the ledger entries of parked ops, then clear their slots (undoing any whose key
         another op took): the outcome of each. Until both writes are done the ops stay parked.
-        `counted` provider usage is rolled up with the entries written."""
-        outcomes = await self._ledger.insert_many(ops) if ops else []
-        await self._roll_up([op for op, outcome in zip(ops, outcomes, strict=True) if outcome == "inserted"],
-                            counted or [])
-        written = []
-        for op, outcome in zip(ops, outcomes, strict=True):
-            if outcome == "duplicate_key":
-                await self._accounts.undo(op)
-                log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
-            else:
-                written.append((op.user_id, op.key))
-        if written:
-            await self._accounts.clear_pending_many(written)
+        Then `counted` provider usage is rolled up with the entries written.
+
+        The slots are cleared before the roll-up, not after it: a busy account holds every op parked
+        in it, and every guarded update rewrites (and nx-27017 also parses and copies) the whole
+        document, so each round trip a slot stays parked is paid by every charge meanwhile (issue
+        28). The roll-up does not need the slots: an entry not rolled up keeps its `unrolled` mark
+        in the ledger, and the repair counts it."""
+        try:
+            outcomes = await self._ledger.insert_many(ops) if ops else []
+        except BaseException:
+            await self._roll_up([], counted or [])
+            raise
+        try:
+            written = []
+            for op, outcome in zip(ops, outcomes, strict=True):
+                if outcome == "duplicate_key":
+                    await self._accounts.undo(op)
+                    log.warning("credit_op_duplicate_undone", op_id=op.id, key=op.key)
+                else:
+                    written.append((op.user_id, op.key))
+            if written:
+                await self._accounts.clear_pending_many(written)
+        finally:
+            inserted = [op for op, outcome in zip(ops, outcomes, strict=True) if outcome == "inserted"]
+            await self._roll_up(inserted, counted or [])
         return list(outcomes)
 
     async def _roll_up(self, ops: list[Op], counted: list[Counted]) -> None:
