@@ -9,6 +9,7 @@ leaves the op in `pending`, which `reconcile` turns into the missing entry.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -123,11 +124,13 @@ def _gift_doc(gift: Gift | dict[str, Any] | None) -> dict[str, Any] | None:
     return doc
 
 
-def _guarded_update(op: Op, ch: Change) -> tuple[dict[str, Any], dict[str, Any]]:
-    slot = f"pending.{key_slot(op.key)}"
-    flt: dict[str, Any] = {"_id": op.user_id, slot: {"$exists": False}}
-    inc: dict[str, Any] = {"pending_count": 1}
-    put: dict[str, Any] = {slot: parked_doc(op)}
+def _guarded_update(ops: Sequence[Op], ch: Change) -> tuple[dict[str, Any], dict[str, Any]]:
+    flt: dict[str, Any] = {"_id": ops[0].user_id}
+    put: dict[str, Any] = {}
+    for op in ops:
+        slot = f"pending.{key_slot(op.key)}"
+        flt[slot], put[slot] = {"$exists": False}, parked_doc(op)
+    inc: dict[str, Any] = {"pending_count": len(ops)}
     if ch.expect_credit_seq is not None:
         flt["credit_seq"] = ch.expect_credit_seq
     else:
@@ -192,12 +195,17 @@ class BeanieCreditAccountRepository:
         return _account(doc)
 
     async def apply(self, op: Op, change: Change) -> Account | None:
-        """Apply `change` and park `op` in the pending map atomically; None when a guard fails.
+        """Apply `change` and park `op` in the pending map atomically; None when a guard fails."""
+        return await self.apply_many([op], change)
+
+    async def apply_many(self, ops: Sequence[Op], change: Change) -> Account | None:
+        """Apply `change` and park all of `ops` (one account's) in its pending map atomically; None
+        when a guard fails (then none is parked).
 
         The account returned has the pots after the change but an empty `pending` map: the map is
         not read back (on a busy account it holds every op in flight; parsing it on every charge
         cost more than the charge). Reads that need it (`get`, `ensure`) still have it."""
-        flt, update = _guarded_update(op, change)
+        flt, update = _guarded_update(ops, change)
         doc = await self._col.find_one_and_update(flt, update, projection={"pending": 0},
                                                   return_document=ReturnDocument.AFTER)
         return _account(doc) if doc else None
@@ -275,15 +283,15 @@ class CopiedCreditAccountRepository(BeanieCreditAccountRepository):
         self._copies.install(key, bson.encode(doc) if doc else NO_ACCOUNT, since)
         return _account(doc) if doc else None
 
-    async def apply(self, op: Op, change: Change) -> Account | None:
+    async def apply_many(self, ops: Sequence[Op], change: Change) -> Account | None:
         changed = True
         try:
-            after = await super().apply(op, change)
+            after = await super().apply_many(ops, change)
             changed = after is not None
             return after
         finally:
             if changed:
-                self._changed(op.user_id)
+                self._changed(ops[0].user_id)
 
     async def undo(self, op: Op) -> None:
         try:

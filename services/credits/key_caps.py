@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services.credits.model import Op
 from services.credits.ports import KeySpend
 from services.platform import key_limits
 from services.platform.clock import isoformat, utcnow
@@ -29,3 +30,13 @@ async def reserve_key_spend(key_spend: KeySpend | None, key: key_limits.KeyLimit
         f"{period}; this request costs {amount}.",
         headers={"Retry-After": str(max(1, int((until - now).total_seconds()) + 1))},
         cap=refused, limit=cap, resets_at=isoformat(until))
+
+
+async def release_key_spend(key_spend: KeySpend | None, charge: Op) -> None:
+    """Give a refunded charge's amount back to the caps of the API key it was made through, if any."""
+    key_id = charge.meta.get("api_key_id")
+    if not key_id or key_spend is None:
+        return
+    spent_at = charge.meta.get("spend_at")
+    at = datetime.fromisoformat(spent_at.replace("Z", "+00:00")) if isinstance(spent_at, str) else charge.at
+    await key_spend.release(str(key_id), -charge.delta, at=at)

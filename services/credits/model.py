@@ -157,6 +157,47 @@ def charge_change(account: Account, taken: dict[str, int], *, limit: int, now: d
     return change
 
 
+def after_charge(account: Account, change: Change) -> Account:
+    """The account as a charge's `change` (charge_change) leaves it, pots only (`pending` empty)."""
+    day, used = account.allowance_day, account.allowance_used
+    if change.allowance:
+        day, used = (change.day, change.allowance) if change.rollover else (day, used + change.allowance)
+    gift = account.gift
+    if gift is not None and change.gift:
+        gift = Gift(tier=gift.tier, remaining=gift.remaining + change.gift, expires_at=gift.expires_at)
+    return Account(user_id=account.user_id, balance=account.balance + change.balance, gift=gift,
+                   allowance_day=day, allowance_used=used, credit_seq=account.credit_seq)
+
+
+def merged_charges(changes: list[Change]) -> Change | None:
+    """One guarded update doing what `changes` do one after the other, or None if they do not merge.
+
+    Each change is a charge's, made from the account as the ones before it leave it (`after_charge`):
+    all were made against the same `credit_seq` and UTC day, and only the first may start the day
+    (a rollover). The merged guards hold exactly when each change's would have held in turn: pots
+    are only drawn from, so the sums bound them (`used_cap` per change, less the allowance taken
+    before it)."""
+    first = changes[0]
+    if any(c.day != first.day or c.expect_credit_seq != first.expect_credit_seq or c.gift_set is not None
+           or (c.rollover and c is not first) or c.allowance < 0 or c.gift > 0 or c.balance > 0
+           for c in changes):
+        return None
+    merged = Change(now=max(c.now for c in changes), expect_credit_seq=first.expect_credit_seq, day=first.day,
+                    rollover=first.rollover, expect_day=first.expect_day)
+    taken = 0
+    for c in changes:
+        if c.used_cap is not None and not first.rollover:  # after a rollover the caps were met when made
+            cap = c.used_cap - taken
+            merged.used_cap = cap if merged.used_cap is None else min(merged.used_cap, cap)
+        taken += c.allowance
+        merged.gift += c.gift
+        merged.gift_guard = merged.gift_guard or c.gift_guard
+        merged.balance += c.balance
+        merged.balance_guard = merged.balance_guard or c.balance_guard
+    merged.allowance = taken
+    return merged
+
+
 def refund_change(account: Account, charge: Op, *, now: datetime) -> tuple[Change, dict[str, int]]:
     """The update restoring a charge to its pots; windows that closed since are forfeited."""
     taken = {pot: -charge.sources.get(pot, 0) for pot in POTS}
@@ -186,6 +227,20 @@ def gift_change(account: Account, *, tier: str, credits: int, days: int, now: da
         new = Gift(tier=tier, remaining=credits, expires_at=now + timedelta(days=days))
     return Change(now=now, gift_set=new,
                   expect_gift_expiry=account.gift.expires_at if account.gift else None)
+
+
+def credits_summary(account: Account, *, plan: str, limit: int, now: datetime) -> dict[str, Any]:
+    """The contract §3 credits object of `account` under a plan of `limit` daily credits."""
+    used = min(account.used_today(now), limit)
+    gift = account.gift if account.gift_left(now) > 0 else None
+    return {
+        "allowance": {"plan": plan, "limit": limit, "used": used, "remaining": limit - used,
+                      "resets_at": isoformat(next_reset(now))},
+        "gift": {"tier": gift.tier, "remaining": gift.remaining, "expires_at": isoformat(gift.expires_at)}
+        if gift else None,
+        "balance": account.balance,
+        "spendable": account.spendable(limit, now),
+    }
 
 
 def new_op(user_id: str, kind: str, *, key: str | None = None, sources: dict[str, int], **fields: Any) -> Op:

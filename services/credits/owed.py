@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from services.credits.model import Receipt
+from services.credits.model import Op, Receipt
 
 log = structlog.stdlib.get_logger("muse.credits")
 
@@ -39,6 +39,13 @@ class Owed:
     request_id: str | None
     void: bool
     since: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def void_of(cls, charge: Op) -> Owed:
+        """The void of a charge whose write had no answer (`charge_in_doubt`)."""
+        return cls(Receipt(id=charge.id, user_id=charge.user_id, amount=-charge.delta,
+                           sources={p: -v for p, v in charge.sources.items() if v}),
+                   "charge_in_doubt", charge.request_id, void=True)
 
 
 # Pays one owed refund: True once it is settled (refunded, now or before; for a void whose charge is not

@@ -18,12 +18,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
-from services.credits.key_caps import reserve_key_spend
+from services.credits.combine import Build, ChargeLanes
+from services.credits.key_caps import release_key_spend, reserve_key_spend
 from services.credits.ledger_writer import LedgerWriter
 from services.credits.model import (
     Account,
@@ -31,9 +32,9 @@ from services.credits.model import (
     Op,
     Receipt,
     charge_change,
+    credits_summary,
     gift_change,
     new_op,
-    next_reset,
     refund_change,
     refunded_usage,
     require_positive,
@@ -57,7 +58,6 @@ SNAPSHOTS = 10_000  # accounts remembered per process for the first try of a cha
 # Charges queued for the ledger beyond which a charge waits for its batch: at most about twice this
 # many returned charges are unwritten (the batch being written and the queue behind it).
 FINISH_BACKLOG = 32
-Build = Callable[[Account], tuple[Op, Change] | None]
 
 
 class CreditsService:
@@ -78,6 +78,8 @@ class CreditsService:
         self._writer = LedgerWriter(accounts, ledger, usage)  # services/credits/ledger_writer.py
         # refunds (and charges in doubt) the store could not take: services/credits/owed.py
         self._owed = OwedRefunds(self._pay_owed, in_doubt_s=in_doubt_s)
+        # charges of an account that come while one of its charges is written: services/credits/combine.py
+        self._lanes = ChargeLanes(accounts, landed=self._landed, in_doubt=self._in_doubt)
         self._refunding: set[asyncio.Task[None]] = set()
 
     async def charge(self, user_id: str, amount: int, *, plan: str | None, kind: str,
@@ -195,12 +197,8 @@ class CreditsService:
         op = await self._run(receipt.user_id, build, once=True)
         if op is not None:
             self._metrics.credits_refunded(sum(v for v in op.sources.values() if v > 0))
-            key_id = charge.meta.get("api_key_id")
-            if key_id and release_key and self._key_spend is not None:  # the key may spend it again
-                spent_at = charge.meta.get("spend_at")
-                at = datetime.fromisoformat(spent_at.replace("Z", "+00:00")) if isinstance(spent_at, str) \
-                    else charge.at
-                await self._key_spend.release(str(key_id), -charge.delta, at=at)
+            if release_key:  # the key may spend it again
+                await release_key_spend(self._key_spend, charge)
         return op is not None
 
     async def purchase(self, user_id: str, amount: int, *, ref: str, request_id: str | None) -> bool:
@@ -267,17 +265,8 @@ class CreditsService:
     async def summary(self, user_id: str, *, plan: str | None) -> dict[str, Any]:
         """The contract §3 credits object."""
         account = await self._accounts.get(user_id, pending=False) or Account(user_id=user_id)
-        now, p = utcnow(), self._catalog.plan(plan)
-        used = min(account.used_today(now), p.daily_credits)
-        gift = account.gift if account.gift_left(now) > 0 else None
-        return {
-            "allowance": {"plan": p.name, "limit": p.daily_credits, "used": used,
-                          "remaining": p.daily_credits - used, "resets_at": isoformat(next_reset(now))},
-            "gift": {"tier": gift.tier, "remaining": gift.remaining, "expires_at": isoformat(gift.expires_at)}
-            if gift else None,
-            "balance": account.balance,
-            "spendable": account.spendable(p.daily_credits, now),
-        }
+        p = self._catalog.plan(plan)
+        return credits_summary(account, plan=p.name, limit=p.daily_credits, now=utcnow())
 
     async def ledger(self, user_id: str, *, limit: int = 20, cursor: str | None = None
                      ) -> tuple[list[Op], str | None]:
@@ -332,6 +321,11 @@ class CreditsService:
         """
         account = self._snapshots.get(user_id) if snapshot else None
         for attempt in range(MAX_ATTEMPTS):
+            if snapshot and not attempt and self._lanes.busy(user_id):  # services/credits/combine.py
+                joined = await self._lanes.join(user_id, build)
+                if joined is not None:
+                    return await self._charged(*joined)
+                account = None  # not written: made again, alone, from a fresh read
             fresh = account is None
             if account is None:
                 account = await self._accounts.ensure(user_id)
@@ -348,23 +342,17 @@ class CreditsService:
             if once and (op.key in account.pending or await self._ledger.get_by_key(op.key)):
                 return None  # done already, or in flight / awaiting reconcile
             try:
-                after = await self._accounts.apply(op, change)
+                writing = self._lanes.alone(op, change) if snapshot else self._accounts.apply(op, change)
+                after = await writing
             except BaseException:  # no answer (the store, or the caller, went away): it may have landed
                 if op.kind == "charge":
-                    self._owed.owe(Owed(Receipt(id=op.id, user_id=user_id, amount=-op.delta,
-                                                sources={p: -v for p, v in op.sources.items() if v}),
-                                        "charge_in_doubt", op.request_id, void=True))
+                    self._in_doubt(op)
                 raise
             if after is not None:
-                self._remember(after)
                 op.balance_after = after.balance
                 if not once:  # keyed by its own id: no twin can take its ledger key
-                    landed = self._writer.finish_later(op)
-                    if self._writer.backlog > FINISH_BACKLOG:
-                        # Busy: wait for this op's batch, so unfinished ops (parked slots growing the
-                        # account documents) stay bounded however fast charges come.
-                        await asyncio.shield(landed)
-                    return op
+                    return await self._charged(op, self._landed(op, after))
+                self._remember(after)
                 outcome = await self._writer.finish_safely(op)
                 return op if outcome != "duplicate_key" else None
             account = None
@@ -372,6 +360,18 @@ class CreditsService:
             if attempt > 2:
                 await asyncio.sleep(random.random() * 0.002 * min(attempt, 10))
         raise Conflict("The credit account is too busy; retry the request.")
+
+    def _in_doubt(self, op: Op) -> None:  # a charge's write had no answer
+        self._owed.owe(Owed.void_of(op))
+
+    def _landed(self, op: Op, after: Account) -> asyncio.Future[None]:
+        self._remember(after)
+        return self._writer.finish_later(op)
+
+    async def _charged(self, op: Op, batch: asyncio.Future[None]) -> Op:
+        if self._writer.backlog > FINISH_BACKLOG:  # busy: wait for its batch, so parked ops stay bounded
+            await asyncio.shield(batch)
+        return op
 
     def _remember(self, account: Account) -> None:
         self._snapshots[account.user_id] = account
@@ -395,5 +395,6 @@ class CreditsService:
         this process)."""
         loop = asyncio.get_running_loop()  # (a task on a closed loop is gone)
         await asyncio.gather(*(t for t in self._refunding if t.get_loop() is loop), return_exceptions=True)
+        await self._lanes.aclose()
         await self.settle()
         self._owed.forget()

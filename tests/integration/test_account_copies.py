@@ -112,8 +112,8 @@ class _Cut(Exception):
 
 
 class _LandsThenCuts(BeanieCreditAccountRepository):
-    async def apply(self, op, change):
-        await super().apply(op, change)
+    async def apply_many(self, ops, change):
+        await super().apply_many(ops, change)
         raise _Cut("the connection dropped before the answer")
 
 

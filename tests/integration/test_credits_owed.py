@@ -40,9 +40,9 @@ class OutageAccounts(BeanieCreditAccountRepository):
         self._reach()
         return await super().ensure(user_id)
 
-    async def apply(self, op, change):
+    async def apply_many(self, ops, change):  # every charge's write, alone or merged
         self._reach()
-        after = await super().apply(op, change)
+        after = await super().apply_many(ops, change)
         if self.hold is not None:
             await self.hold.wait()
         if self.lose_answers:
