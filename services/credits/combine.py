@@ -30,8 +30,8 @@ from services.credits.ports import CreditAccountRepository
 from services.platform.errors import InsufficientCredits
 
 Build = Callable[[Account], tuple[Op, Change] | None]
-# What a written charge is handed to: its ledger batch (a future done once the entry is written).
-Landed = Callable[[Op, Account], "asyncio.Future[None]"]
+# What a written charge is handed to: the ledger batch it must wait for (too many unwritten), or None.
+Landed = Callable[[Op, Account], "asyncio.Future[None] | None"]
 
 
 class _Waiting:
@@ -87,9 +87,10 @@ class ChargeLanes:
             if holding:
                 self._release(op.user_id, after)
 
-    async def join(self, user_id: str, build: Build) -> tuple[Op, asyncio.Future[None]] | None:
-        """Wait for the write under way, then go in the next one: the op written and its ledger batch,
-        or None when it was not written (the caller makes it again, alone, on a fresh read)."""
+    async def join(self, user_id: str, build: Build) -> tuple[Op, asyncio.Future[None] | None] | None:
+        """Wait for the write under way, then go in the next one: the op written and the ledger batch
+        to wait for (`Landed`), or None when it was not written (the caller makes it again, alone,
+        from a fresh read)."""
         waiting = _Waiting(build, asyncio.get_running_loop().create_future())
         self._waiting.setdefault(user_id, []).append(waiting)
         try:
@@ -100,10 +101,7 @@ class ChargeLanes:
             if waiting.op is not None:  # made and handed to a write: it may land
                 self._in_doubt(waiting.op)
             raise
-        if op is None:
-            return None
-        assert waiting.batch is not None
-        return op, waiting.batch
+        return None if op is None else (op, waiting.batch)
 
     def _release(self, user_id: str, after: Account | None) -> None:
         """The lone write answered (`after`; None if it failed or raised): write what waited behind it."""

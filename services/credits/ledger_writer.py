@@ -25,6 +25,14 @@ from services.credits.ports import Counted, CreditAccountRepository, LedgerRepos
 log = structlog.stdlib.get_logger("muse.credits")
 
 
+async def returned(op: Op, batch: asyncio.Future[None] | None) -> Op:
+    """`op` once `batch`, if any, is written: a busy process's charges wait for their batch, so the
+    ops parked in accounts stay bounded however fast charges come."""
+    if batch is not None:
+        await asyncio.shield(batch)
+    return op
+
+
 class LedgerWriter:
     """Finishes applied ops (services/credits/service.py `CreditsService` applies them)."""
 

@@ -25,7 +25,7 @@ import structlog
 
 from services.credits.combine import Build, ChargeLanes
 from services.credits.key_caps import release_key_spend, reserve_key_spend
-from services.credits.ledger_writer import LedgerWriter
+from services.credits.ledger_writer import LedgerWriter, returned
 from services.credits.model import (
     Account,
     Change,
@@ -324,7 +324,7 @@ class CreditsService:
             if snapshot and not attempt and self._lanes.busy(user_id):  # services/credits/combine.py
                 joined = await self._lanes.join(user_id, build)
                 if joined is not None:
-                    return await self._charged(*joined)
+                    return await returned(*joined)
                 account = None  # not written: made again, alone, from a fresh read
             fresh = account is None
             if account is None:
@@ -351,7 +351,7 @@ class CreditsService:
             if after is not None:
                 op.balance_after = after.balance
                 if not once:  # keyed by its own id: no twin can take its ledger key
-                    return await self._charged(op, self._landed(op, after))
+                    return await returned(op, self._landed(op, after))
                 self._remember(after)
                 outcome = await self._writer.finish_safely(op)
                 return op if outcome != "duplicate_key" else None
@@ -364,14 +364,11 @@ class CreditsService:
     def _in_doubt(self, op: Op) -> None:  # a charge's write had no answer
         self._owed.owe(Owed.void_of(op))
 
-    def _landed(self, op: Op, after: Account) -> asyncio.Future[None]:
+    def _landed(self, op: Op, after: Account) -> asyncio.Future[None] | None:
+        """Queue a written op for its batch: the batch to wait for if too many are unwritten, else None."""
         self._remember(after)
-        return self._writer.finish_later(op)
-
-    async def _charged(self, op: Op, batch: asyncio.Future[None]) -> Op:
-        if self._writer.backlog > FINISH_BACKLOG:  # busy: wait for its batch, so parked ops stay bounded
-            await asyncio.shield(batch)
-        return op
+        batch = self._writer.finish_later(op)
+        return batch if self._writer.backlog > FINISH_BACKLOG else None
 
     def _remember(self, account: Account) -> None:
         self._snapshots[account.user_id] = account
