@@ -115,7 +115,14 @@ class ChargeLanes:
     async def _write_waiting(self, user_id: str, base: Account | None) -> None:
         try:
             while queue := [w for w in self._waiting.pop(user_id, []) if w.build is not None]:
-                base = await self._write(user_id, queue, base)
+                try:
+                    base = await self._write(user_id, queue, base)
+                except BaseException as exc:  # a fault here, not the store's: none may wait forever
+                    for waiting in queue:
+                        if not waiting.done.done() and waiting.op is not None:
+                            self._in_doubt(waiting.op)
+                        waiting.settle(exc if isinstance(exc, Exception) else None)
+                    raise
         finally:
             self._busy.pop(user_id, None)
             for waiting in self._waiting.pop(user_id, []):  # only if the loop above failed

@@ -13,7 +13,15 @@ import pytest
 
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.ledger import BeanieLedgerRepository
-from services.credits.model import Account, after_charge, charge_change, merged_charges, split_charge
+from services.credits.combine import ChargeLanes
+from services.credits.model import (
+    Account,
+    after_charge,
+    charge_change,
+    merged_charges,
+    new_op,
+    split_charge,
+)
 from services.credits.service import CreditsService
 from services.platform.clock import utcnow
 from services.platform.errors import InsufficientCredits
@@ -204,3 +212,38 @@ def test_a_merged_change_does_what_the_changes_do_one_after_the_other():
         if merged.allowance and not merged.rollover:  # the cap admits the allowance used as it was, no more
             assert merged.used_cap == 25 - merged.allowance
             assert merged.allowance == state.allowance_used - account.allowance_used
+
+
+async def test_a_fault_after_a_merged_write_reaches_every_waiting_charge_and_voids_it(container):
+    """No waiting charge hangs: a fault of Muse's own (here, in queueing the ledger entries) after a
+    merged write fails each waiting caller, and each charge, written, is owed as a void."""
+    accounts, voids = CountingAccounts(), []
+    await fund(container.credits.service, "usr_lanefault", 100)
+
+    def landed(op, after):
+        if len(voids) or op.meta.get("merged"):
+            raise RuntimeError("a fault after the write")
+        return None
+
+    lanes = ChargeLanes(accounts, landed=landed, in_doubt=voids.append)
+
+    def build(amount: int, merged: bool):
+        def make(account):
+            now = utcnow()
+            taken = split_charge(account, amount, limit=0, now=now)
+            op = new_op("usr_lanefault", "charge", sources={p: -v for p, v in taken.items()}, ref=None,
+                        request_id=None, meta={"merged": merged})
+            return op, charge_change(account, taken, limit=0, now=now)
+        return make
+
+    first_op, first_change = build(5, False)(await accounts.ensure("usr_lanefault"))
+    held = accounts.hold = asyncio.Event()
+    first = asyncio.create_task(lanes.alone(first_op, first_change))
+    await accounts.started.wait()
+    waiting = [asyncio.create_task(lanes.join("usr_lanefault", build(n, True))) for n in (6, 7)]
+    await asyncio.sleep(0.05)
+    held.set()
+    assert (await first).balance == 95
+    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 5)
+    assert all(isinstance(r, RuntimeError) for r in results), results
+    assert sorted(-op.delta for op in voids) == [6, 7] and not lanes.busy("usr_lanefault")
