@@ -72,7 +72,8 @@ async def test_a_burst_of_chats_meters_its_provider_usage_in_the_ledger_batches(
         started = time.monotonic()
         seen = await _counted(app, ask)
         elapsed = time.monotonic() - started
-        assert seen[("findAndModify", "credit_accounts")] >= n, seen  # each charge is its own guarded write
+        # the burst's charges of one account share guarded writes (services/credits/combine.py)
+        assert 1 <= seen[("findAndModify", "credit_accounts")] < n, seen
         # budget-alert thresholds: re-read at most every 2 s per process (before: once a batch)
         assert seen[("find", "budget_alerts")] <= 1 + elapsed / 2, (seen, elapsed)
         # The user's day row: one upsert and one unset a batch, for the batch's entries and metered calls
