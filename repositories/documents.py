@@ -31,6 +31,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from beanie import Document
 from pydantic import BaseModel, model_validator
 
+from repositories.grouped_inserts import for_collection
+
 _SERVER_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 _DATE_JSON = re.compile(r'^\{\s*"\$date"\s*:')
 
@@ -255,14 +257,16 @@ class MuseDocument(Document):
 
         Stores what Beanie's `insert()` stores for Muse documents (no event hooks, revisions or
         state management are used), without its per-call machinery: ~100 µs less CPU per write on
-        the chat path (issue 12). A duplicate `_id` raises PyMongo's DuplicateKeyError."""
-        await type(self).get_pymongo_collection().insert_one(self.model_dump(by_alias=True))
+        the chat path (issue 12). A duplicate `_id` raises PyMongo's DuplicateKeyError. Inserts into the
+        collection that come while one is under way go in one write (repositories/grouped_inserts.py)."""
+        await for_collection(type(self).get_pymongo_collection()).insert([self.model_dump(by_alias=True)])
 
     @classmethod
     async def insert_all(cls, documents: list[Any]) -> None:
-        """`insert_fields` of several documents of this model in one ordered `insert_many`."""
-        if documents:
-            await cls.get_pymongo_collection().insert_many([d.model_dump(by_alias=True) for d in documents])
+        """`insert_fields` of several documents of this model in one ordered `insert_many` (grouped
+        with others' as `insert_fields` is)."""
+        docs = [d.model_dump(by_alias=True) for d in documents]
+        await for_collection(cls.get_pymongo_collection()).insert(docs)
 
     @classmethod
     def get_pymongo_collection(cls) -> Any:

@@ -85,3 +85,25 @@ async def test_a_burst_of_chats_meters_its_provider_usage_in_the_ledger_batches(
         charges = [e for e in ledger["items"] if e["kind"] == "charge"]
         charged = -sum(sum(e["sources"].values()) for e in charges)
         assert len(charges) == n + 1 and charged == usage["totals"]["credits"], ledger
+
+
+async def test_a_burst_of_stored_chats_shares_its_insert_commands_and_stores_every_turn(chat_app_factory):
+    """A stored turn is a conversation and its messages: two inserts alone. In a burst, inserts that come
+    while one is under way go in one (repositories/grouped_inserts.py)."""
+    async with chat_app_factory() as app:
+        client, auth = app.test_client(), await auth_headers(app, f"s_{uuid.uuid4().hex[:6]}")
+        n = 16
+
+        async def ask() -> None:
+            answers = await asyncio.gather(*(client.post(
+                "/api/v1/chat", json={**_ask(f"stored {i}"), "store": True}, headers=auth) for i in range(n)))
+            assert [a.status_code for a in answers] == [200] * n
+
+        seen = await _counted(app, ask)
+        assert 1 <= seen[("insert", "conversations")] < n and 1 <= seen[("insert", "messages")] < n, seen
+        listed = await (await client.get("/api/v1/conversations?limit=50", headers=auth)).get_json()
+        assert len(listed["items"]) == n
+        for conversation in listed["items"]:
+            detail = await (await client.get(f"/api/v1/conversations/{conversation['id']}",
+                                             headers=auth)).get_json()
+            assert [m["role"] for m in detail["messages"]] == ["user", "assistant"], detail
