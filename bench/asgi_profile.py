@@ -5,7 +5,8 @@
 Starts nx-27017 + Redis (bench/harness.py), builds the app as `python -m app serve` does (rate
 limits on, access logs at INFO to /dev/null) and drives N sequential requests through its ASGI
 callable; prints the Redis and MongoDB commands per request, CPU µs per request (and a cProfile
-summary with --profile, sorted by SORT=tottime|cumtime; PROFILE_OUT=file also saves it).
+summary with --profile, sorted by SORT=tottime|cumtime; PROFILE_OUT=file also saves it). CONC=32
+counts the commands per request over requests from 32 concurrent callers (what batches and merges).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ async def main() -> None:
 
         class Count(monitoring.CommandListener):
             def started(self, event):  # type: ignore[no-untyped-def]
-                mongo_ops.append(event.command_name)
+                mongo_ops.append(f"{event.command_name}:{event.command.get(event.command_name)}")
 
             def succeeded(self, event):  # type: ignore[no-untyped-def]
                 mongo_us.setdefault(event.command_name, []).append(event.duration_micros)
@@ -122,15 +123,21 @@ async def main() -> None:
         counter = aioredis.from_url(os.environ["REDIS_URL"])
         calls_before = await counter.info("commandstats")
         mongo_before = len(mongo_ops)
-        for _ in range(100):
-            await call(app, method, path, auth, body)
+        conc = int(os.environ.get("CONC", "1"))  # the counted requests from CONC concurrent callers
+        counted = 100 if conc == 1 else 25 * conc
+
+        async def caller() -> None:
+            for _ in range(counted // conc):
+                await call(app, method, path, auth, body)
+
+        await asyncio.gather(*(caller() for _ in range(conc)))
         calls_after = await counter.info("commandstats")
         diff = {k: calls_after[k]["calls"] - calls_before.get(k, {"calls": 0})["calls"] for k in calls_after}
-        print("redis commands per request:", {k: v / 100 for k, v in diff.items() if v})
+        print("redis commands per request:", {k: round(v / counted, 3) for k, v in diff.items() if v})
         from collections import Counter as Tally
 
         print("mongo commands per request:",
-              {k: v / 100 for k, v in Tally(mongo_ops[mongo_before:]).items()})
+              {k: round(v / counted, 3) for k, v in Tally(mongo_ops[mongo_before:]).items()})
         profiler = cProfile.Profile() if "--profile" in sys.argv else None
         mongo_us.clear()
         began, wall = time.process_time(), time.perf_counter()
