@@ -25,9 +25,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import structlog
+
 from services.credits.model import Account, Change, Op, after_charge, merged_charges
 from services.credits.ports import CreditAccountRepository
 from services.platform.errors import InsufficientCredits
+
+log = structlog.stdlib.get_logger("muse.credits")
 
 Build = Callable[[Account], tuple[Op, Change] | None]
 # What a written charge is handed to: the ledger batch it must wait for (too many unwritten), or None.
@@ -60,8 +64,6 @@ class ChargeLanes:
         self._busy: dict[str, asyncio.AbstractEventLoop] = {}
         self._waiting: dict[str, list[_Waiting]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.merged_writes = 0  # writes that parked more than one charge
-        self.merged_charges = 0  # the charges they parked
 
     def busy(self, user_id: str) -> bool:
         """A charge of this account is being written (by this process, on this event loop)."""
@@ -122,7 +124,10 @@ class ChargeLanes:
                         if not waiting.done.done() and waiting.op is not None:
                             self._in_doubt(waiting.op)
                         waiting.settle(exc if isinstance(exc, Exception) else None)
-                    raise
+                    if not isinstance(exc, Exception):
+                        raise
+                    log.exception("charge_lane_fault", user_id=user_id, charges=len(queue))
+                    base = None
         finally:
             self._busy.pop(user_id, None)
             for waiting in self._waiting.pop(user_id, []):  # only if the loop above failed
@@ -178,9 +183,6 @@ class ChargeLanes:
                 waiting.op = None  # not written: nothing in doubt
                 waiting.settle(None)
             return None
-        if len(made) > 1:
-            self.merged_writes += 1
-            self.merged_charges += len(made)
         balance = after.balance
         for _, op, change_made in reversed(made):
             op.balance_after, balance = balance, balance - change_made.balance
