@@ -25,7 +25,7 @@ from services.credits.model import (
 from services.credits.service import CreditsService
 from services.platform.clock import utcnow
 from services.platform.errors import InsufficientCredits
-from tests.fixtures.credits import fund
+from tests.fixtures.credits import fund, service_over
 from tests.integration.test_credits_owed import books
 
 
@@ -58,9 +58,7 @@ class CountingAccounts(BeanieCreditAccountRepository):
 
 @pytest.fixture
 def lanes(container):
-    accounts = CountingAccounts()
-    service = CreditsService(accounts, BeanieLedgerRepository(), container.platform.catalog, in_doubt_s=0.3)
-    return service, accounts
+    return service_over(CountingAccounts(), container)
 
 
 async def charge(service, user_id: str, amount: int):

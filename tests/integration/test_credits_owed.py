@@ -15,7 +15,7 @@ import pytest
 from repositories.credits import BeanieCreditAccountRepository
 from repositories.ledger import BeanieLedgerRepository
 from services.credits.service import CreditsService
-from tests.fixtures.credits import fund
+from tests.fixtures.credits import fund, service_over
 
 
 class OutageAccounts(BeanieCreditAccountRepository):
@@ -53,9 +53,7 @@ class OutageAccounts(BeanieCreditAccountRepository):
 
 @pytest.fixture
 def outage(container):
-    accounts = OutageAccounts()
-    service = CreditsService(accounts, BeanieLedgerRepository(), container.platform.catalog, in_doubt_s=0.3)
-    return service, accounts
+    return service_over(OutageAccounts(), container)
 
 
 async def books(service: CreditsService, user_id: str) -> dict:
