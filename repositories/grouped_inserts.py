@@ -43,7 +43,6 @@ class GroupedInserts:
         self._collection, self._loop = collection, asyncio.get_running_loop()
         self._busy = False
         self._waiting: list[_Waiting] = []
-        self.grouped_writes = 0  # insert_many commands that carried more than one caller's documents
 
     async def insert(self, docs: list[dict[str, Any]]) -> None:
         """Insert `docs` (in order, as one ordered `insert_many` when alone)."""
@@ -83,7 +82,6 @@ class GroupedInserts:
             while group := [w for w in self._waiting if not w.gone]:
                 self._waiting = []
                 await self._write(group)
-            self._waiting = []
         finally:
             self._busy = False
             for waiting in self._waiting:  # only if the loop above failed
@@ -105,8 +103,6 @@ class GroupedInserts:
             if not isinstance(exc, Exception):
                 raise
             return
-        if len(group) > 1:
-            self.grouped_writes += 1
         for waiting in group:
             waiting.settle(None)
 
