@@ -2,12 +2,18 @@
 
 `publish` hands `{"t": topic, "id": job_id, "p": payload}` to this process's publisher, which
 sends each as one `PUBLISH` on the deployment's channel, in order, in the background: a job
-never waits on Redis to report progress (a hung Redis costs the submission or the job nothing;
-the listeners' deadline re-read covers what was lost). A process that listens keeps ONE pub/sub
-connection (started by its first `subscribe`, whatever the number of waiting requests) and hands
-each message to the local subscriptions of that job. When that connection is lost, the hub
-reconnects (backing off) and tells every local subscription `RESYNC`: a message may have been
-missed, re-read the record.
+never waits on Redis to report progress (a hung Redis costs the submission or the job nothing).
+A PUBLISH that fails is tried again, backing off from 0.1 s to 2 s, for up to `retry_for_s` after
+the change was queued (the later changes wait behind it, so their order holds): a Redis that fails
+for a moment, or fails fast for its guard's cool-down, delays a change instead of losing it (a lost
+final change left a listener waiting until its deadline). A retried PUBLISH whose first answer was
+lost may arrive twice; a change is the record as it is, so a repeat is harmless. What is still
+unsent after `retry_for_s` is dropped and logged; listeners re-read at their deadline.
+
+A process that listens keeps ONE pub/sub connection (started by its first `subscribe`, whatever
+the number of waiting requests) and hands each message to the local subscriptions of that job.
+When that connection is lost, the hub reconnects (backing off) and tells every local subscription
+`RESYNC`: a message may have been missed, re-read the record.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -30,6 +37,7 @@ log = structlog.stdlib.get_logger("muse.job_events")
 QUEUE_SIZE = 64  # a job has a handful of changes; a stuck reader loses the oldest, then resyncs
 OUTBOX_SIZE = 1000  # changes waiting to be published while Redis is slow (the oldest are dropped)
 FLUSH_S = 1.0  # how long closing waits for the changes still to publish
+RETRY_FOR_S = 30.0  # how long a change that could not be published is tried again
 
 
 class _Subscription:
@@ -53,14 +61,15 @@ class _Subscription:
 class RedisJobEvents:
     """`JobEvents` on Redis pub/sub (`channel` per deployment)."""
 
-    def __init__(self, redis: Redis, *, channel: str, ready_timeout_s: float = 2.0) -> None:
+    def __init__(self, redis: Redis, *, channel: str, ready_timeout_s: float = 2.0,
+                 retry_for_s: float = RETRY_FOR_S) -> None:
         self._redis, self.channel = redis, channel
-        self._ready_timeout_s = ready_timeout_s
+        self._ready_timeout_s, self._retry_for_s = ready_timeout_s, retry_for_s
         self._local: dict[tuple[str, str], set[_Subscription]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self.received = 0  # messages this process's hub received (tests, debugging)
-        self._outbox: asyncio.Queue[str] | None = None
+        self._outbox: asyncio.Queue[tuple[float, str]] | None = None  # (queued at, message)
         self._publisher: asyncio.Task[None] | None = None
 
     async def publish(self, topic: str, job_id: str, payload: str) -> None:
@@ -73,18 +82,32 @@ class RedisJobEvents:
         if self._outbox.full():
             self._outbox.get_nowait()
             log.warning("job_event_dropped", reason="outbox full")
-        self._outbox.put_nowait(json.dumps({"t": topic, "id": job_id, "p": payload}))
+        message = json.dumps({"t": topic, "id": job_id, "p": payload})
+        self._outbox.put_nowait((time.monotonic(), message))
 
     async def _publish_all(self) -> None:
         assert self._outbox is not None
         while True:
-            message = await self._outbox.get()
+            queued_at, message = await self._outbox.get()
             try:
-                await self._redis.publish(self.channel, message)
-            except Exception as exc:
-                log.warning("job_event_publish_failed", error=type(exc).__name__)
+                await self._publish_one(queued_at, message)
             finally:
                 self._outbox.task_done()
+
+    async def _publish_one(self, queued_at: float, message: str) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self._redis.publish(self.channel, message)
+                return
+            except Exception as exc:
+                if time.monotonic() + delay - queued_at > self._retry_for_s:
+                    log.warning("job_event_dropped", reason="not published", error=type(exc).__name__)
+                    return
+                if delay == 0.1:
+                    log.warning("job_event_publish_failed", error=type(exc).__name__, retrying=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str, job_id: str) -> AsyncIterator[_Subscription]:

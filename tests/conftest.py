@@ -67,7 +67,11 @@ def make_settings(servers: dict[str, str], tmp_path: Path, **overrides) -> Setti
         rate_limits_enabled=False,  # rate-limit tests turn it on
         queue_name=f"muse:queue:{uuid.uuid4().hex[:8]}",
         clerk_jwt_key=TEST_JWT_PUBLIC_PEM,  # tests.fixtures.identity signs with the private half
-        mongodb_timeout_s=10.0,  # the shared test servers run on a busy machine; chaos tests use the default
+        # The shared test servers run on a busy machine; chaos tests use the defaults. A Redis command
+        # slower than REDIS_TIMEOUT_S opens the guard's cool-down, failing every command of that app
+        # for a moment (a CI run's job events then missed a timed wake-up).
+        mongodb_timeout_s=10.0,
+        redis_timeout_s=10.0,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

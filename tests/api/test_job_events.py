@@ -11,6 +11,7 @@ import PIL.Image  # noqa: F401  # first import took 4.8 s on a cold page cache h
 from redis.asyncio import Redis
 
 from repositories.job_events import RedisJobEvents
+from repositories.redis_client import connect_redis
 from services.media.ports.job_events import RESYNC
 from tests.conftest import app_instances
 from tests.fixtures.identity import auth_headers
@@ -153,3 +154,35 @@ async def test_a_quiet_job_gets_heartbeats_and_wait_ignores_them(settings):
         assert seen == ["queued", None, None]  # nothing changed: keep-alives, not polls
         # `wait` skips heartbeats and still ends at its deadline with the record as it is
         assert (await container.media.videos.wait(video_id, timeout_s=0.2)).status == "queued"
+
+
+async def test_a_change_published_while_redis_fails_fast_is_sent_once_it_answers(settings):
+    # The guard's cool-down after one slow command (a CI run lost a job's last change this way:
+    # its listener waited for its deadline) fails every PUBLISH at once for a moment.
+    redis = connect_redis(settings.redis_url)
+    events = RedisJobEvents(redis, channel="muse:test:job-events-retry")
+    try:
+        async with events.subscribe("videos", "vid_r") as subscription:
+            redis.guard.open_until = time.monotonic() + 0.5
+            await events.publish("videos", "vid_r", "in_progress")
+            await events.publish("videos", "vid_r", "completed")
+            assert await subscription.next(0.3) is None  # not sent yet: Redis is failing fast
+            assert [await subscription.next(5), await subscription.next(5)] == ["in_progress", "completed"]
+    finally:
+        await events.aclose()
+        await redis.aclose()
+
+
+async def test_a_change_that_cannot_be_published_in_time_is_dropped_and_the_next_ones_go(settings):
+    redis = connect_redis(settings.redis_url)
+    events = RedisJobEvents(redis, channel="muse:test:job-events-drop", retry_for_s=0.3)
+    try:
+        async with events.subscribe("videos", "vid_d") as subscription:
+            redis.guard.open_until = time.monotonic() + 1.0
+            await events.publish("videos", "vid_d", "lost")
+            await asyncio.sleep(1.2)  # its 0.3 s of retries are over
+            await events.publish("videos", "vid_d", "after")
+            assert await subscription.next(5) == "after"
+    finally:
+        await events.aclose()
+        await redis.aclose()
