@@ -23,15 +23,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import structlog
 from arq.connections import ArqRedis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = structlog.stdlib.get_logger("muse.redis")
+T = TypeVar("T")
 
 
 class RedisUnavailable(RedisConnectionError):
@@ -61,22 +64,48 @@ class RedisGuard:
         self.open_until = 0.0
 
 
+async def _guarded(guard: RedisGuard, call: Callable[[], Awaitable[T]]) -> T:
+    """`call()` within the guard: refused at once during the cool-down, bounded by `timeout_s`."""
+    guard.check()
+    try:
+        async with asyncio.timeout(guard.timeout_s):
+            result = await call()
+    except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        guard.failed(exc)
+        raise RedisUnavailable(f"Redis did not answer: {type(exc).__name__}") from exc
+    guard.succeeded()
+    return result
+
+
+class GuardedPipeline(Pipeline):
+    """A pipeline of a `GuardedRedis`: what it sends (a command while WATCHing, then `execute`) goes
+    through the same guard. redis-py's pipeline sends on its own, past the client's `execute_command`:
+    arq's enqueue (WATCH, EXISTS, MULTI/EXEC) and the cache's writes ignored the cool-down."""
+
+    guard: RedisGuard
+
+    async def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
+        return await _guarded(self.guard, lambda: super(GuardedPipeline, self).immediate_execute_command(
+            *args, **options))
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        return await _guarded(self.guard, lambda: super(GuardedPipeline, self).execute(raise_on_error))
+
+
 class GuardedRedis(ArqRedis):
-    """`ArqRedis` whose every command is bounded by the guard and fails fast while Redis is down."""
+    """`ArqRedis` whose every command (and pipeline) is bounded by the guard and fails fast while
+    Redis is down."""
 
     guard: RedisGuard
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Run one command within the guard's timeout."""
-        self.guard.check()
-        try:
-            async with asyncio.timeout(self.guard.timeout_s):
-                result = await super().execute_command(*args, **options)
-        except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            self.guard.failed(exc)
-            raise RedisUnavailable(f"Redis did not answer: {type(exc).__name__}") from exc
-        self.guard.succeeded()
-        return result
+        return await _guarded(self.guard, lambda: super(GuardedRedis, self).execute_command(*args, **options))
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> GuardedPipeline:
+        pipe = GuardedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.guard = self.guard
+        return pipe
 
 
 class PrunedConnectionPool(BlockingConnectionPool):
