@@ -70,6 +70,9 @@ lint: $(STAMP)
 # `make bench-all`: every bench/bench_*.py.
 LITELLM_VENV := var/bench-litellm
 PORTKEY_DIR := var/bench-portkey
+# Muse itself runs from a venv of its runtime dependencies only (as deployed), at .venv's versions:
+# .venv also holds the dev tools, which libraries pick up when present (structlog loads `rich`).
+RUNTIME_VENV := var/bench-runtime
 
 bench: $(STAMP) bytecode
 	@command -v wrk >/dev/null || ( $(SUDO) apt-get update -q && \
@@ -82,7 +85,12 @@ bench: $(STAMP) bytecode
 	  $(PORTKEY_DIR) && cp bench/portkey/package.json bench/portkey/package-lock.json $(PORTKEY_DIR)/ && \
 	  cd $(PORTKEY_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error' \
 	  || echo "Portkey could not be installed: its rows say 'not measured'"
-	$(PY) bench/side_by_side.py
+	@timeout 600 sh -c '( test -x $(RUNTIME_VENV)/bin/python || $(VENV)/bin/uv venv -q --python $(PYTHON) \
+	  $(RUNTIME_VENV) ) && $(VENV)/bin/uv pip freeze --python $(PY) | grep -v "^-e " > $(RUNTIME_VENV)/versions.txt \
+	  && $(VENV)/bin/uv pip install -q --compile-bytecode --python $(RUNTIME_VENV)/bin/python -r pyproject.toml \
+	  -c $(RUNTIME_VENV)/versions.txt' || echo "The runtime venv could not be built: Muse runs on .venv"
+	BENCH_MUSE_PYTHON=$$(test -x $(RUNTIME_VENV)/bin/python && echo $(CURDIR)/$(RUNTIME_VENV)/bin/python) \
+	  $(PY) bench/side_by_side.py
 	$(PY) bench/bench_credits.py
 
 # Issue 27: ten minutes of mixed traffic at a steady rate on `make run`'s stack (not in CI): RSS, open

@@ -4,9 +4,10 @@ Starts, each in its own process:
   - a bare Quart hello on Hypercorn (bench/hello_app.py), the reference;
   - a fake OpenAI-style upstream answering after BENCH_DELAY_MS (bench/upstream.py, 50 ms);
   - Muse as `make run` serves it (`python -m app serve`; nx-27017 + Redis; OpenAI as the chat
-    provider pointed at the fake upstream). Every rule stays on: auth, rate limits (a bucket
-    big enough for the load), credits, ledger, request IDs, access logs (LOG_LEVEL=INFO,
-    written to /dev/null);
+    provider pointed at the fake upstream), on BENCH_MUSE_PYTHON (`make bench`: a venv of the
+    runtime dependencies only, as deployed; unset: this interpreter). Every rule stays on: auth,
+    rate limits (a bucket big enough for the load), credits, ledger, request IDs, access logs
+    (LOG_LEVEL=INFO, written to /dev/null);
   - the peers on the same upstream (bench/sbs_peers.py): the Portkey AI gateway (npm, on Node 22 from
     npm; `make bench` installs it into var/bench-portkey; BENCH_PORTKEY=0 skips it) and LiteLLM's
     proxy (`make bench` installs it into var/bench-litellm; BENCH_LITELLM=0 skips it); a peer that
@@ -48,6 +49,7 @@ if str(ROOT) not in sys.path:
 from app.embedded import free_port, start_mongo, start_redis  # noqa: E402
 from bench.sbs_peers import LITELLM_KEY, portkey_headers, start_litellm, start_portkey  # noqa: E402
 from bench.sbs_processes import (  # noqa: E402
+    MUSE_PYTHON,
     Server,
     Start,
     compile_bytecode,
@@ -256,11 +258,11 @@ async def run(
     compile_bytecode(ROOT)
     if BASELINE is not None:
         compile_bytecode(BASELINE)
-    migrate = subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, capture_output=True)  # noqa: ASYNC221
+    migrate = subprocess.run([MUSE_PYTHON, "-m", "app", "migrate"], cwd=ROOT, env=env, capture_output=True)  # noqa: ASYNC221
     assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
     muse_port = port()
     profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
-    proc = spawn([sys.executable, *profile, "-m", "app", "serve", "--port", str(muse_port)], env)
+    proc = spawn([MUSE_PYTHON, *profile, "-m", "app", "serve", "--port", str(muse_port)], env)
     processes.append(proc)
     muse = Server("muse", f"http://127.0.0.1:{muse_port}", proc)
     servers["muse"] = muse
@@ -273,11 +275,11 @@ async def run(
     base_env = {**env, "MONGODB_DB": env["MONGODB_DB"] + "_before"}
     if BASELINE is not None:
         migrated = subprocess.run(  # noqa: ASYNC221
-            [sys.executable, "-m", "app", "migrate"], cwd=BASELINE, env=base_env, capture_output=True
+            [MUSE_PYTHON, "-m", "app", "migrate"], cwd=BASELINE, env=base_env, capture_output=True
         )
         assert migrated.returncode == 0, migrated.stderr.decode()[-2000:]
         base_port = port()
-        proc = spawn([sys.executable, "-m", "app", "serve", "--port", str(base_port)], base_env, cwd=BASELINE)
+        proc = spawn([MUSE_PYTHON, "-m", "app", "serve", "--port", str(base_port)], base_env, cwd=BASELINE)
         processes.append(proc)
         servers["baseline"] = Server("baseline", f"http://127.0.0.1:{base_port}", proc)
         await wait_up(servers["baseline"].base + "/health/live", proc, limit_s=60)
@@ -351,6 +353,8 @@ async def run(
         f"wrk -t1, {SECONDS:g} s per run, {ROUNDS} interleaved rounds, medians; {os.cpu_count()} CPUs; "
         f"upstream delay {DELAY_MS:g} ms; " + "; ".join(notes)
     )
+    runtime = "runtime dependencies only" if MUSE_PYTHON != sys.executable else "dev tools included"
+    print(f"Muse (and its baseline) on {MUSE_PYTHON} ({runtime})")
     table(plan, skipped, results, stack)
     if BASELINE is not None:
         after_before(results, BASELINE_KEYS)
