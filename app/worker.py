@@ -150,8 +150,19 @@ class WorkerRunner:
             await _cancel_until_done(self._task)
         for worker in self._workers:
             with contextlib.suppress(Exception):
-                await worker.pool.delete(worker.health_check_key)
+                await release_worker(worker)
         self._workers.clear()
+
+
+async def release_worker(worker: Worker) -> None:
+    """Be done with a worker whose loop has ended, keeping the process's Redis client open.
+
+    Not arq's `Worker.close`: the worker runs on the process's shared client, and closing it
+    disconnects every connection of that client's pool, cutting the commands other tasks have in
+    flight (each cut one opens the Redis guard's cool-down: the process then fails every Redis
+    command for a moment)."""
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    await worker.pool.delete(worker.health_check_key)
 
 
 async def _cancel_until_done(task: asyncio.Task[None]) -> None:

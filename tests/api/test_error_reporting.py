@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from app import create_app
 from app.wiring import Container, Overrides
-from app.worker import build_worker
+from app.worker import build_worker, release_worker
 from tests.conftest import make_settings
 from tests.fakes.sentry import FakeSentry
 
@@ -90,7 +90,7 @@ async def test_a_failed_job_is_reported_with_the_request_id_that_started_it(serv
         worker = build_worker(container, handle_signals=False, burst=True)
         worker.max_tries = 1
         await worker.async_run()
-        await worker.close()
+        await release_worker(worker)
         events = await _events(sentry, 1)
         await container.platform.database.client.drop_database(settings.mongodb_db)
     job_events = [e for e in events if _tags(e).get("job") == "housekeeping"]

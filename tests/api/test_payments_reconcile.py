@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.jobs import reconcile_payments
 from app.wiring.jobs import arq_context
-from app.worker import build_worker
+from app.worker import build_worker, release_worker
 from services.payments.reconcile import PaymentReconciler
 from tests.api.test_payments import _balance, _checkout, _payment, _post, _purchases, _user
 from tests.fakes.paypal import capture_completed_event, capture_denied_event, capture_event_for
@@ -192,7 +192,7 @@ async def test_paypal_down_is_retried_next_run_and_batches_are_bounded(pay_app, 
 async def test_job_is_a_registered_cron_and_skips_without_paypal(container):
     worker = build_worker(container, handle_signals=False, burst=True)
     assert "cron:payments_reconcile" in {c.name for c in worker.cron_jobs}
-    await worker.close()
+    await release_worker(worker)
     assert (await reconcile_payments(arq_context(container)))["skipped"] is True
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
-from app.worker import build_worker
+from app.worker import build_worker, release_worker
 from repositories.job_runs import JobRunDocument
 
 
@@ -18,7 +20,7 @@ async def test_job_enqueued_in_a_request_logs_that_request_id(app, container, lo
 
     worker = build_worker(container, handle_signals=False, burst=True)
     await worker.async_run()
-    await worker.close()
+    await release_worker(worker)
 
     # Other periodic jobs may also fire in burst mode; the enqueued one must be among the completed.
     assert worker.jobs_complete >= 1 and worker.jobs_failed == 0
@@ -46,3 +48,16 @@ async def test_in_process_worker_runs_jobs_when_enabled(settings):
         await container.platform.database.client.drop_database(settings.mongodb_db)
     assert result["failed"] == []
     assert "run_id" in result
+
+
+async def test_releasing_a_worker_leaves_the_shared_redis_client_and_its_commands_alone(container):
+    # arq's Worker.close disconnected every connection of the process's client: a command another
+    # task had in flight failed, and the Redis guard then failed every command for its cool-down.
+    worker = build_worker(container, handle_signals=False, burst=True)
+    await worker.async_run()
+    redis = container.platform.redis
+    in_flight = asyncio.create_task(redis.blpop(["never-pushed"], timeout=0.5))
+    await asyncio.sleep(0.1)
+    await release_worker(worker)
+    assert await in_flight is None  # it waited its 0.5 s and ended normally
+    assert await redis.ping() and redis.guard.open_until == 0.0
