@@ -172,8 +172,11 @@ async def test_counters_move_and_a_worker_process_shares_its_numbers(
         try:
             deadline = time.monotonic() + 60
             samples = await scrape(app)
-            while time.monotonic() < deadline and value(
-                    samples, "muse_jobs_total", kind="generate_image", outcome="failed") < 1:
+            # Until the job failed AND left the queue: the job counts its failure before arq removes
+            # it from the queue, so a scrape in between reads a depth above 0 (a CI rehearsal did).
+            while time.monotonic() < deadline and (value(
+                    samples, "muse_jobs_total", kind="generate_image", outcome="failed") < 1
+                    or value(samples, "muse_queue_depth") > 0):
                 await asyncio.sleep(0.2)
                 samples = await scrape(app)
         finally:
