@@ -105,5 +105,7 @@ async def test_a_json_value_that_is_not_an_object_names_no_internal_class(app, c
             continue
         response = await client.open(path, method=method, data=value, headers=headers)
         body = await _problem(response, 422)
-        text = str(body)
+        # Only what the problem says about the input: the request ID is random text that can
+        # itself look like a class name ("...cyGoIn" once did).
+        text = str({key: body.get(key) for key in ("title", "detail", "errors")})
         assert not re.search(r"instance of|[A-Z][a-z]+(In|Fields|Body)\b", text), (path, text)
