@@ -82,7 +82,7 @@ def start_mongo(data_dir: Path, port: int | None = None) -> EmbeddedServer:
     port = port or free_port()
     log = open(data_dir / "nx-27017.out", "ab")  # noqa: SIM115 - owned by the child
     cmd = [
-        sys.executable, "-m", "nx_27017.nx_27017",
+        sys.executable, "-P", str(Path(__file__).with_name("nx_server.py")),  # nx-27017, one fix
         "--data-dir", str(data_dir), "--host", "127.0.0.1", "-p", str(port),
         "--log-file", str(data_dir / "nx-27017.log"), "--pid-file", str(data_dir / "nx-27017.pid"),
     ]
@@ -152,7 +152,7 @@ def running_servers(var_dir: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     urls = {}
-    kinds = (("mongo", "mongodb_uri", "nx_27017"), ("redis", "redis_url", "redis-server"))
+    kinds = (("mongo", "mongodb_uri", "nx_server.py"), ("redis", "redis_url", "redis-server"))
     for key, setting, marker in kinds:
         entry = record.get(key) or {}
         if _alive(entry, marker):

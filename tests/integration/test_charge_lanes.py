@@ -108,6 +108,29 @@ async def test_charges_past_what_the_account_holds_are_refused_exactly_when_merg
     assert after["balance"] == 0 and after["allowance_used"] == 25 and len(after["charges"]) == 50
 
 
+async def test_a_merged_write_parking_more_charges_than_sql_fits_keeps_the_allowance_exact(lanes):
+    # The embedded server applies an update of more than ~63 fields in Python, where its `$inc` of
+    # "allowance.used" once made a top-level field of that name: 45 allowance charges of 25.
+    service, accounts = lanes
+    await fund(service, "usr_lane_wide", 100)
+    await charge(service, "usr_lane_wide", 1)  # the account is this process's: the next ones merge
+    hold = accounts.hold = asyncio.Event()
+    accounts.started.clear()
+    first = asyncio.ensure_future(charge(service, "usr_lane_wide", 1))
+    await accounts.started.wait()
+    waiting = [asyncio.ensure_future(charge(service, "usr_lane_wide", 1)) for _ in range(90)]
+    await asyncio.sleep(0.05)
+    hold.set()
+    receipts = await asyncio.gather(first, *waiting)
+    assert max(accounts.writes) == 90  # one write parked all that waited
+    assert sum(r.sources.get("allowance", 0) for r in receipts) == 24  # the first charge took one
+    await service.settle()
+    after = await books(service, "usr_lane_wide")
+    assert after["allowance_used"] == 25 and after["balance"] == 100 - 67
+    raw = await accounts._col.find_one({"_id": "usr_lane_wide"}, {"pending": 0})
+    assert set(raw) == {"_id", "balance", "gift", "allowance", "pending_count", "credit_seq"}, raw
+
+
 async def test_a_merged_write_whose_answer_was_lost_refunds_every_charge_in_it(lanes):
     service, accounts = lanes
     await fund(service, "usr_lanecut", 500)
