@@ -7,7 +7,7 @@ The port itself (messages, completions, errors, `ChatProvider`) is `services/cha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from services.chat.ports import ChatMessage, Delta, LimitReached, ProviderTimeout
@@ -40,7 +40,7 @@ async def with_timeout(provider: str, timeout: float, call: Callable[[], Awaitab
 
 
 async def timed_stream(provider: str, timeout: float, source: AsyncIterator[Delta],
-                       *, map_error: ErrorMap | None = None) -> AsyncIterator[Delta]:
+                       *, map_error: ErrorMap | None = None) -> AsyncGenerator[Delta, None]:
     """Yield from `source`: a chunk slower than `timeout` → ProviderTimeout, failures through `map_error`."""
     iterator = aiter(source)
     try:

@@ -3,7 +3,11 @@
 # ruff: noqa: ASYNC109  (the port's `timeout` is also handed to the SDK, not only awaited)
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from google import genai
@@ -50,6 +54,31 @@ def _map_error(exc: Exception) -> ProviderError:
     if isinstance(exc, errors.APIError):
         return ProviderError(NAME, f"{exc.code} {exc.status or ''}".strip(), status=exc.code)
     return ProviderError(NAME, f"{type(exc).__name__}: {exc}")
+
+
+_RECLAIM_AFTER_S = 0.1
+_reclaiming: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # a collection is due
+
+
+def reclaim_abandoned_response() -> None:
+    """Close the HTTP response of a stream let go before its end, soon, once per burst.
+
+    google-genai 3.4 reads a stream through nested async generators that do not close the ones
+    they read from, and its `HttpResponse` and the generator reading it reference each other: the
+    response (so the connection, so the generation Google bills) stays open until a garbage
+    collection finds that cycle. Closing our generator cannot reach it, so one collection runs
+    0.1 s later (the chain of generator finalizers has run by then); with the start-up objects
+    frozen (app/startup.py) it walks only what was made since."""
+    loop = asyncio.get_running_loop()
+    if loop in _reclaiming:
+        return
+
+    def collect() -> None:
+        _reclaiming.discard(loop)
+        gc.collect()
+
+    _reclaiming.add(loop)
+    loop.call_later(_RECLAIM_AFTER_S, collect)
 
 
 class GeminiChatProvider:
@@ -119,15 +148,23 @@ class GeminiChatProvider:
                 config=self._config(system, temperature, timeout, request_id, max_tokens, options)))
             finished = limited = False  # a clean close without finishReason is a cut stream, not an answer
             usage = None  # each chunk's usageMetadata counts the stream so far; the last one is the whole
-            async for chunk in source:
-                usage = _usage(chunk) or usage
-                finished = finished or _finished(chunk)
-                limited = limited or _limited(chunk)
-                text = translate.text_of(chunk)
-                if text:
-                    yield text
-                for tool_call in translate.tool_calls(chunk):
-                    yield tool_call
+            try:
+                async for chunk in source:
+                    usage = _usage(chunk) or usage
+                    finished = finished or _finished(chunk)
+                    limited = limited or _limited(chunk)
+                    text = translate.text_of(chunk)
+                    if text:
+                        yield text
+                    for tool_call in translate.tool_calls(chunk):
+                        yield tool_call
+            except (GeneratorExit, asyncio.CancelledError):  # let go early (Stop, a refused charge)
+                reclaim_abandoned_response()
+                raise
+            finally:
+                close = getattr(source, "aclose", None)  # typed AsyncIterator; an async generator
+                if close is not None:
+                    await close()
             if not finished:
                 raise ProviderError(NAME, "stream ended without finishReason (truncated)")
             if usage is not None:  # before the end mark: a stream stopped at max_tokens ends with it
@@ -135,8 +172,10 @@ class GeminiChatProvider:
             if limited:
                 yield LimitReached("")
 
-        async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
-            yield delta
+        # Closed with this generator: a stream let go early closes the provider's connection.
+        async with aclosing(timed_stream(NAME, timeout, chunks(), map_error=_map_error)) as deltas:
+            async for delta in deltas:
+                yield delta
 
     async def describe_image(
         self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None

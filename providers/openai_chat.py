@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from providers.chat import timed_stream, with_timeout
@@ -248,8 +249,10 @@ class OpenAIChatProvider:
             if limited:
                 yield LimitReached("")
 
-        async for delta in timed_stream(NAME, timeout, chunks(), map_error=_map_error):
-            yield delta
+        # Closed with this generator: a stream let go early closes the provider's connection.
+        async with aclosing(timed_stream(NAME, timeout, chunks(), map_error=_map_error)) as deltas:
+            async for delta in deltas:
+                yield delta
 
     async def describe_image(
         self, image: bytes, *, mime: str, instruction: str, timeout: float, request_id: str | None

@@ -26,7 +26,7 @@ from services.chat.routing import honours
 from services.chat.service import ChatService
 from services.chat.structured import completion_problem
 from services.credits.model import Receipt
-from services.credits.ports import charged
+from services.credits.ports import charged_call
 from services.platform.coalesce import claim_or_wait
 from services.platform.errors import UpstreamError
 from services.platform.failover import Failure
@@ -69,10 +69,19 @@ async def open_stream(service: ChatService, inp: ChatInput) -> tuple[dict[str, A
         return _meta(prep, hit.provider, hit.model, cached=True, charged=0), _replay(service, prep, hit)
     release = _CacheLock(service, prep, held)
     try:
-        async with charged(service.credits, service.charge_of(prep), refund_reason="provider_failed",
-                           request_id=inp.request_id) as receipt:
-            provider, first, rest = await _first_delta(service, prep)
+        # The failover up to the first delta alongside the charge when the balance covers it well
+        # (issue 28): nothing reaches the client before the charge has landed; a refused charge
+        # cancels the failover, or closes the stream it had already opened.
+        (provider, first, rest), receipt = await charged_call(
+            service.credits, service.charge_of(prep), lambda: _first_delta(service, prep),
+            refund_reason="provider_failed", request_id=inp.request_id,
+            discard=lambda opened: _close(opened[2]))
+        try:
             await service.ensure_conversation(prep)
+        except BaseException:
+            await _close(rest)
+            await service.credits.refund_or_owe(receipt, reason="provider_failed", request_id=inp.request_id)
+            raise
     except BaseException:
         await release()
         raise
@@ -178,6 +187,13 @@ async def _first_delta(service: ChatService, prep: Prepared
     return provider, first, rest
 
 
+async def _close(stream: AsyncIterator[Delta]) -> None:
+    """Let go of a provider stream (its connection) that will not be read to the end."""
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()
+
+
 def tool_call_event(index: int, call: ToolCall) -> Event:
     """The `tool_call` event of a stream (contract §18)."""
     return "tool_call", {"index": index, "id": call.id, "name": call.name, "arguments": call.arguments}
@@ -266,9 +282,7 @@ async def _relay(service: ChatService, prep: Prepared, provider: ChatProvider, f
             await service.refund(receipt, prep, reason="client_disconnected")
         elif outcome == "stopped":
             await _keep_stopped(service, prep, provider, "".join(parts), receipt, tuple(calls), usage)
-        close = getattr(rest, "aclose", None)
-        if close is not None:
-            await close()
+        await _close(rest)
 
 
 async def _keep_stopped(service: ChatService, prep: Prepared, provider: ChatProvider, partial: str,

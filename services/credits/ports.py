@@ -211,13 +211,14 @@ T = TypeVar("T")
 
 
 async def charged_call(credits: Credits, charge: Charge, work: Callable[[], Awaitable[T]], *,
-                       refund_reason: str, request_id: str | None,
-                       cover: int = OVERLAP_COVER) -> tuple[T, Receipt]:
+                       refund_reason: str, request_id: str | None, cover: int = OVERLAP_COVER,
+                       discard: Callable[[T], Awaitable[None]] | None = None) -> tuple[T, Receipt]:
     """(what `work` returned, the charge's receipt): as `charged`, but `work` starts while the guarded
     charge runs when this process last saw the account able to pay `cover` times the amount
     (issue 28); strictly charge-then-work otherwise. Either way nothing is returned uncharged: a
     charge that fails (402, a cap, the store down) cancels `work` and raises; a `work` that fails is
-    refunded (once) and re-raised."""
+    refunded (once) and re-raised. `discard` lets go of what a `work` that had already finished
+    returned when its charge then failed (an opened provider stream is closed)."""
     if not credits.covers(charge.user_id, charge.amount, plan=charge.plan, times=cover):
         async with charged(credits, charge, refund_reason=refund_reason, request_id=request_id) as receipt:
             return await work(), receipt
@@ -229,6 +230,8 @@ async def charged_call(credits: Credits, charge: Charge, work: Callable[[], Awai
     except BaseException as exc:
         running.cancel()  # before anything reaches the client
         await asyncio.gather(running, return_exceptions=True)
+        if discard is not None and not running.cancelled() and running.exception() is None:
+            await discard(running.result())
         _log.info("charge_overlapped_refused", user_id=charge.user_id, error=type(exc).__name__)
         raise
     try:

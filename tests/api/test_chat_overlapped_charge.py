@@ -9,8 +9,10 @@ true state may be behind that view (another process spent it): the charge's guar
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
+from contextlib import asynccontextmanager
 
 from pymongo.errors import ServerSelectionTimeoutError
 
@@ -131,3 +133,100 @@ async def test_an_answer_that_could_not_be_stored_is_a_503_that_keeps_no_charge(
     assert await kept_charges(chat_app, user.id) == {}
     ops, _ = await c.credits.service.ledger(user.id, limit=10)
     assert [op.reason for op in ops if op.kind == "refund"] == ["store_failed"]
+
+
+class ChargesAfterTheFirstDelta:
+    """The process's real credits service, whose charges start only once the provider has been
+    streaming for a while: the overlapped stream has its first delta before its charge answers."""
+
+    def __init__(self, credits, fake) -> None:
+        self._credits, self._fake = credits, fake
+
+    def __getattr__(self, name: str):
+        return getattr(self._credits, name)
+
+    async def charge(self, *args, **kwargs):
+        for _ in range(500):  # the fake answers on its own thread: looked at, not awaited
+            if self._fake.count("streamGenerateContent"):
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # the first chunk has reached the process by now
+        return await self._credits.charge(*args, **kwargs)
+
+
+@asynccontextmanager
+async def spent_elsewhere(app, user):
+    """Another process spends the whole balance: this one's last view still covers 5× the price.
+    (Both stay open to the end: the documents are bound to the last client opened.)"""
+    other = create_app(app.extensions["container"].settings.model_copy())
+    async with other.test_app():
+        rest = await spendable(other, user)
+        await other.extensions["container"].credits.service.charge(
+            user.id, rest, plan=user.plan, kind="chat", ref="elsewhere", request_id=None)
+        yield
+
+
+async def test_a_stream_whose_overlapped_charge_is_refused_sends_nothing_and_closes_the_provider_stream(
+        chat_app_factory, fake_gemini, caplog):
+    async with chat_app_factory(signup_credits=40) as app:
+        c = app.extensions["container"]
+        user = await c.identity.users.ensure_clerk_user("ovl_stream")
+        auth = await auth_headers(app, "ovl_stream")
+        client = app.test_client()
+        warm = await client.post("/api/v1/chat", json=body("warm-up"), headers=auth)
+        assert warm.status_code == 200
+        async with spent_elsewhere(app, user):
+            assert c.credits.service.covers(user.id, 1, plan=user.plan, times=5)  # stale: it overlaps
+            real = c.chat.service.credits
+            c.chat.service.credits = ChargesAfterTheFirstDelta(real, fake_gemini)
+            fake_gemini.reset()
+            fake_gemini.reply = "one two three four five six seven eight"
+            fake_gemini.chunk_delay_s = 0.2  # the provider is still streaming when the charge is refused
+            with caplog.at_level(logging.INFO):
+                refused = await client.post("/api/v1/chat", headers=auth,
+                                            json={**body("a stream after it ran out"), "stream": True})
+            assert refused.status_code == 402, await refused.get_data()  # a problem, not an event stream
+            assert (await refused.get_json())["code"] == "insufficient_credits"
+            assert any("charge_overlapped_refused" in str(r.msg) for r in caplog.records)
+            for _ in range(200):  # the opened provider stream was closed, not left to run to its end
+                if fake_gemini.streams_left:
+                    break
+                await asyncio.sleep(0.01)
+            assert fake_gemini.streams_left == 1
+            c.chat.service.credits = real
+            assert set(await kept_charges(app, user.id)) == {(await warm.get_json())["id"], "elsewhere"}
+            audit = await c.credits.service.audit(user.id)
+            assert audit["balance"] == audit["ledger_balance"], audit
+
+
+async def test_a_burst_of_streams_that_runs_the_balance_out_keeps_one_charge_per_answer(
+        chat_app_factory, fake_gemini):
+    async with chat_app_factory(signup_credits=40) as app:
+        c = app.extensions["container"]
+        user = await c.identity.users.ensure_clerk_user("ovl_streams")
+        auth = await auth_headers(app, "ovl_streams")
+        client = app.test_client()
+
+        async def stream(text: str):
+            return await client.post("/api/v1/chat", headers=auth, json={**body(text), "stream": True})
+
+        first = await stream("first")  # charged before the call: this process had not seen the account
+        assert first.status_code == 200 and c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
+        start = await spendable(app, user)
+        fake_gemini.delay_s = 0.05
+        # overlapped while this process's view covers 5× the price, then charged first
+        answers = [first, *await asyncio.gather(*(stream(f"stream {i}") for i in range(start + 20)))]
+        statuses = [a.status_code for a in answers]
+        assert set(statuses) == {200, 402}, statuses
+        given = {}
+        for answer in answers:
+            if answer.status_code == 200:
+                text = (await answer.get_data()).decode()
+                assert "event: done" in text, text
+                done = json.loads(text.split("event: done\ndata: ")[1].split("\n")[0])
+                given[done["id"]] = done["credits_charged"]
+        assert await kept_charges(app, user.id) == given  # every answer charged once, nothing else kept
+        first_id = next(iter(given))
+        assert await spendable(app, user) == start - (sum(given.values()) - given[first_id])
+        audit = await c.credits.service.audit(user.id)
+        assert audit["balance"] == audit["ledger_balance"], audit

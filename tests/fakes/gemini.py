@@ -7,6 +7,7 @@
     fake.limits                            # generationConfig.maxOutputTokens of each call (None: no limit)
                                            # (a limit below the reply's word count cuts it: MAX_TOKENS)
     fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
+    fake.streams_left                      # streams whose client let go before their last chunk
     fake.images                            # (mimeType, bytes) of every inlineData part received, in order
                                            # (inline data that is not such an image: 400 INVALID_ARGUMENT)
 
@@ -56,6 +57,11 @@ class FakeGemini(AiohttpWireFake):
         super().__init__()
         self.api_key = api_key
         self.reply = "Hello from Gemini."
+        self.streams_left = 0
+
+    def reset(self) -> None:
+        super().reset()
+        self.streams_left = 0
 
     @property
     def limits(self) -> list[int | None]:
@@ -185,19 +191,23 @@ class FakeGemini(AiohttpWireFake):
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
-        for index, piece in enumerate(pieces):
-            if mode in ("drop", "cut") and index >= self.cut_at(len(pieces)):
-                await asyncio.sleep(0.05)
-                if mode == "drop":
-                    self.drop(request)  # protocol error: the body ends mid-chunk-stream
-                else:
-                    await response.write_eof()  # clean close, but no chunk carried finishReason
-                return response
-            if self.chunk_delay_s:
-                await asyncio.sleep(self.chunk_delay_s)
-            data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1, finish=finish,
-                                          usage=self._usage(body, index + 1)))
-            await response.write(f"data: {data}\r\n\r\n".encode())
+        try:
+            for index, piece in enumerate(pieces):
+                if mode in ("drop", "cut") and index >= self.cut_at(len(pieces)):
+                    await asyncio.sleep(0.05)
+                    if mode == "drop":
+                        self.drop(request)  # protocol error: the body ends mid-chunk-stream
+                    else:
+                        await response.write_eof()  # clean close, but no chunk carried finishReason
+                    return response
+                if self.chunk_delay_s:
+                    await asyncio.sleep(self.chunk_delay_s)
+                data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1, finish=finish,
+                                              usage=self._usage(body, index + 1)))
+                await response.write(f"data: {data}\r\n\r\n".encode())
+        except (asyncio.CancelledError, ConnectionResetError):  # the client closed the connection
+            self.streams_left += 1
+            raise
         await response.write_eof()
         return response
 
