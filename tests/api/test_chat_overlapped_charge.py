@@ -37,15 +37,22 @@ async def kept_charges(app, user_id: str) -> dict[str, int]:
     return {op.ref: -op.delta for op in ops if op.kind == "charge" and op.id not in refunded}
 
 
+async def warmed_up(app, clerk_id: str):
+    """(container, user, auth headers, client, the warm-up answer): one chat answered and charged,
+    so this process holds the account as that charge left it (its view covers 5× the price)."""
+    c = app.extensions["container"]
+    user = await c.identity.users.ensure_clerk_user(clerk_id)
+    auth = await auth_headers(app, clerk_id)
+    client = app.test_client()
+    warm = await client.post("/api/v1/chat", json=body("warm-up"), headers=auth)
+    assert warm.status_code == 200, await warm.get_data()
+    return c, user, auth, client, warm
+
+
 async def test_a_charge_refused_while_the_call_runs_cancels_it_and_answers_402(
         chat_app_factory, fake_gemini, caplog):
     async with chat_app_factory(signup_credits=40) as app:
-        c = app.extensions["container"]
-        user = await c.identity.users.ensure_clerk_user("ovl_stale")
-        auth = await auth_headers(app, "ovl_stale")
-        client = app.test_client()
-        warm = await client.post("/api/v1/chat", json=body("warm-up"), headers=auth)
-        assert warm.status_code == 200  # this process now holds the account as that charge left it
+        c, user, auth, client, warm = await warmed_up(app, "ovl_stale")
         assert c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
         # Another process spends everything: this one's view is stale and still covers 5× the price.
         # (Both stay open to the end: the documents are bound to the last client opened.)
@@ -169,12 +176,7 @@ async def spent_elsewhere(app, user):
 async def test_a_stream_whose_overlapped_charge_is_refused_sends_nothing_and_closes_the_provider_stream(
         chat_app_factory, fake_gemini, caplog):
     async with chat_app_factory(signup_credits=40) as app:
-        c = app.extensions["container"]
-        user = await c.identity.users.ensure_clerk_user("ovl_stream")
-        auth = await auth_headers(app, "ovl_stream")
-        client = app.test_client()
-        warm = await client.post("/api/v1/chat", json=body("warm-up"), headers=auth)
-        assert warm.status_code == 200
+        c, user, auth, client, warm = await warmed_up(app, "ovl_stream")
         async with spent_elsewhere(app, user):
             assert c.credits.service.covers(user.id, 1, plan=user.plan, times=5)  # stale: it overlaps
             real = c.chat.service.credits

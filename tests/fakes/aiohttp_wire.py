@@ -16,6 +16,7 @@ benchmark. Subclasses register routes in `setup(app)`; tests steer behaviour:
     fake.json_reply = "not json"     # the answer of JSON-mode requests (None: JSON fitting their schema)
     fake.calls                       # list of Call(path, body, headers), one per request
                                      # (tests assert on it that a parameter reached the provider)
+    fake.streams_left                # streams whose client closed the connection before their end
     Tools: a request with tools is answered with a call (see tests/fakes/chat_semantics.py).
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,7 @@ class AiohttpWireFake:
         self.cut_after: int | None = None
         self.json_reply: str | None = None  # the answer of JSON-mode requests (None: JSON fitting the schema)
         self.calls: list[Call] = []
+        self.streams_left = 0
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -106,6 +109,37 @@ class AiohttpWireFake:
         self.script.clear()
         self.mode, self.delay_s, self.chunk_delay_s, self.cut_after = "ok", 0.0, 0.0, None
         self.json_reply = None
+        self.streams_left = 0
+
+    async def stream_pieces(self, request: web.Request, mode: str, pieces: list[str],
+                            chunk: Callable[[int, str], bytes],
+                            tail: Callable[[web.StreamResponse], Awaitable[None]] | None = None
+                            ) -> web.StreamResponse:
+        """A streamed answer: each piece as `chunk(index, piece)` makes it, then `tail` (the end
+        marker, usage). `drop` and `cut` end it after `cut_at` pieces without that end; a client
+        that closes the connection before the end is counted in `streams_left`."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for index, piece in enumerate(pieces):
+                if mode in ("drop", "cut") and index >= self.cut_at(len(pieces)):
+                    await asyncio.sleep(0.05)
+                    if mode == "drop":
+                        self.drop(request)  # protocol error: the body ends mid-chunk-stream
+                    else:
+                        await response.write_eof()  # clean close, without the end marker
+                    return response
+                if self.chunk_delay_s:
+                    await asyncio.sleep(self.chunk_delay_s)
+                await response.write(chunk(index, piece))
+            if tail is not None:
+                await tail(response)
+        except (asyncio.CancelledError, ConnectionResetError):  # the client closed the connection
+            self.streams_left += 1
+            raise
+        await response.write_eof()
+        return response
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> AiohttpWireFake:

@@ -7,7 +7,6 @@
     fake.limits                            # generationConfig.maxOutputTokens of each call (None: no limit)
                                            # (a limit below the reply's word count cuts it: MAX_TOKENS)
     fake.count("generateContent")          # calls (stream calls: "streamGenerateContent")
-    fake.streams_left                      # streams whose client let go before their last chunk
     fake.images                            # (mimeType, bytes) of every inlineData part received, in order
                                            # (inline data that is not such an image: 400 INVALID_ARGUMENT)
 
@@ -25,7 +24,6 @@ See tests/fakes/aiohttp_wire.py for the shared knobs (script, delay_s, chunk_del
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 
@@ -57,11 +55,6 @@ class FakeGemini(AiohttpWireFake):
         super().__init__()
         self.api_key = api_key
         self.reply = "Hello from Gemini."
-        self.streams_left = 0
-
-    def reset(self) -> None:
-        super().reset()
-        self.streams_left = 0
 
     @property
     def limits(self) -> list[int | None]:
@@ -188,28 +181,12 @@ class FakeGemini(AiohttpWireFake):
 
     async def _stream(self, request: web.Request, mode: str, pieces: list[str],
                       finish: str, body: dict) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        try:
-            for index, piece in enumerate(pieces):
-                if mode in ("drop", "cut") and index >= self.cut_at(len(pieces)):
-                    await asyncio.sleep(0.05)
-                    if mode == "drop":
-                        self.drop(request)  # protocol error: the body ends mid-chunk-stream
-                    else:
-                        await response.write_eof()  # clean close, but no chunk carried finishReason
-                    return response
-                if self.chunk_delay_s:
-                    await asyncio.sleep(self.chunk_delay_s)
-                data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1, finish=finish,
-                                              usage=self._usage(body, index + 1)))
-                await response.write(f"data: {data}\r\n\r\n".encode())
-        except (asyncio.CancelledError, ConnectionResetError):  # the client closed the connection
-            self.streams_left += 1
-            raise
-        await response.write_eof()
-        return response
+        def chunk(index: int, piece: str) -> bytes:  # the last one carries finishReason
+            data = json.dumps(self._chunk(piece, last=index == len(pieces) - 1, finish=finish,
+                                          usage=self._usage(body, index + 1)))
+            return f"data: {data}\r\n\r\n".encode()
+
+        return await self.stream_pieces(request, mode, pieces, chunk)
 
 
 def _parts(body: dict) -> list[dict]:

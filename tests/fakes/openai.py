@@ -27,7 +27,6 @@ server). To serve more endpoints from this one, subclass and extend `setup(app)`
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
@@ -190,25 +189,15 @@ class FakeOpenAI(AiohttpWireFake):
 
     async def _stream(self, request: web.Request, mode: str, model: str, pieces: list[str],
                       finish: str, body: dict) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        for index, piece in enumerate(pieces):
-            if mode in ("drop", "cut") and index >= self.cut_at(len(pieces)):
-                await asyncio.sleep(0.05)
-                if mode == "drop":
-                    self.drop(request)  # protocol error: the body ends mid-chunk-stream
-                else:
-                    await response.write_eof()  # clean close, but no finish_reason and no [DONE]
-                return response
-            if self.chunk_delay_s:
-                await asyncio.sleep(self.chunk_delay_s)
-            await response.write(self._chunk(model, {"content": piece}, None))
-        await response.write(self._chunk(model, {}, finish))
-        await self._usage_chunk(response, body, model, len(pieces))
-        await response.write(b"data: [DONE]\n\n")
-        await response.write_eof()
-        return response
+        async def tail(response: web.StreamResponse) -> None:  # finish_reason, usage, [DONE]
+            await response.write(self._chunk(model, {}, finish))
+            await self._usage_chunk(response, body, model, len(pieces))
+            await response.write(b"data: [DONE]\n\n")
+
+        def chunk(_index: int, piece: str) -> bytes:
+            return self._chunk(model, {"content": piece}, None)
+
+        return await self.stream_pieces(request, mode, pieces, chunk, tail)
 
     @staticmethod
     async def _usage_chunk(response: web.StreamResponse, body: dict, model: str, completion: int) -> None:
