@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from tests.api.test_chat_api import body, ledger_kinds, post, user_of
 from tests.fixtures.identity import auth_headers
 
@@ -122,3 +124,24 @@ async def test_a_stream_dropped_before_its_first_delta_is_refunded_and_unlocked(
     assert not await container.platform.redis.exists(lock)
     await asyncio.sleep(0.1)
     assert await ledger_kinds(chat_app, user.id) == ["chat", "refund"]  # exactly once
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+async def test_a_stopped_stream_closes_the_providers_stream_at_once(chat_app, fake_gemini, fake_openai,
+                                                                    provider):
+    # The provider keeps generating (and billing) while its stream is open: Stop must close it. Each
+    # adapter layer closes the one it reads; google-genai's own stream needs a collection after.
+    # (A guard: this passed before those changes too, the request's teardown collecting in time; the
+    # refused overlapped charge of tests/api/test_chat_overlapped_charge.py is the case that did not.)
+    serving = fake_gemini if provider == "gemini" else fake_openai
+    if provider == "openai":
+        fake_gemini.mode = "500"  # fails over before the first delta
+    serving.reply = "one two three four five six seven eight nine ten"
+    serving.chunk_delay_s = 0.2  # two seconds of answer left when the client hangs up
+    received = await _stop_after_first_delta(chat_app, "A long answer, please", clerk_id=f"stop_{provider}")
+    assert b"event: delta" in received
+    for _ in range(100):
+        if serving.streams_left:
+            break
+        await asyncio.sleep(0.01)
+    assert serving.streams_left == 1  # closed within a second, not run to its end
