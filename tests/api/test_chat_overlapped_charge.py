@@ -49,18 +49,24 @@ async def warmed_up(app, clerk_id: str):
     return c, user, auth, client, warm
 
 
+@asynccontextmanager
+async def spent_elsewhere(app, user):
+    """Another process spends the whole balance: this one's last view still covers 5× the price.
+    (Both stay open to the end: the documents are bound to the last client opened.)"""
+    other = create_app(app.extensions["container"].settings.model_copy())
+    async with other.test_app():
+        rest = await spendable(other, user)
+        await other.extensions["container"].credits.service.charge(
+            user.id, rest, plan=user.plan, kind="chat", ref="elsewhere", request_id=None)
+        yield
+
+
 async def test_a_charge_refused_while_the_call_runs_cancels_it_and_answers_402(
         chat_app_factory, fake_gemini, caplog):
     async with chat_app_factory(signup_credits=40) as app:
         c, user, auth, client, warm = await warmed_up(app, "ovl_stale")
         assert c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
-        # Another process spends everything: this one's view is stale and still covers 5× the price.
-        # (Both stay open to the end: the documents are bound to the last client opened.)
-        other = create_app(c.settings.model_copy())
-        async with other.test_app():
-            rest = await spendable(other, user)
-            await other.extensions["container"].credits.service.charge(
-                user.id, rest, plan=user.plan, kind="chat", ref="elsewhere", request_id=None)
+        async with spent_elsewhere(app, user):
             assert c.credits.service.covers(user.id, 1, plan=user.plan, times=5)
             fake_gemini.delay_s = 0.5  # the call is still running when the guarded charge fails
             with caplog.at_level(logging.INFO):
@@ -159,18 +165,6 @@ class ChargesAfterTheFirstDelta:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.3)  # the first chunk has reached the process by now
         return await self._credits.charge(*args, **kwargs)
-
-
-@asynccontextmanager
-async def spent_elsewhere(app, user):
-    """Another process spends the whole balance: this one's last view still covers 5× the price.
-    (Both stay open to the end: the documents are bound to the last client opened.)"""
-    other = create_app(app.extensions["container"].settings.model_copy())
-    async with other.test_app():
-        rest = await spendable(other, user)
-        await other.extensions["container"].credits.service.charge(
-            user.id, rest, plan=user.plan, kind="chat", ref="elsewhere", request_id=None)
-        yield
 
 
 async def test_a_stream_whose_overlapped_charge_is_refused_sends_nothing_and_closes_the_provider_stream(
