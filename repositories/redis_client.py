@@ -92,15 +92,103 @@ class GuardedPipeline(Pipeline):
         return await _guarded(self.guard, lambda: super(GuardedPipeline, self).execute(raise_on_error))
 
 
+# Commands that neither block nor change the connection's state: sent together when several are issued
+# in one turn of the event loop (`GuardedRedis`). The hot paths' commands are here: the rate limit's and
+# the chat cache's EVALSHA, the cache's GET, SET and PUBLISH of invalidations.
+BATCHED = frozenset({
+    "EVALSHA", "GET", "MGET", "SET", "DEL", "UNLINK", "EXISTS", "EXPIRE", "PEXPIRE", "TTL", "PTTL",
+    "INCR", "INCRBY", "DECRBY", "HGET", "HMGET", "HGETALL", "HSET", "HDEL", "HINCRBY", "HINCRBYFLOAT",
+    "ZADD", "ZREM", "ZCARD", "ZSCORE", "SADD", "SREM", "SISMEMBER", "PUBLISH"})
+
+_Call = tuple[tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]"]
+
+
+class _Turn:
+    """The batchable commands issued in one turn of one event loop, in order."""
+
+    __slots__ = ("calls", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, first: _Call) -> None:
+        self.loop, self.calls = loop, [first]
+
+
 class GuardedRedis(ArqRedis):
     """`ArqRedis` whose every command (and pipeline) is bounded by the guard and fails fast while
-    Redis is down."""
+    Redis is down, and whose concurrent commands share round trips.
+
+    redis-py sends each command on a connection of its own, taken from the pool and returned after
+    the answer: ~130 µs of CPU a command when 32 are in flight, against ~15 µs each in one pipeline
+    (measured here). Commands of `BATCHED` issued in the same turn of the event loop (the requests
+    being served at once) therefore go to Redis as one non-transactional pipeline: one write, one
+    connection, each caller getting its own answer or error, in order. A command alone in its turn
+    is sent as before. Nothing is held back: the turn ends after the callbacks ready with it."""
 
     guard: RedisGuard
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn: _Turn | None = None
+        self._sending: set[asyncio.Task[None]] = set()  # pipelines in flight (a task needs a reference)
+
     async def execute_command(self, *args: Any, **options: Any) -> Any:
-        """Run one command within the guard's timeout."""
+        """Run one command within the guard's timeout (with the other commands of this turn)."""
+        if args[0] not in BATCHED:
+            return await self._one(args, options)
+        self.guard.check()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Any] = loop.create_future()
+        turn = self._turn
+        if turn is not None and turn.loop is loop:
+            turn.calls.append((args, options, answer))
+            return await answer
+        turn = self._turn = _Turn(loop, (args, options, answer))
+        try:
+            await asyncio.sleep(0)  # the commands issued by the callbacks of this turn join it
+        except BaseException:  # this caller left (cancelled): the others are still sent
+            self._close(turn)
+            if others := turn.calls[1:]:
+                self._send(others)
+            raise
+        self._close(turn)
+        if len(turn.calls) == 1:
+            return await self._one(args, options)
+        self._send(turn.calls)
+        return await answer
+
+    def _close(self, turn: _Turn) -> None:
+        if self._turn is turn:
+            self._turn = None
+
+    async def _one(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         return await _guarded(self.guard, lambda: super(GuardedRedis, self).execute_command(*args, **options))
+
+    def _send(self, calls: list[_Call]) -> None:
+        """Send `calls` as one pipeline in a task of their own (a caller that leaves does not stop the
+        others' answers)."""
+        task = asyncio.get_running_loop().create_task(self._pipelined(calls))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _pipelined(self, calls: list[_Call]) -> None:
+        pipe = self.pipeline(transaction=False)
+        for args, options, _ in calls:
+            pipe.execute_command(*args, **options)
+        try:
+            answers = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # the whole round trip failed: every caller gets its error
+            for _, _, answer in calls:
+                if not answer.done():
+                    answer.set_exception(exc if isinstance(exc, Exception) else RedisUnavailable(repr(exc)))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, answer), result in zip(calls, answers, strict=True):
+            if answer.done():  # its caller left
+                continue
+            if isinstance(result, Exception):
+                answer.set_exception(result)
+            else:
+                answer.set_result(result)
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> GuardedPipeline:
         pipe = GuardedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)

@@ -1,0 +1,110 @@
+"""Commands issued in one turn of the event loop share one round trip (`GuardedRedis`, issue 28).
+
+redis-py sends each command on a connection of its own: 32 requests served at once meant 32
+connections taken from the pool, 32 writes and 32 reads. The client now sends the batchable commands
+of one turn as one pipeline. Counted as Redis sees it (`CLIENT LIST`, by the client name the pool's
+connections carry), with each caller's answer checked, errors included."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+
+import pytest
+import redis as redis_sync
+from redis.exceptions import ResponseError
+
+from repositories.redis_client import RedisUnavailable, connect_redis
+
+
+def _named(url: str) -> tuple[str, str]:
+    name = f"batch-{uuid.uuid4().hex[:10]}"
+    return name, f"{url}{'&' if '?' in url else '?'}client_name={name}"
+
+
+def _connections(url: str, name: str) -> int:
+    probe = redis_sync.Redis.from_url(url)
+    try:
+        return sum(1 for client in probe.client_list() if client.get("name") == name)
+    finally:
+        probe.close()
+
+
+async def test_commands_issued_together_take_one_connection_and_each_caller_gets_its_own_answer(servers):
+    name, url = _named(servers["redis_url"])
+    client = connect_redis(url, timeout_s=10.0)
+    prefix = f"batch:{uuid.uuid4().hex}"
+    add = client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    try:
+        await client.mset({f"{prefix}:{i}": str(i) for i in range(20)})
+        await client.hset(f"{prefix}:hash", mapping={"a": "1"})
+        assert await add(keys=[f"{prefix}:sum"], args=[0]) == 0  # loaded (SCRIPT LOAD is not batched)
+        answers = await asyncio.gather(
+            *(client.get(f"{prefix}:{i}") for i in range(20)),
+            client.get(f"{prefix}:hash"),  # WRONGTYPE: this caller's error only
+            client.set(f"{prefix}:new", "x"), client.get(f"{prefix}:new"),  # in the order issued
+            add(keys=[f"{prefix}:sum"], args=[5]), add(keys=[f"{prefix}:sum"], args=[7]),
+            client.hmget(f"{prefix}:hash", ["a", "b"]),
+            return_exceptions=True)
+        assert answers[:20] == [str(i).encode() for i in range(20)]
+        assert isinstance(answers[20], ResponseError) and "WRONGTYPE" in str(answers[20])
+        assert answers[21:] == [True, b"x", 5, 12, [b"1", None]]
+        assert _connections(servers["redis_url"], name) == 1  # 26 before: one per command in flight
+    finally:
+        await client.delete(*[f"{prefix}:{i}" for i in range(20)], f"{prefix}:hash", f"{prefix}:new",
+                            f"{prefix}:sum")
+        await client.aclose()
+
+
+async def test_a_script_redis_lost_is_loaded_again_for_every_caller_of_the_turn(servers):
+    client = connect_redis(servers["redis_url"], timeout_s=10.0)
+    key = f"batch-script:{uuid.uuid4().hex}"
+    add = client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    try:
+        assert await add(keys=[key], args=[1]) == 1
+        await client.script_flush()  # as after a Redis restart: EVALSHA answers NOSCRIPT
+        answers = await asyncio.gather(*(add(keys=[key], args=[1]) for _ in range(8)))
+        assert sorted(answers) == list(range(2, 10))  # every caller ran it once, none twice
+        assert int(await client.get(key)) == 9
+    finally:
+        await client.delete(key)
+        await client.aclose()
+
+
+async def test_a_caller_that_leaves_does_not_stop_the_answers_of_the_others(servers):
+    client = connect_redis(servers["redis_url"], timeout_s=10.0)
+    key = f"batch-leave:{uuid.uuid4().hex}"
+    try:
+        await client.set(key, "v")
+        for leaving in (0, 2):  # the caller that opened the turn, then one that joined it
+            calls = [asyncio.create_task(client.get(key)) for _ in range(5)]
+            await asyncio.sleep(0)  # each has issued its command: the first waits out the turn
+            calls[leaving].cancel()
+            answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+            assert isinstance(answers[leaving], asyncio.CancelledError)
+            assert [a for i, a in enumerate(answers) if i != leaving] == [b"v"] * 4
+        assert await client.get(key) == b"v"  # the client is still usable
+    finally:
+        await client.delete(key)
+        await client.aclose()
+
+
+async def test_commands_sent_together_to_a_hung_redis_all_fail_within_the_bound(own_servers):
+    client = connect_redis(own_servers["redis"].url, timeout_s=0.5, cooldown_s=30)
+    try:
+        assert await client.ping()
+        os.kill(own_servers["redis"].process.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        answers = await asyncio.gather(*(client.get(f"k{i}") for i in range(10)), return_exceptions=True)
+        assert time.monotonic() - started < 2.0
+        assert all(isinstance(a, RedisUnavailable) for a in answers), answers
+        started = time.monotonic()
+        with pytest.raises(RedisUnavailable, match="cool-down"):  # the round trip opened the guard
+            await client.get("anything")
+        assert time.monotonic() - started < 0.1
+    finally:
+        os.kill(own_servers["redis"].process.pid, signal.SIGCONT)
+        await client.aclose()
