@@ -129,6 +129,9 @@ class GuardedRedis(ArqRedis):
         super().__init__(*args, **kwargs)
         self._turn: _Turn | None = None
         self._sending: set[asyncio.Task[None]] = set()  # pipelines in flight (a task needs a reference)
+        # since start: commands sent in a round trip of their own, commands sent in shared round trips,
+        # and those shared round trips (`muse_redis_commands`; batchable commands only)
+        self.counts = {"alone": 0, "shared": 0, "shared_round_trip": 0}
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Run one command within the guard's timeout (with the other commands of this turn)."""
@@ -147,11 +150,16 @@ class GuardedRedis(ArqRedis):
         except BaseException:  # this caller left (cancelled): the others are still sent
             self._close(turn)
             if others := turn.calls[1:]:
+                self.counts["shared"] += len(others)
+                self.counts["shared_round_trip"] += 1
                 self._send(others)
             raise
         self._close(turn)
         if len(turn.calls) == 1:
+            self.counts["alone"] += 1
             return await self._one(args, options)
+        self.counts["shared"] += len(turn.calls)
+        self.counts["shared_round_trip"] += 1
         self._send(turn.calls)
         return await answer
 

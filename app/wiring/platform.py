@@ -29,7 +29,13 @@ from services.platform.health import HealthService
 from services.platform.housekeeping import HousekeepingService
 from services.platform.idempotency import IdempotencyService
 from services.platform.live_settings import LiveSettings, LiveSettingsService
-from services.platform.metrics import MetricsService, breaker_gauge, local_cache_gauge, queue_depth_gauge
+from services.platform.metrics import (
+    MetricsService,
+    breaker_gauge,
+    local_cache_gauge,
+    queue_depth_gauge,
+    redis_commands_gauge,
+)
 from services.platform.ports.breaker import CircuitBreaker
 from services.platform.ports.jobs import Housekeeping
 from services.platform.ports.metrics import Metrics, NoMetrics
@@ -109,7 +115,8 @@ async def wire_platform(s: Settings, o: Overrides, breaker_names: Callable[[], l
         serve_without_token=not s.is_production,
         gauges=[queue_depth_gauge(queue.depth),
                 breaker_gauge(lambda name: breaker.state(name), breaker_names),
-                local_cache_gauge(lambda: local_copies.counts)])
+                local_cache_gauge(lambda: local_copies.counts),
+                redis_commands_gauge(lambda: getattr(redis, "counts", {}))])
     # Admin-editable switches (maintenance, features, providers) and their audit log.
     builtin = ["gemini", "openai", "replicate", "local"]
     known = list(dict.fromkeys([*s.chat_providers, *s.image_providers, *s.video_providers,

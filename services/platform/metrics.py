@@ -98,3 +98,16 @@ def local_cache_gauge(counts: Callable[[], Mapping[str, int]]) -> GaugeSource:
                       "Redis), flush (connection lost or regained).", ("event",), samples)]
 
     return read
+
+
+def redis_commands_gauge(counts: Callable[[], Mapping[str, int]]) -> GaugeSource:
+    """`muse_redis_commands{sent}`: how the scraped process sent its batchable Redis commands."""
+
+    async def read() -> Sequence[Gauge]:
+        samples: dict[tuple[str, ...], float] = {(sent,): float(n) for sent, n in counts().items()}
+        return [Gauge("muse_redis_commands", "Batchable Redis commands of this process since it started: "
+                      "alone (a round trip of their own), shared (sent with the others issued in the same "
+                      "turn of the event loop), shared_round_trip (the round trips those took).",
+                      ("sent",), samples)]
+
+    return read

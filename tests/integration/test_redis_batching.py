@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 import uuid
@@ -18,6 +19,8 @@ import redis as redis_sync
 from redis.exceptions import ResponseError
 
 from repositories.redis_client import RedisUnavailable, connect_redis
+from tests.conftest import app_instances, make_settings
+from tests.fixtures.identity import auth_headers
 
 
 def _named(url: str) -> tuple[str, str]:
@@ -108,3 +111,19 @@ async def test_commands_sent_together_to_a_hung_redis_all_fail_within_the_bound(
     finally:
         os.kill(own_servers["redis"].process.pid, signal.SIGCONT)
         await client.aclose()
+
+
+async def test_requests_served_at_once_share_round_trips_and_the_metrics_say_so(servers, tmp_path):
+    settings = make_settings(servers, tmp_path, chat_providers=["local"],
+                             rate_limits_enabled=True,  # a Redis script on every request
+                             rate_limit_plans={"free": (100_000, 1000.0)})
+    async with app_instances(settings, 1) as (app,):
+        client = app.test_client()
+        headers = await auth_headers(app, "user_redis_batching")
+        answers = await asyncio.gather(*(client.get("/api/v1/me", headers=headers) for _ in range(40)))
+        assert {a.status_code for a in answers} == {200}
+        metrics = await (await client.get("/metrics")).get_data(as_text=True)
+    sent = {m[1]: float(m[2]) for m in re.finditer(r'^muse_redis_commands\{sent="(\w+)"\} ([\d.e+]+)$',
+                                                    metrics, re.M)}
+    assert set(sent) == {"alone", "shared", "shared_round_trip"}, metrics
+    assert sent["shared"] >= 2 * sent["shared_round_trip"] > 0, sent  # round trips carried several
