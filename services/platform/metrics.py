@@ -88,26 +88,28 @@ def breaker_gauge(state: Callable[[str], Awaitable[Mapping[str, object]]], names
     return read
 
 
-def local_cache_gauge(counts: Callable[[], Mapping[str, int]]) -> GaugeSource:
-    """`muse_local_cache_events{event}`: the scraped process's in-process cache events since it started."""
+def counts_gauge(name: str, help_text: str, label: str, counts: Callable[[], Mapping[str, int]]
+                 ) -> GaugeSource:
+    """`name{label}`: the scraped process's counts since it started, one sample per key of `counts()`."""
 
     async def read() -> Sequence[Gauge]:
-        samples: dict[tuple[str, ...], float] = {(event,): float(n) for event, n in counts().items()}
-        return [Gauge("muse_local_cache_events", "In-process copies of cached users, API keys and sessions, "
-                      "events since this process started: hit, miss, install, invalidation (pushed over "
-                      "Redis), flush (connection lost or regained).", ("event",), samples)]
+        samples: dict[tuple[str, ...], float] = {(key,): float(n) for key, n in counts().items()}
+        return [Gauge(name, help_text, (label,), samples)]
 
     return read
+
+
+def local_cache_gauge(counts: Callable[[], Mapping[str, int]]) -> GaugeSource:
+    """`muse_local_cache_events{event}`: the scraped process's in-process cache events since it started."""
+    return counts_gauge(
+        "muse_local_cache_events", "In-process copies of cached users, API keys and sessions, events since "
+        "this process started: hit, miss, install, invalidation (pushed over Redis), flush (connection lost "
+        "or regained).", "event", counts)
 
 
 def redis_commands_gauge(counts: Callable[[], Mapping[str, int]]) -> GaugeSource:
     """`muse_redis_commands{sent}`: how the scraped process sent its batchable Redis commands."""
-
-    async def read() -> Sequence[Gauge]:
-        samples: dict[tuple[str, ...], float] = {(sent,): float(n) for sent, n in counts().items()}
-        return [Gauge("muse_redis_commands", "Batchable Redis commands of this process since it started: "
-                      "alone (a round trip of their own), shared (sent with the others issued in the same "
-                      "turn of the event loop), shared_round_trip (the round trips those took).",
-                      ("sent",), samples)]
-
-    return read
+    return counts_gauge(
+        "muse_redis_commands", "Batchable Redis commands of this process since it started: alone (a round "
+        "trip of their own), shared (sent with the others issued in the same turn of the event loop), "
+        "shared_round_trip (the round trips those took).", "sent", counts)

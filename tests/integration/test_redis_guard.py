@@ -3,10 +3,12 @@
 A command that times out or cannot connect opens the guard's cool-down, during which every command
 fails at once. redis-py's pipelines send past the client's `execute_command`, so arq's enqueue
 (WATCH, EXISTS, MULTI/EXEC) and the cache's pipelined writes went to Redis during a cool-down, and a
-pipeline that timed out did not open it."""
+pipeline that timed out did not open it. Commands issued together share one pipelined round trip
+(`GuardedRedis`): to a hung Redis each of them fails within the bound too."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -14,7 +16,7 @@ import uuid
 
 import pytest
 
-from repositories.redis_client import RedisUnavailable, connect_redis
+from repositories.redis_client import GuardedRedis, RedisUnavailable, connect_redis
 
 
 async def test_during_the_cool_down_a_pipeline_and_an_enqueue_fail_at_once_and_send_nothing(settings):
@@ -39,15 +41,27 @@ async def test_during_the_cool_down_a_pipeline_and_an_enqueue_fail_at_once_and_s
         await redis.aclose()
 
 
-async def test_a_pipeline_to_a_hung_redis_is_bounded_and_opens_the_cool_down(own_servers):
+async def _enqueue(redis: GuardedRedis) -> list[object]:
+    return [await redis.enqueue_job("some_job", _job_id="j2", _queue_name="hung-queue")]
+
+
+async def _ten_at_once(redis: GuardedRedis) -> list[object]:  # one shared round trip (GuardedRedis)
+    return await asyncio.gather(*(redis.get(f"k{i}") for i in range(10)), return_exceptions=True)
+
+
+@pytest.mark.parametrize("send", [_enqueue, _ten_at_once], ids=["pipeline", "commands-sent-together"])
+async def test_a_pipeline_to_a_hung_redis_is_bounded_and_opens_the_cool_down(own_servers, send):
     redis = connect_redis(own_servers["redis"].url, timeout_s=0.5, cooldown_s=30)
     try:
         assert await redis.ping()
         os.kill(own_servers["redis"].process.pid, signal.SIGSTOP)
         started = time.monotonic()
-        with pytest.raises(RedisUnavailable):
-            await redis.enqueue_job("some_job", _job_id="j2", _queue_name="hung-queue")
+        try:
+            answers = await send(redis)
+        except RedisUnavailable as exc:
+            answers = [exc]
         assert time.monotonic() - started < 2.0
+        assert answers and all(isinstance(a, RedisUnavailable) for a in answers), answers
         started = time.monotonic()
         with pytest.raises(RedisUnavailable, match="cool-down"):  # refused at once: the guard is open
             await redis.get("anything")
