@@ -148,24 +148,17 @@ class GuardedRedis(ArqRedis):
         try:
             await asyncio.sleep(0)  # the commands issued by the callbacks of this turn join it
         except BaseException:  # this caller left (cancelled): the others are still sent
-            self._close(turn)
             if others := turn.calls[1:]:
-                self.counts["shared"] += len(others)
-                self.counts["shared_round_trip"] += 1
                 self._send(others)
             raise
-        self._close(turn)
+        finally:
+            if self._turn is turn:  # the turn is over: a later command opens the next
+                self._turn = None
         if len(turn.calls) == 1:
             self.counts["alone"] += 1
             return await self._one(args, options)
-        self.counts["shared"] += len(turn.calls)
-        self.counts["shared_round_trip"] += 1
         self._send(turn.calls)
         return await answer
-
-    def _close(self, turn: _Turn) -> None:
-        if self._turn is turn:
-            self._turn = None
 
     async def _one(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         return await _guarded(self.guard, lambda: super(GuardedRedis, self).execute_command(*args, **options))
@@ -173,6 +166,8 @@ class GuardedRedis(ArqRedis):
     def _send(self, calls: list[_Call]) -> None:
         """Send `calls` as one pipeline in a task of their own (a caller that leaves does not stop the
         others' answers)."""
+        self.counts["shared"] += len(calls)
+        self.counts["shared_round_trip"] += 1
         task = asyncio.get_running_loop().create_task(self._pipelined(calls))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
