@@ -97,7 +97,8 @@ class WorkerRunner:
         every = reap_interval_s(self._container.settings.job_heartbeat_timeout_s)
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), every)
+                async with asyncio.timeout(every):
+                    await self._stopping.wait()
             if self._stopping.is_set():
                 return
             for runner in (media.image_jobs, media.video_jobs):
@@ -124,7 +125,8 @@ class WorkerRunner:
             worker.allow_pick_jobs = False  # its running jobs go on; a new worker takes new ones
             self._workers = [w for w in self._workers if w is worker or _running(w)]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), RESTART_PAUSE_S)
+                async with asyncio.timeout(RESTART_PAUSE_S):
+                    await self._stopping.wait()
 
     def _running_tasks(self) -> list[asyncio.Task]:
         return [t for w in self._workers for t in w.tasks.values() if not t.done()]

@@ -230,7 +230,8 @@ async def sample_every(soak: Soak, pid: int, ports: dict[str, int], began: float
         if final:
             return
         try:
-            await asyncio.wait_for(stop.wait(), timeout=INTERVAL)
+            async with asyncio.timeout(INTERVAL):
+                await stop.wait()
             final = True  # the run is over: one last row, at its end
         except TimeoutError:
             pass

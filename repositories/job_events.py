@@ -37,6 +37,7 @@ log = structlog.stdlib.get_logger("muse.job_events")
 QUEUE_SIZE = 64  # a job has a handful of changes; a stuck reader loses the oldest, then resyncs
 OUTBOX_SIZE = 1000  # changes waiting to be published while Redis is slow (the oldest are dropped)
 FLUSH_S = 1.0  # how long closing waits for the changes still to publish
+CLOSE_S = 2.0  # then how long for the listener and the publisher to stop
 RETRY_FOR_S = 30.0  # how long a change that could not be published is tried again
 
 
@@ -164,9 +165,10 @@ class RedisJobEvents:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FLUSH_S):
                     await self._outbox.join()
-        for task in (self._task, self._publisher):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        loop = asyncio.get_running_loop()  # (a task of a loop that is gone runs no more)
+        tasks = [task for task in (self._task, self._publisher) if task is not None and task.get_loop() is loop]
+        for task in tasks:
+            task.cancel()
+        if tasks:  # bounded: a task that swallowed its cancellation must not hang the stop
+            await asyncio.wait(tasks, timeout=CLOSE_S)
         self._task = self._publisher = None

@@ -44,7 +44,8 @@ async def listen(redis: Any, channel: str, *, ready: asyncio.Event, confirm_s: f
             ready.clear()
             on_lost()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(pubsub.aclose(), CLOSE_S)
+                async with asyncio.timeout(CLOSE_S):
+                    await pubsub.aclose()
         log.warning(lost_event, error=type(lost).__name__, retry_s=delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, 2.0)

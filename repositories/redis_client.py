@@ -23,13 +23,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import structlog
 from arq.connections import ArqRedis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
+from redis.asyncio.connection import (
+    AbstractConnection,
+    BlockingConnectionPool,
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -193,10 +199,69 @@ class GuardedRedis(ArqRedis):
             else:
                 answer.set_result(result)
 
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        """Close, once the shared round trips under way on this loop are answered (each is bounded by the
+        guard): a command whose caller left (a PUBLISH, a SET) is not cut off by the closing pool."""
+        loop = asyncio.get_running_loop()
+        if sending := [task for task in self._sending if task.get_loop() is loop]:
+            await asyncio.wait(sending, timeout=self.guard.timeout_s)
+        await super().aclose(close_connection_pool)
+
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> GuardedPipeline:
         pipe = GuardedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
         pipe.guard = self.guard
         return pipe
+
+
+class _CancellableWrite(AbstractConnection):
+    """A connection whose write, bounded by `socket_timeout`, never swallows a cancellation.
+
+    redis-py 5 bounds each write with `asyncio.wait_for`. On Python 3.11 `wait_for` returns the write's
+    result when the task is cancelled as the write completes, and the cancellation is lost (CPython
+    gh-86296, fixed in 3.12; arq keeps redis-py below 6). Measured here: a pub/sub listener cancelled in
+    its first milliseconds went on listening one time in three, so closing the app waited out its bound
+    and left the listener running. The write is bounded by `asyncio.timeout` instead, which re-raises
+    the cancellation; the rest is redis-py's `send_packed_command`."""
+
+    async def send_packed_command(self, command: bytes | str | Iterable[bytes],
+                                  check_health: bool = True) -> None:
+        if not self.is_connected:
+            await self.connect()
+        elif check_health:
+            await self.check_health()
+        if isinstance(command, str):
+            command = command.encode()
+        if isinstance(command, bytes):
+            command = [command]
+        try:
+            async with asyncio.timeout(self.socket_timeout or None):
+                self._writer.writelines(command)  # type: ignore[union-attr]
+                await self._writer.drain()  # type: ignore[union-attr]
+        except TimeoutError:  # (an OSError: first)
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        except OSError as exc:
+            await self.disconnect(nowait=True)
+            raise RedisConnectionError(f"Error while writing to socket: {exc}") from exc
+        except BaseException:  # a cancelled write may have sent part of the command: the connection goes
+            await self.disconnect(nowait=True)
+            raise
+
+
+class _TcpConnection(_CancellableWrite, Connection):
+    pass
+
+
+class _SslConnection(_CancellableWrite, SSLConnection):
+    pass
+
+
+class _UnixConnection(_CancellableWrite, UnixDomainSocketConnection):
+    pass
+
+
+_CANCELLABLE: dict[type[AbstractConnection], type[AbstractConnection]] = {
+    Connection: _TcpConnection, SSLConnection: _SslConnection, UnixDomainSocketConnection: _UnixConnection}
 
 
 class PrunedConnectionPool(BlockingConnectionPool):
@@ -261,6 +326,8 @@ def connect_redis(url: str, *, timeout_s: float = 1.0, cooldown_s: float = 1.0, 
     pool = PrunedConnectionPool.from_url(
         url, max_idle_s=max_idle_s, max_connections=max_connections, timeout=timeout_s,
         socket_connect_timeout=timeout_s, socket_timeout=timeout_s, health_check_interval=30)
+    # the class the URL's scheme chose (TCP, TLS or a Unix socket), with the cancellable write
+    pool.connection_class = _CANCELLABLE.get(pool.connection_class, pool.connection_class)
     client = GuardedRedis(pool)
     client.auto_close_connection_pool = True  # it owns its pool: `aclose` closes it (as `from_pool` does)
     client.guard = RedisGuard(timeout_s=timeout_s, cooldown_s=cooldown_s)

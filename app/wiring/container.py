@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -22,6 +24,7 @@ from services.media.ports.images import breaker_name
 from services.media.ports.videos import video_breaker_name
 
 log = structlog.stdlib.get_logger("muse.wiring")
+SLOW_STOP_S = 1.0  # a stop step this slow is logged (`stop_step_slow`)
 
 
 class Container:
@@ -76,10 +79,13 @@ class Container:
         if not self.started:
             return
         self.started = False
-        await self.credits.aclose()
-        await self.chat.aclose()
-        await self.embeddings.aclose()
-        await self.identity.aclose()
-        await self.payments.aclose()
-        await self.platform.aclose()
-        await asyncio.to_thread(self.embedded.stop)
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("credits", self.credits.aclose), ("chat", self.chat.aclose),
+            ("embeddings", self.embeddings.aclose), ("identity", self.identity.aclose),
+            ("payments", self.payments.aclose), ("platform", self.platform.aclose),
+            ("embedded", lambda: asyncio.to_thread(self.embedded.stop))]
+        for name, step in steps:  # each waits a bounded time for its work under way; a slow one is named
+            began = time.monotonic()
+            await step()
+            if (took := time.monotonic() - began) >= SLOW_STOP_S:
+                log.warning("stop_step_slow", step=name, seconds=round(took, 3))

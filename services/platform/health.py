@@ -44,7 +44,8 @@ class HealthService:
     async def _run(self, check: Check) -> CheckResult:
         started = time.perf_counter()
         try:
-            value = await asyncio.wait_for(check(), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                value = await check()
         except TimeoutError:
             return CheckResult("down", self._ms(started), error="timeout")
         except Exception as exc:  # a check fails with whatever its driver raises

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 import sys
@@ -196,3 +197,18 @@ async def test_worker_stop_ends_a_poll_loop_that_swallowed_a_cancellation(settin
         await asyncio.sleep(0.3)  # polling
         await asyncio.wait_for(runner.stop(), 5)
         assert _WorkerSwallowingOneCancel.swallowed == 1
+
+
+async def test_a_slow_stop_step_is_named_in_the_log(settings, caplog, monkeypatch):
+    async with started_app(settings) as app:
+        job_events = app.extensions["container"].platform.job_events
+        close = job_events.aclose
+
+        async def slow_close() -> None:  # as events that take their time to publish
+            await asyncio.sleep(1.1)
+            await close()
+
+        monkeypatch.setattr(job_events, "aclose", slow_close)
+        caplog.set_level(logging.WARNING, logger="muse.wiring")
+    slow = [r.msg for r in caplog.records if "stop_step_slow" in str(r.msg)]
+    assert len(slow) == 1 and slow[0]["step"] == "platform" and slow[0]["seconds"] >= 1.1

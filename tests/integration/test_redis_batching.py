@@ -92,6 +92,23 @@ async def test_a_caller_that_leaves_does_not_stop_the_answers_of_the_others(serv
         await client.aclose()
 
 
+async def test_closing_the_client_lets_the_shared_round_trip_under_way_land(servers):
+    client = connect_redis(servers["redis_url"], timeout_s=10.0)
+    prefix = f"batch-close:{uuid.uuid4().hex}"
+    calls = [asyncio.create_task(client.set(f"{prefix}:{i}", "v")) for i in range(8)]
+    await asyncio.sleep(0)  # each has issued its command
+    await asyncio.sleep(0)  # the turn is over: its pipeline is under way
+    for call in calls:  # every caller leaves (a request cancelled at shutdown)
+        call.cancel()
+    await client.aclose()
+    probe = redis_sync.Redis.from_url(servers["redis_url"])
+    try:
+        assert probe.mget([f"{prefix}:{i}" for i in range(8)]) == [b"v"] * 8
+    finally:
+        probe.delete(*[f"{prefix}:{i}" for i in range(8)])
+        probe.close()
+
+
 async def test_requests_served_at_once_share_round_trips_and_the_metrics_say_so(servers, tmp_path):
     settings = make_settings(servers, tmp_path, chat_providers=["local"],
                              rate_limits_enabled=True,  # a Redis script on every request
