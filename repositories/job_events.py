@@ -166,7 +166,8 @@ class RedisJobEvents:
                 async with asyncio.timeout(FLUSH_S):
                     await self._outbox.join()
         loop = asyncio.get_running_loop()  # (a task of a loop that is gone runs no more)
-        tasks = [task for task in (self._task, self._publisher) if task is not None and task.get_loop() is loop]
+        tasks = [task for task in (self._task, self._publisher)
+                 if task is not None and task.get_loop() is loop]
         for task in tasks:
             task.cancel()
         if tasks:  # bounded: a task that swallowed its cancellation must not hang the stop
