@@ -54,6 +54,7 @@ class LocalCopies:
         self._announced: set[str] = set()  # keys to PUBLISH at the end of this event-loop turn
         self._announcing: asyncio.Task[None] | None = None
         self.counts = {"hit": 0, "miss": 0, "install": 0, "invalidation": 0, "flush": 0}
+        self.received = 0  # invalidation messages this process's listener received (tests, debugging)
 
     @property
     def ready(self) -> bool:
@@ -139,6 +140,7 @@ class LocalCopies:
                      on_lost=self._flush, log=log, lost_event="local_copies_connection_lost")
 
     def _invalidate(self, data: Any) -> None:
+        self.received += 1
         keys = _keys(data)
         if keys is None:  # unreadable: whatever it invalidated, drop everything
             self._flush()

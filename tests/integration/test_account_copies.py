@@ -55,6 +55,15 @@ async def two(container, settings):
     await redis.aclose()
 
 
+async def echoed(copies: LocalCopies, received: int, limit_s: float = 2.0) -> None:
+    """Until this process's listener has received back what it announced (after `received` messages)."""
+    await copies.published()
+    deadline = time.monotonic() + limit_s
+    while copies.received == received:
+        assert time.monotonic() < deadline, "this process's announcement never came back"
+        await asyncio.sleep(0.001)
+
+
 async def seen_within(check, changed_at: float, limit_s: float = 2.0) -> float:
     while time.monotonic() < changed_at + limit_s:
         sent = time.monotonic()
@@ -68,8 +77,9 @@ async def seen_within(check, changed_at: float, limit_s: float = 2.0) -> float:
 
 async def test_the_pots_are_read_once_then_answered_from_the_copy(two):
     a, _ = two
+    received = a.copies.received
     await fund(a.credits, "usr_copy", 50)
-    await a.copies.published()  # a look-up that races its own write's announcement keeps nothing
+    await echoed(a.copies, received)  # a look-up that races its own write's announcement keeps nothing
     assert await a.balance("usr_copy") == 50  # read from MongoDB, kept
     # changed behind the repository's back (no write of Muse's does that): the copy still answers
     await CreditAccountDocument.get_pymongo_collection().update_one({"_id": "usr_copy"},
