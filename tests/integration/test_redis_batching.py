@@ -12,6 +12,7 @@ import asyncio
 import re
 import uuid
 
+import pytest
 import redis as redis_sync
 from redis.exceptions import ResponseError
 
@@ -59,43 +60,47 @@ async def test_commands_issued_together_take_one_connection_and_each_caller_gets
         await client.aclose()
 
 
-async def test_a_script_redis_lost_is_loaded_again_for_every_caller_of_the_turn(servers):
+@pytest.fixture
+async def client(servers):
+    """A guarded client; the keys under `client.test_prefix` are removed after the test."""
     client = connect_redis(servers["redis_url"], timeout_s=10.0)
-    key = f"batch-script:{uuid.uuid4().hex}"
+    client.test_prefix = f"batch:{uuid.uuid4().hex}"
+    yield client
+    await client.aclose()  # (again, for a test that closed it: harmless)
+    probe = redis_sync.Redis.from_url(servers["redis_url"])
+    try:
+        if keys := list(probe.scan_iter(f"{client.test_prefix}*")):
+            probe.delete(*keys)
+    finally:
+        probe.close()
+
+
+async def test_a_script_redis_lost_is_loaded_again_for_every_caller_of_the_turn(client):
+    key = f"{client.test_prefix}:script"
     add = client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
-    try:
-        assert await add(keys=[key], args=[1]) == 1
-        await client.script_flush()  # as after a Redis restart: EVALSHA answers NOSCRIPT
-        answers = await asyncio.gather(*(add(keys=[key], args=[1]) for _ in range(8)))
-        assert sorted(answers) == list(range(2, 10))  # every caller ran it once, none twice
-        assert int(await client.get(key)) == 9
-    finally:
-        await client.delete(key)
-        await client.aclose()
+    assert await add(keys=[key], args=[1]) == 1
+    await client.script_flush()  # as after a Redis restart: EVALSHA answers NOSCRIPT
+    answers = await asyncio.gather(*(add(keys=[key], args=[1]) for _ in range(8)))
+    assert sorted(answers) == list(range(2, 10))  # every caller ran it once, none twice
+    assert int(await client.get(key)) == 9
 
 
-async def test_a_caller_that_leaves_does_not_stop_the_answers_of_the_others(servers):
-    client = connect_redis(servers["redis_url"], timeout_s=10.0)
-    key = f"batch-leave:{uuid.uuid4().hex}"
-    try:
-        await client.set(key, "v")
-        for leaving in (0, 2):  # the caller that opened the turn, then one that joined it
-            calls = [asyncio.create_task(client.get(key)) for _ in range(5)]
-            await asyncio.sleep(0)  # each has issued its command: the first waits out the turn
-            calls[leaving].cancel()
-            answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
-            assert isinstance(answers[leaving], asyncio.CancelledError)
-            assert [a for i, a in enumerate(answers) if i != leaving] == [b"v"] * 4
-        assert await client.get(key) == b"v"  # the client is still usable
-    finally:
-        await client.delete(key)
-        await client.aclose()
+async def test_a_caller_that_leaves_does_not_stop_the_answers_of_the_others(client):
+    key = f"{client.test_prefix}:leave"
+    await client.set(key, "v")
+    for leaving in (0, 2):  # the caller that opened the turn, then one that joined it
+        calls = [asyncio.create_task(client.get(key)) for _ in range(5)]
+        await asyncio.sleep(0)  # each has issued its command: the first waits out the turn
+        calls[leaving].cancel()
+        answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+        assert isinstance(answers[leaving], asyncio.CancelledError)
+        assert [a for i, a in enumerate(answers) if i != leaving] == [b"v"] * 4
+    assert await client.get(key) == b"v"  # the client is still usable
 
 
-async def test_closing_the_client_lets_the_shared_round_trip_under_way_land(servers):
-    client = connect_redis(servers["redis_url"], timeout_s=10.0)
-    prefix = f"batch-close:{uuid.uuid4().hex}"
-    calls = [asyncio.create_task(client.set(f"{prefix}:{i}", "v")) for i in range(8)]
+async def test_closing_the_client_lets_the_shared_round_trip_under_way_land(client, servers):
+    keys = [f"{client.test_prefix}:close:{i}" for i in range(8)]
+    calls = [asyncio.create_task(client.set(key, "v")) for key in keys]
     await asyncio.sleep(0)  # each has issued its command
     await asyncio.sleep(0)  # the turn is over: its pipeline is under way
     for call in calls:  # every caller leaves (a request cancelled at shutdown)
@@ -103,9 +108,8 @@ async def test_closing_the_client_lets_the_shared_round_trip_under_way_land(serv
     await client.aclose()
     probe = redis_sync.Redis.from_url(servers["redis_url"])
     try:
-        assert probe.mget([f"{prefix}:{i}" for i in range(8)]) == [b"v"] * 8
+        assert probe.mget(keys) == [b"v"] * 8
     finally:
-        probe.delete(*[f"{prefix}:{i}" for i in range(8)])
         probe.close()
 
 
