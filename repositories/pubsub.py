@@ -25,7 +25,8 @@ async def listen(redis: Any, channel: str, *, ready: asyncio.Event, confirm_s: f
         pubsub = redis.pubsub()
         lost: Exception | None = None
         try:
-            await pubsub.subscribe(channel)
+            async with asyncio.timeout(confirm_s):  # connecting, then the request (no socket timeout)
+                await pubsub.subscribe(channel)
             first = await pubsub.get_message(timeout=confirm_s)  # the confirmation
             if first is None or first.get("type") != "subscribe":
                 raise ConnectionError("no subscription confirmation")

@@ -23,19 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
 from arq.connections import ArqRedis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.connection import (
-    AbstractConnection,
-    BlockingConnectionPool,
-    Connection,
-    SSLConnection,
-    UnixDomainSocketConnection,
-)
+from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -213,57 +207,6 @@ class GuardedRedis(ArqRedis):
         return pipe
 
 
-class _CancellableWrite(AbstractConnection):
-    """A connection whose write, bounded by `socket_timeout`, never swallows a cancellation.
-
-    redis-py 5 bounds each write with `asyncio.wait_for`. On Python 3.11 `wait_for` returns the write's
-    result when the task is cancelled as the write completes, and the cancellation is lost (CPython
-    gh-86296, fixed in 3.12; arq keeps redis-py below 6). Measured here: a pub/sub listener cancelled in
-    its first milliseconds went on listening one time in three, so closing the app waited out its bound
-    and left the listener running. The write is bounded by `asyncio.timeout` instead, which re-raises
-    the cancellation; the rest is redis-py's `send_packed_command`."""
-
-    async def send_packed_command(self, command: bytes | str | Iterable[bytes],
-                                  check_health: bool = True) -> None:
-        if not self.is_connected:
-            await self.connect()
-        elif check_health:
-            await self.check_health()
-        if isinstance(command, str):
-            command = command.encode()
-        if isinstance(command, bytes):
-            command = [command]
-        try:
-            async with asyncio.timeout(self.socket_timeout or None):
-                self._writer.writelines(command)  # type: ignore[union-attr]
-                await self._writer.drain()  # type: ignore[union-attr]
-        except TimeoutError:  # (an OSError: first)
-            await self.disconnect(nowait=True)
-            raise RedisTimeoutError("Timeout writing to socket") from None
-        except OSError as exc:
-            await self.disconnect(nowait=True)
-            raise RedisConnectionError(f"Error while writing to socket: {exc}") from exc
-        except BaseException:  # a cancelled write may have sent part of the command: the connection goes
-            await self.disconnect(nowait=True)
-            raise
-
-
-class _TcpConnection(_CancellableWrite, Connection):
-    pass
-
-
-class _SslConnection(_CancellableWrite, SSLConnection):
-    pass
-
-
-class _UnixConnection(_CancellableWrite, UnixDomainSocketConnection):
-    pass
-
-
-_CANCELLABLE: dict[type[AbstractConnection], type[AbstractConnection]] = {
-    Connection: _TcpConnection, SSLConnection: _SslConnection, UnixDomainSocketConnection: _UnixConnection}
-
-
 class PrunedConnectionPool(BlockingConnectionPool):
     """redis-py's blocking pool (at most `max_connections`: a command beyond them waits for one to be
     released) that also closes the connections idle in it for longer than `max_idle_s`.
@@ -320,14 +263,22 @@ class PrunedConnectionPool(BlockingConnectionPool):
 
 def connect_redis(url: str, *, timeout_s: float = 1.0, cooldown_s: float = 1.0, max_connections: int = 100,
                   max_idle_s: float = 60.0) -> GuardedRedis:
-    """A guarded client for `url`: connect and socket timeouts of `timeout_s`, no retries; its pool holds
-    at most `max_connections` and closes those idle for `max_idle_s` (REDIS_MAX_CONNECTIONS,
-    REDIS_MAX_IDLE_S). Waiting for a connection counts within the command's `timeout_s`."""
+    """A guarded client for `url`: every command and pipeline bounded by `timeout_s` (the guard), connects
+    too, no retries; its pool holds at most `max_connections` and closes those idle for `max_idle_s`
+    (REDIS_MAX_CONNECTIONS, REDIS_MAX_IDLE_S). Waiting for a connection counts within the command's
+    `timeout_s`.
+
+    No socket timeout (even one in the URL): the guard bounds each command already, and redis-py's
+    would bound it twice, at a cost. It runs each write in `asyncio.wait_for`, a task of its own, which
+    on Python 3.11 loses a cancellation that lands as the write completes (CPython gh-86296; measured:
+    a pub/sub listener cancelled in its first milliseconds went on listening one time in three), and
+    each read in a timeout of its own: ~45 µs of CPU a command (bench/bench_redis_write.py). What runs
+    outside the guard bounds itself: the pub/sub listeners' subscribe and reads (repositories/pubsub.py),
+    connecting (`socket_connect_timeout`) and closing."""
     pool = PrunedConnectionPool.from_url(
         url, max_idle_s=max_idle_s, max_connections=max_connections, timeout=timeout_s,
-        socket_connect_timeout=timeout_s, socket_timeout=timeout_s, health_check_interval=30)
-    # the class the URL's scheme chose (TCP, TLS or a Unix socket), with the cancellable write
-    pool.connection_class = _CANCELLABLE.get(pool.connection_class, pool.connection_class)
+        socket_connect_timeout=timeout_s, health_check_interval=30)
+    pool.connection_kwargs["socket_timeout"] = None  # (a URL's query string wins over the arguments)
     client = GuardedRedis(pool)
     client.auto_close_connection_pool = True  # it owns its pool: `aclose` closes it (as `from_pool` does)
     client.guard = RedisGuard(timeout_s=timeout_s, cooldown_s=cooldown_s)
