@@ -1,10 +1,12 @@
 """A task cancelled while it talks to Redis is cancelled: the cancellation is never swallowed.
 
-redis-py 5 bounded each write with `asyncio.wait_for`, which on Python 3.11 returns the write's result
-when the cancellation lands as the write completes (CPython gh-86296). A pub/sub listener cancelled in
-its first milliseconds then went on listening (measured: one cancellation in three, between 0.5 and
-3 ms after its start), and closing the app waited out the listener's bound. Each test sweeps the
-moment of the cancellation across the first milliseconds, where the writes are."""
+With a socket timeout, redis-py 5 bounds each write with `asyncio.wait_for`, which on Python 3.11
+returns the write's result when the cancellation lands as the write completes (CPython gh-86296). A
+pub/sub listener cancelled in its first milliseconds then went on listening (measured: one
+cancellation in three, between 0.5 and 3 ms after its start), and closing the app waited out the
+listener's bound. Muse's client has no socket timeout (`connect_redis`: its guard bounds each
+command). Each test sweeps the moment of the cancellation across the first milliseconds, where the
+writes are."""
 
 from __future__ import annotations
 
