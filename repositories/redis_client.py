@@ -289,7 +289,8 @@ def connect_redis(url: str, *, timeout_s: float = 1.0, cooldown_s: float = 1.0, 
     would bound it twice, at a cost. It runs each write in `asyncio.wait_for`, a task of its own, which
     on Python 3.11 loses a cancellation that lands as the write completes (CPython gh-86296; measured:
     a pub/sub listener cancelled in its first milliseconds went on listening one time in three), and
-    each read in a timeout of its own: ~45 µs of CPU a command (bench/bench_redis_write.py). What runs
+    each read in a timeout of its own: ~85 µs of CPU a command sent alone (median of ten rounds,
+    bench/bench_redis_write.py). What runs
     outside the guard bounds itself: the pub/sub listeners' subscribe and reads (repositories/pubsub.py),
     connecting (`socket_connect_timeout`) and closing."""
     pool = PrunedConnectionPool.from_url(
