@@ -290,9 +290,8 @@ def connect_redis(url: str, *, timeout_s: float = 1.0, cooldown_s: float = 1.0, 
     on Python 3.11 loses a cancellation that lands as the write completes (CPython gh-86296; measured:
     a pub/sub listener cancelled in its first milliseconds went on listening one time in three), and
     each read in a timeout of its own: ~85 µs of CPU a command sent alone (median of ten rounds,
-    bench/bench_redis_write.py). What runs
-    outside the guard bounds itself: the pub/sub listeners' subscribe and reads (repositories/pubsub.py),
-    connecting (`socket_connect_timeout`) and closing."""
+    bench/bench_redis_write.py). What runs outside the guard bounds itself: the pub/sub listeners'
+    subscribe and reads (repositories/pubsub.py), connecting (`socket_connect_timeout`) and closing."""
     pool = PrunedConnectionPool.from_url(
         url, max_idle_s=max_idle_s, max_connections=max_connections, timeout=timeout_s,
         socket_connect_timeout=timeout_s, health_check_interval=30)
